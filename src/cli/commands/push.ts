@@ -1,0 +1,12 @@
+import type { ClientContext } from '../../client/context.js';
+import { push } from '../../client/services/push.js';
+import type { Output } from '../output.js';
+
+export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
+  const res = await push(ctx, { ...(opts.message ? { message: opts.message as string } : {}), force: Boolean(opts.force) });
+  out.result(res, () => {
+    if (!res.snapshot) return res.upToDate ? 'Everything up to date.' : 'No local changes to push. The remote has new snapshots: run `insomnia-sync pull`.';
+    const mb = (res.uploadedBytes / 1024 / 1024).toFixed(1);
+    return `${out.green('✓')} Pushed snapshot ${out.bold(res.snapshot.slice(0, 12))}: ${res.changes.length} change(s), ${res.files} file(s), uploaded ${res.uploadedBlobs} blob(s) (${mb} MiB)`;
+  });
+}

@@ -1,0 +1,14 @@
+import type { ClientContext } from '../../client/context.js';
+import { signup } from '../../client/services/auth.js';
+import type { Output } from '../output.js';
+
+export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
+  const res = await signup(ctx, { email: opts.email as string, ...(opts.name ? { name: opts.name as string } : {}) });
+  out.result(res, () => [
+    `${out.green('✓')} Account created for ${out.bold(res.email)} on ${res.server}`,
+    `  Fingerprint: ${out.bold(res.fingerprint)}`,
+    '',
+    'Your password is the only way to your data: the server cannot reset it or read your files.',
+    'Forget it and your data is gone. Keep it in a password manager.',
+  ]);
+}

@@ -1,0 +1,58 @@
+/** Builds the ClientContext for one CLI invocation from global options and the environment. */
+import os from 'node:os';
+import type { ClientContext } from '../client/context.js';
+import { ApiClient } from '../client/api.js';
+import { checkProfileName, DEFAULT_PROFILE, openConfig } from '../client/config.js';
+import { SecretStore } from '../client/secrets.js';
+import { nodePrimitives } from '../native/primitives-node.js';
+import { UsageError } from '../client/errors.js';
+import { CliPrompter } from './prompter.js';
+import type { Output } from './output.js';
+import { VERSION } from './program.js';
+
+export interface CliContext extends ClientContext {
+  close(): Promise<void>;
+}
+
+export async function buildContext(opts: Record<string, unknown>, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<CliContext> {
+  const profileName = (opts.profile as string | undefined) ?? env.INSOMNIA_SYNC_PROFILE ?? DEFAULT_PROFILE;
+  let profile: string;
+  try {
+    profile = checkProfileName(profileName);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const config = await openConfig(env);
+  const clientLabel = `insomnia-sync/${VERSION} (${os.platform()})`;
+  const clients = new Map<string, ApiClient>();
+  const serverOverride = (opts.server as string | undefined) ?? env.INSOMNIA_SYNC_SERVER;
+  return {
+    cwd: process.cwd(),
+    profile,
+    ...(serverOverride ? { serverOverride } : {}),
+    config,
+    secrets: new SecretStore(config.dir, profile),
+    prompter: new CliPrompter({
+      passwordStdin: Boolean(opts.passwordStdin),
+      yes: Boolean(opts.yes),
+      env,
+      stdin: process.stdin,
+      stderr: process.stderr,
+    }),
+    progress: out.progress(),
+    primitives: nodePrimitives,
+    clientLabel,
+    api(server: string, token?: string): ApiClient {
+      const key = `${server}\u0000${token ?? ''}`;
+      let client = clients.get(key);
+      if (!client) {
+        client = new ApiClient({ baseUrl: server, ...(token ? { token } : {}), userAgent: clientLabel });
+        clients.set(key, client);
+      }
+      return client;
+    },
+    async close() {
+      await Promise.all([...clients.values()].map((c) => c.close()));
+    },
+  };
+}

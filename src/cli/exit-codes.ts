@@ -1,0 +1,30 @@
+/** The one place where error codes become exit statuses (SPEC §4). */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  usage: 2,
+  conflict: 3,
+  auth: 4,
+  notFound: 5,
+  unreachable: 6,
+  integrity: 7,
+} as const;
+
+const BY_CODE: Record<string, number> = {
+  usage: EXIT.usage,
+  missing_input: EXIT.usage,
+  bad_argument: EXIT.usage,
+  conflict: EXIT.conflict,
+  unauthorized: EXIT.auth,
+  forbidden: EXIT.auth,
+  not_logged_in: EXIT.auth,
+  not_found: EXIT.notFound,
+  unreachable: EXIT.unreachable,
+  integrity: EXIT.integrity,
+  // A server that offers KDF parameters below our minimum is treated like tampering.
+  weak_kdf: EXIT.integrity,
+};
+
+export function exitCodeFor(code: string): number {
+  return BY_CODE[code] ?? EXIT.failure;
+}

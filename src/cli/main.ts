@@ -1,0 +1,62 @@
+/** Entry point of `insomnia-sync`: the only place that sets the exit status. */
+import { CommanderError, type Command } from 'commander';
+import { buildProgram } from './program.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+
+async function main(argv: string[]): Promise<number> {
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram(async (name, args, command) => {
+    exitCode = await runCommand(name, args, command);
+  });
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  return exitCode;
+}
+
+async function runCommand(name: string, args: unknown[], command: Command): Promise<number> {
+  const opts = command.optsWithGlobals() as Record<string, unknown>;
+  const { Output } = await import('./output.js');
+  const color = opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
+  const out = new Output({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), color, stdout: process.stdout, stderr: process.stderr });
+  try {
+    const { buildContext } = await import('./context.js');
+    const ctx = await buildContext(opts, out);
+    const mod = (await import(`./commands/${name}.js`)) as { run: (c: typeof ctx, o: typeof out, a: unknown[], p: Record<string, unknown>) => Promise<number | void> };
+    try {
+      return (await mod.run(ctx, out, args, opts)) ?? EXIT.ok;
+    } finally {
+      ctx.progress.stop();
+      await ctx.close();
+    }
+  } catch (err) {
+    return reportError(out, err);
+  }
+}
+
+function reportError(out: import('./output.js').Output, err: unknown): number {
+  const e = err as { code?: unknown; message?: unknown; hint?: unknown; details?: unknown };
+  const code = typeof e?.code === 'string' && /^[a-z_]+$/.test(e.code) ? e.code : 'failure';
+  const message = typeof e?.message === 'string' ? e.message.split('\n')[0]! : String(err);
+  const knownCode = exitCodeFor(code);
+  if (knownCode === EXIT.failure && process.env.INSOMNIA_SYNC_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
+  out.error(code, message, typeof e?.hint === 'string' ? e.hint : undefined, e?.details);
+  return knownCode;
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`error: ${(err as Error)?.message ?? String(err)}\n`);
+    process.exitCode = EXIT.failure;
+  },
+);

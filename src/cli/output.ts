@@ -1,0 +1,122 @@
+/**
+ * stdout carries data, stderr carries talk (STYLE habit 5). With --json, stdout is exactly one JSON
+ * document and errors are `{"error":{"code","message"}}` on stderr. Colour only on a terminal
+ * without NO_COLOR/--no-color (chalk); a spinner only on a terminal, only for work over ~0.5 s.
+ */
+import { Chalk, type ChalkInstance } from 'chalk';
+import type { Progress } from '../client/context.js';
+
+export interface OutputOptions {
+  json: boolean;
+  quiet: boolean;
+  color: boolean;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
+type Paint = (s: string) => string;
+
+export class Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  private readonly chalk: ChalkInstance;
+  private readonly stdout: NodeJS.WriteStream;
+  private readonly stderr: NodeJS.WriteStream;
+
+  constructor(opts: OutputOptions) {
+    this.json = opts.json;
+    this.quiet = opts.quiet;
+    this.chalk = new Chalk({ level: opts.color ? 1 : 0 });
+    this.stdout = opts.stdout;
+    this.stderr = opts.stderr;
+  }
+
+  get bold(): Paint {
+    return this.chalk.bold;
+  }
+  get dim(): Paint {
+    return this.chalk.dim;
+  }
+  get green(): Paint {
+    return this.chalk.green;
+  }
+  get yellow(): Paint {
+    return this.chalk.yellow;
+  }
+  get red(): Paint {
+    return this.chalk.red;
+  }
+
+  /** The command's result: JSON document, or human lines on stdout (suppressed by --quiet). */
+  result(data: unknown, human: () => string | string[]): void {
+    if (this.json) {
+      this.stdout.write(JSON.stringify(data, null, 2) + '\n');
+      return;
+    }
+    if (this.quiet) return;
+    const text = human();
+    const lines = Array.isArray(text) ? text : [text];
+    if (lines.length) this.stdout.write(lines.join('\n') + '\n');
+  }
+
+  /** Talk: hints, warnings. Never with --json or --quiet. */
+  note(message: string): void {
+    if (this.json || this.quiet) return;
+    this.stderr.write(message + '\n');
+  }
+
+  warn(message: string): void {
+    if (this.json) return;
+    this.stderr.write(this.yellow('warning: ') + message + '\n');
+  }
+
+  error(code: string, message: string, hint?: string, details?: unknown): void {
+    if (this.json) {
+      this.stderr.write(JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}) } }) + '\n');
+      return;
+    }
+    this.stderr.write(this.red('error: ') + message + '\n');
+    if (hint) this.stderr.write(this.dim(`hint: ${hint}`) + '\n');
+  }
+
+  progress(): Progress {
+    if (this.json || this.quiet || !this.stderr.isTTY) return { start() {}, update() {}, stop() {} };
+    return new Spinner(this.stderr);
+  }
+}
+
+/** ora, loaded only when work lasts long enough to show it. */
+class Spinner implements Progress {
+  private text = '';
+  private timer: NodeJS.Timeout | null = null;
+  private spinner: { text: string; stop(): void } | null = null;
+  private stopped = false;
+
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  start(text: string): void {
+    this.text = text;
+    this.stopped = false;
+    if (this.timer || this.spinner) return this.update(text);
+    this.timer = setTimeout(() => {
+      void import('ora').then(({ default: ora }) => {
+        if (this.stopped) return;
+        this.spinner = ora({ text: this.text, stream: this.stream }).start();
+      });
+    }, 500);
+    this.timer.unref();
+  }
+
+  update(text: string): void {
+    this.text = text;
+    if (this.spinner) this.spinner.text = text;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.spinner?.stop();
+    this.spinner = null;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The command tree: names, arguments, options and help text only. Each action loads its command
+ * module on demand, so `--version` and `--help` load nothing but commander.
+ */
+import { Command, Option } from 'commander';
+
+export type CommandRunner = (name: string, args: unknown[], command: Command) => Promise<void>;
+
+export const VERSION = '0.1.0';
+
+export function buildProgram(run: CommandRunner): Command {
+  const program = new Command('insomnia-sync')
+    .description('End-to-end encrypted sync for Insomnia workspace folders. The server stores ciphertext only.')
+    .version(VERSION, '-V, --version')
+    .option('--server <url>', 'sync server URL (env INSOMNIA_SYNC_SERVER; default http://127.0.0.1:8787)')
+    .option('--profile <name>', 'local profile: a separate login (env INSOMNIA_SYNC_PROFILE)', undefined)
+    .option('--json', 'print exactly one JSON document on stdout; errors as JSON on stderr')
+    .option('-q, --quiet', 'print nothing but errors')
+    .option('--no-color', 'no colour (also NO_COLOR)')
+    .option('-y, --yes', 'assume yes to confirmations')
+    .option('--password-stdin', 'read the password from the first line of standard input')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 not found,
+6 server unreachable, 7 integrity failure. See man insomnia-sync.`,
+    );
+
+  const action =
+    (name: string) =>
+    async (...args: unknown[]): Promise<void> => {
+      const command = args[args.length - 1] as Command;
+      await run(name, args.slice(0, -2), command);
+    };
+
+  program
+    .command('signup')
+    .description('create an account, its keys and personal team; prints your key fingerprint')
+    .requiredOption('--email <email>', 'your email address')
+    .option('--name <name>', 'your display name')
+    .action(action('signup'));
+  program
+    .command('login')
+    .description('log in on this machine (password from a prompt, --password-stdin or INSOMNIA_SYNC_PASSWORD)')
+    .requiredOption('--email <email>', 'your email address')
+    .action(action('login'));
+  program.command('logout').description('end the session and wipe local keys').action(action('logout'));
+  program.command('whoami').description('show the logged-in account, server and fingerprint').action(action('whoami'));
+
+  program
+    .command('init')
+    .description('create a remote workspace and link the current folder to it')
+    .option('--name <name>', 'workspace name (default: the folder name)')
+    .option('--team <team>', 'team name or id (default: your personal team)')
+    .action(action('init'));
+  program
+    .command('clone')
+    .description('link a new folder to an existing workspace and pull it')
+    .argument('<workspace>', 'workspace name or id')
+    .argument('[dir]', 'folder to create (default: the workspace name)')
+    .action(action('clone'));
+  program.command('status').description('local changes since the last sync, and whether the remote moved').action(action('status'));
+  program
+    .command('push')
+    .description('encrypt and upload local changes as a new snapshot')
+    .option('-m, --message <msg>', 'snapshot message')
+    .option('--force', "push even though the remote moved: your files replace the remote's (history is kept)")
+    .action(action('push'));
+  program
+    .command('pull')
+    .description('download and merge remote changes; conflicts keep yours and write NAME.conflict (exit 3)')
+    .addOption(new Option('--ours', 'on conflict keep the local file, write no .conflict copy').conflicts('theirs'))
+    .addOption(new Option('--theirs', 'on conflict take the remote file').conflicts('ours'))
+    .action(action('pull'));
+  program
+    .command('log')
+    .description('list snapshots: id, author, time, message, counts')
+    .option('-n, --limit <n>', 'show at most N snapshots')
+    .action(action('log'));
+  program
+    .command('restore')
+    .description('check out an older snapshot into this folder, or into a new folder with --to')
+    .argument('<snapshot>', 'snapshot id or unique prefix (≥ 4 characters)')
+    .option('--to <dir>', 'write the snapshot into this new or empty folder instead')
+    .action(action('restore'));
+  program
+    .command('verify')
+    .description('check every snapshot signature and parent link, and decrypt every blob against its id')
+    .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
+    .action(action('verify'));
+
+  const workspace = program.command('workspace').description('manage workspaces');
+  workspace.command('list').description('list the workspaces you can read').action(action('workspace-list'));
+  workspace
+    .command('rename')
+    .description('rename a workspace (the name is encrypted)')
+    .argument('<workspace>', 'workspace name or id')
+    .argument('<name>', 'new name')
+    .action(action('workspace-rename'));
+  workspace
+    .command('delete')
+    .description('delete a workspace and all its history from the server (asks first; --yes to skip)')
+    .argument('<workspace>', 'workspace name or id')
+    .action(action('workspace-delete'));
+
+  return program;
+}

@@ -1,0 +1,236 @@
+/**
+ * HTTP client for the protocol in src/protocol (docs/protocol.md). One undici Pool per server so
+ * batched blob transfers reuse a few keep-alive connections. Maps server errors to SyncError
+ * subclasses so services never look at HTTP statuses.
+ */
+import { Pool } from 'undici';
+import { ROUTES, routePath, type RouteName } from '../protocol/routes.js';
+import type * as T from '../protocol/types.js';
+import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
+import { LIMITS } from '../protocol/types.js';
+import { isErrorCode } from '../protocol/errors.js';
+import {
+  AuthError,
+  ConflictError,
+  IntegrityFailure,
+  NotFoundError,
+  SyncError,
+  UnreachableError,
+  UsageError,
+} from './errors.js';
+
+export interface ApiOptions {
+  baseUrl: string;
+  token?: string;
+  userAgent?: string;
+  /** parallel connections for blob transfers */
+  connections?: number;
+}
+
+/** A 409 from createSnapshot: someone else moved the head. */
+export class HeadMovedError extends ConflictError {
+  constructor(readonly head: string | null) {
+    super('the remote workspace has new snapshots since your last sync', 'run `insomnia-sync pull`, then push again');
+  }
+}
+
+export class ApiClient {
+  private readonly pool: Pool;
+  private readonly origin: string;
+  token: string | undefined;
+
+  constructor(private readonly options: ApiOptions) {
+    let url: URL;
+    try {
+      url = new URL(options.baseUrl);
+    } catch {
+      throw new UsageError(`invalid server URL: ${options.baseUrl}`);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      throw new UsageError(`server URL must be http(s): ${options.baseUrl}`);
+    }
+    this.origin = url.origin;
+    this.token = options.token;
+    this.pool = new Pool(this.origin, {
+      connections: options.connections ?? 4,
+      pipelining: 1,
+      bodyTimeout: 120_000,
+      headersTimeout: 60_000,
+    });
+  }
+
+  get serverUrl(): string {
+    return this.origin;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async send(
+    name: RouteName,
+    opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array; query?: Record<string, string> } = {},
+  ): Promise<{ status: number; body: Buffer; contentType: string }> {
+    const route = ROUTES[name];
+    let path = routePath(name, opts.params);
+    if (opts.query) {
+      const qs = new URLSearchParams(opts.query).toString();
+      if (qs) path += `?${qs}`;
+    }
+    const headers: Record<string, string> = {
+      'user-agent': this.options.userAgent ?? 'insomnia-sync',
+      accept: 'application/json, application/octet-stream',
+    };
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    let body: string | Uint8Array | undefined;
+    if (opts.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(opts.json);
+    } else if (opts.raw) {
+      headers['content-type'] = 'application/octet-stream';
+      body = opts.raw;
+    }
+    let res;
+    try {
+      res = await this.pool.request({ method: route.method, path, headers, body });
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? '';
+      throw new UnreachableError(
+        `cannot reach the server at ${this.origin} (${code || (err as Error).message})`,
+        'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
+      );
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of res.body) chunks.push(chunk as Buffer);
+    const buf = Buffer.concat(chunks);
+    const contentType = String(res.headers['content-type'] ?? '');
+    if (res.statusCode >= 400) throw this.toError(res.statusCode, buf, contentType);
+    return { status: res.statusCode, body: buf, contentType };
+  }
+
+  private toError(status: number, body: Buffer, contentType: string): SyncError {
+    let code: string | undefined;
+    let message = `server answered ${status}`;
+    let head: string | null | undefined;
+    if (contentType.includes('json')) {
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown; head?: unknown } };
+        if (parsed.error && isErrorCode(parsed.error.code)) code = parsed.error.code;
+        if (typeof parsed.error?.message === 'string') message = parsed.error.message.slice(0, 300);
+        if (typeof parsed.error?.head === 'string' || parsed.error?.head === null) head = parsed.error.head as string | null;
+      } catch {
+        /* not JSON after all: fall through with the status */
+      }
+    }
+    if (status >= 500) return new UnreachableError(`the server failed: ${message}`, 'try again later');
+    switch (code) {
+      case 'unauthorized':
+        return new AuthError(message, 'run `insomnia-sync login`');
+      case 'forbidden':
+        return new AuthError(message, undefined, 'forbidden');
+      case 'not_found':
+        return new NotFoundError(message);
+      case 'conflict':
+        return head !== undefined ? new HeadMovedError(head) : new ConflictError(message);
+      case 'already_exists':
+        return new ConflictError(message);
+      case 'rate_limited':
+        return new UnreachableError(message, 'wait a minute and try again');
+      default:
+        return new SyncError(code ?? 'server_error', message);
+    }
+  }
+
+  private async json<R>(name: RouteName, opts: Parameters<ApiClient['send']>[1] = {}): Promise<R> {
+    const res = await this.send(name, opts);
+    if (res.status === 204 || res.body.length === 0) return undefined as R;
+    try {
+      return JSON.parse(res.body.toString('utf8')) as R;
+    } catch {
+      throw new SyncError('bad_response', 'the server sent an answer that is not JSON');
+    }
+  }
+
+  prelogin(req: T.PreloginRequest): Promise<T.PreloginResponse> {
+    return this.json('prelogin', { json: req });
+  }
+  signup(req: T.SignupRequest): Promise<T.AccountResponse> {
+    return this.json('signup', { json: req });
+  }
+  login(req: T.LoginRequest): Promise<T.AccountResponse> {
+    return this.json('login', { json: req });
+  }
+  async logout(): Promise<void> {
+    await this.send('logout', { json: {} });
+  }
+  me(): Promise<T.AccountResponse> {
+    return this.json('me');
+  }
+  async listWorkspaces(): Promise<T.WorkspaceInfo[]> {
+    return (await this.json<T.WorkspaceListResponse>('listWorkspaces')).workspaces;
+  }
+  createWorkspace(req: T.CreateWorkspaceRequest): Promise<T.WorkspaceInfo> {
+    return this.json('createWorkspace', { json: req });
+  }
+  getWorkspace(workspaceId: string): Promise<T.WorkspaceInfo> {
+    return this.json('getWorkspace', { params: { workspaceId } });
+  }
+  renameWorkspace(workspaceId: string, req: T.RenameWorkspaceRequest): Promise<T.WorkspaceInfo> {
+    return this.json('renameWorkspace', { params: { workspaceId }, json: req });
+  }
+  async deleteWorkspace(workspaceId: string): Promise<void> {
+    await this.send('deleteWorkspace', { params: { workspaceId } });
+  }
+  async workspaceMembers(workspaceId: string): Promise<T.MemberPublicKeys[]> {
+    return (await this.json<T.WorkspaceMembersResponse>('workspaceMembers', { params: { workspaceId } })).members;
+  }
+  async missingBlobs(workspaceId: string, ids: string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (let i = 0; i < ids.length; i += LIMITS.maxIdsPerRequest) {
+      const res = await this.json<T.MissingBlobsResponse>('missingBlobs', {
+        params: { workspaceId },
+        json: { ids: ids.slice(i, i + LIMITS.maxIdsPerRequest) },
+      });
+      missing.push(...res.missing);
+    }
+    return missing;
+  }
+  async uploadBlobs(workspaceId: string, framesBody: Uint8Array): Promise<number> {
+    return (await this.json<T.BlobUploadResponse>('uploadBlobs', { params: { workspaceId }, raw: framesBody })).stored;
+  }
+  /** Fetches blobs; the server may answer fewer than asked (size cap), so this loops until done. */
+  async fetchBlobs(workspaceId: string, ids: string[]): Promise<BlobFrame[]> {
+    const out: BlobFrame[] = [];
+    let rest = ids;
+    while (rest.length > 0) {
+      const res = await this.send('fetchBlobs', { params: { workspaceId }, json: { ids: rest.slice(0, LIMITS.maxIdsPerRequest) } });
+      const frames = decodeFrames(new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength), LIMITS.maxBlobBytes);
+      if (frames.length === 0) {
+        throw new IntegrityFailure(`the server does not have ${rest.length} blob(s) this snapshot needs`, 'run `insomnia-sync verify`');
+      }
+      out.push(...frames);
+      const got = new Set(frames.map((f) => f.id));
+      const asked = rest.slice(0, LIMITS.maxIdsPerRequest);
+      // ids the server skipped although they were before the cut are missing for good
+      const lastIndex = asked.findIndex((id) => id === frames[frames.length - 1]!.id);
+      const skipped = asked.slice(0, lastIndex + 1).filter((id) => !got.has(id));
+      if (skipped.length > 0) {
+        throw new IntegrityFailure(`the server does not have ${skipped.length} blob(s) this snapshot needs`, 'run `insomnia-sync verify`');
+      }
+      rest = rest.slice(lastIndex + 1);
+    }
+    return out;
+  }
+  createSnapshot(workspaceId: string, req: T.CreateSnapshotRequest): Promise<T.CreateSnapshotResponse> {
+    return this.json('createSnapshot', { params: { workspaceId }, json: req });
+  }
+  async listSnapshots(workspaceId: string, opts: { limit?: number; before?: string } = {}): Promise<T.SnapshotInfo[]> {
+    const query: Record<string, string> = {};
+    if (opts.limit) query.limit = String(opts.limit);
+    if (opts.before) query.before = opts.before;
+    return (await this.json<T.SnapshotListResponse>('listSnapshots', { params: { workspaceId }, query })).snapshots;
+  }
+  getSnapshot(workspaceId: string, snapshotId: string): Promise<T.SnapshotInfo> {
+    return this.json('getSnapshot', { params: { workspaceId, snapshotId } });
+  }
+}

@@ -1,0 +1,59 @@
+/**
+ * Local state of the CLI under the config directory (SPEC §4): `INSOMNIA_SYNC_CONFIG_DIR`, else the
+ * platform's config dir as `conf` finds it. Folder 0700, files 0600.
+ * - config.json (conf): per-profile settings that are not secret (server, email)
+ * - sessions/<profile>.json: the session token and unwrapped keys (see secrets.ts)
+ */
+import { mkdirSync, chmodSync } from 'node:fs';
+import path from 'node:path';
+
+export const DEFAULT_SERVER = 'http://127.0.0.1:8787';
+export const DEFAULT_PROFILE = 'default';
+
+export interface ProfileConfig {
+  server?: string;
+  email?: string;
+}
+
+export interface ConfigStore {
+  readonly dir: string;
+  getProfile(name: string): ProfileConfig;
+  setProfile(name: string, profile: ProfileConfig): void;
+}
+
+const PROFILE_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
+
+export function checkProfileName(name: string): string {
+  if (!PROFILE_NAME.test(name)) throw new Error(`invalid profile name: ${name}`);
+  return name;
+}
+
+export async function openConfig(env: NodeJS.ProcessEnv = process.env): Promise<ConfigStore> {
+  const { default: Conf } = await import('conf');
+  const explicit = env.INSOMNIA_SYNC_CONFIG_DIR;
+  if (explicit) ensurePrivateDir(explicit);
+  const conf = new Conf<{ profiles: Record<string, ProfileConfig> }>({
+    projectName: 'insomnia-sync',
+    projectSuffix: '',
+    configName: 'config',
+    ...(explicit ? { cwd: explicit } : {}),
+    configFileMode: 0o600,
+    defaults: { profiles: {} },
+  });
+  const dir = path.dirname(conf.path);
+  ensurePrivateDir(dir);
+  return {
+    dir,
+    getProfile(name) {
+      return conf.get('profiles')[name] ?? {};
+    },
+    setProfile(name, profile) {
+      conf.set('profiles', { ...conf.get('profiles'), [name]: profile });
+    },
+  };
+}
+
+export function ensurePrivateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+}

@@ -1,0 +1,42 @@
+/**
+ * Everything a service touches outside its own arguments: the API, local config and secrets,
+ * prompts and progress. The CLI builds one per invocation (src/cli/context.ts); tests can build
+ * their own. Services never print or exit.
+ */
+import type { Primitives } from '../crypto/primitives.js';
+import type { ApiClient } from './api.js';
+import type { ConfigStore } from './config.js';
+import type { SecretStore } from './secrets.js';
+
+export interface Prompter {
+  /** The password from --password-stdin, INSOMNIA_SYNC_PASSWORD or a hidden prompt; MissingInputError otherwise. */
+  password(message: string, opts?: { confirm?: boolean }): Promise<string>;
+  /** true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes */
+  confirm(message: string): Promise<boolean>;
+  /** free text (e.g. a typed name to confirm deletion); MissingInputError with no terminal */
+  text(message: string): Promise<string>;
+}
+
+export interface Progress {
+  start(text: string): void;
+  update(text: string): void;
+  stop(): void;
+}
+
+export const silentProgress: Progress = { start() {}, update() {}, stop() {} };
+
+export interface ClientContext {
+  cwd: string;
+  profile: string;
+  /** --server or INSOMNIA_SYNC_SERVER, when given */
+  serverOverride?: string;
+  config: ConfigStore;
+  secrets: SecretStore;
+  prompter: Prompter;
+  progress: Progress;
+  primitives: Primitives;
+  /** One API client per server URL for this invocation. */
+  api(server: string, token?: string): ApiClient;
+  /** a label for the session list: "insomnia-sync/0.1.0 (linux)" */
+  clientLabel: string;
+}

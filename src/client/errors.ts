@@ -1,0 +1,62 @@
+/**
+ * Errors a client service can raise. Each has a stable `code`; src/cli/exit-codes.ts maps codes to
+ * exit statuses (SPEC §4) in one place. Messages are one line and never contain secrets.
+ */
+export class SyncError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** a second line telling the user what to do next */
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Bad flags or arguments (exit 2). */
+export class UsageError extends SyncError {
+  constructor(message: string, hint?: string) {
+    super('usage', message, hint);
+  }
+}
+
+/** A required input (password, confirmation) has no source (exit 2). */
+export class MissingInputError extends SyncError {
+  constructor(message: string, hint?: string) {
+    super('missing_input', message, hint);
+  }
+}
+
+/** Remote moved, or a pull left conflicts (exit 3). */
+export class ConflictError extends SyncError {
+  constructor(message: string, hint?: string, readonly details?: unknown) {
+    super('conflict', message, hint);
+  }
+}
+
+/** Not logged in, wrong password, revoked session, forbidden (exit 4). */
+export class AuthError extends SyncError {
+  constructor(message: string, hint?: string, code = 'unauthorized') {
+    super(code, message, hint);
+  }
+}
+
+export class NotFoundError extends SyncError {
+  constructor(message: string, hint?: string) {
+    super('not_found', message, hint);
+  }
+}
+
+/** The server cannot be reached or answers 5xx (exit 6). */
+export class UnreachableError extends SyncError {
+  constructor(message: string, hint?: string) {
+    super('unreachable', message, hint);
+  }
+}
+
+/** A ciphertext, signature or history check failed (exit 7). */
+export class IntegrityFailure extends SyncError {
+  constructor(message: string, hint?: string) {
+    super('integrity', message, hint);
+  }
+}

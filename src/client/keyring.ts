@@ -1,0 +1,85 @@
+/**
+ * Unlocking a workspace's keys: team key (sealed to our X25519 key, one per epoch) → workspace
+ * content key (wrapped under the team key of that epoch) → subkeys (docs/crypto.md).
+ */
+import { fromB64, toB64 } from '../protocol/encoding.js';
+import type { TeamInfo, WorkspaceInfo } from '../protocol/types.js';
+import { openEnvelope, sealEnvelope } from '../crypto/aead.js';
+import { openSealed } from '../crypto/seal.js';
+import { deriveWorkspaceSubkeys, type WorkspaceSubkeys } from '../crypto/workspace-keys.js';
+import { IntegrityError } from '../crypto/errors.js';
+import type { Primitives } from '../crypto/primitives.js';
+import type { Identity } from '../crypto/keys.js';
+import { AuthError, IntegrityFailure } from './errors.js';
+
+export interface WorkspaceKeyring {
+  workspaceId: string;
+  teamId: string;
+  /** the newest epoch: what new snapshots and blobs are encrypted under */
+  epoch: number;
+  byEpoch: Map<number, WorkspaceSubkeys>;
+}
+
+export function teamKeys(p: Primitives, identity: Identity, team: TeamInfo): Map<number, Uint8Array> {
+  const keys = new Map<number, Uint8Array>();
+  for (const { epoch, sealedKey } of team.sealedKeys) {
+    try {
+      keys.set(epoch, openSealed(p, identity.x25519.secretKey, fromB64(sealedKey), { kind: 'team-key', ownerId: team.id, epoch }));
+    } catch (err) {
+      if (err instanceof IntegrityError) throw new IntegrityFailure(`the key of team ${team.name} (epoch ${epoch}) does not decrypt`);
+      throw err;
+    }
+  }
+  return keys;
+}
+
+export function unlockWorkspace(p: Primitives, identity: Identity, ws: WorkspaceInfo, teams: TeamInfo[]): WorkspaceKeyring {
+  const team = teams.find((t) => t.id === ws.teamId);
+  if (!team) throw new AuthError('you are not a member of the team that owns this workspace', undefined, 'forbidden');
+  const tkeys = teamKeys(p, identity, team);
+  const byEpoch = new Map<number, WorkspaceSubkeys>();
+  for (const { epoch, wrappedKey } of ws.keys) {
+    const teamKey = tkeys.get(epoch);
+    if (!teamKey) continue;
+    try {
+      const key = openEnvelope(p, teamKey, fromB64(wrappedKey), { kind: 'workspace-key', workspaceId: ws.id, epoch });
+      byEpoch.set(epoch, deriveWorkspaceSubkeys(key));
+    } catch (err) {
+      if (err instanceof IntegrityError) throw new IntegrityFailure(`the key of this workspace (epoch ${epoch}) does not decrypt`);
+      throw err;
+    }
+  }
+  if (byEpoch.size === 0) {
+    throw new AuthError('you hold no key for this workspace yet', 'ask a team owner or admin to confirm you', 'forbidden');
+  }
+  const epoch = Math.max(...byEpoch.keys());
+  return { workspaceId: ws.id, teamId: ws.teamId, epoch, byEpoch };
+}
+
+export function currentKeys(ring: WorkspaceKeyring): WorkspaceSubkeys {
+  return ring.byEpoch.get(ring.epoch)!;
+}
+
+export function decryptWorkspaceName(p: Primitives, ring: WorkspaceKeyring, encryptedName: string): string {
+  const data = fromB64(encryptedName);
+  for (const [epoch, keys] of [...ring.byEpoch].sort((a, b) => b[0] - a[0])) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(
+        openEnvelope(p, keys.nameKey, data, { kind: 'workspace-name', workspaceId: ring.workspaceId, epoch }),
+      );
+    } catch {
+      /* try the next epoch */
+    }
+  }
+  throw new IntegrityFailure('the name of this workspace does not decrypt');
+}
+
+export function encryptWorkspaceName(p: Primitives, ring: WorkspaceKeyring, name: string): string {
+  return toB64(
+    sealEnvelope(p, currentKeys(ring).nameKey, new TextEncoder().encode(name), {
+      kind: 'workspace-name',
+      workspaceId: ring.workspaceId,
+      epoch: ring.epoch,
+    }),
+  );
+}

@@ -1,0 +1,182 @@
+/**
+ * signup, login, logout, whoami (SPEC §3, §4). The password is normalised and stretched with
+ * Argon2id locally; only the HKDF-derived auth key is sent. The wrap key never leaves this process.
+ */
+import { fromB64, toB64 } from '../../protocol/encoding.js';
+import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types.js';
+import { DEFAULT_KDF, deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
+import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
+import { fingerprint, generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
+import { sealToPublicKey } from '../../crypto/seal.js';
+import { generateKey } from '../../crypto/workspace-keys.js';
+import { toHex } from '../../crypto/hex.js';
+import { IntegrityError } from '../../crypto/errors.js';
+import type { ClientContext } from '../context.js';
+import { AuthError, IntegrityFailure, UsageError } from '../errors.js';
+import { resolveServer } from '../session.js';
+import type { SessionSecrets } from '../secrets.js';
+
+export interface AccountSummary {
+  userId: string;
+  email: string;
+  name: string;
+  server: string;
+  fingerprint: string;
+  profile: string;
+}
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export function normalizeEmail(email: string): string {
+  const e = email.trim().toLowerCase();
+  if (!EMAIL.test(e) || e.length > 254) throw new UsageError(`not a valid email address: ${email.trim()}`);
+  return e;
+}
+
+function toCryptoKdf(wire: WireKdf): KdfParams {
+  return { alg: wire.alg, memoryKiB: wire.memoryKiB, iterations: wire.iterations, parallelism: wire.parallelism, salt: fromB64(wire.salt) };
+}
+
+export async function signup(ctx: ClientContext, opts: { email: string; name?: string }): Promise<AccountSummary> {
+  const email = normalizeEmail(opts.email);
+  const name = (opts.name ?? email.split('@')[0] ?? '').trim().slice(0, 200);
+  const password = await ctx.prompter.password('Choose a password', { confirm: true });
+  if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
+  const server = resolveServer(ctx);
+  const api = ctx.api(server);
+  const p = ctx.primitives;
+
+  ctx.progress.start('Deriving keys from your password');
+  const kdf: KdfParams = { alg: 'argon2id', ...DEFAULT_KDF, salt: p.randomBytes(16) };
+  // Servers may ask for stronger parameters than our default; prelogin tells us what this one wants for new accounts.
+  const offered = await api.prelogin({ email });
+  if (offered.kdf.memoryKiB > kdf.memoryKiB) kdf.memoryKiB = offered.kdf.memoryKiB;
+  if (offered.kdf.iterations > kdf.iterations) kdf.iterations = offered.kdf.iterations;
+  const master = await deriveMasterKey(password, kdf);
+  const { authKey, wrapKey } = deriveAccountSecrets(master);
+
+  const userId = toHex(p.randomBytes(16));
+  const teamId = toHex(p.randomBytes(16));
+  const accountKey = generateKey(p);
+  const identity = generateIdentity(p);
+  const teamKey = generateKey(p);
+  ctx.progress.update('Creating your account');
+  const res = await api.signup({
+    userId,
+    email,
+    name,
+    kdf: { alg: 'argon2id', memoryKiB: kdf.memoryKiB, iterations: kdf.iterations, parallelism: kdf.parallelism, salt: toB64(kdf.salt) },
+    authKey: toB64(authKey),
+    keys: {
+      wrappedAccountKey: toB64(sealEnvelope(p, wrapKey, accountKey, { kind: 'account-key', ownerId: userId })),
+      x25519PublicKey: toB64(identity.x25519.publicKey),
+      ed25519PublicKey: toB64(identity.ed25519.publicKey),
+      wrappedX25519Secret: toB64(sealEnvelope(p, accountKey, identity.x25519.secretKey, { kind: 'x25519-secret', ownerId: userId })),
+      wrappedEd25519Secret: toB64(sealEnvelope(p, accountKey, identity.ed25519.secretKey, { kind: 'ed25519-secret', ownerId: userId })),
+    },
+    personalTeam: {
+      id: teamId,
+      sealedTeamKey: toB64(sealToPublicKey(p, identity.x25519.publicKey, teamKey, { kind: 'team-key', ownerId: teamId, epoch: 1 })),
+    },
+    client: ctx.clientLabel,
+  });
+  ctx.progress.stop();
+  return storeSession(ctx, server, res, accountKey, identity.x25519.secretKey, identity.ed25519.secretKey);
+}
+
+export async function login(ctx: ClientContext, opts: { email: string }): Promise<AccountSummary> {
+  const email = normalizeEmail(opts.email);
+  const password = await ctx.prompter.password('Password');
+  const server = resolveServer(ctx);
+  const api = ctx.api(server);
+  const p = ctx.primitives;
+  ctx.progress.start('Deriving keys from your password');
+  const pre = await api.prelogin({ email });
+  // deriveMasterKey refuses parameters below the client minimum, whatever the server says.
+  const master = await deriveMasterKey(password, toCryptoKdf(pre.kdf));
+  const { authKey, wrapKey } = deriveAccountSecrets(master);
+  ctx.progress.update('Logging in');
+  const res = await api.login({ email, authKey: toB64(authKey), client: ctx.clientLabel });
+  ctx.progress.stop();
+  let accountKey: Uint8Array;
+  let xSecret: Uint8Array;
+  let edSecret: Uint8Array;
+  try {
+    accountKey = openEnvelope(p, wrapKey, fromB64(res.keys.wrappedAccountKey), { kind: 'account-key', ownerId: res.user.id });
+    xSecret = openEnvelope(p, accountKey, fromB64(res.keys.wrappedX25519Secret), { kind: 'x25519-secret', ownerId: res.user.id });
+    edSecret = openEnvelope(p, accountKey, fromB64(res.keys.wrappedEd25519Secret), { kind: 'ed25519-secret', ownerId: res.user.id });
+  } catch (err) {
+    if (err instanceof IntegrityError) {
+      throw new IntegrityFailure('your account keys from the server do not decrypt', 'the server may have been tampered with; contact its operator');
+    }
+    throw err;
+  }
+  const identity = identityFromSecrets(xSecret, edSecret);
+  // The server hands out our public keys; a server that swapped them would make others seal keys to it.
+  if (toB64(identity.x25519.publicKey) !== res.keys.x25519PublicKey || toB64(identity.ed25519.publicKey) !== res.keys.ed25519PublicKey) {
+    throw new IntegrityFailure('the public keys the server holds for you do not match your private keys');
+  }
+  return storeSession(ctx, server, res, accountKey, xSecret, edSecret);
+}
+
+function storeSession(
+  ctx: ClientContext,
+  server: string,
+  res: AccountResponse,
+  accountKey: Uint8Array,
+  xSecret: Uint8Array,
+  edSecret: Uint8Array,
+): AccountSummary {
+  if (!res.session) throw new AuthError('the server did not open a session');
+  const secrets: SessionSecrets = {
+    version: 1,
+    server: new URL(server).origin,
+    userId: res.user.id,
+    email: res.user.email,
+    name: res.user.name,
+    sessionId: res.session.id,
+    sessionToken: res.session.token,
+    accountKey: toB64(accountKey),
+    x25519Secret: toB64(xSecret),
+    ed25519Secret: toB64(edSecret),
+  };
+  ctx.secrets.write(secrets);
+  ctx.config.setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
+  return {
+    userId: res.user.id,
+    email: res.user.email,
+    name: res.user.name,
+    server: secrets.server,
+    fingerprint: fingerprint(fromB64(res.keys.x25519PublicKey, 32), fromB64(res.keys.ed25519PublicKey, 32)),
+    profile: ctx.profile,
+  };
+}
+
+export async function logout(ctx: ClientContext): Promise<{ loggedOut: boolean; serverRevoked: boolean }> {
+  const secrets = ctx.secrets.read();
+  if (!secrets) return { loggedOut: false, serverRevoked: false };
+  let serverRevoked = false;
+  try {
+    await ctx.api(secrets.server, secrets.sessionToken).logout();
+    serverRevoked = true;
+  } catch {
+    // Local keys are wiped even when the server is unreachable or the session already expired.
+  }
+  ctx.secrets.wipe();
+  return { loggedOut: true, serverRevoked };
+}
+
+export async function whoami(ctx: ClientContext): Promise<AccountSummary & { teams: { id: string; name: string; role: string; personal: boolean }[] }> {
+  const secrets = ctx.secrets.read();
+  if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL`', 'not_logged_in');
+  const res = await ctx.api(secrets.server, secrets.sessionToken).me();
+  return {
+    userId: res.user.id,
+    email: res.user.email,
+    name: res.user.name,
+    server: secrets.server,
+    profile: ctx.profile,
+    fingerprint: fingerprint(fromB64(res.keys.x25519PublicKey, 32), fromB64(res.keys.ed25519PublicKey, 32)),
+    teams: res.teams.map((t) => ({ id: t.id, name: t.name, role: t.role, personal: t.personal })),
+  };
+}

@@ -1,0 +1,153 @@
+/** log, restore and verify: reading the remote history. */
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { openEnvelope } from '../../crypto/aead.js';
+import { blobId } from '../../crypto/workspace-keys.js';
+import type { ClientContext } from '../context.js';
+import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
+import { fetchVerifiedChain, findSnapshot } from '../history.js';
+import { STATE_DIR } from '../local/link.js';
+import { applyStaged, stageRemoteFiles } from '../local/materialize.js';
+import { requireSession } from '../session.js';
+import { currentKeys } from '../keyring.js';
+import { manifestStats } from '../../sync/manifest.js';
+import { loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
+import { resolveWorkspace } from './workspaces.js';
+
+export interface LogEntry {
+  id: string;
+  parent: string | null;
+  author: { userId: string; name: string; email: string };
+  time: string;
+  message: string;
+  files: number;
+  bytes: number;
+}
+
+export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Promise<{ workspaceId: string; snapshots: LogEntry[] }> {
+  const p = ctx.primitives;
+  const { folder, session } = openLinked(ctx);
+  const workspaceId = folder.link.workspaceId;
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
+  const entries = chain.slice(0, opts.limit ?? chain.length).map((s) => {
+    const stats = manifestStats(s.manifest);
+    return {
+      id: s.id,
+      parent: s.parent,
+      author: { userId: s.manifest.author.userId, name: s.manifest.author.name, email: s.manifest.author.email },
+      time: s.manifest.time,
+      message: s.manifest.message,
+      files: stats.files,
+      bytes: stats.bytes,
+    };
+  });
+  return { workspaceId, snapshots: entries };
+}
+
+export interface RestoreResult {
+  snapshot: string;
+  root: string;
+  written: number;
+  deleted: number;
+}
+
+/**
+ * Checks out an older snapshot: into the linked folder (its files then differ from the last sync,
+ * so the next push records the restore as a new snapshot), or with `to` into a new folder.
+ */
+export async function restore(ctx: ClientContext, opts: { snapshot: string; to?: string }): Promise<RestoreResult> {
+  const p = ctx.primitives;
+  const { folder, session, index } = openLinked(ctx);
+  const workspaceId = folder.link.workspaceId;
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
+  const target = findSnapshot(chain, opts.snapshot);
+  const keys = remote.ring.byEpoch.get(target.manifest.epoch);
+  if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
+
+  let root: string;
+  let deletes: string[] = [];
+  let files = target.manifest.files;
+  if (opts.to) {
+    root = path.resolve(ctx.cwd, opts.to);
+    if (existsSync(root) && (!lstatSync(root).isDirectory() || readdirSync(root).length > 0)) {
+      throw new UsageError(`${root} is not an empty folder`, 'restore --to needs a new or empty folder');
+    }
+    mkdirSync(path.join(root, STATE_DIR), { recursive: true });
+  } else {
+    root = folder.root;
+    const local = await readLocalTree(p, root, index, async () => currentKeys(remote.ring).blobIdKey);
+    if (local.changes.length > 0) {
+      const ok = await ctx.prompter.confirm(`You have ${local.changes.length} unpushed change(s); overwrite them with snapshot ${target.id.slice(0, 12)}?`);
+      if (!ok) throw new ConflictError('restore cancelled: you have unpushed changes', 'push them first, or pass --yes to overwrite');
+    }
+    const wanted = new Map(target.manifest.files.map((f) => [f.path, f]));
+    const current = new Map(local.tree.map((f) => [f.path, f]));
+    deletes = local.tree.filter((f) => !wanted.has(f.path)).map((f) => f.path);
+    files = target.manifest.files.filter((f) => {
+      const c = current.get(f.path);
+      return !c || c.mode !== f.mode || c.chunks.join() !== f.chunks.join();
+    });
+  }
+  ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
+  const staged = await stageRemoteFiles(p, session.api, workspaceId, keys, target.manifest.epoch, root, files.map((f) => ({ target: f.path, file: f })), ctx.progress);
+  applyStaged(root, staged, deletes);
+  if (opts.to) rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+  ctx.progress.stop();
+  return { snapshot: target.id, root, written: files.length, deleted: deletes.length };
+}
+
+export interface VerifyResult {
+  workspaceId: string;
+  snapshots: number;
+  blobs: number;
+  bytes: number;
+  ok: true;
+}
+
+/** Like `restic check --read-data`: every snapshot and every referenced blob, decrypted and matched. */
+export async function verify(ctx: ClientContext, opts: { workspace?: string } = {}): Promise<VerifyResult> {
+  const p = ctx.primitives;
+  let workspaceId: string;
+  let session;
+  if (opts.workspace) {
+    session = requireSession(ctx);
+    workspaceId = (await resolveWorkspace(ctx, session, opts.workspace)).id;
+  } else {
+    const linked = openLinked(ctx);
+    session = linked.session;
+    workspaceId = linked.folder.link.workspaceId;
+  }
+  ctx.progress.start('Verifying snapshots');
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
+  // Every blob with the epoch of the first snapshot that references it.
+  const blobs = new Map<string, number>();
+  for (const s of chain) for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
+  const ids = [...blobs.keys()];
+  let bytes = 0;
+  const step = 64;
+  for (let i = 0; i < ids.length; i += step) {
+    const group = ids.slice(i, i + step);
+    const frames = await session.api.fetchBlobs(workspaceId, group);
+    const got = new Map(frames.map((f) => [f.id, f.data]));
+    for (const id of group) {
+      const data = got.get(id);
+      if (!data) throw new IntegrityFailure(`blob ${id.slice(0, 12)} is missing on the server`);
+      const keys = remote.ring.byEpoch.get(blobs.get(id)!);
+      if (!keys) throw new IntegrityFailure(`blob ${id.slice(0, 12)} uses a key epoch you do not hold`);
+      let plain: Uint8Array;
+      try {
+        plain = openEnvelope(p, keys.blobKey, data, { kind: 'blob', workspaceId, objectId: id, epoch: blobs.get(id)! });
+      } catch {
+        throw new IntegrityFailure(`blob ${id.slice(0, 12)} failed its integrity check`);
+      }
+      if (blobId(p, keys.blobIdKey, plain) !== id) throw new IntegrityFailure(`blob ${id.slice(0, 12)} does not match its id`);
+      bytes += plain.length;
+    }
+    ctx.progress.update(`Verified ${Math.min(i + step, ids.length)}/${ids.length} blob(s)`);
+  }
+  ctx.progress.stop();
+  return { workspaceId, snapshots: chain.length, blobs: ids.length, bytes, ok: true };
+}

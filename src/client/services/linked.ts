@@ -1,0 +1,81 @@
+/**
+ * Shared steps of the folder commands (status, push, pull, log, restore, verify): find the linked
+ * folder, open the session for its server, fetch the workspace and unlock its keys, and compute the
+ * local tree against the index.
+ */
+import type { TeamInfo, WorkspaceInfo, MemberPublicKeys } from '../../protocol/types.js';
+import type { ClientContext } from '../context.js';
+import { requireSession, type ActiveSession } from '../session.js';
+import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
+import { scanFolder } from '../local/scan.js';
+import { hashFile } from '../local/files.js';
+import { unlockWorkspace, currentKeys, type WorkspaceKeyring } from '../keyring.js';
+import { planRescan, localChanges, type LocalChange } from '../../sync/diff.js';
+import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
+import type { TreeFile } from '../../sync/merge.js';
+import type { Primitives } from '../../crypto/primitives.js';
+
+export interface LinkedContext {
+  folder: LinkedFolder;
+  session: ActiveSession;
+  index: LocalIndex;
+}
+
+export function openLinked(ctx: ClientContext): LinkedContext {
+  const folder = requireLinkedFolder(ctx.cwd);
+  const session = requireSession(ctx, ctx.serverOverride ?? folder.link.server);
+  return { folder, session, index: readIndex(folder.root) };
+}
+
+export interface RemoteState {
+  workspace: WorkspaceInfo;
+  teams: TeamInfo[];
+  ring: WorkspaceKeyring;
+}
+
+export async function loadRemote(p: Primitives, session: ActiveSession, workspaceId: string): Promise<RemoteState> {
+  const [workspace, me] = await Promise.all([session.api.getWorkspace(workspaceId), session.api.me()]);
+  return { workspace, teams: me.teams, ring: unlockWorkspace(p, session.identity, workspace, me.teams) };
+}
+
+/** The set of Ed25519 keys whose snapshots we accept in this workspace: its team's members. */
+export async function trustedSigners(session: ActiveSession, workspaceId: string): Promise<Map<string, MemberPublicKeys>> {
+  const members = await session.api.workspaceMembers(workspaceId);
+  return new Map(members.map((m) => [m.ed25519PublicKey, m]));
+}
+
+export interface LocalTree {
+  /** the folder as it is now, content addressed */
+  tree: TreeFile[];
+  /** index entries with fresh stat data for every file in `tree` */
+  entries: IndexEntry[];
+  changes: LocalChange[];
+  skipped: string[];
+}
+
+/** Scans the folder; re-reads only files whose stat differs from the index (`needsKeys` lazily unlocks the blob-id key). */
+export async function readLocalTree(
+  p: Primitives,
+  root: string,
+  index: LocalIndex,
+  blobIdKey: () => Promise<Uint8Array>,
+): Promise<LocalTree> {
+  const scan = scanFolder(root);
+  const plan = planRescan(index, scan.files);
+  const hashed: IndexEntry[] = [];
+  if (plan.dirty.length > 0) {
+    const key = await blobIdKey();
+    for (const f of plan.dirty) {
+      const { chunks, size } = hashFile(p, key, root, f.path);
+      hashed.push({ ...f, size, chunks });
+    }
+  }
+  const entries = [...plan.unchanged, ...hashed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const tree = entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
+  const changes = localChanges(index, tree);
+  return { tree, entries, changes, skipped: scan.skipped };
+}
+
+export function keyOf(ring: WorkspaceKeyring): Uint8Array {
+  return currentKeys(ring).blobIdKey;
+}

@@ -1,0 +1,166 @@
+/**
+ * pull and clone: verify the remote history first (signatures, chain, keys), then three-way merge
+ * it with local changes, stage and check every blob, and only then touch the folder (SPEC §4, §9).
+ * A file changed on both sides keeps the local version and gets the remote one beside it.
+ */
+import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { planMerge, type MergeStrategy, type TreeFile } from '../../sync/merge.js';
+import type { IndexEntry } from '../../sync/index-format.js';
+import { emptyIndex } from '../../sync/index-format.js';
+import type { ClientContext } from '../context.js';
+import { ConflictError, UsageError } from '../errors.js';
+import { fetchVerifiedChain } from '../history.js';
+import { currentKeys } from '../keyring.js';
+import { writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
+import { applyStaged, stageRemoteFiles, type FetchPlan } from '../local/materialize.js';
+import { fileMode } from '../local/scan.js';
+import type { ActiveSession } from '../session.js';
+import { requireSession } from '../session.js';
+import type { LocalIndex } from '../../sync/index-format.js';
+import { loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
+import { resolveWorkspace } from './workspaces.js';
+
+export interface PullConflict {
+  path: string;
+  /** where the remote version was written, or null when the remote side deleted the file */
+  conflictPath: string | null;
+}
+
+export interface PullResult {
+  workspaceId: string;
+  root: string;
+  from: string | null;
+  to: string | null;
+  upToDate: boolean;
+  snapshots: number;
+  written: string[];
+  deleted: string[];
+  conflicts: PullConflict[];
+}
+
+export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
+  const { folder, session, index } = openLinked(ctx);
+  const result = await pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict');
+  if (result.conflicts.length > 0) {
+    throw new ConflictError(
+      `${result.conflicts.length} file(s) changed both here and on the remote; kept yours, wrote theirs beside them`,
+      'compare each NAME with NAME.conflict, keep what you want, delete the .conflict copy, then push',
+      result,
+    );
+  }
+  return result;
+}
+
+async function pullInto(
+  ctx: ClientContext,
+  folder: LinkedFolder,
+  session: ActiveSession,
+  index: LocalIndex,
+  strategy: MergeStrategy,
+): Promise<PullResult> {
+  const p = ctx.primitives;
+  const workspaceId = folder.link.workspaceId;
+  ctx.progress.start('Checking the remote');
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const head = remote.workspace.head;
+  const base: PullResult = {
+    workspaceId,
+    root: folder.root,
+    from: index.base,
+    to: head,
+    upToDate: true,
+    snapshots: 0,
+    written: [],
+    deleted: [],
+    conflicts: [],
+  };
+  if (head === index.base) {
+    ctx.progress.stop();
+    return base;
+  }
+  ctx.progress.update('Verifying remote history');
+  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, head, index.base);
+  const newest = chain[0]!;
+  const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
+  if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
+
+  ctx.progress.update('Comparing with your files');
+  const local = await readLocalTree(p, folder.root, index, async () => currentKeys(remote.ring).blobIdKey);
+  const baseTree: TreeFile[] = index.entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
+  const plan = planMerge(baseTree, local.tree, newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
+
+  const fetches: FetchPlan[] = [];
+  const deletes: string[] = [];
+  const conflicts: PullConflict[] = [];
+  for (const action of plan.actions) {
+    if (action.kind === 'write') fetches.push({ target: action.path, file: action.file });
+    else if (action.kind === 'delete') deletes.push(action.path);
+    else if (action.kind === 'conflict') {
+      conflicts.push({ path: action.path, conflictPath: action.conflictPath });
+      if (action.remote && action.conflictPath) fetches.push({ target: action.conflictPath, file: action.remote });
+    }
+  }
+  const staged = await stageRemoteFiles(p, session.api, workspaceId, keys, newest.manifest.epoch, folder.root, fetches, ctx.progress);
+  ctx.progress.update('Applying');
+  applyStaged(folder.root, staged, deletes);
+
+  writeIndex(folder.root, { version: 1, workspaceId, base: head, entries: indexAfterMerge(folder.root, plan.result, local.entries, fetches) });
+  ctx.progress.stop();
+  return {
+    ...base,
+    upToDate: false,
+    snapshots: chain.length,
+    written: fetches.filter((f) => !conflicts.some((c) => c.conflictPath === f.target)).map((f) => f.target),
+    deleted: deletes,
+    conflicts,
+  };
+}
+
+/**
+ * The new index records the merged (remote) tree as synced. A file whose bytes on disk are that
+ * version gets fresh stat data; one that differs (a kept local change) gets zeroed stat data, so
+ * the next status re-reads it and reports it as modified.
+ */
+function indexAfterMerge(root: string, result: TreeFile[], localEntries: IndexEntry[], written: FetchPlan[]): IndexEntry[] {
+  const localByPath = new Map(localEntries.map((e) => [e.path, e]));
+  const writtenPaths = new Set(written.map((w) => w.target));
+  return result.map((f) => {
+    if (writtenPaths.has(f.path)) {
+      const st = lstatSync(path.join(root, f.path));
+      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: fileMode(st.mode) };
+    }
+    const local = localByPath.get(f.path);
+    if (local && local.mode === f.mode && local.chunks.join() === f.chunks.join()) return { ...local };
+    return { ...f, mtimeMs: 0, ctimeMs: 0, ino: 0 };
+  });
+}
+
+export interface CloneResult extends PullResult {
+  name: string;
+}
+
+export async function clone(ctx: ClientContext, opts: { workspace: string; dir?: string }): Promise<CloneResult> {
+  const session = requireSession(ctx);
+  const found = await resolveWorkspace(ctx, session, opts.workspace);
+  const root = path.resolve(ctx.cwd, opts.dir ?? safeDirName(found.name));
+  if (existsSync(root)) {
+    if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
+    if (readdirSync(root).length > 0) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
+  }
+  mkdirSync(root, { recursive: true });
+  const folder: LinkedFolder = {
+    root,
+    link: { version: 1, server: session.secrets.server, workspaceId: found.workspace.id, teamId: found.workspace.teamId, profile: ctx.profile },
+  };
+  writeLink(root, folder.link);
+  const index = emptyIndex(found.workspace.id);
+  writeIndex(root, index);
+  const result = await pullInto(ctx, folder, session, index, 'theirs');
+  return { ...result, name: found.name };
+}
+
+function safeDirName(name: string): string {
+  const cleaned = name.replace(/[\/\\:*?"<>|\x00-\x1f]/g, '-').replace(/^\.+/, '').trim();
+  return cleaned || 'workspace';
+}

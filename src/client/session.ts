@@ -1,0 +1,43 @@
+/** Turning the stored session into an authenticated API client and unlocked identity. */
+import { fromB64 } from '../protocol/encoding.js';
+import { identityFromSecrets, type Identity } from '../crypto/keys.js';
+import type { ApiClient } from './api.js';
+import type { ClientContext } from './context.js';
+import { DEFAULT_SERVER } from './config.js';
+import { AuthError } from './errors.js';
+import type { SessionSecrets } from './secrets.js';
+
+export interface ActiveSession {
+  secrets: SessionSecrets;
+  api: ApiClient;
+  identity: Identity;
+  accountKey: Uint8Array;
+}
+
+/** The server for commands that are not bound to a folder: flag/env, else the profile's, else the default. */
+export function resolveServer(ctx: ClientContext, linkedServer?: string): string {
+  return ctx.serverOverride ?? linkedServer ?? ctx.secrets.read()?.server ?? ctx.config.getProfile(ctx.profile).server ?? DEFAULT_SERVER;
+}
+
+export function requireSession(ctx: ClientContext, server?: string): ActiveSession {
+  const secrets = ctx.secrets.read();
+  if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL` (or `signup`)', 'not_logged_in');
+  const target = server ?? resolveServer(ctx);
+  if (normalizeUrl(target) !== normalizeUrl(secrets.server)) {
+    throw new AuthError(
+      `not logged in to ${target} (this profile's session is for ${secrets.server})`,
+      'log in to that server, or use another --profile',
+      'not_logged_in',
+    );
+  }
+  const identity = identityFromSecrets(fromB64(secrets.x25519Secret, 32), fromB64(secrets.ed25519Secret, 32));
+  return { secrets, api: ctx.api(secrets.server, secrets.sessionToken), identity, accountKey: fromB64(secrets.accountKey, 32) };
+}
+
+export function normalizeUrl(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Route table (docs/protocol.md §3). Paths use fastify's `:param` syntax; the client fills them
+ * with `routePath`. Auth: every route but prelogin, signup, login and healthz needs
+ * `Authorization: Bearer <session token>`.
+ */
+export const ROUTES = {
+  healthz: { method: 'GET', path: '/healthz' },
+  prelogin: { method: 'POST', path: '/v1/auth/prelogin' },
+  signup: { method: 'POST', path: '/v1/auth/signup' },
+  login: { method: 'POST', path: '/v1/auth/login' },
+  logout: { method: 'POST', path: '/v1/auth/logout' },
+  me: { method: 'GET', path: '/v1/me' },
+  listWorkspaces: { method: 'GET', path: '/v1/workspaces' },
+  createWorkspace: { method: 'POST', path: '/v1/workspaces' },
+  getWorkspace: { method: 'GET', path: '/v1/workspaces/:workspaceId' },
+  renameWorkspace: { method: 'PATCH', path: '/v1/workspaces/:workspaceId' },
+  deleteWorkspace: { method: 'DELETE', path: '/v1/workspaces/:workspaceId' },
+  workspaceMembers: { method: 'GET', path: '/v1/workspaces/:workspaceId/members' },
+  missingBlobs: { method: 'POST', path: '/v1/workspaces/:workspaceId/blobs/missing' },
+  /** body: application/octet-stream, a sequence of frames (see blob-frames.ts) */
+  uploadBlobs: { method: 'PUT', path: '/v1/workspaces/:workspaceId/blobs' },
+  /** JSON request {ids}; answer: application/octet-stream frames, possibly fewer than asked */
+  fetchBlobs: { method: 'POST', path: '/v1/workspaces/:workspaceId/blobs/fetch' },
+  createSnapshot: { method: 'POST', path: '/v1/workspaces/:workspaceId/snapshots' },
+  /** query: ?limit=N&before=SNAPSHOT_ID, newest first */
+  listSnapshots: { method: 'GET', path: '/v1/workspaces/:workspaceId/snapshots' },
+  getSnapshot: { method: 'GET', path: '/v1/workspaces/:workspaceId/snapshots/:snapshotId' },
+} as const;
+
+export type RouteName = keyof typeof ROUTES;
+
+export function routePath(name: RouteName, params: Record<string, string> = {}): string {
+  return ROUTES[name].path.replace(/:([A-Za-z]+)/g, (_, key: string) => {
+    const value = params[key];
+    if (value === undefined) throw new Error(`missing route parameter ${key}`);
+    return encodeURIComponent(value);
+  });
+}

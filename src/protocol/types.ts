@@ -1,0 +1,213 @@
+/**
+ * The wire contract of insomnia-sync (docs/protocol.md). Defined once, used by the server routes
+ * and by the client's API layer. All binary values in JSON are unpadded base64url strings;
+ * ids are lowercase hex.
+ *
+ * Ids are made by the client (random 16 bytes → 32 hex chars) so that they can be bound into the
+ * associated data of ciphertexts before the server ever sees them. Blob ids are 64 hex chars
+ * (keyed MAC of the plaintext); snapshot ids are 64 hex chars (SHA-256 of the snapshot ciphertext,
+ * which the server checks).
+ */
+
+export const API_PREFIX = '/v1';
+
+/** Argon2id parameters as stored on the server and handed out before login. */
+export interface KdfParams {
+  alg: 'argon2id';
+  /** memory in KiB */
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+  /** 16 random bytes, base64url */
+  salt: string;
+}
+
+export interface PreloginRequest {
+  email: string;
+}
+export interface PreloginResponse {
+  kdf: KdfParams;
+}
+
+/** Key material the server keeps for an account: public halves in clear, private halves wrapped. */
+export interface AccountKeys {
+  /** account key (random 32 bytes) wrapped under the password-derived wrap key */
+  wrappedAccountKey: string;
+  /** X25519 public key, 32 bytes */
+  x25519PublicKey: string;
+  /** Ed25519 public key, 32 bytes */
+  ed25519PublicKey: string;
+  /** X25519 secret key wrapped under the account key */
+  wrappedX25519Secret: string;
+  /** Ed25519 secret key wrapped under the account key */
+  wrappedEd25519Secret: string;
+}
+
+export interface SignupRequest {
+  /** client-generated account id, 32 hex chars */
+  userId: string;
+  email: string;
+  name: string;
+  kdf: KdfParams;
+  /** HKDF-derived auth key, 32 bytes; the server stores only a hash */
+  authKey: string;
+  keys: AccountKeys;
+  personalTeam: {
+    /** client-generated team id, 32 hex chars */
+    id: string;
+    /** team key epoch 1 sealed to the user's own X25519 key */
+    sealedTeamKey: string;
+  };
+  /** Client label for the session list, e.g. "insomnia-sync/0.1.0 linux" */
+  client?: string;
+}
+
+export interface LoginRequest {
+  email: string;
+  authKey: string;
+  client?: string;
+}
+
+export interface SessionInfo {
+  /** bearer token, shown to the client once; the server keeps only its hash */
+  token: string;
+  id: string;
+  expiresAt: string;
+}
+
+export interface UserInfo {
+  id: string;
+  email: string;
+  name: string;
+  createdAt: string;
+}
+
+export type TeamRole = 'owner' | 'admin' | 'member';
+
+export interface TeamInfo {
+  id: string;
+  name: string;
+  personal: boolean;
+  role: TeamRole;
+  /** current key epoch of the team */
+  epoch: number;
+  /** the team keys sealed to the caller, one per epoch the caller may read */
+  sealedKeys: { epoch: number; sealedKey: string }[];
+}
+
+/** Answer of signup, login and GET /v1/me. */
+export interface AccountResponse {
+  session?: SessionInfo;
+  user: UserInfo;
+  keys: AccountKeys;
+  teams: TeamInfo[];
+}
+
+export interface MemberPublicKeys {
+  userId: string;
+  email: string;
+  name: string;
+  x25519PublicKey: string;
+  ed25519PublicKey: string;
+}
+
+export interface WorkspaceKeyInfo {
+  epoch: number;
+  /** workspace content key wrapped under the team key of that epoch */
+  wrappedKey: string;
+}
+
+export interface WorkspaceInfo {
+  id: string;
+  teamId: string;
+  /** workspace name encrypted under the workspace key (the server never sees names) */
+  encryptedName: string;
+  /** current snapshot id or null for an empty workspace */
+  head: string | null;
+  keys: WorkspaceKeyInfo[];
+  createdAt: string;
+  updatedAt: string;
+  /** bytes of ciphertext stored (blobs + snapshots) */
+  size: number;
+}
+
+export interface CreateWorkspaceRequest {
+  id: string;
+  teamId: string;
+  encryptedName: string;
+  key: WorkspaceKeyInfo;
+}
+
+export interface RenameWorkspaceRequest {
+  encryptedName: string;
+}
+
+export interface WorkspaceListResponse {
+  workspaces: WorkspaceInfo[];
+}
+
+/** Public keys of every member of the workspace's team, so clients can check snapshot authors. */
+export interface WorkspaceMembersResponse {
+  members: MemberPublicKeys[];
+}
+
+export interface MissingBlobsRequest {
+  /** at most MAX_IDS_PER_REQUEST blob ids */
+  ids: string[];
+}
+export interface MissingBlobsResponse {
+  missing: string[];
+}
+
+export interface FetchBlobsRequest {
+  ids: string[];
+}
+
+export interface BlobUploadResponse {
+  stored: number;
+}
+
+export interface CreateSnapshotRequest {
+  /** SHA-256 (hex) of `data` decoded; the server checks it */
+  id: string;
+  /** parent snapshot id, null for the first snapshot */
+  parent: string | null;
+  /** the encrypted, signed manifest */
+  data: string;
+  /** every blob id the manifest references; the server refuses the snapshot if one is missing */
+  blobIds: string[];
+}
+
+export interface SnapshotInfo {
+  id: string;
+  parent: string | null;
+  createdAt: string;
+  /** encrypted signed manifest */
+  data: string;
+}
+
+export interface CreateSnapshotResponse {
+  head: string;
+}
+
+export interface SnapshotListResponse {
+  snapshots: SnapshotInfo[];
+}
+
+export const LIMITS = {
+  /** ids per missing/fetch call */
+  maxIdsPerRequest: 10_000,
+  /** body of a blob upload batch */
+  maxBlobBatchBytes: 64 * 1024 * 1024,
+  /** one encrypted blob (a chunk of at most 1 MiB plus envelope overhead) */
+  maxBlobBytes: 1024 * 1024 + 1024,
+  /** JSON bodies (snapshots carry big manifests) */
+  maxJsonBodyBytes: 64 * 1024 * 1024,
+  /** fetch answers are cut at about this many bytes; the client asks again for the rest */
+  maxFetchBytes: 16 * 1024 * 1024,
+  maxNameChars: 200,
+  maxEmailChars: 254,
+} as const;
+
+export const ID_PATTERN = '^[0-9a-f]{32}$';
+export const HASH_ID_PATTERN = '^[0-9a-f]{64}$';

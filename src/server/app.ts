@@ -1,0 +1,88 @@
+/**
+ * Builds the sync server's fastify instance from its dependencies. Never listens: main.ts does,
+ * tests call `app.inject`.
+ */
+import { randomBytes } from 'node:crypto';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ROUTES } from '../protocol/routes.js';
+import { LIMITS } from '../protocol/types.js';
+import type { Store } from '../storage/store.js';
+import type { KdfDefaults, ServerContext } from './context.js';
+import { RequestLogController, loggerOptions } from './logging.js';
+import { makeAuthenticate, makeRequireWorkspaceAccess } from './plugins/auth.js';
+import { registerErrorHandlers } from './plugins/errors.js';
+import { registerAuthRoutes } from './routes/auth.js';
+import { registerBlobRoutes } from './routes/blobs.js';
+import { registerSnapshotRoutes } from './routes/snapshots.js';
+import { registerWorkspaceRoutes } from './routes/workspaces.js';
+import { schemas } from './schemas.js';
+
+export interface AppDeps {
+  store: Store;
+  /** false/undefined: no logs; true: pino JSON to stdout; object: pino options (e.g. `{ stream }`, `{ file }`) */
+  logger?: boolean | Record<string, unknown>;
+  /** Argon2id parameters for new accounts and for unknown emails at prelogin */
+  kdfDefaults?: KdfDefaults;
+  /** 32 secret bytes; keys the fake prelogin salts */
+  serverSecret: Uint8Array;
+  /** idle lifetime of a session (default 30 days) */
+  sessionTtlMs?: number;
+  now?: () => Date;
+}
+
+export const DEFAULT_KDF: KdfDefaults = { memoryKiB: 262144, iterations: 3, parallelism: 1 };
+export const DEFAULT_SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  if (deps.serverSecret.length < 32) throw new Error('serverSecret must be at least 32 bytes');
+  const ctx: ServerContext = {
+    store: deps.store,
+    serverSecret: deps.serverSecret,
+    kdfDefaults: deps.kdfDefaults ?? DEFAULT_KDF,
+    sessionTtlMs: deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
+    now: deps.now ?? (() => new Date()),
+  };
+
+  const app = Fastify({
+    logger: loggerOptions(deps.logger),
+    logController: new RequestLogController(),
+    bodyLimit: LIMITS.maxJsonBodyBytes,
+    genReqId: () => randomBytes(8).toString('hex'),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: {
+      customOptions: {
+        // reject unknown fields and wrong types instead of silently fixing them
+        removeAdditional: false,
+        coerceTypes: false,
+        allErrors: false,
+      },
+    },
+  }) as unknown as FastifyInstance;
+
+  registerErrorHandlers(app);
+
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: LIMITS.maxBlobBatchBytes }, (_request, body, done) => {
+    done(null, body);
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+
+  app.route({
+    method: ROUTES.healthz.method,
+    url: ROUTES.healthz.path,
+    schema: schemas.healthz,
+    handler: async () => ({ ok: true }),
+  });
+
+  const authenticate = makeAuthenticate(ctx);
+  const requireWorkspaceAccess = makeRequireWorkspaceAccess(ctx);
+  registerAuthRoutes(app, ctx, authenticate);
+  registerWorkspaceRoutes(app, ctx, authenticate, requireWorkspaceAccess);
+  registerBlobRoutes(app, ctx, authenticate, requireWorkspaceAccess);
+  registerSnapshotRoutes(app, ctx, authenticate, requireWorkspaceAccess);
+
+  return app;
+}

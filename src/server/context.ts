@@ -1,0 +1,16 @@
+import type { Store } from '../storage/store.js';
+
+export interface KdfDefaults {
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+}
+
+/** What route handlers share: the store and the server's policies. Built once by buildApp. */
+export interface ServerContext {
+  store: Store;
+  serverSecret: Uint8Array;
+  kdfDefaults: KdfDefaults;
+  sessionTtlMs: number;
+  now: () => Date;
+}

@@ -1,0 +1,9 @@
+import { LIMITS } from '../protocol/types.js';
+
+/** Emails compare trimmed and lower-cased; null when the shape is not an address. */
+export function normalizeEmail(raw: string): string | null {
+  const email = raw.trim().toLowerCase();
+  if (email.length < 3 || email.length > LIMITS.maxEmailChars) return null;
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@.]+$/.test(email)) return null;
+  return email;
+}

@@ -1,0 +1,146 @@
+/**
+ * The `insomnia-sync-server` executable: flags → data dir, secret, store → app → listen.
+ * The only place in the server that prints or exits.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { openStore } from '../storage/open.js';
+import { DEFAULT_KDF, buildApp } from './app.js';
+import { loadOrCreateServerSecret } from './secret.js';
+
+interface ServeOptions {
+  host: string;
+  port: number;
+  dataDir: string;
+  db?: string;
+  logFile?: string;
+  kdfMemory: number;
+  kdfIterations: number;
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function intOption(min: number, max: number) {
+  return (value: string): number => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError('not a whole number');
+    const n = Number(value);
+    if (n < min || n > max) throw new InvalidArgumentError(`must be between ${min} and ${max}`);
+    return n;
+  };
+}
+
+function prepareDataDir(dataDir: string): string {
+  const dir = resolve(dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
+}
+
+async function serve(opts: ServeOptions): Promise<void> {
+  const dataDir = prepareDataDir(opts.dataDir);
+  const serverSecret = loadOrCreateServerSecret(dataDir);
+  const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir);
+  let logger: Record<string, unknown> = {};
+  if (opts.logFile) {
+    const file = resolve(opts.logFile);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    logger = { file };
+  }
+  const app = buildApp({
+    store,
+    logger,
+    serverSecret,
+    kdfDefaults: { ...DEFAULT_KDF, memoryKiB: opts.kdfMemory, iterations: opts.kdfIterations },
+  });
+
+  let closing = false;
+  const shutdown = (signal: string): void => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, 'shutting down');
+    // a stuck connection must not keep the process alive forever
+    setTimeout(() => process.exit(1), 10_000).unref();
+    app
+      .close()
+      .then(() => store.close())
+      .then(
+        () => {
+          process.exitCode = 0;
+        },
+        (err: unknown) => {
+          process.stderr.write(`insomnia-sync-server: error while closing: ${(err as Error).message}\n`);
+          process.exitCode = 1;
+        },
+      );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+
+  try {
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  process.stdout.write(`insomnia-sync-server listening on http://${host}:${port}\n`);
+}
+
+async function migrate(opts: { dataDir: string; db?: string }): Promise<void> {
+  const dataDir = prepareDataDir(opts.dataDir);
+  const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir, { migrate: false });
+  try {
+    const applied = await store.migrate();
+    process.stdout.write(applied.length ? `applied migrations: ${applied.join(', ')}\n` : 'schema is up to date\n');
+  } finally {
+    await store.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('insomnia-sync-server')
+    .description('End-to-end encrypted sync server for insomnia-sync (stores ciphertext only)')
+    .version(version())
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', intOption(0, 65535), 8787)
+    .option('--data-dir <dir>', 'data directory (database, server secret)', './insomnia-sync-data')
+    .option('--db <url>', 'database: sqlite:PATH or postgres://… (env INSOMNIA_SYNC_DB; default DATA_DIR/sync.db)')
+    .option('--log-file <file>', 'write JSON request logs to this file instead of stdout')
+    .option('--kdf-memory <KiB>', 'Argon2id memory for new accounts, in KiB', intOption(65536, 4 * 1024 * 1024), DEFAULT_KDF.memoryKiB)
+    .option('--kdf-iterations <n>', 'Argon2id iterations for new accounts', intOption(3, 100), DEFAULT_KDF.iterations)
+    .action(async (opts: ServeOptions) => serve(opts));
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations and exit')
+    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
+    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .action(async (opts: { dataDir: string; db?: string }) => {
+      // options given before the sub-command belong to the parent
+      const parent = program.opts<{ dataDir: string; db?: string }>();
+      const merged: { dataDir: string; db?: string } = {
+        dataDir: program.getOptionValueSource('dataDir') === 'cli' ? parent.dataDir : opts.dataDir,
+      };
+      const db = opts.db ?? parent.db;
+      if (db !== undefined) merged.db = db;
+      await migrate(merged);
+    });
+
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    process.stderr.write(`insomnia-sync-server: ${(err as Error).message}\n`);
+    process.exit(1);
+  });

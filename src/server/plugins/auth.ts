@@ -1,0 +1,63 @@
+/**
+ * Authentication (bearer session tokens) and authorisation (workspace access through team
+ * membership). Handlers get the caller from `getAuth(request)` after `authenticate` ran as an
+ * onRequest hook — before the body is read, so anonymous uploads are refused cheaply.
+ */
+import type { FastifyRequest } from 'fastify';
+import type { TeamRole, WorkspaceRecord } from '../../storage/store.js';
+import type { ServerContext } from '../context.js';
+import { ApiError, notFound, unauthorized } from '../errors.js';
+import { TOKEN_PATTERN, sha256 } from '../tokens.js';
+
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+}
+
+const authByRequest = new WeakMap<FastifyRequest, AuthContext>();
+
+export function getAuth(request: FastifyRequest): AuthContext {
+  const auth = authByRequest.get(request);
+  if (!auth) throw unauthorized();
+  return auth;
+}
+
+export function makeAuthenticate(ctx: ServerContext): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer +(\S+)$/i.exec(header) : null;
+    const token = match?.[1];
+    if (!token || !TOKEN_PATTERN.test(token)) throw unauthorized();
+    const now = ctx.now();
+    // sliding expiry: every use extends an idle session
+    const session = await ctx.store.useSession(sha256(token), now, new Date(now.getTime() + ctx.sessionTtlMs));
+    if (!session) throw unauthorized();
+    authByRequest.set(request, { userId: session.userId, sessionId: session.id });
+  };
+}
+
+export type Access = 'read' | 'write';
+
+/** Roles allowed each kind of access; one place to tighten when teams get read-only members. */
+const ROLES_FOR: Record<Access, readonly TeamRole[]> = {
+  read: ['owner', 'admin', 'member'],
+  write: ['owner', 'admin', 'member'],
+};
+
+export type WorkspaceGuard = (request: FastifyRequest, workspaceId: string, need: Access) => Promise<WorkspaceRecord>;
+
+/**
+ * The workspace, if the caller's team role allows `need`. A workspace outside the caller's teams is
+ * `not_found`, never `forbidden`, so ids of other people's workspaces cannot be probed.
+ */
+export function makeRequireWorkspaceAccess(ctx: ServerContext): WorkspaceGuard {
+  return async (request, workspaceId, need) => {
+    const auth = getAuth(request);
+    const workspace = await ctx.store.getWorkspace(workspaceId);
+    if (!workspace) throw notFound('workspace not found');
+    const role = await ctx.store.getTeamRole(workspace.teamId, auth.userId);
+    if (!role) throw notFound('workspace not found');
+    if (!ROLES_FOR[need].includes(role)) throw new ApiError('forbidden', `your role (${role}) does not allow this`);
+    return workspace;
+  };
+}

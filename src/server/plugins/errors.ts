@@ -1,0 +1,62 @@
+/**
+ * One error shape for every failure: `{ error: { code, message } }` with ERROR_STATUS[code].
+ * Bad input of any kind (schema, JSON syntax, content type, size) is a 4xx; only our own bugs and
+ * storage failures are 5xx, and their details stay in the log.
+ */
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
+import { ApiError } from '../errors.js';
+
+/** fastify's own errors, with fixed messages so nothing of the request body is echoed back */
+const FRAMEWORK_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'bad_request', message: 'body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'bad_request', message: 'body is empty but content-type is JSON' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'too_large', message: 'request body too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'bad_request', message: 'unsupported content-type' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'bad_request', message: 'content-length does not match the body' },
+  FST_ERR_CTP_INVALID_TYPE: { code: 'bad_request', message: 'invalid content-type' },
+  FST_ERR_CTP_EMPTY_TYPE: { code: 'bad_request', message: 'missing content-type' },
+};
+
+const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  409: 'conflict',
+  413: 'too_large',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
+
+export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
+  if (err instanceof ApiError) {
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    if (err.head !== undefined) body.error.head = err.head;
+    return { status: err.status, body };
+  }
+  const e = err as Partial<FastifyError> & { validation?: unknown; validationContext?: string };
+  if (e.validation) {
+    return { status: 400, body: { error: { code: 'bad_request', message: String(e.message ?? 'invalid request') } } };
+  }
+  const known = e.code ? FRAMEWORK_ERRORS[e.code] : undefined;
+  if (known) return { status: ERROR_STATUS[known.code], body: { error: { ...known } } };
+  const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
+  if (status >= 400 && status < 500) {
+    const code = STATUS_CODES[status] ?? 'bad_request';
+    return { status: ERROR_STATUS[code], body: { error: { code, message: 'bad request' } } };
+  }
+  const code: ErrorCode = status === 503 ? 'unavailable' : 'internal';
+  return { status: ERROR_STATUS[code], body: { error: { code, message: code === 'internal' ? 'internal server error' : 'service unavailable' } } };
+}
+
+export function registerErrorHandlers(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const { status, body } = toErrorBody(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    void reply.code(status).type('application/json; charset=utf-8').send(body);
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    void reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } } satisfies ErrorBody);
+  });
+}

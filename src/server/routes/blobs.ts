@@ -1,0 +1,65 @@
+/** Blob upload, presence check and download, as binary frames (docs/protocol.md §4). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { decodeFrames, encodeFrames, FrameError } from '../../protocol/blob-frames.js';
+import { ROUTES } from '../../protocol/routes.js';
+import { LIMITS, type BlobUploadResponse, type FetchBlobsRequest, type MissingBlobsRequest, type MissingBlobsResponse } from '../../protocol/types.js';
+import type { ServerContext } from '../context.js';
+import { badRequest } from '../errors.js';
+import type { WorkspaceGuard } from '../plugins/auth.js';
+import { schemas } from '../schemas.js';
+
+type Params = { workspaceId: string };
+
+export function registerBlobRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  authenticate: (r: FastifyRequest) => Promise<void>,
+  requireWorkspaceAccess: WorkspaceGuard,
+): void {
+  const { store } = ctx;
+
+  app.route<{ Params: Params; Body: MissingBlobsRequest }>({
+    method: ROUTES.missingBlobs.method,
+    url: ROUTES.missingBlobs.path,
+    schema: schemas.missingBlobs,
+    onRequest: authenticate,
+    handler: async (request): Promise<MissingBlobsResponse> => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      return { missing: await store.missingBlobs(ws.id, request.body.ids) };
+    },
+  });
+
+  app.route<{ Params: Params; Body: unknown }>({
+    method: ROUTES.uploadBlobs.method,
+    url: ROUTES.uploadBlobs.path,
+    schema: schemas.uploadBlobs,
+    bodyLimit: LIMITS.maxBlobBatchBytes,
+    onRequest: authenticate,
+    handler: async (request): Promise<BlobUploadResponse> => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      const body = request.body ?? Buffer.alloc(0);
+      if (!Buffer.isBuffer(body)) throw badRequest('blob uploads are application/octet-stream frames');
+      let frames;
+      try {
+        frames = decodeFrames(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), LIMITS.maxBlobBytes);
+      } catch (err) {
+        if (err instanceof FrameError) throw badRequest(`bad blob frames: ${err.message}`);
+        throw err;
+      }
+      return { stored: await store.putBlobs(ws.id, frames) };
+    },
+  });
+
+  app.route<{ Params: Params; Body: FetchBlobsRequest }>({
+    method: ROUTES.fetchBlobs.method,
+    url: ROUTES.fetchBlobs.path,
+    schema: schemas.fetchBlobs,
+    onRequest: authenticate,
+    handler: async (request, reply) => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
+      const blobs = await store.getBlobs(ws.id, request.body.ids, LIMITS.maxFetchBytes);
+      const bytes = encodeFrames(blobs);
+      return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    },
+  });
+}

@@ -1,0 +1,82 @@
+/** Snapshots: create by compare-and-swap of the head, list, get (docs/protocol.md §3). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { fromB64 } from '../../protocol/encoding.js';
+import { ROUTES } from '../../protocol/routes.js';
+import type * as T from '../../protocol/types.js';
+import type { ServerContext } from '../context.js';
+import { ApiError, badRequest, notFound } from '../errors.js';
+import type { WorkspaceGuard } from '../plugins/auth.js';
+import { schemas } from '../schemas.js';
+import { sha256Hex } from '../tokens.js';
+import { snapshotView } from '../views.js';
+
+type Params = { workspaceId: string };
+const DEFAULT_LIST_LIMIT = 100;
+const MAX_LIST_LIMIT = 1000;
+
+export function registerSnapshotRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  authenticate: (r: FastifyRequest) => Promise<void>,
+  requireWorkspaceAccess: WorkspaceGuard,
+): void {
+  const { store } = ctx;
+
+  app.route<{ Params: Params; Body: T.CreateSnapshotRequest }>({
+    method: ROUTES.createSnapshot.method,
+    url: ROUTES.createSnapshot.path,
+    schema: schemas.createSnapshot,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.CreateSnapshotResponse> => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      const { id, parent, data, blobIds } = request.body;
+      let bytes: Uint8Array;
+      try {
+        bytes = fromB64(data);
+      } catch {
+        throw badRequest('snapshot data is not base64url');
+      }
+      if (sha256Hex(bytes) !== id) throw badRequest('snapshot id is not the SHA-256 of its data');
+      const result = await store.createSnapshot(ws.id, { id, parent, data: bytes, blobIds, createdAt: ctx.now() });
+      if (result.ok) return { head: result.head };
+      switch (result.reason) {
+        case 'conflict':
+          throw new ApiError('conflict', 'the workspace head has moved; pull and try again', result.head);
+        case 'missing_blobs':
+          throw badRequest(`missing blobs: ${result.missing.length} referenced blob(s) not uploaded`);
+        case 'exists':
+          throw new ApiError('already_exists', 'this snapshot already exists');
+        case 'no_workspace':
+          throw notFound('workspace not found');
+      }
+    },
+  });
+
+  app.route<{ Params: Params; Querystring: { limit?: string; before?: string } }>({
+    method: ROUTES.listSnapshots.method,
+    url: ROUTES.listSnapshots.path,
+    schema: schemas.listSnapshots,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.SnapshotListResponse> => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
+      const limit = Math.min(Number(request.query.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
+      const opts: { limit: number; before?: string } = { limit };
+      if (request.query.before !== undefined) opts.before = request.query.before;
+      const list = await store.listSnapshots(ws.id, opts);
+      return { snapshots: list.map(snapshotView) };
+    },
+  });
+
+  app.route<{ Params: Params & { snapshotId: string } }>({
+    method: ROUTES.getSnapshot.method,
+    url: ROUTES.getSnapshot.path,
+    schema: schemas.getSnapshot,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.SnapshotInfo> => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
+      const snap = await store.getSnapshot(ws.id, request.params.snapshotId);
+      if (!snap) throw notFound('snapshot not found');
+      return snapshotView(snap);
+    },
+  });
+}

@@ -1,0 +1,107 @@
+/** Workspace CRUD and members' public keys (docs/protocol.md §3). */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ROUTES } from '../../protocol/routes.js';
+import type * as T from '../../protocol/types.js';
+import type { ServerContext } from '../context.js';
+import { ApiError, notFound } from '../errors.js';
+import { getAuth, type WorkspaceGuard } from '../plugins/auth.js';
+import { schemas } from '../schemas.js';
+import { workspaceView } from '../views.js';
+
+type Params = { workspaceId: string };
+
+export function registerWorkspaceRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  authenticate: (r: FastifyRequest) => Promise<void>,
+  requireWorkspaceAccess: WorkspaceGuard,
+): void {
+  const { store } = ctx;
+
+  app.route({
+    method: ROUTES.listWorkspaces.method,
+    url: ROUTES.listWorkspaces.path,
+    schema: schemas.listWorkspaces,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.WorkspaceListResponse> => {
+      const list = await store.listWorkspacesOfUser(getAuth(request).userId);
+      return { workspaces: list.map(workspaceView) };
+    },
+  });
+
+  app.route<{ Body: T.CreateWorkspaceRequest }>({
+    method: ROUTES.createWorkspace.method,
+    url: ROUTES.createWorkspace.path,
+    schema: schemas.createWorkspace,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.WorkspaceInfo> => {
+      const { id, teamId, encryptedName, key } = request.body;
+      const role = await store.getTeamRole(teamId, getAuth(request).userId);
+      if (!role) throw notFound('team not found');
+      const team = await store.getTeam(teamId);
+      if (!team) throw notFound('team not found');
+      if (key.epoch > team.epoch) throw new ApiError('bad_request', `key epoch ${key.epoch} is newer than the team's (${team.epoch})`);
+      const result = await store.createWorkspace({ id, teamId, encryptedName, key: { ...key }, createdAt: ctx.now() });
+      if (!result.ok) {
+        if (result.reason === 'no_team') throw notFound('team not found');
+        throw new ApiError('already_exists', 'a workspace with this id already exists');
+      }
+      return workspaceView(result.workspace);
+    },
+  });
+
+  app.route<{ Params: Params }>({
+    method: ROUTES.getWorkspace.method,
+    url: ROUTES.getWorkspace.path,
+    schema: schemas.getWorkspace,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.WorkspaceInfo> => {
+      return workspaceView(await requireWorkspaceAccess(request, request.params.workspaceId, 'read'));
+    },
+  });
+
+  app.route<{ Params: Params; Body: T.RenameWorkspaceRequest }>({
+    method: ROUTES.renameWorkspace.method,
+    url: ROUTES.renameWorkspace.path,
+    schema: schemas.renameWorkspace,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.WorkspaceInfo> => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      const renamed = await store.renameWorkspace(ws.id, request.body.encryptedName, ctx.now());
+      if (!renamed) throw notFound('workspace not found');
+      return workspaceView(renamed);
+    },
+  });
+
+  app.route<{ Params: Params }>({
+    method: ROUTES.deleteWorkspace.method,
+    url: ROUTES.deleteWorkspace.path,
+    schema: schemas.deleteWorkspace,
+    onRequest: authenticate,
+    handler: async (request, reply) => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      if (!(await store.deleteWorkspace(ws.id))) throw notFound('workspace not found');
+      return reply.code(204).send();
+    },
+  });
+
+  app.route<{ Params: Params }>({
+    method: ROUTES.workspaceMembers.method,
+    url: ROUTES.workspaceMembers.path,
+    schema: schemas.workspaceMembers,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.WorkspaceMembersResponse> => {
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
+      const members = await store.workspaceMembers(ws.id);
+      return {
+        members: members.map((m) => ({
+          userId: m.userId,
+          email: m.email,
+          name: m.name,
+          x25519PublicKey: m.x25519PublicKey,
+          ed25519PublicKey: m.ed25519PublicKey,
+        })),
+      };
+    },
+  });
+}

@@ -1,0 +1,34 @@
+/**
+ * Picks the storage backend from a database URL: `sqlite:PATH` (default `DATA_DIR/sync.db`) or
+ * `postgres://…` / `postgresql://…`. Adding a backend is one branch here.
+ */
+import { resolve } from 'node:path';
+import type { Store } from './store.js';
+import { openSqliteStore } from './sqlite/sqlite-store.js';
+
+export class StoreConfigError extends Error {
+  readonly code = 'store_config';
+}
+
+export interface OpenStoreOptions {
+  /** apply pending migrations on open (default true) */
+  migrate?: boolean;
+}
+
+export async function openStore(url: string | undefined, dataDir: string, options: OpenStoreOptions = {}): Promise<Store> {
+  const spec = url?.trim() || `sqlite:${resolve(dataDir, 'sync.db')}`;
+  if (spec.startsWith('sqlite:')) {
+    const path = spec.slice('sqlite:'.length);
+    if (!path) throw new StoreConfigError('sqlite: needs a path, e.g. sqlite:./sync.db');
+    return openSqliteStore(path === ':memory:' ? path : resolve(path), options);
+  }
+  if (/^postgres(ql)?:\/\//.test(spec)) {
+    throw new StoreConfigError('PostgreSQL support is not built yet; use sqlite:PATH or leave --db out');
+  }
+  throw new StoreConfigError(`unknown database URL ${redactUrl(spec)}: use sqlite:PATH or postgres://…`);
+}
+
+/** Database URLs may carry a password; never echo it. */
+function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

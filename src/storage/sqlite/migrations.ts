@@ -1,0 +1,113 @@
+/**
+ * SQLite schema, as an ordered list: entry i is schema version i + 1. Never edit an entry that has
+ * shipped; append a new one. Times are milliseconds since the epoch (INTEGER).
+ */
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    email TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    kdf_alg TEXT NOT NULL,
+    kdf_memory_kib INTEGER NOT NULL,
+    kdf_iterations INTEGER NOT NULL,
+    kdf_parallelism INTEGER NOT NULL,
+    kdf_salt TEXT NOT NULL,
+    auth_key_hash BLOB NOT NULL,
+    wrapped_account_key TEXT NOT NULL,
+    x25519_public_key TEXT NOT NULL,
+    ed25519_public_key TEXT NOT NULL,
+    wrapped_x25519_secret TEXT NOT NULL,
+    wrapped_ed25519_secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash BLOB NOT NULL UNIQUE,
+    client TEXT,
+    ip TEXT,
+    created_at INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  );
+  CREATE INDEX sessions_user ON sessions(user_id);
+
+  CREATE TABLE teams (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    personal INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+
+  CREATE TABLE team_members (
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+  );
+  CREATE INDEX team_members_user ON team_members(user_id);
+
+  CREATE TABLE team_keys (
+    team_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    sealed_key TEXT NOT NULL,
+    PRIMARY KEY (team_id, user_id, epoch),
+    FOREIGN KEY (team_id, user_id) REFERENCES team_members(team_id, user_id) ON DELETE CASCADE
+  );
+  CREATE INDEX team_keys_user ON team_keys(user_id);
+
+  CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    encrypted_name TEXT NOT NULL,
+    head TEXT,
+    size INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX workspaces_team ON workspaces(team_id);
+
+  CREATE TABLE workspace_keys (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    wrapped_key TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, epoch)
+  );
+
+  CREATE TABLE blobs (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  );
+
+  CREATE TABLE snapshots (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    id TEXT NOT NULL,
+    parent TEXT,
+    data BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    UNIQUE (workspace_id, id)
+  );
+  CREATE INDEX snapshots_workspace_seq ON snapshots(workspace_id, seq);
+
+  -- which blobs each snapshot references, so a garbage collector can find unreferenced blobs
+  CREATE TABLE snapshot_blobs (
+    workspace_id TEXT NOT NULL,
+    snapshot_id TEXT NOT NULL,
+    blob_id TEXT NOT NULL,
+    PRIMARY KEY (workspace_id, snapshot_id, blob_id),
+    FOREIGN KEY (workspace_id, snapshot_id) REFERENCES snapshots(workspace_id, id) ON DELETE CASCADE
+  ) WITHOUT ROWID;
+  CREATE INDEX snapshot_blobs_blob ON snapshot_blobs(workspace_id, blob_id);
+  `,
+];

@@ -1,0 +1,468 @@
+/**
+ * `Store` on better-sqlite3 (12.x: 13.x crashes on Node 20). One connection per process: calls are
+ * synchronous underneath, so each method body runs without interleaving; write transactions use
+ * BEGIN IMMEDIATE so a second process on the same file waits (busy_timeout) instead of deadlocking.
+ */
+import Database from 'better-sqlite3';
+import type {
+  AccountKeysRecord,
+  BlobRecord,
+  CreateSnapshotResult,
+  CreateUserResult,
+  CreateWorkspaceResult,
+  MemberKeysRecord,
+  NewSession,
+  NewSnapshot,
+  NewUser,
+  NewWorkspace,
+  SessionRecord,
+  SnapshotRecord,
+  Store,
+  TeamMembershipRecord,
+  TeamRecord,
+  TeamRole,
+  UserRecord,
+  WorkspaceKeyRecord,
+  WorkspaceRecord,
+} from '../store.js';
+import { SQLITE_MIGRATIONS } from './migrations.js';
+
+type Row = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** apply pending migrations when opening (default true) */
+  migrate?: boolean;
+}
+
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+  const db = new Database(path);
+  try {
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma('busy_timeout = 5000');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  const store = new SqliteStore(db);
+  if (options.migrate !== false) store.migrateSync();
+  return store;
+}
+
+export class SqliteStore implements Store {
+  private readonly statements = new Map<string, Database.Statement>();
+  private closed = false;
+
+  constructor(private readonly db: Database.Database) {}
+
+  /** Prepared statements are cached by their SQL text. */
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  migrateSync(): number[] {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const applied: number[] = [];
+    const apply = this.db.transaction((version: number, sql: string) => {
+      const done = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(version);
+      if (done) return false;
+      this.db.exec(sql);
+      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      return true;
+    });
+    SQLITE_MIGRATIONS.forEach((sql, i) => {
+      if (apply.immediate(i + 1, sql)) applied.push(i + 1);
+    });
+    return applied;
+  }
+
+  async migrate(): Promise<number[]> {
+    return this.migrateSync();
+  }
+
+  // users
+
+  async createUser(user: NewUser): Promise<CreateUserResult> {
+    const run = this.db.transaction((): CreateUserResult => {
+      if (this.stmt('SELECT 1 FROM users WHERE email = ?').get(user.email)) return { ok: false, reason: 'email_taken' };
+      if (this.stmt('SELECT 1 FROM users WHERE id = ?').get(user.id)) return { ok: false, reason: 'id_taken' };
+      if (this.stmt('SELECT 1 FROM teams WHERE id = ?').get(user.personalTeam.id)) return { ok: false, reason: 'id_taken' };
+      const at = user.createdAt.getTime();
+      this.stmt(
+        `INSERT INTO users (id, email, name, kdf_alg, kdf_memory_kib, kdf_iterations, kdf_parallelism, kdf_salt,
+           auth_key_hash, wrapped_account_key, x25519_public_key, ed25519_public_key, wrapped_x25519_secret,
+           wrapped_ed25519_secret, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        user.id,
+        user.email,
+        user.name,
+        user.kdf.alg,
+        user.kdf.memoryKiB,
+        user.kdf.iterations,
+        user.kdf.parallelism,
+        user.kdf.salt,
+        Buffer.from(user.authKeyHash),
+        user.keys.wrappedAccountKey,
+        user.keys.x25519PublicKey,
+        user.keys.ed25519PublicKey,
+        user.keys.wrappedX25519Secret,
+        user.keys.wrappedEd25519Secret,
+        at,
+      );
+      const team = user.personalTeam;
+      this.stmt('INSERT INTO teams (id, name, personal, epoch, created_at) VALUES (?, ?, 1, 1, ?)').run(team.id, team.name, at);
+      this.stmt("INSERT INTO team_members (team_id, user_id, role, created_at) VALUES (?, ?, 'owner', ?)").run(team.id, user.id, at);
+      this.stmt('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES (?, ?, 1, ?)').run(team.id, user.id, team.sealedTeamKey);
+      return { ok: true };
+    });
+    return run.immediate();
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    const row = this.stmt('SELECT * FROM users WHERE email = ?').get(email) as Row | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    const row = this.stmt('SELECT * FROM users WHERE id = ?').get(id) as Row | undefined;
+    return row ? toUser(row) : null;
+  }
+
+  // sessions
+
+  async createSession(s: NewSession): Promise<void> {
+    this.stmt(
+      `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(s.id, s.userId, Buffer.from(s.tokenHash), s.client, s.ip, s.createdAt.getTime(), s.createdAt.getTime(), s.expiresAt.getTime());
+  }
+
+  async useSession(tokenHash: Uint8Array, now: Date, newExpiresAt: Date): Promise<SessionRecord | null> {
+    const row = this.stmt(
+      `UPDATE sessions SET last_seen_at = ?, expires_at = ?
+       WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?
+       RETURNING id, user_id, client, ip, created_at, last_seen_at, expires_at`,
+    ).get(now.getTime(), newExpiresAt.getTime(), Buffer.from(tokenHash), now.getTime()) as Row | undefined;
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSession(sessionId: string): Promise<boolean> {
+    const r = this.stmt('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), sessionId);
+    return r.changes > 0;
+  }
+
+  async revokeUserSessions(userId: string, exceptSessionId?: string): Promise<number> {
+    const r = this.stmt('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?').run(
+      Date.now(),
+      userId,
+      exceptSessionId ?? null,
+    );
+    return r.changes;
+  }
+
+  // teams
+
+  async listTeamsOfUser(userId: string): Promise<TeamMembershipRecord[]> {
+    const teams = this.stmt(
+      `SELECT t.id, t.name, t.personal, t.epoch, m.role FROM team_members m JOIN teams t ON t.id = m.team_id
+       WHERE m.user_id = ? ORDER BY t.created_at, t.id`,
+    ).all(userId) as Row[];
+    const keys = this.stmt('SELECT team_id, epoch, sealed_key FROM team_keys WHERE user_id = ? ORDER BY team_id, epoch').all(userId) as Row[];
+    const byTeam = groupBy(keys, 'team_id');
+    return teams.map((t) => ({
+      ...toTeam(t),
+      role: t.role as TeamRole,
+      sealedKeys: (byTeam.get(String(t.id)) ?? []).map((k) => ({ epoch: Number(k.epoch), sealedKey: String(k.sealed_key) })),
+    }));
+  }
+
+  async getTeamRole(teamId: string, userId: string): Promise<TeamRole | null> {
+    const row = this.stmt('SELECT role FROM team_members WHERE team_id = ? AND user_id = ?').get(teamId, userId) as Row | undefined;
+    return row ? (row.role as TeamRole) : null;
+  }
+
+  async getTeam(teamId: string): Promise<TeamRecord | null> {
+    const row = this.stmt('SELECT id, name, personal, epoch FROM teams WHERE id = ?').get(teamId) as Row | undefined;
+    return row ? toTeam(row) : null;
+  }
+
+  // workspaces
+
+  async createWorkspace(w: NewWorkspace): Promise<CreateWorkspaceResult> {
+    const run = this.db.transaction((): CreateWorkspaceResult => {
+      if (!this.stmt('SELECT 1 FROM teams WHERE id = ?').get(w.teamId)) return { ok: false, reason: 'no_team' };
+      if (this.stmt('SELECT 1 FROM workspaces WHERE id = ?').get(w.id)) return { ok: false, reason: 'id_taken' };
+      const at = w.createdAt.getTime();
+      this.stmt(
+        'INSERT INTO workspaces (id, team_id, encrypted_name, head, size, created_at, updated_at) VALUES (?, ?, ?, NULL, 0, ?, ?)',
+      ).run(w.id, w.teamId, w.encryptedName, at, at);
+      this.stmt('INSERT INTO workspace_keys (workspace_id, epoch, wrapped_key) VALUES (?, ?, ?)').run(w.id, w.key.epoch, w.key.wrappedKey);
+      return { ok: true, workspace: this.loadWorkspace(w.id)! };
+    });
+    return run.immediate();
+  }
+
+  private loadWorkspace(id: string): WorkspaceRecord | null {
+    const row = this.stmt('SELECT * FROM workspaces WHERE id = ?').get(id) as Row | undefined;
+    if (!row) return null;
+    const keys = this.stmt('SELECT epoch, wrapped_key FROM workspace_keys WHERE workspace_id = ? ORDER BY epoch').all(id) as Row[];
+    return toWorkspace(row, keys.map(toWorkspaceKey));
+  }
+
+  async listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]> {
+    const rows = this.stmt(
+      `SELECT w.* FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
+       WHERE m.user_id = ? ORDER BY w.created_at, w.id`,
+    ).all(userId) as Row[];
+    const keys = this.stmt(
+      `SELECT k.workspace_id, k.epoch, k.wrapped_key FROM workspace_keys k
+       JOIN workspaces w ON w.id = k.workspace_id JOIN team_members m ON m.team_id = w.team_id
+       WHERE m.user_id = ? ORDER BY k.workspace_id, k.epoch`,
+    ).all(userId) as Row[];
+    const byWorkspace = groupBy(keys, 'workspace_id');
+    return rows.map((r) => toWorkspace(r, (byWorkspace.get(String(r.id)) ?? []).map(toWorkspaceKey)));
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRecord | null> {
+    return this.loadWorkspace(id);
+  }
+
+  async renameWorkspace(id: string, encryptedName: string, now: Date): Promise<WorkspaceRecord | null> {
+    const r = this.stmt('UPDATE workspaces SET encrypted_name = ?, updated_at = ? WHERE id = ?').run(encryptedName, now.getTime(), id);
+    return r.changes > 0 ? this.loadWorkspace(id) : null;
+  }
+
+  async deleteWorkspace(id: string): Promise<boolean> {
+    // foreign keys cascade to keys, blobs, snapshots and snapshot_blobs
+    const run = this.db.transaction(() => this.stmt('DELETE FROM workspaces WHERE id = ?').run(id).changes > 0);
+    return run.immediate();
+  }
+
+  async workspaceMembers(workspaceId: string): Promise<MemberKeysRecord[]> {
+    const rows = this.stmt(
+      `SELECT u.id, u.email, u.name, m.role, u.x25519_public_key, u.ed25519_public_key
+       FROM workspaces w JOIN team_members m ON m.team_id = w.team_id JOIN users u ON u.id = m.user_id
+       WHERE w.id = ? ORDER BY m.created_at, u.id`,
+    ).all(workspaceId) as Row[];
+    return rows.map((r) => ({
+      userId: String(r.id),
+      email: String(r.email),
+      name: String(r.name),
+      role: r.role as TeamRole,
+      x25519PublicKey: String(r.x25519_public_key),
+      ed25519PublicKey: String(r.ed25519_public_key),
+    }));
+  }
+
+  // blobs
+
+  async missingBlobs(workspaceId: string, ids: readonly string[]): Promise<string[]> {
+    const has = this.stmt('SELECT 1 FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
+    const seen = new Set<string>();
+    const missing: string[] = [];
+    const run = this.db.transaction(() => {
+      for (const id of ids) {
+        if (seen.has(id)) continue;
+        seen.add(id);
+        if (has.get(workspaceId, id) === undefined) missing.push(id);
+      }
+    });
+    run.deferred();
+    return missing;
+  }
+
+  async putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number> {
+    const insert = this.stmt('INSERT OR IGNORE INTO blobs (workspace_id, id, size, data, created_at) VALUES (?, ?, ?, ?, ?)');
+    const run = this.db.transaction(() => {
+      const at = Date.now();
+      let stored = 0;
+      let bytes = 0;
+      for (const b of blobs) {
+        const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
+        if (insert.run(workspaceId, b.id, data.length, data, at).changes > 0) {
+          stored++;
+          bytes += data.length;
+        }
+      }
+      if (stored > 0) this.stmt('UPDATE workspaces SET size = size + ? WHERE id = ?').run(bytes, workspaceId);
+      return stored;
+    });
+    return run.immediate();
+  }
+
+  async getBlobs(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobRecord[]> {
+    const sizeOf = this.stmt('SELECT size FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
+    const dataOf = this.stmt('SELECT data FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
+    const run = this.db.transaction(() => {
+      const out: BlobRecord[] = [];
+      let total = 0;
+      for (const id of ids) {
+        const size = sizeOf.get(workspaceId, id) as number | undefined;
+        if (size === undefined) continue;
+        if (out.length > 0 && total + size > maxBytes) break;
+        const data = dataOf.get(workspaceId, id) as Buffer;
+        out.push({ id, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
+        total += size;
+      }
+      return out;
+    });
+    return run.deferred();
+  }
+
+  // snapshots
+
+  async createSnapshot(workspaceId: string, s: NewSnapshot): Promise<CreateSnapshotResult> {
+    const run = this.db.transaction((): CreateSnapshotResult => {
+      const ws = this.stmt('SELECT head FROM workspaces WHERE id = ?').get(workspaceId) as Row | undefined;
+      if (!ws) return { ok: false, reason: 'no_workspace' };
+      const head = (ws.head as string | null) ?? null;
+      if (head !== s.parent) return { ok: false, reason: 'conflict', head };
+      if (this.stmt('SELECT 1 FROM snapshots WHERE workspace_id = ? AND id = ?').get(workspaceId, s.id)) {
+        return { ok: false, reason: 'exists' };
+      }
+      const has = this.stmt('SELECT 1 FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
+      const unique = [...new Set(s.blobIds)];
+      const missing = unique.filter((id) => has.get(workspaceId, id) === undefined);
+      if (missing.length > 0) return { ok: false, reason: 'missing_blobs', missing };
+      const at = s.createdAt.getTime();
+      const data = Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength);
+      this.stmt('INSERT INTO snapshots (workspace_id, id, parent, data, created_at) VALUES (?, ?, ?, ?, ?)').run(
+        workspaceId,
+        s.id,
+        s.parent,
+        data,
+        at,
+      );
+      const link = this.stmt('INSERT INTO snapshot_blobs (workspace_id, snapshot_id, blob_id) VALUES (?, ?, ?)');
+      for (const id of unique) link.run(workspaceId, s.id, id);
+      this.stmt('UPDATE workspaces SET head = ?, updated_at = ?, size = size + ? WHERE id = ?').run(s.id, at, data.length, workspaceId);
+      return { ok: true, head: s.id };
+    });
+    return run.immediate();
+  }
+
+  async listSnapshots(workspaceId: string, opts: { limit: number; before?: string }): Promise<SnapshotRecord[]> {
+    let rows: Row[];
+    if (opts.before === undefined) {
+      rows = this.stmt('SELECT id, parent, data, created_at FROM snapshots WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?').all(
+        workspaceId,
+        opts.limit,
+      ) as Row[];
+    } else {
+      rows = this.stmt(
+        `SELECT id, parent, data, created_at FROM snapshots
+         WHERE workspace_id = ? AND seq < (SELECT seq FROM snapshots WHERE workspace_id = ? AND id = ?)
+         ORDER BY seq DESC LIMIT ?`,
+      ).all(workspaceId, workspaceId, opts.before, opts.limit) as Row[];
+    }
+    return rows.map(toSnapshot);
+  }
+
+  async getSnapshot(workspaceId: string, id: string): Promise<SnapshotRecord | null> {
+    const row = this.stmt('SELECT id, parent, data, created_at FROM snapshots WHERE workspace_id = ? AND id = ?').get(workspaceId, id) as
+      | Row
+      | undefined;
+    return row ? toSnapshot(row) : null;
+  }
+
+  async snapshotBlobIds(workspaceId: string, snapshotId: string): Promise<string[]> {
+    return this.stmt('SELECT blob_id FROM snapshot_blobs WHERE workspace_id = ? AND snapshot_id = ? ORDER BY blob_id')
+      .pluck()
+      .all(workspaceId, snapshotId) as string[];
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.db.close();
+  }
+}
+
+function groupBy(rows: Row[], column: string): Map<string, Row[]> {
+  const out = new Map<string, Row[]>();
+  for (const r of rows) {
+    const key = String(r[column]);
+    const list = out.get(key);
+    if (list) list.push(r);
+    else out.set(key, [r]);
+  }
+  return out;
+}
+
+function toUser(r: Row): UserRecord {
+  const keys: AccountKeysRecord = {
+    wrappedAccountKey: String(r.wrapped_account_key),
+    x25519PublicKey: String(r.x25519_public_key),
+    ed25519PublicKey: String(r.ed25519_public_key),
+    wrappedX25519Secret: String(r.wrapped_x25519_secret),
+    wrappedEd25519Secret: String(r.wrapped_ed25519_secret),
+  };
+  const hash = r.auth_key_hash as Buffer;
+  return {
+    id: String(r.id),
+    email: String(r.email),
+    name: String(r.name),
+    kdf: {
+      alg: 'argon2id',
+      memoryKiB: Number(r.kdf_memory_kib),
+      iterations: Number(r.kdf_iterations),
+      parallelism: Number(r.kdf_parallelism),
+      salt: String(r.kdf_salt),
+    },
+    authKeyHash: new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength),
+    keys,
+    createdAt: new Date(Number(r.created_at)),
+  };
+}
+
+function toSession(r: Row): SessionRecord {
+  return {
+    id: String(r.id),
+    userId: String(r.user_id),
+    client: r.client === null ? null : String(r.client),
+    ip: r.ip === null ? null : String(r.ip),
+    createdAt: new Date(Number(r.created_at)),
+    lastSeenAt: new Date(Number(r.last_seen_at)),
+    expiresAt: new Date(Number(r.expires_at)),
+  };
+}
+
+function toTeam(r: Row): TeamRecord {
+  return { id: String(r.id), name: String(r.name), personal: Number(r.personal) === 1, epoch: Number(r.epoch) };
+}
+
+function toWorkspaceKey(r: Row): WorkspaceKeyRecord {
+  return { epoch: Number(r.epoch), wrappedKey: String(r.wrapped_key) };
+}
+
+function toWorkspace(r: Row, keys: WorkspaceKeyRecord[]): WorkspaceRecord {
+  return {
+    id: String(r.id),
+    teamId: String(r.team_id),
+    encryptedName: String(r.encrypted_name),
+    head: r.head === null ? null : String(r.head),
+    keys,
+    createdAt: new Date(Number(r.created_at)),
+    updatedAt: new Date(Number(r.updated_at)),
+    size: Number(r.size),
+  };
+}
+
+function toSnapshot(r: Row): SnapshotRecord {
+  const data = r.data as Buffer;
+  return {
+    id: String(r.id),
+    parent: r.parent === null ? null : String(r.parent),
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    createdAt: new Date(Number(r.created_at)),
+  };
+}

@@ -1,0 +1,214 @@
+/**
+ * The storage contract of the sync server. Routes know storage only through `Store`; each backend
+ * (SQLite now, PostgreSQL later) implements it and passes test/storage/store-contract.ts.
+ *
+ * Every method is async because network databases are. A method that changes more than one row does
+ * so atomically: either all of its effects are visible afterwards or none are. Times are `Date`s;
+ * binary values the server must compare (token and auth-key hashes, ciphertext) are bytes; opaque
+ * client values it only hands back (wrapped keys, encrypted names) are kept as the base64url text
+ * the client sent.
+ */
+
+export type TeamRole = 'owner' | 'admin' | 'member';
+
+export interface KdfRecord {
+  alg: 'argon2id';
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+  /** base64url */
+  salt: string;
+}
+
+export interface AccountKeysRecord {
+  wrappedAccountKey: string;
+  x25519PublicKey: string;
+  ed25519PublicKey: string;
+  wrappedX25519Secret: string;
+  wrappedEd25519Secret: string;
+}
+
+export interface UserRecord {
+  id: string;
+  /** normalised (trimmed, lower case) */
+  email: string;
+  name: string;
+  kdf: KdfRecord;
+  /** SHA-256 of the client's auth key */
+  authKeyHash: Uint8Array;
+  keys: AccountKeysRecord;
+  createdAt: Date;
+}
+
+export interface NewUser extends UserRecord {
+  personalTeam: { id: string; name: string; sealedTeamKey: string };
+}
+
+export interface SessionRecord {
+  id: string;
+  userId: string;
+  client: string | null;
+  ip: string | null;
+  createdAt: Date;
+  lastSeenAt: Date;
+  expiresAt: Date;
+}
+
+export interface NewSession {
+  id: string;
+  userId: string;
+  /** SHA-256 of the bearer token; the token itself is never stored */
+  tokenHash: Uint8Array;
+  client: string | null;
+  ip: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface TeamRecord {
+  id: string;
+  name: string;
+  personal: boolean;
+  /** current key epoch */
+  epoch: number;
+}
+
+export interface TeamMembershipRecord extends TeamRecord {
+  role: TeamRole;
+  /** team keys sealed to this member, ascending by epoch */
+  sealedKeys: { epoch: number; sealedKey: string }[];
+}
+
+export interface WorkspaceKeyRecord {
+  epoch: number;
+  wrappedKey: string;
+}
+
+export interface WorkspaceRecord {
+  id: string;
+  teamId: string;
+  encryptedName: string;
+  head: string | null;
+  /** ascending by epoch */
+  keys: WorkspaceKeyRecord[];
+  createdAt: Date;
+  updatedAt: Date;
+  /** usage counter: bytes of ciphertext stored (blobs + snapshots) */
+  size: number;
+}
+
+export interface NewWorkspace {
+  id: string;
+  teamId: string;
+  encryptedName: string;
+  key: WorkspaceKeyRecord;
+  createdAt: Date;
+}
+
+export interface MemberKeysRecord {
+  userId: string;
+  email: string;
+  name: string;
+  role: TeamRole;
+  x25519PublicKey: string;
+  ed25519PublicKey: string;
+}
+
+export interface BlobRecord {
+  /** 64 lowercase hex chars */
+  id: string;
+  data: Uint8Array;
+}
+
+export interface SnapshotRecord {
+  id: string;
+  parent: string | null;
+  data: Uint8Array;
+  createdAt: Date;
+}
+
+export interface NewSnapshot {
+  id: string;
+  parent: string | null;
+  data: Uint8Array;
+  /** every blob the snapshot references; duplicates are allowed */
+  blobIds: readonly string[];
+  createdAt: Date;
+}
+
+export type CreateUserResult = { ok: true } | { ok: false; reason: 'email_taken' | 'id_taken' };
+
+export type CreateWorkspaceResult = { ok: true; workspace: WorkspaceRecord } | { ok: false; reason: 'id_taken' | 'no_team' };
+
+export type CreateSnapshotResult =
+  | { ok: true; head: string }
+  /** the head is not `parent`: someone else pushed first */
+  | { ok: false; reason: 'conflict'; head: string | null }
+  /** some referenced blobs are not stored; nothing was written */
+  | { ok: false; reason: 'missing_blobs'; missing: string[] }
+  /** a snapshot with this id already exists in the workspace */
+  | { ok: false; reason: 'exists' }
+  | { ok: false; reason: 'no_workspace' };
+
+export interface Store {
+  /** Applies pending schema migrations; returns the versions applied (empty when up to date). */
+  migrate(): Promise<number[]>;
+
+  // users
+  /** Creates the user, their personal team (role owner) and its sealed key epoch 1, atomically. */
+  createUser(user: NewUser): Promise<CreateUserResult>;
+  getUserByEmail(email: string): Promise<UserRecord | null>;
+  getUserById(id: string): Promise<UserRecord | null>;
+
+  // sessions
+  createSession(session: NewSession): Promise<void>;
+  /**
+   * Finds the live session (not revoked, `expiresAt` after `now`) with this token hash, records
+   * `now` as its last use and moves its expiry to `newExpiresAt`. Null when none.
+   */
+  useSession(tokenHash: Uint8Array, now: Date, newExpiresAt: Date): Promise<SessionRecord | null>;
+  revokeSession(sessionId: string): Promise<boolean>;
+  /** Revokes every session of the user except `exceptSessionId`; returns how many. */
+  revokeUserSessions(userId: string, exceptSessionId?: string): Promise<number>;
+
+  // teams
+  listTeamsOfUser(userId: string): Promise<TeamMembershipRecord[]>;
+  getTeamRole(teamId: string, userId: string): Promise<TeamRole | null>;
+  getTeam(teamId: string): Promise<TeamRecord | null>;
+
+  // workspaces
+  createWorkspace(workspace: NewWorkspace): Promise<CreateWorkspaceResult>;
+  /** Every workspace of every team the user belongs to, oldest first. */
+  listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]>;
+  getWorkspace(id: string): Promise<WorkspaceRecord | null>;
+  renameWorkspace(id: string, encryptedName: string, now: Date): Promise<WorkspaceRecord | null>;
+  /** Deletes the workspace with its keys, blobs and snapshots. */
+  deleteWorkspace(id: string): Promise<boolean>;
+  /** Public keys of every member of the workspace's team. */
+  workspaceMembers(workspaceId: string): Promise<MemberKeysRecord[]>;
+
+  // blobs
+  /** The ids of `ids` not stored in the workspace, in the order given, without duplicates. */
+  missingBlobs(workspaceId: string, ids: readonly string[]): Promise<string[]>;
+  /** Stores the blobs in one transaction; ids already stored are left alone. Returns how many were new. */
+  putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number>;
+  /**
+   * The stored blobs among `ids`, in request order, unknown ids skipped, stopping before the sum of
+   * data lengths would exceed `maxBytes` — but always at least one blob when any is found.
+   */
+  getBlobs(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobRecord[]>;
+
+  // snapshots
+  /**
+   * Compare-and-swap of the head, in one transaction: stores the snapshot and moves the head to it
+   * only if the head is `parent` (null: the workspace is empty) and every referenced blob is stored.
+   */
+  createSnapshot(workspaceId: string, snapshot: NewSnapshot): Promise<CreateSnapshotResult>;
+  /** Newest first; `before` (a snapshot id) starts after that snapshot; unknown `before` → []. */
+  listSnapshots(workspaceId: string, opts: { limit: number; before?: string }): Promise<SnapshotRecord[]>;
+  getSnapshot(workspaceId: string, id: string): Promise<SnapshotRecord | null>;
+  /** Blob ids referenced by a snapshot (for garbage collection and verification). */
+  snapshotBlobIds(workspaceId: string, snapshotId: string): Promise<string[]>;
+
+  close(): Promise<void>;
+}

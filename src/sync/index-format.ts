@@ -1,0 +1,139 @@
+/**
+ * The local index in `.insomnia-sync/`, like git's: one record per tracked file with the stat
+ * data seen when the file was last hashed and the blob ids of its content then, plus the snapshot
+ * the folder was last synced with. It lets `status` and `push` skip reading unchanged files.
+ *
+ * The index is local state, but it is still decoded strictly: a damaged index must stop the
+ * command (the caller may then rebuild it by hashing everything) rather than be half-believed.
+ */
+import {
+  checkExactKeys,
+  checkFileFields,
+  checkTreeOrder,
+  isHexId32,
+  isHexId64,
+} from './checks.js';
+import { comparePaths } from './paths.js';
+
+export interface IndexEntry {
+  path: string;
+  size: number;
+  /** 0 marks a "racily clean" entry that must be re-hashed; see markRacyEntries */
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  /** 0o644 or 0o755 */
+  mode: number;
+  chunks: string[];
+}
+
+export interface LocalIndex {
+  version: 1;
+  workspaceId: string;
+  /** snapshot id last synced, null before the first sync */
+  base: string | null;
+  /** sorted by path, unique */
+  entries: IndexEntry[];
+}
+
+export class IndexFormatError extends Error {
+  readonly code = 'bad_index';
+  override readonly name = 'IndexFormatError';
+}
+
+export const INDEX_VERSION = 1;
+
+const TOP_KEYS = ['version', 'workspaceId', 'base', 'entries'] as const;
+const ENTRY_KEYS = ['path', 'size', 'mtimeMs', 'ctimeMs', 'ino', 'mode', 'chunks'] as const;
+
+function isFiniteNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isFinite(v);
+}
+
+function checkIndex(i: unknown): string | null {
+  const top = checkExactKeys(i, TOP_KEYS, 'index');
+  if (top !== null) return top;
+  const o = i as Record<string, unknown>;
+  if (o.version !== INDEX_VERSION) return `index.version must be ${INDEX_VERSION}`;
+  if (!isHexId32(o.workspaceId)) return 'index.workspaceId is not a 32-hex id';
+  if (o.base !== null && !isHexId64(o.base)) return 'index.base is not a 64-hex snapshot id or null';
+  if (!Array.isArray(o.entries)) return 'index.entries is not an array';
+  const paths: string[] = new Array<string>(o.entries.length);
+  for (let n = 0; n < o.entries.length; n++) {
+    const where = `index.entries[${n}]`;
+    const e: unknown = o.entries[n];
+    const keys = checkExactKeys(e, ENTRY_KEYS, where);
+    if (keys !== null) return keys;
+    const r = e as Record<string, unknown>;
+    const fields = checkFileFields(r, where);
+    if (fields !== null) return fields;
+    if (!isFiniteNumber(r.mtimeMs)) return `${where}.mtimeMs is not a finite number`;
+    if (!isFiniteNumber(r.ctimeMs)) return `${where}.ctimeMs is not a finite number`;
+    if (!isFiniteNumber(r.ino) || r.ino < 0) return `${where}.ino is not a non-negative number`;
+    paths[n] = r.path as string;
+  }
+  return checkTreeOrder(paths, 'index.entries');
+}
+
+function copyEntry(e: IndexEntry): IndexEntry {
+  return {
+    path: e.path,
+    size: e.size,
+    mtimeMs: e.mtimeMs,
+    ctimeMs: e.ctimeMs,
+    ino: e.ino,
+    mode: e.mode,
+    chunks: e.chunks.slice(),
+  };
+}
+
+/** JSON text of the index; entries are sorted here, anything decodeIndex would refuse throws. */
+export function encodeIndex(i: LocalIndex): string {
+  if (i === null || typeof i !== 'object' || !Array.isArray(i.entries)) {
+    throw new IndexFormatError('index is not an object with an entries array');
+  }
+  const entries = i.entries.map(copyEntry).sort((a, b) => comparePaths(a.path, b.path));
+  const out: LocalIndex = { version: i.version, workspaceId: i.workspaceId, base: i.base, entries };
+  const problem = checkIndex(out);
+  if (problem !== null) throw new IndexFormatError(problem);
+  return JSON.stringify(out);
+}
+
+export function decodeIndex(text: string): LocalIndex {
+  if (typeof text !== 'string') throw new IndexFormatError('index text must be a string');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new IndexFormatError('index is not valid JSON');
+  }
+  const problem = checkIndex(parsed);
+  if (problem !== null) throw new IndexFormatError(problem);
+  const p = parsed as LocalIndex;
+  return { version: p.version, workspaceId: p.workspaceId, base: p.base, entries: p.entries.map(copyEntry) };
+}
+
+export function emptyIndex(workspaceId: string): LocalIndex {
+  if (!isHexId32(workspaceId)) throw new IndexFormatError('workspaceId is not a 32-hex id');
+  return { version: 1, workspaceId, base: null, entries: [] };
+}
+
+/** How close to the index write a file change may be and still hide inside the timestamp granularity. */
+export const RACY_WINDOW_MS = 2000;
+
+/**
+ * Racy-git protection: a file changed again within the timestamp granularity of its last hash
+ * (same size) keeps identical stat data, so it would look clean forever. Like git, any entry
+ * whose mtime — or ctime, which a `touch -d` back in time leaves recent — is within
+ * RACY_WINDOW_MS of the index write is stored with mtimeMs 0, so the next scan sees a different
+ * mtime and re-hashes it (then records the real mtime once the file has settled). The window of
+ * 2 s covers FAT's 2-second mtime. Returns new entries; the input is not changed.
+ */
+export function markRacyEntries(entries: IndexEntry[], indexWrittenAtMs: number): IndexEntry[] {
+  const limit = indexWrittenAtMs - RACY_WINDOW_MS;
+  return entries.map((e) => {
+    const copy = copyEntry(e);
+    if (e.mtimeMs >= limit || e.ctimeMs >= limit) copy.mtimeMs = 0;
+    return copy;
+  });
+}

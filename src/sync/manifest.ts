@@ -1,0 +1,193 @@
+/**
+ * The manifest: the plaintext of a snapshot before it is encrypted and signed (docs/protocol.md,
+ * snapshots). It lists every file of the workspace with its mode, size and blob ids, plus the
+ * author, time and message — everything the server must never see.
+ *
+ * Encoding is canonical JSON (fixed key order, files sorted by path, no whitespace) in UTF-8, so
+ * a manifest has exactly one byte form. Decoding is strict: it rejects unknown or missing fields,
+ * wrong types, ids of the wrong length, unsafe paths, unsorted or repeated paths, a file that is
+ * also a folder of another, chunk counts that do not fit the size, and any byte form other than
+ * the canonical one (so duplicate JSON keys or extra whitespace are refused too).
+ */
+import { LIMITS } from '../protocol/types.js';
+import {
+  checkExactKeys,
+  checkFileFields,
+  checkTreeOrder,
+  isB64url32,
+  isHexId32,
+  isHexId64,
+} from './checks.js';
+import { comparePaths } from './paths.js';
+
+export interface ManifestFile {
+  /** workspace-relative, '/'-separated, Unicode NFC; see validatePath */
+  path: string;
+  /** 0o644 or 0o755: only the executable bit is kept */
+  mode: number;
+  size: number;
+  /** blob ids (64 hex) of the CHUNK_SIZE chunks in order; [] for an empty file */
+  chunks: string[];
+}
+
+export interface Manifest {
+  version: 1;
+  /** 32 hex */
+  workspaceId: string;
+  /** snapshot id (64 hex) this one follows, null for the first */
+  parent: string | null;
+  /** key epoch of the team when the snapshot was made */
+  epoch: number;
+  author: {
+    /** 32 hex */
+    userId: string;
+    name: string;
+    email: string;
+    /** the author's Ed25519 public key, base64url (32 bytes) */
+    signingKey: string;
+  };
+  /** ISO 8601 as Date.prototype.toISOString writes it */
+  time: string;
+  message: string;
+  /** sorted by path, unique */
+  files: ManifestFile[];
+}
+
+export class ManifestError extends Error {
+  readonly code = 'bad_manifest';
+  override readonly name = 'ManifestError';
+}
+
+export const MANIFEST_VERSION = 1;
+/** Commit messages are free text, but not unbounded. */
+export const MAX_MESSAGE_CHARS = 65_536;
+
+const TOP_KEYS = ['version', 'workspaceId', 'parent', 'epoch', 'author', 'time', 'message', 'files'] as const;
+const AUTHOR_KEYS = ['userId', 'name', 'email', 'signingKey'] as const;
+const FILE_KEYS = ['path', 'mode', 'size', 'chunks'] as const;
+
+// Names and emails are shown in `log`; control characters there could drive the terminal.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Messages may span lines, nothing else.
+const MESSAGE_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+
+function isIsoTime(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  const t = Date.parse(v);
+  return Number.isFinite(t) && new Date(t).toISOString() === v;
+}
+
+/** Returns a message describing the first rule `m` breaks, or null. `m` is untrusted. */
+function checkManifest(m: unknown): string | null {
+  const top = checkExactKeys(m, TOP_KEYS, 'manifest');
+  if (top !== null) return top;
+  const o = m as Record<string, unknown>;
+  if (o.version !== MANIFEST_VERSION) return `manifest.version must be ${MANIFEST_VERSION}`;
+  if (!isHexId32(o.workspaceId)) return 'manifest.workspaceId is not a 32-hex id';
+  if (o.parent !== null && !isHexId64(o.parent)) return 'manifest.parent is not a 64-hex snapshot id or null';
+  if (typeof o.epoch !== 'number' || !Number.isSafeInteger(o.epoch) || o.epoch < 1) {
+    return 'manifest.epoch must be a positive integer';
+  }
+  const authorKeys = checkExactKeys(o.author, AUTHOR_KEYS, 'manifest.author');
+  if (authorKeys !== null) return authorKeys;
+  const a = o.author as Record<string, unknown>;
+  if (!isHexId32(a.userId)) return 'manifest.author.userId is not a 32-hex id';
+  if (typeof a.name !== 'string' || a.name.length > LIMITS.maxNameChars || CONTROL.test(a.name)) {
+    return `manifest.author.name must be a string of at most ${LIMITS.maxNameChars} characters without control characters`;
+  }
+  if (typeof a.email !== 'string' || a.email.length > LIMITS.maxEmailChars || CONTROL.test(a.email)) {
+    return `manifest.author.email must be a string of at most ${LIMITS.maxEmailChars} characters without control characters`;
+  }
+  if (!isB64url32(a.signingKey)) return 'manifest.author.signingKey is not a base64url 32-byte key';
+  if (!isIsoTime(o.time)) return 'manifest.time is not an ISO 8601 UTC time as toISOString writes it';
+  if (typeof o.message !== 'string' || o.message.length > MAX_MESSAGE_CHARS || MESSAGE_CONTROL.test(o.message)) {
+    return `manifest.message must be a string of at most ${MAX_MESSAGE_CHARS} characters without control characters other than tab and newlines`;
+  }
+  if (!Array.isArray(o.files)) return 'manifest.files is not an array';
+  const paths: string[] = new Array<string>(o.files.length);
+  for (let i = 0; i < o.files.length; i++) {
+    const where = `manifest.files[${i}]`;
+    const f: unknown = o.files[i];
+    const keys = checkExactKeys(f, FILE_KEYS, where);
+    if (keys !== null) return keys;
+    const fields = checkFileFields(f as Record<string, unknown>, where);
+    if (fields !== null) return fields;
+    paths[i] = (f as { path: string }).path;
+  }
+  return checkTreeOrder(paths, 'manifest.files');
+}
+
+/** Copies into the canonical key order; the result's JSON.stringify is the canonical form. */
+function canonical(m: Manifest, files: readonly ManifestFile[]): Manifest {
+  return {
+    version: m.version,
+    workspaceId: m.workspaceId,
+    parent: m.parent,
+    epoch: m.epoch,
+    author: {
+      userId: m.author.userId,
+      name: m.author.name,
+      email: m.author.email,
+      signingKey: m.author.signingKey,
+    },
+    time: m.time,
+    message: m.message,
+    files: files.map((f) => ({ path: f.path, mode: f.mode, size: f.size, chunks: f.chunks.slice() })),
+  };
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * Canonical UTF-8 JSON of a manifest. Files are sorted here; anything decodeManifest would refuse
+ * (e.g. a path not in NFC, two files with one path) throws ManifestError instead of being
+ * silently changed, so decode(encode(m)) always equals m up to file order.
+ */
+export function encodeManifest(m: Manifest): Uint8Array {
+  if (m === null || typeof m !== 'object' || !Array.isArray(m.files)) {
+    throw new ManifestError('manifest is not an object with a files array');
+  }
+  const sorted = m.files.slice().sort((x, y) => comparePaths(x.path, y.path));
+  const c = canonical(m, sorted);
+  const problem = checkManifest(c);
+  if (problem !== null) throw new ManifestError(problem);
+  return encoder.encode(JSON.stringify(c));
+}
+
+/** Parses and checks untrusted manifest bytes (already decrypted and signature-checked). */
+export function decodeManifest(bytes: Uint8Array): Manifest {
+  if (!(bytes instanceof Uint8Array)) throw new ManifestError('manifest bytes must be a Uint8Array');
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw new ManifestError('manifest is not valid UTF-8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new ManifestError('manifest is not valid JSON');
+  }
+  const problem = checkManifest(parsed);
+  if (problem !== null) throw new ManifestError(problem);
+  const p = parsed as Manifest;
+  const m = canonical(p, p.files);
+  if (JSON.stringify(m) !== text) throw new ManifestError('manifest is not in canonical form');
+  return m;
+}
+
+/** Number of files and total plaintext bytes. */
+export function manifestStats(m: Manifest): { files: number; bytes: number } {
+  let bytes = 0;
+  for (const f of m.files) bytes += f.size;
+  return { files: m.files.length, bytes };
+}
+
+/** Every distinct blob id the manifest references, sorted (what a push must upload, a pull fetch). */
+export function manifestBlobIds(m: Manifest): string[] {
+  const ids = new Set<string>();
+  for (const f of m.files) for (const id of f.chunks) ids.add(id);
+  return [...ids].sort();
+}

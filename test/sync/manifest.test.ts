@@ -1,0 +1,228 @@
+import { describe, expect, it } from 'vitest';
+import { CHUNK_SIZE } from '../../src/sync/chunking.js';
+import {
+  decodeManifest,
+  encodeManifest,
+  type Manifest,
+  manifestBlobIds,
+  ManifestError,
+  manifestStats,
+} from '../../src/sync/manifest.js';
+
+const blob = (n: number): string => n.toString(16).padStart(64, '0');
+const SIGNING_KEY = 'A'.repeat(42) + 'E'; // 32 bytes, canonical base64url
+
+function sample(): Manifest {
+  return {
+    version: 1,
+    workspaceId: '0123456789abcdef0123456789abcdef',
+    parent: 'f'.repeat(64),
+    epoch: 2,
+    author: { userId: 'a'.repeat(32), name: 'Ada Lovelace', email: 'ada@example.com', signingKey: SIGNING_KEY },
+    time: '2025-01-02T03:04:05.678Z',
+    message: 'first line\n\nbody\twith tab\r\n',
+    files: [
+      { path: 'a.json', mode: 0o644, size: 10, chunks: [blob(1)] },
+      { path: 'bin/run.sh', mode: 0o755, size: CHUNK_SIZE + 1, chunks: [blob(2), blob(3)] },
+      { path: 'empty.txt', mode: 0o644, size: 0, chunks: [] },
+      { path: 'caf\u00e9/x.yaml', mode: 0o644, size: CHUNK_SIZE, chunks: [blob(1)] },
+    ],
+  };
+}
+
+const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+const text = (b: Uint8Array): string => new TextDecoder().decode(b);
+
+/** The canonical JSON of sample(), as a mutable object for breaking one rule at a time. */
+function sampleJson(): Record<string, any> {
+  return JSON.parse(text(encodeManifest(sample())));
+}
+
+function expectManifestError(fn: () => unknown): void {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  expect(err).toBeInstanceOf(ManifestError);
+  expect((err as ManifestError).code).toBe('bad_manifest');
+}
+
+describe('encodeManifest / decodeManifest', () => {
+  it('round-trips, with files sorted', () => {
+    const m = sample();
+    const back = decodeManifest(encodeManifest(m));
+    const sorted = [...m.files].sort((a, b) => (a.path < b.path ? -1 : 1));
+    expect(back).toEqual({ ...m, files: sorted });
+    expect(back.files.map((f) => f.path)).toEqual(['a.json', 'bin/run.sh', 'caf\u00e9/x.yaml', 'empty.txt']);
+  });
+
+  it('round-trips a first snapshot (parent null) and an empty tree', () => {
+    const m = { ...sample(), parent: null, files: [] };
+    expect(decodeManifest(encodeManifest(m))).toEqual(m);
+  });
+
+  it('is canonical: same bytes whatever the input key and file order', () => {
+    const m = sample();
+    const shuffled: Manifest = {
+      files: [...m.files].reverse().map((f) => ({ chunks: f.chunks, size: f.size, mode: f.mode, path: f.path })),
+      message: m.message,
+      time: m.time,
+      author: { signingKey: m.author.signingKey, email: m.author.email, name: m.author.name, userId: m.author.userId },
+      epoch: m.epoch,
+      parent: m.parent,
+      workspaceId: m.workspaceId,
+      version: 1,
+    };
+    expect(encodeManifest(shuffled)).toEqual(encodeManifest(m));
+    expect(text(encodeManifest(m)).startsWith('{"version":1,"workspaceId":')).toBe(true);
+  });
+
+  it('does not change the caller manifest', () => {
+    const m = sample();
+    const before = structuredClone(m);
+    encodeManifest(m);
+    expect(m).toEqual(before);
+  });
+
+  it('keeps non-ASCII text intact', () => {
+    const m = { ...sample(), message: 'héllo 😀 日本', author: { ...sample().author, name: 'Zoë' } };
+    const back = decodeManifest(encodeManifest(m));
+    expect(back.message).toBe('héllo 😀 日本');
+    expect(back.author.name).toBe('Zoë');
+  });
+
+  it('handles 10,000 files (correctness only, not timed)', () => {
+    const files = Array.from({ length: 10_000 }, (_, i) => ({
+      path: `dir${i % 100}/file-${i}.json`,
+      mode: i % 7 === 0 ? 0o755 : 0o644,
+      size: 1000 + i,
+      chunks: [blob(i)],
+    }));
+    const m: Manifest = { ...sample(), files };
+    const bytes = encodeManifest(m);
+    const back = decodeManifest(bytes);
+    expect(back.files).toHaveLength(10_000);
+    expect(manifestStats(back)).toEqual({ files: 10_000, bytes: files.reduce((s, f) => s + f.size, 0) });
+    expect(encodeManifest(back)).toEqual(bytes);
+  });
+});
+
+describe('decodeManifest rejects', () => {
+  const mutations: [why: string, mutate: (j: Record<string, any>) => void][] = [
+    ['version 2', (j) => (j.version = 2)],
+    ['version as string', (j) => (j.version = '1')],
+    ['unknown top-level field', (j) => (j.extra = true)],
+    ['missing field', (j) => delete j.message],
+    ['__proto__ field', (j) => Object.defineProperty(j, '__proto__', { value: 1, enumerable: true })],
+    ['workspaceId too short', (j) => (j.workspaceId = 'ab'.repeat(15))],
+    ['workspaceId upper case', (j) => (j.workspaceId = 'AB'.repeat(16))],
+    ['parent 32 hex', (j) => (j.parent = 'a'.repeat(32))],
+    ['parent number', (j) => (j.parent = 0)],
+    ['epoch 0', (j) => (j.epoch = 0)],
+    ['epoch fraction', (j) => (j.epoch = 1.5)],
+    ['epoch string', (j) => (j.epoch = '2')],
+    ['author not object', (j) => (j.author = 'ada')],
+    ['author unknown field', (j) => (j.author.admin = true)],
+    ['author missing email', (j) => delete j.author.email],
+    ['author userId 64 hex', (j) => (j.author.userId = 'a'.repeat(64))],
+    ['author name with escape', (j) => (j.author.name = 'x\u001b[2J')],
+    ['author name too long', (j) => (j.author.name = 'n'.repeat(201))],
+    ['author email with newline', (j) => (j.author.email = 'a@b\nc')],
+    ['signingKey padded', (j) => (j.author.signingKey = 'A'.repeat(43) + '=')],
+    ['signingKey 31 bytes', (j) => (j.author.signingKey = 'A'.repeat(42))],
+    ['signingKey non-canonical last char', (j) => (j.author.signingKey = 'A'.repeat(42) + 'B')],
+    ['signingKey standard base64', (j) => (j.author.signingKey = '+'.repeat(42) + 'A')],
+    ['time without ms', (j) => (j.time = '2025-01-02T03:04:05Z')],
+    ['time with offset', (j) => (j.time = '2025-01-02T03:04:05.678+01:00')],
+    ['time not a date', (j) => (j.time = 'yesterday')],
+    ['time impossible day', (j) => (j.time = '2025-02-30T00:00:00.000Z')],
+    ['time number', (j) => (j.time = 1735787045678)],
+    ['message with escape', (j) => (j.message = 'ok\u001b]0;pwned\u0007')],
+    ['message not string', (j) => (j.message = null)],
+    ['message too long', (j) => (j.message = 'm'.repeat(65_537))],
+    ['files not array', (j) => (j.files = {})],
+    ['file not object', (j) => (j.files[0] = 'a.json')],
+    ['file unknown field', (j) => (j.files[0].owner = 'root')],
+    ['file missing chunks', (j) => delete j.files[0].chunks],
+    ['path absolute', (j) => (j.files[0].path = '/a.json')],
+    ['path dot-dot', (j) => (j.files[0].path = '../a.json')],
+    ['path backslash', (j) => (j.files[0].path = 'a\\.json')],
+    ['path internal', (j) => (j.files[0].path = '.insomnia-sync/a.json')],
+    ['path in NFD', (j) => (j.files[2].path = 'cafe\u0301/x.yaml')],
+    ['path not string', (j) => (j.files[0].path = 5)],
+    ['mode 0o600', (j) => (j.files[0].mode = 0o600)],
+    ['mode raw st_mode', (j) => (j.files[0].mode = 0o100644)],
+    ['size negative', (j) => (j.files[0].size = -1)],
+    ['size fraction', (j) => (j.files[0].size = 1.5)],
+    ['size string', (j) => (j.files[0].size = '10')],
+    ['too few chunks', (j) => (j.files[1].chunks = [blob(2)])],
+    ['too many chunks', (j) => j.files[0].chunks.push(blob(9))],
+    ['chunk for empty file', (j) => j.files[3].chunks.push(blob(9))],
+    ['chunk id short', (j) => (j.files[0].chunks = ['ab'])],
+    ['chunk id upper case', (j) => (j.files[0].chunks = ['A'.repeat(64)])],
+    ['chunks not array', (j) => (j.files[0].chunks = blob(1))],
+    ['files unsorted', (j) => j.files.reverse()],
+    ['duplicate path', (j) => (j.files[1] = { ...j.files[0] })],
+    ['file is also a folder', (j) => (j.files[0].path = 'bin')],
+  ];
+  it.each(mutations)('%s', (_why, mutate) => {
+    const j = sampleJson();
+    mutate(j);
+    expectManifestError(() => decodeManifest(utf8(JSON.stringify(j))));
+  });
+
+  it('sanity: the unmutated JSON decodes', () => {
+    expect(() => decodeManifest(utf8(JSON.stringify(sampleJson())))).not.toThrow();
+  });
+
+  const raw: [why: string, bytes: () => Uint8Array][] = [
+    ['empty input', () => new Uint8Array()],
+    ['not JSON', () => utf8('not json')],
+    ['JSON array', () => utf8('[]')],
+    ['JSON null', () => utf8('null')],
+    ['invalid UTF-8', () => new Uint8Array([0x7b, 0xff, 0x7d])],
+    ['UTF-8 byte-order mark', () => new Uint8Array([0xef, 0xbb, 0xbf, ...encodeManifest(sample())])],
+    ['extra whitespace', () => utf8(JSON.stringify(sampleJson(), null, 1))],
+    ['trailing newline', () => utf8(`${text(encodeManifest(sample()))}\n`)],
+    ['keys in another order', () => {
+      const { version, ...rest } = sampleJson();
+      return utf8(JSON.stringify({ ...rest, version }));
+    }],
+    ['duplicate key', () => utf8(text(encodeManifest(sample())).replace('{"version":1,', '{"version":1,"version":1,'))],
+    ['number written as 1.0', () => utf8(text(encodeManifest(sample())).replace('"epoch":2', '"epoch":2.0'))],
+    ['escaped character where a plain one is canonical', () => utf8(text(encodeManifest(sample())).replace('Ada', '\\u0041da'))],
+  ];
+  it.each(raw)('%s', (_why, bytes) => {
+    expectManifestError(() => decodeManifest(bytes()));
+  });
+
+  it('a non-Uint8Array', () => {
+    expectManifestError(() => decodeManifest('{}' as unknown as Uint8Array));
+  });
+});
+
+describe('encodeManifest refuses what decode would refuse', () => {
+  it.each([
+    ['a non-NFC path', (m: Manifest) => (m.files[0]!.path = 'cafe\u0301.json')],
+    ['a duplicate path', (m: Manifest) => m.files.push({ ...m.files[0]! })],
+    ['a bad mode', (m: Manifest) => (m.files[0]!.mode = 0o777)],
+    ['a chunk count that does not fit', (m: Manifest) => (m.files[0]!.chunks = [])],
+    ['an unsafe path', (m: Manifest) => (m.files[0]!.path = '../x')],
+    ['a bad time', (m: Manifest) => (m.time = 'now')],
+  ] as const)('%s', (_why, mutate) => {
+    const m = sample();
+    mutate(m);
+    expectManifestError(() => encodeManifest(m));
+  });
+});
+
+describe('manifestStats / manifestBlobIds', () => {
+  it('counts files and bytes', () => {
+    expect(manifestStats(sample())).toEqual({ files: 4, bytes: 10 + CHUNK_SIZE + 1 + 0 + CHUNK_SIZE });
+  });
+  it('lists each referenced blob once, sorted', () => {
+    expect(manifestBlobIds(sample())).toEqual([blob(1), blob(2), blob(3)]);
+  });
+});
