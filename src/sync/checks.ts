@@ -3,8 +3,7 @@
  * (or null when fine) so that every decoder can raise its own error class with its own code.
  */
 import { chunkCount } from './chunking.js';
-import { isFileMode } from './file-mode.js';
-import { comparePaths, parentDirs, PathError, validatePath } from './paths.js';
+import { comparePaths, PathError, validatePath } from './paths.js';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -29,17 +28,22 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Message when `v` is not an object with exactly these own keys. */
-export function checkExactKeys(v: unknown, keys: readonly string[], where: string): string | null {
-  if (!isPlainObject(v)) return `${where} is not an object`;
-  const own = Object.keys(v);
-  for (const k of own) {
-    if (!keys.includes(k)) return `${where} has unknown field '${k}'`;
+/**
+ * Message when `v` is not an object with exactly these own keys. `where` is a function so that
+ * the hot path over thousands of records builds no strings.
+ */
+export function checkExactKeys(v: unknown, keys: readonly string[], where: () => string): string | null {
+  if (!isPlainObject(v)) return `${where()} is not an object`;
+  let ok = Object.keys(v).length === keys.length;
+  for (let i = 0; ok && i < keys.length; i++) ok = Object.hasOwn(v, keys[i] as string);
+  if (ok) return null;
+  for (const k of Object.keys(v)) {
+    if (!keys.includes(k)) return `${where()} has unknown field '${k}'`;
   }
   for (const k of keys) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) return `${where} lacks field '${k}'`;
+    if (!Object.hasOwn(v, k)) return `${where()} lacks field '${k}'`;
   }
-  return null;
+  return `${where()} has unexpected fields`;
 }
 
 export function isNonNegativeSafeInteger(v: unknown): v is number {
@@ -53,25 +57,32 @@ export interface FileLike {
   chunks: string[];
 }
 
-/** Checks path, mode, size and chunk list of one file record (already known to have the keys). */
-export function checkFileFields(f: Record<string, unknown>, where: string): string | null {
-  let path: string;
-  if (typeof f.path !== 'string') return `${where}.path is not a string`;
+/**
+ * Checks path, mode, size and chunk list of one file record (already known to have the keys).
+ * `where` is a function so that the hot path over thousands of files builds no strings.
+ */
+export function checkFileFields(f: Record<string, unknown>, where: () => string): string | null {
+  const path = f.path;
+  if (typeof path !== 'string') return `${where()}.path is not a string`;
+  let valid: string;
   try {
-    path = validatePath(f.path);
+    valid = validatePath(path);
   } catch (e) {
-    if (e instanceof PathError) return `${where}.path: ${e.message}`;
+    if (e instanceof PathError) return `${where()}.path: ${e.message}`;
     throw e;
   }
-  if (path !== f.path) return `${where}.path is not in Unicode NFC`;
-  if (!isFileMode(f.mode)) return `${where}.mode must be 0o644 or 0o755`;
-  if (!isNonNegativeSafeInteger(f.size)) return `${where}.size must be a non-negative integer`;
-  if (!Array.isArray(f.chunks)) return `${where}.chunks is not an array`;
-  if (f.chunks.length !== chunkCount(f.size)) {
-    return `${where}.chunks has ${f.chunks.length} ids for ${f.size} bytes (expected ${chunkCount(f.size)})`;
+  if (valid !== path) return `${where()}.path is not in Unicode NFC`;
+  if (f.mode !== 0o644 && f.mode !== 0o755) return `${where()}.mode must be 0o644 or 0o755`;
+  const size = f.size;
+  if (!isNonNegativeSafeInteger(size)) return `${where()}.size must be a non-negative integer`;
+  const chunks = f.chunks;
+  if (!Array.isArray(chunks)) return `${where()}.chunks is not an array`;
+  const expected = chunkCount(size);
+  if (chunks.length !== expected) {
+    return `${where()}.chunks has ${chunks.length} ids for ${size} bytes (expected ${expected})`;
   }
-  for (let i = 0; i < f.chunks.length; i++) {
-    if (!isHexId64(f.chunks[i])) return `${where}.chunks[${i}] is not a 64-hex blob id`;
+  for (let i = 0; i < chunks.length; i++) {
+    if (!isHexId64(chunks[i])) return `${where()}.chunks[${i}] is not a 64-hex blob id`;
   }
   return null;
 }
@@ -86,10 +97,18 @@ export function checkTreeOrder(paths: readonly string[], where: string): string 
     if (c === 0) return `${where}[${i}] repeats a path`;
     if (c > 0) return `${where}[${i}] is out of order (must be sorted by path)`;
   }
-  const set = new Set(paths);
+  const files = new Set(paths);
+  // Folders already known not to be files; their own parents were checked with them.
+  const okDirs = new Set<string>();
   for (let i = 0; i < paths.length; i++) {
-    for (const dir of parentDirs(paths[i] as string)) {
-      if (set.has(dir)) return `${where}[${i}] lies inside a path that is also a file`;
+    const p = paths[i] as string;
+    let slash = p.lastIndexOf('/');
+    while (slash > 0) {
+      const dir = p.slice(0, slash);
+      if (okDirs.has(dir)) break;
+      if (files.has(dir)) return `${where}[${i}] lies inside a path that is also a file`;
+      okDirs.add(dir);
+      slash = p.lastIndexOf('/', slash - 1);
     }
   }
   return null;

@@ -51,7 +51,7 @@ function isFiniteNumber(v: unknown): v is number {
 }
 
 function checkIndex(i: unknown): string | null {
-  const top = checkExactKeys(i, TOP_KEYS, 'index');
+  const top = checkExactKeys(i, TOP_KEYS, () => 'index');
   if (top !== null) return top;
   const o = i as Record<string, unknown>;
   if (o.version !== INDEX_VERSION) return `index.version must be ${INDEX_VERSION}`;
@@ -60,16 +60,16 @@ function checkIndex(i: unknown): string | null {
   if (!Array.isArray(o.entries)) return 'index.entries is not an array';
   const paths: string[] = new Array<string>(o.entries.length);
   for (let n = 0; n < o.entries.length; n++) {
-    const where = `index.entries[${n}]`;
+    const where = (): string => `index.entries[${n}]`;
     const e: unknown = o.entries[n];
     const keys = checkExactKeys(e, ENTRY_KEYS, where);
     if (keys !== null) return keys;
     const r = e as Record<string, unknown>;
     const fields = checkFileFields(r, where);
     if (fields !== null) return fields;
-    if (!isFiniteNumber(r.mtimeMs)) return `${where}.mtimeMs is not a finite number`;
-    if (!isFiniteNumber(r.ctimeMs)) return `${where}.ctimeMs is not a finite number`;
-    if (!isFiniteNumber(r.ino) || r.ino < 0) return `${where}.ino is not a non-negative number`;
+    if (!isFiniteNumber(r.mtimeMs)) return `${where()}.mtimeMs is not a finite number`;
+    if (!isFiniteNumber(r.ctimeMs)) return `${where()}.ctimeMs is not a finite number`;
+    if (!isFiniteNumber(r.ino) || r.ino < 0) return `${where()}.ino is not a non-negative number`;
     paths[n] = r.path as string;
   }
   return checkTreeOrder(paths, 'index.entries');

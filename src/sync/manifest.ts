@@ -79,7 +79,7 @@ function isIsoTime(v: unknown): v is string {
 
 /** Returns a message describing the first rule `m` breaks, or null. `m` is untrusted. */
 function checkManifest(m: unknown): string | null {
-  const top = checkExactKeys(m, TOP_KEYS, 'manifest');
+  const top = checkExactKeys(m, TOP_KEYS, () => 'manifest');
   if (top !== null) return top;
   const o = m as Record<string, unknown>;
   if (o.version !== MANIFEST_VERSION) return `manifest.version must be ${MANIFEST_VERSION}`;
@@ -88,7 +88,7 @@ function checkManifest(m: unknown): string | null {
   if (typeof o.epoch !== 'number' || !Number.isSafeInteger(o.epoch) || o.epoch < 1) {
     return 'manifest.epoch must be a positive integer';
   }
-  const authorKeys = checkExactKeys(o.author, AUTHOR_KEYS, 'manifest.author');
+  const authorKeys = checkExactKeys(o.author, AUTHOR_KEYS, () => 'manifest.author');
   if (authorKeys !== null) return authorKeys;
   const a = o.author as Record<string, unknown>;
   if (!isHexId32(a.userId)) return 'manifest.author.userId is not a 32-hex id';
@@ -104,10 +104,11 @@ function checkManifest(m: unknown): string | null {
     return `manifest.message must be a string of at most ${MAX_MESSAGE_CHARS} characters without control characters other than tab and newlines`;
   }
   if (!Array.isArray(o.files)) return 'manifest.files is not an array';
-  const paths: string[] = new Array<string>(o.files.length);
-  for (let i = 0; i < o.files.length; i++) {
-    const where = `manifest.files[${i}]`;
-    const f: unknown = o.files[i];
+  const files: unknown[] = o.files;
+  const paths: string[] = new Array<string>(files.length);
+  for (let i = 0; i < files.length; i++) {
+    const where = (): string => `manifest.files[${i}]`;
+    const f: unknown = files[i];
     const keys = checkExactKeys(f, FILE_KEYS, where);
     if (keys !== null) return keys;
     const fields = checkFileFields(f as Record<string, unknown>, where);

@@ -19,9 +19,6 @@ export const INTERNAL_DIR = '.insomnia-sync';
 /** Linux PATH_MAX; measured in UTF-8 bytes because that is what the file system limits. */
 export const MAX_PATH_BYTES = 4096;
 
-// C0 controls, DEL and C1 controls: never valid in a synced name (terminal escapes, NUL).
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
 // Characters that HFS+/APFS ignore when comparing names, so `.insomnia\u200c-sync` would open the
 // internal folder on a Mac (the same trick as git's CVE-2014-9390 for `.git`).
 const IGNORABLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff]/g;
@@ -32,6 +29,9 @@ const IGNORABLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff]/
  */
 function isInternalSegment(segment: string): boolean {
   if (segment.length < INTERNAL_DIR.length) return false;
+  // Fast exit for the usual name: it must begin with '.' or with an ignorable code point.
+  const first = segment.charCodeAt(0);
+  if (first !== 0x2e && first < 0x200b) return false;
   const folded = segment.normalize('NFC').replace(IGNORABLE, '').toLowerCase().replace(/[. ]+$/, '');
   return folded === INTERNAL_DIR;
 }
@@ -44,42 +44,71 @@ export function isInternalPath(p: string): boolean {
   return false;
 }
 
+/**
+ * Checks a workspace-relative path and returns its NFC form; throws PathError when it is unsafe.
+ * One pass over the code units (manifests hold thousands of paths and are decoded on every pull).
+ */
+export function validatePath(p: string): string {
+  if (typeof p !== 'string') throw new PathError('path is not a string');
+  if (p.length === 0) throw new PathError('path is empty');
+  let ascii = true;
+  let bytes = 0;
+  for (let i = 0; i < p.length; i++) {
+    const c = p.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) throw new PathError('path contains a control character');
+    if (c === 0x5c) throw new PathError('path contains a backslash');
+    if (c < 0x80) {
+      bytes += 1;
+      continue;
+    }
+    ascii = false;
+    if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      const d = i + 1 < p.length ? p.charCodeAt(i + 1) : 0;
+      if (d < 0xdc00 || d > 0xdfff) throw new PathError('path contains a lone surrogate');
+      bytes += 4;
+      i++;
+    } else if (c >= 0xdc00 && c <= 0xdfff) throw new PathError('path contains a lone surrogate');
+    else bytes += 3;
+  }
+  // NFC never adds control characters, backslashes or surrogates; it may change the length.
+  const nfc = ascii ? p : p.normalize('NFC');
+  if ((ascii ? bytes : utf8Length(nfc)) > MAX_PATH_BYTES) {
+    throw new PathError(`path is longer than ${MAX_PATH_BYTES} bytes`);
+  }
+  if (nfc.charCodeAt(0) === 0x2f) throw new PathError('path is absolute');
+  let start = 0;
+  for (;;) {
+    const slash = nfc.indexOf('/', start);
+    const end = slash === -1 ? nfc.length : slash;
+    const len = end - start;
+    if (len === 0) throw new PathError('path has an empty segment');
+    if (nfc.charCodeAt(start) === 0x2e) {
+      if (len === 1 || (len === 2 && nfc.charCodeAt(start + 1) === 0x2e)) {
+        throw new PathError(`path has a '${nfc.slice(start, end)}' segment`);
+      }
+    }
+    if (len >= INTERNAL_DIR.length && isInternalSegment(nfc.slice(start, end))) {
+      throw new PathError(`path is inside ${INTERNAL_DIR}/`);
+    }
+    if (slash === -1) break;
+    start = slash + 1;
+  }
+  return nfc;
+}
+
 function utf8Length(s: string): number {
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c < 0x80) n += 1;
     else if (c < 0x800) n += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1);
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4;
-        i++;
-      } else n += 3;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      n += 4;
+      i++;
     } else n += 3;
   }
   return n;
-}
-
-// A lone surrogate cannot be encoded as UTF-8 and would change on the way to disk.
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-/** Checks a workspace-relative path and returns its NFC form; throws PathError when it is unsafe. */
-export function validatePath(p: string): string {
-  if (typeof p !== 'string') throw new PathError('path is not a string');
-  if (p.length === 0) throw new PathError('path is empty');
-  if (CONTROL.test(p)) throw new PathError('path contains a control character');
-  if (LONE_SURROGATE.test(p)) throw new PathError('path contains a lone surrogate');
-  if (p.includes('\\')) throw new PathError('path contains a backslash');
-  const nfc = p.normalize('NFC');
-  if (utf8Length(nfc) > MAX_PATH_BYTES) throw new PathError(`path is longer than ${MAX_PATH_BYTES} bytes`);
-  if (nfc.startsWith('/')) throw new PathError('path is absolute');
-  for (const segment of nfc.split('/')) {
-    if (segment === '') throw new PathError('path has an empty segment');
-    if (segment === '.' || segment === '..') throw new PathError(`path has a '${segment}' segment`);
-    if (isInternalSegment(segment)) throw new PathError(`path is inside ${INTERNAL_DIR}/`);
-  }
-  return nfc;
 }
 
 /** The one order used for paths everywhere (manifests, index, plans): UTF-16 code units. */

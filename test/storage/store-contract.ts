@@ -1,0 +1,363 @@
+/**
+ * The one contract every Store backend must pass. Backend-agnostic: it only uses the Store
+ * interface; `open` must return a fresh, empty, migrated store each call.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewUser, Store } from '../../src/storage/store.js';
+
+const hex = (n: number): string => randomBytes(n).toString('hex');
+const b64 = (n: number): string => randomBytes(n).toString('base64url');
+const sha = (data: Uint8Array): string => createHash('sha256').update(data).digest('hex');
+const T0 = new Date('2026-01-01T00:00:00.000Z');
+const later = (ms: number): Date => new Date(T0.getTime() + ms);
+
+export function newUser(email = `${hex(4)}@example.com`): NewUser {
+  return {
+    id: hex(16),
+    email,
+    name: 'Ada',
+    kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
+    authKeyHash: new Uint8Array(randomBytes(32)),
+    keys: {
+      wrappedAccountKey: b64(73),
+      x25519PublicKey: b64(32),
+      ed25519PublicKey: b64(32),
+      wrappedX25519Secret: b64(73),
+      wrappedEd25519Secret: b64(73),
+    },
+    createdAt: T0,
+    personalTeam: { id: hex(16), name: 'Personal', sealedTeamKey: b64(80) },
+  };
+}
+
+function blob(size = 100): { id: string; data: Uint8Array } {
+  return { id: hex(32), data: new Uint8Array(randomBytes(size)) };
+}
+
+function snapshot(parent: string | null, blobIds: string[] = [], createdAt = T0) {
+  const data = new Uint8Array(randomBytes(200));
+  return { id: sha(data), parent, data, blobIds, createdAt };
+}
+
+export function storeContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    async function userWithWorkspace() {
+      const user = newUser();
+      expect(await store.createUser(user)).toEqual({ ok: true });
+      const wsId = hex(16);
+      const created = await store.createWorkspace({
+        id: wsId,
+        teamId: user.personalTeam.id,
+        encryptedName: b64(60),
+        key: { epoch: 1, wrappedKey: b64(73) },
+        createdAt: T0,
+      });
+      expect(created.ok).toBe(true);
+      return { user, wsId };
+    }
+
+    describe('migrations', () => {
+      it('reports nothing to apply on an already migrated store', async () => {
+        expect(await store.migrate()).toEqual([]);
+      });
+    });
+
+    describe('users', () => {
+      it('creates a user with a personal team and reads it back by email and id', async () => {
+        const user = newUser('ada@example.com');
+        expect(await store.createUser(user)).toEqual({ ok: true });
+        const byEmail = await store.getUserByEmail('ada@example.com');
+        expect(byEmail).not.toBeNull();
+        expect(byEmail!.id).toBe(user.id);
+        expect(byEmail!.kdf).toEqual(user.kdf);
+        expect(byEmail!.keys).toEqual(user.keys);
+        expect(Buffer.from(byEmail!.authKeyHash).equals(Buffer.from(user.authKeyHash))).toBe(true);
+        expect(byEmail!.createdAt.toISOString()).toBe(T0.toISOString());
+        expect((await store.getUserById(user.id))!.email).toBe('ada@example.com');
+        expect(await store.getUserByEmail('nobody@example.com')).toBeNull();
+        expect(await store.getUserById(hex(16))).toBeNull();
+
+        const teams = await store.listTeamsOfUser(user.id);
+        expect(teams).toEqual([
+          {
+            id: user.personalTeam.id,
+            name: 'Personal',
+            personal: true,
+            epoch: 1,
+            role: 'owner',
+            sealedKeys: [{ epoch: 1, sealedKey: user.personalTeam.sealedTeamKey }],
+          },
+        ]);
+        expect(await store.getTeamRole(user.personalTeam.id, user.id)).toBe('owner');
+        expect(await store.getTeam(user.personalTeam.id)).toEqual({ id: user.personalTeam.id, name: 'Personal', personal: true, epoch: 1 });
+      });
+
+      it('refuses a second account with the same email and leaves no partial rows', async () => {
+        const first = newUser('same@example.com');
+        await store.createUser(first);
+        const second = newUser('same@example.com');
+        expect(await store.createUser(second)).toEqual({ ok: false, reason: 'email_taken' });
+        expect(await store.getUserById(second.id)).toBeNull();
+        expect(await store.getTeam(second.personalTeam.id)).toBeNull();
+      });
+
+      it('refuses a reused user id or team id', async () => {
+        const first = newUser();
+        await store.createUser(first);
+        expect(await store.createUser({ ...newUser(), id: first.id })).toEqual({ ok: false, reason: 'id_taken' });
+        const teamClash = newUser();
+        teamClash.personalTeam = { ...teamClash.personalTeam, id: first.personalTeam.id };
+        expect(await store.createUser(teamClash)).toEqual({ ok: false, reason: 'id_taken' });
+        expect(await store.getUserById(teamClash.id)).toBeNull();
+      });
+    });
+
+    describe('sessions', () => {
+      it('finds a live session by token hash, slides its expiry, and not after it expired', async () => {
+        const user = newUser();
+        await store.createUser(user);
+        const tokenHash = new Uint8Array(randomBytes(32));
+        await store.createSession({ id: hex(16), userId: user.id, tokenHash, client: 'cli', ip: '127.0.0.1', createdAt: T0, expiresAt: later(1000) });
+
+        const used = await store.useSession(tokenHash, later(500), later(1500));
+        expect(used).not.toBeNull();
+        expect(used!.userId).toBe(user.id);
+        expect(used!.client).toBe('cli');
+        expect(used!.ip).toBe('127.0.0.1');
+        expect(used!.lastSeenAt.getTime()).toBe(later(500).getTime());
+        expect(used!.expiresAt.getTime()).toBe(later(1500).getTime());
+        // still alive at 1200 because the use at 500 moved expiry to 1500
+        expect(await store.useSession(tokenHash, later(1200), later(1400))).not.toBeNull();
+        expect(await store.useSession(tokenHash, later(1400), later(9999))).toBeNull();
+        expect(await store.useSession(new Uint8Array(32), later(0), later(1))).toBeNull();
+      });
+
+      it('revokes one session, or all of a user but one', async () => {
+        const user = newUser();
+        await store.createUser(user);
+        const hashes = [0, 1, 2].map(() => new Uint8Array(randomBytes(32)));
+        const ids = hashes.map(() => hex(16));
+        for (const [i, tokenHash] of hashes.entries()) {
+          await store.createSession({ id: ids[i]!, userId: user.id, tokenHash, client: null, ip: null, createdAt: T0, expiresAt: later(10_000) });
+        }
+        expect(await store.revokeSession(ids[0]!)).toBe(true);
+        expect(await store.revokeSession(ids[0]!)).toBe(false);
+        expect(await store.useSession(hashes[0]!, later(1), later(10_000))).toBeNull();
+        expect(await store.revokeUserSessions(user.id, ids[2])).toBe(1);
+        expect(await store.useSession(hashes[1]!, later(1), later(10_000))).toBeNull();
+        expect(await store.useSession(hashes[2]!, later(1), later(10_000))).not.toBeNull();
+        expect(await store.revokeUserSessions(user.id)).toBe(1);
+        expect(await store.useSession(hashes[2]!, later(2), later(10_000))).toBeNull();
+      });
+    });
+
+    describe('workspaces', () => {
+      it('creates, lists, gets, renames and deletes', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const ws = await store.getWorkspace(wsId);
+        expect(ws).toMatchObject({ id: wsId, teamId: user.personalTeam.id, head: null, size: 0 });
+        expect(ws!.keys).toHaveLength(1);
+        expect(ws!.keys[0]!.epoch).toBe(1);
+
+        const second = hex(16);
+        await store.createWorkspace({ id: second, teamId: user.personalTeam.id, encryptedName: 'bmFtZQ', key: { epoch: 1, wrappedKey: 'a2V5' }, createdAt: later(1) });
+        expect((await store.listWorkspacesOfUser(user.id)).map((w) => w.id)).toEqual([wsId, second]);
+
+        const renamed = await store.renameWorkspace(wsId, 'bmV3', later(5));
+        expect(renamed!.encryptedName).toBe('bmV3');
+        expect(renamed!.updatedAt.getTime()).toBe(later(5).getTime());
+        expect(await store.renameWorkspace(hex(16), 'eA', later(5))).toBeNull();
+
+        expect(await store.deleteWorkspace(second)).toBe(true);
+        expect(await store.deleteWorkspace(second)).toBe(false);
+        expect(await store.getWorkspace(second)).toBeNull();
+        expect((await store.listWorkspacesOfUser(user.id)).map((w) => w.id)).toEqual([wsId]);
+      });
+
+      it('refuses a duplicate id and an unknown team', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const again = await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: T0 });
+        expect(again).toEqual({ ok: false, reason: 'id_taken' });
+        const noTeam = await store.createWorkspace({ id: hex(16), teamId: hex(16), encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: T0 });
+        expect(noTeam).toEqual({ ok: false, reason: 'no_team' });
+      });
+
+      it('lists only workspaces of the user’s teams and reports members’ public keys', async () => {
+        const a = await userWithWorkspace();
+        const b = await userWithWorkspace();
+        expect((await store.listWorkspacesOfUser(a.user.id)).map((w) => w.id)).toEqual([a.wsId]);
+        expect(await store.getTeamRole(b.user.personalTeam.id, a.user.id)).toBeNull();
+        const members = await store.workspaceMembers(a.wsId);
+        expect(members).toEqual([
+          {
+            userId: a.user.id,
+            email: a.user.email,
+            name: 'Ada',
+            role: 'owner',
+            x25519PublicKey: a.user.keys.x25519PublicKey,
+            ed25519PublicKey: a.user.keys.ed25519PublicKey,
+          },
+        ]);
+        expect(await store.workspaceMembers(hex(16))).toEqual([]);
+      });
+    });
+
+    describe('blobs', () => {
+      it('reports missing ids in request order without duplicates', async () => {
+        const { wsId } = await userWithWorkspace();
+        const [x, y, z] = [blob(), blob(), blob()];
+        await store.putBlobs(wsId, [y!]);
+        expect(await store.missingBlobs(wsId, [x!.id, y!.id, z!.id, x!.id])).toEqual([x!.id, z!.id]);
+        expect(await store.missingBlobs(wsId, [])).toEqual([]);
+      });
+
+      it('stores idempotently and counts only new blobs, in usage too', async () => {
+        const { wsId } = await userWithWorkspace();
+        const [x, y] = [blob(100), blob(50)];
+        expect(await store.putBlobs(wsId, [x!, y!])).toBe(2);
+        expect(await store.putBlobs(wsId, [x!, y!])).toBe(0);
+        const z = blob(10);
+        expect(await store.putBlobs(wsId, [x!, z!])).toBe(1);
+        expect((await store.getWorkspace(wsId))!.size).toBe(160);
+        // a second put of an id never replaces the first bytes
+        expect(await store.putBlobs(wsId, [{ id: x!.id, data: new Uint8Array(5) }])).toBe(0);
+        const [got] = await store.getBlobs(wsId, [x!.id], 1 << 20);
+        expect(Buffer.from(got!.data).equals(Buffer.from(x!.data))).toBe(true);
+      });
+
+      it('keeps blobs per workspace', async () => {
+        const a = await userWithWorkspace();
+        const b = await userWithWorkspace();
+        const x = blob();
+        await store.putBlobs(a.wsId, [x]);
+        expect(await store.missingBlobs(b.wsId, [x.id])).toEqual([x.id]);
+        expect(await store.getBlobs(b.wsId, [x.id], 1 << 20)).toEqual([]);
+      });
+
+      it('returns blobs in request order, skips unknown ids, and stops at maxBytes but never returns none', async () => {
+        const { wsId } = await userWithWorkspace();
+        const blobs = [blob(100), blob(100), blob(100)];
+        await store.putBlobs(wsId, blobs);
+        const order = [blobs[2]!.id, hex(32), blobs[0]!.id, blobs[1]!.id];
+        const all = await store.getBlobs(wsId, order, 1000);
+        expect(all.map((b) => b.id)).toEqual([blobs[2]!.id, blobs[0]!.id, blobs[1]!.id]);
+        expect(Buffer.from(all[1]!.data).equals(Buffer.from(blobs[0]!.data))).toBe(true);
+        expect((await store.getBlobs(wsId, order, 250)).map((b) => b.id)).toEqual([blobs[2]!.id, blobs[0]!.id]);
+        expect((await store.getBlobs(wsId, order, 200)).map((b) => b.id)).toEqual([blobs[2]!.id, blobs[0]!.id]);
+        expect((await store.getBlobs(wsId, order, 10)).map((b) => b.id)).toEqual([blobs[2]!.id]);
+        expect(await store.getBlobs(wsId, [hex(32)], 10)).toEqual([]);
+      });
+
+      it('stores a 4 MB batch of a thousand blobs in one call', async () => {
+        const { wsId } = await userWithWorkspace();
+        const batch = Array.from({ length: 1000 }, () => blob(4096));
+        expect(await store.putBlobs(wsId, batch)).toBe(1000);
+        expect(await store.missingBlobs(wsId, batch.map((b) => b.id))).toEqual([]);
+        expect((await store.getWorkspace(wsId))!.size).toBe(1000 * 4096);
+      });
+    });
+
+    describe('snapshots', () => {
+      it('moves the head by compare-and-swap and lists newest first', async () => {
+        const { wsId } = await userWithWorkspace();
+        const x = blob();
+        await store.putBlobs(wsId, [x]);
+        const s1 = snapshot(null, [x.id, x.id], later(1));
+        expect(await store.createSnapshot(wsId, s1)).toEqual({ ok: true, head: s1.id });
+        expect((await store.getWorkspace(wsId))!.head).toBe(s1.id);
+        const s2 = snapshot(s1.id, [x.id], later(2));
+        expect(await store.createSnapshot(wsId, s2)).toEqual({ ok: true, head: s2.id });
+        const s3 = snapshot(s2.id, [], later(3));
+        await store.createSnapshot(wsId, s3);
+
+        const stale = snapshot(s1.id);
+        expect(await store.createSnapshot(wsId, stale)).toEqual({ ok: false, reason: 'conflict', head: s3.id });
+        expect(await store.createSnapshot(wsId, snapshot(null))).toEqual({ ok: false, reason: 'conflict', head: s3.id });
+        expect(await store.getSnapshot(wsId, stale.id)).toBeNull();
+
+        const list = await store.listSnapshots(wsId, { limit: 10 });
+        expect(list.map((s) => s.id)).toEqual([s3.id, s2.id, s1.id]);
+        expect((await store.listSnapshots(wsId, { limit: 1 })).map((s) => s.id)).toEqual([s3.id]);
+        expect((await store.listSnapshots(wsId, { limit: 10, before: s3.id })).map((s) => s.id)).toEqual([s2.id, s1.id]);
+        expect(await store.listSnapshots(wsId, { limit: 10, before: s1.id })).toEqual([]);
+        expect(await store.listSnapshots(wsId, { limit: 10, before: hex(32) })).toEqual([]);
+
+        const got = await store.getSnapshot(wsId, s2.id);
+        expect(got!.parent).toBe(s1.id);
+        expect(got!.createdAt.getTime()).toBe(later(2).getTime());
+        expect(Buffer.from(got!.data).equals(Buffer.from(s2.data))).toBe(true);
+        expect(await store.snapshotBlobIds(wsId, s1.id)).toEqual([x.id]);
+        expect(await store.snapshotBlobIds(wsId, s3.id)).toEqual([]);
+        expect((await store.getWorkspace(wsId))!.size).toBe(100 + 3 * 200);
+      });
+
+      it('lets exactly one of two racing pushes with the same parent win', async () => {
+        const { wsId } = await userWithWorkspace();
+        const base = snapshot(null);
+        await store.createSnapshot(wsId, base);
+        for (let round = 0; round < 5; round++) {
+          const head = (await store.getWorkspace(wsId))!.head;
+          const a = snapshot(head);
+          const b = snapshot(head);
+          const results = await Promise.all([store.createSnapshot(wsId, a), store.createSnapshot(wsId, b)]);
+          const winners = results.filter((r) => r.ok);
+          expect(winners).toHaveLength(1);
+          const loser = results.find((r) => !r.ok);
+          const newHead = (await store.getWorkspace(wsId))!.head;
+          expect(loser).toEqual({ ok: false, reason: 'conflict', head: newHead });
+          expect([a.id, b.id]).toContain(newHead);
+        }
+      });
+
+      it('refuses a snapshot referencing blobs not stored, naming them, and writes nothing', async () => {
+        const { wsId } = await userWithWorkspace();
+        const x = blob();
+        await store.putBlobs(wsId, [x]);
+        const absent = hex(32);
+        const s = snapshot(null, [x.id, absent]);
+        expect(await store.createSnapshot(wsId, s)).toEqual({ ok: false, reason: 'missing_blobs', missing: [absent] });
+        expect((await store.getWorkspace(wsId))!.head).toBeNull();
+        expect(await store.getSnapshot(wsId, s.id)).toBeNull();
+        expect(await store.listSnapshots(wsId, { limit: 10 })).toEqual([]);
+      });
+
+      it('reports an existing snapshot id and an unknown workspace', async () => {
+        const { wsId } = await userWithWorkspace();
+        const s1 = snapshot(null);
+        await store.createSnapshot(wsId, s1);
+        const s2 = snapshot(s1.id);
+        await store.createSnapshot(wsId, s2);
+        // same id again on top of the current head: a replay, not a new snapshot
+        expect(await store.createSnapshot(wsId, { ...s1, parent: s2.id })).toEqual({ ok: false, reason: 'exists' });
+        expect(await store.createSnapshot(hex(16), snapshot(null))).toEqual({ ok: false, reason: 'no_workspace' });
+      });
+
+      it('deleting a workspace removes its blobs and snapshots', async () => {
+        const { wsId, user } = await userWithWorkspace();
+        const x = blob();
+        await store.putBlobs(wsId, [x]);
+        const s = snapshot(null, [x.id]);
+        await store.createSnapshot(wsId, s);
+        expect(await store.deleteWorkspace(wsId)).toBe(true);
+        expect(await store.getSnapshot(wsId, s.id)).toBeNull();
+        expect(await store.snapshotBlobIds(wsId, s.id)).toEqual([]);
+        expect(await store.getBlobs(wsId, [x.id], 1 << 20)).toEqual([]);
+        expect(await store.listSnapshots(wsId, { limit: 10 })).toEqual([]);
+        // the same id can be used again from scratch
+        const again = await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: T0 });
+        expect(again.ok).toBe(true);
+        expect(await store.missingBlobs(wsId, [x.id])).toEqual([x.id]);
+        expect((await store.getWorkspace(wsId))!.size).toBe(0);
+      });
+    });
+  });
+}

@@ -1,0 +1,138 @@
+import { describe, expect, it } from 'vitest';
+import { sealEnvelope } from '../../src/crypto/aead.js';
+import { concatBytes, toBase64Url, toHex, utf8 } from '../../src/crypto/encoding.js';
+import { CryptoArgumentError, IntegrityError } from '../../src/crypto/errors.js';
+import { identityFromSecrets, signDetached } from '../../src/crypto/keys.js';
+import { LABELS } from '../../src/crypto/labels.js';
+import { noblePrimitives } from '../../src/crypto/primitives.js';
+import { deriveWorkspaceSubkeys } from '../../src/crypto/workspace-keys.js';
+import { nodePrimitives } from '../../src/native/primitives-node.js';
+import { encodeManifest, type Manifest } from '../../src/sync/manifest.js';
+import { openSnapshot, packSnapshot } from '../../src/sync/snapshot.js';
+import { flipBit, seededBytes } from '../crypto/helpers.js';
+
+const p = noblePrimitives;
+const alice = identityFromSecrets(seededBytes(32, 1), seededBytes(32, 2));
+const mallory = identityFromSecrets(seededBytes(32, 3), seededBytes(32, 4));
+const { manifestKey } = deriveWorkspaceSubkeys(seededBytes(32, 5));
+const workspaceId = 'a'.repeat(32);
+const parent = 'b'.repeat(64);
+
+function manifestBy(signingPublic: Uint8Array, overrides: Partial<Manifest> = {}): Manifest {
+  return {
+    version: 1,
+    workspaceId,
+    parent,
+    epoch: 2,
+    author: { userId: 'c'.repeat(32), name: 'Alice', email: 'alice@example.com', signingKey: toBase64Url(signingPublic) },
+    time: '2025-01-02T03:04:05.678Z',
+    message: 'add collection',
+    files: [{ path: 'collection.json', mode: 0o644, size: 10, chunks: ['d'.repeat(64)] }],
+    ...overrides,
+  };
+}
+
+const manifest = manifestBy(alice.ed25519.publicKey);
+const expected = (id: string, over: Partial<{ workspaceId: string; parent: string | null; epoch: number }> = {}) => ({
+  id,
+  workspaceId,
+  parent,
+  epoch: 2,
+  ...over,
+});
+
+/** What a malicious member holding the manifest key could build by hand. */
+function forge(m: Manifest, signerSecret: Uint8Array): { id: string; data: Uint8Array } {
+  const bytes = encodeManifest(m);
+  const sig = signDetached(signerSecret, concatBytes(utf8(LABELS.snapshotSignature), p.sha256(bytes)));
+  const data = sealEnvelope(p, manifestKey, concatBytes(sig, bytes), { kind: 'snapshot', workspaceId: m.workspaceId, epoch: m.epoch });
+  return { id: toHex(p.sha256(data)), data };
+}
+
+describe('packSnapshot / openSnapshot', () => {
+  it('round-trips, with the id the SHA-256 of the data, across implementations', () => {
+    const packed = packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifest);
+    expect(packed.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(packed.id).toBe(toHex(nodePrimitives.sha256(packed.data)));
+    expect(openSnapshot(p, manifestKey, expected(packed.id), packed.data)).toEqual(manifest);
+    expect(openSnapshot(nodePrimitives, manifestKey, expected(packed.id), packed.data)).toEqual(manifest);
+  });
+
+  it('a first snapshot has parent null', () => {
+    const first = manifestBy(alice.ed25519.publicKey, { parent: null });
+    const packed = packSnapshot(nodePrimitives, manifestKey, alice.ed25519.secretKey, first);
+    expect(openSnapshot(p, manifestKey, expected(packed.id, { parent: null }), packed.data).parent).toBeNull();
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id), packed.data)).toThrow(IntegrityError);
+  });
+
+  it('hides everything: no path, message, name or email in the data', () => {
+    const packed = packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifest);
+    const text = Buffer.from(packed.data).toString('latin1');
+    for (const secret of ['collection.json', 'add collection', 'Alice', 'alice@example.com', workspaceId]) {
+      expect(text.includes(secret)).toBe(false);
+    }
+  });
+
+  it('refuses to sign a manifest whose signingKey is not the signer', () => {
+    expect(() => packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifestBy(mallory.ed25519.publicKey))).toThrow(CryptoArgumentError);
+  });
+
+  const packed = packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifest);
+
+  it('wrong id (another valid id, a malformed id, upper case) → IntegrityError', () => {
+    const other = packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifest);
+    expect(() => openSnapshot(p, manifestKey, expected(other.id), packed.data)).toThrow(IntegrityError);
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id.slice(1)), packed.data)).toThrow(IntegrityError);
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id.toUpperCase()), packed.data)).toThrow(IntegrityError);
+  });
+
+  it('tampered data → IntegrityError, even when the id is recomputed to match', () => {
+    for (const i of [0, 1, 30, packed.data.length - 1]) {
+      const bad = flipBit(packed.data, i);
+      expect(() => openSnapshot(p, manifestKey, expected(packed.id), bad)).toThrow(IntegrityError);
+      expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(bad))), bad)).toThrow(IntegrityError);
+    }
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id), packed.data.subarray(0, 60))).toThrow(IntegrityError);
+  });
+
+  it('wrong parent, workspace, epoch or key → IntegrityError', () => {
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { parent: 'e'.repeat(64) }), packed.data)).toThrow(IntegrityError);
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { parent: null }), packed.data)).toThrow(IntegrityError);
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { workspaceId: 'f'.repeat(32) }), packed.data)).toThrow(IntegrityError);
+    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { epoch: 3 }), packed.data)).toThrow(IntegrityError);
+    expect(() => openSnapshot(p, seededBytes(32, 9), expected(packed.id), packed.data)).toThrow(IntegrityError);
+  });
+
+  it('a manifest claiming Alice but signed by Mallory → IntegrityError', () => {
+    const forged = forge(manifest, mallory.ed25519.secretKey);
+    expect(() => openSnapshot(p, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+  });
+
+  it("Alice's signature moved onto a changed manifest → IntegrityError", () => {
+    const changed = manifestBy(alice.ed25519.publicKey, { message: 'innocent' });
+    const sig = signDetached(alice.ed25519.secretKey, concatBytes(utf8(LABELS.snapshotSignature), p.sha256(encodeManifest(manifest))));
+    const data = sealEnvelope(p, manifestKey, concatBytes(sig, encodeManifest(changed)), { kind: 'snapshot', workspaceId, epoch: 2 });
+    expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
+  });
+
+  it('a signature without the label prefix → IntegrityError', () => {
+    const bytes = encodeManifest(manifest);
+    const sig = signDetached(alice.ed25519.secretKey, p.sha256(bytes));
+    const data = sealEnvelope(p, manifestKey, concatBytes(sig, bytes), { kind: 'snapshot', workspaceId, epoch: 2 });
+    expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
+  });
+
+  it('undecodable plaintext (not a manifest, or only a signature) → IntegrityError', () => {
+    for (const plaintext of [concatBytes(new Uint8Array(64), utf8('{"not":"a manifest"}')), new Uint8Array(64), new Uint8Array(10)]) {
+      const data = sealEnvelope(p, manifestKey, plaintext, { kind: 'snapshot', workspaceId, epoch: 2 });
+      expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
+    }
+  });
+
+  it("a manifest self-signed by Mallory under Mallory's own key opens: trusting the key is the caller's job", () => {
+    const own = forge(manifestBy(mallory.ed25519.publicKey), mallory.ed25519.secretKey);
+    const opened = openSnapshot(p, manifestKey, expected(own.id), own.data);
+    expect(opened.author.signingKey).toBe(toBase64Url(mallory.ed25519.publicKey));
+    expect(opened.author.signingKey).not.toBe(manifest.author.signingKey);
+  });
+});
