@@ -38,6 +38,18 @@ export function checkAeadArgs(key: Uint8Array, nonce: Uint8Array, aad: Uint8Arra
   assertBytes(aad, 'aad');
 }
 
+/**
+ * One AEAD instance is one (key, nonce) pair, so it may encrypt once: a second encryption would
+ * reuse the nonce, which breaks both confidentiality and authenticity.
+ */
+export function encryptOnce(): () => void {
+  let used = false;
+  return () => {
+    if (used) throw new CryptoArgumentError('this AEAD instance already encrypted once: nonce reuse refused');
+    used = true;
+  };
+}
+
 export function checkRandomLength(length: number): void {
   if (typeof length !== 'number' || !Number.isSafeInteger(length) || length < 0) {
     throw new CryptoArgumentError(`length must be a non-negative integer, got ${String(length)}`);
@@ -50,9 +62,11 @@ const RANDOM_CHUNK = 65536;
 export const noblePrimitives: Primitives = {
   xchacha20poly1305(key, nonce, aad) {
     checkAeadArgs(key, nonce, aad);
+    const markEncrypted = encryptOnce();
     return {
       encrypt(plaintext) {
         assertBytes(plaintext, 'plaintext');
+        markEncrypted();
         return xchacha20poly1305(key, nonce, aad).encrypt(plaintext);
       },
       decrypt(ciphertextAndTag) {

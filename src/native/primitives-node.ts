@@ -9,7 +9,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, randomFillSyn
 import { hchacha } from '@noble/ciphers/chacha.js';
 import { assertBytes } from '../crypto/args.js';
 import { IntegrityError } from '../crypto/errors.js';
-import { AEAD_TAG_LENGTH, checkAeadArgs, checkRandomLength, type Primitives } from '../crypto/primitives.js';
+import { AEAD_TAG_LENGTH, checkAeadArgs, checkRandomLength, encryptOnce, type Primitives } from '../crypto/primitives.js';
 
 // "expand 32-byte k" as raw bytes. noble's exported hchacha reads every argument as a
 // Uint32Array view of little-endian bytes (it swaps on big-endian hosts itself), which is also
@@ -39,9 +39,11 @@ function chachaIv(nonce: Uint8Array): Uint8Array {
 export const nodePrimitives: Primitives = {
   xchacha20poly1305(key, nonce, aad) {
     checkAeadArgs(key, nonce, aad);
+    const markEncrypted = encryptOnce();
     return {
       encrypt(plaintext) {
         assertBytes(plaintext, 'plaintext');
+        markEncrypted();
         const subkey = hchacha20(key, nonce.subarray(0, 16));
         try {
           const cipher = createCipheriv('chacha20-poly1305', subkey, chachaIv(nonce), { authTagLength: AEAD_TAG_LENGTH });

@@ -137,6 +137,13 @@ function canonical(m: Manifest, files: readonly ManifestFile[]): Manifest {
   };
 }
 
+function isSortedByPath(files: readonly ManifestFile[]): boolean {
+  for (let i = 1; i < files.length; i++) {
+    if (!((files[i - 1] as ManifestFile).path < (files[i] as ManifestFile).path)) return false;
+  }
+  return true;
+}
+
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -149,7 +156,7 @@ export function encodeManifest(m: Manifest): Uint8Array {
   if (m === null || typeof m !== 'object' || !Array.isArray(m.files)) {
     throw new ManifestError('manifest is not an object with a files array');
   }
-  const sorted = m.files.slice().sort((x, y) => comparePaths(x.path, y.path));
+  const sorted = isSortedByPath(m.files) ? m.files : m.files.slice().sort((x, y) => comparePaths(x.path, y.path));
   const c = canonical(m, sorted);
   const problem = checkManifest(c);
   if (problem !== null) throw new ManifestError(problem);

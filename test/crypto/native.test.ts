@@ -48,6 +48,9 @@ describe('nodePrimitives agrees byte-for-byte with noblePrimitives', () => {
       expect(() => prims.xchacha20poly1305('k' as unknown as Uint8Array, new Uint8Array(24), new Uint8Array(0))).toThrow(/key must be a Uint8Array, got string/);
       expect(() => prims.sha256([1, 2] as unknown as Uint8Array)).toThrow(CryptoArgumentError);
       expect(() => prims.randomBytes(-1)).toThrow(CryptoArgumentError);
+      const once = prims.xchacha20poly1305(new Uint8Array(32), new Uint8Array(24), new Uint8Array(0));
+      once.encrypt(new Uint8Array(1));
+      expect(() => once.encrypt(new Uint8Array(1))).toThrow(/nonce reuse refused/);
     }
   });
 

@@ -41,6 +41,11 @@ describe('sealed boxes', () => {
     }
   });
 
+  it('changing the ephemeral key bit X25519 ignores (top bit of byte 31) still fails: the salt binds the exact bytes', () => {
+    const sealed = sealToPublicKey(p, bob.x25519.publicKey, teamKey, slot);
+    expect(() => openSealed(p, bob.x25519.secretKey, flipBit(sealed, 31, 7), slot)).toThrow(IntegrityError);
+  });
+
   it('truncation and a different slot → IntegrityError', () => {
     const sealed = sealToPublicKey(p, bob.x25519.publicKey, teamKey, slot);
     for (const len of [0, 31, 32, 72, 73, sealed.length - 1]) {
