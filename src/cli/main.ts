@@ -8,7 +8,6 @@ async function main(argv: string[]): Promise<number> {
   const program = buildProgram(async (name, args, command) => {
     exitCode = await runCommand(name, args, command);
   });
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

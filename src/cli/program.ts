@@ -19,6 +19,7 @@ export function buildProgram(run: CommandRunner): Command {
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-y, --yes', 'assume yes to confirmations')
     .option('--password-stdin', 'read the password from the first line of standard input')
+    .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',

@@ -8,8 +8,7 @@
  */
 import {
   checkExactKeys,
-  checkFileFields,
-  checkTreeOrder,
+  checkFileList,
   isHexId32,
   isHexId64,
 } from './checks.js';
@@ -58,21 +57,12 @@ function checkIndex(i: unknown): string | null {
   if (!isHexId32(o.workspaceId)) return 'index.workspaceId is not a 32-hex id';
   if (o.base !== null && !isHexId64(o.base)) return 'index.base is not a 64-hex snapshot id or null';
   if (!Array.isArray(o.entries)) return 'index.entries is not an array';
-  const paths: string[] = new Array<string>(o.entries.length);
-  for (let n = 0; n < o.entries.length; n++) {
-    const where = (): string => `index.entries[${n}]`;
-    const e: unknown = o.entries[n];
-    const keys = checkExactKeys(e, ENTRY_KEYS, where);
-    if (keys !== null) return keys;
-    const r = e as Record<string, unknown>;
-    const fields = checkFileFields(r, where);
-    if (fields !== null) return fields;
+  return checkFileList(o.entries, ENTRY_KEYS, (n) => `index.entries[${n}]`, (r, where) => {
     if (!isFiniteNumber(r.mtimeMs)) return `${where()}.mtimeMs is not a finite number`;
     if (!isFiniteNumber(r.ctimeMs)) return `${where()}.ctimeMs is not a finite number`;
     if (!isFiniteNumber(r.ino) || r.ino < 0) return `${where()}.ino is not a non-negative number`;
-    paths[n] = r.path as string;
-  }
-  return checkTreeOrder(paths, 'index.entries');
+    return null;
+  });
 }
 
 function copyEntry(e: IndexEntry): IndexEntry {

@@ -12,8 +12,7 @@
 import { LIMITS } from '../protocol/types.js';
 import {
   checkExactKeys,
-  checkFileFields,
-  checkTreeOrder,
+  checkFileList,
   isB64url32,
   isHexId32,
   isHexId64,
@@ -104,18 +103,7 @@ function checkManifest(m: unknown): string | null {
     return `manifest.message must be a string of at most ${MAX_MESSAGE_CHARS} characters without control characters other than tab and newlines`;
   }
   if (!Array.isArray(o.files)) return 'manifest.files is not an array';
-  const files: unknown[] = o.files;
-  const paths: string[] = new Array<string>(files.length);
-  for (let i = 0; i < files.length; i++) {
-    const where = (): string => `manifest.files[${i}]`;
-    const f: unknown = files[i];
-    const keys = checkExactKeys(f, FILE_KEYS, where);
-    if (keys !== null) return keys;
-    const fields = checkFileFields(f as Record<string, unknown>, where);
-    if (fields !== null) return fields;
-    paths[i] = (f as { path: string }).path;
-  }
-  return checkTreeOrder(paths, 'manifest.files');
+  return checkFileList(o.files, FILE_KEYS, (i) => `manifest.files[${i}]`);
 }
 
 /** Copies into the canonical key order; the result's JSON.stringify is the canonical form. */

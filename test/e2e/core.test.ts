@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { startServer, type RunningServer } from '../helpers/server-process.js';
+import { startServer, type StartedServer as RunningServer } from '../helpers/server-process.js';
 import { PASSWORD, loginMachine, machine, runCli, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 
@@ -284,14 +284,14 @@ describe('core sync, end to end', () => {
     const before = readTree(wsB);
     // flip one byte in the middle of every blob stored for this workspace, like a hostile server
     const db = new Database(path.join(server.dataDir, 'sync.db'));
-    const rows = db.prepare('SELECT rowid, data FROM blobs WHERE workspace_id = ?').all(workspaceId) as { rowid: number; data: Buffer }[];
+    const rows = (db.prepare('SELECT rowid AS rowid_, data FROM blobs WHERE workspace_id = ?').all(workspaceId) as { rowid_: number; data: Buffer }[]).map((r) => ({ rowid: r.rowid_, data: r.data }));
     expect(rows.length).toBeGreaterThan(0);
     const update = db.prepare('UPDATE blobs SET data = ? WHERE rowid = ?');
     const originals = rows.map((r) => ({ rowid: r.rowid, data: Buffer.from(r.data) }));
     for (const r of rows) {
       const copy = Buffer.from(r.data);
       copy[copy.length >> 1] ^= 0x01;
-      update.run(copy, r.rowid);
+      expect(update.run(copy, r.rowid).changes).toBe(1);
     }
     try {
       const res = await b.run(['pull'], { cwd: wsB });
@@ -311,18 +311,19 @@ describe('core sync, end to end', () => {
     writeFileSync(path.join(wsA, 'another.json'), '{"x":2}');
     expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
     const db = new Database(path.join(server.dataDir, 'sync.db'));
-    const row = db.prepare('SELECT rowid, data FROM snapshots WHERE workspace_id = ? ORDER BY rowid DESC LIMIT 1').get(workspaceId) as { rowid: number; data: Buffer };
+    const row = db.prepare('SELECT rowid AS rowid_, data FROM snapshots WHERE workspace_id = ? ORDER BY rowid DESC LIMIT 1').get(workspaceId) as { rowid_: number; data: Buffer };
+    expect(row).toBeDefined();
     const original = Buffer.from(row.data);
     const copy = Buffer.from(row.data);
     copy[copy.length - 5] ^= 0x40;
-    db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(copy, row.rowid);
+    expect(db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(copy, row.rowid_).changes).toBe(1);
     try {
       const before = readTree(wsB);
       const res = await b.run(['pull'], { cwd: wsB });
       expect(res.code).toBe(7);
       expect(readTree(wsB)).toEqual(before);
     } finally {
-      db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(original, row.rowid);
+      db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(original, row.rowid_);
       db.close();
     }
   });

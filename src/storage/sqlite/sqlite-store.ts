@@ -299,18 +299,17 @@ export class SqliteStore implements Store {
   }
 
   async getBlobs(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobRecord[]> {
-    const sizeOf = this.stmt('SELECT size FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
-    const dataOf = this.stmt('SELECT data FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
+    const read = this.stmt('SELECT data FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
     const run = this.db.transaction(() => {
       const out: BlobRecord[] = [];
       let total = 0;
       for (const id of ids) {
-        const size = sizeOf.get(workspaceId, id) as number | undefined;
-        if (size === undefined) continue;
-        if (out.length > 0 && total + size > maxBytes) break;
-        const data = dataOf.get(workspaceId, id) as Buffer;
+        const data = read.get(workspaceId, id) as Buffer | undefined;
+        if (data === undefined) continue;
+        // the one blob read past the cut is at most LIMITS.maxBlobBytes: cheaper than a second lookup per id
+        if (out.length > 0 && total + data.length > maxBytes) break;
         out.push({ id, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-        total += size;
+        total += data.length;
       }
       return out;
     });

@@ -1,0 +1,111 @@
+/**
+ * Runs the real, compiled server (`npm run build` first) on 127.0.0.1 with a free port, for e2e
+ * tests. Weak-but-allowed KDF defaults keep tests fast. `stop()` leaves the data directory in
+ * place so tests can inspect it afterwards; `cleanup()` stops and removes a directory it made.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(REPO_ROOT, 'bin', 'insomnia-sync-server.js');
+const LISTENING = /insomnia-sync-server listening on (http:\/\/\S+)/;
+
+export interface StartedServer {
+  url: string;
+  dataDir: string;
+  logFile: string;
+  process: ChildProcess;
+  /** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited */
+  stop(): Promise<void>;
+  /** stop, then remove the data directory if this helper created it */
+  cleanup(): Promise<void>;
+}
+
+export interface StartServerOptions {
+  dataDir?: string;
+  /** extra command-line arguments, after the defaults (later flags win) */
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export async function startServer(opts: StartServerOptions = {}): Promise<StartedServer> {
+  if (!existsSync(join(REPO_ROOT, 'dist', 'server', 'main.js'))) {
+    throw new Error('dist/server/main.js is missing: run `npm run build` before the e2e tests');
+  }
+  const ownDir = opts.dataDir === undefined;
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'insomnia-sync-server-'));
+  const logFile = join(dataDir, 'server.log');
+  const args = [
+    BIN,
+    '--port', '0',
+    '--host', '127.0.0.1',
+    '--data-dir', dataDir,
+    '--kdf-memory', '65536',
+    '--kdf-iterations', '3',
+    '--log-file', logFile,
+    ...(opts.args ?? []),
+  ];
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, INSOMNIA_SYNC_DB: '', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+
+  const listening = new Promise<string>((resolve, reject) => {
+    let stdout = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within ${opts.timeoutMs ?? 15_000} ms\n${stderr}`));
+    }, opts.timeoutMs ?? 15_000);
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      const match = LISTENING.exec(stdout);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited before listening (code ${code}, signal ${signal})\n${stderr}`));
+    });
+  });
+
+  let url: string;
+  try {
+    url = await listening;
+  } catch (err) {
+    if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(killer);
+  };
+
+  return {
+    url,
+    dataDir,
+    logFile,
+    process: child,
+    stop,
+    async cleanup() {
+      await stop();
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

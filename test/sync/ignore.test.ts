@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { createIgnoreMatcher, isConflictCopyPath } from '../../src/sync/ignore.js';
+
+describe('createIgnoreMatcher built-ins (no ignore file)', () => {
+  const ignored = createIgnoreMatcher(null);
+  it.each([
+    ['.insomnia-sync', true, true],
+    ['.insomnia-sync/index.json', false, true],
+    ['sub/.insomnia-sync', true, true],
+    ['.INSOMNIA-SYNC/x', false, true],
+    ['a.json.conflict', false, true],
+    ['a.json.conflict-2', false, true],
+    ['dir/a.json.conflict-17', false, true],
+    ['a.conflict', true, true],
+    ['a.conflict/b.json', false, true],
+    ['a.json', false, false],
+    ['.insomnia-syncignore', false, false],
+    ['a.conflicted', false, false],
+    ['a.conflict-', false, false],
+    ['a.conflict-0', false, false],
+    ['a.conflict-x', false, false],
+    ['conflict', false, false],
+    ['dir', true, false],
+  ] as const)('%s (dir=%s) → %s', (p, isDir, expected) => {
+    expect(ignored(p, isDir)).toBe(expected);
+  });
+
+  it('isConflictCopyPath looks at every segment', () => {
+    expect(isConflictCopyPath('x.conflict/y/z')).toBe(true);
+    expect(isConflictCopyPath('x/y.conflict-3')).toBe(true);
+    expect(isConflictCopyPath('x/y.json')).toBe(false);
+  });
+});
+
+describe('createIgnoreMatcher with user patterns', () => {
+  const text = [
+    '# comments and blank lines are skipped',
+    '',
+    '*.log',
+    '!keep.log',
+    'build/',
+    '/root-only.txt',
+    'secrets/**',
+    '!secrets/public.json',
+    'cache',
+    '\\#literal-hash',
+    'caf\u00e9.tmp',
+    '!a.json.conflict',
+    '!.insomnia-sync/',
+  ].join('\n');
+  const ignored = createIgnoreMatcher(text);
+  it.each([
+    ['x.log', false, true],
+    ['deep/x.log', false, true],
+    ['keep.log', false, false],
+    ['deep/keep.log', false, false],
+    ['build', true, true],
+    ['build', false, false], // 'build/' matches folders only
+    ['build/out.js', false, true],
+    ['src/build', true, true],
+    ['root-only.txt', false, true],
+    ['sub/root-only.txt', false, false],
+    ['secrets/token.json', false, true],
+    ['secrets/public.json', false, false],
+    ['cache', false, true],
+    ['cache', true, true],
+    ['cache/a/b.json', false, true],
+    ['#literal-hash', false, true],
+    ['caf\u00e9.tmp', false, true],
+    ['cafe\u0301.tmp', false, true], // NFD name on disk, NFC pattern
+    ['Build', true, false], // case-sensitive on every platform
+    ['X.LOG', false, false],
+    ['a.json.conflict', false, true], // built-ins cannot be negated
+    ['.insomnia-sync/config', false, true],
+    ['api/spec.yaml', false, false],
+  ] as const)('%s (dir=%s) → %s', (p, isDir, expected) => {
+    expect(ignored(p, isDir)).toBe(expected);
+  });
+
+  it('matches NFD patterns against NFC paths too', () => {
+    const m = createIgnoreMatcher('cafe\u0301/\n');
+    expect(m('caf\u00e9', true)).toBe(true);
+    expect(m('caf\u00e9/x.json', false)).toBe(true);
+  });
+
+  it('an empty ignore file ignores only the built-ins', () => {
+    const m = createIgnoreMatcher('');
+    expect(m('anything.json', false)).toBe(false);
+    expect(m('x.conflict', false)).toBe(true);
+  });
+});
