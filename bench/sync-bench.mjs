@@ -270,7 +270,7 @@ async function run(opts, scratch, resticBin, servers) {
   };
 
   // 8. Optional CPU profile of a fresh initial push and clone (a second server, so the timed run is unprofiled).
-  const profile = opts.cpuProf ? await profileRun(scratch, ws) : null;
+  const profile = opts.cpuProf ? await profileRun(scratch, ws, files, { changedCount: opts.changed, seed: opts.seed }) : null;
 
   const results = buildResults({ opts, source, genSeconds, ops, version, serverInfo, checks, pushed, changed, resticVersion, resticOpen, profile, scratch });
   printReport(results);
@@ -284,13 +284,13 @@ async function run(opts, scratch, resticBin, servers) {
   }
 }
 
-async function profileRun(scratch, ws) {
+async function profileRun(scratch, ws, files, { changedCount, seed }) {
   log('cpu profile: fresh server, account and workspace…');
   const dir = path.join(scratch, 'prof');
   const wsCopy = path.join(dir, 'ws');
   mkdirSync(dir);
   cpSync(ws, wsCopy, { recursive: true, filter: (src) => path.basename(src) !== '.insomnia-sync' });
-  const profDirs = { server: path.join(dir, 'server'), push: path.join(dir, 'push'), clone: path.join(dir, 'clone') };
+  const profDirs = { server: path.join(dir, 'server'), push: path.join(dir, 'push'), noopPush: path.join(dir, 'noop'), smallPush: path.join(dir, 'small'), clone: path.join(dir, 'clone') };
   const server = await startServer(
     NODE,
     ['--cpu-prof', '--cpu-prof-dir', profDirs.server, SERVER, '--port', '0', '--host', '127.0.0.1', '--data-dir', path.join(dir, 'server-data'), '--kdf-memory', '65536', '--kdf-iterations', '3'],
@@ -301,6 +301,9 @@ async function profileRun(scratch, ws) {
   await cli(['signup', '--email', EMAIL, '--password-stdin'], { input: `${PASSWORD}\n` });
   await cli(['init', '--name', WS_NAME]);
   const push = await cli(['push'], { prof: profDirs.push });
+  const noop = await cli(['push'], { prof: profDirs.noopPush });
+  mutateFiles(wsCopy, files, { count: changedCount, seed: seed + 1 });
+  const small = await cli(['push'], { prof: profDirs.smallPush });
   const clone = await cli(['clone', WS_NAME, path.join(dir, 'clone-out')], { prof: profDirs.clone, cwd: dir });
   await server.stop();
   const out = {};
@@ -309,6 +312,8 @@ async function profileRun(scratch, ws) {
     out[name] = file ? topSelfTime(file, { root: ROOT, limit: 10 }) : null;
   }
   out.push.wallSeconds = push.seconds;
+  out.noopPush.wallSeconds = noop.seconds;
+  out.smallPush.wallSeconds = small.seconds;
   out.clone.wallSeconds = clone.seconds;
   return out;
 }
@@ -413,9 +418,12 @@ function printReport(res) {
     for (const [name, p] of Object.entries(res.profile)) {
       if (!p) continue;
       out.push('');
-      out.push(`cpu profile, ${name === 'server' ? 'server during signup + init + push + clone' : `CLI ${name}`}: ${p.busyMs} ms busy, ${p.idleMs} ms idle${p.wallSeconds ? `, ${fmtS(p.wallSeconds)} s wall (profiled)` : ''}; top self time (% of busy):`);
+      const what = { server: 'server during all profiled commands', push: 'CLI initial push', noopPush: 'CLI no-op push', smallPush: `CLI push of ${res.params.changed} changed files`, clone: 'CLI clone' }[name];
+      out.push(`cpu profile, ${what}: ${p.busyMs} ms busy, ${p.idleMs} ms idle${p.wallSeconds ? `, ${fmtS(p.wallSeconds)} s wall (profiled)` : ''}; top self time (% of busy):`);
       out.push(table(['self ms', '%', 'function', 'where'], p.top.map((t) => [t.selfMs, t.pct, t.name, t.where])));
-      out.push('by file / package:');
+      out.push('charged to the innermost frame of our code on the stack:');
+      out.push(table(['ms', '%', 'function', 'where'], p.topOwn.map((t) => [t.selfMs, t.pct, t.name, t.where])));
+      out.push('self time by file / package:');
       out.push(table(['self ms', '%', 'file or package'], p.topFiles.map((t) => [t.selfMs, t.pct, t.file])));
     }
   }

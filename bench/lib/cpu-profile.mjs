@@ -66,6 +66,17 @@ function originalPosition(file, line, column) {
   return { file: map.sources[best[1]], line: best[2] + 1 };
 }
 
+/** A frame's function name and source location (src/*.ts:line when a source map covers it). */
+function locate(cf, root) {
+  const name = cf.functionName || '(anonymous)';
+  if (cf.url.startsWith('file://')) {
+    const file = fileURLToPath(cf.url);
+    const orig = originalPosition(file, cf.lineNumber, cf.columnNumber);
+    return { name, where: orig ? `${path.relative(root, orig.file)}:${orig.line}` : `${path.relative(root, file)}:${cf.lineNumber + 1}` };
+  }
+  return { name, where: cf.url ? `${cf.url}:${cf.lineNumber + 1}` : '(native)' };
+}
+
 /** Rolls a frame location up to its source file, or to its package for node_modules and node: internals. */
 function fileGroup(where) {
   const file = where.replace(/:\d+$/, '');
@@ -76,10 +87,11 @@ function fileGroup(where) {
 }
 
 /**
- * Percentages are of busy time (all samples but idle).
- * @returns {{ busyMs: number, idleMs: number, top: { name: string, where: string, selfMs: number, pct: number }[], topFiles: { file: string, selfMs: number, pct: number }[] }}
+ * Percentages are of busy time (all samples but idle). `topOwn` charges every sample to the innermost
+ * frame under `ownDir` (our compiled code) on its stack, i.e. inclusive time of our leaf-most functions.
+ * @returns {{ busyMs: number, idleMs: number, top: { name: string, where: string, selfMs: number, pct: number }[], topFiles: { file: string, selfMs: number, pct: number }[], topOwn: { name: string, where: string, selfMs: number, pct: number }[] }}
  */
-export function topSelfTime(profileFile, { limit = 10, root = process.cwd() } = {}) {
+export function topSelfTime(profileFile, { limit = 10, root = process.cwd(), ownDir = '/dist' } = {}) {
   const prof = JSON.parse(readFileSync(profileFile, 'utf8'));
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));
   const selfUs = new Map();
@@ -88,6 +100,21 @@ export function topSelfTime(profileFile, { limit = 10, root = process.cwd() } = 
     const id = prof.samples[i];
     selfUs.set(id, (selfUs.get(id) ?? 0) + (prof.timeDeltas[i] ?? 0));
   }
+  const parentOf = new Map();
+  for (const n of prof.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+  const ownCache = new Map();
+  // The innermost frame of our own code (dist/ → src/) on a sample's stack: what to fix when the
+  // time itself is spent in node internals or a dependency.
+  const ownFrame = (id) => {
+    if (ownCache.has(id)) return ownCache.get(id);
+    const { callFrame: cf } = byId.get(id);
+    let found = null;
+    if (cf.url.startsWith('file://') && cf.url.includes(`${ownDir}/`)) found = locate(cf, root);
+    else if (parentOf.has(id)) found = ownFrame(parentOf.get(id));
+    ownCache.set(id, found);
+    return found;
+  };
+  const byOwn = new Map();
   const agg = new Map();
   const byFile = new Map();
   let busyUs = 0;
@@ -99,15 +126,13 @@ export function topSelfTime(profileFile, { limit = 10, root = process.cwd() } = 
       continue;
     }
     busyUs += us;
-    let where = cf.url || '(native)';
-    if (cf.url.startsWith('file://')) {
-      const file = fileURLToPath(cf.url);
-      const orig = originalPosition(file, cf.lineNumber, cf.columnNumber);
-      where = orig ? `${path.relative(root, orig.file)}:${orig.line}` : `${path.relative(root, file)}:${cf.lineNumber + 1}`;
-    } else if (cf.url) {
-      where = `${cf.url}:${cf.lineNumber + 1}`;
-    }
+    const where = locate(cf, root).where;
     const name = cf.functionName || '(anonymous)';
+    const own = ownFrame(id);
+    const ownKey = own ? `${own.name}\u0000${own.where}` : '(no frame of ours on the stack: GC, module loading, idle callbacks)\u0000';
+    const ownRow = byOwn.get(ownKey) ?? { name: own?.name ?? '(none of ours)', where: own?.where ?? 'GC, start-up, event loop', selfMs: 0 };
+    ownRow.selfMs += us / 1000;
+    byOwn.set(ownKey, ownRow);
     const key = `${name}\u0000${where}`;
     const row = agg.get(key) ?? { name, where, selfMs: 0 };
     row.selfMs += us / 1000;
@@ -125,5 +150,9 @@ export function topSelfTime(profileFile, { limit = 10, root = process.cwd() } = 
     .sort((a, b) => b[1] - a[1])
     .slice(0, limit)
     .map(([file, ms]) => ({ file, selfMs: Math.round(ms), pct: pct(ms) }));
-  return { busyMs: Math.round(busyMs), idleMs: Math.round(idleUs / 1000), top, topFiles };
+  const topOwn = [...byOwn.values()]
+    .sort((a, b) => b.selfMs - a.selfMs)
+    .slice(0, limit)
+    .map((r) => ({ ...r, selfMs: Math.round(r.selfMs), pct: pct(r.selfMs) }));
+  return { busyMs: Math.round(busyMs), idleMs: Math.round(idleUs / 1000), top, topFiles, topOwn };
 }

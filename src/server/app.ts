@@ -2,6 +2,7 @@
  * Builds the sync server's fastify instance from its dependencies. Never listens: main.ts does,
  * tests call `app.inject`.
  */
+import { DEFAULT_KDF as CLIENT_DEFAULT_KDF } from '../crypto/kdf.js';
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ROUTES } from '../protocol/routes.js';
@@ -30,7 +31,8 @@ export interface AppDeps {
   now?: () => Date;
 }
 
-export const DEFAULT_KDF: KdfDefaults = { memoryKiB: 262144, iterations: 3, parallelism: 1 };
+/** New accounts get the client's default cost (measured to take about a second here; see src/crypto/kdf.ts). */
+export const DEFAULT_KDF: KdfDefaults = { ...CLIENT_DEFAULT_KDF };
 export const DEFAULT_SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 export function buildApp(deps: AppDeps): FastifyInstance {

@@ -53,7 +53,8 @@ const ASCII_INTERNAL = /(?:^|\/)\.insomnia-sync[. ]*(?:\/|$)/i;
 
 /**
  * Checks a workspace-relative path and returns its NFC form; throws PathError when it is unsafe.
- * One pass over the code units (manifests hold thousands of paths and are decoded on every pull).
+ * Cheap for the common case (manifests hold thousands of paths and are decoded on every pull):
+ * printable ASCII paths take three regex scans, others one pass over the code units.
  */
 export function validatePath(p: string): string {
   if (typeof p !== 'string') throw new PathError('path is not a string');

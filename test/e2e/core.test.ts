@@ -408,6 +408,27 @@ describe('exit codes and inputs', () => {
     expect((await m2.run(['status'], { cwd: tempDir() })).code).toBe(5);
   });
 
+  it('the client refuses KDF parameters below its minimum from a hostile server (exit 7), before sending anything derived', async () => {
+    const m = machine(server.url);
+    await signupMachine(m, 'weak@example.com');
+    const hostile = await startRecordingProxy(server.url, (method, url, body) => {
+      if (!url.endsWith('/auth/prelogin')) return null;
+      const parsed = JSON.parse(body.toString());
+      parsed.kdf.memoryKiB = 1024;
+      parsed.kdf.iterations = 1;
+      return Buffer.from(JSON.stringify(parsed));
+    });
+    try {
+      const other = machine(hostile.url);
+      const res = await other.run(['login', '--email', 'weak@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(res.code).toBe(7);
+      expect(res.stderr).toMatch(/weak|parameters|minimum/i);
+      expect(hostile.requests.some((r) => r.toString().startsWith('POST /v1/auth/login'))).toBe(false);
+    } finally {
+      await hostile.close();
+    }
+  });
+
   it('--version and --help exit 0', async () => {
     const v = await runCli(['--version']);
     expect(v.code).toBe(0);

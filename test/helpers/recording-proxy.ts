@@ -8,7 +8,10 @@ export interface RecordingProxy {
   close(): Promise<void>;
 }
 
-export async function startRecordingProxy(target: string): Promise<RecordingProxy> {
+/** `rewrite` may replace a JSON answer, to play a hostile server. */
+export type ResponseRewriter = (method: string, url: string, body: Buffer) => Buffer | null;
+
+export async function startRecordingProxy(target: string, rewrite?: ResponseRewriter): Promise<RecordingProxy> {
   const upstream = new URL(target);
   const requests: Buffer[] = [];
   const server = http.createServer((req, res) => {
@@ -21,8 +24,21 @@ export async function startRecordingProxy(target: string): Promise<RecordingProx
       const fwd = http.request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
         (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
+          if (!rewrite) {
+            res.writeHead(up.statusCode ?? 502, up.headers);
+            up.pipe(res);
+            return;
+          }
+          const parts: Buffer[] = [];
+          up.on('data', (c: Buffer) => parts.push(c));
+          up.on('end', () => {
+            const original = Buffer.concat(parts);
+            const replaced = rewrite(req.method ?? '', req.url ?? '', original) ?? original;
+            const headers = { ...up.headers, 'content-length': String(replaced.length) };
+            delete headers['transfer-encoding'];
+            res.writeHead(up.statusCode ?? 502, headers);
+            res.end(replaced);
+          });
         },
       );
       fwd.on('error', () => {

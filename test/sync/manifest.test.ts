@@ -86,6 +86,12 @@ describe('encodeManifest / decodeManifest', () => {
     expect(m).toEqual(before);
   });
 
+  it('drops fields a file record has beyond the four (e.g. an index entry passed as a file)', () => {
+    const m = sample();
+    const withStat = { ...m, files: m.files.map((f) => ({ ...f, mtimeMs: 1, ino: 2 })) };
+    expect(encodeManifest(withStat)).toEqual(encodeManifest(m));
+  });
+
   it('keeps non-ASCII text intact', () => {
     const m = { ...sample(), message: 'héllo 😀 日本', author: { ...sample().author, name: 'Zoë' } };
     const back = decodeManifest(encodeManifest(m));
@@ -154,6 +160,11 @@ describe('decodeManifest rejects', () => {
     ['path internal', (j) => (j.files[0].path = '.insomnia-sync/a.json')],
     ['path in NFD', (j) => (j.files[2].path = 'cafe\u0301/x.yaml')],
     ['path not string', (j) => (j.files[0].path = 5)],
+    ['path empty', (j) => (j.files[0].path = '')],
+    ['path with newline', (j) => (j.files[0].path = 'a\n.json')],
+    ['path with trailing slash', (j) => (j.files[0].path = 'a.json/')],
+    ['path with NUL', (j) => (j.files[0].path = 'a\u0000.json')],
+    ['non-ASCII path not in NFC among ASCII ones', (j) => (j.files[3].path = 'empty\u0301.txt')],
     ['mode 0o600', (j) => (j.files[0].mode = 0o600)],
     ['mode raw st_mode', (j) => (j.files[0].mode = 0o100644)],
     ['size negative', (j) => (j.files[0].size = -1)],
@@ -165,6 +176,9 @@ describe('decodeManifest rejects', () => {
     ['chunk id short', (j) => (j.files[0].chunks = ['ab'])],
     ['chunk id upper case', (j) => (j.files[0].chunks = ['A'.repeat(64)])],
     ['chunks not array', (j) => (j.files[0].chunks = blob(1))],
+    ['chunk id a number', (j) => (j.files[0].chunks = [12])],
+    ['chunk id with a non-hex letter', (j) => (j.files[1].chunks[1] = 'g'.repeat(64))],
+    ['file keys in another order', (j) => (j.files[0] = { mode: j.files[0].mode, path: j.files[0].path, size: j.files[0].size, chunks: j.files[0].chunks })],
     ['files unsorted', (j) => j.files.reverse()],
     ['duplicate path', (j) => (j.files[1] = { ...j.files[0] })],
     ['file is also a folder', (j) => (j.files[0].path = 'bin')],

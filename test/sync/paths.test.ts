@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  areSimpleValidPaths,
   comparePaths,
   conflictPathFor,
   findFileDirClash,
@@ -130,5 +131,56 @@ describe('helpers', () => {
   it('findFileDirClash finds a file that is also a folder', () => {
     expect(findFileDirClash(['a', 'b/c', 'a!'])).toBeNull();
     expect(findFileDirClash(['x', 'a/b/c', 'a/b'])).toEqual(['a/b', 'a/b/c']);
+  });
+});
+
+/** The rules written the slow, obvious way, to cross-check the fast paths. */
+function reference(p: string): string | null {
+  if (p.length === 0 || /[\u0000-\u001f\u007f-\u009f\\]/.test(p)) return null;
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(p)) return null;
+  const nfc = p.normalize('NFC');
+  if (new TextEncoder().encode(nfc).length > MAX_PATH_BYTES) return null;
+  for (const seg of nfc.split('/')) {
+    if (seg === '' || seg === '.' || seg === '..') return null;
+    const folded = seg.replace(/[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff]/g, '').toLowerCase().replace(/[. ]+$/, '');
+    if (folded === '.insomnia-sync') return null;
+  }
+  return nfc;
+}
+
+describe('validatePath agrees with a plain reference on random paths', () => {
+  const parts = ['a', 'B', '.', '..', '/', '//', ' ', '-', '\\', '\u0000', '\u001b', 'é', 'e\u0301', '\u200d', '😀', '\ud800',
+    '.insomnia-sync', '.Insomnia-Sync', 'insomnia-sync', '.insomnia-sync.', 'x.json', '~', '#', '\u0085'];
+  let seed = 12345;
+  const next = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  it('for 20,000 generated paths', () => {
+    const asciiValid: string[] = [];
+    for (let n = 0; n < 20_000; n++) {
+      let p = '';
+      const len = 1 + Math.floor(next() * 6);
+      for (let i = 0; i < len; i++) p += parts[Math.floor(next() * parts.length)];
+      const expected = reference(p);
+      let got: string | null;
+      try {
+        got = validatePath(p);
+      } catch (e) {
+        expect(e).toBeInstanceOf(PathError);
+        got = null;
+      }
+      expect(got, JSON.stringify(p)).toBe(expected);
+      const simple = expected !== null && /^[\x20-\x7e]*$/.test(p);
+      expect(areSimpleValidPaths([p]), JSON.stringify(p)).toBe(simple);
+      if (simple) asciiValid.push(p);
+    }
+    expect(asciiValid.length).toBeGreaterThan(500);
+    expect(areSimpleValidPaths(asciiValid)).toBe(true);
+    expect(areSimpleValidPaths([...asciiValid, 'a/../b'])).toBe(false);
+    expect(areSimpleValidPaths(['a', ''])).toBe(false);
+    expect(areSimpleValidPaths(['a', '/b'])).toBe(false);
+    expect(areSimpleValidPaths(['a/', 'b'])).toBe(false);
+    expect(areSimpleValidPaths([])).toBe(true);
   });
 });

@@ -4,15 +4,15 @@
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
 import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types.js';
-import { DEFAULT_KDF, deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
+import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
 import { sealToPublicKey } from '../../crypto/seal.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
-import { IntegrityError } from '../../crypto/errors.js';
+import { IntegrityError, KdfParamsError } from '../../crypto/errors.js';
 import type { ClientContext } from '../context.js';
-import { AuthError, IntegrityFailure, UsageError } from '../errors.js';
+import { AuthError, IntegrityFailure, SyncError, UsageError } from '../errors.js';
 import { resolveServer } from '../session.js';
 import type { SessionSecrets } from '../secrets.js';
 
@@ -37,6 +37,18 @@ function toCryptoKdf(wire: WireKdf): KdfParams {
   return { alg: wire.alg, memoryKiB: wire.memoryKiB, iterations: wire.iterations, parallelism: wire.parallelism, salt: fromB64(wire.salt) };
 }
 
+/** Argon2id with the client's floor: a server offering less is refused like tampering (exit 7). */
+async function stretch(password: string, kdf: KdfParams): Promise<Uint8Array> {
+  try {
+    return await deriveMasterKey(password, kdf);
+  } catch (err) {
+    if (err instanceof KdfParamsError) {
+      throw new SyncError('weak_kdf', `the server asked for key-derivation parameters below this client's minimum (${err.message}); refusing`, 'the server may be misconfigured or hostile; nothing was sent');
+    }
+    throw err;
+  }
+}
+
 export async function signup(ctx: ClientContext, opts: { email: string; name?: string }): Promise<AccountSummary> {
   const email = normalizeEmail(opts.email);
   const name = (opts.name ?? email.split('@')[0] ?? '').trim().slice(0, 200);
@@ -47,12 +59,17 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   const p = ctx.primitives;
 
   ctx.progress.start('Deriving keys from your password');
-  const kdf: KdfParams = { alg: 'argon2id', ...DEFAULT_KDF, salt: p.randomBytes(16) };
-  // Servers may ask for stronger parameters than our default; prelogin tells us what this one wants for new accounts.
+  // The operator chooses the cost for new accounts (prelogin answers it for an unknown email);
+  // deriveMasterKey refuses anything below the client's minimum, whatever the server says.
   const offered = await api.prelogin({ email });
-  if (offered.kdf.memoryKiB > kdf.memoryKiB) kdf.memoryKiB = offered.kdf.memoryKiB;
-  if (offered.kdf.iterations > kdf.iterations) kdf.iterations = offered.kdf.iterations;
-  const master = await deriveMasterKey(password, kdf);
+  const kdf: KdfParams = {
+    alg: 'argon2id',
+    memoryKiB: offered.kdf.memoryKiB,
+    iterations: offered.kdf.iterations,
+    parallelism: offered.kdf.parallelism,
+    salt: p.randomBytes(16),
+  };
+  const master = await stretch(password, kdf);
   const { authKey, wrapKey } = deriveAccountSecrets(master);
 
   const userId = toHex(p.randomBytes(16));
@@ -93,7 +110,7 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
   ctx.progress.start('Deriving keys from your password');
   const pre = await api.prelogin({ email });
   // deriveMasterKey refuses parameters below the client minimum, whatever the server says.
-  const master = await deriveMasterKey(password, toCryptoKdf(pre.kdf));
+  const master = await stretch(password, toCryptoKdf(pre.kdf));
   const { authKey, wrapKey } = deriveAccountSecrets(master);
   ctx.progress.update('Logging in');
   const res = await api.login({ email, authKey: toB64(authKey), client: ctx.clientLabel });

@@ -1,0 +1,88 @@
+/** Interactive prompts through a real pseudo-terminal (tmux), not a faked prompt library. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { CLI, machine, tempDir } from '../helpers/cli.js';
+import { TmuxSession } from '../helpers/tty.js';
+
+describe('prompts on a terminal', () => {
+  let server: StartedServer;
+  const sessions: TmuxSession[] = [];
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(async () => {
+    for (const s of sessions) s.kill();
+    await server?.stop();
+  });
+
+  const open = (args: string, env: Record<string, string>, cwd = tempDir()): TmuxSession => {
+    const s = new TmuxSession(`${process.execPath} ${CLI} ${args}`, { NO_COLOR: '1', ...env }, cwd);
+    sessions.push(s);
+    return s;
+  };
+
+  it('signup asks for the password twice with hidden input; login asks once', async () => {
+    const configDir = tempDir('isync-config-');
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const secret = 'typed-on-a-tty-9d2f';
+    const signup = open('signup --email tty@example.com', env);
+    await signup.waitFor(/Choose a password/);
+    signup.type(secret);
+    signup.enter();
+    await signup.waitFor(/Repeat the password/);
+    signup.type(secret);
+    signup.enter();
+    expect(await signup.exitCode()).toBe(0);
+    const screen = signup.screen();
+    expect(screen).toMatch(/Fingerprint: (\d{5} ){7}\d{5}/);
+    expect(screen).not.toContain(secret);
+
+    const m = machine(server.url, tempDir('isync-config-'));
+    const login = open('login --email tty@example.com', { ...env, INSOMNIA_SYNC_CONFIG_DIR: m.configDir });
+    await login.waitFor(/Password/);
+    login.type(secret);
+    login.enter();
+    expect(await login.exitCode()).toBe(0);
+    expect(login.screen()).not.toContain(secret);
+    expect((await m.run(['whoami', '--json'])).code).toBe(0);
+  });
+
+  it('mismatched passwords at signup: exit 2 and no account', async () => {
+    const configDir = tempDir('isync-config-');
+    const s = open('signup --email mismatch@example.com', { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url });
+    await s.waitFor(/Choose a password/);
+    s.type('first-password-1');
+    s.enter();
+    await s.waitFor(/Repeat the password/);
+    s.type('other-password-2');
+    s.enter();
+    expect(await s.exitCode()).toBe(2);
+    const m = machine(server.url);
+    const login = await m.run(['login', '--email', 'mismatch@example.com', '--password-stdin'], { input: 'first-password-1\n' });
+    expect(login.code).toBe(4);
+  });
+
+  it('workspace delete asks for confirmation; answering no keeps the workspace', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'confirm@example.com', '--password-stdin'], { input: 'confirm-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'a.json'), '{}');
+    expect((await m.run(['init', '--name', 'Keep me'], { cwd: dir })).code).toBe(0);
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const no = open(`workspace delete 'Keep me'`, env);
+    await no.waitFor(/Delete workspace "Keep me"/);
+    no.type('n');
+    no.enter();
+    expect(await no.exitCode()).toBe(2);
+    expect(JSON.parse((await m.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(1);
+    const yes = open(`workspace delete 'Keep me'`, env);
+    await yes.waitFor(/Delete workspace "Keep me"/);
+    yes.type('y');
+    yes.enter();
+    expect(await yes.exitCode()).toBe(0);
+    expect(JSON.parse((await m.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(0);
+  });
+});
