@@ -130,16 +130,19 @@ function writeAll(fd: number, data: Uint8Array): void {
   while (off < data.length) off += writeSync(fd, data, off, data.length - off);
 }
 
-/** Renames every staged file into place, then removes files the plan deletes. */
+/**
+ * Removes what the plan deletes, then renames every staged file into place. Deletes go first so a
+ * folder the remote replaced by a file of the same name is gone before that file arrives.
+ */
 export function applyStaged(root: string, staged: StagedFile[], deletes: string[]): void {
+  for (const rel of deletes) {
+    rmSync(path.join(root, rel), { force: true });
+    removeEmptyParents(root, path.dirname(rel));
+  }
   for (const s of staged) {
     const target = path.join(root, s.target);
     mkdirSync(path.dirname(target), { recursive: true });
     renameSync(s.staged, target);
-  }
-  for (const rel of deletes) {
-    rmSync(path.join(root, rel), { force: true });
-    removeEmptyParents(root, path.dirname(rel));
   }
   rmSync(stagingDir(root), { recursive: true, force: true });
 }
