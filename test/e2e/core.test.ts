@@ -265,9 +265,10 @@ describe('core sync, end to end', () => {
     expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
     for (const delay of [60, 120, 180, 240, 300, 400, 500, 650]) {
       const child = b.spawn(['pull'], { cwd: wsB });
+      const closed = new Promise((r) => child.on('close', r));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
-      await new Promise((r) => child.on('close', r));
+      await closed;
       for (const n of names) {
         const content = readFileSync(path.join(wsB, n), 'utf8');
         expect([oldContent(n), newContent(n)]).toContain(content);
