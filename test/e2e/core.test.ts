@@ -263,17 +263,20 @@ describe('core sync, end to end', () => {
     expect((await b.run(['pull'], { cwd: wsB })).code).toBe(0);
     writeTree(wsA, Object.fromEntries(names.map((n) => [n, newContent(n)])));
     expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
+    let killedMidway = 0;
     for (const delay of [60, 120, 180, 240, 300, 400, 500, 650]) {
       const child = b.spawn(['pull'], { cwd: wsB });
       const closed = new Promise((r) => child.on('close', r));
       await new Promise((r) => setTimeout(r, delay));
       child.kill('SIGKILL');
       await closed;
+      if (child.signalCode === 'SIGKILL') killedMidway++;
       for (const n of names) {
         const content = readFileSync(path.join(wsB, n), 'utf8');
         expect([oldContent(n), newContent(n)]).toContain(content);
       }
     }
+    expect(killedMidway).toBeGreaterThan(0);
     const done = await b.run(['pull'], { cwd: wsB });
     expect(done.code, done.stderr).toBe(0);
     for (const n of names) expect(readFileSync(path.join(wsB, n), 'utf8')).toBe(newContent(n));
