@@ -2,7 +2,7 @@
 import os from 'node:os';
 import type { ClientContext } from '../client/context.js';
 import { ApiClient } from '../client/api.js';
-import { checkProfileName, DEFAULT_PROFILE, openConfig } from '../client/config.js';
+import { checkProfileName, configDir, DEFAULT_PROFILE, openConfig, type ConfigStore } from '../client/config.js';
 import { SecretStore } from '../client/secrets.js';
 import { nodePrimitives } from '../native/primitives-node.js';
 import { UsageError } from '../client/errors.js';
@@ -22,7 +22,8 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const config = await openConfig(env);
+  const dir = await configDir(env);
+  let config: Promise<ConfigStore> | null = null;
   const clientLabel = `insomnia-sync/${VERSION} (${os.platform()})`;
   const clients = new Map<string, ApiClient>();
   const serverOverride = (opts.server as string | undefined) ?? env.INSOMNIA_SYNC_SERVER;
@@ -30,8 +31,9 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
     cwd: process.cwd(),
     profile,
     ...(serverOverride ? { serverOverride } : {}),
-    config,
-    secrets: new SecretStore(config.dir, profile),
+    configDir: dir,
+    loadConfig: () => (config ??= openConfig(dir)),
+    secrets: new SecretStore(dir, profile),
     prompter: new CliPrompter({
       passwordStdin: Boolean(opts.passwordStdin),
       yes: Boolean(opts.yes),

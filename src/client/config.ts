@@ -28,20 +28,26 @@ export function checkProfileName(name: string): string {
   return name;
 }
 
-export async function openConfig(env: NodeJS.ProcessEnv = process.env): Promise<ConfigStore> {
-  const { default: Conf } = await import('conf');
+/** The config directory, without loading `conf` (which costs ~100 ms with its schema validator). */
+export async function configDir(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   const explicit = env.INSOMNIA_SYNC_CONFIG_DIR;
-  if (explicit) ensurePrivateDir(explicit);
+  if (explicit) return path.resolve(explicit);
+  // The same place conf would choose, so both agree.
+  const { default: envPaths } = await import('env-paths');
+  return envPaths('insomnia-sync', { suffix: '' }).config;
+}
+
+/** Opened only by commands that read or write profile settings. */
+export async function openConfig(dir: string): Promise<ConfigStore> {
+  ensurePrivateDir(dir);
+  const { default: Conf } = await import('conf');
   const conf = new Conf<{ profiles: Record<string, ProfileConfig> }>({
     projectName: 'insomnia-sync',
-    projectSuffix: '',
     configName: 'config',
-    ...(explicit ? { cwd: explicit } : {}),
+    cwd: dir,
     configFileMode: 0o600,
     defaults: { profiles: {} },
   });
-  const dir = path.dirname(conf.path);
-  ensurePrivateDir(dir);
   return {
     dir,
     getProfile(name) {

@@ -30,7 +30,9 @@ export interface ClientContext {
   profile: string;
   /** --server or INSOMNIA_SYNC_SERVER, when given */
   serverOverride?: string;
-  config: ConfigStore;
+  configDir: string;
+  /** profile settings (server, email); loaded on demand */
+  loadConfig(): Promise<ConfigStore>;
   secrets: SecretStore;
   prompter: Prompter;
   progress: Progress;

@@ -19,6 +19,9 @@ export interface SessionSecrets {
   accountKey: string;
   x25519Secret: string;
   ed25519Secret: string;
+  /** public halves, kept so commands need not re-derive them (noble's curve setup costs ~50 ms) */
+  x25519Public: string;
+  ed25519Public: string;
 }
 
 export class SecretStore {
@@ -32,7 +35,7 @@ export class SecretStore {
     if (!existsSync(this.file)) return null;
     try {
       const parsed = JSON.parse(readFileSync(this.file, 'utf8')) as SessionSecrets;
-      if (parsed.version !== 1 || typeof parsed.sessionToken !== 'string') return null;
+      if (parsed.version !== 1 || typeof parsed.sessionToken !== 'string' || typeof parsed.ed25519Public !== 'string') return null;
       return parsed;
     } catch {
       return null;
@@ -40,8 +43,8 @@ export class SecretStore {
   }
 
   write(secrets: SessionSecrets): void {
-    const dir = path.dirname(this.file);
-    ensurePrivateDir(dir);
+    ensurePrivateDir(this.configDir);
+    ensurePrivateDir(path.dirname(this.file));
     const tmp = `${this.file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(secrets), { mode: 0o600 });
     renameSync(tmp, this.file);

@@ -1,6 +1,6 @@
 /** Turning the stored session into an authenticated API client and unlocked identity. */
 import { fromB64 } from '../protocol/encoding.js';
-import { identityFromSecrets, type Identity } from '../crypto/keys.js';
+import type { Identity } from '../crypto/keys.js';
 import type { ApiClient } from './api.js';
 import type { ClientContext } from './context.js';
 import { DEFAULT_SERVER } from './config.js';
@@ -14,15 +14,15 @@ export interface ActiveSession {
   accountKey: Uint8Array;
 }
 
-/** The server for commands that are not bound to a folder: flag/env, else the profile's, else the default. */
-export function resolveServer(ctx: ClientContext, linkedServer?: string): string {
-  return ctx.serverOverride ?? linkedServer ?? ctx.secrets.read()?.server ?? ctx.config.getProfile(ctx.profile).server ?? DEFAULT_SERVER;
+/** The server for commands that are not bound to a folder: flag/env, else the session's, else the profile's, else the default. */
+export async function resolveServer(ctx: ClientContext): Promise<string> {
+  return ctx.serverOverride ?? ctx.secrets.read()?.server ?? (await ctx.loadConfig()).getProfile(ctx.profile).server ?? DEFAULT_SERVER;
 }
 
 export function requireSession(ctx: ClientContext, server?: string): ActiveSession {
   const secrets = ctx.secrets.read();
   if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL` (or `signup`)', 'not_logged_in');
-  const target = server ?? resolveServer(ctx);
+  const target = server ?? ctx.serverOverride ?? secrets.server;
   if (normalizeUrl(target) !== normalizeUrl(secrets.server)) {
     throw new AuthError(
       `not logged in to ${target} (this profile's session is for ${secrets.server})`,
@@ -30,7 +30,10 @@ export function requireSession(ctx: ClientContext, server?: string): ActiveSessi
       'not_logged_in',
     );
   }
-  const identity = identityFromSecrets(fromB64(secrets.x25519Secret, 32), fromB64(secrets.ed25519Secret, 32));
+  const identity: Identity = {
+    x25519: { publicKey: fromB64(secrets.x25519Public, 32), secretKey: fromB64(secrets.x25519Secret, 32) },
+    ed25519: { publicKey: fromB64(secrets.ed25519Public, 32), secretKey: fromB64(secrets.ed25519Secret, 32) },
+  };
   return { secrets, api: ctx.api(secrets.server, secrets.sessionToken), identity, accountKey: fromB64(secrets.accountKey, 32) };
 }
 

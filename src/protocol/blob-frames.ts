@@ -14,16 +14,16 @@ export interface BlobFrame {
 export function encodeFrames(frames: readonly BlobFrame[]): Uint8Array {
   let total = 0;
   for (const f of frames) total += FRAME_HEADER_BYTES + f.data.length;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
+  // every byte is written below, so skip the zero fill; unpooled, so the result owns its buffer from offset 0
+  const out = Buffer.allocUnsafeSlow(total);
   let at = 0;
   for (const f of frames) {
-    out.set(hexToBytes32(f.id), at);
-    view.setUint32(at + 32, f.data.length);
+    writeFrameId(out, at, f.id);
+    out.writeUInt32BE(f.data.length, at + 32);
     out.set(f.data, at + FRAME_HEADER_BYTES);
     at += FRAME_HEADER_BYTES + f.data.length;
   }
-  return out;
+  return new Uint8Array(out.buffer, out.byteOffset, total);
 }
 
 export class FrameError extends Error {
@@ -33,30 +33,27 @@ export class FrameError extends Error {
 /** Strict decoder: a truncated header or body, or a frame over `maxFrameBytes`, throws FrameError. */
 export function decodeFrames(body: Uint8Array, maxFrameBytes: number): BlobFrame[] {
   const frames: BlobFrame[] = [];
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  // one Buffer view for the whole body: hex ids and lengths come from it without per-frame views
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  const end = buf.length;
   let at = 0;
-  while (at < body.length) {
-    if (body.length - at < FRAME_HEADER_BYTES) throw new FrameError('truncated frame header');
-    const id = bytesToHex(body.subarray(at, at + 32));
-    const len = view.getUint32(at + 32);
+  while (at < end) {
+    if (end - at < FRAME_HEADER_BYTES) throw new FrameError('truncated frame header');
+    const len = buf.readUInt32BE(at + 32);
     if (len > maxFrameBytes) throw new FrameError('frame too large');
     const start = at + FRAME_HEADER_BYTES;
-    if (body.length - start < len) throw new FrameError('truncated frame body');
-    frames.push({ id, data: body.subarray(start, start + len) });
+    if (end - start < len) throw new FrameError('truncated frame body');
+    frames.push({ id: buf.toString('hex', at, at + 32), data: body.subarray(start, start + len) });
     at = start + len;
   }
   return frames;
 }
 
-function hexToBytes32(hex: string): Uint8Array {
-  if (!/^[0-9a-f]{64}$/.test(hex)) throw new FrameError('blob id must be 64 lowercase hex chars');
-  const out = new Uint8Array(32);
-  for (let i = 0; i < 32; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return out;
-}
+const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
 
-function bytesToHex(bytes: Uint8Array): string {
-  let s = '';
-  for (const b of bytes) s += b.toString(16).padStart(2, '0');
-  return s;
+/** Writes a 64-hex-char id as 32 raw bytes at `at`; anything but 64 lowercase hex chars throws FrameError. */
+function writeFrameId(out: Buffer, at: number, hex: string): void {
+  // Buffer's hex decoder also takes upper case and stops silently at a bad pair, hence the pattern
+  if (!LOWER_HEX_64.test(hex)) throw new FrameError('blob id must be 64 lowercase hex chars');
+  out.write(hex, at, 32, 'hex');
 }

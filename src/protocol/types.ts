@@ -174,7 +174,12 @@ export interface CreateSnapshotRequest {
   parent: string | null;
   /** the encrypted, signed manifest */
   data: string;
-  /** every blob id the manifest references; the server refuses the snapshot if one is missing */
+  /**
+   * The blob ids the manifest references that the client's last synced snapshot did not (a superset
+   * is fine). The server refuses the snapshot if one is missing and records them as referenced.
+   * Blobs the older snapshots reference exist already, so the union over the history is every
+   * blob any snapshot references: what garbage collection must keep.
+   */
   blobIds: string[];
 }
 

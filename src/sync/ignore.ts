@@ -14,18 +14,9 @@
  * ignores the same files, and both patterns and paths are compared in Unicode NFC.
  */
 import ignore from 'ignore';
-import { isInternalPath } from './paths.js';
+import { builtinIgnored } from './ignore-builtin.js';
 
-/** Name of the ignore file at the workspace root; it is itself synced, like .gitignore. */
-export const IGNORE_FILE = '.insomnia-syncignore';
-
-const CONFLICT_COPY = /\.conflict(?:-[1-9][0-9]*)?$/;
-
-/** True when a path or any folder on it is a conflict copy made by pull. */
-export function isConflictCopyPath(relPath: string): boolean {
-  for (const segment of relPath.split('/')) if (CONFLICT_COPY.test(segment)) return true;
-  return false;
-}
+export { IGNORE_FILE, builtinIgnored, isConflictCopyPath } from './ignore-builtin.js';
 
 /**
  * Builds the matcher for a workspace. `relPath` is workspace-relative with '/' separators;
@@ -33,10 +24,11 @@ export function isConflictCopyPath(relPath: string): boolean {
  * inside an ignored folder is ignored too, as in git.
  */
 export function createIgnoreMatcher(ignoreFileText: string | null): (relPath: string, isDir: boolean) => boolean {
+  if (ignoreFileText === null || ignoreFileText.trim() === '') return builtinIgnored;
   const ig = ignore({ ignorecase: false });
-  if (ignoreFileText !== null) ig.add(ignoreFileText.normalize('NFC'));
+  ig.add(ignoreFileText.normalize('NFC'));
   return (relPath: string, isDir: boolean): boolean => {
-    if (isInternalPath(relPath) || isConflictCopyPath(relPath)) return true;
+    if (builtinIgnored(relPath)) return true;
     const p = relPath.normalize('NFC');
     return ig.ignores(isDir ? `${p}/` : p);
   };

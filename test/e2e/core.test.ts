@@ -254,6 +254,40 @@ describe('core sync, end to end', () => {
     expect(missing.code).toBe(5);
   });
 
+  it('a folder replaced by a file of the same name syncs both ways', async () => {
+    writeTree(wsA, { 'swap/inner.json': '{"inner":true}' });
+    expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
+    expect((await b.run(['pull'], { cwd: wsB })).code).toBe(0);
+    expect(readFileSync(path.join(wsB, 'swap/inner.json'), 'utf8')).toBe('{"inner":true}');
+    rmSync(path.join(wsA, 'swap'), { recursive: true });
+    writeFileSync(path.join(wsA, 'swap'), 'now a file');
+    expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
+    const pulled = await b.run(['pull'], { cwd: wsB });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(wsB, 'swap'), 'utf8')).toBe('now a file');
+  });
+
+  it('restore into the linked folder asks first; with --yes it checks out the snapshot and push records it', async () => {
+    const log = json((await a.run(['log', '--json'], { cwd: wsA })).stdout).snapshots;
+    const first = log[log.length - 1].id as string;
+    writeFileSync(path.join(wsA, 'unpushed.json'), '{}');
+    const refused = await a.run(['restore', first], { cwd: wsA });
+    expect(refused.code).toBe(2);
+    expect(existsSync(path.join(wsA, 'unpushed.json'))).toBe(true);
+    const res = await a.run(['restore', first, '--yes', '--json'], { cwd: wsA });
+    expect(res.code, res.stderr).toBe(0);
+    expect(readFileSync(path.join(wsA, 'spec.yaml'), 'utf8')).toContain(MARKER);
+    expect(existsSync(path.join(wsA, 'unpushed.json'))).toBe(false);
+    expect(existsSync(path.join(wsA, 'empty.txt'))).toBe(true);
+    const st = json((await a.run(['status', '--json'], { cwd: wsA })).stdout);
+    expect(st.changes.length).toBeGreaterThan(0);
+    expect((await a.run(['push', '-m', 'restore first'], { cwd: wsA })).code).toBe(0);
+    expect((await b.run(['pull'], { cwd: wsB })).code).toBe(0);
+    const expected = readTree(wsA);
+    delete expected['node_modules/ignored.json'];
+    expect(readTree(wsB)).toEqual(expected);
+  });
+
   it('a pull killed at any point leaves every file old or new, never partial (§9.6)', async () => {
     const names = Array.from({ length: 300 }, (_, i) => `many/file-${String(i).padStart(3, '0')}.json`);
     const oldContent = (n: string) => JSON.stringify({ n, v: 'old', pad: 'x'.repeat(4000) });

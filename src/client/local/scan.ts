@@ -4,11 +4,12 @@
  */
 import { lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { createIgnoreMatcher } from '../../sync/ignore.js';
+import { builtinIgnored } from '../../sync/ignore-builtin.js';
 import type { ScannedFile } from '../../sync/diff.js';
 import { validatePath } from '../../sync/paths.js';
 
-export const IGNORE_FILE = '.insomnia-syncignore';
+export { IGNORE_FILE } from '../../sync/ignore-builtin.js';
+import { IGNORE_FILE } from '../../sync/ignore-builtin.js';
 
 export interface ScanResult {
   files: ScannedFile[];
@@ -20,13 +21,20 @@ export function fileMode(statMode: number): number {
   return statMode & 0o111 ? 0o755 : 0o644;
 }
 
-export function scanFolder(root: string): ScanResult {
+/** Loads the gitignore parser only when the folder has rules for it. */
+async function matcherFor(root: string): Promise<(relPath: string, isDir: boolean) => boolean> {
   const ignoreFile = path.join(root, IGNORE_FILE);
-  const ignored = createIgnoreMatcher(existsSync(ignoreFile) ? readFileSync(ignoreFile, 'utf8') : null);
+  if (!existsSync(ignoreFile)) return builtinIgnored;
+  const { createIgnoreMatcher } = await import('../../sync/ignore.js');
+  return createIgnoreMatcher(readFileSync(ignoreFile, 'utf8'));
+}
+
+export async function scanFolder(root: string): Promise<ScanResult> {
+  const ignored = await matcherFor(root);
   const files: ScannedFile[] = [];
   const skipped: string[] = [];
   const walk = (rel: string): void => {
-    const abs = rel ? path.join(root, rel) : root;
+    const abs = rel ? `${root}${path.sep}${rel}` : root;
     for (const entry of readdirSync(abs, { withFileTypes: true })) {
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       const isDir = entry.isDirectory();
@@ -51,7 +59,7 @@ export function scanFolder(root: string): ScanResult {
         skipped.push(relPath);
         continue;
       }
-      const st = lstatSync(path.join(root, relPath));
+      const st = lstatSync(`${abs}${path.sep}${entry.name}`);
       files.push({ path: valid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: fileMode(st.mode) });
     }
   };

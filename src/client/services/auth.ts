@@ -54,7 +54,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   const name = (opts.name ?? email.split('@')[0] ?? '').trim().slice(0, 200);
   const password = await ctx.prompter.password('Choose a password', { confirm: true });
   if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
-  const server = resolveServer(ctx);
+  const server = await resolveServer(ctx);
   const api = ctx.api(server);
   const p = ctx.primitives;
 
@@ -104,7 +104,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
 export async function login(ctx: ClientContext, opts: { email: string }): Promise<AccountSummary> {
   const email = normalizeEmail(opts.email);
   const password = await ctx.prompter.password('Password');
-  const server = resolveServer(ctx);
+  const server = await resolveServer(ctx);
   const api = ctx.api(server);
   const p = ctx.primitives;
   ctx.progress.start('Deriving keys from your password');
@@ -136,14 +136,14 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
   return storeSession(ctx, server, res, accountKey, xSecret, edSecret);
 }
 
-function storeSession(
+async function storeSession(
   ctx: ClientContext,
   server: string,
   res: AccountResponse,
   accountKey: Uint8Array,
   xSecret: Uint8Array,
   edSecret: Uint8Array,
-): AccountSummary {
+): Promise<AccountSummary> {
   if (!res.session) throw new AuthError('the server did not open a session');
   const secrets: SessionSecrets = {
     version: 1,
@@ -156,9 +156,11 @@ function storeSession(
     accountKey: toB64(accountKey),
     x25519Secret: toB64(xSecret),
     ed25519Secret: toB64(edSecret),
+    x25519Public: res.keys.x25519PublicKey,
+    ed25519Public: res.keys.ed25519PublicKey,
   };
   ctx.secrets.write(secrets);
-  ctx.config.setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
+  (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
   return {
     userId: res.user.id,
     email: res.user.email,

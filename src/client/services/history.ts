@@ -9,9 +9,9 @@ import { fetchVerifiedChain, findSnapshot } from '../history.js';
 import { STATE_DIR } from '../local/link.js';
 import { applyStaged, stageRemoteFiles } from '../local/materialize.js';
 import { requireSession } from '../session.js';
-import { currentKeys } from '../keyring.js';
+
 import { manifestStats } from '../../sync/manifest.js';
-import { loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
+import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
 export interface LogEntry {
@@ -77,7 +77,7 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
     mkdirSync(path.join(root, STATE_DIR), { recursive: true });
   } else {
     root = folder.root;
-    const local = await readLocalTree(p, root, index, async () => currentKeys(remote.ring).blobIdKey);
+    const local = await readLocalTree(p, root, index, async () => blobIdKeyOf(remote.ring));
     if (local.changes.length > 0) {
       const ok = await ctx.prompter.confirm(`You have ${local.changes.length} unpushed change(s); overwrite them with snapshot ${target.id.slice(0, 12)}?`);
       if (!ok) throw new ConflictError('restore cancelled: you have unpushed changes', 'push them first, or pass --yes to overwrite');

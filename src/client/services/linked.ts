@@ -9,7 +9,7 @@ import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
 import { scanFolder } from '../local/scan.js';
 import { hashFile } from '../local/files.js';
-import { unlockWorkspace, currentKeys, type WorkspaceKeyring } from '../keyring.js';
+import type { WorkspaceKeyring } from '../keyring.js';
 import { planRescan, localChanges, type LocalChange } from '../../sync/diff.js';
 import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
 import type { TreeFile } from '../../sync/merge.js';
@@ -34,8 +34,8 @@ export interface RemoteState {
 }
 
 export async function loadRemote(p: Primitives, session: ActiveSession, workspaceId: string): Promise<RemoteState> {
-  const [workspace, me] = await Promise.all([session.api.getWorkspace(workspaceId), session.api.me()]);
-  return { workspace, teams: me.teams, ring: unlockWorkspace(p, session.identity, workspace, me.teams) };
+  const [workspace, me, keyring] = await Promise.all([session.api.getWorkspace(workspaceId), session.api.me(), import('../keyring.js')]);
+  return { workspace, teams: me.teams, ring: keyring.unlockWorkspace(p, session.identity, workspace, me.teams) };
 }
 
 /** The set of Ed25519 keys whose snapshots we accept in this workspace: its team's members. */
@@ -51,6 +51,8 @@ export interface LocalTree {
   entries: IndexEntry[];
   changes: LocalChange[];
   skipped: string[];
+  /** whether any file had to be re-read */
+  rehashed: boolean;
 }
 
 /** Scans the folder; re-reads only files whose stat differs from the index (`needsKeys` lazily unlocks the blob-id key). */
@@ -60,7 +62,7 @@ export async function readLocalTree(
   index: LocalIndex,
   blobIdKey: () => Promise<Uint8Array>,
 ): Promise<LocalTree> {
-  const scan = scanFolder(root);
+  const scan = await scanFolder(root);
   const plan = planRescan(index, scan.files);
   const hashed: IndexEntry[] = [];
   if (plan.dirty.length > 0) {
@@ -73,9 +75,10 @@ export async function readLocalTree(
   const entries = [...plan.unchanged, ...hashed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const tree = entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
   const changes = localChanges(index, tree);
-  return { tree, entries, changes, skipped: scan.skipped };
+  return { tree, entries, changes, skipped: scan.skipped, rehashed: hashed.length > 0 };
 }
 
-export function keyOf(ring: WorkspaceKeyring): Uint8Array {
-  return currentKeys(ring).blobIdKey;
+/** The blob-id key of the newest epoch: what new blobs are named with. */
+export function blobIdKeyOf(ring: WorkspaceKeyring): Uint8Array {
+  return ring.byEpoch.get(ring.epoch)!.blobIdKey;
 }

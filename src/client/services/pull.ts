@@ -11,14 +11,14 @@ import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, UsageError } from '../errors.js';
 import { fetchVerifiedChain } from '../history.js';
-import { currentKeys } from '../keyring.js';
+
 import { writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { applyStaged, stageRemoteFiles, type FetchPlan } from '../local/materialize.js';
 import { fileMode } from '../local/scan.js';
 import type { ActiveSession } from '../session.js';
 import { requireSession } from '../session.js';
 import type { LocalIndex } from '../../sync/index-format.js';
-import { loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
+import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
 export interface PullConflict {
@@ -86,7 +86,7 @@ async function pullInto(
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
 
   ctx.progress.update('Comparing with your files');
-  const local = await readLocalTree(p, folder.root, index, async () => currentKeys(remote.ring).blobIdKey);
+  const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf(remote.ring));
   const baseTree: TreeFile[] = index.entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
   const plan = planMerge(baseTree, local.tree, newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
 

@@ -2,22 +2,28 @@
  * push: encrypt changed files as blobs, upload only what the server lacks (batched, concurrent),
  * then create a signed snapshot by compare-and-swap on the head we last synced (SPEC §4, §8).
  * Order matters: blobs first, snapshot last, so a crash leaves the old head intact.
+ *
+ * Each changed file is read once: its chunks are hashed, and a group of about BATCH_BYTES is asked
+ * about ("which of these are missing?"), encrypted and uploaded while the next group is read.
+ * A push with nothing changed costs one scan of stat data and one small request.
  */
+import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
-import { encodeFrames, FRAME_HEADER_BYTES, type BlobFrame } from '../../protocol/blob-frames.js';
+import { encodeFrames, type BlobFrame } from '../../protocol/blob-frames.js';
 import { sealEnvelope } from '../../crypto/aead.js';
-import { blobId } from '../../crypto/workspace-keys.js';
-import { packSnapshot } from '../../sync/snapshot.js';
+import { blobId, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
+import type { Primitives } from '../../crypto/primitives.js';
 import type { Manifest } from '../../sync/manifest.js';
-import type { LocalChange } from '../../sync/diff.js';
+import { localChanges, planRescan, type LocalChange, type ScannedFile } from '../../sync/diff.js';
+import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, SyncError } from '../errors.js';
-import { HeadMovedError } from '../api.js';
+import { ConflictError } from '../errors.js';
+import { HeadMovedError, type ApiClient } from '../api.js';
 import { writeIndex } from '../local/link.js';
-import { readChunk } from '../local/files.js';
+import { chunksOf, hashFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
-import { currentKeys } from '../keyring.js';
-import { loadRemote, openLinked, readLocalTree, type RemoteState } from './linked.js';
+import { scanFolder } from '../local/scan.js';
+import { loadRemote, openLinked, type RemoteState } from './linked.js';
 
 export interface PushResult {
   workspaceId: string;
@@ -31,99 +37,76 @@ export interface PushResult {
 }
 
 const BATCH_BYTES = 4 * 1024 * 1024;
-const UPLOAD_CONCURRENCY = 4;
+const UPLOAD_CONCURRENCY = 3;
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
   const p = ctx.primitives;
   const { folder, session, index } = openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
   ctx.progress.start('Scanning');
-  let remote: RemoteState | undefined;
-  const remoteP = loadRemote(p, session, workspaceId);
-  remoteP.catch(() => {}); // awaited below; avoid an unhandled rejection while we scan
-  const local = await readLocalTree(p, folder.root, index, async () => {
-    remote = await remoteP;
-    return currentKeys(remote.ring).blobIdKey;
-  });
-  remote ??= await remoteP;
-  const head = remote.workspace.head;
+  const scan = await scanFolder(folder.root);
+  const plan = planRescan(index, scan.files);
+  const firstPush = index.base === null;
+  const mayHaveChanges = plan.dirty.length > 0 || plan.deleted.length > 0 || firstPush;
+
   const result: PushResult = {
     workspaceId,
     snapshot: null,
-    parent: head,
+    parent: index.base,
     upToDate: false,
-    changes: local.changes,
-    files: local.tree.length,
+    changes: [],
+    files: scan.files.length,
     uploadedBlobs: 0,
     uploadedBytes: 0,
   };
-  const firstPush = head === null && index.base === null;
-  if (local.changes.length === 0 && !firstPush) {
+  if (!mayHaveChanges) {
+    const ws = await session.api.getWorkspace(workspaceId);
     ctx.progress.stop();
-    // Refresh stat data so the next run does not re-read files that were only touched.
-    writeIndex(folder.root, { ...index, entries: local.entries });
-    return { ...result, upToDate: head === index.base, parent: index.base };
+    return { ...result, upToDate: ws.head === index.base };
   }
+
+  const remote = await loadRemote(p, session, workspaceId);
+  const head = remote.workspace.head;
+  const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
+  const unchangedEntries = plan.unchanged;
+
   if (head !== index.base && !opts.force) {
+    // Only refuse when there is really something to push: touched-but-identical files are not changes.
+    const hashed = plan.dirty.map((f) => ({ ...f, ...hashFile(p, keys.blobIdKey, folder.root, f.path) }));
+    const changes = localChanges(index, treeOf([...unchangedEntries, ...hashed]));
     ctx.progress.stop();
-    throw new ConflictError(
-      'the remote workspace has new snapshots since your last sync',
-      'run `insomnia-sync pull` to merge them, then push again (or push --force to overwrite them with your files)',
-    );
+    if (changes.length > 0) {
+      throw new ConflictError(
+        'the remote workspace has new snapshots since your last sync',
+        'run `insomnia-sync pull` to merge them, then push again (or push --force to make your files the new snapshot)',
+      );
+    }
+    return { ...result, changes };
   }
 
-  const keys = currentKeys(remote.ring);
-  const epoch = remote.ring.epoch;
-  // Which chunks the server lacks: ask once for every distinct chunk of the changed files.
-  const changed = new Set(local.changes.filter((c) => c.kind !== 'deleted').map((c) => c.path));
-  const wanted = new Map<string, { path: string; index: number; size: number }>();
-  for (const f of local.tree) {
-    if (!changed.has(f.path) && !firstPush) continue;
-    f.chunks.forEach((id, i) => {
-      if (!wanted.has(id)) wanted.set(id, { path: f.path, index: i, size: f.size });
-    });
-  }
-  ctx.progress.update(`Checking ${wanted.size} blob(s) on the server`);
-  const missing = wanted.size > 0 ? await session.api.missingBlobs(workspaceId, [...wanted.keys()]) : [];
+  const uploader = new BlobUploader(p, session.api, workspaceId, keys, remote.ring.epoch, ctx);
+  const hashed: IndexEntry[] = [];
+  for (const f of plan.dirty) hashed.push(await uploader.addFile(folder.root, f));
+  await uploader.finish();
+  result.uploadedBlobs = uploader.uploadedBlobs;
+  result.uploadedBytes = uploader.uploadedBytes;
 
-  const limiter = new TaskLimiter(UPLOAD_CONCURRENCY);
-  let batch: BlobFrame[] = [];
-  let batchBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (batch.length === 0) return;
-    const body = encodeFrames(batch);
-    batch = [];
-    batchBytes = 0;
-    await limiter.add(async () => {
-      await session.api.uploadBlobs(workspaceId, body);
-    });
-  };
-  for (const id of missing) {
-    const where = wanted.get(id);
-    if (!where) throw new SyncError('bad_response', 'the server reported a blob we did not ask about');
-    const plain = readChunk(folder.root, where.path, where.index, where.size);
-    if (blobId(p, keys.blobIdKey, plain) !== id) {
-      throw new ConflictError(`${where.path} changed while it was being pushed`, 'run the push again');
-    }
-    const sealed = sealEnvelope(p, keys.blobKey, plain, { kind: 'blob', workspaceId, objectId: id, epoch });
-    batch.push({ id, data: sealed });
-    batchBytes += sealed.length + FRAME_HEADER_BYTES;
-    result.uploadedBlobs++;
-    result.uploadedBytes += sealed.length;
-    if (batchBytes >= BATCH_BYTES) {
-      await flush();
-      ctx.progress.update(`Uploading ${result.uploadedBlobs}/${missing.length} blob(s)`);
-    }
+  const entries = [...unchangedEntries, ...hashed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const tree = treeOf(entries);
+  const changes = localChanges(index, tree);
+  result.changes = changes;
+  if (changes.length === 0 && !(firstPush && head === null)) {
+    writeIndex(folder.root, { ...index, entries });
+    ctx.progress.stop();
+    return { ...result, upToDate: head === index.base };
   }
-  await flush();
-  await limiter.drain();
 
   ctx.progress.update('Creating snapshot');
   const manifest: Manifest = {
     version: 1,
     workspaceId,
     parent: head,
-    epoch,
+    epoch: remote.ring.epoch,
     author: {
       userId: session.secrets.userId,
       name: session.secrets.name,
@@ -131,23 +114,96 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
       signingKey: toB64(session.identity.ed25519.publicKey),
     },
     time: new Date().toISOString(),
-    message: opts.message ?? defaultMessage(local.changes),
-    files: local.tree,
+    message: opts.message ?? defaultMessage(changes),
+    files: tree,
   };
+  const { packSnapshot } = await import('../../sync/snapshot.js');
   const packed = packSnapshot(p, keys.manifestKey, session.identity.ed25519.secretKey, manifest);
-  const blobIds = [...new Set(local.tree.flatMap((f) => f.chunks))];
+  // The server checks that these exist and records them for garbage collection; blobs the parent
+  // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
+  const inBase = new Set(index.entries.flatMap((e) => e.chunks));
+  const blobIds = [...new Set(tree.flatMap((f) => f.chunks))].filter((id) => !inBase.has(id));
   try {
     await session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: toB64(packed.data), blobIds });
   } catch (err) {
     ctx.progress.stop();
-    if (err instanceof HeadMovedError) {
+    // A retry after a lost answer finds our own snapshot already at the head: that is success.
+    if (err instanceof HeadMovedError && err.head !== packed.id) {
       throw new ConflictError('someone pushed to this workspace at the same time', 'run `insomnia-sync pull`, then push again');
     }
-    throw err;
+    if (!(err instanceof HeadMovedError)) throw err;
   }
-  writeIndex(folder.root, { version: 1, workspaceId, base: packed.id, entries: local.entries });
+  writeIndex(folder.root, { version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);
   ctx.progress.stop();
-  return { ...result, snapshot: packed.id };
+  return { ...result, snapshot: packed.id, parent: head, files: tree.length };
+}
+
+function treeOf(entries: IndexEntry[]) {
+  return entries.map(({ path: p, mode, size, chunks }) => ({ path: p, mode, size, chunks }));
+}
+
+/** Hashes files chunk by chunk and uploads, group by group, the chunks the server lacks. */
+class BlobUploader {
+  uploadedBlobs = 0;
+  uploadedBytes = 0;
+  private readonly limiter = new TaskLimiter(UPLOAD_CONCURRENCY);
+  private readonly seen = new Set<string>();
+  private group: BlobFrame[] = [];
+  private groupBytes = 0;
+
+  constructor(
+    private readonly p: Primitives,
+    private readonly api: ApiClient,
+    private readonly workspaceId: string,
+    private readonly keys: WorkspaceSubkeys,
+    private readonly epoch: number,
+    private readonly ctx: ClientContext,
+  ) {}
+
+  async addFile(root: string, file: ScannedFile): Promise<IndexEntry> {
+    const chunks: string[] = [];
+    let size = 0;
+    for (const { chunk, owned } of chunksOf(path.join(root, file.path))) {
+      const id = blobId(this.p, this.keys.blobIdKey, chunk);
+      chunks.push(id);
+      size += chunk.length;
+      if (this.seen.has(id)) continue;
+      this.seen.add(id);
+      // Plaintext waits here until the server says whether it needs it; big-file chunks share a buffer.
+      this.group.push({ id, data: owned ? chunk : Uint8Array.prototype.slice.call(chunk) });
+      this.groupBytes += chunk.length;
+      if (this.groupBytes >= BATCH_BYTES) await this.dispatch();
+    }
+    return { ...file, size, chunks };
+  }
+
+  /** Hands the group to an upload slot; waits only while UPLOAD_CONCURRENCY uploads are in flight. */
+  private async dispatch(): Promise<void> {
+    const group = this.group;
+    this.group = [];
+    this.groupBytes = 0;
+    if (group.length > 0) await this.limiter.add(() => this.upload(group));
+  }
+
+  private async upload(group: BlobFrame[]): Promise<void> {
+    const missing = new Set(await this.api.missingBlobs(this.workspaceId, group.map((g) => g.id)));
+    if (missing.size === 0) return;
+    const frames: BlobFrame[] = [];
+    for (const { id, data } of group) {
+      if (!missing.has(id)) continue;
+      const sealed = sealEnvelope(this.p, this.keys.blobKey, data, { kind: 'blob', workspaceId: this.workspaceId, objectId: id, epoch: this.epoch });
+      frames.push({ id, data: sealed });
+      this.uploadedBytes += sealed.length;
+    }
+    await this.api.uploadBlobs(this.workspaceId, encodeFrames(frames));
+    this.uploadedBlobs += frames.length;
+    this.ctx.progress.update(`Uploaded ${this.uploadedBlobs} blob(s), ${(this.uploadedBytes / 1048576).toFixed(1)} MiB`);
+  }
+
+  async finish(): Promise<void> {
+    await this.dispatch();
+    await this.limiter.drain();
+  }
 }
 
 function defaultMessage(changes: LocalChange[]): string {

@@ -1,9 +1,12 @@
-/** status: local changes against the last sync, and whether the remote moved (SPEC §4). */
+/**
+ * status: local changes against the last sync, and whether the remote moved (SPEC §4).
+ * Files whose stat data match the index are not read; keys are unlocked only when a file must be
+ * re-hashed.
+ */
 import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { writeIndex } from '../local/link.js';
-import { currentKeys } from '../keyring.js';
-import { loadRemote, openLinked, readLocalTree, type RemoteState } from './linked.js';
+import { blobIdKeyOf, loadRemote, openLinked, readLocalTree } from './linked.js';
 
 export interface StatusResult {
   workspaceId: string;
@@ -18,22 +21,18 @@ export interface StatusResult {
 export async function status(ctx: ClientContext): Promise<StatusResult> {
   const p = ctx.primitives;
   const { folder, session, index } = openLinked(ctx);
-  const remoteP = loadRemote(p, session, folder.link.workspaceId);
-  remoteP.catch(() => {});
-  let remote: RemoteState | undefined;
-  const local = await readLocalTree(p, folder.root, index, async () => {
-    remote = await remoteP;
-    return currentKeys(remote.ring).blobIdKey;
-  });
-  remote ??= await remoteP;
+  const workspaceP = session.api.getWorkspace(folder.link.workspaceId);
+  workspaceP.catch(() => {}); // awaited below; a failure must not surface as unhandled while we scan
+  const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf((await loadRemote(p, session, folder.link.workspaceId)).ring));
+  const workspace = await workspaceP;
   // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
-  if (local.changes.length === 0) writeIndex(folder.root, { ...index, entries: local.entries });
+  if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...index, entries: local.entries });
   return {
     workspaceId: folder.link.workspaceId,
     root: folder.root,
     base: index.base,
-    remoteHead: remote.workspace.head,
-    remoteMoved: remote.workspace.head !== index.base,
+    remoteHead: workspace.head,
+    remoteMoved: workspace.head !== index.base,
     changes: local.changes,
     skipped: local.skipped,
   };
