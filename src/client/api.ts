@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ROUTES, routePath, type RouteName } from '../protocol/routes.js';
 import type * as T from '../protocol/types.js';
-import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
+import { decodeFrames, FRAME_HEADER_BYTES, type BlobFrame } from '../protocol/blob-frames.js';
 import { LIMITS } from '../protocol/types.js';
 import { isErrorCode } from '../protocol/errors.js';
 import {
@@ -72,7 +72,7 @@ export class ApiClient {
 
   private async send(
     name: RouteName,
-    opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array; query?: Record<string, string> } = {},
+    opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string> } = {},
   ): Promise<{ status: number; body: Buffer; contentType: string }> {
     const route = ROUTES[name];
     let path = routePath(name, opts.params);
@@ -85,7 +85,7 @@ export class ApiClient {
       accept: 'application/json, application/octet-stream',
     };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
-    let body: string | Uint8Array | undefined;
+    let body: string | Uint8Array[] | undefined;
     if (opts.json !== undefined) {
       headers['content-type'] = 'application/json';
       body = JSON.stringify(opts.json);
@@ -111,10 +111,13 @@ export class ApiClient {
     method: string,
     path: string,
     headers: Record<string, string>,
-    body: string | Uint8Array | undefined,
+    body: string | Uint8Array[] | undefined,
   ): Promise<{ status: number; body: Buffer; contentType: string }> {
     return new Promise((resolve, reject) => {
-      if (body !== undefined) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength);
+      if (body !== undefined) {
+        const length = typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, part) => n + part.byteLength, 0);
+        headers['content-length'] = String(length);
+      }
       const req = this.transport.request(
         {
           protocol: this.url.protocol,
@@ -127,21 +130,33 @@ export class ApiClient {
           timeout: 120_000,
         },
         (res) => {
+          // One buffer of the announced size (node's parser holds the body to it): no list of
+          // chunks to concatenate afterwards.
+          const announced = Number(res.headers['content-length']);
+          const whole = Number.isSafeInteger(announced) && announced >= 0 && announced <= 256 * 1024 * 1024 ? Buffer.allocUnsafe(announced) : null;
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let filled = 0;
+          res.on('data', (c: Buffer) => {
+            if (whole) c.copy(whole, filled);
+            else chunks.push(c);
+            filled += c.length;
+          });
           res.on('error', reject);
-          res.on('end', () =>
-            resolve({
-              status: res.statusCode ?? 0,
-              body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-              contentType: String(res.headers['content-type'] ?? ''),
-            }),
-          );
+          res.on('end', () => {
+            const body = whole ? whole.subarray(0, filled) : Buffer.concat(chunks);
+            resolve({ status: res.statusCode ?? 0, body, contentType: String(res.headers['content-type'] ?? '') });
+          });
         },
       );
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
-      req.end(body);
+      if (Array.isArray(body)) {
+        // Blob frames go out as they are, piece by piece: no 4 MiB concatenation per batch.
+        req.cork();
+        for (const part of body) req.write(part);
+        req.uncork();
+        req.end();
+      } else req.end(body);
     });
   }
 
@@ -232,8 +247,16 @@ export class ApiClient {
     }
     return missing;
   }
-  async uploadBlobs(workspaceId: string, framesBody: Uint8Array): Promise<number> {
-    return (await this.json<T.BlobUploadResponse>('uploadBlobs', { params: { workspaceId }, raw: framesBody })).stored;
+  /** Uploads blobs in the frame format of protocol/blob-frames.ts, written piece by piece. */
+  async uploadBlobs(workspaceId: string, frames: BlobFrame[]): Promise<number> {
+    const parts: Uint8Array[] = [];
+    for (const f of frames) {
+      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+      if (header.write(f.id, 0, 32, 'hex') !== 32 || !/^[0-9a-f]{64}$/.test(f.id)) throw new UsageError(`bad blob id ${f.id}`);
+      header.writeUInt32BE(f.data.length, 32);
+      parts.push(header, f.data);
+    }
+    return (await this.json<T.BlobUploadResponse>('uploadBlobs', { params: { workspaceId }, raw: parts })).stored;
   }
   /** Fetches blobs; the server may answer fewer than asked (size cap), so this loops until done. */
   async fetchBlobs(workspaceId: string, ids: string[]): Promise<BlobFrame[]> {

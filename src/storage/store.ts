@@ -120,6 +120,18 @@ export interface BlobRecord {
   data: Uint8Array;
 }
 
+/** A stored blob's id and data length, without the data. */
+export interface BlobSizeRecord {
+  /** 64 lowercase hex chars */
+  id: string;
+  size: number;
+}
+
+/** A blob id that is not 64 hex chars, given to a method that stores it. */
+export class BlobIdError extends Error {
+  readonly code = 'bad_blob_id';
+}
+
 export interface SnapshotRecord {
   id: string;
   parent: string | null;
@@ -190,13 +202,23 @@ export interface Store {
   // blobs
   /** The ids of `ids` not stored in the workspace, in the order given, without duplicates. */
   missingBlobs(workspaceId: string, ids: readonly string[]): Promise<string[]>;
-  /** Stores the blobs in one transaction; ids already stored are left alone. Returns how many were new. */
+  /**
+   * Stores the blobs in one transaction; ids already stored are left alone. Returns how many were new.
+   * An id that is not 64 hex chars throws BlobIdError and stores nothing.
+   */
   putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number>;
   /**
    * The stored blobs among `ids`, in request order, unknown ids skipped, stopping before the sum of
    * data lengths would exceed `maxBytes` — but always at least one blob when any is found.
    */
   getBlobs(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobRecord[]>;
+  /**
+   * What `getBlobs` would return, without the data: ids and sizes, chosen the same way in one read.
+   * The fetch route streams the answer from this plan with `readBlobs`, a group at a time.
+   */
+  planBlobFetch(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobSizeRecord[]>;
+  /** The data of each id, in order; null for an id not stored (or no longer: its workspace was deleted). */
+  readBlobs(workspaceId: string, ids: readonly string[]): Promise<(Uint8Array | null)[]>;
 
   // snapshots
   /**

@@ -3,7 +3,7 @@
  * every file is downloaded, decrypted and checked against its blob id into a staging folder first;
  * only when all of them are staged are they renamed into place, one atomic rename each.
  */
-import { chmodSync, closeSync, mkdirSync, openSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, rmdirSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { openEnvelope } from '../../crypto/aead.js';
 import { blobId } from '../../crypto/workspace-keys.js';
@@ -27,7 +27,7 @@ export interface FetchPlan {
   file: TreeFile;
 }
 
-const BATCH_BYTES = 8 * 1024 * 1024;
+const BATCH_BYTES = 4 * 1024 * 1024;
 const FETCH_CONCURRENCY = 3;
 
 export function stagingDir(root: string): string {
@@ -88,23 +88,30 @@ export async function stageRemoteFiles(
   };
   const stageOne = async (plan: FetchPlan, blobs: Map<string, Uint8Array> | null): Promise<void> => {
     const stagedPath = path.join(dir, String(n++));
-    const fd = openSync(stagedPath, 'w', 0o600);
-    try {
-      const ids = plan.file.chunks;
-      for (let i = 0; i < ids.length; i += chunksPerRequest) {
-        const group = ids.slice(i, i + chunksPerRequest);
-        // A big file comes a few chunks at a time, so memory stays bounded whatever its size.
-        const source = blobs ?? (await fetchMap(group));
-        for (const id of group) {
-          const data = source.get(id);
-          if (!data) throw new IntegrityFailure(`the server does not have blob ${id.slice(0, 12)}`, 'run `insomnia-sync verify`');
-          writeAll(fd, decrypt(id, data));
+    const ids = plan.file.chunks;
+    // Mode as in the manifest, less the umask, as git does.
+    if (ids.length <= 1 && blobs) {
+      const id = ids[0];
+      const data = id === undefined ? new Uint8Array(0) : blobs.get(id);
+      if (!data) throw new IntegrityFailure(`the server does not have blob ${id!.slice(0, 12)}`, 'run `insomnia-sync verify`');
+      writeFileSync(stagedPath, id === undefined ? data : decrypt(id, data), { mode: plan.file.mode });
+    } else {
+      const fd = openSync(stagedPath, 'w', plan.file.mode);
+      try {
+        for (let i = 0; i < ids.length; i += chunksPerRequest) {
+          const group = ids.slice(i, i + chunksPerRequest);
+          // A big file comes a few chunks at a time, so memory stays bounded whatever its size.
+          const source = blobs ?? (await fetchMap(group));
+          for (const id of group) {
+            const data = source.get(id);
+            if (!data) throw new IntegrityFailure(`the server does not have blob ${id.slice(0, 12)}`, 'run `insomnia-sync verify`');
+            writeAll(fd, decrypt(id, data));
+          }
         }
+      } finally {
+        closeSync(fd);
       }
-    } finally {
-      closeSync(fd);
     }
-    chmodSync(stagedPath, plan.file.mode);
     staged.push({ staged: stagedPath, target: plan.target });
     doneFiles++;
   };

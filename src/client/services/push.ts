@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
-import { encodeFrames, type BlobFrame } from '../../protocol/blob-frames.js';
+import type { BlobFrame } from '../../protocol/blob-frames.js';
 import { sealEnvelope } from '../../crypto/aead.js';
 import { blobId, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
@@ -195,7 +195,7 @@ class BlobUploader {
       frames.push({ id, data: sealed });
       this.uploadedBytes += sealed.length;
     }
-    await this.api.uploadBlobs(this.workspaceId, encodeFrames(frames));
+    await this.api.uploadBlobs(this.workspaceId, frames);
     this.uploadedBlobs += frames.length;
     this.ctx.progress.update(`Uploaded ${this.uploadedBlobs} blob(s), ${(this.uploadedBytes / 1048576).toFixed(1)} MiB`);
   }

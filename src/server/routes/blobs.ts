@@ -1,10 +1,11 @@
 /** Blob upload, presence check and download, as binary frames (docs/protocol.md §4). */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { decodeFrames, encodeFrames, FrameError } from '../../protocol/blob-frames.js';
+import { decodeFrames, FrameError } from '../../protocol/blob-frames.js';
 import { ROUTES } from '../../protocol/routes.js';
 import { LIMITS, type BlobUploadResponse, type FetchBlobsRequest, type MissingBlobsRequest, type MissingBlobsResponse } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import { badRequest } from '../errors.js';
+import { framedLength, frameStream } from '../frame-stream.js';
 import type { WorkspaceGuard } from '../plugins/auth.js';
 import { schemas } from '../schemas.js';
 
@@ -57,9 +58,11 @@ export function registerBlobRoutes(
     onRequest: authenticate,
     handler: async (request, reply) => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
-      const blobs = await store.getBlobs(ws.id, request.body.ids, LIMITS.maxFetchBytes);
-      const bytes = encodeFrames(blobs);
-      return reply.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      const plan = await store.planBlobFetch(ws.id, request.body.ids, LIMITS.maxFetchBytes);
+      void reply.type('application/octet-stream');
+      if (plan.length === 0) return reply.send(Buffer.alloc(0));
+      void reply.header('content-length', framedLength(plan));
+      return reply.send(frameStream(store, ws.id, plan));
     },
   });
 }

@@ -2,6 +2,7 @@
  * SQLite schema, as an ordered list: entry i is schema version i + 1. Never edit an entry that has
  * shipped; append a new one. Times are milliseconds since the epoch (INTEGER).
  */
+// Entry 1 was last changed before any release (blob ids TEXT → BLOB); from the first release on, append only.
 export const SQLITE_MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE users (
@@ -80,9 +81,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (workspace_id, epoch)
   );
 
+  -- ids are the 32 raw bytes of the hex id: half the key size of TEXT in the table and its index.
+  -- A rowid table: with blob data inline, WITHOUT ROWID made inserts 2-4x and lookups 20x slower.
   CREATE TABLE blobs (
     workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
-    id TEXT NOT NULL,
+    id BLOB NOT NULL,
     size INTEGER NOT NULL,
     data BLOB NOT NULL,
     created_at INTEGER NOT NULL,
@@ -104,7 +107,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TABLE snapshot_blobs (
     workspace_id TEXT NOT NULL,
     snapshot_id TEXT NOT NULL,
-    blob_id TEXT NOT NULL,
+    blob_id BLOB NOT NULL,
     PRIMARY KEY (workspace_id, snapshot_id, blob_id),
     FOREIGN KEY (workspace_id, snapshot_id) REFERENCES snapshots(workspace_id, id) ON DELETE CASCADE
   ) WITHOUT ROWID;

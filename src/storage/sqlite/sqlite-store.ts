@@ -4,26 +4,28 @@
  * BEGIN IMMEDIATE so a second process on the same file waits (busy_timeout) instead of deadlocking.
  */
 import Database from 'better-sqlite3';
-import type {
-  AccountKeysRecord,
-  BlobRecord,
-  CreateSnapshotResult,
-  CreateUserResult,
-  CreateWorkspaceResult,
-  MemberKeysRecord,
-  NewSession,
-  NewSnapshot,
-  NewUser,
-  NewWorkspace,
-  SessionRecord,
-  SnapshotRecord,
-  Store,
-  TeamMembershipRecord,
-  TeamRecord,
-  TeamRole,
-  UserRecord,
-  WorkspaceKeyRecord,
-  WorkspaceRecord,
+import {
+  BlobIdError,
+  type AccountKeysRecord,
+  type BlobRecord,
+  type BlobSizeRecord,
+  type CreateSnapshotResult,
+  type CreateUserResult,
+  type CreateWorkspaceResult,
+  type MemberKeysRecord,
+  type NewSession,
+  type NewSnapshot,
+  type NewUser,
+  type NewWorkspace,
+  type SessionRecord,
+  type SnapshotRecord,
+  type Store,
+  type TeamMembershipRecord,
+  type TeamRecord,
+  type TeamRole,
+  type UserRecord,
+  type WorkspaceKeyRecord,
+  type WorkspaceRecord,
 } from '../store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -37,6 +39,10 @@ export interface SqliteStoreOptions {
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   const db = new Database(path);
   try {
+    // TEMP: bench knobs
+    if (process.env.ISYNC_PAGE_SIZE) db.pragma(`page_size = ${process.env.ISYNC_PAGE_SIZE}`);
+    if (process.env.ISYNC_CACHE) db.pragma(`cache_size = ${process.env.ISYNC_CACHE}`);
+    if (process.env.ISYNC_MMAP) db.pragma(`mmap_size = ${process.env.ISYNC_MMAP}`);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
     db.pragma('synchronous = NORMAL');
@@ -272,7 +278,8 @@ export class SqliteStore implements Store {
       for (const id of ids) {
         if (seen.has(id)) continue;
         seen.add(id);
-        if (has.get(workspaceId, id) === undefined) missing.push(id);
+        const key = blobKey(id);
+        if (key === null || has.get(workspaceId, key) === undefined) missing.push(id);
       }
     });
     run.deferred();
@@ -280,14 +287,21 @@ export class SqliteStore implements Store {
   }
 
   async putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number> {
+    // keys first: a bad id must fail before the transaction, so nothing is stored
+    const keys = blobs.map((b) => {
+      const key = blobKey(b.id);
+      if (key === null) throw new BlobIdError('blob id must be 64 hex chars');
+      return key;
+    });
     const insert = this.stmt('INSERT OR IGNORE INTO blobs (workspace_id, id, size, data, created_at) VALUES (?, ?, ?, ?, ?)');
     const run = this.db.transaction(() => {
       const at = Date.now();
       let stored = 0;
       let bytes = 0;
-      for (const b of blobs) {
-        const data = Buffer.from(b.data.buffer, b.data.byteOffset, b.data.byteLength);
-        if (insert.run(workspaceId, b.id, data.length, data, at).changes > 0) {
+      for (let i = 0; i < blobs.length; i++) {
+        const d = blobs[i]!.data;
+        const data = Buffer.isBuffer(d) ? d : Buffer.from(d.buffer, d.byteOffset, d.byteLength);
+        if (insert.run(workspaceId, keys[i], data.length, data, at).changes > 0) {
           stored++;
           bytes += data.length;
         }
@@ -299,21 +313,48 @@ export class SqliteStore implements Store {
   }
 
   async getBlobs(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobRecord[]> {
-    const read = this.stmt('SELECT data FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
     const run = this.db.transaction(() => {
-      const out: BlobRecord[] = [];
-      let total = 0;
-      for (const id of ids) {
-        const data = read.get(workspaceId, id) as Buffer | undefined;
-        if (data === undefined) continue;
-        // the one blob read past the cut is at most LIMITS.maxBlobBytes: cheaper than a second lookup per id
-        if (out.length > 0 && total + data.length > maxBytes) break;
-        out.push({ id, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) });
-        total += data.length;
-      }
-      return out;
+      const plan = this.planSync(workspaceId, ids, maxBytes);
+      const data = this.readSync(workspaceId, plan.map((p) => p.id));
+      return plan.map((p, i) => ({ id: p.id, data: data[i]! }));
     });
     return run.deferred();
+  }
+
+  async planBlobFetch(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobSizeRecord[]> {
+    const run = this.db.transaction(() => this.planSync(workspaceId, ids, maxBytes));
+    return run.deferred();
+  }
+
+  async readBlobs(workspaceId: string, ids: readonly string[]): Promise<(Uint8Array | null)[]> {
+    const run = this.db.transaction(() => this.readSync(workspaceId, ids));
+    return run.deferred();
+  }
+
+  private planSync(workspaceId: string, ids: readonly string[], maxBytes: number): BlobSizeRecord[] {
+    // length() of a BLOB comes from the record header: the data itself is not read
+    const sizeOf = this.stmt('SELECT length(data) FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
+    const out: BlobSizeRecord[] = [];
+    let total = 0;
+    for (const id of ids) {
+      const key = blobKey(id);
+      if (key === null) continue;
+      const size = sizeOf.get(workspaceId, key) as number | undefined;
+      if (size === undefined) continue;
+      if (out.length > 0 && total + size > maxBytes) break;
+      out.push({ id, size });
+      total += size;
+    }
+    return out;
+  }
+
+  private readSync(workspaceId: string, ids: readonly string[]): (Uint8Array | null)[] {
+    const read = this.stmt('SELECT data FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
+    return ids.map((id) => {
+      const key = blobKey(id);
+      const data = key === null ? undefined : (read.get(workspaceId, key) as Buffer | undefined);
+      return data === undefined ? null : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    });
   }
 
   // snapshots
@@ -329,7 +370,13 @@ export class SqliteStore implements Store {
       }
       const has = this.stmt('SELECT 1 FROM blobs WHERE workspace_id = ? AND id = ?').pluck();
       const unique = [...new Set(s.blobIds)];
-      const missing = unique.filter((id) => has.get(workspaceId, id) === undefined);
+      const keys: Buffer[] = [];
+      const missing: string[] = [];
+      for (const id of unique) {
+        const key = blobKey(id);
+        if (key === null || has.get(workspaceId, key) === undefined) missing.push(id);
+        else keys.push(key);
+      }
       if (missing.length > 0) return { ok: false, reason: 'missing_blobs', missing };
       const at = s.createdAt.getTime();
       const data = Buffer.from(s.data.buffer, s.data.byteOffset, s.data.byteLength);
@@ -341,7 +388,7 @@ export class SqliteStore implements Store {
         at,
       );
       const link = this.stmt('INSERT INTO snapshot_blobs (workspace_id, snapshot_id, blob_id) VALUES (?, ?, ?)');
-      for (const id of unique) link.run(workspaceId, s.id, id);
+      for (const key of keys) link.run(workspaceId, s.id, key);
       this.stmt('UPDATE workspaces SET head = ?, updated_at = ?, size = size + ? WHERE id = ?').run(s.id, at, data.length, workspaceId);
       return { ok: true, head: s.id };
     });
@@ -373,9 +420,11 @@ export class SqliteStore implements Store {
   }
 
   async snapshotBlobIds(workspaceId: string, snapshotId: string): Promise<string[]> {
-    return this.stmt('SELECT blob_id FROM snapshot_blobs WHERE workspace_id = ? AND snapshot_id = ? ORDER BY blob_id')
+    const keys = this.stmt('SELECT blob_id FROM snapshot_blobs WHERE workspace_id = ? AND snapshot_id = ? ORDER BY blob_id')
       .pluck()
-      .all(workspaceId, snapshotId) as string[];
+      .all(workspaceId, snapshotId) as Buffer[];
+    // byte order of the raw ids is the order of their lowercase hex
+    return keys.map((k) => k.toString('hex'));
   }
 
   async close(): Promise<void> {
@@ -384,6 +433,14 @@ export class SqliteStore implements Store {
     this.statements.clear();
     this.db.close();
   }
+}
+
+/** The stored form of a blob id: its 32 bytes; null when `hex` is not 64 hex chars (it then matches nothing). */
+function blobKey(hex: string): Buffer | null {
+  if (hex.length !== 64) return null;
+  const key = Buffer.from(hex, 'hex');
+  // the decoder stops silently at the first pair that is not hex
+  return key.length === 32 ? key : null;
 }
 
 function groupBy(rows: Row[], column: string): Map<string, Row[]> {
