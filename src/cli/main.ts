@@ -26,6 +26,13 @@ async function runCommand(name: string, args: unknown[], command: Command): Prom
   const color = opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
   const out = new Output({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), color, stdout: process.stdout, stderr: process.stderr });
   try {
+    if (name === 'completion') {
+      let root = command;
+      while (root.parent) root = root.parent;
+      const { runCompletion } = await import('./commands/completion.js');
+      await runCompletion(root, out, args[0] as string);
+      return EXIT.ok;
+    }
     const { buildContext } = await import('./context.js');
     const ctx = await buildContext(opts, out);
     const mod = (await import(`./commands/${name}.js`)) as { run: (c: typeof ctx, o: typeof out, a: unknown[], p: Record<string, unknown>) => Promise<number | void> };

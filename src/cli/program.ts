@@ -105,5 +105,12 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .argument('<workspace>', 'workspace name or id')
     .action(action('workspace-delete'));
 
+  program
+    .command('completion')
+    .description('print a shell completion script (bash, zsh or fish)')
+    .argument('<shell>', 'bash, zsh or fish')
+    .addHelpText('after', '\nExamples:\n  source <(insomnia-sync completion bash)\n  insomnia-sync completion fish > ~/.config/fish/completions/insomnia-sync.fish')
+    .action(action('completion'));
+
   return program;
 }

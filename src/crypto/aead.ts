@@ -11,7 +11,7 @@ import { assertBytes, describeType } from './args.js';
 import { utf8 } from './encoding.js';
 import { CryptoArgumentError, IntegrityError } from './errors.js';
 import { ENVELOPE_VERSION, LABELS } from './labels.js';
-import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, type Primitives } from './primitives.js';
+import { AEAD_KEY_LENGTH, AEAD_NONCE_LENGTH, AEAD_TAG_LENGTH, type Primitives } from './primitives-contract.js';
 
 export const SLOT_KINDS = [
   'account-key',

@@ -15,7 +15,7 @@ import { IntegrityError } from './errors.js';
 import { hkdfSha256 } from './kdf.js';
 import { x25519PublicKey, x25519SharedSecret } from './keys.js';
 import { LABELS } from './labels.js';
-import type { Primitives } from './primitives.js';
+import type { Primitives } from './primitives-contract.js';
 
 const SEAL_INFO = utf8(LABELS.seal);
 const X25519_LENGTH = 32;
@@ -32,9 +32,9 @@ export function sealToPublicKey(p: Primitives, recipientX25519Public: Uint8Array
   let ephemeralPublic: Uint8Array;
   let shared: Uint8Array;
   try {
-    ephemeralPublic = x25519PublicKey(ephemeralSecret);
+    ephemeralPublic = x25519PublicKey(ephemeralSecret, p);
     // Throws CryptoArgumentError on a low-order recipient key: sealing to it would be readable by anyone.
-    shared = x25519SharedSecret(ephemeralSecret, recipientX25519Public);
+    shared = x25519SharedSecret(ephemeralSecret, recipientX25519Public, p);
   } finally {
     ephemeralSecret.fill(0);
   }
@@ -52,10 +52,10 @@ export function openSealed(p: Primitives, recipientX25519Secret: Uint8Array, sea
   assertBytes(sealed, 'sealed');
   if (sealed.length < SEAL_OVERHEAD) throw new IntegrityError();
   const ephemeralPublic = sealed.subarray(0, X25519_LENGTH);
-  const recipientPublic = x25519PublicKey(recipientX25519Secret);
+  const recipientPublic = x25519PublicKey(recipientX25519Secret, p);
   let shared: Uint8Array;
   try {
-    shared = x25519SharedSecret(recipientX25519Secret, ephemeralPublic);
+    shared = x25519SharedSecret(recipientX25519Secret, ephemeralPublic, p);
   } catch {
     throw new IntegrityError();
   }

@@ -6,7 +6,7 @@ import { assertBytes } from './args.js';
 import { toHex, utf8 } from './encoding.js';
 import { hkdfSha256 } from './kdf.js';
 import { LABELS } from './labels.js';
-import type { Primitives } from './primitives.js';
+import type { Primitives } from './primitives-contract.js';
 
 export const KEY_LENGTH = 32;
 

@@ -2,8 +2,8 @@
  * Strict shape checks shared by the manifest and index decoders. Each check returns a message
  * (or null when fine) so that every decoder can raise its own error class with its own code.
  */
-import { chunkCount } from './chunking.js';
-import { areSimpleValidPaths, comparePaths, PathError, validatePath } from './paths.js';
+import { CHUNK_SIZE } from './chunking.js';
+import { areSimpleValidPaths, PathError, validatePath } from './paths.js';
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
@@ -58,6 +58,14 @@ export function isNonNegativeSafeInteger(v: unknown): v is number {
 }
 
 const HEX_RUN = /^[0-9a-f]*$/;
+const OBJECT_PROTO = Object.prototype;
+
+/** What checkFileRecords found: the first problem, and whether every record had its keys in `keys` order. */
+export interface FileListCheck {
+  problem: string | null;
+  /** true when each record's own keys are exactly `keys` in that order (so JSON.stringify is canonical) */
+  keysInOrder: boolean;
+}
 
 /**
  * Checks a list of file records (manifest files or index entries): exact keys, then path, mode,
@@ -72,42 +80,80 @@ export function checkFileList(
   whereOf: (i: number) => string,
   extra?: (r: Record<string, unknown>, where: () => string) => string | null,
 ): string | null {
+  return checkFileRecords(list, keys, whereOf, extra).problem;
+}
+
+/** checkFileList, also telling whether the records' keys were all in canonical order. */
+export function checkFileRecords(
+  list: readonly unknown[],
+  keys: readonly string[],
+  whereOf: (i: number) => string,
+  extra?: (r: Record<string, unknown>, where: () => string) => string | null,
+): FileListCheck {
   const n = list.length;
+  const nk = keys.length;
   const paths = new Array<string>(n);
   const ids: string[] = [];
+  // One closure for the whole list (a closure per record costs measurably before the JIT warms
+  // up); it is only called once a record has failed, when `at` names that record.
+  let at = 0;
+  const where = (): string => whereOf(at);
+  const fail = (problem: string): FileListCheck => ({ problem, keysInOrder: false });
+  // for-in is the cheapest way to list keys in cold code (no array per record); it lists exactly
+  // the own keys when the prototype is Object.prototype and nothing enumerable was added to that.
+  let forInIsOwn = true;
+  for (const _ in OBJECT_PROTO) forInIsOwn = false;
+  let keysInOrder = true;
   for (let i = 0; i < n; i++) {
-    const where = (): string => whereOf(i);
+    at = i;
     const r = list[i];
-    const k = checkExactKeys(r, keys, where);
-    if (k !== null) return k;
+    let exact = false;
+    if (forInIsOwn && typeof r === 'object' && r !== null && Object.getPrototypeOf(r) === OBJECT_PROTO) {
+      let j = 0;
+      for (const k in r) {
+        if (j === nk || k !== keys[j]) {
+          j = -1;
+          break;
+        }
+        j++;
+      }
+      exact = j === nk;
+    }
+    if (!exact) {
+      const k = checkExactKeys(r, keys, where);
+      if (k !== null) return fail(k);
+      if (keysInOrder) keysInOrder = sameKeys(Object.keys(r as object), keys);
+    }
     const f = r as Record<string, unknown>;
     const path = f.path;
-    if (typeof path !== 'string') return `${where()}.path is not a string`;
+    if (typeof path !== 'string') return fail(`${where()}.path is not a string`);
     paths[i] = path;
-    if (f.mode !== 0o644 && f.mode !== 0o755) return `${where()}.mode must be 0o644 or 0o755`;
+    if (f.mode !== 0o644 && f.mode !== 0o755) return fail(`${where()}.mode must be 0o644 or 0o755`);
     const size = f.size;
-    if (!isNonNegativeSafeInteger(size)) return `${where()}.size must be a non-negative integer`;
-    const chunks = f.chunks;
-    if (!Array.isArray(chunks)) return `${where()}.chunks is not an array`;
-    const expected = chunkCount(size);
-    if (chunks.length !== expected) {
-      return `${where()}.chunks has ${chunks.length} ids for ${size} bytes (expected ${expected})`;
+    if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+      return fail(`${where()}.size must be a non-negative integer`);
     }
-    for (let c = 0; c < chunks.length; c++) {
+    const chunks = f.chunks;
+    if (!Array.isArray(chunks)) return fail(`${where()}.chunks is not an array`);
+    const expected = size <= CHUNK_SIZE ? (size === 0 ? 0 : 1) : Math.ceil(size / CHUNK_SIZE);
+    if (chunks.length !== expected) {
+      return fail(`${where()}.chunks has ${chunks.length} ids for ${size} bytes (expected ${expected})`);
+    }
+    for (let c = 0; c < expected; c++) {
       const id: unknown = chunks[c];
-      if (typeof id !== 'string' || id.length !== 64) return `${where()}.chunks[${c}] is not a 64-hex blob id`;
+      if (typeof id !== 'string' || id.length !== 64) return fail(`${where()}.chunks[${c}] is not a 64-hex blob id`);
       ids.push(id);
     }
     if (extra !== undefined) {
       const e = extra(f, where);
-      if (e !== null) return e;
+      if (e !== null) return fail(e);
     }
   }
   if (!HEX_RUN.test(ids.join(''))) {
     for (let i = 0; i < n; i++) {
       const chunks = (list[i] as { chunks: string[] }).chunks;
       for (let c = 0; c < chunks.length; c++) {
-        if (!isHexId64(chunks[c])) return `${whereOf(i)}.chunks[${c}] is not a 64-hex blob id`;
+        if (!isHexId64(chunks[c])) return fail(`${whereOf(i)}.chunks[${c}] is not a 64-hex blob id`);
       }
     }
   }
@@ -118,13 +164,20 @@ export function checkFileList(
       try {
         valid = validatePath(path);
       } catch (e) {
-        if (e instanceof PathError) return `${whereOf(i)}.path: ${e.message}`;
+        if (e instanceof PathError) return fail(`${whereOf(i)}.path: ${e.message}`);
         throw e;
       }
-      if (valid !== path) return `${whereOf(i)}.path is not in Unicode NFC`;
+      if (valid !== path) return fail(`${whereOf(i)}.path is not in Unicode NFC`);
     }
   }
-  return checkTreeOrder(paths, whereOf);
+  const order = checkTreeOrder(paths, whereOf);
+  return order === null ? { problem: null, keysInOrder } : fail(order);
+}
+
+function sameKeys(own: readonly string[], keys: readonly string[]): boolean {
+  if (own.length !== keys.length) return false;
+  for (let i = 0; i < own.length; i++) if (own[i] !== keys[i]) return false;
+  return true;
 }
 
 /**
@@ -132,30 +185,55 @@ export function checkFileList(
  * also the folder of another (`a` and `a/b`).
  */
 export function checkTreeOrder(paths: readonly string[], whereOf: (i: number) => string): string | null {
-  for (let i = 1; i < paths.length; i++) {
-    const c = comparePaths(paths[i - 1] as string, paths[i] as string);
-    if (c === 0) return `${whereOf(i)} repeats a path`;
-    if (c > 0) return `${whereOf(i)} is out of order (must be sorted by path)`;
-  }
-  let files: Set<string> | null = null;
+  const n = paths.length;
   // Folders already known not to be files; their own parents were checked with them. Sorted
-  // paths come folder by folder, so remembering the last one skips most lookups.
-  const okDirs = new Set<string>();
+  // paths come folder by folder, so remembering the last one skips all but a few lookups, and
+  // those are binary searches in `paths` itself rather than a set of every path.
+  let okDirs: Set<string> | null = null;
   let lastDir = '';
-  for (let i = 0; i < paths.length; i++) {
+  let prev = '';
+  for (let i = 0; i < n; i++) {
     const p = paths[i] as string;
+    if (i > 0 && !(prev < p)) {
+      return prev === p ? `${whereOf(i)} repeats a path` : `${whereOf(i)} is out of order (must be sorted by path)`;
+    }
+    prev = p;
     let slash = p.lastIndexOf('/');
     if (slash <= 0) continue;
     if (slash === lastDir.length && p.startsWith(lastDir)) continue;
     lastDir = p.slice(0, slash);
-    files ??= new Set(paths);
+    okDirs ??= new Set();
     while (slash > 0) {
       const dir = p.slice(0, slash);
       if (okDirs.has(dir)) break;
-      if (files.has(dir)) return `${whereOf(i)} lies inside a path that is also a file`;
+      // Only paths before p can equal its folder (they sort before it); later ones are checked
+      // when their own turn comes, as the list is verified sorted up to i.
+      if (sortedHas(paths, dir, i)) {
+        // An order problem further on is reported first, as it always was.
+        for (let j = i + 1; j < n; j++) {
+          const a = paths[j - 1] as string;
+          const b = paths[j] as string;
+          if (!(a < b)) return a === b ? `${whereOf(j)} repeats a path` : `${whereOf(j)} is out of order (must be sorted by path)`;
+        }
+        return `${whereOf(i)} lies inside a path that is also a file`;
+      }
       okDirs.add(dir);
       slash = p.lastIndexOf('/', slash - 1);
     }
   }
   return null;
+}
+
+/** Binary search in paths[0, end), which is strictly increasing. */
+function sortedHas(paths: readonly string[], x: string, end: number): boolean {
+  let lo = 0;
+  let hi = end;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const m = paths[mid] as string;
+    if (m === x) return true;
+    if (m < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
 }

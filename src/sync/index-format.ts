@@ -45,9 +45,17 @@ export const INDEX_VERSION = 1;
 const TOP_KEYS = ['version', 'workspaceId', 'base', 'entries'] as const;
 const ENTRY_KEYS = ['path', 'size', 'mtimeMs', 'ctimeMs', 'ino', 'mode', 'chunks'] as const;
 
-function isFiniteNumber(v: unknown): v is number {
-  return typeof v === 'number' && Number.isFinite(v);
+// Per-record checks beyond checkFileList's; one function for all records (see checkFileList).
+function checkEntryStat(r: Record<string, unknown>, where: () => string): string | null {
+  const ino = r.ino;
+  // Number.isFinite is false for anything but a finite number, so it doubles as the type test.
+  if (!Number.isFinite(r.mtimeMs)) return `${where()}.mtimeMs is not a finite number`;
+  if (!Number.isFinite(r.ctimeMs)) return `${where()}.ctimeMs is not a finite number`;
+  if (!Number.isFinite(ino) || (ino as number) < 0) return `${where()}.ino is not a non-negative number`;
+  return null;
 }
+
+const entryWhere = (n: number): string => `index.entries[${n}]`;
 
 function checkIndex(i: unknown): string | null {
   const top = checkExactKeys(i, TOP_KEYS, () => 'index');
@@ -57,12 +65,7 @@ function checkIndex(i: unknown): string | null {
   if (!isHexId32(o.workspaceId)) return 'index.workspaceId is not a 32-hex id';
   if (o.base !== null && !isHexId64(o.base)) return 'index.base is not a 64-hex snapshot id or null';
   if (!Array.isArray(o.entries)) return 'index.entries is not an array';
-  return checkFileList(o.entries, ENTRY_KEYS, (n) => `index.entries[${n}]`, (r, where) => {
-    if (!isFiniteNumber(r.mtimeMs)) return `${where()}.mtimeMs is not a finite number`;
-    if (!isFiniteNumber(r.ctimeMs)) return `${where()}.ctimeMs is not a finite number`;
-    if (!isFiniteNumber(r.ino) || r.ino < 0) return `${where()}.ino is not a non-negative number`;
-    return null;
-  });
+  return checkFileList(o.entries, ENTRY_KEYS, entryWhere, checkEntryStat);
 }
 
 function copyEntry(e: IndexEntry): IndexEntry {
@@ -77,10 +80,23 @@ function copyEntry(e: IndexEntry): IndexEntry {
   };
 }
 
+function isSortedByPath(entries: readonly IndexEntry[]): boolean {
+  for (let i = 1; i < entries.length; i++) {
+    if (!((entries[i - 1] as IndexEntry).path < (entries[i] as IndexEntry).path)) return false;
+  }
+  return true;
+}
+
 /** JSON text of the index; entries are sorted here, anything decodeIndex would refuse throws. */
 export function encodeIndex(i: LocalIndex): string {
   if (i === null || typeof i !== 'object' || !Array.isArray(i.entries)) {
     throw new IndexFormatError('index is not an object with an entries array');
+  }
+  // Usual case: entries already sorted with exactly the entry fields (decodeIndex's output, or
+  // markRacyEntries' copies), so they are checked and written as they are, not copied again.
+  if (isSortedByPath(i.entries)) {
+    const asIs: LocalIndex = { version: i.version, workspaceId: i.workspaceId, base: i.base, entries: i.entries };
+    if (checkIndex(asIs) === null) return JSON.stringify(asIs);
   }
   const entries = i.entries.map(copyEntry).sort((a, b) => comparePaths(a.path, b.path));
   const out: LocalIndex = { version: i.version, workspaceId: i.workspaceId, base: i.base, entries };
@@ -89,6 +105,10 @@ export function encodeIndex(i: LocalIndex): string {
   return JSON.stringify(out);
 }
 
+/**
+ * Parses and checks the index text. The entries are the parsed objects themselves: checked to
+ * have exactly the entry fields, and new, so there is nothing to copy them away from.
+ */
 export function decodeIndex(text: string): LocalIndex {
   if (typeof text !== 'string') throw new IndexFormatError('index text must be a string');
   let parsed: unknown;
@@ -100,7 +120,7 @@ export function decodeIndex(text: string): LocalIndex {
   const problem = checkIndex(parsed);
   if (problem !== null) throw new IndexFormatError(problem);
   const p = parsed as LocalIndex;
-  return { version: p.version, workspaceId: p.workspaceId, base: p.base, entries: p.entries.map(copyEntry) };
+  return { version: p.version, workspaceId: p.workspaceId, base: p.base, entries: p.entries };
 }
 
 export function emptyIndex(workspaceId: string): LocalIndex {

@@ -15,7 +15,7 @@ import { concatBytes, constantTimeEqual, fromBase64Url, toHex, utf8 } from '../c
 import { CryptoArgumentError, IntegrityError } from '../crypto/errors.js';
 import { SIGNATURE_LENGTH, signDetached, verifyDetached } from '../crypto/keys.js';
 import { LABELS } from '../crypto/labels.js';
-import type { Primitives } from '../crypto/primitives.js';
+import type { Primitives } from '../crypto/primitives-contract.js';
 import { decodeManifest, encodeManifest, type Manifest } from './manifest.js';
 
 export interface PackedSnapshot {
@@ -47,9 +47,9 @@ export function packSnapshot(p: Primitives, manifestKey: Uint8Array, signingSecr
   assertBytes(signingSecret, 'signingSecret', 32);
   const manifestBytes = encodeManifest(manifest);
   const message = signedMessage(p, manifestBytes);
-  const signature = signDetached(signingSecret, message);
+  const signature = signDetached(signingSecret, message, p);
   // Catch a manifest that claims someone else's key here, not on every other client's pull.
-  if (!verifyDetached(fromBase64Url(manifest.author.signingKey, 32), signature, message)) {
+  if (!verifyDetached(fromBase64Url(manifest.author.signingKey, 32), signature, message, p)) {
     throw new CryptoArgumentError('manifest.author.signingKey is not the public key of signingSecret');
   }
   const data = sealEnvelope(p, manifestKey, concatBytes(signature, manifestBytes), snapshotSlot(manifest.workspaceId, manifest.epoch));
@@ -79,6 +79,6 @@ export function openSnapshot(p: Primitives, manifestKey: Uint8Array, expected: S
   if (manifest.workspaceId !== expected.workspaceId || manifest.parent !== expected.parent || manifest.epoch !== expected.epoch) {
     throw new IntegrityError();
   }
-  if (!verifyDetached(signingKey, signature, signedMessage(p, manifestBytes))) throw new IntegrityError();
+  if (!verifyDetached(signingKey, signature, signedMessage(p, manifestBytes), p)) throw new IntegrityError();
   return manifest;
 }

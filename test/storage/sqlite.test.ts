@@ -6,6 +6,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/open.js';
 import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { storeContract } from './store-contract.js';
+import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
+
+const ALL_VERSIONS = SQLITE_MIGRATIONS.map((_, i) => i + 1);
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -27,7 +30,7 @@ describe('sqlite specifics', () => {
     expect(statSync(join(dir, 'sync.db')).isFile()).toBe(true);
     const db = new Database(join(dir, 'sync.db'), { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual([1]);
+    expect(db.prepare('SELECT version FROM schema_migrations ORDER BY version').pluck().all()).toEqual(ALL_VERSIONS);
     db.close();
   });
 
@@ -42,7 +45,7 @@ describe('sqlite specifics', () => {
   it('applies migrations once, and only when asked when opened with migrate: false', async () => {
     const path = join(tempDir(), 'm.db');
     const raw = openSqliteStore(path, { migrate: false });
-    expect(await raw.migrate()).toEqual([1]);
+    expect(await raw.migrate()).toEqual(ALL_VERSIONS);
     expect(await raw.migrate()).toEqual([]);
     await raw.close();
     await raw.close();

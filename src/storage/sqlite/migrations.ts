@@ -113,4 +113,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX snapshot_blobs_blob ON snapshot_blobs(workspace_id, blob_id);
   `,
+  // 2: access tokens (issue 4) — reserved; filled by the change that builds tokens
+  `-- reserved: access tokens`,
+  // 3: account lifecycle (issue 5) — reserved; filled by the change that builds account commands
+  `-- reserved: account lifecycle`,
 ];
