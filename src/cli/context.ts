@@ -32,6 +32,7 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
     profile,
     ...(serverOverride ? { serverOverride } : {}),
     configDir: dir,
+    ...(env.INSOMNIA_SYNC_TOKEN ? { accessToken: env.INSOMNIA_SYNC_TOKEN } : {}),
     loadConfig: () => (config ??= openConfig(dir)),
     secrets: new SecretStore(dir, profile),
     prompter: new CliPrompter({

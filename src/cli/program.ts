@@ -105,6 +105,68 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .argument('<workspace>', 'workspace name or id')
     .action(action('workspace-delete'));
 
+  const token = program
+    .command('token')
+    .description('access tokens for CI and scripts: INSOMNIA_SYNC_TOKEN=… clone | pull | push | status | log | verify, no login');
+  token
+    .command('create')
+    .description('create an access token for one workspace and print it once (store it as a secret)')
+    .requiredOption('--workspace <workspace>', 'workspace name or id')
+    .option('--read-only', 'the token can clone and pull but not push')
+    .option('--expires <duration>', 'lifetime: 30d, 12h, 90m, 2w, or never (default 90d)')
+    .option('--name <name>', 'a label shown in `token list` and as the author of its snapshots (default "ci")')
+    .action(action('token-create'));
+  token
+    .command('list')
+    .description('list access tokens (id, name, scope, workspace, created, last used, expiry); never the secret')
+    .option('--workspace <workspace>', 'only the tokens of this workspace')
+    .action(action('token-list'));
+  token
+    .command('revoke')
+    .description('revoke an access token; refused from its next request on')
+    .argument('<id>', 'token id or unique prefix (≥ 6 characters) from `token list`')
+    .action(action('token-revoke'));
+
+  program
+    .command('export')
+    .description('write a decrypted copy of a workspace, readable without this tool: a folder, NAME.tar.gz, or with --encrypt NAME.tar.gz.age for `age -d`')
+    .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt)')
+    .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
+    .option('--snapshot <snapshot>', 'snapshot id or unique prefix (default: the newest)')
+    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE)')
+    .action(action('export'));
+
+  const account = program.command('account').description('your account: what the server holds, sessions, password, recovery key, export, deletion');
+  account.command('show').description('every piece of service data the server holds about you (nothing secret)').action(action('account-show'));
+  account
+    .command('export')
+    .description('service data plus every workspace you can read, decrypted, in one .tar.gz (or .tar.gz.age with --encrypt)')
+    .requiredOption('--out <file>', 'the archive to write (never overwritten)')
+    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE)')
+    .action(action('account-export'));
+  account
+    .command('password')
+    .description('change your password: re-wraps your account key (no data is re-encrypted) and signs out every other session')
+    .action(action('account-password'));
+  account
+    .command('sessions')
+    .description('list your live sessions (IP, client, last seen); --revoke ends one')
+    .option('--revoke <id>', 'session id or unique prefix (≥ 6 characters)')
+    .action(action('account-sessions'));
+  account
+    .command('recovery-key')
+    .description('create a recovery key (shown once) that can set a new password without losing data; replaces any earlier one')
+    .action(action('account-recovery-key'));
+  account
+    .command('recover')
+    .description('set a new password with your recovery key (prompt, or --password-stdin: key, then new password)')
+    .requiredOption('--email <email>', 'your email address')
+    .action(action('account-recover'));
+  account
+    .command('delete')
+    .description('delete your account for good: asks for your password and your email (or --yes); wipes local keys')
+    .action(action('account-delete'));
+
   program
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish)')

@@ -177,7 +177,7 @@ export class ApiClient {
     if (status >= 500) return new UnreachableError(`the server failed: ${message}`, 'try again later');
     switch (code) {
       case 'unauthorized':
-        return new AuthError(message, 'run `insomnia-sync login`');
+        return new AuthError(message, this.token?.startsWith('isync-token.') ? 'create a new token with `insomnia-sync token create`' : 'run `insomnia-sync login`');
       case 'forbidden':
         return new AuthError(message, undefined, 'forbidden');
       case 'not_found':
@@ -290,5 +290,43 @@ export class ApiClient {
   }
   getSnapshot(workspaceId: string, snapshotId: string): Promise<T.SnapshotInfo> {
     return this.json('getSnapshot', { params: { workspaceId, snapshotId } });
+  }
+  /** members with the workspace's access tokens (keys and certificates), for checking snapshot signers */
+  workspaceMembersAndTokens(workspaceId: string): Promise<T.WorkspaceMembersResponse> {
+    return this.json('workspaceMembers', { params: { workspaceId } });
+  }
+  createToken(workspaceId: string, req: T.CreateTokenRequest): Promise<T.TokenInfo> {
+    return this.json('createToken', { params: { workspaceId }, json: req });
+  }
+  async listTokens(workspaceId?: string): Promise<T.TokenInfo[]> {
+    return (await this.json<T.TokenListResponse>('listTokens', workspaceId ? { query: { workspaceId } } : {})).tokens;
+  }
+  revokeToken(tokenId: string): Promise<T.TokenInfo> {
+    return this.json('revokeToken', { params: { tokenId } });
+  }
+  // account lifecycle (docs/protocol.md §3.19–3.26)
+  accountShow(): Promise<T.AccountDataResponse> {
+    return this.json('accountShow');
+  }
+  async listSessions(): Promise<T.SessionView[]> {
+    return (await this.json<T.SessionListResponse>('listSessions')).sessions;
+  }
+  async revokeSession(sessionId: string): Promise<void> {
+    await this.send('revokeSession', { params: { sessionId } });
+  }
+  changePassword(req: T.ChangePasswordRequest): Promise<T.ChangePasswordResponse> {
+    return this.json('changePassword', { json: req });
+  }
+  setRecoveryKey(req: T.SetRecoveryKeyRequest): Promise<T.SetRecoveryKeyResponse> {
+    return this.json('setRecoveryKey', { json: req });
+  }
+  deleteAccount(req: T.DeleteAccountRequest): Promise<T.DeletionReceipt> {
+    return this.json('deleteAccount', { json: req });
+  }
+  recoverStart(req: T.RecoverStartRequest): Promise<T.RecoverStartResponse> {
+    return this.json('recoverStart', { json: req });
+  }
+  recoverFinish(req: T.RecoverFinishRequest): Promise<T.AccountResponse> {
+    return this.json('recoverFinish', { json: req });
   }
 }

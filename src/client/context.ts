@@ -41,4 +41,6 @@ export interface ClientContext {
   api(server: string, token?: string): ApiClient;
   /** a label for the session list: "insomnia-sync/0.1.0 (linux)" */
   clientLabel: string;
+  /** INSOMNIA_SYNC_TOKEN: when set, folder commands act as this access token instead of the session */
+  accessToken?: string;
 }

@@ -28,6 +28,12 @@ export const LABELS = {
   fingerprint: 'insomnia-sync/v1/fingerprint',
   /** prefix of every envelope's associated data */
   aad: 'insomnia-sync/v1/aad',
+  /** HKDF info: recovery key → value the server checks before handing out the recovery-wrapped account key */
+  recoveryAuthKey: 'insomnia-sync/v1/recovery-auth-key',
+  /** HKDF info: recovery key → key that wraps the account key (slot kind `recovery`) */
+  recoveryWrapKey: 'insomnia-sync/v1/recovery-wrap-key',
+  /** prefix of the message a member signs to certify an access token's key */
+  tokenCertificate: 'insomnia-sync/v1/token-certificate',
 } as const;
 
 export type LabelName = keyof typeof LABELS;

@@ -1,7 +1,8 @@
 /**
  * The primitive operations the format is built from, behind one injectable interface: the pure
  * core never reaches for a global RNG or a native module, so tests can inject randomness and the
- * client can swap in the faster native implementation (src/native/primitives-node.ts) for blobs.
+ * client can swap in the faster native implementation (src/native/primitives-node.ts) for blobs
+ * and curve operations.
  * Both implementations MUST produce byte-identical output for the same inputs.
  * Importing this module loads @noble/curves (through curves-noble.ts); the native client does not.
  */

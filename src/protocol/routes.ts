@@ -1,7 +1,8 @@
 /**
  * Route table (docs/protocol.md §3). Paths use fastify's `:param` syntax; the client fills them
- * with `routePath`. Auth: every route but prelogin, signup, login and healthz needs
- * `Authorization: Bearer <session token>`.
+ * with `routePath`. Auth: every route but prelogin, signup, login, recover and healthz needs
+ * `Authorization: Bearer <session token>`; an access token (`Bearer isync-token.ID.SECRET`) is
+ * accepted only on its own workspace's sync routes (ACCESS_TOKEN_ROUTES).
  */
 export const ROUTES = {
   healthz: { method: 'GET', path: '/healthz' },
@@ -25,6 +26,22 @@ export const ROUTES = {
   /** query: ?limit=N&before=SNAPSHOT_ID, newest first */
   listSnapshots: { method: 'GET', path: '/v1/workspaces/:workspaceId/snapshots' },
   getSnapshot: { method: 'GET', path: '/v1/workspaces/:workspaceId/snapshots/:snapshotId' },
+  /** access tokens: session auth only (an access token cannot manage tokens) */
+  createToken: { method: 'POST', path: '/v1/workspaces/:workspaceId/tokens' },
+  /** query: ?workspaceId=ID; tokens of every workspace the caller can access */
+  listTokens: { method: 'GET', path: '/v1/tokens' },
+  revokeToken: { method: 'DELETE', path: '/v1/tokens/:tokenId' },
+  /** account lifecycle (docs/protocol.md §3.19–3.26) */
+  accountShow: { method: 'GET', path: '/v1/account' },
+  listSessions: { method: 'GET', path: '/v1/account/sessions' },
+  revokeSession: { method: 'DELETE', path: '/v1/account/sessions/:sessionId' },
+  changePassword: { method: 'POST', path: '/v1/account/password' },
+  setRecoveryKey: { method: 'PUT', path: '/v1/account/recovery' },
+  deleteAccount: { method: 'POST', path: '/v1/account/delete' },
+  /** no session: proves the recovery key and hands back the recovery-wrapped account key */
+  recoverStart: { method: 'POST', path: '/v1/auth/recover/start' },
+  /** no session: sets the new password with the recovery key; answers like login */
+  recoverFinish: { method: 'POST', path: '/v1/auth/recover/finish' },
 } as const;
 
 export type RouteName = keyof typeof ROUTES;
@@ -36,3 +53,15 @@ export function routePath(name: RouteName, params: Record<string, string> = {}):
     return encodeURIComponent(value);
   });
 }
+
+/** The only routes an access token may call, all scoped to the token's workspace. */
+export const ACCESS_TOKEN_ROUTES: readonly RouteName[] = [
+  'getWorkspace',
+  'workspaceMembers',
+  'missingBlobs',
+  'uploadBlobs',
+  'fetchBlobs',
+  'createSnapshot',
+  'listSnapshots',
+  'getSnapshot',
+];

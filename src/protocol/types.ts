@@ -129,6 +129,11 @@ export interface WorkspaceInfo {
   updatedAt: string;
   /** bytes of ciphertext stored (blobs + snapshots) */
   size: number;
+  /**
+   * Only when the caller is an access token: the workspace key wrapped under the token's key, per
+   * epoch the token holds (slot kind 'token-key', objectId = token id). `keys` stays the team-wrapped list.
+   */
+  tokenKeys?: WorkspaceKeyInfo[];
 }
 
 export interface CreateWorkspaceRequest {
@@ -149,6 +154,8 @@ export interface WorkspaceListResponse {
 /** Public keys of every member of the workspace's team, so clients can check snapshot authors. */
 export interface WorkspaceMembersResponse {
   members: MemberPublicKeys[];
+  /** the workspace's access tokens (revoked ones too: their past snapshots stay verifiable) */
+  tokens?: TokenSignerInfo[];
 }
 
 export interface MissingBlobsRequest {
@@ -216,3 +223,171 @@ export const LIMITS = {
 
 export const ID_PATTERN = '^[0-9a-f]{32}$';
 export const HASH_ID_PATTERN = '^[0-9a-f]{64}$';
+
+// Access tokens (docs/protocol.md §3.19–3.21, SPEC §6)
+
+export type TokenScope = 'read' | 'write';
+
+/** Bearer credential of an access token: `isync-token.<token id hex>.<secret base64url>`. */
+export const ACCESS_TOKEN_BEARER_PREFIX = 'isync-token.';
+
+export interface CreateTokenRequest {
+  /** client-generated, 32 hex chars */
+  id: string;
+  name: string;
+  scope: TokenScope;
+  /** SHA-256 of the token's 32-byte secret; the secret itself never travels at creation */
+  secretHash: string;
+  /** ISO time, or null for a token that never expires */
+  expiresAt: string | null;
+  /** the token's Ed25519 public key, 32 bytes */
+  publicKey: string;
+  /** the creator's Ed25519 signature over the token certificate (docs/crypto.md), 64 bytes */
+  certificate: string;
+  /** the workspace key wrapped under the token key, one per epoch; must include the newest */
+  keys: WorkspaceKeyInfo[];
+}
+
+export interface TokenInfo {
+  id: string;
+  workspaceId: string;
+  name: string;
+  scope: TokenScope;
+  createdBy: { userId: string; email: string; name: string };
+  createdAt: string;
+  lastUsedAt: string | null;
+  expiresAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface TokenListResponse {
+  tokens: TokenInfo[];
+}
+
+/** What clients need to accept snapshots signed by a token: its key and the creator's certificate. */
+export interface TokenSignerInfo {
+  id: string;
+  name: string;
+  scope: TokenScope;
+  /** user id of the member who created (and certified) the token */
+  createdBy: string;
+  publicKey: string;
+  certificate: string;
+  revoked: boolean;
+}
+
+// Account lifecycle (docs/protocol.md §3.19–3.26)
+
+/** A live session as the account owner sees it; never the token. */
+export interface SessionView {
+  id: string;
+  client: string | null;
+  ip: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  /** the session making this request */
+  current: boolean;
+}
+
+export interface SessionListResponse {
+  sessions: SessionView[];
+}
+
+export interface WorkspaceUsage {
+  id: string;
+  teamId: string;
+  /** encrypted under the workspace key: the server cannot read it */
+  encryptedName: string;
+  createdAt: string;
+  updatedAt: string;
+  snapshots: number;
+  blobs: number;
+  /** bytes of ciphertext stored (blobs + snapshots) */
+  size: number;
+}
+
+/** GET /v1/account: every piece of service data the server holds about the caller, nothing secret. */
+export interface AccountDataResponse {
+  user: UserInfo & { verifiedAt: string | null; passwordChangedAt: string | null };
+  /** Argon2id parameters and salt (also answered by prelogin) */
+  kdf: KdfParams;
+  publicKeys: { x25519PublicKey: string; ed25519PublicKey: string };
+  recoveryKey: { set: boolean; createdAt: string | null };
+  sessions: SessionView[];
+  usage: { workspaces: number; snapshots: number; blobs: number; bytes: number };
+  teams: { id: string; name: string; personal: boolean; role: TeamRole; epoch: number }[];
+  workspaces: WorkspaceUsage[];
+}
+
+/** Every request that changes or removes credentials carries a fresh proof of the password. */
+export interface PasswordProof {
+  /** the auth key derived from the current password (32 bytes) */
+  authKey: string;
+}
+
+export interface ChangePasswordRequest extends PasswordProof {
+  newKdf: KdfParams;
+  newAuthKey: string;
+  /** the same account key, wrapped under the new password's wrap key */
+  wrappedAccountKey: string;
+}
+
+export interface ChangePasswordResponse {
+  revokedSessions: number;
+}
+
+export interface SetRecoveryKeyRequest extends PasswordProof {
+  /** HKDF of the recovery key (32 bytes); the server stores only its hash */
+  recoveryAuthKey: string;
+  /** the account key wrapped under the recovery wrap key (slot kind `recovery`) */
+  wrappedAccountKey: string;
+}
+
+export interface SetRecoveryKeyResponse {
+  createdAt: string;
+}
+
+export interface RecoverStartRequest {
+  email: string;
+  recoveryAuthKey: string;
+}
+
+export interface RecoverStartResponse {
+  userId: string;
+  /** the account key wrapped under the recovery wrap key */
+  wrappedAccountKeyByRecovery: string;
+  keys: AccountKeys;
+}
+
+export interface RecoverFinishRequest {
+  email: string;
+  recoveryAuthKey: string;
+  newKdf: KdfParams;
+  newAuthKey: string;
+  wrappedAccountKey: string;
+  client?: string;
+}
+
+export type DeleteAccountRequest = PasswordProof;
+
+/** What account deletion removed: the receipt the server answers (and mails). */
+export interface DeletionReceipt {
+  userId: string;
+  email: string;
+  deletedAt: string;
+  removed: {
+    account: 1;
+    sessions: number;
+    accessTokens: number;
+    recoveryKeys: number;
+    memberships: number;
+    teams: number;
+    workspaces: number;
+    snapshots: number;
+    blobs: number;
+    invitations: number;
+  };
+  /** the backup policy, in words */
+  backups: string;
+}

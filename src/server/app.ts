@@ -9,12 +9,16 @@ import { ROUTES } from '../protocol/routes.js';
 import { LIMITS } from '../protocol/types.js';
 import type { Store } from '../storage/store.js';
 import type { KdfDefaults, ServerContext } from './context.js';
+import { readBinaryBody } from './binary-body.js';
 import { RequestLogController, loggerOptions } from './logging.js';
 import { makeAuthenticate, makeRequireWorkspaceAccess } from './plugins/auth.js';
 import { registerErrorHandlers } from './plugins/errors.js';
+import { discardMailer, type Mailer } from './mail/mailer.js';
+import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerSnapshotRoutes } from './routes/snapshots.js';
+import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWorkspaceRoutes } from './routes/workspaces.js';
 import { schemas } from './schemas.js';
 
@@ -29,6 +33,8 @@ export interface AppDeps {
   /** idle lifetime of a session (default 30 days) */
   sessionTtlMs?: number;
   now?: () => Date;
+  /** transactional mail (default: discard; main.ts passes an outbox or SMTP mailer) */
+  mailer?: Mailer;
 }
 
 /** New accounts get the client's default cost (measured to take about a second here; see src/crypto/kdf.ts). */
@@ -43,6 +49,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     kdfDefaults: deps.kdfDefaults ?? DEFAULT_KDF,
     sessionTtlMs: deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS,
     now: deps.now ?? (() => new Date()),
+    mailer: deps.mailer ?? discardMailer,
   };
 
   const app = Fastify({
@@ -64,8 +71,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerErrorHandlers(app);
 
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: LIMITS.maxBlobBatchBytes }, (_request, body, done) => {
-    done(null, body);
+  app.addContentTypeParser('application/octet-stream', (request, payload, done) => {
+    const limit = Math.min(request.routeOptions.bodyLimit ?? LIMITS.maxBlobBatchBytes, LIMITS.maxBlobBatchBytes);
+    readBinaryBody(payload, request.headers['content-length'], limit, done);
   });
 
   app.addHook('onRequest', async (request, reply) => {
@@ -85,6 +93,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerWorkspaceRoutes(app, ctx, authenticate, requireWorkspaceAccess);
   registerBlobRoutes(app, ctx, authenticate, requireWorkspaceAccess);
   registerSnapshotRoutes(app, ctx, authenticate, requireWorkspaceAccess);
+  registerAccountRoutes(app, ctx, authenticate);
+  registerTokenRoutes(app, ctx, authenticate, requireWorkspaceAccess);
 
   return app;
 }

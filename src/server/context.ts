@@ -1,4 +1,5 @@
 import type { Store } from '../storage/store.js';
+import type { Mailer } from './mail/mailer.js';
 
 export interface KdfDefaults {
   memoryKiB: number;
@@ -13,4 +14,6 @@ export interface ServerContext {
   kdfDefaults: KdfDefaults;
   sessionTtlMs: number;
   now: () => Date;
+  /** transactional mail: security notices, receipts (src/server/mail) */
+  mailer: Mailer;
 }

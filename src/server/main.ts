@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { openStore } from '../storage/open.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
+import { registerOpsCommands } from './ops/commands.js';
 
 interface ServeOptions {
   host: string;
@@ -17,6 +18,9 @@ interface ServeOptions {
   logFile?: string;
   kdfMemory: number;
   kdfIterations: number;
+  mailOutbox?: string;
+  smtp?: string;
+  mailFrom?: string;
 }
 
 function version(): string {
@@ -53,8 +57,11 @@ async function serve(opts: ServeOptions): Promise<void> {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     logger = { file };
   }
+  const { openMailer } = await import('./mail/open.js');
+  const mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'smtp', 'mailFrom']) });
   const app = buildApp({
     store,
+    mailer,
     logger,
     serverSecret,
     kdfDefaults: { ...DEFAULT_KDF, memoryKiB: opts.kdfMemory, iterations: opts.kdfIterations },
@@ -70,6 +77,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     app
       .close()
       .then(() => store.close())
+      .then(() => mailer.close())
       .then(
         () => {
           process.exitCode = 0;
@@ -95,6 +103,12 @@ async function serve(opts: ServeOptions): Promise<void> {
   process.stdout.write(`insomnia-sync-server listening on http://${host}:${port}\n`);
 }
 
+function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (obj[k] !== undefined) out[k] = obj[k];
+  return out;
+}
+
 async function migrate(opts: { dataDir: string; db?: string }): Promise<void> {
   const dataDir = prepareDataDir(opts.dataDir);
   const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir, { migrate: false });
@@ -117,6 +131,9 @@ export function buildProgram(): Command {
     .option('--log-file <file>', 'write JSON request logs to this file instead of stdout')
     .option('--kdf-memory <KiB>', 'Argon2id memory for new accounts, in KiB', intOption(65536, 4 * 1024 * 1024), DEFAULT_KDF.memoryKiB)
     .option('--kdf-iterations <n>', 'Argon2id iterations for new accounts', intOption(3, 100), DEFAULT_KDF.iterations)
+    .option('--mail-outbox <dir>', 'write each mail as an RFC 5322 .eml file in this folder (default DATA_DIR/outbox)')
+    .option('--smtp <url>', 'send mail through this SMTP server instead, e.g. smtp://user:pass@host:587')
+    .option('--mail-from <address>', 'From: of notices (default insomnia-sync <no-reply@HOSTNAME>)')
     .action(async (opts: ServeOptions) => serve(opts));
 
   program
@@ -134,6 +151,8 @@ export function buildProgram(): Command {
       if (db !== undefined) merged.db = db;
       await migrate(merged);
     });
+
+  registerOpsCommands(program);
 
   return program;
 }

@@ -3,6 +3,7 @@
  * src/protocol/types.ts. Request bodies reject unknown fields; every string has a length bound.
  */
 import { HASH_ID_PATTERN, ID_PATTERN, LIMITS } from '../protocol/types.js';
+import { tokenSignerInfo } from './token-schemas.js';
 
 const B64URL = '^[A-Za-z0-9_-]*$';
 /** exactly 32 bytes as unpadded base64url */
@@ -142,6 +143,15 @@ const workspaceInfo = {
     createdAt: isoTime,
     updatedAt: isoTime,
     size: { type: 'integer' },
+    // only for access-token callers (see WorkspaceInfo.tokenKeys)
+    tokenKeys: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['epoch', 'wrappedKey'],
+        properties: { epoch: { type: 'integer' }, wrappedKey: { type: 'string' } },
+      },
+    },
   },
 } as const;
 
@@ -249,6 +259,7 @@ export const schemas = {
               },
             },
           },
+          tokens: { type: 'array', items: tokenSignerInfo },
         },
       },
       ...errors,

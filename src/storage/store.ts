@@ -162,6 +162,36 @@ export type CreateSnapshotResult =
   | { ok: false; reason: 'exists' }
   | { ok: false; reason: 'no_workspace' };
 
+export type TokenScope = 'read' | 'write';
+
+export interface NewAccessToken {
+  /** 32 hex chars, chosen by the client */
+  id: string;
+  workspaceId: string;
+  /** the member who created (and certified) it */
+  createdBy: string;
+  name: string;
+  scope: TokenScope;
+  /** SHA-256 of the token secret; the secret itself is never stored */
+  secretHash: Uint8Array;
+  /** the token's Ed25519 public key and the creator's certificate, base64url */
+  publicKey: string;
+  certificate: string;
+  /** the workspace key wrapped under the token key, per epoch */
+  keys: WorkspaceKeyRecord[];
+  createdAt: Date;
+  expiresAt: Date | null;
+}
+
+export interface AccessTokenRecord extends NewAccessToken {
+  creatorEmail: string;
+  creatorName: string;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+export type CreateAccessTokenResult = { ok: true } | { ok: false; reason: 'id_taken' | 'no_workspace' };
+
 export interface Store {
   /** Applies pending schema migrations; returns the versions applied (empty when up to date). */
   migrate(): Promise<number[]>;
@@ -232,5 +262,108 @@ export interface Store {
   /** Blob ids referenced by a snapshot (for garbage collection and verification). */
   snapshotBlobIds(workspaceId: string, snapshotId: string): Promise<string[]>;
 
+  // access tokens (deleted with their workspace or their creator)
+  /** Stores the token and its wrapped keys atomically. */
+  createAccessToken(token: NewAccessToken): Promise<CreateAccessTokenResult>;
+  /** Any token with this id, revoked or expired ones included (the caller decides). */
+  getAccessToken(id: string): Promise<AccessTokenRecord | null>;
+  /** Records `now` as the token's last use. */
+  touchAccessToken(id: string, now: Date): Promise<void>;
+  /** Tokens of every workspace in the user's teams (optionally one workspace), oldest first. */
+  listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]>;
+  /** Every token of the workspace, revoked and expired ones included, oldest first. */
+  workspaceAccessTokens(workspaceId: string): Promise<AccessTokenRecord[]>;
+  /** Marks the token revoked at `now`; false when unknown or already revoked. */
+  revokeAccessToken(id: string, now: Date): Promise<boolean>;
+
   close(): Promise<void>;
+
+  // account lifecycle (issue 5)
+  /** The user's live sessions (not revoked, `expiresAt` after `now`), oldest first. */
+  listSessionsOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
+  /** Revokes one session only if it belongs to the user; false when none was live. */
+  revokeSessionOfUser(userId: string, sessionId: string): Promise<boolean>;
+  /**
+   * Password change and recovery, atomically: only if the stored auth-key hash (with
+   * `via: 'recovery'`, the recovery record's hash) still equals `expectedHash`, swaps KDF params,
+   * auth-key hash and wrapped account key, records the time, and revokes every session of the
+   * user but `keepSessionId`.
+   */
+  changeCredentials(
+    userId: string,
+    expectedHash: Uint8Array,
+    via: 'password' | 'recovery',
+    update: CredentialUpdate,
+    keepSessionId: string | null,
+  ): Promise<ChangeCredentialsResult>;
+  /** Sets (or replaces) the user's recovery record; false when the user does not exist. */
+  setRecovery(userId: string, recovery: RecoveryRecord): Promise<boolean>;
+  getRecovery(userId: string): Promise<RecoveryRecord | null>;
+  /** Lifecycle facts of the account that UserRecord does not carry; null when no such user. */
+  getAccountMeta(userId: string): Promise<AccountMetaRecord | null>;
+  /** Usage counters of every workspace the user can reach, oldest first. */
+  workspaceUsageOfUser(userId: string): Promise<WorkspaceUsageRecord[]>;
+  /** Every stored blob of the workspace (id and size), ascending by id. */
+  listBlobSizes(workspaceId: string): Promise<BlobSizeRecord[]>;
+  /**
+   * Account deletion in one transaction, only if the stored auth-key hash still equals
+   * `expectedAuthKeyHash`: the user, sessions, access tokens, recovery record, memberships and
+   * team keys, every team the user is the only member of with its workspaces, blobs and
+   * snapshots, and pending invitations. Refused, removing nothing, when the user is the only owner
+   * of a team that has other members. Deleted rows are overwritten, not just unlinked.
+   */
+  deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult>;
+  /** A consistent copy of the whole database at `path`, taken while it stays online. */
+  backup(path: string): Promise<void>;
 }
+
+// account lifecycle (issue 5)
+
+export interface CredentialUpdate {
+  kdf: KdfRecord;
+  authKeyHash: Uint8Array;
+  wrappedAccountKey: string;
+  at: Date;
+}
+
+export type ChangeCredentialsResult = { ok: true; revokedSessions: number } | { ok: false; reason: 'stale' | 'no_user' };
+
+export interface RecoveryRecord {
+  /** SHA-256 of the recovery auth key */
+  authKeyHash: Uint8Array;
+  /** the account key wrapped under the recovery wrap key (base64url) */
+  wrappedAccountKey: string;
+  createdAt: Date;
+}
+
+export interface AccountMetaRecord {
+  verifiedAt: Date | null;
+  passwordChangedAt: Date | null;
+  recoveryCreatedAt: Date | null;
+}
+
+export interface WorkspaceUsageRecord {
+  workspaceId: string;
+  teamId: string;
+  snapshots: number;
+  blobs: number;
+  /** bytes of ciphertext stored (blobs + snapshots), as WorkspaceRecord.size */
+  bytes: number;
+}
+
+export interface DeletionCounts {
+  sessions: number;
+  accessTokens: number;
+  recoveryKeys: number;
+  memberships: number;
+  teams: number;
+  workspaces: number;
+  snapshots: number;
+  blobs: number;
+  invitations: number;
+}
+
+export type DeleteUserResult =
+  | { ok: true; removed: DeletionCounts }
+  | { ok: false; reason: 'sole_owner'; teams: { id: string; name: string }[] }
+  | { ok: false; reason: 'stale' | 'no_user' };

@@ -4,7 +4,6 @@
  * files, and localChanges compares content (blob ids and mode).
  */
 import { TreeError } from './errors.js';
-import { normalizeMode } from './file-mode.js';
 import type { IndexEntry, LocalIndex } from './index-format.js';
 import { comparePaths } from './paths.js';
 
@@ -34,13 +33,18 @@ function byPath(a: { path: string }, b: { path: string }): number {
   return comparePaths(a.path, b.path);
 }
 
+/** normalizeMode(a) === normalizeMode(b), without two calls per file in cold code. */
+function sameSyncedMode(a: number, b: number): boolean {
+  return ((a ^ b) & 0o100) === 0;
+}
+
 function sameStat(e: IndexEntry, f: ScannedFile): boolean {
   return (
     e.size === f.size &&
     e.mtimeMs === f.mtimeMs &&
     e.ctimeMs === f.ctimeMs &&
     e.ino === f.ino &&
-    normalizeMode(e.mode) === normalizeMode(f.mode)
+    sameSyncedMode(e.mode, f.mode)
   );
 }
 
@@ -56,8 +60,62 @@ export function planRescan(
   index: LocalIndex,
   scan: ScannedFile[],
 ): { unchanged: IndexEntry[]; dirty: ScannedFile[]; deleted: string[] } {
+  return planRescanSorted(index.entries, scan) ?? planRescanAnyOrder(index.entries, scan);
+}
+
+/**
+ * planRescan as one merge pass when both lists are strictly sorted by path, as they are in
+ * practice (decodeIndex checks it, the scan sorts): no map, no set, no sort. Null as soon as
+ * either list turns out not to be sorted (or to repeat a path), for the general version to redo.
+ */
+function planRescanSorted(
+  entries: readonly IndexEntry[],
+  scan: readonly ScannedFile[],
+): { unchanged: IndexEntry[]; dirty: ScannedFile[]; deleted: string[] } | null {
+  const unchanged: IndexEntry[] = [];
+  const dirty: ScannedFile[] = [];
+  const deleted: string[] = [];
+  const ne = entries.length;
+  let i = 0;
+  let prevEntry = '';
+  let prevScan = '';
+  for (let s = 0; s < scan.length; s++) {
+    const f = scan[s] as ScannedFile;
+    const p = f.path;
+    if (s > 0 && !(prevScan < p)) return null;
+    prevScan = p;
+    let match: IndexEntry | undefined;
+    while (i < ne) {
+      const e = entries[i] as IndexEntry;
+      const ep = e.path;
+      if (i > 0 && !(prevEntry < ep)) return null;
+      if (ep > p) break;
+      prevEntry = ep;
+      i++;
+      if (ep === p) {
+        match = e;
+        break;
+      }
+      deleted.push(ep);
+    }
+    if (match !== undefined && match.mtimeMs !== 0 && sameStat(match, f)) unchanged.push(match);
+    else dirty.push(f);
+  }
+  for (; i < ne; i++) {
+    const ep = (entries[i] as IndexEntry).path;
+    if (i > 0 && !(prevEntry < ep)) return null;
+    prevEntry = ep;
+    deleted.push(ep);
+  }
+  return { unchanged, dirty, deleted };
+}
+
+function planRescanAnyOrder(
+  indexEntries: readonly IndexEntry[],
+  scan: readonly ScannedFile[],
+): { unchanged: IndexEntry[]; dirty: ScannedFile[]; deleted: string[] } {
   const entries = new Map<string, IndexEntry>();
-  for (const e of index.entries) entries.set(e.path, e);
+  for (const e of indexEntries) entries.set(e.path, e);
   const seen = new Set<string>();
   const unchanged: IndexEntry[] = [];
   const dirty: ScannedFile[] = [];
@@ -69,7 +127,7 @@ export function planRescan(
     else dirty.push(f);
   }
   const deleted: string[] = [];
-  for (const e of index.entries) if (!seen.has(e.path)) deleted.push(e.path);
+  for (const e of indexEntries) if (!seen.has(e.path)) deleted.push(e.path);
   unchanged.sort(byPath);
   dirty.sort(byPath);
   deleted.sort(comparePaths);
@@ -85,9 +143,11 @@ export function currentTree<T extends CurrentFile>(unchanged: readonly IndexEntr
 }
 
 function sameContent(e: IndexEntry, f: CurrentFile): boolean {
-  if (normalizeMode(e.mode) !== normalizeMode(f.mode)) return false;
-  if (e.chunks.length !== f.chunks.length) return false;
-  for (let i = 0; i < e.chunks.length; i++) if (e.chunks[i] !== f.chunks[i]) return false;
+  if (!sameSyncedMode(e.mode, f.mode)) return false;
+  const a = e.chunks;
+  const b = f.chunks;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -98,8 +158,50 @@ function sameContent(e: IndexEntry, f: CurrentFile): boolean {
  * and mode equal its index entry (touched, not edited) is not a change. Sorted by path.
  */
 export function localChanges(index: LocalIndex, current: readonly CurrentFile[]): LocalChange[] {
+  return localChangesSorted(index.entries, current) ?? localChangesAnyOrder(index.entries, current);
+}
+
+/** localChanges as one merge pass over two strictly sorted lists; null when they are not. */
+function localChangesSorted(entries: readonly IndexEntry[], current: readonly CurrentFile[]): LocalChange[] | null {
+  const changes: LocalChange[] = [];
+  const ne = entries.length;
+  let i = 0;
+  let prevEntry = '';
+  let prevCurrent = '';
+  for (let c = 0; c < current.length; c++) {
+    const f = current[c] as CurrentFile;
+    const p = f.path;
+    if (c > 0 && !(prevCurrent < p)) return null;
+    prevCurrent = p;
+    let match: IndexEntry | undefined;
+    while (i < ne) {
+      const e = entries[i] as IndexEntry;
+      const ep = e.path;
+      if (i > 0 && !(prevEntry < ep)) return null;
+      if (ep > p) break;
+      prevEntry = ep;
+      i++;
+      if (ep === p) {
+        match = e;
+        break;
+      }
+      changes.push({ kind: 'deleted', path: ep });
+    }
+    if (match === undefined) changes.push({ kind: 'added', path: p });
+    else if (!sameContent(match, f)) changes.push({ kind: 'modified', path: p });
+  }
+  for (; i < ne; i++) {
+    const ep = (entries[i] as IndexEntry).path;
+    if (i > 0 && !(prevEntry < ep)) return null;
+    prevEntry = ep;
+    changes.push({ kind: 'deleted', path: ep });
+  }
+  return changes;
+}
+
+function localChangesAnyOrder(indexEntries: readonly IndexEntry[], current: readonly CurrentFile[]): LocalChange[] {
   const entries = new Map<string, IndexEntry>();
-  for (const e of index.entries) entries.set(e.path, e);
+  for (const e of indexEntries) entries.set(e.path, e);
   const changes: LocalChange[] = [];
   const seen = new Set<string>();
   for (const f of current) {
@@ -109,6 +211,6 @@ export function localChanges(index: LocalIndex, current: readonly CurrentFile[])
     if (e === undefined) changes.push({ kind: 'added', path: f.path });
     else if (!sameContent(e, f)) changes.push({ kind: 'modified', path: f.path });
   }
-  for (const e of index.entries) if (!seen.has(e.path)) changes.push({ kind: 'deleted', path: e.path });
+  for (const e of indexEntries) if (!seen.has(e.path)) changes.push({ kind: 'deleted', path: e.path });
   return changes.sort(byPath);
 }

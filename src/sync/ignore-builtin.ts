@@ -7,14 +7,22 @@ import { isInternalPath } from './paths.js';
 /** Name of the ignore file at the workspace root; it is itself synced, like .gitignore. */
 export const IGNORE_FILE = '.insomnia-syncignore';
 
-const CONFLICT_COPY = /\.conflict(?:-[1-9][0-9]*)?$/;
+// `NAME.conflict` or `NAME.conflict-N` as a whole segment: the suffix followed by '/' or the end.
+const CONFLICT_COPY = /\.conflict(?:-[1-9][0-9]*)?(?:\/|$)/;
 
 /** True when a path or any folder on it is a conflict copy made by pull. */
 export function isConflictCopyPath(relPath: string): boolean {
-  for (const segment of relPath.split('/')) if (CONFLICT_COPY.test(segment)) return true;
-  return false;
+  return CONFLICT_COPY.test(relPath);
 }
 
+// A superset of both built-in rules in one regex, so the usual name (called for every entry of
+// the folder walk) costs one native scan: any non-ASCII character (isInternalPath must fold
+// it), the internal folder spelt in ASCII in any case (explicit classes: the conflict suffix is
+// case-sensitive, so no /i flag), or a conflict-copy suffix.
+const MAYBE_BUILTIN =
+  /[^\x00-\x7f]|(?:^|\/)\.[Ii][Nn][Ss][Oo][Mm][Nn][Ii][Aa]-[Ss][Yy][Nn][Cc][. ]*(?:\/|$)|\.conflict(?:-[1-9][0-9]*)?(?:\/|$)/;
+
 export function builtinIgnored(relPath: string, _isDir?: boolean): boolean {
-  return isInternalPath(relPath) || isConflictCopyPath(relPath);
+  if (!MAYBE_BUILTIN.test(relPath)) return false;
+  return isConflictCopyPath(relPath) || isInternalPath(relPath);
 }

@@ -12,7 +12,8 @@
 import { LIMITS } from '../protocol/types.js';
 import {
   checkExactKeys,
-  checkFileList,
+  checkFileRecords,
+  type FileListCheck,
   isB64url32,
   isHexId32,
   isHexId64,
@@ -76,8 +77,24 @@ function isIsoTime(v: unknown): v is string {
   return Number.isFinite(t) && new Date(t).toISOString() === v;
 }
 
-/** Returns a message describing the first rule `m` breaks, or null. `m` is untrusted. */
-function checkManifest(m: unknown): string | null {
+const fileWhere = (i: number): string => `manifest.files[${i}]`;
+const NOT_AN_ARRAY: FileListCheck = { problem: 'manifest.files is not an array', keysInOrder: false };
+
+/**
+ * Checks `m` (untrusted) against every rule: `problem` describes the first rule it breaks, or is
+ * null. `keysInOrder` says whether each file record has its keys in canonical order (the top
+ * level and author are not looked at for that).
+ */
+function checkManifest(m: unknown): FileListCheck {
+  const problem = checkManifestHead(m);
+  if (problem !== null) return { problem, keysInOrder: false };
+  const files = (m as Record<string, unknown>).files;
+  if (!Array.isArray(files)) return NOT_AN_ARRAY;
+  return checkFileRecords(files, FILE_KEYS, fileWhere);
+}
+
+/** Everything but the file list. */
+function checkManifestHead(m: unknown): string | null {
   const top = checkExactKeys(m, TOP_KEYS, () => 'manifest');
   if (top !== null) return top;
   const o = m as Record<string, unknown>;
@@ -102,12 +119,11 @@ function checkManifest(m: unknown): string | null {
   if (typeof o.message !== 'string' || o.message.length > MAX_MESSAGE_CHARS || MESSAGE_CONTROL.test(o.message)) {
     return `manifest.message must be a string of at most ${MAX_MESSAGE_CHARS} characters without control characters other than tab and newlines`;
   }
-  if (!Array.isArray(o.files)) return 'manifest.files is not an array';
-  return checkFileList(o.files, FILE_KEYS, (i) => `manifest.files[${i}]`);
+  return null;
 }
 
-/** Copies into the canonical key order; the result's JSON.stringify is the canonical form. */
-function canonical(m: Manifest, files: readonly ManifestFile[]): Manifest {
+/** The top level and author copied into canonical key order, with `files` as given. */
+function canonicalHead(m: Manifest, files: ManifestFile[]): Manifest {
   return {
     version: m.version,
     workspaceId: m.workspaceId,
@@ -121,14 +137,27 @@ function canonical(m: Manifest, files: readonly ManifestFile[]): Manifest {
     },
     time: m.time,
     message: m.message,
-    files: files.map((f) => ({ path: f.path, mode: f.mode, size: f.size, chunks: f.chunks.slice() })),
+    files,
   };
+}
+
+/** Copies into the canonical key order; the result's JSON.stringify is the canonical form. */
+function canonical(m: Manifest, files: readonly ManifestFile[]): Manifest {
+  return canonicalHead(m, files.map((f) => ({ path: f.path, mode: f.mode, size: f.size, chunks: f.chunks.slice() })));
 }
 
 function isSortedByPath(files: readonly ManifestFile[]): boolean {
   for (let i = 1; i < files.length; i++) {
     if (!((files[i - 1] as ManifestFile).path < (files[i] as ManifestFile).path)) return false;
   }
+  return true;
+}
+
+/** True when the object's own keys are exactly `keys`, in that order. */
+function hasKeysInOrder(v: object, keys: readonly string[]): boolean {
+  const own = Object.keys(v);
+  if (own.length !== keys.length) return false;
+  for (let i = 0; i < own.length; i++) if (own[i] !== keys[i]) return false;
   return true;
 }
 
@@ -144,14 +173,25 @@ export function encodeManifest(m: Manifest): Uint8Array {
   if (m === null || typeof m !== 'object' || !Array.isArray(m.files)) {
     throw new ManifestError('manifest is not an object with a files array');
   }
+  // Usual case: files already sorted, each with exactly the four fields in canonical order (as
+  // push builds them); they pass the checks as they are and are written without a copy.
+  // Unsorted files fail the check (which verifies the order) and are sorted below.
+  const asIs = canonicalHead(m, m.files);
+  const check = checkManifest(asIs);
+  if (check.problem === null && check.keysInOrder) return encoder.encode(JSON.stringify(asIs));
   const sorted = isSortedByPath(m.files) ? m.files : m.files.slice().sort((x, y) => comparePaths(x.path, y.path));
   const c = canonical(m, sorted);
-  const problem = checkManifest(c);
+  const problem = checkManifest(c).problem;
   if (problem !== null) throw new ManifestError(problem);
   return encoder.encode(JSON.stringify(c));
 }
 
-/** Parses and checks untrusted manifest bytes (already decrypted and signature-checked). */
+/**
+ * Parses and checks untrusted manifest bytes (already decrypted and signature-checked). The
+ * result is the parsed object itself: once every object in it is known to hold exactly its
+ * fields in canonical order, re-serialising it and comparing with the text proves the bytes
+ * canonical, and a copy would add nothing.
+ */
 export function decodeManifest(bytes: Uint8Array): Manifest {
   if (!(bytes instanceof Uint8Array)) throw new ManifestError('manifest bytes must be a Uint8Array');
   let text: string;
@@ -166,12 +206,16 @@ export function decodeManifest(bytes: Uint8Array): Manifest {
   } catch {
     throw new ManifestError('manifest is not valid JSON');
   }
-  const problem = checkManifest(parsed);
-  if (problem !== null) throw new ManifestError(problem);
+  const check = checkManifest(parsed);
+  if (check.problem !== null) throw new ManifestError(check.problem);
   const p = parsed as Manifest;
-  const m = canonical(p, p.files);
-  if (JSON.stringify(m) !== text) throw new ManifestError('manifest is not in canonical form');
-  return m;
+  // JSON.stringify writes keys in the order the text had them (the first occurrence, for a
+  // repeated key); so the comparison below only proves canonical form with the order checked.
+  if (!check.keysInOrder || !hasKeysInOrder(p, TOP_KEYS) || !hasKeysInOrder(p.author, AUTHOR_KEYS)) {
+    throw new ManifestError('manifest is not in canonical form');
+  }
+  if (JSON.stringify(p) !== text) throw new ManifestError('manifest is not in canonical form');
+  return p;
 }
 
 /** Number of files and total plaintext bytes. */

@@ -11,6 +11,7 @@ import {
   verifyDetached,
 } from '../../src/crypto/keys.js';
 import { noblePrimitives, type Primitives } from '../../src/crypto/primitives.js';
+import { nodePrimitives } from '../../src/native/primitives-node.js';
 import { flipBit, seededBytes } from './helpers.js';
 
 describe('identities', () => {
@@ -41,6 +42,8 @@ describe('fingerprint', () => {
   it('pins the format (label, hash, grouping) to a known value', () => {
     // Computed once from the definition in docs/crypto.md; a change here is a format change.
     expect(fingerprint(new Uint8Array(32), new Uint8Array(32))).toBe(KNOWN_ZERO_FINGERPRINT);
+    expect(fingerprint(new Uint8Array(32), new Uint8Array(32), nodePrimitives)).toBe(KNOWN_ZERO_FINGERPRINT);
+    expect(fingerprint(x, e, nodePrimitives)).toBe(fingerprint(x, e, noblePrimitives));
   });
   it('differs when either key changes by one bit, or the keys are swapped', () => {
     const fp = fingerprint(x, e);

@@ -84,18 +84,21 @@ describe('XChaCha20-Poly1305 (draft-irtf-cfrg-xchacha-03 A.3.1)', () => {
   }
 });
 
-describe('X25519 (RFC 7748 §5.2, §6.1)', () => {
+const curveImpls: [string, Primitives][] = [['noblePrimitives', noblePrimitives], ['nodePrimitives', nodePrimitives]];
+
+describe.each(curveImpls)('X25519 (RFC 7748 §5.2, §6.1) through %s', (_name, p) => {
   const x = loadVectors<X25519Vectors>('x25519.json');
   for (const v of x.scalarmult) {
     it(v.name, () => {
-      expect(toHex(x25519SharedSecret(h(v.scalar), h(v.u)))).toBe(v.output);
+      expect(toHex(x25519SharedSecret(h(v.scalar), h(v.u), p))).toBe(v.output);
+      expect(toHex(p.x25519!.sharedSecret(h(v.scalar), h(v.u)))).toBe(v.output);
     });
   }
   it('§5.2 iterated: 1 and 1000 iterations', () => {
     let k = h(x.iterated.start);
     let u = h(x.iterated.start);
     for (let i = 1; i <= 1000; i++) {
-      const r = x25519SharedSecret(k, u);
+      const r = x25519SharedSecret(k, u, p);
       u = k;
       k = r;
       if (i === 1) expect(toHex(k)).toBe(x.iterated.after1);
@@ -105,29 +108,33 @@ describe('X25519 (RFC 7748 §5.2, §6.1)', () => {
   it('§6.1 Diffie-Hellman: public keys via identityFromSecrets and the shared secret both ways', () => {
     const { dh } = x;
     const anyEd = new Uint8Array(32);
-    expect(toHex(identityFromSecrets(h(dh.alicePrivate), anyEd).x25519.publicKey)).toBe(dh.alicePublic);
-    expect(toHex(x25519PublicKey(h(dh.bobPrivate)))).toBe(dh.bobPublic);
-    expect(toHex(x25519SharedSecret(h(dh.alicePrivate), h(dh.bobPublic)))).toBe(dh.shared);
-    expect(toHex(x25519SharedSecret(h(dh.bobPrivate), h(dh.alicePublic)))).toBe(dh.shared);
+    expect(toHex(identityFromSecrets(h(dh.alicePrivate), anyEd, p).x25519.publicKey)).toBe(dh.alicePublic);
+    expect(toHex(x25519PublicKey(h(dh.bobPrivate), p))).toBe(dh.bobPublic);
+    expect(toHex(p.x25519!.getPublicKey(h(dh.bobPrivate)))).toBe(dh.bobPublic);
+    expect(toHex(x25519SharedSecret(h(dh.alicePrivate), h(dh.bobPublic), p))).toBe(dh.shared);
+    expect(toHex(x25519SharedSecret(h(dh.bobPrivate), h(dh.alicePublic), p))).toBe(dh.shared);
   });
 });
 
-describe('Ed25519 (RFC 8032 §7.1 TEST 1–3)', () => {
+describe.each(curveImpls)('Ed25519 (RFC 8032 §7.1 TEST 1–3) through %s', (_name, p) => {
   const { vectors } = loadVectors<{ vectors: Ed25519Vector[] }>('ed25519.json');
   for (const v of vectors) {
     it(`${v.name}: public key, signature, verification`, () => {
-      const id = identityFromSecrets(new Uint8Array(32), h(v.secretKey));
+      const id = identityFromSecrets(new Uint8Array(32), h(v.secretKey), p);
       expect(toHex(id.ed25519.publicKey)).toBe(v.publicKey);
-      const sig = signDetached(h(v.secretKey), h(v.message));
+      expect(toHex(p.ed25519!.getPublicKey(h(v.secretKey)))).toBe(v.publicKey);
+      const sig = signDetached(h(v.secretKey), h(v.message), p);
       expect(toHex(sig)).toBe(v.signature);
-      expect(verifyDetached(h(v.publicKey), h(v.signature), h(v.message))).toBe(true);
+      expect(toHex(p.ed25519!.sign(h(v.secretKey), h(v.message)))).toBe(v.signature);
+      expect(verifyDetached(h(v.publicKey), h(v.signature), h(v.message), p)).toBe(true);
+      expect(p.ed25519!.verify(h(v.publicKey), h(v.signature), h(v.message))).toBe(true);
     });
     it(`${v.name}: a flipped signature bit, another message or another key fails`, () => {
-      expect(verifyDetached(h(v.publicKey), flipBit(h(v.signature), 0), h(v.message))).toBe(false);
-      expect(verifyDetached(h(v.publicKey), flipBit(h(v.signature), 63, 3), h(v.message))).toBe(false);
-      expect(verifyDetached(h(v.publicKey), h(v.signature), utf8('another message'))).toBe(false);
+      expect(verifyDetached(h(v.publicKey), flipBit(h(v.signature), 0), h(v.message), p)).toBe(false);
+      expect(verifyDetached(h(v.publicKey), flipBit(h(v.signature), 63, 3), h(v.message), p)).toBe(false);
+      expect(verifyDetached(h(v.publicKey), h(v.signature), utf8('another message'), p)).toBe(false);
       const other = vectors.find((o) => o !== v)!;
-      expect(verifyDetached(h(other.publicKey), h(v.signature), h(v.message))).toBe(false);
+      expect(verifyDetached(h(other.publicKey), h(v.signature), h(v.message), p)).toBe(false);
     });
   }
 });

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewUser, Store } from '../../src/storage/store.js';
+import type { NewAccessToken, NewUser, Store } from '../../src/storage/store.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
@@ -357,6 +357,105 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(again.ok).toBe(true);
         expect(await store.missingBlobs(wsId, [x.id])).toEqual([x.id]);
         expect((await store.getWorkspace(wsId))!.size).toBe(0);
+      });
+    });
+
+    describe('access tokens', () => {
+      function newToken(wsId: string, createdBy: string, extra: Partial<NewAccessToken> = {}): NewAccessToken {
+        return {
+          id: hex(16),
+          workspaceId: wsId,
+          createdBy,
+          name: 'ci',
+          scope: 'write',
+          secretHash: new Uint8Array(randomBytes(32)),
+          publicKey: b64(32),
+          certificate: b64(64),
+          keys: [{ epoch: 1, wrappedKey: b64(73) }],
+          createdAt: T0,
+          expiresAt: later(86_400_000),
+          ...extra,
+        };
+      }
+
+      it('creates a token and reads back every field, with the creator and no last use yet', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const t = newToken(wsId, user.id, { scope: 'read', expiresAt: null });
+        expect(await store.createAccessToken(t)).toEqual({ ok: true });
+        const got = await store.getAccessToken(t.id);
+        expect(got).not.toBeNull();
+        expect({ ...got!, secretHash: [...got!.secretHash] }).toEqual({
+          ...t,
+          secretHash: [...t.secretHash],
+          creatorEmail: user.email,
+          creatorName: user.name,
+          lastUsedAt: null,
+          revokedAt: null,
+        });
+        expect(await store.getAccessToken(hex(16))).toBeNull();
+      });
+
+      it('refuses a taken id and an unknown workspace, storing nothing', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const t = newToken(wsId, user.id);
+        await store.createAccessToken(t);
+        expect(await store.createAccessToken({ ...t, name: 'other' })).toEqual({ ok: false, reason: 'id_taken' });
+        expect((await store.getAccessToken(t.id))!.name).toBe('ci');
+        const stray = newToken(hex(16), user.id);
+        expect(await store.createAccessToken(stray)).toEqual({ ok: false, reason: 'no_workspace' });
+        expect(await store.getAccessToken(stray.id)).toBeNull();
+      });
+
+      it('keeps wrapped keys per epoch in ascending order', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const keys = [
+          { epoch: 3, wrappedKey: b64(73) },
+          { epoch: 1, wrappedKey: b64(73) },
+        ];
+        const t = newToken(wsId, user.id, { keys });
+        await store.createAccessToken(t);
+        expect((await store.getAccessToken(t.id))!.keys).toEqual([keys[1], keys[0]]);
+      });
+
+      it('records the last use', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const t = newToken(wsId, user.id);
+        await store.createAccessToken(t);
+        await store.touchAccessToken(t.id, later(5000));
+        expect((await store.getAccessToken(t.id))!.lastUsedAt).toEqual(later(5000));
+      });
+
+      it('revokes once: the token stays readable, marked revoked', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const t = newToken(wsId, user.id);
+        await store.createAccessToken(t);
+        expect(await store.revokeAccessToken(t.id, later(1000))).toBe(true);
+        expect(await store.revokeAccessToken(t.id, later(2000))).toBe(false);
+        expect(await store.revokeAccessToken(hex(16), later(2000))).toBe(false);
+        expect((await store.getAccessToken(t.id))!.revokedAt).toEqual(later(1000));
+      });
+
+      it("lists a workspace's tokens and a user's tokens through team membership only", async () => {
+        const a = await userWithWorkspace();
+        const b = await userWithWorkspace();
+        const t1 = newToken(a.wsId, a.user.id, { createdAt: T0 });
+        const t2 = newToken(a.wsId, a.user.id, { createdAt: later(1) });
+        const t3 = newToken(b.wsId, b.user.id);
+        for (const t of [t2, t1, t3]) await store.createAccessToken(t);
+        await store.revokeAccessToken(t2.id, later(5));
+        expect((await store.workspaceAccessTokens(a.wsId)).map((t) => t.id)).toEqual([t1.id, t2.id]);
+        expect((await store.listAccessTokensOfUser(a.user.id)).map((t) => t.id)).toEqual([t1.id, t2.id]);
+        expect((await store.listAccessTokensOfUser(a.user.id, b.wsId)).map((t) => t.id)).toEqual([]);
+        expect((await store.listAccessTokensOfUser(b.user.id, b.wsId)).map((t) => t.id)).toEqual([t3.id]);
+      });
+
+      it('deleting the workspace deletes its tokens', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const t = newToken(wsId, user.id);
+        await store.createAccessToken(t);
+        expect(await store.deleteWorkspace(wsId)).toBe(true);
+        expect(await store.getAccessToken(t.id)).toBeNull();
+        expect(await store.listAccessTokensOfUser(user.id)).toEqual([]);
       });
     });
   });

@@ -4,11 +4,12 @@ import { concatBytes, toBase64Url, toHex, utf8 } from '../../src/crypto/encoding
 import { CryptoArgumentError, IntegrityError } from '../../src/crypto/errors.js';
 import { identityFromSecrets, signDetached } from '../../src/crypto/keys.js';
 import { LABELS } from '../../src/crypto/labels.js';
-import { noblePrimitives } from '../../src/crypto/primitives.js';
+import { noblePrimitives, type Primitives } from '../../src/crypto/primitives.js';
 import { deriveWorkspaceSubkeys } from '../../src/crypto/workspace-keys.js';
 import { nodePrimitives } from '../../src/native/primitives-node.js';
 import { encodeManifest, type Manifest } from '../../src/sync/manifest.js';
 import { openSnapshot, packSnapshot } from '../../src/sync/snapshot.js';
+import { identityKeySignature, IDENTITY_KEY, nobleCofactoredVerify, opensslVerify, torsionShiftedSignature } from '../crypto/ed25519-cases.js';
 import { flipBit, seededBytes } from '../crypto/helpers.js';
 
 const p = noblePrimitives;
@@ -134,5 +135,45 @@ describe('packSnapshot / openSnapshot', () => {
     const opened = openSnapshot(p, manifestKey, expected(own.id), own.data);
     expect(opened.author.signingKey).toBe(toBase64Url(mallory.ed25519.publicKey));
     expect(opened.author.signingKey).not.toBe(manifest.author.signingKey);
+  });
+});
+
+describe('snapshots through the native curves (nodePrimitives)', () => {
+  it('pack gives byte-identical data through either implementation, given the same randomness', () => {
+    const fixed = (prims: Primitives): Primitives => ({ ...prims, randomBytes: (n) => new Uint8Array(n).fill(1) });
+    const viaNoble = packSnapshot(fixed(noblePrimitives), manifestKey, alice.ed25519.secretKey, manifest);
+    const viaNode = packSnapshot(fixed(nodePrimitives), manifestKey, alice.ed25519.secretKey, manifest);
+    expect(viaNode.id).toBe(viaNoble.id);
+    expect(toHex(viaNode.data)).toBe(toHex(viaNoble.data));
+    expect(openSnapshot(nodePrimitives, manifestKey, expected(viaNode.id), viaNode.data)).toEqual(manifest);
+  });
+
+  it('refuses to sign for a key that is not the signer through nodePrimitives too', () => {
+    expect(() => packSnapshot(nodePrimitives, manifestKey, alice.ed25519.secretKey, manifestBy(mallory.ed25519.publicKey))).toThrow(CryptoArgumentError);
+  });
+
+  function sealedWith(m: Manifest, signature: Uint8Array): { id: string; data: Uint8Array } {
+    const data = sealEnvelope(p, manifestKey, concatBytes(signature, encodeManifest(m)), { kind: 'snapshot', workspaceId: m.workspaceId, epoch: m.epoch });
+    return { id: toHex(p.sha256(data)), data };
+  }
+  const signedMessageOf = (m: Manifest) => concatBytes(utf8(LABELS.snapshotSignature), p.sha256(encodeManifest(m)));
+
+  it("Alice's signature with R shifted by a small-order point → IntegrityError for both (raw noble would accept)", () => {
+    const sig = torsionShiftedSignature(alice.ed25519.secretKey, signedMessageOf(manifest));
+    expect(nobleCofactoredVerify(alice.ed25519.publicKey, sig, signedMessageOf(manifest))).toBe(true);
+    const forged = sealedWith(manifest, sig);
+    for (const prims of [noblePrimitives, nodePrimitives]) {
+      expect(() => openSnapshot(prims, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+    }
+  });
+
+  it('a manifest "signed" under the identity point as signingKey → IntegrityError for both (raw OpenSSL would accept)', () => {
+    const m = manifestBy(IDENTITY_KEY);
+    const sig = identityKeySignature();
+    expect(opensslVerify(IDENTITY_KEY, sig, signedMessageOf(m))).toBe(true);
+    const forged = sealedWith(m, sig);
+    for (const prims of [noblePrimitives, nodePrimitives]) {
+      expect(() => openSnapshot(prims, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+    }
   });
 });

@@ -10,5 +10,6 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     '',
     'Your password is the only way to your data: the server cannot reset it or read your files.',
     'Forget it and your data is gone. Keep it in a password manager.',
+    'Optional safety net: `insomnia-sync account recovery-key` shows a one-time recovery key that can set a new password.',
   ]);
 }

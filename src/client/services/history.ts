@@ -8,10 +8,10 @@ import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { fetchVerifiedChain, findSnapshot } from '../history.js';
 import { STATE_DIR } from '../local/link.js';
 import { applyStaged, stageRemoteFiles } from '../local/materialize.js';
-import { requireSession } from '../session.js';
+import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
 import { manifestStats } from '../../sync/manifest.js';
-import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
+import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
 export interface LogEntry {
@@ -28,7 +28,7 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   const p = ctx.primitives;
   const { folder, session } = openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
-  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
   const entries = chain.slice(0, opts.limit ?? chain.length).map((s) => {
     const stats = manifestStats(s.manifest);
@@ -60,7 +60,7 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
   const p = ctx.primitives;
   const { folder, session, index } = openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
-  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
   const target = findSnapshot(chain, opts.snapshot);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
@@ -112,15 +112,18 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
   let workspaceId: string;
   let session;
   if (opts.workspace) {
-    session = requireSession(ctx);
-    workspaceId = (await resolveWorkspace(ctx, session, opts.workspace)).id;
+    const principal = requirePrincipal(ctx);
+    session = principal;
+    workspaceId = isTokenSession(principal)
+      ? (await resolveTokenWorkspace(p, principal, opts.workspace)).id
+      : (await resolveWorkspace(ctx, principal, opts.workspace)).id;
   } else {
     const linked = openLinked(ctx);
     session = linked.session;
     workspaceId = linked.folder.link.workspaceId;
   }
   ctx.progress.start('Verifying snapshots');
-  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
   // Every blob with the epoch of the first snapshot that references it.
   const blobs = new Map<string, number>();

@@ -14,16 +14,22 @@ import { planRescan, localChanges, type LocalChange } from '../../sync/diff.js';
 import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
 import type { TreeFile } from '../../sync/merge.js';
 import type { Primitives } from '../../crypto/primitives.js';
+import { toB64 } from '../../protocol/encoding.js';
+import type { Manifest } from '../../sync/manifest.js';
+import { trustedSignersOf } from '../access-token.js';
+import { isTokenSession, openTokenSession, tokenRemote, tokenSigner, type SyncPrincipal } from '../token-session.js';
 
 export interface LinkedContext {
   folder: LinkedFolder;
-  session: ActiveSession;
+  /** the login session, or the access token when INSOMNIA_SYNC_TOKEN is set */
+  session: SyncPrincipal;
   index: LocalIndex;
 }
 
 export function openLinked(ctx: ClientContext): LinkedContext {
   const folder = requireLinkedFolder(ctx.cwd);
-  const session = requireSession(ctx, ctx.serverOverride ?? folder.link.server);
+  const server = ctx.serverOverride ?? folder.link.server;
+  const session = openTokenSession(ctx, server) ?? requireSession(ctx, server);
   return { folder, session, index: readIndex(folder.root) };
 }
 
@@ -33,15 +39,35 @@ export interface RemoteState {
   ring: WorkspaceKeyring;
 }
 
-export async function loadRemote(p: Primitives, session: ActiveSession, workspaceId: string): Promise<RemoteState> {
+/** The session for commands not bound to a folder (clone, verify --workspace): the token when set. */
+export function requirePrincipal(ctx: ClientContext): SyncPrincipal {
+  return openTokenSession(ctx) ?? requireSession(ctx);
+}
+
+export async function loadRemote(p: Primitives, session: SyncPrincipal, workspaceId: string): Promise<RemoteState> {
+  if (isTokenSession(session)) return { ...(await tokenRemote(p, session, workspaceId)), teams: [] };
   const [workspace, me, keyring] = await Promise.all([session.api.getWorkspace(workspaceId), session.api.me(), import('../keyring.js')]);
   return { workspace, teams: me.teams, ring: keyring.unlockWorkspace(p, session.identity, workspace, me.teams) };
 }
 
-/** The set of Ed25519 keys whose snapshots we accept in this workspace: its team's members. */
-export async function trustedSigners(session: ActiveSession, workspaceId: string): Promise<Map<string, MemberPublicKeys>> {
-  const members = await session.api.workspaceMembers(workspaceId);
-  return new Map(members.map((m) => [m.ed25519PublicKey, m]));
+/** The Ed25519 keys whose snapshots we accept in this workspace: its team's members and the write tokens they certified. */
+export async function trustedSigners(session: SyncPrincipal, workspaceId: string, p?: Primitives): Promise<Map<string, MemberPublicKeys>> {
+  const res = await session.api.workspaceMembersAndTokens(workspaceId);
+  return trustedSignersOf(p, workspaceId, res);
+}
+
+/** Who signs a new snapshot: the account's identity, or the access token's own key. */
+export async function snapshotSigner(
+  p: Primitives,
+  session: SyncPrincipal,
+  workspaceId: string,
+): Promise<{ author: Manifest['author']; secretKey: Uint8Array }> {
+  if (isTokenSession(session)) return tokenSigner(p, session, workspaceId);
+  const { secrets, identity } = session as ActiveSession;
+  return {
+    author: { userId: secrets.userId, name: secrets.name, email: secrets.email, signingKey: toB64(identity.ed25519.publicKey) },
+    secretKey: identity.ed25519.secretKey,
+  };
 }
 
 export interface LocalTree {

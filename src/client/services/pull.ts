@@ -15,10 +15,9 @@ import { fetchVerifiedChain } from '../history.js';
 import { writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { applyStaged, stageRemoteFiles, type FetchPlan } from '../local/materialize.js';
 import { fileMode } from '../local/scan.js';
-import type { ActiveSession } from '../session.js';
-import { requireSession } from '../session.js';
+import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { LocalIndex } from '../../sync/index-format.js';
-import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, trustedSigners } from './linked.js';
+import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
 export interface PullConflict {
@@ -55,14 +54,14 @@ export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy 
 async function pullInto(
   ctx: ClientContext,
   folder: LinkedFolder,
-  session: ActiveSession,
+  session: SyncPrincipal,
   index: LocalIndex,
   strategy: MergeStrategy,
 ): Promise<PullResult> {
   const p = ctx.primitives;
   const workspaceId = folder.link.workspaceId;
   ctx.progress.start('Checking the remote');
-  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId)]);
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const head = remote.workspace.head;
   const base: PullResult = {
     workspaceId,
@@ -141,8 +140,10 @@ export interface CloneResult extends PullResult {
 }
 
 export async function clone(ctx: ClientContext, opts: { workspace: string; dir?: string }): Promise<CloneResult> {
-  const session = requireSession(ctx);
-  const found = await resolveWorkspace(ctx, session, opts.workspace);
+  const session = requirePrincipal(ctx);
+  const found = isTokenSession(session)
+    ? await resolveTokenWorkspace(ctx.primitives, session, opts.workspace)
+    : await resolveWorkspace(ctx, session, opts.workspace);
   const root = path.resolve(ctx.cwd, opts.dir ?? safeDirName(found.name));
   if (existsSync(root)) {
     if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
@@ -151,7 +152,7 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
   mkdirSync(root, { recursive: true });
   const folder: LinkedFolder = {
     root,
-    link: { version: 1, server: session.secrets.server, workspaceId: found.workspace.id, teamId: found.workspace.teamId, profile: ctx.profile },
+    link: { version: 1, server: principalServer(session), workspaceId: found.workspace.id, teamId: found.workspace.teamId, profile: ctx.profile },
   };
   writeLink(root, folder.link);
   const index = emptyIndex(found.workspace.id);

@@ -23,7 +23,7 @@ import { writeIndex } from '../local/link.js';
 import { chunksOf, hashFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
 import { scanFolder } from '../local/scan.js';
-import { loadRemote, openLinked, type RemoteState } from './linked.js';
+import { loadRemote, openLinked, snapshotSigner, type RemoteState } from './linked.js';
 
 export interface PushResult {
   workspaceId: string;
@@ -102,23 +102,19 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   }
 
   ctx.progress.update('Creating snapshot');
+  const signer = await snapshotSigner(p, session, workspaceId);
   const manifest: Manifest = {
     version: 1,
     workspaceId,
     parent: head,
     epoch: remote.ring.epoch,
-    author: {
-      userId: session.secrets.userId,
-      name: session.secrets.name,
-      email: session.secrets.email,
-      signingKey: toB64(session.identity.ed25519.publicKey),
-    },
+    author: signer.author,
     time: new Date().toISOString(),
     message: opts.message ?? defaultMessage(changes),
     files: tree,
   };
   const { packSnapshot } = await import('../../sync/snapshot.js');
-  const packed = packSnapshot(p, keys.manifestKey, session.identity.ed25519.secretKey, manifest);
+  const packed = packSnapshot(p, keys.manifestKey, signer.secretKey, manifest);
   // The server checks that these exist and records them for garbage collection; blobs the parent
   // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
   const inBase = new Set(index.entries.flatMap((e) => e.chunks));

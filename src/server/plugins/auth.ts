@@ -8,6 +8,7 @@ import type { TeamRole, WorkspaceRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
 import { TOKEN_PATTERN, sha256 } from '../tokens.js';
+import { authenticateAccessToken, isAccessTokenBearer, type TokenAuthContext } from '../access-tokens.js';
 
 export interface AuthContext {
   userId: string;
@@ -15,6 +16,12 @@ export interface AuthContext {
 }
 
 const authByRequest = new WeakMap<FastifyRequest, AuthContext>();
+const tokenByRequest = new WeakMap<FastifyRequest, TokenAuthContext>();
+
+/** The access token that authenticated this request, if it was one (never for session routes). */
+export function getTokenAuth(request: FastifyRequest): TokenAuthContext | undefined {
+  return tokenByRequest.get(request);
+}
 
 export function getAuth(request: FastifyRequest): AuthContext {
   const auth = authByRequest.get(request);
@@ -27,6 +34,10 @@ export function makeAuthenticate(ctx: ServerContext): (request: FastifyRequest) 
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer +(\S+)$/i.exec(header) : null;
     const token = match?.[1];
+    if (token && isAccessTokenBearer(token)) {
+      tokenByRequest.set(request, await authenticateAccessToken(ctx, request, token));
+      return;
+    }
     if (!token || !TOKEN_PATTERN.test(token)) throw unauthorized();
     const now = ctx.now();
     // sliding expiry: every use extends an idle session
@@ -52,6 +63,8 @@ export type WorkspaceGuard = (request: FastifyRequest, workspaceId: string, need
  */
 export function makeRequireWorkspaceAccess(ctx: ServerContext): WorkspaceGuard {
   return async (request, workspaceId, need) => {
+    const tokenAuth = tokenByRequest.get(request);
+    if (tokenAuth) return tokenWorkspace(ctx, tokenAuth, workspaceId, need);
     const auth = getAuth(request);
     const workspace = await ctx.store.getWorkspace(workspaceId);
     if (!workspace) throw notFound('workspace not found');
@@ -60,4 +73,20 @@ export function makeRequireWorkspaceAccess(ctx: ServerContext): WorkspaceGuard {
     if (!ROLES_FOR[need].includes(role)) throw new ApiError('forbidden', `your role (${role}) does not allow this`);
     return workspace;
   };
+}
+
+/**
+ * A token reaches only its own workspace (another one is `forbidden` before any lookup, so nothing
+ * about it leaks), writes only with scope 'write', and only while its creator may do the same.
+ */
+async function tokenWorkspace(ctx: ServerContext, token: TokenAuthContext, workspaceId: string, need: Access): Promise<WorkspaceRecord> {
+  if (token.workspaceId !== workspaceId) throw new ApiError('forbidden', 'this access token is for another workspace');
+  if (need === 'write' && token.scope !== 'write') throw new ApiError('forbidden', 'this access token is read-only');
+  const workspace = await ctx.store.getWorkspace(workspaceId);
+  if (!workspace) throw notFound('workspace not found');
+  const role = await ctx.store.getTeamRole(workspace.teamId, token.createdBy);
+  if (!role || !ROLES_FOR[need].includes(role)) {
+    throw new ApiError('forbidden', "the member who created this access token no longer has this access; create a new token");
+  }
+  return workspace;
 }

@@ -4,7 +4,8 @@ import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
-import { getAuth, type WorkspaceGuard } from '../plugins/auth.js';
+import { getAuth, getTokenAuth, type WorkspaceGuard } from '../plugins/auth.js';
+import { tokenSignerView } from './tokens.js';
 import { schemas } from '../schemas.js';
 import { workspaceView } from '../views.js';
 
@@ -56,7 +57,10 @@ export function registerWorkspaceRoutes(
     schema: schemas.getWorkspace,
     onRequest: authenticate,
     handler: async (request): Promise<T.WorkspaceInfo> => {
-      return workspaceView(await requireWorkspaceAccess(request, request.params.workspaceId, 'read'));
+      const view = workspaceView(await requireWorkspaceAccess(request, request.params.workspaceId, 'read'));
+      const token = getTokenAuth(request);
+      if (token) view.tokenKeys = token.keys.map((k) => ({ epoch: k.epoch, wrappedKey: k.wrappedKey }));
+      return view;
     },
   });
 
@@ -101,6 +105,7 @@ export function registerWorkspaceRoutes(
           x25519PublicKey: m.x25519PublicKey,
           ed25519PublicKey: m.ed25519PublicKey,
         })),
+        tokens: (await store.workspaceAccessTokens(ws.id)).map(tokenSignerView),
       };
     },
   });

@@ -113,8 +113,46 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX snapshot_blobs_blob ON snapshot_blobs(workspace_id, blob_id);
   `,
-  // 2: access tokens (issue 4) — reserved; filled by the change that builds tokens
-  `-- reserved: access tokens`,
-  // 3: account lifecycle (issue 5) — reserved; filled by the change that builds account commands
-  `-- reserved: account lifecycle`,
+  // 2: access tokens (issue 4)
+  `
+  -- the secret is kept only as its SHA-256; the token key never reaches the server
+  CREATE TABLE access_tokens (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+    secret_hash BLOB NOT NULL,
+    public_key TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    last_used_at INTEGER,
+    expires_at INTEGER,
+    revoked_at INTEGER
+  );
+  CREATE INDEX access_tokens_workspace ON access_tokens(workspace_id);
+  CREATE INDEX access_tokens_creator ON access_tokens(created_by);
+
+  CREATE TABLE access_token_keys (
+    token_id TEXT NOT NULL REFERENCES access_tokens(id) ON DELETE CASCADE,
+    epoch INTEGER NOT NULL,
+    wrapped_key TEXT NOT NULL,
+    PRIMARY KEY (token_id, epoch)
+  );
+  `,
+  // 3: account lifecycle (issue 5): verification and password-change times, recovery keys
+  `
+  -- when the email address was confirmed (set by account activation); null until then
+  ALTER TABLE users ADD COLUMN verified_at INTEGER;
+  ALTER TABLE users ADD COLUMN password_changed_at INTEGER;
+
+  -- the account key wrapped under a key derived from the user's recovery key, and a hash of the
+  -- recovery auth value (docs/crypto.md §3.2); at most one per account
+  CREATE TABLE account_recovery (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    auth_key_hash BLOB NOT NULL,
+    wrapped_account_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  `,
 ];

@@ -1,0 +1,11 @@
+import type { ClientContext } from '../../client/context.js';
+import { changePassword } from '../../client/services/account.js';
+import type { Output } from '../output.js';
+
+export async function run(ctx: ClientContext, out: Output): Promise<void> {
+  const res = await changePassword(ctx);
+  out.result({ changed: true, ...res }, () => [
+    `${out.green('✓')} Password changed. Your data was not re-encrypted: only your account key was re-wrapped.`,
+    `  ${res.revokedSessions} other session(s) signed out; log in there again with the new password.`,
+  ]);
+}

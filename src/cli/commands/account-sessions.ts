@@ -1,0 +1,18 @@
+import type { ClientContext } from '../../client/context.js';
+import { listSessions, revokeSession } from '../../client/services/account.js';
+import type { Output } from '../output.js';
+
+export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
+  if (typeof opts.revoke === 'string') {
+    const res = await revokeSession(ctx, opts.revoke);
+    out.result(res, () => `${out.green('✓')} Revoked session ${res.revoked.slice(0, 12)}: its next command fails and it must log in again`);
+    return;
+  }
+  const { sessions } = await listSessions(ctx);
+  out.result({ sessions }, () =>
+    sessions.map(
+      (s) =>
+        `${s.id.slice(0, 12)}  ${(s.ip ?? '?').padEnd(15)}  ${s.client ?? '?'}  ${out.dim(`created ${s.createdAt}, last seen ${s.lastSeenAt}`)}${s.current ? out.green('  (this machine)') : ''}`,
+    ),
+  );
+}

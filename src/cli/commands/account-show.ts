@@ -1,0 +1,37 @@
+import type { ClientContext } from '../../client/context.js';
+import { accountShow } from '../../client/services/account.js';
+import type { Output } from '../output.js';
+
+export async function run(ctx: ClientContext, out: Output): Promise<void> {
+  const a = await accountShow(ctx);
+  out.result(a, () => [
+    out.bold('Account'),
+    `  email        ${a.user.email}${a.user.verifiedAt ? ` (verified ${a.user.verifiedAt})` : ' (not verified)'}`,
+    `  name         ${a.user.name}`,
+    `  id           ${a.user.id}`,
+    `  created      ${a.user.createdAt}`,
+    `  password     ${a.user.passwordChangedAt ? `changed ${a.user.passwordChangedAt}` : 'never changed'}`,
+    `  recovery key ${a.recoveryKey.set ? `set ${a.recoveryKey.createdAt}` : 'none (run `insomnia-sync account recovery-key`)'}`,
+    `  fingerprint  ${a.fingerprint}`,
+    `  server       ${a.server}`,
+    `  key cost     Argon2id m=${a.kdf.memoryKiB} KiB t=${a.kdf.iterations} p=${a.kdf.parallelism}`,
+    '',
+    out.bold(`Sessions (${a.sessions.length})`),
+    ...a.sessions.map(
+      (s) => `  ${s.id.slice(0, 12)}  ${s.ip ?? '?'}  ${s.client ?? '?'}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
+    ),
+    '',
+    out.bold('Usage'),
+    `  ${a.usage.workspaces} workspace(s), ${a.usage.snapshots} snapshot(s), ${a.usage.blobs} blob(s), ${a.usage.bytes} bytes of ciphertext`,
+    '',
+    out.bold(`Teams (${a.teams.length})`),
+    ...a.teams.map((t) => `  ${t.id.slice(0, 12)}  ${t.name}  ${t.role}${t.personal ? ', personal' : ''}, key epoch ${t.epoch}`),
+    '',
+    out.bold(`Workspaces (${a.workspaces.length})`),
+    ...a.workspaces.map(
+      (w) => `  ${w.id.slice(0, 12)}  ${a.names[w.id] ?? '(no key)'}  ${w.size} bytes, ${w.snapshots} snapshot(s), ${w.blobs} blob(s)`,
+    ),
+    '',
+    out.dim('Names and file contents are stored encrypted: the server cannot read them. `account export` writes all of this with your files.'),
+  ]);
+}

@@ -1,0 +1,26 @@
+import type { ClientContext } from '../../client/context.js';
+import { listTokens } from '../../client/services/tokens.js';
+import type { Output } from '../output.js';
+
+const when = (iso: string | null, none: string): string => (iso ? iso.replace('T', ' ').slice(0, 16) : none);
+
+export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
+  const res = await listTokens(ctx, opts.workspace ? { workspace: opts.workspace as string } : {});
+  out.result(res, () => {
+    if (res.tokens.length === 0) return 'No access tokens. Create one with `insomnia-sync token create --workspace W`.';
+    const header = ['ID', 'NAME', 'SCOPE', 'WORKSPACE', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS'];
+    const rows = res.tokens.map((t) => [
+      t.id.slice(0, 12),
+      t.name,
+      t.scope === 'read' ? 'read-only' : 'read-write',
+      t.workspace,
+      when(t.createdAt, '-'),
+      when(t.lastUsedAt, 'never'),
+      when(t.expiresAt, 'never'),
+      t.status,
+    ]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    return [out.bold(line(header)), ...rows.map(line)];
+  });
+}

@@ -1,0 +1,300 @@
+/**
+ * Account lifecycle (SPEC §1 data rights, §4, §7): show what the server holds, sessions, password
+ * change, recovery key, recovery, deletion. Every step that changes credentials re-derives the
+ * auth key from the password on this machine and sends it as proof; the password never leaves.
+ * Changing the password re-wraps the account key only: no data is re-encrypted.
+ */
+import { fromB64, toB64 } from '../../protocol/encoding.js';
+import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionView } from '../../protocol/types.js';
+import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
+import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
+import { fingerprint, identityFromSecrets } from '../../crypto/keys.js';
+import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
+import { CryptoArgumentError, IntegrityError, KdfParamsError } from '../../crypto/errors.js';
+import type { ClientContext } from '../context.js';
+import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
+import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
+import type { SessionSecrets } from '../secrets.js';
+import { requireSession, resolveServer, type ActiveSession } from '../session.js';
+import { normalizeEmail } from './auth.js';
+
+const MIN_PASSWORD_CHARS = 8;
+
+function toCryptoKdf(wire: WireKdf, salt = fromB64(wire.salt)): KdfParams {
+  return { alg: 'argon2id', memoryKiB: wire.memoryKiB, iterations: wire.iterations, parallelism: wire.parallelism, salt };
+}
+
+function toWireKdf(kdf: KdfParams): WireKdf {
+  return { alg: 'argon2id', memoryKiB: kdf.memoryKiB, iterations: kdf.iterations, parallelism: kdf.parallelism, salt: toB64(kdf.salt) };
+}
+
+async function stretch(password: string, kdf: KdfParams): Promise<Uint8Array> {
+  try {
+    return await deriveMasterKey(password, kdf);
+  } catch (err) {
+    if (err instanceof KdfParamsError) {
+      throw new SyncError('weak_kdf', `the server asked for key-derivation parameters below this client's minimum (${err.message}); refusing`);
+    }
+    throw err;
+  }
+}
+
+/** The auth key of `password` for the account `email`, with the KDF parameters the server holds. */
+async function proofOf(ctx: ClientContext, session: ActiveSession, password: string): Promise<{ authKey: Uint8Array; wrapKey: Uint8Array; kdf: WireKdf }> {
+  const pre = await session.api.prelogin({ email: session.secrets.email });
+  const { authKey, wrapKey } = deriveAccountSecrets(await stretch(password, toCryptoKdf(pre.kdf)));
+  return { authKey, wrapKey, kdf: pre.kdf };
+}
+
+/** A new password's secrets: same cost as before, a fresh salt. */
+async function newCredentials(ctx: ClientContext, cost: WireKdf, password: string): Promise<{ kdf: KdfParams; authKey: Uint8Array; wrapKey: Uint8Array }> {
+  const kdf = toCryptoKdf(cost, ctx.primitives.randomBytes(16));
+  const { authKey, wrapKey } = deriveAccountSecrets(await stretch(password, kdf));
+  return { kdf, authKey, wrapKey };
+}
+
+async function askNewPassword(ctx: ClientContext, other: string, otherName: string): Promise<string> {
+  const next = await ctx.prompter.password('New password', { confirm: true });
+  if (next.length < MIN_PASSWORD_CHARS) throw new UsageError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
+  if (next === other) {
+    throw new UsageError(`the new password is the same as the ${otherName}`, 'with --password-stdin give it on the second line of standard input');
+  }
+  return next;
+}
+
+/** A wrong password answers 403 `forbidden` (the session itself is fine): say so plainly. */
+function wrongPassword(err: unknown): never {
+  if (err instanceof AuthError && err.code === 'forbidden') throw new AuthError('wrong password; nothing was changed', undefined, 'unauthorized');
+  throw err;
+}
+
+// account show
+
+export interface AccountOverview extends AccountDataResponse {
+  server: string;
+  fingerprint: string;
+  /** workspace names decrypted here (the server holds them encrypted); null when this machine holds no key */
+  names: Record<string, string | null>;
+}
+
+export async function accountShow(ctx: ClientContext): Promise<AccountOverview> {
+  const session = requireSession(ctx);
+  const [data, workspaces, me] = await Promise.all([session.api.accountShow(), session.api.listWorkspaces(), session.api.me()]);
+  const names: Record<string, string | null> = {};
+  for (const ws of workspaces) {
+    try {
+      names[ws.id] = decryptWorkspaceName(ctx.primitives, unlockWorkspace(ctx.primitives, session.identity, ws, me.teams), ws.encryptedName);
+    } catch {
+      names[ws.id] = null;
+    }
+  }
+  return {
+    ...data,
+    server: session.secrets.server,
+    fingerprint: fingerprint(fromB64(data.publicKeys.x25519PublicKey, 32), fromB64(data.publicKeys.ed25519PublicKey, 32)),
+    names,
+  };
+}
+
+// sessions
+
+export async function listSessions(ctx: ClientContext): Promise<{ sessions: SessionView[] }> {
+  const session = requireSession(ctx);
+  return { sessions: await session.api.listSessions() };
+}
+
+/** Revokes another session by id or unique id prefix (≥ 6 characters); the current one is `logout`. */
+export async function revokeSession(ctx: ClientContext, wanted: string): Promise<{ revoked: string }> {
+  const session = requireSession(ctx);
+  const id = wanted.trim().toLowerCase();
+  const all = await session.api.listSessions();
+  const hits = all.filter((s) => s.id === id || (id.length >= 6 && s.id.startsWith(id)));
+  if (hits.length === 0) throw new NotFoundError(`no live session ${wanted}`, 'see `insomnia-sync account sessions`');
+  if (hits.length > 1) throw new UsageError(`session prefix ${wanted} is ambiguous`, 'give more characters of the id');
+  const hit = hits[0]!;
+  if (hit.current) throw new UsageError('that is this machine’s session', 'run `insomnia-sync logout` to end it');
+  await session.api.revokeSession(hit.id);
+  return { revoked: hit.id };
+}
+
+// password change
+
+export interface PasswordChangeResult {
+  revokedSessions: number;
+}
+
+/**
+ * Current password, then the new one (prompts, or two lines of --password-stdin). Re-wraps the
+ * account key under the new password, swaps the auth key and salt; the server revokes every other
+ * session in the same transaction and mails a notice.
+ */
+export async function changePassword(ctx: ClientContext): Promise<PasswordChangeResult> {
+  const session = requireSession(ctx);
+  const current = await ctx.prompter.password('Current password');
+  const next = await askNewPassword(ctx, current, 'current one');
+  ctx.progress.start('Deriving keys from your passwords');
+  const proof = await proofOf(ctx, session, current);
+  const fresh = await newCredentials(ctx, proof.kdf, next);
+  const me = await session.api.me();
+  // Re-wrap the key the server holds (opened with the current password), after checking it is the
+  // key this machine uses: a server that swapped it would otherwise get us to wrap its own.
+  let accountKey: Uint8Array;
+  try {
+    accountKey = openEnvelope(ctx.primitives, proof.wrapKey, fromB64(me.keys.wrappedAccountKey), { kind: 'account-key', ownerId: session.secrets.userId });
+  } catch (err) {
+    ctx.progress.stop();
+    if (err instanceof IntegrityError) throw new AuthError('wrong password; nothing was changed');
+    throw err;
+  }
+  if (toB64(accountKey) !== session.secrets.accountKey) throw new IntegrityFailure('the account key the server holds is not the one this machine uses');
+  ctx.progress.update('Changing your password');
+  const res = await session.api
+    .changePassword({
+      authKey: toB64(proof.authKey),
+      newKdf: toWireKdf(fresh.kdf),
+      newAuthKey: toB64(fresh.authKey),
+      wrappedAccountKey: toB64(sealEnvelope(ctx.primitives, fresh.wrapKey, accountKey, { kind: 'account-key', ownerId: session.secrets.userId })),
+    })
+    .catch(wrongPassword);
+  ctx.progress.stop();
+  return { revokedSessions: res.revokedSessions };
+}
+
+// recovery key
+
+export interface RecoveryKeyResult {
+  /** shown once; the server keeps only a hash of a value derived from it */
+  recoveryKey: string;
+  createdAt: string;
+}
+
+/** Makes a new recovery key (replacing any earlier one) after a fresh proof of the password. */
+export async function createRecoveryKey(ctx: ClientContext): Promise<RecoveryKeyResult> {
+  const session = requireSession(ctx);
+  const password = await ctx.prompter.password('Password');
+  ctx.progress.start('Deriving keys from your password');
+  const proof = await proofOf(ctx, session, password);
+  const key = generateRecoveryKey(ctx.primitives);
+  const secrets = deriveRecoverySecrets(key);
+  const wrapped = sealEnvelope(ctx.primitives, secrets.wrapKey, session.accountKey, { kind: 'recovery', ownerId: session.secrets.userId });
+  const res = await session.api
+    .setRecoveryKey({ authKey: toB64(proof.authKey), recoveryAuthKey: toB64(secrets.authKey), wrappedAccountKey: toB64(wrapped) })
+    .catch(wrongPassword);
+  ctx.progress.stop();
+  return { recoveryKey: formatRecoveryKey(key), createdAt: res.createdAt };
+}
+
+export interface RecoverResult {
+  email: string;
+  server: string;
+  fingerprint: string;
+  profile: string;
+}
+
+/**
+ * Sets a new password with the recovery key (a hidden prompt or the first line of --password-stdin;
+ * never argv), losing no data: the recovery-wrapped account key is re-wrapped under the new
+ * password. Every old session is revoked; this machine gets a new one.
+ */
+export async function recover(ctx: ClientContext, opts: { email: string }): Promise<RecoverResult> {
+  const email = normalizeEmail(opts.email);
+  let key: Uint8Array;
+  const typed = await ctx.prompter.password('Recovery key');
+  try {
+    key = parseRecoveryKey(typed);
+  } catch (err) {
+    if (err instanceof CryptoArgumentError) throw new UsageError(err.message, 'a recovery key looks like ABCD-EFGH-… (13 groups of 4)');
+    throw err;
+  }
+  const next = await askNewPassword(ctx, typed, 'recovery key');
+  const server = await resolveServer(ctx);
+  const api = ctx.api(server);
+  const p = ctx.primitives;
+  const secrets = deriveRecoverySecrets(key);
+  ctx.progress.start('Checking the recovery key');
+  const start = await api.recoverStart({ email, recoveryAuthKey: toB64(secrets.authKey) });
+  const userId = start.userId;
+  let accountKey: Uint8Array;
+  let xSecret: Uint8Array;
+  let edSecret: Uint8Array;
+  try {
+    accountKey = openEnvelope(p, secrets.wrapKey, fromB64(start.wrappedAccountKeyByRecovery), { kind: 'recovery', ownerId: userId });
+    xSecret = openEnvelope(p, accountKey, fromB64(start.keys.wrappedX25519Secret), { kind: 'x25519-secret', ownerId: userId });
+    edSecret = openEnvelope(p, accountKey, fromB64(start.keys.wrappedEd25519Secret), { kind: 'ed25519-secret', ownerId: userId });
+  } catch (err) {
+    if (err instanceof IntegrityError) throw new IntegrityFailure('your account keys from the server do not open with this recovery key');
+    throw err;
+  }
+  const identity = identityFromSecrets(xSecret, edSecret);
+  if (toB64(identity.x25519.publicKey) !== start.keys.x25519PublicKey || toB64(identity.ed25519.publicKey) !== start.keys.ed25519PublicKey) {
+    throw new IntegrityFailure('the public keys the server holds for you do not match your private keys');
+  }
+  ctx.progress.update('Deriving keys from your new password');
+  const pre = await api.prelogin({ email });
+  const fresh = await newCredentials(ctx, pre.kdf, next);
+  ctx.progress.update('Setting the new password');
+  const res = await api.recoverFinish({
+    email,
+    recoveryAuthKey: toB64(secrets.authKey),
+    newKdf: toWireKdf(fresh.kdf),
+    newAuthKey: toB64(fresh.authKey),
+    wrappedAccountKey: toB64(sealEnvelope(p, fresh.wrapKey, accountKey, { kind: 'account-key', ownerId: userId })),
+    client: ctx.clientLabel,
+  });
+  ctx.progress.stop();
+  await storeSession(ctx, server, res, accountKey, xSecret, edSecret);
+  return {
+    email: res.user.email,
+    server: new URL(server).origin,
+    fingerprint: fingerprint(identity.x25519.publicKey, identity.ed25519.publicKey),
+    profile: ctx.profile,
+  };
+}
+
+async function storeSession(ctx: ClientContext, server: string, res: AccountResponse, accountKey: Uint8Array, xSecret: Uint8Array, edSecret: Uint8Array): Promise<void> {
+  if (!res.session) throw new AuthError('the server did not open a session');
+  const secrets: SessionSecrets = {
+    version: 1,
+    server: new URL(server).origin,
+    userId: res.user.id,
+    email: res.user.email,
+    name: res.user.name,
+    sessionId: res.session.id,
+    sessionToken: res.session.token,
+    accountKey: toB64(accountKey),
+    x25519Secret: toB64(xSecret),
+    ed25519Secret: toB64(edSecret),
+    x25519Public: res.keys.x25519PublicKey,
+    ed25519Public: res.keys.ed25519PublicKey,
+  };
+  ctx.secrets.write(secrets);
+  (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
+}
+
+// deletion
+
+/**
+ * Irreversible deletion (SPEC §7): the typed email (unless `yes`), then the password, whose auth
+ * key goes in the deletion request itself. On success the local session and keys are wiped.
+ */
+export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }): Promise<DeletionReceipt> {
+  const session = requireSession(ctx);
+  const email = session.secrets.email;
+  if (!opts.yes) {
+    const typed = await ctx.prompter.text(`This deletes your account and every workspace only you can read, for good. Type your email (${email}) to confirm`);
+    if (typed.trim().toLowerCase() !== email) throw new UsageError('the email did not match; nothing was deleted');
+  }
+  const password = await ctx.prompter.password('Password');
+  ctx.progress.start('Deriving keys from your password');
+  const proof = await proofOf(ctx, session, password);
+  ctx.progress.update('Deleting your account');
+  const receipt = await session.api.deleteAccount({ authKey: toB64(proof.authKey) }).catch((err: unknown) => {
+    if (err instanceof AuthError && err.code === 'forbidden') throw new AuthError('wrong password; nothing was deleted', undefined, 'unauthorized');
+    throw err;
+  });
+  ctx.progress.stop();
+  ctx.secrets.wipe();
+  const config = await ctx.loadConfig();
+  config.setProfile(ctx.profile, { server: session.secrets.server });
+  return receipt;
+}

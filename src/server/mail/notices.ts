@@ -1,0 +1,90 @@
+/**
+ * Security notices and receipts (SPEC §1: transactional mail only). Each says what happened, when,
+ * from which address and client, and what to do if it was not the user; none carries a secret
+ * (no key, token, code or password in any form).
+ */
+import type { MailMessage } from './mailer.js';
+
+export interface RequestFacts {
+  at: Date;
+  ip: string | null;
+  client: string | null;
+}
+
+function origin(f: RequestFacts): string {
+  return [`Time: ${f.at.toISOString()}`, `From address: ${f.ip ?? 'unknown'}`, `Client: ${f.client ?? 'unknown'}`].join('\n');
+}
+
+const NOT_YOU =
+  'If this was not you, someone knows your password (or recovery key) and has access to your data:\n' +
+  'sign in, change your password with `insomnia-sync account password`, and review your sessions\n' +
+  'with `insomnia-sync account sessions`.';
+
+export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSessions: number): MailMessage {
+  return {
+    to,
+    subject: 'insomnia-sync: your password was changed',
+    text: [
+      'The password of your insomnia-sync account was changed.',
+      '',
+      origin(facts),
+      `Other sessions signed out: ${revokedSessions}`,
+      '',
+      'Your data was not re-encrypted: only the key that protects your account key changed.',
+      '',
+      NOT_YOU,
+    ].join('\n'),
+  };
+}
+
+export function recoveredNotice(to: string, facts: RequestFacts, revokedSessions: number): MailMessage {
+  return {
+    to,
+    subject: 'insomnia-sync: your account was recovered with your recovery key',
+    text: [
+      'Your recovery key was used to set a new password for your insomnia-sync account.',
+      'The old password no longer works.',
+      '',
+      origin(facts),
+      `Sessions signed out: ${revokedSessions}`,
+      '',
+      NOT_YOU,
+    ].join('\n'),
+  };
+}
+
+export function recoveryKeySetNotice(to: string, facts: RequestFacts, replaced: boolean): MailMessage {
+  return {
+    to,
+    subject: 'insomnia-sync: a recovery key was created for your account',
+    text: [
+      replaced
+        ? 'A new recovery key was created for your insomnia-sync account; the previous one no longer works.'
+        : 'A recovery key was created for your insomnia-sync account.',
+      'Anyone who holds it can set a new password for your account. Keep it offline.',
+      '',
+      origin(facts),
+      '',
+      NOT_YOU,
+    ].join('\n'),
+  };
+}
+
+export function deletionReceipt(to: string, facts: RequestFacts, lines: string[], backups: string): MailMessage {
+  return {
+    to,
+    subject: 'insomnia-sync: your account was deleted',
+    text: [
+      'Your insomnia-sync account was deleted at your request. This cannot be undone.',
+      '',
+      origin(facts),
+      '',
+      'Removed:',
+      ...lines.map((l) => `  - ${l}`),
+      '',
+      backups,
+      '',
+      'This is the last message we send to this address about this account.',
+    ].join('\n'),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * Operator sub-commands of `insomnia-sync-server` besides `migrate`: `backup --out FILE` and
+ * `admin export-user EMAIL`. Each opens the store without migrating it (a backup must not change
+ * what it copies), does one job and closes it. Like main.ts, the only place here that prints.
+ */
+import { mkdirSync, createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { openStore } from '../../storage/open.js';
+import type { Store } from '../../storage/store.js';
+
+interface StoreOptions {
+  dataDir: string;
+  db?: string;
+}
+
+/** Options given before the sub-command belong to the parent program; the sub-command's own win. */
+function storeOptions(program: Command, own: StoreOptions): StoreOptions {
+  const parent = program.opts<StoreOptions>();
+  const dataDir = program.getOptionValueSource('dataDir') === 'cli' && own.dataDir === './insomnia-sync-data' ? parent.dataDir : own.dataDir;
+  const db = own.db ?? parent.db;
+  return db !== undefined ? { dataDir, db } : { dataDir };
+}
+
+async function withStore<R>(opts: StoreOptions, job: (store: Store) => Promise<R>): Promise<R> {
+  const dataDir = resolve(opts.dataDir);
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir, { migrate: false });
+  try {
+    return await job(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerOpsCommands(program: Command): void {
+  program
+    .command('backup')
+    .description('write a consistent copy of the database to FILE while the server keeps running')
+    .requiredOption('--out <file>', 'the new backup file (never overwritten)')
+    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
+    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .action(async (opts: StoreOptions & { out: string }) => {
+      const { backupStore } = await import('./backup.js');
+      const res = await withStore(storeOptions(program, opts), (store) => backupStore(store, opts.out));
+      process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
+    });
+
+  const admin = program.command('admin').description('operator tools');
+  admin
+    .command('export-user')
+    .description("print one account's service data and ciphertext as JSON (what a disclosure could hand over)")
+    .argument('<email>', 'the account email')
+    .option('--out <file>', 'write to this new file (mode 0600) instead of standard output')
+    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
+    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .action(async (email: string, opts: StoreOptions & { out?: string }) => {
+      const { exportUser } = await import('./export-user.js');
+      const stream = opts.out ? createWriteStream(resolve(opts.out), { flags: 'wx', mode: 0o600 }) : process.stdout;
+      // a reader that stops early (`| head`) is not an error
+      stream.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(0);
+      });
+      const write = (chunk: string): Promise<void> =>
+        new Promise((ok, fail) => {
+          stream.write(chunk, (err) => (err ? fail(err) : ok()));
+        });
+      await withStore(storeOptions(program, opts), (store) => exportUser(store, email, write));
+      if (opts.out) await new Promise<void>((ok, fail) => (stream as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? fail(err) : ok())));
+    });
+}

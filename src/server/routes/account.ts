@@ -1,0 +1,285 @@
+/**
+ * Account lifecycle (SPEC §1 data rights, §7; docs/protocol.md §3.19–3.26): what the server holds
+ * about the caller, sessions, password change, recovery key, recovery, deletion. Every request
+ * that changes credentials or deletes carries a fresh proof of the password (its auth key),
+ * compared in constant time; a session alone is not enough.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { fromB64 } from '../../protocol/encoding.js';
+import { ROUTES } from '../../protocol/routes.js';
+import type * as T from '../../protocol/types.js';
+import type { SessionRecord, UserRecord } from '../../storage/store.js';
+import { accountSchemas } from '../account-schemas.js';
+import type { ServerContext } from '../context.js';
+import { normalizeEmail } from '../email.js';
+import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
+import type { MailMessage } from '../mail/mailer.js';
+import { deletionReceipt, passwordChangedNotice, recoveredNotice, recoveryKeySetNotice, type RequestFacts } from '../mail/notices.js';
+import { getAuth } from '../plugins/auth.js';
+import { hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
+import { accountView } from '../views.js';
+
+export const BACKUP_POLICY =
+  'Backups of the server database taken before this deletion are not altered: they hold only ciphertext and service data, ' +
+  "and are kept and destroyed on the operator's backup schedule. Nothing of this account is restored from them into the live service.";
+
+const WRONG_PASSWORD = 'wrong password';
+const WRONG_RECOVERY = 'wrong email or recovery key';
+/** compared against when there is nothing to compare, so every path does the same work */
+const DUMMY_HASH = sha256('insomnia-sync dummy recovery key');
+
+export function sessionView(s: SessionRecord, currentId: string | null): T.SessionView {
+  return {
+    id: s.id,
+    client: s.client,
+    ip: s.ip,
+    createdAt: s.createdAt.toISOString(),
+    lastSeenAt: s.lastSeenAt.toISOString(),
+    expiresAt: s.expiresAt.toISOString(),
+    current: s.id === currentId,
+  };
+}
+
+export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, authenticate: (r: FastifyRequest) => Promise<void>): void {
+  const { store } = ctx;
+
+  function facts(request: FastifyRequest): RequestFacts {
+    const agent = request.headers['user-agent'];
+    return { at: ctx.now(), ip: request.ip ?? null, client: typeof agent === 'string' ? agent.slice(0, 200) : null };
+  }
+
+  /** A notice must not undo what was done: a mail failure is logged (without the address) and swallowed. */
+  async function notify(request: FastifyRequest, message: MailMessage): Promise<void> {
+    try {
+      await ctx.mailer.send(message);
+    } catch (err) {
+      request.log.error({ mailer: ctx.mailer.kind, err: { message: (err as Error).message } }, 'could not send a notice');
+    }
+  }
+
+  /** The caller's account, if `authKey` proves its current password. */
+  async function provePassword(request: FastifyRequest, authKey: string): Promise<UserRecord> {
+    const user = await store.getUserById(getAuth(request).userId);
+    if (!user) throw unauthorized();
+    if (!hashesEqual(sha256(fromB64(authKey, 32)), user.authKeyHash)) throw new ApiError('forbidden', WRONG_PASSWORD);
+    return user;
+  }
+
+  function emailOf(raw: string): string {
+    const email = normalizeEmail(raw);
+    if (!email) throw badRequest('invalid email address');
+    return email;
+  }
+
+  /** The account behind an email, if `recoveryAuthKey` matches its recovery record. One answer for every failure. */
+  async function proveRecovery(emailRaw: string, recoveryAuthKey: string): Promise<{ user: UserRecord; hash: Uint8Array; wrapped: string }> {
+    const email = emailOf(emailRaw);
+    const presented = sha256(fromB64(recoveryAuthKey, 32));
+    const user = await store.getUserByEmail(email);
+    const recovery = user ? await store.getRecovery(user.id) : null;
+    const matches = hashesEqual(presented, recovery ? recovery.authKeyHash : DUMMY_HASH);
+    if (!user || !recovery || !matches) throw new ApiError('unauthorized', WRONG_RECOVERY);
+    return { user, hash: recovery.authKeyHash, wrapped: recovery.wrappedAccountKey };
+  }
+
+  app.route({
+    method: ROUTES.accountShow.method,
+    url: ROUTES.accountShow.path,
+    schema: accountSchemas.accountShow,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.AccountDataResponse> => {
+      const auth = getAuth(request);
+      const [user, meta, sessions, teams, workspaces, usage] = await Promise.all([
+        store.getUserById(auth.userId),
+        store.getAccountMeta(auth.userId),
+        store.listSessionsOfUser(auth.userId, ctx.now()),
+        store.listTeamsOfUser(auth.userId),
+        store.listWorkspacesOfUser(auth.userId),
+        store.workspaceUsageOfUser(auth.userId),
+      ]);
+      if (!user || !meta) throw notFound('account not found');
+      const counts = new Map(usage.map((u) => [u.workspaceId, u]));
+      const ws = workspaces.map((w) => ({
+        id: w.id,
+        teamId: w.teamId,
+        encryptedName: w.encryptedName,
+        createdAt: w.createdAt.toISOString(),
+        updatedAt: w.updatedAt.toISOString(),
+        snapshots: counts.get(w.id)?.snapshots ?? 0,
+        blobs: counts.get(w.id)?.blobs ?? 0,
+        size: w.size,
+      }));
+      return {
+        user: {
+          id: user.id,
+          email: user.email,
+          name: user.name,
+          createdAt: user.createdAt.toISOString(),
+          verifiedAt: meta.verifiedAt?.toISOString() ?? null,
+          passwordChangedAt: meta.passwordChangedAt?.toISOString() ?? null,
+        },
+        kdf: { ...user.kdf },
+        publicKeys: { x25519PublicKey: user.keys.x25519PublicKey, ed25519PublicKey: user.keys.ed25519PublicKey },
+        recoveryKey: { set: meta.recoveryCreatedAt !== null, createdAt: meta.recoveryCreatedAt?.toISOString() ?? null },
+        sessions: sessions.map((s) => sessionView(s, auth.sessionId)),
+        usage: {
+          workspaces: ws.length,
+          snapshots: ws.reduce((n, w) => n + w.snapshots, 0),
+          blobs: ws.reduce((n, w) => n + w.blobs, 0),
+          bytes: ws.reduce((n, w) => n + w.size, 0),
+        },
+        teams: teams.map((t) => ({ id: t.id, name: t.name, personal: t.personal, role: t.role, epoch: t.epoch })),
+        workspaces: ws,
+      };
+    },
+  });
+
+  app.route({
+    method: ROUTES.listSessions.method,
+    url: ROUTES.listSessions.path,
+    schema: accountSchemas.listSessions,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.SessionListResponse> => {
+      const auth = getAuth(request);
+      const sessions = await store.listSessionsOfUser(auth.userId, ctx.now());
+      return { sessions: sessions.map((s) => sessionView(s, auth.sessionId)) };
+    },
+  });
+
+  app.route<{ Params: { sessionId: string } }>({
+    method: ROUTES.revokeSession.method,
+    url: ROUTES.revokeSession.path,
+    schema: accountSchemas.revokeSession,
+    onRequest: authenticate,
+    handler: async (request, reply) => {
+      // another user's session id is not_found, like an unknown one
+      if (!(await store.revokeSessionOfUser(getAuth(request).userId, request.params.sessionId))) throw notFound('no such session');
+      return reply.code(204).send();
+    },
+  });
+
+  app.route<{ Body: T.ChangePasswordRequest }>({
+    method: ROUTES.changePassword.method,
+    url: ROUTES.changePassword.path,
+    schema: accountSchemas.changePassword,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.ChangePasswordResponse> => {
+      const body = request.body;
+      const user = await provePassword(request, body.authKey);
+      const at = ctx.now();
+      const result = await store.changeCredentials(
+        user.id,
+        user.authKeyHash,
+        'password',
+        { kdf: { ...body.newKdf }, authKeyHash: sha256(fromB64(body.newAuthKey, 32)), wrappedAccountKey: body.wrappedAccountKey, at },
+        getAuth(request).sessionId,
+      );
+      if (!result.ok) throw new ApiError('conflict', 'the password changed meanwhile; nothing was changed');
+      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions));
+      return { revokedSessions: result.revokedSessions };
+    },
+  });
+
+  app.route<{ Body: T.SetRecoveryKeyRequest }>({
+    method: ROUTES.setRecoveryKey.method,
+    url: ROUTES.setRecoveryKey.path,
+    schema: accountSchemas.setRecoveryKey,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.SetRecoveryKeyResponse> => {
+      const body = request.body;
+      const user = await provePassword(request, body.authKey);
+      const replaced = (await store.getRecovery(user.id)) !== null;
+      const createdAt = ctx.now();
+      const ok = await store.setRecovery(user.id, {
+        authKeyHash: sha256(fromB64(body.recoveryAuthKey, 32)),
+        wrappedAccountKey: body.wrappedAccountKey,
+        createdAt,
+      });
+      if (!ok) throw notFound('account not found');
+      await notify(request, recoveryKeySetNotice(user.email, facts(request), replaced));
+      return { createdAt: createdAt.toISOString() };
+    },
+  });
+
+  app.route<{ Body: T.RecoverStartRequest }>({
+    method: ROUTES.recoverStart.method,
+    url: ROUTES.recoverStart.path,
+    schema: accountSchemas.recoverStart,
+    handler: async (request): Promise<T.RecoverStartResponse> => {
+      const { user, wrapped } = await proveRecovery(request.body.email, request.body.recoveryAuthKey);
+      return { userId: user.id, wrappedAccountKeyByRecovery: wrapped, keys: { ...user.keys } };
+    },
+  });
+
+  app.route<{ Body: T.RecoverFinishRequest }>({
+    method: ROUTES.recoverFinish.method,
+    url: ROUTES.recoverFinish.path,
+    schema: accountSchemas.recoverFinish,
+    handler: async (request): Promise<T.AccountResponse> => {
+      const body = request.body;
+      const { user, hash } = await proveRecovery(body.email, body.recoveryAuthKey);
+      const at = ctx.now();
+      const result = await store.changeCredentials(
+        user.id,
+        hash,
+        'recovery',
+        { kdf: { ...body.newKdf }, authKeyHash: sha256(fromB64(body.newAuthKey, 32)), wrappedAccountKey: body.wrappedAccountKey, at },
+        null,
+      );
+      if (!result.ok) throw new ApiError('unauthorized', WRONG_RECOVERY);
+      const token = newSessionToken();
+      const id = newSessionId();
+      const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
+      await store.createSession({ id, userId: user.id, tokenHash: sha256(token), client: body.client ?? null, ip: request.ip, createdAt: at, expiresAt });
+      await notify(request, recoveredNotice(user.email, facts(request), result.revokedSessions));
+      const fresh = (await store.getUserById(user.id)) ?? user;
+      return accountView(fresh, await store.listTeamsOfUser(user.id), { token, id, expiresAt: expiresAt.toISOString() });
+    },
+  });
+
+  app.route<{ Body: T.DeleteAccountRequest }>({
+    method: ROUTES.deleteAccount.method,
+    url: ROUTES.deleteAccount.path,
+    schema: accountSchemas.deleteAccount,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.DeletionReceipt> => {
+      const user = await provePassword(request, request.body.authKey);
+      const result = await store.deleteUser(user.id, user.authKeyHash);
+      if (!result.ok) {
+        if (result.reason === 'sole_owner') {
+          const names = result.teams.map((t) => t.name).join(', ');
+          throw new ApiError(
+            'conflict',
+            `you are the only owner of ${result.teams.length === 1 ? 'team' : 'teams'} ${names}, which ${result.teams.length === 1 ? 'has' : 'have'} other members: make another member an owner or delete the team first; nothing was removed`,
+          );
+        }
+        if (result.reason === 'stale') throw new ApiError('conflict', 'the password changed meanwhile; nothing was removed');
+        throw unauthorized();
+      }
+      const deletedAt = ctx.now();
+      const receipt: T.DeletionReceipt = {
+        userId: user.id,
+        email: user.email,
+        deletedAt: deletedAt.toISOString(),
+        removed: { account: 1, ...result.removed },
+        backups: BACKUP_POLICY,
+      };
+      request.log.info({ removed: receipt.removed }, 'account deleted');
+      await notify(request, deletionReceipt(user.email, { ...facts(request), at: deletedAt }, receiptLines(receipt), BACKUP_POLICY));
+      return receipt;
+    },
+  });
+}
+
+export function receiptLines(r: T.DeletionReceipt): string[] {
+  const n = r.removed;
+  return [
+    'the account (email, name, key material, password verifier)',
+    `${n.sessions} session(s)`,
+    `${n.accessTokens} access token(s)`,
+    `${n.recoveryKeys} recovery key(s)`,
+    `${n.memberships} team membership(s), ${n.teams} team(s) no one else belonged to`,
+    `${n.workspaces} workspace(s) with ${n.snapshots} snapshot(s) and ${n.blobs} blob(s)`,
+    `${n.invitations} pending invitation(s)`,
+  ];
+}

@@ -1,0 +1,132 @@
+/**
+ * Access tokens: create, list, revoke (docs/protocol.md §3.19–3.21). Session principals only: the
+ * authenticate hook refuses access tokens on these routes. The server stores the token's secret
+ * hash, public key, certificate and wrapped keys; it can neither use the token nor read the keys.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { fromB64 } from '../../protocol/encoding.js';
+import { ROUTES } from '../../protocol/routes.js';
+import type * as T from '../../protocol/types.js';
+import type { AccessTokenRecord } from '../../storage/store.js';
+import type { ServerContext } from '../context.js';
+import { ApiError, badRequest, notFound } from '../errors.js';
+import { getAuth, type WorkspaceGuard } from '../plugins/auth.js';
+import { tokenSchemas } from '../token-schemas.js';
+
+/** the farthest expiry a token may get; a CI secret that never expires must say `null` explicitly */
+const MAX_LIFETIME_MS = 5 * 366 * 24 * 60 * 60 * 1000;
+
+export function tokenView(t: AccessTokenRecord): T.TokenInfo {
+  return {
+    id: t.id,
+    workspaceId: t.workspaceId,
+    name: t.name,
+    scope: t.scope,
+    createdBy: { userId: t.createdBy, email: t.creatorEmail, name: t.creatorName },
+    createdAt: t.createdAt.toISOString(),
+    lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+    expiresAt: t.expiresAt?.toISOString() ?? null,
+    revokedAt: t.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export function tokenSignerView(t: AccessTokenRecord): T.TokenSignerInfo {
+  return {
+    id: t.id,
+    name: t.name,
+    scope: t.scope,
+    createdBy: t.createdBy,
+    publicKey: t.publicKey,
+    certificate: t.certificate,
+    revoked: t.revokedAt !== null,
+  };
+}
+
+export function registerTokenRoutes(
+  app: FastifyInstance,
+  ctx: ServerContext,
+  authenticate: (r: FastifyRequest) => Promise<void>,
+  requireWorkspaceAccess: WorkspaceGuard,
+): void {
+  const { store } = ctx;
+
+  app.route<{ Params: { workspaceId: string }; Body: T.CreateTokenRequest }>({
+    method: ROUTES.createToken.method,
+    url: ROUTES.createToken.path,
+    schema: tokenSchemas.createToken,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.TokenInfo> => {
+      const userId = getAuth(request).userId;
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      const body = request.body;
+      const now = ctx.now();
+      const name = body.name.trim();
+      if (!name || /[\x00-\x1f\x7f]/.test(name)) throw badRequest('a token name has 1 to 100 printable characters');
+      let expiresAt: Date | null = null;
+      if (body.expiresAt !== null) {
+        expiresAt = new Date(body.expiresAt);
+        if (Number.isNaN(expiresAt.getTime())) throw badRequest('expiresAt is not a valid time');
+        if (expiresAt.getTime() <= now.getTime()) throw badRequest('expiresAt is in the past');
+        if (expiresAt.getTime() - now.getTime() > MAX_LIFETIME_MS) throw badRequest('a token may live at most 5 years (or never expire)');
+      }
+      const epochs = body.keys.map((k) => k.epoch);
+      const known = new Set(ws.keys.map((k) => k.epoch));
+      const newest = Math.max(...known);
+      if (new Set(epochs).size !== epochs.length) throw badRequest('one wrapped key per epoch');
+      if (epochs.some((e) => !known.has(e))) throw badRequest('a wrapped key names an epoch the workspace does not have');
+      if (!epochs.includes(newest)) throw badRequest(`the token must hold the workspace key of the newest epoch (${newest})`);
+      const result = await store.createAccessToken({
+        id: body.id,
+        workspaceId: ws.id,
+        createdBy: userId,
+        name,
+        scope: body.scope,
+        secretHash: fromB64(body.secretHash, 32),
+        publicKey: body.publicKey,
+        certificate: body.certificate,
+        keys: body.keys.map((k) => ({ epoch: k.epoch, wrappedKey: k.wrappedKey })),
+        createdAt: now,
+        expiresAt,
+      });
+      if (!result.ok) {
+        if (result.reason === 'no_workspace') throw notFound('workspace not found');
+        throw new ApiError('already_exists', 'a token with this id already exists');
+      }
+      const created = await store.getAccessToken(body.id);
+      if (!created) throw new Error('token vanished right after creation');
+      return tokenView(created);
+    },
+  });
+
+  app.route<{ Querystring: { workspaceId?: string } }>({
+    method: ROUTES.listTokens.method,
+    url: ROUTES.listTokens.path,
+    schema: tokenSchemas.listTokens,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.TokenListResponse> => {
+      const list = await store.listAccessTokensOfUser(getAuth(request).userId, request.query.workspaceId);
+      return { tokens: list.map(tokenView) };
+    },
+  });
+
+  app.route<{ Params: { tokenId: string } }>({
+    method: ROUTES.revokeToken.method,
+    url: ROUTES.revokeToken.path,
+    schema: tokenSchemas.revokeToken,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.TokenInfo> => {
+      const token = await store.getAccessToken(request.params.tokenId);
+      // a token of a workspace the caller cannot reach is as unknown as one that does not exist
+      if (!token) throw notFound('token not found');
+      try {
+        await requireWorkspaceAccess(request, token.workspaceId, 'write');
+      } catch (err) {
+        if (err instanceof ApiError && err.code === 'not_found') throw notFound('token not found');
+        throw err;
+      }
+      await store.revokeAccessToken(token.id, ctx.now());
+      const after = await store.getAccessToken(token.id);
+      return tokenView(after ?? token);
+    },
+  });
+}

@@ -1,0 +1,239 @@
+/**
+ * The account-lifecycle part of the SQLite store (issue 5): sessions of a user, credential swaps,
+ * recovery records, usage counters, account deletion and online backup. SqliteStore delegates
+ * here; these are rare operations, so statements are prepared per call rather than cached.
+ */
+import type Database from 'better-sqlite3';
+import type {
+  AccountMetaRecord,
+  BlobSizeRecord,
+  ChangeCredentialsResult,
+  CredentialUpdate,
+  DeleteUserResult,
+  DeletionCounts,
+  RecoveryRecord,
+  SessionRecord,
+  WorkspaceUsageRecord,
+} from '../store.js';
+
+type Row = Record<string, unknown>;
+
+function bytes(value: unknown): Uint8Array {
+  const b = value as Buffer;
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function dateOrNull(value: unknown): Date | null {
+  return value === null || value === undefined ? null : new Date(Number(value));
+}
+
+/** Constant-time-ish equality is not needed here: the route compared already; this is the CAS. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+function tableExists(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}
+
+export function listSessionsOfUser(db: Database.Database, userId: string, now: Date): SessionRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT id, user_id, client, ip, created_at, last_seen_at, expires_at FROM sessions
+       WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at, id`,
+    )
+    .all(userId, now.getTime()) as Row[];
+  return rows.map((r) => ({
+    id: String(r.id),
+    userId: String(r.user_id),
+    client: r.client === null ? null : String(r.client),
+    ip: r.ip === null ? null : String(r.ip),
+    createdAt: new Date(Number(r.created_at)),
+    lastSeenAt: new Date(Number(r.last_seen_at)),
+    expiresAt: new Date(Number(r.expires_at)),
+  }));
+}
+
+export function revokeSessionOfUser(db: Database.Database, userId: string, sessionId: string): boolean {
+  return db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL').run(Date.now(), sessionId, userId).changes > 0;
+}
+
+export function changeCredentials(
+  db: Database.Database,
+  userId: string,
+  expectedHash: Uint8Array,
+  via: 'password' | 'recovery',
+  update: CredentialUpdate,
+  keepSessionId: string | null,
+): ChangeCredentialsResult {
+  const run = db.transaction((): ChangeCredentialsResult => {
+    const user = db.prepare('SELECT auth_key_hash FROM users WHERE id = ?').get(userId) as Row | undefined;
+    if (!user) return { ok: false, reason: 'no_user' };
+    const current =
+      via === 'password'
+        ? (user.auth_key_hash as Buffer)
+        : ((db.prepare('SELECT auth_key_hash FROM account_recovery WHERE user_id = ?').get(userId) as Row | undefined)?.auth_key_hash as
+            | Buffer
+            | undefined);
+    if (!current || !sameBytes(bytes(current), expectedHash)) return { ok: false, reason: 'stale' };
+    const at = update.at.getTime();
+    db.prepare(
+      `UPDATE users SET kdf_alg = ?, kdf_memory_kib = ?, kdf_iterations = ?, kdf_parallelism = ?, kdf_salt = ?,
+         auth_key_hash = ?, wrapped_account_key = ?, password_changed_at = ? WHERE id = ?`,
+    ).run(
+      update.kdf.alg,
+      update.kdf.memoryKiB,
+      update.kdf.iterations,
+      update.kdf.parallelism,
+      update.kdf.salt,
+      Buffer.from(update.authKeyHash),
+      update.wrappedAccountKey,
+      at,
+      userId,
+    );
+    const revoked = db
+      .prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?')
+      .run(at, userId, keepSessionId).changes;
+    return { ok: true, revokedSessions: revoked };
+  });
+  return run.immediate();
+}
+
+export function setRecovery(db: Database.Database, userId: string, r: RecoveryRecord): boolean {
+  const run = db.transaction((): boolean => {
+    if (!db.prepare('SELECT 1 FROM users WHERE id = ?').get(userId)) return false;
+    db.prepare(
+      `INSERT INTO account_recovery (user_id, auth_key_hash, wrapped_account_key, created_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (user_id) DO UPDATE SET auth_key_hash = excluded.auth_key_hash,
+         wrapped_account_key = excluded.wrapped_account_key, created_at = excluded.created_at`,
+    ).run(userId, Buffer.from(r.authKeyHash), r.wrappedAccountKey, r.createdAt.getTime());
+    return true;
+  });
+  return run.immediate();
+}
+
+export function getRecovery(db: Database.Database, userId: string): RecoveryRecord | null {
+  const row = db.prepare('SELECT auth_key_hash, wrapped_account_key, created_at FROM account_recovery WHERE user_id = ?').get(userId) as
+    | Row
+    | undefined;
+  if (!row) return null;
+  return { authKeyHash: bytes(row.auth_key_hash), wrappedAccountKey: String(row.wrapped_account_key), createdAt: new Date(Number(row.created_at)) };
+}
+
+export function getAccountMeta(db: Database.Database, userId: string): AccountMetaRecord | null {
+  const row = db
+    .prepare(
+      `SELECT u.verified_at, u.password_changed_at, r.created_at AS recovery_created_at
+       FROM users u LEFT JOIN account_recovery r ON r.user_id = u.id WHERE u.id = ?`,
+    )
+    .get(userId) as Row | undefined;
+  if (!row) return null;
+  return {
+    verifiedAt: dateOrNull(row.verified_at),
+    passwordChangedAt: dateOrNull(row.password_changed_at),
+    recoveryCreatedAt: dateOrNull(row.recovery_created_at),
+  };
+}
+
+export function workspaceUsageOfUser(db: Database.Database, userId: string): WorkspaceUsageRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT w.id, w.team_id, w.size,
+         (SELECT count(*) FROM snapshots s WHERE s.workspace_id = w.id) AS snapshots,
+         (SELECT count(*) FROM blobs b WHERE b.workspace_id = w.id) AS blobs
+       FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
+       WHERE m.user_id = ? ORDER BY w.created_at, w.id`,
+    )
+    .all(userId) as Row[];
+  return rows.map((r) => ({
+    workspaceId: String(r.id),
+    teamId: String(r.team_id),
+    snapshots: Number(r.snapshots),
+    blobs: Number(r.blobs),
+    bytes: Number(r.size),
+  }));
+}
+
+export function listBlobSizes(db: Database.Database, workspaceId: string): BlobSizeRecord[] {
+  const rows = db.prepare('SELECT id, size FROM blobs WHERE workspace_id = ? ORDER BY id').all(workspaceId) as Row[];
+  return rows.map((r) => ({ id: (r.id as Buffer).toString('hex'), size: Number(r.size) }));
+}
+
+export function deleteUser(db: Database.Database, userId: string, expectedAuthKeyHash: Uint8Array): DeleteUserResult {
+  const count = (sql: string, ...args: unknown[]): number => Number(db.prepare(sql).pluck().get(...args) ?? 0);
+  const run = db.transaction((): DeleteUserResult => {
+    const user = db.prepare('SELECT auth_key_hash FROM users WHERE id = ?').get(userId) as Row | undefined;
+    if (!user) return { ok: false, reason: 'no_user' };
+    if (!sameBytes(bytes(user.auth_key_hash), expectedAuthKeyHash)) return { ok: false, reason: 'stale' };
+
+    const memberships = db
+      .prepare(
+        `SELECT t.id, t.name, m.role,
+           (SELECT count(*) FROM team_members o WHERE o.team_id = t.id AND o.user_id <> m.user_id) AS others,
+           (SELECT count(*) FROM team_members o WHERE o.team_id = t.id AND o.user_id <> m.user_id AND o.role = 'owner') AS other_owners
+         FROM team_members m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ? ORDER BY t.created_at, t.id`,
+      )
+      .all(userId) as Row[];
+    const blocking = memberships.filter((m) => m.role === 'owner' && Number(m.others) > 0 && Number(m.other_owners) === 0);
+    if (blocking.length > 0) {
+      return { ok: false, reason: 'sole_owner', teams: blocking.map((m) => ({ id: String(m.id), name: String(m.name) })) };
+    }
+    // Teams nobody else belongs to go with the account: no one else could ever read them.
+    const ownTeams = memberships.filter((m) => Number(m.others) === 0).map((m) => String(m.id));
+
+    const removed: DeletionCounts = {
+      sessions: count('SELECT count(*) FROM sessions WHERE user_id = ?', userId),
+      accessTokens: 0,
+      recoveryKeys: count('SELECT count(*) FROM account_recovery WHERE user_id = ?', userId),
+      memberships: memberships.length,
+      teams: ownTeams.length,
+      workspaces: 0,
+      snapshots: 0,
+      blobs: 0,
+      invitations: 0,
+    };
+    for (const teamId of ownTeams) {
+      removed.workspaces += count('SELECT count(*) FROM workspaces WHERE team_id = ?', teamId);
+      removed.snapshots += count('SELECT count(*) FROM snapshots s JOIN workspaces w ON w.id = s.workspace_id WHERE w.team_id = ?', teamId);
+      removed.blobs += count('SELECT count(*) FROM blobs b JOIN workspaces w ON w.id = b.workspace_id WHERE w.team_id = ?', teamId);
+    }
+    if (tableExists(db, 'access_tokens')) {
+      // tokens the user made, and tokens of the workspaces that go with the account
+      removed.accessTokens = count(
+        `SELECT count(*) FROM access_tokens WHERE created_by = ?
+           OR workspace_id IN (SELECT w.id FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
+             WHERE m.user_id = ? AND (SELECT count(*) FROM team_members o WHERE o.team_id = w.team_id) = 1)`,
+        userId,
+        userId,
+      );
+      db.prepare('DELETE FROM access_tokens WHERE created_by = ?').run(userId);
+    }
+    // Pending team invitations do not exist yet; the change that adds them deletes this account's
+    // invitations here, in this transaction, and counts them in `removed.invitations`.
+    // workspaces cascade to keys, blobs, snapshots, snapshot links and tokens; teams to members and keys
+    const dropWorkspaces = db.prepare('DELETE FROM workspaces WHERE team_id = ?');
+    const dropTeam = db.prepare('DELETE FROM teams WHERE id = ?');
+    for (const teamId of ownTeams) {
+      dropWorkspaces.run(teamId);
+      dropTeam.run(teamId);
+    }
+    // the user row cascades to sessions, memberships (and their team keys) and the recovery record
+    db.prepare('DELETE FROM users WHERE id = ?').run(userId);
+    return { ok: true, removed };
+  });
+  // Overwrite what is deleted (not just put pages on the free list), then fold the WAL back into
+  // the database and truncate it, so the account's bytes are gone from both files at once.
+  const before = db.pragma('secure_delete', { simple: true }) as number;
+  db.pragma('secure_delete = ON');
+  try {
+    const result = run.immediate();
+    if (result.ok) db.pragma('wal_checkpoint(TRUNCATE)');
+    return result;
+  } finally {
+    db.pragma(`secure_delete = ${before === 1 ? 'ON' : 'OFF'}`);
+  }
+}
+
+export async function backup(db: Database.Database, path: string): Promise<void> {
+  await db.backup(path);
+}

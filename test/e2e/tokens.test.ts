@@ -1,0 +1,295 @@
+/**
+ * Access tokens end to end (SPEC §6): the real server and real CLI processes. A "CI job" runs with
+ * a fresh HOME and an environment holding nothing but PATH, INSOMNIA_SYNC_SERVER and
+ * INSOMNIA_SYNC_TOKEN: it clones and pushes, and a logged-in machine pulls and verifies its
+ * token-signed snapshot. Also: read-only refusal, revoke, expiry, a token on the wrong workspace,
+ * tampered tokens, a token after a key rotation, and no token secret in the server's data folder.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+const MARKER = 'TOKEN-E2E-MARKER-51c0';
+
+function writeTree(root: string, files: Record<string, string>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
+    writeFileSync(path.join(root, rel), content);
+  }
+}
+
+function readTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (r === '.insomnia-sync') continue;
+      if (e.isDirectory()) walk(r);
+      else out[r] = readFileSync(path.join(root, r), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+
+/** A CI job: nothing in the environment but PATH, a fresh HOME, the server and the token. */
+function ci(server: string, token: string, args: string[], cwd: string, home = tempDir('isync-ci-home-')): Promise<CliResult & { home: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, INSOMNIA_SYNC_SERVER: server, INSOMNIA_SYNC_TOKEN: token };
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, home }));
+  });
+}
+
+/** The token's binary layout (src/client/access-token.ts), to tamper with it and to look for its parts. */
+function tokenParts(token: string) {
+  const bytes = Buffer.from(token.slice('isync_'.length), 'base64url');
+  return { bytes, secret: bytes.subarray(33, 65), tokenKey: bytes.subarray(65, 97), signing: bytes.subarray(97, 129) };
+}
+
+function withChecksum(bytes: Buffer): string {
+  const body = bytes.subarray(0, bytes.length - 4);
+  const out = Buffer.concat([body, createHash('sha256').update(body).digest().subarray(0, 4)]);
+  return 'isync_' + out.toString('base64url');
+}
+
+describe('access tokens, end to end', () => {
+  let server: StartedServer;
+  let alice: Machine;
+  let wsA: string;
+  let wsB: string;
+  let idA: string;
+  let idB: string;
+  const tokens: string[] = [];
+
+  async function createToken(args: string[]): Promise<{ token: string; id: string; scope: string; expiresAt: string | null }> {
+    const res = await alice.run(['token', 'create', ...args, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const out = json(res.stdout);
+    tokens.push(out.token);
+    return out;
+  }
+
+  beforeAll(async () => {
+    server = await startServer();
+    alice = machine(server.url);
+    await signupMachine(alice, 'alice@example.com');
+    wsA = tempDir('isync-tok-a-');
+    writeTree(wsA, { 'collections/api.json': JSON.stringify({ token: MARKER }), 'env/dev.json': '{"url":"http://dev"}' });
+    const initA = await alice.run(['init', '--name', 'proj-a', '--json'], { cwd: wsA });
+    expect(initA.code, initA.stderr).toBe(0);
+    idA = json(initA.stdout).id;
+    expect((await alice.run(['push', '-m', 'first'], { cwd: wsA })).code).toBe(0);
+    wsB = tempDir('isync-tok-b-');
+    writeTree(wsB, { 'b.json': '{"b":true}' });
+    const initB = await alice.run(['init', '--name', 'proj-b', '--json'], { cwd: wsB });
+    expect(initB.code, initB.stderr).toBe(0);
+    idB = json(initB.stdout).id;
+    expect((await alice.run(['push', '-m', 'b'], { cwd: wsB })).code).toBe(0);
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('a fresh CI-like run clones and pushes with only INSOMNIA_SYNC_SERVER and INSOMNIA_SYNC_TOKEN; a member pulls and verifies it', async () => {
+    const { token, scope } = await createToken(['--workspace', 'proj-a', '--name', 'ci-write', '--expires', '30d']);
+    expect(scope).toBe('write');
+    expect(token).toMatch(/^isync_[A-Za-z0-9_-]+$/);
+    const work = tempDir('isync-ci-work-');
+    const cloned = await ci(server.url, token, ['clone', 'proj-a', 'checkout'], work);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    const dir = path.join(work, 'checkout');
+    expect(readTree(dir)).toEqual(readTree(wsA));
+
+    writeFileSync(path.join(dir, 'generated.json'), '{"built":"by CI"}');
+    writeFileSync(path.join(dir, 'env/dev.json'), '{"url":"http://dev2"}');
+    const status = await ci(server.url, token, ['status', '--json'], dir, cloned.home);
+    expect(status.code, status.stderr).toBe(0);
+    expect(json(status.stdout).changes.map((c: { path: string }) => c.path).sort()).toEqual(['env/dev.json', 'generated.json']);
+    const pushed = await ci(server.url, token, ['push', '-m', 'from CI', '--json'], dir, cloned.home);
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(json(pushed.stdout).snapshot).toMatch(/^[0-9a-f]{64}$/);
+    // nothing was written outside the folder: no config, no session
+    expect(filesUnder(cloned.home)).toEqual([]);
+
+    const log = await ci(server.url, token, ['log', '--json'], dir, cloned.home);
+    expect(log.code, log.stderr).toBe(0);
+    expect(json(log.stdout).snapshots[0]).toMatchObject({ message: 'from CI', author: { name: 'token ci-write', email: 'alice@example.com' } });
+
+    const pulled = await alice.run(['pull', '--json'], { cwd: wsA });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(wsA, 'generated.json'), 'utf8')).toBe('{"built":"by CI"}');
+    const verify = await alice.run(['verify', '--json'], { cwd: wsA });
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(json(verify.stdout).snapshots).toBe(2);
+    const verifyByToken = await ci(server.url, token, ['verify', '--workspace', 'proj-a', '--json'], work);
+    expect(verifyByToken.code, verifyByToken.stderr).toBe(0);
+  });
+
+  it('a read-only token clones and pulls but cannot push (exit 4), and the remote is unchanged', async () => {
+    const { token } = await createToken(['--workspace', idA, '--read-only', '--name', 'ci-read']);
+    const work = tempDir('isync-ci-ro-');
+    const cloned = await ci(server.url, token, ['clone', idA, 'ro'], work);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    const dir = path.join(work, 'ro');
+    writeFileSync(path.join(wsA, 'later.json'), '{"later":1}');
+    expect((await alice.run(['push', '-m', 'later'], { cwd: wsA })).code).toBe(0);
+    const pulled = await ci(server.url, token, ['pull', '--json'], dir);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(dir, 'later.json'), 'utf8')).toBe('{"later":1}');
+
+    const before = json((await alice.run(['log', '--json'], { cwd: wsA })).stdout).snapshots[0].id;
+    writeFileSync(path.join(dir, 'evil.json'), '{}');
+    const pushed = await ci(server.url, token, ['push', '--json'], dir);
+    expect(pushed.code).toBe(4);
+    expect(json(pushed.stderr).error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/read-only/) });
+    expect(json((await alice.run(['log', '--json'], { cwd: wsA })).stdout).snapshots[0].id).toBe(before);
+  });
+
+  it('a token for workspace A is refused on workspace B (exit 4), by id and by name', async () => {
+    const { token } = await createToken(['--workspace', 'proj-a', '--name', 'only-a']);
+    const work = tempDir('isync-ci-ab-');
+    const byId = await ci(server.url, token, ['clone', idB, 'b', '--json'], work);
+    expect(byId.code).toBe(4);
+    expect(json(byId.stderr).error.message).toMatch(/another workspace/);
+    const byName = await ci(server.url, token, ['clone', 'proj-b', 'b2'], work);
+    expect(byName.code).toBe(4);
+    expect(byName.stderr).toMatch(/proj-a/);
+    // a folder linked to B, used with A's token
+    const linkedB = await ci(server.url, token, ['pull'], wsB);
+    expect(linkedB.code).toBe(4);
+  });
+
+  it('tampered tokens are refused with exit 4: a changed character, and a changed secret with a fixed checksum', async () => {
+    const { token } = await createToken(['--workspace', 'proj-a', '--name', 'tamper']);
+    const work = tempDir('isync-ci-tamper-');
+    const i = 40;
+    const typo = token.slice(0, i) + (token[i] === 'A' ? 'B' : 'A') + token.slice(i + 1);
+    const res1 = await ci(server.url, typo, ['clone', 'proj-a', 'x'], work);
+    expect(res1.code).toBe(4);
+    expect(res1.stderr).toContain('INSOMNIA_SYNC_TOKEN is not a valid token');
+    const truncated = await ci(server.url, token.slice(0, -3), ['clone', 'proj-a', 'y'], work);
+    expect(truncated.code).toBe(4);
+
+    const { bytes } = tokenParts(token);
+    const forged = Buffer.from(bytes);
+    forged[40]! ^= 0xff; // inside the secret
+    const res2 = await ci(server.url, withChecksum(forged), ['clone', 'proj-a', 'z', '--json'], work);
+    expect(res2.code).toBe(4);
+    expect(json(res2.stderr).error.code).toBe('unauthorized');
+    expect(existsSync(path.join(work, 'z', 'collections'))).toBe(false);
+  });
+
+  it('token list shows id, name, scope, workspace, created, last used and expiry, never a secret', async () => {
+    const res = await alice.run(['token', 'list', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const list = json(res.stdout).tokens as Record<string, unknown>[];
+    const ciWrite = list.find((t) => t.name === 'ci-write')!;
+    expect(ciWrite).toMatchObject({ scope: 'write', workspace: 'proj-a', workspaceId: idA, status: 'active', createdBy: 'alice@example.com' });
+    expect(ciWrite.lastUsedAt).toEqual(expect.any(String));
+    expect(ciWrite.expiresAt).toEqual(expect.any(String));
+    expect(list.find((t) => t.name === 'ci-read')!.scope).toBe('read');
+    const human = await alice.run(['token', 'list', '--workspace', 'proj-a']);
+    expect(human.code, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/ID\s+NAME\s+SCOPE\s+WORKSPACE\s+CREATED\s+LAST USED\s+EXPIRES/);
+    expect(human.stdout).toMatch(/ci-read\s+read-only\s+proj-a/);
+    for (const t of tokens) {
+      const { secret, tokenKey } = tokenParts(t);
+      for (const out of [res.stdout, human.stdout]) {
+        expect(out).not.toContain(t);
+        expect(out).not.toContain(secret.toString('base64url'));
+        expect(out).not.toContain(tokenKey.toString('base64url'));
+      }
+    }
+  });
+
+  it('revoke takes effect on the next request', async () => {
+    const { token, id } = await createToken(['--workspace', 'proj-a', '--name', 'to-revoke']);
+    const work = tempDir('isync-ci-rev-');
+    const cloned = await ci(server.url, token, ['clone', 'proj-a', 'r'], work);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    const revoked = await alice.run(['token', 'revoke', id.slice(0, 8), '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(json(revoked.stdout)).toMatchObject({ id, status: 'revoked' });
+    const pulled = await ci(server.url, token, ['pull', '--json'], path.join(work, 'r'));
+    expect(pulled.code).toBe(4);
+    expect(json(pulled.stderr).error.message).toMatch(/revoked/);
+  });
+
+  it('an expired token is refused (exit 4)', async () => {
+    const { token, expiresAt } = await createToken(['--workspace', 'proj-a', '--name', 'short', '--expires', '6s']);
+    const work = tempDir('isync-ci-exp-');
+    const cloned = await ci(server.url, token, ['clone', 'proj-a', 'e'], work);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(expiresAt!) - Date.now()) + 300));
+    const pulled = await ci(server.url, token, ['pull'], path.join(work, 'e'));
+    expect(pulled.code).toBe(4);
+    expect(pulled.stderr).toMatch(/expired/);
+  });
+
+  it('bad usage is exit 2 and creates nothing: a bad duration, --quiet hiding the token', async () => {
+    const before = json((await alice.run(['token', 'list', '--json'])).stdout).tokens.length;
+    expect((await alice.run(['token', 'create', '--workspace', 'proj-a', '--expires', '3 days'])).code).toBe(2);
+    expect((await alice.run(['token', 'create', '--workspace', 'proj-a', '--quiet'])).code).toBe(2);
+    expect(json((await alice.run(['token', 'list', '--json'])).stdout).tokens.length).toBe(before);
+    // token commands need a login: a token alone cannot make tokens
+    const { token } = await createToken(['--workspace', 'proj-a', '--name', 'no-mint']);
+    const minted = await ci(server.url, token, ['token', 'create', '--workspace', 'proj-a'], tempDir());
+    expect(minted.code).toBe(4);
+  });
+
+  it('after a key rotation the token fails with a hint to re-issue it, while members keep working', async () => {
+    const { token } = await createToken(['--workspace', 'proj-b', '--name', 'pre-rotation']);
+    const work = tempDir('isync-ci-rot-');
+    const cloned = await ci(server.url, token, ['clone', 'proj-b', 'rb'], work);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    // Teams cannot rotate keys yet: stand in for a rotation with a newer epoch on the workspace.
+    const db = new Database(path.join(server.dataDir, 'sync.db'));
+    db.prepare('INSERT INTO workspace_keys (workspace_id, epoch, wrapped_key) VALUES (?, 2, ?)').run(idB, 'AQ'.repeat(40));
+    db.close();
+    const pulled = await ci(server.url, token, ['pull'], path.join(work, 'rb'));
+    expect(pulled.code).toBe(4);
+    expect(pulled.stderr).toMatch(/predates a key rotation/);
+    expect(pulled.stderr).toMatch(/insomnia-sync token create/);
+    expect((await alice.run(['status'], { cwd: wsB })).code).toBe(0);
+  });
+
+  it('no token, secret, token key or signing key reaches the server data folder or its log', async () => {
+    await server.stop();
+    const files = filesUnder(server.dataDir);
+    expect(files.some((f) => f.endsWith('sync.db'))).toBe(true);
+    expect(files).toContain(server.logFile);
+    expect(readFileSync(server.logFile, 'utf8')).toMatch(/\/v1\/workspaces\/[0-9a-f]{32}\/blobs/);
+    expect(tokens.length).toBeGreaterThanOrEqual(8);
+    const needles: Buffer[] = [Buffer.from(MARKER), Buffer.from('isync-token.'), Buffer.from('isync_')];
+    for (const t of tokens) {
+      const { secret, tokenKey, signing } = tokenParts(t);
+      needles.push(Buffer.from(t), Buffer.from(t.slice(6, 40)));
+      for (const part of [secret, tokenKey, signing]) needles.push(Buffer.from(part), Buffer.from(part.toString('base64url')), Buffer.from(part.toString('hex')));
+    }
+    for (const file of files) {
+      const content = readFileSync(file);
+      for (const needle of needles) expect(content.includes(needle), `${needle.toString('utf8').slice(0, 20)}… in ${file}`).toBe(false);
+    }
+  });
+});
