@@ -458,5 +458,146 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.listAccessTokensOfUser(user.id)).toEqual([]);
       });
     });
+    describe('account lifecycle', () => {
+      const hash = (): Uint8Array => new Uint8Array(randomBytes(32));
+      const kdf = () => ({ alg: 'argon2id' as const, memoryKiB: 131072, iterations: 4, parallelism: 1, salt: b64(16) });
+      async function session(userId: string, id = hex(16), expiresAt = later(60_000), createdAt = T0) {
+        await store.createSession({ id, userId, tokenHash: hash(), client: 'cli/1', ip: '10.0.0.1', createdAt, expiresAt });
+        return id;
+      }
+
+      it("lists only the user's live sessions, oldest first, and revokes only the user's own", async () => {
+        const a = newUser();
+        const b = newUser();
+        await store.createUser(a);
+        await store.createUser(b);
+        const s1 = await session(a.id, hex(16), later(60_000), T0);
+        const s2 = await session(a.id, hex(16), later(60_000), later(1));
+        const expired = await session(a.id, hex(16), later(10), later(2));
+        const other = await session(b.id);
+        const live = await store.listSessionsOfUser(a.id, later(100));
+        expect(live.map((s) => s.id)).toEqual([s1, s2]);
+        expect(live[0]).toMatchObject({ userId: a.id, client: 'cli/1', ip: '10.0.0.1' });
+        expect(live.map((s) => s.id)).not.toContain(expired);
+        expect(await store.revokeSessionOfUser(a.id, other)).toBe(false);
+        expect((await store.listSessionsOfUser(b.id, later(100))).map((s) => s.id)).toEqual([other]);
+        expect(await store.revokeSessionOfUser(a.id, s1)).toBe(true);
+        expect(await store.revokeSessionOfUser(a.id, s1)).toBe(false);
+        expect((await store.listSessionsOfUser(a.id, later(100))).map((s) => s.id)).toEqual([s2]);
+      });
+
+      it('changes credentials only against the current hash, and revokes every other session', async () => {
+        const user = newUser();
+        await store.createUser(user);
+        const keep = await session(user.id);
+        const other = await session(user.id);
+        const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
+        expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
+        expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(user.keys.wrappedAccountKey);
+        expect(await store.changeCredentials(hex(16), user.authKeyHash, 'password', update, keep)).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1 });
+        const after = (await store.getUserById(user.id))!;
+        expect(after.kdf).toEqual(update.kdf);
+        expect(Buffer.from(after.authKeyHash).equals(Buffer.from(update.authKeyHash))).toBe(true);
+        expect(after.keys.wrappedAccountKey).toBe(update.wrappedAccountKey);
+        expect(after.keys.wrappedX25519Secret).toBe(user.keys.wrappedX25519Secret);
+        expect((await store.getAccountMeta(user.id))!.passwordChangedAt).toEqual(later(5));
+        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([keep]);
+        expect(other).not.toBe(keep);
+        // the old hash no longer matches
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
+      });
+
+      it('keeps one recovery record per user; recovery swaps credentials against its hash and revokes all sessions', async () => {
+        const user = newUser();
+        await store.createUser(user);
+        expect(await store.getRecovery(user.id)).toBeNull();
+        expect((await store.getAccountMeta(user.id))!).toEqual({ verifiedAt: null, passwordChangedAt: null, recoveryCreatedAt: null });
+        expect(await store.setRecovery(hex(16), { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: T0 })).toBe(false);
+        const first = { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: later(1) };
+        const second = { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: later(2) };
+        expect(await store.setRecovery(user.id, first)).toBe(true);
+        expect(await store.setRecovery(user.id, second)).toBe(true);
+        const got = (await store.getRecovery(user.id))!;
+        expect(got.wrappedAccountKey).toBe(second.wrappedAccountKey);
+        expect(Buffer.from(got.authKeyHash).equals(Buffer.from(second.authKeyHash))).toBe(true);
+        expect(got.createdAt).toEqual(later(2));
+        expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toEqual(later(2));
+        await session(user.id);
+        const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(9) };
+        expect(await store.changeCredentials(user.id, first.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
+        // the password hash is not the recovery hash
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({ ok: true, revokedSessions: 1 });
+        expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(update.wrappedAccountKey);
+        expect(await store.listSessionsOfUser(user.id, later(10))).toEqual([]);
+      });
+
+      it('counts usage per workspace and lists stored blobs by id', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const blobs = [blob(10), blob(20), blob(30)];
+        await store.putBlobs(wsId, blobs);
+        const s = snapshot(null, [blobs[0]!.id]);
+        expect((await store.createSnapshot(wsId, s)).ok).toBe(true);
+        const usage = await store.workspaceUsageOfUser(user.id);
+        expect(usage).toEqual([{ workspaceId: wsId, teamId: user.personalTeam.id, snapshots: 1, blobs: 3, bytes: 60 + s.data.length }]);
+        expect(await store.listBlobSizes(wsId)).toEqual(
+          blobs.map((b) => ({ id: b.id, size: b.data.length })).sort((x, y) => (x.id < y.id ? -1 : 1)),
+        );
+        expect(await store.listBlobSizes(hex(16))).toEqual([]);
+        expect(await store.workspaceUsageOfUser(hex(16))).toEqual([]);
+      });
+
+      it('deletes a user with sessions, recovery, personal team, workspaces, blobs and snapshots, and frees the email', async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const other = await userWithWorkspace();
+        await session(user.id);
+        await store.setRecovery(user.id, { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: T0 });
+        const blobs = [blob(), blob()];
+        await store.putBlobs(wsId, blobs);
+        await store.createSnapshot(wsId, snapshot(null, blobs.map((b) => b.id)));
+        expect(await store.deleteUser(user.id, hash())).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.getUserById(user.id)).not.toBeNull();
+        expect(await store.getWorkspace(wsId)).not.toBeNull();
+        expect(await store.deleteUser(hex(16), hash())).toEqual({ ok: false, reason: 'no_user' });
+
+        const res = await store.deleteUser(user.id, user.authKeyHash);
+        expect(res).toEqual({
+          ok: true,
+          removed: { sessions: 1, accessTokens: 0, recoveryKeys: 1, memberships: 1, teams: 1, workspaces: 1, snapshots: 1, blobs: 2, invitations: 0 },
+        });
+        expect(await store.getUserById(user.id)).toBeNull();
+        expect(await store.getUserByEmail(user.email)).toBeNull();
+        expect(await store.getRecovery(user.id)).toBeNull();
+        expect(await store.getAccountMeta(user.id)).toBeNull();
+        expect(await store.getWorkspace(wsId)).toBeNull();
+        expect(await store.getTeam(user.personalTeam.id)).toBeNull();
+        expect(await store.readBlobs(wsId, blobs.map((b) => b.id))).toEqual([null, null]);
+        expect(await store.listSessionsOfUser(user.id, T0)).toEqual([]);
+        // other accounts are untouched
+        expect(await store.getWorkspace(other.wsId)).not.toBeNull();
+        // the same email signs up again as a new account that sees nothing of the old one
+        const again = newUser(user.email);
+        expect(await store.createUser(again)).toEqual({ ok: true });
+        expect(await store.listWorkspacesOfUser(again.id)).toEqual([]);
+      });
+
+      it('takes an online backup that opens as a store with the same data', async () => {
+        const { user } = await userWithWorkspace();
+        const { mkdtempSync } = await import('node:fs');
+        const { tmpdir } = await import('node:os');
+        const { join } = await import('node:path');
+        const file = join(mkdtempSync(join(tmpdir(), 'isync-backup-')), 'copy.db');
+        await store.backup(file);
+        const { openStore } = await import('../../src/storage/open.js');
+        const copy = await openStore(`sqlite:${file}`, tmpdir(), { migrate: false });
+        try {
+          expect((await copy.getUserById(user.id))!.email).toBe(user.email);
+          expect(await copy.listWorkspacesOfUser(user.id)).toHaveLength(1);
+        } finally {
+          await copy.close();
+        }
+      });
+    });
   });
 }

@@ -128,7 +128,7 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
     }
     throw err;
   }
-  const identity = identityFromSecrets(xSecret, edSecret);
+  const identity = identityFromSecrets(xSecret, edSecret, p);
   // The server hands out our public keys; a server that swapped them would make others seal keys to it.
   if (toB64(identity.x25519.publicKey) !== res.keys.x25519PublicKey || toB64(identity.ed25519.publicKey) !== res.keys.ed25519PublicKey) {
     throw new IntegrityFailure('the public keys the server holds for you do not match your private keys');
