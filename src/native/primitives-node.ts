@@ -129,6 +129,15 @@ export const nodeEd25519: Ed25519Primitive = {
   },
 };
 
+/** A Uint8Array view of a Buffer's bytes: callers get Uint8Array semantics (slice copies), no copy made. */
+function asPlainBytes(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
+const RANDOM_POOL_BYTES = 16 * 1024;
+const randomPool = new Uint8Array(RANDOM_POOL_BYTES);
+let randomPoolAt = RANDOM_POOL_BYTES;
+
 export const nodePrimitives: Primitives = {
   xchacha20poly1305(key, nonce, aad) {
     checkAeadArgs(key, nonce, aad);
@@ -141,13 +150,10 @@ export const nodePrimitives: Primitives = {
         try {
           const cipher = createCipheriv('chacha20-poly1305', subkey, chachaIv(nonce), { authTagLength: AEAD_TAG_LENGTH });
           cipher.setAAD(aad, { plaintextLength: plaintext.length });
-          const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
           const body = cipher.update(plaintext);
           const rest = cipher.final();
-          out.set(body, 0);
-          out.set(rest, body.length);
-          out.set(cipher.getAuthTag(), plaintext.length);
-          return out;
+          // One copy into the output instead of a fresh array filled piece by piece.
+          return asPlainBytes(Buffer.concat([body, rest, cipher.getAuthTag()], plaintext.length + AEAD_TAG_LENGTH));
         } finally {
           subkey.fill(0);
         }
@@ -161,13 +167,11 @@ export const nodePrimitives: Primitives = {
           const decipher = createDecipheriv('chacha20-poly1305', subkey, chachaIv(nonce), { authTagLength: AEAD_TAG_LENGTH });
           decipher.setAuthTag(ciphertextAndTag.subarray(split));
           decipher.setAAD(aad, { plaintextLength: split });
-          const out = new Uint8Array(split);
           const body = decipher.update(ciphertextAndTag.subarray(0, split));
           // final() throws when the tag does not verify; the plaintext is only returned after it.
           const rest = decipher.final();
-          out.set(body, 0);
-          out.set(rest, body.length);
-          return out;
+          // ChaCha20 is a stream cipher: final() has nothing left, so the update output is the plaintext.
+          return asPlainBytes(rest.length === 0 ? body : Buffer.concat([body, rest]));
         } catch {
           throw new IntegrityError();
         } finally {
@@ -187,7 +191,16 @@ export const nodePrimitives: Primitives = {
   },
   randomBytes(length) {
     checkRandomLength(length);
-    return randomFillSync(new Uint8Array(length));
+    if (length > RANDOM_POOL_BYTES / 4) return randomFillSync(new Uint8Array(length));
+    // Nonces are 24 bytes, one per blob: serving them from a pooled CSPRNG read saves a syscall each.
+    if (randomPoolAt + length > RANDOM_POOL_BYTES) {
+      randomFillSync(randomPool);
+      randomPoolAt = 0;
+    }
+    const out = randomPool.slice(randomPoolAt, randomPoolAt + length);
+    randomPool.fill(0, randomPoolAt, randomPoolAt + length);
+    randomPoolAt += length;
+    return out;
   },
   x25519: nodeX25519,
   ed25519: nodeEd25519,

@@ -581,23 +581,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.createUser(again)).toEqual({ ok: true });
         expect(await store.listWorkspacesOfUser(again.id)).toEqual([]);
       });
-
-      it('takes an online backup that opens as a store with the same data', async () => {
-        const { user } = await userWithWorkspace();
-        const { mkdtempSync } = await import('node:fs');
-        const { tmpdir } = await import('node:os');
-        const { join } = await import('node:path');
-        const file = join(mkdtempSync(join(tmpdir(), 'isync-backup-')), 'copy.db');
-        await store.backup(file);
-        const { openStore } = await import('../../src/storage/open.js');
-        const copy = await openStore(`sqlite:${file}`, tmpdir(), { migrate: false });
-        try {
-          expect((await copy.getUserById(user.id))!.email).toBe(user.email);
-          expect(await copy.listWorkspacesOfUser(user.id)).toHaveLength(1);
-        } finally {
-          await copy.close();
-        }
-      });
     });
   });
 }

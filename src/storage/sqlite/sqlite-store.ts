@@ -50,16 +50,16 @@ export interface SqliteStoreOptions {
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
   const db = new Database(path);
   try {
-    // TEMP: bench knobs
-    if (process.env.ISYNC_PAGE_SIZE) db.pragma(`page_size = ${process.env.ISYNC_PAGE_SIZE}`);
-    if (process.env.ISYNC_CACHE) db.pragma(`cache_size = ${process.env.ISYNC_CACHE}`);
-    if (process.env.ISYNC_MMAP) db.pragma(`mmap_size = ${process.env.ISYNC_MMAP}`);
-    if (process.env.ISYNC_WALCK) db.pragma(`wal_autocheckpoint = ${process.env.ISYNC_WALCK}`);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a power cut may lose the last commits but never corrupts the file.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // A checkpoint copies the WAL into the database file and fsyncs it. The default (every 1,000
+    // pages, 4 MB) ran one per 4 MB upload batch; every 10,000 pages cut a 100 MB push's wall time
+    // on disk by about a third. The WAL file is cut back to 64 MB when it restarts.
+    db.pragma('wal_autocheckpoint = 10000');
+    db.pragma('journal_size_limit = 67108864');
   } catch (err) {
     db.close();
     throw err;

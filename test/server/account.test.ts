@@ -1,0 +1,247 @@
+/** Account-lifecycle routes through app.inject, with a real SQLite store and an in-memory Mailer. */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AccountDataResponse, AccountResponse, DeletionReceipt, SignupRequest } from '../../src/protocol/types.js';
+import { buildApp } from '../../src/server/app.js';
+import type { MailMessage, Mailer } from '../../src/server/mail/mailer.js';
+import { openStore } from '../../src/storage/open.js';
+import type { Store } from '../../src/storage/store.js';
+
+const hex = (n: number): string => randomBytes(n).toString('hex');
+const b64 = (n: number): string => randomBytes(n).toString('base64url');
+const SECRET = new Uint8Array(32).fill(9);
+
+class MemoryMailer implements Mailer {
+  readonly kind = 'memory';
+  readonly sent: MailMessage[] = [];
+  async send(m: MailMessage): Promise<void> {
+    this.sent.push(m);
+  }
+  async close(): Promise<void> {}
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+let store: Store;
+let app: FastifyInstance;
+let mailer: MemoryMailer;
+
+beforeEach(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-account-api-'));
+  dirs.push(dir);
+  store = await openStore(undefined, dir);
+  mailer = new MemoryMailer();
+  app = buildApp({ store, serverSecret: SECRET, kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, mailer });
+  await app.ready();
+});
+afterEach(async () => {
+  await app.close();
+  await store.close();
+});
+
+const kdf = () => ({ alg: 'argon2id' as const, memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) });
+
+async function signup(email = `${hex(4)}@example.com`) {
+  const body: SignupRequest = {
+    userId: hex(16),
+    email,
+    name: 'Ada',
+    kdf: kdf(),
+    authKey: b64(32),
+    keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
+    personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
+    client: 'test-client/1',
+  };
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
+  expect(res.statusCode).toBe(200);
+  return { body, token: res.json<AccountResponse>().session!.token };
+}
+
+async function login(email: string, authKey: string): Promise<string> {
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, authKey } });
+  expect(res.statusCode).toBe(200);
+  return res.json<AccountResponse>().session!.token;
+}
+
+const auth = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe('GET /v1/account', () => {
+  it('answers the service data with sessions, usage and workspaces, and nothing secret', async () => {
+    const a = await signup('show@example.com');
+    await login('show@example.com', a.body.authKey);
+    const wsId = hex(16);
+    await app.inject({
+      method: 'POST',
+      url: '/v1/workspaces',
+      headers: auth(a.token),
+      payload: { id: wsId, teamId: a.body.personalTeam.id, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) } },
+    });
+    const res = await app.inject({ method: 'GET', url: '/v1/account', headers: auth(a.token) });
+    expect(res.statusCode).toBe(200);
+    const data = res.json<AccountDataResponse>();
+    expect(data.user).toMatchObject({ id: a.body.userId, email: 'show@example.com', name: 'Ada', verifiedAt: null, passwordChangedAt: null });
+    expect(data.sessions).toHaveLength(2);
+    expect(data.sessions.filter((s) => s.current)).toHaveLength(1);
+    expect(data.sessions[0]).toMatchObject({ client: 'test-client/1', ip: '127.0.0.1' });
+    expect(data.usage).toEqual({ workspaces: 1, snapshots: 0, blobs: 0, bytes: 0 });
+    expect(data.workspaces.map((w) => w.id)).toEqual([wsId]);
+    expect(data.teams).toEqual([{ id: a.body.personalTeam.id, name: 'Personal', personal: true, role: 'owner', epoch: 1 }]);
+    expect(data.recoveryKey).toEqual({ set: false, createdAt: null });
+    const text = res.body;
+    expect(text).not.toContain(a.token);
+    expect(text).not.toContain(a.body.keys.wrappedAccountKey);
+    expect(text).not.toContain(a.body.personalTeam.sealedTeamKey);
+  });
+
+  it('needs a session', async () => {
+    expect((await app.inject({ method: 'GET', url: '/v1/account' })).statusCode).toBe(401);
+  });
+});
+
+describe('sessions', () => {
+  it('lists and revokes only your own sessions', async () => {
+    const a = await signup();
+    const b = await signup();
+    const second = await login(a.body.email, a.body.authKey);
+    const list = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(a.token) })).json<{ sessions: { id: string; current: boolean }[] }>();
+    const other = list.sessions.find((s) => !s.current)!;
+    const bList = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(b.token) })).json<{ sessions: { id: string }[] }>();
+    expect((await app.inject({ method: 'DELETE', url: `/v1/account/sessions/${bList.sessions[0]!.id}`, headers: auth(a.token) })).statusCode).toBe(404);
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(b.token) })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'DELETE', url: `/v1/account/sessions/${other.id}`, headers: auth(a.token) })).statusCode).toBe(204);
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(second) })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
+  });
+});
+
+describe('POST /v1/account/password', () => {
+  it('refuses a wrong proof and changes nothing; a right one swaps credentials, revokes other sessions and mails a notice', async () => {
+    const a = await signup('pw@example.com');
+    const other = await login(a.body.email, a.body.authKey);
+    const change = (authKey: string) =>
+      app.inject({
+        method: 'POST',
+        url: '/v1/account/password',
+        headers: { ...auth(a.token), 'user-agent': 'agent/9' },
+        payload: { authKey, newKdf: kdf(), newAuthKey: newKey, wrappedAccountKey: b64(73) },
+      });
+    const newKey = b64(32);
+    const wrong = await change(b64(32));
+    expect(wrong.statusCode).toBe(403);
+    expect(wrong.json().error.code).toBe('forbidden');
+    expect(mailer.sent).toHaveLength(0);
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(200);
+
+    const ok = await change(a.body.authKey);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ revokedSessions: 1 });
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: newKey } })).statusCode).toBe(200);
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]!.to).toBe('pw@example.com');
+    expect(mailer.sent[0]!.subject).toMatch(/password was changed/);
+    expect(mailer.sent[0]!.text).toContain('agent/9');
+    expect(mailer.sent[0]!.text).not.toContain(newKey);
+    expect(mailer.sent[0]!.text).not.toContain(a.body.authKey);
+  });
+
+  it('rejects weak KDF parameters and unknown fields', async () => {
+    const a = await signup();
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/account/password',
+      headers: auth(a.token),
+      payload: { authKey: a.body.authKey, newKdf: { ...kdf(), memoryKiB: 1024 }, newAuthKey: b64(32), wrappedAccountKey: b64(73) },
+    });
+    expect(res.statusCode).toBe(400);
+    const extra = await app.inject({
+      method: 'POST',
+      url: '/v1/account/password',
+      headers: auth(a.token),
+      payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73), password: 'x' },
+    });
+    expect(extra.statusCode).toBe(400);
+  });
+});
+
+describe('recovery', () => {
+  it('sets a recovery key with a password proof; recovery hands out the wrapped key and sets a new password', async () => {
+    const a = await signup('rec@example.com');
+    const recoveryAuthKey = b64(32);
+    const wrapped = b64(73);
+    const bad = await app.inject({ method: 'PUT', url: '/v1/account/recovery', headers: auth(a.token), payload: { authKey: b64(32), recoveryAuthKey, wrappedAccountKey: wrapped } });
+    expect(bad.statusCode).toBe(403);
+    const set = await app.inject({ method: 'PUT', url: '/v1/account/recovery', headers: auth(a.token), payload: { authKey: a.body.authKey, recoveryAuthKey, wrappedAccountKey: wrapped } });
+    expect(set.statusCode).toBe(200);
+    expect(mailer.sent.map((m) => m.subject)).toEqual([expect.stringMatching(/recovery key was created/)]);
+
+    // wrong key, unknown email: the same answer
+    const wrong = await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'rec@example.com', recoveryAuthKey: b64(32) } });
+    const unknown = await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'nobody@example.com', recoveryAuthKey } });
+    expect(wrong.statusCode).toBe(401);
+    expect(unknown.statusCode).toBe(401);
+    expect(unknown.json()).toEqual(wrong.json());
+
+    const start = await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'REC@example.com ', recoveryAuthKey } });
+    expect(start.statusCode).toBe(200);
+    expect(start.json()).toMatchObject({ userId: a.body.userId, wrappedAccountKeyByRecovery: wrapped, keys: a.body.keys });
+
+    const newAuthKey = b64(32);
+    const finish = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/recover/finish',
+      payload: { email: 'rec@example.com', recoveryAuthKey, newKdf: kdf(), newAuthKey, wrappedAccountKey: b64(73), client: 'recovered/1' },
+    });
+    expect(finish.statusCode).toBe(200);
+    const session = finish.json<AccountResponse>().session!;
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(session.token) })).statusCode).toBe(200);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: newAuthKey } })).statusCode).toBe(200);
+    expect(mailer.sent.at(-1)!.subject).toMatch(/recovered/);
+  });
+});
+
+describe('POST /v1/account/delete', () => {
+  it('a wrong password deletes nothing; the right one answers a receipt, mails it, and frees the email', async () => {
+    const a = await signup('del@example.com');
+    const other = await login(a.body.email, a.body.authKey);
+    const wrong = await app.inject({ method: 'POST', url: '/v1/account/delete', headers: auth(a.token), payload: { authKey: b64(32) } });
+    expect(wrong.statusCode).toBe(403);
+    expect(await store.getUserById(a.body.userId)).not.toBeNull();
+    expect((await app.inject({ method: 'POST', url: '/v1/account/delete', payload: { authKey: a.body.authKey } })).statusCode).toBe(401);
+
+    const res = await app.inject({ method: 'POST', url: '/v1/account/delete', headers: auth(a.token), payload: { authKey: a.body.authKey } });
+    expect(res.statusCode).toBe(200);
+    const receipt = res.json<DeletionReceipt>();
+    expect(receipt).toMatchObject({ userId: a.body.userId, email: 'del@example.com', removed: { account: 1, sessions: 2, memberships: 1, teams: 1 } });
+    expect(receipt.backups).toMatch(/backup/i);
+    expect(await store.getUserByEmail('del@example.com')).toBeNull();
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(401);
+    expect(mailer.sent.at(-1)).toMatchObject({ to: 'del@example.com', subject: expect.stringMatching(/deleted/) });
+    expect(mailer.sent.at(-1)!.text).toMatch(/Removed:/);
+    // the same email signs up again as a new account
+    const again = await signup('del@example.com');
+    expect(again.body.userId).not.toBe(a.body.userId);
+  });
+
+  it('a notice that cannot be sent does not undo the deletion', async () => {
+    await app.close();
+    const failing: Mailer = { kind: 'failing', send: async () => Promise.reject(new Error('smtp down')), close: async () => {} };
+    app = buildApp({ store, serverSecret: SECRET, kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, mailer: failing });
+    await app.ready();
+    const a = await signup();
+    const res = await app.inject({ method: 'POST', url: '/v1/account/delete', headers: auth(a.token), payload: { authKey: a.body.authKey } });
+    expect(res.statusCode).toBe(200);
+    expect(await store.getUserById(a.body.userId)).toBeNull();
+  });
+});

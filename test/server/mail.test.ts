@@ -1,0 +1,101 @@
+/** The Mailer implementations: the .eml outbox and SMTP against a real loopback SMTP server. */
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+// @ts-expect-error smtp-server ships no types; only a loopback listener for this test
+import { SMTPServer } from 'smtp-server';
+import { openMailer } from '../../src/server/mail/open.js';
+import { OutboxMailer, rfc5322Date } from '../../src/server/mail/outbox.js';
+import { SmtpMailer, redactSmtpUrl } from '../../src/server/mail/smtp.js';
+
+const dirs: string[] = [];
+const tmp = (): string => {
+  const d = mkdtempSync(join(tmpdir(), 'isync-mail-'));
+  dirs.push(d);
+  return d;
+};
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+describe('OutboxMailer', () => {
+  it('writes one RFC 5322 file per message, CRLF, mode 0600, UTF-8 subject as an encoded word', async () => {
+    const dir = join(tmp(), 'outbox');
+    const mailer = new OutboxMailer({ dir, from: 'insomnia-sync <no-reply@sync.example>', now: () => new Date('2026-02-03T04:05:06Z') });
+    await mailer.send({ to: 'ada@example.com', subject: 'Grüße: notice', text: 'line one\nline two ✓' });
+    await mailer.send({ to: 'bob@example.com', subject: 'second', text: 'x' });
+    const files = readdirSync(dir).sort();
+    expect(files).toHaveLength(2);
+    expect(files.every((f) => f.endsWith('.eml'))).toBe(true);
+    const first = files.map((f) => readFileSync(join(dir, f), 'utf8')).find((t) => t.includes('ada@example.com'))!;
+    expect(statSync(join(dir, files[0]!)).mode & 0o777).toBe(0o600);
+    const [head, body] = first.split('\r\n\r\n');
+    expect(head).toContain('From: insomnia-sync <no-reply@sync.example>');
+    expect(head).toContain('To: ada@example.com');
+    expect(head).toContain(`Subject: =?utf-8?B?${Buffer.from('Grüße: notice').toString('base64')}?=`);
+    expect(head).toContain('Date: Tue, 03 Feb 2026 04:05:06 +0000');
+    expect(head).toMatch(/Message-ID: <[^>]+@sync\.example>/);
+    expect(head).toContain('Content-Type: text/plain; charset=utf-8');
+    expect(body).toBe('line one\r\nline two ✓\r\n');
+    expect(first.replace(/\r\n/g, '')).not.toMatch(/[\r\n]/);
+  });
+
+  it('refuses header injection and more than one recipient', async () => {
+    const mailer = new OutboxMailer({ dir: tmp(), from: 'a@b.example' });
+    await expect(mailer.send({ to: 'a@example.com', subject: 'x\r\nBcc: evil@example.com', text: '' })).rejects.toThrow(/one line/);
+    await expect(mailer.send({ to: 'a@example.com, b@example.com', subject: 'x', text: '' })).rejects.toThrow(/single address/);
+  });
+
+  it('formats dates as RFC 5322 wants', () => {
+    expect(rfc5322Date(new Date('2026-12-31T23:59:58Z'))).toBe('Thu, 31 Dec 2026 23:59:58 +0000');
+  });
+});
+
+describe('openMailer', () => {
+  it('defaults to DATA_DIR/outbox, honours --mail-outbox, picks SMTP for --smtp, refuses both', () => {
+    const data = tmp();
+    const a = openMailer({ dataDir: data }) as OutboxMailer;
+    expect(a.kind).toBe('outbox');
+    expect(a.dir).toBe(join(data, 'outbox'));
+    const other = join(tmp(), 'elsewhere');
+    expect((openMailer({ dataDir: data, mailOutbox: other }) as OutboxMailer).dir).toBe(other);
+    expect(openMailer({ dataDir: data, smtp: 'smtp://127.0.0.1:2525' }).kind).toBe('smtp');
+    expect(() => openMailer({ dataDir: data, smtp: 'smtp://h', mailOutbox: other })).toThrow(/not both/);
+    expect(() => openMailer({ dataDir: data, smtp: 'http://h' })).toThrow(/smtp:\/\//);
+    expect(redactSmtpUrl('smtp://user:hunter2@mail.example:587')).toBe('smtp://user:***@mail.example:587');
+  });
+});
+
+describe('SmtpMailer', () => {
+  it('delivers a message to a real SMTP listener on loopback', async () => {
+    const received: { from: string; to: string[]; data: string }[] = [];
+    const server = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS'],
+      onData(stream: NodeJS.ReadableStream, session: { envelope: { mailFrom: { address: string }; rcptTo: { address: string }[] } }, done: () => void) {
+        let data = '';
+        stream.on('data', (c: Buffer) => (data += c.toString('utf8')));
+        stream.on('end', () => {
+          received.push({ from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), data });
+          done();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.server.address() as AddressInfo).port;
+    const mailer = new SmtpMailer({ url: `smtp://127.0.0.1:${port}?ignoreTLS=true`, from: 'insomnia-sync <no-reply@sync.example>' });
+    try {
+      await mailer.send({ to: 'ada@example.com', subject: 'insomnia-sync: your password was changed', text: 'Time: now\nClient: cli' });
+    } finally {
+      await mailer.close();
+      await new Promise<void>((resolve) => server.close(resolve));
+    }
+    expect(received).toHaveLength(1);
+    expect(received[0]!.from).toBe('no-reply@sync.example');
+    expect(received[0]!.to).toEqual(['ada@example.com']);
+    expect(received[0]!.data).toContain('Subject: insomnia-sync: your password was changed');
+    expect(received[0]!.data).toContain('Client: cli');
+  });
+});

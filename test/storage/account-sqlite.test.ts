@@ -1,0 +1,112 @@
+/**
+ * SQLite specifics of the account lifecycle: the sole-owner refusal (teams with other members can
+ * only be built with SQL until team membership has Store methods), secure deletion down to the
+ * file bytes, access tokens removed with the account, and online backup.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
+import { newUser } from './store-contract.js';
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-account-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+const hex = (n: number): string => randomBytes(n).toString('hex');
+const b64 = (n: number): string => randomBytes(n).toString('base64url');
+
+function fileHas(path: string, needle: string): boolean {
+  return existsSync(path) && readFileSync(path).includes(Buffer.from(needle));
+}
+
+describe('account deletion on SQLite', () => {
+  it('refuses the sole owner of a team with other members and removes nothing; a co-owner may go', async () => {
+    const path = join(tempDir(), 's.db');
+    const store = openSqliteStore(path);
+    const owner = newUser('owner@example.com');
+    const member = newUser('member@example.com');
+    await store.createUser(owner);
+    await store.createUser(member);
+    const teamId = hex(16);
+    const raw = new Database(path);
+    raw.prepare('INSERT INTO teams (id, name, personal, epoch, created_at) VALUES (?, ?, 0, 1, 0)').run(teamId, 'Platform');
+    raw.prepare("INSERT INTO team_members (team_id, user_id, role, created_at) VALUES (?, ?, 'owner', 0)").run(teamId, owner.id);
+    raw.prepare("INSERT INTO team_members (team_id, user_id, role, created_at) VALUES (?, ?, 'member', 0)").run(teamId, member.id);
+    const wsId = hex(16);
+    await store.createWorkspace({ id: wsId, teamId, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: new Date(0) });
+
+    expect(await store.deleteUser(owner.id, owner.authKeyHash)).toEqual({ ok: false, reason: 'sole_owner', teams: [{ id: teamId, name: 'Platform' }] });
+    expect(await store.getUserById(owner.id)).not.toBeNull();
+    expect(await store.getTeam(owner.personalTeam.id)).not.toBeNull();
+    expect(await store.getTeamRole(teamId, owner.id)).toBe('owner');
+
+    // a plain member leaves the shared team: membership gone, team and workspace stay
+    const res = await store.deleteUser(member.id, member.authKeyHash);
+    expect(res.ok && res.removed).toMatchObject({ memberships: 2, teams: 1, workspaces: 0 });
+    expect(await store.getWorkspace(wsId)).not.toBeNull();
+    expect(await store.getTeamRole(teamId, member.id)).toBeNull();
+
+    // with the other member gone, the owner is alone in the team: it goes with the account
+    const second = newUser('second@example.com');
+    await store.createUser(second);
+    raw.prepare("INSERT INTO team_members (team_id, user_id, role, created_at) VALUES (?, ?, 'owner', 0)").run(teamId, second.id);
+    const ownerGone = await store.deleteUser(owner.id, owner.authKeyHash);
+    expect(ownerGone.ok && ownerGone.removed).toMatchObject({ memberships: 2, teams: 1, workspaces: 0 });
+    expect(await store.getWorkspace(wsId)).not.toBeNull();
+    raw.close();
+    await store.close();
+  });
+
+  it('removes access tokens the user made, and leaves no byte of the email in the database or WAL', async () => {
+    const dir = tempDir();
+    const path = join(dir, 's.db');
+    const store = openSqliteStore(path);
+    const email = `unique-${hex(6)}@example.com`;
+    const user = newUser(email);
+    await store.createUser(user);
+    const wsId = hex(16);
+    await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: new Date(0) });
+    const raw = new Database(path);
+    raw
+      .prepare(
+        `INSERT INTO access_tokens (id, workspace_id, created_by, name, scope, secret_hash, public_key, certificate, created_at)
+         VALUES (?, ?, ?, 'ci', 'read', ?, ?, ?, 0)`,
+      )
+      .run(hex(16), wsId, user.id, randomBytes(32), b64(32), b64(64));
+    raw.close();
+    expect(fileHas(path, email) || fileHas(`${path}-wal`, email)).toBe(true);
+    const res = await store.deleteUser(user.id, user.authKeyHash);
+    expect(res.ok && res.removed.accessTokens).toBe(1);
+    expect(fileHas(path, email)).toBe(false);
+    expect(fileHas(`${path}-wal`, email)).toBe(false);
+    expect(fileHas(path, user.keys.wrappedAccountKey)).toBe(false);
+    await store.close();
+    expect(fileHas(path, email)).toBe(false);
+  });
+
+  it('backs up online to a file that opens with the same data', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore(join(dir, 's.db'));
+    const user = newUser();
+    await store.createUser(user);
+    const file = join(dir, 'copy.db');
+    await store.backup(file);
+    // the source stays usable while and after copying
+    await store.createUser(newUser());
+    const copy = openSqliteStore(file, { migrate: false });
+    expect((await copy.getUserById(user.id))!.email).toBe(user.email);
+    expect(await copy.migrate()).toEqual([]);
+    await copy.close();
+    await store.close();
+  });
+});
