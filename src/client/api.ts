@@ -304,7 +304,7 @@ export class ApiClient {
   revokeToken(tokenId: string): Promise<T.TokenInfo> {
     return this.json('revokeToken', { params: { tokenId } });
   }
-  // account lifecycle (docs/protocol.md §3.19–3.26)
+  // account lifecycle (docs/protocol.md §3.22–3.29)
   accountShow(): Promise<T.AccountDataResponse> {
     return this.json('accountShow');
   }

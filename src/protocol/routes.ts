@@ -31,7 +31,7 @@ export const ROUTES = {
   /** query: ?workspaceId=ID; tokens of every workspace the caller can access */
   listTokens: { method: 'GET', path: '/v1/tokens' },
   revokeToken: { method: 'DELETE', path: '/v1/tokens/:tokenId' },
-  /** account lifecycle (docs/protocol.md §3.19–3.26) */
+  /** account lifecycle (docs/protocol.md §3.22–3.29) */
   accountShow: { method: 'GET', path: '/v1/account' },
   listSessions: { method: 'GET', path: '/v1/account/sessions' },
   revokeSession: { method: 'DELETE', path: '/v1/account/sessions/:sessionId' },

@@ -276,7 +276,7 @@ export interface TokenSignerInfo {
   revoked: boolean;
 }
 
-// Account lifecycle (docs/protocol.md §3.19–3.26)
+// Account lifecycle (docs/protocol.md §3.22–3.29)
 
 /** A live session as the account owner sees it; never the token. */
 export interface SessionView {

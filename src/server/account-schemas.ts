@@ -1,4 +1,4 @@
-/** JSON schemas of the account-lifecycle routes (docs/protocol.md §3.19–3.26). */
+/** JSON schemas of the account-lifecycle routes (docs/protocol.md §3.22–3.29). */
 import { ID_PATTERN, LIMITS } from '../protocol/types.js';
 import { MIN_KDF } from './schemas.js';
 

@@ -71,7 +71,11 @@ const OBJECT_PROTO = Object.prototype;
 /** What checkFileRecords found: the first problem, and whether every record had its keys in `keys` order. */
 export interface FileListCheck {
   problem: string | null;
-  /** true when each record's own keys are exactly `keys` in that order (so JSON.stringify is canonical) */
+  /**
+   * true when each record is plain data (prototype Object.prototype or null, chunks without a
+   * toJSON) whose own keys are exactly `keys` in that order: JSON.stringify then writes it
+   * canonically, as it would a fresh copy.
+   */
   keysInOrder: boolean;
 }
 
@@ -130,7 +134,10 @@ export function checkFileRecords(
     if (!exact) {
       const k = checkExactKeys(r, keys, where);
       if (k !== null) return fail(k);
-      if (keysInOrder) keysInOrder = sameKeys(Object.keys(r as object), keys);
+      if (keysInOrder) {
+        const proto: unknown = Object.getPrototypeOf(r);
+        keysInOrder = (proto === null || proto === OBJECT_PROTO) && sameKeys(Object.keys(r as object), keys);
+      }
     }
     const f = r as Record<string, unknown>;
     const path = f.path;
@@ -143,6 +150,7 @@ export function checkFileRecords(
     }
     const chunks = f.chunks;
     if (!Array.isArray(chunks)) return fail(`${where()}.chunks is not an array`);
+    if ((chunks as { toJSON?: unknown }).toJSON !== undefined) keysInOrder = false;
     const expected = size <= CHUNK_SIZE ? (size === 0 ? 0 : 1) : Math.ceil(size / CHUNK_SIZE);
     if (chunks.length !== expected) {
       return fail(`${where()}.chunks has ${chunks.length} ids for ${size} bytes (expected ${expected})`);

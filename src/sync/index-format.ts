@@ -8,7 +8,8 @@
  */
 import {
   checkExactKeys,
-  checkFileList,
+  checkFileRecords,
+  type FileListCheck,
   isHexId32,
   isHexId64,
 } from './checks.js';
@@ -58,6 +59,17 @@ function checkEntryStat(r: Record<string, unknown>, where: () => string): string
 const entryWhere = (n: number): string => `index.entries[${n}]`;
 
 function checkIndex(i: unknown): string | null {
+  return checkIndexRecords(i).problem;
+}
+
+/** checkIndex, also telling whether the entries are plain records with their keys in order. */
+function checkIndexRecords(i: unknown): FileListCheck {
+  const top = checkIndexHead(i);
+  if (top !== null) return { problem: top, keysInOrder: false };
+  return checkFileRecords((i as { entries: unknown[] }).entries, ENTRY_KEYS, entryWhere, checkEntryStat);
+}
+
+function checkIndexHead(i: unknown): string | null {
   const top = checkExactKeys(i, TOP_KEYS, () => 'index');
   if (top !== null) return top;
   const o = i as Record<string, unknown>;
@@ -65,7 +77,7 @@ function checkIndex(i: unknown): string | null {
   if (!isHexId32(o.workspaceId)) return 'index.workspaceId is not a 32-hex id';
   if (o.base !== null && !isHexId64(o.base)) return 'index.base is not a 64-hex snapshot id or null';
   if (!Array.isArray(o.entries)) return 'index.entries is not an array';
-  return checkFileList(o.entries, ENTRY_KEYS, entryWhere, checkEntryStat);
+  return null;
 }
 
 function copyEntry(e: IndexEntry): IndexEntry {
@@ -85,11 +97,13 @@ export function encodeIndex(i: LocalIndex): string {
   if (i === null || typeof i !== 'object' || !Array.isArray(i.entries)) {
     throw new IndexFormatError('index is not an object with an entries array');
   }
-  // Usual case: entries already sorted with exactly the entry fields (decodeIndex's output, or
-  // markRacyEntries' copies), so they pass the checks as they are and are written without a
-  // copy. Anything else (unsorted, extra fields) goes the long way, which reports real problems.
+  // Usual case: entries already sorted, plain, with exactly the entry fields in order
+  // (decodeIndex's output, or markRacyEntries' copies), so they pass the checks as they are and
+  // are written without a copy. Anything else (unsorted, extra fields, class instances) goes the
+  // long way, which reports real problems.
   const asIs: LocalIndex = { version: i.version, workspaceId: i.workspaceId, base: i.base, entries: i.entries };
-  if (checkIndex(asIs) === null) return JSON.stringify(asIs);
+  const check = checkIndexRecords(asIs);
+  if (check.problem === null && check.keysInOrder) return JSON.stringify(asIs);
   const entries = i.entries.map(copyEntry).sort((a, b) => comparePaths(a.path, b.path));
   const out: LocalIndex = { version: i.version, workspaceId: i.workspaceId, base: i.base, entries };
   const problem = checkIndex(out);

@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 
@@ -11,11 +12,15 @@ describe('README quick start', () => {
     const section = readme.slice(readme.indexOf('## Quick start'));
     const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
     expect(block).toBeDefined();
+    expect(block).toContain('--port 8787');
+    // The same script on a free port, so a server already on 8787 cannot interfere.
+    const port = await freePort();
+    const script = block!.replaceAll('--port 8787', `--port ${port}`);
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
       const env = { ...process.env, NO_COLOR: '1' };
-      delete env.INSOMNIA_SYNC_SERVER;
       delete env.INSOMNIA_SYNC_CONFIG_DIR;
-      execFile('bash', ['-e', '-c', block!], { cwd: ROOT, env, timeout: 90_000 }, (err, stdout, stderr) =>
+      env.INSOMNIA_SYNC_SERVER = `http://127.0.0.1:${port}`;
+      execFile('bash', ['-e', '-c', script], { cwd: ROOT, env, timeout: 90_000 }, (err, stdout, stderr) =>
         resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
@@ -24,3 +29,13 @@ describe('README quick start', () => {
     expect(out.stdout).toContain('server holds ciphertext only');
   });
 });
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}

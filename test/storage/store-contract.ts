@@ -257,6 +257,52 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.getBlobs(wsId, [hex(32)], 10)).toEqual([]);
       });
 
+      it('plans a fetch like getBlobs, sizes without data, and reads the planned blobs back', async () => {
+        const { wsId } = await userWithWorkspace();
+        const blobs = [blob(100), blob(150), blob(100)];
+        await store.putBlobs(wsId, blobs);
+        const order = [blobs[2]!.id, hex(32), blobs[0]!.id, blobs[1]!.id, blobs[0]!.id];
+        for (const max of [10, 200, 250, 1000]) {
+          const plan = await store.planBlobFetch(wsId, order, max);
+          const got = await store.getBlobs(wsId, order, max);
+          expect(plan).toEqual(got.map((b) => ({ id: b.id, size: b.data.length })));
+        }
+        expect((await store.planBlobFetch(wsId, order, 1000)).map((p) => p.id)).toEqual([blobs[2]!.id, blobs[0]!.id, blobs[1]!.id, blobs[0]!.id]);
+        expect(await store.planBlobFetch(wsId, [hex(32), 'not hex'], 1000)).toEqual([]);
+        const read = await store.readBlobs(wsId, [blobs[1]!.id, hex(32), blobs[0]!.id]);
+        expect(read.map((d) => (d === null ? null : Buffer.from(d).toString('hex')))).toEqual([
+          Buffer.from(blobs[1]!.data).toString('hex'),
+          null,
+          Buffer.from(blobs[0]!.data).toString('hex'),
+        ]);
+        await store.deleteWorkspace(wsId);
+        expect(await store.readBlobs(wsId, [blobs[0]!.id])).toEqual([null]);
+      });
+
+      it('treats malformed ids as never stored, and refuses to store one, storing nothing of the batch', async () => {
+        const { wsId } = await userWithWorkspace();
+        const x = blob();
+        await store.putBlobs(wsId, [x]);
+        const bad = ['', 'zz', x.id.slice(0, 62), `${x.id.slice(0, 62)}zz`, `${x.id}00`];
+        expect(await store.missingBlobs(wsId, [...bad, x.id])).toEqual(bad);
+        expect(await store.getBlobs(wsId, bad, 1 << 20)).toEqual([]);
+        const y = blob();
+        for (const id of bad) {
+          await expect(store.putBlobs(wsId, [y, { id, data: new Uint8Array(3) }])).rejects.toMatchObject({ code: 'bad_blob_id' });
+        }
+        expect(await store.missingBlobs(wsId, [y.id])).toEqual([y.id]);
+        expect((await store.getWorkspace(wsId))!.size).toBe(x.data.length);
+      });
+
+      it('answers 10,000 ids at once, with duplicates, in request order', async () => {
+        const { wsId } = await userWithWorkspace();
+        const stored = Array.from({ length: 200 }, () => blob(10));
+        await store.putBlobs(wsId, stored);
+        const absent = Array.from({ length: 9800 }, () => hex(32));
+        const ids = absent.flatMap((id, i) => (i % 49 === 0 ? [stored[i / 49]!.id, id] : [id]));
+        expect(await store.missingBlobs(wsId, [...ids, absent[0]!, stored[0]!.id])).toEqual(absent);
+      });
+
       it('stores a 4 MB batch of a thousand blobs in one call', async () => {
         const { wsId } = await userWithWorkspace();
         const batch = Array.from({ length: 1000 }, () => blob(4096));
@@ -298,6 +344,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.snapshotBlobIds(wsId, s1.id)).toEqual([x.id]);
         expect(await store.snapshotBlobIds(wsId, s3.id)).toEqual([]);
         expect((await store.getWorkspace(wsId))!.size).toBe(100 + 3 * 200);
+      });
+
+      it('links every referenced blob once, listed in id order, and names each missing one once, in order', async () => {
+        const { wsId } = await userWithWorkspace();
+        const blobs = Array.from({ length: 50 }, () => blob(10));
+        await store.putBlobs(wsId, blobs);
+        const ids = blobs.map((b) => b.id);
+        const [a1, a2] = [hex(32), hex(32)];
+        const refused = snapshot(null, [a2, ...ids, a1, a2, 'not hex']);
+        expect(await store.createSnapshot(wsId, refused)).toEqual({ ok: false, reason: 'missing_blobs', missing: [a2, a1, 'not hex'] });
+        const s = snapshot(null, [...ids, ...ids.slice(0, 10)]);
+        expect(await store.createSnapshot(wsId, s)).toEqual({ ok: true, head: s.id });
+        expect(await store.snapshotBlobIds(wsId, s.id)).toEqual([...ids].sort());
       });
 
       it('lets exactly one of two racing pushes with the same parent win', async () => {

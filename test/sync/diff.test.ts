@@ -134,3 +134,60 @@ describe('normalizeMode', () => {
     expect(normalizeMode(input)).toBe(expected);
   });
 });
+
+describe('planRescan and localChanges give the same answer whatever the input order', () => {
+  // Sorted inputs take a merge pass, others a map; both must agree on every kind of difference.
+  let seed = 7;
+  const next = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  const shuffle = <T>(xs: T[]): T[] => {
+    const out = xs.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = Math.floor(next() * (i + 1));
+      [out[i], out[j]] = [out[j] as T, out[i] as T];
+    }
+    return out;
+  };
+  // Sorted by code unit, so that filtering keeps them sorted.
+  const names = ['A', 'a', 'a!', 'a/b', 'b', 'b.json', 'c/d!', 'c/d/e', 'z', 'é'];
+
+  it('for 2,000 random folders', () => {
+    let unchanged = 0;
+    let dirty = 0;
+    let deleted = 0;
+    let changes = 0;
+    for (let n = 0; n < 2_000; n++) {
+      const indexed = names.filter(() => next() < 0.6).map((p) => entry(p, { mtimeMs: next() < 0.1 ? 0 : 1000.5 }));
+      const scan: ScannedFile[] = names
+        .filter(() => next() < 0.6)
+        .map((p) => statOf(entry(p, next() < 0.3 ? { size: 11 } : next() < 0.1 ? { mode: 0o100755 } : {})));
+      const sortedIndex = index(indexed);
+      const expected = planRescan({ ...sortedIndex, entries: shuffle(indexed) }, shuffle(scan));
+      expect(planRescan(sortedIndex, scan)).toEqual(expected);
+      unchanged += expected.unchanged.length;
+      dirty += expected.dirty.length;
+      deleted += expected.deleted.length;
+
+      const current = scan.map((f) => ({ path: f.path, mode: f.mode, chunks: next() < 0.3 ? [blob(2)] : [blob(1)] }));
+      const want = localChanges({ ...sortedIndex, entries: shuffle(indexed) }, shuffle(current));
+      expect(localChanges(sortedIndex, current)).toEqual(want);
+      changes += want.length;
+    }
+    expect(Math.min(unchanged, dirty, deleted, changes)).toBeGreaterThan(1000);
+  });
+
+  it('an unsorted index with a sorted scan still finds every unchanged file', () => {
+    const idx = index([entry('b'), entry('a')]);
+    expect(planRescan(idx, [statOf(entry('a')), statOf(entry('b'))]).unchanged.map((e) => e.path)).toEqual(['a', 'b']);
+    expect(localChanges(idx, [{ path: 'a', mode: 0o644, chunks: [blob(1)] }])).toEqual([{ kind: 'deleted', path: 'b' }]);
+  });
+
+  it('refuses a repeated path in a sorted scan or tree', () => {
+    const idx = index([entry('a'), entry('b')]);
+    expect(() => planRescan(idx, [statOf(entry('a')), statOf(entry('b')), statOf(entry('b'))])).toThrow(TreeError);
+    const f = { path: 'b', mode: 0o644, chunks: [blob(1)] };
+    expect(() => localChanges(idx, [{ ...f, path: 'a' }, f, f])).toThrow(TreeError);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createIgnoreMatcher, isConflictCopyPath } from '../../src/sync/ignore.js';
+import { builtinIgnored, createIgnoreMatcher, isConflictCopyPath } from '../../src/sync/ignore.js';
+import { isInternalPath } from '../../src/sync/paths.js';
 
 describe('createIgnoreMatcher built-ins (no ignore file)', () => {
   const ignored = createIgnoreMatcher(null);
@@ -87,5 +88,54 @@ describe('createIgnoreMatcher with user patterns', () => {
     const m = createIgnoreMatcher('');
     expect(m('anything.json', false)).toBe(false);
     expect(m('x.conflict', false)).toBe(true);
+  });
+});
+
+/** The built-in rules written the slow, obvious way (segment by segment), to cross-check the one-regex fast paths. */
+function referenceInternal(p: string): boolean {
+  return p.split('/').some((seg) => {
+    const folded = seg
+      .normalize('NFC')
+      .replace(/[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff]/g, '')
+      .toLowerCase()
+      .replace(/[. ]+$/, '');
+    return folded === '.insomnia-sync';
+  });
+}
+function referenceConflict(p: string): boolean {
+  return p.split('/').some((seg) => /\.conflict(?:-[1-9][0-9]*)?$/.test(seg));
+}
+
+describe('built-in rules agree with a plain reference on random paths', () => {
+  const parts = ['a', '/', '.', ' ', '-', '1', '0', '12', 'x', '.insomnia-sync', '.INSOMNIA-Sync', '.insomnia', '-sync', 'sync',
+    '\u200d', '\ufeff', 'é', 'e\u0301', '.conflict', '.Conflict', '.conflict-', 'conflict', '\u0130', '\u212a', '😀'];
+  let seed = 4242;
+  const next = (): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed / 2 ** 32;
+  };
+  it('for 20,000 generated paths', () => {
+    const ignored = createIgnoreMatcher(null);
+    let internal = 0;
+    let conflict = 0;
+    let nonAsciiInternal = 0;
+    for (let n = 0; n < 20_000; n++) {
+      let p = '';
+      const len = 1 + Math.floor(next() * 6);
+      for (let i = 0; i < len; i++) p += parts[Math.floor(next() * parts.length)];
+      const i = referenceInternal(p);
+      const c = referenceConflict(p);
+      if (i) internal++;
+      if (i && /[^\x00-\x7f]/.test(p)) nonAsciiInternal++;
+      if (c) conflict++;
+      expect(isInternalPath(p), JSON.stringify(p)).toBe(i);
+      expect(isConflictCopyPath(p), JSON.stringify(p)).toBe(c);
+      expect(builtinIgnored(p), JSON.stringify(p)).toBe(i || c);
+      expect(ignored(p, false), JSON.stringify(p)).toBe(i || c);
+    }
+    // the generator must hit both rules often, through ASCII and non-ASCII spellings
+    expect(internal).toBeGreaterThan(300);
+    expect(nonAsciiInternal).toBeGreaterThan(50);
+    expect(conflict).toBeGreaterThan(500);
   });
 });

@@ -119,3 +119,69 @@ describe('markRacyEntries', () => {
     expect(input[0]!.mtimeMs).toBe(mtimeMs); // input untouched
   });
 });
+
+describe('encodeIndex / decodeIndex without copies', () => {
+  const sorted = (): LocalIndex => {
+    const i = sample();
+    return { ...i, entries: [...i.entries].sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  };
+
+  it('writes a decoded index back byte for byte', () => {
+    const text = encodeIndex(sample());
+    expect(encodeIndex(decodeIndex(text))).toBe(text);
+    expect(encodeIndex(decodeIndex(encodeIndex(sorted())))).toBe(text);
+  });
+
+  it('writes entries with their fields in another order in the usual order', () => {
+    const i = sorted();
+    const shuffled = i.entries.map((e) => ({ chunks: e.chunks, mode: e.mode, ino: e.ino, ctimeMs: e.ctimeMs, mtimeMs: e.mtimeMs, size: e.size, path: e.path }));
+    expect(encodeIndex({ ...i, entries: shuffled })).toBe(encodeIndex(i));
+  });
+
+  it('writes the data of entries that are not plain objects, not what their toJSON says', () => {
+    const i = sorted();
+    class Entry {
+      constructor(e: IndexEntry) {
+        Object.assign(this, e);
+      }
+      toJSON(): unknown {
+        return { path: '../../etc/passwd' };
+      }
+    }
+    const chunksWithToJSON = (e: IndexEntry): string[] => Object.assign(e.chunks.slice(), { toJSON: () => ['zz'] });
+    expect(encodeIndex({ ...i, entries: i.entries.map((e) => new Entry(e) as unknown as IndexEntry) })).toBe(encodeIndex(i));
+    expect(encodeIndex({ ...i, entries: i.entries.map((e) => ({ ...e, chunks: chunksWithToJSON(e) })) })).toBe(encodeIndex(i));
+  });
+
+  it('drops extra fields of already sorted entries too', () => {
+    const i = sorted();
+    (i.entries[1] as unknown as Record<string, unknown>).uid = 501;
+    const text = encodeIndex(i);
+    expect(text).not.toContain('uid');
+    expect(text).toBe(encodeIndex(sample()));
+  });
+
+  it('refuses a bad entry in an already sorted index', () => {
+    const i = sorted();
+    i.entries[1]!.chunks = ['g'.repeat(64)];
+    expectIndexError(() => encodeIndex(i));
+    const j = sorted();
+    j.entries[0]!.ino = -1;
+    expectIndexError(() => encodeIndex(j));
+  });
+
+  it('refuses a path inside a file in an unsorted index', () => {
+    const i = sample();
+    i.entries.push(entry('a.json/x'));
+    expectIndexError(() => encodeIndex(i));
+  });
+
+  it('markRacyEntries returns copies that share nothing with the input', () => {
+    const input = [entry('a'), entry('b', { mtimeMs: 1_700_000_100_000 })];
+    const out = markRacyEntries(input, 1_700_000_100_000);
+    expect(out).toEqual([input[0], { ...input[1], mtimeMs: 0 }]);
+    out[0]!.chunks.push(blob(2));
+    out[0]!.size = 1;
+    expect(input[0]).toEqual(entry('a'));
+  });
+});

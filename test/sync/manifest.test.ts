@@ -4,6 +4,7 @@ import {
   decodeManifest,
   encodeManifest,
   type Manifest,
+  type ManifestFile,
   manifestBlobIds,
   ManifestError,
   manifestStats,
@@ -242,5 +243,76 @@ describe('manifestStats / manifestBlobIds', () => {
   });
   it('lists each referenced blob once, sorted', () => {
     expect(manifestBlobIds(sample())).toEqual([blob(1), blob(2), blob(3)]);
+  });
+});
+
+describe('encodeManifest / decodeManifest without copies', () => {
+  // Files already sorted with the four fields in order: the path push takes, written as they are.
+  const sortedSample = (): Manifest => {
+    const m = sample();
+    return { ...m, files: [...m.files].sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  };
+
+  it('encodes sorted canonical files to the same bytes as any other input order', () => {
+    expect(encodeManifest(sortedSample())).toEqual(encodeManifest(sample()));
+    const bytes = encodeManifest(sortedSample());
+    expect(encodeManifest(decodeManifest(bytes))).toEqual(bytes);
+  });
+
+  it('writes canonical key order for sorted files whose keys are in another order', () => {
+    const m = sortedSample();
+    const reordered = { ...m, files: m.files.map((f) => ({ chunks: f.chunks, size: f.size, mode: f.mode, path: f.path })) };
+    expect(encodeManifest(reordered)).toEqual(encodeManifest(m));
+  });
+
+  it('writes the data of files that are not plain objects, not what their toJSON says', () => {
+    const m = sortedSample();
+    class File {
+      constructor(f: ManifestFile) {
+        Object.assign(this, f);
+      }
+      toJSON(): unknown {
+        return { path: '../x' };
+      }
+    }
+    expect(encodeManifest({ ...m, files: m.files.map((f) => new File(f) as unknown as ManifestFile) })).toEqual(encodeManifest(m));
+    const files = m.files.map((f) => ({ ...f, chunks: Object.assign(f.chunks.slice(), { toJSON: () => ['zz'] }) }));
+    expect(encodeManifest({ ...m, files })).toEqual(encodeManifest(m));
+  });
+
+  it('drops extra fields of sorted files', () => {
+    const m = sortedSample();
+    expect(encodeManifest({ ...m, files: m.files.map((f) => ({ ...f, ino: 1 })) })).toEqual(encodeManifest(m));
+  });
+
+  it.each([
+    ['a non-NFC path', (m: Manifest) => void (m.files[2]!.path = 'cafe\u0301/x.yaml')],
+    ['a bad blob id', (m: Manifest) => void (m.files[0]!.chunks = [':'.repeat(64)])],
+    ['a file that is also a folder', (m: Manifest) => void (m.files[0]!.path = 'bin')],
+    ['an unsafe path', (m: Manifest) => void (m.files[0]!.path = '.insomnia-sync/a')],
+  ])('refuses %s among sorted files', (_why, mutate) => {
+    const m = sortedSample();
+    mutate(m);
+    expectManifestError(() => encodeManifest(m));
+  });
+
+  it('decodes to plain data equal to the input', () => {
+    const back = decodeManifest(encodeManifest(sortedSample()));
+    expect(back).toEqual(sortedSample());
+    expect(Object.getPrototypeOf(back.files[0])).toBe(Object.prototype);
+  });
+
+  const raw: [why: string, edit: (t: string) => string][] = [
+    ['author keys in another order', (t) => t.replace(/"author":\{"userId":("[^"]*"),"name":("[^"]*")/, '"author":{"name":$2,"userId":$1')],
+    ['file keys in another order', (t) => t.replace('{"path":"a.json","mode":420,', '{"mode":420,"path":"a.json",')],
+    ['a repeated file key', (t) => t.replace('{"path":"a.json","mode":420,', '{"path":"a.json","mode":420,"mode":420,')],
+    ['a repeated author key', (t) => t.replace('"name":"Ada Lovelace",', '"name":"Ada Lovelace","name":"Ada Lovelace",')],
+    ['a repeated top-level key moved to the end', (t) => t.replace(/^\{"version":1,/, '{').replace(/\}$/, ',"version":1}')],
+  ];
+  it.each(raw)('decode refuses %s', (_why, edit) => {
+    const canonicalText = text(encodeManifest(sample()));
+    const edited = edit(canonicalText);
+    expect(edited).not.toBe(canonicalText);
+    expectManifestError(() => decodeManifest(utf8(edited)));
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Account lifecycle (SPEC §1 data rights, §7; docs/protocol.md §3.19–3.26): what the server holds
+ * Account lifecycle (SPEC §1 data rights, §7; docs/protocol.md §3.22–3.29): what the server holds
  * about the caller, sessions, password change, recovery key, recovery, deletion. Every request
  * that changes credentials or deletes carries a fresh proof of the password (its auth key),
  * compared in constant time; a session alone is not enough.

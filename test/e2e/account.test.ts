@@ -1,0 +1,309 @@
+/**
+ * Account lifecycle end to end (issue 5): the real server and real CLI processes as separate
+ * machines; prompts typed through tmux; the encrypted export opened by the stock `age -d`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { CLI, PASSWORD, loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { TmuxSession } from '../helpers/tty.js';
+
+const SERVER_BIN = path.resolve(path.dirname(CLI), 'insomnia-sync-server.js');
+const EMAIL = 'lifecycle@example.com';
+const MARKER = 'MARKER-acc0un7-export';
+const NEW_PASSWORD = 'a brand new passphrase 42';
+const RECOVERED_PASSWORD = 'recovered password 77';
+
+const json = <T = any>(s: string): T => JSON.parse(s) as T;
+
+function readTree(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (rel: string): void => {
+    for (const e of readdirSync(path.join(root, rel), { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(r);
+      else out[r] = readFileSync(path.join(root, r), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
+function serverCli(args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [SERVER_BIN, ...args], { encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function outboxSubjects(dataDir: string): string[] {
+  const dir = path.join(dataDir, 'outbox');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .sort()
+    .map((f) => /^Subject: (.*)$/m.exec(readFileSync(path.join(dir, f), 'utf8'))?.[1] ?? '');
+}
+
+describe('account lifecycle, end to end', () => {
+  let server: StartedServer;
+  let a: Machine;
+  let b: Machine;
+  let ws: string;
+  const sessions: TmuxSession[] = [];
+  const files = {
+    'collections/api.json': JSON.stringify({ token: MARKER }),
+    'envs/prod.json': '{"url":"https://internal.example"}',
+    'notes.txt': 'v2 notes\n',
+  };
+
+  const tty = (m: Machine, args: string, cwd = tempDir(), extra: Record<string, string> = {}): TmuxSession => {
+    const s = new TmuxSession(`${process.execPath} ${CLI} ${args}`, { NO_COLOR: '1', INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: m.server, ...extra }, cwd);
+    sessions.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    server = await startServer();
+    a = machine(server.url);
+    b = machine(server.url);
+    await signupMachine(a, EMAIL);
+    ws = tempDir('isync-ws-');
+    for (const [rel, content] of Object.entries({ ...files, 'notes.txt': 'v1 notes\n' })) {
+      mkdirSync(path.dirname(path.join(ws, rel)), { recursive: true });
+      writeFileSync(path.join(ws, rel), content);
+    }
+    expect((await a.run(['init', '--name', 'Team API'], { cwd: ws })).code).toBe(0);
+    expect((await a.run(['push', '-m', 'v1'], { cwd: ws })).code).toBe(0);
+    writeFileSync(path.join(ws, 'notes.txt'), files['notes.txt']);
+    expect((await a.run(['push', '-m', 'v2'], { cwd: ws })).code).toBe(0);
+    await loginMachine(b, EMAIL);
+  });
+
+  afterAll(async () => {
+    for (const s of sessions) s.kill();
+    await server?.stop();
+  });
+
+  it('account show --json lists the service data: email, sessions with IP and client, usage, teams, workspaces with sizes', async () => {
+    const res = await a.run(['account', 'show', '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const data = json(res.stdout);
+    expect(data.user.email).toBe(EMAIL);
+    expect(data.user.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(data.user).toHaveProperty('verifiedAt');
+    expect(data.sessions).toHaveLength(2);
+    expect(data.sessions.filter((s: any) => s.current)).toHaveLength(1);
+    expect(data.sessions[0].ip).toBe('127.0.0.1');
+    expect(data.sessions[0].client).toMatch(/^insomnia-sync\//);
+    expect(data.usage).toMatchObject({ workspaces: 1, snapshots: 2 });
+    expect(data.usage.bytes).toBeGreaterThan(0);
+    expect(data.workspaces[0].size).toBe(data.usage.bytes);
+    expect(data.teams[0]).toMatchObject({ name: 'Personal', role: 'owner', personal: true });
+    expect(Object.values(data.names)).toEqual(['Team API']);
+    // nothing secret: no session token, no key material of this machine
+    const session = json(readFileSync(path.join(a.configDir, 'sessions', 'default.json'), 'utf8'));
+    for (const secret of [session.sessionToken, session.accountKey, session.x25519Secret, session.ed25519Secret]) expect(res.stdout).not.toContain(secret);
+    const human = await a.run(['account', 'show']);
+    expect(human.stdout).toContain('Team API');
+    expect(human.stdout).toContain('(this machine)');
+  });
+
+  it('export writes the head or an older snapshot to a folder and to a .tar.gz that plain tar reads', async () => {
+    const dir = path.join(tempDir(), 'out');
+    const res = await a.run(['export', '--out', dir, '--json'], { cwd: ws });
+    expect(res.code, res.stderr).toBe(0);
+    expect(readTree(dir)).toEqual(files);
+
+    const log = json((await a.run(['log', '--json'], { cwd: ws })).stdout);
+    const first = log.snapshots.at(-1).id as string;
+    const old = path.join(tempDir(), 'old');
+    expect((await b.run(['export', '--workspace', 'Team API', '--snapshot', first.slice(0, 8), '--out', old])).code).toBe(0);
+    expect(readTree(old)['notes.txt']).toBe('v1 notes\n');
+
+    const tgz = path.join(tempDir(), 'team.tar.gz');
+    expect((await b.run(['export', '--workspace', 'Team API', '--out', tgz])).code).toBe(0);
+    const unpacked = tempDir();
+    execFileSync('tar', ['-xzf', tgz, '-C', unpacked]);
+    const [top] = readdirSync(unpacked);
+    expect(top).toMatch(/^Team API-[0-9a-f]{8}$/);
+    expect(readTree(path.join(unpacked, top!))).toEqual(files);
+
+    // never overwrites, and --encrypt needs a file name
+    expect((await b.run(['export', '--workspace', 'Team API', '--out', tgz])).code).toBe(2);
+    expect((await b.run(['export', '--workspace', 'Team API', '--out', dir, '--encrypt'])).code).toBe(2);
+  });
+
+  it('export --encrypt writes FILE.tar.gz.age that the stock `age -d` opens with the passphrase', async () => {
+    const out = tempDir();
+    const passphrase = 'export passphrase 9';
+    const res = await a.run(['export', '--out', path.join(out, 'team.tar.gz'), '--encrypt', '--json'], {
+      cwd: ws,
+      env: { INSOMNIA_SYNC_EXPORT_PASSPHRASE: passphrase },
+    });
+    expect(res.code, res.stderr).toBe(0);
+    const file = path.join(out, 'team.tar.gz.age');
+    expect(json(res.stdout).out).toBe(file);
+    expect(readFileSync(file).subarray(0, 21).toString()).toBe('age-encryption.org/v1');
+    expect(readFileSync(file).includes(Buffer.from(MARKER))).toBe(false);
+
+    const age = existsSync('/usr/bin/age') ? '/usr/bin/age' : 'age';
+    const s = new TmuxSession(`${age} -d -o ${path.join(out, 'plain.tar.gz')} ${file}`, {}, out);
+    sessions.push(s);
+    await s.waitFor(/passphrase/i);
+    s.type(passphrase);
+    s.enter();
+    expect(await s.exitCode()).toBe(0);
+    const unpacked = tempDir();
+    execFileSync('tar', ['-xzf', path.join(out, 'plain.tar.gz'), '-C', unpacked]);
+    expect(readTree(path.join(unpacked, readdirSync(unpacked)[0]!))).toEqual(files);
+  });
+
+  it('account export --out FILE holds the service data and every workspace, decrypted', async () => {
+    const file = path.join(tempDir(), 'me.tar.gz');
+    const res = await a.run(['account', 'export', '--out', file, '--json']);
+    expect(res.code, res.stderr).toBe(0);
+    const unpacked = tempDir();
+    execFileSync('tar', ['-xzf', file, '-C', unpacked]);
+    const root = path.join(unpacked, readdirSync(unpacked)[0]!);
+    const doc = json(readFileSync(path.join(root, 'account.json'), 'utf8'));
+    expect(doc.serviceData.user.email).toBe(EMAIL);
+    expect(doc.serviceData.sessions.length).toBeGreaterThanOrEqual(2);
+    expect(doc.workspaces).toHaveLength(1);
+    expect(readTree(path.join(root, doc.workspaces[0].folder))).toEqual(files);
+  });
+
+  it('account sessions lists both machines; --revoke ends the other one (its next command exits 4)', async () => {
+    const c = machine(server.url);
+    await loginMachine(c, EMAIL);
+    const list = json((await a.run(['account', 'sessions', '--json'])).stdout).sessions as any[];
+    expect(list).toHaveLength(3);
+    const cId = json(readFileSync(path.join(c.configDir, 'sessions', 'default.json'), 'utf8')).sessionId as string;
+    const current = list.find((s) => s.current);
+    expect((await a.run(['account', 'sessions', '--revoke', current.id])).code).toBe(2);
+    const revoke = await a.run(['account', 'sessions', '--revoke', cId.slice(0, 10)]);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    expect((await c.run(['whoami'])).code).toBe(4);
+    expect(json((await a.run(['account', 'sessions', '--json'])).stdout).sessions).toHaveLength(2);
+  });
+
+  it('account password on a terminal: re-wraps only, kills the other machine, mails a notice', async () => {
+    const wrong = await a.run(['account', 'password', '--password-stdin'], { input: `not the password\n${NEW_PASSWORD}\n` });
+    expect(wrong.code).toBe(4);
+    expect((await b.run(['whoami'])).code).toBe(0);
+
+    const sizeBefore = json((await a.run(['account', 'show', '--json'])).stdout).usage;
+    const s = tty(a, 'account password');
+    await s.waitFor(/Current password/);
+    s.type(PASSWORD);
+    s.enter();
+    await s.waitFor(/New password/);
+    s.type(NEW_PASSWORD);
+    s.enter();
+    await s.waitFor(/Repeat the password/);
+    s.type(NEW_PASSWORD);
+    s.enter();
+    expect(await s.exitCode(60_000)).toBe(0);
+    expect(s.screen()).toMatch(/1 other session\(s\) signed out/);
+    expect(s.screen()).not.toContain(NEW_PASSWORD);
+
+    expect((await b.run(['pull'], { cwd: ws })).code).toBe(4);
+    expect((await b.run(['whoami'])).code).toBe(4);
+    expect((await a.run(['whoami'])).code).toBe(0);
+    const old = await machine(server.url).run(['login', '--email', EMAIL, '--password-stdin'], { input: `${PASSWORD}\n` });
+    expect(old.code).toBe(4);
+    await loginMachine(b, EMAIL, NEW_PASSWORD);
+    // no data was re-encrypted: the same ciphertext, and it still decrypts
+    expect(json((await a.run(['account', 'show', '--json'])).stdout).usage).toEqual(sizeBefore);
+    const again = path.join(tempDir(), 'again');
+    expect((await b.run(['export', '--workspace', 'Team API', '--out', again])).code).toBe(0);
+    expect(readTree(again)).toEqual(files);
+    expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your password was changed');
+  });
+
+  it('recovery key: shown once, then `account recover` sets a new password with no data lost and the old one stops working', async () => {
+    const made = await a.run(['account', 'recovery-key', '--password-stdin', '--json'], { input: `${NEW_PASSWORD}\n` });
+    expect(made.code, made.stderr).toBe(0);
+    const key = json(made.stdout).recoveryKey as string;
+    expect(key).toMatch(/^([A-Z2-7]{4}-){12}[A-Z2-7]{4}$/);
+    expect(json((await a.run(['account', 'show', '--json'])).stdout).recoveryKey.set).toBe(true);
+
+    const c = machine(server.url);
+    const typo = await c.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key.slice(0, -5)}\n${RECOVERED_PASSWORD}\n` });
+    expect(typo.code).toBe(2);
+    const other = key.replace(/^.{4}/, key.startsWith('AAAA') ? 'BBBB' : 'AAAA');
+    expect((await c.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${other}\n${RECOVERED_PASSWORD}\n` })).code).toBe(4);
+
+    const rec = await c.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key.toLowerCase()}\n${RECOVERED_PASSWORD}\n` });
+    expect(rec.code, rec.stderr).toBe(0);
+    const out = path.join(tempDir(), 'rec');
+    expect((await c.run(['export', '--workspace', 'Team API', '--out', out])).code).toBe(0);
+    expect(readTree(out)).toEqual(files);
+    expect((await a.run(['whoami'])).code).toBe(4);
+    expect((await machine(server.url).run(['login', '--email', EMAIL, '--password-stdin'], { input: `${NEW_PASSWORD}\n` })).code).toBe(4);
+    await loginMachine(a, EMAIL, RECOVERED_PASSWORD);
+    await loginMachine(b, EMAIL, RECOVERED_PASSWORD);
+    expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your account was recovered with your recovery key');
+  });
+
+  it('operator commands: backup while running, admin export-user (ciphertext and service data only), migrate', async () => {
+    const out = path.join(tempDir(), 'backup.db');
+    const backup = serverCli(['backup', '--data-dir', server.dataDir, '--out', out]);
+    expect(backup.code, backup.stderr).toBe(0);
+    expect(readFileSync(out).subarray(0, 15).toString()).toBe('SQLite format 3');
+    expect(readFileSync(out).includes(Buffer.from(EMAIL))).toBe(true);
+    expect(serverCli(['backup', '--data-dir', server.dataDir, '--out', out]).code).toBe(1);
+
+    const exp = serverCli(['admin', 'export-user', EMAIL, '--data-dir', server.dataDir]);
+    expect(exp.code, exp.stderr).toBe(0);
+    const doc = json(exp.stdout);
+    expect(doc.user.email).toBe(EMAIL);
+    expect(doc.workspaces).toHaveLength(1);
+    expect(doc.workspaces[0].snapshots).toHaveLength(2);
+    expect(doc.workspaces[0].blobs.length).toBeGreaterThan(0);
+    expect(doc.sessions.length).toBeGreaterThan(0);
+    expect(exp.stdout).not.toContain(MARKER);
+    expect(exp.stdout).not.toContain('Team API');
+    expect(exp.stdout).not.toMatch(/authKeyHash|auth_key_hash|token/i);
+    expect(serverCli(['admin', 'export-user', 'nobody@example.com', '--data-dir', server.dataDir]).code).toBe(1);
+    expect(serverCli(['migrate', '--data-dir', server.dataDir]).stdout).toMatch(/up to date/);
+  });
+
+  it('account delete: refuses without proof, then deletes everything in one go; the email appears nowhere in the database', async () => {
+    // no terminal and no --yes: nothing changes (exit 2)
+    expect((await a.run(['account', 'delete', '--password-stdin'], { input: `${RECOVERED_PASSWORD}\n` })).code).toBe(2);
+    // a wrong password deletes nothing
+    expect((await a.run(['account', 'delete', '--yes', '--password-stdin'], { input: 'wrong password here\n' })).code).toBe(4);
+    expect((await a.run(['whoami'])).code).toBe(0);
+    expect(json((await b.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(1);
+
+    const s = tty(a, 'account delete --json');
+    await s.waitFor(/Type your email/);
+    s.type(EMAIL);
+    s.enter();
+    await s.waitFor(/Password/);
+    s.type(RECOVERED_PASSWORD);
+    s.enter();
+    expect(await s.exitCode(60_000)).toBe(0);
+    const screen = s.screen().replace(/\n/g, '');
+    expect(screen).toMatch(/"workspaces": 1/);
+    expect(screen).toMatch(/"backups":/);
+
+    expect(existsSync(path.join(a.configDir, 'sessions', 'default.json'))).toBe(false);
+    expect((await a.run(['whoami'])).code).toBe(4);
+    expect((await b.run(['whoami'])).code).toBe(4);
+    expect((await b.run(['pull'], { cwd: ws })).code).toBe(4);
+    expect((await machine(server.url).run(['login', '--email', EMAIL, '--password-stdin'], { input: `${RECOVERED_PASSWORD}\n` })).code).toBe(4);
+    expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your account was deleted');
+
+    for (const f of readdirSync(server.dataDir).filter((n) => n.startsWith('sync.db'))) {
+      expect(readFileSync(path.join(server.dataDir, f)).includes(Buffer.from(EMAIL)), f).toBe(false);
+    }
+
+    // the same email signs up again as a new, empty account
+    const fresh = machine(server.url);
+    await signupMachine(fresh, EMAIL, 'a third password 3');
+    expect(json((await fresh.run(['workspace', 'list', '--json'])).stdout).workspaces).toEqual([]);
+    expect(json((await fresh.run(['account', 'show', '--json'])).stdout).usage).toEqual({ workspaces: 0, snapshots: 0, blobs: 0, bytes: 0 });
+  });
+});
