@@ -34,19 +34,19 @@ export class CliPrompter implements Prompter {
     return this.stdinLines;
   }
 
-  async password(message: string, opts: { confirm?: boolean } = {}): Promise<string> {
+  async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean } = {}): Promise<string> {
     if (this.opts.passwordStdin) {
       const lines = await this.readStdinLines();
       const line = lines[this.stdinCursor++];
       if (line === undefined || line === '') throw new MissingInputError('--password-stdin was given but standard input has no password line');
       return line;
     }
-    const fromEnv = this.opts.env.INSOMNIA_SYNC_PASSWORD;
+    const fromEnv = opts.fromEnv === false ? undefined : this.opts.env.INSOMNIA_SYNC_PASSWORD;
     if (fromEnv) return fromEnv;
     if (!this.interactive) {
       throw new MissingInputError(
-        'a password is needed and there is no terminal to ask on',
-        'pipe it with --password-stdin, or set INSOMNIA_SYNC_PASSWORD',
+        `${message.toLowerCase()}: no terminal to ask on`,
+        opts.fromEnv === false ? 'pipe it with --password-stdin' : 'pipe it with --password-stdin, or set INSOMNIA_SYNC_PASSWORD',
       );
     }
     const { password } = await import('@inquirer/prompts');

@@ -9,8 +9,11 @@ import type { ConfigStore } from './config.js';
 import type { SecretStore } from './secrets.js';
 
 export interface Prompter {
-  /** The password from --password-stdin, INSOMNIA_SYNC_PASSWORD or a hidden prompt; MissingInputError otherwise. */
-  password(message: string, opts?: { confirm?: boolean }): Promise<string>;
+  /**
+   * A secret from --password-stdin (the next line), INSOMNIA_SYNC_PASSWORD (only the account
+   * password: pass `fromEnv: false` for anything else) or a hidden prompt; MissingInputError otherwise.
+   */
+  password(message: string, opts?: { confirm?: boolean; fromEnv?: boolean }): Promise<string>;
   /** true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes */
   confirm(message: string): Promise<boolean>;
   /** free text (e.g. a typed name to confirm deletion); MissingInputError with no terminal */

@@ -54,7 +54,7 @@ async function newCredentials(ctx: ClientContext, cost: WireKdf, password: strin
 }
 
 async function askNewPassword(ctx: ClientContext, other: string, otherName: string): Promise<string> {
-  const next = await ctx.prompter.password('New password', { confirm: true });
+  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false });
   if (next.length < MIN_PASSWORD_CHARS) throw new UsageError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
   if (next === other) {
     throw new UsageError(`the new password is the same as the ${otherName}`, 'with --password-stdin give it on the second line of standard input');
@@ -199,7 +199,7 @@ export interface RecoverResult {
 export async function recover(ctx: ClientContext, opts: { email: string }): Promise<RecoverResult> {
   const email = normalizeEmail(opts.email);
   let key: Uint8Array;
-  const typed = await ctx.prompter.password('Recovery key');
+  const typed = await ctx.prompter.password('Recovery key', { fromEnv: false });
   try {
     key = parseRecoveryKey(typed);
   } catch (err) {

@@ -113,7 +113,7 @@ function privateTemp(): string {
 }
 
 async function passphraseFor(ctx: ClientContext, given: string | undefined): Promise<string> {
-  const pass = given ?? (await ctx.prompter.password('Passphrase for the encrypted export', { confirm: true }));
+  const pass = given ?? (await ctx.prompter.password('Passphrase for the encrypted export', { confirm: true, fromEnv: false }));
   if (pass.length < 8) throw new UsageError('the export passphrase must have at least 8 characters');
   return pass;
 }
