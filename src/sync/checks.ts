@@ -66,6 +66,7 @@ const NO_HEX_GAP = /^[^\x3a-\x60]*$/;
 function isHexRun(s: string): boolean {
   return HEX_SPAN.test(s) && NO_HEX_GAP.test(s);
 }
+
 const OBJECT_PROTO = Object.prototype;
 
 /** What checkFileRecords found: the first problem, and whether every record had its keys in `keys` order. */
@@ -95,7 +96,10 @@ export function checkFileList(
   return checkFileRecords(list, keys, whereOf, extra).problem;
 }
 
-/** checkFileList, also telling whether the records' keys were all in canonical order. */
+/**
+ * checkFileList, also telling whether the records can be written with JSON.stringify as they are
+ * (see FileListCheck.keysInOrder), so encoders need not copy them.
+ */
 export function checkFileRecords(
   list: readonly unknown[],
   keys: readonly string[],

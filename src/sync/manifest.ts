@@ -82,8 +82,8 @@ const NOT_AN_ARRAY: FileListCheck = { problem: 'manifest.files is not an array',
 
 /**
  * Checks `m` (untrusted) against every rule: `problem` describes the first rule it breaks, or is
- * null. `keysInOrder` says whether each file record has its keys in canonical order (the top
- * level and author are not looked at for that).
+ * null. `keysInOrder` says whether each file record is plain data with its keys in canonical
+ * order (see FileListCheck; the top level and author are not looked at for that).
  */
 function checkManifest(m: unknown): FileListCheck {
   const problem = checkManifestHead(m);

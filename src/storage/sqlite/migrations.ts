@@ -155,4 +155,47 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     created_at INTEGER NOT NULL
   );
   `,
+  // 4: teams (issue 3): invitations, confirmation, former members, pending rotation, email verification
+  `
+  -- null until an owner or admin sealed the team keys to the member (\`team confirm\`); members
+  -- that existed before this version were confirmed when they were created
+  ALTER TABLE team_members ADD COLUMN confirmed_at INTEGER;
+  UPDATE team_members SET confirmed_at = created_at;
+  -- 1 after a member left: writes wait until an owner or admin rotates the team key
+  ALTER TABLE teams ADD COLUMN rotation_pending INTEGER NOT NULL DEFAULT 0;
+
+  -- the code is kept only as its SHA-256; bound to the address it was mailed to
+  CREATE TABLE team_invitations (
+    id TEXT PRIMARY KEY,
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+    code_hash BLOB NOT NULL UNIQUE,
+    invited_by TEXT REFERENCES users(id) ON DELETE SET NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    accepted_at INTEGER,
+    accepted_by TEXT REFERENCES users(id) ON DELETE SET NULL
+  );
+  CREATE INDEX team_invitations_team ON team_invitations(team_id);
+  CREATE INDEX team_invitations_email ON team_invitations(email);
+
+  -- removed or departed members: their public keys stay so their old snapshots stay verifiable,
+  -- accepted only for snapshots of epochs up to until_epoch (the last one they held)
+  CREATE TABLE team_former_members (
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    until_epoch INTEGER NOT NULL,
+    removed_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+  );
+
+  -- activation codes (SHA-256 only), one live code per account
+  CREATE TABLE email_verifications (
+    user_id TEXT PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    email TEXT NOT NULL,
+    code_hash BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  `,
 ];
