@@ -16,7 +16,7 @@ import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } fro
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
 import { requireSession, resolveServer, type ActiveSession } from '../session.js';
-import { normalizeEmail } from './auth.js';
+import { normalizeEmail, storeSession } from './auth.js';
 
 const MIN_PASSWORD_CHARS = 8;
 
@@ -225,7 +225,7 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
     if (err instanceof IntegrityError) throw new IntegrityFailure('your account keys from the server do not open with this recovery key');
     throw err;
   }
-  const identity = identityFromSecrets(xSecret, edSecret);
+  const identity = identityFromSecrets(xSecret, edSecret, p);
   if (toB64(identity.x25519.publicKey) !== start.keys.x25519PublicKey || toB64(identity.ed25519.publicKey) !== start.keys.ed25519PublicKey) {
     throw new IntegrityFailure('the public keys the server holds for you do not match your private keys');
   }
@@ -242,34 +242,10 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
     client: ctx.clientLabel,
   });
   ctx.progress.stop();
-  await storeSession(ctx, server, res, accountKey, xSecret, edSecret);
-  return {
-    email: res.user.email,
-    server: new URL(server).origin,
-    fingerprint: fingerprint(identity.x25519.publicKey, identity.ed25519.publicKey),
-    profile: ctx.profile,
-  };
+  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret);
+  return { email: summary.email, server: summary.server, fingerprint: summary.fingerprint, profile: summary.profile };
 }
 
-async function storeSession(ctx: ClientContext, server: string, res: AccountResponse, accountKey: Uint8Array, xSecret: Uint8Array, edSecret: Uint8Array): Promise<void> {
-  if (!res.session) throw new AuthError('the server did not open a session');
-  const secrets: SessionSecrets = {
-    version: 1,
-    server: new URL(server).origin,
-    userId: res.user.id,
-    email: res.user.email,
-    name: res.user.name,
-    sessionId: res.session.id,
-    sessionToken: res.session.token,
-    accountKey: toB64(accountKey),
-    x25519Secret: toB64(xSecret),
-    ed25519Secret: toB64(edSecret),
-    x25519Public: res.keys.x25519PublicKey,
-    ed25519Public: res.keys.ed25519PublicKey,
-  };
-  ctx.secrets.write(secrets);
-  (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
-}
 
 // deletion
 

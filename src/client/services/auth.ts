@@ -136,7 +136,8 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
   return storeSession(ctx, server, res, accountKey, xSecret, edSecret);
 }
 
-async function storeSession(
+/** Keeps the new session and unwrapped keys on this machine and remembers the server for the profile. */
+export async function storeSession(
   ctx: ClientContext,
   server: string,
   res: AccountResponse,
