@@ -127,6 +127,54 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .argument('<id>', 'token id or unique prefix (≥ 6 characters) from `token list`')
     .action(action('token-revoke'));
 
+  const team = program
+    .command('team')
+    .description('teams: create, invite, accept, confirm (fingerprint check), remove or leave (the team key rotates)');
+  team.command('create').description('create a team; you become its owner').argument('<name>', 'team name').action(action('team-create'));
+  team.command('list').description('your teams, your role in each, key epoch').action(action('team-list'));
+  team
+    .command('members')
+    .description('members with role, status and key fingerprint; open invitations (owners and admins)')
+    .requiredOption('--team <team>', 'team name or id')
+    .action(action('team-members'));
+  team
+    .command('invite')
+    .description('mail an invite code to each address; a malformed address is reported and the rest still go out (exit 1 if any failed)')
+    .argument('[emails...]', 'addresses; - reads them from standard input, one a line')
+    .requiredOption('--team <team>', 'team name or id')
+    .option('--role <role>', 'member (default) or admin (owners only)')
+    .option('--from-file <file>', 'read addresses from FILE, one a line (- for standard input)')
+    .action(action('team-invite'));
+  team
+    .command('accept')
+    .description("join a team with the invite code from your mail (only with the invited address's account)")
+    .argument('<code>', 'the invite code')
+    .action(action('team-accept'));
+  team
+    .command('confirm')
+    .description("check a member's key fingerprint and seal the team key to them; until then they read nothing")
+    .argument('[email]', 'the member to confirm')
+    .requiredOption('--team <team>', 'team name or id')
+    .option('--all', 'confirm every accepted member (asks about each fingerprint on a terminal)')
+    .option('--fingerprint <fp>', 'the fingerprint the member read out (scripts); a mismatch refuses with exit 7, nothing sealed')
+    .action(action('team-confirm'));
+  team
+    .command('remove')
+    .description('remove a member and rotate the team key; they are refused at once (asks first; --yes to skip)')
+    .argument('<email>', 'the member to remove')
+    .requiredOption('--team <team>', 'team name or id')
+    .action(action('team-remove'));
+  team
+    .command('leave')
+    .description('leave a team (asks first; --yes to skip); an owner or admin then rotates its key')
+    .requiredOption('--team <team>', 'team name or id')
+    .action(action('team-leave'));
+  team
+    .command('rotate')
+    .description('make a new team key and new workspace keys (needed after a member left; owners and admins)')
+    .requiredOption('--team <team>', 'team name or id')
+    .action(action('team-rotate'));
+
   program
     .command('export')
     .description('write a decrypted copy of a workspace, readable without this tool: a folder, NAME.tar.gz, or with --encrypt NAME.tar.gz.age for `age -d`')
@@ -144,6 +192,12 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .requiredOption('--out <file>', 'the archive to write (never overwritten)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE)')
     .action(action('account-export'));
+  account
+    .command('verify')
+    .description('confirm your email address with the code from the activation mail (--resend mails a new one)')
+    .argument('[code]', 'the verification code')
+    .option('--resend', 'mail a new code; the old one stops working')
+    .action(action('account-verify'));
   account
     .command('password')
     .description('change your password: re-wraps your account key (no data is re-encrypted) and signs out every other session')

@@ -329,4 +329,32 @@ export class ApiClient {
   recoverFinish(req: T.RecoverFinishRequest): Promise<T.AccountResponse> {
     return this.json('recoverFinish', { json: req });
   }
+  // teams (docs/protocol.md §3.30–3.38)
+  createTeam(req: T.CreateTeamRequest): Promise<T.TeamSummary> {
+    return this.json('createTeam', { json: req });
+  }
+  teamMembers(teamId: string): Promise<T.TeamMembersResponse> {
+    return this.json('teamMembers', { params: { teamId } });
+  }
+  inviteMembers(teamId: string, req: T.InviteRequest): Promise<T.InviteResponse> {
+    return this.json('inviteMembers', { params: { teamId }, json: req });
+  }
+  acceptInvitation(req: T.AcceptInvitationRequest): Promise<T.AcceptInvitationResponse> {
+    return this.json('acceptInvitation', { json: req });
+  }
+  async confirmMember(teamId: string, userId: string, req: T.ConfirmMemberRequest): Promise<void> {
+    await this.send('confirmMember', { params: { teamId, userId }, json: req });
+  }
+  removeMember(teamId: string, userId: string, req: T.RotateTeamRequest): Promise<T.RotateTeamResponse> {
+    return this.json('removeMember', { params: { teamId, userId }, json: req });
+  }
+  rotateTeam(teamId: string, req: T.RotateTeamRequest): Promise<T.RotateTeamResponse> {
+    return this.json('rotateTeam', { params: { teamId }, json: req });
+  }
+  leaveTeam(teamId: string): Promise<T.LeaveTeamResponse> {
+    return this.json('leaveTeam', { params: { teamId }, json: {} });
+  }
+  async verifyEmail(req: T.VerifyEmailRequest): Promise<void> {
+    await this.send('verifyEmail', { json: req });
+  }
 }

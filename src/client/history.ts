@@ -42,6 +42,10 @@ export function openVerifiedSnapshot(
   if (!signer || signer.userId !== manifest.author.userId) {
     throw new IntegrityFailure(`snapshot ${info.id.slice(0, 12)} is signed by a key that belongs to no member of this workspace`);
   }
+  // a former member's key counts only for epochs they held: nothing they sign after removal is accepted
+  if (signer.untilEpoch !== undefined && manifest.epoch > signer.untilEpoch) {
+    throw new IntegrityFailure(`snapshot ${info.id.slice(0, 12)} is signed by a former member of this team, under a key epoch they never held`);
+  }
   return { id: info.id, parent: info.parent, createdAt: info.createdAt, size: data.length, manifest };
 }
 

@@ -42,6 +42,16 @@ export const ROUTES = {
   recoverStart: { method: 'POST', path: '/v1/auth/recover/start' },
   /** no session: sets the new password with the recovery key; answers like login */
   recoverFinish: { method: 'POST', path: '/v1/auth/recover/finish' },
+  /** teams (docs/protocol.md §3.30–3.38); session auth only */
+  createTeam: { method: 'POST', path: '/v1/teams' },
+  teamMembers: { method: 'GET', path: '/v1/teams/:teamId/members' },
+  inviteMembers: { method: 'POST', path: '/v1/teams/:teamId/invitations' },
+  acceptInvitation: { method: 'POST', path: '/v1/invitations/accept' },
+  confirmMember: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/confirm' },
+  removeMember: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/remove' },
+  rotateTeam: { method: 'POST', path: '/v1/teams/:teamId/rotate' },
+  leaveTeam: { method: 'POST', path: '/v1/teams/:teamId/leave' },
+  verifyEmail: { method: 'POST', path: '/v1/account/verify' },
 } as const;
 
 export type RouteName = keyof typeof ROUTES;

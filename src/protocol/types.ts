@@ -93,6 +93,8 @@ export interface TeamInfo {
   epoch: number;
   /** the team keys sealed to the caller, one per epoch the caller may read */
   sealedKeys: { epoch: number; sealedKey: string }[];
+  /** false while the caller accepted an invitation but no owner or admin confirmed them yet (absent: true) */
+  confirmed?: boolean;
 }
 
 /** Answer of signup, login and GET /v1/me. */
@@ -109,6 +111,8 @@ export interface MemberPublicKeys {
   name: string;
   x25519PublicKey: string;
   ed25519PublicKey: string;
+  /** only for a former (removed or departed) member: their snapshots are accepted up to this key epoch */
+  untilEpoch?: number;
 }
 
 export interface WorkspaceKeyInfo {
@@ -390,4 +394,94 @@ export interface DeletionReceipt {
   };
   /** the backup policy, in words */
   backups: string;
+}
+
+// Teams (docs/protocol.md §3.30–3.38)
+
+export interface CreateTeamRequest {
+  /** client-generated, 32 hex chars */
+  id: string;
+  name: string;
+  /** team key epoch 1 sealed to the creator's X25519 key */
+  sealedTeamKey: string;
+}
+
+export interface TeamSummary {
+  id: string;
+  name: string;
+  personal: boolean;
+  epoch: number;
+  /** a member left: writes are refused until an owner or admin rotates the key (`team rotate`) */
+  rotationPending: boolean;
+}
+
+export interface TeamMemberInfo extends MemberPublicKeys {
+  role: TeamRole;
+  /** accepted: joined with an invitation, holds no key until confirmed */
+  status: 'confirmed' | 'accepted';
+  joinedAt: string;
+}
+
+export interface InvitationInfo {
+  email: string;
+  role: 'admin' | 'member';
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface TeamMembersResponse {
+  team: TeamSummary;
+  members: TeamMemberInfo[];
+  /** open invitations; only owners and admins see them (empty for members) */
+  invitations: InvitationInfo[];
+}
+
+export interface InviteRequest {
+  /** at most 100 addresses */
+  emails: string[];
+  role: 'admin' | 'member';
+}
+
+export interface InviteResponse {
+  invited: { email: string; expiresAt: string }[];
+  /** addresses refused one by one (malformed, already a member, mail failed); the rest still went out */
+  failed: { email: string; reason: string }[];
+}
+
+export interface AcceptInvitationRequest {
+  code: string;
+}
+
+export interface AcceptInvitationResponse {
+  teamId: string;
+  teamName: string;
+  role: TeamRole;
+}
+
+export interface ConfirmMemberRequest {
+  /** every team key epoch the confirmer holds, sealed to the member; must include the current one */
+  sealedKeys: { epoch: number; sealedKey: string }[];
+}
+
+export interface RotateTeamRequest {
+  /** the team's current epoch; the new key is epoch + 1 (compare-and-swap) */
+  epoch: number;
+  /** the new team key sealed to every remaining confirmed member */
+  sealedKeys: { userId: string; sealedKey: string }[];
+  /** a new content key for every workspace of the team, wrapped under the new team key */
+  workspaceKeys: { workspaceId: string; wrappedKey: string }[];
+}
+
+export interface RotateTeamResponse {
+  epoch: number;
+}
+
+export interface LeaveTeamResponse {
+  rotationPending: boolean;
+}
+
+export interface VerifyEmailRequest {
+  code?: string;
+  /** mail a new code instead (the old one stops working) */
+  resend?: boolean;
 }

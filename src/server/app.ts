@@ -13,11 +13,14 @@ import { readBinaryBody } from './binary-body.js';
 import { RequestLogController, loggerOptions } from './logging.js';
 import { makeAuthenticate, makeRequireWorkspaceAccess } from './plugins/auth.js';
 import { registerErrorHandlers } from './plugins/errors.js';
+import { DEFAULT_TIMEOUTS, frameworkErrors, installHardening } from './hardening.js';
+import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitSettings } from './rate-limits.js';
 import { discardMailer, type Mailer } from './mail/mailer.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBlobRoutes } from './routes/blobs.js';
 import { registerSnapshotRoutes } from './routes/snapshots.js';
+import { registerTeamRoutes } from './routes/teams.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWorkspaceRoutes } from './routes/workspaces.js';
 import { schemas } from './schemas.js';
@@ -35,6 +38,14 @@ export interface AppDeps {
   now?: () => Date;
   /** transactional mail (default: discard; main.ts passes an outbox or SMTP mailer) */
   mailer?: Mailer;
+  /** per-IP and per-account limits on guessing routes (default DEFAULT_RATE_LIMITS) */
+  rateLimits?: RateLimitSettings;
+  /** serve HTTPS with this PEM certificate chain and key (adds Strict-Transport-Security) */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** fastify trustProxy: take the client IP from X-Forwarded-For set by these proxies */
+  trustProxy?: boolean | string | string[];
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
 }
 
 /** New accounts get the client's default cost (measured to take about a second here; see src/crypto/kdf.ts). */
@@ -58,6 +69,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     bodyLimit: LIMITS.maxJsonBodyBytes,
     genReqId: () => randomBytes(8).toString('hex'),
     return503OnClosing: true,
+    frameworkErrors,
+    connectionTimeout: deps.connectionTimeoutMs ?? DEFAULT_TIMEOUTS.connectionTimeoutMs,
+    requestTimeout: deps.requestTimeoutMs ?? DEFAULT_TIMEOUTS.requestTimeoutMs,
+    ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     forceCloseConnections: 'idle',
     ajv: {
       customOptions: {
@@ -70,6 +86,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }) as unknown as FastifyInstance;
 
   registerErrorHandlers(app);
+  installHardening(app, { tls: deps.tls !== undefined });
+  installRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
 
   app.addContentTypeParser('application/octet-stream', (request, payload, done) => {
     const limit = Math.min(request.routeOptions.bodyLimit ?? LIMITS.maxBlobBatchBytes, LIMITS.maxBlobBatchBytes);
@@ -95,6 +113,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerSnapshotRoutes(app, ctx, authenticate, requireWorkspaceAccess);
   registerAccountRoutes(app, ctx, authenticate);
   registerTokenRoutes(app, ctx, authenticate, requireWorkspaceAccess);
+  registerTeamRoutes(app, ctx, authenticate);
 
   return app;
 }

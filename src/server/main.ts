@@ -9,8 +9,9 @@ import { openStore } from '../storage/open.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
 import { registerOpsCommands } from './ops/commands.js';
+import { addHardeningOptions, hardeningDeps, type HardeningOptions } from './serve-options.js';
 
-interface ServeOptions {
+interface ServeOptions extends HardeningOptions {
   host: string;
   port: number;
   dataDir: string;
@@ -60,6 +61,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   const { openMailer } = await import('./mail/open.js');
   const mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'smtp', 'mailFrom']) });
   const app = buildApp({
+    ...hardeningDeps(opts),
     store,
     mailer,
     logger,
@@ -67,15 +69,18 @@ async function serve(opts: ServeOptions): Promise<void> {
     kdfDefaults: { ...DEFAULT_KDF, memoryKiB: opts.kdfMemory, iterations: opts.kdfIterations },
   });
 
+  let gc: { stop(): void; running(): Promise<void> } | undefined;
   let closing = false;
   const shutdown = (signal: string): void => {
     if (closing) return;
     closing = true;
     app.log.info({ signal }, 'shutting down');
-    // a stuck connection must not keep the process alive forever
-    setTimeout(() => process.exit(1), 10_000).unref();
+    gc?.stop();
+    // in-flight requests (a push's upload) may finish; a stuck connection must not keep the process alive forever
+    setTimeout(() => process.exit(1), opts.shutdownTimeout * 1000).unref();
     app
       .close()
+      .then(() => gc?.running())
       .then(() => store.close())
       .then(() => mailer.close())
       .then(
@@ -100,7 +105,16 @@ async function serve(opts: ServeOptions): Promise<void> {
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
-  process.stdout.write(`insomnia-sync-server listening on http://${host}:${port}\n`);
+  process.stdout.write(`insomnia-sync-server listening on ${opts.tlsCert ? 'https' : 'http'}://${host}:${port}\n`);
+  if (opts.gcInterval > 0) {
+    const { scheduleGc, describeGc } = await import('./ops/gc.js');
+    gc = scheduleGc(store, {
+      intervalHours: opts.gcInterval,
+      graceHours: opts.gcGrace,
+      onResult: (report) => app.log.info({ gc: report }, describeGc(report, false)),
+      onError: (err) => app.log.error({ err: { message: err.message } }, 'garbage collection failed'),
+    });
+  }
 }
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {
@@ -135,6 +149,7 @@ export function buildProgram(): Command {
     .option('--smtp <url>', 'send mail through this SMTP server instead, e.g. smtp://user:pass@host:587')
     .option('--mail-from <address>', 'From: of notices (default insomnia-sync <no-reply@HOSTNAME>)')
     .action(async (opts: ServeOptions) => serve(opts));
+  addHardeningOptions(program);
 
   program
     .command('migrate')

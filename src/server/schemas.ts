@@ -6,6 +6,7 @@ import { HASH_ID_PATTERN, ID_PATTERN, LIMITS } from '../protocol/types.js';
 import { tokenSignerInfo } from './token-schemas.js';
 
 const B64URL = '^[A-Za-z0-9_-]*$';
+const B64URL_NONEMPTY = '^[A-Za-z0-9_-]+$';
 /** exactly 32 bytes as unpadded base64url */
 const B64_32 = '^[A-Za-z0-9_-]{43}$';
 /** exactly 16 bytes as unpadded base64url */
@@ -88,6 +89,7 @@ const teamInfo = {
     personal: { type: 'boolean' },
     role: { type: 'string' },
     epoch: { type: 'integer' },
+    confirmed: { type: 'boolean' },
     sealedKeys: {
       type: 'array',
       items: {
@@ -256,6 +258,7 @@ export const schemas = {
                 name: { type: 'string' },
                 x25519PublicKey: { type: 'string' },
                 ed25519PublicKey: { type: 'string' },
+                untilEpoch: { type: 'integer' },
               },
             },
           },
@@ -293,7 +296,9 @@ export const schemas = {
       properties: {
         id: hashId,
         parent: { type: ['string', 'null'], pattern: HASH_ID_PATTERN },
-        data: { type: 'string', pattern: B64URL, minLength: 1, maxLength: LIMITS.maxJsonBodyBytes },
+        // a manifest runs to megabytes: `+` instead of minLength, and no maxLength (the body limit
+        // bounds it), because ajv counts a string's length by walking every code point
+        data: { type: 'string', pattern: B64URL_NONEMPTY },
         // a manifest may reference more blobs than one missing/fetch call carries; the body limit bounds it
         blobIds: { type: 'array', maxItems: 1_000_000, items: hashId },
       },

@@ -14,6 +14,7 @@ export function accountView(user: UserRecord, teams: TeamMembershipRecord[], ses
       role: t.role,
       epoch: t.epoch,
       sealedKeys: t.sealedKeys.map((k) => ({ epoch: k.epoch, sealedKey: k.sealedKey })),
+      ...(t.confirmed === false ? { confirmed: false } : {}),
     })),
   };
   if (session) out.session = session;

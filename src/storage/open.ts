@@ -23,7 +23,9 @@ export async function openStore(url: string | undefined, dataDir: string, option
     return openSqliteStore(path === ':memory:' ? path : resolve(path), options);
   }
   if (/^postgres(ql)?:\/\//.test(spec)) {
-    throw new StoreConfigError('PostgreSQL support is not built yet; use sqlite:PATH or leave --db out');
+    // pg is loaded only here: a SQLite server never pays for it
+    const { openPostgresStore } = await import('./postgres/postgres-store.js');
+    return openPostgresStore(spec, options);
   }
   throw new StoreConfigError(`unknown database URL ${redactUrl(spec)}: use sqlite:PATH or postgres://…`);
 }

@@ -77,6 +77,11 @@ export interface TeamMembershipRecord extends TeamRecord {
   role: TeamRole;
   /** team keys sealed to this member, ascending by epoch */
   sealedKeys: { epoch: number; sealedKey: string }[];
+  /**
+   * Present, and false, only while an accepted member waits for an owner or admin to seal the team
+   * key to them; absent for a confirmed member (so records read as before teams had states).
+   */
+  confirmed?: false;
 }
 
 export interface WorkspaceKeyRecord {
@@ -112,6 +117,8 @@ export interface MemberKeysRecord {
   role: TeamRole;
   x25519PublicKey: string;
   ed25519PublicKey: string;
+  /** only for a former member: the last epoch they held; their signatures count up to it */
+  untilEpoch?: number;
 }
 
 export interface BlobRecord {
@@ -215,6 +222,7 @@ export interface Store {
 
   // teams
   listTeamsOfUser(userId: string): Promise<TeamMembershipRecord[]>;
+  /** The role of a confirmed member; null for anyone else (accepted-not-confirmed members too). */
   getTeamRole(teamId: string, userId: string): Promise<TeamRole | null>;
   getTeam(teamId: string): Promise<TeamRecord | null>;
 
@@ -315,6 +323,55 @@ export interface Store {
   deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult>;
   /** A consistent copy of the whole database at `path`, taken while it stays online. */
   backup(path: string): Promise<void>;
+
+  // teams (issue 3): invitations, confirmation, removal with key rotation, email verification
+  /** Creates a (non-personal) team with the creator as its confirmed owner and epoch 1 sealed to them. */
+  createTeam(team: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }>;
+  /** Where the user stands in the team, with the team itself (null when no such team). */
+  teamAccess(teamId: string, userId: string): Promise<TeamAccessRecord>;
+  /** Members (confirmed and accepted-not-confirmed) with their public keys, oldest first. */
+  teamMembers(teamId: string): Promise<TeamMemberRecord[]>;
+  /** Invitations neither accepted nor expired at `now`, oldest first. */
+  listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]>;
+  /** Stores an invitation; an earlier open invitation of the team to the same address is replaced. */
+  createInvitation(invitation: NewInvitation): Promise<void>;
+  /**
+   * Accepts atomically: only an unused, unexpired code sent to `email` makes the user an accepted
+   * (not yet confirmed) member with the invited role, marks the code used and the address verified.
+   * A code for another address is not used up.
+   */
+  acceptInvitation(codeHash: Uint8Array, userId: string, email: string, now: Date): Promise<AcceptInvitationResult>;
+  /** Seals the team keys to an accepted member and marks them confirmed; must include the team's epoch. */
+  confirmMember(teamId: string, userId: string, sealedKeys: SealedKeyRecord[], now: Date): Promise<ConfirmMemberResult>;
+  /**
+   * Key rotation in one transaction, by compare-and-swap on the team's epoch: optionally removes a
+   * member (kept as a former member), seals epoch + 1 to exactly the remaining confirmed members,
+   * adds epoch + 1 keys for exactly the team's workspaces, and clears a pending rotation.
+   */
+  rotateTeam(teamId: string, rotation: TeamRotation): Promise<RotateTeamResult>;
+  /** Ends the user's membership; a confirmed leaver leaves the team `rotationPending`. */
+  leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult>;
+  /** Replaces the account's activation code. */
+  setEmailVerification(userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<void>;
+  /** Marks the address verified if the code matches, is unexpired and was sent to the account's current address. */
+  verifyEmail(userId: string, codeHash: Uint8Array, now: Date): Promise<VerifyEmailResult>;
+
+  // garbage collection (issue 6)
+  /**
+   * Deletes the blobs no snapshot of their workspace references, one transaction per workspace,
+   * only in workspaces whose last blob activity (`missingBlobs` and `putBlobs` record the time of
+   * every call) is before `olderThan`: a push in progress may count on an unreferenced blob it
+   * found stored. Lowers each workspace's size counter. `dryRun`: counts, deletes nothing.
+   */
+  collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport>;
+}
+
+/** What one garbage collection removed (or, dry, would remove). */
+export interface GarbageReport {
+  /** workspaces that had garbage */
+  workspaces: number;
+  blobs: number;
+  bytes: number;
 }
 
 // account lifecycle (issue 5)
@@ -367,3 +424,83 @@ export type DeleteUserResult =
   | { ok: true; removed: DeletionCounts }
   | { ok: false; reason: 'sole_owner'; teams: { id: string; name: string }[] }
   | { ok: false; reason: 'stale' | 'no_user' };
+
+// teams (issue 3)
+
+export interface NewTeam {
+  id: string;
+  name: string;
+  ownerId: string;
+  /** epoch 1 sealed to the owner */
+  sealedTeamKey: string;
+  createdAt: Date;
+}
+
+export interface TeamAccessRecord {
+  team: (TeamRecord & { rotationPending: boolean }) | null;
+  state: 'confirmed' | 'accepted' | 'former' | 'none';
+  /** for confirmed and accepted members */
+  role: TeamRole | null;
+}
+
+export interface TeamMemberRecord extends MemberKeysRecord {
+  confirmed: boolean;
+  joinedAt: Date;
+}
+
+export interface SealedKeyRecord {
+  epoch: number;
+  sealedKey: string;
+}
+
+export interface NewInvitation {
+  id: string;
+  teamId: string;
+  /** normalised */
+  email: string;
+  role: 'admin' | 'member';
+  /** SHA-256 of the code */
+  codeHash: Uint8Array;
+  invitedBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface InvitationRecord {
+  id: string;
+  teamId: string;
+  email: string;
+  role: 'admin' | 'member';
+  invitedBy: string | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type AcceptInvitationResult =
+  | { ok: true; teamId: string; teamName: string; role: TeamRole }
+  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'other_address' | 'already_member' };
+
+export type ConfirmMemberResult =
+  | { ok: true }
+  | { ok: false; reason: 'not_member' | 'already_confirmed' | 'missing_epoch' };
+
+export interface TeamRotation {
+  /** the team's epoch the client rotated from; the new epoch is this + 1 */
+  expectedEpoch: number;
+  removeUserId: string | null;
+  /** the new team key sealed to each remaining confirmed member */
+  sealedKeys: { userId: string; sealedKey: string }[];
+  /** each workspace's new content key, wrapped under the new team key */
+  workspaceKeys: { workspaceId: string; wrappedKey: string }[];
+  now: Date;
+}
+
+export type RotateTeamResult =
+  | { ok: true; epoch: number }
+  | { ok: false; reason: 'stale' | 'not_member' | 'last_owner' | 'members_changed' | 'workspaces_changed' | 'no_team' };
+
+export type LeaveTeamResult =
+  | { ok: true; rotationPending: boolean }
+  | { ok: false; reason: 'not_member' | 'personal' | 'last_owner' | 'last_member' };
+
+export type VerifyEmailResult = { ok: true } | { ok: false; reason: 'wrong_code' | 'expired' | 'already_verified' };

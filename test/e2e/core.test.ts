@@ -9,6 +9,69 @@ import Database from 'better-sqlite3';
 import { startServer, type StartedServer as RunningServer } from '../helpers/server-process.js';
 import { PASSWORD, loginMachine, machine, runCli, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+
+/** The suites run once per storage backend; tampering and at-rest checks reach into each its own way. */
+const BACKENDS = ['sqlite', 'postgres'] as const;
+type Backend = (typeof BACKENDS)[number];
+
+async function startBackendServer(backend: Backend): Promise<{ server: RunningServer; pg: TestDatabase | null }> {
+  const pg = backend === 'postgres' ? await createTestDatabase() : null;
+  return { server: await startServer(pg ? { db: pg.url } : {}), pg };
+}
+
+/** Direct access to stored ciphertext, as a hostile server operator would have. */
+interface StoredRows {
+  blobs(workspaceId: string): Promise<{ key: unknown; data: Buffer }[]>;
+  lastSnapshot(workspaceId: string): Promise<{ key: unknown; data: Buffer } | undefined>;
+  /** returns the number of rows changed */
+  setBlob(key: unknown, data: Buffer): Promise<number>;
+  setSnapshot(key: unknown, data: Buffer): Promise<number>;
+  close(): Promise<void>;
+}
+
+function storedRows(server: RunningServer, pg: TestDatabase | null): StoredRows {
+  if (pg) {
+    type BlobKey = { ws: string; id: Buffer };
+    return {
+      blobs: async (ws) =>
+        (await pg.query<{ id: Buffer; data: Buffer }>('SELECT id, data FROM blobs WHERE workspace_id = $1', [ws])).rows.map((r) => ({ key: { ws, id: r.id }, data: r.data })),
+      lastSnapshot: async (ws) => {
+        const r = (await pg.query<{ seq: string; data: Buffer }>('SELECT seq, data FROM snapshots WHERE workspace_id = $1 ORDER BY seq DESC LIMIT 1', [ws])).rows[0];
+        return r && { key: r.seq, data: r.data };
+      },
+      setBlob: async (key, data) => (await pg.query('UPDATE blobs SET data = $1 WHERE workspace_id = $2 AND id = $3', [data, (key as BlobKey).ws, (key as BlobKey).id])).rowCount ?? 0,
+      setSnapshot: async (key, data) => (await pg.query('UPDATE snapshots SET data = $1 WHERE seq = $2', [data, key])).rowCount ?? 0,
+      close: async () => {},
+    };
+  }
+  const db = new Database(path.join(server.dataDir, 'sync.db'));
+  return {
+    blobs: async (ws) => (db.prepare('SELECT rowid AS rowid_, data FROM blobs WHERE workspace_id = ?').all(ws) as { rowid_: number; data: Buffer }[]).map((r) => ({ key: r.rowid_, data: r.data })),
+    lastSnapshot: async (ws) => {
+      const r = db.prepare('SELECT rowid AS rowid_, data FROM snapshots WHERE workspace_id = ? ORDER BY rowid DESC LIMIT 1').get(ws) as { rowid_: number; data: Buffer } | undefined;
+      return r && { key: r.rowid_, data: r.data };
+    },
+    setBlob: async (key, data) => db.prepare('UPDATE blobs SET data = ? WHERE rowid = ?').run(data, key).changes,
+    setSnapshot: async (key, data) => db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(data, key).changes,
+    close: async () => void db.close(),
+  };
+}
+
+/** Every value of every table of the PostgreSQL test database, text and bytea alike. */
+async function everyStoredValue(pg: TestDatabase): Promise<{ where: string; bytes: Buffer }[]> {
+  const tables = (await pg.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).rows;
+  const out: { where: string; bytes: Buffer }[] = [];
+  for (const { table_name: table } of tables) {
+    for (const row of (await pg.query(`SELECT * FROM ${table}`)).rows) {
+      for (const [col, value] of Object.entries(row)) {
+        if (Buffer.isBuffer(value)) out.push({ where: `${table}.${col}`, bytes: value });
+        else if (typeof value === 'string') out.push({ where: `${table}.${col}`, bytes: Buffer.from(value) });
+      }
+    }
+  }
+  return out;
+}
 
 const MARKER = 'MARKER-7f3a9c1e-do-not-leak';
 const SECRET_NAME = 'prod-admin-credentials.json';
@@ -53,8 +116,9 @@ function json<T = any>(stdout: string): T {
   return JSON.parse(stdout) as T;
 }
 
-describe('core sync, end to end', () => {
+describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
   let server: RunningServer;
+  let pg: TestDatabase | null = null;
   let proxy: RecordingProxy;
   let a: Machine;
   let b: Machine;
@@ -64,7 +128,7 @@ describe('core sync, end to end', () => {
   const email = 'alice@example.com';
 
   beforeAll(async () => {
-    server = await startServer();
+    ({ server, pg } = await startBackendServer(backend));
     proxy = await startRecordingProxy(server.url);
     a = machine(proxy.url);
     b = machine(proxy.url);
@@ -90,6 +154,7 @@ describe('core sync, end to end', () => {
   afterAll(async () => {
     await proxy?.close();
     await server?.stop();
+    await pg?.drop();
   });
 
   it('a second machine logged into the same account clones byte-identical files (§9.3)', async () => {
@@ -107,7 +172,16 @@ describe('core sync, end to end', () => {
   it('no file under the server data dir contains the marker, the password or a file name (§9.1)', async () => {
     const needles = [MARKER, PASSWORD, SECRET_NAME, 'collections/api.json', 'spec.yaml', 'Team API'];
     const files = filesUnder(server.dataDir);
-    expect(files.some((f) => f.endsWith('.db'))).toBe(true);
+    if (pg) {
+      // the database lives outside the data dir: read back everything it stores
+      const stored = await everyStoredValue(pg);
+      expect(stored.some((v) => v.where === 'blobs.data')).toBe(true);
+      for (const v of stored) {
+        for (const needle of needles) expect(v.bytes.includes(Buffer.from(needle)), `${needle} found in ${v.where}`).toBe(false);
+      }
+    } else {
+      expect(files.some((f) => f.endsWith('.db'))).toBe(true);
+    }
     expect(files).toContain(server.logFile);
     expect(statSync(server.logFile).size).toBeGreaterThan(0);
     for (const file of files) {
@@ -321,15 +395,14 @@ describe('core sync, end to end', () => {
     expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
     const before = readTree(wsB);
     // flip one byte in the middle of every blob stored for this workspace, like a hostile server
-    const db = new Database(path.join(server.dataDir, 'sync.db'));
-    const rows = (db.prepare('SELECT rowid AS rowid_, data FROM blobs WHERE workspace_id = ?').all(workspaceId) as { rowid_: number; data: Buffer }[]).map((r) => ({ rowid: r.rowid_, data: r.data }));
+    const db = storedRows(server, pg);
+    const rows = await db.blobs(workspaceId);
     expect(rows.length).toBeGreaterThan(0);
-    const update = db.prepare('UPDATE blobs SET data = ? WHERE rowid = ?');
-    const originals = rows.map((r) => ({ rowid: r.rowid, data: Buffer.from(r.data) }));
+    const originals = rows.map((r) => ({ key: r.key, data: Buffer.from(r.data) }));
     for (const r of rows) {
       const copy = Buffer.from(r.data);
       copy[copy.length >> 1] ^= 0x01;
-      expect(update.run(copy, r.rowid).changes).toBe(1);
+      expect(await db.setBlob(r.key, copy)).toBe(1);
     }
     try {
       const res = await b.run(['pull'], { cwd: wsB });
@@ -339,8 +412,8 @@ describe('core sync, end to end', () => {
       const ver = await b.run(['verify'], { cwd: wsB });
       expect(ver.code).toBe(7);
     } finally {
-      for (const o of originals) update.run(o.data, o.rowid);
-      db.close();
+      for (const o of originals) await db.setBlob(o.key, o.data);
+      await db.close();
     }
     expect((await b.run(['pull'], { cwd: wsB })).code).toBe(0);
   });
@@ -348,21 +421,21 @@ describe('core sync, end to end', () => {
   it('a snapshot changed on the server makes pull exit 7', async () => {
     writeFileSync(path.join(wsA, 'another.json'), '{"x":2}');
     expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
-    const db = new Database(path.join(server.dataDir, 'sync.db'));
-    const row = db.prepare('SELECT rowid AS rowid_, data FROM snapshots WHERE workspace_id = ? ORDER BY rowid DESC LIMIT 1').get(workspaceId) as { rowid_: number; data: Buffer };
+    const db = storedRows(server, pg);
+    const row = (await db.lastSnapshot(workspaceId))!;
     expect(row).toBeDefined();
     const original = Buffer.from(row.data);
     const copy = Buffer.from(row.data);
     copy[copy.length - 5] ^= 0x40;
-    expect(db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(copy, row.rowid_).changes).toBe(1);
+    expect(await db.setSnapshot(row.key, copy)).toBe(1);
     try {
       const before = readTree(wsB);
       const res = await b.run(['pull'], { cwd: wsB });
       expect(res.code).toBe(7);
       expect(readTree(wsB)).toEqual(before);
     } finally {
-      db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(original, row.rowid_);
-      db.close();
+      await db.setSnapshot(row.key, original);
+      await db.close();
     }
   });
 
@@ -384,13 +457,15 @@ describe('core sync, end to end', () => {
   });
 });
 
-describe('exit codes and inputs', () => {
+describe.each(BACKENDS)('exit codes and inputs (%s)', (backend) => {
   let server: RunningServer;
+  let pg: TestDatabase | null = null;
   beforeAll(async () => {
-    server = await startServer();
+    ({ server, pg } = await startBackendServer(backend));
   });
   afterAll(async () => {
     await server?.stop();
+    await pg?.drop();
   });
 
   it('no terminal and no password source: exit 2, nothing created', async () => {

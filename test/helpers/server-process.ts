@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(REPO_ROOT, 'bin', 'insomnia-sync-server.js');
-const LISTENING = /insomnia-sync-server listening on (http:\/\/\S+)/;
+const LISTENING = /insomnia-sync-server listening on (https?:\/\/\S+)/;
+
+const GENEROUS_RATE_LIMITS = ['prelogin', 'login', 'verify', 'invite'].flatMap((b) => [`--rate-limit-${b}`, '100000,100000']);
 
 export interface StartedServer {
   url: string;
@@ -30,6 +32,8 @@ export interface StartServerOptions {
   args?: string[];
   env?: NodeJS.ProcessEnv;
   timeoutMs?: number;
+  /** database URL for --db (e.g. a PostgreSQL test database); default: SQLite in the data dir */
+  db?: string;
 }
 
 export async function startServer(opts: StartServerOptions = {}): Promise<StartedServer> {
@@ -47,6 +51,9 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Starte
     '--kdf-memory', '65536',
     '--kdf-iterations', '3',
     '--log-file', logFile,
+    // e2e suites log in many times from 127.0.0.1; test/e2e/hardening.test.ts checks the limits
+    ...GENEROUS_RATE_LIMITS,
+    ...(opts.db ? ['--db', opts.db] : []),
     ...(opts.args ?? []),
   ];
   const child = spawn(process.execPath, args, {

@@ -61,6 +61,8 @@ async function signup(email = `${hex(4)}@example.com`) {
   };
   const res = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
   expect(res.statusCode).toBe(200);
+  // signup mails an activation code (issue 3); these tests count the notices that follow it
+  mailer.sent.splice(0, mailer.sent.length, ...mailer.sent.filter((m) => !/confirm your email/.test(m.subject)));
   return { body, token: res.json<AccountResponse>().session!.token };
 }
 

@@ -532,6 +532,8 @@ describe('bad input never makes a 5xx', () => {
       { method: 'POST', url: routePath('createSnapshot', p), headers: h, payload: { ...snapshotBody(null), parent: 5 }, status: 400, code: 'bad_request' },
       { method: 'POST', url: routePath('createSnapshot', p), headers: h, payload: { ...snapshotBody(null), data: '***' }, status: 400, code: 'bad_request' },
       { method: 'POST', url: routePath('createSnapshot', p), headers: h, payload: { ...snapshotBody(null), data: 'A' }, status: 400, code: 'bad_request' },
+      { method: 'POST', url: routePath('createSnapshot', p), headers: h, payload: { ...snapshotBody(null), data: '' }, status: 400, code: 'bad_request' },
+      { method: 'POST', url: routePath('createSnapshot', p), headers: h, payload: { ...snapshotBody(null), data: `${b64(3000)}=` }, status: 400, code: 'bad_request' },
       { method: 'POST', url: '/v1/auth/logout', headers: h, payload: { all: true }, status: 400, code: 'bad_request' },
       { method: 'GET', url: '/v1/nothing-here', status: 404, code: 'not_found' },
       { method: 'POST', url: '/v1/auth/prelogin', headers: json, payload: Buffer.alloc(LIMITS.maxJsonBodyBytes + 1, 0x20), status: 413, code: 'too_large' },

@@ -65,6 +65,173 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       return { user, wsId };
     }
 
+    describe('teams (issue 3)', () => {
+      const code = (): Uint8Array => new Uint8Array(randomBytes(32));
+
+      /** owner with a shared team, one workspace in it, and `extra` users who accepted (not confirmed) */
+      async function sharedTeam(...emails: string[]) {
+        const owner = newUser();
+        expect(await store.createUser(owner)).toEqual({ ok: true });
+        const teamId = hex(16);
+        expect(await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 })).toEqual({ ok: true });
+        expect(await store.createTeam({ id: teamId, name: 'Again', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 })).toEqual({ ok: false, reason: 'id_taken' });
+        const wsId = hex(16);
+        expect((await store.createWorkspace({ id: wsId, teamId, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 })).ok).toBe(true);
+        const others = [];
+        for (const email of emails) {
+          const u = newUser(email);
+          expect(await store.createUser(u)).toEqual({ ok: true });
+          const c = code();
+          await store.createInvitation({ id: hex(16), teamId, email, role: 'member', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+          expect(await store.acceptInvitation(c, u.id, email, later(1))).toEqual({ ok: true, teamId, teamName: 'Acme', role: 'member' });
+          others.push(u);
+        }
+        return { owner, teamId, wsId, others };
+      }
+
+      it('creates a team with its owner confirmed and epoch 1 sealed to them; personal teams are confirmed too', async () => {
+        const { owner, teamId } = await sharedTeam();
+        expect(await store.teamAccess(teamId, owner.id)).toEqual({
+          team: { id: teamId, name: 'Acme', personal: false, epoch: 1, rotationPending: false },
+          state: 'confirmed',
+          role: 'owner',
+        });
+        const teams = await store.listTeamsOfUser(owner.id);
+        // both made at T0: compare without order
+        expect(teams.map((t) => [t.personal, t.confirmed !== false, t.sealedKeys.length]).sort()).toEqual([
+          [false, true, 1],
+          [true, true, 1],
+        ]);
+        expect((await store.teamAccess(teamId, hex(16))).state).toBe('none');
+        expect(await store.teamAccess(hex(16), owner.id)).toEqual({ team: null, state: 'none', role: null });
+      });
+
+      it('invitations: bound to their address, single use, expiring; an accepted member reads nothing until confirmed', async () => {
+        const { owner, teamId, wsId } = await sharedTeam();
+        const bob = newUser('bob@example.com');
+        const eve = newUser('eve@example.com');
+        await store.createUser(bob);
+        await store.createUser(eve);
+        const c = code();
+        await store.createInvitation({ id: hex(16), teamId, email: 'bob@example.com', role: 'member', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+        expect((await store.listInvitations(teamId, later(1))).map((i) => i.email)).toEqual(['bob@example.com']);
+        expect(await store.listInvitations(teamId, later(1000))).toEqual([]);
+        expect(await store.acceptInvitation(code(), bob.id, 'bob@example.com', later(1))).toEqual({ ok: false, reason: 'unknown' });
+        expect(await store.acceptInvitation(c, eve.id, 'eve@example.com', later(1))).toEqual({ ok: false, reason: 'other_address' });
+        expect(await store.acceptInvitation(c, bob.id, 'bob@example.com', later(1000))).toEqual({ ok: false, reason: 'expired' });
+        expect((await store.acceptInvitation(c, bob.id, 'bob@example.com', later(1))).ok).toBe(true);
+        expect(await store.acceptInvitation(c, bob.id, 'bob@example.com', later(2))).toEqual({ ok: false, reason: 'used' });
+        expect(await store.listInvitations(teamId, later(1))).toEqual([]);
+        expect((await store.getAccountMeta(bob.id))!.verifiedAt).toEqual(later(1));
+
+        expect((await store.teamAccess(teamId, bob.id)).state).toBe('accepted');
+        expect(await store.getTeamRole(teamId, bob.id)).toBeNull();
+        expect((await store.listWorkspacesOfUser(bob.id)).map((w) => w.id)).not.toContain(wsId);
+        expect((await store.workspaceMembers(wsId)).map((m) => m.userId)).toEqual([owner.id]);
+        expect((await store.teamMembers(teamId)).map((m) => [m.userId, m.confirmed])).toEqual([
+          [owner.id, true],
+          [bob.id, false],
+        ]);
+        expect((await store.listTeamsOfUser(bob.id)).find((t) => t.id === teamId)!.confirmed).toBe(false);
+
+        expect(await store.confirmMember(teamId, bob.id, [{ epoch: 2, sealedKey: b64(80) }], later(3))).toEqual({ ok: false, reason: 'missing_epoch' });
+        expect(await store.confirmMember(teamId, eve.id, [{ epoch: 1, sealedKey: b64(80) }], later(3))).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.confirmMember(teamId, bob.id, [{ epoch: 1, sealedKey: b64(80) }], later(3))).toEqual({ ok: true });
+        expect(await store.confirmMember(teamId, bob.id, [{ epoch: 1, sealedKey: b64(80) }], later(3))).toEqual({ ok: false, reason: 'already_confirmed' });
+        expect(await store.getTeamRole(teamId, bob.id)).toBe('member');
+        expect((await store.listWorkspacesOfUser(bob.id)).map((w) => w.id)).toContain(wsId);
+      });
+
+      it('rotation: compare-and-swap on the epoch, exact members and workspaces, removal kept as a former member', async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('b@example.com', 'c@example.com');
+        const [b, c] = others as [NewUser, NewUser];
+        for (const u of [b, c]) expect((await store.confirmMember(teamId, u.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).ok).toBe(true);
+        const rotation = (members: string[], expectedEpoch = 1) => ({
+          expectedEpoch,
+          removeUserId: b.id,
+          sealedKeys: members.map((userId) => ({ userId, sealedKey: b64(80) })),
+          workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }],
+          now: later(5),
+        });
+        expect(await store.rotateTeam(teamId, rotation([owner.id, c.id], 2))).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.rotateTeam(teamId, rotation([owner.id, b.id, c.id]))).toEqual({ ok: false, reason: 'members_changed' });
+        expect(await store.rotateTeam(teamId, { ...rotation([owner.id, c.id]), workspaceKeys: [] })).toEqual({ ok: false, reason: 'workspaces_changed' });
+        expect(await store.rotateTeam(teamId, { ...rotation([b.id, c.id]), removeUserId: owner.id })).toEqual({ ok: false, reason: 'last_owner' });
+        // nothing changed by the refusals
+        expect((await store.getTeam(teamId))!.epoch).toBe(1);
+        expect((await store.teamAccess(teamId, b.id)).state).toBe('confirmed');
+
+        expect(await store.rotateTeam(teamId, rotation([owner.id, c.id]))).toEqual({ ok: true, epoch: 2 });
+        expect(await store.teamAccess(teamId, b.id)).toMatchObject({ state: 'former', role: null });
+        expect((await store.getWorkspace(wsId))!.keys.map((k) => k.epoch)).toEqual([1, 2]);
+        expect((await store.listTeamsOfUser(c.id)).find((t) => t.id === teamId)!.sealedKeys.map((k) => k.epoch)).toEqual([1, 2]);
+        expect((await store.listTeamsOfUser(b.id)).some((t) => t.id === teamId)).toBe(false);
+        const members = await store.workspaceMembers(wsId);
+        expect(members.find((m) => m.userId === b.id)!.untilEpoch).toBe(1);
+        expect(members.find((m) => m.userId === c.id)!.untilEpoch).toBeUndefined();
+        // the second of two concurrent rotations loses
+        expect(await store.rotateTeam(teamId, { ...rotation([owner.id, c.id]), removeUserId: null })).toEqual({ ok: false, reason: 'stale' });
+      });
+
+      it('leaving: refused for the personal team, the last owner and the last member; a confirmed leaver makes rotation pending', async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('d@example.com');
+        const d = others[0]!;
+        expect(await store.leaveTeam(owner.personalTeam.id, owner.id, later(1))).toEqual({ ok: false, reason: 'personal' });
+        expect(await store.leaveTeam(teamId, owner.id, later(1))).toEqual({ ok: false, reason: 'last_owner' });
+        expect(await store.leaveTeam(teamId, hex(16), later(1))).toEqual({ ok: false, reason: 'not_member' });
+        // an unconfirmed member held no key: nothing to rotate
+        expect(await store.leaveTeam(teamId, d.id, later(1))).toEqual({ ok: true, rotationPending: false });
+        expect((await store.teamAccess(teamId, d.id)).state).toBe('none');
+        expect(await store.leaveTeam(teamId, owner.id, later(1))).toEqual({ ok: false, reason: 'last_member' });
+
+        const e = newUser('e@example.com');
+        await store.createUser(e);
+        const c = code();
+        await store.createInvitation({ id: hex(16), teamId, email: 'e@example.com', role: 'admin', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+        await store.acceptInvitation(c, e.id, 'e@example.com', later(2));
+        await store.confirmMember(teamId, e.id, [{ epoch: 1, sealedKey: b64(80) }], later(2));
+        expect(await store.leaveTeam(teamId, e.id, later(3))).toEqual({ ok: true, rotationPending: true });
+        expect((await store.teamAccess(teamId, owner.id)).team!.rotationPending).toBe(true);
+        expect((await store.teamAccess(teamId, e.id)).state).toBe('former');
+        const done = await store.rotateTeam(teamId, {
+          expectedEpoch: 1,
+          removeUserId: null,
+          sealedKeys: [{ userId: owner.id, sealedKey: b64(80) }],
+          workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }],
+          now: later(4),
+        });
+        expect(done).toEqual({ ok: true, epoch: 2 });
+        expect((await store.teamAccess(teamId, owner.id)).team!.rotationPending).toBe(false);
+      });
+
+      it('email verification: the code of the account, unexpired, once', async () => {
+        const u = newUser();
+        await store.createUser(u);
+        const c = code();
+        await store.setEmailVerification(u.id, u.email, c, later(100));
+        expect(await store.verifyEmail(u.id, code(), later(1))).toEqual({ ok: false, reason: 'wrong_code' });
+        expect(await store.verifyEmail(u.id, c, later(100))).toEqual({ ok: false, reason: 'expired' });
+        expect((await store.getAccountMeta(u.id))!.verifiedAt).toBeNull();
+        expect(await store.verifyEmail(u.id, c, later(1))).toEqual({ ok: true });
+        expect((await store.getAccountMeta(u.id))!.verifiedAt).toEqual(later(1));
+        expect(await store.verifyEmail(u.id, c, later(2))).toEqual({ ok: false, reason: 'already_verified' });
+      });
+
+      it('account deletion removes invitations to the address and leaves shared teams rotation-pending', async () => {
+        const { owner, teamId, others } = await sharedTeam('f@example.com');
+        const f = others[0]!;
+        await store.confirmMember(teamId, f.id, [{ epoch: 1, sealedKey: b64(80) }], later(2));
+        const g = newUser('g@example.com');
+        await store.createUser(g);
+        await store.createInvitation({ id: hex(16), teamId, email: 'g@example.com', role: 'member', codeHash: code(), invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+        const gone = await store.deleteUser(g.id, g.authKeyHash);
+        expect(gone.ok && gone.removed.invitations).toBe(1);
+        expect(await store.listInvitations(teamId, later(1))).toEqual([]);
+        expect((await store.deleteUser(f.id, f.authKeyHash)).ok).toBe(true);
+        expect((await store.teamAccess(teamId, owner.id)).team!.rotationPending).toBe(true);
+      });
+    });
+
     describe('migrations', () => {
       it('reports nothing to apply on an already migrated store', async () => {
         expect(await store.migrate()).toEqual([]);
@@ -639,6 +806,64 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const again = newUser(user.email);
         expect(await store.createUser(again)).toEqual({ ok: true });
         expect(await store.listWorkspacesOfUser(again.id)).toEqual([]);
+      });
+    });
+
+    describe('garbage collection', () => {
+      const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+      const soon = () => new Date(Date.now() + 60_000);
+
+      it('deletes only blobs no snapshot references, keeps those of older snapshots, and lowers the size', async () => {
+        const { wsId } = await userWithWorkspace();
+        const [a, b, c, junk1, junk2] = [blob(100), blob(200), blob(300), blob(400), blob(500)];
+        await store.putBlobs(wsId, [a, b, c, junk1, junk2]);
+        const s1 = snapshot(null, [a.id, b.id]);
+        expect((await store.createSnapshot(wsId, s1)).ok).toBe(true);
+        // the child records only its new blob; a and b stay referenced through s1
+        const s2 = snapshot(s1.id, [c.id]);
+        expect((await store.createSnapshot(wsId, s2)).ok).toBe(true);
+        const before = (await store.getWorkspace(wsId))!.size;
+
+        expect(await store.collectGarbage({ olderThan: soon(), dryRun: true })).toEqual({ workspaces: 1, blobs: 2, bytes: 900 });
+        expect(await store.missingBlobs(wsId, [junk1.id, junk2.id])).toEqual([]);
+
+        expect(await store.collectGarbage({ olderThan: soon() })).toEqual({ workspaces: 1, blobs: 2, bytes: 900 });
+        expect(await store.missingBlobs(wsId, [a.id, b.id, c.id, junk1.id, junk2.id])).toEqual([junk1.id, junk2.id]);
+        expect((await store.getWorkspace(wsId))!.size).toBe(before - 900);
+        expect(await store.readBlobs(wsId, [a.id, c.id])).toEqual([a.data, c.data]);
+        // nothing left to collect; other workspaces untouched
+        expect(await store.collectGarbage({ olderThan: soon() })).toEqual({ workspaces: 0, blobs: 0, bytes: 0 });
+      });
+
+      it('leaves a workspace alone while blob traffic is newer than olderThan (a push in progress)', async () => {
+        const { wsId } = await userWithWorkspace();
+        const other = await userWithWorkspace();
+        const x = blob(64);
+        const y = blob(64);
+        await store.putBlobs(wsId, [x]);
+        await store.putBlobs(other.wsId, [y]);
+        await sleep(15);
+        const cutoff = new Date();
+        await sleep(15);
+        // a second push checks which blobs exist: x is stored, so it will not upload it again
+        expect(await store.missingBlobs(wsId, [x.id])).toEqual([]);
+        expect(await store.collectGarbage({ olderThan: cutoff })).toEqual({ workspaces: 1, blobs: 1, bytes: 64 });
+        expect(await store.readBlobs(wsId, [x.id])).toEqual([x.data]);
+        expect(await store.readBlobs(other.wsId, [y.id])).toEqual([null]);
+        // the push finishes; x is referenced from now on and survives any later collection
+        expect((await store.createSnapshot(wsId, snapshot(null, [x.id]))).ok).toBe(true);
+        expect((await store.collectGarbage({ olderThan: soon() })).blobs).toBe(0);
+        expect(await store.readBlobs(wsId, [x.id])).toEqual([x.data]);
+      });
+
+      it('makes a snapshot that counts on a collected blob fail as missing_blobs, never dangle', async () => {
+        const { wsId } = await userWithWorkspace();
+        const x = blob(64);
+        await store.putBlobs(wsId, [x]);
+        await store.collectGarbage({ olderThan: soon() });
+        const res = await store.createSnapshot(wsId, snapshot(null, [x.id]));
+        expect(res).toEqual({ ok: false, reason: 'missing_blobs', missing: [x.id] });
+        expect((await store.getWorkspace(wsId))!.head).toBeNull();
       });
     });
   });

@@ -19,6 +19,7 @@ import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrinci
 import type { LocalIndex } from '../../sync/index-format.js';
 import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
+import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
 
 export interface PullConflict {
   path: string;
@@ -85,7 +86,10 @@ async function pullInto(
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
 
   ctx.progress.update('Comparing with your files');
-  const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf(remote.ring));
+  // local files compare with the base under the base's epoch key (it differs after a key rotation)
+  const baseEpoch = await baseEpochOf(p, session.api, remote.ring, folder.root, index.base);
+  const localKey = (baseEpoch !== null ? remote.ring.byEpoch.get(baseEpoch)?.blobIdKey : undefined) ?? blobIdKeyOf(remote.ring);
+  const local = await readLocalTree(p, folder.root, index, async () => localKey);
   const baseTree: TreeFile[] = index.entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
   const plan = planMerge(baseTree, local.tree, newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
 
@@ -105,6 +109,7 @@ async function pullInto(
   applyStaged(folder.root, staged, deletes);
 
   writeIndex(folder.root, { version: 1, workspaceId, base: head, entries: indexAfterMerge(folder.root, plan.result, local.entries, fetches) });
+  recordBaseEpoch(folder.root, head, newest.manifest.epoch);
   ctx.progress.stop();
   return {
     ...base,

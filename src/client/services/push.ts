@@ -24,6 +24,7 @@ import { chunksOf, hashFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
 import { scanFolder } from '../local/scan.js';
 import { loadRemote, openLinked, snapshotSigner, type RemoteState } from './linked.js';
+import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
 
 export interface PushResult {
   workspaceId: string;
@@ -68,11 +69,17 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   const remote = await loadRemote(p, session, workspaceId);
   const head = remote.workspace.head;
   const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
-  const unchangedEntries = plan.unchanged;
+  let unchangedEntries = plan.unchanged;
+  let dirty = plan.dirty;
+  // After a key rotation every file goes out again under the new epoch: one manifest, one epoch.
+  if (index.base !== null && (await baseEpochOf(p, session.api, remote.ring, folder.root, index.base)) !== remote.ring.epoch) {
+    unchangedEntries = [];
+    dirty = scan.files;
+  }
 
   if (head !== index.base && !opts.force) {
     // Only refuse when there is really something to push: touched-but-identical files are not changes.
-    const hashed = plan.dirty.map((f) => ({ ...f, ...hashFile(p, keys.blobIdKey, folder.root, f.path) }));
+    const hashed = dirty.map((f) => ({ ...f, ...hashFile(p, keys.blobIdKey, folder.root, f.path) }));
     const changes = localChanges(index, treeOf([...unchangedEntries, ...hashed]));
     ctx.progress.stop();
     if (changes.length > 0) {
@@ -86,7 +93,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
 
   const uploader = new BlobUploader(p, session.api, workspaceId, keys, remote.ring.epoch, ctx);
   const hashed: IndexEntry[] = [];
-  for (const f of plan.dirty) hashed.push(await uploader.addFile(folder.root, f));
+  for (const f of dirty) hashed.push(await uploader.addFile(folder.root, f));
   await uploader.finish();
   result.uploadedBlobs = uploader.uploadedBlobs;
   result.uploadedBytes = uploader.uploadedBytes;
@@ -130,6 +137,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     if (!(err instanceof HeadMovedError)) throw err;
   }
   writeIndex(folder.root, { version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);
+  recordBaseEpoch(folder.root, packed.id, remote.ring.epoch);
   ctx.progress.stop();
   return { ...result, snapshot: packed.id, parent: head, files: tree.length };
 }

@@ -46,6 +46,22 @@ export function registerOpsCommands(program: Command): void {
       process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
     });
 
+  program
+    .command('gc')
+    .description('delete blobs no snapshot references (uploads of pushes that never finished); safe while the server runs')
+    .option('--dry-run', 'only count what would be deleted')
+    .option('--grace <hours>', 'skip workspaces with uploads or blob checks in the last this many hours', '1')
+    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
+    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .action(async (opts: StoreOptions & { dryRun?: boolean; grace: string }) => {
+      const graceHours = Number(opts.grace);
+      if (!/^\d+(\.\d+)?$/.test(opts.grace) || graceHours <= 0) throw new Error('--grace: expected a positive number of hours');
+      const { runGc, describeGc } = await import('./gc.js');
+      const dryRun = opts.dryRun === true;
+      const report = await withStore(storeOptions(program, opts), (store) => runGc(store, { graceHours, dryRun }));
+      process.stdout.write(`${describeGc(report, dryRun)}\n`);
+    });
+
   const admin = program.command('admin').description('operator tools');
   admin
     .command('export-user')

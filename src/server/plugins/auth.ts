@@ -47,12 +47,14 @@ export function makeAuthenticate(ctx: ServerContext): (request: FastifyRequest) 
   };
 }
 
-export type Access = 'read' | 'write';
+/** read: content and history; write: push; manage: rename or delete the workspace itself. */
+export type Access = 'read' | 'write' | 'manage';
 
-/** Roles allowed each kind of access; one place to tighten when teams get read-only members. */
-const ROLES_FOR: Record<Access, readonly TeamRole[]> = {
+/** Roles of confirmed members allowed each kind of access (docs/protocol.md §8). */
+export const ROLES_FOR: Record<Access, readonly TeamRole[]> = {
   read: ['owner', 'admin', 'member'],
   write: ['owner', 'admin', 'member'],
+  manage: ['owner', 'admin'],
 };
 
 export type WorkspaceGuard = (request: FastifyRequest, workspaceId: string, need: Access) => Promise<WorkspaceRecord>;
@@ -68,9 +70,14 @@ export function makeRequireWorkspaceAccess(ctx: ServerContext): WorkspaceGuard {
     const auth = getAuth(request);
     const workspace = await ctx.store.getWorkspace(workspaceId);
     if (!workspace) throw notFound('workspace not found');
-    const role = await ctx.store.getTeamRole(workspace.teamId, auth.userId);
+    const access = await ctx.store.teamAccess(workspace.teamId, auth.userId);
+    // removed members learn why (their next command exits 4); strangers learn nothing
+    if (access.state === 'former') throw new ApiError('forbidden', 'you were removed from (or left) the team that owns this workspace');
+    if (access.state === 'accepted') throw new ApiError('forbidden', 'an owner or admin of this team has not confirmed you yet');
+    const role = access.state === 'confirmed' ? access.role : null;
     if (!role) throw notFound('workspace not found');
     if (!ROLES_FOR[need].includes(role)) throw new ApiError('forbidden', `your role (${role}) does not allow this`);
+    if (need === 'write' && access.team?.rotationPending) throw rotationPending();
     return workspace;
   };
 }
@@ -84,9 +91,19 @@ async function tokenWorkspace(ctx: ServerContext, token: TokenAuthContext, works
   if (need === 'write' && token.scope !== 'write') throw new ApiError('forbidden', 'this access token is read-only');
   const workspace = await ctx.store.getWorkspace(workspaceId);
   if (!workspace) throw notFound('workspace not found');
-  const role = await ctx.store.getTeamRole(workspace.teamId, token.createdBy);
+  const access = await ctx.store.teamAccess(workspace.teamId, token.createdBy);
+  const role = access.state === 'confirmed' ? access.role : null;
   if (!role || !ROLES_FOR[need].includes(role)) {
     throw new ApiError('forbidden', "the member who created this access token no longer has this access; create a new token");
   }
+  if (need === 'write' && access.team?.rotationPending) throw rotationPending();
   return workspace;
+}
+
+/** A member left and the key they held still protects new writes: refuse until someone rotates. */
+function rotationPending(): ApiError {
+  return new ApiError(
+    'conflict',
+    "a member left this workspace's team and its key has not been rotated yet; an owner or admin must run `insomnia-sync team rotate --team TEAM`",
+  );
 }

@@ -16,6 +16,7 @@ import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
 import type { MailMessage } from '../mail/mailer.js';
 import { deletionReceipt, passwordChangedNotice, recoveredNotice, recoveryKeySetNotice, type RequestFacts } from '../mail/notices.js';
 import { getAuth } from '../plugins/auth.js';
+import { bodyEmail, rateLimited } from '../rate-limits.js';
 import { hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
 import { accountView } from '../views.js';
 
@@ -161,6 +162,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
   app.route<{ Body: T.ChangePasswordRequest }>({
     method: ROUTES.changePassword.method,
     url: ROUTES.changePassword.path,
+    config: rateLimited('login', (r) => getAuth(r).userId),
     schema: accountSchemas.changePassword,
     onRequest: authenticate,
     handler: async (request): Promise<T.ChangePasswordResponse> => {
@@ -204,6 +206,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
   app.route<{ Body: T.RecoverStartRequest }>({
     method: ROUTES.recoverStart.method,
     url: ROUTES.recoverStart.path,
+    config: rateLimited('login', bodyEmail),
     schema: accountSchemas.recoverStart,
     handler: async (request): Promise<T.RecoverStartResponse> => {
       const { user, wrapped } = await proveRecovery(request.body.email, request.body.recoveryAuthKey);
@@ -214,6 +217,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
   app.route<{ Body: T.RecoverFinishRequest }>({
     method: ROUTES.recoverFinish.method,
     url: ROUTES.recoverFinish.path,
+    config: rateLimited('login', bodyEmail),
     schema: accountSchemas.recoverFinish,
     handler: async (request): Promise<T.AccountResponse> => {
       const body = request.body;
@@ -240,6 +244,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
   app.route<{ Body: T.DeleteAccountRequest }>({
     method: ROUTES.deleteAccount.method,
     url: ROUTES.deleteAccount.path,
+    config: rateLimited('login', (r) => getAuth(r).userId),
     schema: accountSchemas.deleteAccount,
     onRequest: authenticate,
     handler: async (request): Promise<T.DeletionReceipt> => {

@@ -8,9 +8,11 @@ import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
+import { rateLimited, bodyEmail } from '../rate-limits.js';
 import { schemas } from '../schemas.js';
 import { fakeSalt, hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
 import { accountView } from '../views.js';
+import { sendActivation } from '../teams/verification.js';
 
 const WRONG_LOGIN = 'wrong email or password';
 /** compared against when the email is unknown, so both paths do the same work */
@@ -41,6 +43,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
   app.route<{ Body: T.PreloginRequest }>({
     method: ROUTES.prelogin.method,
     url: ROUTES.prelogin.path,
+    config: rateLimited('prelogin', bodyEmail),
     schema: schemas.prelogin,
     handler: async (request): Promise<T.PreloginResponse> => {
       const email = emailOf(request.body.email);
@@ -53,6 +56,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
   app.route<{ Body: T.SignupRequest }>({
     method: ROUTES.signup.method,
     url: ROUTES.signup.path,
+    config: rateLimited('login', bodyEmail),
     schema: schemas.signup,
     handler: async (request): Promise<T.AccountResponse> => {
       const body = request.body;
@@ -77,6 +81,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
       }
       const user = await store.getUserById(body.userId);
       if (!user) throw new Error('user vanished right after signup');
+      await sendActivation(ctx, request, user);
       return account(user, await openSession(request, user.id, body.client));
     },
   });
@@ -84,6 +89,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
   app.route<{ Body: T.LoginRequest }>({
     method: ROUTES.login.method,
     url: ROUTES.login.path,
+    config: rateLimited('login', bodyEmail),
     schema: schemas.login,
     handler: async (request): Promise<T.AccountResponse> => {
       const email = emailOf(request.body.email);

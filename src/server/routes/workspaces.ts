@@ -70,7 +70,7 @@ export function registerWorkspaceRoutes(
     schema: schemas.renameWorkspace,
     onRequest: authenticate,
     handler: async (request): Promise<T.WorkspaceInfo> => {
-      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'manage');
       const renamed = await store.renameWorkspace(ws.id, request.body.encryptedName, ctx.now());
       if (!renamed) throw notFound('workspace not found');
       return workspaceView(renamed);
@@ -83,7 +83,7 @@ export function registerWorkspaceRoutes(
     schema: schemas.deleteWorkspace,
     onRequest: authenticate,
     handler: async (request, reply) => {
-      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
+      const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'manage');
       if (!(await store.deleteWorkspace(ws.id))) throw notFound('workspace not found');
       return reply.code(204).send();
     },
@@ -104,6 +104,7 @@ export function registerWorkspaceRoutes(
           name: m.name,
           x25519PublicKey: m.x25519PublicKey,
           ed25519PublicKey: m.ed25519PublicKey,
+          ...(m.untilEpoch !== undefined ? { untilEpoch: m.untilEpoch } : {}),
         })),
         // absent rather than empty, so the answer of a workspace without tokens is as before
         ...(tokens.length > 0 ? { tokens: tokens.map(tokenSignerView) } : {}),

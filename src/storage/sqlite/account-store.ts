@@ -15,6 +15,7 @@ import type {
   SessionRecord,
   WorkspaceUsageRecord,
 } from '../store.js';
+import { forgetUserInTeams } from './team-store.js';
 
 type Row = Record<string, unknown>;
 
@@ -208,8 +209,8 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
       );
       db.prepare('DELETE FROM access_tokens WHERE created_by = ?').run(userId);
     }
-    // Pending team invitations do not exist yet; the change that adds them deletes this account's
-    // invitations here, in this transaction, and counts them in `removed.invitations`.
+    // invitations sent to this address go; shared teams it held keys in become rotation-pending
+    removed.invitations = forgetUserInTeams(db, userId, String((db.prepare('SELECT email FROM users WHERE id = ?').get(userId) as Row).email));
     // workspaces cascade to keys, blobs, snapshots, snapshot links and tokens; teams to members and keys
     const dropWorkspaces = db.prepare('DELETE FROM workspaces WHERE team_id = ?');
     const dropTeam = db.prepare('DELETE FROM teams WHERE id = ?');

@@ -157,10 +157,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `,
   // 4: teams (issue 3): invitations, confirmation, former members, pending rotation, email verification
   `
-  -- null until an owner or admin sealed the team keys to the member (\`team confirm\`); members
-  -- that existed before this version were confirmed when they were created
-  ALTER TABLE team_members ADD COLUMN confirmed_at INTEGER;
-  UPDATE team_members SET confirmed_at = created_at;
+  -- 1 from accepting an invitation until an owner or admin sealed the team keys to the member
+  -- (\`team confirm\`); 0 (the default) for everyone else, so existing inserts mean "confirmed"
+  ALTER TABLE team_members ADD COLUMN pending INTEGER NOT NULL DEFAULT 0 CHECK (pending IN (0, 1));
   -- 1 after a member left: writes wait until an owner or admin rotates the team key
   ALTER TABLE teams ADD COLUMN rotation_pending INTEGER NOT NULL DEFAULT 0;
 
@@ -197,5 +196,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     code_hash BLOB NOT NULL,
     expires_at INTEGER NOT NULL
   );
+  `,
+  // 5: garbage collection (issue 6): when a client last checked for or uploaded blobs of a workspace
+  `
+  -- garbage collection leaves a workspace alone until this is older than its grace period, so a
+  -- push in progress keeps the unreferenced blobs it found already stored (src/storage/sqlite/gc.ts)
+  ALTER TABLE workspaces ADD COLUMN blob_activity_at INTEGER;
+  UPDATE workspaces SET blob_activity_at = updated_at;
   `,
 ];

@@ -1,0 +1,38 @@
+/**
+ * `insomnia-sync-server gc`: one garbage collection of unreferenced blobs (Store.collectGarbage),
+ * and the periodic one the running server does. Safe while the server runs and pushes go on:
+ * workspaces with blob traffic within the grace period are skipped.
+ */
+import type { Store, GarbageReport } from '../../storage/store.js';
+
+export const DEFAULT_GC_GRACE_HOURS = 1;
+
+export async function runGc(store: Store, opts: { graceHours: number; dryRun: boolean; now?: Date }): Promise<GarbageReport> {
+  const now = opts.now ?? new Date();
+  return store.collectGarbage({ olderThan: new Date(now.getTime() - opts.graceHours * 3_600_000), dryRun: opts.dryRun });
+}
+
+export function describeGc(report: GarbageReport, dryRun: boolean): string {
+  const verb = dryRun ? 'would delete' : 'deleted';
+  return `${verb} ${report.blobs} unreferenced blob${report.blobs === 1 ? '' : 's'} (${report.bytes} bytes) in ${report.workspaces} workspace${report.workspaces === 1 ? '' : 's'}`;
+}
+
+/**
+ * Collects every `intervalHours` until stopped; the first run is one interval after the start. A
+ * failure is reported and the schedule goes on. The timer never keeps the process alive.
+ */
+export function scheduleGc(
+  store: Store,
+  opts: { intervalHours: number; graceHours: number; onResult: (report: GarbageReport) => void; onError: (err: Error) => void },
+): { stop(): void; running(): Promise<void> } {
+  let current: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    current = runGc(store, { graceHours: opts.graceHours, dryRun: false }).then(opts.onResult, (err: unknown) => opts.onError(err as Error));
+  }, opts.intervalHours * 3_600_000);
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    /** the run in progress, if any: shutdown waits for it before closing the store */
+    running: () => current,
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * The production-hardening flags of `insomnia-sync-server` (TLS, reverse proxy, rate limits,
+ * timeouts, shutdown, periodic garbage collection) and their translation into AppDeps.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { InvalidArgumentError, type Command } from 'commander';
+import { DEFAULT_TIMEOUTS } from './hardening.js';
+import { DEFAULT_RATE_LIMITS, RATE_LIMIT_BUCKETS, parseRateLimitRule, type RateLimitBucket, type RateLimitRule, type RateLimitSettings } from './rate-limits.js';
+import type { AppDeps } from './app.js';
+
+export interface HardeningOptions {
+  tlsCert?: string;
+  tlsKey?: string;
+  trustProxy?: string | boolean;
+  rateLimitPrelogin?: RateLimitRule;
+  rateLimitLogin?: RateLimitRule;
+  rateLimitVerify?: RateLimitRule;
+  rateLimitInvite?: RateLimitRule;
+  requestTimeout: number;
+  shutdownTimeout: number;
+  gcInterval: number;
+  gcGrace: number;
+}
+
+const FLAG_KEY: Record<RateLimitBucket, keyof HardeningOptions> = {
+  prelogin: 'rateLimitPrelogin',
+  login: 'rateLimitLogin',
+  verify: 'rateLimitVerify',
+  invite: 'rateLimitInvite',
+};
+
+function ruleOption(value: string): RateLimitRule {
+  const rule = parseRateLimitRule(value);
+  if (!rule) throw new InvalidArgumentError('expected ACCOUNT,IP (requests per minute, 0 = off), e.g. 10,60');
+  return rule;
+}
+
+function seconds(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`must be a number between ${min} and ${max}`);
+    return n;
+  };
+}
+
+export function addHardeningOptions(program: Command): Command {
+  const d = DEFAULT_RATE_LIMITS.buckets;
+  const rate = (b: RateLimitBucket): string => `${d[b].perAccount},${d[b].perIp}`;
+  return program
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--trust-proxy [addresses]',
+      'behind a reverse proxy: take client IPs from X-Forwarded-For set by these proxies (comma list of IPs/CIDRs, "loopback"; no value: any)',
+    )
+    .option('--rate-limit-prelogin <account,ip>', `pre-login requests per minute per account and per IP, 0 = off (default ${rate('prelogin')})`, ruleOption)
+    .option('--rate-limit-login <account,ip>', `login, signup, recovery and password-proof attempts per minute (default ${rate('login')})`, ruleOption)
+    .option('--rate-limit-verify <account,ip>', `email-verification and invite-code attempts per minute (default ${rate('verify')})`, ruleOption)
+    .option('--rate-limit-invite <account,ip>', `invitations sent per minute per inviter and per IP (default ${rate('invite')})`, ruleOption)
+    .option('--request-timeout <seconds>', 'longest time to receive one request', seconds(1, 86_400), DEFAULT_TIMEOUTS.requestTimeoutMs / 1000)
+    .option('--shutdown-timeout <seconds>', 'on SIGTERM, how long in-flight requests may take to finish', seconds(0, 3600), 30)
+    .option('--gc-interval <hours>', 'collect unreferenced blobs every this many hours (0 = never)', seconds(0, 24 * 365), 24)
+    .option('--gc-grace <hours>', 'never collect blobs of a workspace with uploads in the last this many hours', seconds(0.01, 24 * 365), 1);
+}
+
+export function rateLimitSettings(opts: HardeningOptions): RateLimitSettings {
+  const buckets = { ...DEFAULT_RATE_LIMITS.buckets };
+  for (const b of RATE_LIMIT_BUCKETS) {
+    const rule = opts[FLAG_KEY[b]] as RateLimitRule | undefined;
+    if (rule) buckets[b] = rule;
+  }
+  return { windowMs: DEFAULT_RATE_LIMITS.windowMs, buckets };
+}
+
+/** The AppDeps the hardening flags decide; reads the TLS files (errors name the flag, never the key). */
+export function hardeningDeps(opts: HardeningOptions): Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs'> {
+  const out: Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs'> = {
+    rateLimits: rateLimitSettings(opts),
+    requestTimeoutMs: Math.round(opts.requestTimeout * 1000),
+  };
+  if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
+  if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) {
+    out.tls = { cert: readPem(opts.tlsCert, '--tls-cert'), key: readPem(opts.tlsKey, '--tls-key') };
+  }
+  if (opts.trustProxy === true) out.trustProxy = true;
+  else if (typeof opts.trustProxy === 'string') {
+    const list = opts.trustProxy.split(',').map((s) => s.trim()).filter(Boolean);
+    if (list.length === 0) throw new Error('--trust-proxy: empty address list');
+    out.trustProxy = list;
+  }
+  return out;
+}
+
+function readPem(file: string, flag: string): Buffer {
+  try {
+    return readFileSync(resolve(file));
+  } catch (err) {
+    throw new Error(`${flag}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}

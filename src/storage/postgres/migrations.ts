@@ -1,0 +1,203 @@
+/**
+ * PostgreSQL schema, as an ordered list: entry i is schema version i + 1, the same versions as
+ * SQLITE_MIGRATIONS (version N here holds what version N holds there). Never edit an entry that has
+ * shipped; append a new one. Times are timestamptz (millisecond values round-trip exactly), blobs
+ * and hashes bytea, counters bigint.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE users (
+    id text PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    name text NOT NULL,
+    kdf_alg text NOT NULL,
+    kdf_memory_kib integer NOT NULL,
+    kdf_iterations integer NOT NULL,
+    kdf_parallelism integer NOT NULL,
+    kdf_salt text NOT NULL,
+    auth_key_hash bytea NOT NULL,
+    wrapped_account_key text NOT NULL,
+    x25519_public_key text NOT NULL,
+    ed25519_public_key text NOT NULL,
+    wrapped_x25519_secret text NOT NULL,
+    wrapped_ed25519_secret text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+
+  CREATE TABLE sessions (
+    id text PRIMARY KEY,
+    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    token_hash bytea NOT NULL UNIQUE,
+    client text,
+    ip text,
+    created_at timestamptz NOT NULL,
+    last_seen_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    revoked_at timestamptz
+  );
+  CREATE INDEX sessions_user ON sessions(user_id);
+
+  CREATE TABLE teams (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    personal boolean NOT NULL,
+    epoch integer NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+
+  CREATE TABLE team_members (
+    team_id text NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    role text NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+  );
+  CREATE INDEX team_members_user ON team_members(user_id);
+
+  CREATE TABLE team_keys (
+    team_id text NOT NULL,
+    user_id text NOT NULL,
+    epoch integer NOT NULL,
+    sealed_key text NOT NULL,
+    PRIMARY KEY (team_id, user_id, epoch),
+    FOREIGN KEY (team_id, user_id) REFERENCES team_members(team_id, user_id) ON DELETE CASCADE
+  );
+  CREATE INDEX team_keys_user ON team_keys(user_id);
+
+  CREATE TABLE workspaces (
+    id text PRIMARY KEY,
+    team_id text NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    encrypted_name text NOT NULL,
+    head text,
+    size bigint NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+  );
+  CREATE INDEX workspaces_team ON workspaces(team_id);
+
+  CREATE TABLE workspace_keys (
+    workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    epoch integer NOT NULL,
+    wrapped_key text NOT NULL,
+    PRIMARY KEY (workspace_id, epoch)
+  );
+
+  -- ids are the 32 raw bytes of the hex id, as in SQLite
+  CREATE TABLE blobs (
+    workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    id bytea NOT NULL,
+    size integer NOT NULL,
+    data bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (workspace_id, id)
+  );
+  -- ciphertext does not compress: EXTERNAL stores large values out of line without trying
+  ALTER TABLE blobs ALTER COLUMN data SET STORAGE EXTERNAL;
+
+  CREATE TABLE snapshots (
+    seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    id text NOT NULL,
+    parent text,
+    data bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    UNIQUE (workspace_id, id)
+  );
+  ALTER TABLE snapshots ALTER COLUMN data SET STORAGE EXTERNAL;
+  CREATE INDEX snapshots_workspace_seq ON snapshots(workspace_id, seq);
+
+  -- which blobs each snapshot references, so a garbage collector can find unreferenced blobs
+  CREATE TABLE snapshot_blobs (
+    workspace_id text NOT NULL,
+    snapshot_id text NOT NULL,
+    blob_id bytea NOT NULL,
+    PRIMARY KEY (workspace_id, snapshot_id, blob_id),
+    FOREIGN KEY (workspace_id, snapshot_id) REFERENCES snapshots(workspace_id, id) ON DELETE CASCADE
+  );
+  CREATE INDEX snapshot_blobs_blob ON snapshot_blobs(workspace_id, blob_id);
+  `,
+  // 2: access tokens (issue 4)
+  `
+  -- the secret is kept only as its SHA-256; the token key never reaches the server
+  CREATE TABLE access_tokens (
+    id text PRIMARY KEY,
+    workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_by text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    name text NOT NULL,
+    scope text NOT NULL CHECK (scope IN ('read', 'write')),
+    secret_hash bytea NOT NULL,
+    public_key text NOT NULL,
+    certificate text NOT NULL,
+    created_at timestamptz NOT NULL,
+    last_used_at timestamptz,
+    expires_at timestamptz,
+    revoked_at timestamptz
+  );
+  CREATE INDEX access_tokens_workspace ON access_tokens(workspace_id);
+  CREATE INDEX access_tokens_creator ON access_tokens(created_by);
+
+  CREATE TABLE access_token_keys (
+    token_id text NOT NULL REFERENCES access_tokens(id) ON DELETE CASCADE,
+    epoch integer NOT NULL,
+    wrapped_key text NOT NULL,
+    PRIMARY KEY (token_id, epoch)
+  );
+  `,
+  // 3: account lifecycle (issue 5): verification and password-change times, recovery keys
+  `
+  ALTER TABLE users ADD COLUMN verified_at timestamptz;
+  ALTER TABLE users ADD COLUMN password_changed_at timestamptz;
+
+  CREATE TABLE account_recovery (
+    user_id text PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    auth_key_hash bytea NOT NULL,
+    wrapped_account_key text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  `,
+  // 4: teams (issue 3): invitations, confirmation, former members, pending rotation, email verification
+  `
+  -- null until an owner or admin sealed the team keys to the member
+  ALTER TABLE team_members ADD COLUMN confirmed_at timestamptz;
+  UPDATE team_members SET confirmed_at = created_at;
+  -- true after a member left: writes wait until an owner or admin rotates the team key
+  ALTER TABLE teams ADD COLUMN rotation_pending boolean NOT NULL DEFAULT false;
+
+  CREATE TABLE team_invitations (
+    id text PRIMARY KEY,
+    team_id text NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    email text NOT NULL,
+    role text NOT NULL CHECK (role IN ('admin', 'member')),
+    code_hash bytea NOT NULL UNIQUE,
+    invited_by text REFERENCES users(id) ON DELETE SET NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    accepted_at timestamptz,
+    accepted_by text REFERENCES users(id) ON DELETE SET NULL
+  );
+  CREATE INDEX team_invitations_team ON team_invitations(team_id);
+  CREATE INDEX team_invitations_email ON team_invitations(email);
+
+  CREATE TABLE team_former_members (
+    team_id text NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    until_epoch integer NOT NULL,
+    removed_at timestamptz NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+  );
+
+  CREATE TABLE email_verifications (
+    user_id text PRIMARY KEY REFERENCES users(id) ON DELETE CASCADE,
+    email text NOT NULL,
+    code_hash bytea NOT NULL,
+    expires_at timestamptz NOT NULL
+  );
+  `,
+  // 5: garbage collection (issue 6): when a client last checked for or uploaded blobs of a workspace
+  `
+  -- garbage collection leaves a workspace alone until this is older than its grace period, so a
+  -- push in progress keeps the unreferenced blobs it found already stored (src/storage/postgres/gc.ts)
+  ALTER TABLE workspaces ADD COLUMN blob_activity_at timestamptz;
+  UPDATE workspaces SET blob_activity_at = updated_at;
+  `,
+];

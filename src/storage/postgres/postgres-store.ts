@@ -1,0 +1,601 @@
+/**
+ * `Store` on PostgreSQL (node-postgres pool). Several server processes may share one database:
+ * every multi-row change is one transaction on one pooled connection, and the head's
+ * compare-and-swap locks the workspace row (SELECT … FOR NO KEY UPDATE), so of two pushes with the
+ * same parent, on any servers, exactly one moves the head and the other sees it moved.
+ */
+import pg from 'pg';
+import {
+  BlobIdError,
+  type AccessTokenRecord,
+  type AccountMetaRecord,
+  type BlobRecord,
+  type BlobSizeRecord,
+  type ChangeCredentialsResult,
+  type CreateAccessTokenResult,
+  type CreateSnapshotResult,
+  type CreateUserResult,
+  type CreateWorkspaceResult,
+  type DeleteUserResult,
+  type GarbageReport,
+  type MemberKeysRecord,
+  type NewAccessToken,
+  type NewSession,
+  type NewSnapshot,
+  type NewUser,
+  type NewWorkspace,
+  type RecoveryRecord,
+  type SessionRecord,
+  type SnapshotRecord,
+  type Store,
+  type TeamMembershipRecord,
+  type TeamRecord,
+  type TeamRole,
+  type UserRecord,
+  type WorkspaceRecord,
+  type WorkspaceUsageRecord,
+} from '../store.js';
+import type {
+  AcceptInvitationResult,
+  ConfirmMemberResult,
+  InvitationRecord,
+  LeaveTeamResult,
+  NewInvitation,
+  NewTeam,
+  RotateTeamResult,
+  TeamAccessRecord,
+  TeamMemberRecord,
+  TeamRotation,
+  VerifyEmailResult,
+} from '../store.js';
+import * as account from './account-store.js';
+import { PgDb, type Row, type Tx } from './db.js';
+import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
+import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
+import * as teams from './team-store.js';
+
+export interface PostgresStoreOptions {
+  /** apply pending migrations when opening (default true) */
+  migrate?: boolean;
+  /** connections in the pool (default 10) */
+  poolSize?: number;
+}
+
+/** Blob inserts go to the server in groups of about this many bytes (one statement each). */
+const INSERT_BATCH_BYTES = 4 * 1024 * 1024;
+
+export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
+  // An idle connection the server drops (restart, admin kill) is an 'error' event on the pool; the
+  // next query opens a new one. Without a listener the event would end the process.
+  pool.on('error', () => {});
+  const store = new PostgresStore(pool);
+  try {
+    if (options.migrate !== false) await store.migrate();
+    else await pool.query('SELECT 1');
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  return store;
+}
+
+export class PostgresStore implements Store {
+  private readonly db: PgDb;
+  private closed = false;
+
+  constructor(pool: pg.Pool) {
+    this.db = new PgDb(pool);
+  }
+
+  async migrate(): Promise<number[]> {
+    return this.db.migrate();
+  }
+
+  // users
+
+  async createUser(user: NewUser): Promise<CreateUserResult> {
+    return this.db.tx(async (tx): Promise<CreateUserResult> => {
+      if ((await tx.query('SELECT 1 FROM users WHERE email = $1', [user.email])).length) return { ok: false, reason: 'email_taken' };
+      if ((await tx.query('SELECT 1 FROM users WHERE id = $1', [user.id])).length) return { ok: false, reason: 'id_taken' };
+      if ((await tx.query('SELECT 1 FROM teams WHERE id = $1', [user.personalTeam.id])).length) return { ok: false, reason: 'id_taken' };
+      const at = user.createdAt;
+      await tx.exec(
+        `INSERT INTO users (id, email, name, kdf_alg, kdf_memory_kib, kdf_iterations, kdf_parallelism, kdf_salt,
+           auth_key_hash, wrapped_account_key, x25519_public_key, ed25519_public_key, wrapped_x25519_secret,
+           wrapped_ed25519_secret, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        [
+          user.id,
+          user.email,
+          user.name,
+          user.kdf.alg,
+          user.kdf.memoryKiB,
+          user.kdf.iterations,
+          user.kdf.parallelism,
+          user.kdf.salt,
+          Buffer.from(user.authKeyHash),
+          user.keys.wrappedAccountKey,
+          user.keys.x25519PublicKey,
+          user.keys.ed25519PublicKey,
+          user.keys.wrappedX25519Secret,
+          user.keys.wrappedEd25519Secret,
+          at,
+        ],
+      );
+      const team = user.personalTeam;
+      await tx.exec('INSERT INTO teams (id, name, personal, epoch, created_at) VALUES ($1, $2, true, 1, $3)', [team.id, team.name, at]);
+      await tx.exec("INSERT INTO team_members (team_id, user_id, role, created_at, confirmed_at) VALUES ($1, $2, 'owner', $3, $3)", [
+        team.id,
+        user.id,
+        at,
+      ]);
+      await tx.exec('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES ($1, $2, 1, $3)', [team.id, user.id, team.sealedTeamKey]);
+      return { ok: true };
+    });
+  }
+
+  async getUserByEmail(email: string): Promise<UserRecord | null> {
+    const [row] = await this.db.query('SELECT * FROM users WHERE email = $1', [email]);
+    return row ? toUser(row) : null;
+  }
+
+  async getUserById(id: string): Promise<UserRecord | null> {
+    const [row] = await this.db.query('SELECT * FROM users WHERE id = $1', [id]);
+    return row ? toUser(row) : null;
+  }
+
+  // sessions
+
+  async createSession(s: NewSession): Promise<void> {
+    await this.db.exec(
+      `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
+      [s.id, s.userId, Buffer.from(s.tokenHash), s.client, s.ip, s.createdAt, s.expiresAt],
+    );
+  }
+
+  async useSession(tokenHash: Uint8Array, now: Date, newExpiresAt: Date): Promise<SessionRecord | null> {
+    const [row] = await this.db.query(
+      `UPDATE sessions SET last_seen_at = $1, expires_at = $2
+       WHERE token_hash = $3 AND revoked_at IS NULL AND expires_at > $1
+       RETURNING id, user_id, client, ip, created_at, last_seen_at, expires_at`,
+      [now, newExpiresAt, Buffer.from(tokenHash)],
+    );
+    return row ? toSession(row) : null;
+  }
+
+  async revokeSession(sessionId: string): Promise<boolean> {
+    return (await this.db.exec('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [sessionId])) > 0;
+  }
+
+  async revokeUserSessions(userId: string, exceptSessionId?: string): Promise<number> {
+    return this.db.exec('UPDATE sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $2', [
+      userId,
+      exceptSessionId ?? null,
+    ]);
+  }
+
+  // teams
+
+  async listTeamsOfUser(userId: string): Promise<TeamMembershipRecord[]> {
+    const rows = await this.db.query(
+      `SELECT t.id, t.name, t.personal, t.epoch, m.role, m.confirmed_at FROM team_members m JOIN teams t ON t.id = m.team_id
+       WHERE m.user_id = $1 ORDER BY t.created_at, t.id`,
+      [userId],
+    );
+    const keys = await this.db.query('SELECT team_id, epoch, sealed_key FROM team_keys WHERE user_id = $1 ORDER BY team_id, epoch', [userId]);
+    const byTeam = groupBy(keys, 'team_id');
+    return rows.map((t) => ({
+      ...toTeam(t),
+      role: asRole(t.role),
+      confirmed: t.confirmed_at !== null,
+      sealedKeys: (byTeam.get(String(t.id)) ?? []).map((k) => ({ epoch: Number(k.epoch), sealedKey: String(k.sealed_key) })),
+    }));
+  }
+
+  async getTeamRole(teamId: string, userId: string): Promise<TeamRole | null> {
+    const [row] = await this.db.query('SELECT role FROM team_members WHERE team_id = $1 AND user_id = $2 AND confirmed_at IS NOT NULL', [
+      teamId,
+      userId,
+    ]);
+    return row ? asRole(row.role) : null;
+  }
+
+  async getTeam(teamId: string): Promise<TeamRecord | null> {
+    const [row] = await this.db.query('SELECT id, name, personal, epoch FROM teams WHERE id = $1', [teamId]);
+    return row ? toTeam(row) : null;
+  }
+
+  // workspaces
+
+  async createWorkspace(w: NewWorkspace): Promise<CreateWorkspaceResult> {
+    return this.db.tx(async (tx): Promise<CreateWorkspaceResult> => {
+      if (!(await tx.query('SELECT 1 FROM teams WHERE id = $1', [w.teamId])).length) return { ok: false, reason: 'no_team' };
+      if ((await tx.query('SELECT 1 FROM workspaces WHERE id = $1', [w.id])).length) return { ok: false, reason: 'id_taken' };
+      await tx.exec(
+        'INSERT INTO workspaces (id, team_id, encrypted_name, head, size, created_at, updated_at) VALUES ($1, $2, $3, NULL, 0, $4, $4)',
+        [w.id, w.teamId, w.encryptedName, w.createdAt],
+      );
+      await tx.exec('INSERT INTO workspace_keys (workspace_id, epoch, wrapped_key) VALUES ($1, $2, $3)', [w.id, w.key.epoch, w.key.wrappedKey]);
+      return { ok: true, workspace: (await loadWorkspace(tx, w.id))! };
+    });
+  }
+
+  async listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]> {
+    const rows = await this.db.query(
+      `SELECT w.* FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
+       WHERE m.user_id = $1 AND m.confirmed_at IS NOT NULL ORDER BY w.created_at, w.id`,
+      [userId],
+    );
+    if (rows.length === 0) return [];
+    const keys = await this.db.query(
+      'SELECT workspace_id, epoch, wrapped_key FROM workspace_keys WHERE workspace_id = ANY($1::text[]) ORDER BY workspace_id, epoch',
+      [rows.map((r) => String(r.id))],
+    );
+    const byWorkspace = groupBy(keys, 'workspace_id');
+    return rows.map((r) => toWorkspace(r, (byWorkspace.get(String(r.id)) ?? []).map(toWorkspaceKey)));
+  }
+
+  async getWorkspace(id: string): Promise<WorkspaceRecord | null> {
+    return loadWorkspace(this.db, id);
+  }
+
+  async renameWorkspace(id: string, encryptedName: string, now: Date): Promise<WorkspaceRecord | null> {
+    const changed = await this.db.exec('UPDATE workspaces SET encrypted_name = $1, updated_at = $2 WHERE id = $3', [encryptedName, now, id]);
+    return changed > 0 ? loadWorkspace(this.db, id) : null;
+  }
+
+  async deleteWorkspace(id: string): Promise<boolean> {
+    // foreign keys cascade to keys, blobs, snapshots, snapshot links and tokens
+    return (await this.db.exec('DELETE FROM workspaces WHERE id = $1', [id])) > 0;
+  }
+
+  async workspaceMembers(workspaceId: string): Promise<MemberKeysRecord[]> {
+    const rows = await this.db.query(
+      `SELECT u.id, u.email, u.name, m.role, u.x25519_public_key, u.ed25519_public_key
+       FROM workspaces w JOIN team_members m ON m.team_id = w.team_id JOIN users u ON u.id = m.user_id
+       WHERE w.id = $1 AND m.confirmed_at IS NOT NULL ORDER BY m.created_at, u.id`,
+      [workspaceId],
+    );
+    // former members stay listed (flagged by untilEpoch) so their old snapshots stay verifiable
+    const former = await this.db.query(
+      `SELECT u.id, u.email, u.name, u.x25519_public_key, u.ed25519_public_key, f.until_epoch
+       FROM workspaces w JOIN team_former_members f ON f.team_id = w.team_id JOIN users u ON u.id = f.user_id
+       WHERE w.id = $1 ORDER BY f.removed_at, u.id`,
+      [workspaceId],
+    );
+    const keysOf = (r: Row) => ({
+      userId: String(r.id),
+      email: String(r.email),
+      name: String(r.name),
+      x25519PublicKey: String(r.x25519_public_key),
+      ed25519PublicKey: String(r.ed25519_public_key),
+    });
+    return [
+      ...rows.map((r): MemberKeysRecord => ({ ...keysOf(r), role: asRole(r.role) })),
+      ...former.map((r): MemberKeysRecord => ({ ...keysOf(r), role: 'member', untilEpoch: Number(r.until_epoch) })),
+    ];
+  }
+
+  // blobs
+
+  async missingBlobs(workspaceId: string, ids: readonly string[]): Promise<string[]> {
+    // stamped (and committed) before the read: garbage collection then spares what this push is told is stored
+    await this.db.exec(STAMP_BLOB_ACTIVITY_SQL, [new Date(), workspaceId]);
+    return missing(this.db, workspaceId, ids);
+  }
+
+  async putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number> {
+    // keys first: a bad id must fail before the transaction, so nothing is stored
+    const rows = blobs.map((b) => {
+      const key = blobKey(b.id);
+      if (key === null) throw new BlobIdError('blob id must be 64 hex chars');
+      return { key, data: asBuffer(b.data) };
+    });
+    // Concurrent pushes of overlapping blobs lock the same keys; taking them in one global order
+    // keeps two such transactions from deadlocking on each other.
+    rows.sort((a, b) => Buffer.compare(a.key, b.key));
+    return this.db.tx(async (tx) => {
+      const at = new Date();
+      let stored = 0;
+      let bytes = 0;
+      for (let start = 0; start < rows.length; ) {
+        let end = start;
+        let batchBytes = 0;
+        while (end < rows.length && (end === start || batchBytes + rows[end]!.data.length <= INSERT_BATCH_BYTES)) {
+          batchBytes += rows[end]!.data.length;
+          end++;
+        }
+        const batch = rows.slice(start, end);
+        const inserted = await tx.query<{ size: number }>(
+          `INSERT INTO blobs (workspace_id, id, size, data, created_at)
+           SELECT $1, u.id, length(u.data), u.data, $4 FROM unnest($2::bytea[], $3::bytea[]) AS u(id, data)
+           ON CONFLICT DO NOTHING RETURNING size`,
+          [workspaceId, batch.map((r) => r.key), batch.map((r) => r.data), at],
+        );
+        stored += inserted.length;
+        for (const r of inserted) bytes += Number(r.size);
+        start = end;
+      }
+      await tx.exec('UPDATE workspaces SET size = size + $1, blob_activity_at = $2 WHERE id = $3', [bytes, at, workspaceId]);
+      return stored;
+    });
+  }
+
+  async getBlobs(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobRecord[]> {
+    const plan = await this.planBlobFetch(workspaceId, ids, maxBytes);
+    if (plan.length === 0) return [];
+    const data = await this.readBlobs(workspaceId, plan.map((p) => p.id));
+    const out: BlobRecord[] = [];
+    plan.forEach((p, i) => {
+      const d = data[i];
+      // a blob deleted between the two reads (its workspace went) is skipped like an unknown id
+      if (d) out.push({ id: p.id, data: d });
+    });
+    return out;
+  }
+
+  async planBlobFetch(workspaceId: string, ids: readonly string[], maxBytes: number): Promise<BlobSizeRecord[]> {
+    const keys = validKeys(ids);
+    if (keys.length === 0) return [];
+    const rows = await this.db.query('SELECT id, size FROM blobs WHERE workspace_id = $1 AND id = ANY($2::bytea[])', [workspaceId, keys]);
+    const sizes = new Map(rows.map((r) => [(r.id as Buffer).toString('hex'), Number(r.size)]));
+    const out: BlobSizeRecord[] = [];
+    let total = 0;
+    for (const id of ids) {
+      const size = sizes.get(id.toLowerCase());
+      if (size === undefined) continue;
+      if (out.length > 0 && total + size > maxBytes) break;
+      out.push({ id, size });
+      total += size;
+    }
+    return out;
+  }
+
+  async readBlobs(workspaceId: string, ids: readonly string[]): Promise<(Uint8Array | null)[]> {
+    const keys = validKeys(ids);
+    if (keys.length === 0) return ids.map(() => null);
+    const rows = await this.db.query('SELECT id, data FROM blobs WHERE workspace_id = $1 AND id = ANY($2::bytea[])', [workspaceId, keys]);
+    const byId = new Map(rows.map((r) => [(r.id as Buffer).toString('hex'), bytes(r.data)]));
+    return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
+  }
+
+  // snapshots
+
+  async createSnapshot(workspaceId: string, s: NewSnapshot): Promise<CreateSnapshotResult> {
+    return this.db.tx(async (tx): Promise<CreateSnapshotResult> => {
+      // The row lock is the compare-and-swap: a second push waits here until the first commits,
+      // then reads the head the first one wrote.
+      const [ws] = await tx.query('SELECT head FROM workspaces WHERE id = $1 FOR NO KEY UPDATE', [workspaceId]);
+      if (!ws) return { ok: false, reason: 'no_workspace' };
+      const head = ws.head === null ? null : String(ws.head);
+      if (head !== s.parent) return { ok: false, reason: 'conflict', head };
+      if ((await tx.query('SELECT 1 FROM snapshots WHERE workspace_id = $1 AND id = $2', [workspaceId, s.id])).length) {
+        return { ok: false, reason: 'exists' };
+      }
+      const unique = [...new Set(s.blobIds)];
+      const absent = await missing(tx, workspaceId, unique);
+      if (absent.length > 0) return { ok: false, reason: 'missing_blobs', missing: absent };
+      const data = asBuffer(s.data);
+      await tx.exec('INSERT INTO snapshots (workspace_id, id, parent, data, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        workspaceId,
+        s.id,
+        s.parent,
+        data,
+        s.createdAt,
+      ]);
+      if (unique.length > 0) {
+        // every id is stored (checked above), so every key decodes; ON CONFLICT: two spellings of one id
+        await tx.exec(
+          `INSERT INTO snapshot_blobs (workspace_id, snapshot_id, blob_id) SELECT $1, $2, k FROM unnest($3::bytea[]) AS k
+           ON CONFLICT DO NOTHING`,
+          [workspaceId, s.id, validKeys(unique)],
+        );
+      }
+      await tx.exec('UPDATE workspaces SET head = $1, updated_at = $2, size = size + $3 WHERE id = $4', [s.id, s.createdAt, data.length, workspaceId]);
+      return { ok: true, head: s.id };
+    });
+  }
+
+  async listSnapshots(workspaceId: string, opts: { limit: number; before?: string }): Promise<SnapshotRecord[]> {
+    const rows =
+      opts.before === undefined
+        ? await this.db.query('SELECT id, parent, data, created_at FROM snapshots WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2', [
+            workspaceId,
+            opts.limit,
+          ])
+        : await this.db.query(
+            `SELECT id, parent, data, created_at FROM snapshots
+             WHERE workspace_id = $1 AND seq < (SELECT seq FROM snapshots WHERE workspace_id = $1 AND id = $2)
+             ORDER BY seq DESC LIMIT $3`,
+            [workspaceId, opts.before, opts.limit],
+          );
+    return rows.map(toSnapshot);
+  }
+
+  async getSnapshot(workspaceId: string, id: string): Promise<SnapshotRecord | null> {
+    const [row] = await this.db.query('SELECT id, parent, data, created_at FROM snapshots WHERE workspace_id = $1 AND id = $2', [workspaceId, id]);
+    return row ? toSnapshot(row) : null;
+  }
+
+  async snapshotBlobIds(workspaceId: string, snapshotId: string): Promise<string[]> {
+    const rows = await this.db.query('SELECT blob_id FROM snapshot_blobs WHERE workspace_id = $1 AND snapshot_id = $2 ORDER BY blob_id', [
+      workspaceId,
+      snapshotId,
+    ]);
+    // bytea sorts bytewise, which is the order of the lowercase hex
+    return rows.map((r) => (r.blob_id as Buffer).toString('hex'));
+  }
+
+  // access tokens
+
+  async createAccessToken(t: NewAccessToken): Promise<CreateAccessTokenResult> {
+    return this.db.tx(async (tx): Promise<CreateAccessTokenResult> => {
+      if (!(await tx.query('SELECT 1 FROM workspaces WHERE id = $1', [t.workspaceId])).length) return { ok: false, reason: 'no_workspace' };
+      if ((await tx.query('SELECT 1 FROM access_tokens WHERE id = $1', [t.id])).length) return { ok: false, reason: 'id_taken' };
+      await tx.exec(
+        `INSERT INTO access_tokens (id, workspace_id, created_by, name, scope, secret_hash, public_key, certificate, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+        [t.id, t.workspaceId, t.createdBy, t.name, t.scope, Buffer.from(t.secretHash), t.publicKey, t.certificate, t.createdAt, t.expiresAt],
+      );
+      for (const k of t.keys) {
+        await tx.exec('INSERT INTO access_token_keys (token_id, epoch, wrapped_key) VALUES ($1, $2, $3)', [t.id, k.epoch, k.wrappedKey]);
+      }
+      return { ok: true };
+    });
+  }
+
+  private async tokensWhere(where: string, params: unknown[]): Promise<AccessTokenRecord[]> {
+    const rows = await this.db.query(
+      `SELECT t.*, u.email AS creator_email, u.name AS creator_name FROM access_tokens t JOIN users u ON u.id = t.created_by
+       WHERE ${where} ORDER BY t.created_at, t.id`,
+      params,
+    );
+    if (rows.length === 0) return [];
+    const keys = await this.db.query('SELECT token_id, epoch, wrapped_key FROM access_token_keys WHERE token_id = ANY($1::text[]) ORDER BY token_id, epoch', [
+      rows.map((r) => String(r.id)),
+    ]);
+    const byToken = groupBy(keys, 'token_id');
+    return rows.map((r) => toAccessToken(r, (byToken.get(String(r.id)) ?? []).map(toWorkspaceKey)));
+  }
+
+  async getAccessToken(id: string): Promise<AccessTokenRecord | null> {
+    return (await this.tokensWhere('t.id = $1', [id]))[0] ?? null;
+  }
+
+  async touchAccessToken(id: string, now: Date): Promise<void> {
+    await this.db.exec('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [now, id]);
+  }
+
+  async listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]> {
+    const member = 't.workspace_id IN (SELECT w.id FROM workspaces w JOIN team_members m ON m.team_id = w.team_id WHERE m.user_id = $1)';
+    return workspaceId === undefined ? this.tokensWhere(member, [userId]) : this.tokensWhere(`${member} AND t.workspace_id = $2`, [userId, workspaceId]);
+  }
+
+  async workspaceAccessTokens(workspaceId: string): Promise<AccessTokenRecord[]> {
+    return this.tokensWhere('t.workspace_id = $1', [workspaceId]);
+  }
+
+  async revokeAccessToken(id: string, now: Date): Promise<boolean> {
+    return (await this.db.exec('UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id])) > 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.pool.end();
+  }
+
+  // account lifecycle (issue 5): implemented in account-store.ts
+
+  async listSessionsOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
+    return account.listSessionsOfUser(this.db, userId, now);
+  }
+  async revokeSessionOfUser(userId: string, sessionId: string): Promise<boolean> {
+    return account.revokeSessionOfUser(this.db, userId, sessionId);
+  }
+  async changeCredentials(...args: Parameters<Store['changeCredentials']>): Promise<ChangeCredentialsResult> {
+    return account.changeCredentials(this.db, ...args);
+  }
+  async setRecovery(userId: string, recovery: RecoveryRecord): Promise<boolean> {
+    return account.setRecovery(this.db, userId, recovery);
+  }
+  async getRecovery(userId: string): Promise<RecoveryRecord | null> {
+    return account.getRecovery(this.db, userId);
+  }
+  async getAccountMeta(userId: string): Promise<AccountMetaRecord | null> {
+    return account.getAccountMeta(this.db, userId);
+  }
+  async workspaceUsageOfUser(userId: string): Promise<WorkspaceUsageRecord[]> {
+    return account.workspaceUsageOfUser(this.db, userId);
+  }
+  async listBlobSizes(workspaceId: string): Promise<BlobSizeRecord[]> {
+    return account.listBlobSizes(this.db, workspaceId);
+  }
+  async deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult> {
+    return account.deleteUser(this.db, userId, expectedAuthKeyHash);
+  }
+  async backup(path: string): Promise<void> {
+    return account.backup(path);
+  }
+
+  // garbage collection (issue 6): implemented in gc.ts
+
+  async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
+    return collectGarbage(this.db, opts);
+  }
+
+  // teams (issue 3): implemented in team-store.ts
+
+  async createTeam(t: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> {
+    return teams.createTeam(this.db, t);
+  }
+  async teamAccess(teamId: string, userId: string): Promise<TeamAccessRecord> {
+    return teams.teamAccess(this.db, teamId, userId);
+  }
+  async teamMembers(teamId: string): Promise<TeamMemberRecord[]> {
+    return teams.teamMembers(this.db, teamId);
+  }
+  async listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]> {
+    return teams.listInvitations(this.db, teamId, now);
+  }
+  async createInvitation(invitation: NewInvitation): Promise<void> {
+    return teams.createInvitation(this.db, invitation);
+  }
+  async acceptInvitation(...args: Parameters<Store['acceptInvitation']>): Promise<AcceptInvitationResult> {
+    return teams.acceptInvitation(this.db, ...args);
+  }
+  async confirmMember(...args: Parameters<Store['confirmMember']>): Promise<ConfirmMemberResult> {
+    return teams.confirmMember(this.db, ...args);
+  }
+  async rotateTeam(teamId: string, rotation: TeamRotation): Promise<RotateTeamResult> {
+    return teams.rotateTeam(this.db, teamId, rotation);
+  }
+  async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
+    return teams.leaveTeam(this.db, teamId, userId, now);
+  }
+  async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<void> {
+    return teams.setEmailVerification(this.db, ...args);
+  }
+  async verifyEmail(...args: Parameters<Store['verifyEmail']>): Promise<VerifyEmailResult> {
+    return teams.verifyEmail(this.db, ...args);
+  }
+}
+
+async function loadWorkspace(q: Tx, id: string): Promise<WorkspaceRecord | null> {
+  const [row] = await q.query('SELECT * FROM workspaces WHERE id = $1', [id]);
+  if (!row) return null;
+  const keys = await q.query('SELECT epoch, wrapped_key FROM workspace_keys WHERE workspace_id = $1 ORDER BY epoch', [id]);
+  return toWorkspace(row, keys.map(toWorkspaceKey));
+}
+
+/** The stored form of every well-formed id (malformed ones can match nothing). */
+function validKeys(ids: readonly string[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const id of ids) {
+    const key = blobKey(id);
+    if (key !== null) out.push(key);
+  }
+  return out;
+}
+
+/** The ids not stored in the workspace, in request order, without duplicates; malformed ids count as missing. */
+async function missing(q: Tx, workspaceId: string, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const keys = validKeys(ids);
+  const found = new Set<string>();
+  if (keys.length > 0) {
+    const rows = await q.query('SELECT id FROM blobs WHERE workspace_id = $1 AND id = ANY($2::bytea[])', [workspaceId, keys]);
+    for (const r of rows) found.add((r.id as Buffer).toString('hex'));
+  }
+  const out = new Set<string>();
+  // hex decoding ignores case, as SQLite's unhex() does
+  for (const id of ids) if (!found.has(id.toLowerCase())) out.add(id);
+  return [...out];
+}
+
+/** A Buffer view of the bytes, for binding as bytea without a copy. */
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}

@@ -1,0 +1,270 @@
+/**
+ * The teams part of the PostgreSQL store (issue 3), the same rules as sqlite/team-store.ts. Every
+ * change that depends on the team's state locks the team row first (SELECT … FOR UPDATE), so
+ * rotations, confirmations and departures on different servers apply one after another.
+ */
+import type {
+  AcceptInvitationResult,
+  ConfirmMemberResult,
+  InvitationRecord,
+  LeaveTeamResult,
+  NewInvitation,
+  NewTeam,
+  RotateTeamResult,
+  SealedKeyRecord,
+  TeamAccessRecord,
+  TeamMemberRecord,
+  TeamRotation,
+  VerifyEmailResult,
+} from '../store.js';
+import type { PgDb, Row, Tx } from './db.js';
+import { asRole, bytes, date } from './rows.js';
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a).equals(Buffer.from(b));
+}
+
+function sameSet(a: readonly string[], b: readonly string[]): boolean {
+  const sa = new Set(a);
+  return sa.size === a.length && a.length === b.length && b.every((x) => sa.has(x));
+}
+
+export async function createTeam(db: PgDb, t: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> {
+  return db.tx(async (tx): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> => {
+    if ((await tx.query('SELECT 1 FROM teams WHERE id = $1', [t.id])).length) return { ok: false, reason: 'id_taken' };
+    await tx.exec('INSERT INTO teams (id, name, personal, epoch, created_at) VALUES ($1, $2, false, 1, $3)', [t.id, t.name, t.createdAt]);
+    await tx.exec("INSERT INTO team_members (team_id, user_id, role, created_at, confirmed_at) VALUES ($1, $2, 'owner', $3, $3)", [
+      t.id,
+      t.ownerId,
+      t.createdAt,
+    ]);
+    await tx.exec('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES ($1, $2, 1, $3)', [t.id, t.ownerId, t.sealedTeamKey]);
+    return { ok: true };
+  });
+}
+
+export async function teamAccess(db: PgDb, teamId: string, userId: string): Promise<TeamAccessRecord> {
+  const [row] = await db.query(
+    `SELECT t.id, t.name, t.personal, t.epoch, t.rotation_pending, m.role, m.confirmed_at, (m.user_id IS NOT NULL) AS member,
+       EXISTS (SELECT 1 FROM team_former_members f WHERE f.team_id = t.id AND f.user_id = $2) AS former
+     FROM teams t LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = $2 WHERE t.id = $1`,
+    [teamId, userId],
+  );
+  if (!row) return { team: null, state: 'none', role: null };
+  const team = {
+    id: String(row.id),
+    name: String(row.name),
+    personal: row.personal === true,
+    epoch: Number(row.epoch),
+    rotationPending: row.rotation_pending === true,
+  };
+  if (row.member === true) return { team, state: row.confirmed_at === null ? 'accepted' : 'confirmed', role: asRole(row.role) };
+  return { team, state: row.former === true ? 'former' : 'none', role: null };
+}
+
+export async function teamMembers(db: PgDb, teamId: string): Promise<TeamMemberRecord[]> {
+  const rows = await db.query(
+    `SELECT u.id, u.email, u.name, m.role, m.confirmed_at, m.created_at, u.x25519_public_key, u.ed25519_public_key
+     FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY m.created_at, u.id`,
+    [teamId],
+  );
+  return rows.map((r) => ({
+    userId: String(r.id),
+    email: String(r.email),
+    name: String(r.name),
+    role: asRole(r.role),
+    x25519PublicKey: String(r.x25519_public_key),
+    ed25519PublicKey: String(r.ed25519_public_key),
+    confirmed: r.confirmed_at !== null,
+    joinedAt: date(r.created_at),
+  }));
+}
+
+export async function listInvitations(db: PgDb, teamId: string, now: Date): Promise<InvitationRecord[]> {
+  const rows = await db.query(
+    `SELECT id, team_id, email, role, invited_by, created_at, expires_at FROM team_invitations
+     WHERE team_id = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at, id`,
+    [teamId, now],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    teamId: String(r.team_id),
+    email: String(r.email),
+    role: r.role === 'admin' ? 'admin' : 'member',
+    invitedBy: r.invited_by === null ? null : String(r.invited_by),
+    createdAt: date(r.created_at),
+    expiresAt: date(r.expires_at),
+  }));
+}
+
+export async function createInvitation(db: PgDb, inv: NewInvitation): Promise<void> {
+  await db.tx(async (tx) => {
+    // one open invitation per address and team: a new one replaces (and so cancels) the old code
+    await tx.exec('DELETE FROM team_invitations WHERE team_id = $1 AND email = $2 AND accepted_at IS NULL', [inv.teamId, inv.email]);
+    await tx.exec(
+      `INSERT INTO team_invitations (id, team_id, email, role, code_hash, invited_by, created_at, expires_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+      [inv.id, inv.teamId, inv.email, inv.role, Buffer.from(inv.codeHash), inv.invitedBy, inv.createdAt, inv.expiresAt],
+    );
+  });
+}
+
+export async function acceptInvitation(db: PgDb, codeHash: Uint8Array, userId: string, email: string, now: Date): Promise<AcceptInvitationResult> {
+  return db.tx(async (tx): Promise<AcceptInvitationResult> => {
+    const [inv] = await tx.query(
+      `SELECT i.id, i.team_id, i.email, i.role, i.expires_at, i.accepted_at, t.name FROM team_invitations i
+       JOIN teams t ON t.id = i.team_id WHERE i.code_hash = $1 FOR UPDATE OF i`,
+      [Buffer.from(codeHash)],
+    );
+    if (!inv) return { ok: false, reason: 'unknown' };
+    if (inv.accepted_at !== null) return { ok: false, reason: 'used' };
+    if (date(inv.expires_at).getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
+    if (String(inv.email) !== email) return { ok: false, reason: 'other_address' };
+    const teamId = String(inv.team_id);
+    if ((await tx.query('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId])).length) {
+      return { ok: false, reason: 'already_member' };
+    }
+    await tx.exec('INSERT INTO team_members (team_id, user_id, role, created_at, confirmed_at) VALUES ($1, $2, $3, $4, NULL)', [
+      teamId,
+      userId,
+      inv.role,
+      now,
+    ]);
+    await tx.exec('DELETE FROM team_former_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
+    await tx.exec('UPDATE team_invitations SET accepted_at = $1, accepted_by = $2 WHERE id = $3', [now, userId, inv.id]);
+    // the code reached this address: that proves it as well as an activation code would
+    await tx.exec('UPDATE users SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL', [now, userId]);
+    await tx.exec('DELETE FROM email_verifications WHERE user_id = $1', [userId]);
+    return { ok: true, teamId, teamName: String(inv.name), role: asRole(inv.role) };
+  });
+}
+
+export async function confirmMember(db: PgDb, teamId: string, userId: string, keys: SealedKeyRecord[], now: Date): Promise<ConfirmMemberResult> {
+  return db.tx(async (tx): Promise<ConfirmMemberResult> => {
+    const [team] = await tx.query('SELECT epoch FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
+    const [m] = await tx.query('SELECT confirmed_at FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
+    if (!team || !m) return { ok: false, reason: 'not_member' };
+    if (m.confirmed_at !== null) return { ok: false, reason: 'already_confirmed' };
+    const epoch = Number(team.epoch);
+    if (!keys.some((k) => k.epoch === epoch) || keys.some((k) => k.epoch > epoch)) return { ok: false, reason: 'missing_epoch' };
+    for (const k of keys) {
+      await tx.exec(
+        `INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (team_id, user_id, epoch) DO UPDATE SET sealed_key = excluded.sealed_key`,
+        [teamId, userId, k.epoch, k.sealedKey],
+      );
+    }
+    await tx.exec('UPDATE team_members SET confirmed_at = $1 WHERE team_id = $2 AND user_id = $3', [now, teamId, userId]);
+    return { ok: true };
+  });
+}
+
+async function recordFormer(tx: Tx, teamId: string, userId: string, untilEpoch: number, at: Date): Promise<void> {
+  await tx.exec(
+    `INSERT INTO team_former_members (team_id, user_id, until_epoch, removed_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (team_id, user_id) DO UPDATE SET until_epoch = excluded.until_epoch, removed_at = excluded.removed_at`,
+    [teamId, userId, untilEpoch, at],
+  );
+}
+
+export async function rotateTeam(db: PgDb, teamId: string, r: TeamRotation): Promise<RotateTeamResult> {
+  return db.tx(async (tx): Promise<RotateTeamResult> => {
+    const [team] = await tx.query('SELECT epoch FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
+    if (!team) return { ok: false, reason: 'no_team' };
+    const epoch = Number(team.epoch);
+    if (epoch !== r.expectedEpoch) return { ok: false, reason: 'stale' };
+    const members = await tx.query('SELECT user_id, role, confirmed_at FROM team_members WHERE team_id = $1', [teamId]);
+    let removed: Row | undefined;
+    if (r.removeUserId !== null) {
+      removed = members.find((m) => m.user_id === r.removeUserId);
+      if (!removed) return { ok: false, reason: 'not_member' };
+      const others = members.filter((m) => m !== removed);
+      if (removed.role === 'owner' && others.length > 0 && !others.some((m) => m.role === 'owner' && m.confirmed_at !== null)) {
+        return { ok: false, reason: 'last_owner' };
+      }
+    }
+    const remaining = members.filter((m) => m !== removed && m.confirmed_at !== null).map((m) => String(m.user_id));
+    if (!sameSet(remaining, r.sealedKeys.map((k) => k.userId))) return { ok: false, reason: 'members_changed' };
+    const workspaces = (await tx.query('SELECT id FROM workspaces WHERE team_id = $1', [teamId])).map((w) => String(w.id));
+    if (!sameSet(workspaces, r.workspaceKeys.map((k) => k.workspaceId))) return { ok: false, reason: 'workspaces_changed' };
+
+    if (removed) {
+      if (removed.confirmed_at !== null) await recordFormer(tx, teamId, String(removed.user_id), epoch, r.now);
+      // cascades to the member's sealed team keys
+      await tx.exec('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, r.removeUserId]);
+    }
+    const next = epoch + 1;
+    if (r.sealedKeys.length > 0) {
+      await tx.exec(
+        'INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) SELECT $1, u, $2, k FROM unnest($3::text[], $4::text[]) AS x(u, k)',
+        [teamId, next, r.sealedKeys.map((k) => k.userId), r.sealedKeys.map((k) => k.sealedKey)],
+      );
+    }
+    if (r.workspaceKeys.length > 0) {
+      await tx.exec(
+        'INSERT INTO workspace_keys (workspace_id, epoch, wrapped_key) SELECT w, $1, k FROM unnest($2::text[], $3::text[]) AS x(w, k)',
+        [next, r.workspaceKeys.map((k) => k.workspaceId), r.workspaceKeys.map((k) => k.wrappedKey)],
+      );
+    }
+    await tx.exec('UPDATE teams SET epoch = $1, rotation_pending = false WHERE id = $2', [next, teamId]);
+    return { ok: true, epoch: next };
+  });
+}
+
+export async function leaveTeam(db: PgDb, teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
+  return db.tx(async (tx): Promise<LeaveTeamResult> => {
+    const [team] = await tx.query('SELECT personal, epoch FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
+    const members = await tx.query('SELECT user_id, role, confirmed_at FROM team_members WHERE team_id = $1', [teamId]);
+    const me = members.find((m) => m.user_id === userId);
+    if (!team || !me) return { ok: false, reason: 'not_member' };
+    if (team.personal === true) return { ok: false, reason: 'personal' };
+    const others = members.filter((m) => m !== me);
+    if (others.length === 0) return { ok: false, reason: 'last_member' };
+    if (me.role === 'owner' && !others.some((m) => m.role === 'owner' && m.confirmed_at !== null)) return { ok: false, reason: 'last_owner' };
+    const heldKeys = me.confirmed_at !== null;
+    if (heldKeys) {
+      await recordFormer(tx, teamId, userId, Number(team.epoch), now);
+      await tx.exec('UPDATE teams SET rotation_pending = true WHERE id = $1', [teamId]);
+    }
+    await tx.exec('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
+    return { ok: true, rotationPending: heldKeys };
+  });
+}
+
+export async function setEmailVerification(db: PgDb, userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<void> {
+  await db.exec(
+    `INSERT INTO email_verifications (user_id, email, code_hash, expires_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, code_hash = excluded.code_hash, expires_at = excluded.expires_at`,
+    [userId, email, Buffer.from(codeHash), expiresAt],
+  );
+}
+
+export async function verifyEmail(db: PgDb, userId: string, codeHash: Uint8Array, now: Date): Promise<VerifyEmailResult> {
+  return db.tx(async (tx): Promise<VerifyEmailResult> => {
+    const [user] = await tx.query('SELECT email, verified_at FROM users WHERE id = $1 FOR UPDATE', [userId]);
+    if (!user) return { ok: false, reason: 'wrong_code' };
+    if (user.verified_at !== null) return { ok: false, reason: 'already_verified' };
+    const [v] = await tx.query('SELECT email, code_hash, expires_at FROM email_verifications WHERE user_id = $1', [userId]);
+    if (!v || String(v.email) !== String(user.email) || !sameBytes(bytes(v.code_hash), codeHash)) return { ok: false, reason: 'wrong_code' };
+    if (date(v.expires_at).getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
+    await tx.exec('UPDATE users SET verified_at = $1 WHERE id = $2', [now, userId]);
+    await tx.exec('DELETE FROM email_verifications WHERE user_id = $1', [userId]);
+    return { ok: true };
+  });
+}
+
+/** Account deletion's part (inside its transaction): the account's invitations, and teams it leaves. */
+export async function forgetUserInTeams(tx: Tx, userId: string, email: string): Promise<number> {
+  const invitations = await tx.exec(
+    'DELETE FROM team_invitations WHERE accepted_at IS NULL AND (email = $1 OR invited_by = $2)',
+    [email, userId],
+  );
+  // shared teams the account held keys in must rotate before anyone writes again
+  await tx.exec(
+    `UPDATE teams SET rotation_pending = true WHERE personal = false AND id IN (
+       SELECT m.team_id FROM team_members m WHERE m.user_id = $1 AND m.confirmed_at IS NOT NULL
+         AND EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> m.user_id))`,
+    [userId],
+  );
+  return invitations;
+}

@@ -1,0 +1,288 @@
+/**
+ * Teams end to end (issue 3) with the real server and real CLI processes: activation, invite →
+ * accept → confirm (fingerprint) → clone → push → pull → remove (key rotation) → refused; what a
+ * removed member can still decrypt with the keys they held (nothing new); misuse of codes (other
+ * account, reuse, expiry, a wrong fingerprint); leaving, pending rotation, last owner; a token made
+ * before a removal.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { fromB64 } from '../../src/protocol/encoding.js';
+import { noblePrimitives as p } from '../../src/crypto/primitives.js';
+import { openSealed } from '../../src/crypto/seal.js';
+import { openEnvelope } from '../../src/crypto/aead.js';
+import { deriveWorkspaceSubkeys } from '../../src/crypto/workspace-keys.js';
+import { openSnapshot } from '../../src/sync/snapshot.js';
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+
+/** The newest code of `kind` mailed to `to`, read from the server's outbox. */
+function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
+  const dir = path.join(dataDir, 'outbox');
+  const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+  for (const f of files.reverse()) {
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    if (!text.includes(`To: ${to}\r\n`)) continue;
+    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
+    if (m) return m[1]!;
+  }
+  throw new Error(`no ${kind} mailed to ${to}`);
+}
+
+function sessionOf(m: Machine): { userId: string; x25519Secret: string } {
+  const dir = path.join(m.configDir, 'sessions');
+  return json(readFileSync(path.join(dir, readdirSync(dir).find((f) => f.endsWith('.json'))!), 'utf8'));
+}
+
+describe('teams end to end', () => {
+  let server: StartedServer;
+  let db: Database.Database;
+  let ann: Machine;
+  let bob: Machine;
+  let carol: Machine;
+  let mallory: Machine;
+  let dave: Machine;
+  let annDir: string;
+  let wsId: string;
+  const team = 'Acme';
+
+  beforeAll(async () => {
+    server = await startServer();
+    db = new Database(path.join(server.dataDir, 'sync.db'), { readonly: false });
+    db.pragma('busy_timeout = 5000');
+    [ann, bob, carol, mallory, dave] = [0, 1, 2, 3, 4].map(() => machine(server.url));
+    await Promise.all([
+      signupMachine(ann!, 'ann@example.com'),
+      signupMachine(bob!, 'bob@example.com'),
+      signupMachine(carol!, 'carol@example.com'),
+      signupMachine(mallory!, 'mallory@example.com'),
+      signupMachine(dave!, 'dave@example.com'),
+    ]);
+  }, 120_000);
+
+  afterAll(async () => {
+    db?.close();
+    await server?.cleanup();
+  });
+
+  it('activation: the signup mail carries a single-use code; a wrong one is refused', async () => {
+    const code = mailedCode(server.dataDir, 'ann@example.com', 'Verification code');
+    expect(code).toMatch(/^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/);
+    // inviting needs a verified address
+    expect((await ann.run(['team', 'create', team])).code).toBe(0);
+    const early = await ann.run(['team', 'invite', 'bob@example.com', '--team', team]);
+    expect(early.stderr).toMatch(/confirm your email address/);
+    expect(early.code).toBe(4);
+    expect((await ann.run(['account', 'verify', 'AAAA-AAAA-AAAA-AAAA'])).code).toBe(4);
+    // another account's code does not verify this one
+    expect((await mallory.run(['account', 'verify', code])).code).toBe(4);
+    const ok = await ann.run(['account', 'verify', code.toLowerCase()]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect((await ann.run(['account', 'verify', code])).code).toBe(3);
+    const shown = json((await ann.run(['account', 'show', '--json'])).stdout);
+    expect(shown.user.verifiedAt).not.toBeNull();
+  }, 60_000);
+
+  it('init --team makes a workspace in the team; invite reports a bad address and sends the rest', async () => {
+    annDir = tempDir('isync-ann-');
+    writeFileSync(path.join(annDir, 'a.json'), '{"v":1}');
+    writeFileSync(path.join(annDir, 'b.yaml'), 'b: 1\n');
+    const init = await ann.run(['init', '--team', team, '--name', 'api', '--json'], { cwd: annDir });
+    expect(init.code, init.stderr).toBe(0);
+    wsId = json(init.stdout).id;
+    expect(json(init.stdout).team).toBe(team);
+    expect((await ann.run(['push'], { cwd: annDir })).code).toBe(0);
+
+    const inv = await ann.run(['team', 'invite', 'bob@example.com', 'not-an-address', 'carol@example.com', '--team', team, '--json']);
+    expect(inv.code).toBe(1);
+    const res = json(inv.stdout);
+    expect(res.invited.map((i: any) => i.email).sort()).toEqual(['bob@example.com', 'carol@example.com']);
+    expect(res.failed).toEqual([{ email: 'not-an-address', reason: 'not a valid email address' }]);
+    expect(mailedCode(server.dataDir, 'bob@example.com', 'Invite code')).toMatch(/^[0-9A-Z-]{19}$/);
+    // from standard input, one a line
+    const stdin = await ann.run(['team', 'invite', '-', '--team', team], { input: 'dave@example.com\n\nbad@@x\n' });
+    expect(stdin.code).toBe(1);
+    expect(stdin.stderr).toContain('bad@@x');
+    mailedCode(server.dataDir, 'dave@example.com', 'Invite code');
+  }, 60_000);
+
+  it('codes: refused for another account (and not used up), single use, expiring', async () => {
+    const bobCode = mailedCode(server.dataDir, 'bob@example.com', 'Invite code');
+    const wrong = await mallory.run(['team', 'accept', bobCode]);
+    expect(wrong.code).toBe(4);
+    expect(wrong.stderr).toMatch(/another address/);
+    const ok = await bob.run(['team', 'accept', bobCode, '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(json(ok.stdout)).toMatchObject({ teamName: team, role: 'member' });
+    expect((await bob.run(['team', 'accept', bobCode])).code).toBe(3);
+    expect((await carol.run(['team', 'accept', bobCode])).code).not.toBe(0);
+
+    db.prepare("UPDATE team_invitations SET expires_at = 1 WHERE email = 'dave@example.com'").run();
+    const expired = await dave.run(['team', 'accept', mailedCode(server.dataDir, 'dave@example.com', 'Invite code')]);
+    expect(expired.code).toBe(3);
+    expect(expired.stderr).toMatch(/expired/);
+
+    expect((await carol.run(['team', 'accept', mailedCode(server.dataDir, 'carol@example.com', 'Invite code')])).code).toBe(0);
+  }, 60_000);
+
+  it('until confirmed the member reads nothing; a wrong fingerprint refuses (exit 7) and seals nothing', async () => {
+    const dir = tempDir('isync-bob-early-');
+    const early = await bob.run(['clone', wsId, dir]);
+    expect(early.code).not.toBe(0);
+    expect(existsSync(path.join(dir, 'a.json'))).toBe(false);
+
+    const bad = await ann.run(['team', 'confirm', 'bob@example.com', '--team', team, '--fingerprint', '12345 67890 12345 67890 12345 67890 12345 67890']);
+    expect(bad.code).toBe(7);
+    const sealedToBob = db.prepare(
+      "SELECT count(*) FROM team_keys k JOIN users u ON u.id = k.user_id JOIN teams t ON t.id = k.team_id WHERE u.email = 'bob@example.com' AND t.name = ?",
+    );
+    expect(sealedToBob.pluck().get(team)).toBe(0);
+    // no terminal, no --yes, no --fingerprint: nothing to check against
+    expect((await ann.run(['team', 'confirm', 'bob@example.com', '--team', team])).code).toBe(2);
+
+    const fp = json((await bob.run(['whoami', '--json'])).stdout).fingerprint as string;
+    const good = await ann.run(['team', 'confirm', 'bob@example.com', '--team', team, '--fingerprint', fp]);
+    expect(good.code, good.stderr).toBe(0);
+    const yes = await ann.run(['team', 'confirm', 'carol@example.com', '--team', team, '--yes']);
+    expect(yes.code, yes.stderr).toBe(0);
+    expect(yes.stderr).toMatch(/without checking fingerprints/);
+    const members = json((await ann.run(['team', 'members', '--team', team, '--json'])).stdout);
+    expect(members.members.map((m: any) => [m.email, m.status]).sort()).toEqual([
+      ['ann@example.com', 'confirmed'],
+      ['bob@example.com', 'confirmed'],
+      ['carol@example.com', 'confirmed'],
+    ]);
+  }, 60_000);
+
+  let bobDir: string;
+  let carolDir: string;
+  let token: string;
+  let bobHeld: { teamKeys: { epoch: number; sealed: string }[]; x25519Secret: string; userId: string };
+
+  it('confirmed members clone, push and pull', async () => {
+    bobDir = path.join(tempDir('isync-bob-'), 'ws');
+    const clone = await bob.run(['clone', wsId, bobDir]);
+    expect(clone.code, clone.stderr).toBe(0);
+    expect(readFileSync(path.join(bobDir, 'a.json'), 'utf8')).toBe('{"v":1}');
+    writeFileSync(path.join(bobDir, 'bob.txt'), 'from bob');
+    expect((await bob.run(['push', '-m', 'bob was here'], { cwd: bobDir })).code).toBe(0);
+    expect((await ann.run(['pull'], { cwd: annDir })).code).toBe(0);
+    expect(readFileSync(path.join(annDir, 'bob.txt'), 'utf8')).toBe('from bob');
+    carolDir = path.join(tempDir('isync-carol-'), 'ws');
+    expect((await carol.run(['clone', wsId, carolDir])).code).toBe(0);
+
+    const t = await ann.run(['token', 'create', '--workspace', wsId, '--read-only', '--json']);
+    expect(t.code, t.stderr).toBe(0);
+    token = json(t.stdout).token;
+
+    const s = sessionOf(bob);
+    bobHeld = {
+      userId: s.userId,
+      x25519Secret: s.x25519Secret,
+      teamKeys: (db.prepare('SELECT epoch, sealed_key FROM team_keys WHERE user_id = ? AND team_id = (SELECT team_id FROM workspaces WHERE id = ?)').all(s.userId, wsId) as any[]).map((r) => ({ epoch: r.epoch, sealed: r.sealed_key })),
+    };
+    expect(bobHeld.teamKeys.map((k) => k.epoch)).toEqual([1]);
+  }, 90_000);
+
+  it('remove rotates the key: the removed member is refused at once and cannot read what is pushed afterwards', async () => {
+    const removed = await ann.run(['team', 'remove', 'bob@example.com', '--team', team, '--yes', '--json']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(json(removed.stdout)).toMatchObject({ epoch: 2, members: 2, workspaces: 1 });
+
+    const pull = await bob.run(['pull'], { cwd: bobDir });
+    expect(pull.code).toBe(4);
+    expect(pull.stderr).toMatch(/removed/);
+    writeFileSync(path.join(bobDir, 'late.txt'), 'too late');
+    expect((await bob.run(['push'], { cwd: bobDir })).code).toBe(4);
+
+    // the next push re-encrypts everything under epoch 2; the other member reads it
+    writeFileSync(path.join(annDir, 'a.json'), '{"v":2,"secret":"after removal"}');
+    const push = await ann.run(['push', '--json'], { cwd: annDir });
+    expect(push.code, push.stderr).toBe(0);
+    const pulled = await carol.run(['pull'], { cwd: carolDir });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(carolDir, 'a.json'), 'utf8')).toBe('{"v":2,"secret":"after removal"}');
+    expect(readFileSync(path.join(carolDir, 'bob.txt'), 'utf8')).toBe('from bob');
+    // history stays verifiable, bob's own snapshot included
+    const verify = await carol.run(['verify'], { cwd: carolDir });
+    expect(verify.code, verify.stderr).toBe(0);
+    const log = await carol.run(['log', '--json'], { cwd: carolDir });
+    expect(log.stdout).toContain('bob was here');
+
+    // with every key bob held, the new snapshot and its blobs do not open; the old ones still do
+    const held = bobHeld.teamKeys.map(({ epoch, sealed }) => {
+      const teamKey = openSealed(p, fromB64(bobHeld.x25519Secret, 32), fromB64(sealed), { kind: 'team-key', ownerId: (db.prepare('SELECT team_id FROM workspaces WHERE id = ?').pluck().get(wsId) as string), epoch });
+      const wrapped = db.prepare('SELECT wrapped_key FROM workspace_keys WHERE workspace_id = ? AND epoch = ?').pluck().get(wsId, epoch) as string;
+      return { epoch, keys: deriveWorkspaceSubkeys(openEnvelope(p, teamKey, fromB64(wrapped), { kind: 'workspace-key', workspaceId: wsId, epoch })) };
+    });
+    const snaps = db.prepare('SELECT id, parent, data FROM snapshots WHERE workspace_id = ? ORDER BY seq').all(wsId) as { id: string; parent: string | null; data: Buffer }[];
+    const newest = snaps[snaps.length - 1]!;
+    const oldest = snaps[0]!;
+    const opens = (s: typeof newest, epochs: number[]): boolean =>
+      held.some(({ keys }) =>
+        epochs.some((epoch) => {
+          try {
+            openSnapshot(p, keys.manifestKey, { id: s.id, workspaceId: wsId, parent: s.parent, epoch }, new Uint8Array(s.data));
+            return true;
+          } catch {
+            return false;
+          }
+        }),
+      );
+    expect(opens(oldest, [1])).toBe(true);
+    expect(opens(newest, [1, 2, 3])).toBe(false);
+    const newBlobs = db.prepare('SELECT b.id, b.data FROM blobs b JOIN snapshot_blobs s ON s.blob_id = b.id AND s.workspace_id = b.workspace_id WHERE s.snapshot_id = ?').all(newest.id) as { id: Buffer; data: Buffer }[];
+    expect(newBlobs.length).toBeGreaterThan(0);
+    for (const blob of newBlobs) {
+      for (const { keys } of held) {
+        for (const epoch of [1, 2]) {
+          expect(() => openEnvelope(p, keys.blobKey, new Uint8Array(blob.data), { kind: 'blob', workspaceId: wsId, objectId: blob.id.toString('hex'), epoch })).toThrow();
+        }
+      }
+    }
+  }, 90_000);
+
+  it('a token created before the removal fails after the rotation (exit 4)', async () => {
+    const dir = tempDir('isync-ci-');
+    const res = await machine(server.url, tempDir('isync-ci-config-')).run(['clone', wsId, path.join(dir, 'ws')], { env: { INSOMNIA_SYNC_TOKEN: token } });
+    expect(res.code).toBe(4);
+  }, 30_000);
+
+  it('leaving: the last owner cannot; a member can, and writes wait for a rotation', async () => {
+    const last = await ann.run(['team', 'leave', '--team', team, '--yes']);
+    expect(last.code).toBe(3);
+    expect(last.stderr).toMatch(/last owner/);
+    expect(json((await ann.run(['team', 'members', '--team', team, '--json'])).stdout).members).toHaveLength(2);
+    // bob's seat is gone: not removable twice
+    expect((await ann.run(['team', 'remove', 'bob@example.com', '--team', team, '--yes'])).code).toBe(5);
+
+    const left = await carol.run(['team', 'leave', '--team', team, '--yes', '--json']);
+    expect(left.code, left.stderr).toBe(0);
+    expect(json(left.stdout).rotationPending).toBe(true);
+    expect((await carol.run(['pull'], { cwd: carolDir })).code).toBe(4);
+
+    writeFileSync(path.join(annDir, 'c.txt'), 'after carol left');
+    const refused = await ann.run(['push'], { cwd: annDir });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toMatch(/team rotate/);
+    const rotated = await ann.run(['team', 'rotate', '--team', team, '--json']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(json(rotated.stdout).epoch).toBe(3);
+    const pushed = await ann.run(['push'], { cwd: annDir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    // a fresh clone by the owner reads all three epochs' history
+    const again = path.join(tempDir('isync-ann2-'), 'ws');
+    expect((await ann.run(['clone', wsId, again])).code).toBe(0);
+    expect(readFileSync(path.join(again, 'c.txt'), 'utf8')).toBe('after carol left');
+    expect((await ann.run(['verify'], { cwd: again })).code).toBe(0);
+  }, 90_000);
+
+  it('the personal team cannot be left and takes no invitations', async () => {
+    expect((await bob.run(['team', 'leave', '--team', 'personal', '--yes'])).code).toBe(2);
+    expect((await ann.run(['team', 'invite', 'x@example.com', '--team', 'personal'])).code).toBe(4);
+  }, 30_000);
+});

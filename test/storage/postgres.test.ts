@@ -1,0 +1,156 @@
+/**
+ * The store contract on PostgreSQL (a fresh schema per test in one database per suite), and what
+ * only PostgreSQL has: migrations raced by several servers, compare-and-swap across separate pools,
+ * the backup refusal and URL handling.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/storage/open.js';
+import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
+import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
+import type { Store } from '../../src/storage/store.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { newUser, storeContract } from './store-contract.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+}, 120_000);
+afterAll(async () => {
+  await db?.drop();
+});
+
+const ALL_VERSIONS = POSTGRES_MIGRATIONS.map((_, i) => i + 1);
+const hex = (n: number): string => randomBytes(n).toString('hex');
+
+storeContract('postgres', async () => openStore(await db.freshSchema(), '/nonexistent-data-dir'));
+
+describe('postgres specifics', () => {
+  it('has one migration per SQLite schema version', () => {
+    expect(POSTGRES_MIGRATIONS.length).toBe(SQLITE_MIGRATIONS.length);
+  });
+
+  it('applies migrations once when opened with migrate: false, and records them', async () => {
+    const url = await db.freshSchema();
+    const raw = await openPostgresStore(url, { migrate: false });
+    try {
+      expect(await raw.migrate()).toEqual(ALL_VERSIONS);
+      expect(await raw.migrate()).toEqual([]);
+    } finally {
+      await raw.close();
+      await raw.close();
+    }
+  });
+
+  it('lets servers that start at once migrate the same empty database: each version applied exactly once', async () => {
+    const url = await db.freshSchema();
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openPostgresStore(url, { migrate: false })));
+    try {
+      const applied = await Promise.all(stores.map((s) => s.migrate()));
+      expect(applied.flat().sort((a, b) => a - b)).toEqual(ALL_VERSIONS);
+      const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
+      const rows = await db.query<{ version: number }>(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
+      expect(rows.rows.map((r) => r.version)).toEqual(ALL_VERSIONS);
+    } finally {
+      for (const s of stores) await s.close();
+    }
+  });
+
+  it('keeps compare-and-swap across separate pools (servers): one winner per round', async () => {
+    const url = await db.freshSchema();
+    const servers: Store[] = [await openPostgresStore(url), await openPostgresStore(url), await openPostgresStore(url)];
+    try {
+      const user = newUser();
+      await servers[0]!.createUser(user);
+      const wsId = hex(16);
+      await servers[1]!.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() });
+      let head: string | null = null;
+      for (let round = 0; round < 10; round++) {
+        const attempts = Array.from({ length: 6 }, (_, i) => {
+          const data = new Uint8Array(randomBytes(64));
+          return { store: servers[i % servers.length]!, snap: { id: createHash('sha256').update(data).digest('hex'), parent: head, data, blobIds: [], createdAt: new Date() } };
+        });
+        const results = await Promise.all(attempts.map((a) => a.store.createSnapshot(wsId, a.snap)));
+        const winners = results.filter((r) => r.ok);
+        expect(winners).toHaveLength(1);
+        const newHead = (await servers[2]!.getWorkspace(wsId))!.head;
+        for (const r of results) if (!r.ok) expect(r).toEqual({ ok: false, reason: 'conflict', head: newHead });
+        expect(newHead).not.toBe(head);
+        head = newHead;
+      }
+      expect(await servers[0]!.listSnapshots(wsId, { limit: 100 })).toHaveLength(10);
+    } finally {
+      for (const s of servers) await s.close();
+    }
+  });
+
+  it('stores overlapping blob batches from concurrent pushes without deadlock or double counting', async () => {
+    const url = await db.freshSchema();
+    const a = await openPostgresStore(url);
+    const b = await openPostgresStore(url);
+    try {
+      const user = newUser();
+      await a.createUser(user);
+      const wsId = hex(16);
+      await a.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() });
+      const blobs = Array.from({ length: 300 }, () => ({ id: hex(32), data: new Uint8Array(randomBytes(100)) }));
+      const reversed = [...blobs].reverse();
+      const counts = await Promise.all([a.putBlobs(wsId, blobs), b.putBlobs(wsId, reversed), a.putBlobs(wsId, blobs.slice(100)), b.putBlobs(wsId, reversed.slice(50))]);
+      expect(counts.reduce((x, y) => x + y, 0)).toBe(300);
+      expect((await a.getWorkspace(wsId))!.size).toBe(300 * 100);
+      expect(await b.missingBlobs(wsId, blobs.map((x) => x.id))).toEqual([]);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('refuses backup, naming pg_dump', async () => {
+    const store = await openStore(await db.freshSchema(), '/nonexistent-data-dir');
+    try {
+      await expect(store.backup('/tmp/never-written.db')).rejects.toMatchObject({ code: 'backup_unsupported', message: expect.stringMatching(/pg_dump/) });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('accepts postgresql:// too, and a failed connection names neither user nor password', async () => {
+    const store = await openStore((await db.freshSchema()).replace(/^postgres:/, 'postgresql:'), '/nonexistent-data-dir');
+    expect(await store.migrate()).toEqual([]);
+    await store.close();
+    const err = await openStore('postgres://someone:secretpw@127.0.0.1:9/nodb', '/nonexistent-data-dir').catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(Error);
+    expect(String((err as Error).message)).not.toMatch(/secretpw/);
+  });
+
+  it('runs the operator commands on PostgreSQL: migrate applies the schema, backup refuses and names pg_dump', async () => {
+    const bin = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
+    const dataDir = mkdtempSync(join(tmpdir(), 'insomnia-sync-pg-ops-'));
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [bin, ...args], { env: { ...process.env, INSOMNIA_SYNC_DB: '' } }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    try {
+      const url = await db.freshSchema();
+      const migrated = await run(['migrate', '--data-dir', dataDir, '--db', url]);
+      expect(migrated.code, migrated.stderr).toBe(0);
+      const store = await openPostgresStore(url, { migrate: false });
+      expect(await store.migrate()).toEqual([]);
+      await store.close();
+      const out = join(dataDir, 'copy.db');
+      const backup = await run(['backup', '--out', out, '--data-dir', dataDir, '--db', url]);
+      expect(backup.code).toBe(1);
+      expect(backup.stderr).toMatch(/pg_dump/);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
