@@ -1,6 +1,6 @@
 /** Interactive prompts through a real pseudo-terminal (tmux), not a faked prompt library. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { CLI, machine, tempDir } from '../helpers/cli.js';
@@ -84,5 +84,56 @@ describe('prompts on a terminal', () => {
     yes.enter();
     expect(await yes.exitCode()).toBe(0);
     expect(JSON.parse((await m.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(0);
+  });
+
+  it('team confirm --all asks about each fingerprint; only the vouched-for member gets the key', async () => {
+    const mailed = (to: string, kind: string): string => {
+      const dir = path.join(server.dataDir, 'outbox');
+      for (const f of readdirSync(dir).sort().reverse()) {
+        const text = readFileSync(path.join(dir, f), 'utf8');
+        const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
+        if (text.includes(`To: ${to}\r\n`) && m) return m[1]!;
+      }
+      throw new Error(`no ${kind} for ${to}`);
+    };
+    const [owner, yes, no] = [machine(server.url), machine(server.url), machine(server.url)];
+    for (const [m, email] of [[owner, 'owner@example.com'], [yes, 'vouched@example.com'], [no, 'doubted@example.com']] as const) {
+      const up = await m.run(['signup', '--email', email, '--password-stdin'], { input: 'a-long-password-1\n' });
+      expect(up.code, up.stderr).toBe(0);
+    }
+    expect((await owner.run(['account', 'verify', mailed('owner@example.com', 'Verification code')])).code).toBe(0);
+    expect((await owner.run(['team', 'create', 'Crew'])).code).toBe(0);
+    expect((await owner.run(['team', 'invite', 'vouched@example.com', 'doubted@example.com', '--team', 'Crew'])).code).toBe(0);
+    expect((await yes.run(['team', 'accept', mailed('vouched@example.com', 'Invite code')])).code).toBe(0);
+    expect((await no.run(['team', 'accept', mailed('doubted@example.com', 'Invite code')])).code).toBe(0);
+    const fingerprintOf = async (m: typeof owner) => JSON.parse((await m.run(['whoami', '--json'])).stdout).fingerprint as string;
+    const [fpYes, fpNo] = [await fingerprintOf(yes), await fingerprintOf(no)];
+
+    const s = open('team confirm --all --team Crew', { INSOMNIA_SYNC_CONFIG_DIR: owner.configDir, INSOMNIA_SYNC_SERVER: server.url });
+    // The members come in the server's order: answer by what the screen shows.
+    for (let round = 0; round < 2; round++) {
+      const screen = await s.waitFor(round === 0 ? /Does it match/ : /Does it match[\s\S]*Does it match/);
+      // tmux wraps long lines: compare without any white space
+      const flat = screen.replace(/\s+/g, '');
+      const at = flat.lastIndexOf('hasthefingerprint');
+      const last = flat.slice(Math.max(0, at - 60), at + 80);
+      const asksAboutVouched = last.includes('vouched@example.com');
+      expect(last).toContain((asksAboutVouched ? fpYes : fpNo).replace(/\s+/g, ''));
+      s.type(asksAboutVouched ? 'y' : 'n');
+      s.enter();
+    }
+    expect(await s.exitCode()).toBe(0);
+    const members = JSON.parse((await owner.run(['team', 'members', '--team', 'Crew', '--json'])).stdout).members as { email: string; status: string }[];
+    expect(members.find((m) => m.email === 'vouched@example.com')?.status).toBe('confirmed');
+    expect(members.find((m) => m.email === 'doubted@example.com')?.status).not.toBe('confirmed');
+    // the vouched-for member can now read the team; the other still cannot
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'crew.json'), '{}');
+    expect((await owner.run(['init', '--name', 'crew-ws', '--team', 'Crew'], { cwd: dir })).code).toBe(0);
+    expect((await owner.run(['push'], { cwd: dir })).code).toBe(0);
+    const cloneYes = await yes.run(['clone', 'crew-ws', path.join(tempDir(), 'c')]);
+    expect(cloneYes.code, cloneYes.stderr).toBe(0);
+    const cloneNo = await no.run(['clone', 'crew-ws', path.join(tempDir(), 'c')]);
+    expect(cloneNo.code).not.toBe(0);
   });
 });
