@@ -97,7 +97,9 @@ describe('insomnia-sync-server process', () => {
     await first.cleanup();
   });
 
-  it('exits with a clear error for a PostgreSQL URL', async () => {
-    await expect(startServer({ args: ['--db', 'postgres://user:pw@127.0.0.1:1/db'] })).rejects.toThrow(/PostgreSQL support is not built yet/);
+  it('exits with a clear error for an unreachable PostgreSQL URL, without echoing the password', async () => {
+    const err = await startServer({ args: ['--db', 'postgres://user:secretpw@127.0.0.1:1/db'] }).catch((e: unknown) => e as Error);
+    expect(String(err)).toMatch(/PostgreSQL at 127\.0\.0\.1:1\/db: .*ECONNREFUSED/);
+    expect(String(err)).not.toMatch(/secretpw/);
   });
 });

@@ -75,9 +75,24 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     else await pool.query('SELECT 1');
   } catch (err) {
     await pool.end().catch(() => {});
-    throw err;
+    throw new PostgresUnavailableError(`PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
   return store;
+}
+
+/** The database could not be reached, or refused the login or the schema migration, at open. */
+export class PostgresUnavailableError extends Error {
+  readonly code = 'store_unavailable';
+}
+
+/** host:port/database of a URL, for messages: never the user or password. */
+function describeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return '(unparsable URL)';
+  }
 }
 
 export class PostgresStore implements Store {
