@@ -157,9 +157,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `,
   // 4: teams (issue 3): invitations, confirmation, former members, pending rotation, email verification
   `
-  -- null until an owner or admin sealed the team keys to the member
-  ALTER TABLE team_members ADD COLUMN confirmed_at timestamptz;
-  UPDATE team_members SET confirmed_at = created_at;
+  -- true from accepting an invitation until an owner or admin sealed the team keys to the member
+  -- (\`team confirm\`); false (the default) for everyone else, so existing inserts mean "confirmed"
+  ALTER TABLE team_members ADD COLUMN pending boolean NOT NULL DEFAULT false;
   -- true after a member left: writes wait until an owner or admin rotates the team key
   ALTER TABLE teams ADD COLUMN rotation_pending boolean NOT NULL DEFAULT false;
 

@@ -33,11 +33,7 @@ export async function createTeam(db: PgDb, t: NewTeam): Promise<{ ok: true } | {
   return db.tx(async (tx): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> => {
     if ((await tx.query('SELECT 1 FROM teams WHERE id = $1', [t.id])).length) return { ok: false, reason: 'id_taken' };
     await tx.exec('INSERT INTO teams (id, name, personal, epoch, created_at) VALUES ($1, $2, false, 1, $3)', [t.id, t.name, t.createdAt]);
-    await tx.exec("INSERT INTO team_members (team_id, user_id, role, created_at, confirmed_at) VALUES ($1, $2, 'owner', $3, $3)", [
-      t.id,
-      t.ownerId,
-      t.createdAt,
-    ]);
+    await tx.exec("INSERT INTO team_members (team_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)", [t.id, t.ownerId, t.createdAt]);
     await tx.exec('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES ($1, $2, 1, $3)', [t.id, t.ownerId, t.sealedTeamKey]);
     return { ok: true };
   });
@@ -45,7 +41,7 @@ export async function createTeam(db: PgDb, t: NewTeam): Promise<{ ok: true } | {
 
 export async function teamAccess(db: PgDb, teamId: string, userId: string): Promise<TeamAccessRecord> {
   const [row] = await db.query(
-    `SELECT t.id, t.name, t.personal, t.epoch, t.rotation_pending, m.role, m.confirmed_at, (m.user_id IS NOT NULL) AS member,
+    `SELECT t.id, t.name, t.personal, t.epoch, t.rotation_pending, m.role, m.pending, (m.user_id IS NOT NULL) AS member,
        EXISTS (SELECT 1 FROM team_former_members f WHERE f.team_id = t.id AND f.user_id = $2) AS former
      FROM teams t LEFT JOIN team_members m ON m.team_id = t.id AND m.user_id = $2 WHERE t.id = $1`,
     [teamId, userId],
@@ -58,13 +54,13 @@ export async function teamAccess(db: PgDb, teamId: string, userId: string): Prom
     epoch: Number(row.epoch),
     rotationPending: row.rotation_pending === true,
   };
-  if (row.member === true) return { team, state: row.confirmed_at === null ? 'accepted' : 'confirmed', role: asRole(row.role) };
+  if (row.member === true) return { team, state: row.pending === true ? 'accepted' : 'confirmed', role: asRole(row.role) };
   return { team, state: row.former === true ? 'former' : 'none', role: null };
 }
 
 export async function teamMembers(db: PgDb, teamId: string): Promise<TeamMemberRecord[]> {
   const rows = await db.query(
-    `SELECT u.id, u.email, u.name, m.role, m.confirmed_at, m.created_at, u.x25519_public_key, u.ed25519_public_key
+    `SELECT u.id, u.email, u.name, m.role, m.pending, m.created_at, u.x25519_public_key, u.ed25519_public_key
      FROM team_members m JOIN users u ON u.id = m.user_id WHERE m.team_id = $1 ORDER BY m.created_at, u.id`,
     [teamId],
   );
@@ -75,7 +71,7 @@ export async function teamMembers(db: PgDb, teamId: string): Promise<TeamMemberR
     role: asRole(r.role),
     x25519PublicKey: String(r.x25519_public_key),
     ed25519PublicKey: String(r.ed25519_public_key),
-    confirmed: r.confirmed_at !== null,
+    confirmed: r.pending === false,
     joinedAt: date(r.created_at),
   }));
 }
@@ -124,7 +120,7 @@ export async function acceptInvitation(db: PgDb, codeHash: Uint8Array, userId: s
     if ((await tx.query('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId])).length) {
       return { ok: false, reason: 'already_member' };
     }
-    await tx.exec('INSERT INTO team_members (team_id, user_id, role, created_at, confirmed_at) VALUES ($1, $2, $3, $4, NULL)', [
+    await tx.exec('INSERT INTO team_members (team_id, user_id, role, created_at, pending) VALUES ($1, $2, $3, $4, true)', [
       teamId,
       userId,
       inv.role,
@@ -142,9 +138,9 @@ export async function acceptInvitation(db: PgDb, codeHash: Uint8Array, userId: s
 export async function confirmMember(db: PgDb, teamId: string, userId: string, keys: SealedKeyRecord[], now: Date): Promise<ConfirmMemberResult> {
   return db.tx(async (tx): Promise<ConfirmMemberResult> => {
     const [team] = await tx.query('SELECT epoch FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
-    const [m] = await tx.query('SELECT confirmed_at FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
+    const [m] = await tx.query('SELECT pending FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
     if (!team || !m) return { ok: false, reason: 'not_member' };
-    if (m.confirmed_at !== null) return { ok: false, reason: 'already_confirmed' };
+    if (m.pending !== true) return { ok: false, reason: 'already_confirmed' };
     const epoch = Number(team.epoch);
     if (!keys.some((k) => k.epoch === epoch) || keys.some((k) => k.epoch > epoch)) return { ok: false, reason: 'missing_epoch' };
     for (const k of keys) {
@@ -154,7 +150,7 @@ export async function confirmMember(db: PgDb, teamId: string, userId: string, ke
         [teamId, userId, k.epoch, k.sealedKey],
       );
     }
-    await tx.exec('UPDATE team_members SET confirmed_at = $1 WHERE team_id = $2 AND user_id = $3', [now, teamId, userId]);
+    await tx.exec('UPDATE team_members SET pending = false WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
     return { ok: true };
   });
 }
@@ -173,23 +169,23 @@ export async function rotateTeam(db: PgDb, teamId: string, r: TeamRotation): Pro
     if (!team) return { ok: false, reason: 'no_team' };
     const epoch = Number(team.epoch);
     if (epoch !== r.expectedEpoch) return { ok: false, reason: 'stale' };
-    const members = await tx.query('SELECT user_id, role, confirmed_at FROM team_members WHERE team_id = $1', [teamId]);
+    const members = await tx.query('SELECT user_id, role, pending FROM team_members WHERE team_id = $1', [teamId]);
     let removed: Row | undefined;
     if (r.removeUserId !== null) {
       removed = members.find((m) => m.user_id === r.removeUserId);
       if (!removed) return { ok: false, reason: 'not_member' };
       const others = members.filter((m) => m !== removed);
-      if (removed.role === 'owner' && others.length > 0 && !others.some((m) => m.role === 'owner' && m.confirmed_at !== null)) {
+      if (removed.role === 'owner' && others.length > 0 && !others.some((m) => m.role === 'owner' && m.pending === false)) {
         return { ok: false, reason: 'last_owner' };
       }
     }
-    const remaining = members.filter((m) => m !== removed && m.confirmed_at !== null).map((m) => String(m.user_id));
+    const remaining = members.filter((m) => m !== removed && m.pending === false).map((m) => String(m.user_id));
     if (!sameSet(remaining, r.sealedKeys.map((k) => k.userId))) return { ok: false, reason: 'members_changed' };
     const workspaces = (await tx.query('SELECT id FROM workspaces WHERE team_id = $1', [teamId])).map((w) => String(w.id));
     if (!sameSet(workspaces, r.workspaceKeys.map((k) => k.workspaceId))) return { ok: false, reason: 'workspaces_changed' };
 
     if (removed) {
-      if (removed.confirmed_at !== null) await recordFormer(tx, teamId, String(removed.user_id), epoch, r.now);
+      if (removed.pending === false) await recordFormer(tx, teamId, String(removed.user_id), epoch, r.now);
       // cascades to the member's sealed team keys
       await tx.exec('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, r.removeUserId]);
     }
@@ -214,14 +210,14 @@ export async function rotateTeam(db: PgDb, teamId: string, r: TeamRotation): Pro
 export async function leaveTeam(db: PgDb, teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
   return db.tx(async (tx): Promise<LeaveTeamResult> => {
     const [team] = await tx.query('SELECT personal, epoch FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
-    const members = await tx.query('SELECT user_id, role, confirmed_at FROM team_members WHERE team_id = $1', [teamId]);
+    const members = await tx.query('SELECT user_id, role, pending FROM team_members WHERE team_id = $1', [teamId]);
     const me = members.find((m) => m.user_id === userId);
     if (!team || !me) return { ok: false, reason: 'not_member' };
     if (team.personal === true) return { ok: false, reason: 'personal' };
     const others = members.filter((m) => m !== me);
     if (others.length === 0) return { ok: false, reason: 'last_member' };
-    if (me.role === 'owner' && !others.some((m) => m.role === 'owner' && m.confirmed_at !== null)) return { ok: false, reason: 'last_owner' };
-    const heldKeys = me.confirmed_at !== null;
+    if (me.role === 'owner' && !others.some((m) => m.role === 'owner' && m.pending === false)) return { ok: false, reason: 'last_owner' };
+    const heldKeys = me.pending === false;
     if (heldKeys) {
       await recordFormer(tx, teamId, userId, Number(team.epoch), now);
       await tx.exec('UPDATE teams SET rotation_pending = true WHERE id = $1', [teamId]);
@@ -256,13 +252,13 @@ export async function verifyEmail(db: PgDb, userId: string, codeHash: Uint8Array
 /** Account deletion's part (inside its transaction): the account's invitations, and teams it leaves. */
 export async function forgetUserInTeams(tx: Tx, userId: string, email: string): Promise<number> {
   const invitations = await tx.exec(
-    'DELETE FROM team_invitations WHERE accepted_at IS NULL AND (email = $1 OR invited_by = $2)',
-    [email, userId],
+    'DELETE FROM team_invitations WHERE email = $1 AND accepted_at IS NULL',
+    [email],
   );
   // shared teams the account held keys in must rotate before anyone writes again
   await tx.exec(
     `UPDATE teams SET rotation_pending = true WHERE personal = false AND id IN (
-       SELECT m.team_id FROM team_members m WHERE m.user_id = $1 AND m.confirmed_at IS NOT NULL
+       SELECT m.team_id FROM team_members m WHERE m.user_id = $1 AND NOT m.pending
          AND EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> m.user_id))`,
     [userId],
   );
