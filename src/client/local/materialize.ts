@@ -27,7 +27,7 @@ export interface FetchPlan {
   file: TreeFile;
 }
 
-const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 2 * 1024 * 1024;
 const FETCH_CONCURRENCY = 3;
 
 export function stagingDir(root: string): string {

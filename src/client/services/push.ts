@@ -37,7 +37,7 @@ export interface PushResult {
   uploadedBytes: number;
 }
 
-const BATCH_BYTES = 4 * 1024 * 1024;
+const BATCH_BYTES = 1024 * 1024;
 const UPLOAD_CONCURRENCY = 3;
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
