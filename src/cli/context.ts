@@ -14,6 +14,25 @@ export interface CliContext extends ClientContext {
   close(): Promise<void>;
 }
 
+const warned = new Set<string>();
+
+/**
+ * Contents are end-to-end encrypted either way, but over plain HTTP a session or token can be
+ * stolen on the wire: say so, once per server, unless the server is on this machine.
+ */
+export function warnIfCleartext(server: string, out: Output): void {
+  let url: URL;
+  try {
+    url = new URL(server);
+  } catch {
+    return;
+  }
+  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
+  if (url.protocol !== 'http:' || loopback || warned.has(url.origin)) return;
+  warned.add(url.origin);
+  out.warn(`${url.origin} is plain HTTP: your files stay encrypted, but your session can be stolen on the way; use https://`);
+}
+
 export async function buildContext(opts: Record<string, unknown>, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<CliContext> {
   const profileName = (opts.profile as string | undefined) ?? env.INSOMNIA_SYNC_PROFILE ?? DEFAULT_PROFILE;
   let profile: string;
@@ -51,6 +70,7 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       if (!client) {
         client = new ApiClient({ baseUrl: server, ...(token ? { token } : {}), userAgent: clientLabel });
         clients.set(key, client);
+        warnIfCleartext(server, out);
       }
       return client;
     },

@@ -43,6 +43,8 @@ function intOption(min: number, max: number) {
 }
 
 function prepareDataDir(dataDir: string): string {
+  // Everything the server writes (database, WAL, log, outbox, backups) is for its own user only.
+  process.umask(0o077);
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return dir;
