@@ -150,7 +150,7 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
     principal = session;
     workspaceId = (await resolveWorkspace(ctx, session, opts.workspace)).id;
   } else {
-    const linked = openLinked(ctx);
+    const linked = await openLinked(ctx);
     principal = linked.session;
     workspaceId = linked.folder.link.workspaceId;
   }

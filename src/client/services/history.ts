@@ -26,7 +26,7 @@ export interface LogEntry {
 
 export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Promise<{ workspaceId: string; snapshots: LogEntry[] }> {
   const p = ctx.primitives;
-  const { folder, session } = openLinked(ctx);
+  const { folder, session } = await openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
@@ -58,7 +58,7 @@ export interface RestoreResult {
  */
 export async function restore(ctx: ClientContext, opts: { snapshot: string; to?: string }): Promise<RestoreResult> {
   const p = ctx.primitives;
-  const { folder, session, index } = openLinked(ctx);
+  const { folder, session, index } = await openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
@@ -118,7 +118,7 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
       ? (await resolveTokenWorkspace(p, principal, opts.workspace)).id
       : (await resolveWorkspace(ctx, principal, opts.workspace)).id;
   } else {
-    const linked = openLinked(ctx);
+    const linked = await openLinked(ctx);
     session = linked.session;
     workspaceId = linked.folder.link.workspaceId;
   }

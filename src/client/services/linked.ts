@@ -19,19 +19,7 @@ import type { Manifest } from '../../sync/manifest.js';
 import { trustedSignersOf } from '../access-token.js';
 import { isTokenSession, openTokenSession, tokenRemote, tokenSigner, type SyncPrincipal } from '../token-session.js';
 
-export interface LinkedContext {
-  folder: LinkedFolder;
-  /** the login session, or the access token when INSOMNIA_SYNC_TOKEN is set */
-  session: SyncPrincipal;
-  index: LocalIndex;
-}
-
-export function openLinked(ctx: ClientContext): LinkedContext {
-  const folder = requireLinkedFolder(ctx.cwd);
-  const server = ctx.serverOverride ?? folder.link.server;
-  const session = openTokenSession(ctx, server) ?? requireSession(ctx, server);
-  return { folder, session, index: readIndex(folder.root) };
-}
+export { openLinked, type LinkedContext } from './open-linked.js';
 
 export interface RemoteState {
   workspace: WorkspaceInfo;

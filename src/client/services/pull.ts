@@ -40,7 +40,7 @@ export interface PullResult {
 }
 
 export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
-  const { folder, session, index } = openLinked(ctx);
+  const { folder, session, index } = await openLinked(ctx);
   const result = await pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict');
   if (result.conflicts.length > 0) {
     throw new ConflictError(

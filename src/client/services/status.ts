@@ -20,7 +20,7 @@ export interface StatusResult {
 
 export async function status(ctx: ClientContext): Promise<StatusResult> {
   const p = ctx.primitives;
-  const { folder, session, index } = openLinked(ctx);
+  const { folder, session, index } = await openLinked(ctx);
   const workspaceP = session.api.getWorkspace(folder.link.workspaceId);
   workspaceP.catch(() => {}); // awaited below; a failure must not surface as unhandled while we scan
   const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf((await loadRemote(p, session, folder.link.workspaceId)).ring));

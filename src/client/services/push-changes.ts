@@ -1,0 +1,191 @@
+/**
+ * The part of push that has work to do (see push.ts): unlock the keys, hash and upload what
+ * changed, create the snapshot by compare-and-swap, record the new base.
+ */
+import path from 'node:path';
+import { toB64 } from '../../protocol/encoding.js';
+import type { BlobFrame } from '../../protocol/blob-frames.js';
+import { sealEnvelope } from '../../crypto/aead.js';
+import { blobId, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
+import type { Primitives } from '../../crypto/primitives.js';
+import type { Manifest } from '../../sync/manifest.js';
+import { localChanges, type LocalChange, type ScannedFile, type planRescan } from '../../sync/diff.js';
+import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
+import type { ClientContext } from '../context.js';
+import { ConflictError } from '../errors.js';
+import { HeadMovedError, type ApiClient } from '../api.js';
+import { writeIndex } from '../local/link.js';
+import { chunksOf, hashFile } from '../local/files.js';
+import { TaskLimiter } from '../local/limit.js';
+import { loadRemote, snapshotSigner, type RemoteState } from './linked.js';
+import type { LinkedContext } from './open-linked.js';
+import type { PushResult } from './push.js';
+import type { ScanResult } from '../local/scan.js';
+import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
+
+
+const BATCH_BYTES = 1024 * 1024;
+const UPLOAD_CONCURRENCY = 3;
+
+export async function pushChanges(
+  ctx: ClientContext,
+  opts: { message?: string; force?: boolean },
+  state: LinkedContext & { scan: ScanResult; plan: ReturnType<typeof planRescan>; result: PushResult; firstPush: boolean },
+): Promise<PushResult> {
+  const p = ctx.primitives;
+  const { folder, session, index, scan, plan, result, firstPush } = state;
+  const workspaceId = folder.link.workspaceId;
+
+  const remote = await loadRemote(p, session, workspaceId);
+  const head = remote.workspace.head;
+  const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
+  let unchangedEntries = plan.unchanged;
+  let dirty = plan.dirty;
+  // After a key rotation every file goes out again under the new epoch: one manifest, one epoch.
+  if (index.base !== null && (await baseEpochOf(p, session.api, remote.ring, folder.root, index.base)) !== remote.ring.epoch) {
+    unchangedEntries = [];
+    dirty = scan.files;
+  }
+
+  if (head !== index.base && !opts.force) {
+    // Only refuse when there is really something to push: touched-but-identical files are not changes.
+    const hashed = dirty.map((f) => ({ ...f, ...hashFile(p, keys.blobIdKey, folder.root, f.path) }));
+    const changes = localChanges(index, treeOf([...unchangedEntries, ...hashed]));
+    ctx.progress.stop();
+    if (changes.length > 0) {
+      throw new ConflictError(
+        'the remote workspace has new snapshots since your last sync',
+        'run `insomnia-sync pull` to merge them, then push again (or push --force to make your files the new snapshot)',
+      );
+    }
+    return { ...result, changes };
+  }
+
+  const uploader = new BlobUploader(p, session.api, workspaceId, keys, remote.ring.epoch, ctx);
+  const hashed: IndexEntry[] = [];
+  for (const f of dirty) hashed.push(await uploader.addFile(folder.root, f));
+  await uploader.finish();
+  result.uploadedBlobs = uploader.uploadedBlobs;
+  result.uploadedBytes = uploader.uploadedBytes;
+
+  const entries = [...unchangedEntries, ...hashed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const tree = treeOf(entries);
+  const changes = localChanges(index, tree);
+  result.changes = changes;
+  if (changes.length === 0 && !(firstPush && head === null)) {
+    writeIndex(folder.root, { ...index, entries });
+    ctx.progress.stop();
+    return { ...result, upToDate: head === index.base };
+  }
+
+  ctx.progress.update('Creating snapshot');
+  const signer = await snapshotSigner(p, session, workspaceId);
+  const manifest: Manifest = {
+    version: 1,
+    workspaceId,
+    parent: head,
+    epoch: remote.ring.epoch,
+    author: signer.author,
+    time: new Date().toISOString(),
+    message: opts.message ?? defaultMessage(changes),
+    files: tree,
+  };
+  const { packSnapshot } = await import('../../sync/snapshot.js');
+  const packed = packSnapshot(p, keys.manifestKey, signer.secretKey, manifest);
+  // The server checks that these exist and records them for garbage collection; blobs the parent
+  // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
+  const inBase = new Set(index.entries.flatMap((e) => e.chunks));
+  const blobIds = [...new Set(tree.flatMap((f) => f.chunks))].filter((id) => !inBase.has(id));
+  try {
+    await session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: toB64(packed.data), blobIds });
+  } catch (err) {
+    ctx.progress.stop();
+    // A retry after a lost answer finds our own snapshot already at the head: that is success.
+    if (err instanceof HeadMovedError && err.head !== packed.id) {
+      throw new ConflictError('someone pushed to this workspace at the same time', 'run `insomnia-sync pull`, then push again');
+    }
+    if (!(err instanceof HeadMovedError)) throw err;
+  }
+  writeIndex(folder.root, { version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);
+  recordBaseEpoch(folder.root, packed.id, remote.ring.epoch);
+  ctx.progress.stop();
+  return { ...result, snapshot: packed.id, parent: head, files: tree.length };
+}
+
+function treeOf(entries: IndexEntry[]) {
+  return entries.map(({ path: p, mode, size, chunks }) => ({ path: p, mode, size, chunks }));
+}
+
+/** Hashes files chunk by chunk and uploads, group by group, the chunks the server lacks. */
+class BlobUploader {
+  uploadedBlobs = 0;
+  uploadedBytes = 0;
+  private readonly limiter = new TaskLimiter(UPLOAD_CONCURRENCY);
+  private readonly seen = new Set<string>();
+  private group: BlobFrame[] = [];
+  private groupBytes = 0;
+
+  constructor(
+    private readonly p: Primitives,
+    private readonly api: ApiClient,
+    private readonly workspaceId: string,
+    private readonly keys: WorkspaceSubkeys,
+    private readonly epoch: number,
+    private readonly ctx: ClientContext,
+  ) {}
+
+  async addFile(root: string, file: ScannedFile): Promise<IndexEntry> {
+    const chunks: string[] = [];
+    let size = 0;
+    for (const { chunk, owned } of chunksOf(path.join(root, file.path))) {
+      const id = blobId(this.p, this.keys.blobIdKey, chunk);
+      chunks.push(id);
+      size += chunk.length;
+      if (this.seen.has(id)) continue;
+      this.seen.add(id);
+      // Plaintext waits here until the server says whether it needs it; big-file chunks share a buffer.
+      this.group.push({ id, data: owned ? chunk : Uint8Array.prototype.slice.call(chunk) });
+      this.groupBytes += chunk.length;
+      if (this.groupBytes >= BATCH_BYTES) await this.dispatch();
+    }
+    return { ...file, size, chunks };
+  }
+
+  /** Hands the group to an upload slot; waits only while UPLOAD_CONCURRENCY uploads are in flight. */
+  private async dispatch(): Promise<void> {
+    const group = this.group;
+    this.group = [];
+    this.groupBytes = 0;
+    if (group.length > 0) await this.limiter.add(() => this.upload(group));
+  }
+
+  private async upload(group: BlobFrame[]): Promise<void> {
+    const missing = new Set(await this.api.missingBlobs(this.workspaceId, group.map((g) => g.id)));
+    if (missing.size === 0) return;
+    const frames: BlobFrame[] = [];
+    for (const { id, data } of group) {
+      if (!missing.has(id)) continue;
+      const sealed = sealEnvelope(this.p, this.keys.blobKey, data, { kind: 'blob', workspaceId: this.workspaceId, objectId: id, epoch: this.epoch });
+      frames.push({ id, data: sealed });
+      this.uploadedBytes += sealed.length;
+    }
+    await this.api.uploadBlobs(this.workspaceId, frames);
+    this.uploadedBlobs += frames.length;
+    this.ctx.progress.update(`Uploaded ${this.uploadedBlobs} blob(s), ${(this.uploadedBytes / 1048576).toFixed(1)} MiB`);
+  }
+
+  async finish(): Promise<void> {
+    await this.dispatch();
+    await this.limiter.drain();
+  }
+}
+
+function defaultMessage(changes: LocalChange[]): string {
+  const count = (k: LocalChange['kind']) => changes.filter((c) => c.kind === k).length;
+  const parts = [
+    count('added') && `${count('added')} added`,
+    count('modified') && `${count('modified')} modified`,
+    count('deleted') && `${count('deleted')} deleted`,
+  ].filter(Boolean);
+  return parts.length ? parts.join(', ') : 'initial snapshot';
+}
