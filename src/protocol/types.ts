@@ -322,6 +322,17 @@ export interface AccountDataResponse {
   usage: { workspaces: number; snapshots: number; blobs: number; bytes: number };
   teams: { id: string; name: string; personal: boolean; role: TeamRole; epoch: number }[];
   workspaces: WorkspaceUsage[];
+  /** access tokens this account created: what the server holds about them, never a secret */
+  accessTokens: {
+    id: string;
+    name: string;
+    scope: 'read' | 'write';
+    workspaceId: string;
+    createdAt: string;
+    lastUsedAt: string | null;
+    expiresAt: string | null;
+    revokedAt: string | null;
+  }[];
 }
 
 /** Every request that changes or removes credentials carries a fresh proof of the password. */

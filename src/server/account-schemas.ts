@@ -73,7 +73,7 @@ export const accountSchemas = {
     response: {
       200: {
         type: 'object',
-        required: ['user', 'kdf', 'publicKeys', 'recoveryKey', 'sessions', 'usage', 'teams', 'workspaces'],
+        required: ['user', 'kdf', 'publicKeys', 'recoveryKey', 'sessions', 'usage', 'teams', 'workspaces', 'accessTokens'],
         properties: {
           user: {
             type: 'object',
@@ -107,6 +107,14 @@ export const accountSchemas = {
               type: 'object',
               required: ['id', 'teamId', 'encryptedName', 'createdAt', 'updatedAt', 'snapshots', 'blobs', 'size'],
               properties: { id: str, teamId: str, encryptedName: str, createdAt: str, updatedAt: str, snapshots: int, blobs: int, size: int },
+            },
+          },
+          accessTokens: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['id', 'name', 'scope', 'workspaceId', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt'],
+              properties: { id: str, name: str, scope: str, workspaceId: str, createdAt: str, lastUsedAt: strOrNull, expiresAt: strOrNull, revokedAt: strOrNull },
             },
           },
         },

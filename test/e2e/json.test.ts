@@ -50,7 +50,19 @@ const STEPS: [string, Step][] = [
   ['team rotate', { args: () => ['team', 'rotate', '--team', 'json-team'] }],
   ['team leave', { args: () => ['team', 'leave', '--team', 'json-team', '--yes'], expectCode: 3 }],
   ['account verify', { args: () => ['account', 'verify', 'AAAA-BBBB-CCCC-DDDD'], expectCode: 4 }],
-  ['account show', { args: () => ['account', 'show'] }],
+  [
+    'account show',
+    {
+      args: () => ['account', 'show'],
+      // the right to know: the revoked token is listed, with what the server holds and no secret
+      after: (j, c) => {
+        const token = j.accessTokens.find((t: { id: string }) => t.id === c.token);
+        expect(token).toMatchObject({ name: 'ci', scope: 'write' });
+        expect(token.revokedAt).not.toBeNull();
+        expect(Object.keys(token).sort()).toEqual(['createdAt', 'expiresAt', 'id', 'lastUsedAt', 'name', 'revokedAt', 'scope', 'workspaceId']);
+      },
+    },
+  ],
   ['account sessions', { args: () => ['account', 'sessions'] }],
   ['account export', { args: (c) => ['account', 'export', '--out', path.join(c.out, 'account.tar.gz')] }],
   ['account recovery-key', { args: () => ['account', 'recovery-key', '--password-stdin'], input: `${PASSWORD}\n` }],

@@ -32,6 +32,12 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
       (w) => `  ${w.id.slice(0, 12)}  ${a.names[w.id] ?? '(no key)'}  ${w.size} bytes, ${w.snapshots} snapshot(s), ${w.blobs} blob(s)`,
     ),
     '',
+    out.bold(`Access tokens you created (${a.accessTokens.length})`),
+    ...a.accessTokens.map(
+      (t) =>
+        `  ${t.id.slice(0, 12)}  ${t.name}  ${t.scope}, workspace ${t.workspaceId.slice(0, 12)}, last used ${t.lastUsedAt ?? 'never'}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${t.expiresAt}` : ''}`,
+    ),
+    '',
     out.dim('Names and file contents are stored encrypted: the server cannot read them. `account export` writes all of this with your files.'),
   ]);
 }

@@ -1,7 +1,8 @@
 /**
  * Transactional mail (SPEC §1: activation, team invitations, security notices, nothing else).
  * Routes build a message and hand it to the Mailer the server was started with: an outbox folder
- * of RFC 5322 files (the default) or SMTP. A message body never carries a secret.
+ * of RFC 5322 files (the default) or SMTP. A message never carries a password, key or token; the
+ * only codes it carries are the single-use, expiring activation and invitation codes it exists to deliver.
  */
 export interface MailMessage {
   /** one address */

@@ -90,13 +90,14 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     onRequest: authenticate,
     handler: async (request): Promise<T.AccountDataResponse> => {
       const auth = getAuth(request);
-      const [user, meta, sessions, teams, workspaces, usage] = await Promise.all([
+      const [user, meta, sessions, teams, workspaces, usage, tokens] = await Promise.all([
         store.getUserById(auth.userId),
         store.getAccountMeta(auth.userId),
         store.listSessionsOfUser(auth.userId, ctx.now()),
         store.listTeamsOfUser(auth.userId),
         store.listWorkspacesOfUser(auth.userId),
         store.workspaceUsageOfUser(auth.userId),
+        store.listAccessTokensOfUser(auth.userId),
       ]);
       if (!user || !meta) throw notFound('account not found');
       const counts = new Map(usage.map((u) => [u.workspaceId, u]));
@@ -131,6 +132,18 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         },
         teams: teams.map((t) => ({ id: t.id, name: t.name, personal: t.personal, role: t.role, epoch: t.epoch })),
         workspaces: ws,
+        accessTokens: tokens
+          .filter((t) => t.createdBy === auth.userId)
+          .map((t) => ({
+            id: t.id,
+            name: t.name,
+            scope: t.scope,
+            workspaceId: t.workspaceId,
+            createdAt: t.createdAt.toISOString(),
+            lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+            expiresAt: t.expiresAt?.toISOString() ?? null,
+            revokedAt: t.revokedAt?.toISOString() ?? null,
+          })),
       };
     },
   });
