@@ -75,20 +75,43 @@ function planRescanSorted(
   const unchanged: IndexEntry[] = [];
   const dirty: ScannedFile[] = [];
   const deleted: string[] = [];
+  const sorted = mergeSortedByPath(
+    entries,
+    scan,
+    (f, match) => {
+      if (match !== undefined && match.mtimeMs !== 0 && sameStat(match, f)) unchanged.push(match);
+      else dirty.push(f);
+    },
+    (path) => deleted.push(path),
+  );
+  return sorted ? { unchanged, dirty, deleted } : null;
+}
+
+/**
+ * One merge pass over index entries and files, both expected strictly sorted by path: calls
+ * `onFile` for each file with its entry (if any) and `onGone` for each entry no file matches, in
+ * path order. False as soon as either list turns out not to be sorted (or repeats a path).
+ */
+function mergeSortedByPath<F extends { path: string }>(
+  entries: readonly IndexEntry[],
+  files: readonly F[],
+  onFile: (file: F, entry: IndexEntry | undefined) => void,
+  onGone: (path: string) => void,
+): boolean {
   const ne = entries.length;
   let i = 0;
   let prevEntry = '';
-  let prevScan = '';
-  for (let s = 0; s < scan.length; s++) {
-    const f = scan[s] as ScannedFile;
+  let prevFile = '';
+  for (let n = 0; n < files.length; n++) {
+    const f = files[n] as F;
     const p = f.path;
-    if (s > 0 && !(prevScan < p)) return null;
-    prevScan = p;
+    if (n > 0 && !(prevFile < p)) return false;
+    prevFile = p;
     let match: IndexEntry | undefined;
     while (i < ne) {
       const e = entries[i] as IndexEntry;
       const ep = e.path;
-      if (i > 0 && !(prevEntry < ep)) return null;
+      if (i > 0 && !(prevEntry < ep)) return false;
       if (ep > p) break;
       prevEntry = ep;
       i++;
@@ -96,18 +119,17 @@ function planRescanSorted(
         match = e;
         break;
       }
-      deleted.push(ep);
+      onGone(ep);
     }
-    if (match !== undefined && match.mtimeMs !== 0 && sameStat(match, f)) unchanged.push(match);
-    else dirty.push(f);
+    onFile(f, match);
   }
   for (; i < ne; i++) {
     const ep = (entries[i] as IndexEntry).path;
-    if (i > 0 && !(prevEntry < ep)) return null;
+    if (i > 0 && !(prevEntry < ep)) return false;
     prevEntry = ep;
-    deleted.push(ep);
+    onGone(ep);
   }
-  return { unchanged, dirty, deleted };
+  return true;
 }
 
 function planRescanAnyOrder(
@@ -164,39 +186,16 @@ export function localChanges(index: LocalIndex, current: readonly CurrentFile[])
 /** localChanges as one merge pass over two strictly sorted lists; null when they are not. */
 function localChangesSorted(entries: readonly IndexEntry[], current: readonly CurrentFile[]): LocalChange[] | null {
   const changes: LocalChange[] = [];
-  const ne = entries.length;
-  let i = 0;
-  let prevEntry = '';
-  let prevCurrent = '';
-  for (let c = 0; c < current.length; c++) {
-    const f = current[c] as CurrentFile;
-    const p = f.path;
-    if (c > 0 && !(prevCurrent < p)) return null;
-    prevCurrent = p;
-    let match: IndexEntry | undefined;
-    while (i < ne) {
-      const e = entries[i] as IndexEntry;
-      const ep = e.path;
-      if (i > 0 && !(prevEntry < ep)) return null;
-      if (ep > p) break;
-      prevEntry = ep;
-      i++;
-      if (ep === p) {
-        match = e;
-        break;
-      }
-      changes.push({ kind: 'deleted', path: ep });
-    }
-    if (match === undefined) changes.push({ kind: 'added', path: p });
-    else if (!sameContent(match, f)) changes.push({ kind: 'modified', path: p });
-  }
-  for (; i < ne; i++) {
-    const ep = (entries[i] as IndexEntry).path;
-    if (i > 0 && !(prevEntry < ep)) return null;
-    prevEntry = ep;
-    changes.push({ kind: 'deleted', path: ep });
-  }
-  return changes;
+  const sorted = mergeSortedByPath(
+    entries,
+    current,
+    (f, match) => {
+      if (match === undefined) changes.push({ kind: 'added', path: f.path });
+      else if (!sameContent(match, f)) changes.push({ kind: 'modified', path: f.path });
+    },
+    (path) => changes.push({ kind: 'deleted', path }),
+  );
+  return sorted ? changes : null;
 }
 
 function localChangesAnyOrder(indexEntries: readonly IndexEntry[], current: readonly CurrentFile[]): LocalChange[] {
