@@ -1,4 +1,5 @@
 /** Row → record conversions of the PostgreSQL store (pg returns bigint as text, bytea as Buffer). */
+import { bytes, groupBy, userFromRow } from '../row-mapping.js';
 import type {
   AccessTokenRecord,
   SessionRecord,
@@ -11,10 +12,6 @@ import type {
 } from '../store.js';
 import type { Row } from './db.js';
 
-export function bytes(value: unknown): Uint8Array {
-  const b = value as Buffer;
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-}
 
 export function date(value: unknown): Date {
   return value instanceof Date ? value : new Date(String(value));
@@ -28,40 +25,7 @@ export function textOrNull(value: unknown): string | null {
   return value === null || value === undefined ? null : String(value);
 }
 
-export function groupBy(rows: Row[], column: string): Map<string, Row[]> {
-  const out = new Map<string, Row[]>();
-  for (const r of rows) {
-    const key = String(r[column]);
-    const list = out.get(key);
-    if (list) list.push(r);
-    else out.set(key, [r]);
-  }
-  return out;
-}
 
-export function toUser(r: Row): UserRecord {
-  return {
-    id: String(r.id),
-    email: String(r.email),
-    name: String(r.name),
-    kdf: {
-      alg: 'argon2id',
-      memoryKiB: Number(r.kdf_memory_kib),
-      iterations: Number(r.kdf_iterations),
-      parallelism: Number(r.kdf_parallelism),
-      salt: String(r.kdf_salt),
-    },
-    authKeyHash: bytes(r.auth_key_hash),
-    keys: {
-      wrappedAccountKey: String(r.wrapped_account_key),
-      x25519PublicKey: String(r.x25519_public_key),
-      ed25519PublicKey: String(r.ed25519_public_key),
-      wrappedX25519Secret: String(r.wrapped_x25519_secret),
-      wrappedEd25519Secret: String(r.wrapped_ed25519_secret),
-    },
-    createdAt: date(r.created_at),
-  };
-}
 
 export function toSession(r: Row): SessionRecord {
   return {
@@ -130,3 +94,9 @@ export function blobKey(hex: string): Buffer | null {
   const key = Buffer.from(hex, 'hex');
   return key.length === 32 ? key : null;
 }
+
+export function toUser(r: Row): UserRecord {
+  return userFromRow(r, date);
+}
+
+export { bytes, groupBy };

@@ -3,13 +3,13 @@
  * synchronous underneath, so each method body runs without interleaving; write transactions use
  * BEGIN IMMEDIATE so a second process on the same file waits (busy_timeout) instead of deadlocking.
  */
+import { groupBy, userFromRow } from '../row-mapping.js';
 import Database from 'better-sqlite3';
 import {
   BlobIdError,
   type AccessTokenRecord,
   type CreateAccessTokenResult,
   type NewAccessToken,
-  type AccountKeysRecord,
   type BlobRecord,
   type BlobSizeRecord,
   type CreateSnapshotResult,
@@ -627,42 +627,7 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function groupBy(rows: Row[], column: string): Map<string, Row[]> {
-  const out = new Map<string, Row[]>();
-  for (const r of rows) {
-    const key = String(r[column]);
-    const list = out.get(key);
-    if (list) list.push(r);
-    else out.set(key, [r]);
-  }
-  return out;
-}
 
-function toUser(r: Row): UserRecord {
-  const keys: AccountKeysRecord = {
-    wrappedAccountKey: String(r.wrapped_account_key),
-    x25519PublicKey: String(r.x25519_public_key),
-    ed25519PublicKey: String(r.ed25519_public_key),
-    wrappedX25519Secret: String(r.wrapped_x25519_secret),
-    wrappedEd25519Secret: String(r.wrapped_ed25519_secret),
-  };
-  const hash = r.auth_key_hash as Buffer;
-  return {
-    id: String(r.id),
-    email: String(r.email),
-    name: String(r.name),
-    kdf: {
-      alg: 'argon2id',
-      memoryKiB: Number(r.kdf_memory_kib),
-      iterations: Number(r.kdf_iterations),
-      parallelism: Number(r.kdf_parallelism),
-      salt: String(r.kdf_salt),
-    },
-    authKeyHash: new Uint8Array(hash.buffer, hash.byteOffset, hash.byteLength),
-    keys,
-    createdAt: new Date(Number(r.created_at)),
-  };
-}
 
 function toSession(r: Row): SessionRecord {
   return {
@@ -730,4 +695,8 @@ function toSnapshot(r: Row): SnapshotRecord {
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     createdAt: new Date(Number(r.created_at)),
   };
+}
+
+function toUser(r: Row): UserRecord {
+  return userFromRow(r, (ms) => new Date(Number(ms)));
 }
