@@ -23,9 +23,17 @@ function sample(): LocalIndex {
     version: 1,
     workspaceId: WS,
     base: 'e'.repeat(64),
-    entries: [entry('b/c.json'), entry('a.json', { mode: 0o755, ino: 2 ** 40 }), entry('empty', { size: 0, chunks: [] })],
+    entries: [
+      entry('b/c.json'),
+      entry('a.json', { mode: 0o755, ino: 2 ** 40 }),
+      entry('empty', { size: 0, chunks: [] }),
+      entry('big.bin', { size: 2 * CHUNK_SIZE + 1, chunks: [blob(7), blob(8), blob(9)] }),
+      entry('dossier/résumé.json', { chunks: [blob(3)] }),
+    ],
   };
 }
+
+const sortedEntries = (i: LocalIndex): IndexEntry[] => [...i.entries].sort((a, b) => (a.path < b.path ? -1 : 1));
 
 function expectIndexError(fn: () => unknown): void {
   let err: unknown;
@@ -39,24 +47,34 @@ function expectIndexError(fn: () => unknown): void {
 }
 
 describe('encodeIndex / decodeIndex', () => {
-  it('round-trips with entries sorted and fractional times kept exactly', () => {
+  it('round-trips with entries sorted, fractional times, big inode numbers and chunked files kept exactly', () => {
     const i = sample();
     const back = decodeIndex(encodeIndex(i));
-    expect(back.entries.map((e) => e.path)).toEqual(['a.json', 'b/c.json', 'empty']);
-    expect(back).toEqual({ ...i, entries: [...i.entries].sort((a, b) => (a.path < b.path ? -1 : 1)) });
+    expect(back).toEqual({ ...i, entries: sortedEntries(i) });
+    expect(back.entries.map((e) => e.path)).toEqual(['a.json', 'b/c.json', 'big.bin', 'dossier/résumé.json', 'empty']);
     expect(back.entries[1]!.mtimeMs).toBe(1_700_000_000_123.456);
+    expect(back.entries[0]!.ino).toBe(2 ** 40);
   });
 
-  it('round-trips the empty index', () => {
+  it('round-trips the empty index and an index with no base', () => {
     const i = emptyIndex(WS);
     expect(i).toEqual({ version: 1, workspaceId: WS, base: null, entries: [] });
     expect(decodeIndex(encodeIndex(i))).toEqual(i);
+    const noBase = { ...sample(), base: null };
+    expect(decodeIndex(encodeIndex(noBase)).base).toBeNull();
   });
 
-  it('drops fields that are not part of an entry when encoding', () => {
+  it('is canonical: the same index gives the same bytes, whatever the entry order or extra fields', () => {
     const i = sample();
-    (i.entries[0] as unknown as Record<string, unknown>).extra = 1;
-    expect(encodeIndex(i)).not.toContain('extra');
+    const withExtra = { ...i, entries: i.entries.map((e) => ({ ...e, uid: 501 }) as IndexEntry).reverse() };
+    expect(Buffer.from(encodeIndex(withExtra))).toEqual(Buffer.from(encodeIndex(i)));
+    const bytes = encodeIndex(i);
+    expect(Buffer.from(encodeIndex(decodeIndex(bytes)))).toEqual(Buffer.from(bytes));
+  });
+
+  it('is smaller than the JSON it replaces', () => {
+    const i = sample();
+    expect(encodeIndex(i).length).toBeLessThan(JSON.stringify(i).length);
   });
 
   it('emptyIndex refuses a bad workspace id', () => {
@@ -64,41 +82,72 @@ describe('encodeIndex / decodeIndex', () => {
   });
 });
 
-describe('decodeIndex rejects', () => {
-  const json = (): Record<string, any> => JSON.parse(encodeIndex(sample()));
-  const cases: [why: string, mutate: (j: Record<string, any>) => void][] = [
-    ['version 2', (j) => (j.version = 2)],
-    ['unknown field', (j) => (j.head = null)],
-    ['missing base', (j) => delete j.base],
-    ['bad workspace id', (j) => (j.workspaceId = 'x')],
-    ['bad base', (j) => (j.base = 'abc')],
-    ['entries not array', (j) => (j.entries = null)],
-    ['entry unknown field', (j) => (j.entries[0].uid = 0)],
-    ['entry missing ino', (j) => delete j.entries[0].ino],
-    ['mtime not a number', (j) => (j.entries[0].mtimeMs = '1')],
-    ['ctime null', (j) => (j.entries[0].ctimeMs = null)],
-    ['ino negative', (j) => (j.entries[0].ino = -1)],
-    ['mode raw', (j) => (j.entries[0].mode = 0o100644)],
-    ['unsafe path', (j) => (j.entries[0].path = '../../etc/passwd')],
-    ['internal path', (j) => (j.entries[0].path = '.insomnia-sync/index.json')],
-    ['chunks do not fit size', (j) => (j.entries[0].size = CHUNK_SIZE + 1)],
-    ['bad chunk id', (j) => (j.entries[0].chunks = ['zz'])],
-    ['unsorted', (j) => j.entries.reverse()],
-    ['duplicate', (j) => (j.entries[1] = { ...j.entries[0] })],
-    ['file is also a folder', (j) => (j.entries[0].path = 'b')],
+describe('encodeIndex refuses', () => {
+  const cases: [why: string, mutate: (i: LocalIndex) => void][] = [
+    ['a duplicate path', (i) => i.entries.push(entry('a.json'))],
+    ['a path inside a file', (i) => i.entries.push(entry('a.json/x'))],
+    ['an unsafe path', (i) => (i.entries[0]!.path = '../../etc/passwd')],
+    ['the internal folder', (i) => (i.entries[0]!.path = '.insomnia-sync/index')],
+    ['a path with a newline', (i) => (i.entries[0]!.path = 'a\nb')],
+    ['a path not in NFC', (i) => (i.entries[0]!.path = 'cafe\u0301.json')],
+    ['a bad chunk id', (i) => (i.entries[0]!.chunks = ['g'.repeat(64)])],
+    ['an upper-case chunk id', (i) => (i.entries[0]!.chunks = ['A'.repeat(64)])],
+    ['chunks that do not fit the size', (i) => (i.entries[0]!.size = CHUNK_SIZE + 1)],
+    ['a fractional size', (i) => (i.entries[0]!.size = 2.5)],
+    ['a negative inode', (i) => (i.entries[0]!.ino = -1)],
+    ['a NaN mtime', (i) => (i.entries[0]!.mtimeMs = Number.NaN)],
+    ['an infinite ctime', (i) => (i.entries[0]!.ctimeMs = Number.POSITIVE_INFINITY)],
+    ['a raw st_mode', (i) => (i.entries[0]!.mode = 0o100644)],
+    ['a bad workspace id', (i) => (i.workspaceId = 'x')],
+    ['a bad base', (i) => (i.base = 'abc')],
   ];
   it.each(cases)('%s', (_why, mutate) => {
-    const j = json();
-    mutate(j);
-    expectIndexError(() => decodeIndex(JSON.stringify(j)));
-  });
-  it.each(['', 'garbage', '[]', 'null', '{"version":1'])('text %j', (t) => {
-    expectIndexError(() => decodeIndex(t));
-  });
-  it('encodeIndex refuses duplicates', () => {
     const i = sample();
-    i.entries.push(entry('a.json'));
+    mutate(i);
     expectIndexError(() => encodeIndex(i));
+  });
+});
+
+/** Patches bytes of a valid encoding, to build files that only a damaged disk or a bug would write. */
+function patched(fn: (b: Buffer) => Buffer | void): Uint8Array {
+  const b = Buffer.from(encodeIndex(sample()));
+  return fn(b) ?? b;
+}
+
+const HEAD = 72;
+const N = 5;
+const MODES_AT = HEAD + N * 32;
+const PATHS_AT = MODES_AT + N + 4;
+
+describe('decodeIndex rejects', () => {
+  const cases: [why: string, bytes: () => Uint8Array][] = [
+    ['no bytes', () => new Uint8Array(0)],
+    ['a short header', () => patched((b) => b.subarray(0, 40))],
+    ['another magic', () => patched((b) => void b.write('ISYNCIDY', 0, 'latin1'))],
+    ['layout 1', () => patched((b) => void b.writeUInt32LE(1, 8))],
+    ['a count beyond the file', () => patched((b) => void b.writeUInt32LE(1_000_000, 12))],
+    ['a base flag of 2', () => patched((b) => void (b[32] = 2))],
+    ['stray padding', () => patched((b) => void (b[70] = 1))],
+    ['an absent base with bytes', () => patched((b) => void ((b[32] = 0), (b[40] = 1)))],
+    ['a mode flag of 2', () => patched((b) => void (b[MODES_AT] = 2))],
+    ['path bytes beyond the file', () => patched((b) => void b.writeUInt32LE(1 << 30, MODES_AT + N))],
+    ['invalid UTF-8 in a path', () => patched((b) => void (b[PATHS_AT] = 0xff))],
+    ['a path turned into a control character', () => patched((b) => void (b[PATHS_AT] = 0x01))],
+    ['one path more than entries', () => patched((b) => void (b[PATHS_AT + 1] = 0x0a))], // 'a.json' → 'a' + separator + 'json'
+    ['paths out of order', () => patched((b) => void (b[PATHS_AT] = 0x7a))], // 'a.json' → 'z.json'
+    ['a fractional size', () => patched((b) => void b.writeDoubleLE(2.5, HEAD))],
+    ['a NaN mtime', () => patched((b) => void b.writeDoubleLE(Number.NaN, HEAD + 8))],
+    ['a negative inode', () => patched((b) => void b.writeDoubleLE(-1, HEAD + 24))],
+    ['a size that needs another chunk id', () => patched((b) => void b.writeDoubleLE(CHUNK_SIZE + 1, HEAD))],
+    ['a missing chunk id', () => patched((b) => b.subarray(0, b.length - 32))],
+    ['a trailing byte', () => patched((b) => Buffer.concat([b, Buffer.of(0)]))],
+  ];
+  it.each(cases)('%s', (_why, bytes) => {
+    expectIndexError(() => decodeIndex(bytes()));
+  });
+
+  it('refuses what is not bytes', () => {
+    expectIndexError(() => decodeIndex('ISYNCIDX' as unknown as Uint8Array));
   });
 });
 
@@ -118,65 +167,8 @@ describe('markRacyEntries', () => {
     expect(out[0]!.ctimeMs).toBe(ctimeMs);
     expect(input[0]!.mtimeMs).toBe(mtimeMs); // input untouched
   });
-});
 
-describe('encodeIndex / decodeIndex without copies', () => {
-  const sorted = (): LocalIndex => {
-    const i = sample();
-    return { ...i, entries: [...i.entries].sort((a, b) => (a.path < b.path ? -1 : 1)) };
-  };
-
-  it('writes a decoded index back byte for byte', () => {
-    const text = encodeIndex(sample());
-    expect(encodeIndex(decodeIndex(text))).toBe(text);
-    expect(encodeIndex(decodeIndex(encodeIndex(sorted())))).toBe(text);
-  });
-
-  it('writes entries with their fields in another order in the usual order', () => {
-    const i = sorted();
-    const shuffled = i.entries.map((e) => ({ chunks: e.chunks, mode: e.mode, ino: e.ino, ctimeMs: e.ctimeMs, mtimeMs: e.mtimeMs, size: e.size, path: e.path }));
-    expect(encodeIndex({ ...i, entries: shuffled })).toBe(encodeIndex(i));
-  });
-
-  it('writes the data of entries that are not plain objects, not what their toJSON says', () => {
-    const i = sorted();
-    class Entry {
-      constructor(e: IndexEntry) {
-        Object.assign(this, e);
-      }
-      toJSON(): unknown {
-        return { path: '../../etc/passwd' };
-      }
-    }
-    const chunksWithToJSON = (e: IndexEntry): string[] => Object.assign(e.chunks.slice(), { toJSON: () => ['zz'] });
-    expect(encodeIndex({ ...i, entries: i.entries.map((e) => new Entry(e) as unknown as IndexEntry) })).toBe(encodeIndex(i));
-    expect(encodeIndex({ ...i, entries: i.entries.map((e) => ({ ...e, chunks: chunksWithToJSON(e) })) })).toBe(encodeIndex(i));
-  });
-
-  it('drops extra fields of already sorted entries too', () => {
-    const i = sorted();
-    (i.entries[1] as unknown as Record<string, unknown>).uid = 501;
-    const text = encodeIndex(i);
-    expect(text).not.toContain('uid');
-    expect(text).toBe(encodeIndex(sample()));
-  });
-
-  it('refuses a bad entry in an already sorted index', () => {
-    const i = sorted();
-    i.entries[1]!.chunks = ['g'.repeat(64)];
-    expectIndexError(() => encodeIndex(i));
-    const j = sorted();
-    j.entries[0]!.ino = -1;
-    expectIndexError(() => encodeIndex(j));
-  });
-
-  it('refuses a path inside a file in an unsorted index', () => {
-    const i = sample();
-    i.entries.push(entry('a.json/x'));
-    expectIndexError(() => encodeIndex(i));
-  });
-
-  it('markRacyEntries returns copies that share nothing with the input', () => {
+  it('returns copies that share nothing with the input', () => {
     const input = [entry('a'), entry('b', { mtimeMs: 1_700_000_100_000 })];
     const out = markRacyEntries(input, 1_700_000_100_000);
     expect(out).toEqual([input[0], { ...input[1], mtimeMs: 0 }]);

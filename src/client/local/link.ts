@@ -1,10 +1,13 @@
 /**
  * A linked folder keeps its state in `.insomnia-sync/` (like `.git/`): link.json (server,
- * workspace id, profile) and index.json (the synced base and per-file stat cache). Never synced.
+ * workspace id, profile) and index (the synced base and per-file stat cache, binary: see
+ * sync/index-format.ts). Never synced.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { decodeIndex, encodeIndex, markRacyEntries, type LocalIndex } from '../../sync/index-format.js';
+import { crc32 } from 'node:zlib';
+import { decodeIndex, encodeIndex, IndexFormatError, markRacyEntries, type LocalIndex } from '../../sync/index-format.js';
+import { decodeJsonIndex } from '../../sync/index-json.js';
 import { NotFoundError, SyncError } from '../errors.js';
 
 export const STATE_DIR = '.insomnia-sync';
@@ -61,21 +64,55 @@ export function writeLink(root: string, link: FolderLink): void {
   atomicWrite(path.join(stateDir(root), 'link.json'), JSON.stringify(link, null, 2) + '\n');
 }
 
+const INDEX_FILE = 'index';
+/** Written by versions before the binary index; read when there is no `index` yet. */
+const LEGACY_INDEX_FILE = 'index.json';
+const CRC_BYTES = 4;
+
 export function readIndex(root: string): LocalIndex {
-  const file = path.join(stateDir(root), 'index.json');
+  const file = path.join(stateDir(root), INDEX_FILE);
   try {
-    return decodeIndex(readFileSync(file, 'utf8'));
+    if (!existsSync(file) && existsSync(path.join(stateDir(root), LEGACY_INDEX_FILE))) return readLegacyIndex(root);
+    return decodeIndex(unframe(readFileSync(file)));
   } catch {
     throw new SyncError('bad_state', `${file} is missing or damaged`, 'run `insomnia-sync pull` from a fresh clone');
   }
 }
 
-export function writeIndex(root: string, index: LocalIndex): void {
-  const now = Date.now();
-  atomicWrite(path.join(stateDir(root), 'index.json'), encodeIndex({ ...index, entries: markRacyEntries(index.entries, now) }));
+/** Reads `index.json` and, like git upgrading its index, rewrites it once in the binary layout. */
+function readLegacyIndex(root: string): LocalIndex {
+  const index = decodeJsonIndex(readFileSync(path.join(stateDir(root), LEGACY_INDEX_FILE), 'utf8'));
+  try {
+    writeIndex(root, index);
+  } catch {
+    /* a read-only folder keeps its JSON index: reading it works as well, only slower */
+  }
+  return index;
 }
 
-export function atomicWrite(file: string, text: string): void {
+export function writeIndex(root: string, index: LocalIndex): void {
+  const now = Date.now();
+  atomicWrite(path.join(stateDir(root), INDEX_FILE), frame(encodeIndex({ ...index, entries: markRacyEntries(index.entries, now) })));
+  rmSync(path.join(stateDir(root), LEGACY_INDEX_FILE), { force: true });
+}
+
+/** The index bytes followed by their CRC-32, so a torn or damaged file is refused, not half-believed. */
+function frame(body: Uint8Array): Uint8Array {
+  const out = new Uint8Array(body.length + CRC_BYTES);
+  out.set(body);
+  new DataView(out.buffer).setUint32(body.length, crc32(body), true);
+  return out;
+}
+
+function unframe(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < CRC_BYTES) throw new IndexFormatError('index is truncated');
+  const body = bytes.subarray(0, bytes.length - CRC_BYTES);
+  const stored = new DataView(bytes.buffer, bytes.byteOffset + body.length, CRC_BYTES).getUint32(0, true);
+  if (stored !== crc32(body)) throw new IndexFormatError('index checksum does not match');
+  return body;
+}
+
+export function atomicWrite(file: string, text: string | Uint8Array): void {
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, text, { mode: 0o600 });
   renameSync(tmp, file);
