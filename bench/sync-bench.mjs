@@ -120,7 +120,7 @@ function newestFile(dir, ext) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (!existsSync(path.join(ROOT, 'dist', 'cli', 'main.js')) || !existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))) {
+  if (!existsSync(path.join(ROOT, 'dist', 'cli-bundle', 'main.js')) || !existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (or `npm run bench`, which builds)');
   }
   const resticBin = opts.restic ? findOnPath('restic') : null;

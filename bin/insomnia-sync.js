@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/cli/main.js';
+// The bundled CLI (scripts/bundle-cli.mjs); dist/cli/ holds the same code unbundled, for tests.
+import '../dist/cli-bundle/main.js';

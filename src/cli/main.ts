@@ -2,6 +2,7 @@
 import { CommanderError, type Command } from 'commander';
 import { buildProgram } from './program.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { COMMAND_MODULES } from './command-modules.js';
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -22,9 +23,9 @@ async function main(argv: string[]): Promise<number> {
 
 async function runCommand(name: string, args: unknown[], command: Command): Promise<number> {
   const opts = command.optsWithGlobals() as Record<string, unknown>;
-  const { Output } = await import('./output.js');
+  const { loadOutput } = await import('./output.js');
   const color = opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
-  const out = new Output({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), color, stdout: process.stdout, stderr: process.stderr });
+  const out = await loadOutput({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), color, stdout: process.stdout, stderr: process.stderr });
   try {
     if (name === 'completion') {
       let root = command;
@@ -35,7 +36,9 @@ async function runCommand(name: string, args: unknown[], command: Command): Prom
     }
     const { buildContext } = await import('./context.js');
     const ctx = await buildContext(opts, out);
-    const mod = (await import(`./commands/${name}.js`)) as { run: (c: typeof ctx, o: typeof out, a: unknown[], p: Record<string, unknown>) => Promise<number | void> };
+    const load = COMMAND_MODULES[name];
+    if (load === undefined) throw new Error(`no module for command ${name}`);
+    const mod = await load();
     try {
       return (await mod.run(ctx, out, args, opts)) ?? EXIT.ok;
     } finally {

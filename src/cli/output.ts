@@ -1,50 +1,60 @@
 /**
  * stdout carries data, stderr carries talk (STYLE habit 5). With --json, stdout is exactly one JSON
  * document and errors are `{"error":{"code","message"}}` on stderr. Colour only on a terminal
- * without NO_COLOR/--no-color (chalk); a spinner only on a terminal, only for work over ~0.5 s.
+ * without NO_COLOR/--no-color (chalk, loaded only then: see loadOutput); a spinner only on a
+ * terminal, only for work over ~0.5 s.
  */
-import { Chalk, type ChalkInstance } from 'chalk';
+import type { ChalkInstance } from 'chalk';
 import type { Progress } from '../client/context.js';
 
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
-  color: boolean;
+  /** colours, or null for plain text */
+  chalk: ChalkInstance | null;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }
 
 type Paint = (s: string) => string;
 
+const plain: Paint = (s) => s;
+
+/** An Output, with chalk loaded only when there will be colour (scripts and pipes never pay for it). */
+export async function loadOutput(opts: Omit<OutputOptions, 'chalk'> & { color: boolean }): Promise<Output> {
+  const chalk = opts.color ? new (await import('chalk')).Chalk({ level: 1 }) : null;
+  return new Output({ json: opts.json, quiet: opts.quiet, chalk, stdout: opts.stdout, stderr: opts.stderr });
+}
+
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
-  private readonly chalk: ChalkInstance;
+  private readonly chalk: ChalkInstance | null;
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
 
   constructor(opts: OutputOptions) {
     this.json = opts.json;
     this.quiet = opts.quiet;
-    this.chalk = new Chalk({ level: opts.color ? 1 : 0 });
+    this.chalk = opts.chalk;
     this.stdout = opts.stdout;
     this.stderr = opts.stderr;
   }
 
   get bold(): Paint {
-    return this.chalk.bold;
+    return this.chalk?.bold ?? plain;
   }
   get dim(): Paint {
-    return this.chalk.dim;
+    return this.chalk?.dim ?? plain;
   }
   get green(): Paint {
-    return this.chalk.green;
+    return this.chalk?.green ?? plain;
   }
   get yellow(): Paint {
-    return this.chalk.yellow;
+    return this.chalk?.yellow ?? plain;
   }
   get red(): Paint {
-    return this.chalk.red;
+    return this.chalk?.red ?? plain;
   }
 
   /** The command's result: JSON document, or human lines on stdout (suppressed by --quiet). */

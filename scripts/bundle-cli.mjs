@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/**
+ * Bundles the CLI (`npm run build` runs it after tsc): dist/cli/main.js and everything it imports
+ * become a few ES module chunks in dist/cli-bundle/, one per lazily loaded part (each command,
+ * the crypto, the prompts), so a run loads a handful of files instead of ~80 modules through
+ * Node's ES module loader. Measured on the 10,000-file benchmark: ~50 ms off every command.
+ * The server is not bundled: it starts once and runs for days.
+ */
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'rolldown';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'dist', 'cli-bundle');
+
+rmSync(OUT, { recursive: true, force: true });
+await build({
+  input: { main: path.join(ROOT, 'src', 'cli', 'main.ts') },
+  // Sources import each other as './x.js' (NodeNext); the files are './x.ts'.
+  resolve: { extensionAlias: { '.js': ['.ts', '.js'] } },
+  platform: 'node',
+  logLevel: 'warn',
+  output: {
+    dir: OUT,
+    format: 'esm',
+    sourcemap: true,
+    entryFileNames: '[name].js',
+    chunkFileNames: '[name]-[hash].js',
+  },
+});
