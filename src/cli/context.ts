@@ -5,6 +5,7 @@ import { ApiClient } from '../client/api.js';
 import { checkProfileName, configDir, DEFAULT_PROFILE, openConfig, type ConfigStore } from '../client/config.js';
 import { SecretStore } from '../client/secrets.js';
 import { nodePrimitives } from '../native/primitives-node.js';
+import { argon2idInWorker } from '../native/argon2-worker.js';
 import { UsageError } from '../client/errors.js';
 import { CliPrompter } from './prompter.js';
 import type { Output } from './output.js';
@@ -62,7 +63,8 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       stderr: process.stderr,
     }),
     progress: out.progress(),
-    primitives: nodePrimitives,
+    // Argon2id in a worker thread, so the spinner keeps turning while a password is stretched.
+    primitives: { ...nodePrimitives, argon2id: argon2idInWorker },
     clientLabel,
     api(server: string, token?: string): ApiClient {
       const key = `${server}\u0000${token ?? ''}`;

@@ -1,7 +1,7 @@
 // hash-wasm ships types only for its index; this declares the single-algorithm UMD bundle,
 // which loads in ~8 ms instead of ~39 ms for the index.
 declare module 'hash-wasm/dist/argon2.umd.min.js' {
-  interface Argon2Options {
+  export interface Argon2Options {
     password: Uint8Array | string;
     salt: Uint8Array | string;
     secret?: Uint8Array | string;

@@ -1,7 +1,9 @@
 /**
  * Password → master key (Argon2id, RFC 9106) → account secrets (HKDF-SHA256, RFC 5869).
- * The password itself never leaves this module in any form but the Argon2id output.
+ * The password itself leaves this module only as the Argon2id output, or as input to the Argon2id
+ * implementation a caller injects (the CLI's computes in a worker thread; see deriveMasterKey).
  */
+import type { Argon2Options as HashWasmArgon2Options } from 'hash-wasm/dist/argon2.umd.min.js';
 import { argon2idAsync } from '@noble/hashes/argon2.js';
 import { hkdf } from '@noble/hashes/hkdf.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -66,14 +68,23 @@ export function normalizePassword(password: string): Uint8Array {
   return utf8(password.normalize('NFKC'));
 }
 
-export async function deriveMasterKey(password: string, p: KdfParams): Promise<Uint8Array> {
+/**
+ * `impl.argon2id` (e.g. Primitives from the CLI, which runs it in a worker thread so a spinner keeps
+ * turning) replaces the in-thread argon2idRaw; every implementation gives the same bytes.
+ */
+export async function deriveMasterKey(password: string, p: KdfParams, impl?: { argon2id?: Argon2idFunction }): Promise<Uint8Array> {
   checkKdfParams(p);
-  return argon2idRaw(normalizePassword(password), p.salt, {
-    memoryKiB: p.memoryKiB,
-    iterations: p.iterations,
-    parallelism: p.parallelism,
-    hashLength: MASTER_KEY_LENGTH,
-  });
+  const normalized = normalizePassword(password);
+  try {
+    return await (impl?.argon2id ?? argon2idRaw)(normalized, p.salt, {
+      memoryKiB: p.memoryKiB,
+      iterations: p.iterations,
+      parallelism: p.parallelism,
+      hashLength: MASTER_KEY_LENGTH,
+    });
+  } finally {
+    normalized.fill(0);
+  }
 }
 
 export interface Argon2RawOptions {
@@ -85,12 +96,15 @@ export interface Argon2RawOptions {
   associatedData?: Uint8Array;
 }
 
+/** Argon2id with argon2idRaw's contract: the same argument checks, byte-identical output. */
+export type Argon2idFunction = (password: Uint8Array, salt: Uint8Array, opts: Argon2RawOptions) => Promise<Uint8Array>;
+
 /**
- * Plain Argon2id with no minimum check (vector tests use tiny memory). hash-wasm is used because
- * it is 3–4× faster than pure JS; it has no associated-data input, so the rare call with AD (the
- * RFC 9106 vector) goes to noble, whose output is identical (tested).
+ * Checks argon2idRaw's arguments and returns the options hash-wasm computes them from, or
+ * undefined when only noble can (associated data). Exported so that another thread can run the
+ * same hash-wasm call (src/native/argon2-worker.ts) after the same checks.
  */
-export async function argon2idRaw(password: Uint8Array, salt: Uint8Array, opts: Argon2RawOptions): Promise<Uint8Array> {
+export function hashWasmArgon2Options(password: Uint8Array, salt: Uint8Array, opts: Argon2RawOptions): HashWasmArgon2Options | undefined {
   assertBytes(password, 'password');
   assertBytes(salt, 'salt');
   if (salt.length < 8) throw new CryptoArgumentError(`salt must be at least 8 bytes, got ${salt.length}`);
@@ -101,21 +115,8 @@ export async function argon2idRaw(password: Uint8Array, salt: Uint8Array, opts: 
   if (!isIntegerIn(hashLength, 4, 0xffffffff)) throw new CryptoArgumentError('hashLength must be an integer ≥ 4');
   if (secret !== undefined) assertBytes(secret, 'secret');
   if (associatedData !== undefined) assertBytes(associatedData, 'associatedData');
-
-  if (associatedData !== undefined && associatedData.length > 0) {
-    return argon2idAsync(password, salt, {
-      m: memoryKiB,
-      t: iterations,
-      p: parallelism,
-      dkLen: hashLength,
-      maxmem: memoryKiB * 1024 + 1024 * 1024,
-      ...(secret !== undefined ? { key: secret } : {}),
-      personalization: associatedData,
-    });
-  }
-  // Loaded on first use: only login/signup/password change need it.
-  const { default: wasm } = await import('hash-wasm/dist/argon2.umd.min.js');
-  const out = await wasm.argon2id({
+  if (associatedData !== undefined && associatedData.length > 0) return undefined;
+  return {
     password,
     salt,
     ...(secret !== undefined && secret.length > 0 ? { secret } : {}),
@@ -124,8 +125,33 @@ export async function argon2idRaw(password: Uint8Array, salt: Uint8Array, opts: 
     memorySize: memoryKiB,
     hashLength,
     outputType: 'binary',
-  });
-  return new Uint8Array(out);
+  };
+}
+
+/**
+ * Plain Argon2id with no minimum check (vector tests use tiny memory), on the calling thread.
+ * hash-wasm is used because it is 3–4× faster than pure JS; it has no associated-data input, so
+ * the rare call with AD (the RFC 9106 vector) goes to noble, whose output is identical (tested).
+ * The computation blocks the event loop for its whole length (about a second at DEFAULT_KDF):
+ * the CLI passes deriveMasterKey a worker-thread implementation instead (src/native/argon2-worker.ts).
+ */
+export async function argon2idRaw(password: Uint8Array, salt: Uint8Array, opts: Argon2RawOptions): Promise<Uint8Array> {
+  const wasmOptions = hashWasmArgon2Options(password, salt, opts);
+  if (wasmOptions === undefined) {
+    const { memoryKiB, iterations, parallelism, hashLength, secret, associatedData } = opts;
+    return argon2idAsync(password, salt, {
+      m: memoryKiB,
+      t: iterations,
+      p: parallelism,
+      dkLen: hashLength,
+      maxmem: memoryKiB * 1024 + 1024 * 1024,
+      ...(secret !== undefined ? { key: secret } : {}),
+      ...(associatedData !== undefined ? { personalization: associatedData } : {}),
+    });
+  }
+  // Loaded on first use: only login/signup/password change need it.
+  const { default: wasm } = await import('hash-wasm/dist/argon2.umd.min.js');
+  return new Uint8Array(await wasm.argon2id(wasmOptions));
 }
 
 export interface AccountSecrets {

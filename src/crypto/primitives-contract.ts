@@ -6,6 +6,7 @@
 import { assertBytes } from './args.js';
 import type { Ed25519Primitive, X25519Primitive } from './curves.js';
 import { CryptoArgumentError } from './errors.js';
+import type { Argon2idFunction } from './kdf.js';
 
 export interface AeadInstance {
   /** returns ciphertext ‖ 16-byte tag */
@@ -28,6 +29,11 @@ export interface Primitives {
   x25519?: X25519Primitive;
   /** Ed25519 (RFC 8032) with strict verification. Optional, as x25519. */
   ed25519?: Ed25519Primitive;
+  /**
+   * Argon2id with argon2idRaw's contract (kdf.ts). Optional: deriveMasterKey falls back to
+   * argon2idRaw on the calling thread; the CLI supplies one that runs in a worker thread.
+   */
+  argon2id?: Argon2idFunction;
 }
 
 export const AEAD_KEY_LENGTH = 32;

@@ -10,8 +10,11 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const STATIC = /^\s*(?:import|export)\s+(type\s+)?(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]/gm;
 const DYNAMIC = /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g;
 
-/** Every package subpath the given src modules load, following relative imports through src. */
-function packagesLoadedBy(entries: string[]): Set<string> {
+/**
+ * Every package subpath the given src modules load, following relative imports through src;
+ * with `staticOnly`, only what loads before any code runs (dynamic imports are not followed).
+ */
+function packagesLoadedBy(entries: string[], staticOnly = false): Set<string> {
   const packages = new Set<string>();
   const seen = new Set<string>();
   const queue = entries.map((e) => join(SRC, e));
@@ -22,7 +25,7 @@ function packagesLoadedBy(entries: string[]): Set<string> {
     const text = readFileSync(file, 'utf8');
     const specifiers: string[] = [];
     for (const m of text.matchAll(STATIC)) if (!m[1]) specifiers.push(m[2]!);
-    for (const m of text.matchAll(DYNAMIC)) specifiers.push(m[1]!);
+    if (!staticOnly) for (const m of text.matchAll(DYNAMIC)) specifiers.push(m[1]!);
     for (const spec of specifiers) {
       if (spec.startsWith('.')) {
         const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
@@ -49,5 +52,16 @@ describe('which modules load @noble/curves (about 30 ms at start-up)', () => {
   });
   it('the noble reference does, through primitives.ts → curves-noble.ts', () => {
     expect(curves(packagesLoadedBy(['crypto/primitives.ts']))).toEqual(['@noble/curves/ed25519.js', '@noble/curves/utils.js']);
+  });
+});
+
+describe('what every CLI command loads before it runs (cli/main.ts and cli/context.ts, statically)', () => {
+  const loaded = packagesLoadedBy(['cli/main.ts', 'cli/context.ts', 'cli/output.ts'], true);
+  it('no noble hashes (kdf.ts: ~40 ms), no worker threads, no chalk, no prompts', () => {
+    expect([...loaded].filter((s) => s.startsWith('@noble/hashes'))).toEqual([]);
+    expect([...loaded].filter((s) => /worker_threads|chalk|@inquirer|ora|conf$/.test(s))).toEqual([]);
+    // The walk really followed the graph: reached only through context.ts → api.ts / primitives-node.ts.
+    expect(loaded).toContain('node:http');
+    expect(loaded).toContain('node:crypto');
   });
 });

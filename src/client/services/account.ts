@@ -28,9 +28,9 @@ function toWireKdf(kdf: KdfParams): WireKdf {
   return { alg: 'argon2id', memoryKiB: kdf.memoryKiB, iterations: kdf.iterations, parallelism: kdf.parallelism, salt: toB64(kdf.salt) };
 }
 
-async function stretch(password: string, kdf: KdfParams): Promise<Uint8Array> {
+async function stretch(password: string, kdf: KdfParams, p: ClientContext['primitives']): Promise<Uint8Array> {
   try {
-    return await deriveMasterKey(password, kdf);
+    return await deriveMasterKey(password, kdf, p);
   } catch (err) {
     if (err instanceof KdfParamsError) {
       throw new SyncError('weak_kdf', `the server asked for key-derivation parameters below this client's minimum (${err.message}); refusing`);
@@ -42,14 +42,14 @@ async function stretch(password: string, kdf: KdfParams): Promise<Uint8Array> {
 /** The auth key of `password` for the account `email`, with the KDF parameters the server holds. */
 async function proofOf(ctx: ClientContext, session: ActiveSession, password: string): Promise<{ authKey: Uint8Array; wrapKey: Uint8Array; kdf: WireKdf }> {
   const pre = await session.api.prelogin({ email: session.secrets.email });
-  const { authKey, wrapKey } = deriveAccountSecrets(await stretch(password, toCryptoKdf(pre.kdf)));
+  const { authKey, wrapKey } = deriveAccountSecrets(await stretch(password, toCryptoKdf(pre.kdf), ctx.primitives));
   return { authKey, wrapKey, kdf: pre.kdf };
 }
 
 /** A new password's secrets: same cost as before, a fresh salt. */
 async function newCredentials(ctx: ClientContext, cost: WireKdf, password: string): Promise<{ kdf: KdfParams; authKey: Uint8Array; wrapKey: Uint8Array }> {
   const kdf = toCryptoKdf(cost, ctx.primitives.randomBytes(16));
-  const { authKey, wrapKey } = deriveAccountSecrets(await stretch(password, kdf));
+  const { authKey, wrapKey } = deriveAccountSecrets(await stretch(password, kdf, ctx.primitives));
   return { kdf, authKey, wrapKey };
 }
 

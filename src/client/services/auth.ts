@@ -38,9 +38,9 @@ function toCryptoKdf(wire: WireKdf): KdfParams {
 }
 
 /** Argon2id with the client's floor: a server offering less is refused like tampering (exit 7). */
-async function stretch(password: string, kdf: KdfParams): Promise<Uint8Array> {
+async function stretch(password: string, kdf: KdfParams, p: ClientContext['primitives']): Promise<Uint8Array> {
   try {
-    return await deriveMasterKey(password, kdf);
+    return await deriveMasterKey(password, kdf, p);
   } catch (err) {
     if (err instanceof KdfParamsError) {
       throw new SyncError('weak_kdf', `the server asked for key-derivation parameters below this client's minimum (${err.message}); refusing`, 'the server may be misconfigured or hostile; nothing was sent');
@@ -69,7 +69,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
     parallelism: offered.kdf.parallelism,
     salt: p.randomBytes(16),
   };
-  const master = await stretch(password, kdf);
+  const master = await stretch(password, kdf, p);
   const { authKey, wrapKey } = deriveAccountSecrets(master);
 
   const userId = toHex(p.randomBytes(16));
@@ -110,7 +110,7 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
   ctx.progress.start('Deriving keys from your password');
   const pre = await api.prelogin({ email });
   // deriveMasterKey refuses parameters below the client minimum, whatever the server says.
-  const master = await stretch(password, toCryptoKdf(pre.kdf));
+  const master = await stretch(password, toCryptoKdf(pre.kdf), p);
   const { authKey, wrapKey } = deriveAccountSecrets(master);
   ctx.progress.update('Logging in');
   const res = await api.login({ email, authKey: toB64(authKey), client: ctx.clientLabel });

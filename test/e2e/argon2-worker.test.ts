@@ -1,0 +1,82 @@
+/**
+ * The built CLI stretches passwords in a worker thread, and loads worker_threads only then. A probe
+ * preloaded into the real process reports, at exit, whether the main thread loaded Node's Worker
+ * and the longest its event loop went without running a 10 ms timer (what a spinner would freeze).
+ */
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { machine, PASSWORD, runCli, tempDir } from '../helpers/cli.js';
+
+// Imports nothing, so that what it reports is what the CLI loaded.
+const PROBE = `let last = performance.now();
+let maxGapMs = 0;
+setInterval(() => {
+  const now = performance.now();
+  maxGapMs = Math.max(maxGapMs, now - last);
+  last = now;
+}, 10).unref();
+process.on('exit', () => {
+  const workerModules = process.moduleLoadList.filter((m) => m === 'NativeModule worker_threads' || m === 'NativeModule internal/worker');
+  process.stderr.write('[probe] ' + JSON.stringify({ workerModules, maxGapMs }) + '\\n');
+});
+`;
+
+interface ProbeReport {
+  workerModules: string[];
+  maxGapMs: number;
+}
+
+/** The last report is the main thread's: it exits last (and workers start with no preload anyway). */
+function probeReport(stderr: string): ProbeReport {
+  const line = stderr.split('\n').filter((l) => l.startsWith('[probe] ')).at(-1);
+  if (!line) throw new Error(`no probe report in: ${stderr}`);
+  return JSON.parse(line.slice('[probe] '.length)) as ProbeReport;
+}
+
+// The test server asks for 64 MiB, t = 3: about 0.3–0.5 s of Argon2id here. Computed on the main
+// thread, that is one gap of that length (measured: ~500 ms); with the worker the longest gap is
+// start-up work (measured: ~40 ms).
+const MAX_GAP_MS = 150;
+
+describe('Argon2id in a worker thread, loaded lazily', () => {
+  let server: StartedServer;
+  let nodeOptions: string;
+  beforeAll(async () => {
+    server = await startServer();
+    const file = path.join(tempDir('isync-probe-'), 'probe.mjs');
+    writeFileSync(file, PROBE);
+    nodeOptions = `--import ${pathToFileURL(file).href}`;
+  });
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('signup and login derive in a worker: the main event loop never stalls for the Argon2id', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'worker@example.com', '--password-stdin'], { input: `${PASSWORD}\n`, env: { NODE_OPTIONS: nodeOptions } });
+    expect(up.code, up.stderr).toBe(0);
+    const signupReport = probeReport(up.stderr);
+    expect(signupReport.workerModules).toEqual(['NativeModule internal/worker', 'NativeModule worker_threads']);
+    expect(signupReport.maxGapMs).toBeLessThan(MAX_GAP_MS);
+
+    const other = machine(server.url);
+    const login = await other.run(['login', '--email', 'worker@example.com', '--password-stdin'], { input: `${PASSWORD}\n`, env: { NODE_OPTIONS: nodeOptions } });
+    expect(login.code, login.stderr).toBe(0);
+    const loginReport = probeReport(login.stderr);
+    expect(loginReport.workerModules).toEqual(signupReport.workerModules);
+    expect(loginReport.maxGapMs).toBeLessThan(MAX_GAP_MS);
+    expect((await other.run(['whoami', '--json'])).code).toBe(0);
+  });
+
+  it('--version and a command that derives nothing do not load worker_threads', async () => {
+    const version = await runCli(['--version'], { env: { NODE_OPTIONS: nodeOptions } });
+    expect(version.code).toBe(0);
+    expect(probeReport(version.stderr).workerModules).toEqual([]);
+    const whoami = await machine(server.url).run(['whoami'], { env: { NODE_OPTIONS: nodeOptions } });
+    expect(whoami.code).toBe(4);
+    expect(probeReport(whoami.stderr).workerModules).toEqual([]);
+  });
+});
