@@ -53,17 +53,32 @@ const FIELD_PRESENT = 0x01;
  * different slots give the same bytes, whatever characters the ids contain.
  */
 export function encodeAad(slot: Slot): Uint8Array {
+  const { head, tail } = aadParts(slot);
+  return concatBytes([head, optionalStringField('objectId', slot.objectId), tail]);
+}
+
+/**
+ * The AAD around the objectId field: head = label ‖ 0x00 ‖ kind ‖ ownerId ‖ workspaceId, tail =
+ * epoch. Split so that objectSealer and objectOpener encode them once for thousands of blobs.
+ */
+function aadParts(slot: Omit<Slot, 'objectId'>): { head: Uint8Array; tail: Uint8Array } {
   if (typeof slot !== 'object' || slot === null) {
     throw new CryptoArgumentError(`slot must be an object, got ${describeType(slot)}`);
   }
   if (!(SLOT_KINDS as readonly string[]).includes(slot.kind)) {
     throw new CryptoArgumentError(`unknown slot kind ${JSON.stringify(slot.kind)}`);
   }
-  const parts: Uint8Array[] = [AAD_LABEL, Uint8Array.of(0), stringField('kind', slot.kind)];
-  parts.push(optionalStringField('ownerId', slot.ownerId));
-  parts.push(optionalStringField('workspaceId', slot.workspaceId));
-  parts.push(optionalStringField('objectId', slot.objectId));
-  parts.push(epochField(slot.epoch));
+  const head = concatBytes([
+    AAD_LABEL,
+    Uint8Array.of(0),
+    stringField('kind', slot.kind),
+    optionalStringField('ownerId', slot.ownerId),
+    optionalStringField('workspaceId', slot.workspaceId),
+  ]);
+  return { head, tail: epochField(slot.epoch) };
+}
+
+function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.length;
   const out = new Uint8Array(length);
@@ -73,6 +88,42 @@ export function encodeAad(slot: Slot): Uint8Array {
     offset += part.length;
   }
   return out;
+}
+
+/** encodeAad for `slot` plus this objectId, from the pre-encoded head and tail. */
+function aadWithObjectId(head: Uint8Array, tail: Uint8Array, objectId: string): Uint8Array {
+  if (typeof objectId !== 'string' || !/^[\x00-\x7f]*$/.test(objectId)) {
+    return concatBytes([head, stringField('objectId', objectId), tail]);
+  }
+  // ASCII (blob ids are hex): one byte per character, written straight into place.
+  if (objectId.length > MAX_SLOT_FIELD_BYTES) stringField('objectId', objectId);
+  const out = new Uint8Array(head.length + 5 + objectId.length + tail.length);
+  out.set(head, 0);
+  let at = head.length;
+  out[at] = FIELD_PRESENT;
+  new DataView(out.buffer).setUint32(at + 1, objectId.length);
+  at += 5;
+  for (let i = 0; i < objectId.length; i++) out[at + i] = objectId.charCodeAt(i);
+  out.set(tail, at + objectId.length);
+  return out;
+}
+
+/**
+ * sealEnvelope for many objects of one slot family — every blob of a push shares kind,
+ * workspace and epoch and differs only in objectId — with the fixed part of the AAD encoded
+ * once. The envelopes are byte-for-byte what sealEnvelope makes for the full slot.
+ */
+export function objectSealer(p: Primitives, key: Uint8Array, slot: Omit<Slot, 'objectId'>): (objectId: string, plaintext: Uint8Array) => Uint8Array {
+  assertBytes(key, 'key', AEAD_KEY_LENGTH);
+  const { head, tail } = aadParts(slot);
+  return (objectId, plaintext) => sealWithAad(p, key, plaintext, aadWithObjectId(head, tail, objectId));
+}
+
+/** openEnvelope for many objects of one slot family; see objectSealer. */
+export function objectOpener(p: Primitives, key: Uint8Array, slot: Omit<Slot, 'objectId'>): (objectId: string, envelope: Uint8Array) => Uint8Array {
+  assertBytes(key, 'key', AEAD_KEY_LENGTH);
+  const { head, tail } = aadParts(slot);
+  return (objectId, envelope) => openWithAad(p, key, envelope, aadWithObjectId(head, tail, objectId));
 }
 
 function optionalStringField(name: string, value: string | undefined): Uint8Array {
@@ -106,7 +157,11 @@ function epochField(epoch: number | undefined): Uint8Array {
 export function sealEnvelope(p: Primitives, key: Uint8Array, plaintext: Uint8Array, slot: Slot): Uint8Array {
   assertBytes(key, 'key', AEAD_KEY_LENGTH);
   assertBytes(plaintext, 'plaintext');
-  const aad = encodeAad(slot);
+  return sealWithAad(p, key, plaintext, encodeAad(slot));
+}
+
+function sealWithAad(p: Primitives, key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
+  assertBytes(plaintext, 'plaintext');
   const nonce = p.randomBytes(AEAD_NONCE_LENGTH);
   assertBytes(nonce, 'random nonce', AEAD_NONCE_LENGTH);
   const sealed = p.xchacha20poly1305(key, nonce, aad).encrypt(plaintext);
@@ -120,8 +175,11 @@ export function sealEnvelope(p: Primitives, key: Uint8Array, plaintext: Uint8Arr
 /** Throws IntegrityError for every kind of bad envelope; CryptoArgumentError only for caller bugs. */
 export function openEnvelope(p: Primitives, key: Uint8Array, envelope: Uint8Array, slot: Slot): Uint8Array {
   assertBytes(key, 'key', AEAD_KEY_LENGTH);
+  return openWithAad(p, key, envelope, encodeAad(slot));
+}
+
+function openWithAad(p: Primitives, key: Uint8Array, envelope: Uint8Array, aad: Uint8Array): Uint8Array {
   assertBytes(envelope, 'envelope');
-  const aad = encodeAad(slot);
   if (envelope.length < ENVELOPE_OVERHEAD || envelope[0] !== ENVELOPE_VERSION) throw new IntegrityError();
   const nonce = envelope.subarray(1, ENVELOPE_HEADER_LENGTH);
   try {

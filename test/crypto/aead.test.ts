@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeAad, ENVELOPE_OVERHEAD, openEnvelope, sealEnvelope, SLOT_KINDS, type Slot } from '../../src/crypto/aead.js';
+import { encodeAad, ENVELOPE_OVERHEAD, objectOpener, objectSealer, openEnvelope, sealEnvelope, SLOT_KINDS, type Slot } from '../../src/crypto/aead.js';
 import { toHex, utf8 } from '../../src/crypto/encoding.js';
 import { CryptoArgumentError, IntegrityError } from '../../src/crypto/errors.js';
 import { ENVELOPE_VERSION } from '../../src/crypto/labels.js';
@@ -182,5 +182,35 @@ describe('argument errors are not integrity errors', () => {
     expect(() => openEnvelope(noblePrimitives, new Uint8Array(16), env, slot)).toThrow(/key must be 32 bytes, got 16/);
     expect(() => sealEnvelope(noblePrimitives, key, 'text' as unknown as Uint8Array, slot)).toThrow(/plaintext must be a Uint8Array, got string/);
     expect(() => openEnvelope(noblePrimitives, key, [1, 2] as unknown as Uint8Array, slot)).toThrow(CryptoArgumentError);
+  });
+});
+
+describe('objectSealer / objectOpener (one slot family, many objects)', () => {
+  const fixedNonce = (byte: number): Primitives => ({ ...nodePrimitives, randomBytes: (n) => new Uint8Array(n).fill(byte) });
+  const family = { kind: 'blob', workspaceId: 'ws-1', epoch: 3 } as const;
+
+  it('seals byte for byte what sealEnvelope seals for the full slot, for ASCII, hex, non-ASCII and empty ids', () => {
+    const ids = ['a'.repeat(64), 'obj-1', 'résumé-ü', '', 'x'.repeat(1024)];
+    for (const [i, id] of ids.entries()) {
+      const p = fixedNonce(i + 1);
+      const viaSealer = objectSealer(p, key, family)(id, plaintext);
+      const viaEnvelope = sealEnvelope(p, key, plaintext, { ...family, objectId: id });
+      expect(toHex(viaSealer), id).toBe(toHex(viaEnvelope));
+      expect(toHex(objectOpener(noblePrimitives, key, family)(id, viaEnvelope))).toBe(toHex(plaintext));
+    }
+  });
+
+  it('keeps the slot binding: another object id, epoch or workspace fails to open', () => {
+    const env = objectSealer(nodePrimitives, key, family)('obj-1', plaintext);
+    expect(() => objectOpener(nodePrimitives, key, family)('obj-2', env)).toThrow(IntegrityError);
+    expect(() => objectOpener(nodePrimitives, key, { ...family, epoch: 4 })('obj-1', env)).toThrow(IntegrityError);
+    expect(() => objectOpener(nodePrimitives, key, { ...family, workspaceId: 'ws-2' })('obj-1', env)).toThrow(IntegrityError);
+    expect(() => objectOpener(nodePrimitives, key, family)('obj-1', flipBit(env, env.length - 1))).toThrow(IntegrityError);
+  });
+
+  it('refuses an object id over the slot field limit, and a bad slot up front', () => {
+    expect(() => objectSealer(nodePrimitives, key, family)('x'.repeat(1025), plaintext)).toThrow(CryptoArgumentError);
+    expect(() => objectSealer(nodePrimitives, key, { kind: 'nope' } as unknown as Slot)).toThrow(CryptoArgumentError);
+    expect(() => objectOpener(nodePrimitives, new Uint8Array(3), family)).toThrow(CryptoArgumentError);
   });
 });

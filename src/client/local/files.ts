@@ -7,13 +7,41 @@ import { CHUNK_SIZE, chunkRanges } from '../../sync/chunking.js';
 
 /** Reads a file and returns its chunks' blob ids. */
 export function hashFile(p: Primitives, blobIdKey: Uint8Array, root: string, relPath: string): { chunks: string[]; size: number } {
+  const abs = path.join(root, relPath);
+  const small = readSmallFile(abs);
+  if (small !== null) return { chunks: small.length === 0 ? [] : [blobId(p, blobIdKey, small)], size: small.length };
   const chunks: string[] = [];
   let size = 0;
-  forEachChunk(path.join(root, relPath), (chunk) => {
+  forEachChunk(abs, (chunk) => {
     size += chunk.length;
     chunks.push(blobId(p, blobIdKey, chunk));
   });
   return { chunks, size };
+}
+
+/** One buffer for every small file this process reads (see readSmallFile). */
+let smallScratch: Buffer | null = null;
+
+/**
+ * The whole content of a file of at most CHUNK_SIZE bytes (one blob), read into a buffer shared by
+ * every call, so valid only until the next call: no allocation and no fstat per file (readFileSync
+ * took a quarter of an initial push of 10,000 small files). Null when the file holds more than
+ * CHUNK_SIZE bytes — it is big, or grew since the scan: read it with chunksOf.
+ */
+export function readSmallFile(abs: string): Uint8Array | null {
+  const buf = (smallScratch ??= Buffer.allocUnsafe(CHUNK_SIZE + 1));
+  const fd = openSync(abs, 'r');
+  try {
+    let filled = 0;
+    for (;;) {
+      const n = readSync(fd, buf, filled, buf.length - filled, null);
+      if (n === 0) return buf.subarray(0, filled);
+      filled += n;
+      if (filled === buf.length) return null;
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** One scratch buffer for every big file this process reads: allocating 1 MiB per file made GC a quarter of a push. */

@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
 import type { BlobFrame } from '../../protocol/blob-frames.js';
-import { sealEnvelope } from '../../crypto/aead.js';
+import { objectSealer } from '../../crypto/aead.js';
 import { blobId, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { Manifest } from '../../sync/manifest.js';
@@ -15,7 +15,7 @@ import type { ClientContext } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
 import { writeIndex } from '../local/link.js';
-import { chunksOf, hashFile } from '../local/files.js';
+import { chunksOf, hashFile, readSmallFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
 import { loadRemote, snapshotSigner, type RemoteState } from './linked.js';
 import type { LinkedContext } from './open-linked.js';
@@ -116,7 +116,12 @@ function treeOf(entries: IndexEntry[]) {
   return entries.map(({ path: p, mode, size, chunks }) => ({ path: p, mode, size, chunks }));
 }
 
-/** Hashes files chunk by chunk and uploads, group by group, the chunks the server lacks. */
+/**
+ * Hashes and encrypts files chunk by chunk as they are read (so plaintext lives only in one
+ * reused read buffer), and uploads, group by group, the blobs the server lacks. Encrypting before
+ * asking costs a little for blobs the server already has (a push resumed after a crash), and
+ * saves holding every group's plaintext while the question is in flight.
+ */
 class BlobUploader {
   uploadedBlobs = 0;
   uploadedBytes = 0;
@@ -124,31 +129,45 @@ class BlobUploader {
   private readonly seen = new Set<string>();
   private group: BlobFrame[] = [];
   private groupBytes = 0;
+  private readonly seal: (objectId: string, plaintext: Uint8Array) => Uint8Array;
 
   constructor(
     private readonly p: Primitives,
     private readonly api: ApiClient,
     private readonly workspaceId: string,
     private readonly keys: WorkspaceSubkeys,
-    private readonly epoch: number,
+    epoch: number,
     private readonly ctx: ClientContext,
-  ) {}
+  ) {
+    this.seal = objectSealer(p, keys.blobKey, { kind: 'blob', workspaceId, epoch });
+  }
 
   async addFile(root: string, file: ScannedFile): Promise<IndexEntry> {
+    const abs = path.join(root, file.path);
+    const small = readSmallFile(abs);
+    if (small !== null) {
+      if (small.length === 0) return { ...file, size: 0, chunks: [] };
+      return { ...file, size: small.length, chunks: [await this.add(small)] };
+    }
     const chunks: string[] = [];
     let size = 0;
-    for (const { chunk, owned } of chunksOf(path.join(root, file.path))) {
-      const id = blobId(this.p, this.keys.blobIdKey, chunk);
-      chunks.push(id);
+    for (const { chunk } of chunksOf(abs)) {
+      chunks.push(await this.add(chunk));
       size += chunk.length;
-      if (this.seen.has(id)) continue;
-      this.seen.add(id);
-      // Plaintext waits here until the server says whether it needs it; big-file chunks share a buffer.
-      this.group.push({ id, data: owned ? chunk : Uint8Array.prototype.slice.call(chunk) });
-      this.groupBytes += chunk.length;
-      if (this.groupBytes >= BATCH_BYTES) await this.dispatch();
     }
     return { ...file, size, chunks };
+  }
+
+  /** Seals one chunk into the current group (once per id); `plaintext` may be reused after. */
+  private async add(plaintext: Uint8Array): Promise<string> {
+    const id = blobId(this.p, this.keys.blobIdKey, plaintext);
+    if (this.seen.has(id)) return id;
+    this.seen.add(id);
+    const sealed = this.seal(id, plaintext);
+    this.group.push({ id, data: sealed });
+    this.groupBytes += sealed.length;
+    if (this.groupBytes >= BATCH_BYTES) await this.dispatch();
+    return id;
   }
 
   /** Hands the group to an upload slot; waits only while UPLOAD_CONCURRENCY uploads are in flight. */
@@ -162,15 +181,10 @@ class BlobUploader {
   private async upload(group: BlobFrame[]): Promise<void> {
     const missing = new Set(await this.api.missingBlobs(this.workspaceId, group.map((g) => g.id)));
     if (missing.size === 0) return;
-    const frames: BlobFrame[] = [];
-    for (const { id, data } of group) {
-      if (!missing.has(id)) continue;
-      const sealed = sealEnvelope(this.p, this.keys.blobKey, data, { kind: 'blob', workspaceId: this.workspaceId, objectId: id, epoch: this.epoch });
-      frames.push({ id, data: sealed });
-      this.uploadedBytes += sealed.length;
-    }
+    const frames = missing.size === group.length ? group : group.filter((f) => missing.has(f.id));
     await this.api.uploadBlobs(this.workspaceId, frames);
     this.uploadedBlobs += frames.length;
+    for (const f of frames) this.uploadedBytes += f.data.length;
     this.ctx.progress.update(`Uploaded ${this.uploadedBlobs} blob(s), ${(this.uploadedBytes / 1048576).toFixed(1)} MiB`);
   }
 
