@@ -26,3 +26,8 @@ export function builtinIgnored(relPath: string, _isDir?: boolean): boolean {
   if (!MAYBE_BUILTIN.test(relPath)) return false;
   return isConflictCopyPath(relPath) || isInternalPath(relPath);
 }
+
+/** True when builtinIgnored is false for every one of these names of one folder: one regex scan. */
+export function noNameBuiltinIgnored(names: readonly string[]): boolean {
+  return !MAYBE_BUILTIN.test(names.join('/'));
+}

@@ -232,6 +232,48 @@ export function decodeIndex(bytes: Uint8Array): LocalIndex {
   return { version: 1, workspaceId: buf.toString('hex', 16, 32), base: hasBase === 1 ? buf.toString('hex', 33, 65) : null, entries };
 }
 
+/** A directory scan's stat data column by column (client/local/scan.ts makes them). */
+export interface StatColumns {
+  /** sorted by path, unique */
+  paths: readonly string[];
+  /** four per file, in the index's order: size, mtimeMs, ctimeMs, ino */
+  stats: Float64Array;
+  /** one per file: 1 when an execute bit is set */
+  exec: Uint8Array;
+}
+
+/** The index's header: enough for a command that finds nothing changed. */
+export function decodeIndexHead(bytes: Uint8Array): { workspaceId: string; base: string | null } {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < HEAD_BYTES || buf.toString('latin1', 0, 8) !== MAGIC) throw new IndexFormatError('not an index file');
+  if (buf.readUInt32LE(8) !== INDEX_LAYOUT) throw new IndexFormatError(`index layout must be ${INDEX_LAYOUT}`);
+  const hasBase = buf[32];
+  if (hasBase !== 0 && hasBase !== 1) throw new IndexFormatError('index base flag must be 0 or 1');
+  return { workspaceId: buf.toString('hex', 16, 32), base: hasBase === 1 ? buf.toString('hex', 33, 65) : null };
+}
+
+/**
+ * True when the index lists exactly the scanned files, with identical stat data and mode and no
+ * racily clean entry — when planRescan would find nothing dirty and nothing deleted. Three byte
+ * comparisons over the layout (paths, stats, modes), so a no-op push or a clean status builds no
+ * object per file. False may be a false alarm (then the caller decodes and plans as usual), never
+ * a missed change: a racy entry's stored mtime 0 differs from any real one.
+ */
+export function indexMatchesScan(bytes: Uint8Array, scan: StatColumns): boolean {
+  const n = scan.paths.length;
+  if (!LITTLE_ENDIAN_HOST || scan.stats.length !== n * 4 || scan.exec.length !== n) return false;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (buf.length < HEAD_BYTES || buf.readUInt32LE(12) !== n) return false;
+  const modesAt = HEAD_BYTES + n * STAT_BYTES;
+  const pathsAt = modesAt + n + 4;
+  if (pathsAt > buf.length) return false;
+  const statBytes = new Uint8Array(scan.stats.buffer, scan.stats.byteOffset, n * STAT_BYTES);
+  if (buf.compare(statBytes, 0, statBytes.length, HEAD_BYTES, modesAt) !== 0) return false;
+  if (buf.compare(scan.exec, 0, n, modesAt, modesAt + n) !== 0) return false;
+  const paths = Buffer.from(scan.paths.join('\n'), 'utf8');
+  return buf.readUInt32LE(modesAt + n) === paths.length && buf.compare(paths, 0, paths.length, pathsAt, pathsAt + paths.length) === 0;
+}
+
 export function emptyIndex(workspaceId: string): LocalIndex {
   if (!isHexId32(workspaceId)) throw new IndexFormatError('workspaceId is not a 32-hex id');
   return { version: 1, workspaceId, base: null, entries: [] };

@@ -149,6 +149,24 @@ export function areSimpleValidPaths(paths: readonly string[]): boolean {
   return !ASCII_UNSAFE.test(paths.join('/'));
 }
 
+/**
+ * True when `dir/name` is printable ASCII and valid for every name (validatePath would return each
+ * unchanged): one regex scan over the names of a folder joined by '/', instead of one per file.
+ * `dir` is '' for the root. False does not say which name is wrong, or whether one is.
+ */
+export function areSimpleValidChildren(dir: string, names: readonly string[]): boolean {
+  let longest = 0;
+  for (let i = 0; i < names.length; i++) {
+    const n = (names[i] as string).length;
+    if (n === 0) return false;
+    if (n > longest) longest = n;
+  }
+  if (names.length === 0) return true;
+  if ((dir ? dir.length + 1 : 0) + longest > MAX_PATH_BYTES) return false;
+  const joined = names.join('/');
+  return !ASCII_UNSAFE.test(dir ? `${dir}/${joined}` : joined);
+}
+
 /** The one order used for paths everywhere (manifests, index, plans): UTF-16 code units. */
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { builtinIgnored, createIgnoreMatcher, isConflictCopyPath } from '../../src/sync/ignore.js';
+import { noNameBuiltinIgnored } from '../../src/sync/ignore-builtin.js';
 import { isInternalPath } from '../../src/sync/paths.js';
 
 describe('createIgnoreMatcher built-ins (no ignore file)', () => {
@@ -137,5 +138,21 @@ describe('built-in rules agree with a plain reference on random paths', () => {
     expect(internal).toBeGreaterThan(300);
     expect(nonAsciiInternal).toBeGreaterThan(50);
     expect(conflict).toBeGreaterThan(500);
+  });
+});
+
+describe('noNameBuiltinIgnored (one scan for a folder of names)', () => {
+  it.each<[string[], boolean]>([
+    [['a.json', 'b.conflictx', 'conflict', 'x.conflict-0'], true],
+    [['a.json', 'b.json.conflict'], false],
+    [['a.json', 'b.json.conflict-2'], false],
+    [['.insomnia-sync'], false],
+    [['.Insomnia-Sync..'], false],
+    [['café'], false], // non-ASCII: builtinIgnored must fold it
+    [[], true],
+  ])('%j → %s', (names, expected) => {
+    expect(noNameBuiltinIgnored(names)).toBe(expected);
+    if (expected) for (const n of names) expect(builtinIgnored(n, false)).toBe(false);
+    else expect(names.some((n) => builtinIgnored(n, false)) || names.some((n) => /[^\x00-\x7f]/.test(n))).toBe(true);
   });
 });

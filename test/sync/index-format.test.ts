@@ -2,13 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE } from '../../src/sync/chunking.js';
 import {
   decodeIndex,
+  decodeIndexHead,
   emptyIndex,
   encodeIndex,
   type IndexEntry,
   IndexFormatError,
+  indexMatchesScan,
   type LocalIndex,
   markRacyEntries,
   RACY_WINDOW_MS,
+  type StatColumns,
 } from '../../src/sync/index-format.js';
 
 const blob = (n: number): string => n.toString(16).padStart(64, '0');
@@ -175,5 +178,48 @@ describe('markRacyEntries', () => {
     out[0]!.chunks.push(blob(2));
     out[0]!.size = 1;
     expect(input[0]).toEqual(entry('a'));
+  });
+});
+
+describe('indexMatchesScan', () => {
+  const OLD = 1_600_000_000_000.5;
+  const indexOf = (entries: IndexEntry[]): Uint8Array => encodeIndex({ version: 1, workspaceId: WS, base: 'e'.repeat(64), entries });
+  const files = (): IndexEntry[] => [
+    entry('a.json', { mtimeMs: OLD, ctimeMs: OLD, ino: 1 }),
+    entry('b/c.json', { mtimeMs: OLD, ctimeMs: OLD, ino: 2, mode: 0o755 }),
+    entry('dossier/résumé.json', { mtimeMs: OLD, ctimeMs: OLD, ino: 3 }),
+  ];
+  const columnsOf = (entries: IndexEntry[]): StatColumns => ({
+    paths: entries.map((e) => e.path),
+    stats: Float64Array.from(entries.flatMap((e) => [e.size, e.mtimeMs, e.ctimeMs, e.ino])),
+    exec: Uint8Array.from(entries.map((e) => (e.mode === 0o755 ? 1 : 0))),
+  });
+
+  it('is true when the scan holds exactly the indexed files with identical stat data', () => {
+    expect(indexMatchesScan(indexOf(files()), columnsOf(files()))).toBe(true);
+    expect(indexMatchesScan(indexOf([]), columnsOf([]))).toBe(true);
+  });
+
+  it.each<[string, (e: IndexEntry[]) => IndexEntry[]]>([
+    ['a changed size', (e) => e.map((f, i) => (i === 1 ? { ...f, size: 4 } : f))],
+    ['a changed mtime', (e) => e.map((f, i) => (i === 2 ? { ...f, mtimeMs: OLD + 1 } : f))],
+    ['a changed ctime (mtime set back)', (e) => e.map((f, i) => (i === 0 ? { ...f, ctimeMs: OLD + 0.001 } : f))],
+    ['a changed inode (replaced by rename)', (e) => e.map((f, i) => (i === 0 ? { ...f, ino: 9 } : f))],
+    ['a lost execute bit', (e) => e.map((f) => ({ ...f, mode: 0o644 }))],
+    ['a new file', (e) => [...e, entry('z.json', { mtimeMs: OLD, ctimeMs: OLD })]],
+    ['a deleted file', (e) => e.slice(1)],
+    ['a renamed file', (e) => e.map((f, i) => (i === 0 ? { ...f, path: 'a.yaml' } : f))],
+  ])('is false for %s', (_why, change) => {
+    expect(indexMatchesScan(indexOf(files()), columnsOf(change(files())))).toBe(false);
+  });
+
+  it('is false for a racily clean entry (stored mtime 0), so it is re-read', () => {
+    const racy = files().map((f, i) => (i === 1 ? { ...f, mtimeMs: 0 } : f));
+    expect(indexMatchesScan(indexOf(racy), columnsOf(files()))).toBe(false);
+  });
+
+  it('decodeIndexHead reads the base without the entries, and refuses what is not an index', () => {
+    expect(decodeIndexHead(indexOf(files()))).toEqual({ workspaceId: WS, base: 'e'.repeat(64) });
+    expectIndexError(() => decodeIndexHead(new Uint8Array(10)));
   });
 });

@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  areSimpleValidChildren,
   areSimpleValidPaths,
   comparePaths,
   conflictPathFor,
@@ -182,5 +184,45 @@ describe('validatePath agrees with a plain reference on random paths', () => {
     expect(areSimpleValidPaths(['a', '/b'])).toBe(false);
     expect(areSimpleValidPaths(['a/', 'b'])).toBe(false);
     expect(areSimpleValidPaths([])).toBe(true);
+  });
+});
+
+describe('areSimpleValidChildren (one scan for a folder of names)', () => {
+  const valid = (p: string): boolean => {
+    try {
+      return validatePath(p) === p;
+    } catch {
+      return false;
+    }
+  };
+  it.each<[string, string[], boolean]>([
+    ['', ['a.json', 'b', 'c-d.yaml'], true],
+    ['collections/x', ['a.json', '.env', '..x'], true],
+    ['', [], true],
+    ['', ['a', '.'], false],
+    ['', ['a', '..'], false],
+    ['', ['a', '.insomnia-sync'], false],
+    ['', ['.INSOMNIA-SYNC. '], false],
+    ['d', ['a\\b'], false],
+    ['d', ['tab\there'], false],
+    ['d', ['café.json'], false], // not ASCII: validatePath must look at it
+    ['d', ['ok', ''], false],
+    ['a/.insomnia-sync', ['x'], false],
+    ['d', ['x'.repeat(4095)], false], // d/ + 4095 > 4096 bytes
+    ['', ['x'.repeat(4096)], true],
+  ])('%j + %j → %s', (dir, names, expected) => {
+    expect(areSimpleValidChildren(dir, names)).toBe(expected);
+    // Never true when some child is not valid as it is.
+    if (expected) for (const n of names) expect(valid(dir ? `${dir}/${n}` : n)).toBe(true);
+  });
+
+  it('is never true for a folder with an invalid child (random names)', () => {
+    const nameChar = fc.constantFrom('a', 'Z', '.', '-', '_', ' ', '\\', '\t', 'é', 'i', 'n', 's', 'o', 'm', 'y', 'c');
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: nameChar, minLength: 1, maxLength: 16 }), { maxLength: 6 }), fc.constantFrom('', 'd', 'a/b'), (names, dir) => {
+        if (areSimpleValidChildren(dir, names)) for (const n of names) expect(valid(dir ? `${dir}/${n}` : n)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
   });
 });

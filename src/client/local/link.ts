@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeIndex, encodeIndex, IndexFormatError, markRacyEntries, type LocalIndex } from '../../sync/index-format.js';
+import { decodeIndex, decodeIndexHead, encodeIndex, IndexFormatError, markRacyEntries, type LocalIndex } from '../../sync/index-format.js';
 import { decodeJsonIndex } from '../../sync/index-json.js';
 import { NotFoundError, SyncError } from '../errors.js';
 
@@ -70,13 +70,45 @@ const LEGACY_INDEX_FILE = 'index.json';
 const CRC_BYTES = 4;
 
 export function readIndex(root: string): LocalIndex {
+  return decodeIndexFile(root, readIndexBytes(root));
+}
+
+/**
+ * The index file's checked bytes (layout of sync/index-format.ts), for callers that may not need
+ * every entry (see indexMatchesScan); decodeIndexFile turns them into the index.
+ */
+export function readIndexBytes(root: string): Uint8Array {
   const file = path.join(stateDir(root), INDEX_FILE);
   try {
-    if (!existsSync(file) && existsSync(path.join(stateDir(root), LEGACY_INDEX_FILE))) return readLegacyIndex(root);
-    return decodeIndex(unframe(readFileSync(file)));
+    if (!existsSync(file) && existsSync(path.join(stateDir(root), LEGACY_INDEX_FILE))) {
+      const legacy = readLegacyIndex(root);
+      return existsSync(file) ? unframe(readFileSync(file)) : encodeIndex(legacy);
+    }
+    return unframe(readFileSync(file));
   } catch {
-    throw new SyncError('bad_state', `${file} is missing or damaged`, 'run `insomnia-sync pull` from a fresh clone');
+    throw damagedIndex(root);
   }
+}
+
+export function decodeIndexFile(root: string, bytes: Uint8Array): LocalIndex {
+  try {
+    return decodeIndex(bytes);
+  } catch {
+    throw damagedIndex(root);
+  }
+}
+
+/** The index's header (workspace id, base snapshot) without decoding its entries. */
+export function decodeIndexFileHead(root: string, bytes: Uint8Array): { workspaceId: string; base: string | null } {
+  try {
+    return decodeIndexHead(bytes);
+  } catch {
+    throw damagedIndex(root);
+  }
+}
+
+function damagedIndex(root: string): SyncError {
+  return new SyncError('bad_state', `${path.join(stateDir(root), INDEX_FILE)} is missing or damaged`, 'run `insomnia-sync pull` from a fresh clone');
 }
 
 /** Reads `index.json` and, like git upgrading its index, rewrites it once in the binary layout. */

@@ -4,15 +4,19 @@
  */
 import { lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { builtinIgnored } from '../../sync/ignore-builtin.js';
+import { builtinIgnored, noNameBuiltinIgnored } from '../../sync/ignore-builtin.js';
 import type { ScannedFile } from '../../sync/diff.js';
-import { validatePath } from '../../sync/paths.js';
+import type { StatColumns } from '../../sync/index-format.js';
+import { areSimpleValidChildren, validatePath } from '../../sync/paths.js';
 
 export { IGNORE_FILE } from '../../sync/ignore-builtin.js';
 import { IGNORE_FILE } from '../../sync/ignore-builtin.js';
 
 export interface ScanResult {
-  files: ScannedFile[];
+  /** the regular files, sorted by path (built on first use from `columns`) */
+  readonly files: ScannedFile[];
+  /** the same files column by column, for comparing with the index without an object per file */
+  columns: StatColumns;
   /** paths skipped because they are not regular files or have names we cannot sync */
   skipped: string[];
 }
@@ -29,16 +33,31 @@ async function matcherFor(root: string): Promise<(relPath: string, isDir: boolea
   return createIgnoreMatcher(readFileSync(ignoreFile, 'utf8'));
 }
 
+/**
+ * Walks the folder depth-first with each folder's entries sorted by name, a sub-folder's name
+ * taken with its '/' (git's tree order), which yields every path in sorted order with no sort at
+ * the end. Stat data go straight into columns; ScannedFile objects are made only if asked for.
+ */
 export async function scanFolder(root: string): Promise<ScanResult> {
   const ignored = await matcherFor(root);
-  const files: ScannedFile[] = [];
+  const paths: string[] = [];
+  let stats = new Float64Array(4096);
+  const exec: number[] = [];
   const skipped: string[] = [];
   const walk = (rel: string): void => {
     const abs = rel ? `${root}${path.sep}${rel}` : root;
-    for (const entry of readdirSync(abs, { withFileTypes: true })) {
+    const entries = readdirSync(abs, { withFileTypes: true });
+    const names = entries.map((e) => e.name);
+    const keys = entries.map((e, i) => (e.isDirectory() ? `${names[i]}/` : (names[i] as string)));
+    const order = keys.map((_, i) => i).sort((a, b) => ((keys[a] as string) < (keys[b] as string) ? -1 : 1));
+    // The usual folder (plain ASCII names, no ignore file) is checked in two regex scans in all,
+    // not two per entry.
+    const plain = ignored === builtinIgnored && areSimpleValidChildren(rel, names) && noNameBuiltinIgnored(names);
+    for (const i of order) {
+      const entry = entries[i] as (typeof entries)[number];
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
       const isDir = entry.isDirectory();
-      if (ignored(relPath, isDir)) continue;
+      if (!plain && ignored(relPath, isDir)) continue;
       if (isDir) {
         walk(relPath);
         continue;
@@ -47,23 +66,54 @@ export async function scanFolder(root: string): Promise<ScanResult> {
         skipped.push(relPath);
         continue;
       }
-      let valid: string;
-      try {
-        valid = validatePath(relPath);
-      } catch {
-        skipped.push(relPath);
-        continue;
-      }
       // A name that is not in NFC would not round-trip through the manifest byte for byte.
-      if (valid !== relPath) {
+      if (!plain && !isSyncablePath(relPath)) {
         skipped.push(relPath);
         continue;
       }
       const st = lstatSync(`${abs}${path.sep}${entry.name}`);
-      files.push({ path: valid, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: fileMode(st.mode) });
+      const at = paths.length * 4;
+      if (at + 4 > stats.length) {
+        const grown = new Float64Array(stats.length * 2);
+        grown.set(stats);
+        stats = grown;
+      }
+      stats[at] = st.size;
+      stats[at + 1] = st.mtimeMs;
+      stats[at + 2] = st.ctimeMs;
+      stats[at + 3] = st.ino;
+      exec.push(st.mode & 0o111 ? 1 : 0);
+      paths.push(relPath);
     }
   };
   walk('');
-  files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { files, skipped };
+  return scanResult({ paths, stats: stats.subarray(0, paths.length * 4), exec: Uint8Array.from(exec) }, skipped);
+}
+
+/** validatePath accepts it as it is (in particular, already in NFC). */
+function isSyncablePath(relPath: string): boolean {
+  try {
+    return validatePath(relPath) === relPath;
+  } catch {
+    return false;
+  }
+}
+
+function scanResult(columns: StatColumns, skipped: string[]): ScanResult {
+  let files: ScannedFile[] | null = null;
+  return {
+    columns,
+    skipped,
+    get files(): ScannedFile[] {
+      files ??= columns.paths.map((p, i) => ({
+        path: p,
+        size: columns.stats[i * 4] as number,
+        mtimeMs: columns.stats[i * 4 + 1] as number,
+        ctimeMs: columns.stats[i * 4 + 2] as number,
+        ino: columns.stats[i * 4 + 3] as number,
+        mode: columns.exec[i] === 1 ? 0o755 : 0o644,
+      }));
+      return files;
+    },
+  };
 }

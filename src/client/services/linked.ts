@@ -7,7 +7,7 @@ import type { TeamInfo, WorkspaceInfo, MemberPublicKeys } from '../../protocol/t
 import type { ClientContext } from '../context.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
-import { scanFolder } from '../local/scan.js';
+import { scanFolder, type ScanResult } from '../local/scan.js';
 import { hashFile } from '../local/files.js';
 import type { WorkspaceKeyring } from '../keyring.js';
 import { planRescan, localChanges, type LocalChange } from '../../sync/diff.js';
@@ -75,8 +75,9 @@ export async function readLocalTree(
   root: string,
   index: LocalIndex,
   blobIdKey: () => Promise<Uint8Array>,
+  scanned?: ScanResult,
 ): Promise<LocalTree> {
-  const scan = await scanFolder(root);
+  const scan = scanned ?? (await scanFolder(root));
   const plan = planRescan(index, scan.files);
   const hashed: IndexEntry[] = [];
   if (plan.dirty.length > 0) {

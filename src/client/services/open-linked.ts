@@ -18,9 +18,15 @@ export interface LinkedContext {
 }
 
 export async function openLinked(ctx: ClientContext): Promise<LinkedContext> {
+  const { folder, session } = await openLinkedFolder(ctx);
+  return { folder, session, index: readIndex(folder.root) };
+}
+
+/** openLinked without reading the index, for commands that read it in their own way. */
+export async function openLinkedFolder(ctx: ClientContext): Promise<Omit<LinkedContext, 'index'>> {
   const folder = requireLinkedFolder(ctx.cwd);
   const server = ctx.serverOverride ?? folder.link.server;
   const token = ctx.accessToken === undefined ? null : (await import('../token-session.js')).openTokenSession(ctx, server);
   const session = token ?? requireSession(ctx, server);
-  return { folder, session, index: readIndex(folder.root) };
+  return { folder, session };
 }

@@ -3,15 +3,19 @@
  * then create a signed snapshot by compare-and-swap on the head we last synced (SPEC §4, §8).
  * Order matters: blobs first, snapshot last, so a crash leaves the old head intact.
  *
- * Each changed file is read once: its chunks are hashed, and a group of about BATCH_BYTES is asked
- * about ("which of these are missing?"), encrypted and uploaded while the next group is read.
- * A push with nothing changed costs one scan of stat data and one small request.
+ * Each changed file is read once: its chunks are hashed and sealed, and a group of about
+ * BATCH_BYTES is asked about ("which of these are missing?") and uploaded while the next group is
+ * read. A push with nothing changed costs one scan of stat data, three byte comparisons with the
+ * index and one small request.
  */
 import type { LocalChange } from '../../sync/diff.js';
 import { planRescan } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { scanFolder } from '../local/scan.js';
-import { openLinked } from './open-linked.js';
+import { decodeIndexFile, decodeIndexFileHead, readIndexBytes } from '../local/link.js';
+import { indexMatchesScan } from '../../sync/index-format.js';
+import type { SyncPrincipal } from '../token-session.js';
+import { openLinkedFolder } from './open-linked.js';
 
 export interface PushResult {
   workspaceId: string;
@@ -25,30 +29,37 @@ export interface PushResult {
 }
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
-  const { folder, session, index } = await openLinked(ctx);
+  const { folder, session } = await openLinkedFolder(ctx);
   const workspaceId = folder.link.workspaceId;
+  const indexBytes = readIndexBytes(folder.root);
   ctx.progress.start('Scanning');
   const scan = await scanFolder(folder.root);
-  const plan = planRescan(index, scan.files);
-  const firstPush = index.base === null;
-  const mayHaveChanges = plan.dirty.length > 0 || plan.deleted.length > 0 || firstPush;
-
   const result: PushResult = {
     workspaceId,
     snapshot: null,
-    parent: index.base,
+    parent: null,
     upToDate: false,
     changes: [],
-    files: scan.files.length,
+    files: scan.columns.paths.length,
     uploadedBlobs: 0,
     uploadedBytes: 0,
   };
-  if (!mayHaveChanges) {
-    const ws = await session.api.getWorkspace(workspaceId);
-    ctx.progress.stop();
-    return { ...result, upToDate: ws.head === index.base };
-  }
+  // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
+  const { base } = decodeIndexFileHead(folder.root, indexBytes);
+  if (base !== null && indexMatchesScan(indexBytes, scan.columns)) return upToDateResult(ctx, session, { ...result, parent: base });
+
+  const index = decodeIndexFile(folder.root, indexBytes);
+  const plan = planRescan(index, scan.files);
+  const firstPush = index.base === null;
+  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush) return upToDateResult(ctx, session, { ...result, parent: base });
   // Everything past here needs keys, crypto and the upload machinery: loaded only when there is work.
   const { pushChanges } = await import('./push-changes.js');
-  return pushChanges(ctx, opts, { folder, session, index, scan, plan, result, firstPush });
+  return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush });
+}
+
+/** Nothing to push: the answer is whether the remote is where we left it. */
+async function upToDateResult(ctx: ClientContext, session: SyncPrincipal, result: PushResult): Promise<PushResult> {
+  const ws = await session.api.getWorkspace(result.workspaceId);
+  ctx.progress.stop();
+  return { ...result, upToDate: ws.head === result.parent };
 }

@@ -5,8 +5,11 @@
  */
 import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
-import { writeIndex } from '../local/link.js';
-import { blobIdKeyOf, loadRemote, openLinked, readLocalTree } from './linked.js';
+import { decodeIndexFile, decodeIndexFileHead, readIndexBytes, writeIndex } from '../local/link.js';
+import { scanFolder } from '../local/scan.js';
+import { indexMatchesScan } from '../../sync/index-format.js';
+import { blobIdKeyOf, loadRemote, readLocalTree } from './linked.js';
+import { openLinkedFolder } from './open-linked.js';
 
 export interface StatusResult {
   workspaceId: string;
@@ -20,20 +23,29 @@ export interface StatusResult {
 
 export async function status(ctx: ClientContext): Promise<StatusResult> {
   const p = ctx.primitives;
-  const { folder, session, index } = await openLinked(ctx);
+  const { folder, session } = await openLinkedFolder(ctx);
   const workspaceP = session.api.getWorkspace(folder.link.workspaceId);
   workspaceP.catch(() => {}); // awaited below; a failure must not surface as unhandled while we scan
-  const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf((await loadRemote(p, session, folder.link.workspaceId)).ring));
+  const indexBytes = readIndexBytes(folder.root);
+  const scan = await scanFolder(folder.root);
+  const { base } = decodeIndexFileHead(folder.root, indexBytes);
+  let changes: LocalChange[] = [];
+  // A clean folder is answered from the index's raw columns (see indexMatchesScan).
+  if (!indexMatchesScan(indexBytes, scan.columns)) {
+    const index = decodeIndexFile(folder.root, indexBytes);
+    const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf((await loadRemote(p, session, folder.link.workspaceId)).ring), scan);
+    // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
+    if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...index, entries: local.entries });
+    changes = local.changes;
+  }
   const workspace = await workspaceP;
-  // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
-  if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...index, entries: local.entries });
   return {
     workspaceId: folder.link.workspaceId,
     root: folder.root,
-    base: index.base,
+    base,
     remoteHead: workspace.head,
-    remoteMoved: workspace.head !== index.base,
-    changes: local.changes,
-    skipped: local.skipped,
+    remoteMoved: workspace.head !== base,
+    changes,
+    skipped: scan.skipped,
   };
 }
