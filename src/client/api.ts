@@ -258,6 +258,10 @@ export class ApiClient {
     }
     return (await this.json<T.BlobUploadResponse>('uploadBlobs', { params: { workspaceId }, raw: parts })).stored;
   }
+  /** Uploads a body already in the frame format (protocol/blob-frames.ts), as it is. */
+  async uploadFrameBody(workspaceId: string, body: Uint8Array): Promise<number> {
+    return (await this.json<T.BlobUploadResponse>('uploadBlobs', { params: { workspaceId }, raw: [body] })).stored;
+  }
   /** Fetches blobs; the server may answer fewer than asked (size cap), so this loops until done. */
   async fetchBlobs(workspaceId: string, ids: string[]): Promise<BlobFrame[]> {
     const out: BlobFrame[] = [];

@@ -113,10 +113,36 @@ function aadWithObjectId(head: Uint8Array, tail: Uint8Array, objectId: string): 
  * workspace and epoch and differs only in objectId — with the fixed part of the AAD encoded
  * once. The envelopes are byte-for-byte what sealEnvelope makes for the full slot.
  */
-export function objectSealer(p: Primitives, key: Uint8Array, slot: Omit<Slot, 'objectId'>): (objectId: string, plaintext: Uint8Array) => Uint8Array {
+export function objectSealer(p: Primitives, key: Uint8Array, slot: Omit<Slot, 'objectId'>): ObjectSealer {
   assertBytes(key, 'key', AEAD_KEY_LENGTH);
   const { head, tail } = aadParts(slot);
-  return (objectId, plaintext) => sealWithAad(p, key, plaintext, aadWithObjectId(head, tail, objectId));
+  return {
+    seal: (objectId, plaintext) => sealWithAad(p, key, plaintext, aadWithObjectId(head, tail, objectId)),
+    sealInto(objectId, plaintext, out, offset) {
+      assertBytes(plaintext, 'plaintext');
+      assertBytes(out, 'out');
+      const length = ENVELOPE_OVERHEAD + plaintext.length;
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset + length > out.length) {
+        throw new CryptoArgumentError('out has no room for the envelope at that offset');
+      }
+      const aad = aadWithObjectId(head, tail, objectId);
+      const nonce = p.randomBytes(AEAD_NONCE_LENGTH);
+      assertBytes(nonce, 'random nonce', AEAD_NONCE_LENGTH);
+      const aead = p.xchacha20poly1305(key, nonce, aad);
+      out[offset] = ENVELOPE_VERSION;
+      out.set(nonce, offset + 1);
+      if (aead.encryptInto) aead.encryptInto(plaintext, out, offset + ENVELOPE_HEADER_LENGTH);
+      else out.set(aead.encrypt(plaintext), offset + ENVELOPE_HEADER_LENGTH);
+      return length;
+    },
+  };
+}
+
+export interface ObjectSealer {
+  /** sealEnvelope(p, key, plaintext, { ...slot, objectId }) */
+  seal(objectId: string, plaintext: Uint8Array): Uint8Array;
+  /** The same envelope written into `out` at `offset`; returns its length (plaintext + ENVELOPE_OVERHEAD). */
+  sealInto(objectId: string, plaintext: Uint8Array, out: Uint8Array, offset: number): number;
 }
 
 /** openEnvelope for many objects of one slot family; see objectSealer. */

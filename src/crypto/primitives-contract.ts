@@ -11,6 +11,12 @@ import type { Argon2idFunction } from './kdf.js';
 export interface AeadInstance {
   /** returns ciphertext ‖ 16-byte tag */
   encrypt(plaintext: Uint8Array): Uint8Array;
+  /**
+   * Optional: writes ciphertext ‖ tag into `out` at `offset` (which must have room for
+   * plaintext.length + 16 bytes) and returns the bytes written: same bytes as encrypt, no array of
+   * its own. Lets a caller pack thousands of envelopes into one upload buffer.
+   */
+  encryptInto?(plaintext: Uint8Array, out: Uint8Array, offset: number): number;
   /** takes ciphertext ‖ tag; throws IntegrityError when the tag does not verify */
   decrypt(ciphertextAndTag: Uint8Array): Uint8Array;
 }

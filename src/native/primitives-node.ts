@@ -31,7 +31,7 @@ import {
   type Ed25519Primitive,
   type X25519Primitive,
 } from '../crypto/curves.js';
-import { IntegrityError } from '../crypto/errors.js';
+import { CryptoArgumentError, IntegrityError } from '../crypto/errors.js';
 import { AEAD_TAG_LENGTH, checkAeadArgs, checkRandomLength, encryptOnce, type Primitives } from '../crypto/primitives-contract.js';
 
 // "expand 32-byte k" as raw bytes. noble's exported hchacha reads every argument as a
@@ -177,6 +177,28 @@ export const nodePrimitives: Primitives = {
           const rest = cipher.final();
           // One copy into the output instead of a fresh array filled piece by piece.
           return asPlainBytes(Buffer.concat([body, rest, cipher.getAuthTag()], plaintext.length + AEAD_TAG_LENGTH));
+        } finally {
+          wipeScratch();
+        }
+      },
+      encryptInto(plaintext, out, offset) {
+        assertBytes(plaintext, 'plaintext');
+        assertBytes(out, 'out');
+        if (!Number.isSafeInteger(offset) || offset < 0 || offset + plaintext.length + AEAD_TAG_LENGTH > out.length) {
+          throw new CryptoArgumentError('out has no room for the ciphertext at that offset');
+        }
+        markEncrypted();
+        try {
+          const cipher = createCipheriv('chacha20-poly1305', subkeyInScratch(key, nonce), ivInScratch(nonce), { authTagLength: AEAD_TAG_LENGTH });
+          cipher.setAAD(aad, { plaintextLength: plaintext.length });
+          let at = offset;
+          out.set(cipher.update(plaintext), at);
+          at += plaintext.length;
+          const rest = cipher.final();
+          out.set(rest, at);
+          at += rest.length;
+          out.set(cipher.getAuthTag(), at);
+          return at + AEAD_TAG_LENGTH - offset;
         } finally {
           wipeScratch();
         }

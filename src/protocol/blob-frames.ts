@@ -18,12 +18,18 @@ export function encodeFrames(frames: readonly BlobFrame[]): Uint8Array {
   const out = Buffer.allocUnsafeSlow(total);
   let at = 0;
   for (const f of frames) {
-    writeFrameId(out, at, f.id);
-    out.writeUInt32BE(f.data.length, at + 32);
+    writeFrameHeader(out, at, f.id, f.data.length);
     out.set(f.data, at + FRAME_HEADER_BYTES);
     at += FRAME_HEADER_BYTES + f.data.length;
   }
   return new Uint8Array(out.buffer, out.byteOffset, total);
+}
+
+/** Writes one frame's header (id, then the length of the data that must follow) at `at`. */
+export function writeFrameHeader(out: Uint8Array, at: number, id: string, length: number): void {
+  const buf = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+  writeFrameId(buf, at, id);
+  buf.writeUInt32BE(length, at + 32);
 }
 
 export class FrameError extends Error {

@@ -63,7 +63,8 @@ export function isNonNegativeSafeInteger(v: unknown): v is number {
 const HEX_SPAN = /^[\x30-\x66]*$/;
 const NO_HEX_GAP = /^[^\x3a-\x60]*$/;
 
-function isHexRun(s: string): boolean {
+/** True when `s` is lower-case hex (or empty): two native scans, however long `s` is. */
+export function isHexRun(s: string): boolean {
   return HEX_SPAN.test(s) && NO_HEX_GAP.test(s);
 }
 

@@ -53,7 +53,7 @@ function sameStat(e: IndexEntry, f: ScannedFile): boolean {
  * mode differs from its index entry is "dirty" and must be re-read (hashed) by the caller;
  * identical stat → unchanged without reading. So an edit that keeps the size and sets mtime back
  * is still caught by ctime (and a replace-by-rename by ino), like git. An entry stored with
- * mtimeMs 0 is racily clean (markRacyEntries) and always dirty. New files are dirty too.
+ * mtimeMs 0 is racily clean (encodeIndex writtenAtMs) and always dirty. New files are dirty too.
  * All three lists are sorted by path. Throws TreeError on a path scanned twice.
  */
 export function planRescan(

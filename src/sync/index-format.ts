@@ -18,13 +18,13 @@
  * The file around it carries a checksum (client/local/link.ts); this module stays pure.
  */
 import { CHUNK_SIZE } from './chunking.js';
-import { isHexId32, isHexId64, checkTreeOrder } from './checks.js';
+import { isHexId32, isHexId64, isHexRun, checkTreeOrder } from './checks.js';
 import { areSimpleValidPaths, PathError, validatePath } from './paths.js';
 
 export interface IndexEntry {
   path: string;
   size: number;
-  /** 0 marks a "racily clean" entry that must be re-hashed; see markRacyEntries */
+  /** 0 marks a "racily clean" entry that must be re-hashed; see encodeIndex writtenAtMs */
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
@@ -64,11 +64,11 @@ function chunkCount(size: number): number {
 const entryWhere = (n: number): string => `index.entries[${n}]`;
 
 /**
- * The checks shared by encode and decode: stat numbers, mode, chunk count against size, and the
- * paths (valid, NFC, sorted, unique, a real tree). Blob ids are checked only when `checkIds`:
+ * The checks shared by encode and decode: stat numbers, mode and the paths (valid, NFC, sorted,
+ * unique, a real tree). Blob ids are checked apart: encode checks them joined (joinedChunkIds),
  * decoded ids are hex by construction.
  */
-function checkEntries(entries: readonly IndexEntry[], checkIds: boolean): string | null {
+function checkEntries(entries: readonly IndexEntry[]): string | null {
   const paths = new Array<string>(entries.length);
   for (let i = 0; i < entries.length; i++) {
     const e = entries[i] as IndexEntry;
@@ -80,13 +80,6 @@ function checkEntries(entries: readonly IndexEntry[], checkIds: boolean): string
     if (!Number.isFinite(e.ctimeMs)) return `${entryWhere(i)}.ctimeMs is not a finite number`;
     if (!Number.isFinite(e.ino) || e.ino < 0) return `${entryWhere(i)}.ino is not a non-negative number`;
     if (e.mode !== 0o644 && e.mode !== 0o755) return `${entryWhere(i)}.mode must be 0o644 or 0o755`;
-    if (!checkIds) continue;
-    if (!Array.isArray(e.chunks)) return `${entryWhere(i)}.chunks is not an array`;
-    const expected = chunkCount(e.size);
-    if (e.chunks.length !== expected) return `${entryWhere(i)}.chunks has ${e.chunks.length} ids for ${e.size} bytes (expected ${expected})`;
-    for (let c = 0; c < expected; c++) {
-      if (!isHexId64(e.chunks[c])) return `${entryWhere(i)}.chunks[${c}] is not a 64-hex blob id`;
-    }
   }
   if (!areSimpleValidPaths(paths)) {
     for (let i = 0; i < paths.length; i++) {
@@ -100,6 +93,34 @@ function checkEntries(entries: readonly IndexEntry[], checkIds: boolean): string
     }
   }
   return checkTreeOrder(paths, entryWhere);
+}
+
+/** Every entry's blob ids joined, after checking their count against the size and their form. */
+function joinedChunkIds(entries: readonly IndexEntry[]): string {
+  const ids: string[] = [];
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i] as IndexEntry;
+    if (!Array.isArray(e.chunks)) throw new IndexFormatError(`${entryWhere(i)}.chunks is not an array`);
+    const expected = chunkCount(e.size);
+    if (e.chunks.length !== expected) {
+      throw new IndexFormatError(`${entryWhere(i)}.chunks has ${e.chunks.length} ids for ${e.size} bytes (expected ${expected})`);
+    }
+    for (let c = 0; c < expected; c++) {
+      const id: unknown = e.chunks[c];
+      if (typeof id !== 'string' || id.length !== 64) throw new IndexFormatError(`${entryWhere(i)}.chunks[${c}] is not a 64-hex blob id`);
+      ids.push(id);
+    }
+  }
+  const joined = ids.join('');
+  if (!isHexRun(joined)) {
+    for (let i = 0; i < entries.length; i++) {
+      const chunks = (entries[i] as IndexEntry).chunks;
+      for (let c = 0; c < chunks.length; c++) {
+        if (!isHexId64(chunks[c])) throw new IndexFormatError(`${entryWhere(i)}.chunks[${c}] is not a 64-hex blob id`);
+      }
+    }
+  }
+  return joined;
 }
 
 function checkHead(i: LocalIndex): void {
@@ -118,22 +139,44 @@ function isSortedByPath(entries: readonly IndexEntry[]): boolean {
   return true;
 }
 
-/** The index in the binary layout; entries are sorted here, anything decodeIndex would refuse throws. */
-export function encodeIndex(i: LocalIndex): Uint8Array {
+/** How close to the index write a file change may be and still hide inside the timestamp granularity. */
+export const RACY_WINDOW_MS = 2000;
+
+/**
+ * The index in the binary layout; entries are sorted here, anything decodeIndex would refuse throws.
+ *
+ * `writtenAtMs` applies git's racy-clean rule as the index is written: a file changed again within
+ * the timestamp granularity of its last hash (same size) keeps identical stat data, so it would
+ * look clean forever. Any entry whose mtime — or ctime, which a `touch -d` back in time leaves
+ * recent — is within RACY_WINDOW_MS of the write is stored with mtimeMs 0, so the next scan sees
+ * a different mtime and re-hashes it (and records the real mtime once the file has settled). The
+ * window of 2 s covers FAT's 2-second mtime. The entries themselves are not changed.
+ */
+export function encodeIndex(i: LocalIndex, opts: { writtenAtMs?: number } = {}): Uint8Array {
   checkHead(i);
   const entries = isSortedByPath(i.entries) ? i.entries : [...i.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const problem = checkEntries(entries, true);
+  const problem = checkEntries(entries);
   if (problem !== null) throw new IndexFormatError(problem);
+  const ids = joinedChunkIds(entries);
 
   const n = entries.length;
+  const racyLimit = opts.writtenAtMs === undefined ? Number.POSITIVE_INFINITY : opts.writtenAtMs - RACY_WINDOW_MS;
+  const stats = new Float64Array(n * 4);
+  const modes = new Uint8Array(n);
+  for (let k = 0; k < n; k++) {
+    const e = entries[k] as IndexEntry;
+    stats[k * 4] = e.size;
+    stats[k * 4 + 1] = e.mtimeMs >= racyLimit || e.ctimeMs >= racyLimit ? 0 : e.mtimeMs;
+    stats[k * 4 + 2] = e.ctimeMs;
+    stats[k * 4 + 3] = e.ino;
+    modes[k] = e.mode === 0o755 ? 1 : 0;
+  }
   const paths = Buffer.from(entries.map((e) => e.path).join('\n'), 'utf8');
-  let ids = 0;
-  for (const e of entries) ids += e.chunks.length;
   const statsAt = HEAD_BYTES;
   const modesAt = statsAt + n * STAT_BYTES;
   const pathsAt = modesAt + n + 4;
   const idsAt = pathsAt + paths.length;
-  const out = Buffer.alloc(idsAt + ids * ID_BYTES);
+  const out = Buffer.alloc(idsAt + ids.length / 2);
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(INDEX_LAYOUT, 8);
   out.writeUInt32LE(n, 12);
@@ -142,19 +185,11 @@ export function encodeIndex(i: LocalIndex): Uint8Array {
     out[32] = 1;
     out.write(i.base, 33, 32, 'hex');
   }
-  let at = idsAt;
-  for (let k = 0; k < n; k++) {
-    const e = entries[k] as IndexEntry;
-    const s = statsAt + k * STAT_BYTES;
-    out.writeDoubleLE(e.size, s);
-    out.writeDoubleLE(e.mtimeMs, s + 8);
-    out.writeDoubleLE(e.ctimeMs, s + 16);
-    out.writeDoubleLE(e.ino, s + 24);
-    out[modesAt + k] = e.mode === 0o755 ? 1 : 0;
-    for (const id of e.chunks) at += out.write(id, at, ID_BYTES, 'hex');
-  }
+  writeFloat64s(out, statsAt, stats);
+  out.set(modes, modesAt);
   out.writeUInt32LE(paths.length, modesAt + n);
   paths.copy(out, pathsAt);
+  out.write(ids, idsAt, 'hex');
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
@@ -165,6 +200,11 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * `count` little-endian float64s from `at`: one copy into a typed array, whose element reads are
  * far cheaper than readDoubleLE calls while the JIT is still cold (every CLI run).
  */
+function writeFloat64s(buf: Buffer, at: number, values: Float64Array): void {
+  if (LITTLE_ENDIAN_HOST) buf.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+  else for (let k = 0; k < values.length; k++) buf.writeDoubleLE(values[k] as number, at + k * 8);
+}
+
 function readFloat64s(buf: Buffer, at: number, count: number): Float64Array {
   const out = new Float64Array(count);
   if (LITTLE_ENDIAN_HOST) new Uint8Array(out.buffer).set(buf.subarray(at, at + count * 8));
@@ -227,7 +267,7 @@ export function decodeIndex(bytes: Uint8Array): LocalIndex {
     };
   }
   if (hex.length !== id * 64) throw new IndexFormatError('index blob ids do not match the entries\' sizes');
-  const problem = checkEntries(entries, false);
+  const problem = checkEntries(entries);
   if (problem !== null) throw new IndexFormatError(problem);
   return { version: 1, workspaceId: buf.toString('hex', 16, 32), base: hasBase === 1 ? buf.toString('hex', 33, 65) : null, entries };
 }
@@ -277,29 +317,4 @@ export function indexMatchesScan(bytes: Uint8Array, scan: StatColumns): boolean 
 export function emptyIndex(workspaceId: string): LocalIndex {
   if (!isHexId32(workspaceId)) throw new IndexFormatError('workspaceId is not a 32-hex id');
   return { version: 1, workspaceId, base: null, entries: [] };
-}
-
-/** How close to the index write a file change may be and still hide inside the timestamp granularity. */
-export const RACY_WINDOW_MS = 2000;
-
-/**
- * Racy-git protection: a file changed again within the timestamp granularity of its last hash
- * (same size) keeps identical stat data, so it would look clean forever. Like git, any entry
- * whose mtime — or ctime, which a `touch -d` back in time leaves recent — is within
- * RACY_WINDOW_MS of the index write is stored with mtimeMs 0, so the next scan sees a different
- * mtime and re-hashes it (then records the real mtime once the file has settled). The window of
- * 2 s covers FAT's 2-second mtime. Returns new entries; the input is not changed.
- */
-export function markRacyEntries(entries: IndexEntry[], indexWrittenAtMs: number): IndexEntry[] {
-  const limit = indexWrittenAtMs - RACY_WINDOW_MS;
-  // Built in one literal (not copied, then patched) so that every copy has the same shape.
-  return entries.map((e) => ({
-    path: e.path,
-    size: e.size,
-    mtimeMs: e.mtimeMs >= limit || e.ctimeMs >= limit ? 0 : e.mtimeMs,
-    ctimeMs: e.ctimeMs,
-    ino: e.ino,
-    mode: e.mode,
-    chunks: e.chunks.slice(),
-  }));
 }

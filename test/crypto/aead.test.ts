@@ -193,7 +193,7 @@ describe('objectSealer / objectOpener (one slot family, many objects)', () => {
     const ids = ['a'.repeat(64), 'obj-1', 'résumé-ü', '', 'x'.repeat(1024)];
     for (const [i, id] of ids.entries()) {
       const p = fixedNonce(i + 1);
-      const viaSealer = objectSealer(p, key, family)(id, plaintext);
+      const viaSealer = objectSealer(p, key, family).seal(id, plaintext);
       const viaEnvelope = sealEnvelope(p, key, plaintext, { ...family, objectId: id });
       expect(toHex(viaSealer), id).toBe(toHex(viaEnvelope));
       expect(toHex(objectOpener(noblePrimitives, key, family)(id, viaEnvelope))).toBe(toHex(plaintext));
@@ -201,7 +201,7 @@ describe('objectSealer / objectOpener (one slot family, many objects)', () => {
   });
 
   it('keeps the slot binding: another object id, epoch or workspace fails to open', () => {
-    const env = objectSealer(nodePrimitives, key, family)('obj-1', plaintext);
+    const env = objectSealer(nodePrimitives, key, family).seal('obj-1', plaintext);
     expect(() => objectOpener(nodePrimitives, key, family)('obj-2', env)).toThrow(IntegrityError);
     expect(() => objectOpener(nodePrimitives, key, { ...family, epoch: 4 })('obj-1', env)).toThrow(IntegrityError);
     expect(() => objectOpener(nodePrimitives, key, { ...family, workspaceId: 'ws-2' })('obj-1', env)).toThrow(IntegrityError);
@@ -209,8 +209,28 @@ describe('objectSealer / objectOpener (one slot family, many objects)', () => {
   });
 
   it('refuses an object id over the slot field limit, and a bad slot up front', () => {
-    expect(() => objectSealer(nodePrimitives, key, family)('x'.repeat(1025), plaintext)).toThrow(CryptoArgumentError);
+    expect(() => objectSealer(nodePrimitives, key, family).seal('x'.repeat(1025), plaintext)).toThrow(CryptoArgumentError);
     expect(() => objectSealer(nodePrimitives, key, { kind: 'nope' } as unknown as Slot)).toThrow(CryptoArgumentError);
     expect(() => objectOpener(nodePrimitives, new Uint8Array(3), family)).toThrow(CryptoArgumentError);
+  });
+
+  for (const [name, prims] of [['node (encryptInto)', nodePrimitives], ['noble (encrypt, then copied)', noblePrimitives]] as const) {
+    it(`sealInto writes the same envelope at an offset, and nothing around it, through ${name}`, () => {
+      const p: Primitives = { ...prims, randomBytes: (n) => new Uint8Array(n).fill(0x5a) };
+      for (const pt of [new Uint8Array(0), plaintext, seededBytes(70000, 4)]) {
+        const out = new Uint8Array(pt.length + 41 + 20).fill(0xee);
+        const n = objectSealer(p, key, family).sealInto('obj-9', pt, out, 7);
+        expect(n).toBe(pt.length + 41);
+        expect(toHex(out.subarray(7, 7 + n))).toBe(toHex(sealEnvelope(p, key, pt, { ...family, objectId: 'obj-9' })));
+        expect([...out.subarray(0, 7), ...out.subarray(7 + n)].every((b) => b === 0xee)).toBe(true);
+      }
+    });
+  }
+
+  it('sealInto refuses an out without room, writing nothing', () => {
+    const out = new Uint8Array(plaintext.length + 40).fill(1);
+    expect(() => objectSealer(nodePrimitives, key, family).sealInto('o', plaintext, out, 0)).toThrow(CryptoArgumentError);
+    expect(() => objectSealer(nodePrimitives, key, family).sealInto('o', plaintext, new Uint8Array(100), -1)).toThrow(CryptoArgumentError);
+    expect(out.every((b) => b === 1)).toBe(true);
   });
 });

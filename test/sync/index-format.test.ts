@@ -9,7 +9,6 @@ import {
   IndexFormatError,
   indexMatchesScan,
   type LocalIndex,
-  markRacyEntries,
   RACY_WINDOW_MS,
   type StatColumns,
 } from '../../src/sync/index-format.js';
@@ -154,7 +153,7 @@ describe('decodeIndex rejects', () => {
   });
 });
 
-describe('markRacyEntries', () => {
+describe('encodeIndex writtenAtMs (racily clean entries)', () => {
   const writtenAt = 1_700_000_100_000;
   it.each([
     ['old file', writtenAt - 60_000, writtenAt - 60_000, false],
@@ -164,20 +163,13 @@ describe('markRacyEntries', () => {
     ['mtime in the future', writtenAt + 5_000, writtenAt + 5_000, true],
     ['old mtime but fresh ctime (touch -d)', writtenAt - 86_400_000, writtenAt - 10, true],
   ])('%s', (_why, mtimeMs, ctimeMs, racy) => {
-    const input = [entry('a', { mtimeMs, ctimeMs })];
-    const out = markRacyEntries(input, writtenAt);
-    expect(out[0]!.mtimeMs).toBe(racy ? 0 : mtimeMs);
-    expect(out[0]!.ctimeMs).toBe(ctimeMs);
-    expect(input[0]!.mtimeMs).toBe(mtimeMs); // input untouched
-  });
-
-  it('returns copies that share nothing with the input', () => {
-    const input = [entry('a'), entry('b', { mtimeMs: 1_700_000_100_000 })];
-    const out = markRacyEntries(input, 1_700_000_100_000);
-    expect(out).toEqual([input[0], { ...input[1], mtimeMs: 0 }]);
-    out[0]!.chunks.push(blob(2));
-    out[0]!.size = 1;
-    expect(input[0]).toEqual(entry('a'));
+    const i: LocalIndex = { version: 1, workspaceId: WS, base: null, entries: [entry('a', { mtimeMs, ctimeMs })] };
+    const back = decodeIndex(encodeIndex(i, { writtenAtMs: writtenAt }));
+    expect(back.entries[0]!.mtimeMs).toBe(racy ? 0 : mtimeMs);
+    expect(back.entries[0]!.ctimeMs).toBe(ctimeMs);
+    expect(i.entries[0]!.mtimeMs).toBe(mtimeMs); // input untouched
+    // Without writtenAtMs nothing is marked.
+    expect(decodeIndex(encodeIndex(i)).entries[0]!.mtimeMs).toBe(mtimeMs);
   });
 });
 

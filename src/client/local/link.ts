@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeIndex, decodeIndexHead, encodeIndex, IndexFormatError, markRacyEntries, type LocalIndex } from '../../sync/index-format.js';
+import { decodeIndex, decodeIndexHead, encodeIndex, IndexFormatError, type LocalIndex } from '../../sync/index-format.js';
 import { decodeJsonIndex } from '../../sync/index-json.js';
 import { NotFoundError, SyncError } from '../errors.js';
 
@@ -123,8 +123,7 @@ function readLegacyIndex(root: string): LocalIndex {
 }
 
 export function writeIndex(root: string, index: LocalIndex): void {
-  const now = Date.now();
-  atomicWrite(path.join(stateDir(root), INDEX_FILE), frame(encodeIndex({ ...index, entries: markRacyEntries(index.entries, now) })));
+  atomicWrite(path.join(stateDir(root), INDEX_FILE), frame(encodeIndex(index, { writtenAtMs: Date.now() })));
   rmSync(path.join(stateDir(root), LEGACY_INDEX_FILE), { force: true });
 }
 

@@ -4,8 +4,9 @@
  */
 import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
-import type { BlobFrame } from '../../protocol/blob-frames.js';
-import { objectSealer } from '../../crypto/aead.js';
+import { FRAME_HEADER_BYTES, writeFrameHeader } from '../../protocol/blob-frames.js';
+import { CHUNK_SIZE } from '../../sync/chunking.js';
+import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto/aead.js';
 import { blobId, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { Manifest } from '../../sync/manifest.js';
@@ -94,8 +95,8 @@ export async function pushChanges(
   const packed = packSnapshot(p, keys.manifestKey, signer.secretKey, manifest);
   // The server checks that these exist and records them for garbage collection; blobs the parent
   // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
-  const inBase = new Set(index.entries.flatMap((e) => e.chunks));
-  const blobIds = [...new Set(tree.flatMap((f) => f.chunks))].filter((id) => !inBase.has(id));
+  // Files that kept their index entry kept their blobs, so only the re-read files' ids can be new.
+  const blobIds = [...new Set(hashed.flatMap((f) => f.chunks))];
   try {
     await session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: toB64(packed.data), blobIds });
   } catch (err) {
@@ -116,20 +117,34 @@ function treeOf(entries: IndexEntry[]) {
   return entries.map(({ path: p, mode, size, chunks }) => ({ path: p, mode, size, chunks }));
 }
 
+/** A group of sealed blobs, framed for upload in one buffer (protocol/blob-frames.ts). */
+interface FrameGroup {
+  buf: Buffer;
+  used: number;
+  ids: string[];
+  /** where each frame starts in buf */
+  starts: number[];
+}
+
+// Room for one more whole chunk past the batch target, so a group never needs a second buffer.
+const GROUP_CAPACITY = BATCH_BYTES + FRAME_HEADER_BYTES + ENVELOPE_OVERHEAD + CHUNK_SIZE;
+
 /**
- * Hashes and encrypts files chunk by chunk as they are read (so plaintext lives only in one
- * reused read buffer), and uploads, group by group, the blobs the server lacks. Encrypting before
- * asking costs a little for blobs the server already has (a push resumed after a crash), and
- * saves holding every group's plaintext while the question is in flight.
+ * Hashes and encrypts files chunk by chunk as they are read, each sealed blob written straight
+ * into its group's upload buffer (so plaintext lives only in one reused read buffer, and a push
+ * allocates a handful of group buffers instead of three arrays per blob), and uploads, group by
+ * group, the blobs the server lacks. Sealing before asking costs a little for blobs the server
+ * already has (a push resumed after a crash), and saves holding plaintext while the question is
+ * in flight.
  */
 class BlobUploader {
   uploadedBlobs = 0;
   uploadedBytes = 0;
   private readonly limiter = new TaskLimiter(UPLOAD_CONCURRENCY);
   private readonly seen = new Set<string>();
-  private group: BlobFrame[] = [];
-  private groupBytes = 0;
-  private readonly seal: (objectId: string, plaintext: Uint8Array) => Uint8Array;
+  private readonly spare: Buffer[] = [];
+  private group: FrameGroup = this.newGroup();
+  private readonly sealer: ObjectSealer;
 
   constructor(
     private readonly p: Primitives,
@@ -139,7 +154,7 @@ class BlobUploader {
     epoch: number,
     private readonly ctx: ClientContext,
   ) {
-    this.seal = objectSealer(p, keys.blobKey, { kind: 'blob', workspaceId, epoch });
+    this.sealer = objectSealer(p, keys.blobKey, { kind: 'blob', workspaceId, epoch });
   }
 
   async addFile(root: string, file: ScannedFile): Promise<IndexEntry> {
@@ -163,28 +178,55 @@ class BlobUploader {
     const id = blobId(this.p, this.keys.blobIdKey, plaintext);
     if (this.seen.has(id)) return id;
     this.seen.add(id);
-    const sealed = this.seal(id, plaintext);
-    this.group.push({ id, data: sealed });
-    this.groupBytes += sealed.length;
-    if (this.groupBytes >= BATCH_BYTES) await this.dispatch();
+    const sealedLength = ENVELOPE_OVERHEAD + plaintext.length;
+    const g = this.group;
+    writeFrameHeader(g.buf, g.used, id, sealedLength);
+    this.sealer.sealInto(id, plaintext, g.buf, g.used + FRAME_HEADER_BYTES);
+    g.ids.push(id);
+    g.starts.push(g.used);
+    g.used += FRAME_HEADER_BYTES + sealedLength;
+    if (g.used >= BATCH_BYTES) await this.dispatch();
     return id;
+  }
+
+  private newGroup(): FrameGroup {
+    return { buf: this.spare.pop() ?? Buffer.allocUnsafe(GROUP_CAPACITY), used: 0, ids: [], starts: [] };
   }
 
   /** Hands the group to an upload slot; waits only while UPLOAD_CONCURRENCY uploads are in flight. */
   private async dispatch(): Promise<void> {
     const group = this.group;
-    this.group = [];
-    this.groupBytes = 0;
-    if (group.length > 0) await this.limiter.add(() => this.upload(group));
+    if (group.ids.length === 0) return;
+    this.group = this.newGroup();
+    await this.limiter.add(async () => {
+      try {
+        await this.upload(group);
+      } finally {
+        this.spare.push(group.buf);
+      }
+    });
   }
 
-  private async upload(group: BlobFrame[]): Promise<void> {
-    const missing = new Set(await this.api.missingBlobs(this.workspaceId, group.map((g) => g.id)));
+  private async upload(g: FrameGroup): Promise<void> {
+    const missing = new Set(await this.api.missingBlobs(this.workspaceId, g.ids));
     if (missing.size === 0) return;
-    const frames = missing.size === group.length ? group : group.filter((f) => missing.has(f.id));
-    await this.api.uploadBlobs(this.workspaceId, frames);
-    this.uploadedBlobs += frames.length;
-    for (const f of frames) this.uploadedBytes += f.data.length;
+    let body: Uint8Array;
+    let count = 0;
+    if (g.ids.every((id) => missing.has(id))) {
+      body = g.buf.subarray(0, g.used);
+      count = g.ids.length;
+    } else {
+      const parts: Buffer[] = [];
+      g.ids.forEach((id, i) => {
+        if (!missing.has(id)) return;
+        parts.push(g.buf.subarray(g.starts[i], i + 1 < g.starts.length ? g.starts[i + 1] : g.used));
+        count++;
+      });
+      body = Buffer.concat(parts);
+    }
+    await this.api.uploadFrameBody(this.workspaceId, body);
+    this.uploadedBlobs += count;
+    this.uploadedBytes += body.length - count * FRAME_HEADER_BYTES;
     this.ctx.progress.update(`Uploaded ${this.uploadedBlobs} blob(s), ${(this.uploadedBytes / 1048576).toFixed(1)} MiB`);
   }
 
