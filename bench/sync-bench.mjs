@@ -21,7 +21,7 @@ import { topSelfTime } from './lib/cpu-profile.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const CLI = path.join(ROOT, 'bin', 'insomnia-sync.js');
+const CLI = path.join(ROOT, 'bin', 'insomnia-sync.cjs');
 const SERVER = path.join(ROOT, 'bin', 'insomnia-sync-server.js');
 const REST = path.join(HERE, 'restic-rest-server.mjs');
 const NODE = process.execPath;
@@ -120,7 +120,7 @@ function newestFile(dir, ext) {
 
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
-  if (!existsSync(path.join(ROOT, 'dist', 'cli-bundle', 'main.js')) || !existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))) {
+  if (!existsSync(path.join(ROOT, 'dist', 'cli-bundle', 'main.cjs')) || !existsSync(path.join(ROOT, 'dist', 'server', 'main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (or `npm run bench`, which builds)');
   }
   const resticBin = opts.restic ? findOnPath('restic') : null;

@@ -5,8 +5,7 @@
  */
 import type { Argon2Options as HashWasmArgon2Options } from 'hash-wasm/dist/argon2.umd.min.js';
 import { argon2idAsync } from '@noble/hashes/argon2.js';
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
+import { hkdfSha256 } from './hkdf.js';
 import { assertBytes, assertString } from './args.js';
 import { utf8 } from './encoding.js';
 import { CryptoArgumentError, KdfParamsError } from './errors.js';
@@ -169,11 +168,4 @@ export function deriveAccountSecrets(masterKey: Uint8Array): AccountSecrets {
   };
 }
 
-/** HKDF-SHA256 (RFC 5869). A missing salt means HashLen zero bytes, as the RFC specifies. */
-export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
-  assertBytes(ikm, 'ikm');
-  if (salt !== undefined) assertBytes(salt, 'salt');
-  assertBytes(info, 'info');
-  if (!isIntegerIn(length, 1, 255 * 32)) throw new CryptoArgumentError(`length must be 1..${255 * 32}, got ${String(length)}`);
-  return hkdf(sha256, ikm, salt, info, length);
-}
+export { hkdfSha256 } from './hkdf.js';

@@ -7,7 +7,7 @@
 import { assertBytes, assertString } from './args.js';
 import { utf8 } from './encoding.js';
 import { CryptoArgumentError } from './errors.js';
-import { hkdfSha256 } from './kdf.js';
+import { hkdfSha256 } from './hkdf.js';
 import { LABELS } from './labels.js';
 import type { Primitives } from './primitives.js';
 

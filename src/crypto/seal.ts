@@ -12,7 +12,7 @@ import { openEnvelope, sealEnvelope, ENVELOPE_OVERHEAD, type Slot } from './aead
 import { assertBytes } from './args.js';
 import { concatBytes, utf8 } from './encoding.js';
 import { IntegrityError } from './errors.js';
-import { hkdfSha256 } from './kdf.js';
+import { hkdfSha256 } from './hkdf.js';
 import { x25519PublicKey, x25519SharedSecret } from './keys.js';
 import { LABELS } from './labels.js';
 import type { Primitives } from './primitives-contract.js';

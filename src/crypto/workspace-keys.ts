@@ -4,7 +4,7 @@
  */
 import { assertBytes } from './args.js';
 import { toHex, utf8 } from './encoding.js';
-import { hkdfSha256 } from './kdf.js';
+import { hkdfSha256 } from './hkdf.js';
 import { LABELS } from './labels.js';
 import type { Primitives } from './primitives-contract.js';
 

@@ -65,3 +65,11 @@ describe('what every CLI command loads before it runs (cli/main.ts and cli/conte
     expect(loaded).toContain('node:crypto');
   });
 });
+
+describe('what a push or pull loads (statically)', () => {
+  it('no Argon2 or BLAKE2b (kdf.ts): deriving subkeys needs only HKDF (hkdf.ts)', () => {
+    const loaded = packagesLoadedBy(['client/services/push-changes.ts', 'client/services/pull.ts', 'client/services/push.ts'], true);
+    expect([...loaded].filter((s) => /argon2|blake|hash-wasm/.test(s))).toEqual([]);
+    expect(loaded).toContain('@noble/hashes/hkdf.js');
+  });
+});

@@ -123,7 +123,19 @@ function readLegacyIndex(root: string): LocalIndex {
 }
 
 export function writeIndex(root: string, index: LocalIndex): void {
-  atomicWrite(path.join(stateDir(root), INDEX_FILE), frame(encodeIndex(index, { writtenAtMs: Date.now() })));
+  writeIndexFile(root, encodeIndexFile(index));
+}
+
+/**
+ * The index file's bytes, encoded now to be written later (writeIndexFile): racily clean entries
+ * are judged against the encoding time, which can only mark more of them than the write time would.
+ */
+export function encodeIndexFile(index: LocalIndex): Uint8Array {
+  return frame(encodeIndex(index, { writtenAtMs: Date.now() }));
+}
+
+export function writeIndexFile(root: string, bytes: Uint8Array): void {
+  atomicWrite(path.join(stateDir(root), INDEX_FILE), bytes);
   rmSync(path.join(stateDir(root), LEGACY_INDEX_FILE), { force: true });
 }
 

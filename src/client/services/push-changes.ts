@@ -15,7 +15,7 @@ import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
-import { writeIndex } from '../local/link.js';
+import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
 import { chunksOf, hashFile, readSmallFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
 import { loadRemote, snapshotSigner, type RemoteState } from './linked.js';
@@ -97,8 +97,11 @@ export async function pushChanges(
   // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
   // Files that kept their index entry kept their blobs, so only the re-read files' ids can be new.
   const blobIds = [...new Set(hashed.flatMap((f) => f.chunks))];
+  const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: toB64(packed.data), blobIds });
+  created.catch(() => {}); // awaited just below; the index is encoded while the server works
+  const indexBytes = encodeIndexFile({ version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);
   try {
-    await session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: toB64(packed.data), blobIds });
+    await created;
   } catch (err) {
     ctx.progress.stop();
     // A retry after a lost answer finds our own snapshot already at the head: that is success.
@@ -107,7 +110,7 @@ export async function pushChanges(
     }
     if (!(err instanceof HeadMovedError)) throw err;
   }
-  writeIndex(folder.root, { version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);
+  writeIndexFile(folder.root, indexBytes);
   recordBaseEpoch(folder.root, packed.id, remote.ring.epoch);
   ctx.progress.stop();
   return { ...result, snapshot: packed.id, parent: head, files: tree.length };

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The bundled CLI (scripts/bundle-cli.mjs); dist/cli/ holds the same code unbundled, for tests.
-import '../dist/cli-bundle/main.js';
+require('../dist/cli-bundle/main.cjs');
