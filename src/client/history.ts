@@ -53,6 +53,11 @@ export function openVerifiedSnapshot(
  * Walks from `head` towards the root, verifying each snapshot, and stops before `stopAt`
  * (the snapshot we synced last). Newest first. Fails when `stopAt` is not an ancestor of `head`:
  * the server rolled back or forked the history.
+ *
+ * Snapshots are listed in pages that start small and grow (a pull usually needs one or two, and
+ * each carries a whole manifest: ~2 MB for 10,000 files), and each is let go once verified. With
+ * `filesOf: 'newest'` only the newest manifest keeps its file list (pull and clone use no other),
+ * so memory does not grow with the length of the history.
  */
 export async function fetchVerifiedChain(
   p: Primitives,
@@ -61,6 +66,7 @@ export async function fetchVerifiedChain(
   signers: Map<string, MemberPublicKeys>,
   head: string | null,
   stopAt: string | null,
+  opts: { filesOf?: 'all' | 'newest' } = {},
 ): Promise<VerifiedSnapshot[]> {
   const chain: VerifiedSnapshot[] = [];
   if (head === null) {
@@ -70,27 +76,34 @@ export async function fetchVerifiedChain(
   const known = new Map<string, SnapshotInfo>();
   let before: string | undefined;
   let exhausted = false;
+  let pageSize = FIRST_PAGE;
   let next: string | null = head;
   while (next !== null && next !== stopAt) {
-    let info = known.get(next);
+    const info = known.get(next);
     if (!info && !exhausted) {
-      const page = await api.listSnapshots(ring.workspaceId, { limit: 200, ...(before ? { before } : {}) });
+      const page = await api.listSnapshots(ring.workspaceId, { limit: pageSize, ...(before ? { before } : {}) });
       for (const s of page) known.set(s.id, s);
-      if (page.length < 200) exhausted = true;
+      if (page.length < pageSize) exhausted = true;
       else before = page[page.length - 1]!.id;
+      pageSize = Math.min(pageSize * 4, MAX_PAGE);
       continue;
     }
     if (!info) {
       if (stopAt !== null) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)');
       throw new IntegrityFailure(`snapshot ${next.slice(0, 12)} is missing from the remote history`);
     }
+    known.delete(next);
     const verified = openVerifiedSnapshot(p, ring, signers, info);
+    if (opts.filesOf === 'newest' && chain.length > 0) verified.manifest = { ...verified.manifest, files: [] };
     chain.push(verified);
     next = info.parent;
   }
   if (next !== stopAt) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)');
   return chain;
 }
+
+const FIRST_PAGE = 4;
+const MAX_PAGE = 64;
 
 export function findSnapshot(chain: VerifiedSnapshot[], prefix: string): VerifiedSnapshot {
   const wanted = prefix.toLowerCase();

@@ -80,7 +80,7 @@ async function pullInto(
     return base;
   }
   ctx.progress.update('Verifying remote history');
-  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, head, index.base);
+  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, head, index.base, { filesOf: 'newest' });
   const newest = chain[0]!;
   const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
