@@ -37,9 +37,14 @@ export function deriveWorkspaceSubkeys(workspaceKey: Uint8Array): WorkspaceSubke
  * workspace while the server cannot confirm a guess of a file's content by hashing it.
  */
 export function blobId(p: Primitives, blobIdKey: Uint8Array, plaintext: Uint8Array): string {
+  return toHex(blobIdBytes(p, blobIdKey, plaintext));
+}
+
+/** blobId as its 32 raw bytes, as a blob frame carries it. */
+export function blobIdBytes(p: Primitives, blobIdKey: Uint8Array, plaintext: Uint8Array): Uint8Array {
   assertBytes(blobIdKey, 'blobIdKey', KEY_LENGTH);
   assertBytes(plaintext, 'plaintext');
-  return toHex(p.hmacSha256(blobIdKey, plaintext));
+  return p.hmacSha256(blobIdKey, plaintext);
 }
 
 export function generateKey(p: Primitives): Uint8Array {

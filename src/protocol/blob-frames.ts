@@ -26,7 +26,7 @@ export function encodeFrames(frames: readonly BlobFrame[]): Uint8Array {
 }
 
 /** Writes one frame's header (id, then the length of the data that must follow) at `at`. */
-export function writeFrameHeader(out: Uint8Array, at: number, id: string, length: number): void {
+function writeFrameHeader(out: Uint8Array, at: number, id: string, length: number): void {
   const buf = Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   writeFrameId(buf, at, id);
   buf.writeUInt32BE(length, at + 32);

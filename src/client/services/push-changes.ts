@@ -4,10 +4,10 @@
  */
 import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
-import { FRAME_HEADER_BYTES, writeFrameHeader } from '../../protocol/blob-frames.js';
+import { FRAME_HEADER_BYTES } from '../../protocol/blob-frames.js';
 import { CHUNK_SIZE } from '../../sync/chunking.js';
 import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto/aead.js';
-import { blobId, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
+import { blobIdBytes, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { Manifest } from '../../sync/manifest.js';
 import { localChanges, type LocalChange, type ScannedFile, type planRescan } from '../../sync/diff.js';
@@ -178,12 +178,15 @@ class BlobUploader {
 
   /** Seals one chunk into the current group (once per id); `plaintext` may be reused after. */
   private async add(plaintext: Uint8Array): Promise<string> {
-    const id = blobId(this.p, this.keys.blobIdKey, plaintext);
+    const mac = blobIdBytes(this.p, this.keys.blobIdKey, plaintext);
+    const id = Buffer.from(mac.buffer, mac.byteOffset, mac.byteLength).toString('hex');
     if (this.seen.has(id)) return id;
     this.seen.add(id);
     const sealedLength = ENVELOPE_OVERHEAD + plaintext.length;
     const g = this.group;
-    writeFrameHeader(g.buf, g.used, id, sealedLength);
+    // The frame header from the id's bytes: no hex decode and pattern check per blob.
+    g.buf.set(mac, g.used);
+    g.buf.writeUInt32BE(sealedLength, g.used + 32);
     this.sealer.sealInto(id, plaintext, g.buf, g.used + FRAME_HEADER_BYTES);
     g.ids.push(id);
     g.starts.push(g.used);
