@@ -1,12 +1,10 @@
 /**
- * HKDF-SHA256 (RFC 5869), apart from kdf.ts so that deriving subkeys (workspace keys, sealed
- * boxes, recovery) does not load Argon2 and BLAKE2b: every push and pull derives keys, only
- * signup, login and password changes stretch a password.
+ * HKDF-SHA256 (RFC 5869) with the argument checks of this project, computed by the loaded
+ * Primitives implementation (hash-default.ts): node:crypto in the client, noble in the reference.
  */
-import { hkdf } from '@noble/hashes/hkdf.js';
-import { sha256 } from '@noble/hashes/sha2.js';
 import { assertBytes } from './args.js';
 import { CryptoArgumentError } from './errors.js';
+import { defaultHashes } from './hash-default.js';
 
 /** HKDF-SHA256 (RFC 5869). A missing salt means HashLen zero bytes, as the RFC specifies. */
 export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: Uint8Array, length: number): Uint8Array {
@@ -16,5 +14,5 @@ export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array | undefined, info: 
   if (!Number.isSafeInteger(length) || length < 1 || length > 255 * 32) {
     throw new CryptoArgumentError(`length must be 1..${255 * 32}, got ${String(length)}`);
   }
-  return hkdf(sha256, ikm, salt, info, length);
+  return defaultHashes().hkdfSha256(ikm, salt, info, length);
 }

@@ -6,7 +6,7 @@
  * without them, on the default curve implementation (curves.ts). This module imports no curve
  * library itself.
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { defaultHashes } from './hash-default.js';
 import { assertBytes, assertString } from './args.js';
 import { ed25519Of, isAllZero, x25519Of } from './curves.js';
 import { concatBytes, utf8 } from './encoding.js';
@@ -77,7 +77,7 @@ export function fingerprint(x25519PublicKey: Uint8Array, ed25519PublicKey: Uint8
   assertBytes(x25519PublicKey, 'x25519PublicKey', PUBLIC_KEY_LENGTH);
   assertBytes(ed25519PublicKey, 'ed25519PublicKey', PUBLIC_KEY_LENGTH);
   const input = concatBytes(FINGERPRINT_LABEL, x25519PublicKey, ed25519PublicKey);
-  const digest = p ? p.sha256(input) : sha256(input);
+  const digest = p ? p.sha256(input) : defaultHashes().sha256(input);
   const view = new DataView(digest.buffer, digest.byteOffset, digest.byteLength);
   const groups: string[] = [];
   for (let i = 0; i < FINGERPRINT_GROUPS; i++) {

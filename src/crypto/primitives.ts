@@ -7,12 +7,14 @@
  * Importing this module loads @noble/curves (through curves-noble.ts); the native client does not.
  */
 import { xchacha20poly1305 } from '@noble/ciphers/chacha.js';
+import { hkdf } from '@noble/hashes/hkdf.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
 import { assertBytes } from './args.js';
 import { nobleEd25519, nobleX25519 } from './curves-noble.js';
 import { IntegrityError } from './errors.js';
+import { offerDefaultHashes, type HashPrimitives } from './hash-default.js';
 import { AEAD_TAG_LENGTH, checkAeadArgs, checkRandomLength, encryptOnce, type Primitives } from './primitives-contract.js';
 
 // The contract lives in primitives-contract.ts; re-exported here, where callers have always found it.
@@ -71,3 +73,11 @@ export const noblePrimitives: Primitives = {
   x25519: nobleX25519,
   ed25519: nobleEd25519,
 };
+
+/** SHA-256 and HKDF-SHA256 for code that takes no Primitives (crypto/hash-default.ts). */
+export const nobleHashes: HashPrimitives = {
+  sha256: (m) => sha256(m),
+  hkdfSha256: (ikm, salt, info, length) => hkdf(sha256, ikm, salt, info, length),
+};
+
+offerDefaultHashes(nobleHashes);

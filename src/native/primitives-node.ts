@@ -14,6 +14,7 @@ import {
   createPrivateKey,
   createPublicKey,
   diffieHellman,
+  hkdfSync,
   randomFillSync,
   sign as nodeSign,
   verify as nodeVerify,
@@ -32,6 +33,7 @@ import {
   type X25519Primitive,
 } from '../crypto/curves.js';
 import { CryptoArgumentError, IntegrityError } from '../crypto/errors.js';
+import { offerDefaultHashes, type HashPrimitives } from '../crypto/hash-default.js';
 import { AEAD_TAG_LENGTH, checkAeadArgs, checkRandomLength, encryptOnce, type Primitives } from '../crypto/primitives-contract.js';
 
 // "expand 32-byte k" as raw bytes. noble's exported hchacha reads every argument as a
@@ -251,3 +253,12 @@ export const nodePrimitives: Primitives = {
 };
 
 offerDefaultCurves({ x25519: nodeX25519, ed25519: nodeEd25519 });
+// HMAC pads any key shorter than a block with zeros, so an empty salt is the RFC's HashLen zeros.
+const NO_SALT = new Uint8Array(0);
+/** SHA-256 and HKDF-SHA256 on node:crypto, for code that takes no Primitives (crypto/hash-default.ts). */
+export const nodeHashes: HashPrimitives = {
+  sha256: (m) => nodePrimitives.sha256(m),
+  hkdfSha256: (ikm, salt, info, length) => new Uint8Array(hkdfSync('sha256', ikm, salt ?? NO_SALT, info, length)),
+};
+
+offerDefaultHashes(nodeHashes);

@@ -48,7 +48,8 @@ describe('which modules load @noble/curves (about 30 ms at start-up)', () => {
     // The walk really followed the graph: these are reached only through it.
     expect(loaded).toContain('node:crypto');
     expect(loaded).toContain('@noble/ciphers/chacha.js');
-    expect(loaded).toContain('@noble/hashes/hkdf.js');
+    // SHA-256 and HKDF come from node:crypto there (crypto/hash-default.ts): no noble SHA-2 tables.
+    expect([...loaded].filter((s) => s.startsWith('@noble/hashes'))).toEqual([]);
   });
   it('the noble reference does, through primitives.ts → curves-noble.ts', () => {
     expect(curves(packagesLoadedBy(['crypto/primitives.ts']))).toEqual(['@noble/curves/ed25519.js', '@noble/curves/utils.js']);
@@ -67,9 +68,9 @@ describe('what every CLI command loads before it runs (cli/main.ts and cli/conte
 });
 
 describe('what a push or pull loads (statically)', () => {
-  it('no Argon2 or BLAKE2b (kdf.ts): deriving subkeys needs only HKDF (hkdf.ts)', () => {
-    const loaded = packagesLoadedBy(['client/services/push-changes.ts', 'client/services/pull.ts', 'client/services/push.ts'], true);
-    expect([...loaded].filter((s) => /argon2|blake|hash-wasm/.test(s))).toEqual([]);
-    expect(loaded).toContain('@noble/hashes/hkdf.js');
+  it('no Argon2, BLAKE2b or noble SHA-2: subkeys come from HKDF on node:crypto (hkdf.ts, hash-default.ts)', () => {
+    const loaded = packagesLoadedBy(['client/services/push-changes.ts', 'client/services/pull.ts', 'client/services/push.ts', 'native/primitives-node.ts'], true);
+    expect([...loaded].filter((s) => /argon2|blake|hash-wasm|@noble\/hashes/.test(s))).toEqual([]);
+    expect(loaded).toContain('node:crypto');
   });
 });

@@ -14,6 +14,8 @@ import {
   type KdfParams,
 } from '../../src/crypto/kdf.js';
 import { LABELS } from '../../src/crypto/labels.js';
+// HKDF runs on whichever Primitives implementation is loaded (crypto/hash-default.ts): the reference.
+import '../../src/crypto/primitives.js';
 import { seededBytes } from './helpers.js';
 
 const params: KdfParams = { alg: 'argon2id', ...MIN_KDF, salt: seededBytes(16, 1) };
