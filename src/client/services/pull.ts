@@ -20,6 +20,7 @@ import type { LocalIndex } from '../../sync/index-format.js';
 import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
 import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
+import { withSteadyYoungGeneration } from '../local/young-generation.js';
 
 export interface PullConflict {
   path: string;
@@ -41,7 +42,7 @@ export interface PullResult {
 
 export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
   const { folder, session, index } = await openLinked(ctx);
-  const result = await pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict');
+  const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict'));
   if (result.conflicts.length > 0) {
     throw new ConflictError(
       `${result.conflicts.length} file(s) changed both here and on the remote; kept yours, wrote theirs beside them`,
@@ -131,7 +132,7 @@ function indexAfterMerge(root: string, result: TreeFile[], localEntries: IndexEn
   const writtenPaths = new Set(written.map((w) => w.target));
   return result.map((f) => {
     if (writtenPaths.has(f.path)) {
-      const st = lstatSync(path.join(root, f.path));
+      const st = lstatSync(`${root}${path.sep}${f.path}`);
       return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: fileMode(st.mode) };
     }
     const local = localByPath.get(f.path);
@@ -162,7 +163,7 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
   writeLink(root, folder.link);
   const index = emptyIndex(found.workspace.id);
   writeIndex(root, index);
-  const result = await pullInto(ctx, folder, session, index, 'theirs');
+  const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, 'theirs'));
   return { ...result, name: found.name };
 }
 
