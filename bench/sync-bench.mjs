@@ -6,7 +6,8 @@
  * byte-identical to the source, or a command fails.
  *
  * Options: --files N (10000)  --mb N (100, MiB of content)  --seed N (1)  --changed N (10)
- *          --runs N (10, for --version)  --no-restic  --cpu-prof  --keep  --out FILE  --help
+ *          --runs N (10, for --version)  --repeat N (3, no-op push and clone: medians)
+ *          --no-restic  --cpu-prof  --keep  --out FILE  --help
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +40,7 @@ const TARGET = {
 };
 
 function parseArgs(argv) {
-  const opts = { files: 10_000, mb: 100, seed: 1, changed: 10, runs: 10, restic: true, cpuProf: false, keep: false, out: path.join(HERE, 'results', 'latest.json') };
+  const opts = { files: 10_000, mb: 100, seed: 1, changed: 10, runs: 10, repeat: 3, restic: true, cpuProf: false, keep: false, out: path.join(HERE, 'results', 'latest.json') };
   const num = (flag, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${v}`);
@@ -52,6 +53,7 @@ function parseArgs(argv) {
     else if (a === '--seed') opts.seed = Math.round(num(a, argv[++i]));
     else if (a === '--changed') opts.changed = Math.round(num(a, argv[++i]));
     else if (a === '--runs') opts.runs = Math.round(num(a, argv[++i]));
+    else if (a === '--repeat') opts.repeat = Math.round(num(a, argv[++i]));
     else if (a === '--no-restic') opts.restic = false;
     else if (a === '--cpu-prof') opts.cpuProf = true;
     else if (a === '--keep') opts.keep = true;
@@ -201,15 +203,26 @@ async function run(opts, scratch, resticBin, servers) {
 
   // 4. The timed operations, ours then restic's, on the same tree state.
   const ops = {};
-  const step = async (key, label, oursFn, resticFn) => {
-    log(`${label}…`);
-    const o = await oursFn();
-    const r = await resticFn();
+  // Operations that leave the state as they found it run `repeat` times, ours and restic's
+  // alternating: the median time and the highest peak RSS are reported (a single run on this
+  // machine varies by ±15 %).
+  const step = async (key, label, oursFn, resticFn, { repeat = 1, before } = {}) => {
+    log(`${label}${repeat > 1 ? ` (${repeat} runs each)` : ''}…`);
+    const os = [];
+    const rs = [];
+    for (let i = 0; i < repeat; i++) {
+      before?.();
+      os.push(await oursFn());
+      const r = await resticFn();
+      if (r) rs.push(r);
+    }
+    const o = summarize(os);
+    const r = rs.length > 0 ? summarize(rs) : null;
     ops[key] = { label, ours: o, restic: r };
-    log(`  ours ${fmtS(o.seconds)} s, ${fmtMiB(o.rssMiB)} MiB${r ? `; restic ${fmtS(r.seconds)} s, ${fmtMiB(r.rssMiB)} MiB` : ''}`);
+    log(`  ours ${fmtS(o.seconds)} s, ${fmtMiB(o.rssMiB)} MiB${r ? `; restic ${fmtS(r.seconds)} s, ${fmtMiB(r.rssMiB)} MiB` : ''}${repeat > 1 ? ` (medians; ours ${os.map((x) => fmtS(x.seconds)).join(' ')})` : ''}`);
   };
   await step('initialPush', 'initial push / backup', () => cli(['push', '-m', 'initial']), backup);
-  await step('noopPush', 'no-op push / backup', () => cli(['push']), backup);
+  await step('noopPush', 'no-op push / backup', () => cli(['push']), backup, { repeat: opts.repeat });
   const changed = mutateFiles(ws, files, { count: opts.changed, seed: opts.seed });
   const source = treeDigest(ws);
   await step('smallPush', `push / backup after ${changed.length} changed files`, () => cli(['push', '-m', 'edit']), backup);
@@ -220,6 +233,13 @@ async function run(opts, scratch, resticBin, servers) {
     'clone / restore into an empty folder',
     () => cli(['clone', WS_NAME, cloneDir], { cwd: scratch }),
     () => restic(['restore', 'latest', '--target', restoreDir]),
+    {
+      repeat: opts.repeat,
+      before: () => {
+        rmSync(cloneDir, { recursive: true, force: true });
+        rmSync(restoreDir, { recursive: true, force: true });
+      },
+    },
   );
 
   // 5. Correctness: the clone (and restic's restore) must equal the source tree byte for byte.
@@ -282,6 +302,20 @@ async function run(opts, scratch, resticBin, servers) {
     log(`CORRECTNESS FAILURE: ${JSON.stringify(checks, null, 2)}`);
     process.exitCode = 1;
   }
+}
+
+/** One result for several runs of an operation: median times, highest peak RSS, the first run's output. */
+function summarize(runs) {
+  if (runs.length === 1) return runs[0];
+  const med = (k) => (runs.every((r) => typeof r[k] === 'number') ? median(runs.map((r) => r[k])) : runs[0][k]);
+  return {
+    ...runs[0],
+    seconds: med('seconds'),
+    cpuSeconds: med('cpuSeconds'),
+    serverCpuSeconds: med('serverCpuSeconds'),
+    rssMiB: Math.max(...runs.map((r) => r.rssMiB ?? 0)),
+    runsSeconds: runs.map((r) => r.seconds),
+  };
 }
 
 async function profileRun(scratch, ws, files, { changedCount, seed }) {
@@ -364,7 +398,7 @@ function buildResults({ opts, source, genSeconds, ops, version, serverInfo, chec
   return {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.platform()} ${os.release()}`, loadAvgAtEnd: os.loadavg().map((x) => Math.round(x * 100) / 100), restic: resticVersion, gnuTime: hasGnuTime },
-    params: { files: opts.files, mb: opts.mb, seed: opts.seed, changed: opts.changed, versionRuns: opts.runs, scratch: 'tmpfs (/dev/shm) when present', resticCache: 'RESTIC_CACHE_DIR inside scratch (restic defaults otherwise)', rssUnit: 'MiB (2^20 bytes)' },
+    params: { files: opts.files, mb: opts.mb, seed: opts.seed, changed: opts.changed, versionRuns: opts.runs, repeat: opts.repeat, scratch: 'tmpfs (/dev/shm) when present', resticCache: 'RESTIC_CACHE_DIR inside scratch (restic defaults otherwise)', rssUnit: 'MiB (2^20 bytes)' },
     workspace: { files: source.files, bytes: source.bytes, generateSeconds: genSeconds, changedFiles: changed },
     rows,
     ours: {
@@ -393,6 +427,7 @@ function printReport(res) {
   out.push('');
   out.push(`insomnia-sync bench: ${res.workspace.files} files, ${mib(res.workspace.bytes)} MiB, seed ${res.params.seed}; node ${res.machine.node}, ${res.machine.cpus} CPU, load ${res.machine.loadAvgAtEnd.join(' ')}; ${res.machine.restic ?? 'no restic'}`);
   out.push('');
+  if (res.params.repeat > 1) out.push(`no-op push and clone: median time and highest RSS of ${res.params.repeat} runs each, ours and restic's alternating`);
   out.push(
     table(
       ['operation', 'ours s', 'ours RSS MB', 'restic s', 'restic RSS MB', 'ratio', 'target', 'ok?'],
