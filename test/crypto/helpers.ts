@@ -32,3 +32,16 @@ export function seededBytes(length: number, seed: number): Uint8Array {
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
+
+/** A vector of test/crypto/vectors/argon2id.json (RFC 9106 and our own). */
+export interface Argon2Vector {
+  name: string;
+  password: string;
+  salt: string;
+  secret?: string;
+  associatedData?: string;
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
+  tag: string;
+}

@@ -6,19 +6,13 @@ import {
   emptyIndex,
   encodeIndex,
   type IndexEntry,
-  IndexFormatError,
   indexMatchesScan,
   type LocalIndex,
   RACY_WINDOW_MS,
   type StatColumns,
 } from '../../src/sync/index-format.js';
 
-const blob = (n: number): string => n.toString(16).padStart(64, '0');
-const WS = '0123456789abcdef0123456789abcdef';
-
-function entry(path: string, over: Partial<IndexEntry> = {}): IndexEntry {
-  return { path, size: 3, mtimeMs: 1_700_000_000_123.456, ctimeMs: 1_700_000_000_200.5, ino: 42, mode: 0o644, chunks: [blob(1)], ...over };
-}
+import { blob, entry, expectIndexError, WS } from './index-fixtures.js';
 
 function sample(): LocalIndex {
   return {
@@ -36,17 +30,6 @@ function sample(): LocalIndex {
 }
 
 const sortedEntries = (i: LocalIndex): IndexEntry[] => [...i.entries].sort((a, b) => (a.path < b.path ? -1 : 1));
-
-function expectIndexError(fn: () => unknown): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(IndexFormatError);
-  expect((err as IndexFormatError).code).toBe('bad_index');
-}
 
 describe('encodeIndex / decodeIndex', () => {
   it('round-trips with entries sorted, fractional times, big inode numbers and chunked files kept exactly', () => {

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE } from '../../src/sync/chunking.js';
-import { type IndexEntry, IndexFormatError, type LocalIndex } from '../../src/sync/index-format.js';
+import type { LocalIndex } from '../../src/sync/index-format.js';
 import { decodeJsonIndex } from '../../src/sync/index-json.js';
 
-const blob = (n: number): string => n.toString(16).padStart(64, '0');
-const WS = '0123456789abcdef0123456789abcdef';
-
-function entry(path: string, over: Partial<IndexEntry> = {}): IndexEntry {
-  return { path, size: 3, mtimeMs: 1_700_000_000_123.456, ctimeMs: 1_700_000_000_200.5, ino: 42, mode: 0o644, chunks: [blob(1)], ...over };
-}
+import { blob, entry, expectIndexError, WS } from './index-fixtures.js';
 
 function sample(): LocalIndex {
   return {
@@ -17,17 +12,6 @@ function sample(): LocalIndex {
     base: 'e'.repeat(64),
     entries: [entry('b/c.json'), entry('a.json', { mode: 0o755, ino: 2 ** 40 }), entry('empty', { size: 0, chunks: [] })],
   };
-}
-
-function expectIndexError(fn: () => unknown): void {
-  let err: unknown;
-  try {
-    fn();
-  } catch (e) {
-    err = e;
-  }
-  expect(err).toBeInstanceOf(IndexFormatError);
-  expect((err as IndexFormatError).code).toBe('bad_index');
 }
 
 /** The JSON text older versions wrote: sorted entries, fields in this order. */
