@@ -1,3 +1,4 @@
+import type { Argon2RawOptions } from '../../src/crypto/kdf.js';
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../../src/crypto/encoding.js';
 
@@ -44,4 +45,16 @@ export interface Argon2Vector {
   iterations: number;
   parallelism: number;
   tag: string;
+}
+
+/** The argon2idRaw options a vector describes. */
+export function argon2OptionsOf(v: Argon2Vector): Argon2RawOptions {
+  return {
+    memoryKiB: v.memoryKiB,
+    iterations: v.iterations,
+    parallelism: v.parallelism,
+    hashLength: v.tag.length / 2,
+    ...(v.secret !== undefined ? { secret: h(v.secret) } : {}),
+    ...(v.associatedData !== undefined ? { associatedData: h(v.associatedData) } : {}),
+  };
 }
