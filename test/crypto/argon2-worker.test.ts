@@ -3,7 +3,7 @@ import { toHex, utf8 } from '../../src/crypto/encoding.js';
 import { CryptoArgumentError } from '../../src/crypto/errors.js';
 import { argon2idRaw, deriveMasterKey, MIN_KDF, type Argon2idFunction, type Argon2RawOptions, type KdfParams } from '../../src/crypto/kdf.js';
 import { argon2idInWorker, argon2idWorker } from '../../src/native/argon2-worker.js';
-import { h, loadVectors, seededBytes, argon2OptionsOf } from './helpers.js';
+import { argon2OptionsOf, h, loadVectors, seededBytes, type Argon2Vector } from './helpers.js';
 
 const { vectors } = loadVectors<{ vectors: Argon2Vector[] }>('argon2id.json');
 

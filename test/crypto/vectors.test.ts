@@ -5,7 +5,7 @@ import { argon2idRaw, hkdfSha256 } from '../../src/crypto/kdf.js';
 import { identityFromSecrets, signDetached, verifyDetached, x25519PublicKey, x25519SharedSecret } from '../../src/crypto/keys.js';
 import { nobleHashes, noblePrimitives, type Primitives } from '../../src/crypto/primitives.js';
 import { nodeHashes, nodePrimitives } from '../../src/native/primitives-node.js';
-import { flipBit, h, loadVectors, argon2OptionsOf, type Argon2Vector } from './helpers.js';
+import { argon2OptionsOf, flipBit, h, loadVectors, type Argon2Vector } from './helpers.js';
 
 interface HkdfVector { name: string; ikm: string; salt: string; info: string; length: number; okm: string }
 interface XChaChaVector { name: string; plaintext: string; aad: string; key: string; nonce: string; ciphertext: string; tag: string }
