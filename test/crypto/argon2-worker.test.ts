@@ -112,8 +112,8 @@ describe('the event loop while Argon2id runs (64 MiB, t = 3)', () => {
   it('keeps running on the worker path and stops on the in-thread path', async () => {
     // Load hash-wasm on this thread first, so the in-thread measurement is the computation alone.
     await argon2idRaw(password, salt, { ...opts, memoryKiB: 64, iterations: 1 });
-    let fromWorker = new Uint8Array(0);
-    let inThread = new Uint8Array(0);
+    let fromWorker: Uint8Array = new Uint8Array(0);
+    let inThread: Uint8Array = new Uint8Array(0);
     const worker = await timerTicksDuring(async () => {
       fromWorker = await argon2idInWorker(password, salt, opts);
     });

@@ -401,7 +401,7 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     const originals = rows.map((r) => ({ key: r.key, data: Buffer.from(r.data) }));
     for (const r of rows) {
       const copy = Buffer.from(r.data);
-      copy[copy.length >> 1] ^= 0x01;
+      copy[copy.length >> 1] = copy[copy.length >> 1]! ^ 0x01;
       expect(await db.setBlob(r.key, copy)).toBe(1);
     }
     try {
@@ -426,7 +426,7 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     expect(row).toBeDefined();
     const original = Buffer.from(row.data);
     const copy = Buffer.from(row.data);
-    copy[copy.length - 5] ^= 0x40;
+    copy[copy.length - 5] = copy[copy.length - 5]! ^ 0x40;
     expect(await db.setSnapshot(row.key, copy)).toBe(1);
     try {
       const before = readTree(wsB);

@@ -17,7 +17,7 @@ describe('README quick start', () => {
     const port = await freePort();
     const script = block!.replaceAll('--port 8787', `--port ${port}`);
     const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      const env = { ...process.env, NO_COLOR: '1' };
+      const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
       delete env.INSOMNIA_SYNC_CONFIG_DIR;
       env.INSOMNIA_SYNC_SERVER = `http://127.0.0.1:${port}`;
       execFile('bash', ['-e', '-c', script], { cwd: ROOT, env, timeout: 90_000 }, (err, stdout, stderr) =>

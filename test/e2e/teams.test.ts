@@ -54,7 +54,7 @@ describe('teams end to end', () => {
     server = await startServer();
     db = new Database(path.join(server.dataDir, 'sync.db'), { readonly: false });
     db.pragma('busy_timeout = 5000');
-    [ann, bob, carol, mallory, dave] = [0, 1, 2, 3, 4].map(() => machine(server.url));
+    [ann, bob, carol, mallory, dave] = [0, 1, 2, 3, 4].map(() => machine(server.url)) as [Machine, Machine, Machine, Machine, Machine];
     await Promise.all([
       signupMachine(ann!, 'ann@example.com'),
       signupMachine(bob!, 'bob@example.com'),

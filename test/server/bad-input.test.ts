@@ -160,7 +160,8 @@ let store: Store;
 let app: FastifyInstance;
 let dir: string;
 const known: Record<string, string> = {};
-const schemaOf = new Map<string, Schema>();
+/** a route's body and query schemas, as fastify holds them */
+const schemaOf = new Map<string, { body?: Schema; querystring?: Schema }>();
 const seen: { route: string; status: number }[] = [];
 
 const GENEROUS: RateLimitSettings = {
@@ -175,7 +176,7 @@ beforeAll(async () => {
   // record each route's schema as requests reach it (hooks added before ready apply to every route)
   app.addHook('onRequest', async (request) => {
     const key = `${request.method} ${request.routeOptions.url}`;
-    if (!schemaOf.has(key)) schemaOf.set(key, (request.routeOptions.schema ?? {}) as Schema);
+    if (!schemaOf.has(key)) schemaOf.set(key, (request.routeOptions.schema ?? {}) as { body?: Schema; querystring?: Schema });
   });
   await app.ready();
 

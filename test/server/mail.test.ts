@@ -4,7 +4,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-// @ts-expect-error smtp-server ships no types; only a loopback listener for this test
 import { SMTPServer } from 'smtp-server';
 import { openMailer } from '../../src/server/mail/open.js';
 import { OutboxMailer, rfc5322Date } from '../../src/server/mail/outbox.js';
@@ -74,11 +73,12 @@ describe('SmtpMailer', () => {
     const server = new SMTPServer({
       authOptional: true,
       disabledCommands: ['STARTTLS'],
-      onData(stream: NodeJS.ReadableStream, session: { envelope: { mailFrom: { address: string }; rcptTo: { address: string }[] } }, done: () => void) {
+      onData(stream, session, done) {
         let data = '';
         stream.on('data', (c: Buffer) => (data += c.toString('utf8')));
         stream.on('end', () => {
-          received.push({ from: session.envelope.mailFrom.address, to: session.envelope.rcptTo.map((r) => r.address), data });
+          const from = session.envelope.mailFrom;
+          received.push({ from: from ? from.address : '', to: session.envelope.rcptTo.map((r) => r.address), data });
           done();
         });
       },
