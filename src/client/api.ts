@@ -10,7 +10,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { ROUTES, routePath, type RouteName } from '../protocol/routes.js';
 import type * as T from '../protocol/types.js';
-import { decodeFrames, FRAME_HEADER_BYTES, type BlobFrame } from '../protocol/blob-frames.js';
+import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
 import { LIMITS } from '../protocol/types.js';
 import { isErrorCode } from '../protocol/errors.js';
 import {
@@ -246,17 +246,6 @@ export class ApiClient {
       missing.push(...res.missing);
     }
     return missing;
-  }
-  /** Uploads blobs in the frame format of protocol/blob-frames.ts, written piece by piece. */
-  async uploadBlobs(workspaceId: string, frames: BlobFrame[]): Promise<number> {
-    const parts: Uint8Array[] = [];
-    for (const f of frames) {
-      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-      if (header.write(f.id, 0, 32, 'hex') !== 32 || !/^[0-9a-f]{64}$/.test(f.id)) throw new UsageError(`bad blob id ${f.id}`);
-      header.writeUInt32BE(f.data.length, 32);
-      parts.push(header, f.data);
-    }
-    return (await this.json<T.BlobUploadResponse>('uploadBlobs', { params: { workspaceId }, raw: parts })).stored;
   }
   /** Uploads a body already in the frame format (protocol/blob-frames.ts), as it is. */
   async uploadFrameBody(workspaceId: string, body: Uint8Array): Promise<number> {
