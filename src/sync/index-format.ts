@@ -17,7 +17,7 @@
  * command (the caller may then rebuild it by hashing everything) rather than be half-believed.
  * The file around it carries a checksum (client/local/link.ts); this module stays pure.
  */
-import { CHUNK_SIZE } from './chunking.js';
+import { chunkCount } from './chunking.js';
 import { isHexId32, isHexId64, isHexRun, checkTreeOrder } from './checks.js';
 import { areSimpleValidPaths, PathError, validatePath } from './paths.js';
 
@@ -55,11 +55,6 @@ const MAGIC = 'ISYNCIDX';
 const HEAD_BYTES = 72;
 const STAT_BYTES = 32;
 const ID_BYTES = 32;
-
-/** How many blob ids a file of this size has (chunking.ts splits at CHUNK_SIZE). */
-function chunkCount(size: number): number {
-  return size === 0 ? 0 : size <= CHUNK_SIZE ? 1 : Math.ceil(size / CHUNK_SIZE);
-}
 
 const entryWhere = (n: number): string => `index.entries[${n}]`;
 
@@ -217,18 +212,13 @@ function readFloat64s(buf: Buffer, at: number, count: number): Float64Array {
  * be zero, and nothing may follow the last blob id.
  */
 export function decodeIndex(bytes: Uint8Array): LocalIndex {
-  if (!(bytes instanceof Uint8Array)) throw new IndexFormatError('index must be bytes');
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (buf.length < HEAD_BYTES || buf.toString('latin1', 0, 8) !== MAGIC) throw new IndexFormatError('not an index file');
-  if (buf.readUInt32LE(8) !== INDEX_LAYOUT) throw new IndexFormatError(`index layout must be ${INDEX_LAYOUT}`);
+  const { buf, workspaceId, base, hasBase } = readHead(bytes);
   const n = buf.readUInt32LE(12);
   const statsAt = HEAD_BYTES;
   const modesAt = statsAt + n * STAT_BYTES;
   const pathsAt = modesAt + n + 4;
   if (pathsAt > buf.length) throw new IndexFormatError('index is truncated');
-  const hasBase = buf[32];
-  if (hasBase !== 0 && hasBase !== 1) throw new IndexFormatError('index base flag must be 0 or 1');
-  for (let k = hasBase === 1 ? 65 : 33; k < HEAD_BYTES; k++) {
+  for (let k = hasBase ? 65 : 33; k < HEAD_BYTES; k++) {
     if (buf[k] !== 0) throw new IndexFormatError('index header has stray bytes');
   }
   const pathBytes = buf.readUInt32LE(modesAt + n);
@@ -269,7 +259,7 @@ export function decodeIndex(bytes: Uint8Array): LocalIndex {
   if (hex.length !== id * 64) throw new IndexFormatError('index blob ids do not match the entries\' sizes');
   const problem = checkEntries(entries);
   if (problem !== null) throw new IndexFormatError(problem);
-  return { version: 1, workspaceId: buf.toString('hex', 16, 32), base: hasBase === 1 ? buf.toString('hex', 33, 65) : null, entries };
+  return { version: 1, workspaceId, base, entries };
 }
 
 /** A directory scan's stat data column by column (client/local/scan.ts makes them). */
@@ -284,12 +274,20 @@ export interface StatColumns {
 
 /** The index's header: enough for a command that finds nothing changed. */
 export function decodeIndexHead(bytes: Uint8Array): { workspaceId: string; base: string | null } {
+  const { workspaceId, base } = readHead(bytes);
+  return { workspaceId, base };
+}
+
+/** Magic, layout and base of the header, shared by decodeIndex and decodeIndexHead. */
+function readHead(bytes: Uint8Array): { buf: Buffer; workspaceId: string; base: string | null; hasBase: boolean } {
+  if (!(bytes instanceof Uint8Array)) throw new IndexFormatError('index must be bytes');
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEAD_BYTES || buf.toString('latin1', 0, 8) !== MAGIC) throw new IndexFormatError('not an index file');
   if (buf.readUInt32LE(8) !== INDEX_LAYOUT) throw new IndexFormatError(`index layout must be ${INDEX_LAYOUT}`);
-  const hasBase = buf[32];
-  if (hasBase !== 0 && hasBase !== 1) throw new IndexFormatError('index base flag must be 0 or 1');
-  return { workspaceId: buf.toString('hex', 16, 32), base: hasBase === 1 ? buf.toString('hex', 33, 65) : null };
+  const flag = buf[32];
+  if (flag !== 0 && flag !== 1) throw new IndexFormatError('index base flag must be 0 or 1');
+  const hasBase = flag === 1;
+  return { buf, workspaceId: buf.toString('hex', 16, 32), base: hasBase ? buf.toString('hex', 33, 65) : null, hasBase };
 }
 
 /**
