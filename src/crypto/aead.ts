@@ -92,11 +92,11 @@ function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
 
 /** encodeAad for `slot` plus this objectId, from the pre-encoded head and tail. */
 function aadWithObjectId(head: Uint8Array, tail: Uint8Array, objectId: string): Uint8Array {
-  if (typeof objectId !== 'string' || !/^[\x00-\x7f]*$/.test(objectId)) {
+  // stringField's checks and encoding for anything but a short ASCII id (blob ids are hex)...
+  if (typeof objectId !== 'string' || objectId.length > MAX_SLOT_FIELD_BYTES || !/^[\x00-\x7f]*$/.test(objectId)) {
     return concatBytes([head, stringField('objectId', objectId), tail]);
   }
-  // ASCII (blob ids are hex): one byte per character, written straight into place.
-  if (objectId.length > MAX_SLOT_FIELD_BYTES) stringField('objectId', objectId);
+  // ...which takes one byte per character, written straight into place.
   const out = new Uint8Array(head.length + 5 + objectId.length + tail.length);
   out.set(head, 0);
   let at = head.length;

@@ -168,43 +168,36 @@ export const nodePrimitives: Primitives = {
   xchacha20poly1305(key, nonce, aad) {
     checkAeadArgs(key, nonce, aad);
     const markEncrypted = encryptOnce();
+    const encryptInto = (plaintext: Uint8Array, out: Uint8Array, offset: number): number => {
+      assertBytes(plaintext, 'plaintext');
+      assertBytes(out, 'out');
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset + plaintext.length + AEAD_TAG_LENGTH > out.length) {
+        throw new CryptoArgumentError('out has no room for the ciphertext at that offset');
+      }
+      markEncrypted();
+      try {
+        const cipher = createCipheriv('chacha20-poly1305', subkeyInScratch(key, nonce), ivInScratch(nonce), { authTagLength: AEAD_TAG_LENGTH });
+        cipher.setAAD(aad, { plaintextLength: plaintext.length });
+        let at = offset;
+        out.set(cipher.update(plaintext), at);
+        at += plaintext.length;
+        const rest = cipher.final();
+        out.set(rest, at);
+        at += rest.length;
+        out.set(cipher.getAuthTag(), at);
+        return at + AEAD_TAG_LENGTH - offset;
+      } finally {
+        wipeScratch();
+      }
+    };
     return {
       encrypt(plaintext) {
         assertBytes(plaintext, 'plaintext');
-        markEncrypted();
-        try {
-          const cipher = createCipheriv('chacha20-poly1305', subkeyInScratch(key, nonce), ivInScratch(nonce), { authTagLength: AEAD_TAG_LENGTH });
-          cipher.setAAD(aad, { plaintextLength: plaintext.length });
-          const body = cipher.update(plaintext);
-          const rest = cipher.final();
-          // One copy into the output instead of a fresh array filled piece by piece.
-          return asPlainBytes(Buffer.concat([body, rest, cipher.getAuthTag()], plaintext.length + AEAD_TAG_LENGTH));
-        } finally {
-          wipeScratch();
-        }
+        const out = new Uint8Array(plaintext.length + AEAD_TAG_LENGTH);
+        encryptInto(plaintext, out, 0);
+        return out;
       },
-      encryptInto(plaintext, out, offset) {
-        assertBytes(plaintext, 'plaintext');
-        assertBytes(out, 'out');
-        if (!Number.isSafeInteger(offset) || offset < 0 || offset + plaintext.length + AEAD_TAG_LENGTH > out.length) {
-          throw new CryptoArgumentError('out has no room for the ciphertext at that offset');
-        }
-        markEncrypted();
-        try {
-          const cipher = createCipheriv('chacha20-poly1305', subkeyInScratch(key, nonce), ivInScratch(nonce), { authTagLength: AEAD_TAG_LENGTH });
-          cipher.setAAD(aad, { plaintextLength: plaintext.length });
-          let at = offset;
-          out.set(cipher.update(plaintext), at);
-          at += plaintext.length;
-          const rest = cipher.final();
-          out.set(rest, at);
-          at += rest.length;
-          out.set(cipher.getAuthTag(), at);
-          return at + AEAD_TAG_LENGTH - offset;
-        } finally {
-          wipeScratch();
-        }
-      },
+      encryptInto,
       decrypt(ciphertextAndTag) {
         assertBytes(ciphertextAndTag, 'ciphertext');
         if (ciphertextAndTag.length < AEAD_TAG_LENGTH) throw new IntegrityError();

@@ -11,9 +11,7 @@
 import type { LocalChange } from '../../sync/diff.js';
 import { planRescan } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
-import { scanFolder } from '../local/scan.js';
-import { decodeIndexFile, decodeIndexFileHead, readIndexBytes } from '../local/link.js';
-import { indexMatchesScan } from '../../sync/index-format.js';
+import { scanAgainstIndex } from '../local/scan-index.js';
 import type { SyncPrincipal } from '../token-session.js';
 import { openLinkedFolder } from './open-linked.js';
 
@@ -31,9 +29,9 @@ export interface PushResult {
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceId = folder.link.workspaceId;
-  const indexBytes = readIndexBytes(folder.root);
   ctx.progress.start('Scanning');
-  const scan = await scanFolder(folder.root);
+  const scanned = await scanAgainstIndex(folder.root);
+  const { scan, base } = scanned;
   const result: PushResult = {
     workspaceId,
     snapshot: null,
@@ -45,10 +43,9 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     uploadedBytes: 0,
   };
   // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
-  const { base } = decodeIndexFileHead(folder.root, indexBytes);
-  if (base !== null && indexMatchesScan(indexBytes, scan.columns)) return upToDateResult(ctx, session, { ...result, parent: base });
+  if (base !== null && scanned.clean) return upToDateResult(ctx, session, { ...result, parent: base });
 
-  const index = decodeIndexFile(folder.root, indexBytes);
+  const index = scanned.index();
   const plan = planRescan(index, scan.files);
   const firstPush = index.base === null;
   if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush) return upToDateResult(ctx, session, { ...result, parent: base });

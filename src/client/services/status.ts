@@ -5,9 +5,8 @@
  */
 import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
-import { decodeIndexFile, decodeIndexFileHead, readIndexBytes, writeIndex } from '../local/link.js';
-import { scanFolder } from '../local/scan.js';
-import { indexMatchesScan } from '../../sync/index-format.js';
+import { writeIndex } from '../local/link.js';
+import { scanAgainstIndex } from '../local/scan-index.js';
 import { blobIdKeyOf, loadRemote, readLocalTree } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 
@@ -26,13 +25,11 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceP = session.api.getWorkspace(folder.link.workspaceId);
   workspaceP.catch(() => {}); // awaited below; a failure must not surface as unhandled while we scan
-  const indexBytes = readIndexBytes(folder.root);
-  const scan = await scanFolder(folder.root);
-  const { base } = decodeIndexFileHead(folder.root, indexBytes);
+  const scanned = await scanAgainstIndex(folder.root);
+  const { scan, base } = scanned;
   let changes: LocalChange[] = [];
-  // A clean folder is answered from the index's raw columns (see indexMatchesScan).
-  if (!indexMatchesScan(indexBytes, scan.columns)) {
-    const index = decodeIndexFile(folder.root, indexBytes);
+  if (!scanned.clean) {
+    const index = scanned.index();
     const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf((await loadRemote(p, session, folder.link.workspaceId)).ring), scan);
     // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
     if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...index, entries: local.entries });

@@ -1,0 +1,26 @@
+/**
+ * A linked folder scanned against its index, the first step of push and status: whether nothing
+ * changed since the last sync is answered from the index's raw bytes (indexMatchesScan), and the
+ * index is decoded only when something did.
+ */
+import { indexMatchesScan, type LocalIndex } from '../../sync/index-format.js';
+import { decodeIndexFile, decodeIndexFileHead, readIndexBytes } from './link.js';
+import { scanFolder, type ScanResult } from './scan.js';
+
+export interface ScannedFolder {
+  scan: ScanResult;
+  /** the snapshot the folder last synced with, from the index's header */
+  base: string | null;
+  /** every file has the index's stat data, none is racily clean, none added or deleted */
+  clean: boolean;
+  /** the decoded index (decoded on first call) */
+  index(): LocalIndex;
+}
+
+export async function scanAgainstIndex(root: string): Promise<ScannedFolder> {
+  const bytes = readIndexBytes(root);
+  const scan = await scanFolder(root);
+  const { base } = decodeIndexFileHead(root, bytes);
+  let index: LocalIndex | null = null;
+  return { scan, base, clean: indexMatchesScan(bytes, scan.columns), index: () => (index ??= decodeIndexFile(root, bytes)) };
+}
