@@ -222,7 +222,7 @@ export const nodePrimitives: Primitives = {
   hmacSha256(key, message) {
     assertBytes(key, 'key');
     assertBytes(message, 'message');
-    return Uint8Array.from(createHmac('sha256', key).update(message).digest());
+    return asPlainBytes(createHmac('sha256', key).update(message).digest());
   },
   sha256(message) {
     assertBytes(message, 'message');

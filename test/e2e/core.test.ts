@@ -10,6 +10,7 @@ import { startServer, type StartedServer as RunningServer } from '../helpers/ser
 import { PASSWORD, loginMachine, machine, runCli, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { readIndex } from '../../src/client/local/link.js';
 
 /** The suites run once per storage backend; tampering and at-rest checks reach into each its own way. */
 const BACKENDS = ['sqlite', 'postgres'] as const;
@@ -167,6 +168,14 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     delete expected['node_modules/ignored.json'];
     expect(readTree(wsB)).toEqual(expected);
     expect(existsSync(path.join(wsB, 'node_modules'))).toBe(false);
+    // the clone records each file's stat data as it is after the rename into place (which moves
+    // the ctime), so the next status has nothing to re-read but racily recent files
+    const index = readIndex(wsB);
+    expect(index.entries.map((e) => e.path).sort()).toEqual(Object.keys(expected).sort());
+    for (const e of index.entries) {
+      const st = statSync(path.join(wsB, e.path));
+      expect({ path: e.path, ctimeMs: e.ctimeMs, ino: e.ino, size: e.size }).toEqual({ path: e.path, ctimeMs: st.ctimeMs, ino: st.ino, size: st.size });
+    }
   });
 
   it('no file under the server data dir contains the marker, the password or a file name (§9.1)', async () => {
@@ -416,6 +425,46 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
       await db.close();
     }
     expect((await b.run(['pull'], { cwd: wsB })).code).toBe(0);
+  });
+
+  it('a clone that meets a changed ciphertext exits 7 and takes back every file it placed', async () => {
+    const src = tempDir('isync-clone-undo-src-');
+    const files: Record<string, string> = {};
+    for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) files[`${n}/file-${n}.json`] = JSON.stringify({ n });
+    // the biggest blob, and the last file in path order: the clone has placed all others when it fails
+    files['z/last.json'] = JSON.stringify({ pad: 'x'.repeat(4000) });
+    writeTree(src, files);
+    const init = await a.run(['init', '--name', 'Clone Undo', '--json'], { cwd: src });
+    expect(init.code, init.stderr).toBe(0);
+    expect((await a.run(['push'], { cwd: src })).code).toBe(0);
+    const db = storedRows(server, pg);
+    const rows = await db.blobs(json(init.stdout).id);
+    expect(rows.length).toBe(7);
+    const biggest = rows.reduce((x, y) => (y.data.length > x.data.length ? y : x));
+    const original = Buffer.from(biggest.data);
+    const copy = Buffer.from(original);
+    copy[copy.length >> 1] = copy[copy.length >> 1]! ^ 0x01;
+    expect(await db.setBlob(biggest.key, copy)).toBe(1);
+    const parent = tempDir('isync-clone-undo-');
+    const empty = path.join(parent, 'existing');
+    mkdirSync(empty);
+    try {
+      const fresh = await b.run(['clone', 'Clone Undo', path.join(parent, 'new', 'dir')]);
+      expect(fresh.code, fresh.stderr).toBe(7);
+      expect(fresh.stderr).toMatch(/integrity/);
+      // the folders the clone made are gone, and one that was there stays, empty
+      expect(readdirSync(parent)).toEqual(['existing']);
+      const into = await b.run(['clone', 'Clone Undo', empty]);
+      expect(into.code, into.stderr).toBe(7);
+      expect(readdirSync(empty)).toEqual([]);
+    } finally {
+      await db.setBlob(biggest.key, original);
+      await db.close();
+    }
+    const again = await b.run(['clone', 'Clone Undo', empty]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readTree(empty)).toEqual(readTree(src));
+    expect((await a.run(['workspace', 'delete', 'Clone Undo', '--yes'])).code).toBe(0);
   });
 
   it('a snapshot changed on the server makes pull exit 7', async () => {

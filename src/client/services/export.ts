@@ -16,7 +16,7 @@ import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../error
 import { fetchVerifiedChain, findSnapshot } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
 import { STATE_DIR } from '../local/link.js';
-import { applyStaged, stageRemoteFiles } from '../local/materialize.js';
+import { placeRemoteFiles } from '../local/materialize.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
 import { loadRemote, openLinked, trustedSigners } from './linked.js';
@@ -102,8 +102,8 @@ async function stageWorkspace(
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
   const files = target.manifest.files;
-  const staged = await stageRemoteFiles(p, principal.api, workspaceId, keys, target.manifest.epoch, dir, files.map((f) => ({ target: f.path, file: f })), ctx.progress);
-  applyStaged(dir, staged, []);
+  // a fresh private folder: files go straight into place
+  await placeRemoteFiles({ p, api: principal.api, workspaceId, keys, epoch: target.manifest.epoch, root: dir, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress });
   rmSync(path.join(dir, STATE_DIR), { recursive: true, force: true });
   return { name, snapshot: target.id, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
 }

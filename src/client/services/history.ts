@@ -7,7 +7,7 @@ import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { fetchVerifiedChain, findSnapshot } from '../history.js';
 import { STATE_DIR } from '../local/link.js';
-import { applyStaged, stageRemoteFiles } from '../local/materialize.js';
+import { applyStaged, placeRemoteFiles, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
 import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
 import { manifestStats } from '../../sync/manifest.js';
@@ -91,8 +91,9 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
     });
   }
   ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
-  const staged = await stageRemoteFiles(p, session.api, workspaceId, keys, target.manifest.epoch, root, files.map((f) => ({ target: f.path, file: f })), ctx.progress);
-  applyStaged(root, staged, deletes);
+  const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress };
+  if (opts.to) await placeRemoteFiles(remoteFiles);
+  else applyStaged(root, await stageRemoteFiles(remoteFiles), deletes);
   if (opts.to) rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
   ctx.progress.stop();
   return { snapshot: target.id, root, written: files.length, deleted: deletes.length };

@@ -3,7 +3,7 @@
  * it with local changes, stage and check every blob, and only then touch the folder (SPEC §4, §9).
  * A file changed on both sides keeps the local version and gets the remote one beside it.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { planMerge, type MergeStrategy, type TreeFile } from '../../sync/merge.js';
 import type { IndexEntry } from '../../sync/index-format.js';
@@ -12,8 +12,8 @@ import type { ClientContext } from '../context.js';
 import { ConflictError, UsageError } from '../errors.js';
 import { fetchVerifiedChain } from '../history.js';
 
-import { writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
-import { applyStaged, stageRemoteFiles, type FetchPlan } from '../local/materialize.js';
+import { STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
+import { applyStaged, placeRemoteFiles, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
 import { fileMode } from '../local/scan.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { LocalIndex } from '../../sync/index-format.js';
@@ -42,7 +42,7 @@ export interface PullResult {
 
 export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
   const { folder, session, index } = await openLinked(ctx);
-  const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict'));
+  const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict', false));
   if (result.conflicts.length > 0) {
     throw new ConflictError(
       `${result.conflicts.length} file(s) changed both here and on the remote; kept yours, wrote theirs beside them`,
@@ -59,6 +59,8 @@ async function pullInto(
   session: SyncPrincipal,
   index: LocalIndex,
   strategy: MergeStrategy,
+  /** a clone into a folder that was empty: nothing local to merge with or to protect */
+  intoEmpty: boolean,
 ): Promise<PullResult> {
   const p = ctx.primitives;
   const workspaceId = folder.link.workspaceId;
@@ -86,37 +88,47 @@ async function pullInto(
   const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
 
-  ctx.progress.update('Comparing with your files');
-  // local files compare with the base under the base's epoch key (it differs after a key rotation)
-  const baseEpoch = await baseEpochOf(p, session.api, remote.ring, folder.root, index.base);
-  const localKey = (baseEpoch !== null ? remote.ring.byEpoch.get(baseEpoch)?.blobIdKey : undefined) ?? blobIdKeyOf(remote.ring);
-  const local = await readLocalTree(p, folder.root, index, async () => localKey);
-  const baseTree: TreeFile[] = index.entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
-  const plan = planMerge(baseTree, local.tree, newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
-
-  const fetches: FetchPlan[] = [];
+  const remoteFiles = (plans: FetchPlan[]): RemoteFiles => ({ p, api: session.api, workspaceId, keys, epoch: newest.manifest.epoch, root: folder.root, plans, progress: ctx.progress });
+  let fetches: FetchPlan[];
   const deletes: string[] = [];
   const conflicts: PullConflict[] = [];
-  for (const action of plan.actions) {
-    if (action.kind === 'write') fetches.push({ target: action.path, file: action.file });
-    else if (action.kind === 'delete') deletes.push(action.path);
-    else if (action.kind === 'conflict') {
-      conflicts.push({ path: action.path, conflictPath: action.conflictPath });
-      if (action.remote && action.conflictPath) fetches.push({ target: action.conflictPath, file: action.remote });
+  let entries: IndexEntry[];
+  if (intoEmpty) {
+    // Nothing local: merging an empty base and folder with the remote tree gives the remote tree
+    // (decodeManifest has already refused repeated paths and files that are also folders).
+    const files = newest.manifest.files;
+    fetches = files.map((file) => ({ target: file.path, file }));
+    entries = indexOfPlaced(files, await placeRemoteFiles(remoteFiles(fetches)));
+  } else {
+    ctx.progress.update('Comparing with your files');
+    // local files compare with the base under the base's epoch key (it differs after a key rotation)
+    const baseEpoch = await baseEpochOf(p, session.api, remote.ring, folder.root, index.base);
+    const localKey = (baseEpoch !== null ? remote.ring.byEpoch.get(baseEpoch)?.blobIdKey : undefined) ?? blobIdKeyOf(remote.ring);
+    const local = await readLocalTree(p, folder.root, index, async () => localKey);
+    const baseTree: TreeFile[] = index.entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
+    const plan = planMerge(baseTree, local.tree, newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
+    fetches = [];
+    for (const action of plan.actions) {
+      if (action.kind === 'write') fetches.push({ target: action.path, file: action.file });
+      else if (action.kind === 'delete') deletes.push(action.path);
+      else if (action.kind === 'conflict') {
+        conflicts.push({ path: action.path, conflictPath: action.conflictPath });
+        if (action.remote && action.conflictPath) fetches.push({ target: action.conflictPath, file: action.remote });
+      }
     }
+    const staged = await stageRemoteFiles(remoteFiles(fetches));
+    ctx.progress.update('Applying');
+    applyStaged(folder.root, staged, deletes);
+    entries = indexAfterMerge(folder.root, plan.result, local.entries, fetches);
   }
-  const staged = await stageRemoteFiles(p, session.api, workspaceId, keys, newest.manifest.epoch, folder.root, fetches, ctx.progress);
-  ctx.progress.update('Applying');
-  applyStaged(folder.root, staged, deletes);
-
-  writeIndex(folder.root, { version: 1, workspaceId, base: head, entries: indexAfterMerge(folder.root, plan.result, local.entries, fetches) });
+  writeIndex(folder.root, { version: 1, workspaceId, base: head, entries });
   recordBaseEpoch(folder.root, head, newest.manifest.epoch);
   ctx.progress.stop();
   return {
     ...base,
     upToDate: false,
     snapshots: chain.length,
-    written: fetches.filter((f) => !conflicts.some((c) => c.conflictPath === f.target)).map((f) => f.target),
+    written: conflicts.length === 0 ? fetches.map((f) => f.target) : fetches.filter((f) => !conflicts.some((c) => c.conflictPath === f.target)).map((f) => f.target),
     deleted: deletes,
     conflicts,
   };
@@ -141,6 +153,16 @@ function indexAfterMerge(root: string, result: TreeFile[], localEntries: IndexEn
   });
 }
 
+/** Index entries for a clone: every file of the tree was placed, its stat data taken as it was. */
+function indexOfPlaced(files: TreeFile[], placed: PlacedFile[]): IndexEntry[] {
+  const byPath = new Map(placed.map((f) => [f.target, f]));
+  return files.map(({ path, size, chunks }) => {
+    const st = byPath.get(path);
+    if (!st) throw new Error(`clone did not place ${path}`);
+    return { path, size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: fileMode(st.statMode), chunks };
+  });
+}
+
 export interface CloneResult extends PullResult {
   name: string;
 }
@@ -155,16 +177,37 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
     if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
     if (readdirSync(root).length > 0) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
   }
-  mkdirSync(root, { recursive: true });
+  // the first folder this makes (root or a parent of it): what a failed clone takes back
+  const made = mkdirSync(root, { recursive: true });
   const folder: LinkedFolder = {
     root,
     link: { version: 1, server: principalServer(session), workspaceId: found.workspace.id, teamId: found.workspace.teamId, profile: ctx.profile },
   };
-  writeLink(root, folder.link);
-  const index = emptyIndex(found.workspace.id);
-  writeIndex(root, index);
-  const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, 'theirs'));
-  return { ...result, name: found.name };
+  try {
+    writeLink(root, folder.link);
+    const index = emptyIndex(found.workspace.id);
+    writeIndex(root, index);
+    const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, 'theirs', true));
+    return { ...result, name: found.name };
+  } catch (err) {
+    // Like git: a failed clone leaves no half-linked folder behind, so it can simply be run again.
+    // (The files it placed are already gone: placeRemoteFiles takes them back.)
+    rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+    if (made !== undefined) removeEmptyFoldersUpTo(root, made);
+    throw err;
+  }
+}
+
+/** Removes `dir` and its parents up to and including `top`, stopping at the first that is not empty. */
+function removeEmptyFoldersUpTo(dir: string, top: string): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === top || path.dirname(d) === d) return;
+  }
 }
 
 function safeDirName(name: string): string {
