@@ -43,6 +43,8 @@ export class ApiClient {
   private readonly transport: typeof http | typeof https;
   private readonly origin: string;
   private readonly url: URL;
+  /** requests not yet handed to the operating system whole (see flushed) */
+  private readonly unsent = new Set<Promise<void>>();
   token: string | undefined;
 
   constructor(private readonly options: ApiOptions) {
@@ -68,6 +70,15 @@ export class ApiClient {
 
   async close(): Promise<void> {
     this.agent.destroy();
+  }
+
+  /**
+   * Resolves once every request made so far is written to its socket (or has failed). A request
+   * goes out only when the event loop runs, so awaiting this before long synchronous work (a
+   * folder scan, an index encoding) lets the server answer meanwhile instead of after it.
+   */
+  async flushed(): Promise<void> {
+    await Promise.all(this.unsent);
   }
 
   private async send(
@@ -148,6 +159,12 @@ export class ApiClient {
           });
         },
       );
+      const sent = new Promise<void>((resolve) => {
+        req.once('finish', resolve);
+        req.once('close', resolve);
+      });
+      this.unsent.add(sent);
+      void sent.then(() => this.unsent.delete(sent));
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
       if (Array.isArray(body)) {

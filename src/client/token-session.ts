@@ -75,8 +75,8 @@ export function tokenKeyring(p: Primitives, token: AccessTokenSecrets, ws: Works
   return { workspaceId: ws.id, teamId: ws.teamId, epoch: newest, byEpoch };
 }
 
-export async function tokenRemote(p: Primitives, s: TokenSession, workspaceId: string): Promise<{ workspace: WorkspaceInfo; ring: WorkspaceKeyring }> {
-  const workspace = await s.api.getWorkspace(workspaceId);
+export async function tokenRemote(p: Primitives, s: TokenSession, asked: Promise<WorkspaceInfo>): Promise<{ workspace: WorkspaceInfo; ring: WorkspaceKeyring }> {
+  const workspace = await asked;
   return { workspace, ring: tokenKeyring(p, s.token, workspace) };
 }
 
@@ -108,7 +108,7 @@ export async function resolveTokenWorkspace(
   wanted: string,
 ): Promise<{ id: string; name: string; workspace: WorkspaceInfo }> {
   const id = /^[0-9a-f]{32}$/i.test(wanted) ? wanted.toLowerCase() : s.token.workspaceId;
-  const { workspace, ring } = await tokenRemote(p, s, id);
+  const { workspace, ring } = await tokenRemote(p, s, s.api.getWorkspace(id));
   const name = decryptWorkspaceName(p, ring, workspace.encryptedName);
   const matches = workspace.id === wanted.toLowerCase() || name === wanted || (wanted.length >= 6 && workspace.id.startsWith(wanted.toLowerCase()));
   if (!matches) {

@@ -32,9 +32,11 @@ export function requirePrincipal(ctx: ClientContext): SyncPrincipal {
   return openTokenSession(ctx) ?? requireSession(ctx);
 }
 
-export async function loadRemote(p: Primitives, session: SyncPrincipal, workspaceId: string): Promise<RemoteState> {
-  if (isTokenSession(session)) return { ...(await tokenRemote(p, session, workspaceId)), teams: [] };
-  const [workspace, me, keyring] = await Promise.all([session.api.getWorkspace(workspaceId), session.api.me(), import('../keyring.js')]);
+/** The workspace and its keys; `asked` is a getWorkspace already on its way, to save a request. */
+export async function loadRemote(p: Primitives, session: SyncPrincipal, workspaceId: string, asked?: Promise<WorkspaceInfo>): Promise<RemoteState> {
+  const workspaceP = asked ?? session.api.getWorkspace(workspaceId);
+  if (isTokenSession(session)) return { ...(await tokenRemote(p, session, workspaceP)), teams: [] };
+  const [workspace, me, keyring] = await Promise.all([workspaceP, session.api.me(), import('../keyring.js')]);
   return { workspace, teams: me.teams, ring: keyring.unlockWorkspace(p, session.identity, workspace, me.teams) };
 }
 

@@ -10,6 +10,7 @@ import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto
 import { blobIdBytes, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { Manifest } from '../../sync/manifest.js';
+import type { WorkspaceInfo } from '../../protocol/types.js';
 import { localChanges, type LocalChange, type ScannedFile, type planRescan } from '../../sync/diff.js';
 import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
@@ -31,13 +32,13 @@ const UPLOAD_CONCURRENCY = 3;
 export async function pushChanges(
   ctx: ClientContext,
   opts: { message?: string; force?: boolean },
-  state: LinkedContext & { scan: ScanResult; plan: ReturnType<typeof planRescan>; result: PushResult; firstPush: boolean },
+  state: LinkedContext & { scan: ScanResult; plan: ReturnType<typeof planRescan>; result: PushResult; firstPush: boolean; workspace: Promise<WorkspaceInfo> },
 ): Promise<PushResult> {
   const p = ctx.primitives;
   const { folder, session, index, scan, plan, result, firstPush } = state;
   const workspaceId = folder.link.workspaceId;
 
-  const remote = await loadRemote(p, session, workspaceId);
+  const remote = await loadRemote(p, session, workspaceId, state.workspace);
   const head = remote.workspace.head;
   const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
   let unchangedEntries = plan.unchanged;
@@ -99,6 +100,7 @@ export async function pushChanges(
   const blobIds = [...new Set(hashed.flatMap((f) => f.chunks))];
   const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: toB64(packed.data), blobIds });
   created.catch(() => {}); // awaited just below; the index is encoded while the server works
+  await session.api.flushed();
   const indexBytes = encodeIndexFile({ version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);
   try {
     await created;

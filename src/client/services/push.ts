@@ -12,7 +12,7 @@ import type { LocalChange } from '../../sync/diff.js';
 import { planRescan } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
-import type { SyncPrincipal } from '../token-session.js';
+import type { WorkspaceInfo } from '../../protocol/types.js';
 import { openLinkedFolder } from './open-linked.js';
 
 export interface PushResult {
@@ -29,6 +29,10 @@ export interface PushResult {
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceId = folder.link.workspaceId;
+  // Whatever the scan finds, the remote head is needed: asked first, answered while we scan.
+  const workspace = session.api.getWorkspace(workspaceId);
+  workspace.catch(() => {}); // awaited below; a failure must not surface as unhandled while we scan
+  await session.api.flushed();
   ctx.progress.start('Scanning');
   const scanned = await scanAgainstIndex(folder.root);
   const { scan, base } = scanned;
@@ -43,20 +47,20 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     uploadedBytes: 0,
   };
   // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
-  if (base !== null && scanned.clean) return upToDateResult(ctx, session, { ...result, parent: base });
+  if (base !== null && scanned.clean) return upToDateResult(ctx, workspace, { ...result, parent: base });
 
   const index = scanned.index();
   const plan = planRescan(index, scan.files);
   const firstPush = index.base === null;
-  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush) return upToDateResult(ctx, session, { ...result, parent: base });
+  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush) return upToDateResult(ctx, workspace, { ...result, parent: base });
   // Everything past here needs keys, crypto and the upload machinery: loaded only when there is work.
   const { pushChanges } = await import('./push-changes.js');
-  return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush });
+  return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush, workspace });
 }
 
 /** Nothing to push: the answer is whether the remote is where we left it. */
-async function upToDateResult(ctx: ClientContext, session: SyncPrincipal, result: PushResult): Promise<PushResult> {
-  const ws = await session.api.getWorkspace(result.workspaceId);
+async function upToDateResult(ctx: ClientContext, workspace: Promise<WorkspaceInfo>, result: PushResult): Promise<PushResult> {
+  const ws = await workspace;
   ctx.progress.stop();
   return { ...result, upToDate: ws.head === result.parent };
 }

@@ -25,6 +25,7 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceP = session.api.getWorkspace(folder.link.workspaceId);
   workspaceP.catch(() => {}); // awaited below; a failure must not surface as unhandled while we scan
+  await session.api.flushed(); // the server answers while the folder is scanned
   const scanned = await scanAgainstIndex(folder.root);
   const { scan, base } = scanned;
   let changes: LocalChange[] = [];
