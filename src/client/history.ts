@@ -1,12 +1,12 @@
 /**
  * Fetching and verifying snapshot history: every snapshot's ciphertext hashes to its id, decrypts
  * under a key we hold, carries a valid signature by a member of the workspace's team, and names
- * the parent the chain says it has (SPEC §3, §9.5).
+ * the parent the chain says it has (SPEC §3, §9.5). Walks keep nothing they have visited.
  */
 import { fromB64 } from '../protocol/encoding.js';
 import type { MemberPublicKeys, SnapshotInfo } from '../protocol/types.js';
-import { openSnapshot } from '../sync/snapshot.js';
-import type { Manifest } from '../sync/manifest.js';
+import { openSnapshot, openSnapshotHead } from '../sync/snapshot.js';
+import { manifestStats, type Manifest } from '../sync/manifest.js';
 import type { Primitives } from '../crypto/primitives.js';
 import type { ApiClient } from './api.js';
 import type { WorkspaceKeyring } from './keyring.js';
@@ -17,27 +17,46 @@ export interface VerifiedSnapshot {
   parent: string | null;
   createdAt: string;
   size: number;
+  /** `files` is empty when the snapshot was opened without its file list (see walkVerifiedHistory) */
   manifest: Manifest;
+  /** number of files and their total bytes, also when `manifest.files` was not kept */
+  files: number;
+  bytes: number;
 }
 
+/**
+ * Checks one snapshot completely: its ciphertext hashes to its id, decrypts under a key we hold,
+ * is signed by a member of the workspace's team, and names the parent the server says it has.
+ * With `withFiles` false the file list is counted instead of decoded (openSnapshotHead).
+ */
 export function openVerifiedSnapshot(
   p: Primitives,
   ring: WorkspaceKeyring,
   signers: Map<string, MemberPublicKeys>,
   info: SnapshotInfo,
+  withFiles = true,
 ): VerifiedSnapshot {
   const data = fromB64(info.data);
   const epochs = [...ring.byEpoch.keys()].sort((a, b) => b - a);
-  let manifest: Manifest | undefined;
+  let opened: { manifest: Manifest; files: number; bytes: number } | undefined;
   for (const epoch of epochs) {
+    const expected = { id: info.id, workspaceId: ring.workspaceId, parent: info.parent, epoch };
+    const key = ring.byEpoch.get(epoch)!.manifestKey;
     try {
-      manifest = openSnapshot(p, ring.byEpoch.get(epoch)!.manifestKey, { id: info.id, workspaceId: ring.workspaceId, parent: info.parent, epoch }, data);
+      if (withFiles) {
+        const manifest = openSnapshot(p, key, expected, data);
+        opened = { manifest, ...manifestStats(manifest) };
+      } else {
+        const head = openSnapshotHead(p, key, expected, data);
+        opened = { manifest: { ...head.manifest, files: [] }, files: head.files, bytes: head.bytes };
+      }
       break;
     } catch {
       /* another epoch's key may open it */
     }
   }
-  if (!manifest) throw new IntegrityFailure(`snapshot ${info.id.slice(0, 12)} failed its integrity check`, 'run `insomnia-sync verify` for details');
+  if (!opened) throw new IntegrityFailure(`snapshot ${info.id.slice(0, 12)} failed its integrity check`, 'run `insomnia-sync verify` for details');
+  const { manifest } = opened;
   const signer = signers.get(manifest.author.signingKey);
   if (!signer || signer.userId !== manifest.author.userId) {
     throw new IntegrityFailure(`snapshot ${info.id.slice(0, 12)} is signed by a key that belongs to no member of this workspace`);
@@ -46,46 +65,70 @@ export function openVerifiedSnapshot(
   if (signer.untilEpoch !== undefined && manifest.epoch > signer.untilEpoch) {
     throw new IntegrityFailure(`snapshot ${info.id.slice(0, 12)} is signed by a former member of this team, under a key epoch they never held`);
   }
-  return { id: info.id, parent: info.parent, createdAt: info.createdAt, size: data.length, manifest };
+  return { id: info.id, parent: info.parent, createdAt: info.createdAt, size: data.length, ...opened };
 }
 
 /**
- * Walks from `head` towards the root, verifying each snapshot, and stops before `stopAt`
- * (the snapshot we synced last). Newest first. Fails when `stopAt` is not an ancestor of `head`:
- * the server rolled back or forked the history.
- *
- * Snapshots are listed in pages that start small and grow (a pull usually needs one or two, and
- * each carries a whole manifest: ~2 MB for 10,000 files), and each is let go once verified. With
- * `filesOf: 'newest'` only the newest manifest keeps its file list (pull and clone use no other),
- * so memory does not grow with the length of the history.
+ * One snapshot, checked completely with its files. A clone needs no more: the snapshot's signed
+ * manifest names its parent by id, the SHA-256 of the parent's envelope, so a checked snapshot
+ * fixes the whole history behind it, as a git commit does (docs/protocol.md §5).
  */
-export async function fetchVerifiedChain(
+export async function fetchVerifiedSnapshot(
+  p: Primitives,
+  api: ApiClient,
+  ring: WorkspaceKeyring,
+  signers: Map<string, MemberPublicKeys>,
+  id: string,
+): Promise<VerifiedSnapshot> {
+  return openVerifiedSnapshot(p, ring, signers, await api.getSnapshot(ring.workspaceId, id));
+}
+
+/** Which snapshots of a walk are opened with their file list. */
+export type FilesOf = 'all' | 'newest' | 'none';
+
+/**
+ * Walks from `head` towards the root, checking each snapshot (openVerifiedSnapshot), handing it to
+ * `visit` newest first, and stops before `stopAt` (the snapshot we synced last) or when `visit`
+ * returns false. Fails when `stopAt` is not an ancestor of `head`: the server rolled back or
+ * forked the history. Returns how many snapshots were visited.
+ *
+ * Snapshots are listed in pages that start small (a pull usually needs one or two) and grow, but
+ * never past about PAGE_BYTES: each carries a whole manifest (~2 MB for 10,000 files). Nothing is
+ * kept once visited, so memory does not grow with the length of the history.
+ */
+export async function walkVerifiedHistory(
   p: Primitives,
   api: ApiClient,
   ring: WorkspaceKeyring,
   signers: Map<string, MemberPublicKeys>,
   head: string | null,
   stopAt: string | null,
-  opts: { filesOf?: 'all' | 'newest' } = {},
-): Promise<VerifiedSnapshot[]> {
-  const chain: VerifiedSnapshot[] = [];
+  filesOf: FilesOf,
+  visit: (snapshot: VerifiedSnapshot) => boolean | void,
+): Promise<number> {
   if (head === null) {
     if (stopAt !== null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)');
-    return chain;
+    return 0;
   }
   const known = new Map<string, SnapshotInfo>();
   let before: string | undefined;
   let exhausted = false;
   let pageSize = FIRST_PAGE;
+  let visited = 0;
   let next: string | null = head;
   while (next !== null && next !== stopAt) {
     const info = known.get(next);
     if (!info && !exhausted) {
       const page = await api.listSnapshots(ring.workspaceId, { limit: pageSize, ...(before ? { before } : {}) });
-      for (const s of page) known.set(s.id, s);
+      let chars = 0;
+      for (const s of page) {
+        known.set(s.id, s);
+        chars += s.data.length;
+      }
       if (page.length < pageSize) exhausted = true;
       else before = page[page.length - 1]!.id;
-      pageSize = Math.min(pageSize * 4, MAX_PAGE);
+      const perSnapshot = page.length > 0 ? chars / page.length : 1;
+      pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / perSnapshot)));
       continue;
     }
     if (!info) {
@@ -93,22 +136,56 @@ export async function fetchVerifiedChain(
       throw new IntegrityFailure(`snapshot ${next.slice(0, 12)} is missing from the remote history`);
     }
     known.delete(next);
-    const verified = openVerifiedSnapshot(p, ring, signers, info);
-    if (opts.filesOf === 'newest' && chain.length > 0) verified.manifest = { ...verified.manifest, files: [] };
-    chain.push(verified);
+    const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
+    const verified = openVerifiedSnapshot(p, ring, signers, info, withFiles);
+    visited++;
     next = info.parent;
+    if (visit(verified) === false) return visited;
   }
   if (next !== stopAt) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)');
+  return visited;
+}
+
+/** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */
+export async function fetchVerifiedChain(
+  p: Primitives,
+  api: ApiClient,
+  ring: WorkspaceKeyring,
+  signers: Map<string, MemberPublicKeys>,
+  head: string | null,
+  stopAt: string | null,
+  filesOf: FilesOf,
+): Promise<VerifiedSnapshot[]> {
+  const chain: VerifiedSnapshot[] = [];
+  await walkVerifiedHistory(p, api, ring, signers, head, stopAt, filesOf, (s) => void chain.push(s));
   return chain;
 }
 
 const FIRST_PAGE = 4;
 const MAX_PAGE = 64;
+/** base64 characters of snapshot data a page should stay under (a page holds at least one) */
+const PAGE_BYTES = 8 * 1024 * 1024;
 
-export function findSnapshot(chain: VerifiedSnapshot[], prefix: string): VerifiedSnapshot {
+/**
+ * The snapshot whose id starts with `prefix`, checked with its files: the history is walked
+ * without file lists to find it (and to tell an ambiguous prefix), then it alone is fetched whole.
+ */
+export async function findVerifiedSnapshot(
+  p: Primitives,
+  api: ApiClient,
+  ring: WorkspaceKeyring,
+  signers: Map<string, MemberPublicKeys>,
+  head: string | null,
+  prefix: string,
+): Promise<VerifiedSnapshot> {
   const wanted = prefix.toLowerCase();
-  const hits = chain.filter((s) => s.id.startsWith(wanted));
-  if (hits.length === 0 || wanted.length < 4) throw new NotFoundError(`no snapshot ${prefix} in this workspace`, 'see `insomnia-sync log`');
+  const hits: string[] = [];
+  if (wanted.length >= 4) {
+    await walkVerifiedHistory(p, api, ring, signers, head, null, 'none', (s) => {
+      if (s.id.startsWith(wanted)) hits.push(s.id);
+    });
+  }
+  if (hits.length === 0) throw new NotFoundError(`no snapshot ${prefix} in this workspace`, 'see `insomnia-sync log`');
   if (hits.length > 1) throw new NotFoundError(`snapshot prefix ${prefix} is ambiguous`, 'give more characters of the id');
-  return hits[0]!;
+  return fetchVerifiedSnapshot(p, api, ring, signers, hits[0]!);
 }

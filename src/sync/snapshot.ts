@@ -16,7 +16,7 @@ import { CryptoArgumentError, IntegrityError } from '../crypto/errors.js';
 import { SIGNATURE_LENGTH, signDetached, verifyDetached } from '../crypto/keys.js';
 import { LABELS } from '../crypto/labels.js';
 import type { Primitives } from '../crypto/primitives-contract.js';
-import { decodeManifest, encodeManifest, type Manifest } from './manifest.js';
+import { decodeManifest, decodeManifestHead, encodeManifest, type Manifest, type ManifestHead } from './manifest.js';
 
 export interface PackedSnapshot {
   /** 64 lowercase hex: SHA-256 of data */
@@ -58,6 +58,30 @@ export function packSnapshot(p: Primitives, manifestKey: Uint8Array, signingSecr
 
 /** Any failure — id, decryption, decoding, chain link, signature — is one IntegrityError. */
 export function openSnapshot(p: Primitives, manifestKey: Uint8Array, expected: SnapshotExpectation, data: Uint8Array): Manifest {
+  return openSigned(p, manifestKey, expected, data, (bytes) => {
+    const manifest = decodeManifest(bytes);
+    return { manifest, head: manifest };
+  }).manifest;
+}
+
+/**
+ * openSnapshot with every check but the file list's, which is only counted (decodeManifestHead):
+ * for the snapshots of a history walk whose files are not used.
+ */
+export function openSnapshotHead(p: Primitives, manifestKey: Uint8Array, expected: SnapshotExpectation, data: Uint8Array): ManifestHead {
+  return openSigned(p, manifestKey, expected, data, (bytes) => {
+    const decoded = decodeManifestHead(bytes);
+    return { manifest: decoded, head: decoded.manifest };
+  }).manifest;
+}
+
+function openSigned<T>(
+  p: Primitives,
+  manifestKey: Uint8Array,
+  expected: SnapshotExpectation,
+  data: Uint8Array,
+  decode: (manifestBytes: Uint8Array) => { manifest: T; head: Omit<Manifest, 'files'> },
+): { manifest: T } {
   assertBytes(manifestKey, 'manifestKey', 32);
   assertBytes(data, 'data');
   if (typeof expected.id !== 'string' || !SNAPSHOT_ID_RE.test(expected.id)) throw new IntegrityError();
@@ -68,17 +92,18 @@ export function openSnapshot(p: Primitives, manifestKey: Uint8Array, expected: S
   const signature = plaintext.subarray(0, SIGNATURE_LENGTH);
   const manifestBytes = plaintext.subarray(SIGNATURE_LENGTH);
 
-  let manifest: Manifest;
+  let decoded: { manifest: T; head: Omit<Manifest, 'files'> };
   let signingKey: Uint8Array;
   try {
-    manifest = decodeManifest(manifestBytes);
-    signingKey = fromBase64Url(manifest.author.signingKey, 32);
+    decoded = decode(manifestBytes);
+    signingKey = fromBase64Url(decoded.head.author.signingKey, 32);
   } catch {
     throw new IntegrityError();
   }
-  if (manifest.workspaceId !== expected.workspaceId || manifest.parent !== expected.parent || manifest.epoch !== expected.epoch) {
+  const { head } = decoded;
+  if (head.workspaceId !== expected.workspaceId || head.parent !== expected.parent || head.epoch !== expected.epoch) {
     throw new IntegrityError();
   }
   if (!verifyDetached(signingKey, signature, signedMessage(p, manifestBytes), p)) throw new IntegrityError();
-  return manifest;
+  return { manifest: decoded.manifest };
 }

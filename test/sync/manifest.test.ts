@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE } from '../../src/sync/chunking.js';
 import {
   decodeManifest,
+  decodeManifestHead,
   encodeManifest,
   type Manifest,
   type ManifestFile,
@@ -243,6 +244,27 @@ describe('manifestStats / manifestBlobIds', () => {
   });
   it('lists each referenced blob once, sorted', () => {
     expect(manifestBlobIds(sample())).toEqual([blob(1), blob(2), blob(3)]);
+  });
+});
+
+describe('decodeManifestHead', () => {
+  it('gives the head fields and the file count and bytes of decodeManifest and manifestStats', () => {
+    const bytes = encodeManifest(sample());
+    const { files, ...head } = decodeManifest(bytes);
+    expect(decodeManifestHead(bytes)).toEqual({ manifest: head, ...manifestStats(sample()) });
+    const none = encodeManifest({ ...sample(), files: [] });
+    expect(decodeManifestHead(none)).toEqual({ manifest: head, files: 0, bytes: 0 });
+  });
+
+  it('rejects what has no file list at its end, a head that breaks a rule, a size that is not a number', () => {
+    const good = text(encodeManifest(sample()));
+    expectManifestError(() => decodeManifestHead(utf8(good.replace(',"files":[', ',"filez":['))));
+    expectManifestError(() => decodeManifestHead(utf8(good.slice(0, -1))));
+    expectManifestError(() => decodeManifestHead(utf8(good.replace('"epoch":2', '"epoch":0'))));
+    expectManifestError(() => decodeManifestHead(utf8(good.replace('"version":1', '"version":2'))));
+    expectManifestError(() => decodeManifestHead(utf8(good.replace('"size":10', '"size":"10"'))));
+    expectManifestError(() => decodeManifestHead(utf8('{')));
+    expectManifestError(() => decodeManifestHead('{}' as unknown as Uint8Array));
   });
 });
 

@@ -8,7 +8,7 @@ import { noblePrimitives, type Primitives } from '../../src/crypto/primitives.js
 import { deriveWorkspaceSubkeys } from '../../src/crypto/workspace-keys.js';
 import { nodePrimitives } from '../../src/native/primitives-node.js';
 import { encodeManifest, type Manifest } from '../../src/sync/manifest.js';
-import { openSnapshot, packSnapshot } from '../../src/sync/snapshot.js';
+import { openSnapshot, openSnapshotHead, packSnapshot } from '../../src/sync/snapshot.js';
 import { identityKeySignature, IDENTITY_KEY, nobleCofactoredVerify, opensslVerify, torsionShiftedSignature } from '../crypto/ed25519-cases.js';
 import { flipBit, seededBytes } from '../crypto/helpers.js';
 
@@ -78,63 +78,87 @@ describe('packSnapshot / openSnapshot', () => {
     expect(() => packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifestBy(mallory.ed25519.publicKey))).toThrow(CryptoArgumentError);
   });
 
+  it("a manifest self-signed by Mallory under Mallory's own key opens: trusting the key is the caller's job", () => {
+    const own = forge(manifestBy(mallory.ed25519.publicKey), mallory.ed25519.secretKey);
+    const opened = openSnapshot(p, manifestKey, expected(own.id), own.data);
+    expect(opened.author.signingKey).toBe(toBase64Url(mallory.ed25519.publicKey));
+    expect(opened.author.signingKey).not.toBe(manifest.author.signingKey);
+  });
+});
+
+describe('openSnapshotHead', () => {
+  it('checks like openSnapshot and gives the manifest without files, with their count and bytes', () => {
+    const many = manifestBy(alice.ed25519.publicKey, {
+      message: 'has ,"files":[ and ,"size":9 in it, "quoted"',
+      files: [
+        { path: 'a/,"size":7.json', mode: 0o644, size: 120, chunks: ['d'.repeat(64)] },
+        { path: 'b.bin', mode: 0o755, size: 3 * 1024 * 1024, chunks: ['e'.repeat(64), 'f'.repeat(64), '1'.repeat(64)] },
+        { path: 'empty', mode: 0o644, size: 0, chunks: [] },
+      ],
+    });
+    const packed = packSnapshot(p, manifestKey, alice.ed25519.secretKey, many);
+    const head = openSnapshotHead(nodePrimitives, manifestKey, expected(packed.id), packed.data);
+    const { files, ...rest } = openSnapshot(nodePrimitives, manifestKey, expected(packed.id), packed.data);
+    expect(head.manifest).toEqual(rest);
+    expect(head.files).toBe(files.length);
+    expect(head.bytes).toBe(files.reduce((n, f) => n + f.size, 0));
+  });
+});
+
+describe.each([
+  ['openSnapshot', openSnapshot],
+  ['openSnapshotHead', openSnapshotHead],
+] as const)('%s refuses', (_name, open) => {
   const packed = packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifest);
 
   it('wrong id (another valid id, a malformed id, upper case) → IntegrityError', () => {
     const other = packSnapshot(p, manifestKey, alice.ed25519.secretKey, manifest);
-    expect(() => openSnapshot(p, manifestKey, expected(other.id), packed.data)).toThrow(IntegrityError);
-    expect(() => openSnapshot(p, manifestKey, expected(packed.id.slice(1)), packed.data)).toThrow(IntegrityError);
-    expect(() => openSnapshot(p, manifestKey, expected(packed.id.toUpperCase()), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(other.id), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(packed.id.slice(1)), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(packed.id.toUpperCase()), packed.data)).toThrow(IntegrityError);
   });
 
   it('tampered data → IntegrityError, even when the id is recomputed to match', () => {
     for (const i of [0, 1, 30, packed.data.length - 1]) {
       const bad = flipBit(packed.data, i);
-      expect(() => openSnapshot(p, manifestKey, expected(packed.id), bad)).toThrow(IntegrityError);
-      expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(bad))), bad)).toThrow(IntegrityError);
+      expect(() => open(p, manifestKey, expected(packed.id), bad)).toThrow(IntegrityError);
+      expect(() => open(p, manifestKey, expected(toHex(p.sha256(bad))), bad)).toThrow(IntegrityError);
     }
-    expect(() => openSnapshot(p, manifestKey, expected(packed.id), packed.data.subarray(0, 60))).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(packed.id), packed.data.subarray(0, 60))).toThrow(IntegrityError);
   });
 
   it('wrong parent, workspace, epoch or key → IntegrityError', () => {
-    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { parent: 'e'.repeat(64) }), packed.data)).toThrow(IntegrityError);
-    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { parent: null }), packed.data)).toThrow(IntegrityError);
-    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { workspaceId: 'f'.repeat(32) }), packed.data)).toThrow(IntegrityError);
-    expect(() => openSnapshot(p, manifestKey, expected(packed.id, { epoch: 3 }), packed.data)).toThrow(IntegrityError);
-    expect(() => openSnapshot(p, seededBytes(32, 9), expected(packed.id), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(packed.id, { parent: 'e'.repeat(64) }), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(packed.id, { parent: null }), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(packed.id, { workspaceId: 'f'.repeat(32) }), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(packed.id, { epoch: 3 }), packed.data)).toThrow(IntegrityError);
+    expect(() => open(p, seededBytes(32, 9), expected(packed.id), packed.data)).toThrow(IntegrityError);
   });
 
   it('a manifest claiming Alice but signed by Mallory → IntegrityError', () => {
     const forged = forge(manifest, mallory.ed25519.secretKey);
-    expect(() => openSnapshot(p, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
   });
 
   it("Alice's signature moved onto a changed manifest → IntegrityError", () => {
     const changed = manifestBy(alice.ed25519.publicKey, { message: 'innocent' });
     const sig = signDetached(alice.ed25519.secretKey, concatBytes(utf8(LABELS.snapshotSignature), p.sha256(encodeManifest(manifest))));
     const data = sealEnvelope(p, manifestKey, concatBytes(sig, encodeManifest(changed)), { kind: 'snapshot', workspaceId, epoch: 2 });
-    expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
   });
 
   it('a signature without the label prefix → IntegrityError', () => {
     const bytes = encodeManifest(manifest);
     const sig = signDetached(alice.ed25519.secretKey, p.sha256(bytes));
     const data = sealEnvelope(p, manifestKey, concatBytes(sig, bytes), { kind: 'snapshot', workspaceId, epoch: 2 });
-    expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
+    expect(() => open(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
   });
 
   it('undecodable plaintext (not a manifest, or only a signature) → IntegrityError', () => {
     for (const plaintext of [concatBytes(new Uint8Array(64), utf8('{"not":"a manifest"}')), new Uint8Array(64), new Uint8Array(10)]) {
       const data = sealEnvelope(p, manifestKey, plaintext, { kind: 'snapshot', workspaceId, epoch: 2 });
-      expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
+      expect(() => open(p, manifestKey, expected(toHex(p.sha256(data))), data)).toThrow(IntegrityError);
     }
-  });
-
-  it("a manifest self-signed by Mallory under Mallory's own key opens: trusting the key is the caller's job", () => {
-    const own = forge(manifestBy(mallory.ed25519.publicKey), mallory.ed25519.secretKey);
-    const opened = openSnapshot(p, manifestKey, expected(own.id), own.data);
-    expect(opened.author.signingKey).toBe(toBase64Url(mallory.ed25519.publicKey));
-    expect(opened.author.signingKey).not.toBe(manifest.author.signingKey);
   });
 });
 

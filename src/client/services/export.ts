@@ -13,7 +13,7 @@ import path from 'node:path';
 import type { AccountDataResponse } from '../../protocol/types.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
-import { fetchVerifiedChain, findSnapshot } from '../history.js';
+import { fetchVerifiedSnapshot, findVerifiedSnapshot } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
 import { STATE_DIR } from '../local/link.js';
 import { placeRemoteFiles } from '../local/materialize.js';
@@ -92,13 +92,15 @@ async function stageWorkspace(
   const p = ctx.primitives;
   const [remote, signers] = await Promise.all([loadRemote(p, principal, workspaceId), trustedSigners(principal, workspaceId, p)]);
   const name = decryptWorkspaceName(p, remote.ring, remote.workspace.encryptedName);
-  const chain = await fetchVerifiedChain(p, principal.api, remote.ring, signers, remote.workspace.head, null);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (chain.length === 0) {
+  const head = remote.workspace.head;
+  if (head === null) {
     if (snapshot) throw new NotFoundError(`no snapshot ${snapshot}: the workspace is empty`);
     return { name, snapshot: null, files: 0, bytes: 0 };
   }
-  const target = snapshot ? findSnapshot(chain, snapshot) : chain[0]!;
+  const target = snapshot
+    ? await findVerifiedSnapshot(p, principal.api, remote.ring, signers, head, snapshot)
+    : await fetchVerifiedSnapshot(p, principal.api, remote.ring, signers, head);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
   const files = target.manifest.files;

@@ -5,12 +5,11 @@ import { openEnvelope } from '../../crypto/aead.js';
 import { blobId } from '../../crypto/workspace-keys.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
-import { fetchVerifiedChain, findSnapshot } from '../history.js';
+import { findVerifiedSnapshot, walkVerifiedHistory } from '../history.js';
 import { STATE_DIR } from '../local/link.js';
 import { applyStaged, placeRemoteFiles, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
 import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
-import { manifestStats } from '../../sync/manifest.js';
 import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
@@ -29,19 +28,24 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   const { folder, session } = await openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
-  const entries = chain.slice(0, opts.limit ?? chain.length).map((s) => {
-    const stats = manifestStats(s.manifest);
-    return {
-      id: s.id,
-      parent: s.parent,
-      author: { userId: s.manifest.author.userId, name: s.manifest.author.name, email: s.manifest.author.email },
-      time: s.manifest.time,
-      message: s.manifest.message,
-      files: stats.files,
-      bytes: stats.bytes,
-    };
-  });
+  const entries: LogEntry[] = [];
+  const limit = opts.limit ?? Number.POSITIVE_INFINITY;
+  if (limit > 0) {
+    // file lists are counted, not decoded; the walk stops at the limit
+    await walkVerifiedHistory(p, session.api, remote.ring, signers, remote.workspace.head, null, 'none', (s) => {
+      const { author } = s.manifest;
+      entries.push({
+        id: s.id,
+        parent: s.parent,
+        author: { userId: author.userId, name: author.name, email: author.email },
+        time: s.manifest.time,
+        message: s.manifest.message,
+        files: s.files,
+        bytes: s.bytes,
+      });
+      return entries.length < limit;
+    });
+  }
   return { workspaceId, snapshots: entries };
 }
 
@@ -61,8 +65,7 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
   const { folder, session, index } = await openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
-  const target = findSnapshot(chain, opts.snapshot);
+  const target = await findVerifiedSnapshot(p, session.api, remote.ring, signers, remote.workspace.head, opts.snapshot);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
 
@@ -125,10 +128,11 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
   }
   ctx.progress.start('Verifying snapshots');
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, remote.workspace.head, null);
-  // Every blob with the epoch of the first snapshot that references it.
+  // Every blob with the epoch of the first snapshot that references it; manifests are let go as read.
   const blobs = new Map<string, number>();
-  for (const s of chain) for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
+  const snapshots = await walkVerifiedHistory(p, session.api, remote.ring, signers, remote.workspace.head, null, 'all', (s) => {
+    for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
+  });
   const ids = [...blobs.keys()];
   let bytes = 0;
   const step = 64;
@@ -153,5 +157,5 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
     ctx.progress.update(`Verified ${Math.min(i + step, ids.length)}/${ids.length} blob(s)`);
   }
   ctx.progress.stop();
-  return { workspaceId, snapshots: chain.length, blobs: ids.length, bytes, ok: true };
+  return { workspaceId, snapshots, blobs: ids.length, bytes, ok: true };
 }

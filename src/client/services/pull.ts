@@ -10,7 +10,7 @@ import type { IndexEntry } from '../../sync/index-format.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, UsageError } from '../errors.js';
-import { fetchVerifiedChain } from '../history.js';
+import { fetchVerifiedChain, fetchVerifiedSnapshot } from '../history.js';
 
 import { STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { applyStaged, placeRemoteFiles, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
@@ -83,7 +83,12 @@ async function pullInto(
     return base;
   }
   ctx.progress.update('Verifying remote history');
-  const chain = await fetchVerifiedChain(p, session.api, remote.ring, signers, head, index.base, { filesOf: 'newest' });
+  // A pull checks every snapshot since its base (that the base is an ancestor: no rollback, no
+  // fork); a clone has no base, and the newest snapshot fixes the history behind it by hash.
+  const chain =
+    intoEmpty && index.base === null && head !== null
+      ? [await fetchVerifiedSnapshot(p, session.api, remote.ring, signers, head)]
+      : await fetchVerifiedChain(p, session.api, remote.ring, signers, head, index.base, 'newest');
   const newest = chain[0]!;
   const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
