@@ -134,8 +134,16 @@ function isSortedByPath(entries: readonly IndexEntry[]): boolean {
   return true;
 }
 
-/** How close to the index write a file change may be and still hide inside the timestamp granularity. */
+/**
+ * How close to the index write a file change may be and still hide inside the timestamp
+ * granularity, for timestamps in whole seconds (ext3, HFS+; FAT's are even 2-second).
+ */
 export const RACY_WINDOW_MS = 2000;
+/**
+ * The same for timestamps finer than a second (ext4, tmpfs, btrfs, xfs, APFS, NTFS): the kernel
+ * stamps files from a clock that ticks every 1–16 ms and lags the wall clock by up to a tick.
+ */
+export const FINE_RACY_WINDOW_MS = 100;
 
 /**
  * The index in the binary layout; entries are sorted here, anything decodeIndex would refuse throws.
@@ -143,9 +151,12 @@ export const RACY_WINDOW_MS = 2000;
  * `writtenAtMs` applies git's racy-clean rule as the index is written: a file changed again within
  * the timestamp granularity of its last hash (same size) keeps identical stat data, so it would
  * look clean forever. Any entry whose mtime — or ctime, which a `touch -d` back in time leaves
- * recent — is within RACY_WINDOW_MS of the write is stored with mtimeMs 0, so the next scan sees
- * a different mtime and re-hashes it (and records the real mtime once the file has settled). The
- * window of 2 s covers FAT's 2-second mtime. The entries themselves are not changed.
+ * recent — is within the window of the write is stored with mtimeMs 0, so the next scan sees a
+ * different mtime and re-hashes it (and records the real mtime once the file has settled). The
+ * window is RACY_WINDOW_MS, or FINE_RACY_WINDOW_MS when the entry's mtime or ctime has a part of
+ * a second (its file system keeps fine timestamps): a clone writes 10,000 files in about a
+ * second, and a 2 s window would have the next status re-read every one. The entries themselves
+ * are not changed.
  */
 export function encodeIndex(i: LocalIndex, opts: { writtenAtMs?: number } = {}): Uint8Array {
   checkHead(i);
@@ -155,12 +166,13 @@ export function encodeIndex(i: LocalIndex, opts: { writtenAtMs?: number } = {}):
   const ids = joinedChunkIds(entries);
 
   const n = entries.length;
-  const racyLimit = opts.writtenAtMs === undefined ? Number.POSITIVE_INFINITY : opts.writtenAtMs - RACY_WINDOW_MS;
+  const writtenAt = opts.writtenAtMs ?? Number.POSITIVE_INFINITY;
   const stats = new Float64Array(n * 4);
   const modes = new Uint8Array(n);
   for (let k = 0; k < n; k++) {
     const e = entries[k] as IndexEntry;
     stats[k * 4] = e.size;
+    const racyLimit = writtenAt - (e.mtimeMs % 1000 !== 0 || e.ctimeMs % 1000 !== 0 ? FINE_RACY_WINDOW_MS : RACY_WINDOW_MS);
     stats[k * 4 + 1] = e.mtimeMs >= racyLimit || e.ctimeMs >= racyLimit ? 0 : e.mtimeMs;
     stats[k * 4 + 2] = e.ctimeMs;
     stats[k * 4 + 3] = e.ino;

@@ -8,6 +8,7 @@ import {
   type IndexEntry,
   indexMatchesScan,
   type LocalIndex,
+  FINE_RACY_WINDOW_MS,
   RACY_WINDOW_MS,
   type StatColumns,
 } from '../../src/sync/index-format.js';
@@ -138,13 +139,21 @@ describe('decodeIndex rejects', () => {
 
 describe('encodeIndex writtenAtMs (racily clean entries)', () => {
   const writtenAt = 1_700_000_100_000;
+  // whole-second timestamps (ext3, HFS+, FAT): the 2 s window
+  const F = 0.123456; // a part of a millisecond, as fine timestamps have
   it.each([
     ['old file', writtenAt - 60_000, writtenAt - 60_000, false],
-    ['just outside the window', writtenAt - RACY_WINDOW_MS - 1, writtenAt - RACY_WINDOW_MS - 1, false],
+    ['just outside the window', writtenAt - RACY_WINDOW_MS - 1000, writtenAt - RACY_WINDOW_MS - 1000, false],
     ['mtime at the window edge', writtenAt - RACY_WINDOW_MS, writtenAt - 60_000, true],
     ['mtime at write time', writtenAt, writtenAt, true],
     ['mtime in the future', writtenAt + 5_000, writtenAt + 5_000, true],
-    ['old mtime but fresh ctime (touch -d)', writtenAt - 86_400_000, writtenAt - 10, true],
+    ['old mtime but fresh ctime (touch -d)', writtenAt - 86_400_000, writtenAt - 1000, true],
+    // fine timestamps (ext4, tmpfs, APFS, NTFS): the window is FINE_RACY_WINDOW_MS
+    ['fine: a second before the write', writtenAt - 1000 + F, writtenAt - 1000 + F, false],
+    ['fine: just outside the window', writtenAt - FINE_RACY_WINDOW_MS - 1 + F, writtenAt - FINE_RACY_WINDOW_MS - 1 + F, false],
+    ['fine: inside the window', writtenAt - FINE_RACY_WINDOW_MS + F, writtenAt - 60_000 + F, true],
+    ['fine: old whole-second mtime (touch -d) but fresh ctime', writtenAt - 86_400_000, writtenAt - 10 + F, true],
+    ['fine ctime a second old makes a whole-second mtime fine too', writtenAt - 1000, writtenAt - 1000 + F, false],
   ])('%s', (_why, mtimeMs, ctimeMs, racy) => {
     const i: LocalIndex = { version: 1, workspaceId: WS, base: null, entries: [entry('a', { mtimeMs, ctimeMs })] };
     const back = decodeIndex(encodeIndex(i, { writtenAtMs: writtenAt }));
