@@ -11,6 +11,7 @@ import https from 'node:https';
 import { ROUTES, routePath, type RouteName } from '../protocol/routes.js';
 import type * as T from '../protocol/types.js';
 import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
+import { decodeSnapshotFrames, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotFrame } from '../protocol/snapshot-frames.js';
 import { LIMITS } from '../protocol/types.js';
 import { isErrorCode } from '../protocol/errors.js';
 import {
@@ -83,7 +84,7 @@ export class ApiClient {
 
   private async send(
     name: RouteName,
-    opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string> } = {},
+    opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string>; accept?: string } = {},
   ): Promise<{ status: number; body: Buffer; contentType: string }> {
     const route = ROUTES[name];
     let path = routePath(name, opts.params);
@@ -93,7 +94,7 @@ export class ApiClient {
     }
     const headers: Record<string, string> = {
       'user-agent': this.options.userAgent ?? 'insomnia-sync',
-      accept: 'application/json, application/octet-stream',
+      accept: opts.accept ?? 'application/json, application/octet-stream',
     };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     let body: string | Uint8Array[] | undefined;
@@ -292,14 +293,26 @@ export class ApiClient {
   createSnapshot(workspaceId: string, req: T.CreateSnapshotRequest): Promise<T.CreateSnapshotResponse> {
     return this.json('createSnapshot', { params: { workspaceId }, json: req });
   }
-  async listSnapshots(workspaceId: string, opts: { limit?: number; before?: string } = {}): Promise<T.SnapshotInfo[]> {
+  /** Newest first; asked for as binary frames (protocol/snapshot-frames.ts), not base64 JSON. */
+  async listSnapshots(workspaceId: string, opts: { limit?: number; before?: string } = {}): Promise<SnapshotFrame[]> {
     const query: Record<string, string> = {};
     if (opts.limit) query.limit = String(opts.limit);
     if (opts.before) query.before = opts.before;
-    return (await this.json<T.SnapshotListResponse>('listSnapshots', { params: { workspaceId }, query })).snapshots;
+    return this.snapshotFrames(await this.send('listSnapshots', { params: { workspaceId }, query, accept: SNAPSHOT_FRAMES_TYPE }));
   }
-  getSnapshot(workspaceId: string, snapshotId: string): Promise<T.SnapshotInfo> {
-    return this.json('getSnapshot', { params: { workspaceId, snapshotId } });
+  async getSnapshot(workspaceId: string, snapshotId: string): Promise<SnapshotFrame> {
+    const frames = this.snapshotFrames(await this.send('getSnapshot', { params: { workspaceId, snapshotId }, accept: SNAPSHOT_FRAMES_TYPE }));
+    if (frames.length !== 1 || frames[0]!.id !== snapshotId) throw new IntegrityFailure('the server answered with another snapshot than the one asked for');
+    return frames[0]!;
+  }
+  private snapshotFrames(res: { body: Buffer; contentType: string }): SnapshotFrame[] {
+    if (!res.contentType.startsWith(SNAPSHOT_FRAMES_TYPE)) throw new SyncError('bad_response', 'the server did not answer with snapshot frames', 'is --server an insomnia-sync server of this version?');
+    try {
+      return decodeSnapshotFrames(new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength));
+    } catch (err) {
+      if (err instanceof SnapshotFrameError) throw new IntegrityFailure(`the server's snapshot list is malformed (${err.message})`);
+      throw err;
+    }
   }
   /** members with the workspace's access tokens (keys and certificates), for checking snapshot signers */
   workspaceMembersAndTokens(workspaceId: string): Promise<T.WorkspaceMembersResponse> {

@@ -3,8 +3,8 @@
  * under a key we hold, carries a valid signature by a member of the workspace's team, and names
  * the parent the chain says it has (SPEC §3, §9.5). Walks keep nothing they have visited.
  */
-import { fromB64 } from '../protocol/encoding.js';
-import type { MemberPublicKeys, SnapshotInfo } from '../protocol/types.js';
+import type { MemberPublicKeys } from '../protocol/types.js';
+import type { SnapshotFrame } from '../protocol/snapshot-frames.js';
 import { openSnapshot, openSnapshotHead } from '../sync/snapshot.js';
 import { manifestStats, type Manifest } from '../sync/manifest.js';
 import type { Primitives } from '../crypto/primitives.js';
@@ -33,10 +33,10 @@ export function openVerifiedSnapshot(
   p: Primitives,
   ring: WorkspaceKeyring,
   signers: Map<string, MemberPublicKeys>,
-  info: SnapshotInfo,
+  info: SnapshotFrame,
   withFiles = true,
 ): VerifiedSnapshot {
-  const data = fromB64(info.data);
+  const data = info.data;
   const epochs = [...ring.byEpoch.keys()].sort((a, b) => b - a);
   let opened: { manifest: Manifest; files: number; bytes: number } | undefined;
   for (const epoch of epochs) {
@@ -110,7 +110,7 @@ export async function walkVerifiedHistory(
     if (stopAt !== null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)');
     return 0;
   }
-  const known = new Map<string, SnapshotInfo>();
+  const known = new Map<string, SnapshotFrame>();
   let before: string | undefined;
   let exhausted = false;
   let pageSize = FIRST_PAGE;
@@ -120,14 +120,14 @@ export async function walkVerifiedHistory(
     const info = known.get(next);
     if (!info && !exhausted) {
       const page = await api.listSnapshots(ring.workspaceId, { limit: pageSize, ...(before ? { before } : {}) });
-      let chars = 0;
+      let bytes = 0;
       for (const s of page) {
         known.set(s.id, s);
-        chars += s.data.length;
+        bytes += s.data.length;
       }
       if (page.length < pageSize) exhausted = true;
       else before = page[page.length - 1]!.id;
-      const perSnapshot = page.length > 0 ? chars / page.length : 1;
+      const perSnapshot = page.length > 0 ? bytes / page.length : 1;
       pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / perSnapshot)));
       continue;
     }
@@ -163,7 +163,7 @@ export async function fetchVerifiedChain(
 
 const FIRST_PAGE = 4;
 const MAX_PAGE = 64;
-/** base64 characters of snapshot data a page should stay under (a page holds at least one) */
+/** bytes of snapshot data a page should stay under (a page holds at least one) */
 const PAGE_BYTES = 8 * 1024 * 1024;
 
 /**

@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrames, encodeFrames } from '../../src/protocol/blob-frames.js';
+import { decodeSnapshotFrames, type SnapshotFrame } from '../../src/protocol/snapshot-frames.js';
 import { routePath } from '../../src/protocol/routes.js';
 import { LIMITS, type AccountResponse, type SignupRequest, type WorkspaceInfo } from '../../src/protocol/types.js';
 import { buildApp, type AppDeps } from '../../src/server/app.js';
@@ -469,6 +470,21 @@ describe('snapshots', () => {
     const one = await app.inject({ method: 'GET', url: routePath('getSnapshot', { ...p, snapshotId: s2.id }), headers: h });
     expect(one.json()).toEqual({ id: s2.id, parent: s1.id, createdAt: clock.toISOString(), data: s2.data });
     expectError(await app.inject({ method: 'GET', url: routePath('getSnapshot', { ...p, snapshotId: hex(32) }), headers: h }), 404, 'not_found');
+
+    // The same answers as binary frames for a client that asks for application/octet-stream alone.
+    const binary = { ...h, accept: 'application/octet-stream' };
+    const framed = await app.inject({ method: 'GET', url: routePath('listSnapshots', p), headers: binary });
+    expect(framed.headers['content-type']).toBe('application/octet-stream');
+    const asJson = (f: SnapshotFrame) => ({ ...f, data: Buffer.from(f.data).toString('base64url') });
+    expect(decodeSnapshotFrames(framed.rawPayload).map(asJson)).toEqual(list.json().snapshots);
+    const pageFramed = await app.inject({ method: 'GET', url: `${routePath('listSnapshots', p)}?limit=1&before=${s2.id}`, headers: binary });
+    expect(decodeSnapshotFrames(pageFramed.rawPayload).map(asJson)).toEqual(page.json().snapshots);
+    const oneFramed = await app.inject({ method: 'GET', url: routePath('getSnapshot', { ...p, snapshotId: s2.id }), headers: binary });
+    expect(decodeSnapshotFrames(oneFramed.rawPayload).map(asJson)).toEqual([one.json()]);
+    // errors stay JSON; a client that takes JSON too gets JSON
+    expectError(await app.inject({ method: 'GET', url: routePath('getSnapshot', { ...p, snapshotId: hex(32) }), headers: binary }), 404, 'not_found');
+    const either = await app.inject({ method: 'GET', url: routePath('listSnapshots', p), headers: { ...h, accept: 'application/json, application/octet-stream' } });
+    expect(either.json()).toEqual(list.json());
   });
 
   it('two racing pushes with the same parent: one 200, one 409', async () => {

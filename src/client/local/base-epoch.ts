@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fromB64 } from '../../protocol/encoding.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import { openSnapshot } from '../../sync/snapshot.js';
 import type { ApiClient } from '../api.js';
@@ -54,7 +53,7 @@ export async function baseEpochOf(
   const record = readRecord(root);
   if (record && record.base === base) return record.epoch;
   const info = await api.getSnapshot(ring.workspaceId, base);
-  const data = fromB64(info.data);
+  const { data } = info;
   for (const [epoch, keys] of ring.byEpoch) {
     try {
       openSnapshot(p, keys.manifestKey, { id: info.id, workspaceId: ring.workspaceId, parent: info.parent, epoch }, data);

@@ -1,5 +1,5 @@
 /** Snapshots: create by compare-and-swap of the head, list, get (docs/protocol.md §3). */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromB64 } from '../../protocol/encoding.js';
 import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
@@ -9,6 +9,7 @@ import type { WorkspaceGuard } from '../plugins/auth.js';
 import { schemas } from '../schemas.js';
 import { sha256Hex } from '../tokens.js';
 import { snapshotView } from '../views.js';
+import { encodeSnapshotFrames, SNAPSHOT_FRAMES_TYPE } from '../../protocol/snapshot-frames.js';
 
 type Params = { workspaceId: string };
 const DEFAULT_LIST_LIMIT = 100;
@@ -57,12 +58,13 @@ export function registerSnapshotRoutes(
     url: ROUTES.listSnapshots.path,
     schema: schemas.listSnapshots,
     onRequest: authenticate,
-    handler: async (request): Promise<T.SnapshotListResponse> => {
+    handler: async (request, reply): Promise<T.SnapshotListResponse | FastifyReply> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
       const limit = Math.min(Number(request.query.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
       const opts: { limit: number; before?: string } = { limit };
       if (request.query.before !== undefined) opts.before = request.query.before;
       const list = await store.listSnapshots(ws.id, opts);
+      if (wantsFrames(request.headers.accept)) return reply.type(SNAPSHOT_FRAMES_TYPE).send(encodeSnapshotFrames(list));
       return { snapshots: list.map(snapshotView) };
     },
   });
@@ -72,11 +74,17 @@ export function registerSnapshotRoutes(
     url: ROUTES.getSnapshot.path,
     schema: schemas.getSnapshot,
     onRequest: authenticate,
-    handler: async (request): Promise<T.SnapshotInfo> => {
+    handler: async (request, reply): Promise<T.SnapshotInfo | FastifyReply> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
       const snap = await store.getSnapshot(ws.id, request.params.snapshotId);
       if (!snap) throw notFound('snapshot not found');
+      if (wantsFrames(request.headers.accept)) return reply.type(SNAPSHOT_FRAMES_TYPE).send(encodeSnapshotFrames([snap]));
       return snapshotView(snap);
     },
   });
+}
+
+/** Binary snapshot frames only for a client that asks for them alone; JSON for everyone else. */
+function wantsFrames(accept: string | undefined): boolean {
+  return accept !== undefined && accept.includes(SNAPSHOT_FRAMES_TYPE) && !accept.includes('json');
 }
