@@ -7,6 +7,7 @@
  *
  * Options: --files N (10000)  --mb N (100, MiB of content)  --seed N (1)  --changed N (10)
  *          --runs N (10, for --version)  --repeat N (3, no-op push and clone: medians)
+ *          --history N (20 more snapshots, then clone and log again; 0 skips)
  *          --no-restic  --cpu-prof  --keep  --out FILE  --help
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -40,7 +41,7 @@ const TARGET = {
 };
 
 function parseArgs(argv) {
-  const opts = { files: 10_000, mb: 100, seed: 1, changed: 10, runs: 10, repeat: 3, restic: true, cpuProf: false, keep: false, out: path.join(HERE, 'results', 'latest.json') };
+  const opts = { files: 10_000, mb: 100, seed: 1, changed: 10, runs: 10, repeat: 3, history: 20, restic: true, cpuProf: false, keep: false, out: path.join(HERE, 'results', 'latest.json') };
   const num = (flag, v) => {
     const n = Number(v);
     if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag} needs a positive number, got ${v}`);
@@ -54,6 +55,7 @@ function parseArgs(argv) {
     else if (a === '--changed') opts.changed = Math.round(num(a, argv[++i]));
     else if (a === '--runs') opts.runs = Math.round(num(a, argv[++i]));
     else if (a === '--repeat') opts.repeat = Math.round(num(a, argv[++i]));
+    else if (a === '--history') opts.history = Math.round(Number(argv[++i]));
     else if (a === '--no-restic') opts.restic = false;
     else if (a === '--cpu-prof') opts.cpuProf = true;
     else if (a === '--keep') opts.keep = true;
@@ -257,6 +259,25 @@ async function run(opts, scratch, resticBin, servers) {
     const restored = treeDigest(path.join(restoreDir, ws));
     checks.restore = { ok: restored.files === source.files && restored.sha256 === source.sha256, files: restored.files, sha256: restored.sha256 };
   }
+  // 5b. A longer history: a clone must cost the same however many snapshots lie behind the head,
+  // and log walks them all (ours only: restic's restore reads its index, not its snapshots).
+  let history = null;
+  if (opts.history > 0) {
+    log(`history: ${opts.history} more pushes of one changed file, then clone and log…`);
+    for (let i = 0; i < opts.history; i++) {
+      mutateFiles(ws, files, { count: 1, seed: opts.seed + 1000 + i });
+      await cli(['push', '-m', `history ${i}`]);
+    }
+    const snapshots = 2 + opts.history;
+    const longClone = path.join(scratch, 'clone-long');
+    const clone = await cli(['clone', WS_NAME, longClone], { cwd: scratch });
+    rmSync(longClone, { recursive: true, force: true });
+    const logged = await cli(['log']);
+    const listed = JSON.parse(logged.stdout).snapshots.length;
+    if (listed !== snapshots) throw new Error(`log listed ${listed} snapshots, expected ${snapshots}`);
+    history = { snapshots, clone: { seconds: clone.seconds, rssMiB: clone.rssMiB }, cloneWithTwoSeconds: ops.clone.ours.seconds, log: { seconds: logged.seconds, rssMiB: logged.rssMiB } };
+    log(`  ${snapshots} snapshots: clone ${fmtS(clone.seconds)} s, ${fmtMiB(clone.rssMiB)} MiB; log ${fmtS(logged.seconds)} s, ${fmtMiB(logged.rssMiB)} MiB`);
+  }
   // restic's fixed cost per command (start, scrypt of the repository key, index load), for context.
   let resticOpen = null;
   if (resticBin) {
@@ -292,7 +313,7 @@ async function run(opts, scratch, resticBin, servers) {
   // 8. Optional CPU profile of a fresh initial push and clone (a second server, so the timed run is unprofiled).
   const profile = opts.cpuProf ? await profileRun(scratch, ws, files, { changedCount: opts.changed, seed: opts.seed }) : null;
 
-  const results = buildResults({ opts, source, genSeconds, ops, version, serverInfo, checks, pushed, changed, resticVersion, resticOpen, profile, scratch });
+  const results = buildResults({ opts, source, genSeconds, ops, version, serverInfo, checks, pushed, changed, resticVersion, resticOpen, profile, scratch, history });
   printReport(results);
   mkdirSync(path.dirname(opts.out), { recursive: true });
   writeFileSync(opts.out, JSON.stringify(results, null, 2) + '\n');
@@ -352,7 +373,7 @@ async function profileRun(scratch, ws, files, { changedCount, seed }) {
   return out;
 }
 
-function buildResults({ opts, source, genSeconds, ops, version, serverInfo, checks, pushed, changed, resticVersion, resticOpen, profile }) {
+function buildResults({ opts, source, genSeconds, ops, version, serverInfo, checks, pushed, changed, resticVersion, resticOpen, profile, history }) {
   const rows = [];
   const rssOk = (o) => o.rssMiB <= TARGET.rssMiB;
   const add = (key, target, timeOk) => {
@@ -411,6 +432,7 @@ function buildResults({ opts, source, genSeconds, ops, version, serverInfo, chec
       ? { openRepoSeconds: resticOpen, initialBackup: b('initialPush'), noopBackup: b('noopPush'), smallBackup: b('smallPush'), server: serverInfo.restic }
       : null,
     checks,
+    history,
     profile,
   };
 }
@@ -446,6 +468,10 @@ function printReport(res) {
     const r = res.restic;
     out.push(`restic: initial backup added ${mib(r.initialBackup?.data_added ?? 0)} MiB (before compression); small backup ${r.smallBackup?.files_changed ?? '?'} changed files, ${((r.smallBackup?.data_added ?? 0) / 1024).toFixed(0)} KiB; repo ${mib(r.server.repoBytes)} MiB, REST backend peak RSS ${fmtMiB(r.server.peakRssMiB)} MiB`);
     out.push(`restic fixed cost per command (\`restic cat config\`: start, scrypt of the repo key): ${fmtS(r.openRepoSeconds)} s`);
+  }
+  if (res.history) {
+    const h = res.history;
+    out.push(`history of ${h.snapshots} snapshots: clone ${fmtS(h.clone.seconds)} s, ${fmtMiB(h.clone.rssMiB)} MB (${fmtS(h.cloneWithTwoSeconds)} s with 2); log ${fmtS(h.log.seconds)} s, ${fmtMiB(h.log.rssMiB)} MB`);
   }
   const c = res.checks;
   out.push(`correctness: clone ${c.clone.ok ? 'identical' : 'DIFFERENT'} (${c.clone.files} files, sha256 ${c.clone.sha256.slice(0, 16)}…)${c.restore ? `; restic restore ${c.restore.ok ? 'identical' : 'DIFFERENT'}` : ''}`);
