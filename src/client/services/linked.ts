@@ -3,7 +3,7 @@
  * folder, open the session for its server, fetch the workspace and unlock its keys, and compute the
  * local tree against the index.
  */
-import type { TeamInfo, WorkspaceInfo, MemberPublicKeys } from '../../protocol/types.js';
+import type { AccountResponse, TeamInfo, WorkspaceInfo, MemberPublicKeys } from '../../protocol/types.js';
 import type { ClientContext } from '../context.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
@@ -32,11 +32,17 @@ export function requirePrincipal(ctx: ClientContext): SyncPrincipal {
   return openTokenSession(ctx) ?? requireSession(ctx);
 }
 
-/** The workspace and its keys; `asked` is a getWorkspace already on its way, to save a request. */
-export async function loadRemote(p: Primitives, session: SyncPrincipal, workspaceId: string, asked?: Promise<WorkspaceInfo>): Promise<RemoteState> {
-  const workspaceP = asked ?? session.api.getWorkspace(workspaceId);
+/** Answers already on their way, so loadRemote need not ask again. */
+export interface AskedRemote {
+  workspace?: Promise<WorkspaceInfo>;
+  me?: Promise<AccountResponse>;
+}
+
+/** The workspace and its keys. */
+export async function loadRemote(p: Primitives, session: SyncPrincipal, workspaceId: string, asked: AskedRemote = {}): Promise<RemoteState> {
+  const workspaceP = asked.workspace ?? session.api.getWorkspace(workspaceId);
   if (isTokenSession(session)) return { ...(await tokenRemote(p, session, workspaceP)), teams: [] };
-  const [workspace, me, keyring] = await Promise.all([workspaceP, session.api.me(), import('../keyring.js')]);
+  const [workspace, me, keyring] = await Promise.all([workspaceP, asked.me ?? session.api.me(), import('../keyring.js')]);
   return { workspace, teams: me.teams, ring: keyring.unlockWorkspace(p, session.identity, workspace, me.teams) };
 }
 

@@ -10,7 +10,6 @@ import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto
 import { blobIdBytes, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { Manifest } from '../../sync/manifest.js';
-import type { WorkspaceInfo } from '../../protocol/types.js';
 import { localChanges, type LocalChange, type ScannedFile, type planRescan } from '../../sync/diff.js';
 import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
@@ -19,7 +18,7 @@ import { HeadMovedError, type ApiClient } from '../api.js';
 import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
 import { chunksOf, hashFile, readSmallFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
-import { loadRemote, snapshotSigner, type RemoteState } from './linked.js';
+import { loadRemote, snapshotSigner, type AskedRemote, type RemoteState } from './linked.js';
 import type { LinkedContext } from './open-linked.js';
 import type { PushResult } from './push.js';
 import type { ScanResult } from '../local/scan.js';
@@ -32,13 +31,13 @@ const UPLOAD_CONCURRENCY = 3;
 export async function pushChanges(
   ctx: ClientContext,
   opts: { message?: string; force?: boolean },
-  state: LinkedContext & { scan: ScanResult; plan: ReturnType<typeof planRescan>; result: PushResult; firstPush: boolean; workspace: Promise<WorkspaceInfo> },
+  state: LinkedContext & { scan: ScanResult; plan: ReturnType<typeof planRescan>; result: PushResult; firstPush: boolean; asked: AskedRemote },
 ): Promise<PushResult> {
   const p = ctx.primitives;
   const { folder, session, index, scan, plan, result, firstPush } = state;
   const workspaceId = folder.link.workspaceId;
 
-  const remote = await loadRemote(p, session, workspaceId, state.workspace);
+  const remote = await loadRemote(p, session, workspaceId, state.asked);
   const head = remote.workspace.head;
   const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
   let unchangedEntries = plan.unchanged;

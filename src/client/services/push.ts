@@ -49,13 +49,18 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
   if (base !== null && scanned.clean) return upToDateResult(ctx, workspace, { ...result, parent: base });
 
+  // Something was touched: the keys will most likely be needed, so they are asked for now and
+  // the index decoded while the server answers.
+  const me = ctx.accessToken === undefined ? session.api.me() : undefined;
+  me?.catch(() => {});
+  await session.api.flushed();
   const index = scanned.index();
   const plan = planRescan(index, scan.files);
   const firstPush = index.base === null;
   if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush) return upToDateResult(ctx, workspace, { ...result, parent: base });
   // Everything past here needs keys, crypto and the upload machinery: loaded only when there is work.
   const { pushChanges } = await import('./push-changes.js');
-  return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush, workspace });
+  return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush, asked: { workspace, ...(me ? { me } : {}) } });
 }
 
 /** Nothing to push: the answer is whether the remote is where we left it. */
