@@ -68,19 +68,24 @@ export function openVerifiedSnapshot(
   return { id: info.id, parent: info.parent, createdAt: info.createdAt, size: data.length, ...opened };
 }
 
+/** What checking snapshots takes: the primitives, the server, the workspace's keys and its trusted signers. */
+export interface SnapshotVerifier {
+  p: Primitives;
+  api: ApiClient;
+  ring: WorkspaceKeyring;
+  signers: Map<string, MemberPublicKeys>;
+}
+
 /**
  * One snapshot, checked completely with its files. A clone needs no more: the snapshot's signed
  * manifest names its parent by id, the SHA-256 of the parent's envelope, so a checked snapshot
  * fixes the whole history behind it, as a git commit does (docs/protocol.md §5).
  */
 export async function fetchVerifiedSnapshot(
-  p: Primitives,
-  api: ApiClient,
-  ring: WorkspaceKeyring,
-  signers: Map<string, MemberPublicKeys>,
+  v: SnapshotVerifier,
   id: string,
 ): Promise<VerifiedSnapshot> {
-  return openVerifiedSnapshot(p, ring, signers, await api.getSnapshot(ring.workspaceId, id));
+  return openVerifiedSnapshot(v.p, v.ring, v.signers, await v.api.getSnapshot(v.ring.workspaceId, id));
 }
 
 /** Which snapshots of a walk are opened with their file list. */
@@ -93,14 +98,11 @@ export type FilesOf = 'all' | 'newest' | 'none';
  * forked the history. Returns how many snapshots were visited.
  *
  * Snapshots are listed in pages that start small (a pull usually needs one or two) and grow, but
- * never past about PAGE_BYTES: each carries a whole manifest (~2 MB for 10,000 files). Nothing is
+ * never past about PAGE_BYTES: each carries a whole manifest (~1.7 MB for 10,000 files). Nothing is
  * kept once visited, so memory does not grow with the length of the history.
  */
 export async function walkVerifiedHistory(
-  p: Primitives,
-  api: ApiClient,
-  ring: WorkspaceKeyring,
-  signers: Map<string, MemberPublicKeys>,
+  v: SnapshotVerifier,
   head: string | null,
   stopAt: string | null,
   filesOf: FilesOf,
@@ -119,7 +121,7 @@ export async function walkVerifiedHistory(
   while (next !== null && next !== stopAt) {
     const info = known.get(next);
     if (!info && !exhausted) {
-      const page = await api.listSnapshots(ring.workspaceId, { limit: pageSize, ...(before ? { before } : {}) });
+      const page = await v.api.listSnapshots(v.ring.workspaceId, { limit: pageSize, ...(before ? { before } : {}) });
       let bytes = 0;
       for (const s of page) {
         known.set(s.id, s);
@@ -137,7 +139,7 @@ export async function walkVerifiedHistory(
     }
     known.delete(next);
     const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
-    const verified = openVerifiedSnapshot(p, ring, signers, info, withFiles);
+    const verified = openVerifiedSnapshot(v.p, v.ring, v.signers, info, withFiles);
     visited++;
     next = info.parent;
     if (visit(verified) === false) return visited;
@@ -148,16 +150,13 @@ export async function walkVerifiedHistory(
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */
 export async function fetchVerifiedChain(
-  p: Primitives,
-  api: ApiClient,
-  ring: WorkspaceKeyring,
-  signers: Map<string, MemberPublicKeys>,
+  v: SnapshotVerifier,
   head: string | null,
   stopAt: string | null,
   filesOf: FilesOf,
 ): Promise<VerifiedSnapshot[]> {
   const chain: VerifiedSnapshot[] = [];
-  await walkVerifiedHistory(p, api, ring, signers, head, stopAt, filesOf, (s) => void chain.push(s));
+  await walkVerifiedHistory(v, head, stopAt, filesOf, (s) => void chain.push(s));
   return chain;
 }
 
@@ -171,21 +170,18 @@ const PAGE_BYTES = 8 * 1024 * 1024;
  * without file lists to find it (and to tell an ambiguous prefix), then it alone is fetched whole.
  */
 export async function findVerifiedSnapshot(
-  p: Primitives,
-  api: ApiClient,
-  ring: WorkspaceKeyring,
-  signers: Map<string, MemberPublicKeys>,
+  v: SnapshotVerifier,
   head: string | null,
   prefix: string,
 ): Promise<VerifiedSnapshot> {
   const wanted = prefix.toLowerCase();
   const hits: string[] = [];
   if (wanted.length >= 4) {
-    await walkVerifiedHistory(p, api, ring, signers, head, null, 'none', (s) => {
+    await walkVerifiedHistory(v, head, null, 'none', (s) => {
       if (s.id.startsWith(wanted)) hits.push(s.id);
     });
   }
   if (hits.length === 0) throw new NotFoundError(`no snapshot ${prefix} in this workspace`, 'see `insomnia-sync log`');
   if (hits.length > 1) throw new NotFoundError(`snapshot prefix ${prefix} is ambiguous`, 'give more characters of the id');
-  return fetchVerifiedSnapshot(p, api, ring, signers, hits[0]!);
+  return fetchVerifiedSnapshot(v, hits[0]!);
 }

@@ -98,9 +98,8 @@ async function stageWorkspace(
     if (snapshot) throw new NotFoundError(`no snapshot ${snapshot}: the workspace is empty`);
     return { name, snapshot: null, files: 0, bytes: 0 };
   }
-  const target = snapshot
-    ? await findVerifiedSnapshot(p, principal.api, remote.ring, signers, head, snapshot)
-    : await fetchVerifiedSnapshot(p, principal.api, remote.ring, signers, head);
+  const verifier = { p, api: principal.api, ring: remote.ring, signers };
+  const target = snapshot ? await findVerifiedSnapshot(verifier, head, snapshot) : await fetchVerifiedSnapshot(verifier, head);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
   const files = target.manifest.files;

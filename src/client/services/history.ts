@@ -32,7 +32,7 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   if (limit > 0) {
     // file lists are counted, not decoded; the walk stops at the limit
-    await walkVerifiedHistory(p, session.api, remote.ring, signers, remote.workspace.head, null, 'none', (s) => {
+    await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'none', (s) => {
       const { author } = s.manifest;
       entries.push({
         id: s.id,
@@ -65,7 +65,7 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
   const { folder, session, index } = await openLinked(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-  const target = await findVerifiedSnapshot(p, session.api, remote.ring, signers, remote.workspace.head, opts.snapshot);
+  const target = await findVerifiedSnapshot({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, opts.snapshot);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
 
@@ -130,7 +130,7 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   // Every blob with the epoch of the first snapshot that references it; manifests are let go as read.
   const blobs = new Map<string, number>();
-  const snapshots = await walkVerifiedHistory(p, session.api, remote.ring, signers, remote.workspace.head, null, 'all', (s) => {
+  const snapshots = await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'all', (s) => {
     for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
   });
   const ids = [...blobs.keys()];

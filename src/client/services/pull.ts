@@ -85,10 +85,11 @@ async function pullInto(
   ctx.progress.update('Verifying remote history');
   // A pull checks every snapshot since its base (that the base is an ancestor: no rollback, no
   // fork); a clone has no base, and the newest snapshot fixes the history behind it by hash.
+  const verifier = { p, api: session.api, ring: remote.ring, signers };
   const chain =
     intoEmpty && index.base === null && head !== null
-      ? [await fetchVerifiedSnapshot(p, session.api, remote.ring, signers, head)]
-      : await fetchVerifiedChain(p, session.api, remote.ring, signers, head, index.base, 'newest');
+      ? [await fetchVerifiedSnapshot(verifier, head)]
+      : await fetchVerifiedChain(verifier, head, index.base, 'newest');
   const newest = chain[0]!;
   const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
