@@ -11,7 +11,7 @@ import https from 'node:https';
 import { ROUTES, routePath, type RouteName } from '../protocol/routes.js';
 import type * as T from '../protocol/types.js';
 import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
-import { decodeSnapshotFrames, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotFrame } from '../protocol/snapshot-frames.js';
+import { decodeSnapshotFrames, encodeSnapshotUpload, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotFrame, type SnapshotUpload } from '../protocol/snapshot-frames.js';
 import { LIMITS } from '../protocol/types.js';
 import { isErrorCode } from '../protocol/errors.js';
 import {
@@ -290,8 +290,9 @@ export class ApiClient {
     }
     return out;
   }
-  createSnapshot(workspaceId: string, req: T.CreateSnapshotRequest): Promise<T.CreateSnapshotResponse> {
-    return this.json('createSnapshot', { params: { workspaceId }, json: req });
+  /** Sent as binary (protocol/snapshot-frames.ts): a manifest's megabytes go as they are, not as base64 in JSON. */
+  createSnapshot(workspaceId: string, upload: SnapshotUpload): Promise<T.CreateSnapshotResponse> {
+    return this.json('createSnapshot', { params: { workspaceId }, raw: encodeSnapshotUpload(upload) });
   }
   /** Newest first; asked for as binary frames (protocol/snapshot-frames.ts), not base64 JSON. */
   async listSnapshots(workspaceId: string, opts: { limit?: number; before?: string } = {}): Promise<SnapshotFrame[]> {

@@ -1,13 +1,13 @@
 /**
- * Binary answers for snapshot listings and fetches (docs/protocol.md §3.17–3.18), sent when the
- * client asks for `application/octet-stream`: repeated
+ * Snapshots on the wire in binary, for `application/octet-stream` (docs/protocol.md §3.16–3.18).
+ * Listings and fetches answer with repeated
  *
  *   flags (1: bit 0 set when there is a parent) ‖ id (32) ‖ parent (32, zeros when none)
  *   ‖ createdAt (float64 big-endian, ms since the epoch) ‖ length (u32 big-endian) ‖ data
  *
  * A 10,000-file manifest is ~1.7 MB; in JSON it travels as 2.3 MB of base64 that both sides
  * encode, scan and decode, and the client held the answer three times over (bytes, text, parsed
- * strings) before decoding each snapshot. The JSON form stays for other clients.
+ * strings) before decoding each snapshot. The JSON forms stay for other clients.
  */
 export const SNAPSHOT_FRAME_HEADER_BYTES = 1 + 32 + 32 + 8 + 4;
 export const SNAPSHOT_FRAMES_TYPE = 'application/octet-stream';
@@ -71,4 +71,55 @@ export function decodeSnapshotFrames(body: Uint8Array): SnapshotFrame[] {
     at = start + length;
   }
   return frames;
+}
+
+/**
+ * The binary body of a snapshot creation (docs/protocol.md §3.16), for `application/octet-stream`:
+ *
+ *   id (32) ‖ flags (1: bit 0 set when there is a parent) ‖ parent (32, zeros when none)
+ *   ‖ count (u32 big-endian) ‖ count blob ids (32 each) ‖ data (the envelope, the rest)
+ */
+export interface SnapshotUpload {
+  id: string;
+  parent: string | null;
+  blobIds: string[];
+  data: Uint8Array;
+}
+
+const UPLOAD_HEAD_BYTES = 32 + 1 + 32 + 4;
+
+/** The body as a header and the envelope itself, to be sent one after the other without a copy. */
+export function encodeSnapshotUpload(u: SnapshotUpload): [Buffer, Uint8Array] {
+  if (!LOWER_HEX_64.test(u.id) || (u.parent !== null && !LOWER_HEX_64.test(u.parent)) || !u.blobIds.every((b) => LOWER_HEX_64.test(b))) {
+    throw new SnapshotFrameError('snapshot and blob ids must be 64 lowercase hex chars');
+  }
+  const head = Buffer.alloc(UPLOAD_HEAD_BYTES + 32 * u.blobIds.length);
+  head.write(u.id, 0, 32, 'hex');
+  if (u.parent !== null) {
+    head[32] = HAS_PARENT;
+    head.write(u.parent, 33, 32, 'hex');
+  }
+  head.writeUInt32BE(u.blobIds.length, 65);
+  u.blobIds.forEach((b, i) => head.write(b, UPLOAD_HEAD_BYTES + 32 * i, 32, 'hex'));
+  return [head, u.data];
+}
+
+/** Strict decoder: a short body, unknown flags, a parent or count that does not fit, or no data throw SnapshotFrameError. */
+export function decodeSnapshotUpload(body: Uint8Array): SnapshotUpload {
+  const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (buf.length < UPLOAD_HEAD_BYTES) throw new SnapshotFrameError('truncated snapshot header');
+  const flags = buf[32]!;
+  if (flags !== 0 && flags !== HAS_PARENT) throw new SnapshotFrameError('unknown snapshot flags');
+  if (flags === 0 && buf.subarray(33, 65).some((b) => b !== 0)) throw new SnapshotFrameError('a snapshot without parent must have a zero parent field');
+  const count = buf.readUInt32BE(65);
+  const dataAt = UPLOAD_HEAD_BYTES + 32 * count;
+  if (dataAt >= buf.length) throw new SnapshotFrameError('snapshot body ends before its data');
+  const blobIds = new Array<string>(count);
+  for (let i = 0; i < count; i++) blobIds[i] = buf.toString('hex', UPLOAD_HEAD_BYTES + 32 * i, UPLOAD_HEAD_BYTES + 32 * (i + 1));
+  return {
+    id: buf.toString('hex', 0, 32),
+    parent: flags === HAS_PARENT ? buf.toString('hex', 33, 65) : null,
+    blobIds,
+    data: body.subarray(dataAt),
+  };
 }

@@ -290,17 +290,25 @@ export const schemas = {
   createSnapshot: {
     params: workspaceParams,
     body: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['id', 'parent', 'data', 'blobIds'],
-      properties: {
-        id: hashId,
-        parent: { type: ['string', 'null'], pattern: HASH_ID_PATTERN },
-        // a manifest runs to megabytes: `+` instead of minLength, and no maxLength (the body limit
-        // bounds it), because ajv counts a string's length by walking every code point
-        data: { type: 'string', pattern: B64URL_NONEMPTY },
-        // a manifest may reference more blobs than one missing/fetch call carries; the body limit bounds it
-        blobIds: { type: 'array', maxItems: 1_000_000, items: hashId },
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['id', 'parent', 'data', 'blobIds'],
+            properties: {
+              id: hashId,
+              parent: { type: ['string', 'null'], pattern: HASH_ID_PATTERN },
+              // a manifest runs to megabytes: `+` instead of minLength, and no maxLength (the body
+              // limit bounds it), because ajv counts a string's length by walking every code point
+              data: { type: 'string', pattern: B64URL_NONEMPTY },
+              // a manifest may reference more blobs than one missing/fetch call carries; the body limit bounds it
+              blobIds: { type: 'array', maxItems: 1_000_000, items: hashId },
+            },
+          },
+        },
+        /** the same as protocol/snapshot-frames.ts SnapshotUpload, checked by decodeSnapshotUpload */
+        'application/octet-stream': { schema: {} },
       },
     },
     response: { 200: { type: 'object', required: ['head'], properties: { head: { type: 'string' } } }, ...errors },

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrames, encodeFrames } from '../../src/protocol/blob-frames.js';
-import { decodeSnapshotFrames, type SnapshotFrame } from '../../src/protocol/snapshot-frames.js';
+import { decodeSnapshotFrames, encodeSnapshotUpload, type SnapshotFrame } from '../../src/protocol/snapshot-frames.js';
 import { routePath } from '../../src/protocol/routes.js';
 import { LIMITS, type AccountResponse, type SignupRequest, type WorkspaceInfo } from '../../src/protocol/types.js';
 import { buildApp, type AppDeps } from '../../src/server/app.js';
@@ -485,6 +485,29 @@ describe('snapshots', () => {
     expectError(await app.inject({ method: 'GET', url: routePath('getSnapshot', { ...p, snapshotId: hex(32) }), headers: binary }), 404, 'not_found');
     const either = await app.inject({ method: 'GET', url: routePath('listSnapshots', p), headers: { ...h, accept: 'application/json, application/octet-stream' } });
     expect(either.json()).toEqual(list.json());
+  });
+
+  it('takes the binary body (application/octet-stream) with the same checks as JSON', async () => {
+    const { h, p, blobs } = await setup();
+    const binary = (u: { id: string; parent: string | null; blobIds: string[]; data: Uint8Array }) =>
+      app.inject({ method: 'POST', url: routePath('createSnapshot', p), headers: { ...h, 'content-type': 'application/octet-stream' }, payload: Buffer.concat(encodeSnapshotUpload(u)) });
+    const data = randomBytes(300);
+    const id = createHash('sha256').update(data).digest('hex');
+    const ok = await binary({ id, parent: null, blobIds: blobs.map((b) => b.id), data });
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(ok.json()).toEqual({ head: id });
+    const stored = await app.inject({ method: 'GET', url: routePath('getSnapshot', { ...p, snapshotId: id }), headers: h });
+    expect(Buffer.from(stored.json().data, 'base64url').equals(data)).toBe(true);
+
+    const other = randomBytes(300);
+    const otherId = createHash('sha256').update(other).digest('hex');
+    expectError(await binary({ id: otherId, parent: null, blobIds: [], data: other }), 409, 'conflict');
+    expectError(await binary({ id: hex(32), parent: id, blobIds: [], data: other }), 400, 'bad_request');
+    expectError(await binary({ id: otherId, parent: id, blobIds: [hex(32)], data: other }), 400, 'bad_request');
+    const truncated = await app.inject({ method: 'POST', url: routePath('createSnapshot', p), headers: { ...h, 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(40) });
+    expectError(truncated, 400, 'bad_request');
+    expect((await app.inject({ method: 'GET', url: routePath('getWorkspace', p), headers: h })).json().head).toBe(id);
+    expect((await binary({ id: otherId, parent: id, blobIds: [], data: other })).json()).toEqual({ head: otherId });
   });
 
   it('two racing pushes with the same parent: one 200, one 409', async () => {

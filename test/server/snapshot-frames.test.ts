@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { decodeSnapshotFrames, encodeSnapshotFrames, SNAPSHOT_FRAME_HEADER_BYTES, SnapshotFrameError } from '../../src/protocol/snapshot-frames.js';
+import { decodeSnapshotFrames, decodeSnapshotUpload, encodeSnapshotFrames, encodeSnapshotUpload, SNAPSHOT_FRAME_HEADER_BYTES, SnapshotFrameError } from '../../src/protocol/snapshot-frames.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 
@@ -43,5 +43,32 @@ describe('snapshot frames', () => {
   it('refuses to encode ids that are not 64 lowercase hex', () => {
     expect(() => encodeSnapshotFrames([{ ...records[0]!, id: 'AB'.repeat(32) }])).toThrow(SnapshotFrameError);
     expect(() => encodeSnapshotFrames([{ ...records[0]!, parent: 'x' }])).toThrow(SnapshotFrameError);
+  });
+});
+
+describe('snapshot upload body', () => {
+  const upload = { id: hex(32), parent: hex(32), blobIds: [hex(32), hex(32)], data: new Uint8Array(randomBytes(5000)) };
+  const body = (u: typeof upload | (Omit<typeof upload, 'parent'> & { parent: null })): Uint8Array => new Uint8Array(Buffer.concat(encodeSnapshotUpload(u)));
+
+  it('round-trips with and without a parent, and with no blob ids', () => {
+    for (const u of [upload, { ...upload, parent: null }, { ...upload, blobIds: [] }]) {
+      const back = decodeSnapshotUpload(body(u));
+      expect({ ...back, data: Buffer.from(back.data) }).toEqual({ ...u, data: Buffer.from(u.data) });
+    }
+  });
+
+  it('sends the envelope itself, not a copy', () => {
+    expect(encodeSnapshotUpload(upload)[1]).toBe(upload.data);
+  });
+
+  it('refuses a short body, unknown flags, a parent field without the flag, a count past the end, no data', () => {
+    const good = body(upload);
+    const bad = (mutate: (b: Buffer) => Uint8Array): void => expect(() => decodeSnapshotUpload(mutate(Buffer.from(good)))).toThrow(SnapshotFrameError);
+    bad((b) => b.subarray(0, 60));
+    bad((b) => ((b[32] = 3), b));
+    bad((b) => ((b[32] = 0), b));
+    bad((b) => (b.writeUInt32BE(1000, 65), b));
+    bad((b) => b.subarray(0, 32 + 1 + 32 + 4 + 64));
+    expect(() => encodeSnapshotUpload({ ...upload, blobIds: ['X'.repeat(64)] })).toThrow(SnapshotFrameError);
   });
 });

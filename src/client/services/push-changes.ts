@@ -3,7 +3,6 @@
  * changed, create the snapshot by compare-and-swap, record the new base.
  */
 import path from 'node:path';
-import { toB64 } from '../../protocol/encoding.js';
 import { FRAME_HEADER_BYTES } from '../../protocol/blob-frames.js';
 import { CHUNK_SIZE } from '../../sync/chunking.js';
 import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto/aead.js';
@@ -97,7 +96,7 @@ export async function pushChanges(
   // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
   // Files that kept their index entry kept their blobs, so only the re-read files' ids can be new.
   const blobIds = [...new Set(hashed.flatMap((f) => f.chunks))];
-  const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: toB64(packed.data), blobIds });
+  const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: packed.data, blobIds });
   created.catch(() => {}); // awaited just below; the index is encoded while the server works
   await session.api.flushed();
   const indexBytes = encodeIndexFile({ version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);

@@ -9,7 +9,7 @@ import type { WorkspaceGuard } from '../plugins/auth.js';
 import { schemas } from '../schemas.js';
 import { sha256Hex } from '../tokens.js';
 import { snapshotView } from '../views.js';
-import { encodeSnapshotFrames, SNAPSHOT_FRAMES_TYPE } from '../../protocol/snapshot-frames.js';
+import { decodeSnapshotUpload, encodeSnapshotFrames, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotUpload } from '../../protocol/snapshot-frames.js';
 
 type Params = { workspaceId: string };
 const DEFAULT_LIST_LIMIT = 100;
@@ -23,20 +23,14 @@ export function registerSnapshotRoutes(
 ): void {
   const { store } = ctx;
 
-  app.route<{ Params: Params; Body: T.CreateSnapshotRequest }>({
+  app.route<{ Params: Params; Body: T.CreateSnapshotRequest | Buffer }>({
     method: ROUTES.createSnapshot.method,
     url: ROUTES.createSnapshot.path,
     schema: schemas.createSnapshot,
     onRequest: authenticate,
     handler: async (request): Promise<T.CreateSnapshotResponse> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
-      const { id, parent, data, blobIds } = request.body;
-      let bytes: Uint8Array;
-      try {
-        bytes = fromB64(data);
-      } catch {
-        throw badRequest('snapshot data is not base64url');
-      }
+      const { id, parent, data: bytes, blobIds } = snapshotUpload(request.body);
       if (sha256Hex(bytes) !== id) throw badRequest('snapshot id is not the SHA-256 of its data');
       const result = await store.createSnapshot(ws.id, { id, parent, data: bytes, blobIds, createdAt: ctx.now() });
       if (result.ok) return { head: result.head };
@@ -87,4 +81,21 @@ export function registerSnapshotRoutes(
 /** Binary snapshot frames only for a client that asks for them alone; JSON for everyone else. */
 function wantsFrames(accept: string | undefined): boolean {
   return accept !== undefined && accept.includes(SNAPSHOT_FRAMES_TYPE) && !accept.includes('json');
+}
+
+/** The creation body in either form: JSON with base64url data, or binary (SnapshotUpload). */
+function snapshotUpload(body: T.CreateSnapshotRequest | Buffer): SnapshotUpload {
+  if (Buffer.isBuffer(body)) {
+    try {
+      return decodeSnapshotUpload(body);
+    } catch (err) {
+      if (err instanceof SnapshotFrameError) throw badRequest(`bad snapshot body: ${err.message}`);
+      throw err;
+    }
+  }
+  try {
+    return { id: body.id, parent: body.parent, blobIds: body.blobIds, data: fromB64(body.data) };
+  } catch {
+    throw badRequest('snapshot data is not base64url');
+  }
 }
