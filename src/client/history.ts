@@ -127,7 +127,8 @@ export async function walkVerifiedHistory(
         known.set(s.id, s);
         bytes += s.data.length;
       }
-      if (page.length < pageSize) exhausted = true;
+      // a page may be cut short by size (docs/protocol.md §3.17): only an empty one ends the list
+      if (page.length === 0) exhausted = true;
       else before = page[page.length - 1]!.id;
       const perSnapshot = page.length > 0 ? bytes / page.length : 1;
       pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / perSnapshot)));

@@ -221,6 +221,8 @@ export const LIMITS = {
   maxJsonBodyBytes: 64 * 1024 * 1024,
   /** fetch answers are cut at about this many bytes; the client asks again for the rest */
   maxFetchBytes: 16 * 1024 * 1024,
+  /** snapshot lists are cut before this many bytes of snapshot data (at least one snapshot) */
+  maxSnapshotListBytes: 32 * 1024 * 1024,
   maxNameChars: 200,
   maxEmailChars: 254,
 } as const;

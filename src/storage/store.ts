@@ -264,8 +264,12 @@ export interface Store {
    * only if the head is `parent` (null: the workspace is empty) and every referenced blob is stored.
    */
   createSnapshot(workspaceId: string, snapshot: NewSnapshot): Promise<CreateSnapshotResult>;
-  /** Newest first; `before` (a snapshot id) starts after that snapshot; unknown `before` → []. */
-  listSnapshots(workspaceId: string, opts: { limit: number; before?: string }): Promise<SnapshotRecord[]>;
+  /**
+   * Newest first; `before` (a snapshot id) starts after that snapshot; unknown `before` → [].
+   * With `maxBytes`, stops before the snapshot that would take the data past it (but returns at
+   * least one): the data is read only for the snapshots returned.
+   */
+  listSnapshots(workspaceId: string, opts: { limit: number; before?: string; maxBytes?: number }): Promise<SnapshotRecord[]>;
   getSnapshot(workspaceId: string, id: string): Promise<SnapshotRecord | null>;
   /** Blob ids referenced by a snapshot (for garbage collection and verification). */
   snapshotBlobIds(workspaceId: string, snapshotId: string): Promise<string[]>;
@@ -504,3 +508,15 @@ export type LeaveTeamResult =
   | { ok: false; reason: 'not_member' | 'personal' | 'last_owner' | 'last_member' };
 
 export type VerifyEmailResult = { ok: true } | { ok: false; reason: 'wrong_code' | 'expired' | 'already_verified' };
+
+/** How many of `sizes`, taken in order, fit in `maxBytes` — at least one, when there is one. */
+export function countWithinBytes(sizes: readonly number[], maxBytes: number): number {
+  let total = 0;
+  let n = 0;
+  for (const size of sizes) {
+    if (n > 0 && total + size > maxBytes) break;
+    total += size;
+    n++;
+  }
+  return n;
+}

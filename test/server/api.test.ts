@@ -510,6 +510,32 @@ describe('snapshots', () => {
     expect((await binary({ id: otherId, parent: id, blobIds: [], data: other })).json()).toEqual({ head: otherId });
   });
 
+  it('cuts a snapshot list before LIMITS.maxSnapshotListBytes of data, never below one snapshot', async () => {
+    const { h, p } = await setup();
+    const big = Math.floor(LIMITS.maxSnapshotListBytes / 2) + 1;
+    let parent: string | null = null;
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const data = randomBytes(big);
+      const id = createHash('sha256').update(data).digest('hex');
+      const res = await app.inject({
+        method: 'POST',
+        url: routePath('createSnapshot', p),
+        headers: { ...h, 'content-type': 'application/octet-stream' },
+        payload: Buffer.concat(encodeSnapshotUpload({ id, parent, blobIds: [], data })),
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      ids.unshift(id);
+      parent = id;
+    }
+    const list = (q: string) => app.inject({ method: 'GET', url: `${routePath('listSnapshots', p)}${q}`, headers: { ...h, accept: 'application/octet-stream' } });
+    const page1 = decodeSnapshotFrames((await list('?limit=10')).rawPayload);
+    expect(page1.map((s) => s.id)).toEqual([ids[0]]);
+    expect(page1[0]!.data.length).toBe(big);
+    expect(decodeSnapshotFrames((await list(`?limit=10&before=${ids[0]}`)).rawPayload).map((s) => s.id)).toEqual([ids[1]]);
+    expect(decodeSnapshotFrames((await list(`?limit=10&before=${ids[2]}`)).rawPayload)).toEqual([]);
+  });
+
   it('two racing pushes with the same parent: one 200, one 409', async () => {
     const { post } = await setup();
     const [a, b] = await Promise.all([post(snapshotBody(null)), post(snapshotBody(null))]);

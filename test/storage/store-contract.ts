@@ -503,6 +503,17 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect((await store.listSnapshots(wsId, { limit: 10, before: s3.id })).map((s) => s.id)).toEqual([s2.id, s1.id]);
         expect(await store.listSnapshots(wsId, { limit: 10, before: s1.id })).toEqual([]);
         expect(await store.listSnapshots(wsId, { limit: 10, before: hex(32) })).toEqual([]);
+        // cut by size (each snapshot's data is 200 bytes), never below one snapshot
+        const ids = async (o: { limit: number; before?: string; maxBytes?: number }) => (await store.listSnapshots(wsId, o)).map((s) => s.id);
+        expect(await ids({ limit: 10, maxBytes: 400 })).toEqual([s3.id, s2.id]);
+        expect(await ids({ limit: 10, maxBytes: 399 })).toEqual([s3.id]);
+        expect(await ids({ limit: 10, maxBytes: 1 })).toEqual([s3.id]);
+        expect(await ids({ limit: 1, maxBytes: 10_000 })).toEqual([s3.id]);
+        expect(await ids({ limit: 10, before: s3.id, maxBytes: 200 })).toEqual([s2.id]);
+        expect(await ids({ limit: 10, before: s2.id, maxBytes: 10_000 })).toEqual([s1.id]);
+        expect(await ids({ limit: 10, before: s1.id, maxBytes: 10_000 })).toEqual([]);
+        const cut = await store.listSnapshots(wsId, { limit: 10, maxBytes: 400 });
+        expect(Buffer.from(cut[1]!.data).equals(Buffer.from(s2.data))).toBe(true);
 
         const got = await store.getSnapshot(wsId, s2.id);
         expect(got!.parent).toBe(s1.id);

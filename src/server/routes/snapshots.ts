@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fromB64 } from '../../protocol/encoding.js';
 import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
+import { LIMITS } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import type { WorkspaceGuard } from '../plugins/auth.js';
@@ -55,7 +56,8 @@ export function registerSnapshotRoutes(
     handler: async (request, reply): Promise<T.SnapshotListResponse | FastifyReply> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
       const limit = Math.min(Number(request.query.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
-      const opts: { limit: number; before?: string } = { limit };
+      // a page of whole manifests is cut by size too: 1000 of 10,000 files would be ~1.7 GB
+      const opts: { limit: number; before?: string; maxBytes: number } = { limit, maxBytes: LIMITS.maxSnapshotListBytes };
       if (request.query.before !== undefined) opts.before = request.query.before;
       const list = await store.listSnapshots(ws.id, opts);
       if (wantsFrames(request.headers.accept)) return reply.type(SNAPSHOT_FRAMES_TYPE).send(encodeSnapshotFrames(list));

@@ -48,6 +48,7 @@ import type {
   TeamRotation,
   VerifyEmailResult,
 } from '../store.js';
+import { countWithinBytes } from '../store.js';
 import * as account from './account-store.js';
 import { PgDb, type Row, type Tx } from './db.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
@@ -423,19 +424,20 @@ export class PostgresStore implements Store {
     });
   }
 
-  async listSnapshots(workspaceId: string, opts: { limit: number; before?: string }): Promise<SnapshotRecord[]> {
-    const rows =
+  async listSnapshots(workspaceId: string, opts: { limit: number; before?: string; maxBytes?: number }): Promise<SnapshotRecord[]> {
+    const page =
       opts.before === undefined
-        ? await this.db.query('SELECT id, parent, data, created_at FROM snapshots WHERE workspace_id = $1 ORDER BY seq DESC LIMIT $2', [
-            workspaceId,
-            opts.limit,
-          ])
-        : await this.db.query(
-            `SELECT id, parent, data, created_at FROM snapshots
-             WHERE workspace_id = $1 AND seq < (SELECT seq FROM snapshots WHERE workspace_id = $1 AND id = $2)
-             ORDER BY seq DESC LIMIT $3`,
-            [workspaceId, opts.before, opts.limit],
-          );
+        ? { where: 'workspace_id = $1', args: [workspaceId] }
+        : { where: 'workspace_id = $1 AND seq < (SELECT seq FROM snapshots WHERE workspace_id = $1 AND id = $2)', args: [workspaceId, opts.before] };
+    const limitAt = `$${page.args.length + 1}`;
+    let limit = opts.limit;
+    if (opts.maxBytes !== undefined) {
+      // sizes first, so no more data is read than is sent
+      const sizes = await this.db.query(`SELECT octet_length(data) AS size FROM snapshots WHERE ${page.where} ORDER BY seq DESC LIMIT ${limitAt}`, [...page.args, limit]);
+      limit = countWithinBytes(sizes.map((r) => Number(r.size)), opts.maxBytes);
+      if (limit === 0) return [];
+    }
+    const rows = await this.db.query(`SELECT id, parent, data, created_at FROM snapshots WHERE ${page.where} ORDER BY seq DESC LIMIT ${limitAt}`, [...page.args, limit]);
     return rows.map(toSnapshot);
   }
 

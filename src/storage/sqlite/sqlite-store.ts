@@ -53,6 +53,7 @@ import type {
 import * as account from './account-store.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
 import type { GarbageReport } from '../store.js';
+import { countWithinBytes } from '../store.js';
 import * as teams from './team-store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
@@ -435,20 +436,19 @@ export class SqliteStore implements Store {
     return run.immediate();
   }
 
-  async listSnapshots(workspaceId: string, opts: { limit: number; before?: string }): Promise<SnapshotRecord[]> {
-    let rows: Row[];
-    if (opts.before === undefined) {
-      rows = this.stmt('SELECT id, parent, data, created_at FROM snapshots WHERE workspace_id = ? ORDER BY seq DESC LIMIT ?').all(
-        workspaceId,
-        opts.limit,
-      ) as Row[];
-    } else {
-      rows = this.stmt(
-        `SELECT id, parent, data, created_at FROM snapshots
-         WHERE workspace_id = ? AND seq < (SELECT seq FROM snapshots WHERE workspace_id = ? AND id = ?)
-         ORDER BY seq DESC LIMIT ?`,
-      ).all(workspaceId, workspaceId, opts.before, opts.limit) as Row[];
+  async listSnapshots(workspaceId: string, opts: { limit: number; before?: string; maxBytes?: number }): Promise<SnapshotRecord[]> {
+    const page =
+      opts.before === undefined
+        ? { where: 'workspace_id = ?', args: [workspaceId] }
+        : { where: 'workspace_id = ? AND seq < (SELECT seq FROM snapshots WHERE workspace_id = ? AND id = ?)', args: [workspaceId, workspaceId, opts.before] };
+    let limit = opts.limit;
+    if (opts.maxBytes !== undefined) {
+      // sizes first (length() reads no overflow page), so no more data is read than is sent
+      const sizes = this.stmt(`SELECT length(data) FROM snapshots WHERE ${page.where} ORDER BY seq DESC LIMIT ?`).pluck().all(...page.args, limit) as number[];
+      limit = countWithinBytes(sizes, opts.maxBytes);
+      if (limit === 0) return [];
     }
+    const rows = this.stmt(`SELECT id, parent, data, created_at FROM snapshots WHERE ${page.where} ORDER BY seq DESC LIMIT ?`).all(...page.args, limit) as Row[];
     return rows.map(toSnapshot);
   }
 
