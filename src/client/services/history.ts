@@ -135,7 +135,7 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
   });
   const ids = [...blobs.keys()];
   let bytes = 0;
-  const step = 64;
+  const step = 512;
   for (let i = 0; i < ids.length; i += step) {
     const group = ids.slice(i, i + step);
     const frames = await session.api.fetchBlobs(workspaceId, group);
