@@ -16,6 +16,9 @@ describe('hex', () => {
   it('round-trips and writes lowercase', () => {
     const bytes = Uint8Array.of(0, 1, 0xab, 0xff);
     expect(toHex(bytes)).toBe('0001abff');
+    const every = Uint8Array.from({ length: 256 }, (_, i) => i);
+    expect(toHex(every)).toBe(Buffer.from(every).toString('hex'));
+    expect(fromHex(toHex(every))).toEqual(every);
     expect(fromHex('0001ABff')).toEqual(bytes);
     expect(fromHex('')).toEqual(new Uint8Array(0));
   });
