@@ -30,9 +30,7 @@ export interface VerifiedSnapshot {
  * With `withFiles` false the file list is counted instead of decoded (openSnapshotHead).
  */
 export function openVerifiedSnapshot(
-  p: Primitives,
-  ring: WorkspaceKeyring,
-  signers: Map<string, MemberPublicKeys>,
+  { p, ring, signers }: Pick<SnapshotVerifier, 'p' | 'ring' | 'signers'>,
   info: SnapshotFrame,
   withFiles = true,
 ): VerifiedSnapshot {
@@ -85,7 +83,7 @@ export async function fetchVerifiedSnapshot(
   v: SnapshotVerifier,
   id: string,
 ): Promise<VerifiedSnapshot> {
-  return openVerifiedSnapshot(v.p, v.ring, v.signers, await v.api.getSnapshot(v.ring.workspaceId, id));
+  return openVerifiedSnapshot(v, await v.api.getSnapshot(v.ring.workspaceId, id));
 }
 
 /** Which snapshots of a walk are opened with their file list. */
@@ -140,7 +138,7 @@ export async function walkVerifiedHistory(
     }
     known.delete(next);
     const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
-    const verified = openVerifiedSnapshot(v.p, v.ring, v.signers, info, withFiles);
+    const verified = openVerifiedSnapshot(v, info, withFiles);
     visited++;
     next = info.parent;
     if (visit(verified) === false) return visited;

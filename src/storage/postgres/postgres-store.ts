@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import {
+  countWithinBytes,
   BlobIdError,
   type AccessTokenRecord,
   type AccountMetaRecord,
@@ -48,7 +49,6 @@ import type {
   TeamRotation,
   VerifyEmailResult,
 } from '../store.js';
-import { countWithinBytes } from '../store.js';
 import * as account from './account-store.js';
 import { PgDb, type Row, type Tx } from './db.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';

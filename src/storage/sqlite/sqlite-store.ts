@@ -52,8 +52,7 @@ import type {
 } from '../store.js';
 import * as account from './account-store.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
-import type { GarbageReport } from '../store.js';
-import { countWithinBytes } from '../store.js';
+import { countWithinBytes, type GarbageReport } from '../store.js';
 import * as teams from './team-store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 
