@@ -4,6 +4,7 @@
  * files, and localChanges compares content (blob ids and mode).
  */
 import { TreeError } from './errors.js';
+import { sameContentAt, STAT_FIELDS, type FileColumns, type StatColumns } from './file-columns.js';
 import type { IndexEntry, LocalIndex } from './index-format.js';
 import { comparePaths } from './paths.js';
 
@@ -154,6 +155,73 @@ function planRescanAnyOrder(
   dirty.sort(byPath);
   deleted.sort(comparePaths);
   return { unchanged, dirty, deleted };
+}
+
+/** planRescan's answer over columns: row numbers, no objects. */
+export interface RescanPlan {
+  /** index rows whose files are unchanged */
+  unchanged: number[];
+  /** scan rows to re-read */
+  dirty: number[];
+  /** per dirty row, the index row with its path, or -1 for a new file */
+  dirtyWas: number[];
+  /** index rows whose paths the scan no longer has */
+  deleted: number[];
+}
+
+/**
+ * planRescan over the index's and the scan's columns, in one merge pass over two strictly sorted
+ * path lists (the index decoder checks its order, the scan walks in that order): all that a push
+ * needs to carry the unchanged rows over. `rehashAll` marks every scanned file dirty (after a key
+ * rotation every blob is named anew). Throws TreeError if the scan is out of order.
+ */
+export function planRescanColumns(index: StatColumns, scan: StatColumns, opts: { rehashAll?: boolean } = {}): RescanPlan {
+  const plan: RescanPlan = { unchanged: [], dirty: [], dirtyWas: [], deleted: [] };
+  const ip = index.paths;
+  const sp = scan.paths;
+  const is = index.stats;
+  const ss = scan.stats;
+  const all = opts.rehashAll === true;
+  let i = 0;
+  for (let n = 0; n < sp.length; n++) {
+    const p = sp[n] as string;
+    if (n > 0 && !((sp[n - 1] as string) < p)) throw new TreeError('scan is not strictly sorted by path');
+    while (i < ip.length && (ip[i] as string) < p) plan.deleted.push(i++);
+    const was = i < ip.length && ip[i] === p ? i++ : -1;
+    const a = was * STAT_FIELDS;
+    const b = n * STAT_FIELDS;
+    const same =
+      was >= 0 &&
+      !all &&
+      is[a + 1] !== 0 && // racily clean: stored with mtimeMs 0 (encodeIndex writtenAtMs)
+      is[a] === ss[b] &&
+      is[a + 1] === ss[b + 1] &&
+      is[a + 2] === ss[b + 2] &&
+      is[a + 3] === ss[b + 3] &&
+      index.exec[was] === scan.exec[n];
+    if (same) plan.unchanged.push(was);
+    else {
+      plan.dirty.push(n);
+      plan.dirtyWas.push(was);
+    }
+  }
+  for (; i < ip.length; i++) plan.deleted.push(i);
+  return plan;
+}
+
+/**
+ * localChanges from a plan: the re-read files (`hashed`, one per plan.dirty row, in order) against
+ * the index rows they replace, and the deleted rows. Sorted by path.
+ */
+export function planChanges(index: FileColumns, plan: RescanPlan, hashed: readonly Pick<IndexEntry, 'path' | 'mode' | 'chunks'>[]): LocalChange[] {
+  const changes: LocalChange[] = [];
+  plan.dirtyWas.forEach((was, k) => {
+    const f = hashed[k] as Pick<IndexEntry, 'path' | 'mode' | 'chunks'>;
+    if (was < 0) changes.push({ kind: 'added', path: f.path });
+    else if (!sameContentAt(index, was, f)) changes.push({ kind: 'modified', path: f.path });
+  });
+  for (const k of plan.deleted) changes.push({ kind: 'deleted', path: index.paths[k] as string });
+  return changes.sort(byPath);
 }
 
 /**

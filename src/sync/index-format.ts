@@ -18,8 +18,17 @@
  * The file around it carries a checksum (client/local/link.ts); this module stays pure.
  */
 import { chunkCount } from './chunking.js';
-import { isHexId32, isHexId64, isHexRun, checkTreeOrder } from './checks.js';
-import { areSimpleValidPaths, PathError, validatePath } from './paths.js';
+import { isHexId32, isHexId64 } from './checks.js';
+import {
+  checkFileColumns,
+  entriesOf,
+  fileColumnsOf,
+  STAT_FIELDS,
+  type FileColumns,
+  type StatColumns,
+} from './file-columns.js';
+
+export type { StatColumns } from './file-columns.js';
 
 export interface IndexEntry {
   path: string;
@@ -43,6 +52,12 @@ export interface LocalIndex {
   entries: IndexEntry[];
 }
 
+/** The index with its entries as columns (sync/file-columns.ts): what push works on. */
+export interface IndexColumns extends FileColumns {
+  workspaceId: string;
+  base: string | null;
+}
+
 export class IndexFormatError extends Error {
   readonly code = 'bad_index';
   override readonly name = 'IndexFormatError';
@@ -58,71 +73,15 @@ const ID_BYTES = 32;
 
 const entryWhere = (n: number): string => `index.entries[${n}]`;
 
-/**
- * The checks shared by encode and decode: stat numbers, mode and the paths (valid, NFC, sorted,
- * unique, a real tree). Blob ids are checked apart: encode checks them joined (joinedChunkIds),
- * decoded ids are hex by construction.
- */
-function checkEntries(entries: readonly IndexEntry[]): string | null {
-  const paths = new Array<string>(entries.length);
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i] as IndexEntry;
-    if (typeof e.path !== 'string') return `${entryWhere(i)}.path is not a string`;
-    paths[i] = e.path;
-    if (!Number.isSafeInteger(e.size) || e.size < 0) return `${entryWhere(i)}.size must be a non-negative integer`;
-    // Number.isFinite is false for anything but a finite number, so it doubles as the type test.
-    if (!Number.isFinite(e.mtimeMs)) return `${entryWhere(i)}.mtimeMs is not a finite number`;
-    if (!Number.isFinite(e.ctimeMs)) return `${entryWhere(i)}.ctimeMs is not a finite number`;
-    if (!Number.isFinite(e.ino) || e.ino < 0) return `${entryWhere(i)}.ino is not a non-negative number`;
-    if (e.mode !== 0o644 && e.mode !== 0o755) return `${entryWhere(i)}.mode must be 0o644 or 0o755`;
-  }
-  if (!areSimpleValidPaths(paths)) {
-    for (let i = 0; i < paths.length; i++) {
-      const p = paths[i] as string;
-      try {
-        if (validatePath(p) !== p) return `${entryWhere(i)}.path is not in Unicode NFC`;
-      } catch (e) {
-        if (e instanceof PathError) return `${entryWhere(i)}.path: ${e.message}`;
-        throw e;
-      }
-    }
-  }
-  return checkTreeOrder(paths, entryWhere);
-}
-
-/** Every entry's blob ids joined, after checking their count against the size and their form. */
-function joinedChunkIds(entries: readonly IndexEntry[]): string {
-  const ids: string[] = [];
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i] as IndexEntry;
-    if (!Array.isArray(e.chunks)) throw new IndexFormatError(`${entryWhere(i)}.chunks is not an array`);
-    const expected = chunkCount(e.size);
-    if (e.chunks.length !== expected) {
-      throw new IndexFormatError(`${entryWhere(i)}.chunks has ${e.chunks.length} ids for ${e.size} bytes (expected ${expected})`);
-    }
-    for (let c = 0; c < expected; c++) {
-      const id: unknown = e.chunks[c];
-      if (typeof id !== 'string' || id.length !== 64) throw new IndexFormatError(`${entryWhere(i)}.chunks[${c}] is not a 64-hex blob id`);
-      ids.push(id);
-    }
-  }
-  const joined = ids.join('');
-  if (!isHexRun(joined)) {
-    for (let i = 0; i < entries.length; i++) {
-      const chunks = (entries[i] as IndexEntry).chunks;
-      for (let c = 0; c < chunks.length; c++) {
-        if (!isHexId64(chunks[c])) throw new IndexFormatError(`${entryWhere(i)}.chunks[${c}] is not a 64-hex blob id`);
-      }
-    }
-  }
-  return joined;
-}
-
 function checkHead(i: LocalIndex): void {
   if (i === null || typeof i !== 'object' || !Array.isArray(i.entries)) {
     throw new IndexFormatError('index is not an object with an entries array');
   }
   if (i.version !== 1) throw new IndexFormatError('index.version must be 1');
+  checkIds(i);
+}
+
+function checkIds(i: { workspaceId: string; base: string | null }): void {
   if (!isHexId32(i.workspaceId)) throw new IndexFormatError('index.workspaceId is not a 32-hex id');
   if (i.base !== null && !isHexId64(i.base)) throw new IndexFormatError('index.base is not a 64-hex snapshot id or null');
 }
@@ -158,32 +117,34 @@ export const FINE_RACY_WINDOW_MS = 100;
  * second, and a 2 s window would have the next status re-read every one. The entries themselves
  * are not changed.
  */
-export function encodeIndex(i: LocalIndex, opts: { writtenAtMs?: number } = {}): Uint8Array {
+export function encodeIndex(i: LocalIndex | IndexColumns, opts: { writtenAtMs?: number } = {}): Uint8Array {
+  if (i !== null && typeof i === 'object' && 'paths' in i) return encodeIndexColumns(i, opts);
   checkHead(i);
   const entries = isSortedByPath(i.entries) ? i.entries : [...i.entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const problem = checkEntries(entries);
-  if (problem !== null) throw new IndexFormatError(problem);
-  const ids = joinedChunkIds(entries);
+  const converted = fileColumnsOf(entries, entryWhere);
+  if (converted.problem !== null) throw new IndexFormatError(converted.problem);
+  return encodeIndexColumns({ ...converted.columns, workspaceId: i.workspaceId, base: i.base }, opts);
+}
 
-  const n = entries.length;
+function encodeIndexColumns(i: IndexColumns, opts: { writtenAtMs?: number }): Uint8Array {
+  checkIds(i);
+  const problem = checkFileColumns(i, entryWhere);
+  if (problem !== null) throw new IndexFormatError(problem);
+  const n = i.paths.length;
   const writtenAt = opts.writtenAtMs ?? Number.POSITIVE_INFINITY;
-  const stats = new Float64Array(n * 4);
-  const modes = new Uint8Array(n);
+  const stats = i.stats.slice();
   for (let k = 0; k < n; k++) {
-    const e = entries[k] as IndexEntry;
-    stats[k * 4] = e.size;
-    const racyLimit = writtenAt - (e.mtimeMs % 1000 !== 0 || e.ctimeMs % 1000 !== 0 ? FINE_RACY_WINDOW_MS : RACY_WINDOW_MS);
-    stats[k * 4 + 1] = e.mtimeMs >= racyLimit || e.ctimeMs >= racyLimit ? 0 : e.mtimeMs;
-    stats[k * 4 + 2] = e.ctimeMs;
-    stats[k * 4 + 3] = e.ino;
-    modes[k] = e.mode === 0o755 ? 1 : 0;
+    const mtimeMs = stats[k * STAT_FIELDS + 1] as number;
+    const ctimeMs = stats[k * STAT_FIELDS + 2] as number;
+    const racyLimit = writtenAt - (mtimeMs % 1000 !== 0 || ctimeMs % 1000 !== 0 ? FINE_RACY_WINDOW_MS : RACY_WINDOW_MS);
+    if (mtimeMs >= racyLimit || ctimeMs >= racyLimit) stats[k * STAT_FIELDS + 1] = 0;
   }
-  const paths = Buffer.from(entries.map((e) => e.path).join('\n'), 'utf8');
+  const paths = Buffer.from(i.paths.join('\n'), 'utf8');
   const statsAt = HEAD_BYTES;
   const modesAt = statsAt + n * STAT_BYTES;
   const pathsAt = modesAt + n + 4;
   const idsAt = pathsAt + paths.length;
-  const out = Buffer.alloc(idsAt + ids.length / 2);
+  const out = Buffer.alloc(idsAt + i.ids.length);
   out.write(MAGIC, 0, 'latin1');
   out.writeUInt32LE(INDEX_LAYOUT, 8);
   out.writeUInt32LE(n, 12);
@@ -193,10 +154,10 @@ export function encodeIndex(i: LocalIndex, opts: { writtenAtMs?: number } = {}):
     out.write(i.base, 33, 32, 'hex');
   }
   writeFloat64s(out, statsAt, stats);
-  out.set(modes, modesAt);
+  out.set(i.exec, modesAt);
   out.writeUInt32LE(paths.length, modesAt + n);
   paths.copy(out, pathsAt);
-  out.write(ids, idsAt, 'hex');
+  out.set(i.ids, idsAt);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
@@ -224,6 +185,12 @@ function readFloat64s(buf: Buffer, at: number, count: number): Float64Array {
  * be zero, and nothing may follow the last blob id.
  */
 export function decodeIndex(bytes: Uint8Array): LocalIndex {
+  const c = decodeIndexColumns(bytes);
+  return { version: 1, workspaceId: c.workspaceId, base: c.base, entries: entriesOf(c) };
+}
+
+/** decodeIndex without an object per entry. */
+export function decodeIndexColumns(bytes: Uint8Array): IndexColumns {
   const { buf, workspaceId, base, hasBase } = readHead(bytes);
   const n = buf.readUInt32LE(12);
   const statsAt = HEAD_BYTES;
@@ -245,43 +212,22 @@ export function decodeIndex(bytes: Uint8Array): LocalIndex {
   const paths = n === 0 ? [] : joined.split('\n');
   if (paths.length !== n || (n === 0 && pathBytes !== 0)) throw new IndexFormatError('index path count does not match its entry count');
 
-  // One hex string for all ids; each entry's ids are slices of it.
-  const hex = buf.toString('hex', idsAt);
-  const stats = readFloat64s(buf, statsAt, n * 4);
-  const entries = new Array<IndexEntry>(n);
+  const stats = readFloat64s(buf, statsAt, n * STAT_FIELDS);
+  const exec = buf.subarray(modesAt, modesAt + n);
+  const firstId = new Uint32Array(n + 1);
   let id = 0;
   for (let k = 0; k < n; k++) {
-    const size = stats[k * 4] as number;
-    const modeFlag = buf[modesAt + k];
-    if (modeFlag !== 0 && modeFlag !== 1) throw new IndexFormatError(`${entryWhere(k)}.mode flag must be 0 or 1`);
-    // A non-integer size fails in checkEntries; chunkCount must not loop on it first.
-    const count = Number.isSafeInteger(size) && size >= 0 ? chunkCount(size) : 0;
-    const chunks = new Array<string>(count);
-    for (let c = 0; c < count; c++, id++) chunks[c] = hex.slice(id * 64, id * 64 + 64);
-    entries[k] = {
-      path: paths[k] as string,
-      size,
-      mtimeMs: stats[k * 4 + 1] as number,
-      ctimeMs: stats[k * 4 + 2] as number,
-      ino: stats[k * 4 + 3] as number,
-      mode: modeFlag === 1 ? 0o755 : 0o644,
-      chunks,
-    };
+    const size = stats[k * STAT_FIELDS] as number;
+    if (exec[k] !== 0 && exec[k] !== 1) throw new IndexFormatError(`${entryWhere(k)}.mode flag must be 0 or 1`);
+    // A non-integer size fails in checkFileColumns; chunkCount must not throw on it first.
+    id += Number.isSafeInteger(size) && size >= 0 ? chunkCount(size) : 0;
+    firstId[k + 1] = id;
   }
-  if (hex.length !== id * 64) throw new IndexFormatError('index blob ids do not match the entries\' sizes');
-  const problem = checkEntries(entries);
+  if (buf.length - idsAt !== id * ID_BYTES) throw new IndexFormatError('index blob ids do not match the entries\' sizes');
+  const columns: IndexColumns = { workspaceId, base, paths, stats, exec, ids: buf.subarray(idsAt), firstId };
+  const problem = checkFileColumns(columns, entryWhere);
   if (problem !== null) throw new IndexFormatError(problem);
-  return { version: 1, workspaceId, base, entries };
-}
-
-/** A directory scan's stat data column by column (client/local/scan.ts makes them). */
-export interface StatColumns {
-  /** sorted by path, unique */
-  paths: readonly string[];
-  /** four per file, in the index's order: size, mtimeMs, ctimeMs, ino */
-  stats: Float64Array;
-  /** one per file: 1 when an execute bit is set */
-  exec: Uint8Array;
+  return columns;
 }
 
 /** The index's header: enough for a command that finds nothing changed. */

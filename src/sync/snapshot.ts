@@ -16,7 +16,7 @@ import { CryptoArgumentError, IntegrityError } from '../crypto/errors.js';
 import { SIGNATURE_LENGTH, signDetached, verifyDetached } from '../crypto/keys.js';
 import { LABELS } from '../crypto/labels.js';
 import type { Primitives } from '../crypto/primitives-contract.js';
-import { decodeManifest, decodeManifestHead, encodeManifest, type Manifest, type ManifestHead } from './manifest.js';
+import { decodeManifest, decodeManifestHead, encodeManifest, type ColumnarManifest, type Manifest, type ManifestHead } from './manifest.js';
 
 export interface PackedSnapshot {
   /** 64 lowercase hex: SHA-256 of data */
@@ -42,7 +42,7 @@ function signedMessage(p: Primitives, manifestBytes: Uint8Array): Uint8Array {
   return concatBytes(SIGNATURE_LABEL, p.sha256(manifestBytes));
 }
 
-export function packSnapshot(p: Primitives, manifestKey: Uint8Array, signingSecret: Uint8Array, manifest: Manifest): PackedSnapshot {
+export function packSnapshot(p: Primitives, manifestKey: Uint8Array, signingSecret: Uint8Array, manifest: Manifest | ColumnarManifest): PackedSnapshot {
   assertBytes(manifestKey, 'manifestKey', 32);
   assertBytes(signingSecret, 'signingSecret', 32);
   const manifestBytes = encodeManifest(manifest);

@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import { decodeIndex, decodeIndexHead, encodeIndex, IndexFormatError, type LocalIndex } from '../../sync/index-format.js';
+import { decodeIndex, decodeIndexColumns, decodeIndexHead, encodeIndex, IndexFormatError, type IndexColumns, type LocalIndex } from '../../sync/index-format.js';
 import { decodeJsonIndex } from '../../sync/index-json.js';
 import { NotFoundError, SyncError } from '../errors.js';
 
@@ -98,6 +98,15 @@ export function decodeIndexFile(root: string, bytes: Uint8Array): LocalIndex {
   }
 }
 
+/** decodeIndexFile with the entries as columns. */
+export function decodeIndexFileColumns(root: string, bytes: Uint8Array): IndexColumns {
+  try {
+    return decodeIndexColumns(bytes);
+  } catch {
+    throw damagedIndex(root);
+  }
+}
+
 /** The index's header (workspace id, base snapshot) without decoding its entries. */
 export function decodeIndexFileHead(root: string, bytes: Uint8Array): { workspaceId: string; base: string | null } {
   try {
@@ -122,7 +131,7 @@ function readLegacyIndex(root: string): LocalIndex {
   return index;
 }
 
-export function writeIndex(root: string, index: LocalIndex): void {
+export function writeIndex(root: string, index: LocalIndex | IndexColumns): void {
   writeIndexFile(root, encodeIndexFile(index));
 }
 
@@ -130,7 +139,7 @@ export function writeIndex(root: string, index: LocalIndex): void {
  * The index file's bytes, encoded now to be written later (writeIndexFile): racily clean entries
  * are judged against the encoding time, which can only mark more of them than the write time would.
  */
-export function encodeIndexFile(index: LocalIndex): Uint8Array {
+export function encodeIndexFile(index: LocalIndex | IndexColumns): Uint8Array {
   return frame(encodeIndex(index, { writtenAtMs: Date.now() }));
 }
 

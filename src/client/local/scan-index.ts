@@ -3,8 +3,8 @@
  * changed since the last sync is answered from the index's raw bytes (indexMatchesScan), and the
  * index is decoded only when something did.
  */
-import { indexMatchesScan, type LocalIndex } from '../../sync/index-format.js';
-import { decodeIndexFile, decodeIndexFileHead, readIndexBytes } from './link.js';
+import { indexMatchesScan, type IndexColumns, type LocalIndex } from '../../sync/index-format.js';
+import { decodeIndexFile, decodeIndexFileColumns, decodeIndexFileHead, readIndexBytes } from './link.js';
 import { scanFolder, type ScanResult } from './scan.js';
 
 export interface ScannedFolder {
@@ -13,14 +13,16 @@ export interface ScannedFolder {
   base: string | null;
   /** every file has the index's stat data, none is racily clean, none added or deleted */
   clean: boolean;
-  /** the decoded index (decoded on first call) */
+  /** the decoded index (decoded on each call) */
   index(): LocalIndex;
+  /** the index as columns (decoded on each call) */
+  columns(): IndexColumns;
 }
 
 export async function scanAgainstIndex(root: string): Promise<ScannedFolder> {
   const bytes = readIndexBytes(root);
   const scan = await scanFolder(root);
   const { base } = decodeIndexFileHead(root, bytes);
-  let index: LocalIndex | null = null;
-  return { scan, base, clean: indexMatchesScan(bytes, scan.columns), index: () => (index ??= decodeIndexFile(root, bytes)) };
+  const clean = indexMatchesScan(bytes, scan.columns);
+  return { scan, base, clean, index: () => decodeIndexFile(root, bytes), columns: () => decodeIndexFileColumns(root, bytes) };
 }

@@ -99,20 +99,25 @@ function isSyncablePath(relPath: string): boolean {
   }
 }
 
+/** Row `k` of the scan as an object. */
+export function scannedFileAt(columns: StatColumns, k: number): ScannedFile {
+  return {
+    path: columns.paths[k] as string,
+    size: columns.stats[k * 4] as number,
+    mtimeMs: columns.stats[k * 4 + 1] as number,
+    ctimeMs: columns.stats[k * 4 + 2] as number,
+    ino: columns.stats[k * 4 + 3] as number,
+    mode: columns.exec[k] === 1 ? 0o755 : 0o644,
+  };
+}
+
 function scanResult(columns: StatColumns, skipped: string[]): ScanResult {
   let files: ScannedFile[] | null = null;
   return {
     columns,
     skipped,
     get files(): ScannedFile[] {
-      files ??= columns.paths.map((p, i) => ({
-        path: p,
-        size: columns.stats[i * 4] as number,
-        mtimeMs: columns.stats[i * 4 + 1] as number,
-        ctimeMs: columns.stats[i * 4 + 2] as number,
-        ino: columns.stats[i * 4 + 3] as number,
-        mode: columns.exec[i] === 1 ? 0o755 : 0o644,
-      }));
+      files ??= columns.paths.map((_, k) => scannedFileAt(columns, k));
       return files;
     },
   };

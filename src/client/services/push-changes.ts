@@ -8,9 +8,10 @@ import { CHUNK_SIZE } from '../../sync/chunking.js';
 import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto/aead.js';
 import { blobIdBytes, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
-import type { Manifest } from '../../sync/manifest.js';
-import { localChanges, type LocalChange, type ScannedFile, type planRescan } from '../../sync/diff.js';
-import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
+import type { ColumnarManifest } from '../../sync/manifest.js';
+import { planChanges, planRescanColumns, type LocalChange, type RescanPlan, type ScannedFile } from '../../sync/diff.js';
+import { mergeFileColumns } from '../../sync/file-columns.js';
+import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError } from '../errors.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
@@ -20,7 +21,7 @@ import { TaskLimiter } from '../local/limit.js';
 import { loadRemote, snapshotSigner, type AskedRemote, type RemoteState } from './linked.js';
 import type { LinkedContext } from './open-linked.js';
 import type { PushResult } from './push.js';
-import type { ScanResult } from '../local/scan.js';
+import { scannedFileAt, type ScanResult } from '../local/scan.js';
 import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
 
 
@@ -30,27 +31,26 @@ const UPLOAD_CONCURRENCY = 3;
 export async function pushChanges(
   ctx: ClientContext,
   opts: { message?: string; force?: boolean },
-  state: LinkedContext & { scan: ScanResult; plan: ReturnType<typeof planRescan>; result: PushResult; firstPush: boolean; asked: AskedRemote },
+  state: Omit<LinkedContext, 'index'> & { index: IndexColumns; scan: ScanResult; plan: RescanPlan; result: PushResult; firstPush: boolean; asked: AskedRemote },
 ): Promise<PushResult> {
   const p = ctx.primitives;
-  const { folder, session, index, scan, plan, result, firstPush } = state;
+  const { folder, session, index, scan, result, firstPush } = state;
   const workspaceId = folder.link.workspaceId;
 
   const remote = await loadRemote(p, session, workspaceId, state.asked);
   const head = remote.workspace.head;
   const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
-  let unchangedEntries = plan.unchanged;
-  let dirty = plan.dirty;
+  let plan = state.plan;
   // After a key rotation every file goes out again under the new epoch: one manifest, one epoch.
   if (index.base !== null && (await baseEpochOf(p, session.api, remote.ring, folder.root, index.base)) !== remote.ring.epoch) {
-    unchangedEntries = [];
-    dirty = scan.files;
+    plan = planRescanColumns(index, scan.columns, { rehashAll: true });
   }
+  const dirty = plan.dirty.map((k) => scannedFileAt(scan.columns, k));
 
   if (head !== index.base && !opts.force) {
     // Only refuse when there is really something to push: touched-but-identical files are not changes.
     const hashed = dirty.map((f) => ({ ...f, ...hashFile(p, keys.blobIdKey, folder.root, f.path) }));
-    const changes = localChanges(index, treeOf([...unchangedEntries, ...hashed]));
+    const changes = planChanges(index, plan, hashed);
     ctx.progress.stop();
     if (changes.length > 0) {
       throw new ConflictError(
@@ -68,19 +68,19 @@ export async function pushChanges(
   result.uploadedBlobs = uploader.uploadedBlobs;
   result.uploadedBytes = uploader.uploadedBytes;
 
-  const entries = [...unchangedEntries, ...hashed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const tree = treeOf(entries);
-  const changes = localChanges(index, tree);
+  // Unchanged files go from the old index to the new one as rows; `hashed` is in path order.
+  const files = mergeFileColumns(index, plan.unchanged, hashed);
+  const changes = planChanges(index, plan, hashed);
   result.changes = changes;
   if (changes.length === 0 && !(firstPush && head === null)) {
-    writeIndex(folder.root, { ...index, entries });
+    writeIndex(folder.root, { ...files, workspaceId, base: index.base });
     ctx.progress.stop();
     return { ...result, upToDate: head === index.base };
   }
 
   ctx.progress.update('Creating snapshot');
   const signer = await snapshotSigner(p, session, workspaceId);
-  const manifest: Manifest = {
+  const manifest: ColumnarManifest = {
     version: 1,
     workspaceId,
     parent: head,
@@ -88,7 +88,7 @@ export async function pushChanges(
     author: signer.author,
     time: new Date().toISOString(),
     message: opts.message ?? defaultMessage(changes),
-    files: tree,
+    files,
   };
   const { packSnapshot } = await import('../../sync/snapshot.js');
   const packed = packSnapshot(p, keys.manifestKey, signer.secretKey, manifest);
@@ -99,7 +99,7 @@ export async function pushChanges(
   const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: packed.data, blobIds });
   created.catch(() => {}); // awaited just below; the index is encoded while the server works
   await session.api.flushed();
-  const indexBytes = encodeIndexFile({ version: 1, workspaceId, base: packed.id, entries } satisfies LocalIndex);
+  const indexBytes = encodeIndexFile({ ...files, workspaceId, base: packed.id });
   try {
     await created;
   } catch (err) {
@@ -113,11 +113,7 @@ export async function pushChanges(
   writeIndexFile(folder.root, indexBytes);
   recordBaseEpoch(folder.root, packed.id, remote.ring.epoch);
   ctx.progress.stop();
-  return { ...result, snapshot: packed.id, parent: head, files: tree.length };
-}
-
-function treeOf(entries: IndexEntry[]) {
-  return entries.map(({ path: p, mode, size, chunks }) => ({ path: p, mode, size, chunks }));
+  return { ...result, snapshot: packed.id, parent: head, files: files.paths.length };
 }
 
 /** A group of sealed blobs, framed for upload in one buffer (protocol/blob-frames.ts). */

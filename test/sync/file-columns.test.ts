@@ -1,0 +1,223 @@
+import { describe, expect, it } from 'vitest';
+import { CHUNK_SIZE } from '../../src/sync/chunking.js';
+import { currentTree, localChanges, planChanges, planRescan, planRescanColumns, type ScannedFile } from '../../src/sync/diff.js';
+import {
+  checkFileColumns,
+  entriesOf,
+  fileColumnsOf,
+  mergeFileColumns,
+  type FileColumns,
+  type StatColumns,
+} from '../../src/sync/file-columns.js';
+import type { IndexEntry, LocalIndex } from '../../src/sync/index-format.js';
+import { decodeIndex, decodeIndexColumns, encodeIndex } from '../../src/sync/index-format.js';
+import { decodeManifest, encodeManifest, ManifestError, type Manifest } from '../../src/sync/manifest.js';
+import { blob, entry, WS } from './index-fixtures.js';
+
+const where = (k: number): string => `files[${k}]`;
+
+function columns(entries: IndexEntry[]): FileColumns {
+  const r = fileColumnsOf(entries, where);
+  if (r.problem !== null) throw new Error(r.problem);
+  return r.columns;
+}
+
+/** A seeded generator, so a failure names the case that broke. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NAMES = ['a', 'b', 'a.b', 'a-b', 'é', 'ß', 'x y', 'q"uote', 'z', '日本', 'emoji😀', 'A'];
+
+/** Random sorted, tree-shaped entries: files in nested folders, sizes up to three chunks. */
+function randomEntries(next: () => number, count: number): IndexEntry[] {
+  const paths = new Set<string>();
+  while (paths.size < count) {
+    const depth = Math.floor(next() * 3);
+    const parts: string[] = [];
+    for (let d = 0; d < depth; d++) parts.push(`d${NAMES[Math.floor(next() * NAMES.length)]}`);
+    parts.push(`f${NAMES[Math.floor(next() * NAMES.length)]}${Math.floor(next() * 50)}`);
+    paths.add(parts.join('/'));
+  }
+  let id = Math.floor(next() * 1000);
+  return [...paths].sort().map((path) => {
+    const r = next();
+    const size = r < 0.1 ? 0 : r < 0.2 ? CHUNK_SIZE * 2 + 5 : r < 0.25 ? CHUNK_SIZE : Math.floor(next() * 5000) + 1;
+    const chunks = Array.from({ length: Math.ceil(size / CHUNK_SIZE) }, () => blob(id++));
+    return entry(path, { size, chunks, mode: next() < 0.2 ? 0o755 : 0o644, mtimeMs: 1_700_000_000_000 + Math.floor(next() * 1e6), ino: Math.floor(next() * 1e6) });
+  });
+}
+
+describe('file columns', () => {
+  it('carry index entries both ways unchanged', () => {
+    const next = rng(1);
+    for (let n = 0; n < 50; n++) {
+      const entries = randomEntries(next, Math.floor(next() * 40));
+      const c = columns(entries);
+      expect(checkFileColumns(c, where)).toBeNull();
+      expect(entriesOf(c)).toEqual(entries);
+    }
+  });
+
+  it('merge kept rows and re-read entries into what the entries alone would give', () => {
+    const next = rng(2);
+    for (let n = 0; n < 300; n++) {
+      const all = randomEntries(next, 1 + Math.floor(next() * 60));
+      const base = columns(all.map((e) => ({ ...e, mtimeMs: e.mtimeMs - 1 })));
+      const keep: number[] = [];
+      const added: IndexEntry[] = [];
+      all.forEach((e, k) => {
+        const r = next();
+        if (r < 0.6) keep.push(k);
+        else if (r < 0.85) added.push({ ...e, chunks: e.chunks.map((_, i) => blob(900_000 + k * 4 + i)), mode: 0o755 });
+      });
+      const expected = [...keep.map((k) => entriesOf(base)[k] as IndexEntry), ...added].sort((a, b) => (a.path < b.path ? -1 : 1));
+      const merged = mergeFileColumns(base, keep, added);
+      expect(checkFileColumns(merged, where)).toBeNull();
+      expect(entriesOf(merged)).toEqual(expected);
+    }
+  });
+
+  it('a path both kept and added is refused by the check, not silently doubled', () => {
+    const base = columns([entry('a'), entry('b')]);
+    const merged = mergeFileColumns(base, [0, 1], [entry('b', { chunks: [blob(7)] })]);
+    expect(checkFileColumns(merged, where)).toBe('files[2] repeats a path');
+  });
+
+  it('name the first rule broken', () => {
+    const ok = (): FileColumns => columns([entry('a'), entry('b', { size: CHUNK_SIZE + 1, chunks: [blob(2), blob(3)] }), entry('c')]);
+    const cases: [string, (c: FileColumns) => void][] = [
+      ['files[1].size must be a non-negative integer', (c) => void (c.stats[4] = 1.5)],
+      ['files[0].mtimeMs is not a finite number', (c) => void (c.stats[1] = Number.NaN)],
+      ['files[2].ctimeMs is not a finite number', (c) => void (c.stats[10] = Number.POSITIVE_INFINITY)],
+      ['files[0].ino is not a non-negative number', (c) => void (c.stats[3] = -1)],
+      ['files[2].mode must be 0o644 or 0o755', (c) => void (c.exec[2] = 2)],
+      ['files[1].chunks has 2 ids for 3 bytes (expected 1)', (c) => void (c.stats[4] = 3)],
+      ['files[1] is out of order (must be sorted by path)', (c) => void ((c.paths as string[])[1] = '0')],
+      ['files[1].path: path has an empty segment', (c) => void ((c.paths as string[])[1] = 'b/')],
+      ['files[1] lies inside a path that is also a file', (c) => void ((c.paths as string[])[1] = 'a/x')],
+      ['file columns have mismatched lengths', (c) => void (c.exec = new Uint8Array(2))],
+      ['file columns have blob ids that no file uses', (c) => void (c.ids = new Uint8Array(c.ids.length + 32))],
+    ];
+    for (const [problem, spoil] of cases) {
+      const c = ok();
+      expect(checkFileColumns(c, where)).toBeNull();
+      spoil(c);
+      expect(checkFileColumns(c, where)).toBe(problem);
+    }
+  });
+
+  it('are built only from well-typed entries', () => {
+    const bad: [string, Partial<IndexEntry>][] = [
+      ['files[0].size must be a non-negative integer', { size: '3' as unknown as number }],
+      ['files[0].mtimeMs is not a finite number', { mtimeMs: '5' as unknown as number }],
+      ['files[0].mode must be 0o644 or 0o755', { mode: 0o600 }],
+      ['files[0].chunks is not an array', { chunks: 'x' as unknown as string[] }],
+      ['files[0].chunks has 0 ids for 3 bytes (expected 1)', { chunks: [] }],
+      ['files[0].chunks[0] is not a 64-hex blob id', { chunks: ['A'.repeat(64)] }],
+      ['files[0].chunks[0] is not a 64-hex blob id', { chunks: [blob(1).slice(1)] }],
+    ];
+    for (const [problem, over] of bad) expect(fileColumnsOf([entry('a', over)], where).problem).toBe(problem);
+  });
+});
+
+/** The scan's view of index entries: their stat data, touched where `touch` says. */
+function scanOf(entries: IndexEntry[]): ScannedFile[] {
+  return entries.map(({ path, size, mtimeMs, ctimeMs, ino, mode }) => ({ path, size, mtimeMs, ctimeMs, ino, mode }));
+}
+
+function statColumns(files: ScannedFile[]): StatColumns {
+  return {
+    paths: files.map((f) => f.path),
+    stats: Float64Array.from(files.flatMap((f) => [f.size, f.mtimeMs, f.ctimeMs, f.ino])),
+    exec: Uint8Array.from(files.map((f) => (f.mode & 0o100 ? 1 : 0))),
+  };
+}
+
+describe('planRescanColumns and planChanges', () => {
+  it('agree with planRescan and localChanges for 500 random folders', () => {
+    const next = rng(3);
+    for (let n = 0; n < 500; n++) {
+      const entries = randomEntries(next, Math.floor(next() * 50)).map((e) => (next() < 0.1 ? { ...e, mtimeMs: 0 } : e));
+      const index: LocalIndex = { version: 1, workspaceId: WS, base: null, entries };
+      const scanned = scanOf(entries)
+        .filter(() => next() > 0.1)
+        .map((f) => {
+          const r = next();
+          if (r < 0.1) return { ...f, mtimeMs: f.mtimeMs + 1 };
+          if (r < 0.15) return { ...f, ino: f.ino + 1 };
+          if (r < 0.2) return { ...f, mode: f.mode ^ 0o111 };
+          return f;
+        });
+      for (const e of randomEntries(next, 5)) if (!entries.some((x) => x.path === e.path || x.path.startsWith(`${e.path}/`) || e.path.startsWith(`${x.path}/`))) scanned.push(scanOf([e])[0] as ScannedFile);
+      scanned.sort((a, b) => (a.path < b.path ? -1 : 1));
+
+      const cols = columns(entries);
+      const plan = planRescanColumns(cols, statColumns(scanned));
+      const expected = planRescan(index, scanned);
+      expect(plan.unchanged.map((k) => entriesOf(cols)[k])).toEqual(expected.unchanged);
+      expect(plan.dirty.map((k) => scanned[k])).toEqual(expected.dirty);
+      expect(plan.deleted.map((k) => cols.paths[k])).toEqual(expected.deleted);
+      expect(plan.dirtyWas.map((k) => (k < 0 ? null : cols.paths[k]))).toEqual(expected.dirty.map((f) => (entries.some((e) => e.path === f.path) ? f.path : null)));
+
+      // Half the re-read files really changed content.
+      const hashed = expected.dirty.map((f, k) => ({ ...f, chunks: (entries.find((e) => e.path === f.path)?.chunks ?? [blob(5)]).map((c) => (k % 2 ? c : blob(800_000 + k))) }));
+      expect(planChanges(cols, plan, hashed)).toEqual(localChanges(index, currentTree(expected.unchanged, hashed)));
+    }
+  });
+
+  it('rehashAll marks every scanned file dirty and remembers its index row', () => {
+    const entries = [entry('a'), entry('b'), entry('c')];
+    const scan = statColumns(scanOf([entries[0] as IndexEntry, entries[2] as IndexEntry]));
+    expect(planRescanColumns(columns(entries), scan, { rehashAll: true })).toEqual({ unchanged: [], dirty: [0, 1], dirtyWas: [0, 2], deleted: [1] });
+    expect(planRescanColumns(columns(entries), scan)).toEqual({ unchanged: [0, 2], dirty: [], dirtyWas: [], deleted: [1] });
+  });
+
+  it('refuses a scan out of order', () => {
+    const scan = statColumns(scanOf([entry('b'), entry('a')]));
+    expect(() => planRescanColumns(columns([entry('a')]), scan)).toThrow(/not strictly sorted/);
+  });
+});
+
+describe('columnar manifests and indexes', () => {
+  const head = (): Omit<Manifest, 'files'> => ({
+    version: 1,
+    workspaceId: WS,
+    parent: null,
+    epoch: 1,
+    author: { userId: WS, name: 'Ann "A" \\ Lee', email: 'ann@example.com', signingKey: 'A'.repeat(43) },
+    time: '2026-01-02T03:04:05.678Z',
+    message: 'line one\nline "two" ✓',
+  });
+
+  it('encode to the same bytes as the records', () => {
+    const next = rng(4);
+    for (let n = 0; n < 200; n++) {
+      const entries = randomEntries(next, Math.floor(next() * 40));
+      const files = entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
+      const bytes = encodeManifest({ ...head(), files: columns(entries) });
+      expect(Buffer.from(bytes).equals(Buffer.from(encodeManifest({ ...head(), files })))).toBe(true);
+      expect(decodeManifest(bytes).files).toEqual(files);
+
+      const index = { version: 1 as const, workspaceId: WS, base: blob(9), entries };
+      expect(Buffer.from(encodeIndex({ ...columns(entries), workspaceId: WS, base: blob(9) })).equals(Buffer.from(encodeIndex(index)))).toBe(true);
+      expect(decodeIndexColumns(encodeIndex(index))).toMatchObject({ workspaceId: WS, base: blob(9), paths: entries.map((e) => e.path) });
+      expect(decodeIndex(encodeIndex(index))).toEqual(index);
+    }
+  });
+
+  it('refuse what the record encoder refuses', () => {
+    const c = columns([entry('a'), entry('b')]);
+    (c.paths as string[])[1] = 'a';
+    expect(() => encodeManifest({ ...head(), files: c })).toThrow(ManifestError);
+    expect(() => encodeManifest({ ...head(), files: c })).toThrow('manifest.files[1] repeats a path');
+    expect(() => encodeManifest({ ...head(), epoch: 0, files: columns([entry('a')]) })).toThrow('manifest.epoch must be a positive integer');
+  });
+});
