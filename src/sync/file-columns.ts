@@ -80,14 +80,20 @@ export function checkFileColumns(c: FileColumns, whereOf: (k: number) => string)
   return checkTreeOrder(paths, whereOf);
 }
 
+/** A file as a manifest lists it: no stat data. */
+export type FileRecord = Pick<IndexEntry, 'path' | 'mode' | 'size' | 'chunks'>;
+
 /**
  * Index entries (untrusted shape) as columns, or the first problem with their types, modes or blob
- * ids. Sizes, times and paths are left to checkFileColumns, which the caller runs next.
+ * ids; manifest records with `stat: false` (times and inode 0). Sizes, times and paths are left to
+ * checkFileColumns, which the caller runs next.
  */
 export function fileColumnsOf(
-  entries: readonly IndexEntry[],
+  entries: readonly (IndexEntry | FileRecord)[],
   whereOf: (k: number) => string,
+  opts: { stat?: boolean } = {},
 ): { columns: FileColumns; problem: null } | { columns: null; problem: string } {
+  const withStat = opts.stat !== false;
   const fail = (problem: string) => ({ columns: null, problem });
   const n = entries.length;
   const paths = new Array<string>(n);
@@ -97,18 +103,21 @@ export function fileColumnsOf(
   const hex: string[] = [];
   for (let k = 0; k < n; k++) {
     const e = entries[k] as IndexEntry;
+    if (e === null || typeof e !== 'object') return fail(`${whereOf(k)} is not an object`);
     if (typeof e.path !== 'string') return fail(`${whereOf(k)}.path is not a string`);
     paths[k] = e.path;
     // Only numbers may go into the Float64Array: it would turn "5" into 5 and anything else into NaN.
     if (typeof e.size !== 'number' || !Number.isSafeInteger(e.size) || e.size < 0) return fail(`${whereOf(k)}.size must be a non-negative integer`);
-    if (typeof e.mtimeMs !== 'number') return fail(`${whereOf(k)}.mtimeMs is not a finite number`);
-    if (typeof e.ctimeMs !== 'number') return fail(`${whereOf(k)}.ctimeMs is not a finite number`);
-    if (typeof e.ino !== 'number') return fail(`${whereOf(k)}.ino is not a non-negative number`);
     if (e.mode !== 0o644 && e.mode !== 0o755) return fail(`${whereOf(k)}.mode must be 0o644 or 0o755`);
     stats[k * STAT_FIELDS] = e.size;
-    stats[k * STAT_FIELDS + 1] = e.mtimeMs;
-    stats[k * STAT_FIELDS + 2] = e.ctimeMs;
-    stats[k * STAT_FIELDS + 3] = e.ino;
+    if (withStat) {
+      if (typeof e.mtimeMs !== 'number') return fail(`${whereOf(k)}.mtimeMs is not a finite number`);
+      if (typeof e.ctimeMs !== 'number') return fail(`${whereOf(k)}.ctimeMs is not a finite number`);
+      if (typeof e.ino !== 'number') return fail(`${whereOf(k)}.ino is not a non-negative number`);
+      stats[k * STAT_FIELDS + 1] = e.mtimeMs;
+      stats[k * STAT_FIELDS + 2] = e.ctimeMs;
+      stats[k * STAT_FIELDS + 3] = e.ino;
+    }
     exec[k] = e.mode === 0o755 ? 1 : 0;
     const chunks: unknown = e.chunks;
     if (!Array.isArray(chunks)) return fail(`${whereOf(k)}.chunks is not an array`);
@@ -124,7 +133,7 @@ export function fileColumnsOf(
   const joined = hex.join('');
   if (!isHexRun(joined)) {
     for (let k = 0; k < n; k++) {
-      const bad = (entries[k] as IndexEntry).chunks.findIndex((id) => !isHexRun(id));
+      const bad = (entries[k] as FileRecord).chunks.findIndex((id) => !isHexRun(id));
       if (bad >= 0) return fail(`${whereOf(k)}.chunks[${bad}] is not a 64-hex blob id`);
     }
   }
@@ -136,27 +145,37 @@ export function idsHex(c: FileColumns): string {
   return Buffer.from(c.ids.buffer, c.ids.byteOffset, c.ids.byteLength).toString('hex');
 }
 
-/** The columns as index entries, one object per file (for code that works on records). */
-export function entriesOf(c: FileColumns): IndexEntry[] {
+/** One object per file, made by `make` from its row and its blob ids. */
+function rowsOf<T>(c: FileColumns, make: (k: number, chunks: string[]) => T): T[] {
   const hex = idsHex(c);
   const n = c.paths.length;
-  const entries = new Array<IndexEntry>(n);
+  const rows = new Array<T>(n);
   for (let k = 0; k < n; k++) {
     const from = c.firstId[k] as number;
     const to = c.firstId[k + 1] as number;
     const chunks = new Array<string>(to - from);
     for (let i = from; i < to; i++) chunks[i - from] = hex.slice(i * 64, i * 64 + 64);
-    entries[k] = {
-      path: c.paths[k] as string,
-      size: c.stats[k * STAT_FIELDS] as number,
-      mtimeMs: c.stats[k * STAT_FIELDS + 1] as number,
-      ctimeMs: c.stats[k * STAT_FIELDS + 2] as number,
-      ino: c.stats[k * STAT_FIELDS + 3] as number,
-      mode: modeOf(c, k),
-      chunks,
-    };
+    rows[k] = make(k, chunks);
   }
-  return entries;
+  return rows;
+}
+
+/** The columns as index entries (for code that works on records). */
+export function entriesOf(c: FileColumns): IndexEntry[] {
+  return rowsOf(c, (k, chunks) => ({
+    path: c.paths[k] as string,
+    size: c.stats[k * STAT_FIELDS] as number,
+    mtimeMs: c.stats[k * STAT_FIELDS + 1] as number,
+    ctimeMs: c.stats[k * STAT_FIELDS + 2] as number,
+    ino: c.stats[k * STAT_FIELDS + 3] as number,
+    mode: modeOf(c, k),
+    chunks,
+  }));
+}
+
+/** The columns as manifest file records, keys in canonical order. */
+export function filesOf(c: FileColumns): FileRecord[] {
+  return rowsOf(c, (k, chunks) => ({ path: c.paths[k] as string, mode: modeOf(c, k), size: c.stats[k * STAT_FIELDS] as number, chunks }));
 }
 
 /** Whether file `k` of `c` has exactly `entry`'s mode and blob ids. */

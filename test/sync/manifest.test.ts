@@ -10,6 +10,7 @@ import {
   ManifestError,
   manifestStats,
 } from '../../src/sync/manifest.js';
+import { encodeJsonManifest } from '../../src/sync/manifest-json.js';
 
 const blob = (n: number): string => n.toString(16).padStart(64, '0');
 const SIGNING_KEY = 'A'.repeat(42) + 'E'; // 32 bytes, canonical base64url
@@ -37,7 +38,7 @@ const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 
 /** The canonical JSON of sample(), as a mutable object for breaking one rule at a time. */
 function sampleJson(): Record<string, any> {
-  return JSON.parse(text(encodeManifest(sample())));
+  return JSON.parse(text(encodeJsonManifest(sample())));
 }
 
 function expectManifestError(fn: () => unknown): void {
@@ -78,7 +79,9 @@ describe('encodeManifest / decodeManifest', () => {
       version: 1,
     };
     expect(encodeManifest(shuffled)).toEqual(encodeManifest(m));
-    expect(text(encodeManifest(m)).startsWith('{"version":1,"workspaceId":')).toBe(true);
+    expect(text(encodeManifest(m)).startsWith('ISYNCMAN\u0002\u0000\u0000\u0000')).toBe(true);
+    expect(encodeJsonManifest(shuffled)).toEqual(encodeJsonManifest(m));
+    expect(text(encodeJsonManifest(m)).startsWith('{"version":1,"workspaceId":')).toBe(true);
   });
 
   it('does not change the caller manifest', () => {
@@ -201,16 +204,16 @@ describe('decodeManifest rejects', () => {
     ['JSON array', () => utf8('[]')],
     ['JSON null', () => utf8('null')],
     ['invalid UTF-8', () => new Uint8Array([0x7b, 0xff, 0x7d])],
-    ['UTF-8 byte-order mark', () => new Uint8Array([0xef, 0xbb, 0xbf, ...encodeManifest(sample())])],
+    ['UTF-8 byte-order mark', () => new Uint8Array([0xef, 0xbb, 0xbf, ...encodeJsonManifest(sample())])],
     ['extra whitespace', () => utf8(JSON.stringify(sampleJson(), null, 1))],
-    ['trailing newline', () => utf8(`${text(encodeManifest(sample()))}\n`)],
+    ['trailing newline', () => utf8(`${text(encodeJsonManifest(sample()))}\n`)],
     ['keys in another order', () => {
       const { version, ...rest } = sampleJson();
       return utf8(JSON.stringify({ ...rest, version }));
     }],
-    ['duplicate key', () => utf8(text(encodeManifest(sample())).replace('{"version":1,', '{"version":1,"version":1,'))],
-    ['number written as 1.0', () => utf8(text(encodeManifest(sample())).replace('"epoch":2', '"epoch":2.0'))],
-    ['escaped character where a plain one is canonical', () => utf8(text(encodeManifest(sample())).replace('Ada', '\\u0041da'))],
+    ['duplicate key', () => utf8(text(encodeJsonManifest(sample())).replace('{"version":1,', '{"version":1,"version":1,'))],
+    ['number written as 1.0', () => utf8(text(encodeJsonManifest(sample())).replace('"epoch":2', '"epoch":2.0'))],
+    ['escaped character where a plain one is canonical', () => utf8(text(encodeJsonManifest(sample())).replace('Ada', '\\u0041da'))],
   ];
   it.each(raw)('%s', (_why, bytes) => {
     expectManifestError(() => decodeManifest(bytes()));
@@ -235,6 +238,7 @@ describe('encodeManifest refuses what decode would refuse', () => {
     const m = sample();
     mutate(m);
     expectManifestError(() => encodeManifest(m));
+    expectManifestError(() => encodeJsonManifest(m));
   });
 });
 
@@ -248,16 +252,19 @@ describe('manifestStats / manifestBlobIds', () => {
 });
 
 describe('decodeManifestHead', () => {
-  it('gives the head fields and the file count and bytes of decodeManifest and manifestStats', () => {
-    const bytes = encodeManifest(sample());
+  it.each([
+    ['layout 2', encodeManifest],
+    ['layout 1', encodeJsonManifest],
+  ])('gives the head fields and the file count and bytes of decodeManifest and manifestStats (%s)', (_layout, encode) => {
+    const bytes = encode(sample());
     const { files, ...head } = decodeManifest(bytes);
     expect(decodeManifestHead(bytes)).toEqual({ manifest: head, ...manifestStats(sample()) });
-    const none = encodeManifest({ ...sample(), files: [] });
+    const none = encode({ ...sample(), files: [] });
     expect(decodeManifestHead(none)).toEqual({ manifest: head, files: 0, bytes: 0 });
   });
 
   it('rejects what has no file list at its end, a head that breaks a rule, a size that is not a number', () => {
-    const good = text(encodeManifest(sample()));
+    const good = text(encodeJsonManifest(sample()));
     expectManifestError(() => decodeManifestHead(utf8(good.replace(',"files":[', ',"filez":['))));
     expectManifestError(() => decodeManifestHead(utf8(good.slice(0, -1))));
     expectManifestError(() => decodeManifestHead(utf8(good.replace('"epoch":2', '"epoch":0'))));
@@ -332,9 +339,79 @@ describe('encodeManifest / decodeManifest without copies', () => {
     ['a repeated top-level key moved to the end', (t) => t.replace(/^\{"version":1,/, '{').replace(/\}$/, ',"version":1}')],
   ];
   it.each(raw)('decode refuses %s', (_why, edit) => {
-    const canonicalText = text(encodeManifest(sample()));
+    const canonicalText = text(encodeJsonManifest(sample()));
     const edited = edit(canonicalText);
     expect(edited).not.toBe(canonicalText);
     expectManifestError(() => decodeManifest(utf8(edited)));
+  });
+});
+
+describe('layout 2 (binary)', () => {
+  it('decodes to what layout 1 of the same manifest decodes to', () => {
+    expect(decodeManifest(encodeManifest(sample()))).toEqual(decodeManifest(encodeJsonManifest(sample())));
+  });
+
+  it('has one byte form: any byte changed is refused, or re-encodes to exactly the changed bytes', () => {
+    const bytes = encodeManifest(sample());
+    let accepted = 0;
+    for (let i = 0; i < bytes.length; i++) {
+      for (const flip of [0x01, 0x80]) {
+        const changed = bytes.slice();
+        changed[i] = (changed[i] as number) ^ flip;
+        let back: Manifest;
+        try {
+          back = decodeManifest(changed);
+        } catch (e) {
+          expect(e).toBeInstanceOf(ManifestError);
+          continue;
+        }
+        accepted++;
+        expect(Buffer.compare(encodeManifest(back), changed)).toBe(0);
+      }
+    }
+    // Some changes are other valid manifests (a letter of the message, a bit of a blob id).
+    expect(accepted).toBeGreaterThan(0);
+  });
+
+  it('refuses every truncation and any byte after the last blob id', () => {
+    const bytes = encodeManifest(sample());
+    for (let n = 0; n < bytes.length; n++) expectManifestError(() => decodeManifest(bytes.subarray(0, n)));
+    expectManifestError(() => decodeManifest(new Uint8Array([...bytes, 0])));
+    expectManifestError(() => decodeManifestHead(bytes.subarray(0, 30)));
+  });
+
+  it('carries sizes past 4 GiB, and refuses one past Number.MAX_SAFE_INTEGER', () => {
+    const size = 2 ** 32 + 5;
+    const chunks = Array.from({ length: Math.ceil(size / CHUNK_SIZE) }, (_, i) => blob(i));
+    const m: Manifest = { ...sample(), files: [{ path: 'huge.bin', mode: 0o644, size, chunks }] };
+    const bytes = encodeManifest(m);
+    expect(decodeManifest(bytes)).toEqual(m);
+    expect(decodeManifestHead(bytes).bytes).toBe(size);
+    const sizeAt = Buffer.from(bytes).indexOf(Buffer.from([5, 0, 0, 0, 1, 0, 0, 0]));
+    const spoiled = bytes.slice();
+    spoiled[sizeAt + 6] = 0x20; // high word 2^21 + 1
+    expectManifestError(() => decodeManifest(spoiled));
+    expectManifestError(() => decodeManifestHead(spoiled));
+  });
+
+  it('refuses a head that is not canonical JSON, and an unknown layout', () => {
+    const bytes = Buffer.from(encodeManifest(sample()));
+    const headLength = bytes.readUInt32LE(12);
+    const headText = bytes.toString('utf8', 16, 16 + headLength);
+    const withHead = (t: string): Uint8Array => {
+      const h = Buffer.from(t, 'utf8');
+      const out = Buffer.concat([bytes.subarray(0, 12), Buffer.alloc(4), h, bytes.subarray(16 + headLength)]);
+      out.writeUInt32LE(h.length, 12);
+      return out;
+    };
+    expect(decodeManifest(withHead(headText))).toEqual(decodeManifest(bytes));
+    expectManifestError(() => decodeManifest(withHead(headText.replace('{"version":1,', '{"version":1,"version":1,'))));
+    expectManifestError(() => decodeManifest(withHead(headText.replace('"epoch":2', '"epoch":2.0'))));
+    expectManifestError(() => decodeManifest(withHead(` ${headText}`)));
+    expectManifestError(() => decodeManifest(withHead(headText.replace(/\}$/, ',"files":[]}'))));
+    expectManifestError(() => decodeManifest(withHead(JSON.stringify({ ...JSON.parse(headText), extra: 1 }))));
+    const layout3 = Buffer.from(bytes);
+    layout3.writeUInt32LE(3, 8);
+    expectManifestError(() => decodeManifest(layout3));
   });
 });
