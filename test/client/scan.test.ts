@@ -49,6 +49,17 @@ describe('scanFolder', () => {
     });
   });
 
+  it('reports skipped entries in path order, and none an ignore rule covers', async () => {
+    write('.insomnia-syncignore', 'ignored-link\nlogs/\n');
+    write('b/file.json');
+    write('logs/app.log');
+    for (const rel of ['z-link', 'b/link', 'a-link', 'ignored-link', 'logs/link']) symlinkSync(path.join(root, 'b/file.json'), path.join(root, rel));
+    write('b/cafe\u0301.json'); // not in NFC: cannot round-trip through a manifest
+    const scan = await scanFolder(root);
+    expect(scan.skipped).toEqual(['a-link', 'b/cafe\u0301.json', 'b/link', 'z-link']);
+    expect(scan.columns.paths).toEqual(['.insomnia-syncignore', 'b/file.json']);
+  });
+
   it('handles more files than its first column buffer holds', async () => {
     for (let i = 0; i < 1100; i++) write(`d${i % 7}/f${i}.json`, String(i));
     const scan = await scanFolder(root);
