@@ -22,6 +22,7 @@
  * any byte past the last id are all refused.
  */
 import { chunkCount } from './chunking.js';
+import { NewerFormatError } from './errors.js';
 import { checkFileColumns, fileColumnsOf, filesOf, STAT_FIELDS, type FileColumns } from './file-columns.js';
 import {
   AUTHOR_KEYS,
@@ -164,7 +165,9 @@ function decodeManifestColumns(bytes: Uint8Array): { head: Omit<Manifest, 'files
 function readBinaryHead(bytes: Uint8Array): { buf: Buffer; head: Omit<Manifest, 'files'>; n: number; sizesAt: number } {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < FIXED_HEAD_BYTES + 4) throw new ManifestError('manifest is truncated');
-  if (buf.readUInt32LE(8) !== MANIFEST_LAYOUT) throw new ManifestError(`manifest layout must be ${MANIFEST_LAYOUT}`);
+  const layout = buf.readUInt32LE(8);
+  if (layout > MANIFEST_LAYOUT) throw new NewerFormatError(`this snapshot's manifest has layout ${layout}, which a newer insomnia-sync wrote`);
+  if (layout !== MANIFEST_LAYOUT) throw new ManifestError(`manifest layout must be ${MANIFEST_LAYOUT}`);
   const headEnd = FIXED_HEAD_BYTES + buf.readUInt32LE(12);
   if (headEnd + 4 > buf.length) throw new ManifestError('manifest is truncated');
   let text: string;

@@ -15,6 +15,7 @@ import { concatBytes, constantTimeEqual, fromBase64Url, toHex, utf8 } from '../c
 import { CryptoArgumentError, IntegrityError } from '../crypto/errors.js';
 import { SIGNATURE_LENGTH, signDetached, verifyDetached } from '../crypto/keys.js';
 import { LABELS } from '../crypto/labels.js';
+import { NewerFormatError } from './errors.js';
 import type { Primitives } from '../crypto/primitives-contract.js';
 import { decodeManifest, decodeManifestHead, encodeManifest, type ColumnarManifest, type Manifest, type ManifestHead } from './manifest.js';
 
@@ -97,7 +98,10 @@ function openSigned<T>(
   try {
     decoded = decode(manifestBytes);
     signingKey = fromBase64Url(decoded.head.author.signingKey, 32);
-  } catch {
+  } catch (err) {
+    // The envelope opened, so a holder of the manifest key wrote these bytes: a layout from a
+    // newer version is not tampering, and saying "upgrade" is more use than "integrity".
+    if (err instanceof NewerFormatError) throw err;
     throw new IntegrityError();
   }
   const { head } = decoded;

@@ -8,6 +8,8 @@ import { noblePrimitives, type Primitives } from '../../src/crypto/primitives.js
 import { deriveWorkspaceSubkeys } from '../../src/crypto/workspace-keys.js';
 import { nodePrimitives } from '../../src/native/primitives-node.js';
 import { encodeManifest, type Manifest } from '../../src/sync/manifest.js';
+import { encodeJsonManifest } from '../../src/sync/manifest-json.js';
+import { NewerFormatError } from '../../src/sync/errors.js';
 import { openSnapshot, openSnapshotHead, packSnapshot } from '../../src/sync/snapshot.js';
 import { identityKeySignature, IDENTITY_KEY, nobleCofactoredVerify, opensslVerify, torsionShiftedSignature } from '../crypto/ed25519-cases.js';
 import { flipBit, seededBytes } from '../crypto/helpers.js';
@@ -43,8 +45,7 @@ const expected = (id: string, over: Partial<{ workspaceId: string; parent: strin
 });
 
 /** What a malicious member holding the manifest key could build by hand. */
-function forge(m: Manifest, signerSecret: Uint8Array): { id: string; data: Uint8Array } {
-  const bytes = encodeManifest(m);
+function forge(m: Manifest, signerSecret: Uint8Array, bytes: Uint8Array = encodeManifest(m)): { id: string; data: Uint8Array } {
   const sig = signDetached(signerSecret, concatBytes(utf8(LABELS.snapshotSignature), p.sha256(bytes)));
   const data = sealEnvelope(p, manifestKey, concatBytes(sig, bytes), { kind: 'snapshot', workspaceId: m.workspaceId, epoch: m.epoch });
   return { id: toHex(p.sha256(data)), data };
@@ -83,6 +84,31 @@ describe('packSnapshot / openSnapshot', () => {
     const opened = openSnapshot(p, manifestKey, expected(own.id), own.data);
     expect(opened.author.signingKey).toBe(toBase64Url(mallory.ed25519.publicKey));
     expect(opened.author.signingKey).not.toBe(manifest.author.signingKey);
+  });
+});
+
+describe('manifest layouts', () => {
+  it('a snapshot made before layout 2 (canonical JSON) still opens, whole or head only', () => {
+    const old = forge(manifest, alice.ed25519.secretKey, encodeJsonManifest(manifest));
+    expect(openSnapshot(p, manifestKey, expected(old.id), old.data)).toEqual(manifest);
+    expect(openSnapshotHead(p, manifestKey, expected(old.id), old.data).files).toBe(1);
+  });
+
+  it('a layout newer than this version says so instead of crying tampering; a bad one is still integrity', () => {
+    const bytes = encodeManifest(manifest);
+    const newer = bytes.slice();
+    newer[8] = 3;
+    const forged = forge(manifest, alice.ed25519.secretKey, newer);
+    expect(() => openSnapshot(p, manifestKey, expected(forged.id), forged.data)).toThrow(NewerFormatError);
+    expect(() => openSnapshotHead(p, manifestKey, expected(forged.id), forged.data)).toThrow(/layout 3, which a newer insomnia-sync wrote/);
+    const older = bytes.slice();
+    older[8] = 1;
+    const bad = forge(manifest, alice.ed25519.secretKey, older);
+    expect(() => openSnapshot(p, manifestKey, expected(bad.id), bad.data)).toThrow(IntegrityError);
+    // Outside an envelope that opens, a newer layout is only one more forgery.
+    const tampered = forged.data.slice();
+    tampered[tampered.length - 1]! ^= 1;
+    expect(() => openSnapshot(p, manifestKey, expected(toHex(p.sha256(tampered))), tampered)).toThrow(IntegrityError);
   });
 });
 
