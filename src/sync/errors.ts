@@ -5,11 +5,14 @@ export class TreeError extends Error {
 }
 
 /**
- * Data in a layout newer than this version knows, inside an envelope that opened: a newer
- * insomnia-sync wrote it. Not an integrity failure, and worth saying so (exit 1, not 7).
+ * A snapshot in a manifest layout newer than this version knows, whose envelope opened and whose
+ * signature and chain link check out: a newer insomnia-sync wrote it. Not an integrity failure,
+ * and worth saying so (exit 1, not 7) — once the caller has also found `author` trusted.
  */
 export class NewerFormatError extends Error {
   readonly code = 'newer_format';
   override readonly name = 'NewerFormatError';
   readonly hint = 'upgrade insomnia-sync to read it';
+  /** who signed it (set by openSnapshot once the signature verified), for the caller's trust check */
+  author?: { userId: string; signingKey: string };
 }

@@ -8,6 +8,7 @@
 import { chunkCount } from './chunking.js';
 import { checkTreeOrder, isHexRun } from './checks.js';
 import type { IndexEntry } from './index-format.js';
+import type { ManifestFile } from './manifest-head.js';
 import { areSimpleValidPaths, PathError, validatePath } from './paths.js';
 
 /** Numbers kept per file in `stats`, in this order: size, mtimeMs, ctimeMs, ino. */
@@ -32,11 +33,7 @@ export interface FileColumns extends StatColumns {
   firstId: Uint32Array;
 }
 
-export function sizeOf(c: StatColumns, k: number): number {
-  return c.stats[k * STAT_FIELDS] as number;
-}
-
-export function modeOf(c: StatColumns, k: number): number {
+function modeOf(c: StatColumns, k: number): number {
   return c.exec[k] === 1 ? 0o755 : 0o644;
 }
 
@@ -53,6 +50,7 @@ export function checkFileColumns(c: FileColumns, whereOf: (k: number) => string)
     return 'file columns have mismatched lengths';
   }
   for (let k = 0; k < n; k++) {
+    if (typeof paths[k] !== 'string') return `${whereOf(k)}.path is not a string`;
     const size = stats[k * STAT_FIELDS] as number;
     if (!Number.isSafeInteger(size) || size < 0) return `${whereOf(k)}.size must be a non-negative integer`;
     if (!Number.isFinite(stats[k * STAT_FIELDS + 1])) return `${whereOf(k)}.mtimeMs is not a finite number`;
@@ -67,8 +65,7 @@ export function checkFileColumns(c: FileColumns, whereOf: (k: number) => string)
   if ((firstId[n] as number) * BLOB_ID_BYTES !== c.ids.length) return 'file columns have blob ids that no file uses';
   if (!areSimpleValidPaths(paths)) {
     for (let k = 0; k < n; k++) {
-      const p = paths[k];
-      if (typeof p !== 'string') return `${whereOf(k)}.path is not a string`;
+      const p = paths[k] as string;
       try {
         if (validatePath(p) !== p) return `${whereOf(k)}.path is not in Unicode NFC`;
       } catch (e) {
@@ -80,16 +77,13 @@ export function checkFileColumns(c: FileColumns, whereOf: (k: number) => string)
   return checkTreeOrder(paths, whereOf);
 }
 
-/** A file as a manifest lists it: no stat data. */
-export type FileRecord = Pick<IndexEntry, 'path' | 'mode' | 'size' | 'chunks'>;
-
 /**
  * Index entries (untrusted shape) as columns, or the first problem with their types, modes or blob
  * ids; manifest records with `stat: false` (times and inode 0). Sizes, times and paths are left to
  * checkFileColumns, which the caller runs next.
  */
 export function fileColumnsOf(
-  entries: readonly (IndexEntry | FileRecord)[],
+  entries: readonly (IndexEntry | ManifestFile)[],
   whereOf: (k: number) => string,
   opts: { stat?: boolean } = {},
 ): { columns: FileColumns; problem: null } | { columns: null; problem: string } {
@@ -133,7 +127,7 @@ export function fileColumnsOf(
   const joined = hex.join('');
   if (!isHexRun(joined)) {
     for (let k = 0; k < n; k++) {
-      const bad = (entries[k] as FileRecord).chunks.findIndex((id) => !isHexRun(id));
+      const bad = (entries[k] as ManifestFile).chunks.findIndex((id) => !isHexRun(id));
       if (bad >= 0) return fail(`${whereOf(k)}.chunks[${bad}] is not a 64-hex blob id`);
     }
   }
@@ -141,7 +135,7 @@ export function fileColumnsOf(
 }
 
 /** Every blob id of the columns as one lower-case hex string: file k's are 64-character slices. */
-export function idsHex(c: FileColumns): string {
+function idsHex(c: FileColumns): string {
   return Buffer.from(c.ids.buffer, c.ids.byteOffset, c.ids.byteLength).toString('hex');
 }
 
@@ -174,7 +168,7 @@ export function entriesOf(c: FileColumns): IndexEntry[] {
 }
 
 /** The columns as manifest file records, keys in canonical order. */
-export function filesOf(c: FileColumns): FileRecord[] {
+export function filesOf(c: FileColumns): ManifestFile[] {
   return rowsOf(c, (k, chunks) => ({ path: c.paths[k] as string, mode: modeOf(c, k), size: c.stats[k * STAT_FIELDS] as number, chunks }));
 }
 
@@ -192,60 +186,51 @@ export function sameContentAt(c: FileColumns, k: number, entry: Pick<IndexEntry,
 
 /**
  * Rows `keep` of `base` (ascending) merged by path with `added` (sorted by path): the columns of
- * a folder after some of its files were re-read. Kept rows are copied in runs of consecutive rows
- * (a push of 10 files among 10,000 makes about 10 runs); only the added entries' blob ids are
- * decoded from hex. A path in both lists is left for checkFileColumns to refuse.
+ * a folder after some of its files were re-read. Rows are copied in runs of consecutive rows (a
+ * push of 10 files among 10,000 makes about 20 runs); the added entries go through the same
+ * checks as any entries (fileColumnsOf). A path in both lists is left for checkFileColumns to
+ * refuse.
  */
 export function mergeFileColumns(base: FileColumns, keep: readonly number[], added: readonly IndexEntry[]): FileColumns {
-  const n = keep.length + added.length;
-  let idCount = 0;
+  const converted = fileColumnsOf(added, (k) => `added[${k}]`);
+  if (converted.problem !== null) throw new TypeError(converted.problem);
+  const extra = converted.columns;
+  let idCount = extra.ids.length / BLOB_ID_BYTES;
   for (const k of keep) idCount += (base.firstId[k + 1] as number) - (base.firstId[k] as number);
-  for (const e of added) idCount += e.chunks.length;
-  const paths = new Array<string>(n);
-  const stats = new Float64Array(n * STAT_FIELDS);
-  const exec = new Uint8Array(n);
-  const firstId = new Uint32Array(n + 1);
-  const ids = Buffer.allocUnsafe(idCount * BLOB_ID_BYTES);
+  const n = keep.length + added.length;
+  const out: FileColumns = {
+    paths: new Array<string>(n),
+    stats: new Float64Array(n * STAT_FIELDS),
+    exec: new Uint8Array(n),
+    ids: new Uint8Array(idCount * BLOB_ID_BYTES),
+    firstId: new Uint32Array(n + 1),
+  };
   let row = 0;
-  let id = 0;
+  const copy = (from: FileColumns, k0: number, k1: number): void => {
+    const id0 = from.firstId[k0] as number;
+    const at = out.firstId[row] as number;
+    out.stats.set(from.stats.subarray(k0 * STAT_FIELDS, k1 * STAT_FIELDS), row * STAT_FIELDS);
+    out.exec.set(from.exec.subarray(k0, k1), row);
+    out.ids.set(from.ids.subarray(id0 * BLOB_ID_BYTES, (from.firstId[k1] as number) * BLOB_ID_BYTES), at * BLOB_ID_BYTES);
+    for (let k = k0; k < k1; k++, row++) {
+      (out.paths as string[])[row] = from.paths[k] as string;
+      out.firstId[row + 1] = at + (from.firstId[k + 1] as number) - id0;
+    }
+  };
   let i = 0;
   let j = 0;
   while (i < keep.length || j < added.length) {
-    const next = added[j];
-    if (i < keep.length && (next === undefined || (base.paths[keep[i] as number] as string) < next.path)) {
+    const next = j < added.length ? (extra.paths[j] as string) : undefined;
+    if (i < keep.length && (next === undefined || (base.paths[keep[i] as number] as string) < next)) {
       // A run: kept rows consecutive in `base` that sort before the next added entry.
       const k0 = keep[i++] as number;
       let k1 = k0 + 1;
-      while (i < keep.length && keep[i] === k1 && (next === undefined || (base.paths[k1] as string) < next.path)) {
+      while (i < keep.length && keep[i] === k1 && (next === undefined || (base.paths[k1] as string) < next)) {
         i++;
         k1++;
       }
-      const id0 = base.firstId[k0] as number;
-      const id1 = base.firstId[k1] as number;
-      stats.set(base.stats.subarray(k0 * STAT_FIELDS, k1 * STAT_FIELDS), row * STAT_FIELDS);
-      exec.set(base.exec.subarray(k0, k1), row);
-      ids.set(base.ids.subarray(id0 * BLOB_ID_BYTES, id1 * BLOB_ID_BYTES), id * BLOB_ID_BYTES);
-      for (let k = k0; k < k1; k++) {
-        paths[row] = base.paths[k] as string;
-        firstId[++row] = id + (base.firstId[k + 1] as number) - id0;
-      }
-      id += id1 - id0;
-      continue;
-    }
-    const e = next as IndexEntry;
-    paths[row] = e.path;
-    stats[row * STAT_FIELDS] = e.size;
-    stats[row * STAT_FIELDS + 1] = e.mtimeMs;
-    stats[row * STAT_FIELDS + 2] = e.ctimeMs;
-    stats[row * STAT_FIELDS + 3] = e.ino;
-    exec[row] = e.mode & 0o100 ? 1 : 0;
-    for (const chunk of e.chunks) {
-      if (ids.write(chunk, id++ * BLOB_ID_BYTES, BLOB_ID_BYTES, 'hex') !== BLOB_ID_BYTES || !isHexRun(chunk)) {
-        throw new TypeError(`${e.path}: a blob id is not 64 hex characters`);
-      }
-    }
-    firstId[++row] = id;
-    j++;
+      copy(base, k0, k1);
+    } else copy(extra, j, ++j);
   }
-  return { paths, stats, exec, ids, firstId };
+  return out;
 }

@@ -23,6 +23,7 @@ import {
   checkFileColumns,
   entriesOf,
   fileColumnsOf,
+  BLOB_ID_BYTES,
   STAT_FIELDS,
   type FileColumns,
   type StatColumns,
@@ -69,7 +70,6 @@ export const INDEX_LAYOUT = 2;
 const MAGIC = 'ISYNCIDX';
 const HEAD_BYTES = 72;
 const STAT_BYTES = 32;
-const ID_BYTES = 32;
 
 const entryWhere = (n: number): string => `index.entries[${n}]`;
 
@@ -161,7 +161,8 @@ function encodeIndexColumns(i: IndexColumns, opts: { writtenAtMs?: number }): Ui
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a first path may start with U+FEFF, which must stay part of it.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -223,7 +224,7 @@ export function decodeIndexColumns(bytes: Uint8Array): IndexColumns {
     id += Number.isSafeInteger(size) && size >= 0 ? chunkCount(size) : 0;
     firstId[k + 1] = id;
   }
-  if (buf.length - idsAt !== id * ID_BYTES) throw new IndexFormatError('index blob ids do not match the entries\' sizes');
+  if (buf.length - idsAt !== id * BLOB_ID_BYTES) throw new IndexFormatError('index blob ids do not match the entries\' sizes');
   const columns: IndexColumns = { workspaceId, base, paths, stats, exec, ids: buf.subarray(idsAt), firstId };
   const problem = checkFileColumns(columns, entryWhere);
   if (problem !== null) throw new IndexFormatError(problem);
@@ -257,7 +258,7 @@ function readHead(bytes: Uint8Array): { buf: Buffer; workspaceId: string; base: 
  */
 export function indexMatchesScan(bytes: Uint8Array, scan: StatColumns): boolean {
   const n = scan.paths.length;
-  if (!LITTLE_ENDIAN_HOST || scan.stats.length !== n * 4 || scan.exec.length !== n) return false;
+  if (!LITTLE_ENDIAN_HOST || scan.stats.length !== n * STAT_FIELDS || scan.exec.length !== n) return false;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (buf.length < HEAD_BYTES || buf.readUInt32LE(12) !== n) return false;
   const modesAt = HEAD_BYTES + n * STAT_BYTES;
@@ -270,7 +271,7 @@ export function indexMatchesScan(bytes: Uint8Array, scan: StatColumns): boolean 
   return buf.readUInt32LE(modesAt + n) === paths.length && buf.compare(paths, 0, paths.length, pathsAt, pathsAt + paths.length) === 0;
 }
 
-export function emptyIndex(workspaceId: string): LocalIndex {
+export function emptyIndex(workspaceId: string): IndexColumns {
   if (!isHexId32(workspaceId)) throw new IndexFormatError('workspaceId is not a 32-hex id');
-  return { version: 1, workspaceId, base: null, entries: [] };
+  return { workspaceId, base: null, paths: [], stats: new Float64Array(0), exec: new Uint8Array(0), ids: new Uint8Array(0), firstId: new Uint32Array(1) };
 }

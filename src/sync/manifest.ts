@@ -7,14 +7,16 @@
  *
  *   magic "ISYNCMAN" ‖ layout u32 (2) ‖ head bytes h u32 ‖ head: canonical JSON of every field
  *   but `files` (keys in the order of the Manifest type, no whitespace), UTF-8
- *   ‖ count n u32 ‖ n × size u64 ‖ n × mode u8 (0 = 0o644, 1 = 0o755)
- *   ‖ path bytes u32 ‖ the n paths, UTF-8, joined by "\n" (paths never hold control characters)
+ *   ‖ count n u32 ‖ n × size u64 (at most 2^53 − 1) ‖ n × mode u8 (0 = 0o644, 1 = 0o755)
+ *   ‖ path bytes u32 ‖ the n paths, UTF-8, joined by "\n" (paths never hold control characters),
+ *   valid (validatePath), in NFC, sorted by UTF-16 code units, no file also a folder
  *   ‖ the blob ids of every file in order, 32 bytes each (as many per file as its size has chunks)
  *
  * A push writes it from the index's columns with a few copies, where the JSON of layout 1 took
- * ~35 ms to write for 10,000 files, and a clone reads it without parsing 1.7 MB of JSON; it is
- * also ~40 % smaller (raw ids). Layout 1 (sync/manifest-json.ts) is still read: snapshots made
- * before layout 2 keep their bytes, their ids and signatures.
+ * ~35 ms to write for 10,000 files; it is ~40 % smaller (1.0 MB rather than 1.7 MB: raw ids).
+ * Layout 1 (sync/manifest-json.ts) is still read: snapshots made before layout 2 keep their
+ * bytes, their ids and signatures. The head's `version` is the manifest's shape (still 1); the
+ * layout number is how that shape is written, as with the index.
  *
  * Every manifest has exactly one byte form in each layout, and decoding is strict: unknown or
  * missing head fields, wrong types, a non-canonical head text, unsafe or non-NFC paths, unsorted
@@ -23,7 +25,7 @@
  */
 import { chunkCount } from './chunking.js';
 import { NewerFormatError } from './errors.js';
-import { checkFileColumns, fileColumnsOf, filesOf, STAT_FIELDS, type FileColumns } from './file-columns.js';
+import { BLOB_ID_BYTES, checkFileColumns, fileColumnsOf, filesOf, STAT_FIELDS, type FileColumns } from './file-columns.js';
 import {
   AUTHOR_KEYS,
   canonicalHead,
@@ -48,7 +50,6 @@ export const MANIFEST_LAYOUT = 2;
 
 const MAGIC = 'ISYNCMAN';
 const FIXED_HEAD_BYTES = 16; // magic, layout, head length
-const ID_BYTES = 32;
 const TWO_TO_32 = 2 ** 32;
 // A size's high word above this would make it more than Number.MAX_SAFE_INTEGER.
 const MAX_SIZE_HIGH_WORD = 2 ** 21 - 1;
@@ -62,7 +63,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * beyond path, mode, size and chunks are not written.
  */
 export function encodeManifest(m: Manifest | ColumnarManifest): Uint8Array {
-  if (m === null || typeof m !== 'object' || m.files === null || typeof m.files !== 'object') {
+  if (m === null || typeof m !== 'object' || !(Array.isArray(m.files) || isFileColumns(m.files))) {
     throw new ManifestError('manifest is not an object with a files array');
   }
   if (m.author === null || typeof m.author !== 'object') throw new ManifestError('manifest.author is not an object');
@@ -96,6 +97,12 @@ export function encodeManifest(m: Manifest | ColumnarManifest): Uint8Array {
   paths.copy(out, pathsAt);
   out.set(files.ids, idsAt);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+function isFileColumns(v: unknown): v is FileColumns {
+  if (v === null || typeof v !== 'object') return false;
+  const c = v as Partial<FileColumns>;
+  return Array.isArray(c.paths) && c.stats instanceof Float64Array && c.exec instanceof Uint8Array && c.ids instanceof Uint8Array && c.firstId instanceof Uint32Array;
 }
 
 /** Untrusted file records as sorted columns, or ManifestError for a record of the wrong shape. */
@@ -154,7 +161,7 @@ function decodeManifestColumns(bytes: Uint8Array): { head: Omit<Manifest, 'files
   }
   const paths = n === 0 ? [] : joined.split('\n');
   if (paths.length !== n || (n === 0 && pathBytes !== 0)) throw new ManifestError('manifest path count does not match its file count');
-  if (buf.length - idsAt !== id * ID_BYTES) throw new ManifestError("manifest blob ids do not match the files' sizes");
+  if (buf.length - idsAt !== id * BLOB_ID_BYTES) throw new ManifestError("manifest blob ids do not match the files' sizes");
   const files: FileColumns = { paths, stats, exec: buf.subarray(modesAt, modesAt + n), ids: buf.subarray(idsAt), firstId };
   const problem = checkFileColumns(files, fileWhere);
   if (problem !== null) throw new ManifestError(problem);
@@ -189,6 +196,31 @@ function readBinaryHead(bytes: Uint8Array): { buf: Buffer; head: Omit<Manifest, 
   return { buf, head, n: buf.readUInt32LE(headEnd), sizesAt: headEnd + 4 };
 }
 
+/**
+ * The chain link and author of a manifest in a layout newer than this version, or null: every
+ * layout after 1 starts with magic ‖ layout ‖ head length ‖ head JSON (docs/crypto.md §8), and its
+ * head names at least workspaceId, parent, epoch and author.userId and signingKey. Enough to check
+ * the signature of bytes this version cannot otherwise read; nothing else in them is looked at.
+ */
+export function decodeNewerManifestHead(bytes: Uint8Array): Pick<Manifest, 'workspaceId' | 'parent' | 'epoch'> & { author: { userId: string; signingKey: string } } | null {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isBinaryLayout(bytes) || buf.length < FIXED_HEAD_BYTES || buf.readUInt32LE(8) <= MANIFEST_LAYOUT) return null;
+  const headEnd = FIXED_HEAD_BYTES + buf.readUInt32LE(12);
+  if (headEnd > buf.length) return null;
+  let h: { workspaceId?: unknown; parent?: unknown; epoch?: unknown; author?: { userId?: unknown; signingKey?: unknown } | null };
+  try {
+    h = JSON.parse(strictUtf8.decode(buf.subarray(FIXED_HEAD_BYTES, headEnd)));
+  } catch {
+    return null;
+  }
+  if (h === null || typeof h !== 'object' || h.author === null || typeof h.author !== 'object') return null;
+  const { workspaceId, parent, epoch } = h;
+  const { userId, signingKey } = h.author;
+  if (typeof workspaceId !== 'string' || (parent !== null && typeof parent !== 'string') || typeof epoch !== 'number') return null;
+  if (typeof userId !== 'string' || typeof signingKey !== 'string') return null;
+  return { workspaceId, parent, epoch, author: { userId, signingKey } };
+}
+
 /** A manifest's fields but its file list, with the list's size: what a walk through history needs. */
 export interface ManifestHead {
   manifest: Omit<Manifest, 'files'>;
@@ -198,7 +230,7 @@ export interface ManifestHead {
 
 /**
  * Parses and checks everything in signed manifest bytes but the file list, which is only counted
- * and summed: no file objects, no path checks. For snapshots whose files are not used (the
+ * and summed: no file objects, no path checks (the section lengths must still add up). For snapshots whose files are not used (the
  * ancestors a pull walks through, `log`).
  */
 export function decodeManifestHead(bytes: Uint8Array): ManifestHead {
@@ -208,12 +240,21 @@ export function decodeManifestHead(bytes: Uint8Array): ManifestHead {
     return { manifest: head, files, bytes: total };
   }
   const { buf, head, n, sizesAt } = readBinaryHead(bytes);
-  if (sizesAt + n * 8 > buf.length) throw new ManifestError('manifest is truncated');
+  const modesAt = sizesAt + n * 8;
+  if (modesAt + n + 4 > buf.length) throw new ManifestError('manifest is truncated');
   let total = 0;
+  let ids = 0;
   for (let k = 0; k < n; k++) {
     const high = buf.readUInt32LE(sizesAt + k * 8 + 4);
     if (high > MAX_SIZE_HIGH_WORD) throw new ManifestError(`${fileWhere(k)}.size must be a non-negative integer`);
-    total += buf.readUInt32LE(sizesAt + k * 8) + high * TWO_TO_32;
+    const size = buf.readUInt32LE(sizesAt + k * 8) + high * TWO_TO_32;
+    total += size;
+    ids += chunkCount(size);
+  }
+  // The sections must add up to the whole, as decodeManifest requires; the paths themselves are
+  // not looked at (the signature covers them, and this reader does not use them).
+  if (modesAt + n + 4 + buf.readUInt32LE(modesAt + n) + ids * BLOB_ID_BYTES !== buf.length) {
+    throw new ManifestError('manifest sections do not add up to its length');
   }
   return { manifest: head, files: n, bytes: total };
 }

@@ -17,7 +17,7 @@ import { SIGNATURE_LENGTH, signDetached, verifyDetached } from '../crypto/keys.j
 import { LABELS } from '../crypto/labels.js';
 import { NewerFormatError } from './errors.js';
 import type { Primitives } from '../crypto/primitives-contract.js';
-import { decodeManifest, decodeManifestHead, encodeManifest, type ColumnarManifest, type Manifest, type ManifestHead } from './manifest.js';
+import { decodeManifest, decodeManifestHead, decodeNewerManifestHead, encodeManifest, type ColumnarManifest, type Manifest, type ManifestHead } from './manifest.js';
 
 export interface PackedSnapshot {
   /** 64 lowercase hex: SHA-256 of data */
@@ -57,7 +57,11 @@ export function packSnapshot(p: Primitives, manifestKey: Uint8Array, signingSecr
   return { id: toHex(p.sha256(data)), data };
 }
 
-/** Any failure — id, decryption, decoding, chain link, signature — is one IntegrityError. */
+/**
+ * Any failure — id, decryption, decoding, chain link, signature — is one IntegrityError, but for a
+ * manifest layout newer than this version whose chain link and signature check out
+ * (NewerFormatError: the caller still checks that its author is trusted).
+ */
 export function openSnapshot(p: Primitives, manifestKey: Uint8Array, expected: SnapshotExpectation, data: Uint8Array): Manifest {
   return openSigned(p, manifestKey, expected, data, (bytes) => {
     const manifest = decodeManifest(bytes);
@@ -99,9 +103,7 @@ function openSigned<T>(
     decoded = decode(manifestBytes);
     signingKey = fromBase64Url(decoded.head.author.signingKey, 32);
   } catch (err) {
-    // The envelope opened, so a holder of the manifest key wrote these bytes: a layout from a
-    // newer version is not tampering, and saying "upgrade" is more use than "integrity".
-    if (err instanceof NewerFormatError) throw err;
+    if (err instanceof NewerFormatError) throw checkedNewerFormat(p, expected, manifestBytes, signature, err);
     throw new IntegrityError();
   }
   const { head } = decoded;
@@ -110,4 +112,25 @@ function openSigned<T>(
   }
   if (!verifyDetached(signingKey, signature, signedMessage(p, manifestBytes), p)) throw new IntegrityError();
   return { manifest: decoded.manifest };
+}
+
+/**
+ * A newer version's manifest is worth an "upgrade" only when its chain link and signature hold:
+ * the envelope opening proves only that a holder of the manifest key wrote it, and holders are
+ * not all trusted authors (a former member keeps old epochs' keys).
+ */
+function checkedNewerFormat(p: Primitives, expected: SnapshotExpectation, manifestBytes: Uint8Array, signature: Uint8Array, err: NewerFormatError): Error {
+  const head = decodeNewerManifestHead(manifestBytes);
+  if (head === null || head.workspaceId !== expected.workspaceId || head.parent !== expected.parent || head.epoch !== expected.epoch) {
+    return new IntegrityError();
+  }
+  let signingKey: Uint8Array;
+  try {
+    signingKey = fromBase64Url(head.author.signingKey, 32);
+  } catch {
+    return new IntegrityError();
+  }
+  if (!verifyDetached(signingKey, signature, signedMessage(p, manifestBytes), p)) return new IntegrityError();
+  err.author = head.author;
+  return err;
 }

@@ -34,6 +34,8 @@ describe('scanFolder', () => {
     write('run.sh', '#!/bin/sh\n');
     chmodSync(path.join(root, 'run.sh'), 0o750);
     write('env/dev.json', '{"a":1}');
+    write('group-exec.sh');
+    chmodSync(path.join(root, 'group-exec.sh'), 0o654); // only the owner's execute bit counts, as in git
     write('env/dev.json.conflict', 'theirs'); // pull's conflict copy: never synced
     write('nested/.insomnia-sync/index', 'another link'); // a linked folder inside: never synced
     symlinkSync(path.join(root, 'run.sh'), path.join(root, 'link'));
@@ -41,9 +43,10 @@ describe('scanFolder', () => {
     expect(scan.skipped).toEqual(['link']);
     expect(scan.files.map((f) => [f.path, f.size, f.mode])).toEqual([
       ['env/dev.json', 7, 0o644],
+      ['group-exec.sh', 1, 0o644],
       ['run.sh', 10, 0o755],
     ]);
-    expect([...scan.columns.exec]).toEqual([0, 1]);
+    expect([...scan.columns.exec]).toEqual([0, 0, 1]);
     scan.files.forEach((f, i) => {
       expect(scan.columns.stats.subarray(i * 4, i * 4 + 4)).toEqual(Float64Array.of(f.size, f.mtimeMs, f.ctimeMs, f.ino));
     });

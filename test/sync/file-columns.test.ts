@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CHUNK_SIZE } from '../../src/sync/chunking.js';
-import { currentTree, localChanges, planChanges, planRescan, planRescanColumns, type ScannedFile } from '../../src/sync/diff.js';
+import { planChanges, planRescan, type LocalChange, type ScannedFile } from '../../src/sync/diff.js';
 import {
   checkFileColumns,
   entriesOf,
@@ -9,7 +9,7 @@ import {
   type FileColumns,
   type StatColumns,
 } from '../../src/sync/file-columns.js';
-import type { IndexEntry, LocalIndex } from '../../src/sync/index-format.js';
+import type { IndexEntry } from '../../src/sync/index-format.js';
 import { decodeIndex, decodeIndexColumns, encodeIndex } from '../../src/sync/index-format.js';
 import { decodeManifest, encodeManifest, ManifestError, type Manifest } from '../../src/sync/manifest.js';
 import { blob, entry, WS } from './index-fixtures.js';
@@ -85,6 +85,13 @@ describe('file columns', () => {
     }
   });
 
+  it('check the added entries like any entries', () => {
+    const base = columns([entry('a')]);
+    expect(() => mergeFileColumns(base, [0], [entry('b', { mode: 0o100700 })])).toThrow('added[0].mode must be 0o644 or 0o755');
+    expect(() => mergeFileColumns(base, [0], [entry('b', { size: '3' as unknown as number })])).toThrow(TypeError);
+    expect(() => mergeFileColumns(base, [0], [entry('b', { chunks: ['x'.repeat(64)] })])).toThrow(/not a 64-hex blob id/);
+  });
+
   it('a path both kept and added is refused by the check, not silently doubled', () => {
     const base = columns([entry('a'), entry('b')]);
     const merged = mergeFileColumns(base, [0, 1], [entry('b', { chunks: [blob(7)] })]);
@@ -104,6 +111,8 @@ describe('file columns', () => {
       ['files[1].path: path has an empty segment', (c) => void ((c.paths as string[])[1] = 'b/')],
       ['files[1] lies inside a path that is also a file', (c) => void ((c.paths as string[])[1] = 'a/x')],
       ['file columns have mismatched lengths', (c) => void (c.exec = new Uint8Array(2))],
+      ['files[1].path is not a string', (c) => void ((c.paths as unknown[])[1] = 7)],
+      ['files[0].path is not a string', (c) => void ((c.paths as unknown[])[0] = undefined)],
       ['file columns have blob ids that no file uses', (c) => void (c.ids = new Uint8Array(c.ids.length + 32))],
     ];
     for (const [problem, spoil] of cases) {
@@ -141,12 +150,37 @@ function statColumns(files: ScannedFile[]): StatColumns {
   };
 }
 
-describe('planRescanColumns and planChanges', () => {
-  it('agree with planRescan and localChanges for 500 random folders', () => {
+/** The rules of planRescan and planChanges spelt out the slow way, path by path: the model they must match. */
+function reference(entries: IndexEntry[], scanned: ScannedFile[], contentOf: (f: ScannedFile) => Pick<IndexEntry, 'mode' | 'chunks'>) {
+  const indexed = new Map(entries.map((e) => [e.path, e]));
+  const scannedPaths = new Set(scanned.map((f) => f.path));
+  const unchanged: string[] = [];
+  const dirty: string[] = [];
+  const changes: LocalChange[] = [];
+  for (const f of scanned) {
+    const e = indexed.get(f.path);
+    const sameStat = e !== undefined && e.mtimeMs !== 0 && e.size === f.size && e.mtimeMs === f.mtimeMs && e.ctimeMs === f.ctimeMs && e.ino === f.ino && e.mode === f.mode;
+    if (sameStat) {
+      unchanged.push(f.path);
+      continue;
+    }
+    dirty.push(f.path);
+    const now = contentOf(f);
+    if (e === undefined) changes.push({ kind: 'added', path: f.path });
+    else if (e.mode !== now.mode || e.chunks.join() !== now.chunks.join()) changes.push({ kind: 'modified', path: f.path });
+  }
+  const deleted = entries.filter((e) => !scannedPaths.has(e.path)).map((e) => e.path);
+  for (const p of deleted) changes.push({ kind: 'deleted', path: p });
+  return { unchanged, dirty, deleted, changes: changes.sort((x, y) => (x.path < y.path ? -1 : 1)) };
+}
+
+describe('planRescan and planChanges', () => {
+  it('agree with the path-by-path model for 500 random folders', () => {
     const next = rng(3);
+    let unchanged = 0;
+    let changed = 0;
     for (let n = 0; n < 500; n++) {
       const entries = randomEntries(next, Math.floor(next() * 50)).map((e) => (next() < 0.1 ? { ...e, mtimeMs: 0 } : e));
-      const index: LocalIndex = { version: 1, workspaceId: WS, base: null, entries };
       const scanned = scanOf(entries)
         .filter(() => next() > 0.1)
         .map((f) => {
@@ -158,31 +192,33 @@ describe('planRescanColumns and planChanges', () => {
         });
       for (const e of randomEntries(next, 5)) if (!entries.some((x) => x.path === e.path || x.path.startsWith(`${e.path}/`) || e.path.startsWith(`${x.path}/`))) scanned.push(scanOf([e])[0] as ScannedFile);
       scanned.sort((a, b) => (a.path < b.path ? -1 : 1));
+      // Half the re-read files really changed content.
+      const contentOf = (f: ScannedFile) => {
+        const was = entries.find((e) => e.path === f.path)?.chunks ?? [blob(5)];
+        return { mode: f.mode, chunks: f.ino % 2 ? was : was.map((_, i) => blob(800_000 + i)) };
+      };
+      const want = reference(entries, scanned, contentOf);
 
       const cols = columns(entries);
-      const plan = planRescanColumns(cols, statColumns(scanned));
-      const expected = planRescan(index, scanned);
-      expect(plan.unchanged.map((k) => entriesOf(cols)[k])).toEqual(expected.unchanged);
-      expect(plan.dirty.map((k) => scanned[k])).toEqual(expected.dirty);
-      expect(plan.deleted.map((k) => cols.paths[k])).toEqual(expected.deleted);
-      expect(plan.dirtyWas.map((k) => (k < 0 ? null : cols.paths[k]))).toEqual(expected.dirty.map((f) => (entries.some((e) => e.path === f.path) ? f.path : null)));
-
-      // Half the re-read files really changed content.
-      const hashed = expected.dirty.map((f, k) => ({ ...f, chunks: (entries.find((e) => e.path === f.path)?.chunks ?? [blob(5)]).map((c) => (k % 2 ? c : blob(800_000 + k))) }));
-      expect(planChanges(cols, plan, hashed)).toEqual(localChanges(index, currentTree(expected.unchanged, hashed)));
+      const scan = statColumns(scanned);
+      const plan = planRescan(cols, scan);
+      expect(plan.unchanged.map((k) => cols.paths[k])).toEqual(want.unchanged);
+      expect(plan.dirty.map((k) => scan.paths[k])).toEqual(want.dirty);
+      expect(plan.deleted.map((k) => cols.paths[k])).toEqual(want.deleted);
+      expect(plan.dirtyInIndex.map((k) => (k < 0 ? null : cols.paths[k]))).toEqual(want.dirty.map((p) => (entries.some((e) => e.path === p) ? p : null)));
+      const hashed = plan.dirty.map((k) => ({ ...(scanned[k] as ScannedFile), ...contentOf(scanned[k] as ScannedFile) }));
+      expect(planChanges(cols, plan, hashed)).toEqual(want.changes);
+      unchanged += want.unchanged.length;
+      changed += want.changes.length;
     }
+    expect(Math.min(unchanged, changed)).toBeGreaterThan(1000);
   });
 
   it('rehashAll marks every scanned file dirty and remembers its index row', () => {
     const entries = [entry('a'), entry('b'), entry('c')];
     const scan = statColumns(scanOf([entries[0] as IndexEntry, entries[2] as IndexEntry]));
-    expect(planRescanColumns(columns(entries), scan, { rehashAll: true })).toEqual({ unchanged: [], dirty: [0, 1], dirtyWas: [0, 2], deleted: [1] });
-    expect(planRescanColumns(columns(entries), scan)).toEqual({ unchanged: [0, 2], dirty: [], dirtyWas: [], deleted: [1] });
-  });
-
-  it('refuses a scan out of order', () => {
-    const scan = statColumns(scanOf([entry('b'), entry('a')]));
-    expect(() => planRescanColumns(columns([entry('a')]), scan)).toThrow(/not strictly sorted/);
+    expect(planRescan(columns(entries), scan, { rehashAll: true })).toEqual({ unchanged: [], dirty: [0, 1], dirtyInIndex: [0, 2], deleted: [1] });
+    expect(planRescan(columns(entries), scan)).toEqual({ unchanged: [0, 2], dirty: [], dirtyInIndex: [], deleted: [1] });
   });
 });
 
@@ -219,5 +255,13 @@ describe('columnar manifests and indexes', () => {
     expect(() => encodeManifest({ ...head(), files: c })).toThrow(ManifestError);
     expect(() => encodeManifest({ ...head(), files: c })).toThrow('manifest.files[1] repeats a path');
     expect(() => encodeManifest({ ...head(), epoch: 0, files: columns([entry('a')]) })).toThrow('manifest.epoch must be a positive integer');
+    expect(() => encodeManifest({ ...head(), files: {} as unknown as FileColumns })).toThrow(ManifestError);
+  });
+
+  it('keep a first path that starts with a byte-order mark', () => {
+    const index = { version: 1 as const, workspaceId: WS, base: null, entries: [entry('\ufeffnotes.json')] };
+    expect(decodeIndex(encodeIndex(index))).toEqual(index);
+    const files = index.entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
+    expect(decodeManifest(encodeManifest({ ...head(), files })).files).toEqual(files);
   });
 });

@@ -382,6 +382,10 @@ describe('layout 2 (binary)', () => {
     for (let n = 0; n < bytes.length; n++) expectManifestError(() => decodeManifest(bytes.subarray(0, n)));
     expectManifestError(() => decodeManifest(new Uint8Array([...bytes, 0])));
     expectManifestError(() => decodeManifestHead(bytes.subarray(0, 30)));
+    // The head-only reader skips the paths but still wants every section where it belongs.
+    expectManifestError(() => decodeManifestHead(new Uint8Array([...bytes, 0])));
+    expectManifestError(() => decodeManifestHead(bytes.subarray(0, bytes.length - 1)));
+    expect(decodeManifestHead(bytes).files).toBe(4);
   });
 
   it('carries sizes past 4 GiB, and refuses one past Number.MAX_SAFE_INTEGER', () => {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Primitives } from '../../crypto/primitives.js';
 import { openSnapshot } from '../../sync/snapshot.js';
+import { NewerFormatError } from '../../sync/errors.js';
 import type { ApiClient } from '../api.js';
 import type { WorkspaceKeyring } from '../keyring.js';
 import { atomicWrite, stateDir } from './link.js';
@@ -59,7 +60,8 @@ export async function baseEpochOf(
       openSnapshot(p, keys.manifestKey, { id: info.id, workspaceId: ring.workspaceId, parent: info.parent, epoch }, data);
       recordBaseEpoch(root, base, epoch);
       return epoch;
-    } catch {
+    } catch (err) {
+      if (err instanceof NewerFormatError) throw err;
       /* another epoch's key may open it */
     }
   }

@@ -73,6 +73,11 @@ export function readIndex(root: string): LocalIndex {
   return decodeIndexFile(root, readIndexBytes(root));
 }
 
+/** readIndex with the entries as columns (what the folder commands work on). */
+export function readIndexColumns(root: string): IndexColumns {
+  return decodeIndexFileColumns(root, readIndexBytes(root));
+}
+
 /**
  * The index file's checked bytes (layout of sync/index-format.ts), for callers that may not need
  * every entry (see indexMatchesScan); decodeIndexFile turns them into the index.

@@ -3,8 +3,8 @@
  * changed since the last sync is answered from the index's raw bytes (indexMatchesScan), and the
  * index is decoded only when something did.
  */
-import { indexMatchesScan, type IndexColumns, type LocalIndex } from '../../sync/index-format.js';
-import { decodeIndexFile, decodeIndexFileColumns, decodeIndexFileHead, readIndexBytes } from './link.js';
+import { indexMatchesScan, type IndexColumns } from '../../sync/index-format.js';
+import { decodeIndexFileColumns, decodeIndexFileHead, readIndexBytes } from './link.js';
 import { scanFolder, type ScanResult } from './scan.js';
 
 export interface ScannedFolder {
@@ -13,9 +13,7 @@ export interface ScannedFolder {
   base: string | null;
   /** every file has the index's stat data, none is racily clean, none added or deleted */
   clean: boolean;
-  /** the decoded index (decoded on each call) */
-  index(): LocalIndex;
-  /** the index as columns (decoded on each call) */
+  /** the index, decoded (on each call) into columns */
   columns(): IndexColumns;
 }
 
@@ -24,5 +22,5 @@ export async function scanAgainstIndex(root: string): Promise<ScannedFolder> {
   const scan = await scanFolder(root);
   const { base } = decodeIndexFileHead(root, bytes);
   const clean = indexMatchesScan(bytes, scan.columns);
-  return { scan, base, clean, index: () => decodeIndexFile(root, bytes), columns: () => decodeIndexFileColumns(root, bytes) };
+  return { scan, base, clean, columns: () => decodeIndexFileColumns(root, bytes) };
 }

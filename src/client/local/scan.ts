@@ -4,9 +4,10 @@
  */
 import { constants as fsConstants, lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { normalizeMode } from '../../sync/file-mode.js';
 import { builtinIgnored, noNameBuiltinIgnored } from '../../sync/ignore-builtin.js';
 import type { ScannedFile } from '../../sync/diff.js';
-import type { StatColumns } from '../../sync/index-format.js';
+import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { areSimpleValidChildren, validatePath } from '../../sync/paths.js';
 
 export { IGNORE_FILE } from '../../sync/ignore-builtin.js';
@@ -21,9 +22,6 @@ export interface ScanResult {
   skipped: string[];
 }
 
-export function fileMode(statMode: number): number {
-  return statMode & 0o111 ? 0o755 : 0o644;
-}
 
 /** Loads the gitignore parser only when the folder has rules for it. */
 async function matcherFor(root: string): Promise<(relPath: string, isDir: boolean) => boolean> {
@@ -85,7 +83,7 @@ export async function scanFolder(root: string): Promise<ScanResult> {
         continue;
       }
       const n = paths.length;
-      if ((n + 1) * 4 > stats.length) {
+      if ((n + 1) * STAT_FIELDS > stats.length) {
         const grown = new Float64Array(stats.length * 2);
         grown.set(stats);
         stats = grown;
@@ -95,18 +93,18 @@ export async function scanFolder(root: string): Promise<ScanResult> {
         grown.set(exec);
         exec = grown;
       }
-      stats[n * 4] = st.size;
-      stats[n * 4 + 1] = st.mtimeMs;
-      stats[n * 4 + 2] = st.ctimeMs;
-      stats[n * 4 + 3] = st.ino;
-      exec[n] = st.mode & 0o111 ? 1 : 0;
+      stats[n * STAT_FIELDS] = st.size;
+      stats[n * STAT_FIELDS + 1] = st.mtimeMs;
+      stats[n * STAT_FIELDS + 2] = st.ctimeMs;
+      stats[n * STAT_FIELDS + 3] = st.ino;
+      exec[n] = normalizeMode(st.mode) === 0o755 ? 1 : 0;
       paths.push(relPath);
     }
   };
   walk('');
   // Skipped entries are found in two passes per folder; report them in path order.
   skipped.sort();
-  return scanResult({ paths, stats: stats.subarray(0, paths.length * 4), exec: exec.subarray(0, paths.length) }, skipped);
+  return scanResult({ paths, stats: stats.subarray(0, paths.length * STAT_FIELDS), exec: exec.subarray(0, paths.length) }, skipped);
 }
 
 const SLASH = 0x2f;
@@ -125,10 +123,10 @@ function isSyncablePath(relPath: string): boolean {
 export function scannedFileAt(columns: StatColumns, k: number): ScannedFile {
   return {
     path: columns.paths[k] as string,
-    size: columns.stats[k * 4] as number,
-    mtimeMs: columns.stats[k * 4 + 1] as number,
-    ctimeMs: columns.stats[k * 4 + 2] as number,
-    ino: columns.stats[k * 4 + 3] as number,
+    size: columns.stats[k * STAT_FIELDS] as number,
+    mtimeMs: columns.stats[k * STAT_FIELDS + 1] as number,
+    ctimeMs: columns.stats[k * STAT_FIELDS + 2] as number,
+    ino: columns.stats[k * STAT_FIELDS + 3] as number,
     mode: columns.exec[k] === 1 ? 0o755 : 0o644,
   };
 }

@@ -19,7 +19,8 @@ import { STATE_DIR } from '../local/link.js';
 import { placeRemoteFiles } from '../local/materialize.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
-import { loadRemote, openLinked, trustedSigners } from './linked.js';
+import { loadRemote, trustedSigners } from './linked.js';
+import { openLinkedFolder } from './open-linked.js';
 
 type Principal = Parameters<typeof loadRemote>[1];
 
@@ -151,7 +152,7 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
     principal = session;
     workspaceId = (await resolveWorkspace(ctx, session, opts.workspace)).id;
   } else {
-    const linked = await openLinked(ctx);
+    const linked = await openLinkedFolder(ctx);
     principal = linked.session;
     workspaceId = linked.folder.link.workspaceId;
   }

@@ -10,7 +10,9 @@ import { STATE_DIR } from '../local/link.js';
 import { applyStaged, placeRemoteFiles, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
 import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
+import { filesOf } from '../../sync/file-columns.js';
 import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
+import { openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
 export interface LogEntry {
@@ -25,7 +27,7 @@ export interface LogEntry {
 
 export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Promise<{ workspaceId: string; snapshots: LogEntry[] }> {
   const p = ctx.primitives;
-  const { folder, session } = await openLinked(ctx);
+  const { folder, session } = await openLinkedFolder(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const entries: LogEntry[] = [];
@@ -86,8 +88,9 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
       if (!ok) throw new ConflictError('restore cancelled: you have unpushed changes', 'push them first, or pass --yes to overwrite');
     }
     const wanted = new Map(target.manifest.files.map((f) => [f.path, f]));
-    const current = new Map(local.tree.map((f) => [f.path, f]));
-    deletes = local.tree.filter((f) => !wanted.has(f.path)).map((f) => f.path);
+    const tree = filesOf(local.files);
+    const current = new Map(tree.map((f) => [f.path, f]));
+    deletes = tree.filter((f) => !wanted.has(f.path)).map((f) => f.path);
     files = target.manifest.files.filter((f) => {
       const c = current.get(f.path);
       return !c || c.mode !== f.mode || c.chunks.join() !== f.chunks.join();
@@ -122,7 +125,7 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
       ? (await resolveTokenWorkspace(p, principal, opts.workspace)).id
       : (await resolveWorkspace(ctx, principal, opts.workspace)).id;
   } else {
-    const linked = await openLinked(ctx);
+    const linked = await openLinkedFolder(ctx);
     session = linked.session;
     workspaceId = linked.folder.link.workspaceId;
   }

@@ -7,12 +7,12 @@ import type { AccountResponse, TeamInfo, WorkspaceInfo, MemberPublicKeys } from 
 import type { ClientContext } from '../context.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
-import { scanFolder, type ScanResult } from '../local/scan.js';
+import { scanFolder, scannedFileAt, type ScanResult } from '../local/scan.js';
 import { hashFile } from '../local/files.js';
 import type { WorkspaceKeyring } from '../keyring.js';
-import { planRescan, localChanges, type LocalChange } from '../../sync/diff.js';
-import type { IndexEntry, LocalIndex } from '../../sync/index-format.js';
-import type { TreeFile } from '../../sync/merge.js';
+import { planChanges, planRescan, type LocalChange } from '../../sync/diff.js';
+import { mergeFileColumns, type FileColumns } from '../../sync/file-columns.js';
+import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import { toB64 } from '../../protocol/encoding.js';
 import type { Manifest } from '../../sync/manifest.js';
@@ -67,38 +67,33 @@ export async function snapshotSigner(
 }
 
 export interface LocalTree {
-  /** the folder as it is now, content addressed */
-  tree: TreeFile[];
-  /** index entries with fresh stat data for every file in `tree` */
-  entries: IndexEntry[];
+  /** the folder as it is now, content addressed, with fresh stat data (filesOf / entriesOf for records) */
+  files: FileColumns;
   changes: LocalChange[];
   skipped: string[];
   /** whether any file had to be re-read */
   rehashed: boolean;
 }
 
-/** Scans the folder; re-reads only files whose stat differs from the index (`needsKeys` lazily unlocks the blob-id key). */
+/** Scans the folder; re-reads only files whose stat differs from the index (`blobIdKey` is asked for only then). */
 export async function readLocalTree(
   p: Primitives,
   root: string,
-  index: LocalIndex,
+  index: IndexColumns,
   blobIdKey: () => Promise<Uint8Array>,
   scanned?: ScanResult,
 ): Promise<LocalTree> {
   const scan = scanned ?? (await scanFolder(root));
-  const plan = planRescan(index, scan.files);
+  const plan = planRescan(index, scan.columns);
   const hashed: IndexEntry[] = [];
   if (plan.dirty.length > 0) {
     const key = await blobIdKey();
-    for (const f of plan.dirty) {
-      const { chunks, size } = hashFile(p, key, root, f.path);
-      hashed.push({ ...f, size, chunks });
+    for (const k of plan.dirty) {
+      const f = scannedFileAt(scan.columns, k);
+      hashed.push({ ...f, ...hashFile(p, key, root, f.path) });
     }
   }
-  const entries = [...plan.unchanged, ...hashed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const tree = entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
-  const changes = localChanges(index, tree);
-  return { tree, entries, changes, skipped: scan.skipped, rehashed: hashed.length > 0 };
+  return { files: mergeFileColumns(index, plan.unchanged, hashed), changes: planChanges(index, plan, hashed), skipped: scan.skipped, rehashed: hashed.length > 0 };
 }
 
 /** The blob-id key of the newest epoch: what new blobs are named with. */

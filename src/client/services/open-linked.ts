@@ -5,21 +5,21 @@
  * when a token is given).
  */
 import type { ClientContext } from '../context.js';
-import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
+import { readIndexColumns, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
 import { requireSession } from '../session.js';
-import type { LocalIndex } from '../../sync/index-format.js';
+import type { IndexColumns } from '../../sync/index-format.js';
 import type { SyncPrincipal } from '../token-session.js';
 
 export interface LinkedContext {
   folder: LinkedFolder;
   /** the login session, or the access token when INSOMNIA_SYNC_TOKEN is set */
   session: SyncPrincipal;
-  index: LocalIndex;
+  index: IndexColumns;
 }
 
 export async function openLinked(ctx: ClientContext): Promise<LinkedContext> {
   const { folder, session } = await openLinkedFolder(ctx);
-  return { folder, session, index: readIndex(folder.root) };
+  return { folder, session, index: readIndexColumns(folder.root) };
 }
 
 /** openLinked without reading the index, for commands that read it in their own way. */

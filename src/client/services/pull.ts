@@ -14,9 +14,10 @@ import { fetchVerifiedChain, fetchVerifiedSnapshot } from '../history.js';
 
 import { STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { applyStaged, placeRemoteFiles, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
-import { fileMode } from '../local/scan.js';
+import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
-import type { LocalIndex } from '../../sync/index-format.js';
+import type { IndexColumns } from '../../sync/index-format.js';
+import { entriesOf, filesOf } from '../../sync/file-columns.js';
 import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
 import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
@@ -57,7 +58,7 @@ async function pullInto(
   ctx: ClientContext,
   folder: LinkedFolder,
   session: SyncPrincipal,
-  index: LocalIndex,
+  index: IndexColumns,
   strategy: MergeStrategy,
   /** a clone into a folder that was empty: nothing local to merge with or to protect */
   intoEmpty: boolean,
@@ -111,8 +112,7 @@ async function pullInto(
     const baseEpoch = await baseEpochOf(p, session.api, remote.ring, folder.root, index.base);
     const localKey = (baseEpoch !== null ? remote.ring.byEpoch.get(baseEpoch)?.blobIdKey : undefined) ?? blobIdKeyOf(remote.ring);
     const local = await readLocalTree(p, folder.root, index, async () => localKey);
-    const baseTree: TreeFile[] = index.entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));
-    const plan = planMerge(baseTree, local.tree, newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
+    const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
     fetches = [];
     for (const action of plan.actions) {
       if (action.kind === 'write') fetches.push({ target: action.path, file: action.file });
@@ -125,7 +125,7 @@ async function pullInto(
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
     applyStaged(folder.root, staged, deletes);
-    entries = indexAfterMerge(folder.root, plan.result, local.entries, fetches);
+    entries = indexAfterMerge(folder.root, plan.result, entriesOf(local.files), fetches);
   }
   writeIndex(folder.root, { version: 1, workspaceId, base: head, entries });
   recordBaseEpoch(folder.root, head, newest.manifest.epoch);
@@ -151,7 +151,7 @@ function indexAfterMerge(root: string, result: TreeFile[], localEntries: IndexEn
   return result.map((f) => {
     if (writtenPaths.has(f.path)) {
       const st = lstatSync(`${root}${path.sep}${f.path}`);
-      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: fileMode(st.mode) };
+      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: normalizeMode(st.mode) };
     }
     const local = localByPath.get(f.path);
     if (local && local.mode === f.mode && local.chunks.join() === f.chunks.join()) return { ...local };
@@ -165,7 +165,7 @@ function indexOfPlaced(files: TreeFile[], placed: PlacedFile[]): IndexEntry[] {
   return files.map(({ path, size, chunks }) => {
     const st = byPath.get(path);
     if (!st) throw new Error(`clone did not place ${path}`);
-    return { path, size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: fileMode(st.statMode), chunks };
+    return { path, size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: normalizeMode(st.statMode), chunks };
   });
 }
 

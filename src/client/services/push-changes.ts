@@ -9,7 +9,7 @@ import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto
 import { blobIdBytes, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { ColumnarManifest } from '../../sync/manifest.js';
-import { planChanges, planRescanColumns, type LocalChange, type RescanPlan, type ScannedFile } from '../../sync/diff.js';
+import { planChanges, planRescan, type LocalChange, type RescanPlan, type ScannedFile } from '../../sync/diff.js';
 import { mergeFileColumns } from '../../sync/file-columns.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
@@ -31,7 +31,7 @@ const UPLOAD_CONCURRENCY = 3;
 export async function pushChanges(
   ctx: ClientContext,
   opts: { message?: string; force?: boolean },
-  state: Omit<LinkedContext, 'index'> & { index: IndexColumns; scan: ScanResult; plan: RescanPlan; result: PushResult; firstPush: boolean; asked: AskedRemote },
+  state: LinkedContext & { scan: ScanResult; plan: RescanPlan; result: PushResult; firstPush: boolean; asked: AskedRemote },
 ): Promise<PushResult> {
   const p = ctx.primitives;
   const { folder, session, index, scan, result, firstPush } = state;
@@ -43,7 +43,7 @@ export async function pushChanges(
   let plan = state.plan;
   // After a key rotation every file goes out again under the new epoch: one manifest, one epoch.
   if (index.base !== null && (await baseEpochOf(p, session.api, remote.ring, folder.root, index.base)) !== remote.ring.epoch) {
-    plan = planRescanColumns(index, scan.columns, { rehashAll: true });
+    plan = planRescan(index, scan.columns, { rehashAll: true });
   }
   const dirty = plan.dirty.map((k) => scannedFileAt(scan.columns, k));
 

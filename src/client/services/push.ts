@@ -9,7 +9,7 @@
  * index and one small request.
  */
 import type { LocalChange } from '../../sync/diff.js';
-import { planRescanColumns } from '../../sync/diff.js';
+import { planRescan } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
 import type { WorkspaceInfo } from '../../protocol/types.js';
@@ -55,7 +55,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   me?.catch(() => {});
   await session.api.flushed();
   const index = scanned.columns();
-  const plan = planRescanColumns(index, scan.columns);
+  const plan = planRescan(index, scan.columns);
   const firstPush = index.base === null;
   if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush) return upToDateResult(ctx, workspace, { ...result, parent: base });
   // Everything past here needs keys, crypto and the upload machinery: loaded only when there is work.

@@ -30,10 +30,10 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   const { scan, base } = scanned;
   let changes: LocalChange[] = [];
   if (!scanned.clean) {
-    const index = scanned.index();
+    const index = scanned.columns();
     const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf((await loadRemote(p, session, folder.link.workspaceId)).ring), scan);
     // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
-    if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...index, entries: local.entries });
+    if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
     changes = local.changes;
   }
   const workspace = await workspaceP;
