@@ -40,10 +40,22 @@ export class HeadMovedError extends ConflictError {
   }
 }
 
+/**
+ * A server URL as the client keeps and compares it: origin and path, without a trailing slash,
+ * query or fragment. The path stays: a server behind a reverse proxy at `https://host/isync/`
+ * serves its routes under `/isync`.
+ */
+export function serverBaseUrl(url: URL): string {
+  return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+}
+
 export class ApiClient {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
-  private readonly origin: string;
+  /** origin and path prefix (serverBaseUrl) */
+  private readonly base: string;
+  /** the path prefix every route goes under ('' for a server at the root) */
+  private readonly prefix: string;
   private readonly url: URL;
   /** requests not yet handed to the operating system whole (see flushed) */
   private readonly unsent = new Set<Promise<void>>();
@@ -59,7 +71,8 @@ export class ApiClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
       throw new UsageError(`server URL must be http(s): ${options.baseUrl}`);
     }
-    this.origin = url.origin;
+    this.base = serverBaseUrl(url);
+    this.prefix = url.pathname.replace(/\/+$/, '');
     this.url = url;
     this.token = options.token;
     // node:https, and node:tls under it, only for an https server: ~5 ms of every other run.
@@ -68,7 +81,7 @@ export class ApiClient {
   }
 
   get serverUrl(): string {
-    return this.origin;
+    return this.base;
   }
 
   async close(): Promise<void> {
@@ -89,7 +102,7 @@ export class ApiClient {
     opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string>; accept?: string } = {},
   ): Promise<{ status: number; body: Buffer; contentType: string }> {
     const route = ROUTES[name];
-    let path = routePath(name, opts.params);
+    let path = `${this.prefix}${routePath(name, opts.params)}`;
     if (opts.query) {
       const qs = new URLSearchParams(opts.query).toString();
       if (qs) path += `?${qs}`;
@@ -113,7 +126,7 @@ export class ApiClient {
     } catch (err) {
       const code = (err as { code?: string }).code ?? '';
       throw new UnreachableError(
-        `cannot reach the server at ${this.origin} (${code || (err as Error).message})`,
+        `cannot reach the server at ${this.base} (${code || (err as Error).message})`,
         'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
       );
     }

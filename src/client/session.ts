@@ -1,7 +1,7 @@
 /** Turning the stored session into an authenticated API client and unlocked identity. */
 import { fromB64 } from '../protocol/encoding.js';
 import type { Identity } from '../crypto/keys.js';
-import type { ApiClient } from './api.js';
+import { serverBaseUrl, type ApiClient } from './api.js';
 import type { ClientContext } from './context.js';
 import { DEFAULT_SERVER } from './config.js';
 import { AuthError } from './errors.js';
@@ -39,7 +39,7 @@ export function requireSession(ctx: ClientContext, server?: string): ActiveSessi
 
 export function normalizeUrl(url: string): string {
   try {
-    return new URL(url).origin;
+    return serverBaseUrl(new URL(url));
   } catch {
     return url;
   }

@@ -13,7 +13,7 @@ import { toHex } from '../../crypto/hex.js';
 import { IntegrityError, KdfParamsError } from '../../crypto/errors.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, SyncError, UsageError } from '../errors.js';
-import { resolveServer } from '../session.js';
+import { normalizeUrl, resolveServer } from '../session.js';
 import type { SessionSecrets } from '../secrets.js';
 
 export interface AccountSummary {
@@ -148,7 +148,7 @@ export async function storeSession(
   if (!res.session) throw new AuthError('the server did not open a session');
   const secrets: SessionSecrets = {
     version: 1,
-    server: new URL(server).origin,
+    server: normalizeUrl(server),
     userId: res.user.id,
     email: res.user.email,
     name: res.user.name,
