@@ -7,7 +7,10 @@
  * anything is written. Archives are built from a private temporary folder (0700) that is removed
  * afterwards, and written under a temporary name then renamed, so a failed export leaves nothing.
  */
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import os from 'node:os';
 import path from 'node:path';
 import type { AccountDataResponse } from '../../protocol/types.js';
@@ -120,22 +123,24 @@ async function passphraseFor(ctx: ClientContext, given: string | undefined): Pro
   return pass;
 }
 
-/** Packs `top` (a folder under `cwd`) as tar.gz, optionally age-encrypted, into `target.out` atomically. */
+/**
+ * Packs `top` (a folder under `cwd`) as tar.gz, optionally age-encrypted, into `target.out`
+ * atomically. Streamed end to end (tar → gzip → age's STREAM chunks → file), so an export of
+ * gigabytes holds a few chunks in memory, not the archive.
+ */
 async function writeArchive(cwd: string, top: string, target: Target, passphrase: string | null): Promise<void> {
   const { create } = await import('tar');
-  const chunks: Buffer[] = [];
-  const stream = create({ gzip: true, cwd, portable: true }, [top]);
-  for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
-  let data: Uint8Array = Buffer.concat(chunks);
+  // tar gives a minipass stream: an async iterable, not a stream.Readable that toWeb takes
+  let archive = Readable.from(create({ gzip: true, cwd, portable: true }, [top]) as AsyncIterable<Buffer>);
   if (passphrase !== null) {
     const { Encrypter } = await import('age-encryption');
     const e = new Encrypter();
     e.setPassphrase(passphrase);
-    data = await e.encrypt(data);
+    archive = Readable.fromWeb((await e.encrypt(Readable.toWeb(archive) as ReadableStream<Uint8Array>)) as NodeReadableStream<Uint8Array>);
   }
   const tmp = `${target.out}.partial-${process.pid}`;
   try {
-    writeFileSync(tmp, data, { mode: 0o600, flag: 'wx' });
+    await pipeline(archive, createWriteStream(tmp, { mode: 0o600, flags: 'wx' }));
     renameSync(tmp, target.out);
   } catch (err) {
     rmSync(tmp, { force: true });
