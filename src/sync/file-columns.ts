@@ -134,6 +134,25 @@ export function fileColumnsOf(
   return { columns: { paths, stats, exec, ids: Buffer.from(joined, 'hex'), firstId }, problem: null };
 }
 
+// ignoreBOM: a first path may start with U+FEFF, which must stay part of it.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * `n` paths from their UTF-8 joined by "\n" (how the index and manifest store them; paths never
+ * hold control characters), or what is wrong with the bytes.
+ */
+export function splitPaths(joined: Uint8Array, n: number): { paths: string[]; problem: null } | { paths: null; problem: string } {
+  let text: string;
+  try {
+    text = strictUtf8.decode(joined);
+  } catch {
+    return { paths: null, problem: 'paths are not valid UTF-8' };
+  }
+  const paths = n === 0 ? [] : text.split('\n');
+  if (paths.length !== n || (n === 0 && joined.length !== 0)) return { paths: null, problem: 'path count does not match the file count' };
+  return { paths, problem: null };
+}
+
 /** Every blob id of the columns as one lower-case hex string: file k's are 64-character slices. */
 function idsHex(c: FileColumns): string {
   return Buffer.from(c.ids.buffer, c.ids.byteOffset, c.ids.byteLength).toString('hex');

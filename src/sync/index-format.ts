@@ -23,6 +23,7 @@ import {
   checkFileColumns,
   entriesOf,
   fileColumnsOf,
+  splitPaths,
   BLOB_ID_BYTES,
   STAT_FIELDS,
   type FileColumns,
@@ -161,8 +162,6 @@ function encodeIndexColumns(i: IndexColumns, opts: { writtenAtMs?: number }): Ui
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
-// ignoreBOM: a first path may start with U+FEFF, which must stay part of it.
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
@@ -204,14 +203,8 @@ export function decodeIndexColumns(bytes: Uint8Array): IndexColumns {
   const pathBytes = buf.readUInt32LE(modesAt + n);
   const idsAt = pathsAt + pathBytes;
   if (idsAt > buf.length) throw new IndexFormatError('index is truncated');
-  let joined: string;
-  try {
-    joined = strictUtf8.decode(buf.subarray(pathsAt, idsAt));
-  } catch {
-    throw new IndexFormatError('index paths are not valid UTF-8');
-  }
-  const paths = n === 0 ? [] : joined.split('\n');
-  if (paths.length !== n || (n === 0 && pathBytes !== 0)) throw new IndexFormatError('index path count does not match its entry count');
+  const { paths, problem: pathsProblem } = splitPaths(buf.subarray(pathsAt, idsAt), n);
+  if (paths === null) throw new IndexFormatError(`index ${pathsProblem}`);
 
   const stats = readFloat64s(buf, statsAt, n * STAT_FIELDS);
   const exec = buf.subarray(modesAt, modesAt + n);

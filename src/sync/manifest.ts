@@ -25,7 +25,7 @@
  */
 import { chunkCount } from './chunking.js';
 import { NewerFormatError } from './errors.js';
-import { BLOB_ID_BYTES, checkFileColumns, fileColumnsOf, filesOf, STAT_FIELDS, type FileColumns } from './file-columns.js';
+import { BLOB_ID_BYTES, checkFileColumns, fileColumnsOf, filesOf, splitPaths, STAT_FIELDS, type FileColumns } from './file-columns.js';
 import {
   AUTHOR_KEYS,
   canonicalHead,
@@ -153,14 +153,8 @@ function decodeManifestColumns(bytes: Uint8Array): { head: Omit<Manifest, 'files
   const pathBytes = buf.readUInt32LE(modesAt + n);
   const idsAt = pathsAt + pathBytes;
   if (idsAt > buf.length) throw new ManifestError('manifest is truncated');
-  let joined: string;
-  try {
-    joined = strictUtf8.decode(buf.subarray(pathsAt, idsAt));
-  } catch {
-    throw new ManifestError('manifest paths are not valid UTF-8');
-  }
-  const paths = n === 0 ? [] : joined.split('\n');
-  if (paths.length !== n || (n === 0 && pathBytes !== 0)) throw new ManifestError('manifest path count does not match its file count');
+  const { paths, problem: pathsProblem } = splitPaths(buf.subarray(pathsAt, idsAt), n);
+  if (paths === null) throw new ManifestError(`manifest ${pathsProblem}`);
   if (buf.length - idsAt !== id * BLOB_ID_BYTES) throw new ManifestError("manifest blob ids do not match the files' sizes");
   const files: FileColumns = { paths, stats, exec: buf.subarray(modesAt, modesAt + n), ids: buf.subarray(idsAt), firstId };
   const problem = checkFileColumns(files, fileWhere);

@@ -13,21 +13,11 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 6);
 const SEED = Number(process.env.CRASH_SEED ?? 7);
 
-/** mulberry32: the kill moments are reproducible */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,7 +45,7 @@ function push(m: Machine, cwd: string): { done: Promise<{ code: number | null; s
 
 describe('crash safety', () => {
   it(`survives ${ROUNDS} SIGKILLs during pushes: history verifies, retried pushes succeed, gc keeps what is needed`, async () => {
-    const random = prng(SEED);
+    const random = mulberry32(SEED);
     const port = await freePort();
     const args = ['--port', String(port)];
     const url = `http://127.0.0.1:${port}`;

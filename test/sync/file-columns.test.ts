@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../helpers/prng.js';
 import { CHUNK_SIZE } from '../../src/sync/chunking.js';
 import { planChanges, planRescan, type LocalChange, type ScannedFile } from '../../src/sync/diff.js';
 import {
@@ -22,17 +23,6 @@ function columns(entries: IndexEntry[]): FileColumns {
   return r.columns;
 }
 
-/** A seeded generator, so a failure names the case that broke. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const NAMES = ['a', 'b', 'a.b', 'a-b', 'é', 'ß', 'x y', 'q"uote', 'z', '日本', 'emoji😀', 'A'];
 
@@ -57,7 +47,7 @@ function randomEntries(next: () => number, count: number): IndexEntry[] {
 
 describe('file columns', () => {
   it('carry index entries both ways unchanged', () => {
-    const next = rng(1);
+    const next = mulberry32(1);
     for (let n = 0; n < 50; n++) {
       const entries = randomEntries(next, Math.floor(next() * 40));
       const c = columns(entries);
@@ -67,7 +57,7 @@ describe('file columns', () => {
   });
 
   it('merge kept rows and re-read entries into what the entries alone would give', () => {
-    const next = rng(2);
+    const next = mulberry32(2);
     for (let n = 0; n < 300; n++) {
       const all = randomEntries(next, 1 + Math.floor(next() * 60));
       const base = columns(all.map((e) => ({ ...e, mtimeMs: e.mtimeMs - 1 })));
@@ -176,7 +166,7 @@ function reference(entries: IndexEntry[], scanned: ScannedFile[], contentOf: (f:
 
 describe('planRescan and planChanges', () => {
   it('agree with the path-by-path model for 500 random folders', () => {
-    const next = rng(3);
+    const next = mulberry32(3);
     let unchanged = 0;
     let changed = 0;
     for (let n = 0; n < 500; n++) {
@@ -234,7 +224,7 @@ describe('columnar manifests and indexes', () => {
   });
 
   it('encode to the same bytes as the records', () => {
-    const next = rng(4);
+    const next = mulberry32(4);
     for (let n = 0; n < 200; n++) {
       const entries = randomEntries(next, Math.floor(next() * 40));
       const files = entries.map(({ path, mode, size, chunks }) => ({ path, mode, size, chunks }));

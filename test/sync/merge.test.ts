@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../helpers/prng.js';
 import { TreeError } from '../../src/sync/errors.js';
 import { type MergeAction, type MergeStrategy, planMerge, type TreeFile } from '../../src/sync/merge.js';
 import { findFileDirClash } from '../../src/sync/paths.js';
@@ -258,17 +259,6 @@ function apply(local: TreeFile[], actions: MergeAction[]): Map<string, TreeFile>
   return out;
 }
 
-/** Small deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POOL = ['a', 'a/b', 'a/c', 'a/b/x', 'b', 'b.conflict', 'c', 'c/d', 'c/d/e', 'a.conflict', 'a.conflict/b'];
 
@@ -289,7 +279,7 @@ const same = (x: TreeFile | undefined, y: TreeFile | undefined): boolean => JSON
 
 describe('planMerge invariants on random trees', () => {
   it('never loses a change, never clashes, for 1500 random merges per strategy', () => {
-    const next = rng(20240601);
+    const next = mulberry32(20240601);
     for (let round = 0; round < 1500; round++) {
       const base = randomTree(next);
       const local = randomTree(next, base);
