@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startRecordingProxy } from '../helpers/recording-proxy.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { fromB64 } from '../../src/protocol/encoding.js';
 import { noblePrimitives as p } from '../../src/crypto/primitives.js';
@@ -187,6 +188,43 @@ describe('teams end to end', () => {
     };
     expect(bobHeld.teamKeys.map((k) => k.epoch)).toEqual([1]);
   }, 90_000);
+
+  it('a rotation seals only to the fingerprints this machine confirmed: a key the server swapped refuses (exit 7)', async () => {
+    // Ann on a second machine, through a proxy that can swap carol's key in the member list for
+    // bob's (a key the server could hand out as anyone's).
+    let swap = true;
+    const proxy = await startRecordingProxy(server.url, (method, url, body) => {
+      if (!swap || method !== 'GET' || !/^\/v1\/teams\/[0-9a-f]+\/members$/.test(url)) return null;
+      const res = json(body.toString('utf8'));
+      const bobKey = res.members.find((m: any) => m.email === 'bob@example.com').x25519PublicKey;
+      for (const m of res.members) if (m.email === 'carol@example.com') m.x25519PublicKey = bobKey;
+      return Buffer.from(JSON.stringify(res));
+    });
+    try {
+      const annElsewhere = machine(proxy.url);
+      expect((await annElsewhere.run(['login', '--email', 'ann@example.com', '--password-stdin'], { input: `${PASSWORD}\n` })).code).toBe(0);
+      const epoch = db.prepare('SELECT epoch FROM teams WHERE name = ?').pluck();
+      const before = epoch.get(team);
+
+      // Never confirmed anyone from here: each fingerprint must be vouched for first.
+      const unvouched = await annElsewhere.run(['team', 'rotate', '--team', team]);
+      expect(unvouched.code, unvouched.stderr).toBe(2);
+      expect(unvouched.stderr).toMatch(/fingerprint is/);
+
+      // The fingerprints ann confirmed on her first machine, brought over: the swap is caught.
+      const pins = json(readFileSync(path.join(ann.configDir, 'known-keys.json'), 'utf8'));
+      expect(Object.keys(pins.servers[server.url])).toHaveLength(2);
+      writeFileSync(path.join(annElsewhere.configDir, 'known-keys.json'), JSON.stringify({ version: 1, servers: { [proxy.url]: pins.servers[server.url] } }));
+      const swapped = await annElsewhere.run(['team', 'rotate', '--team', team, '--yes']);
+      expect(swapped.code).toBe(7);
+      expect(swapped.stderr).toMatch(/carol@example\.com with the fingerprint .* nothing was sealed/);
+      expect(epoch.get(team)).toBe(before);
+      expect(proxy.requests.some((r) => r.toString('latin1').startsWith('POST /v1/teams/'))).toBe(false);
+    } finally {
+      swap = false;
+      await proxy.close();
+    }
+  }, 60_000);
 
   it('remove rotates the key: the removed member is refused at once and cannot read what is pushed afterwards', async () => {
     const removed = await ann.run(['team', 'remove', 'bob@example.com', '--team', team, '--yes', '--json']);

@@ -19,3 +19,9 @@ export async function run(ctx: ClientContext, out: Output, args: unknown[], opts
     ...(res.confirmed.length === 0 && res.skipped.length === 0 ? ['Nobody is waiting for confirmation.'] : []),
   ]);
 }
+
+/** A rotation that sealed the new key to fingerprints nobody checked (--yes) says so. */
+export function warnUnchecked(out: Output, emails: string[]): void {
+  if (emails.length === 0) return;
+  out.warn(`sealed the new key to ${emails.join(', ')} without checking their fingerprints (--yes): if the server swapped a key, that key can read the team`);
+}

@@ -16,6 +16,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
 import { teamKeys } from '../keyring.js';
 import { requireSession, type ActiveSession } from '../session.js';
+import { openKnownKeys } from '../known-keys.js';
 import { normalizeEmail } from './auth.js';
 
 export interface TeamListEntry {
@@ -162,6 +163,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
   if (!keys.has(team.epoch)) throw new AuthError(`you hold no key of ${team.name} for its current epoch`, undefined, 'forbidden');
 
   const result: ConfirmResult = { team: team.name, confirmed: [], skipped: [], unchecked: false };
+  const known = openKnownKeys(ctx.configDir, session.secrets.server);
   for (const m of targets) {
     const v = view(m);
     if (opts.fingerprint !== undefined) {
@@ -178,6 +180,8 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
       result.skipped.push(v);
       continue;
     }
+    // Vouched for (or, with --yes, trusted as the server shows it): later rotations hold it to this.
+    known.remember(m.userId, v.fingerprint);
     const recipient = fromB64(m.x25519PublicKey, 32);
     const sealedKeys = [...keys].map(([epoch, key]) => ({
       epoch,
@@ -194,28 +198,68 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
  * A new team key for epoch + 1 sealed to every confirmed member but `excludeUserId`, and a new
  * content key for every workspace of the team wrapped under it. Old epochs stay as they are:
  * the remaining members hold them already, and the server drops the leaver's copies.
+ *
+ * The keys come from the server, so each recipient's fingerprint must be the one this machine
+ * vouched for (known-keys.ts); one it has not vouched for yet is asked about like `team confirm`
+ * does (with `yes`, trusted as shown, and reported). Nothing is sent if any check fails.
  */
-async function buildRotation(ctx: ClientContext, session: ActiveSession, team: TeamInfo, excludeUserId: string | null): Promise<RotateTeamRequest> {
+async function buildRotation(
+  ctx: ClientContext,
+  session: ActiveSession,
+  team: TeamInfo,
+  excludeUserId: string | null,
+  opts: { yes?: boolean },
+): Promise<{ rotation: RotateTeamRequest; unchecked: string[] }> {
   const p = ctx.primitives;
   const [members, workspaces] = await Promise.all([session.api.teamMembers(team.id), session.api.listWorkspaces()]);
   const epoch = members.team.epoch + 1;
+  const recipients = members.members.filter((m) => m.status === 'confirmed' && m.userId !== excludeUserId);
+  const unchecked = await checkRecipients(ctx, session, recipients, opts);
   const teamKey = generateKey(p);
-  const sealedKeys = members.members
-    .filter((m) => m.status === 'confirmed' && m.userId !== excludeUserId)
-    .map((m) => ({
-      userId: m.userId,
-      sealedKey: toB64(sealToPublicKey(p, fromB64(m.x25519PublicKey, 32), teamKey, { kind: 'team-key', ownerId: team.id, epoch })),
-    }));
+  const sealedKeys = recipients.map((m) => ({
+    userId: m.userId,
+    sealedKey: toB64(sealToPublicKey(p, fromB64(m.x25519PublicKey, 32), teamKey, { kind: 'team-key', ownerId: team.id, epoch })),
+  }));
   const workspaceKeys = workspaces
     .filter((w) => w.teamId === team.id)
     .map((w) => ({
       workspaceId: w.id,
       wrappedKey: toB64(sealEnvelope(p, teamKey, generateKey(p), { kind: 'workspace-key', workspaceId: w.id, epoch })),
     }));
-  return { epoch: members.team.epoch, sealedKeys, workspaceKeys };
+  return { rotation: { epoch: members.team.epoch, sealedKeys, workspaceKeys }, unchecked };
 }
 
-export async function removeMember(ctx: ClientContext, opts: { team: string; email: string }) {
+/** Emails of the recipients trusted without a check (`yes`); throws before anything is sealed. */
+export async function checkRecipients(ctx: ClientContext, session: ActiveSession, recipients: TeamMemberInfo[], opts: { yes?: boolean }): Promise<string[]> {
+  const known = openKnownKeys(ctx.configDir, session.secrets.server);
+  const unchecked: string[] = [];
+  const swapped = (email: string, shown: string, expected: string) =>
+    new IntegrityFailure(
+      `the server shows ${email} with the fingerprint ${shown}, not ${expected}; nothing was sealed`,
+      'ask them for `insomnia-sync whoami` over a channel you trust: a changed key the person did not make means the server swapped it',
+    );
+  for (const m of recipients) {
+    const shown = memberFingerprint(m);
+    if (m.userId === session.secrets.userId) {
+      const mine = fingerprint(session.identity.x25519.publicKey, session.identity.ed25519.publicKey);
+      if (!fingerprintsEqual(shown, mine)) throw swapped(m.email, shown, `your own ${mine}`);
+      continue;
+    }
+    const expected = known.get(m.userId);
+    if (expected !== undefined) {
+      if (!fingerprintsEqual(shown, expected)) throw swapped(m.email, shown, `the ${expected} you confirmed`);
+      continue;
+    }
+    if (opts.yes) unchecked.push(m.email);
+    else if (!(await ctx.prompter.confirm(`${m.email} (${m.name}) gets the new key; their fingerprint is ${shown}. Does it match what they see in \`insomnia-sync whoami\`?`))) {
+      throw new UsageError(`not rotated: the fingerprint of ${m.email} was not vouched for`, 'check it with them, or pass --yes to trust the key the server shows');
+    }
+    known.remember(m.userId, shown);
+  }
+  return unchecked;
+}
+
+export async function removeMember(ctx: ClientContext, opts: { team: string; email: string; yes?: boolean }) {
   const session = requireSession(ctx);
   const team = findTeam((await session.api.me()).teams, opts.team);
   const email = normalizeEmail(opts.email);
@@ -223,17 +267,17 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
   const target = members.members.find((m) => m.email === email);
   if (!target) throw new NotFoundError(`${email} is not a member of ${team.name}`);
   if (target.userId === session.secrets.userId) throw new UsageError('to remove yourself, use `insomnia-sync team leave`');
-  const rotation = await buildRotation(ctx, session, team, target.userId);
+  const { rotation, unchecked } = await buildRotation(ctx, session, team, target.userId, opts);
   const res = await session.api.removeMember(team.id, target.userId, rotation);
-  return { team: team.name, removed: email, epoch: res.epoch, workspaces: rotation.workspaceKeys.length, members: rotation.sealedKeys.length };
+  return { team: team.name, removed: email, epoch: res.epoch, workspaces: rotation.workspaceKeys.length, members: rotation.sealedKeys.length, unchecked };
 }
 
-export async function rotateTeam(ctx: ClientContext, opts: { team: string }) {
+export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?: boolean }) {
   const session = requireSession(ctx);
   const team = findTeam((await session.api.me()).teams, opts.team);
-  const rotation = await buildRotation(ctx, session, team, null);
+  const { rotation, unchecked } = await buildRotation(ctx, session, team, null, opts);
   const res = await session.api.rotateTeam(team.id, rotation);
-  return { team: team.name, epoch: res.epoch, workspaces: rotation.workspaceKeys.length, members: rotation.sealedKeys.length };
+  return { team: team.name, epoch: res.epoch, workspaces: rotation.workspaceKeys.length, members: rotation.sealedKeys.length, unchecked };
 }
 
 export async function leaveTeam(ctx: ClientContext, opts: { team: string }) {
