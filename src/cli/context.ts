@@ -1,4 +1,5 @@
 /** Builds the ClientContext for one CLI invocation from global options and the environment. */
+import { isIPv4 } from 'node:net';
 import os from 'node:os';
 import type { ClientContext } from '../client/context.js';
 import { ApiClient } from '../client/api.js';
@@ -28,7 +29,8 @@ export function warnIfCleartext(server: string, out: Output): void {
   } catch {
     return;
   }
-  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || /^127\./.test(url.hostname);
+  // 127.x only as an address: a host name like 127.example.com is anywhere.
+  const loopback = url.hostname === 'localhost' || url.hostname === '[::1]' || (isIPv4(url.hostname) && url.hostname.startsWith('127.'));
   if (url.protocol !== 'http:' || loopback || warned.has(url.origin)) return;
   warned.add(url.origin);
   out.warn(`${url.origin} is plain HTTP: your files stay encrypted, but your session can be stolen on the way; use https://`);

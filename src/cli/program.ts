@@ -156,11 +156,11 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .argument('[email]', 'the member to confirm')
     .requiredOption('--team <team>', 'team name or id')
     .option('--all', 'confirm every accepted member (asks about each fingerprint on a terminal)')
-    .option('--fingerprint <fp>', 'the fingerprint the member read out (scripts); a mismatch refuses with exit 7, nothing sealed')
+    .option('--fingerprint <fp>', 'the fingerprint the member read out (scripts); a mismatch refuses with exit 7, nothing sealed; for a confirmed member, records it for key rotations')
     .action(action('team-confirm'));
   team
     .command('remove')
-    .description('remove a member and rotate the team key; they are refused at once (asks first; --yes to skip)')
+    .description('remove a member and rotate the team key; they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine)')
     .argument('<email>', 'the member to remove')
     .requiredOption('--team <team>', 'team name or id')
     .action(action('team-remove'));
@@ -171,7 +171,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .action(action('team-leave'));
   team
     .command('rotate')
-    .description('make a new team key and new workspace keys (needed after a member left; owners and admins)')
+    .description('make a new team key and new workspace keys (needed after a member left; owners and admins); seals only to fingerprints checked on this machine, asks about others (--yes trusts the server\'s copy)')
     .requiredOption('--team <team>', 'team name or id')
     .action(action('team-rotate'));
 

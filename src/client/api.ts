@@ -69,8 +69,10 @@ export class ApiClient {
       throw new UsageError(`invalid server URL: ${options.baseUrl}`);
     }
     if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new UsageError(`server URL must be http(s): ${options.baseUrl}`);
+      throw new UsageError(`server URL must be http(s), not ${url.protocol.slice(0, -1)}`);
     }
+    // Node would not send them, and they would end up in links and messages: refused, not dropped.
+    if (url.username !== '' || url.password !== '') throw new UsageError('the server URL must not contain a user name or password');
     this.base = serverBaseUrl(url);
     this.prefix = url.pathname.replace(/\/+$/, '');
     this.url = url;

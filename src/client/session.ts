@@ -25,7 +25,7 @@ export function requireSession(ctx: ClientContext, server?: string): ActiveSessi
   const target = server ?? ctx.serverOverride ?? secrets.server;
   if (normalizeUrl(target) !== normalizeUrl(secrets.server)) {
     throw new AuthError(
-      `not logged in to ${target} (this profile's session is for ${secrets.server})`,
+      `not logged in to ${normalizeUrl(target)} (this profile's session is for ${secrets.server})`,
       'log in to that server, or use another --profile',
       'not_logged_in',
     );

@@ -14,6 +14,7 @@ import type { WorkspaceInfo } from '../protocol/types.js';
 import { bearerOf, decodeAccessToken, tokenAuthorName, type AccessTokenSecrets } from './access-token.js';
 import type { ApiClient } from './api.js';
 import { DEFAULT_SERVER } from './config.js';
+import { normalizeUrl } from './session.js';
 import type { ClientContext } from './context.js';
 import { AuthError, IntegrityFailure } from './errors.js';
 import { decryptWorkspaceName, type WorkspaceKeyring } from './keyring.js';
@@ -45,7 +46,7 @@ export function principalServer(s: SyncPrincipal): string {
 export function openTokenSession(ctx: ClientContext, server?: string): TokenSession | null {
   if (ctx.accessToken === undefined) return null;
   const token = decodeAccessToken(ctx.primitives, ctx.accessToken, TOKEN_ENV);
-  const target = server ?? ctx.serverOverride ?? DEFAULT_SERVER;
+  const target = normalizeUrl(server ?? ctx.serverOverride ?? DEFAULT_SERVER);
   return { kind: 'token', server: target, api: ctx.api(target, bearerOf(token)), token };
 }
 

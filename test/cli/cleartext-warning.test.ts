@@ -20,4 +20,10 @@ describe('cleartext warning', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('http://sync.example.com:8787');
   });
+
+  it('takes 127.x only as an address: a host name that starts with it is anywhere', () => {
+    const { out, warnings } = recorder();
+    warnIfCleartext('http://127.attacker.example', out);
+    expect(warnings).toHaveLength(1);
+  });
 });

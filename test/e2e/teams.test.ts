@@ -209,7 +209,7 @@ describe('teams end to end', () => {
       // Never confirmed anyone from here: each fingerprint must be vouched for first.
       const unvouched = await annElsewhere.run(['team', 'rotate', '--team', team]);
       expect(unvouched.code, unvouched.stderr).toBe(2);
-      expect(unvouched.stderr).toMatch(/fingerprint is/);
+      expect(unvouched.stderr).toMatch(/Fingerprint \d{5}/);
 
       // The fingerprints ann confirmed on her first machine, brought over: the swap is caught.
       const pins = json(readFileSync(path.join(ann.configDir, 'known-keys.json'), 'utf8'));

@@ -15,13 +15,13 @@ export async function run(ctx: ClientContext, out: Output, args: unknown[], opts
   }
   out.result(res, () => [
     ...res.confirmed.map((m) => `${out.green('✓')} Confirmed ${m.email} in ${res.team} (fingerprint ${m.fingerprint})`),
+    ...res.recorded.map((m) => `${out.green('✓')} Recorded the fingerprint ${m.fingerprint} of ${m.email}: key rotations seal to it without asking`),
     ...res.skipped.map((m) => `  skipped ${m.email}: fingerprint not vouched for`),
-    ...(res.confirmed.length === 0 && res.skipped.length === 0 ? ['Nobody is waiting for confirmation.'] : []),
+    ...(res.confirmed.length === 0 && res.recorded.length === 0 && res.skipped.length === 0 ? ['Nobody is waiting for confirmation.'] : []),
   ]);
 }
 
-/** A rotation that sealed the new key to fingerprints nobody checked (--yes) says so. */
+/** A rotation about to seal the new key to fingerprints nobody checked (--yes) says so first. */
 export function warnUnchecked(out: Output, emails: string[]): void {
-  if (emails.length === 0) return;
-  out.warn(`sealed the new key to ${emails.join(', ')} without checking their fingerprints (--yes): if the server swapped a key, that key can read the team`);
+  out.warn(`sealing the new key to ${emails.join(', ')} without checking their fingerprints (--yes): if the server swapped a key, that key can read the team; \`team confirm EMAIL --fingerprint FP\` records a checked one`);
 }

@@ -4,7 +4,6 @@ import type { Output } from '../output.js';
 import { warnUnchecked } from './team-confirm.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
-  const res = await rotateTeam(ctx, { team: opts.team as string, yes: Boolean(opts.yes) });
-  warnUnchecked(out, res.unchecked);
+  const res = await rotateTeam(ctx, { team: opts.team as string, yes: Boolean(opts.yes), onUnchecked: (emails) => warnUnchecked(out, emails) });
   out.result(res, () => `${out.green('✓')} Rotated the key of ${res.team}: epoch ${res.epoch}, sealed to ${res.members} member(s), ${res.workspaces} workspace key(s)`);
 }

@@ -139,11 +139,14 @@ async function writeArchive(cwd: string, top: string, target: Target, passphrase
     archive = Readable.fromWeb((await e.encrypt(Readable.toWeb(archive) as ReadableStream<Uint8Array>)) as NodeReadableStream<Uint8Array>);
   }
   const tmp = `${target.out}.partial-${process.pid}`;
+  const file = createWriteStream(tmp, { mode: 0o600, flags: 'wx' });
+  let ours = false; // a file of that name that was there before is not ours to remove
+  file.once('open', () => (ours = true));
   try {
-    await pipeline(archive, createWriteStream(tmp, { mode: 0o600, flags: 'wx' }));
+    await pipeline(archive, file);
     renameSync(tmp, target.out);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    if (ours) rmSync(tmp, { force: true });
     throw err;
   }
 }

@@ -16,7 +16,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
 import { teamKeys } from '../keyring.js';
 import { requireSession, type ActiveSession } from '../session.js';
-import { openKnownKeys } from '../known-keys.js';
+import { openKnownKeys, type KnownKey, type KnownKeyRecord, type KnownKeys } from '../known-keys.js';
 import { normalizeEmail } from './auth.js';
 
 export interface TeamListEntry {
@@ -136,6 +136,8 @@ export interface ConfirmOptions {
 export interface ConfirmResult {
   team: string;
   confirmed: MemberView[];
+  /** already confirmed members whose checked fingerprint was recorded for later rotations */
+  recorded: MemberView[];
   /** members the person at the terminal did not vouch for */
   skipped: MemberView[];
   /** true when --yes confirmed without any fingerprint check */
@@ -151,47 +153,90 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
   const me = await session.api.me();
   const team = findTeam(me.teams, opts.team);
   const res = await session.api.teamMembers(team.id);
+  const known = openKnownKeys(ctx.configDir, session.secrets.server);
+  const result: ConfirmResult = { team: team.name, confirmed: [], recorded: [], skipped: [], unchecked: false };
   let targets = res.members.filter((m) => m.status === 'accepted');
   if (opts.email) {
     const email = normalizeEmail(opts.email);
     const member = res.members.find((m) => m.email === email);
     if (!member) throw new NotFoundError(`${email} is not a member of ${team.name}`, 'they accept the invitation first: `insomnia-sync team accept CODE`');
-    if (member.status === 'confirmed') throw new UsageError(`${email} is already confirmed`);
+    if (member.status === 'confirmed') {
+      // Already holds the keys: a checked fingerprint is only recorded, for later rotations.
+      if (opts.fingerprint === undefined) throw new UsageError(`${email} is already confirmed`, 'to record their fingerprint for key rotations, pass --fingerprint FP');
+      checkGivenFingerprint(view(member), opts.fingerprint, 'nothing was recorded');
+      known.remember([{ userId: member.userId, email: member.email, fingerprint: view(member).fingerprint, checked: true }]);
+      result.recorded.push(view(member));
+      return result;
+    }
     targets = [member];
   }
   const keys = teamKeys(p, session.identity, team);
   if (!keys.has(team.epoch)) throw new AuthError(`you hold no key of ${team.name} for its current epoch`, undefined, 'forbidden');
 
-  const result: ConfirmResult = { team: team.name, confirmed: [], skipped: [], unchecked: false };
-  const known = openKnownKeys(ctx.configDir, session.secrets.server);
   for (const m of targets) {
     const v = view(m);
     if (opts.fingerprint !== undefined) {
       // a script's check: nothing is sealed unless the fingerprint is the one the member read out
-      if (!fingerprintsEqual(opts.fingerprint, v.fingerprint)) {
-        throw new IntegrityFailure(
-          `the fingerprint of ${v.email} is ${v.fingerprint}, not the one given; nothing was sealed`,
-          'ask them for `insomnia-sync whoami` again over a channel you trust; a mismatch can mean the server swapped their key',
-        );
+      checkGivenFingerprint(v, opts.fingerprint, 'nothing was sealed');
+    } else {
+      // Without a fingerprint read out, a key must not differ from one recorded for this person.
+      checkAgainstRecord(known, v, 'nothing was sealed');
+      if (opts.yes) result.unchecked = true;
+      else if (!(await ctx.prompter.confirm(fingerprintQuestion(v, 'joins with the key')))) {
+        result.skipped.push(v);
+        continue;
       }
-    } else if (opts.yes) {
-      result.unchecked = true;
-    } else if (!(await ctx.prompter.confirm(`${v.email} (${v.name}) has the fingerprint ${v.fingerprint}. Does it match what they see in \`insomnia-sync whoami\`?`))) {
-      result.skipped.push(v);
-      continue;
     }
-    // Vouched for (or, with --yes, trusted as the server shows it): later rotations hold it to this.
-    known.remember(m.userId, v.fingerprint);
     const recipient = fromB64(m.x25519PublicKey, 32);
     const sealedKeys = [...keys].map(([epoch, key]) => ({
       epoch,
       sealedKey: toB64(sealToPublicKey(p, recipient, key, { kind: 'team-key', ownerId: team.id, epoch })),
     }));
     await session.api.confirmMember(team.id, m.userId, { sealedKeys });
+    // Later rotations hold this member to this key (unchecked when --yes trusted the server's copy).
+    known.remember([{ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: !opts.yes || opts.fingerprint !== undefined }]);
     result.confirmed.push({ ...v, status: 'confirmed' });
   }
   if (opts.email && result.skipped.length > 0) throw new UsageError('not confirmed: the fingerprint was not vouched for');
   return result;
+}
+
+function checkGivenFingerprint(v: MemberView, given: string, outcome: string): void {
+  if (!fingerprintsEqual(given, v.fingerprint)) {
+    throw new IntegrityFailure(
+      `the fingerprint of ${printable(v.email)} is ${v.fingerprint}, not the one given; ${outcome}`,
+      'ask them for `insomnia-sync whoami` again over a channel you trust; a mismatch can mean the server swapped their key',
+    );
+  }
+}
+
+/** A key that differs from the one recorded for this account, or a recorded person under another account id. */
+function checkAgainstRecord(known: KnownKeys, v: MemberView, outcome: string): KnownKey | undefined {
+  const record = known.get(v.userId);
+  if (record !== undefined && !fingerprintsEqual(record.fingerprint, v.fingerprint)) {
+    throw new IntegrityFailure(
+      `the server shows ${printable(v.email)} with the fingerprint ${v.fingerprint}, not the ${record.fingerprint} recorded on this machine; ${outcome}`,
+      'ask them for `insomnia-sync whoami` over a channel you trust: a changed key the person did not make means the server swapped it',
+    );
+  }
+  const other = record === undefined ? known.userIdOf(v.email) : undefined;
+  if (other !== undefined && other !== v.userId) {
+    throw new IntegrityFailure(
+      `the server shows ${printable(v.email)} under another account than the one recorded on this machine; ${outcome}`,
+      'if they really made a new account, check its fingerprint with them and record it: `team confirm EMAIL --team T --fingerprint FP`',
+    );
+  }
+  return record;
+}
+
+/** The fingerprint first: what follows is the server's text (made printable, but still its words). */
+function fingerprintQuestion(v: MemberView, what: string): string {
+  return `Fingerprint ${v.fingerprint} ${what} of ${printable(v.email)} (${printable(v.name)}). Does it match what they see in \`insomnia-sync whoami\`?`;
+}
+
+/** Server-supplied text for the terminal: control and bidi characters could redraw what the question shows. */
+function printable(text: string): string {
+  return String(text).replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, '\ufffd');
 }
 
 /**
@@ -199,22 +244,25 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
  * content key for every workspace of the team wrapped under it. Old epochs stay as they are:
  * the remaining members hold them already, and the server drops the leaver's copies.
  *
- * The keys come from the server, so each recipient's fingerprint must be the one this machine
- * vouched for (known-keys.ts); one it has not vouched for yet is asked about like `team confirm`
- * does (with `yes`, trusted as shown, and reported). Nothing is sent if any check fails.
+ * The keys come from the server, so each recipient is checked first (checkRecipients); the
+ * fingerprints it vouched for are recorded only once the server has taken the rotation.
  */
-async function buildRotation(
+async function rotate(
   ctx: ClientContext,
   session: ActiveSession,
   team: TeamInfo,
   excludeUserId: string | null,
-  opts: { yes?: boolean },
-): Promise<{ rotation: RotateTeamRequest; unchecked: string[] }> {
+  opts: { yes?: boolean; onUnchecked?: (emails: string[]) => void },
+  send: (rotation: RotateTeamRequest) => Promise<{ epoch: number }>,
+): Promise<{ epoch: number; workspaces: number; members: number; unchecked: string[] }> {
   const p = ctx.primitives;
   const [members, workspaces] = await Promise.all([session.api.teamMembers(team.id), session.api.listWorkspaces()]);
   const epoch = members.team.epoch + 1;
   const recipients = members.members.filter((m) => m.status === 'confirmed' && m.userId !== excludeUserId);
-  const unchecked = await checkRecipients(ctx, session, recipients, opts);
+  const known = openKnownKeys(ctx.configDir, session.secrets.server);
+  const { unchecked, vouched } = await checkRecipients(ctx, session, known, recipients, opts);
+  // Said before the key goes out: an answer that never comes must not hide it.
+  if (unchecked.length > 0) opts.onUnchecked?.(unchecked);
   const teamKey = generateKey(p);
   const sealedKeys = recipients.map((m) => ({
     userId: m.userId,
@@ -226,40 +274,55 @@ async function buildRotation(
       workspaceId: w.id,
       wrappedKey: toB64(sealEnvelope(p, teamKey, generateKey(p), { kind: 'workspace-key', workspaceId: w.id, epoch })),
     }));
-  return { rotation: { epoch: members.team.epoch, sealedKeys, workspaceKeys }, unchecked };
+  const res = await send({ epoch: members.team.epoch, sealedKeys, workspaceKeys });
+  known.remember(vouched);
+  return { epoch: res.epoch, workspaces: workspaceKeys.length, members: sealedKeys.length, unchecked };
 }
 
-/** Emails of the recipients trusted without a check (`yes`); throws before anything is sealed. */
-export async function checkRecipients(ctx: ClientContext, session: ActiveSession, recipients: TeamMemberInfo[], opts: { yes?: boolean }): Promise<string[]> {
-  const known = openKnownKeys(ctx.configDir, session.secrets.server);
+/**
+ * Checks every recipient of a new team key before anything is sealed: the user's own entry
+ * against its identity; each other member against the record of this machine (the same
+ * fingerprint, and a recorded person not reappearing under another account id: both refused
+ * whatever `yes` says); a member never recorded, or recorded under --yes, is asked about like a
+ * confirmation, or with `yes` trusted as shown and reported in `unchecked`. Returns what to record
+ * once the rotation is taken. A member listed twice is refused: one of the two keys is not theirs.
+ */
+export async function checkRecipients(
+  ctx: ClientContext,
+  session: ActiveSession,
+  known: KnownKeys,
+  recipients: TeamMemberInfo[],
+  opts: { yes?: boolean },
+): Promise<{ unchecked: string[]; vouched: KnownKeyRecord[] }> {
   const unchecked: string[] = [];
-  const swapped = (email: string, shown: string, expected: string) =>
-    new IntegrityFailure(
-      `the server shows ${email} with the fingerprint ${shown}, not ${expected}; nothing was sealed`,
-      'ask them for `insomnia-sync whoami` over a channel you trust: a changed key the person did not make means the server swapped it',
-    );
+  const vouched: KnownKeyRecord[] = [];
+  const seen = new Set<string>();
   for (const m of recipients) {
-    const shown = memberFingerprint(m);
-    if (m.userId === session.secrets.userId) {
-      const mine = fingerprint(session.identity.x25519.publicKey, session.identity.ed25519.publicKey);
-      if (!fingerprintsEqual(shown, mine)) throw swapped(m.email, shown, `your own ${mine}`);
+    if (typeof m.userId !== 'string' || typeof m.email !== 'string') throw new IntegrityFailure('the server listed a team member without an account id or email; nothing was sealed');
+    for (const key of [`id:${m.userId}`, `email:${m.email}`]) {
+      if (seen.has(key)) throw new IntegrityFailure(`the server listed ${printable(m.email)} twice; nothing was sealed`);
+      seen.add(key);
+    }
+    const v = view(m);
+    const mine = fingerprint(session.identity.x25519.publicKey, session.identity.ed25519.publicKey);
+    if (m.userId === session.secrets.userId || m.email === session.secrets.email) {
+      if (m.userId !== session.secrets.userId || m.email !== session.secrets.email || !fingerprintsEqual(v.fingerprint, mine)) {
+        throw new IntegrityFailure(`the server shows your own membership with another account or key (fingerprint ${v.fingerprint}, yours is ${mine}); nothing was sealed`);
+      }
       continue;
     }
-    const expected = known.get(m.userId);
-    if (expected !== undefined) {
-      if (!fingerprintsEqual(shown, expected)) throw swapped(m.email, shown, `the ${expected} you confirmed`);
-      continue;
-    }
+    const record = checkAgainstRecord(known, v, 'nothing was sealed');
+    if (record?.checked) continue;
     if (opts.yes) unchecked.push(m.email);
-    else if (!(await ctx.prompter.confirm(`${m.email} (${m.name}) gets the new key; their fingerprint is ${shown}. Does it match what they see in \`insomnia-sync whoami\`?`))) {
-      throw new UsageError(`not rotated: the fingerprint of ${m.email} was not vouched for`, 'check it with them, or pass --yes to trust the key the server shows');
+    else if (!(await ctx.prompter.confirm(fingerprintQuestion(v, 'gets the new team key as the key')))) {
+      throw new UsageError(`not rotated: the fingerprint of ${printable(m.email)} was not vouched for`, 'check it with them (`team confirm EMAIL --team T --fingerprint FP` records it), or pass --yes to trust the key the server shows');
     }
-    known.remember(m.userId, shown);
+    vouched.push({ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: !opts.yes });
   }
-  return unchecked;
+  return { unchecked, vouched };
 }
 
-export async function removeMember(ctx: ClientContext, opts: { team: string; email: string; yes?: boolean }) {
+export async function removeMember(ctx: ClientContext, opts: { team: string; email: string; yes?: boolean; onUnchecked?: (emails: string[]) => void }) {
   const session = requireSession(ctx);
   const team = findTeam((await session.api.me()).teams, opts.team);
   const email = normalizeEmail(opts.email);
@@ -267,17 +330,15 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
   const target = members.members.find((m) => m.email === email);
   if (!target) throw new NotFoundError(`${email} is not a member of ${team.name}`);
   if (target.userId === session.secrets.userId) throw new UsageError('to remove yourself, use `insomnia-sync team leave`');
-  const { rotation, unchecked } = await buildRotation(ctx, session, team, target.userId, opts);
-  const res = await session.api.removeMember(team.id, target.userId, rotation);
-  return { team: team.name, removed: email, epoch: res.epoch, workspaces: rotation.workspaceKeys.length, members: rotation.sealedKeys.length, unchecked };
+  const res = await rotate(ctx, session, team, target.userId, opts, (rotation) => session.api.removeMember(team.id, target.userId, rotation));
+  return { team: team.name, removed: email, ...res };
 }
 
-export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?: boolean }) {
+export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?: boolean; onUnchecked?: (emails: string[]) => void }) {
   const session = requireSession(ctx);
   const team = findTeam((await session.api.me()).teams, opts.team);
-  const { rotation, unchecked } = await buildRotation(ctx, session, team, null, opts);
-  const res = await session.api.rotateTeam(team.id, rotation);
-  return { team: team.name, epoch: res.epoch, workspaces: rotation.workspaceKeys.length, members: rotation.sealedKeys.length, unchecked };
+  const res = await rotate(ctx, session, team, null, opts, (rotation) => session.api.rotateTeam(team.id, rotation));
+  return { team: team.name, ...res };
 }
 
 export async function leaveTeam(ctx: ClientContext, opts: { team: string }) {
