@@ -5,7 +5,7 @@
  * account, reuse, expiry, a wrong fingerprint); leaving, pending rotation, last owner; a token made
  * before a removal.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -230,6 +230,12 @@ describe('teams end to end', () => {
     const removed = await ann.run(['team', 'remove', 'bob@example.com', '--team', team, '--yes', '--json']);
     expect(removed.code, removed.stderr).toBe(0);
     expect(json(removed.stdout)).toMatchObject({ epoch: 2, members: 2, workspaces: 1 });
+    // A touched file still hashes under the key it was synced with: no change after the rotation.
+    const later = new Date(Date.now() + 5_000);
+    utimesSync(path.join(annDir, 'a.json'), later, later);
+    const touched = await ann.run(['status', '--json'], { cwd: annDir });
+    expect(touched.code, touched.stderr).toBe(0);
+    expect(json(touched.stdout).changes).toEqual([]);
 
     const pull = await bob.run(['pull'], { cwd: bobDir });
     expect(pull.code).toBe(4);

@@ -11,7 +11,7 @@ import { applyStaged, placeRemoteFiles, stageRemoteFiles, type RemoteFiles } fro
 import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
 import { filesOf } from '../../sync/file-columns.js';
-import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
+import { loadRemote, localBlobIdKey, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
@@ -82,7 +82,7 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
     mkdirSync(path.join(root, STATE_DIR), { recursive: true });
   } else {
     root = folder.root;
-    const local = await readLocalTree(p, root, index, async () => blobIdKeyOf(remote.ring));
+    const local = await readLocalTree(p, root, index, async () => localBlobIdKey(p, session, remote.ring, root, index.base));
     if (local.changes.length > 0) {
       const ok = await ctx.prompter.confirm(`You have ${local.changes.length} unpushed change(s); overwrite them with snapshot ${target.id.slice(0, 12)}?`);
       if (!ok) throw new ConflictError('restore cancelled: you have unpushed changes', 'push them first, or pass --yes to overwrite');

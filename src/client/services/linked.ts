@@ -9,6 +9,7 @@ import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
 import { scanFolder, scannedFileAt, type ScanResult } from '../local/scan.js';
 import { hashFile } from '../local/files.js';
+import { baseEpochOf } from '../local/base-epoch.js';
 import type { WorkspaceKeyring } from '../keyring.js';
 import { planChanges, planRescan, type LocalChange } from '../../sync/diff.js';
 import { mergeFileColumns, type FileColumns } from '../../sync/file-columns.js';
@@ -94,6 +95,16 @@ export async function readLocalTree(
     }
   }
   return { files: mergeFileColumns(index, plan.unchanged, hashed), changes: planChanges(index, plan, hashed), skipped: scan.skipped, rehashed: hashed.length > 0 };
+}
+
+/**
+ * The blob-id key the folder's files were last named with: the last synced snapshot's epoch's (it
+ * differs from the newest after a key rotation, and a touched file must hash to its old id to be
+ * seen as unchanged), else the newest.
+ */
+export async function localBlobIdKey(p: Primitives, session: SyncPrincipal, ring: WorkspaceKeyring, root: string, base: string | null): Promise<Uint8Array> {
+  const epoch = await baseEpochOf(p, session.api, ring, root, base);
+  return (epoch !== null ? ring.byEpoch.get(epoch)?.blobIdKey : undefined) ?? blobIdKeyOf(ring);
 }
 
 /** The blob-id key of the newest epoch: what new blobs are named with. */

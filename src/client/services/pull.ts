@@ -18,9 +18,9 @@ import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { IndexColumns } from '../../sync/index-format.js';
 import { entriesOf, filesOf } from '../../sync/file-columns.js';
-import { blobIdKeyOf, loadRemote, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
+import { loadRemote, localBlobIdKey, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { resolveWorkspace } from './workspaces.js';
-import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
+import { recordBaseEpoch } from '../local/base-epoch.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
 
 export interface PullConflict {
@@ -109,8 +109,7 @@ async function pullInto(
   } else {
     ctx.progress.update('Comparing with your files');
     // local files compare with the base under the base's epoch key (it differs after a key rotation)
-    const baseEpoch = await baseEpochOf(p, session.api, remote.ring, folder.root, index.base);
-    const localKey = (baseEpoch !== null ? remote.ring.byEpoch.get(baseEpoch)?.blobIdKey : undefined) ?? blobIdKeyOf(remote.ring);
+    const localKey = await localBlobIdKey(p, session, remote.ring, folder.root, index.base);
     const local = await readLocalTree(p, folder.root, index, async () => localKey);
     const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
     fetches = [];

@@ -7,7 +7,7 @@ import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { writeIndex } from '../local/link.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
-import { blobIdKeyOf, loadRemote, readLocalTree } from './linked.js';
+import { loadRemote, localBlobIdKey, readLocalTree } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 
 export interface StatusResult {
@@ -31,7 +31,7 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   let changes: LocalChange[] = [];
   if (!scanned.clean) {
     const index = scanned.columns();
-    const local = await readLocalTree(p, folder.root, index, async () => blobIdKeyOf((await loadRemote(p, session, folder.link.workspaceId)).ring), scan);
+    const local = await readLocalTree(p, folder.root, index, async () => localBlobIdKey(p, session, (await loadRemote(p, session, folder.link.workspaceId)).ring, folder.root, index.base), scan);
     // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
     if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
     changes = local.changes;
