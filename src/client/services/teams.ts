@@ -182,7 +182,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
       // Without a fingerprint read out, a key must not differ from one recorded for this person.
       checkAgainstRecord(known, v, 'nothing was sealed');
       if (opts.yes) result.unchecked = true;
-      else if (!(await ctx.prompter.confirm(fingerprintQuestion(v, 'joins with the key')))) {
+      else if (!(await ctx.prompter.confirm(fingerprintQuestion(v)))) {
         result.skipped.push(v);
         continue;
       }
@@ -230,8 +230,8 @@ function checkAgainstRecord(known: KnownKeys, v: MemberView, outcome: string): K
 }
 
 /** The fingerprint first: what follows is the server's text (made printable, but still its words). */
-function fingerprintQuestion(v: MemberView, what: string): string {
-  return `Fingerprint ${v.fingerprint} ${what} of ${printable(v.email)} (${printable(v.name)}). Does it match what they see in \`insomnia-sync whoami\`?`;
+function fingerprintQuestion(v: MemberView, after = ''): string {
+  return `Fingerprint ${v.fingerprint} is the key the server shows for ${printable(v.email)} (${printable(v.name)})${after}. Does it match what they see in \`insomnia-sync whoami\`?`;
 }
 
 /** Server-supplied text for the terminal: control and bidi characters could redraw what the question shows. */
@@ -314,7 +314,7 @@ export async function checkRecipients(
     const record = checkAgainstRecord(known, v, 'nothing was sealed');
     if (record?.checked) continue;
     if (opts.yes) unchecked.push(m.email);
-    else if (!(await ctx.prompter.confirm(fingerprintQuestion(v, 'gets the new team key as the key')))) {
+    else if (!(await ctx.prompter.confirm(fingerprintQuestion(v, ', who gets the new team key')))) {
       throw new UsageError(`not rotated: the fingerprint of ${printable(m.email)} was not vouched for`, 'check it with them (`team confirm EMAIL --team T --fingerprint FP` records it), or pass --yes to trust the key the server shows');
     }
     vouched.push({ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: !opts.yes });
