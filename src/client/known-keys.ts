@@ -53,10 +53,13 @@ const LOCK_WAIT_MS = 5_000;
 export function openKnownKeys(configDir: string, server: string): KnownKeys {
   const file = path.join(configDir, FILE);
   const serverKey = normalizeUrl(server);
-  const records = (): Record<string, KnownKey> => load(file).servers[serverKey] ?? {};
+  // Read once per command; a write re-reads under the lock, so another process's records survive.
+  let cached: Record<string, KnownKey> | null = null;
+  const records = (): Record<string, KnownKey> => (cached ??= load(file).servers[serverKey] ?? {});
   return {
     get(userId) {
-      return Object.hasOwn(records(), userId) ? records()[userId] : undefined;
+      const all = records();
+      return Object.hasOwn(all, userId) ? all[userId] : undefined;
     },
     userIdOf(email) {
       return Object.entries(records()).find(([, r]) => r.email === email)?.[0];
@@ -72,6 +75,7 @@ export function openKnownKeys(configDir: string, server: string): KnownKeys {
         const tmp = `${file}.${process.pid}.tmp`;
         writeFileSync(tmp, JSON.stringify(f, null, 2) + '\n', { mode: 0o600 });
         renameSync(tmp, file);
+        cached = mine;
       });
     },
   };
