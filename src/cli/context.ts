@@ -7,7 +7,8 @@ import { checkProfileName, configDir, DEFAULT_PROFILE, openConfig, type ConfigSt
 import { SecretStore } from '../client/secrets.js';
 import { nodePrimitives } from '../native/primitives-node.js';
 import { argon2idInWorker } from '../native/argon2-worker.js';
-import { UsageError } from '../client/errors.js';
+import { CancelledError, UsageError } from '../client/errors.js';
+import { EXIT } from './exit-codes.js';
 import { CliPrompter } from './prompter.js';
 import type { Output } from './output.js';
 import { VERSION } from './program.js';
@@ -48,6 +49,7 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   let config: Promise<ConfigStore> | null = null;
   const clientLabel = `insomnia-sync/${VERSION} (${os.platform()})`;
   const clients = new Map<string, ApiClient>();
+  let cancel: { controller: AbortController; off: () => void } | null = null;
   const serverOverride = (opts.server as string | undefined) ?? env.INSOMNIA_SYNC_SERVER;
   return {
     cwd: process.cwd(),
@@ -78,7 +80,20 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       }
       return client;
     },
+    cancellation() {
+      if (cancel === null) {
+        const controller = new AbortController();
+        const onSignal = (): void => {
+          if (controller.signal.aborted) process.exit(EXIT.cancelled);
+          controller.abort(new CancelledError());
+        };
+        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+        cancel = { controller, off: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal) };
+      }
+      return cancel.controller.signal;
+    },
     async close() {
+      cancel?.off();
       await Promise.all([...clients.values()].map((c) => c.close()));
     },
   };

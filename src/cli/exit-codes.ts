@@ -8,6 +8,8 @@ export const EXIT = {
   notFound: 5,
   unreachable: 6,
   integrity: 7,
+  /** SIGINT's conventional status: a cancelled command that cleaned up (CancelledError) */
+  cancelled: 130,
 } as const;
 
 const BY_CODE: Record<string, number> = {
@@ -23,6 +25,7 @@ const BY_CODE: Record<string, number> = {
   integrity: EXIT.integrity,
   // A server that offers KDF parameters below our minimum is treated like tampering.
   weak_kdf: EXIT.integrity,
+  cancelled: EXIT.cancelled,
 };
 
 export function exitCodeFor(code: string): number {

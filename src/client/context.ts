@@ -46,4 +46,10 @@ export interface ClientContext {
   clientLabel: string;
   /** INSOMNIA_SYNC_TOKEN: when set, folder commands act as this access token instead of the session */
   accessToken?: string;
+  /**
+   * Opts the command into a graceful Ctrl-C: from this call on, the first SIGINT or SIGTERM aborts
+   * the signal (with a CancelledError as its reason) so the command can take back what it started,
+   * and a second one ends the process. Commands that never ask are ended by Ctrl-C at once.
+   */
+  cancellation?(): AbortSignal;
 }

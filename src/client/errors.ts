@@ -60,3 +60,10 @@ export class IntegrityFailure extends SyncError {
     super('integrity', message, hint);
   }
 }
+
+/** Stopped by Ctrl-C (or SIGTERM) in a command that cleans up first (exit 130, as a shell reports SIGINT). */
+export class CancelledError extends SyncError {
+  constructor() {
+    super('cancelled', 'cancelled: nothing it had started is left behind');
+  }
+}

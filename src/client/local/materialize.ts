@@ -59,6 +59,8 @@ export interface RemoteFiles {
   root: string;
   plans: FetchPlan[];
   progress: Progress;
+  /** aborted on Ctrl-C (ClientContext.cancellation): the download stops between files and takes back what it placed */
+  signal?: AbortSignal | undefined;
 }
 
 /** Downloads and stages every planned file; throws IntegrityFailure before anything is renamed. */
@@ -109,7 +111,7 @@ export async function placeRemoteFiles(remote: RemoteFiles): Promise<PlacedFile[
  * leaves files in it (a pull) removes it in applyStaged.
  */
 async function downloadVerified(
-  { p, api, workspaceId, keys, epoch, root, plans, progress }: RemoteFiles,
+  { p, api, workspaceId, keys, epoch, root, plans, progress, signal }: RemoteFiles,
   written: (plan: FetchPlan, stagedPath: string, fd: number) => void,
 ): Promise<void> {
   const dir = stagingDir(root);
@@ -154,6 +156,7 @@ async function downloadVerified(
     return new Map(frames.map((f) => [f.id, f.data]));
   };
   const stageOne = async (plan: FetchPlan, blobs: Map<string, Uint8Array> | null): Promise<void> => {
+    signal?.throwIfAborted();
     const stagedPath = `${dir}${path.sep}${n++}`;
     const ids = plan.file.chunks;
     // Mode as in the manifest, less the umask, as git does.
@@ -186,6 +189,7 @@ async function downloadVerified(
   };
   try {
     for (const batch of batches) {
+      signal?.throwIfAborted();
       await limiter.add(async () => {
         const small = batch.length > 1 || batch[0]!.file.chunks.length <= chunksPerRequest;
         const blobs = small ? await fetchMap(batch.flatMap((b) => b.file.chunks)) : null;

@@ -108,7 +108,7 @@ async function stageWorkspace(
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
   const files = target.manifest.files;
   // a fresh private folder: files go straight into place
-  await placeRemoteFiles({ p, api: principal.api, workspaceId, keys, epoch: target.manifest.epoch, root: dir, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress });
+  await placeRemoteFiles({ p, api: principal.api, workspaceId, keys, epoch: target.manifest.epoch, root: dir, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal: ctx.cancellation?.() });
   rmSync(path.join(dir, STATE_DIR), { recursive: true, force: true });
   return { name, snapshot: target.id, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
 }
@@ -128,7 +128,7 @@ async function passphraseFor(ctx: ClientContext, given: string | undefined): Pro
  * atomically. Streamed end to end (tar → gzip → age's STREAM chunks → file), so an export of
  * gigabytes holds a few chunks in memory, not the archive.
  */
-async function writeArchive(cwd: string, top: string, target: Target, passphrase: string | null): Promise<void> {
+async function writeArchive(cwd: string, top: string, target: Target, passphrase: string | null, signal?: AbortSignal): Promise<void> {
   const { create } = await import('tar');
   // tar gives a minipass stream: an async iterable, not a stream.Readable that toWeb takes
   let archive = Readable.from(create({ gzip: true, cwd, portable: true }, [top]) as AsyncIterable<Buffer>);
@@ -143,11 +143,11 @@ async function writeArchive(cwd: string, top: string, target: Target, passphrase
   let ours = false; // a file of that name that was there before is not ours to remove
   file.once('open', () => (ours = true));
   try {
-    await pipeline(archive, file);
+    await pipeline(archive, file, ...(signal ? [{ signal }] : []));
     renameSync(tmp, target.out);
   } catch (err) {
     if (ours) rmSync(tmp, { force: true });
-    throw err;
+    throw signal?.aborted ? signal.reason : err;
   }
 }
 
@@ -185,7 +185,7 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
     const top = folderName(res.name, workspaceId);
     renameSync(stage, path.join(tmp, top));
     ctx.progress.update('Writing the archive');
-    await writeArchive(tmp, top, target, passphrase);
+    await writeArchive(tmp, top, target, passphrase, ctx.cancellation?.());
     ctx.progress.stop();
     return { workspaceId, ...res, format: target.format, out: target.out };
   } finally {
@@ -237,7 +237,7 @@ export async function exportAccount(ctx: ClientContext, opts: { out: string; enc
     };
     writeFileSync(path.join(root, 'account.json'), JSON.stringify(document, null, 2) + '\n', { mode: 0o600 });
     ctx.progress.update('Writing the archive');
-    await writeArchive(tmp, top, target, passphrase);
+    await writeArchive(tmp, top, target, passphrase, ctx.cancellation?.());
     ctx.progress.stop();
     return { out: target.out, format: target.format, workspaces: results };
   } finally {

@@ -97,7 +97,7 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
     });
   }
   ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
-  const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress };
+  const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal: ctx.cancellation?.() };
   if (opts.to) await placeRemoteFiles(remoteFiles);
   else applyStaged(root, await stageRemoteFiles(remoteFiles), deletes);
   if (opts.to) rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });

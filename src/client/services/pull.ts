@@ -95,7 +95,9 @@ async function pullInto(
   const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
 
-  const remoteFiles = (plans: FetchPlan[]): RemoteFiles => ({ p, api: session.api, workspaceId, keys, epoch: newest.manifest.epoch, root: folder.root, plans, progress: ctx.progress });
+  // Ctrl-C while files download takes back what was staged or placed (a clone leaves no folder).
+  const signal = ctx.cancellation?.();
+  const remoteFiles = (plans: FetchPlan[]): RemoteFiles => ({ p, api: session.api, workspaceId, keys, epoch: newest.manifest.epoch, root: folder.root, plans, progress: ctx.progress, signal });
   let fetches: FetchPlan[];
   const deletes: string[] = [];
   const conflicts: PullConflict[] = [];
