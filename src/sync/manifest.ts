@@ -143,9 +143,7 @@ function decodeManifestColumns(bytes: Uint8Array): { head: Omit<Manifest, 'files
   const firstId = new Uint32Array(n + 1);
   let id = 0;
   for (let k = 0; k < n; k++) {
-    const high = buf.readUInt32LE(sizesAt + k * 8 + 4);
-    if (high > MAX_SIZE_HIGH_WORD) throw new ManifestError(`${fileWhere(k)}.size must be a non-negative integer`);
-    const size = buf.readUInt32LE(sizesAt + k * 8) + high * TWO_TO_32;
+    const size = sizeAt(buf, sizesAt, k);
     stats[k * STAT_FIELDS] = size;
     id += chunkCount(size);
     firstId[k + 1] = id;
@@ -160,6 +158,13 @@ function decodeManifestColumns(bytes: Uint8Array): { head: Omit<Manifest, 'files
   const problem = checkFileColumns(files, fileWhere);
   if (problem !== null) throw new ManifestError(problem);
   return { head, files };
+}
+
+/** File k's size from the u64 column (refused past Number.MAX_SAFE_INTEGER). */
+function sizeAt(buf: Buffer, sizesAt: number, k: number): number {
+  const high = buf.readUInt32LE(sizesAt + k * 8 + 4);
+  if (high > MAX_SIZE_HIGH_WORD) throw new ManifestError(`${fileWhere(k)}.size must be a non-negative integer`);
+  return buf.readUInt32LE(sizesAt + k * 8) + high * TWO_TO_32;
 }
 
 /** Magic, layout and the checked head of layout-2 bytes, and where the file count ends. */
@@ -239,9 +244,7 @@ export function decodeManifestHead(bytes: Uint8Array): ManifestHead {
   let total = 0;
   let ids = 0;
   for (let k = 0; k < n; k++) {
-    const high = buf.readUInt32LE(sizesAt + k * 8 + 4);
-    if (high > MAX_SIZE_HIGH_WORD) throw new ManifestError(`${fileWhere(k)}.size must be a non-negative integer`);
-    const size = buf.readUInt32LE(sizesAt + k * 8) + high * TWO_TO_32;
+    const size = sizeAt(buf, sizesAt, k);
     total += size;
     ids += chunkCount(size);
   }

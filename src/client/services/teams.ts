@@ -297,6 +297,7 @@ export async function checkRecipients(
   const unchecked: string[] = [];
   const vouched: KnownKeyRecord[] = [];
   const seen = new Set<string>();
+  const mine = fingerprint(session.identity.x25519.publicKey, session.identity.ed25519.publicKey);
   for (const m of recipients) {
     if (typeof m.userId !== 'string' || typeof m.email !== 'string') throw new IntegrityFailure('the server listed a team member without an account id or email; nothing was sealed');
     for (const key of [`id:${m.userId}`, `email:${m.email}`]) {
@@ -304,7 +305,6 @@ export async function checkRecipients(
       seen.add(key);
     }
     const v = view(m);
-    const mine = fingerprint(session.identity.x25519.publicKey, session.identity.ed25519.publicKey);
     if (m.userId === session.secrets.userId || m.email === session.secrets.email) {
       if (m.userId !== session.secrets.userId || m.email !== session.secrets.email || !fingerprintsEqual(v.fingerprint, mine)) {
         throw new IntegrityFailure(`the server shows your own membership with another account or key (fingerprint ${v.fingerprint}, yours is ${mine}); nothing was sealed`);
