@@ -9,8 +9,7 @@
  */
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { objectOpener } from '../../crypto/aead.js';
-import { blobId } from '../../crypto/workspace-keys.js';
+import { BlobCheckError, blobOpener } from '../../crypto/blob-open.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
@@ -117,18 +116,14 @@ async function downloadVerified(
   const dir = stagingDir(root);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const openBlob = objectOpener(p, keys.blobKey, { kind: 'blob', workspaceId, epoch });
+  const openBlob = blobOpener(p, keys, { workspaceId, epoch });
   const decrypt = (id: string, data: Uint8Array): Uint8Array => {
-    let plain: Uint8Array;
     try {
-      plain = openBlob(id, data);
-    } catch {
-      throw new IntegrityFailure(`blob ${id.slice(0, 12)} failed its integrity check`, 'nothing was changed; run `insomnia-sync verify`');
+      return openBlob(id, data);
+    } catch (err) {
+      if (err instanceof BlobCheckError) throw new IntegrityFailure(err.message, 'nothing was changed; run `insomnia-sync verify`');
+      throw err;
     }
-    if (blobId(p, keys.blobIdKey, plain) !== id) {
-      throw new IntegrityFailure(`blob ${id.slice(0, 12)} does not match its id`, 'nothing was changed; run `insomnia-sync verify`');
-    }
-    return plain;
   };
 
   // Group small files into batches of about BATCH_BYTES so one request carries many of them.
