@@ -15,6 +15,7 @@ import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
 import { decodeSnapshotFrames, encodeSnapshotUpload, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotFrame, type SnapshotUpload } from '../protocol/snapshot-frames.js';
 import { LIMITS } from '../protocol/types.js';
 import { isErrorCode } from '../protocol/errors.js';
+import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../protocol/revision.js';
 import {
   AuthError,
   ConflictError,
@@ -24,6 +25,14 @@ import {
   UnreachableError,
   UsageError,
 } from './errors.js';
+
+/** An HTTP answer as the client reads it; `revision` is the server's protocol revision header, if any. */
+interface Answer {
+  status: number;
+  body: Buffer;
+  contentType: string;
+  revision: string | undefined;
+}
 
 export interface ApiOptions {
   baseUrl: string;
@@ -102,7 +111,7 @@ export class ApiClient {
   private async send(
     name: RouteName,
     opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string>; accept?: string } = {},
-  ): Promise<{ status: number; body: Buffer; contentType: string }> {
+  ): Promise<Answer> {
     const route = ROUTES[name];
     let path = `${this.prefix}${routePath(name, opts.params)}`;
     if (opts.query) {
@@ -122,7 +131,7 @@ export class ApiClient {
       headers['content-type'] = 'application/octet-stream';
       body = opts.raw;
     }
-    let res: { status: number; body: Buffer; contentType: string };
+    let res: Answer;
     try {
       res = await this.roundTrip(route.method, path, headers, body);
     } catch (err) {
@@ -132,7 +141,8 @@ export class ApiClient {
         'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
       );
     }
-    if (res.status >= 400) throw this.toError(res.status, res.body, res.contentType);
+    if (res.revision !== undefined && res.revision !== String(PROTOCOL_REVISION)) throw this.revisionMismatch(res.revision);
+    if (res.status >= 400) throw this.toError(res);
     return res;
   }
 
@@ -141,7 +151,7 @@ export class ApiClient {
     path: string,
     headers: Record<string, string>,
     body: string | Uint8Array[] | undefined,
-  ): Promise<{ status: number; body: Buffer; contentType: string }> {
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       if (body !== undefined) {
         const length = typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, part) => n + part.byteLength, 0);
@@ -173,7 +183,13 @@ export class ApiClient {
           res.on('error', reject);
           res.on('end', () => {
             const body = whole ? whole.subarray(0, filled) : Buffer.concat(chunks);
-            resolve({ status: res.statusCode ?? 0, body, contentType: String(res.headers['content-type'] ?? '') });
+            const revision = res.headers[PROTOCOL_REVISION_HEADER];
+            resolve({
+              status: res.statusCode ?? 0,
+              body,
+              contentType: String(res.headers['content-type'] ?? ''),
+              revision: typeof revision === 'string' ? revision.slice(0, 20) : undefined,
+            });
           });
         },
       );
@@ -195,7 +211,30 @@ export class ApiClient {
     });
   }
 
-  private toError(status: number, body: Buffer, contentType: string): SyncError {
+  private revisionMismatch(revision: string): SyncError {
+    const theirs = Number(revision);
+    const newer = Number.isSafeInteger(theirs) && theirs > PROTOCOL_REVISION;
+    return new SyncError(
+      'protocol_mismatch',
+      `the server at ${this.base} speaks sync protocol ${revision.replace(/[^\x21-\x7e]/g, '?')}, this insomnia-sync ${PROTOCOL_REVISION}`,
+      newer ? 'upgrade insomnia-sync to the server\'s version' : 'upgrade the server to this version of insomnia-sync',
+    );
+  }
+
+  /**
+   * For an answer this client cannot use: a server that names no protocol revision predates the
+   * header (or is not insomnia-sync), which explains most such answers.
+   */
+  private unusable(res: Answer, message: string): SyncError {
+    return new SyncError(
+      'bad_response',
+      message,
+      res.revision === undefined ? `the server at ${this.base} names no sync protocol: upgrade it to this version of insomnia-sync, or check --server` : undefined,
+    );
+  }
+
+  private toError(res: Answer): SyncError {
+    const { status, body, contentType } = res;
     let code: string | undefined;
     let message = `server answered ${status}`;
     let head: string | null | undefined;
@@ -224,6 +263,7 @@ export class ApiClient {
       case 'rate_limited':
         return new UnreachableError(message, 'wait a minute and try again');
       default:
+        if (code === undefined && res.revision === undefined) return this.unusable(res, message);
         return new SyncError(code ?? 'server_error', message);
     }
   }
@@ -234,7 +274,7 @@ export class ApiClient {
     try {
       return JSON.parse(res.body.toString('utf8')) as R;
     } catch {
-      throw new SyncError('bad_response', 'the server sent an answer that is not JSON');
+      throw this.unusable(res, 'the server sent an answer that is not JSON');
     }
   }
 
@@ -323,8 +363,8 @@ export class ApiClient {
     if (frames.length !== 1 || frames[0]!.id !== snapshotId) throw new IntegrityFailure('the server answered with another snapshot than the one asked for');
     return frames[0]!;
   }
-  private snapshotFrames(res: { body: Buffer; contentType: string }): SnapshotFrame[] {
-    if (!res.contentType.startsWith(SNAPSHOT_FRAMES_TYPE)) throw new SyncError('bad_response', 'the server did not answer with snapshot frames', 'is --server an insomnia-sync server of this version?');
+  private snapshotFrames(res: Answer): SnapshotFrame[] {
+    if (!res.contentType.startsWith(SNAPSHOT_FRAMES_TYPE)) throw this.unusable(res, 'the server did not answer with snapshot frames');
     try {
       return decodeSnapshotFrames(new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength));
     } catch (err) {

@@ -6,6 +6,7 @@ import { DEFAULT_KDF as CLIENT_DEFAULT_KDF } from '../crypto/kdf.js';
 import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ROUTES } from '../protocol/routes.js';
+import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../protocol/revision.js';
 import { LIMITS } from '../protocol/types.js';
 import type { Store } from '../storage/store.js';
 import type { KdfDefaults, ServerContext } from './context.js';
@@ -96,13 +97,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    void reply.header(PROTOCOL_REVISION_HEADER, String(PROTOCOL_REVISION));
   });
 
   app.route({
     method: ROUTES.healthz.method,
     url: ROUTES.healthz.path,
     schema: schemas.healthz,
-    handler: async () => ({ ok: true }),
+    handler: async () => ({ ok: true, protocol: PROTOCOL_REVISION }),
   });
 
   const authenticate = makeAuthenticate(ctx);

@@ -178,7 +178,7 @@ const emptyBody = { type: 'object', additionalProperties: false, properties: {} 
 
 export const schemas = {
   healthz: {
-    response: { 200: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } } },
+    response: { 200: { type: 'object', required: ['ok', 'protocol'], properties: { ok: { type: 'boolean' }, protocol: { type: 'integer' } } } },
   },
   prelogin: {
     body: { type: 'object', additionalProperties: false, required: ['email'], properties: { email } },

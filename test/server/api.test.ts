@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeFrames, encodeFrames } from '../../src/protocol/blob-frames.js';
 import { decodeSnapshotFrames, encodeSnapshotUpload, type SnapshotFrame } from '../../src/protocol/snapshot-frames.js';
 import { routePath } from '../../src/protocol/routes.js';
+import { PROTOCOL_REVISION } from '../../src/protocol/revision.js';
 import { LIMITS, type AccountResponse, type SignupRequest, type WorkspaceInfo } from '../../src/protocol/types.js';
 import { buildApp, type AppDeps } from '../../src/server/app.js';
 import { openStore } from '../../src/storage/open.js';
@@ -114,7 +115,7 @@ describe('healthz', () => {
   it('answers ok without auth', async () => {
     const res = await app.inject({ method: 'GET', url: '/healthz' });
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ ok: true });
+    expect(res.json()).toEqual({ ok: true, protocol: PROTOCOL_REVISION });
     expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{16}$/);
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { buildApp, type AppDeps } from '../../src/server/app.js';
+import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../../src/protocol/revision.js';
 import { ANONYMOUS_BODY_LIMIT } from '../../src/server/hardening.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitSettings } from '../../src/server/rate-limits.js';
 import { openStore } from '../../src/storage/open.js';
@@ -47,7 +48,7 @@ const login = (a: FastifyInstance, email: string, ip = '127.0.0.1') =>
   a.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, authKey: b64(32) }, remoteAddress: ip });
 
 describe('security headers', () => {
-  it('are on successes, JSON errors, 404s and validation failures; HSTS only with TLS', async () => {
+  it('with the protocol revision, are on successes, JSON errors, 404s and validation failures; HSTS only with TLS', async () => {
     const a = await makeApp();
     const answers = [
       await a.inject({ method: 'GET', url: '/healthz' }),
@@ -64,6 +65,7 @@ describe('security headers', () => {
       expect(res.headers['content-security-policy']).toContain("default-src 'none'");
       expect(res.headers['strict-transport-security']).toBeUndefined();
       expect(res.headers['x-request-id']).toMatch(/^[0-9a-f]{16}$/);
+      expect(res.headers[PROTOCOL_REVISION_HEADER]).toBe(String(PROTOCOL_REVISION));
     }
   });
 });

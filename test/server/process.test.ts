@@ -25,7 +25,7 @@ describe('insomnia-sync-server process', () => {
 
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ ok: true });
+    expect(await health.json()).toMatchObject({ ok: true });
 
     const prelogin = await fetch(`${server.url}/v1/auth/prelogin`, {
       method: 'POST',

@@ -1,0 +1,8 @@
+/**
+ * The wire protocol's revision (docs/protocol.md §1.1). The server names it in a header on every
+ * answer. It changes only with a change one side cannot follow without the other (as binary
+ * snapshot frames were), so a different number means the two versions cannot talk, and the client
+ * says which side to upgrade instead of failing on an answer it cannot read.
+ */
+export const PROTOCOL_REVISION = 2;
+export const PROTOCOL_REVISION_HEADER = 'insomnia-sync-protocol';
