@@ -3,7 +3,7 @@
  * accept → confirm (fingerprint) → clone → push → pull → remove (key rotation) → refused; what a
  * removed member can still decrypt with the keys they held (nothing new); misuse of codes (other
  * account, reuse, expiry, a wrong fingerprint); leaving, pending rotation, last owner; a token made
- * before a removal.
+ * before a removal, and one whose creator leaves.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -296,7 +296,7 @@ describe('teams end to end', () => {
     expect(res.code).toBe(4);
   }, 30_000);
 
-  it('leaving: the last owner cannot; a member can, and writes wait for a rotation', async () => {
+  it("leaving: the last owner cannot; a member can, her tokens stop at once, and writes wait for a rotation", async () => {
     const last = await ann.run(['team', 'leave', '--team', team, '--yes']);
     expect(last.code).toBe(3);
     expect(last.stderr).toMatch(/last owner/);
@@ -304,10 +304,26 @@ describe('teams end to end', () => {
     // bob's seat is gone: not removable twice
     expect((await ann.run(['team', 'remove', 'bob@example.com', '--team', team, '--yes'])).code).toBe(5);
 
+    // A token carol made works until she leaves, then fails at once: before any rotation, so on
+    // her lost membership, not on a newer key.
+    const made = await carol.run(['token', 'create', '--workspace', wsId, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const carolToken = json(made.stdout).token as string;
+    const ciConfig = tempDir('isync-ci-config-');
+    const ciDir = path.join(tempDir('isync-ci-'), 'ws');
+    const ciClone = await machine(server.url, ciConfig).run(['clone', wsId, ciDir], { env: { INSOMNIA_SYNC_TOKEN: carolToken } });
+    expect(ciClone.code, ciClone.stderr).toBe(0);
+
     const left = await carol.run(['team', 'leave', '--team', team, '--yes', '--json']);
     expect(left.code, left.stderr).toBe(0);
     expect(json(left.stdout).rotationPending).toBe(true);
     expect((await carol.run(['pull'], { cwd: carolDir })).code).toBe(4);
+    const ciPull = await machine(server.url, ciConfig).run(['pull'], { cwd: ciDir, env: { INSOMNIA_SYNC_TOKEN: carolToken } });
+    expect(ciPull.code).toBe(4);
+    expect(ciPull.stderr).toMatch(/created this access token no longer has this access/);
+    writeFileSync(path.join(ciDir, 'from-ci.txt'), 'pushed by a token whose creator left');
+    const ciPush = await machine(server.url, ciConfig).run(['push'], { cwd: ciDir, env: { INSOMNIA_SYNC_TOKEN: carolToken } });
+    expect(ciPush.code).toBe(4);
 
     writeFileSync(path.join(annDir, 'c.txt'), 'after carol left');
     const refused = await ann.run(['push'], { cwd: annDir });
