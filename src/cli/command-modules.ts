@@ -37,6 +37,7 @@ export const COMMAND_MODULES: Record<string, () => Promise<CommandModule>> = {
   'team-list': () => import('./commands/team-list.js'),
   'team-members': () => import('./commands/team-members.js'),
   'team-remove': () => import('./commands/team-remove.js'),
+  'team-role': () => import('./commands/team-role.js'),
   'team-rotate': () => import('./commands/team-rotate.js'),
   'token-create': () => import('./commands/token-create.js'),
   'token-list': () => import('./commands/token-list.js'),

@@ -432,6 +432,9 @@ export class ApiClient {
   rotateTeam(teamId: string, req: T.RotateTeamRequest): Promise<T.RotateTeamResponse> {
     return this.json('rotateTeam', { params: { teamId }, json: req });
   }
+  setMemberRole(teamId: string, userId: string, req: T.SetMemberRoleRequest): Promise<T.SetMemberRoleResponse> {
+    return this.json('setMemberRole', { params: { teamId, userId }, json: req });
+  }
   leaveTeam(teamId: string): Promise<T.LeaveTeamResponse> {
     return this.json('leaveTeam', { params: { teamId }, json: {} });
   }

@@ -493,6 +493,16 @@ export interface LeaveTeamResponse {
   rotationPending: boolean;
 }
 
+export interface SetMemberRoleRequest {
+  role: TeamRole;
+}
+
+export interface SetMemberRoleResponse {
+  role: TeamRole;
+  /** the role before; equal to `role` when nothing changed */
+  previous: TeamRole;
+}
+
 export interface VerifyEmailRequest {
   code?: string;
   /** mail a new code instead (the old one stops working) */

@@ -355,6 +355,12 @@ export interface Store {
   rotateTeam(teamId: string, rotation: TeamRotation): Promise<RotateTeamResult>;
   /** Ends the user's membership; a confirmed leaver leaves the team `rotationPending`. */
   leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult>;
+  /**
+   * Sets the role of a confirmed or accepted member, in one transaction: the team keeps a confirmed
+   * owner, only a confirmed member becomes owner (an owner without the team key could not rotate
+   * it), and unless `byOwner`, an owner's role and the owner role are out of reach.
+   */
+  setMemberRole(teamId: string, userId: string, role: TeamRole, opts: { byOwner: boolean }): Promise<SetMemberRoleResult>;
   /** Replaces the account's activation code. */
   setEmailVerification(userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<void>;
   /** Marks the address verified if the code matches, is unexpired and was sent to the account's current address. */
@@ -507,7 +513,25 @@ export type LeaveTeamResult =
   | { ok: true; rotationPending: boolean }
   | { ok: false; reason: 'not_member' | 'personal' | 'last_owner' | 'last_member' };
 
+export type SetMemberRoleResult =
+  | { ok: true; previous: TeamRole }
+  | { ok: false; reason: 'not_member' | 'last_owner' | 'unconfirmed_owner' | 'owner_only' };
+
 export type VerifyEmailResult = { ok: true } | { ok: false; reason: 'wrong_code' | 'expired' | 'already_verified' };
+
+/** The rule both stores apply to a role change (Store.setMemberRole), to the team's members as they are. */
+export function roleChangeRefusal(
+  members: readonly { target: boolean; role: TeamRole; confirmed: boolean }[],
+  role: TeamRole,
+  opts: { byOwner: boolean },
+): 'last_owner' | 'unconfirmed_owner' | 'owner_only' | null {
+  const target = members.find((m) => m.target);
+  if (!target) throw new Error('roleChangeRefusal: no target member');
+  if (!opts.byOwner && (target.role === 'owner' || role === 'owner')) return 'owner_only';
+  if (role === 'owner' && !target.confirmed) return 'unconfirmed_owner';
+  if (target.role === 'owner' && role !== 'owner' && !members.some((m) => !m.target && m.role === 'owner' && m.confirmed)) return 'last_owner';
+  return null;
+}
 
 /** How many of `sizes`, taken in order, fit in `maxBytes` — at least one, when there is one. */
 export function countWithinBytes(sizes: readonly number[], maxBytes: number): number {

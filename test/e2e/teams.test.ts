@@ -3,7 +3,7 @@
  * accept → confirm (fingerprint) → clone → push → pull → remove (key rotation) → refused; what a
  * removed member can still decrypt with the keys they held (nothing new); misuse of codes (other
  * account, reuse, expiry, a wrong fingerprint); leaving, pending rotation, last owner; a token made
- * before a removal, and one whose creator leaves.
+ * before a removal, and one whose creator leaves; role changes and handing a team over.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -340,6 +340,47 @@ describe('teams end to end', () => {
     expect(readFileSync(path.join(again, 'c.txt'), 'utf8')).toBe('after carol left');
     expect((await ann.run(['verify'], { cwd: again })).code).toBe(0);
   }, 90_000);
+
+  it('roles: owners and admins change them, only owners make owners, and an owner can hand over and leave', async () => {
+    const roles = 'Roles';
+    expect((await ann.run(['team', 'create', roles])).code).toBe(0);
+    expect((await ann.run(['team', 'invite', 'dave@example.com', '--team', roles])).code).toBe(0);
+    expect((await dave.run(['team', 'accept', mailedCode(server.dataDir, 'dave@example.com', 'Invite code')])).code).toBe(0);
+    const role = (m: Machine, email: string, r: string) => m.run(['team', 'role', email, r, '--team', roles, '--json']);
+
+    expect((await role(ann, 'dave@example.com', 'boss')).code).toBe(2);
+    expect((await role(ann, 'nobody@example.com', 'admin')).code).toBe(5);
+    const early = await role(ann, 'dave@example.com', 'owner');
+    expect(early.code).toBe(3);
+    expect(early.stderr).toMatch(/confirm this member/);
+    const admin = await role(ann, 'dave@example.com', 'admin');
+    expect(admin.code, admin.stderr).toBe(0);
+    expect(json(admin.stdout)).toEqual({ team: roles, email: 'dave@example.com', role: 'admin', previous: 'member' });
+    expect((await ann.run(['team', 'confirm', 'dave@example.com', '--team', roles, '--yes'])).code).toBe(0);
+
+    // an admin changes no owner and makes none
+    const upward = await role(dave, 'dave@example.com', 'owner');
+    expect(upward.code).toBe(4);
+    expect(upward.stderr).toMatch(/only an owner/);
+    expect((await role(dave, 'ann@example.com', 'member')).code).toBe(4);
+    // the last owner stays owner, and cannot leave
+    expect((await role(ann, 'ann@example.com', 'admin')).code).toBe(3);
+    expect((await ann.run(['team', 'leave', '--team', roles, '--yes'])).stderr).toMatch(/team role EMAIL owner/);
+
+    const owner = await ann.run(['team', 'role', 'dave@example.com', 'owner', '--team', roles]);
+    expect(owner.code, owner.stderr).toBe(0);
+    expect(owner.stdout).toContain('dave@example.com is now owner of Roles (was admin)');
+    const again = await ann.run(['team', 'role', 'dave@example.com', 'owner', '--team', roles]);
+    expect(again.stdout).toContain('dave@example.com is already owner of Roles');
+    const members = json((await dave.run(['team', 'members', '--team', roles, '--json'])).stdout).members as { email: string; role: string }[];
+    expect(members.map((m) => [m.email, m.role]).sort()).toEqual([
+      ['ann@example.com', 'owner'],
+      ['dave@example.com', 'owner'],
+    ]);
+    const left = await ann.run(['team', 'leave', '--team', roles, '--yes']);
+    expect(left.code, left.stderr).toBe(0);
+    expect((await role(dave, 'dave@example.com', 'member')).code).toBe(3);
+  }, 60_000);
 
   it('the personal team cannot be left and takes no invitations', async () => {
     expect((await bob.run(['team', 'leave', '--team', 'personal', '--yes'])).code).toBe(2);

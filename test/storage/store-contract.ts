@@ -173,6 +173,35 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.rotateTeam(teamId, { ...rotation([owner.id, c.id]), removeUserId: null })).toEqual({ ok: false, reason: 'stale' });
       });
 
+      it('roles: a confirmed owner stays, only owners touch the owner role, only confirmed members become owner', async () => {
+        const { owner, teamId, others } = await sharedTeam('r1@example.com', 'r2@example.com');
+        const [r1, r2] = others as [NewUser, NewUser];
+        const byOwner = { byOwner: true };
+        const byAdmin = { byOwner: false };
+        expect(await store.setMemberRole(teamId, hex(16), 'admin', byOwner)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.setMemberRole(hex(16), r1.id, 'admin', byOwner)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.setMemberRole(teamId, r1.id, 'owner', byOwner)).toEqual({ ok: false, reason: 'unconfirmed_owner' });
+        // an accepted member's role can change before confirmation
+        expect(await store.setMemberRole(teamId, r1.id, 'admin', byOwner)).toEqual({ ok: true, previous: 'member' });
+        expect(await store.confirmMember(teamId, r1.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).toEqual({ ok: true });
+        expect(await store.getTeamRole(teamId, r1.id)).toBe('admin');
+        expect(await store.setMemberRole(teamId, owner.id, 'admin', byOwner)).toEqual({ ok: false, reason: 'last_owner' });
+        expect(await store.setMemberRole(owner.personalTeam.id, owner.id, 'member', byOwner)).toEqual({ ok: false, reason: 'last_owner' });
+        expect(await store.setMemberRole(teamId, r1.id, 'owner', byAdmin)).toEqual({ ok: false, reason: 'owner_only' });
+        expect(await store.setMemberRole(teamId, owner.id, 'member', byAdmin)).toEqual({ ok: false, reason: 'owner_only' });
+        expect(await store.setMemberRole(teamId, r2.id, 'admin', byAdmin)).toEqual({ ok: true, previous: 'member' });
+        expect(await store.setMemberRole(teamId, r2.id, 'admin', byAdmin)).toEqual({ ok: true, previous: 'admin' });
+        expect(await store.getTeamRole(teamId, owner.id)).toBe('owner');
+
+        expect(await store.setMemberRole(teamId, r1.id, 'owner', byOwner)).toEqual({ ok: true, previous: 'admin' });
+        // two owners demoting each other at once: one wins, the team keeps an owner
+        const both = await Promise.all([store.setMemberRole(teamId, owner.id, 'member', byOwner), store.setMemberRole(teamId, r1.id, 'member', byOwner)]);
+        expect(both.filter((r) => r.ok)).toHaveLength(1);
+        expect(both.filter((r) => !r.ok)).toEqual([{ ok: false, reason: 'last_owner' }]);
+        const roles = await Promise.all([owner.id, r1.id].map((id) => store.getTeamRole(teamId, id)));
+        expect(roles.sort()).toEqual(['member', 'owner']);
+      });
+
       it('leaving: refused for the personal team, the last owner and the last member; a confirmed leaver makes rotation pending', async () => {
         const { owner, teamId, wsId, others } = await sharedTeam('d@example.com');
         const d = others[0]!;

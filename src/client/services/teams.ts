@@ -341,6 +341,16 @@ export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?:
   return { team: team.name, ...res };
 }
 
+export async function setMemberRole(ctx: ClientContext, opts: { team: string; email: string; role: TeamRole }) {
+  const session = requireSession(ctx);
+  const team = findTeam((await session.api.me()).teams, opts.team);
+  const email = normalizeEmail(opts.email);
+  const target = (await session.api.teamMembers(team.id)).members.find((m) => m.email === email);
+  if (!target) throw new NotFoundError(`${email} is not a member of ${team.name}`);
+  const res = await session.api.setMemberRole(team.id, target.userId, { role: opts.role });
+  return { team: team.name, email, role: res.role, previous: res.previous };
+}
+
 export async function leaveTeam(ctx: ClientContext, opts: { team: string }) {
   const session = requireSession(ctx);
   const team = findTeam((await session.api.me()).teams, opts.team);

@@ -32,6 +32,7 @@ export const TEAM_ROUTE_ROLES = {
   removeMember: ['owner', 'admin'],
   rotateTeam: ['owner', 'admin'],
   leaveTeam: ['owner', 'admin', 'member', 'accepted'],
+  setMemberRole: ['owner', 'admin'],
 } as const satisfies Record<string, readonly Standing[]>;
 
 export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, authenticate: (r: FastifyRequest) => Promise<void>): void {
@@ -64,7 +65,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       case 'workspaces_changed':
         return new ApiError('conflict', `the team's ${result.reason === 'members_changed' ? 'members' : 'workspaces'} changed meanwhile; run the command again`);
       case 'last_owner':
-        return new ApiError('conflict', 'the last owner cannot be removed while others remain; make someone else owner first');
+        return new ApiError('conflict', 'the last owner cannot be removed while others remain; make someone else owner first (`team role EMAIL owner`)');
       case 'not_member':
         return notFound('no such member');
       case 'no_team':
@@ -279,11 +280,34 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
         case 'personal':
           throw badRequest('you cannot leave your personal team');
         case 'last_owner':
-          throw new ApiError('conflict', `you are the last owner of ${team.name}: make another member owner, or remove the others first`);
+          throw new ApiError('conflict', `you are the last owner of ${team.name}: make another member owner (\`team role EMAIL owner\`), or remove the others first`);
         case 'last_member':
           throw new ApiError('conflict', `you are the last member of ${team.name}`);
         case 'not_member':
           throw notFound('team not found');
+      }
+    },
+  });
+
+  app.route<{ Params: MemberParams; Body: T.SetMemberRoleRequest }>({
+    method: ROUTES.setMemberRole.method,
+    url: ROUTES.setMemberRole.path,
+    schema: teamSchemas.setMemberRole,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.SetMemberRoleResponse> => {
+      const { team, role } = await requireTeam(request, request.params.teamId, TEAM_ROUTE_ROLES.setMemberRole);
+      const wanted = request.body.role;
+      const result = await store.setMemberRole(team.id, request.params.userId, wanted, { byOwner: role === 'owner' });
+      if (result.ok) return { role: wanted, previous: result.previous };
+      switch (result.reason) {
+        case 'not_member':
+          throw notFound('no such member');
+        case 'owner_only':
+          throw new ApiError('forbidden', 'only an owner can make someone owner or change an owner\'s role');
+        case 'unconfirmed_owner':
+          throw new ApiError('conflict', 'confirm this member before making them owner');
+        case 'last_owner':
+          throw new ApiError('conflict', `${team.name} needs an owner: make another confirmed member owner first`);
       }
     },
   });

@@ -167,6 +167,18 @@ export const teamSchemas = {
     body: { type: 'object', additionalProperties: false, properties: {} },
     response: { 200: { type: 'object', required: ['rotationPending'], properties: { rotationPending: { type: 'boolean' } } }, ...errors },
   },
+  setMemberRole: {
+    params: memberParams,
+    body: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { type: 'string', enum: ['owner', 'admin', 'member'] } } },
+    response: {
+      200: {
+        type: 'object',
+        required: ['role', 'previous'],
+        properties: { role: { type: 'string', enum: ['owner', 'admin', 'member'] }, previous: { type: 'string', enum: ['owner', 'admin', 'member'] } },
+      },
+      ...errors,
+    },
+  },
   verifyEmail: {
     body: { type: 'object', additionalProperties: false, properties: { code, resend: { type: 'boolean' } } },
     response: { 204: { type: 'null' }, ...errors },

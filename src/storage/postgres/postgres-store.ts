@@ -41,6 +41,7 @@ import type {
   ConfirmMemberResult,
   InvitationRecord,
   LeaveTeamResult,
+  SetMemberRoleResult,
   NewInvitation,
   NewTeam,
   RotateTeamResult,
@@ -581,6 +582,9 @@ export class PostgresStore implements Store {
   }
   async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
     return teams.leaveTeam(this.db, teamId, userId, now);
+  }
+  async setMemberRole(...args: Parameters<Store['setMemberRole']>): Promise<SetMemberRoleResult> {
+    return teams.setMemberRole(this.db, ...args);
   }
   async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<void> {
     return teams.setEmailVerification(this.db, ...args);

@@ -12,11 +12,14 @@ import type {
   NewTeam,
   RotateTeamResult,
   SealedKeyRecord,
+  SetMemberRoleResult,
   TeamAccessRecord,
   TeamMemberRecord,
+  TeamRole,
   TeamRotation,
   VerifyEmailResult,
 } from '../store.js';
+import { roleChangeRefusal } from '../store.js';
 import type { PgDb, Row, Tx } from './db.js';
 import { asRole, bytes, date } from './rows.js';
 
@@ -224,6 +227,21 @@ export async function leaveTeam(db: PgDb, teamId: string, userId: string, now: D
     }
     await tx.exec('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
     return { ok: true, rotationPending: heldKeys };
+  });
+}
+
+export async function setMemberRole(db: PgDb, teamId: string, userId: string, role: TeamRole, opts: { byOwner: boolean }): Promise<SetMemberRoleResult> {
+  return db.tx(async (tx): Promise<SetMemberRoleResult> => {
+    // Two owners demoting each other at once: the second waits here and then sees the first.
+    await tx.query('SELECT 1 FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
+    const members = await tx.query('SELECT user_id, role, pending FROM team_members WHERE team_id = $1', [teamId]);
+    const member = members.find((m) => m.user_id === userId);
+    if (!member) return { ok: false, reason: 'not_member' };
+    const previous = asRole(member.role);
+    const check = roleChangeRefusal(members.map((m) => ({ target: m === member, role: asRole(m.role), confirmed: m.pending === false })), role, opts);
+    if (check) return { ok: false, reason: check };
+    if (previous !== role) await tx.exec('UPDATE team_members SET role = $1 WHERE team_id = $2 AND user_id = $3', [role, teamId, userId]);
+    return { ok: true, previous };
   });
 }
 

@@ -13,12 +13,14 @@ import type {
   NewTeam,
   RotateTeamResult,
   SealedKeyRecord,
+  SetMemberRoleResult,
   TeamAccessRecord,
   TeamMemberRecord,
   TeamRole,
   TeamRotation,
   VerifyEmailResult,
 } from '../store.js';
+import { roleChangeRefusal } from '../store.js';
 
 type Row = Record<string, unknown>;
 
@@ -218,6 +220,20 @@ export function leaveTeam(db: Database.Database, teamId: string, userId: string,
     }
     db.prepare('DELETE FROM team_members WHERE team_id = ? AND user_id = ?').run(teamId, userId);
     return { ok: true, rotationPending: heldKeys };
+  });
+  return run.immediate();
+}
+
+export function setMemberRole(db: Database.Database, teamId: string, userId: string, role: TeamRole, opts: { byOwner: boolean }): SetMemberRoleResult {
+  const run = db.transaction((): SetMemberRoleResult => {
+    const members = db.prepare('SELECT user_id, role, pending FROM team_members WHERE team_id = ?').all(teamId) as Row[];
+    const member = members.find((m) => m.user_id === userId);
+    if (!member) return { ok: false, reason: 'not_member' };
+    const previous = String(member.role) as TeamRole;
+    const check = roleChangeRefusal(members.map((m) => ({ target: m === member, role: String(m.role) as TeamRole, confirmed: Number(m.pending) === 0 })), role, opts);
+    if (check) return { ok: false, reason: check };
+    if (previous !== role) db.prepare('UPDATE team_members SET role = ? WHERE team_id = ? AND user_id = ?').run(role, teamId, userId);
+    return { ok: true, previous };
   });
   return run.immediate();
 }
