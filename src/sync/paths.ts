@@ -174,15 +174,29 @@ export function comparePaths(a: string, b: string): number {
 
 /**
  * Where the remote copy of a conflicting file goes: `NAME.conflict`, else `NAME.conflict-2`,
- * `-3`… — the first one `taken` says is free.
+ * `-3`… — the first one `taken` says is free. A name too long for the suffix (file systems take
+ * 255 bytes) is shortened first, by whole characters.
  */
 export function conflictPathFor(path: string, taken: (p: string) => boolean): string {
-  const first = `${path}.conflict`;
-  if (!taken(first)) return first;
-  for (let n = 2; ; n++) {
-    const candidate = `${path}.conflict-${n}`;
+  for (let n = 1; ; n++) {
+    const candidate = withNameSuffix(path, n === 1 ? '.conflict' : `.conflict-${n}`);
     if (!taken(candidate)) return candidate;
   }
+}
+
+const MAX_NAME_BYTES = 255;
+const utf8 = new TextEncoder();
+
+function withNameSuffix(path: string, suffix: string): string {
+  const slash = path.lastIndexOf('/');
+  const dir = path.slice(0, slash + 1);
+  let name = path.slice(slash + 1);
+  if (utf8.encode(name + suffix).length > MAX_NAME_BYTES) {
+    const chars = Array.from(name);
+    while (chars.length > 1 && utf8.encode(chars.join('') + suffix).length > MAX_NAME_BYTES) chars.pop();
+    name = chars.join('');
+  }
+  return dir + name + suffix;
 }
 
 /** Every proper ancestor folder of a path: `a/b/c` → `a`, `a/b`. */

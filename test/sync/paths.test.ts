@@ -120,6 +120,20 @@ describe('conflictPathFor', () => {
     });
     expect(asked).toEqual(['x.conflict', 'x.conflict-2', 'x.conflict-3']);
   });
+  it('shortens a name too long for the suffix to 255 bytes, by whole characters, keeping the folder', () => {
+    const bytes = (s: string) => Buffer.byteLength(s);
+    const long = `d/${'n'.repeat(250)}.json`;
+    const copy = conflictPathFor(long, () => false);
+    expect(copy.startsWith(`d/${'n'.repeat(200)}`)).toBe(true);
+    expect(copy.endsWith('.conflict')).toBe(true);
+    expect(bytes(copy.slice(2))).toBe(255);
+    // three-byte characters are not cut in half
+    const wide = conflictPathFor('€'.repeat(84), (p) => p.endsWith('.conflict'));
+    expect(wide.endsWith('.conflict-2')).toBe(true);
+    expect(bytes(wide)).toBeLessThanOrEqual(255);
+    expect(wide.slice(0, -'.conflict-2'.length)).toBe('€'.repeat(81));
+    expect(conflictPathFor('short.json', () => false)).toBe('short.json.conflict');
+  });
 });
 
 describe('helpers', () => {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeIndex, decodeIndexColumns, decodeIndexHead, encodeIndex, IndexFormatError, type IndexColumns, type LocalIndex } from '../../sync/index-format.js';
 import { decodeJsonIndex } from '../../sync/index-json.js';
-import { NotFoundError, SyncError } from '../errors.js';
+import { ConflictError, NotFoundError, SyncError } from '../errors.js';
 
 export const STATE_DIR = '.insomnia-sync';
 
@@ -38,6 +38,17 @@ export function findLinkedFolder(start: string): LinkedFolder | null {
     const parent = path.dirname(dir);
     if (parent === dir) return null;
     dir = parent;
+  }
+}
+
+/**
+ * Refuses a new folder (clone, restore --to) inside a linked one: the outer workspace would sync
+ * the new folder's files, which belong elsewhere (exit 3, as `init` refuses there).
+ */
+export function refuseInsideLinkedFolder(target: string, what: string): void {
+  const outer = findLinkedFolder(target);
+  if (outer) {
+    throw new ConflictError(`${target} is inside ${outer.root}, which is linked to workspace ${outer.link.workspaceId}`, `${what} into a folder outside it`);
   }
 }
 

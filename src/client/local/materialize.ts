@@ -240,3 +240,15 @@ function removeEmptyParents(root: string, rel: string): void {
     dir = path.dirname(dir);
   }
 }
+
+/** Removes `dir` and its parents up to and including `top`, stopping at the first that is not empty. */
+export function removeEmptyFoldersUpTo(dir: string, top: string): void {
+  for (let d = dir; ; d = path.dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === top || path.dirname(d) === d) return;
+  }
+}

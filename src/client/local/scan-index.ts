@@ -5,7 +5,7 @@
  */
 import { indexMatchesScan, type IndexColumns } from '../../sync/index-format.js';
 import { decodeIndexFileColumns, decodeIndexFileHead, readIndexBytes } from './link.js';
-import { scanFolder, type ScanResult } from './scan.js';
+import { scanFolder, trackedPaths, type ScanResult } from './scan.js';
 
 export interface ScannedFolder {
   scan: ScanResult;
@@ -19,7 +19,7 @@ export interface ScannedFolder {
 
 export async function scanAgainstIndex(root: string): Promise<ScannedFolder> {
   const bytes = readIndexBytes(root);
-  const scan = await scanFolder(root);
+  const scan = await scanFolder(root, trackedPaths(() => decodeIndexFileColumns(root, bytes).paths));
   const { base } = decodeIndexFileHead(root, bytes);
   const clean = indexMatchesScan(bytes, scan.columns);
   return { scan, base, clean, columns: () => decodeIndexFileColumns(root, bytes) };

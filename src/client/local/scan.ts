@@ -1,6 +1,8 @@
 /**
  * Walking a linked folder: regular files only (symlinks and special files are skipped and
- * reported), honouring `.insomnia-syncignore`, never entering `.insomnia-sync/`.
+ * reported), honouring `.insomnia-syncignore`, never entering `.insomnia-sync/` nor another linked
+ * folder inside this one. As in git, an ignore rule keeps out files not synced yet; a file already
+ * synced (in the index) stays in the scan until it is deleted, so adding a rule deletes nothing.
  */
 import { constants as fsConstants, lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
@@ -9,6 +11,7 @@ import { builtinIgnored, noNameBuiltinIgnored } from '../../sync/ignore-builtin.
 import type { ScannedFile } from '../../sync/diff.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { areSimpleValidChildren, validatePath } from '../../sync/paths.js';
+import { STATE_DIR } from './link.js';
 
 export { IGNORE_FILE } from '../../sync/ignore-builtin.js';
 import { IGNORE_FILE } from '../../sync/ignore-builtin.js';
@@ -32,17 +35,39 @@ async function matcherFor(root: string): Promise<(relPath: string, isDir: boolea
 }
 
 /**
+ * The synced paths an ignore rule does not hide: each file, and each folder on the way to one
+ * (with its '/'). Built only if the scan meets an ignored entry.
+ */
+export type TrackedPaths = () => ReadonlySet<string>;
+
+export function trackedPaths(paths: () => readonly string[]): TrackedPaths {
+  let set: Set<string> | null = null;
+  return () => {
+    if (set) return set;
+    set = new Set();
+    for (const p of paths()) {
+      set.add(p);
+      for (let i = p.indexOf('/'); i !== -1; i = p.indexOf('/', i + 1)) set.add(p.slice(0, i + 1));
+    }
+    return set;
+  };
+}
+
+/**
  * Walks the folder depth-first with each folder's entries sorted by name, a sub-folder's name
  * taken with its '/' (git's tree order), which yields every path in sorted order with no sort at
  * the end. Stat data go straight into columns; ScannedFile objects are made only if asked for.
  */
-export async function scanFolder(root: string): Promise<ScanResult> {
+export async function scanFolder(root: string, tracked: TrackedPaths = () => NONE): Promise<ScanResult> {
   const ignored = await matcherFor(root);
+  /** an ignored entry kept because it is synced already (never a built-in rule's: internal or conflict copy) */
+  const keptIgnored = (relPath: string, isDir: boolean): boolean => !builtinIgnored(relPath) && tracked().has(isDir ? `${relPath}/` : relPath);
   const paths: string[] = [];
   let stats = new Float64Array(4096);
   let exec = new Uint8Array(1024);
   const skipped: string[] = [];
-  const walk = (rel: string): void => {
+  /** `inIgnored`: this folder is ignored and walked only for the synced files in it */
+  const walk = (rel: string, inIgnored: boolean): void => {
     const abs = rel ? `${root}${path.sep}${rel}` : root;
     const names: string[] = [];
     // Sort keys: a folder's name with its '/'. The default sort compares UTF-16 code units, as
@@ -55,8 +80,13 @@ export async function scanFolder(root: string): Promise<ScanResult> {
       else if (entry.isFile()) keys.push(name);
       else {
         const relPath = rel ? `${rel}/${name}` : name;
-        if (!ignored(relPath, false)) skipped.push(relPath);
+        if (!inIgnored && !ignored(relPath, false)) skipped.push(relPath);
       }
+    }
+    // Another linked folder (a clone made inside this one): its files belong to its workspace.
+    if (rel !== '' && names.includes(STATE_DIR)) {
+      if (!inIgnored) skipped.push(`${rel}/`);
+      return;
     }
     keys.sort();
     // The usual folder (plain ASCII names, no ignore file) is checked in two regex scans in all,
@@ -66,9 +96,13 @@ export async function scanFolder(root: string): Promise<ScanResult> {
       const isDir = key.charCodeAt(key.length - 1) === SLASH;
       const name = isDir ? key.slice(0, -1) : key;
       const relPath = rel ? `${rel}/${name}` : name;
-      if (!plain && ignored(relPath, isDir)) continue;
+      let ignoredHere = inIgnored;
+      if (!plain && (inIgnored || ignored(relPath, isDir))) {
+        if (!keptIgnored(relPath, isDir)) continue;
+        ignoredHere = true;
+      }
       if (isDir) {
-        walk(relPath);
+        walk(relPath, ignoredHere);
         continue;
       }
       // A name that is not in NFC would not round-trip through the manifest byte for byte.
@@ -101,13 +135,14 @@ export async function scanFolder(root: string): Promise<ScanResult> {
       paths.push(relPath);
     }
   };
-  walk('');
+  walk('', false);
   // Skipped entries are found in two passes per folder; report them in path order.
   skipped.sort();
   return scanResult({ paths, stats: stats.subarray(0, paths.length * STAT_FIELDS), exec: exec.subarray(0, paths.length) }, skipped);
 }
 
 const SLASH = 0x2f;
+const NONE: ReadonlySet<string> = new Set();
 const { S_IFMT, S_IFREG } = fsConstants;
 
 /** validatePath accepts it as it is (in particular, already in NFC). */

@@ -5,8 +5,9 @@ import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-o
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, walkVerifiedHistory } from '../history.js';
-import { STATE_DIR } from '../local/link.js';
-import { applyStaged, placeRemoteFiles, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
+import { refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
+import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
 import { filesOf } from '../../sync/file-columns.js';
@@ -73,11 +74,15 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
   let root: string;
   let deletes: string[] = [];
   let files = target.manifest.files;
+  /** for --to: the first folder this made (root or a parent of it), taken back on failure */
+  let made: string | undefined;
   if (opts.to) {
     root = path.resolve(ctx.cwd, opts.to);
+    refuseInsideLinkedFolder(root, 'restore --to');
     if (existsSync(root) && (!lstatSync(root).isDirectory() || readdirSync(root).length > 0)) {
       throw new UsageError(`${root} is not an empty folder`, 'restore --to needs a new or empty folder');
     }
+    made = mkdirSync(root, { recursive: true });
     mkdirSync(path.join(root, STATE_DIR), { recursive: true });
   } else {
     root = folder.root;
@@ -89,17 +94,30 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
     const wanted = new Map(target.manifest.files.map((f) => [f.path, f]));
     const tree = filesOf(local.files);
     const current = new Map(tree.map((f) => [f.path, f]));
-    deletes = tree.filter((f) => !wanted.has(f.path)).map((f) => f.path);
+    // Like git checkout: files never synced (not in the index) are not the snapshot's to delete.
+    const tracked = new Set(index.paths);
+    deletes = tree.filter((f) => !wanted.has(f.path) && tracked.has(f.path)).map((f) => f.path);
     files = target.manifest.files.filter((f) => {
       const c = current.get(f.path);
       return !c || c.mode !== f.mode || c.chunks.join() !== f.chunks.join();
     });
+    const obstacles = findObstacles(root, files.map((f) => f.path), new Set(local.files.paths), new Set(deletes));
+    if (obstacles.length > 0) throw obstacleError(obstacles, 'restore');
   }
   ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
   const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal: ctx.cancellation?.() };
-  if (opts.to) await placeRemoteFiles(remoteFiles);
-  else applyStaged(root, await stageRemoteFiles(remoteFiles), deletes);
-  if (opts.to) rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+  if (opts.to) {
+    try {
+      await placeRemoteFiles(remoteFiles);
+    } catch (err) {
+      // The placed files are taken back already (placeRemoteFiles); the folders go here, so a
+      // failed or cancelled restore leaves no folder behind and can simply be run again.
+      rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+      if (made !== undefined) removeEmptyFoldersUpTo(root, made);
+      throw err;
+    }
+    rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+  } else applyStaged(root, await stageRemoteFiles(remoteFiles), deletes);
   ctx.progress.stop();
   return { snapshot: target.id, root, written: files.length, deleted: deletes.length };
 }

@@ -7,7 +7,7 @@ import type { AccountResponse, TeamInfo, WorkspaceInfo, MemberPublicKeys } from 
 import type { ClientContext } from '../context.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
-import { scanFolder, scannedFileAt, type ScanResult } from '../local/scan.js';
+import { scanFolder, scannedFileAt, trackedPaths, type ScanResult } from '../local/scan.js';
 import { hashFile } from '../local/files.js';
 import { baseEpochOf } from '../local/base-epoch.js';
 import type { WorkspaceKeyring } from '../keyring.js';
@@ -84,7 +84,7 @@ export async function readLocalTree(
   blobIdKey: () => Promise<Uint8Array>,
   scanned?: ScanResult,
 ): Promise<LocalTree> {
-  const scan = scanned ?? (await scanFolder(root));
+  const scan = scanned ?? (await scanFolder(root, trackedPaths(() => index.paths)));
   const plan = planRescan(index, scan.columns);
   const hashed: IndexEntry[] = [];
   if (plan.dirty.length > 0) {

@@ -12,8 +12,9 @@ import type { ClientContext } from '../context.js';
 import { ConflictError, UsageError } from '../errors.js';
 import { fetchVerifiedChain, fetchVerifiedSnapshot } from '../history.js';
 
-import { STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
-import { applyStaged, placeRemoteFiles, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
+import { refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
+import { findObstacles, obstacleError } from '../local/obstacles.js';
+import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { IndexColumns } from '../../sync/index-format.js';
@@ -123,6 +124,8 @@ async function pullInto(
         if (action.remote && action.conflictPath) fetches.push({ target: action.conflictPath, file: action.remote });
       }
     }
+    const obstacles = findObstacles(folder.root, fetches.map((f) => f.target), new Set(local.files.paths), new Set(deletes));
+    if (obstacles.length > 0) throw obstacleError(obstacles, 'pull');
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
     applyStaged(folder.root, staged, deletes);
@@ -180,6 +183,7 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
     ? await resolveTokenWorkspace(ctx.primitives, session, opts.workspace)
     : await resolveWorkspace(ctx, session, opts.workspace);
   const root = path.resolve(ctx.cwd, opts.dir ?? safeDirName(found.name));
+  refuseInsideLinkedFolder(root, 'clone');
   if (existsSync(root)) {
     if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
     if (readdirSync(root).length > 0) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
@@ -202,18 +206,6 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
     rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
     if (made !== undefined) removeEmptyFoldersUpTo(root, made);
     throw err;
-  }
-}
-
-/** Removes `dir` and its parents up to and including `top`, stopping at the first that is not empty. */
-function removeEmptyFoldersUpTo(dir: string, top: string): void {
-  for (let d = dir; ; d = path.dirname(d)) {
-    try {
-      rmdirSync(d);
-    } catch {
-      return;
-    }
-    if (d === top || path.dirname(d) === d) return;
   }
 }
 

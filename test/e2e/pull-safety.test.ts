@@ -1,0 +1,186 @@
+/**
+ * What a pull or restore must not touch: files the scan does not see (behind a symbolic link,
+ * ignored, special), files never synced, files an ignore rule was added for after they were
+ * synced, and folders that are not theirs (another linked folder, a failed restore's target).
+ * Each case runs the real server and CLI processes as two machines.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+
+describe('pull and restore leave alone what is not theirs', () => {
+  let server: StartedServer;
+  let a: Machine;
+  let b: Machine;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startServer();
+    a = machine(server.url);
+    b = machine(server.url);
+    await signupMachine(a, 'safety@example.com');
+    await loginMachine(b, 'safety@example.com');
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** A workspace pushed from A with `files`, cloned on B. */
+  async function pair(files: Record<string, string>): Promise<{ aDir: string; bDir: string; name: string }> {
+    const name = `safety-${++n}`;
+    const aDir = tempDir('isync-safety-a-');
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(aDir, rel)), { recursive: true });
+      writeFileSync(path.join(aDir, rel), text);
+    }
+    expect((await a.run(['init', '--name', name], { cwd: aDir })).code).toBe(0);
+    const pushed = await a.run(['push', '-m', 'first'], { cwd: aDir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    const bDir = path.join(tempDir('isync-safety-b-'), 'ws');
+    const cloned = await b.run(['clone', name, bDir]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    return { aDir, bDir, name };
+  }
+
+  async function push(m: Machine, dir: string, message: string): Promise<void> {
+    const res = await m.run(['push', '-m', message], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+  }
+
+  it('never writes through a symbolic link: the pull stops, nothing changes, and it goes on once the link is gone', async () => {
+    const { aDir, bDir } = await pair({ 'api.json': '{"v":1}' });
+    const outside = tempDir('isync-safety-outside-');
+    writeFileSync(path.join(outside, 'prod.json'), '{"token":"B private"}');
+    symlinkSync(outside, path.join(bDir, 'envs'));
+    mkdirSync(path.join(aDir, 'envs'));
+    writeFileSync(path.join(aDir, 'envs/prod.json'), '{"token":"from A"}');
+    writeFileSync(path.join(aDir, 'api.json'), '{"v":2}');
+    await push(a, aDir, 'envs');
+
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(pulled.code).toBe(3);
+    const err = json(pulled.stderr).error;
+    expect(err.message).toContain('envs: a symbolic link where a folder goes');
+    expect(err.message).toContain('nothing was changed');
+    expect(err.details.obstacles).toEqual([{ path: 'envs', what: 'a symbolic link where a folder goes' }]);
+    expect(readFileSync(path.join(outside, 'prod.json'), 'utf8')).toBe('{"token":"B private"}');
+    expect(readFileSync(path.join(bDir, 'api.json'), 'utf8')).toBe('{"v":1}');
+    expect(json((await b.run(['status', '--json'], { cwd: bDir })).stdout).changes).toEqual([]);
+
+    rmSync(path.join(bDir, 'envs'));
+    const again = await b.run(['pull'], { cwd: bDir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(path.join(bDir, 'envs/prod.json'), 'utf8')).toBe('{"token":"from A"}');
+    expect(readFileSync(path.join(outside, 'prod.json'), 'utf8')).toBe('{"token":"B private"}');
+  }, 60_000);
+
+  it('never overwrites an ignored file, nor a folder holding one, and applies nothing when it stops', async () => {
+    const { aDir, bDir } = await pair({ 'b.json': 'b1', 'env/a.json': 'a1' });
+    writeFileSync(path.join(bDir, '.insomnia-syncignore'), '*.secret.json\n.DS_Store\n');
+    writeFileSync(path.join(bDir, 'prod.secret.json'), 'B secret');
+    writeFileSync(path.join(bDir, 'env/.DS_Store'), 'finder');
+    await push(b, bDir, 'ignore rules');
+    expect((await a.run(['pull'], { cwd: aDir })).code).toBe(0);
+
+    // A drops the rule and adds its own prod.secret.json; it also turns the folder env into a file
+    writeFileSync(path.join(aDir, '.insomnia-syncignore'), '.DS_Store\n');
+    writeFileSync(path.join(aDir, 'prod.secret.json'), 'A secret');
+    rmSync(path.join(aDir, 'env'), { recursive: true });
+    writeFileSync(path.join(aDir, 'env'), 'now a file');
+    writeFileSync(path.join(aDir, 'b.json'), 'b2');
+    await push(a, aDir, 'clobber');
+
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(pulled.code).toBe(3);
+    const { obstacles } = json(pulled.stderr).error.details;
+    expect(obstacles.map((o: any) => o.path)).toEqual(['env', 'prod.secret.json']);
+    expect(readFileSync(path.join(bDir, 'prod.secret.json'), 'utf8')).toBe('B secret');
+    expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b1');
+    expect(readFileSync(path.join(bDir, 'env/a.json'), 'utf8')).toBe('a1');
+    expect(readFileSync(path.join(bDir, '.insomnia-syncignore'), 'utf8')).toBe('*.secret.json\n.DS_Store\n');
+    expect(json((await b.run(['status', '--json'], { cwd: bDir })).stdout).changes).toEqual([]);
+
+    renameSync(path.join(bDir, 'prod.secret.json'), path.join(tempDir(), 'kept.json'));
+    rmSync(path.join(bDir, 'env/.DS_Store'));
+    const again = await b.run(['pull'], { cwd: bDir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(path.join(bDir, 'env'), 'utf8')).toBe('now a file');
+    expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b2');
+  }, 90_000);
+
+  it('an ignore rule added for synced files deletes nothing: they stay synced, as in git', async () => {
+    const { aDir, bDir } = await pair({ 'api.json': 'x', 'local/settings.json': '{"mine":"A"}' });
+    writeFileSync(path.join(aDir, '.insomnia-syncignore'), 'local/\n');
+    writeFileSync(path.join(aDir, 'local/new.json'), 'not synced');
+    const status = json((await a.run(['status', '--json'], { cwd: aDir })).stdout);
+    expect(status.changes.map((c: any) => [c.status ?? c.kind, c.path])).toEqual([[expect.anything(), '.insomnia-syncignore']]);
+    await push(a, aDir, 'ignore local/');
+    expect((await b.run(['pull'], { cwd: bDir })).code).toBe(0);
+    expect(readFileSync(path.join(bDir, 'local/settings.json'), 'utf8')).toBe('{"mine":"A"}');
+    expect(existsSync(path.join(bDir, 'local/new.json'))).toBe(false);
+
+    // still synced: an edit goes up, and a deletion is a deletion
+    writeFileSync(path.join(aDir, 'local/settings.json'), '{"mine":"A2"}');
+    await push(a, aDir, 'edit');
+    expect((await b.run(['pull'], { cwd: bDir })).code).toBe(0);
+    expect(readFileSync(path.join(bDir, 'local/settings.json'), 'utf8')).toBe('{"mine":"A2"}');
+    rmSync(path.join(aDir, 'local/settings.json'));
+    await push(a, aDir, 'delete');
+    expect((await b.run(['pull'], { cwd: bDir })).code).toBe(0);
+    expect(existsSync(path.join(bDir, 'local/settings.json'))).toBe(false);
+  }, 90_000);
+
+  it('restore in place keeps files that were never synced; a failed restore --to leaves no folder', async () => {
+    const { aDir } = await pair({ 'a.json': 'v1' });
+    const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
+    writeFileSync(path.join(aDir, 'a.json'), 'v2');
+    writeFileSync(path.join(aDir, 'b.json'), 'b');
+    await push(a, aDir, 'v2');
+    writeFileSync(path.join(aDir, 'notes.json'), 'never pushed');
+    const restored = await a.run(['restore', first, '--yes', '--json'], { cwd: aDir });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(json(restored.stdout)).toMatchObject({ written: 1, deleted: 1 });
+    expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('v1');
+    expect(existsSync(path.join(aDir, 'b.json'))).toBe(false);
+    expect(readFileSync(path.join(aDir, 'notes.json'), 'utf8')).toBe('never pushed');
+
+    // the workspace's stored blobs flipped: the restore fails its check (exit 7)
+    const link = json(readFileSync(path.join(aDir, '.insomnia-sync/link.json'), 'utf8'));
+    const db = new Database(path.join(server.dataDir, 'sync.db'));
+    for (const row of db.prepare('SELECT rowid AS r, data FROM blobs WHERE workspace_id = ?').all(link.workspaceId) as { r: number; data: Buffer }[]) {
+      const bad = Buffer.from(row.data);
+      bad[bad.length - 3]! ^= 1;
+      db.prepare('UPDATE blobs SET data = ? WHERE rowid = ?').run(bad, row.r);
+    }
+    db.close();
+    const target = path.join(tempDir('isync-safety-to-'), 'deep', 'out');
+    const failed = await a.run(['restore', first, '--to', target], { cwd: aDir });
+    expect(failed.code, failed.stderr).toBe(7);
+    expect(existsSync(path.dirname(target))).toBe(false);
+  }, 90_000);
+
+  it('a clone or restore --to inside a linked folder is refused, and a linked folder inside another is not synced by it', async () => {
+    const { aDir, name } = await pair({ 'outer.json': 'o' });
+    const inner = await a.run(['clone', name, path.join(aDir, 'inner')]);
+    expect(inner.code).toBe(3);
+    expect(inner.stderr).toContain(`is inside ${aDir}`);
+    expect(existsSync(path.join(aDir, 'inner'))).toBe(false);
+    const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
+    expect((await a.run(['restore', first, '--to', path.join(aDir, 'old')], { cwd: aDir })).code).toBe(3);
+
+    // a clone made elsewhere and moved in stays its own workspace
+    const elsewhere = path.join(tempDir('isync-safety-moved-'), 'c');
+    expect((await a.run(['clone', name, elsewhere])).code).toBe(0);
+    writeFileSync(path.join(elsewhere, 'creds.json'), '{"db":"pw"}');
+    renameSync(elsewhere, path.join(aDir, 'moved'));
+    const status = await a.run(['status', '--json'], { cwd: aDir });
+    expect(status.code, status.stderr).toBe(0);
+    expect(json(status.stdout).changes).toEqual([]);
+    expect(readdirSync(path.join(aDir, 'moved'))).toContain('creds.json');
+  }, 90_000);
+});
