@@ -5,6 +5,7 @@
  * Each case runs the real server and CLI processes as two machines.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -163,6 +164,28 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(failed.code, failed.stderr).toBe(7);
     expect(existsSync(path.dirname(target))).toBe(false);
   }, 90_000);
+
+  it('one command at a time in a folder: a live lock refuses push and pull (exit 3), a dead one is taken over', async () => {
+    const { aDir } = await pair({ 'a.json': 'x' });
+    const lock = path.join(aDir, '.insomnia-sync/lock');
+    writeFileSync(lock, `${process.pid}\n`); // a process that is running: this test
+    writeFileSync(path.join(aDir, 'a.json'), 'y');
+    for (const cmd of [['push'], ['pull'], ['restore', 'abcd', '--yes']]) {
+      const res = await a.run(cmd, { cwd: aDir });
+      expect(res.code, cmd.join(' ')).toBe(3);
+      expect(res.stderr).toContain(`another insomnia-sync command (process ${process.pid}) is working in ${aDir}`);
+    }
+    // status reads on (it only skips refreshing the index)
+    const status = await a.run(['status', '--json'], { cwd: aDir });
+    expect(status.code, status.stderr).toBe(0);
+    expect(json(status.stdout).changes).toHaveLength(1);
+
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid!;
+    writeFileSync(lock, `${gone}\n`);
+    const pushed = await a.run(['push'], { cwd: aDir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+  }, 60_000);
 
   it('a clone or restore --to inside a linked folder is refused, and a linked folder inside another is not synced by it', async () => {
     const { aDir, name } = await pair({ 'outer.json': 'o' });

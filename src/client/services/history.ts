@@ -5,13 +5,14 @@ import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-o
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, walkVerifiedHistory } from '../history.js';
-import { refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { lockFolder } from '../local/folder-lock.js';
 import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
 import { filesOf } from '../../sync/file-columns.js';
-import { loadRemote, localBlobIdKey, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
+import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
@@ -64,7 +65,9 @@ export interface RestoreResult {
  */
 export async function restore(ctx: ClientContext, opts: { snapshot: string; to?: string }): Promise<RestoreResult> {
   const p = ctx.primitives;
-  const { folder, session, index } = await openLinked(ctx);
+  const { folder, session } = await openLinkedFolder(ctx);
+  if (!opts.to) lockFolder(folder.root);
+  const index = readIndexColumns(folder.root);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   const target = await findVerifiedSnapshot({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, opts.snapshot);

@@ -12,14 +12,16 @@ import type { ClientContext } from '../context.js';
 import { ConflictError, UsageError } from '../errors.js';
 import { fetchVerifiedChain, fetchVerifiedSnapshot } from '../history.js';
 
-import { refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
+import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
+import { lockFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { IndexColumns } from '../../sync/index-format.js';
 import { entriesOf, filesOf } from '../../sync/file-columns.js';
-import { loadRemote, localBlobIdKey, openLinked, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
+import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
+import { openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 import { recordBaseEpoch } from '../local/base-epoch.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
@@ -43,7 +45,9 @@ export interface PullResult {
 }
 
 export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
-  const { folder, session, index } = await openLinked(ctx);
+  const { folder, session } = await openLinkedFolder(ctx);
+  lockFolder(folder.root);
+  const index = readIndexColumns(folder.root);
   const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict', false));
   if (result.conflicts.length > 0) {
     throw new ConflictError(

@@ -12,6 +12,7 @@ import type { LocalChange } from '../../sync/diff.js';
 import { planRescan } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
+import { lockFolder } from '../local/folder-lock.js';
 import type { WorkspaceInfo } from '../../protocol/types.js';
 import { openLinkedFolder } from './open-linked.js';
 
@@ -28,6 +29,7 @@ export interface PushResult {
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
   const { folder, session } = await openLinkedFolder(ctx);
+  lockFolder(folder.root);
   const workspaceId = folder.link.workspaceId;
   // Whatever the scan finds, the remote head is needed: asked first, answered while we scan.
   const workspace = session.api.getWorkspace(workspaceId);

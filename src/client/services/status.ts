@@ -6,6 +6,7 @@
 import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { writeIndex } from '../local/link.js';
+import { tryLockFolder } from '../local/folder-lock.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
 import { loadRemote, localBlobIdKey, readLocalTree } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
@@ -33,7 +34,8 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     const index = scanned.columns();
     const local = await readLocalTree(p, folder.root, index, async () => localBlobIdKey(p, session, (await loadRemote(p, session, folder.link.workspaceId)).ring, folder.root, index.base), scan);
     // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
-    if (local.changes.length === 0 && local.rehashed) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
+    // (Not while another command works here: it owns the index.)
+    if (local.changes.length === 0 && local.rehashed && tryLockFolder(folder.root)) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
     changes = local.changes;
   }
   const workspace = await workspaceP;
