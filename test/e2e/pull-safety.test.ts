@@ -165,6 +165,32 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(existsSync(path.dirname(target))).toBe(false);
   }, 90_000);
 
+  it('pull says what it did with a file deleted on one side and changed on the other', async () => {
+    const { aDir, bDir } = await pair({ 'gone-here.json': 'g1', 'gone-there.json': 't1' });
+    rmSync(path.join(bDir, 'gone-here.json'));
+    writeFileSync(path.join(bDir, 'gone-there.json'), 't2 by B');
+    writeFileSync(path.join(aDir, 'gone-here.json'), 'g2 by A');
+    rmSync(path.join(aDir, 'gone-there.json'));
+    await push(a, aDir, 'crossed');
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(pulled.code).toBe(3);
+    const err = json(pulled.stderr).error;
+    expect(err.message).toBe('1 file(s) changed both here and on the remote: kept yours; 1 deleted on the remote, kept here');
+    expect(err.details.conflicts).toEqual([{ path: 'gone-there.json', conflictPath: null }]);
+    expect(err.details.restored).toEqual(['gone-here.json']);
+    expect(readFileSync(path.join(bDir, 'gone-there.json'), 'utf8')).toBe('t2 by B');
+    expect(readFileSync(path.join(bDir, 'gone-here.json'), 'utf8')).toBe('g2 by A');
+
+    // alone, the restore is reported on success
+    const { aDir: a2, bDir: b2 } = await pair({ 'x.json': 'x1' });
+    rmSync(path.join(b2, 'x.json'));
+    writeFileSync(path.join(a2, 'x.json'), 'x2');
+    await push(a, a2, 'x2');
+    const back = await b.run(['pull'], { cwd: b2 });
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stdout).toContain('1 you had deleted came back, changed on the remote (x.json)');
+  }, 90_000);
+
   it('one command at a time in a folder: a live lock refuses push and pull (exit 3), a dead one is taken over', async () => {
     const { aDir } = await pair({ 'a.json': 'x' });
     const lock = path.join(aDir, '.insomnia-sync/lock');

@@ -8,6 +8,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   out.result(res, () =>
     res.upToDate
       ? 'Already up to date.'
-      : `${out.green('✓')} Pulled ${res.snapshots} snapshot(s) up to ${res.to?.slice(0, 12)}: ${res.written.length} file(s) written, ${res.deleted.length} deleted`,
+      : `${out.green('✓')} Pulled ${res.snapshots} snapshot(s) up to ${res.to?.slice(0, 12)}: ${res.written.length} file(s) written, ${res.deleted.length} deleted` +
+        (res.restored.length > 0 ? `; ${res.restored.length} you had deleted came back, changed on the remote (${res.restored.slice(0, 3).join(', ')}${res.restored.length > 3 ? ', …' : ''})` : ''),
   );
 }

@@ -41,6 +41,8 @@ export interface PullResult {
   snapshots: number;
   written: string[];
   deleted: string[];
+  /** files deleted here that the remote changed: written back (the deletion can be redone) */
+  restored: string[];
   conflicts: PullConflict[];
 }
 
@@ -50,9 +52,14 @@ export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy 
   const index = readIndexColumns(folder.root);
   const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict', false));
   if (result.conflicts.length > 0) {
+    const copies = result.conflicts.filter((c) => c.conflictPath !== null).length;
+    const deletedThere = result.conflicts.length - copies;
+    const what = [copies > 0 ? `wrote theirs beside ${copies} as NAME.conflict` : '', deletedThere > 0 ? `${deletedThere} deleted on the remote, kept here` : ''].filter(Boolean).join('; ');
     throw new ConflictError(
-      `${result.conflicts.length} file(s) changed both here and on the remote; kept yours, wrote theirs beside them`,
-      'compare each NAME with NAME.conflict, keep what you want, delete the .conflict copy, then push',
+      `${result.conflicts.length} file(s) changed both here and on the remote: kept yours; ${what}`,
+      copies > 0
+        ? 'compare each NAME with NAME.conflict, keep what you want, delete the .conflict copy, then push'
+        : 'delete the files too if the remote was right, then push',
       result,
     );
   }
@@ -82,6 +89,7 @@ async function pullInto(
     snapshots: 0,
     written: [],
     deleted: [],
+    restored: [],
     conflicts: [],
   };
   if (head === index.base) {
@@ -105,6 +113,7 @@ async function pullInto(
   const remoteFiles = (plans: FetchPlan[]): RemoteFiles => ({ p, api: session.api, workspaceId, keys, epoch: newest.manifest.epoch, root: folder.root, plans, progress: ctx.progress, signal });
   let fetches: FetchPlan[];
   const deletes: string[] = [];
+  const restored: string[] = [];
   const conflicts: PullConflict[] = [];
   let entries: IndexEntry[];
   if (intoEmpty) {
@@ -121,7 +130,10 @@ async function pullInto(
     const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
     fetches = [];
     for (const action of plan.actions) {
-      if (action.kind === 'write') fetches.push({ target: action.path, file: action.file });
+      if (action.kind === 'write') {
+        fetches.push({ target: action.path, file: action.file });
+        if (action.restored) restored.push(action.path);
+      }
       else if (action.kind === 'delete') deletes.push(action.path);
       else if (action.kind === 'conflict') {
         conflicts.push({ path: action.path, conflictPath: action.conflictPath });
@@ -144,6 +156,7 @@ async function pullInto(
     snapshots: chain.length,
     written: conflicts.length === 0 ? fetches.map((f) => f.target) : fetches.filter((f) => !conflicts.some((c) => c.conflictPath === f.target)).map((f) => f.target),
     deleted: deletes,
+    restored,
     conflicts,
   };
 }
