@@ -234,7 +234,11 @@ export interface Store {
   renameWorkspace(id: string, encryptedName: string, now: Date): Promise<WorkspaceRecord | null>;
   /** Deletes the workspace with its keys, blobs and snapshots. */
   deleteWorkspace(id: string): Promise<boolean>;
-  /** Public keys of every member of the workspace's team. */
+  /**
+   * Public keys of every confirmed member of the workspace's team, then of its former members with
+   * `untilEpoch` (those confirmed again appear once, as members). A former member whose account was
+   * deleted has empty email and name.
+   */
   workspaceMembers(workspaceId: string): Promise<MemberKeysRecord[]>;
 
   // blobs
@@ -281,7 +285,7 @@ export interface Store {
   getAccessToken(id: string): Promise<AccessTokenRecord | null>;
   /** Records `now` as the token's last use. */
   touchAccessToken(id: string, now: Date): Promise<void>;
-  /** Tokens of every workspace in the user's teams (optionally one workspace), oldest first. */
+  /** Tokens of every workspace of the teams the user is a confirmed member of (optionally one workspace), oldest first. */
   listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]>;
   /** Every token of the workspace, revoked and expired ones included, oldest first. */
   workspaceAccessTokens(workspaceId: string): Promise<AccessTokenRecord[]>;
@@ -321,8 +325,11 @@ export interface Store {
    * Account deletion in one transaction, only if the stored auth-key hash still equals
    * `expectedAuthKeyHash`: the user, sessions, access tokens, recovery record, memberships and
    * team keys, every team the user is the only member of with its workspaces, blobs and
-   * snapshots, and pending invitations. Refused, removing nothing, when the user is the only owner
-   * of a team that has other members. Deleted rows are overwritten, not just unlinked.
+   * snapshots, and every invitation to the address or accepted by the user. Refused, removing
+   * nothing, when the user is the only owner of a team that has other members. Deleted rows are
+   * overwritten, not just unlinked. Kept: in each shared team the user held keys in, a former
+   * member's record (id, public keys, last epoch; no email or name), so that the user's old
+   * snapshots stay verifiable, and the team becomes rotation-pending.
    */
   deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult>;
   /** A consistent copy of the whole database at `path`, taken while it stays online. */

@@ -94,6 +94,56 @@ describe('account deletion on SQLite', () => {
     expect(fileHas(path, email)).toBe(false);
   });
 
+  it('after signup, verification, an accepted invitation and deletion, the email is in neither file, not even in free space', async () => {
+    const path = join(tempDir(), 's.db');
+    const store = openSqliteStore(path);
+    const owner = newUser('owner@example.com');
+    await store.createUser(owner);
+    const teamId = hex(16);
+    await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: new Date() });
+    const email = `verified-${hex(6)}@example.com`;
+    const user = newUser(email);
+    await store.createUser(user);
+    // each of these rows names the address and is deleted long before the account
+    const activation = randomBytes(32);
+    await store.setEmailVerification(user.id, email, activation, new Date(Date.now() + 60_000));
+    expect(await store.verifyEmail(user.id, activation, new Date())).toEqual({ ok: true });
+    const invite = randomBytes(32);
+    const soon = new Date(Date.now() + 60_000);
+    await store.createInvitation({ id: hex(16), teamId, email, role: 'member', codeHash: invite, invitedBy: owner.id, createdAt: new Date(), expiresAt: soon });
+    expect((await store.acceptInvitation(invite, user.id, email, new Date())).ok).toBe(true);
+    expect((await store.confirmMember(teamId, user.id, [{ epoch: 1, sealedKey: b64(80) }], new Date())).ok).toBe(true);
+
+    const res = await store.deleteUser(user.id, user.authKeyHash);
+    expect(res.ok && res.removed.invitations).toBe(1);
+    expect(fileHas(path, email)).toBe(false);
+    expect(fileHas(`${path}-wal`, email)).toBe(false);
+    // what verification needs stays: the id and public keys, as a former member's
+    expect(fileHas(path, user.keys.ed25519PublicKey) || fileHas(`${path}-wal`, user.keys.ed25519PublicKey)).toBe(true);
+    await store.close();
+    expect(fileHas(path, email)).toBe(false);
+  });
+
+  it('keeps collecting garbage with secure deletion on: unreferenced blobs go, their bytes too', async () => {
+    const path = join(tempDir(), 's.db');
+    const store = openSqliteStore(path);
+    const user = newUser();
+    await store.createUser(user);
+    const wsId = hex(16);
+    await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: new Date(0) });
+    const marker = Buffer.from(`unreferenced-${hex(8)}`);
+    const data = new Uint8Array(Buffer.concat([marker, randomBytes(20_000)]));
+    expect(await store.putBlobs(wsId, [{ id: hex(32), data }])).toBe(1);
+    const report = await store.collectGarbage({ olderThan: new Date(Date.now() + 60_000) });
+    expect(report).toMatchObject({ workspaces: 1, blobs: 1, bytes: data.length });
+    expect((await store.getWorkspace(wsId))!.size).toBe(0);
+    const raw = new Database(path);
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    raw.close();
+    expect(fileHas(path, marker.toString())).toBe(false);
+    await store.close();
+  });
+
   it('backs up online to a file that opens with the same data', async () => {
     const dir = tempDir();
     const store = openSqliteStore(join(dir, 's.db'));

@@ -3,6 +3,7 @@
  * only PostgreSQL has: migrations raced by several servers, compare-and-swap across separate pools,
  * the backup refusal and URL handling.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -14,7 +15,7 @@ import { openStore } from '../../src/storage/open.js';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
-import type { Store } from '../../src/storage/store.js';
+import type { NewUser, Store } from '../../src/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { newUser, storeContract } from './store-contract.js';
 
@@ -108,6 +109,47 @@ describe('postgres specifics', () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  it('migration 6 copies former members\' public keys, which then outlive the account', async () => {
+    const url = await db.freshSchema();
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    const [owner, gone] = [newUser(), newUser()] as [NewUser, NewUser];
+    const teamId = hex(16);
+    const wsId = hex(16);
+    try {
+      await raw.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)');
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 5).entries()) {
+        await raw.query(sql);
+        await raw.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())', [i + 1]);
+      }
+      for (const u of [owner, gone]) {
+        await raw.query(
+          `INSERT INTO users (id, email, name, kdf_alg, kdf_memory_kib, kdf_iterations, kdf_parallelism, kdf_salt, auth_key_hash,
+             wrapped_account_key, x25519_public_key, ed25519_public_key, wrapped_x25519_secret, wrapped_ed25519_secret, created_at)
+           VALUES ($1, $2, $3, 'argon2id', 65536, 3, 1, $4, $5, $6, $7, $8, $9, $10, now())`,
+          [u.id, u.email, u.name, u.kdf.salt, Buffer.from(u.authKeyHash), u.keys.wrappedAccountKey, u.keys.x25519PublicKey, u.keys.ed25519PublicKey, u.keys.wrappedX25519Secret, u.keys.wrappedEd25519Secret],
+        );
+      }
+      await raw.query("INSERT INTO teams (id, name, personal, epoch, created_at) VALUES ($1, 'T', false, 2, now())", [teamId]);
+      await raw.query("INSERT INTO team_members (team_id, user_id, role, created_at) VALUES ($1, $2, 'owner', now())", [teamId, owner.id]);
+      await raw.query('INSERT INTO team_former_members (team_id, user_id, until_epoch, removed_at) VALUES ($1, $2, 1, now())', [teamId, gone.id]);
+      await raw.query("INSERT INTO workspaces (id, team_id, encrypted_name, created_at, updated_at) VALUES ($1, $2, 'eA', now(), now())", [wsId, teamId]);
+    } finally {
+      await raw.end();
+    }
+
+    const store = await openPostgresStore(url);
+    try {
+      const former = async () => (await store.workspaceMembers(wsId)).find((m) => m.userId === gone.id);
+      const keys = { userId: gone.id, x25519PublicKey: gone.keys.x25519PublicKey, ed25519PublicKey: gone.keys.ed25519PublicKey, untilEpoch: 1 };
+      expect(await former()).toEqual({ ...keys, email: gone.email, name: gone.name, role: 'member' });
+      expect((await store.deleteUser(gone.id, gone.authKeyHash)).ok).toBe(true);
+      expect(await former()).toEqual({ ...keys, email: '', name: '', role: 'member' });
+    } finally {
+      await store.close();
     }
   });
 

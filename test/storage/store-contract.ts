@@ -259,6 +259,103 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect((await store.deleteUser(f.id, f.authKeyHash)).ok).toBe(true);
         expect((await store.teamAccess(teamId, owner.id)).team!.rotationPending).toBe(true);
       });
+      it('a member who deletes the account stays a former member: id and public keys for old signatures, no email or name', async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('m1@example.com', 'm2@example.com');
+        const [m1, m2] = others as [NewUser, NewUser];
+        for (const u of [m1, m2]) expect((await store.confirmMember(teamId, u.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).ok).toBe(true);
+        // m1 is removed first and deletes the account later; m2 deletes it while a member
+        const rotated = await store.rotateTeam(teamId, {
+          expectedEpoch: 1,
+          removeUserId: m1.id,
+          sealedKeys: [owner.id, m2.id].map((userId) => ({ userId, sealedKey: b64(80) })),
+          workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }],
+          now: later(3),
+        });
+        expect(rotated).toEqual({ ok: true, epoch: 2 });
+        expect((await store.deleteUser(m1.id, m1.authKeyHash)).ok).toBe(true);
+        expect((await store.deleteUser(m2.id, m2.authKeyHash)).ok).toBe(true);
+        expect((await store.teamAccess(teamId, owner.id)).team!.rotationPending).toBe(true);
+
+        const members = await store.workspaceMembers(wsId);
+        expect(members[0]).toMatchObject({ userId: owner.id, email: owner.email, role: 'owner' });
+        const keysOf = (u: NewUser, untilEpoch: number) => ({
+          userId: u.id,
+          email: '',
+          name: '',
+          role: 'member',
+          x25519PublicKey: u.keys.x25519PublicKey,
+          ed25519PublicKey: u.keys.ed25519PublicKey,
+          untilEpoch,
+        });
+        expect(members.slice(1).sort((a, b) => (a.untilEpoch ?? 0) - (b.untilEpoch ?? 0))).toEqual([keysOf(m1, 1), keysOf(m2, 2)]);
+        expect(JSON.stringify(members)).not.toMatch(/m[12]@example\.com/);
+        expect((await store.teamAccess(teamId, m2.id)).state).toBe('former');
+        // the id keeps naming those signatures: no new account may take it
+        expect(await store.createUser({ ...newUser(), id: m2.id })).toEqual({ ok: false, reason: 'id_taken' });
+        expect(await store.createUser(newUser('m2@example.com'))).toEqual({ ok: true });
+      });
+
+      it('a former member invited again keeps the former record while unconfirmed, and after a second removal; confirmed, is listed once', async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('again@example.com');
+        const r = others[0]!;
+        const rotate = (expectedEpoch: number, removeUserId: string | null, at: number) =>
+          store.rotateTeam(teamId, {
+            expectedEpoch,
+            removeUserId,
+            sealedKeys: [{ userId: owner.id, sealedKey: b64(80) }],
+            workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }],
+            now: later(at),
+          });
+        const invite = async (at: number) => {
+          const c = code();
+          await store.createInvitation({ id: hex(16), teamId, email: r.email, role: 'member', codeHash: c, invitedBy: owner.id, createdAt: later(at), expiresAt: later(at + 1000) });
+          expect((await store.acceptInvitation(c, r.id, r.email, later(at + 1))).ok).toBe(true);
+        };
+        const listed = async () => (await store.workspaceMembers(wsId)).filter((m) => m.userId === r.id);
+        expect((await store.confirmMember(teamId, r.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).ok).toBe(true);
+        expect((await store.leaveTeam(teamId, r.id, later(3))).ok).toBe(true);
+        expect(await rotate(1, null, 4)).toEqual({ ok: true, epoch: 2 });
+        const former = { userId: r.id, ed25519PublicKey: r.keys.ed25519PublicKey, untilEpoch: 1 };
+
+        await invite(5);
+        expect((await store.teamAccess(teamId, r.id)).state).toBe('accepted');
+        expect(await listed()).toEqual([expect.objectContaining(former)]);
+        // removed again before anyone confirmed them: they held no new key, the record stays as it was
+        expect(await rotate(2, r.id, 10)).toEqual({ ok: true, epoch: 3 });
+        expect((await store.teamAccess(teamId, r.id)).state).toBe('former');
+        expect(await listed()).toEqual([expect.objectContaining(former)]);
+
+        await invite(11);
+        const all = [1, 2, 3].map((epoch) => ({ epoch, sealedKey: b64(80) }));
+        expect(await store.confirmMember(teamId, r.id, all, later(13))).toEqual({ ok: true });
+        const again = await listed();
+        expect(again).toHaveLength(1);
+        expect(again[0]!.untilEpoch).toBeUndefined();
+      });
+
+      it("an accepted member sees none of the team's access tokens until confirmed", async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('early@example.com');
+        const early = others[0]!;
+        const tokenId = hex(16);
+        const made = await store.createAccessToken({
+          id: tokenId,
+          workspaceId: wsId,
+          createdBy: owner.id,
+          name: 'deploy',
+          scope: 'read',
+          secretHash: new Uint8Array(randomBytes(32)),
+          publicKey: b64(32),
+          certificate: b64(64),
+          keys: [{ epoch: 1, wrappedKey: b64(73) }],
+          createdAt: T0,
+          expiresAt: null,
+        });
+        expect(made).toEqual({ ok: true });
+        expect(await store.listAccessTokensOfUser(early.id)).toEqual([]);
+        expect(await store.listAccessTokensOfUser(early.id, wsId)).toEqual([]);
+        await store.confirmMember(teamId, early.id, [{ epoch: 1, sealedKey: b64(80) }], later(2));
+        expect((await store.listAccessTokensOfUser(early.id)).map((t) => t.id)).toEqual([tokenId]);
+      });
     });
 
     describe('migrations', () => {

@@ -3,6 +3,7 @@
  * Argon2id locally; only the HKDF-derived auth key is sent. The wrap key never leaves this process.
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
+import { isPrintableLine } from '../../protocol/text.js';
 import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
@@ -52,6 +53,8 @@ async function stretch(password: string, kdf: KdfParams, p: ClientContext['primi
 export async function signup(ctx: ClientContext, opts: { email: string; name?: string }): Promise<AccountSummary> {
   const email = normalizeEmail(opts.email);
   const name = (opts.name ?? email.split('@')[0] ?? '').trim().slice(0, 200);
+  // the server refuses it too, but only after the password prompt and the key derivation
+  if (!isPrintableLine(name)) throw new UsageError('an account name is one line of printable characters (no newline or control character)');
   const password = await ctx.prompter.password('Choose a password', { confirm: true });
   if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
   const server = await resolveServer(ctx);

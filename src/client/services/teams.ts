@@ -6,6 +6,7 @@
  * and uploads them sealed, in one request the server applies in one transaction.
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
+import { isPrintableLine } from '../../protocol/text.js';
 import type { RotateTeamRequest, TeamInfo, TeamMemberInfo, TeamRole } from '../../protocol/types.js';
 import { sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, fingerprintsEqual } from '../../crypto/keys.js';
@@ -40,7 +41,7 @@ export interface MemberView {
 
 export function checkTeamName(name: string): string {
   const n = name.trim();
-  if (!n || n.length > 100 || /[\x00-\x1f]/.test(n)) throw new UsageError('a team name has 1 to 100 printable characters');
+  if (!n || n.length > 100 || !isPrintableLine(n)) throw new UsageError('a team name has 1 to 100 printable characters');
   return n;
 }
 

@@ -9,6 +9,7 @@ import { identityFromSecrets, signDetached } from '../../crypto/keys.js';
 import { toHex } from '../../crypto/hex.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { fromB64, toB64 } from '../../protocol/encoding.js';
+import { isPrintableLine } from '../../protocol/text.js';
 import type { TokenInfo, TokenScope, WorkspaceKeyInfo } from '../../protocol/types.js';
 import { certificateMessage, encodeAccessToken } from '../access-token.js';
 import type { ClientContext } from '../context.js';
@@ -32,7 +33,7 @@ export function parseExpiry(text: string): number | null {
 
 export function checkTokenName(name: string): string {
   const n = name.trim();
-  if (!n || n.length > 100 || /[\x00-\x1f\x7f]/.test(n)) throw new UsageError('a token name has 1 to 100 printable characters');
+  if (!n || n.length > 100 || !isPrintableLine(n)) throw new UsageError('a token name has 1 to 100 printable characters');
   return n;
 }
 

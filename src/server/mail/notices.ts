@@ -3,6 +3,7 @@
  * from which address and client, and what to do if it was not the user; none carries a secret
  * (no key, token, code or password in any form).
  */
+import { printableLine } from '../../protocol/text.js';
 import type { MailMessage } from './mailer.js';
 
 export interface RequestFacts {
@@ -11,8 +12,10 @@ export interface RequestFacts {
   client: string | null;
 }
 
+/** The client label is the request's User-Agent, whatever the sender put there: one printable line. */
 function origin(f: RequestFacts): string {
-  return [`Time: ${f.at.toISOString()}`, `From address: ${f.ip ?? 'unknown'}`, `Client: ${f.client ?? 'unknown'}`].join('\n');
+  const shown = (value: string | null): string => (value === null ? 'unknown' : printableLine(value).slice(0, 200));
+  return [`Time: ${f.at.toISOString()}`, `From address: ${shown(f.ip)}`, `Client: ${shown(f.client)}`].join('\n');
 }
 
 const NOT_YOU =

@@ -100,10 +100,13 @@ async function tokenWorkspace(ctx: ServerContext, token: TokenAuthContext, works
   return workspace;
 }
 
-/** A member left and the key they held still protects new writes: refuse until someone rotates. */
-function rotationPending(): ApiError {
+/**
+ * A member left and the team key they held would still protect what is written now (content, a new
+ * workspace's key, a new name): refuse until someone rotates (docs/protocol.md §8).
+ */
+export function rotationPending(): ApiError {
   return new ApiError(
     'conflict',
-    "a member left this workspace's team and its key has not been rotated yet; an owner or admin must run `insomnia-sync team rotate --team TEAM`",
+    "a member left this team and its key has not been rotated yet; an owner or admin must run `insomnia-sync team rotate --team TEAM`",
   );
 }

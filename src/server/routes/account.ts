@@ -298,6 +298,6 @@ export function receiptLines(r: T.DeletionReceipt): string[] {
     `${n.recoveryKeys} recovery key(s)`,
     `${n.memberships} team membership(s), ${n.teams} team(s) no one else belonged to`,
     `${n.workspaces} workspace(s) with ${n.snapshots} snapshot(s) and ${n.blobs} blob(s)`,
-    `${n.invitations} pending invitation(s)`,
+    `${n.invitations} invitation(s) to your address, pending or accepted`,
   ];
 }

@@ -6,6 +6,7 @@ import type * as T from '../../protocol/types.js';
 import type { UserRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
+import { isPrintableLine } from '../../protocol/text.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
 import { rateLimited, bodyEmail } from '../rate-limits.js';
@@ -61,11 +62,14 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
     handler: async (request): Promise<T.AccountResponse> => {
       const body = request.body;
       const email = emailOf(body.email);
+      // the name goes into mails others receive (invitations): one line, nothing that redraws it
+      const name = body.name.trim();
+      if (!isPrintableLine(name)) throw badRequest('an account name is one line of printable characters');
       const now = ctx.now();
       const result = await store.createUser({
         id: body.userId,
         email,
-        name: body.name.trim(),
+        name,
         kdf: { ...body.kdf },
         // the auth key is a 32-byte Argon2id+HKDF output: a fast hash is enough, a slow one adds nothing
         authKeyHash: sha256(fromB64(body.authKey, 32)),

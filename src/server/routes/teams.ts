@@ -17,6 +17,7 @@ import { getAuth } from '../plugins/auth.js';
 import { rateLimited } from '../rate-limits.js';
 import { codeHash, INVITE_CODE_TTL_MS, newCode, normalizeCode } from '../teams/codes.js';
 import { invitationMail } from '../teams/mail.js';
+import { isPrintableLine } from '../../protocol/text.js';
 import { teamSchemas } from '../teams/schemas.js';
 import { sendActivation } from '../teams/verification.js';
 
@@ -80,7 +81,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
     onRequest: authenticate,
     handler: async (request): Promise<T.TeamSummary> => {
       const name = request.body.name.trim();
-      if (!name || /[\x00-\x1f]/.test(name)) throw badRequest('a team name has 1 to 100 printable characters');
+      if (!name || !isPrintableLine(name)) throw badRequest('a team name has 1 to 100 printable characters');
       const result = await store.createTeam({
         id: request.body.id,
         name,
@@ -167,7 +168,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
         });
         try {
           await ctx.mailer.send(
-            invitationMail(email, code, { teamName: team.name, inviter: `${inviter.name} <${inviter.email}>`, role: request.body.role, expiresAt }),
+            invitationMail(email, code, { teamName: team.name, inviterName: inviter.name, inviterEmail: inviter.email, role: request.body.role, expiresAt }),
           );
           out.invited.push({ email, expiresAt: expiresAt.toISOString() });
         } catch (err) {

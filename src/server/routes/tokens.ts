@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fromB64 } from '../../protocol/encoding.js';
 import { ROUTES } from '../../protocol/routes.js';
+import { isPrintableLine } from '../../protocol/text.js';
 import type * as T from '../../protocol/types.js';
 import type { AccessTokenRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
@@ -61,7 +62,7 @@ export function registerTokenRoutes(
       const body = request.body;
       const now = ctx.now();
       const name = body.name.trim();
-      if (!name || /[\x00-\x1f\x7f]/.test(name)) throw badRequest('a token name has 1 to 100 printable characters');
+      if (!name || !isPrintableLine(name)) throw badRequest('a token name has 1 to 100 printable characters');
       let expiresAt: Date | null = null;
       if (body.expiresAt !== null) {
         expiresAt = new Date(body.expiresAt);

@@ -4,7 +4,7 @@ import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
-import { getAuth, getTokenAuth, type WorkspaceGuard } from '../plugins/auth.js';
+import { getAuth, getTokenAuth, rotationPending, type WorkspaceGuard } from '../plugins/auth.js';
 import { tokenSignerView } from './tokens.js';
 import { schemas } from '../schemas.js';
 import { workspaceView } from '../views.js';
@@ -37,10 +37,10 @@ export function registerWorkspaceRoutes(
     onRequest: authenticate,
     handler: async (request): Promise<T.WorkspaceInfo> => {
       const { id, teamId, encryptedName, key } = request.body;
-      const role = await store.getTeamRole(teamId, getAuth(request).userId);
-      if (!role) throw notFound('team not found');
-      const team = await store.getTeam(teamId);
-      if (!team) throw notFound('team not found');
+      const { team, state } = await store.teamAccess(teamId, getAuth(request).userId);
+      if (!team || state !== 'confirmed') throw notFound('team not found');
+      // the new workspace key would be wrapped under a team key the departed member holds
+      if (team.rotationPending) throw rotationPending();
       if (key.epoch > team.epoch) throw new ApiError('bad_request', `key epoch ${key.epoch} is newer than the team's (${team.epoch})`);
       const result = await store.createWorkspace({ id, teamId, encryptedName, key: { ...key }, createdAt: ctx.now() });
       if (!result.ok) {
@@ -71,6 +71,8 @@ export function registerWorkspaceRoutes(
     onRequest: authenticate,
     handler: async (request): Promise<T.WorkspaceInfo> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'manage');
+      // the new name is encrypted under a key the departed member holds; deleting stays allowed
+      if ((await store.teamAccess(ws.teamId, getAuth(request).userId)).team?.rotationPending) throw rotationPending();
       const renamed = await store.renameWorkspace(ws.id, request.body.encryptedName, ctx.now());
       if (!renamed) throw notFound('workspace not found');
       return workspaceView(renamed);

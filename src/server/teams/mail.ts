@@ -3,6 +3,7 @@
  * invitation. The code is the only secret in them; a line of its own so scripts and tests can
  * read it (`Verification code: CODE`, `Invite code: CODE`).
  */
+import { printableLine } from '../../protocol/text.js';
 import type { MailMessage } from '../mail/mailer.js';
 
 export function activationMail(to: string, code: string, expiresAt: Date): MailMessage {
@@ -22,12 +23,26 @@ export function activationMail(to: string, code: string, expiresAt: Date): MailM
   };
 }
 
-export function invitationMail(to: string, code: string, f: { teamName: string; inviter: string; role: string; expiresAt: Date }): MailMessage {
+/**
+ * Every value in here but the code and the role comes from people: the team name, the inviter's
+ * name and address, the invited address. Each is made one printable line, names are quoted, and
+ * no line starts with one, so a name cannot forge an `Invite code:` line, a line of its own or a
+ * terminal escape, even one stored before names were restricted (docs/protocol.md §3.3).
+ */
+export function invitationMail(
+  to: string,
+  code: string,
+  f: { teamName: string; inviterName: string; inviterEmail: string; role: string; expiresAt: Date },
+): MailMessage {
+  const team = quoted(f.teamName);
+  const inviter = oneLine(f.inviterEmail, 254);
   return {
     to,
-    subject: `insomnia-sync: ${f.inviter} invited you to the team ${f.teamName}`.replace(/[\r\n]/g, ' ').slice(0, 200),
+    subject: `insomnia-sync: ${inviter} invited you to the team ${team}`.slice(0, 200),
     text: [
-      `${f.inviter} invited ${to} to the team "${f.teamName}" as ${f.role}.`,
+      `You are invited to the insomnia-sync team ${team} as ${oneLine(f.role, 20)}.`,
+      `Invited by: ${inviter} (account name ${quoted(f.inviterName)})`,
+      `Invited address: ${oneLine(to, 254)}`,
       '',
       'Sign up (or log in) with this address, then run:',
       '',
@@ -41,4 +56,14 @@ export function invitationMail(to: string, code: string, f: { teamName: string; 
       'If you do not know the sender, ignore this message.',
     ].join('\n'),
   };
+}
+
+function oneLine(text: string, max: number): string {
+  const line = printableLine(text);
+  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** In double quotes, with quotes and backslashes escaped, so the value cannot seem to end early. */
+function quoted(text: string): string {
+  return `"${oneLine(text, 200).replace(/["\\]/g, '\\$&')}"`;
 }

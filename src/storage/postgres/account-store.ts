@@ -184,8 +184,9 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
       [userId, ownTeams],
     );
     await tx.exec('DELETE FROM access_tokens WHERE created_by = $1', [userId]);
-    // invitations sent to this address go; shared teams it held keys in become rotation-pending
-    removed.invitations = await forgetUserInTeams(tx, userId, String(user.email));
+    // invitations to this address go; shared teams it held keys in keep its public keys as a
+    // former member's (for its old snapshots) and become rotation-pending
+    removed.invitations = await forgetUserInTeams(tx, userId, String(user.email), new Date());
     // workspaces cascade to keys, blobs, snapshots, snapshot links and tokens; teams to members and keys
     if (ownTeams.length > 0) {
       await tx.exec('DELETE FROM workspaces WHERE team_id = ANY($1::text[])', [ownTeams]);

@@ -200,4 +200,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE workspaces ADD COLUMN blob_activity_at timestamptz;
   UPDATE workspaces SET blob_activity_at = updated_at;
   `,
+  // 6: former members outlive their account: public keys copied in, no reference to users
+  `
+  -- as in SQLite: the id and public keys stay for old signatures, never the email or name
+  ALTER TABLE team_former_members DROP CONSTRAINT team_former_members_user_id_fkey;
+  ALTER TABLE team_former_members ADD COLUMN x25519_public_key text, ADD COLUMN ed25519_public_key text;
+  UPDATE team_former_members f SET x25519_public_key = u.x25519_public_key, ed25519_public_key = u.ed25519_public_key
+    FROM users u WHERE u.id = f.user_id;
+  ALTER TABLE team_former_members ALTER COLUMN x25519_public_key SET NOT NULL, ALTER COLUMN ed25519_public_key SET NOT NULL;
+  CREATE INDEX team_former_members_user ON team_former_members(user_id);
+  `,
 ];

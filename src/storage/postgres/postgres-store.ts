@@ -117,6 +117,8 @@ export class PostgresStore implements Store {
     return this.db.tx(async (tx): Promise<CreateUserResult> => {
       if ((await tx.query('SELECT 1 FROM users WHERE email = $1', [user.email])).length) return { ok: false, reason: 'email_taken' };
       if ((await tx.query('SELECT 1 FROM users WHERE id = $1', [user.id])).length) return { ok: false, reason: 'id_taken' };
+      // the id of a deleted account still names its old signatures in the teams it was in
+      if ((await tx.query('SELECT 1 FROM team_former_members WHERE user_id = $1', [user.id])).length) return { ok: false, reason: 'id_taken' };
       if ((await tx.query('SELECT 1 FROM teams WHERE id = $1', [user.personalTeam.id])).length) return { ok: false, reason: 'id_taken' };
       const at = user.createdAt;
       await tx.exec(
@@ -278,11 +280,16 @@ export class PostgresStore implements Store {
        WHERE w.id = $1 AND NOT m.pending ORDER BY m.created_at, u.id`,
       [workspaceId],
     );
-    // former members stay listed (flagged by untilEpoch) so their old snapshots stay verifiable
+    // Former members stay listed (flagged by untilEpoch) so their old snapshots stay verifiable, with
+    // the keys copied when they left: a deleted account has no users row (and no email or name)
+    // left. One who is a confirmed member again is listed once, as a member.
     const former = await this.db.query(
-      `SELECT u.id, u.email, u.name, u.x25519_public_key, u.ed25519_public_key, f.until_epoch
-       FROM workspaces w JOIN team_former_members f ON f.team_id = w.team_id JOIN users u ON u.id = f.user_id
-       WHERE w.id = $1 ORDER BY f.removed_at, u.id`,
+      `SELECT f.user_id AS id, coalesce(u.email, '') AS email, coalesce(u.name, '') AS name, f.x25519_public_key,
+         f.ed25519_public_key, f.until_epoch
+       FROM workspaces w JOIN team_former_members f ON f.team_id = w.team_id LEFT JOIN users u ON u.id = f.user_id
+       WHERE w.id = $1 AND NOT EXISTS (
+         SELECT 1 FROM team_members m WHERE m.team_id = f.team_id AND m.user_id = f.user_id AND NOT m.pending)
+       ORDER BY f.removed_at, f.user_id`,
       [workspaceId],
     );
     const keysOf = (r: Row) => ({
@@ -497,7 +504,9 @@ export class PostgresStore implements Store {
   }
 
   async listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]> {
-    const member = 't.workspace_id IN (SELECT w.id FROM workspaces w JOIN team_members m ON m.team_id = w.team_id WHERE m.user_id = $1)';
+    // confirmed members only: one who was accepted but not confirmed holds no key of the team
+    const member =
+      't.workspace_id IN (SELECT w.id FROM workspaces w JOIN team_members m ON m.team_id = w.team_id WHERE m.user_id = $1 AND NOT m.pending)';
     return workspaceId === undefined ? this.tokensWhere(member, [userId]) : this.tokensWhere(`${member} AND t.workspace_id = $2`, [userId, workspaceId]);
   }
 

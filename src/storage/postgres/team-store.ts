@@ -123,13 +123,14 @@ export async function acceptInvitation(db: PgDb, codeHash: Uint8Array, userId: s
     if ((await tx.query('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId])).length) {
       return { ok: false, reason: 'already_member' };
     }
+    // A former record stays: until confirmed again (or if removed before that) it is what keeps the
+    // snapshots of their earlier membership verifiable.
     await tx.exec('INSERT INTO team_members (team_id, user_id, role, created_at, pending) VALUES ($1, $2, $3, $4, true)', [
       teamId,
       userId,
       inv.role,
       now,
     ]);
-    await tx.exec('DELETE FROM team_former_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
     await tx.exec('UPDATE team_invitations SET accepted_at = $1, accepted_by = $2 WHERE id = $3', [now, userId, inv.id]);
     // the code reached this address: that proves it as well as an activation code would
     await tx.exec('UPDATE users SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL', [now, userId]);
@@ -158,11 +159,16 @@ export async function confirmMember(db: PgDb, teamId: string, userId: string, ke
   });
 }
 
+/**
+ * Records (or extends) a former membership with a copy of the user's public keys, so that it
+ * outlives the account (docs/protocol.md §3.27).
+ */
 async function recordFormer(tx: Tx, teamId: string, userId: string, untilEpoch: number, at: Date): Promise<void> {
   await tx.exec(
-    `INSERT INTO team_former_members (team_id, user_id, until_epoch, removed_at) VALUES ($1, $2, $3, $4)
+    `INSERT INTO team_former_members (team_id, user_id, x25519_public_key, ed25519_public_key, until_epoch, removed_at)
+     SELECT $1, id, x25519_public_key, ed25519_public_key, $2, $3 FROM users WHERE id = $4
      ON CONFLICT (team_id, user_id) DO UPDATE SET until_epoch = excluded.until_epoch, removed_at = excluded.removed_at`,
-    [teamId, userId, untilEpoch, at],
+    [teamId, untilEpoch, at, userId],
   );
 }
 
@@ -188,6 +194,7 @@ export async function rotateTeam(db: PgDb, teamId: string, r: TeamRotation): Pro
     if (!sameSet(workspaces, r.workspaceKeys.map((k) => k.workspaceId))) return { ok: false, reason: 'workspaces_changed' };
 
     if (removed) {
+      // an unconfirmed member signed nothing new; a former record from before stays as it is
       if (removed.pending === false) await recordFormer(tx, teamId, String(removed.user_id), epoch, r.now);
       // cascades to the member's sealed team keys
       await tx.exec('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, r.removeUserId]);
@@ -267,18 +274,24 @@ export async function verifyEmail(db: PgDb, userId: string, codeHash: Uint8Array
   });
 }
 
-/** Account deletion's part (inside its transaction): the account's invitations, and teams it leaves. */
-export async function forgetUserInTeams(tx: Tx, userId: string, email: string): Promise<number> {
-  const invitations = await tx.exec(
-    'DELETE FROM team_invitations WHERE email = $1 AND accepted_at IS NULL',
-    [email],
-  );
-  // shared teams the account held keys in must rotate before anyone writes again
-  await tx.exec(
-    `UPDATE teams SET rotation_pending = true WHERE personal = false AND id IN (
-       SELECT m.team_id FROM team_members m WHERE m.user_id = $1 AND NOT m.pending
-         AND EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> m.user_id))`,
+/**
+ * Account deletion's part (inside its transaction, before the user row goes): every invitation to
+ * the address or accepted by the account (each names the address), and the shared teams it held
+ * keys in, which keep it as a former member and must rotate.
+ */
+export async function forgetUserInTeams(tx: Tx, userId: string, email: string, now: Date): Promise<number> {
+  const invitations = await tx.exec('DELETE FROM team_invitations WHERE email = $1 OR accepted_by = $2', [email, userId]);
+  const heldKeys = await tx.query(
+    `SELECT t.id, t.epoch FROM team_members m JOIN teams t ON t.id = m.team_id
+     WHERE m.user_id = $1 AND NOT m.pending AND NOT t.personal
+       AND EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> m.user_id)
+     ORDER BY t.id FOR UPDATE OF t`,
     [userId],
   );
+  for (const t of heldKeys) {
+    await recordFormer(tx, String(t.id), userId, Number(t.epoch), now);
+    // the others must rotate before anyone writes again
+    await tx.exec('UPDATE teams SET rotation_pending = true WHERE id = $1', [t.id]);
+  }
   return invitations;
 }

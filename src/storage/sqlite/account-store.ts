@@ -209,8 +209,9 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
       );
       db.prepare('DELETE FROM access_tokens WHERE created_by = ?').run(userId);
     }
-    // invitations sent to this address go; shared teams it held keys in become rotation-pending
-    removed.invitations = forgetUserInTeams(db, userId, String((db.prepare('SELECT email FROM users WHERE id = ?').get(userId) as Row).email));
+    // invitations to this address go; shared teams it held keys in keep its public keys as a
+    // former member's (for its old snapshots) and become rotation-pending
+    removed.invitations = forgetUserInTeams(db, userId, String((db.prepare('SELECT email FROM users WHERE id = ?').get(userId) as Row).email), new Date());
     // workspaces cascade to keys, blobs, snapshots, snapshot links and tokens; teams to members and keys
     const dropWorkspaces = db.prepare('DELETE FROM workspaces WHERE team_id = ?');
     const dropTeam = db.prepare('DELETE FROM teams WHERE id = ?');
@@ -222,8 +223,9 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
     db.prepare('DELETE FROM users WHERE id = ?').run(userId);
     return { ok: true, removed };
   });
-  // Overwrite what is deleted (not just put pages on the free list), then fold the WAL back into
-  // the database and truncate it, so the account's bytes are gone from both files at once.
+  // Overwrite what is deleted (not just put pages on the free list; openSqliteStore turns this on
+  // for the whole connection, a SqliteStore made otherwise may not have), then fold the WAL back
+  // into the database and truncate it, so the account's bytes are gone from both files at once.
   const before = db.pragma('secure_delete', { simple: true }) as number;
   db.pragma('secure_delete = ON');
   try {

@@ -204,4 +204,25 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE workspaces ADD COLUMN blob_activity_at INTEGER;
   UPDATE workspaces SET blob_activity_at = updated_at;
   `,
+  // 6: former members outlive their account: public keys copied in, no reference to users
+  `
+  -- Deleting an account must not make its old snapshots unverifiable for the team, yet must remove
+  -- its personal data: the record keeps the random id and public keys (what a signature check
+  -- needs) and never the email or name. Signups may not reuse an id listed here.
+  CREATE TABLE team_former_members_6 (
+    team_id TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    x25519_public_key TEXT NOT NULL,
+    ed25519_public_key TEXT NOT NULL,
+    until_epoch INTEGER NOT NULL,
+    removed_at INTEGER NOT NULL,
+    PRIMARY KEY (team_id, user_id)
+  );
+  INSERT INTO team_former_members_6 (team_id, user_id, x25519_public_key, ed25519_public_key, until_epoch, removed_at)
+    SELECT f.team_id, f.user_id, u.x25519_public_key, u.ed25519_public_key, f.until_epoch, f.removed_at
+    FROM team_former_members f JOIN users u ON u.id = f.user_id;
+  DROP TABLE team_former_members;
+  ALTER TABLE team_former_members_6 RENAME TO team_former_members;
+  CREATE INDEX team_former_members_user ON team_former_members(user_id);
+  `,
 ];

@@ -78,6 +78,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
+    // Every delete overwrites what it removes, not only account deletion: an email deleted with its
+    // activation code or invitation, long before the account goes, would otherwise stay readable
+    // in free space of the file (docs/protocol.md §3.27). Costs a write of zeros per freed page.
+    db.pragma('secure_delete = ON');
     // Blobs are read far more than they change: map the file instead of copying each page in
     // through a 2 MB page cache with a read() per 4 KB page (a clone spent most of its server time
     // there). Address space only; the kernel's page cache backs it either way.
@@ -133,6 +137,8 @@ export class SqliteStore implements Store {
     const run = this.db.transaction((): CreateUserResult => {
       if (this.stmt('SELECT 1 FROM users WHERE email = ?').get(user.email)) return { ok: false, reason: 'email_taken' };
       if (this.stmt('SELECT 1 FROM users WHERE id = ?').get(user.id)) return { ok: false, reason: 'id_taken' };
+      // the id of a deleted account still names its old signatures in the teams it was in
+      if (this.stmt('SELECT 1 FROM team_former_members WHERE user_id = ?').get(user.id)) return { ok: false, reason: 'id_taken' };
       if (this.stmt('SELECT 1 FROM teams WHERE id = ?').get(user.personalTeam.id)) return { ok: false, reason: 'id_taken' };
       const at = user.createdAt.getTime();
       this.stmt(
@@ -296,11 +302,16 @@ export class SqliteStore implements Store {
        FROM workspaces w JOIN team_members m ON m.team_id = w.team_id JOIN users u ON u.id = m.user_id
        WHERE w.id = ? AND m.pending = 0 ORDER BY m.created_at, u.id`,
     ).all(workspaceId) as Row[];
-    // former members stay listed (flagged by untilEpoch) so their old snapshots stay verifiable
+    // Former members stay listed (flagged by untilEpoch) so their old snapshots stay verifiable, with
+    // the keys copied when they left: a deleted account has no users row (and no email or name)
+    // left. One who is a confirmed member again is listed once, as a member.
     const former = this.stmt(
-      `SELECT u.id, u.email, u.name, u.x25519_public_key, u.ed25519_public_key, f.until_epoch
-       FROM workspaces w JOIN team_former_members f ON f.team_id = w.team_id JOIN users u ON u.id = f.user_id
-       WHERE w.id = ? ORDER BY f.removed_at, u.id`,
+      `SELECT f.user_id AS id, coalesce(u.email, '') AS email, coalesce(u.name, '') AS name, f.x25519_public_key,
+         f.ed25519_public_key, f.until_epoch
+       FROM workspaces w JOIN team_former_members f ON f.team_id = w.team_id LEFT JOIN users u ON u.id = f.user_id
+       WHERE w.id = ? AND NOT EXISTS (
+         SELECT 1 FROM team_members m WHERE m.team_id = f.team_id AND m.user_id = f.user_id AND m.pending = 0)
+       ORDER BY f.removed_at, f.user_id`,
     ).all(workspaceId) as Row[];
     return [
       ...rows.map((r) => ({
@@ -514,7 +525,9 @@ export class SqliteStore implements Store {
   }
 
   async listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]> {
-    const member = 't.workspace_id IN (SELECT w.id FROM workspaces w JOIN team_members m ON m.team_id = w.team_id WHERE m.user_id = ?)';
+    // confirmed members only: one who was accepted but not confirmed holds no key of the team
+    const member =
+      't.workspace_id IN (SELECT w.id FROM workspaces w JOIN team_members m ON m.team_id = w.team_id WHERE m.user_id = ? AND m.pending = 0)';
     return workspaceId === undefined ? this.tokensWhere(member, userId) : this.tokensWhere(`${member} AND t.workspace_id = ?`, userId, workspaceId);
   }
 

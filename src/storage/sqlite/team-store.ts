@@ -122,8 +122,9 @@ export function acceptInvitation(db: Database.Database, codeHash: Uint8Array, us
       return { ok: false, reason: 'already_member' };
     }
     const at = now.getTime();
+    // A former record stays: until confirmed again (or if removed before that) it is what keeps the
+    // snapshots of their earlier membership verifiable.
     db.prepare('INSERT INTO team_members (team_id, user_id, role, created_at, pending) VALUES (?, ?, ?, ?, 1)').run(teamId, userId, inv.role, at);
-    db.prepare('DELETE FROM team_former_members WHERE team_id = ? AND user_id = ?').run(teamId, userId);
     db.prepare('UPDATE team_invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?').run(at, userId, inv.id);
     // the code reached this address: that proves it as well as an activation code would
     db.prepare('UPDATE users SET verified_at = ? WHERE id = ? AND verified_at IS NULL').run(at, userId);
@@ -146,6 +147,18 @@ export function confirmMember(db: Database.Database, teamId: string, userId: str
     return { ok: true };
   });
   return run.immediate();
+}
+
+/**
+ * Records (or extends) a former membership with a copy of the user's public keys, so that it
+ * outlives the account (docs/protocol.md §3.27).
+ */
+function recordFormer(db: Database.Database, teamId: string, userId: string, untilEpoch: number, at: number): void {
+  db.prepare(
+    `INSERT INTO team_former_members (team_id, user_id, x25519_public_key, ed25519_public_key, until_epoch, removed_at)
+     SELECT ?, id, x25519_public_key, ed25519_public_key, ?, ? FROM users WHERE id = ?
+     ON CONFLICT (team_id, user_id) DO UPDATE SET until_epoch = excluded.until_epoch, removed_at = excluded.removed_at`,
+  ).run(teamId, untilEpoch, at, userId);
 }
 
 function sameSet(a: readonly string[], b: readonly string[]): boolean {
@@ -176,14 +189,8 @@ export function rotateTeam(db: Database.Database, teamId: string, r: TeamRotatio
 
     const at = r.now.getTime();
     if (removed) {
-      if (Number(removed.pending) === 0) {
-        db.prepare('INSERT OR REPLACE INTO team_former_members (team_id, user_id, until_epoch, removed_at) VALUES (?, ?, ?, ?)').run(
-          teamId,
-          r.removeUserId,
-          epoch,
-          at,
-        );
-      }
+      // an unconfirmed member signed nothing new; a former record from before stays as it is
+      if (Number(removed.pending) === 0) recordFormer(db, teamId, String(removed.user_id), epoch, at);
       // cascades to the member's sealed team keys
       db.prepare('DELETE FROM team_members WHERE team_id = ? AND user_id = ?').run(teamId, r.removeUserId);
     }
@@ -210,12 +217,7 @@ export function leaveTeam(db: Database.Database, teamId: string, userId: string,
     if (me.role === 'owner' && !others.some((m) => m.role === 'owner' && Number(m.pending) === 0)) return { ok: false, reason: 'last_owner' };
     const heldKeys = Number(me.pending) === 0;
     if (heldKeys) {
-      db.prepare('INSERT OR REPLACE INTO team_former_members (team_id, user_id, until_epoch, removed_at) VALUES (?, ?, ?, ?)').run(
-        teamId,
-        userId,
-        Number(team.epoch),
-        now.getTime(),
-      );
+      recordFormer(db, teamId, userId, Number(team.epoch), now.getTime());
       db.prepare('UPDATE teams SET rotation_pending = 1 WHERE id = ?').run(teamId);
     }
     db.prepare('DELETE FROM team_members WHERE team_id = ? AND user_id = ?').run(teamId, userId);
@@ -260,16 +262,24 @@ export function verifyEmail(db: Database.Database, userId: string, codeHash: Uin
   return run.immediate();
 }
 
-/** Account deletion's part (called inside its transaction): the account's invitations, and teams it leaves. */
-export function forgetUserInTeams(db: Database.Database, userId: string, email: string): number {
-  const invitations = db
-    .prepare('DELETE FROM team_invitations WHERE email = ? AND accepted_at IS NULL')
-    .run(email).changes;
-  // shared teams the account held keys in must rotate before anyone writes again
-  db.prepare(
-    `UPDATE teams SET rotation_pending = 1 WHERE personal = 0 AND id IN (
-       SELECT m.team_id FROM team_members m WHERE m.user_id = ? AND m.pending = 0
-         AND EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> m.user_id))`,
-  ).run(userId);
+/**
+ * Account deletion's part (called inside its transaction, before the user row goes): every
+ * invitation to the address or accepted by the account (each names the address), and the shared
+ * teams it held keys in, which keep it as a former member and must rotate.
+ */
+export function forgetUserInTeams(db: Database.Database, userId: string, email: string, now: Date): number {
+  const invitations = db.prepare('DELETE FROM team_invitations WHERE email = ? OR accepted_by = ?').run(email, userId).changes;
+  const heldKeys = db
+    .prepare(
+      `SELECT t.id, t.epoch FROM team_members m JOIN teams t ON t.id = m.team_id
+       WHERE m.user_id = ? AND m.pending = 0 AND t.personal = 0
+         AND EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.user_id <> m.user_id)`,
+    )
+    .all(userId) as Row[];
+  for (const t of heldKeys) {
+    recordFormer(db, String(t.id), userId, Number(t.epoch), now.getTime());
+    // the others must rotate before anyone writes again
+    db.prepare('UPDATE teams SET rotation_pending = 1 WHERE id = ?').run(t.id);
+  }
   return invitations;
 }

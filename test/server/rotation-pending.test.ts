@@ -1,0 +1,143 @@
+/**
+ * While a team's rotation is pending (a confirmed member left), nothing new may be written under
+ * the team key the departed member holds (docs/protocol.md §8): not content, and not a new
+ * workspace (its key would be wrapped under that team key) or a new name (encrypted under a key
+ * derived from it). Through app.inject, with a real SQLite store and an in-memory Mailer.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AccountResponse, SignupRequest } from '../../src/protocol/types.js';
+import { buildApp } from '../../src/server/app.js';
+import type { MailMessage, Mailer } from '../../src/server/mail/mailer.js';
+import { openStore } from '../../src/storage/open.js';
+import type { Store } from '../../src/storage/store.js';
+
+const hex = (n: number): string => randomBytes(n).toString('hex');
+const b64 = (n: number): string => randomBytes(n).toString('base64url');
+
+class MemoryMailer implements Mailer {
+  readonly kind = 'memory';
+  readonly sent: MailMessage[] = [];
+  async send(m: MailMessage): Promise<void> {
+    this.sent.push(m);
+  }
+  async close(): Promise<void> {}
+}
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+let store: Store;
+let app: FastifyInstance;
+let mailer: MemoryMailer;
+
+beforeEach(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-rotation-'));
+  dirs.push(dir);
+  store = await openStore(undefined, dir);
+  mailer = new MemoryMailer();
+  app = buildApp({ store, serverSecret: new Uint8Array(32).fill(3), kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, mailer });
+  await app.ready();
+});
+afterEach(async () => {
+  await app.close();
+  await store.close();
+});
+
+interface Caller {
+  userId: string;
+  token: string;
+}
+
+async function call(who: Caller, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', url: string, payload?: object) {
+  return app.inject({ method, url, headers: { authorization: `Bearer ${who.token}` }, ...(payload === undefined ? {} : { payload }) });
+}
+
+async function signup(email: string): Promise<Caller> {
+  const body: SignupRequest = {
+    userId: hex(16),
+    email,
+    name: email.split('@')[0]!,
+    kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
+    authKey: b64(32),
+    keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
+    personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
+  };
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
+  expect(res.statusCode).toBe(200);
+  return { userId: body.userId, token: res.json<AccountResponse>().session!.token };
+}
+
+function mailedCode(to: string, kind: 'Verification code' | 'Invite code'): string {
+  const mail = mailer.sent.filter((m) => m.to === to).reverse().find((m) => m.text.includes(`${kind}: `));
+  const code = mail && new RegExp(`^${kind}: (\\S+)$`, 'm').exec(mail.text)?.[1];
+  if (!code) throw new Error(`no ${kind} mailed to ${to}`);
+  return code;
+}
+
+const newWorkspace = (teamId: string) => ({ id: hex(16), teamId, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) } });
+
+describe('writes while a rotation is pending', () => {
+  it('refuse creating and renaming a workspace with 409 naming `team rotate`; deleting one stays allowed; a rotation clears it', async () => {
+    const owner = await signup('owner@example.com');
+    const leaver = await signup('leaver@example.com');
+    expect((await call(owner, 'POST', '/v1/account/verify', { code: mailedCode('owner@example.com', 'Verification code') })).statusCode).toBe(204);
+    const teamId = hex(16);
+    expect((await call(owner, 'POST', '/v1/teams', { id: teamId, name: 'Acme', sealedTeamKey: b64(80) })).statusCode).toBe(200);
+    const kept = newWorkspace(teamId);
+    const doomed = newWorkspace(teamId);
+    for (const ws of [kept, doomed]) expect((await call(owner, 'POST', '/v1/workspaces', ws)).statusCode).toBe(200);
+    expect((await call(owner, 'POST', `/v1/teams/${teamId}/invitations`, { emails: ['leaver@example.com'], role: 'member' })).statusCode).toBe(200);
+    expect((await call(leaver, 'POST', '/v1/invitations/accept', { code: mailedCode('leaver@example.com', 'Invite code') })).statusCode).toBe(200);
+    const confirm = await call(owner, 'POST', `/v1/teams/${teamId}/members/${leaver.userId}/confirm`, { sealedKeys: [{ epoch: 1, sealedKey: b64(80) }] });
+    expect(confirm.statusCode).toBe(204);
+    const left = await call(leaver, 'POST', `/v1/teams/${teamId}/leave`, {});
+    expect(left.json()).toEqual({ rotationPending: true });
+
+    const refusals = [
+      await call(owner, 'POST', '/v1/workspaces', newWorkspace(teamId)),
+      await call(owner, 'PATCH', `/v1/workspaces/${kept.id}`, { encryptedName: b64(40) }),
+    ];
+    for (const res of refusals) {
+      expect(res.statusCode).toBe(409);
+      expect(res.json().error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/team rotate/) });
+      expect(res.json().error.head).toBeUndefined();
+    }
+    const listed = (await call(owner, 'GET', '/v1/workspaces')).json().workspaces as { id: string; teamId: string; encryptedName: string }[];
+    expect(listed.filter((w) => w.teamId === teamId).map((w) => [w.id, w.encryptedName]).sort()).toEqual(
+      [
+        [kept.id, kept.encryptedName],
+        [doomed.id, doomed.encryptedName],
+      ].sort(),
+    );
+    // deleting writes nothing under the old key, and leaves one workspace less to rotate
+    expect((await call(owner, 'DELETE', `/v1/workspaces/${doomed.id}`)).statusCode).toBe(204);
+
+    const rotated = await call(owner, 'POST', `/v1/teams/${teamId}/rotate`, {
+      epoch: 1,
+      sealedKeys: [{ userId: owner.userId, sealedKey: b64(80) }],
+      workspaceKeys: [{ workspaceId: kept.id, wrappedKey: b64(73) }],
+    });
+    expect(rotated.json()).toEqual({ epoch: 2 });
+    expect((await call(owner, 'POST', '/v1/workspaces', { ...newWorkspace(teamId), key: { epoch: 2, wrappedKey: b64(73) } })).statusCode).toBe(200);
+    expect((await call(owner, 'PATCH', `/v1/workspaces/${kept.id}`, { encryptedName: b64(40) })).statusCode).toBe(200);
+  });
+
+  it('do not touch a team without a pending rotation; a caller outside the team still gets 404', async () => {
+    const owner = await signup('solo@example.com');
+    const stranger = await signup('stranger@example.com');
+    expect((await call(owner, 'POST', '/v1/account/verify', { code: mailedCode('solo@example.com', 'Verification code') })).statusCode).toBe(204);
+    const teamId = hex(16);
+    expect((await call(owner, 'POST', '/v1/teams', { id: teamId, name: 'Solo', sealedTeamKey: b64(80) })).statusCode).toBe(200);
+    expect((await call(owner, 'POST', '/v1/workspaces', newWorkspace(teamId))).statusCode).toBe(200);
+    const res = await call(stranger, 'POST', '/v1/workspaces', newWorkspace(teamId));
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error.message).toBe('team not found');
+  });
+});
