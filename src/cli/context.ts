@@ -2,7 +2,7 @@
 import { isIPv4 } from 'node:net';
 import os from 'node:os';
 import type { ClientContext } from '../client/context.js';
-import { ApiClient } from '../client/api.js';
+import { ApiClient, checkServerUrl } from '../client/api.js';
 import { checkProfileName, configDir, DEFAULT_PROFILE, openConfig, type ConfigStore } from '../client/config.js';
 import { SecretStore } from '../client/secrets.js';
 import { nodePrimitives } from '../native/primitives-node.js';
@@ -38,7 +38,9 @@ export function warnIfCleartext(server: string, out: Output): void {
 }
 
 export async function buildContext(opts: Record<string, unknown>, out: Output, env: NodeJS.ProcessEnv = process.env): Promise<CliContext> {
-  const profileName = (opts.profile as string | undefined) ?? env.INSOMNIA_SYNC_PROFILE ?? DEFAULT_PROFILE;
+  // An empty INSOMNIA_SYNC_PROFILE counts as unset, as shells make it easy to leave one behind.
+  const explicitProfile = (opts.profile as string | undefined) ?? (env.INSOMNIA_SYNC_PROFILE || undefined);
+  const profileName = explicitProfile ?? DEFAULT_PROFILE;
   let profile: string;
   try {
     profile = checkProfileName(profileName);
@@ -51,9 +53,11 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   const clients = new Map<string, ApiClient>();
   let cancel: { controller: AbortController; off: () => void } | null = null;
   const serverOverride = (opts.server as string | undefined) ?? env.INSOMNIA_SYNC_SERVER;
+  if (serverOverride) checkServerUrl(serverOverride);
   return {
     cwd: process.cwd(),
     profile,
+    profileExplicit: explicitProfile !== undefined,
     ...(serverOverride ? { serverOverride } : {}),
     configDir: dir,
     ...(env.INSOMNIA_SYNC_TOKEN ? { accessToken: env.INSOMNIA_SYNC_TOKEN } : {}),

@@ -16,6 +16,9 @@ const BY_CODE: Record<string, number> = {
   usage: EXIT.usage,
   missing_input: EXIT.usage,
   bad_argument: EXIT.usage,
+  // The server refused the input (a bad duration, a malformed code). A client bug that sends a bad
+  // request lands here too, which SPEC §4 allows: usage or bad input either way.
+  bad_request: EXIT.usage,
   conflict: EXIT.conflict,
   unauthorized: EXIT.auth,
   forbidden: EXIT.auth,

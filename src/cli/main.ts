@@ -6,26 +6,52 @@ import { COMMAND_MODULES } from './command-modules.js';
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
-  const program = buildProgram(async (name, args, command) => {
-    exitCode = await runCommand(name, args, command);
-  });
+  const program: Command = buildProgram(
+    async (name, args, command) => {
+      exitCode = await runCommand(name, args, command);
+    },
+    {
+      // Parse errors are reported below like every other error: one line, a hint, JSON with --json.
+      outputError: () => {},
+      // Only the help shown for a missing command goes here; with --json stderr holds one JSON error.
+      writeErr: (text) => {
+        if (program.opts().json !== true) process.stderr.write(text);
+      },
+    },
+  );
   try {
     await program.parseAsync(argv);
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
-      return EXIT.usage;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      // `help` asked for is a success; the help shown because no command was given is a usage error.
+      if (err.code === 'commander.help' && err.exitCode === 0) return EXIT.ok;
+      const opts = program.opts();
+      // The help already printed says it all, except to a script reading JSON.
+      if (err.code === 'commander.help' && opts.json !== true) return EXIT.usage;
+      const { usageErrorFrom } = await import('./usage.js');
+      return reportError(await outputFor(opts), usageErrorFrom(err));
     }
     throw err;
   }
   return exitCode;
 }
 
+async function outputFor(opts: Record<string, unknown>): Promise<import('./output.js').Output> {
+  const { loadOutput, wantsColor } = await import('./output.js');
+  return loadOutput({
+    json: Boolean(opts.json),
+    quiet: Boolean(opts.quiet),
+    // Each stream on its own: `log | less` pipes stdout, and the errors on the terminal keep colour.
+    color: { stdout: wantsColor(opts.color, process.env, process.stdout), stderr: wantsColor(opts.color, process.env, process.stderr) },
+    stdout: process.stdout,
+    stderr: process.stderr,
+  });
+}
+
 async function runCommand(name: string, args: unknown[], command: Command): Promise<number> {
   const opts = command.optsWithGlobals() as Record<string, unknown>;
-  const { loadOutput } = await import('./output.js');
-  const color = opts.color !== false && !process.env.NO_COLOR && Boolean(process.stdout.isTTY);
-  const out = await loadOutput({ json: Boolean(opts.json), quiet: Boolean(opts.quiet), color, stdout: process.stdout, stderr: process.stderr });
+  const out = await outputFor(opts);
   try {
     if (name === 'completion') {
       let root = command;

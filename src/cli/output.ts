@@ -1,8 +1,9 @@
 /**
  * stdout carries data, stderr carries talk (STYLE habit 5). With --json, stdout is exactly one JSON
  * document and errors are `{"error":{"code","message"}}` on stderr. Colour only on a terminal
- * without NO_COLOR/--no-color (chalk, loaded only then: see loadOutput); a spinner only on a
- * terminal, only for work over ~0.5 s.
+ * without NO_COLOR/--no-color, decided for each stream on its own (`insomnia-sync log | less`
+ * still colours its errors; chalk is loaded only then: see loadOutput); a spinner only on a
+ * terminal, only for work over ~0.5 s. --quiet leaves errors only.
  */
 import type { ChalkInstance } from 'chalk';
 import type { Progress } from '../client/context.js';
@@ -10,8 +11,10 @@ import type { Progress } from '../client/context.js';
 export interface OutputOptions {
   json: boolean;
   quiet: boolean;
-  /** colours, or null for plain text */
+  /** colours for stdout, or null for plain text */
   chalk: ChalkInstance | null;
+  /** colours for stderr, or null for plain text */
+  errChalk: ChalkInstance | null;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
 }
@@ -20,16 +23,31 @@ type Paint = (s: string) => string;
 
 const plain: Paint = (s) => s;
 
+/** Whether a stream gets colour: a terminal, and neither --no-color nor NO_COLOR. */
+export function wantsColor(colorOption: unknown, env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): boolean {
+  return colorOption !== false && !env.NO_COLOR && Boolean(stream.isTTY);
+}
+
 /** An Output, with chalk loaded only when there will be colour (scripts and pipes never pay for it). */
-export async function loadOutput(opts: Omit<OutputOptions, 'chalk'> & { color: boolean }): Promise<Output> {
-  const chalk = opts.color ? new (await import('chalk')).Chalk({ level: 1 }) : null;
-  return new Output({ json: opts.json, quiet: opts.quiet, chalk, stdout: opts.stdout, stderr: opts.stderr });
+export async function loadOutput(
+  opts: Omit<OutputOptions, 'chalk' | 'errChalk'> & { color: { stdout: boolean; stderr: boolean } },
+): Promise<Output> {
+  const chalk = opts.color.stdout || opts.color.stderr ? new (await import('chalk')).Chalk({ level: 1 }) : null;
+  return new Output({
+    json: opts.json,
+    quiet: opts.quiet,
+    chalk: opts.color.stdout ? chalk : null,
+    errChalk: opts.color.stderr ? chalk : null,
+    stdout: opts.stdout,
+    stderr: opts.stderr,
+  });
 }
 
 export class Output {
   readonly json: boolean;
   readonly quiet: boolean;
   private readonly chalk: ChalkInstance | null;
+  private readonly errChalk: ChalkInstance | null;
   private readonly stdout: NodeJS.WriteStream;
   private readonly stderr: NodeJS.WriteStream;
 
@@ -37,10 +55,12 @@ export class Output {
     this.json = opts.json;
     this.quiet = opts.quiet;
     this.chalk = opts.chalk;
+    this.errChalk = opts.errChalk;
     this.stdout = opts.stdout;
     this.stderr = opts.stderr;
   }
 
+  /* Paints for text on stdout: results. */
   get bold(): Paint {
     return this.chalk?.bold ?? plain;
   }
@@ -75,9 +95,10 @@ export class Output {
     this.stderr.write(message + '\n');
   }
 
+  /** A warning on stderr; not with --json (stderr holds only an error there) nor --quiet (errors only). */
   warn(message: string): void {
-    if (this.json) return;
-    this.stderr.write(this.yellow('warning: ') + message + '\n');
+    if (this.json || this.quiet) return;
+    this.stderr.write((this.errChalk?.yellow ?? plain)('warning: ') + message + '\n');
   }
 
   error(code: string, message: string, hint?: string, details?: unknown): void {
@@ -85,8 +106,8 @@ export class Output {
       this.stderr.write(JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}) } }) + '\n');
       return;
     }
-    this.stderr.write(this.red('error: ') + message + '\n');
-    if (hint) this.stderr.write(this.dim(`hint: ${hint}`) + '\n');
+    this.stderr.write((this.errChalk?.red ?? plain)('error: ') + message + '\n');
+    if (hint) this.stderr.write((this.errChalk?.dim ?? plain)(`hint: ${hint}`) + '\n');
   }
 
   progress(): Progress {

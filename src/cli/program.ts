@@ -2,14 +2,17 @@
  * The command tree: names, arguments, options and help text only. Each action loads its command
  * module on demand, so `--version` and `--help` load nothing but commander.
  */
-import { Command, Option } from 'commander';
+import { Command, Option, type OutputConfiguration } from 'commander';
 
 export type CommandRunner = (name: string, args: unknown[], command: Command) => Promise<void>;
 
 export const VERSION = '0.1.0';
 
-export function buildProgram(run: CommandRunner): Command {
-  const program = new Command('insomnia-sync')
+/** `output` is set before the subcommands are made, as commander copies it into each of them then. */
+export function buildProgram(run: CommandRunner, output?: OutputConfiguration): Command {
+  const program = new Command('insomnia-sync');
+  if (output) program.configureOutput(output);
+  program
     .description('End-to-end encrypted sync for Insomnia workspace folders. The server stores ciphertext only.')
     .version(VERSION, '-V, --version')
     .option('--server <url>', 'sync server URL, with its path if it is served under one (env INSOMNIA_SYNC_SERVER; default http://127.0.0.1:8787)')
@@ -20,12 +23,11 @@ export function buildProgram(run: CommandRunner): Command {
     .option('-y, --yes', 'assume yes to confirmations')
     .option('--password-stdin', 'read the password from the first line of standard input')
     .exitOverride()
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       `
 Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 not found,
-6 server unreachable, 7 integrity failure. See man insomnia-sync.`,
+6 server unreachable, 7 integrity failure, 130 cancelled. See man insomnia-sync.`,
     );
 
   const action =

@@ -34,6 +34,9 @@ interface Answer {
   revision: string | undefined;
 }
 
+/** Routes whose 401 means the credentials sent were wrong, not that a session ended. */
+const CREDENTIAL_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['prelogin', 'login', 'recoverStart', 'recoverFinish']);
+
 export interface ApiOptions {
   baseUrl: string;
   token?: string;
@@ -47,6 +50,46 @@ export class HeadMovedError extends ConflictError {
   constructor(readonly head: string | null) {
     super('the remote workspace has new snapshots since your last sync', 'run `insomnia-sync pull`, then push again');
   }
+}
+
+/**
+ * A server URL checked once, where it is given (--server, INSOMNIA_SYNC_SERVER) and before any
+ * client is made from it: a wrong one is a usage error, not a "not logged in" further on.
+ */
+export function checkServerUrl(raw: string): URL {
+  // Without a scheme, `localhost:8787` parses as the scheme "localhost" and `127.0.0.1:8787` not at all.
+  if (!raw.includes('://')) {
+    const guess = schemeGuess(raw);
+    throw new UsageError(`the server URL must start with http:// or https://`, guess ? `did you mean ${guess}?` : undefined);
+  }
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`invalid server URL: ${withoutUserinfo(raw)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`server URL must be http(s), not ${url.protocol.slice(0, -1)}`);
+  }
+  // Node would not send them, and they would end up in links and messages: refused, not dropped.
+  if (url.username !== '' || url.password !== '') throw new UsageError('the server URL must not contain a user name or password');
+  return url;
+}
+
+/** The URL the user most likely meant: plain HTTP only for this machine, as the server's own default. */
+function schemeGuess(raw: string): string | null {
+  const bare = withoutUserinfo(raw);
+  const host = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?([/?#].*)?$/.exec(bare)?.[1];
+  if (host === undefined) return null;
+  const local = host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+  return `${local ? 'http' : 'https'}://${bare}`;
+}
+
+/** A URL as it may be shown: a password typed into it must not reach a terminal or CI log. */
+function withoutUserinfo(raw: string): string {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(raw)?.[0] ?? '';
+  const at = raw.lastIndexOf('@');
+  return at < scheme.length ? raw : scheme + raw.slice(at + 1);
 }
 
 /**
@@ -71,17 +114,7 @@ export class ApiClient {
   token: string | undefined;
 
   constructor(private readonly options: ApiOptions) {
-    let url: URL;
-    try {
-      url = new URL(options.baseUrl);
-    } catch {
-      throw new UsageError(`invalid server URL: ${options.baseUrl}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-      throw new UsageError(`server URL must be http(s), not ${url.protocol.slice(0, -1)}`);
-    }
-    // Node would not send them, and they would end up in links and messages: refused, not dropped.
-    if (url.username !== '' || url.password !== '') throw new UsageError('the server URL must not contain a user name or password');
+    const url = checkServerUrl(options.baseUrl);
     this.base = serverBaseUrl(url);
     this.prefix = url.pathname.replace(/\/+$/, '');
     this.url = url;
@@ -142,7 +175,7 @@ export class ApiClient {
       );
     }
     if (res.revision !== undefined && res.revision !== String(PROTOCOL_REVISION)) throw this.revisionMismatch(res.revision);
-    if (res.status >= 400) throw this.toError(res);
+    if (res.status >= 400) throw this.toError(res, name);
     return res;
   }
 
@@ -233,7 +266,7 @@ export class ApiClient {
     );
   }
 
-  private toError(res: Answer): SyncError {
+  private toError(res: Answer, route: RouteName): SyncError {
     const { status, body, contentType } = res;
     let code: string | undefined;
     let message = `server answered ${status}`;
@@ -251,6 +284,8 @@ export class ApiClient {
     if (status >= 500) return new UnreachableError(`the server failed: ${message}`, 'try again later');
     switch (code) {
       case 'unauthorized':
+        // On the routes that check a password or recovery key, "log in" is what just failed.
+        if (CREDENTIAL_ROUTES.has(route)) return new AuthError(message);
         return new AuthError(message, this.token?.startsWith('isync-token.') ? 'create a new token with `insomnia-sync token create`' : 'run `insomnia-sync login`');
       case 'forbidden':
         return new AuthError(message, undefined, 'forbidden');

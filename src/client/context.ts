@@ -31,6 +31,11 @@ export const silentProgress: Progress = { start() {}, update() {}, stop() {} };
 export interface ClientContext {
   cwd: string;
   profile: string;
+  /**
+   * Whether --profile or INSOMNIA_SYNC_PROFILE named `profile`. When not, a linked folder's commands
+   * use the profile recorded in its link (see services/open-linked.ts).
+   */
+  profileExplicit?: boolean;
   /** --server or INSOMNIA_SYNC_SERVER, when given */
   serverOverride?: string;
   configDir: string;

@@ -41,8 +41,8 @@ function probeReport(stderr: string): ProbeReport {
 
 // The test server asks for 64 MiB, t = 3: about 0.3–0.5 s of Argon2id here. Computed on the main
 // thread, that is one gap of that length (measured: ~500 ms); with the worker the longest gap is
-// start-up work (measured: ~40 ms).
-const MAX_GAP_MS = 150;
+// start-up work (measured: ~40 ms alone, 152 ms once in a full parallel test run on 2 cores).
+const MAX_GAP_MS = 250;
 
 describe('Argon2id in a worker thread, loaded lazily', () => {
   let server: StartedServer;

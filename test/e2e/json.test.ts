@@ -48,6 +48,7 @@ const STEPS: [string, Step][] = [
   ['team confirm', { args: () => ['team', 'confirm', '--all', '--team', 'json-team'] }],
   ['team remove', { args: () => ['team', 'remove', 'nobody@example.com', '--team', 'json-team', '--yes'], expectCode: 5 }],
   ['team rotate', { args: () => ['team', 'rotate', '--team', 'json-team'] }],
+  ['team role', { args: () => ['team', 'role', 'nobody@example.com', 'admin', '--team', 'json-team'], expectCode: 5 }],
   ['team leave', { args: () => ['team', 'leave', '--team', 'json-team', '--yes'], expectCode: 3 }],
   ['account verify', { args: () => ['account', 'verify', 'AAAA-BBBB-CCCC-DDDD'], expectCode: 4 }],
   [

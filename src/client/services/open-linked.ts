@@ -4,8 +4,12 @@
  * that a push with nothing to do loads no crypto beyond what it uses (the token code is loaded only
  * when a token is given).
  */
+import path from 'node:path';
 import type { ClientContext } from '../context.js';
-import { readIndexColumns, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
+import { checkProfileName, DEFAULT_PROFILE } from '../config.js';
+import { AuthError, SyncError, UsageError } from '../errors.js';
+import { readIndexColumns, requireLinkedFolder, stateDir, type LinkedFolder } from '../local/link.js';
+import { SecretStore } from '../secrets.js';
 import { requireSession } from '../session.js';
 import type { IndexColumns } from '../../sync/index-format.js';
 import type { SyncPrincipal } from '../token-session.js';
@@ -27,6 +31,49 @@ export async function openLinkedFolder(ctx: ClientContext): Promise<Omit<LinkedC
   const folder = requireLinkedFolder(ctx.cwd);
   const server = ctx.serverOverride ?? folder.link.server;
   const token = ctx.accessToken === undefined ? null : (await import('../token-session.js')).openTokenSession(ctx, server);
-  const session = token ?? requireSession(ctx, server);
+  // An access token is its own identity: no profile's session is read, so none is checked.
+  const session = token ?? requireSession(withLinkedProfile(ctx, folder), server);
   return { folder, session };
+}
+
+/**
+ * The context of the profile that linked the folder, as the server recorded in the link is used:
+ * another profile's session would sign snapshots as another account, or not see the workspace at
+ * all. A profile named explicitly (--profile, INSOMNIA_SYNC_PROFILE) that differs is refused rather
+ * than guessed between. Links written before the profile was recorded mean the default profile.
+ */
+export function withLinkedProfile(ctx: ClientContext, folder: LinkedFolder): ClientContext {
+  const linked = linkedProfile(folder);
+  if (linked === ctx.profile) return ctx;
+  if (ctx.profileExplicit) {
+    throw new UsageError(
+      `this folder is linked with profile "${linked}", not "${ctx.profile}"`,
+      `drop --profile and INSOMNIA_SYNC_PROFILE to use "${linked}", or clone the workspace again with --profile ${ctx.profile}`,
+    );
+  }
+  const secrets = new SecretStore(ctx.configDir, linked);
+  if (secrets.read() === null) {
+    throw new AuthError(
+      `not logged in with profile "${linked}", which this folder is linked with`,
+      `run \`insomnia-sync --profile ${linked} login --email EMAIL\``,
+      'not_logged_in',
+    );
+  }
+  return { ...ctx, profile: linked, secrets };
+}
+
+function linkedProfile(folder: LinkedFolder): string {
+  const recorded: unknown = (folder.link as { profile?: unknown }).profile;
+  if (recorded === undefined || recorded === null) return DEFAULT_PROFILE;
+  // It names a file under the config dir: a link from someone else's archive must not reach outside it.
+  try {
+    if (typeof recorded !== 'string') throw new Error('not a string');
+    return checkProfileName(recorded);
+  } catch {
+    throw new SyncError(
+      'bad_state',
+      `${path.join(stateDir(folder.root), 'link.json')} names an invalid profile`,
+      'fix its "profile" field, or remove the .insomnia-sync folder and clone the workspace again',
+    );
+  }
 }

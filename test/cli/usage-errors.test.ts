@@ -1,0 +1,108 @@
+/**
+ * Command-line parsing errors become usage errors (exit 2) of the same shape as every other error,
+ * never echo what followed `=` in an unknown option (a password in a CI log), and point a
+ * `--password…` guess at the ways a password may be given.
+ */
+import { CommanderError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
+import { redactOption, usageErrorFrom } from '../../src/cli/usage.js';
+
+/** Parses argv as the CLI does, with commander silent; the CommanderError it ends with, if any. */
+async function parse(args: string[]): Promise<{ error: CommanderError | null; printed: string }> {
+  let printed = '';
+  const program = buildProgram(async () => {}, { outputError: () => {}, writeErr: (s) => (printed += s), writeOut: (s) => (printed += s) });
+  try {
+    await program.parseAsync(['node', 'insomnia-sync', ...args]);
+    return { error: null, printed };
+  } catch (err) {
+    if (err instanceof CommanderError) return { error: err, printed };
+    throw err;
+  }
+}
+
+async function usage(args: string[]): Promise<{ code: string; message: string; hint?: string }> {
+  const { error } = await parse(args);
+  expect(error, args.join(' ')).not.toBeNull();
+  return usageErrorFrom(error!);
+}
+
+describe('command-line parsing errors', () => {
+  it.each([
+    [['push', '--bogus'], /unknown option '--bogus'/],
+    [['clone'], /missing required argument 'workspace'/],
+    [['pull', '--ours', '--theirs'], /cannot be used with/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['login'], /required option '--email <email>' not specified/],
+  ])('%j is a one-line usage error (exit 2)', async (args, message) => {
+    const err = await usage(args);
+    expect(err.code).toBe('usage');
+    expect(exitCodeFor(err.code)).toBe(2);
+    expect(err.message).toMatch(message);
+    expect(err.message).not.toMatch(/^error:|\n/);
+    expect(err.hint).toMatch(/--help/);
+  });
+
+  it('prints nothing itself when told so: main.ts reports it (as JSON with --json)', async () => {
+    const { error, printed } = await parse(['--json', 'push', '--bogus']);
+    expect(error?.code).toBe('commander.unknownOption');
+    expect(printed).toBe('');
+  });
+
+  it('never repeats what follows = in an unknown option', async () => {
+    for (const args of [
+      ['login', '--email', 'a@example.com', '--password=hunter2'],
+      ['--password=hunter2', 'whoami'],
+      ['push', '--token=hunter2'],
+      ['login', '--email', 'a@example.com', '-phunter2'],
+    ]) {
+      const err = await usage(args);
+      expect(err.message, args.join(' ')).not.toContain('hunter2');
+      expect(err.hint ?? '').not.toContain('hunter2');
+    }
+    expect((await usage(['push', '--token=hunter2'])).message).toBe("unknown option '--token=…'");
+  });
+
+  it('points a --password… option at --password-stdin and INSOMNIA_SYNC_PASSWORD', async () => {
+    for (const flag of ['--password=hunter2', '--password', '--passwd=x', '--pw=x']) {
+      const err = await usage(['login', '--email', 'a@example.com', flag]);
+      expect(err.hint, flag).toMatch(/--password-stdin/);
+      expect(err.hint, flag).toMatch(/INSOMNIA_SYNC_PASSWORD/);
+    }
+    expect((await usage(['push', '--bogus'])).hint).not.toMatch(/password/);
+  });
+
+  it('keeps commander\'s suggestion as a hint', async () => {
+    expect((await usage(['push', '--mesage', 'x'])).hint).toMatch(/did you mean --message\?/);
+  });
+
+  it('no command is a usage error; --help and `help` asked for are not', async () => {
+    for (const args of [[], ['workspace'], ['team']]) {
+      const { error } = await parse(args);
+      expect(error?.code, args.join(' ')).toBe('commander.help');
+      expect(error?.exitCode).not.toBe(0);
+      expect(exitCodeFor(usageErrorFrom(error!).code)).toBe(2);
+    }
+    for (const args of [['--help'], ['help'], ['workspace', '--help'], ['help', 'workspace']]) {
+      const { error } = await parse(args);
+      expect(['commander.helpDisplayed', 'commander.help'], args.join(' ')).toContain(error?.code);
+      expect(error?.exitCode, args.join(' ')).toBe(0);
+    }
+  });
+
+  it('the help lists every exit status, 130 included', async () => {
+    const { printed } = await parse(['--help']);
+    for (const code of [0, 1, 2, 3, 4, 5, 6, 7, 130]) expect(printed).toMatch(new RegExp(`\\b${code} [a-z]`));
+  });
+});
+
+describe('redactOption', () => {
+  it.each([
+    ['--bogus', '--bogus'],
+    ['--password=hunter2', '--password=…'],
+    ['--a=b=c', '--a=…'],
+    ['-x', '-x'],
+    ['-phunter2', '-p…'],
+  ])('%s → %s', (flag, shown) => expect(redactOption(flag)).toBe(shown));
+});

@@ -1,0 +1,90 @@
+/**
+ * Server errors as the CLI reports them: a 400 `bad_request` is bad input (exit 2), a wrong
+ * password at login does not hint "run login", and a server URL is checked where it is given, with
+ * a guess when the scheme is missing and without repeating a password typed into it.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, checkServerUrl } from '../../src/client/api.js';
+import { UsageError } from '../../src/client/errors.js';
+import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../../src/protocol/revision.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
+
+let server: http.Server;
+let base: string;
+
+beforeAll(async () => {
+  // /v1/workspaces/… answers 400 bad_request (a refused token expiry); anything else 401.
+  server = http.createServer((req, res) => {
+    req.resume();
+    const [status, code, message] = req.url!.startsWith('/v1/workspaces/') ? [400, 'bad_request', 'expires must be at most 365 days'] : [401, 'unauthorized', 'wrong email or password'];
+    res.writeHead(status, { 'content-type': 'application/json', [PROTOCOL_REVISION_HEADER]: String(PROTOCOL_REVISION) });
+    res.end(JSON.stringify({ error: { code, message } }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+async function failure(p: Promise<unknown>): Promise<{ code: string; message: string; hint?: string }> {
+  return p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as { code: string; message: string; hint?: string },
+  );
+}
+
+describe('server errors', () => {
+  it('bad_request keeps its code and exits 2', async () => {
+    const api = new ApiClient({ baseUrl: base, token: 'session' });
+    const err = await failure(api.createToken('w'.repeat(32), {} as never));
+    expect(err.code).toBe('bad_request');
+    expect(err.message).toContain('365 days');
+    expect(exitCodeFor(err.code)).toBe(2);
+    await api.close();
+  });
+
+  it('a refused login does not tell you to log in; an ended session does', async () => {
+    const api = new ApiClient({ baseUrl: base });
+    const login = await failure(api.login({ email: 'a@example.com', authKey: 'x', client: 't' }));
+    expect(exitCodeFor(login.code)).toBe(4);
+    expect(login.hint ?? '').not.toMatch(/login/);
+    const me = await failure(api.me());
+    expect(me.hint).toMatch(/insomnia-sync login/);
+    await api.close();
+  });
+});
+
+describe('server URLs given on the command line', () => {
+  function refusal(raw: string): UsageError {
+    try {
+      checkServerUrl(raw);
+    } catch (err) {
+      expect(err).toBeInstanceOf(UsageError);
+      return err as UsageError;
+    }
+    throw new Error(`${raw} was accepted`);
+  }
+
+  it('without a scheme are usage errors with a guess: http for this machine, https elsewhere', () => {
+    expect(refusal('localhost:39350').hint).toBe('did you mean http://localhost:39350?');
+    expect(refusal('127.0.0.1:39350').hint).toBe('did you mean http://127.0.0.1:39350?');
+    expect(refusal('sync.example.com/isync').hint).toBe('did you mean https://sync.example.com/isync?');
+    expect(refusal('localhost:39350').message).not.toMatch(/not localhost/);
+  });
+
+  it('never repeat a password typed into them', () => {
+    for (const raw of ['ci:hunter2@sync.example.com', 'https://ci:hunter2@sync.example.com', 'https://ci:hunter2@exa mple.com']) {
+      const err = refusal(raw);
+      expect(`${err.message} ${err.hint ?? ''}`, raw).not.toContain('hunter2');
+    }
+  });
+
+  it('accept http(s) URLs with a path', () => {
+    expect(checkServerUrl('http://127.0.0.1:8787').port).toBe('8787');
+    expect(checkServerUrl('https://example.com/isync/').pathname).toBe('/isync/');
+    expect(refusal('ftp://example.com').message).toMatch(/not ftp$/);
+  });
+});

@@ -1,0 +1,153 @@
+/**
+ * The command-line contract of SPEC §4 as the built CLI keeps it: a linked folder acts as the
+ * profile it was linked with; parsing errors are usage errors (exit 2), as JSON with --json, never
+ * echoing a password typed as an option; input the server refuses as malformed is exit 2; no
+ * command is exit 2 while help asked for is 0; a server URL without a scheme is refused up front.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { machine, PASSWORD, runCli, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+
+const json = <T = any>(s: string): T => JSON.parse(s) as T;
+
+function expectJsonUsage(res: CliResult, what: string): void {
+  expect(res.code, `${what}: ${res.stderr}`).toBe(2);
+  expect(res.stdout, what).toBe('');
+  const err = json(res.stderr);
+  expect(Object.keys(err), what).toEqual(['error']);
+  expect(err.error.code, what).toBe('usage');
+  expect(typeof err.error.message, what).toBe('string');
+}
+
+describe('command-line contract', () => {
+  let server: StartedServer;
+  let m: Machine;
+  let dir: string;
+
+  beforeAll(async () => {
+    server = await startServer();
+    m = machine(server.url);
+    await signupMachine(m, 'home@example.com');
+    const work = await m.run(['--profile', 'work', 'signup', '--email', 'work@example.com', '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+    expect(work.code, work.stderr).toBe(0);
+    dir = tempDir('isync-contract-');
+    writeFileSync(path.join(dir, 'a.json'), '{"a":1}');
+    const init = await m.run(['--profile', 'work', 'init', '--name', 'work-ws'], { cwd: dir });
+    expect(init.code, init.stderr).toBe(0);
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  describe('a folder linked with --profile', () => {
+    it('acts as that profile without --profile: the snapshot is signed by its account', async () => {
+      const push = await m.run(['push', '-m', 'as work', '--json'], { cwd: dir });
+      expect(push.code, push.stderr).toBe(0);
+      const log = await m.run(['log', '--json'], { cwd: dir });
+      expect(log.code, log.stderr).toBe(0);
+      expect(json(log.stdout).snapshots[0].author.email).toBe('work@example.com');
+    });
+
+    it('does so from a subfolder too', async () => {
+      const sub = path.join(dir, 'collections', 'deep');
+      mkdirSync(sub, { recursive: true });
+      const status = await m.run(['status', '--json'], { cwd: sub });
+      expect(status.code, status.stderr).toBe(0);
+    });
+
+    it('refuses another profile named explicitly, by flag or environment, naming both (exit 2)', async () => {
+      for (const res of [
+        await m.run(['--profile', 'default', 'push'], { cwd: dir }),
+        await m.run(['push'], { cwd: dir, env: { INSOMNIA_SYNC_PROFILE: 'default' } }),
+      ]) {
+        expect(res.code, res.stderr).toBe(2);
+        const first = res.stderr.split('\n')[0]!;
+        expect(first).toContain('"work"');
+        expect(first).toContain('"default"');
+      }
+      expect((await m.run(['--profile', 'work', 'status'], { cwd: dir })).code).toBe(0);
+    });
+  });
+
+  describe('parsing errors', () => {
+    it.each([
+      [['--json', 'push', '--bogus']],
+      [['push', '--bogus', '--json']],
+      [['--json', 'clone']],
+      [['--json', 'pull', '--ours', '--theirs']],
+      [['--json', 'frobnicate']],
+      [['--json']],
+      [['--json', 'workspace']],
+    ])('%j prints one JSON error on stderr, exit 2', async (args) => {
+      expectJsonUsage(await runCli(args), args.join(' '));
+    });
+
+    it('without --json: one error line and a hint', async () => {
+      const res = await runCli(['push', '--bogus']);
+      expect(res.code).toBe(2);
+      expect(res.stderr).toBe("error: unknown option '--bogus'\nhint: run with --help for usage\n");
+    });
+
+    it('an unknown --password=… is not repeated, and the hint points at --password-stdin', async () => {
+      const res = await runCli(['login', '--email', 'a@example.com', '--password=hunter2']);
+      expect(res.code).toBe(2);
+      expect(res.stdout + res.stderr).not.toContain('hunter2');
+      expect(res.stderr).toContain('hint: secrets never go on the command line: use --password-stdin');
+      const asJson = await runCli(['login', '--email', 'a@example.com', '--password=hunter2', '--json']);
+      expectJsonUsage(asJson, 'login --password=… --json');
+      expect(asJson.stderr).not.toContain('hunter2');
+    });
+  });
+
+  describe('no command', () => {
+    it('shows the help on stderr and exits 2', async () => {
+      for (const args of [[], ['workspace']]) {
+        const res = await runCli(args);
+        expect(res.code, args.join(' ')).toBe(2);
+        expect(res.stderr).toMatch(/Usage:/);
+        expect(res.stdout).toBe('');
+      }
+    });
+
+    it('help asked for exits 0 and lists exit status 130', async () => {
+      for (const args of [['--help'], ['help'], ['workspace', '--help'], ['help', 'workspace']]) {
+        const res = await runCli(args);
+        expect(res.code, args.join(' ')).toBe(0);
+        expect(res.stdout).toMatch(/Usage:/);
+      }
+      expect((await runCli(['--help'])).stdout).toMatch(/130 cancelled/);
+    });
+  });
+
+  describe('input the server refuses as malformed', () => {
+    it.each([
+      [['token', 'create', '--workspace', 'work-ws', '--expires', '2000d']],
+      [['team', 'accept', 'NOTACODE']],
+      [['account', 'verify', 'BADCODE']],
+    ])('%j exits 2', async (args) => {
+      const res = await m.run(['--profile', 'work', ...args, '--json']);
+      expect(res.code, res.stderr).toBe(2);
+      expect(res.stdout).toBe('');
+    });
+  });
+
+  describe('server URLs and login hints', () => {
+    it('a URL without a scheme is a usage error with a guess, before anything else', async () => {
+      const local = await m.run(['--server', 'localhost:39350', 'whoami']);
+      expect(local.code, local.stderr).toBe(2);
+      expect(local.stderr).toContain('did you mean http://localhost:39350?');
+      const ip = await m.run(['--server', '127.0.0.1:39350', 'whoami']);
+      expect(ip.code, ip.stderr).toBe(2);
+      expect(ip.stderr).toContain('did you mean http://127.0.0.1:39350?');
+    });
+
+    it('a wrong password at login exits 4 without hinting to log in', async () => {
+      const res = await m.run(['login', '--email', 'home@example.com', '--password-stdin'], { input: 'not the password at all\n', cwd: tempDir() });
+      expect(res.code, res.stderr).toBe(4);
+      expect(res.stderr).not.toMatch(/run `insomnia-sync login`/);
+    });
+  });
+});
