@@ -57,7 +57,7 @@ export function addHardeningOptions(program: Command): Command {
     .option('--rate-limit-prelogin <account,ip>', `pre-login requests per minute per account and per IP, 0 = off (default ${rate('prelogin')})`, ruleOption)
     .option('--rate-limit-login <account,ip>', `login, signup, recovery and password-proof attempts per minute (default ${rate('login')})`, ruleOption)
     .option('--rate-limit-verify <account,ip>', `email-verification and invite-code attempts per minute (default ${rate('verify')})`, ruleOption)
-    .option('--rate-limit-invite <account,ip>', `invitations sent per minute per inviter and per IP (default ${rate('invite')})`, ruleOption)
+    .option('--rate-limit-invite <account,ip>', `invitation requests per minute per inviter and per IP (default ${rate('invite')}; besides, at most 100 invitations an hour per inviter)`, ruleOption)
     .option('--request-timeout <seconds>', 'longest time to receive one request', seconds(1, 86_400), DEFAULT_TIMEOUTS.requestTimeoutMs / 1000)
     .option('--shutdown-timeout <seconds>', 'on SIGTERM, how long in-flight requests may take to finish', seconds(0, 3600), 30)
     .option('--gc-interval <hours>', 'collect unreferenced blobs every this many hours (0 = never)', seconds(0, 24 * 365), 24)

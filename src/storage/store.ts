@@ -346,6 +346,8 @@ export interface Store {
   listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]>;
   /** Stores an invitation; an earlier open invitation of the team to the same address is replaced. */
   createInvitation(invitation: NewInvitation): Promise<void>;
+  /** How many invitations the user created since `since`, whatever became of them (a cap on mail sent). */
+  countInvitationsBy(userId: string, since: Date): Promise<number>;
   /**
    * Accepts atomically: only an unused, unexpired code sent to `email` makes the user an accepted
    * (not yet confirmed) member with the invited role, marks the code used and the address verified.

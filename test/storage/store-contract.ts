@@ -115,6 +115,10 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const c = code();
         await store.createInvitation({ id: hex(16), teamId, email: 'bob@example.com', role: 'member', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
         expect((await store.listInvitations(teamId, later(1))).map((i) => i.email)).toEqual(['bob@example.com']);
+        // counted per inviter, from a time on (the hourly cap on invitation mail)
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(1);
+        expect(await store.countInvitationsBy(owner.id, later(1))).toBe(0);
+        expect(await store.countInvitationsBy(bob.id, T0)).toBe(0);
         expect(await store.listInvitations(teamId, later(1000))).toEqual([]);
         expect(await store.acceptInvitation(code(), bob.id, 'bob@example.com', later(1))).toEqual({ ok: false, reason: 'unknown' });
         expect(await store.acceptInvitation(c, eve.id, 'eve@example.com', later(1))).toEqual({ ok: false, reason: 'other_address' });

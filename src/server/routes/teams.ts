@@ -23,6 +23,8 @@ import { sendActivation } from '../teams/verification.js';
 
 type Standing = TeamRole | 'accepted';
 type TeamParams = { teamId: string };
+/** invitations one account may send in an hour (each is a mail to an address of their choosing) */
+export const INVITES_PER_HOUR = 100;
 type MemberParams = { teamId: string; userId: string };
 
 /** Who may call each team route; the single source of the table in docs/protocol.md §8. */
@@ -135,6 +137,11 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       if (!inviter || !meta?.verifiedAt) {
         throw new ApiError('forbidden', 'confirm your email address before inviting others: `insomnia-sync account verify CODE`');
       }
+      // Mail to any address, on anyone's say-so: capped per inviter and hour in the database, so it
+      // holds across requests (up to 100 addresses each) and across server processes.
+      const hourAgo = new Date(ctx.now().getTime() - 3_600_000);
+      let budget = INVITES_PER_HOUR - (await store.countInvitationsBy(userId, hourAgo));
+      if (budget <= 0) throw new ApiError('rate_limited', `you sent ${INVITES_PER_HOUR} invitations in the last hour, the most an hour allows; try again later`);
       const out: T.InviteResponse = { invited: [], failed: [] };
       const seen = new Set<string>();
       for (const raw of request.body.emails) {
@@ -153,6 +160,11 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
             continue;
           }
         }
+        if (budget <= 0) {
+          out.failed.push({ email, reason: `not sent: at most ${INVITES_PER_HOUR} invitations an hour; try again later` });
+          continue;
+        }
+        budget--;
         const code = newCode();
         const now = ctx.now();
         const expiresAt = new Date(now.getTime() + INVITE_CODE_TTL_MS);

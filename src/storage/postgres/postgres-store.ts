@@ -580,6 +580,9 @@ export class PostgresStore implements Store {
   async createInvitation(invitation: NewInvitation): Promise<void> {
     return teams.createInvitation(this.db, invitation);
   }
+  async countInvitationsBy(userId: string, since: Date): Promise<number> {
+    return teams.countInvitationsBy(this.db, userId, since);
+  }
   async acceptInvitation(...args: Parameters<Store['acceptInvitation']>): Promise<AcceptInvitationResult> {
     return teams.acceptInvitation(this.db, ...args);
   }

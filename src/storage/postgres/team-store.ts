@@ -96,6 +96,11 @@ export async function listInvitations(db: PgDb, teamId: string, now: Date): Prom
   }));
 }
 
+export async function countInvitationsBy(db: PgDb, userId: string, since: Date): Promise<number> {
+  const [row] = await db.query('SELECT count(*) AS n FROM team_invitations WHERE invited_by = $1 AND created_at >= $2', [userId, since]);
+  return Number(row?.n ?? 0);
+}
+
 export async function createInvitation(db: PgDb, inv: NewInvitation): Promise<void> {
   await db.tx(async (tx) => {
     // one open invitation per address and team: a new one replaces (and so cancels) the old code

@@ -93,6 +93,10 @@ export function listInvitations(db: Database.Database, teamId: string, now: Date
   }));
 }
 
+export function countInvitationsBy(db: Database.Database, userId: string, since: Date): number {
+  return Number(db.prepare('SELECT count(*) FROM team_invitations WHERE invited_by = ? AND created_at >= ?').pluck().get(userId, since.getTime()));
+}
+
 export function createInvitation(db: Database.Database, inv: NewInvitation): void {
   const run = db.transaction(() => {
     // one open invitation per address and team: a new one replaces (and so cancels) the old code

@@ -1,8 +1,11 @@
 /**
- * While a team's rotation is pending (a confirmed member left), nothing new may be written under
- * the team key the departed member holds (docs/protocol.md §8): not content, and not a new
- * workspace (its key would be wrapped under that team key) or a new name (encrypted under a key
- * derived from it). Through app.inject, with a real SQLite store and an in-memory Mailer.
+ * What the server holds a team's members to, through app.inject with a real SQLite store and an
+ * in-memory Mailer:
+ * - while a team's rotation is pending (a confirmed member left), nothing new may be written under
+ *   the team key the departed member holds (docs/protocol.md §8): not content, and not a new
+ *   workspace (its key would be wrapped under that team key) or a new name (encrypted under a key
+ *   derived from it);
+ * - invitations, each a mail to an address of the inviter's choosing, are capped per hour.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AccountResponse, SignupRequest } from '../../src/protocol/types.js';
 import { buildApp } from '../../src/server/app.js';
+import { INVITES_PER_HOUR } from '../../src/server/routes/teams.js';
 import type { MailMessage, Mailer } from '../../src/server/mail/mailer.js';
 import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
@@ -139,5 +143,28 @@ describe('writes while a rotation is pending', () => {
     const res = await call(stranger, 'POST', '/v1/workspaces', newWorkspace(teamId));
     expect(res.statusCode).toBe(404);
     expect(res.json().error.message).toBe('team not found');
+  });
+});
+
+describe('invitations an hour', () => {
+  it(`are capped at ${INVITES_PER_HOUR} per inviter, over any number of requests; the rest are reported, not mailed`, async () => {
+    const owner = await signup('mailer@example.com');
+    expect((await call(owner, 'POST', '/v1/account/verify', { code: mailedCode('mailer@example.com', 'Verification code') })).statusCode).toBe(204);
+    const teamId = hex(16);
+    expect((await call(owner, 'POST', '/v1/teams', { id: teamId, name: 'Spam', sealedTeamKey: b64(80) })).statusCode).toBe(200);
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => `to-${from + i}@example.org`);
+    const before = mailer.sent.length;
+
+    const first = await call(owner, 'POST', `/v1/teams/${teamId}/invitations`, { emails: batch(0, 60), role: 'member' });
+    expect(first.json().invited).toHaveLength(60);
+    const second = await call(owner, 'POST', `/v1/teams/${teamId}/invitations`, { emails: batch(60, 60), role: 'member' });
+    expect(second.statusCode).toBe(200);
+    expect(second.json().invited).toHaveLength(INVITES_PER_HOUR - 60);
+    expect(second.json().failed).toHaveLength(120 - INVITES_PER_HOUR);
+    expect(second.json().failed[0].reason).toMatch(/at most 100 invitations an hour/);
+    const third = await call(owner, 'POST', `/v1/teams/${teamId}/invitations`, { emails: ['late@example.org'], role: 'member' });
+    expect(third.statusCode).toBe(429);
+    expect(third.json().error.code).toBe('rate_limited');
+    expect(mailer.sent.length - before).toBe(INVITES_PER_HOUR);
   });
 });
