@@ -383,6 +383,11 @@ export interface Store {
    * found stored. Lowers each workspace's size counter. `dryRun`: counts, deletes nothing.
    */
   collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport>;
+  /**
+   * Deletes the sessions that ended (logged out, revoked, expired) before `before`: an ended
+   * session serves nothing, and it holds an IP address and a client name. `dryRun`: counts.
+   */
+  purgeEndedSessions(before: Date, opts?: { dryRun?: boolean }): Promise<number>;
 }
 
 /** What one garbage collection removed (or, dry, would remove). */

@@ -997,6 +997,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.readBlobs(wsId, [x.id])).toEqual([x.data]);
       });
 
+      it('purges sessions that ended before the cutoff (logged out, revoked, expired), and only those', async () => {
+        const { user } = await userWithWorkspace();
+        const session = (id: string, expiresAt: Date) => ({ id, userId: user.id, tokenHash: new Uint8Array(randomBytes(32)), client: 'cli', ip: '192.0.2.1', createdAt: T0, expiresAt });
+        const tomorrow = new Date(Date.now() + 86_400_000);
+        const live = session(hex(16), tomorrow);
+        const expired = session(hex(16), later(1000));
+        const loggedOut = session(hex(16), tomorrow);
+        for (const s of [live, expired, loggedOut]) await store.createSession(s);
+        expect(await store.revokeSessionOfUser(user.id, loggedOut.id)).toBe(true);
+        const ids = async () => (await store.listSessionsOfUser(user.id, T0)).map((s) => s.id).sort();
+        const all = [live.id, expired.id].sort();
+        expect(await ids()).toEqual(all);
+        // revocation time is now; the expiry is T0 + 1 s: a cutoff before both keeps everything
+        expect(await store.purgeEndedSessions(later(500))).toBe(0);
+        expect(await store.purgeEndedSessions(new Date(Date.now() + 60_000), { dryRun: true })).toBe(2);
+        expect(await ids()).toEqual(all);
+        expect(await store.purgeEndedSessions(new Date(Date.now() + 60_000))).toBe(2);
+        expect((await store.listSessionsOfUser(user.id, T0)).map((s) => s.id)).toEqual([live.id]);
+        expect(await store.purgeEndedSessions(new Date(Date.now() + 60_000))).toBe(0);
+      });
+
       it('makes a snapshot that counts on a collected blob fail as missing_blobs, never dangle', async () => {
         const { wsId } = await userWithWorkspace();
         const x = blob(64);

@@ -1,20 +1,26 @@
 /**
- * `insomnia-sync-server gc`: one garbage collection of unreferenced blobs (Store.collectGarbage),
- * and the periodic one the running server does. Safe while the server runs and pushes go on:
+ * `insomnia-sync-server gc`: one garbage collection of unreferenced blobs (Store.collectGarbage)
+ * and of ended sessions (Store.purgeEndedSessions), and the periodic one the running server does. Safe while the server runs and pushes go on:
  * workspaces with blob traffic within the grace period are skipped.
  */
 import type { Store, GarbageReport } from '../../storage/store.js';
 
 export const DEFAULT_GC_GRACE_HOURS = 1;
 
-export async function runGc(store: Store, opts: { graceHours: number; dryRun: boolean; now?: Date }): Promise<GarbageReport> {
+/** A collection's report: unreferenced blobs, and sessions that had ended (kept no longer than the grace period). */
+export type GcReport = GarbageReport & { sessions: number };
+
+export async function runGc(store: Store, opts: { graceHours: number; dryRun: boolean; now?: Date }): Promise<GcReport> {
   const now = opts.now ?? new Date();
-  return store.collectGarbage({ olderThan: new Date(now.getTime() - opts.graceHours * 3_600_000), dryRun: opts.dryRun });
+  const olderThan = new Date(now.getTime() - opts.graceHours * 3_600_000);
+  const blobs = await store.collectGarbage({ olderThan, dryRun: opts.dryRun });
+  return { ...blobs, sessions: await store.purgeEndedSessions(olderThan, { dryRun: opts.dryRun }) };
 }
 
-export function describeGc(report: GarbageReport, dryRun: boolean): string {
+export function describeGc(report: GcReport, dryRun: boolean): string {
   const verb = dryRun ? 'would delete' : 'deleted';
-  return `${verb} ${report.blobs} unreferenced blob${report.blobs === 1 ? '' : 's'} (${report.bytes} bytes) in ${report.workspaces} workspace${report.workspaces === 1 ? '' : 's'}`;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${verb} ${plural(report.blobs, 'unreferenced blob')} (${report.bytes} bytes) in ${plural(report.workspaces, 'workspace')}, and ${plural(report.sessions, 'ended session')}`;
 }
 
 /**
@@ -23,7 +29,7 @@ export function describeGc(report: GarbageReport, dryRun: boolean): string {
  */
 export function scheduleGc(
   store: Store,
-  opts: { intervalHours: number; graceHours: number; onResult: (report: GarbageReport) => void; onError: (err: Error) => void },
+  opts: { intervalHours: number; graceHours: number; onResult: (report: GcReport) => void; onError: (err: Error) => void },
 ): { stop(): void; running(): Promise<void> } {
   let current: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {

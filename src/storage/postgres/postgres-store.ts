@@ -562,6 +562,12 @@ export class PostgresStore implements Store {
   async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
     return collectGarbage(this.db, opts);
   }
+  async purgeEndedSessions(before: Date, opts: { dryRun?: boolean } = {}): Promise<number> {
+    const ended = 'FROM sessions WHERE revoked_at < $1 OR expires_at < $1';
+    if (opts.dryRun) return Number((await this.db.query(`SELECT count(*) AS n ${ended}`, [before]))[0]?.n ?? 0);
+    const [gone] = await this.db.query(`WITH d AS (DELETE ${ended} RETURNING 1) SELECT count(*) AS n FROM d`, [before]);
+    return Number(gone?.n ?? 0);
+  }
 
   // teams (issue 3): implemented in team-store.ts
 

@@ -583,6 +583,12 @@ export class SqliteStore implements Store {
   async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
     return collectGarbage(this.db, opts);
   }
+  async purgeEndedSessions(before: Date, opts: { dryRun?: boolean } = {}): Promise<number> {
+    const ended = 'FROM sessions WHERE revoked_at < ? OR expires_at < ?';
+    const at = before.getTime();
+    if (opts.dryRun) return Number(this.db.prepare(`SELECT count(*) ${ended}`).pluck().get(at, at));
+    return this.db.prepare(`DELETE ${ended}`).run(at, at).changes;
+  }
 
   // teams (issue 3): implemented in team-store.ts
 
