@@ -4,7 +4,7 @@
  * echoing a password typed as an option; input the server refuses as malformed is exit 2; no
  * command is exit 2 while help asked for is 0; a server URL without a scheme is refused up front.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
@@ -131,6 +131,26 @@ describe('command-line contract', () => {
       const res = await m.run(['--profile', 'work', ...args, '--json']);
       expect(res.code, res.stderr).toBe(2);
       expect(res.stdout).toBe('');
+    });
+  });
+
+  describe('values that would be silently reinterpreted', () => {
+    it('an empty -m is refused (exit 2), not replaced by an automatic message; nothing is pushed', async () => {
+      writeFileSync(path.join(dir, 'b.json'), '{"b":1}');
+      const res = await m.run(['push', '-m', '  '], { cwd: dir });
+      expect(res.code).toBe(2);
+      expect(res.stderr).toContain('the snapshot message is empty');
+      expect(JSON.parse((await m.run(['status', '--json'], { cwd: dir })).stdout).changes).toHaveLength(1);
+    });
+
+    it('export --out NAME.zip (or .tar) is refused (exit 2) instead of becoming a folder of that name', async () => {
+      for (const name of ['x.zip', 'y.tar']) {
+        const out = path.join(tempDir('isync-contract-out-'), name);
+        const res = await m.run(['export', '--out', out], { cwd: dir });
+        expect(res.code, name).toBe(2);
+        expect(res.stderr).toContain('names an archive this tool does not write');
+        expect(existsSync(out)).toBe(false);
+      }
     });
   });
 

@@ -131,6 +131,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect((await store.teamAccess(teamId, bob.id)).state).toBe('accepted');
         expect(await store.getTeamRole(teamId, bob.id)).toBeNull();
         expect((await store.listWorkspacesOfUser(bob.id)).map((w) => w.id)).not.toContain(wsId);
+        expect((await store.workspaceUsageOfUser(bob.id)).map((u) => u.workspaceId)).not.toContain(wsId);
         expect((await store.workspaceMembers(wsId)).map((m) => m.userId)).toEqual([owner.id]);
         expect((await store.teamMembers(teamId)).map((m) => [m.userId, m.confirmed])).toEqual([
           [owner.id, true],
@@ -144,6 +145,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.confirmMember(teamId, bob.id, [{ epoch: 1, sealedKey: b64(80) }], later(3))).toEqual({ ok: false, reason: 'already_confirmed' });
         expect(await store.getTeamRole(teamId, bob.id)).toBe('member');
         expect((await store.listWorkspacesOfUser(bob.id)).map((w) => w.id)).toContain(wsId);
+        expect((await store.workspaceUsageOfUser(bob.id)).map((u) => u.workspaceId)).toContain(wsId);
       });
 
       it('rotation: compare-and-swap on the epoch, exact members and workspaces, removal kept as a former member', async () => {

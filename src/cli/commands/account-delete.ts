@@ -11,7 +11,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     `  ${n.sessions} session(s), ${n.accessTokens} access token(s), ${n.recoveryKeys} recovery key(s)`,
     `  ${n.memberships} team membership(s), ${n.teams} team(s) no one else belonged to`,
     `  ${n.workspaces} workspace(s) with ${n.snapshots} snapshot(s) and ${n.blobs} blob(s)`,
-    `  ${n.invitations} pending invitation(s)`,
+    `  ${n.invitations} invitation(s) to your address, pending or accepted`,
     `  Backups: ${r.backups}`,
     'Local keys and the session on this machine were wiped.',
   ]);

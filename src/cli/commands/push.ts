@@ -1,8 +1,11 @@
 import type { ClientContext } from '../../client/context.js';
+import { UsageError } from '../../client/errors.js';
 import { push } from '../../client/services/push.js';
 import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
+  // As git: an empty message given on purpose is refused, not silently replaced.
+  if (typeof opts.message === 'string' && opts.message.trim() === '') throw new UsageError('the snapshot message is empty', 'leave out -m for an automatic one');
   const res = await push(ctx, { ...(opts.message ? { message: opts.message as string } : {}), force: Boolean(opts.force) });
   out.result(res, () => {
     if (!res.snapshot) return res.upToDate ? 'Everything up to date.' : 'No local changes to push. The remote has new snapshots: run `insomnia-sync pull`.';

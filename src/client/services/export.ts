@@ -54,6 +54,7 @@ interface Target {
 }
 
 const ARCHIVE = /\.(tar\.gz|tgz)$/i;
+const OTHER_ARCHIVE = /\.(zip|tar|gz|bz2|tbz2?|xz|txz|zst|7z|rar)$/i;
 
 /** Where and how to write: the name decides (FOLDER, NAME.tar.gz, NAME.tar.gz.age); nothing existing is overwritten. */
 export function exportTarget(cwd: string, out: string, encrypt: boolean, archiveOnly = false): Target {
@@ -66,6 +67,8 @@ export function exportTarget(cwd: string, out: string, encrypt: boolean, archive
     target = encrypt ? { format: 'tar.gz.age', out: `${abs}.age` } : { format: 'tar.gz', out: abs };
   } else {
     if (encrypt) throw new UsageError('--encrypt writes one file', 'give --out NAME.tar.gz (it writes NAME.tar.gz.age)');
+    // A folder named like another archive is almost surely not what was meant.
+    if (OTHER_ARCHIVE.test(abs)) throw new UsageError(`${out} names an archive this tool does not write`, 'give --out NAME.tar.gz, or a folder');
     target = { format: 'dir', out: abs };
   }
   if (target.format === 'dir') {

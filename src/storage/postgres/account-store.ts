@@ -118,7 +118,7 @@ export async function workspaceUsageOfUser(db: PgDb, userId: string): Promise<Wo
        (SELECT count(*) FROM snapshots s WHERE s.workspace_id = w.id) AS snapshots,
        (SELECT count(*) FROM blobs b WHERE b.workspace_id = w.id) AS blobs
      FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
-     WHERE m.user_id = $1 ORDER BY w.created_at, w.id`,
+     WHERE m.user_id = $1 AND NOT m.pending ORDER BY w.created_at, w.id`,
     [userId],
   );
   return rows.map((r) => ({

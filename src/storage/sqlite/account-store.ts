@@ -143,7 +143,7 @@ export function workspaceUsageOfUser(db: Database.Database, userId: string): Wor
          (SELECT count(*) FROM snapshots s WHERE s.workspace_id = w.id) AS snapshots,
          (SELECT count(*) FROM blobs b WHERE b.workspace_id = w.id) AS blobs
        FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
-       WHERE m.user_id = ? ORDER BY w.created_at, w.id`,
+       WHERE m.user_id = ? AND m.pending = 0 ORDER BY w.created_at, w.id`,
     )
     .all(userId) as Row[];
   return rows.map((r) => ({
