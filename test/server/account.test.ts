@@ -1,50 +1,24 @@
 /** Account-lifecycle routes through app.inject, with a real SQLite store and an in-memory Mailer. */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AccountDataResponse, AccountResponse, DeletionReceipt, SignupRequest } from '../../src/protocol/types.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
-import type { MailMessage, Mailer } from '../../src/server/mail/mailer.js';
-import { openStore } from '../../src/storage/open.js';
+import type { Mailer } from '../../src/server/mail/mailer.js';
+import { inProcessServerPerTest, type MemoryMailer } from '../helpers/server-app.js';
+import type { AccountDataResponse, AccountResponse, DeletionReceipt, SignupRequest } from '../../src/protocol/types.js';
 import type { Store } from '../../src/storage/store.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
 const SECRET = new Uint8Array(32).fill(9);
 
-class MemoryMailer implements Mailer {
-  readonly kind = 'memory';
-  readonly sent: MailMessage[] = [];
-  async send(m: MailMessage): Promise<void> {
-    this.sent.push(m);
-  }
-  async close(): Promise<void> {}
-}
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
+const server = inProcessServerPerTest('insomnia-sync-account-api-', SECRET);
 let store: Store;
 let app: FastifyInstance;
 let mailer: MemoryMailer;
-
-beforeEach(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-account-api-'));
-  dirs.push(dir);
-  store = await openStore(undefined, dir);
-  mailer = new MemoryMailer();
-  app = buildApp({ store, serverSecret: SECRET, kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, mailer });
-  await app.ready();
-});
-afterEach(async () => {
-  await app.close();
-  await store.close();
-});
+beforeEach(() => ({ app, store, mailer } = server));
 
 const kdf = () => ({ alg: 'argon2id' as const, memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) });
 
@@ -245,5 +219,6 @@ describe('POST /v1/account/delete', () => {
     const res = await app.inject({ method: 'POST', url: '/v1/account/delete', headers: auth(a.token), payload: { authKey: a.body.authKey } });
     expect(res.statusCode).toBe(200);
     expect(await store.getUserById(a.body.userId)).toBeNull();
+    await app.close(); // this test's own app; the helper closes the one it made
   });
 });

@@ -5,19 +5,15 @@
  * code:` line, a line of its own, or a terminal escape. Through app.inject with a real SQLite store.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { inProcessServerPerTest, type MemoryMailer } from '../helpers/server-app.js';
 import type { AccountResponse, SignupRequest } from '../../src/protocol/types.js';
 import { isPrintableLine } from '../../src/protocol/text.js';
-import { buildApp } from '../../src/server/app.js';
-import type { MailMessage, Mailer } from '../../src/server/mail/mailer.js';
 import { passwordChangedNotice } from '../../src/server/mail/notices.js';
 import { invitationMail } from '../../src/server/teams/mail.js';
-import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
@@ -32,37 +28,14 @@ const HOSTILE = [
   'moc.elpmaxe@\u202eadmin',
 ];
 
-class MemoryMailer implements Mailer {
-  readonly kind = 'memory';
-  readonly sent: MailMessage[] = [];
-  async send(m: MailMessage): Promise<void> {
-    this.sent.push(m);
-  }
-  async close(): Promise<void> {}
-}
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
+const server = inProcessServerPerTest('insomnia-sync-names-', new Uint8Array(32).fill(5));
 let dir: string;
 let store: Store;
 let app: FastifyInstance;
 let mailer: MemoryMailer;
-
-beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-names-'));
-  dirs.push(dir);
-  store = await openStore(undefined, dir);
-  mailer = new MemoryMailer();
-  app = buildApp({ store, serverSecret: new Uint8Array(32).fill(5), kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, mailer });
-  await app.ready();
-});
-afterEach(async () => {
-  await app.close();
-  await store.close();
-});
+beforeEach(() => ({ dir, app, store, mailer } = server));
 
 function signupBody(email: string, name: string): SignupRequest {
   return {

@@ -8,51 +8,23 @@
  * - invitations, each a mail to an address of the inviter's choosing, are capped per hour.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { inProcessServerPerTest, type MemoryMailer } from '../helpers/server-app.js';
 import type { AccountResponse, SignupRequest } from '../../src/protocol/types.js';
-import { buildApp } from '../../src/server/app.js';
 import { INVITES_PER_HOUR } from '../../src/server/routes/teams.js';
-import type { MailMessage, Mailer } from '../../src/server/mail/mailer.js';
-import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
 
-class MemoryMailer implements Mailer {
-  readonly kind = 'memory';
-  readonly sent: MailMessage[] = [];
-  async send(m: MailMessage): Promise<void> {
-    this.sent.push(m);
-  }
-  async close(): Promise<void> {}
-}
 
-const dirs: string[] = [];
-afterAll(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
 
+const server = inProcessServerPerTest('insomnia-sync-rotation-', new Uint8Array(32).fill(3));
 let store: Store;
 let app: FastifyInstance;
 let mailer: MemoryMailer;
-
-beforeEach(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-rotation-'));
-  dirs.push(dir);
-  store = await openStore(undefined, dir);
-  mailer = new MemoryMailer();
-  app = buildApp({ store, serverSecret: new Uint8Array(32).fill(3), kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, mailer });
-  await app.ready();
-});
-afterEach(async () => {
-  await app.close();
-  await store.close();
-});
+beforeEach(() => ({ app, store, mailer } = server));
 
 interface Caller {
   userId: string;
