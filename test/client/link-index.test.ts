@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readIndex, stateDir, writeIndex } from '../../src/client/local/link.js';
+import { scanAgainstIndex } from '../../src/client/local/scan-index.js';
 import type { LocalIndex } from '../../src/sync/index-format.js';
 
 const WS = '0123456789abcdef0123456789abcdef';
@@ -32,6 +33,15 @@ const indexFile = (): string => path.join(stateDir(root), 'index');
 const legacyFile = (): string => path.join(stateDir(root), 'index.json');
 
 describe('index file', () => {
+  it('a scan knows whether the index is still the one it compared with (status must not write back an older one)', async () => {
+    writeIndex(root, sample());
+    const scanned = await scanAgainstIndex(root);
+    expect(scanned.indexUnchanged()).toBe(true);
+    // a pull or push elsewhere writes a newer index meanwhile
+    writeIndex(root, { ...sample(), base: 'c'.repeat(64) });
+    expect(scanned.indexUnchanged()).toBe(false);
+  });
+
   it('reads back what it wrote', () => {
     writeIndex(root, sample());
     expect(readIndex(root)).toEqual(sample());

@@ -114,6 +114,27 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b2');
   }, 90_000);
 
+  it('an empty folder where a remote file goes gives way; a linked folder inside is never written into', async () => {
+    const { aDir, bDir, name } = await pair({ 'a.json': 'a1' });
+    mkdirSync(path.join(bDir, 'd/empty'), { recursive: true });
+    const elsewhere = path.join(tempDir('isync-safety-nested-'), 'c');
+    expect((await b.run(['clone', name, elsewhere])).code).toBe(0);
+    renameSync(elsewhere, path.join(bDir, 'sub'));
+    writeFileSync(path.join(aDir, 'd'), 'a file now');
+    writeFileSync(path.join(aDir, 'a.json'), 'a2');
+    await push(a, aDir, 'd');
+    expect((await b.run(['pull'], { cwd: bDir })).code, 'pull').toBe(0);
+    expect(readFileSync(path.join(bDir, 'd'), 'utf8')).toBe('a file now');
+
+    mkdirSync(path.join(aDir, 'sub'));
+    writeFileSync(path.join(aDir, 'sub/file.txt'), 'for the outer workspace');
+    await push(a, aDir, 'sub');
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(pulled.code).toBe(3);
+    expect(json(pulled.stderr).error.details.obstacles).toEqual([{ path: 'sub', what: 'another linked folder (its files belong to its own workspace)' }]);
+    expect(existsSync(path.join(bDir, 'sub/file.txt'))).toBe(false);
+  }, 90_000);
+
   it('an ignore rule added for synced files deletes nothing: they stay synced, as in git', async () => {
     const { aDir, bDir } = await pair({ 'api.json': 'x', 'local/settings.json': '{"mine":"A"}' });
     writeFileSync(path.join(aDir, '.insomnia-syncignore'), 'local/\n');

@@ -4,7 +4,8 @@
  * lock file names its process, so a lock left by a crash (kill -9, power loss) is taken over
  * instead of blocking the folder until someone deletes it.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ConflictError } from '../errors.js';
 import { STATE_DIR } from './link.js';
@@ -15,7 +16,10 @@ const held = new Set<string>();
 export function lockFolder(root: string): void {
   const holder = takeLock(root);
   if (holder !== null) {
-    throw new ConflictError(`another insomnia-sync command (process ${holder}) is working in ${root}`, 'wait for it to finish, then run this one again');
+    throw new ConflictError(
+      `another insomnia-sync command (process ${holder}) is working in ${root}`,
+      `wait for it to finish, then run this one again (if none is running, delete ${path.join(root, STATE_DIR, 'lock')})`,
+    );
   }
 }
 
@@ -24,33 +28,70 @@ export function tryLockFolder(root: string): boolean {
   return takeLock(root) === null;
 }
 
-/** null once the lock is ours; else the process holding it (0: one that had not written its id yet) */
+/** null once the lock is ours; else the process holding it (0: one that cannot be told) */
 function takeLock(root: string): number | null {
   const file = path.join(root, STATE_DIR, 'lock');
   if (held.has(file)) return null;
-  let holder = 0;
-  for (let attempt = 0; attempt < 2; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx', 0o600);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  // The process id is in the file before the lock exists: written to a file of our own, then
+  // linked into place (which fails if a lock exists), so nobody ever reads an empty lock.
+  const mine = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+  try {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (placeLock(mine, file)) {
+        if (held.size === 0) process.once('exit', releaseFolderLocks);
+        held.add(file);
+        return null;
+      }
       const pid = lockHolder(file);
-      if (pid !== null && isRunning(pid)) return pid;
-      holder = pid ?? 0;
-      rmSync(file, { force: true });
-      continue;
+      // Our own pid is a lock of an earlier run (a container's CLI is pid 1 every time).
+      if (pid !== null && pid !== process.pid && isRunning(pid)) return pid;
+      // Stale: moved aside atomically, and checked to still be the stale one (two processes may
+      // find the same stale lock; the second must not remove the lock the first has just taken).
+      const aside = `${file}.stale.${process.pid}`;
+      try {
+        renameSync(file, aside);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      const moved = lockHolder(aside);
+      if (moved !== pid && moved !== null && isRunning(moved)) {
+        placeLock(aside, file);
+        rmSync(aside, { force: true });
+        return moved;
+      }
+      rmSync(aside, { force: true });
     }
-    try {
-      writeSync(fd, `${process.pid}\n`);
-    } finally {
-      closeSync(fd);
-    }
-    if (held.size === 0) process.once('exit', releaseFolderLocks);
-    held.add(file);
-    return null;
+    return lockHolder(file) ?? 0;
+  } finally {
+    rmSync(mine, { force: true });
   }
-  return holder;
+}
+
+/** Links `from` to the lock path; false if a lock exists. File systems without hard links get an exclusive create. */
+function placeLock(from: string, file: string): boolean {
+  try {
+    linkSync(from, file);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw err;
+  }
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    writeSync(fd, readFileSync(from));
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 export function releaseFolderLocks(): void {

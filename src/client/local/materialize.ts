@@ -7,7 +7,7 @@
  * index comes from the open file: no second pass over 10,000 paths. If a later blob fails its
  * check, the clone takes back every file it placed.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener } from '../../crypto/blob-open.js';
 import type { Primitives } from '../../crypto/primitives.js';
@@ -224,9 +224,24 @@ export function applyStaged(root: string, staged: StagedFile[], deletes: string[
       mkdirSync(parent, { recursive: true });
       made.add(parent);
     }
-    renameSync(s.staged, target);
+    try {
+      renameSync(s.staged, target);
+    } catch (err) {
+      // An empty folder where the file goes (findObstacles let only empty ones through): removed
+      // without recursion, so a file put there meanwhile stops this instead of being lost.
+      if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
+      removeEmptyTree(target);
+      renameSync(s.staged, target);
+    }
   }
   rmSync(stagingDir(root), { recursive: true, force: true });
+}
+
+function removeEmptyTree(dir: string): void {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isDirectory()) removeEmptyTree(path.join(dir, entry.name));
+  }
+  rmdirSync(dir);
 }
 
 function removeEmptyParents(root: string, rel: string): void {

@@ -9,6 +9,7 @@ import { lstatSync, readdirSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { parentDirs } from '../../sync/paths.js';
 import { ConflictError } from '../errors.js';
+import { STATE_DIR } from './link.js';
 
 export interface Obstacle {
   /** relative path of what is in the way */
@@ -29,6 +30,12 @@ export function findObstacles(root: string, targets: Iterable<string>, seen: Rea
     for (const dir of parentDirs(target)) {
       if (clearDirs.has(dir)) continue;
       const st = lstatOrNull(root, dir);
+      if (st !== null && st.isDirectory() && lstatOrNull(root, `${dir}/${STATE_DIR}`) !== null) {
+        // another workspace's folder: what lands there is synced by it, not by this one
+        found.set(dir, 'another linked folder (its files belong to its own workspace)');
+        blocked = true;
+        break;
+      }
       if (st === null || st.isDirectory() || (st.isFile() && seen.has(dir) && deletes.has(dir))) {
         clearDirs.add(dir);
         // below a missing folder everything is missing

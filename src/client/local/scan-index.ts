@@ -15,6 +15,8 @@ export interface ScannedFolder {
   clean: boolean;
   /** the index, decoded (on each call) into columns */
   columns(): IndexColumns;
+  /** whether the index on disk is still the one this scan compared with (no other command wrote it since) */
+  indexUnchanged(): boolean;
 }
 
 export async function scanAgainstIndex(root: string): Promise<ScannedFolder> {
@@ -22,5 +24,5 @@ export async function scanAgainstIndex(root: string): Promise<ScannedFolder> {
   const scan = await scanFolder(root, trackedPaths(() => decodeIndexFileColumns(root, bytes).paths));
   const { base } = decodeIndexFileHead(root, bytes);
   const clean = indexMatchesScan(bytes, scan.columns);
-  return { scan, base, clean, columns: () => decodeIndexFileColumns(root, bytes) };
+  return { scan, base, clean, columns: () => decodeIndexFileColumns(root, bytes), indexUnchanged: () => Buffer.from(readIndexBytes(root)).equals(bytes) };
 }

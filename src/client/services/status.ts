@@ -34,8 +34,8 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     const index = scanned.columns();
     const local = await readLocalTree(p, folder.root, index, async () => localBlobIdKey(p, session, (await loadRemote(p, session, folder.link.workspaceId)).ring, folder.root, index.base), scan);
     // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
-    // (Not while another command works here: it owns the index.)
-    if (local.changes.length === 0 && local.rehashed && tryLockFolder(folder.root)) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
+    // Not while another command works here (it owns the index), nor over an index one wrote since.
+    if (local.changes.length === 0 && local.rehashed && tryLockFolder(folder.root) && scanned.indexUnchanged()) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
     changes = local.changes;
   }
   const workspace = await workspaceP;

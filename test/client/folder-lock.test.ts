@@ -1,0 +1,59 @@
+/** The folder lock in this process: what counts as held, what as stale, and what is left behind. */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { lockFolder, releaseFolderLocks, tryLockFolder } from '../../src/client/local/folder-lock.js';
+import { tempDir } from '../helpers/cli.js';
+
+function linkedRoot(): { root: string; lock: string } {
+  const root = tempDir('isync-lock-');
+  mkdirSync(path.join(root, '.insomnia-sync'));
+  return { root, lock: path.join(root, '.insomnia-sync', 'lock') };
+}
+
+afterEach(() => releaseFolderLocks());
+
+describe('folder lock', () => {
+  it('is taken with this process id in it, re-entrant, and leaves no temp or stale files', () => {
+    const { root, lock } = linkedRoot();
+    lockFolder(root);
+    lockFolder(root);
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readdirSync(path.dirname(lock))).toEqual(['lock']);
+    releaseFolderLocks();
+    expect(readdirSync(path.dirname(lock))).toEqual([]);
+  });
+
+  it('refuses while another running process holds it, naming it and how to clear a dead one', async () => {
+    const { root, lock } = linkedRoot();
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 20000)'], { stdio: 'ignore' });
+    try {
+      writeFileSync(lock, `${other.pid}\n`);
+      expect(() => lockFolder(root)).toThrow(`another insomnia-sync command (process ${other.pid}) is working in ${root}`);
+      expect(tryLockFolder(root)).toBe(false);
+      expect(readFileSync(lock, 'utf8')).toBe(`${other.pid}\n`);
+      try {
+        lockFolder(root);
+      } catch (err) {
+        expect((err as { hint?: string }).hint).toContain(`delete ${lock}`);
+      }
+    } finally {
+      other.kill();
+      await new Promise((r) => other.on('exit', r));
+    }
+    // once it is gone, its lock is taken over
+    lockFolder(root);
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+  });
+
+  it('takes over a lock naming this very pid (an earlier run as a container pid 1), an empty one, or garbage', () => {
+    for (const content of [`${process.pid}\n`, '', 'not a pid\n']) {
+      const { root, lock } = linkedRoot();
+      writeFileSync(lock, content);
+      lockFolder(root);
+      expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+      expect(readdirSync(path.dirname(lock))).toEqual(['lock']);
+    }
+  });
+});
