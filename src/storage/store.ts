@@ -345,7 +345,13 @@ export interface Store {
   /** Invitations neither accepted nor expired at `now`, oldest first. */
   listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]>;
   /** Stores an invitation; an earlier open invitation of the team to the same address is replaced. */
-  createInvitation(invitation: NewInvitation): Promise<void>;
+  /**
+   * Stores an invitation; an open one to the same address and team is cancelled (its code stops
+   * working) but kept until it is purged, since each was a mail sent. With `limit`, refuses
+   * (false) when the inviter created `max` invitations since `limit.since`, counted in the same
+   * transaction as the insert.
+   */
+  createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean>;
   /** How many invitations the user created since `since`, whatever became of them (a cap on mail sent). */
   countInvitationsBy(userId: string, since: Date): Promise<number>;
   /**
@@ -384,10 +390,11 @@ export interface Store {
    */
   collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport>;
   /**
-   * Deletes the sessions that ended (logged out, revoked, expired) before `before`: an ended
-   * session serves nothing, and it holds an IP address and a client name. `dryRun`: counts.
+   * Deletes what ended before `before`: sessions (logged out, revoked, expired), which serve
+   * nothing and hold an IP address and a client name, and invitations never accepted (expired or
+   * cancelled), which hold an address. `dryRun`: counts.
    */
-  purgeEndedSessions(before: Date, opts?: { dryRun?: boolean }): Promise<number>;
+  purgeEnded(before: Date, opts?: { dryRun?: boolean }): Promise<{ sessions: number; invitations: number }>;
 }
 
 /** What one garbage collection removed (or, dry, would remove). */

@@ -102,7 +102,7 @@ describe('crash safety', () => {
       child.on('exit', (code) => resolve({ code, stdout }));
     });
     expect(gc.code).toBe(0);
-    expect(gc.stdout).toMatch(/^deleted \d+ unreferenced blobs? \(\d+ bytes\) in [01] workspaces?, and \d+ ended sessions?\n$/);
+    expect(gc.stdout).toMatch(/^deleted \d+ unreferenced blobs? \(\d+ bytes\) in [01] workspaces?; \d+ ended sessions?, \d+ ended invitations?\n$/);
     server = await startServer({ dataDir, args });
     const final = await m.run(['verify', '--json'], { cwd: ws });
     expect(final.code, final.stderr).toBe(0);

@@ -200,10 +200,10 @@ describe('gc', () => {
         child.on('exit', (code) => resolve({ code, stdout }));
       });
     // within the grace period nothing is touched
-    expect(await gc(['--dry-run'])).toEqual({ code: 0, stdout: 'would delete 0 unreferenced blobs (0 bytes) in 0 workspaces, and 0 ended sessions\n' });
+    expect(await gc(['--dry-run'])).toEqual({ code: 0, stdout: 'would delete 0 unreferenced blobs (0 bytes) in 0 workspaces; 0 ended sessions, 0 ended invitations\n' });
     await new Promise((r) => setTimeout(r, 1200));
-    expect(await gc(['--dry-run', '--grace', '0.0003'])).toEqual({ code: 0, stdout: 'would delete 3 unreferenced blobs (3000 bytes) in 1 workspace, and 0 ended sessions\n' });
-    expect(await gc(['--grace', '0.0003'])).toEqual({ code: 0, stdout: 'deleted 3 unreferenced blobs (3000 bytes) in 1 workspace, and 0 ended sessions\n' });
+    expect(await gc(['--dry-run', '--grace', '0.0003'])).toEqual({ code: 0, stdout: 'would delete 3 unreferenced blobs (3000 bytes) in 1 workspace; 0 ended sessions, 0 ended invitations\n' });
+    expect(await gc(['--grace', '0.0003'])).toEqual({ code: 0, stdout: 'deleted 3 unreferenced blobs (3000 bytes) in 1 workspace; 0 ended sessions, 0 ended invitations\n' });
     const missing = await request(`${server.url}/v1/workspaces/${workspaceId}/blobs/missing`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },

@@ -119,14 +119,29 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.countInvitationsBy(owner.id, T0)).toBe(1);
         expect(await store.countInvitationsBy(owner.id, later(1))).toBe(0);
         expect(await store.countInvitationsBy(bob.id, T0)).toBe(0);
+        // inviting the same address again cancels the old code but still counts (each was a mail),
+        // and a limit is checked with the insert
+        const again = code();
+        const reinvite = { id: hex(16), teamId, email: 'bob@example.com', role: 'member' as const, codeHash: again, invitedBy: owner.id, createdAt: later(1), expiresAt: later(1000) };
+        expect(await store.createInvitation(reinvite, { max: 2, since: T0 })).toBe(true);
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(2);
+        expect(await store.createInvitation({ ...reinvite, id: hex(16), codeHash: code() }, { max: 2, since: T0 })).toBe(false);
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(2);
+        expect((await store.listInvitations(teamId, later(2))).map((i) => i.email)).toEqual(['bob@example.com']);
+        expect(await store.acceptInvitation(c, bob.id, 'bob@example.com', later(2))).toEqual({ ok: false, reason: 'unknown' });
+        // ended (cancelled) invitations are purged; the open one stays until it expires
+        expect((await store.purgeEnded(later(2))).invitations).toBe(1);
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(1);
         expect(await store.listInvitations(teamId, later(1000))).toEqual([]);
         expect(await store.acceptInvitation(code(), bob.id, 'bob@example.com', later(1))).toEqual({ ok: false, reason: 'unknown' });
-        expect(await store.acceptInvitation(c, eve.id, 'eve@example.com', later(1))).toEqual({ ok: false, reason: 'other_address' });
-        expect(await store.acceptInvitation(c, bob.id, 'bob@example.com', later(1000))).toEqual({ ok: false, reason: 'expired' });
-        expect((await store.acceptInvitation(c, bob.id, 'bob@example.com', later(1))).ok).toBe(true);
-        expect(await store.acceptInvitation(c, bob.id, 'bob@example.com', later(2))).toEqual({ ok: false, reason: 'used' });
-        expect(await store.listInvitations(teamId, later(1))).toEqual([]);
-        expect((await store.getAccountMeta(bob.id))!.verifiedAt).toEqual(later(1));
+        expect(await store.acceptInvitation(again, eve.id, 'eve@example.com', later(1))).toEqual({ ok: false, reason: 'other_address' });
+        expect(await store.acceptInvitation(again, bob.id, 'bob@example.com', later(1000))).toEqual({ ok: false, reason: 'expired' });
+        expect((await store.acceptInvitation(again, bob.id, 'bob@example.com', later(2))).ok).toBe(true);
+        expect(await store.acceptInvitation(again, bob.id, 'bob@example.com', later(3))).toEqual({ ok: false, reason: 'used' });
+        expect(await store.listInvitations(teamId, later(2))).toEqual([]);
+        expect((await store.getAccountMeta(bob.id))!.verifiedAt).toEqual(later(2));
+        // accepted invitations are not ended ones: kept (until the account goes)
+        expect((await store.purgeEnded(later(5000))).invitations).toBe(0);
 
         expect((await store.teamAccess(teamId, bob.id)).state).toBe('accepted');
         expect(await store.getTeamRole(teamId, bob.id)).toBeNull();
@@ -1012,12 +1027,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const all = [live.id, expired.id].sort();
         expect(await ids()).toEqual(all);
         // revocation time is now; the expiry is T0 + 1 s: a cutoff before both keeps everything
-        expect(await store.purgeEndedSessions(later(500))).toBe(0);
-        expect(await store.purgeEndedSessions(new Date(Date.now() + 60_000), { dryRun: true })).toBe(2);
+        const sessions = async (before: Date, dryRun = false) => (await store.purgeEnded(before, { dryRun })).sessions;
+        expect(await sessions(later(500))).toBe(0);
+        expect(await sessions(new Date(Date.now() + 60_000), true)).toBe(2);
         expect(await ids()).toEqual(all);
-        expect(await store.purgeEndedSessions(new Date(Date.now() + 60_000))).toBe(2);
+        expect(await sessions(new Date(Date.now() + 60_000))).toBe(2);
         expect((await store.listSessionsOfUser(user.id, T0)).map((s) => s.id)).toEqual([live.id]);
-        expect(await store.purgeEndedSessions(new Date(Date.now() + 60_000))).toBe(0);
+        expect(await sessions(new Date(Date.now() + 60_000))).toBe(0);
       });
 
       it('makes a snapshot that counts on a collected blob fail as missing_blobs, never dangle', async () => {

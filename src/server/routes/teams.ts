@@ -168,16 +168,16 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
         const code = newCode();
         const now = ctx.now();
         const expiresAt = new Date(now.getTime() + INVITE_CODE_TTL_MS);
-        await store.createInvitation({
-          id: randomBytes(16).toString('hex'),
-          teamId: team.id,
-          email,
-          role: request.body.role,
-          codeHash: codeHash(code),
-          invitedBy: userId,
-          createdAt: now,
-          expiresAt,
-        });
+        const stored = await store.createInvitation(
+          { id: randomBytes(16).toString('hex'), teamId: team.id, email, role: request.body.role, codeHash: codeHash(code), invitedBy: userId, createdAt: now, expiresAt },
+          { max: INVITES_PER_HOUR, since: hourAgo },
+        );
+        if (!stored) {
+          // another request of the same inviter spent the budget meanwhile
+          budget = 0;
+          out.failed.push({ email, reason: `not sent: at most ${INVITES_PER_HOUR} invitations an hour; try again later` });
+          continue;
+        }
         try {
           await ctx.mailer.send(
             invitationMail(email, code, { teamName: team.name, inviterName: inviter.name, inviterEmail: inviter.email, role: request.body.role, expiresAt }),

@@ -562,11 +562,15 @@ export class PostgresStore implements Store {
   async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
     return collectGarbage(this.db, opts);
   }
-  async purgeEndedSessions(before: Date, opts: { dryRun?: boolean } = {}): Promise<number> {
-    const ended = 'FROM sessions WHERE revoked_at < $1 OR expires_at < $1';
-    if (opts.dryRun) return Number((await this.db.query(`SELECT count(*) AS n ${ended}`, [before]))[0]?.n ?? 0);
-    const [gone] = await this.db.query(`WITH d AS (DELETE ${ended} RETURNING 1) SELECT count(*) AS n FROM d`, [before]);
-    return Number(gone?.n ?? 0);
+  async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
+    const run = async (from: string): Promise<number> => {
+      const sql = opts.dryRun ? `SELECT count(*) AS n ${from}` : `WITH d AS (DELETE ${from} RETURNING 1) SELECT count(*) AS n FROM d`;
+      return Number((await this.db.query(sql, [before]))[0]?.n ?? 0);
+    };
+    return {
+      sessions: await run('FROM sessions WHERE revoked_at < $1 OR expires_at < $1'),
+      invitations: await run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < $1'),
+    };
   }
 
   // teams (issue 3): implemented in team-store.ts
@@ -583,8 +587,8 @@ export class PostgresStore implements Store {
   async listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]> {
     return teams.listInvitations(this.db, teamId, now);
   }
-  async createInvitation(invitation: NewInvitation): Promise<void> {
-    return teams.createInvitation(this.db, invitation);
+  async createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean> {
+    return teams.createInvitation(this.db, invitation, limit);
   }
   async countInvitationsBy(userId: string, since: Date): Promise<number> {
     return teams.countInvitationsBy(this.db, userId, since);

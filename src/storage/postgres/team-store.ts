@@ -96,20 +96,31 @@ export async function listInvitations(db: PgDb, teamId: string, now: Date): Prom
   }));
 }
 
-export async function countInvitationsBy(db: PgDb, userId: string, since: Date): Promise<number> {
+export async function countInvitationsBy(db: PgDb | Tx, userId: string, since: Date): Promise<number> {
   const [row] = await db.query('SELECT count(*) AS n FROM team_invitations WHERE invited_by = $1 AND created_at >= $2', [userId, since]);
   return Number(row?.n ?? 0);
 }
 
-export async function createInvitation(db: PgDb, inv: NewInvitation): Promise<void> {
-  await db.tx(async (tx) => {
-    // one open invitation per address and team: a new one replaces (and so cancels) the old code
-    await tx.exec('DELETE FROM team_invitations WHERE team_id = $1 AND email = $2 AND accepted_at IS NULL', [inv.teamId, inv.email]);
+export async function createInvitation(db: PgDb, inv: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean> {
+  return db.tx(async (tx): Promise<boolean> => {
+    if (limit) {
+      // the inviter's row serialises their invitations: two requests cannot both spend the budget
+      await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [inv.invitedBy]);
+      if ((await countInvitationsBy(tx, inv.invitedBy, limit.since)) >= limit.max) return false;
+    }
+    // One open invitation per address and team: the old code stops working (a hash no code has)
+    // and expires now; the row stays for the hourly count until purged.
+    await tx.exec(
+      `UPDATE team_invitations SET code_hash = sha256(code_hash || convert_to(id, 'UTF8')), expires_at = $3
+       WHERE team_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at > $3`,
+      [inv.teamId, inv.email, inv.createdAt],
+    );
     await tx.exec(
       `INSERT INTO team_invitations (id, team_id, email, role, code_hash, invited_by, created_at, expires_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [inv.id, inv.teamId, inv.email, inv.role, Buffer.from(inv.codeHash), inv.invitedBy, inv.createdAt, inv.expiresAt],
     );
+    return true;
   });
 }
 

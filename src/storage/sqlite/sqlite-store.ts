@@ -583,11 +583,14 @@ export class SqliteStore implements Store {
   async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
     return collectGarbage(this.db, opts);
   }
-  async purgeEndedSessions(before: Date, opts: { dryRun?: boolean } = {}): Promise<number> {
-    const ended = 'FROM sessions WHERE revoked_at < ? OR expires_at < ?';
+  async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
     const at = before.getTime();
-    if (opts.dryRun) return Number(this.db.prepare(`SELECT count(*) ${ended}`).pluck().get(at, at));
-    return this.db.prepare(`DELETE ${ended}`).run(at, at).changes;
+    const run = (from: string, params: number[]): number =>
+      opts.dryRun ? Number(this.db.prepare(`SELECT count(*) ${from}`).pluck().get(...params)) : this.db.prepare(`DELETE ${from}`).run(...params).changes;
+    return {
+      sessions: run('FROM sessions WHERE revoked_at < ? OR expires_at < ?', [at, at]),
+      invitations: run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < ?', [at]),
+    };
   }
 
   // teams (issue 3): implemented in team-store.ts
@@ -604,8 +607,8 @@ export class SqliteStore implements Store {
   async listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]> {
     return teams.listInvitations(this.db, teamId, now);
   }
-  async createInvitation(invitation: NewInvitation): Promise<void> {
-    teams.createInvitation(this.db, invitation);
+  async createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean> {
+    return teams.createInvitation(this.db, invitation, limit);
   }
   async countInvitationsBy(userId: string, since: Date): Promise<number> {
     return teams.countInvitationsBy(this.db, userId, since);

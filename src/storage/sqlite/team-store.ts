@@ -97,16 +97,22 @@ export function countInvitationsBy(db: Database.Database, userId: string, since:
   return Number(db.prepare('SELECT count(*) FROM team_invitations WHERE invited_by = ? AND created_at >= ?').pluck().get(userId, since.getTime()));
 }
 
-export function createInvitation(db: Database.Database, inv: NewInvitation): void {
-  const run = db.transaction(() => {
-    // one open invitation per address and team: a new one replaces (and so cancels) the old code
-    db.prepare('DELETE FROM team_invitations WHERE team_id = ? AND email = ? AND accepted_at IS NULL').run(inv.teamId, inv.email);
+export function createInvitation(db: Database.Database, inv: NewInvitation, limit?: { max: number; since: Date }): boolean {
+  const run = db.transaction((): boolean => {
+    if (limit && countInvitationsBy(db, inv.invitedBy, limit.since) >= limit.max) return false;
+    // One open invitation per address and team: the old code stops working (a random hash no code
+    // has) and expires now; the row stays for the hourly count until purged.
+    const at = inv.createdAt.getTime();
+    db.prepare(
+      'UPDATE team_invitations SET code_hash = randomblob(32), expires_at = ? WHERE team_id = ? AND email = ? AND accepted_at IS NULL AND expires_at > ?',
+    ).run(at, inv.teamId, inv.email, at);
     db.prepare(
       `INSERT INTO team_invitations (id, team_id, email, role, code_hash, invited_by, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(inv.id, inv.teamId, inv.email, inv.role, Buffer.from(inv.codeHash), inv.invitedBy, inv.createdAt.getTime(), inv.expiresAt.getTime());
+    return true;
   });
-  run.immediate();
+  return run.immediate();
 }
 
 export function acceptInvitation(db: Database.Database, codeHash: Uint8Array, userId: string, email: string, now: Date): AcceptInvitationResult {
