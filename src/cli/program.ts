@@ -168,7 +168,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .action(action('team-remove'));
   team
     .command('role')
-    .description("change a member's role: owner, admin or member; owners and admins change roles, only owners make or unmake owners, and a team keeps a confirmed owner")
+    .description("change a member's role: owner, admin or member (owners only); only a confirmed member becomes owner, and a team keeps a confirmed owner")
     .argument('<email>', 'the member')
     .argument('<role>', 'owner, admin or member')
     .requiredOption('--team <team>', 'team name or id')

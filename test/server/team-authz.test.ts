@@ -178,7 +178,7 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
     // a stale epoch: allowed callers get 409 after the role check, nothing changes
     { name: 'POST /v1/teams/:id/members/:uid/remove', allowed: MANAGE, call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/members/${userId.member}/remove`, json: { epoch: 1, sealedKeys: [], workspaceKeys: [] } }) },
     // the member's own role again: allowed callers change nothing
-    { name: 'POST /v1/teams/:id/members/:uid/role', allowed: MANAGE, call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/members/${userId.member}/role`, json: { role: 'member' } }) },
+    { name: 'POST /v1/teams/:id/members/:uid/role', allowed: ['owner'], call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/members/${userId.member}/role`, json: { role: 'member' } }) },
     { name: 'POST /v1/teams/:id/rotate', allowed: MANAGE, call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/rotate`, json: { epoch: 1, sealedKeys: [], workspaceKeys: [] } }) },
   ];
   // leave really leaves: it runs last, the owner after everyone else (then 409: last member)

@@ -35,7 +35,8 @@ export const TEAM_ROUTE_ROLES = {
   removeMember: ['owner', 'admin'],
   rotateTeam: ['owner', 'admin'],
   leaveTeam: ['owner', 'admin', 'member', 'accepted'],
-  setMemberRole: ['owner', 'admin'],
+  // as only owners invite admins: an admin could otherwise make any member admin
+  setMemberRole: ['owner'],
 } as const satisfies Record<string, readonly Standing[]>;
 
 export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, authenticate: (r: FastifyRequest) => Promise<void>): void {
