@@ -141,6 +141,9 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
     const [user] = await tx.query('SELECT email, auth_key_hash FROM users WHERE id = $1 FOR UPDATE', [userId]);
     if (!user) return { ok: false, reason: 'no_user' };
     if (!sameBytes(bytes(user.auth_key_hash), expectedAuthKeyHash)) return { ok: false, reason: 'stale' };
+    // The account's teams are locked before the sole-owner check, as role changes and departures
+    // lock them: another owner stepping down at the same moment cannot leave a team without one.
+    await tx.query('SELECT t.id FROM teams t JOIN team_members m ON m.team_id = t.id WHERE m.user_id = $1 ORDER BY t.id FOR UPDATE OF t', [userId]);
 
     const memberships = await tx.query(
       `SELECT t.id, t.name, m.role,
