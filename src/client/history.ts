@@ -11,7 +11,7 @@ import { manifestStats, type Manifest } from '../sync/manifest.js';
 import type { Primitives } from '../crypto/primitives.js';
 import type { ApiClient } from './api.js';
 import type { WorkspaceKeyring } from './keyring.js';
-import { IntegrityFailure, NotFoundError } from './errors.js';
+import { IntegrityFailure, NotFoundError, UsageError } from './errors.js';
 
 export interface VerifiedSnapshot {
   id: string;
@@ -182,14 +182,14 @@ export async function findVerifiedSnapshot(
   head: string | null,
   prefix: string,
 ): Promise<VerifiedSnapshot> {
-  const wanted = prefix.toLowerCase();
+  const wanted = prefix.trim().toLowerCase();
+  // Bad input is a usage error (exit 2), as for token ids; an id that could exist but does not is 5.
+  if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new UsageError('give a snapshot id, or at least its first 4 characters', 'see `insomnia-sync log`');
   const hits: string[] = [];
-  if (wanted.length >= 4) {
-    await walkVerifiedHistory(v, head, null, 'none', (s) => {
-      if (s.id.startsWith(wanted)) hits.push(s.id);
-    });
-  }
-  if (hits.length === 0) throw new NotFoundError(`no snapshot ${prefix} in this workspace`, 'see `insomnia-sync log`');
-  if (hits.length > 1) throw new NotFoundError(`snapshot prefix ${prefix} is ambiguous`, 'give more characters of the id');
+  await walkVerifiedHistory(v, head, null, 'none', (s) => {
+    if (s.id.startsWith(wanted)) hits.push(s.id);
+  });
+  if (hits.length === 0) throw new NotFoundError(`no snapshot ${wanted} in this workspace`, 'see `insomnia-sync log`');
+  if (hits.length > 1) throw new UsageError(`snapshot prefix ${wanted} is ambiguous`, 'give more characters of the id');
   return fetchVerifiedSnapshot(v, hits[0]!);
 }

@@ -335,6 +335,8 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     expect(existsSync(path.join(dest, '.insomnia-sync'))).toBe(false);
     const missing = await a.run(['restore', 'ffffffff'], { cwd: wsA });
     expect(missing.code).toBe(5);
+    // not an id at all (too short, not hex): a usage error, as for token ids
+    for (const bad of ['zz', 'abc', 'not-hex!']) expect((await a.run(['restore', bad], { cwd: wsA })).code, bad).toBe(2);
   });
 
   it('a folder replaced by a file of the same name syncs both ways', async () => {
