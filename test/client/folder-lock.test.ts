@@ -1,6 +1,6 @@
 /** The folder lock in this process: what counts as held, what as stale, and what is left behind. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lockFolder, releaseFolderLocks, tryLockFolder } from '../../src/client/local/folder-lock.js';
@@ -47,13 +47,37 @@ describe('folder lock', () => {
     expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
   });
 
-  it('takes over a lock naming this very pid (an earlier run as a container pid 1), an empty one, or garbage', () => {
-    for (const content of [`${process.pid}\n`, '', 'not a pid\n']) {
+  it('an empty or unreadable lock is held while young (an exclusive create before its write), taken over once old', () => {
+    for (const content of ['', 'not a pid\n']) {
       const { root, lock } = linkedRoot();
       writeFileSync(lock, content);
+      expect(() => lockFolder(root)).toThrow(`another insomnia-sync command is working in ${root}`);
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(lock, old, old);
       lockFolder(root);
       expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
       expect(readdirSync(path.dirname(lock))).toEqual(['lock']);
+      releaseFolderLocks();
     }
+  });
+
+  it('a lock naming this very pid is held: another container, also pid 1, may be running on the folder', () => {
+    const { root, lock } = linkedRoot();
+    writeFileSync(lock, `${process.pid}\n`);
+    expect(() => lockFolder(root)).toThrow(`(process ${process.pid})`);
+    expect(tryLockFolder(root)).toBe(false);
+  });
+
+  it('two processes that find the same dead lock: the takeover guard lets one remove it, and a young guard means busy', () => {
+    const { root, lock } = linkedRoot();
+    writeFileSync(lock, '999999999\n'); // no such process
+    writeFileSync(`${lock}.takeover`, '1\n'); // another process is taking it over right now
+    expect(tryLockFolder(root)).toBe(false);
+    expect(readFileSync(lock, 'utf8')).toBe('999999999\n');
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(`${lock}.takeover`, old, old); // ...or it died doing so
+    lockFolder(root);
+    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readdirSync(path.dirname(lock))).toEqual(['lock']);
   });
 });

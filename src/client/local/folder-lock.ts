@@ -1,11 +1,11 @@
 /**
  * One command at a time in a linked folder, like git's index.lock: two pulls at once shared the
  * staging folder and each removed the other's files, and two index writers lose one's work. The
- * lock file names its process, so a lock left by a crash (kill -9, power loss) is taken over
- * instead of blocking the folder until someone deletes it.
+ * lock file names its process, so a lock left by a crash (kill -9, power loss) on this machine is
+ * taken over instead of blocking the folder until someone deletes it.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ConflictError } from '../errors.js';
 import { STATE_DIR } from './link.js';
@@ -17,59 +17,87 @@ export function lockFolder(root: string): void {
   const holder = takeLock(root);
   if (holder !== null) {
     throw new ConflictError(
-      `another insomnia-sync command (process ${holder}) is working in ${root}`,
+      `another insomnia-sync command${holder > 0 ? ` (process ${holder})` : ''} is working in ${root}`,
       `wait for it to finish, then run this one again (if none is running, delete ${path.join(root, STATE_DIR, 'lock')})`,
     );
   }
 }
 
-/** lockFolder for a command that can do without (status skips refreshing the index): whether it got it. */
+/**
+ * lockFolder for a command that can do without (status skips refreshing the index): whether it
+ * got it. A folder it cannot write to (read-only mount) is simply not locked.
+ */
 export function tryLockFolder(root: string): boolean {
-  return takeLock(root) === null;
+  try {
+    return takeLock(root) === null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EROFS' || code === 'EACCES' || code === 'EPERM') return false;
+    throw err;
+  }
 }
+
+/** How old an empty lock or a takeover guard must be to count as abandoned (a writer takes microseconds). */
+const ABANDONED_MS = 10_000;
 
 /** null once the lock is ours; else the process holding it (0: one that cannot be told) */
 function takeLock(root: string): number | null {
   const file = path.join(root, STATE_DIR, 'lock');
   if (held.has(file)) return null;
   // The process id is in the file before the lock exists: written to a file of our own, then
-  // linked into place (which fails if a lock exists), so nobody ever reads an empty lock.
+  // linked into place (which fails if a lock exists), so a lock is never seen empty.
   const mine = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
   try {
+    writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
     for (let attempt = 0; attempt < 3; attempt++) {
       if (placeLock(mine, file)) {
         if (held.size === 0) process.once('exit', releaseFolderLocks);
         held.add(file);
         return null;
       }
-      const pid = lockHolder(file);
-      // Our own pid is a lock of an earlier run (a container's CLI is pid 1 every time).
-      if (pid !== null && pid !== process.pid && isRunning(pid)) return pid;
-      // Stale: moved aside atomically, and checked to still be the stale one (two processes may
-      // find the same stale lock; the second must not remove the lock the first has just taken).
-      const aside = `${file}.stale.${process.pid}`;
+      const holder = liveHolder(file);
+      if (holder !== null) return holder;
+      // Abandoned. Only the process holding the takeover guard may remove it, after reading it
+      // again: two processes that found the same dead lock cannot remove each other's new one.
+      const guard = `${file}.takeover`;
+      if (!placeLock(mine, guard)) {
+        if (ageMs(guard) < ABANDONED_MS) return 0;
+        rmSync(guard, { force: true });
+        continue;
+      }
       try {
-        renameSync(file, aside);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        throw err;
+        if (liveHolder(file) === null) rmSync(file, { force: true });
+      } finally {
+        rmSync(guard, { force: true });
       }
-      const moved = lockHolder(aside);
-      if (moved !== pid && moved !== null && isRunning(moved)) {
-        placeLock(aside, file);
-        rmSync(aside, { force: true });
-        return moved;
-      }
-      rmSync(aside, { force: true });
     }
-    return lockHolder(file) ?? 0;
+    return liveHolder(file) ?? 0;
   } finally {
     rmSync(mine, { force: true });
   }
 }
 
-/** Links `from` to the lock path; false if a lock exists. File systems without hard links get an exclusive create. */
+/**
+ * The running process a lock names, or null when it is abandoned: its process is gone, or it is
+ * empty or unreadable and old (a lock made by exclusive create is empty for a moment). A lock
+ * naming this very pid is held: a container's CLI is pid 1 in every run, and another container
+ * may be running on the same folder; the refusal says how to clear it.
+ */
+function liveHolder(file: string): number | null {
+  const pid = lockHolder(file);
+  if (pid === null) return ageMs(file) < ABANDONED_MS ? 0 : null;
+  return pid === process.pid || isRunning(pid) ? pid : null;
+}
+
+function ageMs(file: string): number {
+  try {
+    return Date.now() - statSync(file).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+}
+
+/** Links `from` to `file`; false if it exists. File systems without hard links get an exclusive create. */
 function placeLock(from: string, file: string): boolean {
   try {
     linkSync(from, file);
