@@ -20,7 +20,7 @@ import type { Manifest } from '../../sync/manifest.js';
 import { trustedSignersOf } from '../access-token.js';
 import { isTokenSession, openTokenSession, tokenRemote, tokenSigner, type SyncPrincipal } from '../token-session.js';
 
-export { openLinked, type LinkedContext } from './open-linked.js';
+export { type LinkedContext } from './open-linked.js';
 
 export interface RemoteState {
   workspace: WorkspaceInfo;

@@ -1,5 +1,5 @@
 /**
- * Opening a linked folder: its link and index, and the principal that talks to its server — the
+ * Opening a linked folder: its link, and the principal that talks to its server — the
  * login session, or the access token when INSOMNIA_SYNC_TOKEN is set. Kept apart from linked.ts so
  * that a push with nothing to do loads no crypto beyond what it uses (the token code is loaded only
  * when a token is given).
@@ -8,26 +8,22 @@ import path from 'node:path';
 import type { ClientContext } from '../context.js';
 import { checkProfileName, DEFAULT_PROFILE } from '../config.js';
 import { AuthError, SyncError, UsageError } from '../errors.js';
-import { readIndexColumns, requireLinkedFolder, stateDir, type LinkedFolder } from '../local/link.js';
+import { requireLinkedFolder, stateDir, type LinkedFolder } from '../local/link.js';
 import { SecretStore } from '../secrets.js';
 import { requireSession } from '../session.js';
-import type { IndexColumns } from '../../sync/index-format.js';
 import type { SyncPrincipal } from '../token-session.js';
 
 export interface LinkedContext {
   folder: LinkedFolder;
   /** the login session, or the access token when INSOMNIA_SYNC_TOKEN is set */
   session: SyncPrincipal;
-  index: IndexColumns;
 }
 
-export async function openLinked(ctx: ClientContext): Promise<LinkedContext> {
-  const { folder, session } = await openLinkedFolder(ctx);
-  return { folder, session, index: readIndexColumns(folder.root) };
-}
-
-/** openLinked without reading the index, for commands that read it in their own way. */
-export async function openLinkedFolder(ctx: ClientContext): Promise<Omit<LinkedContext, 'index'>> {
+/**
+ * The folder and its principal. The index is read by each command in its own way, and by those
+ * that write it only once they hold the folder's lock (folder-lock.ts).
+ */
+export async function openLinkedFolder(ctx: ClientContext): Promise<LinkedContext> {
   const folder = requireLinkedFolder(ctx.cwd);
   const server = ctx.serverOverride ?? folder.link.server;
   const token = ctx.accessToken === undefined ? null : (await import('../token-session.js')).openTokenSession(ctx, server);

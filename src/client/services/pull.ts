@@ -3,7 +3,7 @@
  * it with local changes, stage and check every blob, and only then touch the folder (SPEC §4, §9).
  * A file changed on both sides keeps the local version and gets the remote one beside it.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { planMerge, type MergeStrategy, type TreeFile } from '../../sync/merge.js';
 import type { IndexEntry } from '../../sync/index-format.js';

@@ -31,7 +31,7 @@ const UPLOAD_CONCURRENCY = 3;
 export async function pushChanges(
   ctx: ClientContext,
   opts: { message?: string; force?: boolean },
-  state: LinkedContext & { scan: ScanResult; plan: RescanPlan; result: PushResult; firstPush: boolean; asked: AskedRemote },
+  state: LinkedContext & { index: IndexColumns; scan: ScanResult; plan: RescanPlan; result: PushResult; firstPush: boolean; asked: AskedRemote },
 ): Promise<PushResult> {
   const p = ctx.primitives;
   const { folder, session, index, scan, result, firstPush } = state;
