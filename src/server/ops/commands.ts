@@ -48,7 +48,7 @@ export function registerOpsCommands(program: Command): void {
 
   program
     .command('gc')
-    .description('delete blobs no snapshot references (uploads of pushes that never finished); safe while the server runs')
+    .description('delete blobs no snapshot references (uploads of pushes that never finished), and sessions and invitations that ended; safe while the server runs')
     .option('--dry-run', 'only count what would be deleted')
     .option('--grace <hours>', 'skip workspaces with uploads or blob checks in the last this many hours', '1')
     .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
