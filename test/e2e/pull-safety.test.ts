@@ -253,4 +253,20 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(json(status.stdout).changes).toEqual([]);
     expect(readdirSync(path.join(aDir, 'moved'))).toContain('creds.json');
   }, 90_000);
+
+  it('a synced folder that gets its own link leaves the workspace, and push and status say why', async () => {
+    const { aDir } = await pair({ 'top.json': 't', 'sub/one.json': '1', 'sub/two.json': '2' });
+    // as when a folder linked to another workspace is moved in over it
+    mkdirSync(path.join(aDir, 'sub', '.insomnia-sync'));
+    const status = await a.run(['status'], { cwd: aDir });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toContain('skipped (linked to another workspace): sub/');
+    const pushed = await a.run(['push', '-m', 'sub leaves'], { cwd: aDir });
+    expect(pushed.code, pushed.stderr).toBe(0);
+    expect(pushed.stderr).toContain('warning: sub/ is linked to another workspace: its 2 file(s) were removed from this one');
+    expect(readdirSync(path.join(aDir, 'sub')).sort()).toEqual(['.insomnia-sync', 'one.json', 'two.json']);
+    const again = await a.run(['push'], { cwd: aDir });
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('warning');
+  }, 60_000);
 });

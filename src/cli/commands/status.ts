@@ -1,6 +1,7 @@
 import type { ClientContext } from '../../client/context.js';
 import { status } from '../../client/services/status.js';
 import type { Output } from '../output.js';
+import { isLinkedFolderEntry } from '../../client/local/scan.js';
 
 const MARK = { added: 'A', modified: 'M', deleted: 'D' } as const;
 
@@ -16,7 +17,10 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
       lines.push(`${res.changes.length} local change(s):`);
       for (const c of res.changes) lines.push(`  ${c.kind === 'deleted' ? out.red(MARK[c.kind]) : out.green(MARK[c.kind])} ${c.path}`);
     }
-    for (const s of res.skipped) lines.push(out.dim(`  skipped (not a regular file or unsyncable name): ${s}`));
+    for (const s of res.skipped) {
+      const why = isLinkedFolderEntry(s) ? 'linked to another workspace' : 'not a regular file or unsyncable name';
+      lines.push(out.dim(`  skipped (${why}): ${s}`));
+    }
     return lines;
   });
 }

@@ -58,6 +58,11 @@ export function trackedPaths(paths: () => readonly string[]): TrackedPaths {
  * taken with its '/' (git's tree order), which yields every path in sorted order with no sort at
  * the end. Stat data go straight into columns; ScannedFile objects are made only if asked for.
  */
+/** A skipped entry that is a folder linked to another workspace: the only kind ending in '/'. */
+export function isLinkedFolderEntry(skipped: string): boolean {
+  return skipped.endsWith('/');
+}
+
 export async function scanFolder(root: string, tracked: TrackedPaths = () => NONE): Promise<ScanResult> {
   const ignored = await matcherFor(root);
   /** an ignored entry kept because it is synced already (never a built-in rule's: internal or conflict copy) */

@@ -25,6 +25,8 @@ export interface PushResult {
   files: number;
   uploadedBlobs: number;
   uploadedBytes: number;
+  /** paths the scan passed over, as status lists them; a folder linked to another workspace ends in '/' */
+  skipped: string[];
 }
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
@@ -47,6 +49,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     files: scan.columns.paths.length,
     uploadedBlobs: 0,
     uploadedBytes: 0,
+    skipped: scan.skipped,
   };
   // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
   if (base !== null && scanned.clean) return upToDateResult(ctx, workspace, { ...result, parent: base });
