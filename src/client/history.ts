@@ -124,6 +124,8 @@ export async function walkVerifiedHistory(
   let exhausted = false;
   let pageSize = FIRST_PAGE;
   let visited = 0;
+  /** the epoch of the snapshot visited last: its parent may not be under a newer one */
+  let childEpoch = Infinity;
   let next: string | null = head;
   while (next !== null && next !== stopAt) {
     const info = known.get(next);
@@ -148,12 +150,26 @@ export async function walkVerifiedHistory(
     known.delete(next);
     const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
     const verified = openVerifiedSnapshot(v, info, withFiles);
+    requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
+    childEpoch = verified.manifest.epoch;
     visited++;
     next = info.parent;
     if (visit(verified) === false) return visited;
   }
   if (next !== stopAt) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)');
   return visited;
+}
+
+/**
+ * Key epochs never go back along a history: a snapshot under an older epoch than its parent was
+ * made with keys that had been replaced, by a removed member or a server holding them back.
+ */
+export function requireEpochNotAbove(parent: { id: string; epoch: number }, childEpoch: number): void {
+  if (parent.epoch > childEpoch) {
+    throw new IntegrityFailure(
+      `the snapshot after ${parent.id.slice(0, 12)} is under key epoch ${childEpoch}, older than its parent's ${parent.epoch}: it was made with keys that had been replaced`,
+    );
+  }
 }
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */

@@ -5,12 +5,19 @@
 import { fromB64, toB64 } from '../protocol/encoding.js';
 import type { TeamInfo, WorkspaceInfo } from '../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../crypto/aead.js';
-import { openSealed } from '../crypto/seal.js';
+import { openTeamKeyGrant, UnsignedGrantError } from '../crypto/team-grant.js';
 import { deriveWorkspaceSubkeys, type WorkspaceSubkeys } from '../crypto/workspace-keys.js';
 import { IntegrityError } from '../crypto/errors.js';
 import type { Primitives } from '../crypto/primitives.js';
 import type { Identity } from '../crypto/keys.js';
 import { AuthError, IntegrityFailure } from './errors.js';
+import type { GrantTrust } from './grant-trust.js';
+
+/** What opening team keys takes: our identity, and whom we take keys from (grant-trust.ts). */
+export interface KeyHolder {
+  identity: Identity;
+  trust: GrantTrust;
+}
 
 export interface WorkspaceKeyring {
   workspaceId: string;
@@ -20,23 +27,29 @@ export interface WorkspaceKeyring {
   byEpoch: Map<number, WorkspaceSubkeys>;
 }
 
-export function teamKeys(p: Primitives, identity: Identity, team: TeamInfo): Map<number, Uint8Array> {
+export function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo): Map<number, Uint8Array> {
   const keys = new Map<number, Uint8Array>();
   for (const { epoch, sealedKey } of team.sealedKeys) {
     try {
-      keys.set(epoch, openSealed(p, identity.x25519.secretKey, fromB64(sealedKey), { kind: 'team-key', ownerId: team.id, epoch }));
+      const grant = openTeamKeyGrant(p, holder.identity, fromB64(sealedKey), { teamId: team.id, epoch });
+      holder.trust.checkGranter(team, epoch, grant.granter);
+      keys.set(epoch, grant.teamKey);
     } catch (err) {
+      if (err instanceof UnsignedGrantError) {
+        throw new IntegrityFailure(`the key of team ${team.name} (epoch ${epoch}) carries no signature of the member who handed it to you`, 'it was made by an older insomnia-sync, or by the server; do not push to this team');
+      }
       if (err instanceof IntegrityError) throw new IntegrityFailure(`the key of team ${team.name} (epoch ${epoch}) does not decrypt`);
       throw err;
     }
   }
+  if (keys.size > 0) holder.trust.checkNewestEpoch(team, Math.max(...keys.keys()));
   return keys;
 }
 
-export function unlockWorkspace(p: Primitives, identity: Identity, ws: WorkspaceInfo, teams: TeamInfo[]): WorkspaceKeyring {
+export function unlockWorkspace(p: Primitives, holder: KeyHolder, ws: WorkspaceInfo, teams: TeamInfo[]): WorkspaceKeyring {
   const team = teams.find((t) => t.id === ws.teamId);
   if (!team) throw new AuthError('you are not a member of the team that owns this workspace', undefined, 'forbidden');
-  const tkeys = teamKeys(p, identity, team);
+  const tkeys = teamKeys(p, holder, team);
   const byEpoch = new Map<number, WorkspaceSubkeys>();
   for (const { epoch, wrappedKey } of ws.keys) {
     const teamKey = tkeys.get(epoch);

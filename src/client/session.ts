@@ -6,12 +6,15 @@ import type { ClientContext } from './context.js';
 import { DEFAULT_SERVER } from './config.js';
 import { AuthError } from './errors.js';
 import type { SessionSecrets } from './secrets.js';
+import { grantTrust, type GrantTrust } from './grant-trust.js';
 
 export interface ActiveSession {
   secrets: SessionSecrets;
   api: ApiClient;
   identity: Identity;
   accountKey: Uint8Array;
+  /** whom team keys are taken from (grant-trust.ts) */
+  trust: GrantTrust;
 }
 
 /** The server for commands that are not bound to a folder: flag/env, else the session's, else the profile's, else the default. */
@@ -34,7 +37,14 @@ export function requireSession(ctx: ClientContext, server?: string): ActiveSessi
     x25519: { publicKey: fromB64(secrets.x25519Public, 32), secretKey: fromB64(secrets.x25519Secret, 32) },
     ed25519: { publicKey: fromB64(secrets.ed25519Public, 32), secretKey: fromB64(secrets.ed25519Secret, 32) },
   };
-  return { secrets, api: ctx.api(secrets.server, secrets.sessionToken), identity, accountKey: fromB64(secrets.accountKey, 32) };
+  const trust = grantTrust({
+    configDir: ctx.configDir,
+    server: secrets.server,
+    userId: secrets.userId,
+    identity,
+    ...(secrets.personalTeamId ? { personalTeamId: secrets.personalTeamId } : {}),
+  });
+  return { secrets, api: ctx.api(secrets.server, secrets.sessionToken), identity, accountKey: fromB64(secrets.accountKey, 32), trust };
 }
 
 export function normalizeUrl(url: string): string {

@@ -34,6 +34,8 @@ export const LABELS = {
   recoveryWrapKey: 'insomnia-sync/v1/recovery-wrap-key',
   /** prefix of the message a member signs to certify an access token's key */
   tokenCertificate: 'insomnia-sync/v1/token-certificate',
+  /** prefix of the message a member signs when handing a team key to another (crypto/team-grant.ts) */
+  teamKeyGrant: 'insomnia-sync/v1/team-key-grant',
 } as const;
 
 export type LabelName = keyof typeof LABELS;

@@ -14,7 +14,8 @@ import { startRecordingProxy } from '../helpers/recording-proxy.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { fromB64 } from '../../src/protocol/encoding.js';
 import { noblePrimitives as p } from '../../src/crypto/primitives.js';
-import { openSealed } from '../../src/crypto/seal.js';
+import { openTeamKeyGrant } from '../../src/crypto/team-grant.js';
+import { x25519PublicKey } from '../../src/crypto/keys.js';
 import { openEnvelope } from '../../src/crypto/aead.js';
 import { deriveWorkspaceSubkeys } from '../../src/crypto/workspace-keys.js';
 import { openSnapshot } from '../../src/sync/snapshot.js';
@@ -162,7 +163,7 @@ describe('teams end to end', () => {
   let bobDir: string;
   let carolDir: string;
   let token: string;
-  let bobHeld: { teamKeys: { epoch: number; sealed: string }[]; x25519Secret: string; userId: string };
+  let bobHeld: { teamKeys: { epoch: number; sealed: string }[]; x25519Secret: string; userId: string; membership: Record<string, unknown> };
 
   it('confirmed members clone, push and pull', async () => {
     bobDir = path.join(tempDir('isync-bob-'), 'ws');
@@ -185,6 +186,7 @@ describe('teams end to end', () => {
       userId: s.userId,
       x25519Secret: s.x25519Secret,
       teamKeys: (db.prepare('SELECT epoch, sealed_key FROM team_keys WHERE user_id = ? AND team_id = (SELECT team_id FROM workspaces WHERE id = ?)').all(s.userId, wsId) as any[]).map((r) => ({ epoch: r.epoch, sealed: r.sealed_key })),
+      membership: db.prepare('SELECT * FROM team_members WHERE user_id = ? AND team_id = (SELECT team_id FROM workspaces WHERE id = ?)').get(s.userId, wsId) as Record<string, unknown>,
     };
     expect(bobHeld.teamKeys.map((k) => k.epoch)).toEqual([1]);
   }, 90_000);
@@ -259,7 +261,10 @@ describe('teams end to end', () => {
 
     // with every key bob held, the new snapshot and its blobs do not open; the old ones still do
     const held = bobHeld.teamKeys.map(({ epoch, sealed }) => {
-      const teamKey = openSealed(p, fromB64(bobHeld.x25519Secret, 32), fromB64(sealed), { kind: 'team-key', ownerId: (db.prepare('SELECT team_id FROM workspaces WHERE id = ?').pluck().get(wsId) as string), epoch });
+      const secretKey = fromB64(bobHeld.x25519Secret, 32);
+      const bob = { x25519: { secretKey, publicKey: x25519PublicKey(secretKey, p) }, ed25519: { secretKey: new Uint8Array(32), publicKey: new Uint8Array(32) } };
+      const teamId = db.prepare('SELECT team_id FROM workspaces WHERE id = ?').pluck().get(wsId) as string;
+      const { teamKey } = openTeamKeyGrant(p, bob, fromB64(sealed), { teamId, epoch });
       const wrapped = db.prepare('SELECT wrapped_key FROM workspace_keys WHERE workspace_id = ? AND epoch = ?').pluck().get(wsId, epoch) as string;
       return { epoch, keys: deriveWorkspaceSubkeys(openEnvelope(p, teamKey, fromB64(wrapped), { kind: 'workspace-key', workspaceId: wsId, epoch })) };
     });
@@ -289,6 +294,29 @@ describe('teams end to end', () => {
       }
     }
   }, 90_000);
+
+  it('a snapshot the removed member makes with the keys he kept, let in by the server, is refused (exit 7)', async () => {
+    // The server gives bob his seat back for one push: his old keys, on top of ann's epoch-2 snapshot.
+    const teamId = db.prepare('SELECT team_id FROM workspaces WHERE id = ?').pluck().get(wsId) as string;
+    const m = bobHeld.membership;
+    db.prepare(`INSERT INTO team_members (${Object.keys(m).join(', ')}) VALUES (${Object.keys(m).map(() => '?').join(', ')})`).run(...Object.values(m));
+    for (const k of bobHeld.teamKeys) db.prepare('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES (?, ?, ?, ?)').run(teamId, bobHeld.userId, k.epoch, k.sealed);
+    writeFileSync(path.join(bobDir, 'a.json'), '{"baseUrl":"https://evil.example.net"}');
+    const injected = await bob.run(['push', '--force', '-m', 'after removal'], { cwd: bobDir });
+    db.prepare('DELETE FROM team_members WHERE team_id = ? AND user_id = ?').run(teamId, bobHeld.userId);
+    expect(injected.code, injected.stderr).toBe(0);
+
+    const pulled = await carol.run(['pull'], { cwd: carolDir });
+    expect(pulled.code, pulled.stderr).toBe(7);
+    expect(pulled.stderr).toContain('under key epoch 1, older than its parent\'s 2');
+    expect(readFileSync(path.join(carolDir, 'a.json'), 'utf8')).toBe('{"v":2,"secret":"after removal"}');
+    const verify = await carol.run(['verify'], { cwd: carolDir });
+    expect(verify.code).toBe(7);
+    // the operator puts the head back; the workspace goes on
+    const snaps = db.prepare('SELECT id, parent FROM snapshots WHERE workspace_id = ? ORDER BY seq DESC LIMIT 1').get(wsId) as { id: string; parent: string };
+    db.prepare('UPDATE workspaces SET head = ? WHERE id = ?').run(snaps.parent, wsId);
+    expect((await carol.run(['pull'], { cwd: carolDir })).code).toBe(0);
+  }, 60_000);
 
   it('a token created before the removal fails after the rotation (exit 4)', async () => {
     const dir = tempDir('isync-ci-');

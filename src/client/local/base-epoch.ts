@@ -37,6 +37,12 @@ function readRecord(root: string): EpochRecord | null {
   }
 }
 
+/** The epoch recorded for `base` on this machine, if the record names it. */
+export function recordedBaseEpoch(root: string, base: string): number | null {
+  const record = readRecord(root);
+  return record && record.base === base ? record.epoch : null;
+}
+
 /**
  * The epoch of `base`: from the record when it names this base, else by opening the base snapshot
  * with each epoch's key (one request; only when the workspace has more than one epoch). Null when
@@ -50,9 +56,11 @@ export async function baseEpochOf(
   base: string | null,
 ): Promise<number | null> {
   if (base === null) return null;
+  // The record first, even with one epoch at hand: a server that took newer epochs back must not
+  // make an older base look current.
+  const recorded = recordedBaseEpoch(root, base);
+  if (recorded !== null) return recorded;
   if (ring.byEpoch.size === 1) return ring.epoch;
-  const record = readRecord(root);
-  if (record && record.base === base) return record.epoch;
   const info = await api.getSnapshot(ring.workspaceId, base);
   const { data } = info;
   for (const [epoch, keys] of ring.byEpoch) {

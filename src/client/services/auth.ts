@@ -8,7 +8,7 @@ import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
-import { sealToPublicKey } from '../../crypto/seal.js';
+import { sealTeamKeyGrant } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
 import { IntegrityError, KdfParamsError } from '../../crypto/errors.js';
@@ -96,7 +96,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
     },
     personalTeam: {
       id: teamId,
-      sealedTeamKey: toB64(sealToPublicKey(p, identity.x25519.publicKey, teamKey, { kind: 'team-key', ownerId: teamId, epoch: 1 })),
+      sealedTeamKey: toB64(sealTeamKeyGrant(p, { userId, identity }, identity.x25519.publicKey, teamKey, { teamId, epoch: 1 })),
     },
     client: ctx.clientLabel,
   });
@@ -163,6 +163,8 @@ export async function storeSession(
     x25519Public: res.keys.x25519PublicKey,
     ed25519Public: res.keys.ed25519PublicKey,
   };
+  const personal = res.teams.find((t) => t.personal);
+  if (personal) secrets.personalTeamId = personal.id;
   ctx.secrets.write(secrets);
   (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
   return {

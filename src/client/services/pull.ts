@@ -10,7 +10,7 @@ import type { IndexEntry } from '../../sync/index-format.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, UsageError } from '../errors.js';
-import { fetchVerifiedChain, fetchVerifiedSnapshot } from '../history.js';
+import { fetchVerifiedChain, fetchVerifiedSnapshot, requireEpochNotAbove } from '../history.js';
 
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
@@ -23,7 +23,7 @@ import { entriesOf, filesOf } from '../../sync/file-columns.js';
 import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
-import { recordBaseEpoch } from '../local/base-epoch.js';
+import { recordBaseEpoch, recordedBaseEpoch } from '../local/base-epoch.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
 
 export interface PullConflict {
@@ -105,6 +105,10 @@ async function pullInto(
       ? [await fetchVerifiedSnapshot(verifier, head)]
       : await fetchVerifiedChain(verifier, head, index.base, 'newest');
   const newest = chain[0]!;
+  // The history walk checked the epochs of the new snapshots among themselves; the oldest of them
+  // against the base's, as recorded here when we synced it.
+  const baseEpoch = index.base === null ? null : recordedBaseEpoch(folder.root, index.base);
+  if (baseEpoch !== null) requireEpochNotAbove({ id: index.base!, epoch: baseEpoch }, chain[chain.length - 1]!.manifest.epoch);
   const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
 

@@ -13,7 +13,7 @@ import { planChanges, planRescan, type LocalChange, type RescanPlan, type Scanne
 import { mergeFileColumns } from '../../sync/file-columns.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError } from '../errors.js';
+import { ConflictError, IntegrityFailure } from '../errors.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
 import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
 import { chunksOf, hashFile, readSmallFile } from '../local/files.js';
@@ -41,8 +41,14 @@ export async function pushChanges(
   const head = remote.workspace.head;
   const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
   let plan = state.plan;
+  const baseEpoch = await baseEpochOf(p, session.api, remote.ring, folder.root, index.base);
+  // Our keys older than our own last snapshot's: the server took a newer epoch back. Pushing
+  // under them would hand what we push to whoever holds the old keys.
+  if (baseEpoch !== null && baseEpoch > remote.ring.epoch) {
+    throw new IntegrityFailure(`your last snapshot is under key epoch ${baseEpoch}, but the server offers keys only up to epoch ${remote.ring.epoch}: it took the newer keys back`);
+  }
   // After a key rotation every file goes out again under the new epoch: one manifest, one epoch.
-  if (index.base !== null && (await baseEpochOf(p, session.api, remote.ring, folder.root, index.base)) !== remote.ring.epoch) {
+  if (index.base !== null && baseEpoch !== remote.ring.epoch) {
     plan = planRescan(index, scan.columns, { rehashAll: true });
   }
   const dirty = plan.dirty.map((k) => scannedFileAt(scan.columns, k));

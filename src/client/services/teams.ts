@@ -9,8 +9,8 @@ import { fromB64, toB64 } from '../../protocol/encoding.js';
 import { isPrintableLine } from '../../protocol/text.js';
 import type { RotateTeamRequest, TeamInfo, TeamMemberInfo, TeamRole } from '../../protocol/types.js';
 import { sealEnvelope } from '../../crypto/aead.js';
-import { fingerprint, fingerprintsEqual } from '../../crypto/keys.js';
-import { sealToPublicKey } from '../../crypto/seal.js';
+import { fingerprint, fingerprintsEqual, type Identity } from '../../crypto/keys.js';
+import { sealTeamKeyGrant } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
 import type { ClientContext } from '../context.js';
@@ -57,6 +57,11 @@ function memberFingerprint(m: { x25519PublicKey: string; ed25519PublicKey: strin
   return fingerprint(fromB64(m.x25519PublicKey, 32), fromB64(m.ed25519PublicKey, 32));
 }
 
+/** We sign every team key we hand out (crypto/team-grant.ts). */
+function granterOf(session: ActiveSession): { userId: string; identity: Identity } {
+  return { userId: session.secrets.userId, identity: session.identity };
+}
+
 function view(m: TeamMemberInfo): MemberView {
   return { userId: m.userId, email: m.email, name: m.name, role: m.role, status: m.status, fingerprint: memberFingerprint(m), joinedAt: m.joinedAt };
 }
@@ -67,7 +72,7 @@ export async function createTeam(ctx: ClientContext, opts: { name: string }): Pr
   const name = checkTeamName(opts.name);
   const id = toHex(p.randomBytes(16));
   const teamKey = generateKey(p);
-  const sealed = sealToPublicKey(p, session.identity.x25519.publicKey, teamKey, { kind: 'team-key', ownerId: id, epoch: 1 });
+  const sealed = sealTeamKeyGrant(p, granterOf(session), session.identity.x25519.publicKey, teamKey, { teamId: id, epoch: 1 });
   const team = await session.api.createTeam({ id, name, sealedTeamKey: toB64(sealed) });
   return { id: team.id, name: team.name, role: 'owner', personal: false, epoch: team.epoch, confirmed: true };
 }
@@ -171,7 +176,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     }
     targets = [member];
   }
-  const keys = teamKeys(p, session.identity, team);
+  const keys = teamKeys(p, session, team);
   if (!keys.has(team.epoch)) throw new AuthError(`you hold no key of ${team.name} for its current epoch`, undefined, 'forbidden');
 
   for (const m of targets) {
@@ -191,7 +196,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     const recipient = fromB64(m.x25519PublicKey, 32);
     const sealedKeys = [...keys].map(([epoch, key]) => ({
       epoch,
-      sealedKey: toB64(sealToPublicKey(p, recipient, key, { kind: 'team-key', ownerId: team.id, epoch })),
+      sealedKey: toB64(sealTeamKeyGrant(p, granterOf(session), recipient, key, { teamId: team.id, epoch })),
     }));
     await session.api.confirmMember(team.id, m.userId, { sealedKeys });
     // Later rotations hold this member to this key (unchecked when --yes trusted the server's copy).
@@ -267,7 +272,7 @@ async function rotate(
   const teamKey = generateKey(p);
   const sealedKeys = recipients.map((m) => ({
     userId: m.userId,
-    sealedKey: toB64(sealToPublicKey(p, fromB64(m.x25519PublicKey, 32), teamKey, { kind: 'team-key', ownerId: team.id, epoch })),
+    sealedKey: toB64(sealTeamKeyGrant(p, granterOf(session), fromB64(m.x25519PublicKey, 32), teamKey, { teamId: team.id, epoch })),
   }));
   const workspaceKeys = workspaces
     .filter((w) => w.teamId === team.id)

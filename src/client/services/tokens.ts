@@ -62,7 +62,7 @@ export async function createToken(
   const me = await session.api.me();
   const team = me.teams.find((t) => t.id === ws.teamId);
   if (!team) throw new AuthError('you are not a member of the team that owns this workspace', undefined, 'forbidden');
-  const tkeys = teamKeys(p, session.identity, team);
+  const tkeys = teamKeys(p, session, team);
 
   const id = toHex(p.randomBytes(16));
   const secret = p.randomBytes(32);

@@ -49,7 +49,7 @@ export async function init(ctx: ClientContext, opts: { name?: string; team?: str
   const name = checkWorkspaceName(opts.name ?? path.basename(root));
   const me = await session.api.me();
   const team = pickTeam(me.teams, opts.team);
-  const tkeys = teamKeys(p, session.identity, team);
+  const tkeys = teamKeys(p, session, team);
   const teamKey = tkeys.get(team.epoch);
   if (!teamKey) throw new NotFoundError(`you hold no key for team ${team.name} yet`);
   const id = toHex(p.randomBytes(16));
@@ -65,7 +65,7 @@ export async function init(ctx: ClientContext, opts: { name?: string; team?: str
     updatedAt: '',
     size: 0,
   };
-  const ring = unlockWorkspace(p, session.identity, draft, me.teams);
+  const ring = unlockWorkspace(p, session, draft, me.teams);
   const created = await session.api.createWorkspace({
     id,
     teamId: team.id,
@@ -96,7 +96,7 @@ export async function listWorkspaces(ctx: ClientContext, session = requireSessio
   return workspaces.map((ws) => {
     let name = '(no key yet)';
     try {
-      name = decryptWorkspaceName(p, unlockWorkspace(p, session.identity, ws, me.teams), ws.encryptedName);
+      name = decryptWorkspaceName(p, unlockWorkspace(p, session, ws, me.teams), ws.encryptedName);
     } catch {
       /* a workspace we cannot unlock is still listed */
     }
@@ -121,7 +121,7 @@ export async function renameWorkspace(ctx: ClientContext, opts: { workspace: str
   const name = checkWorkspaceName(opts.name);
   const found = await resolveWorkspace(ctx, session, opts.workspace);
   const me = await session.api.me();
-  const ring = unlockWorkspace(p, session.identity, found.workspace, me.teams);
+  const ring = unlockWorkspace(p, session, found.workspace, me.teams);
   const updated = await session.api.renameWorkspace(found.id, { encryptedName: encryptWorkspaceName(p, ring, name) });
   return summarize(updated, name, me.teams.find((t) => t.id === updated.teamId));
 }

@@ -1,0 +1,115 @@
+/**
+ * A team key handed to a member: sealed to their X25519 key, and signed by the member who hands it.
+ *
+ * A sealed box alone is anonymous: anyone with the recipient's public key can make one, the
+ * server included. A server that sealed a team key of its own choosing to every member as a "new
+ * epoch" would have read everything pushed afterwards. So the sealed plaintext carries the
+ * granter's public keys and an Ed25519 signature over the team, the epoch, the recipient and the
+ * key's hash; the recipient checks the signature, then decides whether it trusts the granter
+ * (client/grant-trust.ts).
+ *
+ *   plaintext = 0x01 ‖ team key (32) ‖ granter X25519 (32) ‖ granter Ed25519 (32)
+ *               ‖ len ‖ granter user id ‖ signature (64)
+ *   signed    = "insomnia-sync/v1/team-key-grant" ‖ 0x00 ‖ field(team id) ‖ epoch (u32 BE)
+ *               ‖ field(recipient X25519) ‖ field(SHA-256(team key))
+ *
+ * A 32-byte plaintext is a grant from before grants were signed: refused (UnsignedGrantError).
+ */
+import { assertBytes } from './args.js';
+import { concatBytes, fromUtf8, utf8 } from './encoding.js';
+import { IntegrityError } from './errors.js';
+import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, signDetached, verifyDetached, type Identity } from './keys.js';
+import { LABELS } from './labels.js';
+import { openSealed, sealToPublicKey } from './seal.js';
+import type { Primitives } from './primitives-contract.js';
+
+const GRANT_FORMAT = 1;
+const TEAM_KEY_LENGTH = 32;
+const MAX_USER_ID_BYTES = 255;
+
+export interface Granter {
+  userId: string;
+  x25519PublicKey: Uint8Array;
+  ed25519PublicKey: Uint8Array;
+}
+
+export interface OpenedGrant {
+  teamKey: Uint8Array;
+  granter: Granter;
+}
+
+/** A team key sealed without a signature, by an insomnia-sync from before grants were signed. */
+export class UnsignedGrantError extends IntegrityError {}
+
+function field(bytes: Uint8Array): Uint8Array {
+  if (bytes.length > 0xffff) throw new RangeError('field too long');
+  return concatBytes(Uint8Array.of(bytes.length >> 8, bytes.length & 0xff), bytes);
+}
+
+function signedMessage(p: Primitives, teamId: string, epoch: number, recipientX25519: Uint8Array, teamKey: Uint8Array): Uint8Array {
+  const e = new Uint8Array(4);
+  new DataView(e.buffer).setUint32(0, epoch);
+  return concatBytes(utf8(LABELS.teamKeyGrant), Uint8Array.of(0), field(utf8(teamId)), e, field(recipientX25519), field(p.sha256(teamKey)));
+}
+
+/** Seals `teamKey` (team `teamId`, `epoch`) to the recipient, signed by `granter`. */
+export function sealTeamKeyGrant(
+  p: Primitives,
+  granter: { userId: string; identity: Identity },
+  recipientX25519: Uint8Array,
+  teamKey: Uint8Array,
+  slot: { teamId: string; epoch: number },
+): Uint8Array {
+  assertBytes(teamKey, 'teamKey', TEAM_KEY_LENGTH);
+  assertBytes(recipientX25519, 'recipientX25519', PUBLIC_KEY_LENGTH);
+  const id = utf8(granter.userId);
+  if (id.length === 0 || id.length > MAX_USER_ID_BYTES) throw new RangeError('granter user id must be 1–255 bytes');
+  const signature = signDetached(granter.identity.ed25519.secretKey, signedMessage(p, slot.teamId, slot.epoch, recipientX25519, teamKey), p);
+  const plaintext = concatBytes(
+    Uint8Array.of(GRANT_FORMAT),
+    teamKey,
+    granter.identity.x25519.publicKey,
+    granter.identity.ed25519.publicKey,
+    Uint8Array.of(id.length),
+    id,
+    signature,
+  );
+  try {
+    return sealToPublicKey(p, recipientX25519, plaintext, { kind: 'team-key', ownerId: slot.teamId, epoch: slot.epoch });
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/**
+ * Opens a grant sealed to `recipient` and checks its signature. Throws IntegrityError when it does
+ * not decrypt or verify, UnsignedGrantError for an unsigned (old) grant. Whether the granter is
+ * someone to trust is the caller's decision.
+ */
+export function openTeamKeyGrant(p: Primitives, recipient: Identity, sealed: Uint8Array, slot: { teamId: string; epoch: number }): OpenedGrant {
+  const plaintext = openSealed(p, recipient.x25519.secretKey, sealed, { kind: 'team-key', ownerId: slot.teamId, epoch: slot.epoch });
+  try {
+    if (plaintext.length === TEAM_KEY_LENGTH) throw new UnsignedGrantError();
+    const fixed = 1 + TEAM_KEY_LENGTH + 2 * PUBLIC_KEY_LENGTH;
+    if (plaintext.length < fixed + 1 + SIGNATURE_LENGTH || plaintext[0] !== GRANT_FORMAT) throw new IntegrityError();
+    const idLength = plaintext[fixed]!;
+    if (idLength === 0 || plaintext.length !== fixed + 1 + idLength + SIGNATURE_LENGTH) throw new IntegrityError();
+    const teamKey = plaintext.slice(1, 1 + TEAM_KEY_LENGTH);
+    const x25519PublicKey = plaintext.slice(1 + TEAM_KEY_LENGTH, 1 + TEAM_KEY_LENGTH + PUBLIC_KEY_LENGTH);
+    const ed25519PublicKey = plaintext.slice(1 + TEAM_KEY_LENGTH + PUBLIC_KEY_LENGTH, fixed);
+    let userId: string;
+    try {
+      userId = fromUtf8(plaintext.subarray(fixed + 1, fixed + 1 + idLength));
+    } catch {
+      throw new IntegrityError();
+    }
+    const signature = plaintext.subarray(fixed + 1 + idLength);
+    if (!verifyDetached(ed25519PublicKey, signature, signedMessage(p, slot.teamId, slot.epoch, recipient.x25519.publicKey, teamKey), p)) {
+      teamKey.fill(0);
+      throw new IntegrityError();
+    }
+    return { teamKey, granter: { userId, x25519PublicKey, ed25519PublicKey } };
+  } finally {
+    plaintext.fill(0);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The server as the attacker on team keys: it holds every member's public key, so it can seal a
+ * team key of its own choosing to each of them as a "new epoch", or take back an epoch to the keys
+ * a removed member holds. Either would let it (or the removed member) read what is pushed next.
+ * Each case edits the real server's database and drives the real CLI.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { fromB64, toB64 } from '../../src/protocol/encoding.js';
+import { noblePrimitives as p } from '../../src/crypto/primitives.js';
+import { sealEnvelope } from '../../src/crypto/aead.js';
+import { generateIdentity } from '../../src/crypto/keys.js';
+import { sealToPublicKey } from '../../src/crypto/seal.js';
+import { sealTeamKeyGrant } from '../../src/crypto/team-grant.js';
+import { generateKey } from '../../src/crypto/workspace-keys.js';
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+
+describe('team key epochs the server makes up or takes back are refused', () => {
+  let server: StartedServer;
+  let db: Database.Database;
+  let a: Machine;
+  let userId: string;
+  let x25519Public: Uint8Array;
+
+  beforeAll(async () => {
+    server = await startServer();
+    a = machine(server.url);
+    expect((await signupMachine(a, 'epochs@example.com')).code).toBe(0);
+    db = new Database(path.join(server.dataDir, 'sync.db'));
+    const row = db.prepare('SELECT id, x25519_public_key FROM users WHERE email = ?').get('epochs@example.com') as { id: string; x25519_public_key: string };
+    userId = row.id;
+    x25519Public = fromB64(row.x25519_public_key, 32);
+  }, 60_000);
+  afterAll(async () => {
+    db?.close();
+    await server?.stop();
+  });
+
+  async function linkedFolder(name: string, team?: string): Promise<{ dir: string; wsId: string; teamId: string }> {
+    const dir = tempDir('isync-epochs-');
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"one"}');
+    const init = await a.run(['init', '--name', name, ...(team ? ['--team', team] : []), '--json'], { cwd: dir });
+    expect(init.code, init.stderr).toBe(0);
+    expect((await a.run(['push'], { cwd: dir })).code).toBe(0);
+    const wsId = json(init.stdout).id as string;
+    const teamId = db.prepare('SELECT team_id FROM workspaces WHERE id = ?').pluck().get(wsId) as string;
+    return { dir, wsId, teamId };
+  }
+
+  /** What a server can do alone: a new epoch whose team key it chose, sealed to the member. */
+  function forgeEpoch(teamId: string, wsId: string, sealedFor: (teamKey: Uint8Array, epoch: number) => Uint8Array): number {
+    const epoch = (db.prepare('SELECT epoch FROM teams WHERE id = ?').pluck().get(teamId) as number) + 1;
+    const teamKey = generateKey(p);
+    db.prepare('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES (?, ?, ?, ?)').run(teamId, userId, epoch, toB64(sealedFor(teamKey, epoch)));
+    const wrapped = sealEnvelope(p, teamKey, generateKey(p), { kind: 'workspace-key', workspaceId: wsId, epoch });
+    db.prepare('INSERT INTO workspace_keys (workspace_id, epoch, wrapped_key) VALUES (?, ?, ?)').run(wsId, epoch, toB64(wrapped));
+    db.prepare('UPDATE teams SET epoch = ? WHERE id = ?').run(epoch, teamId);
+    return epoch;
+  }
+
+  function undoEpoch(teamId: string, wsId: string, epoch: number): void {
+    db.prepare('DELETE FROM team_keys WHERE team_id = ? AND epoch = ?').run(teamId, epoch);
+    db.prepare('DELETE FROM workspace_keys WHERE workspace_id = ? AND epoch = ?').run(wsId, epoch);
+    db.prepare('UPDATE teams SET epoch = ? WHERE id = ?').run(epoch - 1, teamId);
+  }
+
+  const head = (wsId: string): string => db.prepare('SELECT head FROM workspaces WHERE id = ?').pluck().get(wsId) as string;
+
+  it('an unsigned team key, or one signed by a stranger, for the personal team: push stops (exit 7) and uploads nothing', async () => {
+    const { dir, wsId, teamId } = await linkedFolder('personal-forged');
+    const before = head(wsId);
+    const blobs = db.prepare('SELECT count(*) FROM blobs').pluck().get();
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"SECRET-AFTER-FORGERY"}');
+
+    let epoch = forgeEpoch(teamId, wsId, (key, e) => sealToPublicKey(p, x25519Public, key, { kind: 'team-key', ownerId: teamId, epoch: e }));
+    let push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain(`(epoch ${epoch}) carries no signature`);
+    undoEpoch(teamId, wsId, epoch);
+
+    const stranger = { userId: 'f'.repeat(32), identity: generateIdentity(p) };
+    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, stranger, x25519Public, key, { teamId, epoch: e }));
+    push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('it is your personal team');
+    // the stranger signing in our name does no better
+    undoEpoch(teamId, wsId, epoch);
+    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, { ...stranger, userId }, x25519Public, key, { teamId, epoch: e }));
+    push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('signed in your name with keys that are not yours');
+
+    expect(head(wsId)).toBe(before);
+    expect(db.prepare('SELECT count(*) FROM blobs').pluck().get()).toBe(blobs);
+    undoEpoch(teamId, wsId, epoch);
+    expect((await a.run(['push'], { cwd: dir })).code).toBe(0);
+  }, 90_000);
+
+  it('a team key epoch taken back after this machine saw it: push stops (exit 7)', async () => {
+    expect((await a.run(['team', 'create', 'Rollback'])).code).toBe(0);
+    const { dir, wsId, teamId } = await linkedFolder('team-rollback', 'Rollback');
+    const rotated = await a.run(['team', 'rotate', '--team', 'Rollback', '--yes', '--json']);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const status = await a.run(['status'], { cwd: dir });
+    expect(status.code, status.stderr).toBe(0);
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"two"}');
+    // this machine has opened epoch 2; the server takes it back to epoch 1
+    expect((await a.run(['push'], { cwd: dir })).code).toBe(0);
+    const pushedAt2 = head(wsId);
+    undoEpoch(teamId, wsId, 2);
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"three"}');
+    const push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('up to epoch 1, but this machine has seen epoch 2');
+    expect(head(wsId)).toBe(pushedAt2);
+    expect(readFileSync(path.join(dir, 'env.json'), 'utf8')).toBe('{"token":"three"}');
+  }, 90_000);
+});
