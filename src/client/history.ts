@@ -144,7 +144,7 @@ export async function walkVerifiedHistory(
       continue;
     }
     if (!info) {
-      if (stopAt !== null) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)');
+      if (stopAt !== null) throw lostBase();
       throw new IntegrityFailure(`snapshot ${next.slice(0, 12)} is missing from the remote history`);
     }
     known.delete(next);
@@ -156,7 +156,7 @@ export async function walkVerifiedHistory(
     next = info.parent;
     if (visit(verified) === false) return visited;
   }
-  if (next !== stopAt) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)');
+  if (next !== stopAt) throw lostBase();
   return visited;
 }
 
@@ -170,6 +170,14 @@ export function requireEpochNotAbove(parent: { id: string; epoch: number }, chil
       `the snapshot after ${parent.id.slice(0, 12)} is under key epoch ${childEpoch}, older than its parent's ${parent.epoch}: it was made with keys that had been replaced`,
     );
   }
+}
+
+/** Our base gone from the remote: a server restored from a backup, or one that rewrote history. */
+function lostBase(): IntegrityFailure {
+  return new IntegrityFailure(
+    'your last synced snapshot is not in the remote history (rolled back or rewritten)',
+    'if the server was restored from a backup, `insomnia-sync push --force` makes your files the head again; check `insomnia-sync log` first',
+  );
 }
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */

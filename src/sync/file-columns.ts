@@ -191,6 +191,16 @@ export function filesOf(c: FileColumns): ManifestFile[] {
   return rowsOf(c, (k, chunks) => ({ path: c.paths[k] as string, mode: modeOf(c, k), size: c.stats[k * STAT_FIELDS] as number, chunks }));
 }
 
+/** The distinct blob ids (hex) of rows `rows` of `c`. */
+export function blobIdsOfRows(c: FileColumns, rows: readonly number[]): string[] {
+  const ids = Buffer.from(c.ids.buffer, c.ids.byteOffset, c.ids.byteLength);
+  const out = new Set<string>();
+  for (const k of rows) {
+    for (let i = c.firstId[k] as number; i < (c.firstId[k + 1] as number); i++) out.add(ids.toString('hex', i * BLOB_ID_BYTES, (i + 1) * BLOB_ID_BYTES));
+  }
+  return [...out];
+}
+
 /** Whether file `k` of `c` has exactly `entry`'s mode and blob ids. */
 export function sameContentAt(c: FileColumns, k: number, entry: Pick<IndexEntry, 'mode' | 'chunks'>): boolean {
   if (modeOf(c, k) !== (entry.mode & 0o100 ? 0o755 : 0o644)) return false;

@@ -10,7 +10,7 @@ import { blobIdBytes, type WorkspaceSubkeys } from '../../crypto/workspace-keys.
 import type { Primitives } from '../../crypto/primitives.js';
 import type { ColumnarManifest } from '../../sync/manifest.js';
 import { planChanges, planRescan, type LocalChange, type RescanPlan, type ScannedFile } from '../../sync/diff.js';
-import { mergeFileColumns } from '../../sync/file-columns.js';
+import { blobIdsOfRows, mergeFileColumns } from '../../sync/file-columns.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure } from '../errors.js';
@@ -51,6 +51,14 @@ export async function pushChanges(
   if (index.base !== null && baseEpoch !== remote.ring.epoch) {
     plan = planRescan(index, scan.columns, { rehashAll: true });
   }
+  // Forced over a head that is not our base: the server may have lost what our base referenced
+  // (its history was rolled back, say restored from a backup), so files whose blobs it lacks are
+  // read and sent again, and the snapshot names every blob for the server to check.
+  const forcedOverOther = head !== index.base;
+  if (forcedOverOther && opts.force && plan.unchanged.length > 0) {
+    const missing = await session.api.missingBlobs(workspaceId, blobIdsOfRows(index, plan.unchanged));
+    if (missing.length > 0) plan = planRescan(index, scan.columns, { rehashAll: true });
+  }
   const dirty = plan.dirty.map((k) => scannedFileAt(scan.columns, k));
 
   if (head !== index.base && !opts.force) {
@@ -78,7 +86,8 @@ export async function pushChanges(
   const files = mergeFileColumns(index, plan.unchanged, hashed);
   const changes = planChanges(index, plan, hashed);
   result.changes = changes;
-  if (changes.length === 0 && !(firstPush && head === null)) {
+  // Forced over another head, unchanged files are still a change to the remote: they replace it.
+  if (changes.length === 0 && !forcedOverOther && !(firstPush && head === null)) {
     writeIndex(folder.root, { ...files, workspaceId, base: index.base });
     ctx.progress.stop();
     return { ...result, upToDate: head === index.base };
@@ -93,7 +102,7 @@ export async function pushChanges(
     epoch: remote.ring.epoch,
     author: signer.author,
     time: new Date().toISOString(),
-    message: opts.message ?? defaultMessage(changes),
+    message: opts.message ?? (changes.length === 0 && forcedOverOther ? 'your files, pushed over the remote head' : defaultMessage(changes)),
     files,
   };
   const { packSnapshot } = await import('../../sync/snapshot.js');
@@ -101,7 +110,7 @@ export async function pushChanges(
   // The server checks that these exist and records them for garbage collection; blobs the parent
   // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
   // Files that kept their index entry kept their blobs, so only the re-read files' ids can be new.
-  const blobIds = [...new Set(hashed.flatMap((f) => f.chunks))];
+  const blobIds = forcedOverOther ? blobIdsOfRows(files, files.paths.map((_, k) => k)) : [...new Set(hashed.flatMap((f) => f.chunks))];
   const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: packed.data, blobIds });
   created.catch(() => {}); // awaited just below; the index is encoded while the server works
   await session.api.flushed();

@@ -51,8 +51,10 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     uploadedBytes: 0,
     skipped: scan.skipped,
   };
+  // --force over a remote that is not at our base makes our files the head, changed or not.
+  const replacing = async (): Promise<boolean> => opts.force === true && (await workspace).head !== base;
   // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
-  if (base !== null && scanned.clean) return upToDateResult(ctx, workspace, { ...result, parent: base });
+  if (base !== null && scanned.clean && !(await replacing())) return upToDateResult(ctx, workspace, { ...result, parent: base });
 
   // Something was touched: the keys will most likely be needed, so they are asked for now and
   // the index decoded while the server answers.
@@ -62,7 +64,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   const index = scanned.columns();
   const plan = planRescan(index, scan.columns);
   const firstPush = index.base === null;
-  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush) return upToDateResult(ctx, workspace, { ...result, parent: base });
+  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush && !(await replacing())) return upToDateResult(ctx, workspace, { ...result, parent: base });
   // Everything past here needs keys, crypto and the upload machinery: loaded only when there is work.
   const { pushChanges } = await import('./push-changes.js');
   return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush, asked: { workspace, ...(me ? { me } : {}) } });
