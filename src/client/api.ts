@@ -383,8 +383,8 @@ export class ApiClient {
     return out;
   }
   /** Sent as binary (protocol/snapshot-frames.ts): a manifest's megabytes go as they are, not as base64 in JSON. */
-  createSnapshot(workspaceId: string, upload: SnapshotUpload): Promise<T.CreateSnapshotResponse> {
-    return this.json('createSnapshot', { params: { workspaceId }, raw: encodeSnapshotUpload(upload) });
+  createSnapshot(workspaceId: string, upload: SnapshotUpload, epoch: number): Promise<T.CreateSnapshotResponse> {
+    return this.json('createSnapshot', { params: { workspaceId }, query: { epoch: String(epoch) }, raw: encodeSnapshotUpload(upload) });
   }
   /** Newest first; asked for as binary frames (protocol/snapshot-frames.ts), not base64 JSON. */
   async listSnapshots(workspaceId: string, opts: { limit?: number; before?: string } = {}): Promise<SnapshotFrame[]> {

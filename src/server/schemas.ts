@@ -289,6 +289,9 @@ export const schemas = {
   },
   createSnapshot: {
     params: workspaceParams,
+    // the key epoch the snapshot was encrypted under, as the client says (it cannot be checked
+    // here): one older than the team's means a rotation happened while the client pushed
+    querystring: { type: 'object', additionalProperties: false, properties: { epoch: { type: 'string', pattern: '^[1-9][0-9]{0,8}$' } } },
     body: {
       content: {
         'application/json': {

@@ -4,6 +4,7 @@
  * a removed member holds. Either would let it (or the removed member) read what is pushed next.
  * Each case edits the real server's database and drives the real CLI.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -17,6 +18,7 @@ import { generateIdentity } from '../../src/crypto/keys.js';
 import { sealToPublicKey } from '../../src/crypto/seal.js';
 import { sealTeamKeyGrant } from '../../src/crypto/team-grant.js';
 import { generateKey } from '../../src/crypto/workspace-keys.js';
+import { encodeSnapshotUpload } from '../../src/protocol/snapshot-frames.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
 
@@ -120,4 +122,25 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect(head(wsId)).toBe(pushedAt2);
     expect(readFileSync(path.join(dir, 'env.json'), 'utf8')).toBe('{"token":"three"}');
   }, 90_000);
+
+  it('a snapshot encrypted under an epoch older than the team\'s (a push that began before a rotation) is refused (409)', async () => {
+    expect((await a.run(['team', 'create', 'Race'])).code).toBe(0);
+    const { wsId } = await linkedFolder('team-race', 'Race');
+    expect((await a.run(['team', 'rotate', '--team', 'Race', '--yes'])).code).toBe(0);
+    const token = json(readFileSync(path.join(a.configDir, 'sessions', 'default.json'), 'utf8')).sessionToken as string;
+    const parent = head(wsId);
+    const data = new TextEncoder().encode('ciphertext the server cannot read');
+    const id = createHash('sha256').update(data).digest('hex');
+    const send = (epoch: number): Promise<Response> =>
+      fetch(`${server.url}/v1/workspaces/${wsId}/snapshots?epoch=${epoch}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        body: Buffer.concat(encodeSnapshotUpload({ id, parent, data, blobIds: [] })),
+      });
+    const stale = await send(1);
+    expect(stale.status).toBe(409);
+    expect(((await stale.json()) as any).error.message).toContain('rotated while you pushed (now epoch 2)');
+    expect(head(wsId)).toBe(parent);
+    expect((await send(2)).status).toBe(200);
+  }, 60_000);
 });

@@ -111,7 +111,7 @@ export async function pushChanges(
   // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
   // Files that kept their index entry kept their blobs, so only the re-read files' ids can be new.
   const blobIds = forcedOverOther ? blobIdsOfRows(files, files.paths.map((_, k) => k)) : [...new Set(hashed.flatMap((f) => f.chunks))];
-  const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: packed.data, blobIds });
+  const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: packed.data, blobIds }, remote.ring.epoch);
   created.catch(() => {}); // awaited just below; the index is encoded while the server works
   await session.api.flushed();
   const indexBytes = encodeIndexFile({ ...files, workspaceId, base: packed.id });

@@ -24,7 +24,7 @@ export function registerSnapshotRoutes(
 ): void {
   const { store } = ctx;
 
-  app.route<{ Params: Params; Body: T.CreateSnapshotRequest | Buffer }>({
+  app.route<{ Params: Params; Querystring: { epoch?: string }; Body: T.CreateSnapshotRequest | Buffer }>({
     method: ROUTES.createSnapshot.method,
     url: ROUTES.createSnapshot.path,
     schema: schemas.createSnapshot,
@@ -33,6 +33,13 @@ export function registerSnapshotRoutes(
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
       const { id, parent, data: bytes, blobIds } = snapshotUpload(request.body);
       if (sha256Hex(bytes) !== id) throw badRequest('snapshot id is not the SHA-256 of its data');
+      // A push that began before a member was removed would put new data under keys they hold.
+      if (request.query.epoch !== undefined) {
+        const team = await store.getTeam(ws.teamId);
+        if (team && Number(request.query.epoch) < team.epoch) {
+          throw new ApiError('conflict', `the team's key was rotated while you pushed (now epoch ${team.epoch}); push again to encrypt under the new key`);
+        }
+      }
       const result = await store.createSnapshot(ws.id, { id, parent, data: bytes, blobIds, createdAt: ctx.now() });
       if (result.ok) return { head: result.head };
       switch (result.reason) {
