@@ -63,7 +63,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .argument('<workspace>', 'workspace name or id')
     .argument('[dir]', 'folder to create (default: the workspace name)')
     .action(action('clone'));
-  program.command('status').description('local changes since the last sync, and whether the remote moved').action(action('status'));
+  program.command('status').description('local changes since the last sync, and whether the remote moved (exit 7 when it lost your last synced snapshot)').action(action('status'));
   program
     .command('push')
     .description('encrypt and upload local changes as a new snapshot')
@@ -89,7 +89,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .action(action('restore'));
   program
     .command('verify')
-    .description('check every snapshot signature and parent link, and decrypt every blob against its id')
+    .description('check every snapshot signature and parent link, and decrypt every blob against its id; in a linked folder, also that your last synced snapshot is still in the history')
     .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
     .action(action('verify'));
 
