@@ -83,4 +83,13 @@ describe('team standing, end to end', () => {
     expect(none.stderr).toContain(`you are in no team ${other}`);
   }, 60_000);
 
+  it('account delete as the only owner of a team with members names a way out that exists', async () => {
+    const refused = await ann.run(['account', 'delete', '--yes', '--password-stdin'], { input: `${PASSWORD}\n` });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(`you are the only owner of team ${TEAM}`);
+    expect(refused.stderr).toContain('`insomnia-sync team role EMAIL owner --team TEAM`');
+    expect(refused.stderr).not.toMatch(/delete the team/);
+    expect((await ann.run(['whoami'])).code).toBe(0);
+  }, 60_000);
+
 });
