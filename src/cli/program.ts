@@ -162,7 +162,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .action(action('team-confirm'));
   team
     .command('remove')
-    .description('remove a member and rotate the team key; they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine)')
+    .description('remove a member and rotate the team key (not for one never confirmed: they held no key); they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine)')
     .argument('<email>', 'the member to remove')
     .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-remove'));

@@ -485,6 +485,12 @@ export interface RotateTeamRequest {
   workspaceKeys: { workspaceId: string; wrappedKey: string }[];
 }
 
+/**
+ * Removing a member: a rotation (RotateTeamRequest), or `{epoch}` alone for a member who accepted
+ * but was never confirmed, who holds no team key, so nothing needs rotating.
+ */
+export type RemoveMemberRequest = RotateTeamRequest | { epoch: number };
+
 export interface RotateTeamResponse {
   epoch: number;
 }

@@ -92,4 +92,20 @@ describe('team standing, end to end', () => {
     expect((await ann.run(['whoami'])).code).toBe(0);
   }, 60_000);
 
+  let early: string;
+  const ci = (token: string) => machine(server.url, tempDir('isync-ci-config-')).run(['clone', wsId, path.join(tempDir('isync-ci-'), 'ws')], { env: { INSOMNIA_SYNC_TOKEN: token } });
+
+  it('removing a member who was never confirmed rotates nothing: the team\'s tokens keep working', async () => {
+    early = json((await must(ann, ['token', 'create', '--workspace', wsId, '--name', 'early', '--json'])).stdout).token;
+    await join(carol, 'carol@example.com', false);
+    const removed = await must(ann, ['team', 'remove', 'carol@example.com', '--team', TEAM, '--yes', '--json']);
+    expect(json(removed.stdout)).toMatchObject({ removed: 'carol@example.com', rotated: false, epoch: 1 });
+    const team = json((await must(ann, ['team', 'list', '--json'])).stdout).teams.find((t: { id: string }) => t.id === teamId);
+    expect(team.epoch).toBe(1);
+    expect((await carol.run(['team', 'members', '--team', teamId])).code).not.toBe(0);
+    const cloned = await ci(early);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    expect((await tokens()).map((t) => t.status)).toEqual(['active']);
+  }, 90_000);
+
 });

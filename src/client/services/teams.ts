@@ -338,8 +338,13 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
   const target = members.members.find((m) => m.email === email);
   if (!target) throw new NotFoundError(`${email} is not a member of ${team.name}`);
   if (target.userId === session.secrets.userId) throw new UsageError('to remove yourself, use `insomnia-sync team leave`');
+  if (target.status === 'accepted') {
+    // Never confirmed, so never held a key: nothing to rotate (as when they leave), tokens keep working.
+    const res = await session.api.removeMember(team.id, target.userId, { epoch: members.team.epoch });
+    return { team: team.name, removed: email, rotated: false, epoch: res.epoch, workspaces: 0, members: 0, unchecked: [] as string[] };
+  }
   const res = await rotate(ctx, session, team, target.userId, opts, (rotation) => session.api.removeMember(team.id, target.userId, rotation));
-  return { team: team.name, removed: email, ...res };
+  return { team: team.name, removed: email, rotated: true, ...res };
 }
 
 export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?: boolean; onUnchecked?: (emails: string[]) => void }) {
