@@ -108,4 +108,16 @@ describe('team standing, end to end', () => {
     expect((await tokens()).map((t) => t.status)).toEqual(['active']);
   }, 90_000);
 
+  it('a returning member confirmed with --yes keeps the checked record and gets no warning', async () => {
+    await join(dave, 'dave@example.com', 'fingerprint');
+    const rotated = await must(ann, ['team', 'remove', 'dave@example.com', '--team', TEAM, '--yes', '--json']);
+    expect(json(rotated.stdout)).toMatchObject({ rotated: true, epoch: 2 });
+
+    const again = (await join(dave, 'dave@example.com', 'yes'))!;
+    expect(again.stderr).not.toMatch(/without checking fingerprints/);
+    const known = json(readFileSync(path.join(ann.configDir, 'known-keys.json'), 'utf8'));
+    const records = Object.values(known.servers).flatMap((s) => Object.values(s as Record<string, { email: string; checked: boolean }>));
+    expect(records.find((r) => r.email === 'dave@example.com')).toMatchObject({ checked: true });
+  }, 120_000);
+
 });

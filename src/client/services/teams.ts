@@ -183,13 +183,17 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
 
   for (const m of targets) {
     const v = view(m);
+    let checked = opts.fingerprint !== undefined;
     if (opts.fingerprint !== undefined) {
       // a script's check: nothing is sealed unless the fingerprint is the one the member read out
       checkGivenFingerprint(v, opts.fingerprint, 'nothing was sealed');
     } else {
-      // Without a fingerprint read out, a key must not differ from one recorded for this person.
-      checkAgainstRecord(known, v, 'nothing was sealed');
-      if (opts.yes) result.unchecked = true;
+      // Without a fingerprint read out, a key must not differ from one recorded for this person;
+      // one that matches a checked record (a returning member) was vouched for already.
+      checked = checkAgainstRecord(known, v, 'nothing was sealed')?.checked === true;
+      if (checked) {
+        /* no question, no warning: as a rotation does (checkRecipients) */
+      } else if (opts.yes) result.unchecked = true;
       else if (!(await ctx.prompter.confirm(fingerprintQuestion(v)))) {
         result.skipped.push(v);
         continue;
@@ -202,7 +206,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     }));
     await session.api.confirmMember(team.id, m.userId, { sealedKeys });
     // Later rotations hold this member to this key (unchecked when --yes trusted the server's copy).
-    known.remember([{ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: !opts.yes || opts.fingerprint !== undefined }]);
+    known.remember([{ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: checked || !opts.yes }]);
     result.confirmed.push({ ...v, status: 'confirmed' });
   }
   if (opts.email && result.skipped.length > 0) throw new UsageError('not confirmed: the fingerprint was not vouched for');
