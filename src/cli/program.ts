@@ -120,7 +120,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .action(action('token-create'));
   token
     .command('list')
-    .description('list access tokens (id, name, scope, workspace, created, last used, expiry); never the secret')
+    .description('list access tokens (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left); never the secret')
     .option('--workspace <workspace>', 'only the tokens of this workspace')
     .action(action('token-list'));
   token

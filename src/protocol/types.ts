@@ -264,6 +264,11 @@ export interface TokenInfo {
   lastUsedAt: string | null;
   expiresAt: string | null;
   revokedAt: string | null;
+  /**
+   * the newest key epoch the token holds a workspace key for: below the workspace's newest epoch
+   * the token can no longer sync (its team key rotated). Absent from servers before it was added.
+   */
+  keyEpoch?: number;
 }
 
 export interface TokenListResponse {

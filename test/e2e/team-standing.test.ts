@@ -108,10 +108,14 @@ describe('team standing, end to end', () => {
     expect((await tokens()).map((t) => t.status)).toEqual(['active']);
   }, 90_000);
 
-  it('a returning member confirmed with --yes keeps the checked record and gets no warning', async () => {
+  it('a returning member confirmed with --yes keeps the checked record and gets no warning; older tokens show stale (key rotated)', async () => {
     await join(dave, 'dave@example.com', 'fingerprint');
     const rotated = await must(ann, ['team', 'remove', 'dave@example.com', '--team', TEAM, '--yes', '--json']);
     expect(json(rotated.stdout)).toMatchObject({ rotated: true, epoch: 2 });
+    // the token made before the rotation can no longer sync, and the list says so
+    expect((await ci(early)).code).toBe(4);
+    expect(await tokens()).toMatchObject([{ status: 'stale', staleBecause: 'key-rotated' }]);
+    expect((await must(ann, ['token', 'list'])).stdout).toMatch(/stale \(key rotated\)/);
 
     const again = (await join(dave, 'dave@example.com', 'yes'))!;
     expect(again.stderr).not.toMatch(/without checking fingerprints/);
@@ -120,4 +124,12 @@ describe('team standing, end to end', () => {
     expect(records.find((r) => r.email === 'dave@example.com')).toMatchObject({ checked: true });
   }, 120_000);
 
+  it('a token whose creator left the team shows stale (creator left)', async () => {
+    const made = json((await must(bob, ['token', 'create', '--workspace', wsId, '--name', 'bobs', '--json'])).stdout);
+    expect((await tokens()).find((t) => t.id === made.id)).toMatchObject({ status: 'active' });
+    await must(bob, ['team', 'leave', '--team', TEAM, '--yes']);
+    expect((await ci(made.token)).code).toBe(4);
+    expect((await tokens()).find((t) => t.id === made.id)).toMatchObject({ status: 'stale', staleBecause: 'creator-left' });
+    expect((await must(ann, ['token', 'list'])).stdout).toMatch(/stale \(creator left\)/);
+  }, 90_000);
 });
