@@ -55,7 +55,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .command('init')
     .description('create a remote workspace and link the current folder to it')
     .option('--name <name>', 'workspace name (default: the folder name)')
-    .option('--team <team>', 'team name or id (default: your personal team)')
+    .option('--team <team>', 'team name, id or id prefix (default: your personal team)')
     .action(action('init'));
   program
     .command('clone')
@@ -63,7 +63,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .argument('<workspace>', 'workspace name or id')
     .argument('[dir]', 'folder to create (default: the workspace name)')
     .action(action('clone'));
-  program.command('status').description('local changes since the last sync, and whether the remote moved').action(action('status'));
+  program.command('status').description('local changes since the last sync, and whether the remote moved (exit 7 when it lost your last synced snapshot)').action(action('status'));
   program
     .command('push')
     .description('encrypt and upload local changes as a new snapshot')
@@ -89,7 +89,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .action(action('restore'));
   program
     .command('verify')
-    .description('check every snapshot signature and parent link, and decrypt every blob against its id')
+    .description('check every snapshot signature and parent link, and decrypt every blob against its id; in a linked folder, also that your last synced snapshot is still in the history')
     .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
     .action(action('verify'));
 
@@ -120,7 +120,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .action(action('token-create'));
   token
     .command('list')
-    .description('list access tokens (id, name, scope, workspace, created, last used, expiry); never the secret')
+    .description('list access tokens (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left); never the secret')
     .option('--workspace <workspace>', 'only the tokens of this workspace')
     .action(action('token-list'));
   token
@@ -137,13 +137,13 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
   team
     .command('members')
     .description('members with role, status and key fingerprint; open invitations (owners and admins)')
-    .requiredOption('--team <team>', 'team name or id')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-members'));
   team
     .command('invite')
     .description('mail an invite code to each address; a malformed address is reported and the rest still go out (exit 1 if any failed)')
     .argument('[emails...]', 'addresses; - reads them from standard input, one a line')
-    .requiredOption('--team <team>', 'team name or id')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
     .option('--role <role>', 'member (default) or admin (owners only)')
     .option('--from-file <file>', 'read addresses from FILE, one a line (- for standard input)')
     .action(action('team-invite'));
@@ -156,32 +156,32 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .command('confirm')
     .description("check a member's key fingerprint and seal the team key to them; until then they read nothing")
     .argument('[email]', 'the member to confirm')
-    .requiredOption('--team <team>', 'team name or id')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
     .option('--all', 'confirm every accepted member (asks about each fingerprint on a terminal)')
     .option('--fingerprint <fp>', 'the fingerprint the member read out (scripts); a mismatch refuses with exit 7, nothing sealed; for a confirmed member, records it for key rotations')
     .action(action('team-confirm'));
   team
     .command('remove')
-    .description('remove a member and rotate the team key; they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine)')
+    .description('remove a member and rotate the team key (not for one never confirmed: they held no key); they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine)')
     .argument('<email>', 'the member to remove')
-    .requiredOption('--team <team>', 'team name or id')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-remove'));
   team
     .command('role')
     .description("change a member's role: owner, admin or member (owners only); only a confirmed member becomes owner, and a team keeps a confirmed owner")
     .argument('<email>', 'the member')
     .argument('<role>', 'owner, admin or member')
-    .requiredOption('--team <team>', 'team name or id')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-role'));
   team
     .command('leave')
     .description('leave a team (asks first; --yes to skip); an owner or admin then rotates its key')
-    .requiredOption('--team <team>', 'team name or id')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-leave'));
   team
     .command('rotate')
     .description('make a new team key and new workspace keys (needed after a member left; owners and admins); seals only to fingerprints checked on this machine, asks about others (--yes trusts the server\'s copy)')
-    .requiredOption('--team <team>', 'team name or id')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-rotate'));
 
   program

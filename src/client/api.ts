@@ -461,7 +461,7 @@ export class ApiClient {
   async confirmMember(teamId: string, userId: string, req: T.ConfirmMemberRequest): Promise<void> {
     await this.send('confirmMember', { params: { teamId, userId }, json: req });
   }
-  removeMember(teamId: string, userId: string, req: T.RotateTeamRequest): Promise<T.RotateTeamResponse> {
+  removeMember(teamId: string, userId: string, req: T.RemoveMemberRequest): Promise<T.RotateTeamResponse> {
     return this.json('removeMember', { params: { teamId, userId }, json: req });
   }
   rotateTeam(teamId: string, req: T.RotateTeamRequest): Promise<T.RotateTeamResponse> {

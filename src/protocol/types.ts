@@ -264,6 +264,11 @@ export interface TokenInfo {
   lastUsedAt: string | null;
   expiresAt: string | null;
   revokedAt: string | null;
+  /**
+   * the newest key epoch the token holds a workspace key for: below the workspace's newest epoch
+   * the token can no longer sync (its team key rotated). Absent from servers before it was added.
+   */
+  keyEpoch?: number;
 }
 
 export interface TokenListResponse {
@@ -484,6 +489,12 @@ export interface RotateTeamRequest {
   /** a new content key for every workspace of the team, wrapped under the new team key */
   workspaceKeys: { workspaceId: string; wrappedKey: string }[];
 }
+
+/**
+ * Removing a member: a rotation (RotateTeamRequest), or `{epoch}` alone for a member who accepted
+ * but was never confirmed, who holds no team key, so nothing needs rotating.
+ */
+export type RemoveMemberRequest = RotateTeamRequest | { epoch: number };
 
 export interface RotateTeamResponse {
   epoch: number;

@@ -22,7 +22,7 @@ const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody,
 
 const tokenInfo = {
   type: 'object',
-  required: ['id', 'workspaceId', 'name', 'scope', 'createdBy', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt'],
+  required: ['id', 'workspaceId', 'name', 'scope', 'createdBy', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt', 'keyEpoch'],
   properties: {
     id: { type: 'string' },
     workspaceId: { type: 'string' },
@@ -37,6 +37,7 @@ const tokenInfo = {
     lastUsedAt: nullableTime,
     expiresAt: nullableTime,
     revokedAt: nullableTime,
+    keyEpoch: { type: 'integer' },
   },
 } as const;
 

@@ -368,6 +368,12 @@ export interface Store {
    * adds epoch + 1 keys for exactly the team's workspaces, and clears a pending rotation.
    */
   rotateTeam(teamId: string, rotation: TeamRotation): Promise<RotateTeamResult>;
+  /**
+   * Removes a member who accepted but was never confirmed: they hold no team key, so nothing is
+   * rotated and no former-member record is made. Refuses one confirmed meanwhile (their removal
+   * must rotate: rotateTeam).
+   */
+  removeUnconfirmedMember(teamId: string, userId: string): Promise<RemoveUnconfirmedResult>;
   /** Ends the user's membership; a confirmed leaver leaves the team `rotationPending`. */
   leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult>;
   /**
@@ -529,6 +535,8 @@ export interface TeamRotation {
 export type RotateTeamResult =
   | { ok: true; epoch: number }
   | { ok: false; reason: 'stale' | 'not_member' | 'last_owner' | 'members_changed' | 'workspaces_changed' | 'no_team' };
+
+export type RemoveUnconfirmedResult = { ok: true } | { ok: false; reason: 'not_member' | 'confirmed' };
 
 export type LeaveTeamResult =
   | { ok: true; rotationPending: boolean }

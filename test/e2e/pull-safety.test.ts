@@ -269,4 +269,41 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('warning');
   }, 60_000);
+  it('a head rolled back to before the last sync: status, verify and pull all exit 7 in the folder', async () => {
+    const { aDir, bDir } = await pair({ 'a.json': 'v1' });
+    writeFileSync(path.join(aDir, 'a.json'), 'v2');
+    await push(a, aDir, 'second');
+    writeFileSync(path.join(aDir, 'a.json'), 'v3');
+    await push(a, aDir, 'third');
+    const pulled = await b.run(['pull'], { cwd: bDir });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    const [s3, s2] = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots.map((s: { id: string }) => s.id) as string[];
+    const workspaceId = json(readFileSync(path.join(aDir, '.insomnia-sync/link.json'), 'utf8')).workspaceId as string;
+    const db = new Database(path.join(server.dataDir, 'sync.db'));
+    const expectRefused = async (why: string): Promise<void> => {
+      for (const dir of [aDir, bDir]) {
+        for (const command of ['status', 'verify', 'pull']) {
+          const res = await (dir === aDir ? a : b).run([command], { cwd: dir });
+          expect(res.code, `${why}: ${command}: ${res.stdout}${res.stderr}`).toBe(7);
+          expect(res.stderr).toContain('your last synced snapshot is not in the remote history');
+          expect(res.stdout).not.toContain('new snapshots');
+        }
+      }
+    };
+    try {
+      // the head moved back one snapshot; S3 itself is still stored
+      db.prepare('UPDATE workspaces SET head = ? WHERE id = ?').run(s2, workspaceId);
+      await expectRefused('head moved back');
+      // as an operator would: S3 deleted outright
+      db.pragma('foreign_keys = off');
+      db.prepare('DELETE FROM snapshots WHERE id = ?').run(s3);
+      await expectRefused('snapshot deleted');
+    } finally {
+      db.close();
+    }
+    // what is left is an intact history: verify by name, outside the folder, finds nothing wrong
+    const named = await a.run(['verify', '--workspace', workspaceId], { cwd: tempDir() });
+    expect(named.code, named.stderr).toBe(0);
+    expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('v3');
+  }, 90_000);
 });

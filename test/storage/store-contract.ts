@@ -194,6 +194,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.rotateTeam(teamId, { ...rotation([owner.id, c.id]), removeUserId: null })).toEqual({ ok: false, reason: 'stale' });
       });
 
+      it('removing a member never confirmed: no rotation, no former record; a confirmed one is refused', async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('u1@example.com', 'u2@example.com');
+        const [u1, u2] = others as [NewUser, NewUser];
+        expect(await store.confirmMember(teamId, u2.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).toEqual({ ok: true });
+        expect(await store.removeUnconfirmedMember(teamId, u1.id)).toEqual({ ok: true });
+        expect((await store.teamAccess(teamId, u1.id)).state).toBe('none');
+        expect(await store.removeUnconfirmedMember(teamId, u1.id)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.removeUnconfirmedMember(teamId, hex(16))).toEqual({ ok: false, reason: 'not_member' });
+        // one who holds the key goes only with a rotation
+        expect(await store.removeUnconfirmedMember(teamId, u2.id)).toEqual({ ok: false, reason: 'confirmed' });
+        expect((await store.teamAccess(teamId, u2.id)).state).toBe('confirmed');
+        const team = (await store.teamAccess(teamId, owner.id)).team!;
+        expect([team.epoch, team.rotationPending]).toEqual([1, false]);
+        expect((await store.workspaceMembers(wsId)).map((m) => m.userId).sort()).toEqual([owner.id, u2.id].sort());
+      });
+
       it('roles: a confirmed owner stays, only owners touch the owner role, only confirmed members become owner', async () => {
         const { owner, teamId, others } = await sharedTeam('r1@example.com', 'r2@example.com');
         const [r1, r2] = others as [NewUser, NewUser];

@@ -6,10 +6,14 @@ import { warnUnchecked } from './team-confirm.js';
 
 export async function run(ctx: ClientContext, out: Output, args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const email = args[0] as string;
-  if (!(await ctx.prompter.confirm(`Remove ${email} from ${opts.team as string} and rotate the team key?`))) throw new UsageError('not removed');
+  if (!(await ctx.prompter.confirm(`Remove ${email} from ${opts.team as string}? If they hold the team key, it is rotated.`))) throw new UsageError('not removed');
   const res = await removeMember(ctx, { team: opts.team as string, email, yes: Boolean(opts.yes), onUnchecked: (emails) => warnUnchecked(out, emails) });
-  out.result(res, () => [
-    `${out.green('✓')} Removed ${res.removed} from ${res.team}; new key epoch ${res.epoch} sealed to ${res.members} member(s), ${res.workspaces} workspace key(s) rotated`,
-    '  What they already pulled stays with them; nothing pushed from now on is readable with their keys.',
-  ]);
+  out.result(res, () =>
+    res.rotated
+      ? [
+          `${out.green('✓')} Removed ${res.removed} from ${res.team}; new key epoch ${res.epoch} sealed to ${res.members} member(s), ${res.workspaces} workspace key(s) rotated`,
+          '  What they already pulled stays with them; nothing pushed from now on is readable with their keys.',
+        ]
+      : `${out.green('✓')} Removed ${res.removed} from ${res.team}; they were never confirmed and held no key, so the key (epoch ${res.epoch}) stays and access tokens keep working`,
+  );
 }

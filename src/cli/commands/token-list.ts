@@ -17,7 +17,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
       when(t.createdAt, '-'),
       when(t.lastUsedAt, 'never'),
       when(t.expiresAt, 'never'),
-      t.status,
+      t.staleBecause ? `${t.status} (${t.staleBecause === 'key-rotated' ? 'key rotated' : 'creator left'})` : t.status,
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

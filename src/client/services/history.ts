@@ -138,6 +138,8 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
   const p = ctx.primitives;
   let workspaceId: string;
   let session;
+  /** the folder's last synced snapshot: the history must still hold it, as pull requires */
+  let base: string | null = null;
   if (opts.workspace) {
     const principal = requirePrincipal(ctx);
     session = principal;
@@ -148,14 +150,19 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
     const linked = await openLinkedFolder(ctx);
     session = linked.session;
     workspaceId = linked.folder.link.workspaceId;
+    base = readIndexColumns(linked.folder.root).base;
   }
   ctx.progress.start('Verifying snapshots');
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   // Every blob with the epoch of the first snapshot that references it; manifests are let go as read.
   const blobs = new Map<string, number>();
+  let sawBase = base === null;
   const snapshots = await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'all', (s) => {
+    if (s.id === base) sawBase = true;
     for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
   });
+  // An intact chain can still be a rollback: the head moved back to before what this folder synced.
+  if (!sawBase) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)', 'the server lost or rewrote snapshots; pull refuses too: ask its operator');
   const ids = [...blobs.keys()];
   let bytes = 0;
   const step = 512;

@@ -5,6 +5,8 @@
  */
 import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
+import { IntegrityFailure, NotFoundError } from '../errors.js';
+import type { SyncPrincipal } from '../token-session.js';
 import { writeIndex } from '../local/link.js';
 import { tryLockFolder } from '../local/folder-lock.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
@@ -39,6 +41,7 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     changes = local.changes;
   }
   const workspace = await workspaceP;
+  if (workspace.head !== base && base !== null) await requireBaseKept(session, folder.link.workspaceId, base, workspace.head);
   return {
     workspaceId: folder.link.workspaceId,
     root: folder.root,
@@ -49,3 +52,24 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     skipped: scan.skipped,
   };
 }
+
+/**
+ * A moved head is not always news: a server that rolled back to before our last sync would have
+ * `status` announce "new snapshots" that pull then refuses. Deciding ancestry takes pull's walk of
+ * the history; this asks one snapshot, which catches the base gone (deleted, or the history
+ * emptied) and the head moved back onto the base's parent. Exit 7 either way, as pull.
+ */
+async function requireBaseKept(session: SyncPrincipal, workspaceId: string, base: string, head: string | null): Promise<void> {
+  const hint = 'the server lost or rewrote snapshots since this folder synced; `pull` refuses too: ask its operator';
+  if (head === null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', hint);
+  let parent: string | null;
+  try {
+    parent = (await session.api.getSnapshot(workspaceId, base)).parent;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    throw new IntegrityFailure(ROLLED_BACK, hint);
+  }
+  if (parent === head) throw new IntegrityFailure(ROLLED_BACK, hint);
+}
+
+const ROLLED_BACK = 'your last synced snapshot is not in the remote history (rolled back or rewritten)';

@@ -45,12 +45,19 @@ export function checkTeamName(name: string): string {
   return n;
 }
 
-/** By exact id or exact name; the personal team also as "personal". */
+/**
+ * By exact id or exact name; the personal team also as "personal"; else by a unique prefix of the
+ * id (at least 4 hex characters, as `restore` takes snapshot ids), since `team list` shows 12.
+ */
 export function findTeam(teams: TeamInfo[], wanted: string): TeamInfo {
   const hits = teams.filter((t) => t.id === wanted || t.name === wanted || (wanted === 'personal' && t.personal));
-  if (hits.length === 0) throw new NotFoundError(`you are in no team ${wanted}`, 'see `insomnia-sync team list`');
-  if (hits.length > 1) throw new UsageError(`${hits.length} of your teams are named ${wanted}`, 'use the team id instead');
-  return hits[0]!;
+  if (hits.length > 1) throw new UsageError(`${hits.length} of your teams are named ${wanted}`, 'use the team id `insomnia-sync team list` shows instead');
+  if (hits.length === 1) return hits[0]!;
+  const prefix = wanted.trim().toLowerCase();
+  const byPrefix = /^[0-9a-f]{4,32}$/.test(prefix) ? teams.filter((t) => t.id.startsWith(prefix)) : [];
+  if (byPrefix.length > 1) throw new UsageError(`team id prefix ${prefix} is ambiguous`, 'give more characters of the id');
+  if (byPrefix.length === 0) throw new NotFoundError(`you are in no team ${wanted}`, 'see `insomnia-sync team list`');
+  return byPrefix[0]!;
 }
 
 function memberFingerprint(m: { x25519PublicKey: string; ed25519PublicKey: string }): string {
@@ -181,13 +188,17 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
 
   for (const m of targets) {
     const v = view(m);
+    let checked = opts.fingerprint !== undefined;
     if (opts.fingerprint !== undefined) {
       // a script's check: nothing is sealed unless the fingerprint is the one the member read out
       checkGivenFingerprint(v, opts.fingerprint, 'nothing was sealed');
     } else {
-      // Without a fingerprint read out, a key must not differ from one recorded for this person.
-      checkAgainstRecord(known, v, 'nothing was sealed');
-      if (opts.yes) result.unchecked = true;
+      // Without a fingerprint read out, a key must not differ from one recorded for this person;
+      // one that matches a checked record (a returning member) was vouched for already.
+      checked = checkAgainstRecord(known, v, 'nothing was sealed')?.checked === true;
+      if (checked) {
+        /* no question, no warning: as a rotation does (checkRecipients) */
+      } else if (opts.yes) result.unchecked = true;
       else if (!(await ctx.prompter.confirm(fingerprintQuestion(v)))) {
         result.skipped.push(v);
         continue;
@@ -200,7 +211,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     }));
     await session.api.confirmMember(team.id, m.userId, { sealedKeys });
     // Later rotations hold this member to this key (unchecked when --yes trusted the server's copy).
-    known.remember([{ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: !opts.yes || opts.fingerprint !== undefined }]);
+    known.remember([{ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: checked || !opts.yes }]);
     result.confirmed.push({ ...v, status: 'confirmed' });
   }
   if (opts.email && result.skipped.length > 0) throw new UsageError('not confirmed: the fingerprint was not vouched for');
@@ -336,8 +347,13 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
   const target = members.members.find((m) => m.email === email);
   if (!target) throw new NotFoundError(`${email} is not a member of ${team.name}`);
   if (target.userId === session.secrets.userId) throw new UsageError('to remove yourself, use `insomnia-sync team leave`');
+  if (target.status === 'accepted') {
+    // Never confirmed, so never held a key: nothing to rotate (as when they leave), tokens keep working.
+    const res = await session.api.removeMember(team.id, target.userId, { epoch: members.team.epoch });
+    return { team: team.name, removed: email, rotated: false, epoch: res.epoch, workspaces: 0, members: 0, unchecked: [] as string[] };
+  }
   const res = await rotate(ctx, session, team, target.userId, opts, (rotation) => session.api.removeMember(team.id, target.userId, rotation));
-  return { team: team.name, removed: email, ...res };
+  return { team: team.name, removed: email, rotated: true, ...res };
 }
 
 export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?: boolean; onUnchecked?: (emails: string[]) => void }) {

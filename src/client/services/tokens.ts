@@ -10,12 +10,12 @@ import { toHex } from '../../crypto/hex.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { fromB64, toB64 } from '../../protocol/encoding.js';
 import { isPrintableLine } from '../../protocol/text.js';
-import type { TokenInfo, TokenScope, WorkspaceKeyInfo } from '../../protocol/types.js';
+import type { TokenInfo, TokenScope, WorkspaceInfo, WorkspaceKeyInfo } from '../../protocol/types.js';
 import { certificateMessage, encodeAccessToken } from '../access-token.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
 import { teamKeys } from '../keyring.js';
-import { requireSession } from '../session.js';
+import { requireSession, type ActiveSession } from '../session.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
 
 export const DEFAULT_TOKEN_EXPIRY = '90d';
@@ -121,11 +121,35 @@ export interface TokenSummary {
   lastUsedAt: string | null;
   expiresAt: string | null;
   revokedAt: string | null;
-  status: 'active' | 'expired' | 'revoked';
+  /** `stale`: not revoked or expired, yet refused: see `staleBecause` */
+  status: 'active' | 'expired' | 'revoked' | 'stale';
+  /** why a stale token no longer works; create a new one */
+  staleBecause?: 'key-rotated' | 'creator-left';
 }
 
-function summarize(t: TokenInfo, workspaceNames: Map<string, string>, now = Date.now()): TokenSummary {
-  const status = t.revokedAt ? 'revoked' : t.expiresAt && Date.parse(t.expiresAt) <= now ? 'expired' : 'active';
+/** What a token's standing depends on beyond itself; a field left out is not known and not held against it. */
+export interface TokenContext {
+  workspaceNames: Map<string, string>;
+  /** each workspace's newest key epoch */
+  workspaceEpochs?: Map<string, number>;
+  /** per workspace, the user ids of its team's confirmed members */
+  confirmedMembers?: Map<string, Set<string>>;
+}
+
+export function tokenStanding(t: TokenInfo, c: TokenContext, now = Date.now()): Pick<TokenSummary, 'status' | 'staleBecause'> {
+  if (t.revokedAt) return { status: 'revoked' };
+  if (t.expiresAt && Date.parse(t.expiresAt) <= now) return { status: 'expired' };
+  // The server refuses a token whose creator is no longer a confirmed member (it acts with their standing).
+  const members = c.confirmedMembers?.get(t.workspaceId);
+  if (members && !members.has(t.createdBy.userId)) return { status: 'stale', staleBecause: 'creator-left' };
+  // A token holds the keys of the epochs it was made in (tokenKeyring refuses it after a rotation).
+  const newest = c.workspaceEpochs?.get(t.workspaceId);
+  if (t.keyEpoch !== undefined && newest !== undefined && t.keyEpoch < newest) return { status: 'stale', staleBecause: 'key-rotated' };
+  return { status: 'active' };
+}
+
+function summarize(t: TokenInfo, c: TokenContext, now = Date.now()): TokenSummary {
+  const workspaceNames = c.workspaceNames;
   return {
     id: t.id,
     name: t.name,
@@ -137,7 +161,7 @@ function summarize(t: TokenInfo, workspaceNames: Map<string, string>, now = Date
     lastUsedAt: t.lastUsedAt,
     expiresAt: t.expiresAt,
     revokedAt: t.revokedAt,
-    status,
+    ...tokenStanding(t, c, now),
   };
 }
 
@@ -145,11 +169,36 @@ function summarize(t: TokenInfo, workspaceNames: Map<string, string>, now = Date
 export async function listTokens(ctx: ClientContext, opts: { workspace?: string } = {}): Promise<{ tokens: TokenSummary[] }> {
   const session = requireSession(ctx);
   const workspaces = await listWorkspaces(ctx, session);
-  const names = new Map(workspaces.map((w) => [w.id, w.name]));
   let workspaceId: string | undefined;
   if (opts.workspace) workspaceId = (await resolveWorkspace(ctx, session, opts.workspace)).id;
   const tokens = await session.api.listTokens(workspaceId);
-  return { tokens: tokens.map((t) => summarize(t, names)) };
+  const c = await tokenContext(session, workspaces, tokens);
+  return { tokens: tokens.map((t) => summarize(t, c)) };
+}
+
+/** The workspaces' epochs (listed already) and, for teams with a token that could still work, one members request each. */
+async function tokenContext(session: ActiveSession, workspaces: { id: string; name: string; workspace: WorkspaceInfo }[], tokens: TokenInfo[]): Promise<TokenContext> {
+  const c: Required<TokenContext> = {
+    workspaceNames: new Map(workspaces.map((w) => [w.id, w.name])),
+    workspaceEpochs: new Map(workspaces.map((w) => [w.id, Math.max(0, ...w.workspace.keys.map((k) => k.epoch))])),
+    confirmedMembers: new Map(),
+  };
+  const teamOf = new Map(workspaces.map((w) => [w.id, w.workspace.teamId]));
+  const now = Date.now();
+  const teams = new Set(tokens.filter((t) => tokenStanding(t, c, now).status === 'active').flatMap((t) => teamOf.get(t.workspaceId) ?? []));
+  const members = new Map(
+    await Promise.all(
+      [...teams].map(async (teamId) => {
+        const res = await session.api.teamMembers(teamId);
+        return [teamId, new Set(res.members.filter((m) => m.status === 'confirmed').map((m) => m.userId))] as const;
+      }),
+    ),
+  );
+  for (const [wsId, teamId] of teamOf) {
+    const m = members.get(teamId);
+    if (m) c.confirmedMembers.set(wsId, m);
+  }
+  return c;
 }
 
 /** By full id or a unique prefix (≥ 6 chars) of a token you can see. Effective on the token's next request. */
@@ -166,5 +215,5 @@ export async function revokeToken(ctx: ClientContext, opts: { id: string }): Pro
   }
   const revoked = await session.api.revokeToken(id);
   const workspaces = await listWorkspaces(ctx, session);
-  return summarize(revoked, new Map(workspaces.map((w) => [w.id, w.name])));
+  return summarize(revoked, { workspaceNames: new Map(workspaces.map((w) => [w.id, w.name])) });
 }

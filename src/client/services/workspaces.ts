@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace } from '../keyring.js';
 import { findLinkedFolder, writeIndex, writeLink } from '../local/link.js';
 import { requireSession, type ActiveSession } from '../session.js';
+import { findTeam } from './teams.js';
 
 export interface WorkspaceSummary {
   id: string;
@@ -35,9 +36,8 @@ function pickTeam(teams: TeamInfo[], wanted?: string): TeamInfo {
     if (!personal) throw new NotFoundError('you have no personal team');
     return personal;
   }
-  const team = teams.find((t) => t.id === wanted || t.name === wanted);
-  if (!team) throw new NotFoundError(`no team ${wanted}`, 'see `insomnia-sync whoami` for your teams');
-  return team;
+  // the same rule as every `team` command's --team
+  return findTeam(teams, wanted);
 }
 
 export async function init(ctx: ClientContext, opts: { name?: string; team?: string }): Promise<WorkspaceSummary & { root: string }> {

@@ -268,7 +268,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
           const names = result.teams.map((t) => t.name).join(', ');
           throw new ApiError(
             'conflict',
-            `you are the only owner of ${result.teams.length === 1 ? 'team' : 'teams'} ${names}, which ${result.teams.length === 1 ? 'has' : 'have'} other members: make another member an owner or delete the team first; nothing was removed`,
+            `you are the only owner of ${result.teams.length === 1 ? 'team' : 'teams'} ${names}, which ${result.teams.length === 1 ? 'has' : 'have'} other members: hand ${result.teams.length === 1 ? 'it' : 'each'} over to a confirmed member (\`insomnia-sync team role EMAIL owner --team TEAM\`) or remove the other members (\`insomnia-sync team remove EMAIL --team TEAM\`) first; nothing was removed`,
           );
         }
         if (result.reason === 'stale') throw new ApiError('conflict', 'the password changed meanwhile; nothing was removed');

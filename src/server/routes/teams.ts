@@ -238,7 +238,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
     },
   });
 
-  app.route<{ Params: MemberParams; Body: T.RotateTeamRequest }>({
+  app.route<{ Params: MemberParams; Body: T.RemoveMemberRequest }>({
     method: ROUTES.removeMember.method,
     url: ROUTES.removeMember.path,
     schema: teamSchemas.removeMember,
@@ -250,11 +250,20 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       const targetAccess = await store.teamAccess(team.id, target);
       if (targetAccess.state !== 'confirmed' && targetAccess.state !== 'accepted') throw notFound('no such member');
       if (targetAccess.role === 'owner' && role !== 'owner') throw new ApiError('forbidden', 'only an owner can remove an owner');
+      const body = request.body;
+      if (!('sealedKeys' in body) || !('workspaceKeys' in body)) {
+        if ('sealedKeys' in body || 'workspaceKeys' in body) throw badRequest('a rotation needs both sealedKeys and workspaceKeys');
+        // Never confirmed, so never held a key: a rotation would only break the team's access tokens.
+        const removed = await store.removeUnconfirmedMember(team.id, target);
+        if (removed.ok) return { epoch: team.epoch };
+        if (removed.reason === 'not_member') throw notFound('no such member');
+        throw new ApiError('conflict', 'this member was confirmed meanwhile and holds the team key: removing them rotates it; run the command again');
+      }
       const result = await store.rotateTeam(team.id, {
-        expectedEpoch: request.body.epoch,
+        expectedEpoch: body.epoch,
         removeUserId: target,
-        sealedKeys: request.body.sealedKeys.map((k) => ({ ...k })),
-        workspaceKeys: request.body.workspaceKeys.map((k) => ({ ...k })),
+        sealedKeys: body.sealedKeys.map((k) => ({ ...k })),
+        workspaceKeys: body.workspaceKeys.map((k) => ({ ...k })),
         now: ctx.now(),
       });
       if (!result.ok) throw rotationError(result);

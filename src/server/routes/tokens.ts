@@ -28,6 +28,7 @@ export function tokenView(t: AccessTokenRecord): T.TokenInfo {
     lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
     expiresAt: t.expiresAt?.toISOString() ?? null,
     revokedAt: t.revokedAt?.toISOString() ?? null,
+    keyEpoch: Math.max(0, ...t.keys.map((k) => k.epoch)),
   };
 }
 

@@ -154,7 +154,8 @@ export const teamSchemas = {
   },
   removeMember: {
     params: memberParams,
-    body: rotateBody,
+    // keys left out: the member never held one (the route checks)
+    body: { ...rotateBody, required: ['epoch'] },
     response: { 200: { type: 'object', required: ['epoch'], properties: { epoch: { type: 'integer' } } }, ...errors },
   },
   rotateTeam: {

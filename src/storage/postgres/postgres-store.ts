@@ -41,6 +41,7 @@ import type {
   ConfirmMemberResult,
   InvitationRecord,
   LeaveTeamResult,
+  RemoveUnconfirmedResult,
   SetMemberRoleResult,
   NewInvitation,
   NewTeam,
@@ -601,6 +602,9 @@ export class PostgresStore implements Store {
   }
   async rotateTeam(teamId: string, rotation: TeamRotation): Promise<RotateTeamResult> {
     return teams.rotateTeam(this.db, teamId, rotation);
+  }
+  async removeUnconfirmedMember(teamId: string, userId: string): Promise<RemoveUnconfirmedResult> {
+    return teams.removeUnconfirmedMember(this.db, teamId, userId);
   }
   async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
     return teams.leaveTeam(this.db, teamId, userId, now);

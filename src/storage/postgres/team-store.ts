@@ -8,6 +8,7 @@ import type {
   ConfirmMemberResult,
   InvitationRecord,
   LeaveTeamResult,
+  RemoveUnconfirmedResult,
   NewInvitation,
   NewTeam,
   RotateTeamResult,
@@ -231,6 +232,13 @@ export async function rotateTeam(db: PgDb, teamId: string, r: TeamRotation): Pro
     await tx.exec('UPDATE teams SET epoch = $1, rotation_pending = false WHERE id = $2', [next, teamId]);
     return { ok: true, epoch: next };
   });
+}
+
+export async function removeUnconfirmedMember(db: PgDb, teamId: string, userId: string): Promise<RemoveUnconfirmedResult> {
+  // one statement: a confirmation that lands first leaves the row alone
+  if ((await db.exec('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2 AND pending = true', [teamId, userId])) > 0) return { ok: true };
+  const [row] = await db.query('SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
+  return row ? { ok: false, reason: 'confirmed' } : { ok: false, reason: 'not_member' };
 }
 
 export async function leaveTeam(db: PgDb, teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {

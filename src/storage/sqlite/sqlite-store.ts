@@ -42,6 +42,7 @@ import type {
   ConfirmMemberResult,
   InvitationRecord,
   LeaveTeamResult,
+  RemoveUnconfirmedResult,
   SetMemberRoleResult,
   NewInvitation,
   NewTeam,
@@ -621,6 +622,9 @@ export class SqliteStore implements Store {
   }
   async rotateTeam(teamId: string, rotation: TeamRotation): Promise<RotateTeamResult> {
     return teams.rotateTeam(this.db, teamId, rotation);
+  }
+  async removeUnconfirmedMember(teamId: string, userId: string): Promise<RemoveUnconfirmedResult> {
+    return teams.removeUnconfirmedMember(this.db, teamId, userId);
   }
   async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
     return teams.leaveTeam(this.db, teamId, userId, now);

@@ -9,6 +9,7 @@ import type {
   ConfirmMemberResult,
   InvitationRecord,
   LeaveTeamResult,
+  RemoveUnconfirmedResult,
   NewInvitation,
   NewTeam,
   RotateTeamResult,
@@ -213,6 +214,12 @@ export function rotateTeam(db: Database.Database, teamId: string, r: TeamRotatio
     return { ok: true, epoch: next };
   });
   return run.immediate();
+}
+
+export function removeUnconfirmedMember(db: Database.Database, teamId: string, userId: string): RemoveUnconfirmedResult {
+  // one statement: a confirmation that lands first leaves the row alone
+  if (db.prepare('DELETE FROM team_members WHERE team_id = ? AND user_id = ? AND pending = 1').run(teamId, userId).changes > 0) return { ok: true };
+  return db.prepare('SELECT 1 FROM team_members WHERE team_id = ? AND user_id = ?').get(teamId, userId) ? { ok: false, reason: 'confirmed' } : { ok: false, reason: 'not_member' };
 }
 
 export function leaveTeam(db: Database.Database, teamId: string, userId: string, now: Date): LeaveTeamResult {

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { findTeam } from '../../src/client/services/teams.js';
+import { NotFoundError, UsageError } from '../../src/client/errors.js';
+import type { TeamInfo } from '../../src/protocol/types.js';
+
+const team = (id: string, name: string, personal = false): TeamInfo => ({ id, name, personal, role: 'owner', epoch: 1, sealedKeys: [] });
+const teams = [
+  team('aaaa1111000000000000000000000000', 'mine', true),
+  team('abcd1234000000000000000000000000', 'Acme'),
+  team('abcd5678000000000000000000000000', 'Acme'),
+  team('5eed0000000000000000000000000000', 'abcd1234'),
+];
+
+describe('--team: name, id or unique id prefix', () => {
+  it('takes an exact id, an exact name, "personal", or a unique prefix of 4 or more characters (any case)', () => {
+    expect(findTeam(teams, 'abcd5678000000000000000000000000').id).toBe(teams[2]!.id);
+    expect(findTeam(teams, 'personal').name).toBe('mine');
+    expect(findTeam(teams, 'mine').id).toBe(teams[0]!.id);
+    expect(findTeam(teams, 'abcd5678').id).toBe(teams[2]!.id);
+    expect(findTeam(teams, 'ABCD56780000').id).toBe(teams[2]!.id);
+    expect(findTeam(teams, 'aaaa').id).toBe(teams[0]!.id);
+  });
+
+  it('an exact name wins over an id prefix it also is', () => {
+    expect(findTeam(teams, 'abcd1234').id).toBe(teams[3]!.id);
+  });
+
+  it('an ambiguous name or prefix is a usage error (exit 2) that points at the id team list shows', () => {
+    expect(() => findTeam(teams, 'Acme')).toThrow(UsageError);
+    try {
+      findTeam(teams, 'Acme');
+    } catch (err) {
+      expect((err as UsageError).hint).toMatch(/team id `insomnia-sync team list` shows/);
+    }
+    expect(() => findTeam(teams, 'abcd')).toThrow(/team id prefix abcd is ambiguous/);
+  });
+
+  it('nothing matching, or a prefix under 4 characters, is not found (exit 5)', () => {
+    expect(() => findTeam(teams, 'ffff')).toThrow(NotFoundError);
+    expect(() => findTeam(teams, 'abc')).toThrow(NotFoundError);
+    expect(() => findTeam(teams, 'nobody')).toThrow(NotFoundError);
+  });
+});
