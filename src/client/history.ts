@@ -173,7 +173,7 @@ export function requireEpochNotAbove(parent: { id: string; epoch: number }, chil
 }
 
 /** Our base gone from the remote: a server restored from a backup, or one that rewrote history. */
-function lostBase(): IntegrityFailure {
+export function lostBase(): IntegrityFailure {
   return new IntegrityFailure(
     'your last synced snapshot is not in the remote history (rolled back or rewritten)',
     'if the server was restored from a backup, `insomnia-sync push --force` makes your files the head again; check `insomnia-sync log` first',

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-open.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
-import { findVerifiedSnapshot, walkVerifiedHistory } from '../history.js';
+import { findVerifiedSnapshot, lostBase, walkVerifiedHistory } from '../history.js';
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
 import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
@@ -162,7 +162,7 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
     for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
   });
   // An intact chain can still be a rollback: the head moved back to before what this folder synced.
-  if (!sawBase) throw new IntegrityFailure('your last synced snapshot is not in the remote history (rolled back or rewritten)', 'the server lost or rewrote snapshots; pull refuses too: ask its operator');
+  if (!sawBase) throw lostBase();
   const ids = [...blobs.keys()];
   let bytes = 0;
   const step = 512;

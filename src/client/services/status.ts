@@ -6,6 +6,7 @@
 import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
 import { IntegrityFailure, NotFoundError } from '../errors.js';
+import { lostBase } from '../history.js';
 import type { SyncPrincipal } from '../token-session.js';
 import { writeIndex } from '../local/link.js';
 import { tryLockFolder } from '../local/folder-lock.js';
@@ -60,16 +61,13 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
  * emptied) and the head moved back onto the base's parent. Exit 7 either way, as pull.
  */
 async function requireBaseKept(session: SyncPrincipal, workspaceId: string, base: string, head: string | null): Promise<void> {
-  const hint = 'the server lost or rewrote snapshots since this folder synced; `pull` refuses too: ask its operator';
-  if (head === null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', hint);
+  if (head === null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', lostBase().hint);
   let parent: string | null;
   try {
     parent = (await session.api.getSnapshot(workspaceId, base)).parent;
   } catch (err) {
     if (!(err instanceof NotFoundError)) throw err;
-    throw new IntegrityFailure(ROLLED_BACK, hint);
+    throw lostBase();
   }
-  if (parent === head) throw new IntegrityFailure(ROLLED_BACK, hint);
+  if (parent === head) throw lostBase();
 }
-
-const ROLLED_BACK = 'your last synced snapshot is not in the remote history (rolled back or rewritten)';
