@@ -166,6 +166,22 @@ describe('access tokens, end to end', () => {
     expect(json((await alice.run(['log', '--json'], { cwd: wsA })).stdout).snapshots[0].id).toBe(before);
   });
 
+  it('a read-only token pushing after the remote moved is refused as read-only (exit 4), not as a conflict (exit 3)', async () => {
+    const { token } = await createToken(['--workspace', idA, '--read-only', '--name', 'ci-read-moved']);
+    const work = tempDir('isync-ci-ro-moved-');
+    expect((await ci(server.url, token, ['clone', idA, 'ro'], work)).code).toBe(0);
+    const dir = path.join(work, 'ro');
+    writeFileSync(path.join(wsA, 'moved.json'), '{"moved":1}');
+    expect((await alice.run(['push', '-m', 'moved'], { cwd: wsA })).code).toBe(0);
+    writeFileSync(path.join(dir, 'evil.json'), '{}');
+    const pushed = await ci(server.url, token, ['push', '--json'], dir);
+    expect(pushed.code, pushed.stderr).toBe(4);
+    expect(json(pushed.stderr).error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/read-only/) });
+    expect(pushed.stderr).not.toMatch(/--force/);
+    const human = await ci(server.url, token, ['push', '--force'], dir);
+    expect(human.code).toBe(4);
+  });
+
   it('a token for workspace A is refused on workspace B (exit 4), by id and by name', async () => {
     const { token } = await createToken(['--workspace', 'proj-a', '--name', 'only-a']);
     const work = tempDir('isync-ci-ab-');
