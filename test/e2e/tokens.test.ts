@@ -196,6 +196,32 @@ describe('access tokens, end to end', () => {
     expect(linkedB.code).toBe(4);
   });
 
+  it('a token pasted as an argument is never echoed back whole', async () => {
+    const { token } = await createToken(['--workspace', 'proj-a', '--name', 'pasted']);
+    const { secret } = tokenParts(token);
+    const work = tempDir('isync-ci-pasted-');
+    const results = [
+      await ci(server.url, token, ['clone', token, 'dir'], work),
+      await ci(server.url, token, ['clone', token, 'dir', '--json'], work),
+      await ci(server.url, token, [token], work),
+      await ci(server.url, token, [token, '--json'], work),
+      await alice.run(['clone', token, path.join(work, 'as-alice')]),
+    ];
+    for (const r of results) {
+      expect(r.code, r.stderr).not.toBe(0);
+      for (const text of [r.stdout, r.stderr]) {
+        expect(text).not.toContain(token);
+        expect(text).not.toContain(token.slice(0, 24));
+        expect(text).not.toContain(secret.toString('base64url'));
+      }
+    }
+    expect(results[0]!.code).toBe(2);
+    expect(results[0]!.stderr).toMatch(/isync_… is an access token, not a workspace/);
+    expect(results[2]!.code).toBe(2);
+    expect(results[2]!.stderr).toMatch(/unknown command 'isync_…'/);
+    expect(results[2]!.stderr).toMatch(/INSOMNIA_SYNC_TOKEN/);
+  });
+
   it('tampered tokens are refused with exit 4: a changed character, and a changed secret with a fixed checksum', async () => {
     const { token } = await createToken(['--workspace', 'proj-a', '--name', 'tamper']);
     const work = tempDir('isync-ci-tamper-');
