@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { CLI, ROOT, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const MARKER = 'TOKEN-E2E-MARKER-51c0';
@@ -220,6 +220,30 @@ describe('access tokens, end to end', () => {
     expect(results[2]!.code).toBe(2);
     expect(results[2]!.stderr).toMatch(/unknown command 'isync_…'/);
     expect(results[2]!.stderr).toMatch(/INSOMNIA_SYNC_TOKEN/);
+  });
+
+  it('every command the docs list for tokens works with one: restore and export too; help names them and the units', async () => {
+    const { token } = await createToken(['--workspace', 'proj-a', '--read-only', '--name', 'ci-docs']);
+    const work = tempDir('isync-ci-docs-');
+    expect((await ci(server.url, token, ['clone', idA, 'dir'], work)).code).toBe(0);
+    const dir = path.join(work, 'dir');
+    const head = json((await ci(server.url, token, ['log', '--json'], dir)).stdout).snapshots[0].id as string;
+    const restored = await ci(server.url, token, ['restore', head, '--to', path.join(work, 'restored')], dir);
+    expect(restored.code, restored.stderr).toBe(0);
+    const exported = await ci(server.url, token, ['export', '--out', path.join(work, 'export.tar.gz')], dir);
+    expect(exported.code, exported.stderr).toBe(0);
+    for (const cmd of ['status', 'verify']) expect((await ci(server.url, token, [cmd], dir)).code).toBe(0);
+
+    const listed = ['clone', 'pull', 'push', 'status', 'log', 'restore', 'export', 'verify'];
+    const help = (await alice.run(['token', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(listed.join(' | '));
+    expect((await alice.run(['token', 'create', '--help'])).stdout).toMatch(/45s/);
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const man = readFileSync(path.join(ROOT, 'man', 'insomnia-sync.1'), 'utf8');
+    for (const cmd of listed) {
+      expect(/With `INSOMNIA_SYNC_TOKEN`[^]*?use the token/.exec(readme)![0]).toContain(`\`${cmd}\``);
+      expect(/\.SS Access tokens[^]*?act as the token/.exec(man)![0]).toContain(`\\fB${cmd}\\fR`);
+    }
   });
 
   it('tampered tokens are refused with exit 4: a changed character, and a changed secret with a fixed checksum', async () => {
