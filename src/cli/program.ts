@@ -190,7 +190,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt)')
     .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
     .option('--snapshot <snapshot>', 'snapshot id or unique prefix (default: the newest)')
-    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE)')
+    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('export'));
 
   const account = program.command('account').description('your account: what the server holds, sessions, password, recovery key, export, deletion');
@@ -199,7 +199,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .command('export')
     .description('service data plus every workspace you can read, decrypted, in one .tar.gz (or .tar.gz.age with --encrypt)')
     .requiredOption('--out <file>', 'the archive to write (never overwritten)')
-    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE)')
+    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('account-export'));
   account
     .command('verify')
