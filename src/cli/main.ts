@@ -3,6 +3,7 @@ import { CommanderError, type Command } from 'commander';
 import { buildProgram } from './program.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { COMMAND_MODULES } from './command-modules.js';
+import { redactAccessTokens } from '../client/token-text.js';
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -82,7 +83,9 @@ function reportError(out: import('./output.js').Output, err: unknown): number {
   const message = typeof e?.message === 'string' ? e.message.split('\n')[0]! : String(err);
   const knownCode = exitCodeFor(code);
   if (knownCode === EXIT.failure && process.env.INSOMNIA_SYNC_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
-  out.error(code, message, typeof e?.hint === 'string' ? e.hint : undefined, e?.details);
+  // Errors echo arguments; a token pasted as one must not reach a terminal or CI log whole.
+  const hint = typeof e?.hint === 'string' ? redactAccessTokens(e.hint) : undefined;
+  out.error(code, redactAccessTokens(message), hint, e?.details);
   return knownCode;
 }
 
@@ -91,7 +94,7 @@ main(process.argv).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`error: ${(err as Error)?.message ?? String(err)}\n`);
+    process.stderr.write(`error: ${redactAccessTokens((err as Error)?.message ?? String(err))}\n`);
     process.exitCode = EXIT.failure;
   },
 );

@@ -109,13 +109,13 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
 
   const token = program
     .command('token')
-    .description('access tokens for CI and scripts: INSOMNIA_SYNC_TOKEN=… clone | pull | push | status | log | verify, no login');
+    .description('access tokens for CI and scripts: INSOMNIA_SYNC_TOKEN=… clone | pull | push | status | log | restore | export | verify, no login');
   token
     .command('create')
     .description('create an access token for one workspace and print it once (store it as a secret)')
     .requiredOption('--workspace <workspace>', 'workspace name or id')
     .option('--read-only', 'the token can clone and pull but not push')
-    .option('--expires <duration>', 'lifetime: 30d, 12h, 90m, 2w, or never (default 90d)')
+    .option('--expires <duration>', 'lifetime: 45s, 90m, 12h, 30d, 2w, or never (default 90d)')
     .option('--name <name>', 'a label shown in `token list` and as the author of its snapshots (default "ci")')
     .action(action('token-create'));
   token
@@ -190,7 +190,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt)')
     .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
     .option('--snapshot <snapshot>', 'snapshot id or unique prefix (default: the newest)')
-    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE)')
+    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('export'));
 
   const account = program.command('account').description('your account: what the server holds, sessions, password, recovery key, export, deletion');
@@ -199,7 +199,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .command('export')
     .description('service data plus every workspace you can read, decrypted, in one .tar.gz (or .tar.gz.age with --encrypt)')
     .requiredOption('--out <file>', 'the archive to write (never overwritten)')
-    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE)')
+    .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('account-export'));
   account
     .command('verify')

@@ -2,9 +2,11 @@
  * Commander's parse errors as our usage errors (exit 2): one line, a hint, and the same JSON shape
  * as every other error with --json. Commander prints nothing itself (see main.ts).
  */
+import { looksLikeAccessToken, redactAccessTokens } from '../client/token-text.js';
 import { UsageError } from '../client/errors.js';
 
 const HELP_HINT = 'run with --help for usage';
+const TOKEN_HINT = 'an access token never goes on the command line: set INSOMNIA_SYNC_TOKEN';
 const SECRET_HINT = 'secrets never go on the command line: use --password-stdin or INSOMNIA_SYNC_PASSWORD';
 
 /** A CommanderError's code and message, as the error to report. */
@@ -18,12 +20,16 @@ export function usageErrorFrom(err: { code: string; message: string }): UsageErr
   // "(Did you mean --message?)" on the next line
   const suggestion = /^\(Did you mean (.+)\?\)$/.exec(lines[1] ?? '')?.[1];
   let hint = suggestion ? `did you mean ${suggestion}? (${HELP_HINT})` : HELP_HINT;
+  if (err.code === 'commander.unknownCommand') {
+    const name = /'([^']*)'/.exec(message)?.[1] ?? '';
+    if (looksLikeAccessToken(name)) return new UsageError(`unknown command '${redactAccessTokens(name)}'`, TOKEN_HINT);
+  }
   if (err.code === 'commander.unknownOption') {
     const flag = /'([^']*)'/.exec(message)?.[1] ?? '';
     message = `unknown option '${redactOption(flag)}'`;
     if (/^--?(pass|pw)/i.test(flag)) hint = SECRET_HINT;
   }
-  return new UsageError(message, hint);
+  return new UsageError(redactAccessTokens(message), hint);
 }
 
 /**

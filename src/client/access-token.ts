@@ -15,9 +15,10 @@ import { LABELS } from '../crypto/labels.js';
 import { verifyDetached } from '../crypto/keys.js';
 import type { Primitives } from '../crypto/primitives.js';
 import { AuthError } from './errors.js';
+import { ACCESS_TOKEN_PREFIX } from './token-text.js';
 import { ACCESS_TOKEN_BEARER_PREFIX, type MemberPublicKeys, type TokenScope, type WorkspaceMembersResponse } from '../protocol/types.js';
 
-export const ACCESS_TOKEN_PREFIX = 'isync_';
+export { ACCESS_TOKEN_PREFIX } from './token-text.js';
 export const ACCESS_TOKEN_VERSION = 0x01;
 const ID_BYTES = 16;
 const KEY_BYTES = 32;

@@ -12,11 +12,12 @@ import { deriveWorkspaceSubkeys, type WorkspaceSubkeys } from '../crypto/workspa
 import { fromB64, toB64 } from '../protocol/encoding.js';
 import type { WorkspaceInfo } from '../protocol/types.js';
 import { bearerOf, decodeAccessToken, tokenAuthorName, type AccessTokenSecrets } from './access-token.js';
+import { looksLikeAccessToken, redactAccessTokens } from './token-text.js';
 import type { ApiClient } from './api.js';
 import { DEFAULT_SERVER } from './config.js';
 import { normalizeUrl } from './session.js';
 import type { ClientContext } from './context.js';
-import { AuthError, IntegrityFailure } from './errors.js';
+import { AuthError, IntegrityFailure, UsageError } from './errors.js';
 import { decryptWorkspaceName, type WorkspaceKeyring } from './keyring.js';
 import type { ActiveSession } from './session.js';
 import type { Manifest } from '../sync/manifest.js';
@@ -108,6 +109,9 @@ export async function resolveTokenWorkspace(
   s: TokenSession,
   wanted: string,
 ): Promise<{ id: string; name: string; workspace: WorkspaceInfo }> {
+  if (looksLikeAccessToken(wanted)) {
+    throw new UsageError(`${redactAccessTokens(wanted)} is an access token, not a workspace`, `give the workspace name or id; the token goes only in ${TOKEN_ENV}`);
+  }
   const id = /^[0-9a-f]{32}$/i.test(wanted) ? wanted.toLowerCase() : s.token.workspaceId;
   const { workspace, ring } = await tokenRemote(p, s, s.api.getWorkspace(id));
   const name = decryptWorkspaceName(p, ring, workspace.encryptedName);

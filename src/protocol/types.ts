@@ -138,6 +138,8 @@ export interface WorkspaceInfo {
    * epoch the token holds (slot kind 'token-key', objectId = token id). `keys` stays the team-wrapped list.
    */
   tokenKeys?: WorkspaceKeyInfo[];
+  /** Only when the caller is an access token: its scope, so a read-only token's push stops before any work. */
+  tokenScope?: TokenScope;
 }
 
 export interface CreateWorkspaceRequest {

@@ -154,6 +154,7 @@ const workspaceInfo = {
         properties: { epoch: { type: 'integer' }, wrappedKey: { type: 'string' } },
       },
     },
+    tokenScope: { type: 'string', enum: ['read', 'write'] },
   },
 } as const;
 

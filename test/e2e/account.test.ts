@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { CLI, PASSWORD, loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
@@ -157,6 +157,40 @@ describe('account lifecycle, end to end', () => {
     const unpacked = tempDir();
     execFileSync('tar', ['-xzf', path.join(out, 'plain.tar.gz'), '-C', unpacked]);
     expect(readTree(path.join(unpacked, readdirSync(unpacked)[0]!))).toEqual(files);
+  });
+
+  it('export refuses a symlink at --out, dangling or not, with one clear line (exit 2), and leaves it', async () => {
+    const out = tempDir();
+    const dangling = path.join(out, 'gone.tar.gz');
+    symlinkSync(path.join(out, 'nowhere.tar.gz'), dangling);
+    const file = await a.run(['export', '--out', dangling], { cwd: ws });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/gone\.tar\.gz is a symbolic link to a missing file or folder/);
+    const dir = path.join(out, 'dir');
+    symlinkSync(path.join(out, 'missing-folder'), dir);
+    const folder = await a.run(['export', '--out', dir], { cwd: ws });
+    expect(folder.code).toBe(2);
+    expect(folder.stderr.split('\n')[0]).toBe(`error: ${dir} is a symbolic link to a missing file or folder`);
+    expect(folder.stderr).not.toMatch(/ENOENT|mkdir/);
+    expect(existsSync(path.join(out, 'nowhere.tar.gz')) || existsSync(path.join(out, 'missing-folder'))).toBe(false);
+    expect(readdirSync(out).sort()).toEqual(['dir', 'gone.tar.gz']);
+  });
+
+  it('export --encrypt: a name taken while the passphrase is typed is not replaced (exit 2)', async () => {
+    const out = tempDir();
+    const s = tty(a, `export --out ${path.join(out, 'race.tar.gz')} --encrypt`, ws);
+    await s.waitFor(/Passphrase/);
+    // after the "never overwrites" check: only the last step can still notice
+    symlinkSync(path.join(out, 'elsewhere'), path.join(out, 'race.tar.gz.age'));
+    for (let i = 0; i < 2; i++) {
+      s.type('race passphrase 1');
+      s.enter();
+      if (i === 0) await s.waitFor(/Repeat/);
+    }
+    expect(await s.exitCode()).toBe(2);
+    expect(s.screen()).toMatch(/race\.tar\.gz\.age appeared while exporting/);
+    expect(lstatSync(path.join(out, 'race.tar.gz.age')).isSymbolicLink()).toBe(true);
+    expect(readdirSync(out)).toEqual(['race.tar.gz.age']);
   });
 
   it('account export --out FILE holds the service data and every workspace, decrypted', async () => {

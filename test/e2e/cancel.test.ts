@@ -1,11 +1,13 @@
 /**
  * Ctrl-C in the middle of a clone or an export: the command takes back what it started (the
  * cloned folder, the decrypted staging folder, the partial archive) and exits 130. A proxy holds
- * each blob download for a while, so the signal lands while files are half placed.
+ * each blob download for a while, so the signal lands while files are half placed. Also: an
+ * encrypted export killed outright leaves no plaintext anywhere, and a name taken while an export
+ * runs is not replaced.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -14,6 +16,7 @@ import { CLI, machine, signupMachine, tempDir, type Machine } from '../helpers/c
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const HOLD_MS = 400;
+const MARKER = 'CANCEL-PLAINTEXT-MARKER-7e1d';
 
 /** Forwards everything; holds each blob download's answer for HOLD_MS. */
 async function startSlowFetchProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
@@ -30,6 +33,9 @@ async function startSlowFetchProxy(target: string): Promise<{ url: string; close
     fwd.on('error', () => res.writeHead(502).end());
     req.pipe(fwd);
   });
+  // Node's 5 s default closes idle sockets the CLI may just be reusing on a loaded machine (a
+  // reset, exit 6); the real server keeps them for 72 s.
+  server.keepAliveTimeout = 72_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
@@ -49,8 +55,14 @@ function filesUnder(dir: string): string[] {
     .map((e) => path.join(e.parentPath, e.name));
 }
 
-/** Runs the CLI, sends SIGINT once `ready()` holds, and gives its exit code and stderr. */
-function interrupted(m: Machine, args: string[], ready: () => boolean, env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; sawReady: boolean }> {
+/** Runs the CLI, sends SIGINT (or `signal`) once `ready()` holds, and gives its exit code and stderr. */
+function interrupted(
+  m: Machine,
+  args: string[],
+  ready: () => boolean,
+  env: Record<string, string> = {},
+  signal: NodeJS.Signals = 'SIGINT',
+): Promise<{ code: number | null; stderr: string; sawReady: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...process.env, INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: m.server, NO_COLOR: '1', CI: 'true', ...env },
@@ -62,7 +74,7 @@ function interrupted(m: Machine, args: string[], ready: () => boolean, env: Reco
     const poll = setInterval(() => {
       if (!sawReady && ready()) {
         sawReady = true;
-        child.kill('SIGINT');
+        child.kill(signal);
       }
     }, 5);
     child.on('error', reject);
@@ -87,7 +99,7 @@ describe('Ctrl-C takes back what a command started', () => {
     // ~12 MB in files of 40 KB: three blob downloads of ~4 MiB, each held by the proxy.
     for (let i = 0; i < 300; i++) {
       mkdirSync(path.join(ws, `d${i % 10}`), { recursive: true });
-      writeFileSync(path.join(ws, `d${i % 10}`, `f${i}.json`), randomBytes(20_000).toString('hex'));
+      writeFileSync(path.join(ws, `d${i % 10}`, `f${i}.json`), MARKER + randomBytes(20_000).toString('hex'));
     }
     expect((await m.run(['init', '--name', 'Cancel'], { cwd: ws })).code).toBe(0);
     const pushed = await m.run(['push'], { cwd: ws });
@@ -112,13 +124,58 @@ describe('Ctrl-C takes back what a command started', () => {
     expect(filesUnder(dir)).toHaveLength(300);
   }, 60_000);
 
-  it('export: exit 130, the decrypted staging folder and the partial archive removed', async () => {
+  it('export: exit 130, the partial archive removed and nothing in TMPDIR', async () => {
     const tmp = tempDir('isync-cancel-tmp-');
     const out = path.join(tempDir('isync-cancel-out-'), 'cancel.tar.gz');
-    const res = await interrupted(m, ['export', '--workspace', 'Cancel', '--out', out], () => filesUnder(tmp).length > 0, { TMPDIR: tmp });
+    const started = (): boolean => filesUnder(tmp).length > 0 || filesUnder(path.dirname(out)).length > 0;
+    const res = await interrupted(m, ['export', '--workspace', 'Cancel', '--out', out], started, { TMPDIR: tmp });
     expect(res.sawReady).toBe(true);
     expect(res.code, res.stderr).toBe(130);
     expect(readdirSync(tmp)).toEqual([]);
     expect(readdirSync(path.dirname(out))).toEqual([]);
+  }, 60_000);
+
+  // The archive's plaintext lives only in memory: killed outright (no cleanup can run), it leaves
+  // nothing readable in TMPDIR nor beside --out, only the partial ciphertext.
+  for (const command of [['export', '--workspace', 'Cancel'], ['account', 'export']]) {
+    it(`${command.join(' ')} --encrypt killed (SIGKILL) midway leaves no plaintext on disk`, async () => {
+      const tmp = tempDir('isync-kill-tmp-');
+      const outDir = tempDir('isync-kill-out-');
+      const out = path.join(outDir, 'kill.tar.gz');
+      const partialGrew = (): boolean => filesUnder(outDir).some((f) => statSync(f).size > 256 * 1024);
+      const res = await interrupted(m, [...command, '--out', out, '--encrypt'], () => filesUnder(tmp).length > 0 || partialGrew(), {
+        TMPDIR: tmp,
+        INSOMNIA_SYNC_EXPORT_PASSPHRASE: 'kill passphrase 1',
+      }, 'SIGKILL');
+      expect(res.sawReady, `${res.code} ${res.stderr}`).toBe(true);
+      expect(res.code).toBeNull();
+      const left = [...filesUnder(tmp), ...filesUnder(outDir)];
+      for (const f of left) expect(readFileSync(f).includes(MARKER), f).toBe(false);
+      expect(filesUnder(tmp)).toEqual([]);
+      for (const f of filesUnder(outDir)) expect(readFileSync(f).subarray(0, 21).toString()).toBe('age-encryption.org/v1');
+    }, 60_000);
+  }
+
+  it('export --out DIR: a name taken while the export runs is refused (exit 2), not replaced', async () => {
+    const parent = tempDir('isync-race-dir-');
+    const out = path.join(parent, 'copy');
+    let squatted = false;
+    // once the export has started writing, a dangling symlink takes the name DIR
+    const res = await interrupted(m, ['export', '--workspace', 'Cancel', '--out', out], () => {
+      if (!squatted && readdirSync(parent).length > 0) {
+        squatted = true;
+        try {
+          symlinkSync(path.join(parent, 'nowhere'), out);
+        } catch {
+          /* the export made DIR itself: its files go where they may replace others' */
+        }
+      }
+      return false;
+    });
+    expect(squatted).toBe(true);
+    expect(res.code, res.stderr).toBe(2);
+    expect(res.stderr).toMatch(/appeared while exporting/);
+    expect(lstatSync(out).isSymbolicLink()).toBe(true);
+    expect(readdirSync(parent)).toEqual(['copy']);
   }, 60_000);
 });

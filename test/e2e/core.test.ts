@@ -423,6 +423,7 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
       expect(readTree(wsB)).toEqual(before);
       const ver = await b.run(['verify'], { cwd: wsB });
       expect(ver.code).toBe(7);
+      expect(ver.stderr).not.toMatch(/run `insomnia-sync verify`/);
     } finally {
       for (const o of originals) await db.setBlob(o.key, o.data);
       await db.close();
@@ -485,6 +486,12 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
       const res = await b.run(['pull'], { cwd: wsB });
       expect(res.code).toBe(7);
       expect(readTree(wsB)).toEqual(before);
+      expect(res.stderr).toMatch(/hint: run `insomnia-sync verify`/);
+      // verify's own failure must not send the user to verify again
+      const ver = await b.run(['verify'], { cwd: wsB });
+      expect(ver.code).toBe(7);
+      expect(ver.stderr).toMatch(/^hint: /m);
+      expect(ver.stderr).not.toMatch(/run `insomnia-sync verify`/);
     } finally {
       await db.setSnapshot(row.key, original);
       await db.close();

@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { CLI, ROOT, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const MARKER = 'TOKEN-E2E-MARKER-51c0';
@@ -166,6 +166,22 @@ describe('access tokens, end to end', () => {
     expect(json((await alice.run(['log', '--json'], { cwd: wsA })).stdout).snapshots[0].id).toBe(before);
   });
 
+  it('a read-only token pushing after the remote moved is refused as read-only (exit 4), not as a conflict (exit 3)', async () => {
+    const { token } = await createToken(['--workspace', idA, '--read-only', '--name', 'ci-read-moved']);
+    const work = tempDir('isync-ci-ro-moved-');
+    expect((await ci(server.url, token, ['clone', idA, 'ro'], work)).code).toBe(0);
+    const dir = path.join(work, 'ro');
+    writeFileSync(path.join(wsA, 'moved.json'), '{"moved":1}');
+    expect((await alice.run(['push', '-m', 'moved'], { cwd: wsA })).code).toBe(0);
+    writeFileSync(path.join(dir, 'evil.json'), '{}');
+    const pushed = await ci(server.url, token, ['push', '--json'], dir);
+    expect(pushed.code, pushed.stderr).toBe(4);
+    expect(json(pushed.stderr).error).toMatchObject({ code: 'forbidden', message: expect.stringMatching(/read-only/) });
+    expect(pushed.stderr).not.toMatch(/--force/);
+    const human = await ci(server.url, token, ['push', '--force'], dir);
+    expect(human.code).toBe(4);
+  });
+
   it('a token for workspace A is refused on workspace B (exit 4), by id and by name', async () => {
     const { token } = await createToken(['--workspace', 'proj-a', '--name', 'only-a']);
     const work = tempDir('isync-ci-ab-');
@@ -178,6 +194,56 @@ describe('access tokens, end to end', () => {
     // a folder linked to B, used with A's token
     const linkedB = await ci(server.url, token, ['pull'], wsB);
     expect(linkedB.code).toBe(4);
+  });
+
+  it('a token pasted as an argument is never echoed back whole', async () => {
+    const { token } = await createToken(['--workspace', 'proj-a', '--name', 'pasted']);
+    const { secret } = tokenParts(token);
+    const work = tempDir('isync-ci-pasted-');
+    const results = [
+      await ci(server.url, token, ['clone', token, 'dir'], work),
+      await ci(server.url, token, ['clone', token, 'dir', '--json'], work),
+      await ci(server.url, token, [token], work),
+      await ci(server.url, token, [token, '--json'], work),
+      await alice.run(['clone', token, path.join(work, 'as-alice')]),
+    ];
+    for (const r of results) {
+      expect(r.code, r.stderr).not.toBe(0);
+      for (const text of [r.stdout, r.stderr]) {
+        expect(text).not.toContain(token);
+        expect(text).not.toContain(token.slice(0, 24));
+        expect(text).not.toContain(secret.toString('base64url'));
+      }
+    }
+    expect(results[0]!.code).toBe(2);
+    expect(results[0]!.stderr).toMatch(/isync_… is an access token, not a workspace/);
+    expect(results[2]!.code).toBe(2);
+    expect(results[2]!.stderr).toMatch(/unknown command 'isync_…'/);
+    expect(results[2]!.stderr).toMatch(/INSOMNIA_SYNC_TOKEN/);
+  });
+
+  it('every command the docs list for tokens works with one: restore and export too; help names them and the units', async () => {
+    const { token } = await createToken(['--workspace', 'proj-a', '--read-only', '--name', 'ci-docs']);
+    const work = tempDir('isync-ci-docs-');
+    expect((await ci(server.url, token, ['clone', idA, 'dir'], work)).code).toBe(0);
+    const dir = path.join(work, 'dir');
+    const head = json((await ci(server.url, token, ['log', '--json'], dir)).stdout).snapshots[0].id as string;
+    const restored = await ci(server.url, token, ['restore', head, '--to', path.join(work, 'restored')], dir);
+    expect(restored.code, restored.stderr).toBe(0);
+    const exported = await ci(server.url, token, ['export', '--out', path.join(work, 'export.tar.gz')], dir);
+    expect(exported.code, exported.stderr).toBe(0);
+    for (const cmd of ['status', 'verify']) expect((await ci(server.url, token, [cmd], dir)).code).toBe(0);
+
+    const listed = ['clone', 'pull', 'push', 'status', 'log', 'restore', 'export', 'verify'];
+    const help = (await alice.run(['token', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(listed.join(' | '));
+    expect((await alice.run(['token', 'create', '--help'])).stdout).toMatch(/45s/);
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const man = readFileSync(path.join(ROOT, 'man', 'insomnia-sync.1'), 'utf8');
+    for (const cmd of listed) {
+      expect(/With `INSOMNIA_SYNC_TOKEN`[^]*?use the token/.exec(readme)![0]).toContain(`\`${cmd}\``);
+      expect(/\.SS Access tokens[^]*?act as the token/.exec(man)![0]).toContain(`\\fB${cmd}\\fR`);
+    }
   });
 
   it('tampered tokens are refused with exit 4: a changed character, and a changed secret with a fixed checksum', async () => {

@@ -3,29 +3,34 @@
  * readable without this tool — a folder, a `.tar.gz`, or with `encrypt` a `.tar.gz.age` that the
  * stock `age -d` opens with the passphrase (age's scrypt recipient, via the age-encryption package).
  *
- * History is verified as for pull (signatures, parent chain, every blob against its id) before
- * anything is written. Archives are built from a private temporary folder (0700) that is removed
- * afterwards, and written under a temporary name then renamed, so a failed export leaves nothing.
+ * History is verified as for pull (signatures, parent chain) before anything is written, and every
+ * blob against its id as it arrives. Archives are packed in memory as the blobs arrive, so the
+ * plaintext of an encrypted export never touches the disk; a folder export is filled beside its
+ * name. Either is written under a temporary name and only then given its name, and never in place
+ * of something that took that name meanwhile; a failed export leaves nothing.
  */
-import { createWriteStream, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
-import os from 'node:os';
 import path from 'node:path';
 import type { AccountDataResponse } from '../../protocol/types.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
 import { fetchVerifiedSnapshot, findVerifiedSnapshot } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
+import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
+import type { TreeFile } from '../../sync/merge.js';
 import { STATE_DIR } from '../local/link.js';
 import { placeRemoteFiles } from '../local/materialize.js';
+import { readRemoteFiles } from '../remote-read.js';
+import type { TarEntry } from '../tar-stream.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
 import { loadRemote, trustedSigners } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 
 type Principal = Parameters<typeof loadRemote>[1];
+type PipelineSource = NodeJS.ReadableStream | NodeJS.ReadWriteStream | ((source: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>);
 
 export type ExportFormat = 'dir' | 'tar.gz' | 'tar.gz.age';
 
@@ -71,15 +76,31 @@ export function exportTarget(cwd: string, out: string, encrypt: boolean, archive
     if (OTHER_ARCHIVE.test(abs)) throw new UsageError(`${out} names an archive this tool does not write`, 'give --out NAME.tar.gz, or a folder');
     target = { format: 'dir', out: abs };
   }
+  const existing = lstatOrNull(target.out);
+  if (existing?.isSymbolicLink()) {
+    // Not followed: the archive or folder would land somewhere the name does not say.
+    const where = existsSync(target.out) ? '' : ' to a missing file or folder';
+    throw new UsageError(`${target.out} is a symbolic link${where}`, 'choose a new name, or give the real path');
+  }
   if (target.format === 'dir') {
-    if (existsSync(abs) && (!lstatSync(abs).isDirectory() || readdirSync(abs).length > 0)) {
+    if (existing && (!existing.isDirectory() || readdirSync(abs).length > 0)) {
       throw new UsageError(`${abs} is not an empty folder`, 'export into a new or empty folder, or give --out NAME.tar.gz');
     }
   } else {
-    if (existsSync(target.out)) throw new UsageError(`${target.out} exists`, 'choose a new file name');
-    if (!existsSync(path.dirname(target.out))) throw new UsageError(`folder ${path.dirname(target.out)} does not exist`);
+    if (existing) throw new UsageError(`${target.out} exists`, 'choose a new file name');
+    const parent = path.dirname(target.out);
+    if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UsageError(`folder ${parent} does not exist`);
   }
   return target;
+}
+
+function lstatOrNull(file: string): Stats | null {
+  try {
+    return lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw err;
+  }
 }
 
 /** A file-system-safe folder name for a workspace: its name, then the start of its id. */
@@ -88,36 +109,65 @@ export function folderName(name: string, id: string): string {
   return `${safe || 'workspace'}-${id.slice(0, 8)}`;
 }
 
-/** Decrypts one snapshot (default: the head) of a workspace into `dir`, which must be new or empty. */
-async function stageWorkspace(
-  ctx: ClientContext,
-  principal: Principal,
-  workspaceId: string,
-  snapshot: string | undefined,
-  dir: string,
-): Promise<{ name: string; snapshot: string | null; files: number; bytes: number }> {
+interface OpenedSnapshot {
+  name: string;
+  snapshot: string | null;
+  files: TreeFile[];
+  keys: WorkspaceSubkeys | null;
+  epoch: number;
+}
+
+/** The workspace's name and one verified snapshot (default: the head): signatures and chain checked, nothing fetched yet. */
+async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, snapshot: string | undefined): Promise<OpenedSnapshot> {
   const p = ctx.primitives;
   const [remote, signers] = await Promise.all([loadRemote(p, principal, workspaceId), trustedSigners(principal, workspaceId, p)]);
   const name = decryptWorkspaceName(p, remote.ring, remote.workspace.encryptedName);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
   const head = remote.workspace.head;
   if (head === null) {
     if (snapshot) throw new NotFoundError(`no snapshot ${snapshot}: the workspace is empty`);
-    return { name, snapshot: null, files: 0, bytes: 0 };
+    return { name, snapshot: null, files: [], keys: null, epoch: 0 };
   }
   const verifier = { p, api: principal.api, ring: remote.ring, signers };
   const target = snapshot ? await findVerifiedSnapshot(verifier, head, snapshot) : await fetchVerifiedSnapshot(verifier, head);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
-  const files = target.manifest.files;
-  // a fresh private folder: files go straight into place
-  await placeRemoteFiles({ p, api: principal.api, workspaceId, keys, epoch: target.manifest.epoch, root: dir, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal: ctx.cancellation?.() });
-  rmSync(path.join(dir, STATE_DIR), { recursive: true, force: true });
-  return { name, snapshot: target.id, files: files.length, bytes: files.reduce((n, f) => n + f.size, 0) };
+  return { name, snapshot: target.id, files: target.manifest.files, keys, epoch: target.manifest.epoch };
 }
 
-function privateTemp(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'insomnia-sync-export-'));
+function summary(s: OpenedSnapshot): { name: string; snapshot: string | null; files: number; bytes: number } {
+  return { name: s.name, snapshot: s.snapshot, files: s.files.length, bytes: s.files.reduce((n, f) => n + f.size, 0) };
+}
+
+/** Downloads a snapshot's files into `dir`, a new private folder. */
+async function placeSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, s: OpenedSnapshot, dir: string): Promise<void> {
+  mkdirSync(dir, { mode: 0o700 });
+  if (!s.keys) return;
+  const plans = s.files.map((f) => ({ target: f.path, file: f }));
+  await placeRemoteFiles({ p: ctx.primitives, api: principal.api, workspaceId, keys: s.keys, epoch: s.epoch, root: dir, plans, progress: ctx.progress, signal: ctx.cancellation?.() });
+  rmSync(path.join(dir, STATE_DIR), { recursive: true, force: true });
+}
+
+/**
+ * A snapshot's files as tar entries under `top/`, read from the server into memory and never
+ * written to disk: folders as their first file names them, files with their manifest mode.
+ */
+async function* snapshotEntries(ctx: ClientContext, principal: Principal, workspaceId: string, s: OpenedSnapshot, top: string, mtime: Date): AsyncGenerator<TarEntry> {
+  yield { type: 'dir', path: top, mode: 0o700, mtime };
+  if (!s.keys) return;
+  const made = new Set<string>();
+  let done = 0;
+  const files = readRemoteFiles({ p: ctx.primitives, api: principal.api, workspaceId, keys: s.keys, epoch: s.epoch, files: s.files, signal: ctx.cancellation?.() });
+  for await (const { file, data } of files) {
+    const parts = file.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (made.has(dir)) continue;
+      made.add(dir);
+      yield { type: 'dir', path: `${top}/${dir}`, mode: 0o755, mtime };
+    }
+    yield { type: 'file', path: `${top}/${file.path}`, mode: file.mode & 0o777, mtime, size: file.size, data };
+    if (++done % 100 === 0) ctx.progress.update(`Packing ${done}/${s.files.length} file(s)`);
+  }
 }
 
 async function passphraseFor(ctx: ClientContext, given: string | undefined): Promise<string> {
@@ -126,31 +176,94 @@ async function passphraseFor(ctx: ClientContext, given: string | undefined): Pro
   return pass;
 }
 
+/** Why the name was refused at the last step: someone made it while we exported. */
+function taken(out: string): UsageError {
+  return new UsageError(`${out} appeared while exporting and was left as it is`, 'choose a new name; nothing was written');
+}
+
 /**
- * Packs `top` (a folder under `cwd`) as tar.gz, optionally age-encrypted, into `target.out`
- * atomically. Streamed end to end (tar → gzip → age's STREAM chunks → file), so an export of
- * gigabytes holds a few chunks in memory, not the archive.
+ * Gives the finished temporary file its name, never replacing anything there, not even a
+ * dangling symlink: a hard link fails if the name exists, where a rename would replace it.
  */
-async function writeArchive(cwd: string, top: string, target: Target, passphrase: string | null, signal?: AbortSignal): Promise<void> {
-  const { create } = await import('tar');
-  // tar gives a minipass stream: an async iterable, not a stream.Readable that toWeb takes
-  let archive = Readable.from(create({ gzip: true, cwd, portable: true }, [top]) as AsyncIterable<Buffer>);
+function publishFile(tmp: string, out: string): void {
+  try {
+    linkSync(tmp, out);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw taken(out);
+    if (!['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK', 'EXDEV'].includes(code ?? '')) throw err;
+    // A file system without hard links (FAT, some network shares): take the name exclusively
+    // with an empty file, then replace only that one of ours by the archive in one rename.
+    let fd: number;
+    try {
+      fd = openSync(out, 'wx', 0o600);
+    } catch (err2) {
+      if ((err2 as NodeJS.ErrnoException).code === 'EEXIST') throw taken(out);
+      throw err2;
+    }
+    closeSync(fd);
+    renameSync(tmp, out);
+    return;
+  }
+  unlinkSync(tmp);
+}
+
+/**
+ * Packs `entries` as tar.gz, optionally age-encrypted, into `target.out`. Streamed end to end
+ * (entries → tar → gzip → age's STREAM chunks → a temporary file beside `out`): no plaintext
+ * reaches the disk for an encrypted export, and an export of gigabytes holds a few MiB in memory.
+ */
+async function writeArchive(entries: AsyncIterable<TarEntry>, target: Target, passphrase: string | null, signal?: AbortSignal): Promise<void> {
+  const [{ tarStream }, { createGzip }] = await Promise.all([import('../tar-stream.js'), import('node:zlib')]);
+  // Every stage inside one pipeline, so an error or a cancel anywhere tears down all of them.
+  const stages: PipelineSource[] = [Readable.from(tarStream(entries)), createGzip()];
   if (passphrase !== null) {
     const { Encrypter } = await import('age-encryption');
     const e = new Encrypter();
     e.setPassphrase(passphrase);
-    archive = Readable.fromWeb((await e.encrypt(Readable.toWeb(archive) as ReadableStream<Uint8Array>)) as NodeReadableStream<Uint8Array>);
+    stages.push(async function* (gzipped: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+      const plain = Readable.toWeb(Readable.from(gzipped)) as ReadableStream<Uint8Array>;
+      yield* (await e.encrypt(plain)) as unknown as AsyncIterable<Uint8Array>;
+    });
   }
   const tmp = `${target.out}.partial-${process.pid}`;
   const file = createWriteStream(tmp, { mode: 0o600, flags: 'wx' });
   let ours = false; // a file of that name that was there before is not ours to remove
   file.once('open', () => (ours = true));
   try {
-    await pipeline(archive, file, ...(signal ? [{ signal }] : []));
-    renameSync(tmp, target.out);
+    await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, file, ...(signal ? [{ signal }] : []));
+    publishFile(tmp, target.out);
   } catch (err) {
     if (ours) rmSync(tmp, { force: true });
     throw signal?.aborted ? signal.reason : err;
+  }
+}
+
+/**
+ * Fills a staging folder beside `out` and renames it to `out` at the end. A rename of a folder
+ * replaces nothing but an empty folder, so a file, a symlink or a non-empty folder put at `out`
+ * meanwhile makes it fail instead of being lost, and `out` is never seen half written.
+ */
+async function exportToFolder(out: string, fill: (dir: string) => Promise<void>): Promise<void> {
+  const parent = path.dirname(out);
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch (err) {
+    throw new UsageError(`cannot create folder ${parent} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give --out a folder whose parent exists or can be created');
+  }
+  const stage = path.join(parent, `.${path.basename(out)}.partial-${process.pid}`);
+  try {
+    await fill(stage);
+    try {
+      renameSync(stage, out);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') throw taken(out);
+      throw err;
+    }
+  } catch (err) {
+    rmSync(stage, { recursive: true, force: true });
+    throw err;
   }
 }
 
@@ -169,31 +282,16 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
   }
   const passphrase = target.format === 'tar.gz.age' ? await passphraseFor(ctx, opts.passphrase) : null;
   ctx.progress.start('Verifying history');
+  const opened = await openSnapshot(ctx, principal, workspaceId, opts.snapshot);
   if (target.format === 'dir') {
-    const createdDir = !existsSync(target.out);
-    try {
-      const res = await stageWorkspace(ctx, principal, workspaceId, opts.snapshot, target.out);
-      ctx.progress.stop();
-      return { workspaceId, ...res, format: 'dir', out: target.out };
-    } catch (err) {
-      if (createdDir) rmSync(target.out, { recursive: true, force: true });
-      throw err;
-    }
-  }
-  const tmp = privateTemp();
-  try {
-    // the folder name inside the archive is decided once the name is decrypted
-    const stage = path.join(tmp, 'stage');
-    const res = await stageWorkspace(ctx, principal, workspaceId, opts.snapshot, stage);
-    const top = folderName(res.name, workspaceId);
-    renameSync(stage, path.join(tmp, top));
+    await exportToFolder(target.out, (dir) => placeSnapshot(ctx, principal, workspaceId, opened, dir));
+  } else {
     ctx.progress.update('Writing the archive');
-    await writeArchive(tmp, top, target, passphrase, ctx.cancellation?.());
-    ctx.progress.stop();
-    return { workspaceId, ...res, format: target.format, out: target.out };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    const entries = snapshotEntries(ctx, principal, workspaceId, opened, folderName(opened.name, workspaceId), new Date());
+    await writeArchive(entries, target, passphrase, ctx.cancellation?.());
   }
+  ctx.progress.stop();
+  return { workspaceId, ...summary(opened), format: target.format, out: target.out };
 }
 
 export interface AccountExportResult {
@@ -214,23 +312,27 @@ export async function exportAccount(ctx: ClientContext, opts: { out: string; enc
   const passphrase = target.format === 'tar.gz.age' ? await passphraseFor(ctx, opts.passphrase) : null;
   ctx.progress.start('Reading your account');
   const [data, workspaces] = await Promise.all([session.api.accountShow(), listWorkspaces(ctx, session)]);
-  const tmp = privateTemp();
-  try {
-    const top = `insomnia-sync-account-${new Date().toISOString().slice(0, 10)}`;
-    const root = path.join(tmp, top);
-    mkdirSync(path.join(root, 'workspaces'), { recursive: true, mode: 0o700 });
-    const results: AccountExportResult['workspaces'] = [];
+  const mtime = new Date();
+  const top = `insomnia-sync-account-${mtime.toISOString().slice(0, 10)}`;
+  const results: AccountExportResult['workspaces'] = [];
+  // account.json goes last: it lists what each workspace turned out to be
+  async function* entries(): AsyncGenerator<TarEntry> {
+    yield { type: 'dir', path: top, mode: 0o700, mtime };
+    yield { type: 'dir', path: `${top}/workspaces`, mode: 0o700, mtime };
     for (const ws of workspaces) {
       ctx.progress.update(`Exporting workspace ${ws.name}`);
+      let opened: OpenedSnapshot;
       try {
-        const folder = folderName(ws.name, ws.id);
-        const res = await stageWorkspace(ctx, session, ws.id, undefined, path.join(root, 'workspaces', folder));
-        results.push({ id: ws.id, name: res.name, folder: `workspaces/${folder}`, snapshot: res.snapshot, files: res.files });
+        opened = await openSnapshot(ctx, session, ws.id, undefined);
       } catch (err) {
         // a team workspace this account holds no key for yet is listed, not fatal
         if (!(err instanceof AuthError)) throw err;
         results.push({ id: ws.id, name: null, folder: null, snapshot: null, files: 0, skipped: err.message });
+        continue;
       }
+      const folder = `workspaces/${folderName(ws.name, ws.id)}`;
+      yield* snapshotEntries(ctx, session, ws.id, opened, `${top}/${folder}`, mtime);
+      results.push({ id: ws.id, name: opened.name, folder, snapshot: opened.snapshot, files: opened.files.length });
     }
     const document: { exportedAt: string; server: string; serviceData: AccountDataResponse; workspaces: AccountExportResult['workspaces'] } = {
       exportedAt: new Date().toISOString(),
@@ -238,12 +340,11 @@ export async function exportAccount(ctx: ClientContext, opts: { out: string; enc
       serviceData: data,
       workspaces: results,
     };
-    writeFileSync(path.join(root, 'account.json'), JSON.stringify(document, null, 2) + '\n', { mode: 0o600 });
-    ctx.progress.update('Writing the archive');
-    await writeArchive(tmp, top, target, passphrase, ctx.cancellation?.());
-    ctx.progress.stop();
-    return { out: target.out, format: target.format, workspaces: results };
-  } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    const json = Buffer.from(JSON.stringify(document, null, 2) + '\n');
+    yield { type: 'file', path: `${top}/account.json`, mode: 0o600, mtime, size: json.length, data: [json] };
   }
+  ctx.progress.update('Writing the archive');
+  await writeArchive(entries(), target, passphrase, ctx.cancellation?.());
+  ctx.progress.stop();
+  return { out: target.out, format: target.format, workspaces: results };
 }

@@ -133,6 +133,8 @@ export interface VerifyResult {
   ok: true;
 }
 
+const DAMAGED_HINT = "the server's copy is damaged or was altered (pull refuses it too); its operator can restore it from a backup";
+
 /** Like `restic check --read-data`: every snapshot and every referenced blob, decrypted and matched. */
 export async function verify(ctx: ClientContext, opts: { workspace?: string } = {}): Promise<VerifyResult> {
   const p = ctx.primitives;
@@ -153,41 +155,48 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
     base = readIndexColumns(linked.folder.root).base;
   }
   ctx.progress.start('Verifying snapshots');
-  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-  // Every blob with the epoch of the first snapshot that references it; manifests are let go as read.
-  const blobs = new Map<string, number>();
-  let sawBase = base === null;
-  const snapshots = await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'all', (s) => {
-    if (s.id === base) sawBase = true;
-    for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
-  });
-  // An intact chain can still be a rollback: the head moved back to before what this folder synced.
-  if (!sawBase) throw lostBase();
-  const ids = [...blobs.keys()];
-  let bytes = 0;
-  const step = 512;
-  const openers = new Map<number, BlobOpener>();
-  for (let i = 0; i < ids.length; i += step) {
-    const group = ids.slice(i, i + step);
-    const frames = await session.api.fetchBlobs(workspaceId, group);
-    const got = new Map(frames.map((f) => [f.id, f.data]));
-    for (const id of group) {
-      const data = got.get(id);
-      if (!data) throw new IntegrityFailure(`blob ${id.slice(0, 12)} is missing on the server`);
-      const epoch = blobs.get(id)!;
-      const keys = remote.ring.byEpoch.get(epoch);
-      if (!keys) throw new IntegrityFailure(`blob ${id.slice(0, 12)} uses a key epoch you do not hold`);
-      let open = openers.get(epoch);
-      if (!open) openers.set(epoch, (open = blobOpener(p, keys, { workspaceId, epoch })));
-      try {
-        bytes += open(id, data).length;
-      } catch (err) {
-        if (err instanceof BlobCheckError) throw new IntegrityFailure(err.message);
-        throw err;
+  try {
+    const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
+    // Every blob with the epoch of the first snapshot that references it; manifests are let go as read.
+    const blobs = new Map<string, number>();
+    let sawBase = base === null;
+    const snapshots = await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'all', (s) => {
+      if (s.id === base) sawBase = true;
+      for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
+    });
+    // An intact chain can still be a rollback: the head moved back to before what this folder synced.
+    if (!sawBase) throw lostBase();
+    const ids = [...blobs.keys()];
+    let bytes = 0;
+    const step = 512;
+    const openers = new Map<number, BlobOpener>();
+    for (let i = 0; i < ids.length; i += step) {
+      const group = ids.slice(i, i + step);
+      const frames = await session.api.fetchBlobs(workspaceId, group);
+      const got = new Map(frames.map((f) => [f.id, f.data]));
+      for (const id of group) {
+        const data = got.get(id);
+        if (!data) throw new IntegrityFailure(`blob ${id.slice(0, 12)} is missing on the server`);
+        const epoch = blobs.get(id)!;
+        const keys = remote.ring.byEpoch.get(epoch);
+        if (!keys) throw new IntegrityFailure(`blob ${id.slice(0, 12)} uses a key epoch you do not hold`);
+        let open = openers.get(epoch);
+        if (!open) openers.set(epoch, (open = blobOpener(p, keys, { workspaceId, epoch })));
+        try {
+          bytes += open(id, data).length;
+        } catch (err) {
+          if (err instanceof BlobCheckError) throw new IntegrityFailure(err.message);
+          throw err;
+        }
       }
+      ctx.progress.update(`Verified ${Math.min(i + step, ids.length)}/${ids.length} blob(s)`);
     }
-    ctx.progress.update(`Verified ${Math.min(i + step, ids.length)}/${ids.length} blob(s)`);
+    ctx.progress.stop();
+    return { workspaceId, snapshots, blobs: ids.length, bytes, ok: true };
+  } catch (err) {
+    ctx.progress.stop();
+    // The checks verify shares with pull hint "run `insomnia-sync verify`": here that is this very command.
+    if (err instanceof IntegrityFailure && (err.hint === undefined || err.hint.includes('insomnia-sync verify'))) throw new IntegrityFailure(err.message, DAMAGED_HINT);
+    throw err;
   }
-  ctx.progress.stop();
-  return { workspaceId, snapshots, blobs: ids.length, bytes, ok: true };
 }

@@ -13,7 +13,8 @@ import { planChanges, planRescan, type LocalChange, type RescanPlan, type Scanne
 import { blobIdsOfRows, mergeFileColumns } from '../../sync/file-columns.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, IntegrityFailure } from '../errors.js';
+import { AuthError, ConflictError, IntegrityFailure } from '../errors.js';
+import { isTokenSession } from '../token-session.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
 import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
 import { chunksOf, hashFile, readSmallFile } from '../local/files.js';
@@ -38,6 +39,12 @@ export async function pushChanges(
   const workspaceId = folder.link.workspaceId;
 
   const remote = await loadRemote(p, session, workspaceId, state.asked);
+  // The server would refuse the upload (exit 4); said first, so a moved remote does not make it
+  // look like a conflict that pull or --force could solve.
+  if (isTokenSession(session) && remote.workspace.tokenScope === 'read') {
+    ctx.progress.stop();
+    throw new AuthError('this access token is read-only: it can clone and pull but not push', 'push with a token made without --read-only', 'forbidden');
+  }
   const head = remote.workspace.head;
   const keys = remote.ring.byEpoch.get(remote.ring.epoch)!;
   let plan = state.plan;

@@ -59,7 +59,10 @@ export function registerWorkspaceRoutes(
     handler: async (request): Promise<T.WorkspaceInfo> => {
       const view = workspaceView(await requireWorkspaceAccess(request, request.params.workspaceId, 'read'));
       const token = getTokenAuth(request);
-      if (token) view.tokenKeys = token.keys.map((k) => ({ epoch: k.epoch, wrappedKey: k.wrappedKey }));
+      if (token) {
+        view.tokenKeys = token.keys.map((k) => ({ epoch: k.epoch, wrappedKey: k.wrappedKey }));
+        view.tokenScope = token.scope;
+      }
       return view;
     },
   });
