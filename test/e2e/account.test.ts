@@ -222,6 +222,12 @@ describe('account lifecycle, end to end', () => {
   });
 
   it('recovery key: shown once, then `account recover` sets a new password with no data lost and the old one stops working', async () => {
+    // --quiet would replace the key on the server and print the new one nowhere: refused first
+    const quiet = await a.run(['account', 'recovery-key', '--quiet', '--password-stdin'], { input: `${NEW_PASSWORD}\n` });
+    expect(quiet.code).toBe(2);
+    expect(quiet.stderr).toMatch(/--quiet would hide the recovery key/);
+    expect(json((await a.run(['account', 'show', '--json'])).stdout).recoveryKey.set).toBe(false);
+
     const made = await a.run(['account', 'recovery-key', '--password-stdin', '--json'], { input: `${NEW_PASSWORD}\n` });
     expect(made.code, made.stderr).toBe(0);
     const key = json(made.stdout).recoveryKey as string;
