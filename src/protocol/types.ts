@@ -352,6 +352,8 @@ export interface ChangePasswordRequest extends PasswordProof {
 
 export interface ChangePasswordResponse {
   revokedSessions: number;
+  /** a recovery key existed and was revoked with the old password */
+  recoveryKeyRevoked: boolean;
 }
 
 export interface SetRecoveryKeyRequest extends PasswordProof {

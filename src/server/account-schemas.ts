@@ -141,7 +141,10 @@ export const accountSchemas = {
       required: ['authKey', 'newKdf', 'newAuthKey', 'wrappedAccountKey'],
       properties: { ...proof, newKdf: kdf, newAuthKey: B64_32, wrappedAccountKey: smallCiphertext },
     },
-    response: { 200: { type: 'object', required: ['revokedSessions'], properties: { revokedSessions: int } }, ...errors },
+    response: {
+      200: { type: 'object', required: ['revokedSessions', 'recoveryKeyRevoked'], properties: { revokedSessions: int, recoveryKeyRevoked: { type: 'boolean' } } },
+      ...errors,
+    },
   },
   setRecoveryKey: {
     body: {

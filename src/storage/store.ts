@@ -302,8 +302,9 @@ export interface Store {
   /**
    * Password change and recovery, atomically: only if the stored auth-key hash (with
    * `via: 'recovery'`, the recovery record's hash) still equals `expectedHash`, swaps KDF params,
-   * auth-key hash and wrapped account key, records the time, and revokes every session of the
-   * user but `keepSessionId`.
+   * auth-key hash and wrapped account key, records the time, revokes every session of the
+   * user but `keepSessionId`, and deletes the recovery record: a password change revokes the
+   * recovery key (whoever knew the old password may have made it), and a recovery spends it.
    */
   changeCredentials(
     userId: string,
@@ -414,7 +415,10 @@ export interface CredentialUpdate {
   at: Date;
 }
 
-export type ChangeCredentialsResult = { ok: true; revokedSessions: number } | { ok: false; reason: 'stale' | 'no_user' };
+export type ChangeCredentialsResult =
+  /** `recoveryKeyRevoked`: a recovery record existed and was deleted */
+  | { ok: true; revokedSessions: number; recoveryKeyRevoked: boolean }
+  | { ok: false; reason: 'stale' | 'no_user' };
 
 export interface RecoveryRecord {
   /** SHA-256 of the recovery auth key */

@@ -15,6 +15,7 @@ const EMAIL = 'lifecycle@example.com';
 const MARKER = 'MARKER-acc0un7-export';
 const NEW_PASSWORD = 'a brand new passphrase 42';
 const RECOVERED_PASSWORD = 'recovered password 77';
+const INTERIM_PASSWORD = 'an interim passphrase 13';
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
 
@@ -221,6 +222,29 @@ describe('account lifecycle, end to end', () => {
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your password was changed');
   });
 
+  it('account password revokes the recovery key: one made by an intruder who knew the old password no longer recovers', async () => {
+    const made = await a.run(['account', 'recovery-key', '--password-stdin', '--json'], { input: `${NEW_PASSWORD}\n` });
+    expect(made.code, made.stderr).toBe(0);
+    const key = json(made.stdout).recoveryKey as string;
+
+    const changed = await a.run(['account', 'password', '--password-stdin'], { input: `${NEW_PASSWORD}\n${INTERIM_PASSWORD}\n` });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toMatch(/recovery key was revoked.*account recovery-key/);
+    expect(json((await a.run(['account', 'show', '--json'])).stdout).recoveryKey).toEqual({ set: false, createdAt: null });
+    const mails = readdirSync(path.join(server.dataDir, 'outbox')).filter((f) => f.endsWith('.eml')).sort();
+    expect(readFileSync(path.join(server.dataDir, 'outbox', mails.at(-1)!), 'utf8')).toMatch(/recovery key was revoked/);
+
+    const intruder = machine(server.url);
+    const rec = await intruder.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key}\n${RECOVERED_PASSWORD}\n` });
+    expect(rec.code).toBe(4);
+    expect((await a.run(['whoami'])).code).toBe(0);
+
+    // back to the password the next steps use; no recovery key now, so nothing is revoked
+    const back = await a.run(['account', 'password', '--password-stdin', '--json'], { input: `${INTERIM_PASSWORD}\n${NEW_PASSWORD}\n` });
+    expect(back.code, back.stderr).toBe(0);
+    expect(json(back.stdout)).toMatchObject({ changed: true, recoveryKeyRevoked: false });
+  });
+
   it('recovery key: shown once, then `account recover` sets a new password with no data lost and the old one stops working', async () => {
     // --quiet would replace the key on the server and print the new one nowhere: refused first
     const quiet = await a.run(['account', 'recovery-key', '--quiet', '--password-stdin'], { input: `${NEW_PASSWORD}\n` });
@@ -247,6 +271,11 @@ describe('account lifecycle, end to end', () => {
     expect(readTree(out)).toEqual(files);
     expect((await a.run(['whoami'])).code).toBe(4);
     expect((await machine(server.url).run(['login', '--email', EMAIL, '--password-stdin'], { input: `${NEW_PASSWORD}\n` })).code).toBe(4);
+    // the key is spent: it cannot recover the account a second time
+    expect(rec.stdout).toMatch(/recovery key is spent/);
+    expect(json((await c.run(['account', 'show', '--json'])).stdout).recoveryKey.set).toBe(false);
+    const again = await machine(server.url).run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key}\n${NEW_PASSWORD}\n` });
+    expect(again.code).toBe(4);
     await loginMachine(a, EMAIL, RECOVERED_PASSWORD);
     await loginMachine(b, EMAIL, RECOVERED_PASSWORD);
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your account was recovered with your recovery key');

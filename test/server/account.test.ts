@@ -117,7 +117,7 @@ describe('POST /v1/account/password', () => {
 
     const ok = await change(a.body.authKey);
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ revokedSessions: 1 });
+    expect(ok.json()).toEqual({ revokedSessions: 1, recoveryKeyRevoked: false });
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
@@ -184,6 +184,30 @@ describe('recovery', () => {
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: newAuthKey } })).statusCode).toBe(200);
     expect(mailer.sent.at(-1)!.subject).toMatch(/recovered/);
+    expect(mailer.sent.at(-1)!.text).toMatch(/recovery key is spent/);
+    // spent: the same key recovers nothing a second time
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'rec@example.com', recoveryAuthKey } })).statusCode).toBe(401);
+    const account = await app.inject({ method: 'GET', url: '/v1/account', headers: auth(session.token) });
+    expect(account.json<AccountDataResponse>().recoveryKey).toEqual({ set: false, createdAt: null });
+  });
+
+  it('a password change revokes the recovery key, says so, and mails it', async () => {
+    const a = await signup('revoke@example.com');
+    const recoveryAuthKey = b64(32);
+    const set = await app.inject({ method: 'PUT', url: '/v1/account/recovery', headers: auth(a.token), payload: { authKey: a.body.authKey, recoveryAuthKey, wrappedAccountKey: b64(73) } });
+    expect(set.statusCode).toBe(200);
+    const change = await app.inject({
+      method: 'POST',
+      url: '/v1/account/password',
+      headers: auth(a.token),
+      payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73) },
+    });
+    expect(change.json()).toEqual({ revokedSessions: 0, recoveryKeyRevoked: true });
+    expect(mailer.sent.at(-1)!.text).toMatch(/recovery key was revoked.*account recovery-key/);
+    const start = await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'revoke@example.com', recoveryAuthKey } });
+    expect(start.statusCode).toBe(401);
+    const account = await app.inject({ method: 'GET', url: '/v1/account', headers: auth(a.token) });
+    expect(account.json<AccountDataResponse>().recoveryKey).toEqual({ set: false, createdAt: null });
   });
 });
 

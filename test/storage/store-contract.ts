@@ -879,7 +879,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(user.keys.wrappedAccountKey);
         expect(await store.changeCredentials(hex(16), user.authKeyHash, 'password', update, keep)).toEqual({ ok: false, reason: 'no_user' });
-        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1 });
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1, recoveryKeyRevoked: false });
         const after = (await store.getUserById(user.id))!;
         expect(after.kdf).toEqual(update.kdf);
         expect(Buffer.from(after.authKeyHash).equals(Buffer.from(update.authKeyHash))).toBe(true);
@@ -912,9 +912,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.changeCredentials(user.id, first.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
         // the password hash is not the recovery hash
         expect(await store.changeCredentials(user.id, user.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
-        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({ ok: true, revokedSessions: 1 });
+        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({
+          ok: true,
+          revokedSessions: 1,
+          recoveryKeyRevoked: true,
+        });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(update.wrappedAccountKey);
         expect(await store.listSessionsOfUser(user.id, later(10))).toEqual([]);
+        // the key is spent: its record is gone, so a second recovery with it is stale
+        expect(await store.getRecovery(user.id)).toBeNull();
+        expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toBeNull();
+        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
+      });
+
+      it('a password change deletes the recovery record in the same transaction; a stale one keeps it', async () => {
+        const user = newUser();
+        await store.createUser(user);
+        const keep = await session(user.id);
+        const recovery = { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: later(1) };
+        expect(await store.setRecovery(user.id, recovery)).toBe(true);
+        const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
+        expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.getRecovery(user.id)).not.toBeNull();
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({
+          ok: true,
+          revokedSessions: 0,
+          recoveryKeyRevoked: true,
+        });
+        expect(await store.getRecovery(user.id)).toBeNull();
+        expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toBeNull();
+        expect(await store.changeCredentials(user.id, recovery.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
       });
 
       it('counts usage per workspace and lists stored blobs by id', async () => {

@@ -190,8 +190,8 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         getAuth(request).sessionId,
       );
       if (!result.ok) throw new ApiError('conflict', 'the password changed meanwhile; nothing was changed');
-      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions));
-      return { revokedSessions: result.revokedSessions };
+      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions, result.recoveryKeyRevoked));
+      return { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked };
     },
   });
 

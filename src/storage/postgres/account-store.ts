@@ -75,7 +75,9 @@ export async function changeCredentials(
       userId,
       keepSessionId,
     ]);
-    return { ok: true, revokedSessions: revoked };
+    // A key made by whoever knew the old password must not outlive it, and a used key is spent.
+    const recovery = await tx.exec('DELETE FROM account_recovery WHERE user_id = $1', [userId]);
+    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0 };
   });
 }
 

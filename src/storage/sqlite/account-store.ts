@@ -95,7 +95,9 @@ export function changeCredentials(
     const revoked = db
       .prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?')
       .run(at, userId, keepSessionId).changes;
-    return { ok: true, revokedSessions: revoked };
+    // A key made by whoever knew the old password must not outlive it, and a used key is spent.
+    const recovery = db.prepare('DELETE FROM account_recovery WHERE user_id = ?').run(userId).changes;
+    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0 };
   });
   return run.immediate();
 }
