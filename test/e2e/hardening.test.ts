@@ -83,6 +83,18 @@ describe('rate limits', () => {
     const other = machine(server.url);
     await signupMachine(other, 'other@example.com');
   }, 60_000);
+
+  it('recovery-key creation checks a password proof, so wrong proofs are limited like password change and deletion', async () => {
+    const server = await start(['--rate-limit-login', '2,1000']);
+    const m = machine(server.url);
+    await signupMachine(m, 'proof@example.com');
+    const attempt = () => m.run(['account', 'recovery-key', '--password-stdin'], { input: 'wrong password here\n' });
+    expect((await attempt()).code).toBe(4);
+    expect((await attempt()).code).toBe(4);
+    const limited = await attempt();
+    expect(limited.code).toBe(6);
+    expect(limited.stderr).toMatch(/too many attempts/);
+  }, 60_000);
 });
 
 describe('TLS', () => {

@@ -198,6 +198,8 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
   app.route<{ Body: T.SetRecoveryKeyRequest }>({
     method: ROUTES.setRecoveryKey.method,
     url: ROUTES.setRecoveryKey.path,
+    // it checks a password proof, so it shares the guessers' budget with password change and deletion
+    config: rateLimited('login', (r) => getAuth(r).userId),
     schema: accountSchemas.setRecoveryKey,
     onRequest: authenticate,
     handler: async (request): Promise<T.SetRecoveryKeyResponse> => {
