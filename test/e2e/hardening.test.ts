@@ -79,6 +79,10 @@ describe('rate limits', () => {
     expect(limited.code).toBe(6);
     expect(limited.stderr).toMatch(/too many attempts/);
     expect(limited.stderr).toMatch(/wait a minute and try again/);
+    // --json gives it its own code: a script can tell "wait" from "no server"
+    const json = await m.run(['login', '--email', 'limited@example.com', '--password-stdin', '--json'], { input: 'wrong password here\n' });
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'rate_limited', message: expect.stringMatching(/too many attempts/) } });
     // another account is not affected
     const other = machine(server.url);
     await signupMachine(other, 'other@example.com');
