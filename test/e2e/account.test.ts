@@ -3,6 +3,7 @@
  * machines; prompts typed through tmux; the encrypted export opened by the stock `age -d`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -186,6 +187,28 @@ describe('account lifecycle, end to end', () => {
     expect(revoke.code, revoke.stderr).toBe(0);
     expect((await c.run(['whoami'])).code).toBe(4);
     expect(json((await a.run(['account', 'sessions', '--json'])).stdout).sessions).toHaveLength(2);
+  });
+
+  it('a session label stored with control characters (before the server refused them) is shown escaped, never obeyed', async () => {
+    const c = machine(server.url);
+    await loginMachine(c, EMAIL);
+    const cId = json(readFileSync(path.join(c.configDir, 'sessions', 'default.json'), 'utf8')).sessionId as string;
+    const db = new Database(path.join(server.dataDir, 'sync.db'));
+    try {
+      db.prepare('UPDATE sessions SET client = ? WHERE id = ?').run('evil\u001b[2J\u001b]0;owned\u0007\nfake line\u202e', cId);
+    } finally {
+      db.close();
+    }
+    for (const args of [['account', 'sessions'], ['account', 'show']]) {
+      const res = await a.run(args);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+      expect(res.stdout).toContain('evil\\u001b[2J\\u001b]0;owned\\u0007\\u000afake line\\u202e');
+    }
+    // --json carries the stored text as it is: JSON escapes it
+    const listed = json((await a.run(['account', 'sessions', '--json'])).stdout).sessions as any[];
+    expect(listed.find((s) => s.id === cId).client).toBe('evil\u001b[2J\u001b]0;owned\u0007\nfake line\u202e');
+    expect((await a.run(['account', 'sessions', '--revoke', cId])).code).toBe(0);
   });
 
   it('account password on a terminal: re-wraps only, kills the other machine, mails a notice', async () => {

@@ -81,6 +81,33 @@ describe('GET /v1/account', () => {
   });
 });
 
+describe('client labels', () => {
+  it('are one printable line: signup, login and recovery refuse control characters (400) and open no session', async () => {
+    const a = await signup('label@example.com');
+    for (const client of ['x\u001b[2J', 'two\nlines', 'bell\u0007', 'rtl\u202e']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey, client } });
+      expect(res.statusCode, JSON.stringify(client)).toBe(400);
+      expect(res.json().error.message).toMatch(/client label/);
+    }
+    const fresh = { ...a.body, userId: hex(16), email: 'label2@example.com', personalTeam: { id: hex(16), sealedTeamKey: b64(80) }, client: 'a\rb' };
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: fresh })).statusCode).toBe(400);
+    expect(await store.getUserByEmail('label2@example.com')).toBeNull();
+    const recoveryAuthKey = b64(32);
+    await app.inject({ method: 'PUT', url: '/v1/account/recovery', headers: auth(a.token), payload: { authKey: a.body.authKey, recoveryAuthKey, wrappedAccountKey: b64(73) } });
+    const finish = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/recover/finish',
+      payload: { email: a.body.email, recoveryAuthKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73), client: 'x\u009b2J' },
+    });
+    expect(finish.statusCode).toBe(400);
+    // nothing changed: the recovery key still works and the password too
+    expect(await store.getRecovery(a.body.userId)).not.toBeNull();
+    const sessions = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(a.token) })).json<{ sessions: unknown[] }>();
+    expect(sessions.sessions).toHaveLength(1);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey, client: 'Zoë 🚀 1.0' } })).statusCode).toBe(200);
+  });
+});
+
 describe('sessions', () => {
   it('lists and revokes only your own sessions', async () => {
     const a = await signup();

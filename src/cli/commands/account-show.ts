@@ -1,5 +1,6 @@
 import type { ClientContext } from '../../client/context.js';
 import { accountShow } from '../../client/services/account.js';
+import { escapeUnprintable } from '../../protocol/text.js';
 import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
@@ -18,7 +19,8 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     '',
     out.bold(`Sessions (${a.sessions.length})`),
     ...a.sessions.map(
-      (s) => `  ${s.id.slice(0, 12)}  ${s.ip ?? '?'}  ${s.client ?? '?'}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
+      // labels stored before the server checked them may hold escape sequences: show, never obey
+      (s) => `  ${s.id.slice(0, 12)}  ${escapeUnprintable(s.ip ?? '?')}  ${escapeUnprintable(s.client ?? '?')}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
     ),
     '',
     out.bold('Usage'),

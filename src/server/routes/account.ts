@@ -10,6 +10,7 @@ import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
 import type { SessionRecord, UserRecord } from '../../storage/store.js';
 import { accountSchemas } from '../account-schemas.js';
+import { clientLabel } from '../client-label.js';
 import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
 import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
@@ -236,6 +237,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     schema: accountSchemas.recoverFinish,
     handler: async (request): Promise<T.AccountResponse> => {
       const body = request.body;
+      const client = clientLabel(body.client);
       const { user, hash } = await proveRecovery(body.email, body.recoveryAuthKey);
       const at = ctx.now();
       const result = await store.changeCredentials(
@@ -249,7 +251,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const token = newSessionToken();
       const id = newSessionId();
       const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
-      await store.createSession({ id, userId: user.id, tokenHash: sha256(token), client: body.client ?? null, ip: request.ip, createdAt: at, expiresAt });
+      await store.createSession({ id, userId: user.id, tokenHash: sha256(token), client, ip: request.ip, createdAt: at, expiresAt });
       await notify(request, recoveredNotice(user.email, facts(request), result.revokedSessions));
       const fresh = (await store.getUserById(user.id)) ?? user;
       return accountView(fresh, await store.listTeamsOfUser(user.id), { token, id, expiresAt: expiresAt.toISOString() });
