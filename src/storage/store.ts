@@ -285,6 +285,8 @@ export interface Store {
   getAccessToken(id: string): Promise<AccessTokenRecord | null>;
   /** Records `now` as the token's last use. */
   touchAccessToken(id: string, now: Date): Promise<void>;
+  /** Every token the user created, in any workspace, revoked and expired ones included, oldest first. */
+  listAccessTokensCreatedBy(userId: string): Promise<AccessTokenRecord[]>;
   /** Tokens of every workspace of the teams the user is a confirmed member of (optionally one workspace), oldest first. */
   listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]>;
   /** Every token of the workspace, revoked and expired ones included, oldest first. */
@@ -297,6 +299,16 @@ export interface Store {
   // account lifecycle (issue 5)
   /** The user's live sessions (not revoked, `expiresAt` after `now`), oldest first. */
   listSessionsOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
+  /**
+   * The user's ended sessions (revoked, logged out, or `expiresAt` not after `now`) still stored,
+   * with their IP and client until `purgeEnded` deletes them; oldest first.
+   */
+  listEndedSessionsOfUser(userId: string, now: Date): Promise<EndedSessionRecord[]>;
+  /**
+   * Every stored invitation to `email` or accepted by the user, whatever became of it (open,
+   * accepted, expired or cancelled), with its team's name; oldest first. The ones deleteUser removes.
+   */
+  listInvitationsToUser(userId: string, email: string): Promise<InvitationToUserRecord[]>;
   /** Revokes one session only if it belongs to the user; false when none was live. */
   revokeSessionOfUser(userId: string, sessionId: string): Promise<boolean>;
   /**
@@ -426,6 +438,23 @@ export interface RecoveryRecord {
   /** the account key wrapped under the recovery wrap key (base64url) */
   wrappedAccountKey: string;
   createdAt: Date;
+}
+
+export interface EndedSessionRecord extends SessionRecord {
+  /** null for a session that expired without being revoked */
+  revokedAt: Date | null;
+}
+
+export interface InvitationToUserRecord {
+  id: string;
+  teamId: string;
+  teamName: string;
+  email: string;
+  role: 'admin' | 'member';
+  createdAt: Date;
+  /** a cancelled invitation (replaced by a newer one) expired when it was cancelled */
+  expiresAt: Date;
+  acceptedAt: Date | null;
 }
 
 export interface AccountMetaRecord {

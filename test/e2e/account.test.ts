@@ -187,6 +187,19 @@ describe('account lifecycle, end to end', () => {
     expect(revoke.code, revoke.stderr).toBe(0);
     expect((await c.run(['whoami'])).code).toBe(4);
     expect(json((await a.run(['account', 'sessions', '--json'])).stdout).sessions).toHaveLength(2);
+
+    // the ended session is still stored (until gc) with its IP and client: account show and export list it
+    const shown = json((await a.run(['account', 'show', '--json'])).stdout);
+    expect(shown.sessions.map((s: any) => s.id)).not.toContain(cId);
+    expect(shown.endedSessions.find((s: any) => s.id === cId)).toMatchObject({ ip: '127.0.0.1', client: expect.stringMatching(/^insomnia-sync\//), revokedAt: expect.any(String) });
+    expect(shown.invitations).toEqual([]);
+    expect((await a.run(['account', 'show'])).stdout).toMatch(new RegExp(`Ended sessions[^\\n]*\\(1\\)\\n  ${cId.slice(0, 12)}  127\\.0\\.0\\.1  insomnia-sync/.* revoked `));
+    const file = path.join(tempDir(), 'me.tar.gz');
+    expect((await a.run(['account', 'export', '--out', file])).code).toBe(0);
+    const unpacked = tempDir();
+    execFileSync('tar', ['-xzf', file, '-C', unpacked]);
+    const doc = json(readFileSync(path.join(unpacked, readdirSync(unpacked)[0]!, 'account.json'), 'utf8'));
+    expect(doc.serviceData.endedSessions.map((s: any) => s.id)).toContain(cId);
   });
 
   it('a session label stored with control characters (before the server refused them) is shown escaped, never obeyed', async () => {
@@ -312,9 +325,18 @@ describe('account lifecycle, end to end', () => {
     expect(readFileSync(out).includes(Buffer.from(EMAIL))).toBe(true);
     expect(serverCli(['backup', '--data-dir', server.dataDir, '--out', out]).code).toBe(1);
 
+    const token = await a.run(['token', 'create', '--workspace', 'Team API', '--name', 'ci-export', '--json']);
+    expect(token.code, token.stderr).toBe(0);
+    const secret = json(token.stdout).token as string;
     const exp = serverCli(['admin', 'export-user', EMAIL, '--data-dir', server.dataDir]);
     expect(exp.code, exp.stderr).toBe(0);
     const doc = json(exp.stdout);
+    // every piece of service data: access tokens (never their secret) and ended sessions too
+    expect(doc.accessTokens).toEqual([expect.objectContaining({ name: 'ci-export', createdAt: expect.any(String), lastUsedAt: null, revokedAt: null })]);
+    expect(doc.endedSessions.length).toBeGreaterThan(0);
+    expect(doc.endedSessions[0]).toMatchObject({ ip: '127.0.0.1', client: expect.any(String) });
+    expect(doc).toHaveProperty('invitations', []);
+    expect(exp.stdout).not.toContain(secret.slice(-20));
     expect(doc.user.email).toBe(EMAIL);
     expect(doc.workspaces).toHaveLength(1);
     expect(doc.workspaces[0].snapshots).toHaveLength(2);
@@ -322,7 +344,7 @@ describe('account lifecycle, end to end', () => {
     expect(doc.sessions.length).toBeGreaterThan(0);
     expect(exp.stdout).not.toContain(MARKER);
     expect(exp.stdout).not.toContain('Team API');
-    expect(exp.stdout).not.toMatch(/authKeyHash|auth_key_hash|token/i);
+    expect(exp.stdout).not.toMatch(/authKeyHash|auth_key_hash|secretHash|secret_hash|tokenHash|token_hash|sessionToken/i);
     expect(serverCli(['admin', 'export-user', 'nobody@example.com', '--data-dir', server.dataDir]).code).toBe(1);
     expect(serverCli(['migrate', '--data-dir', server.dataDir]).stdout).toMatch(/up to date/);
   });

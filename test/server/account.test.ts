@@ -70,6 +70,8 @@ describe('GET /v1/account', () => {
     expect(data.workspaces.map((w) => w.id)).toEqual([wsId]);
     expect(data.teams).toEqual([{ id: a.body.personalTeam.id, name: 'Personal', personal: true, role: 'owner', epoch: 1 }]);
     expect(data.recoveryKey).toEqual({ set: false, createdAt: null });
+    expect(data.endedSessions).toEqual([]);
+    expect(data.invitations).toEqual([]);
     const text = res.body;
     expect(text).not.toContain(a.token);
     expect(text).not.toContain(a.body.keys.wrappedAccountKey);
@@ -78,6 +80,36 @@ describe('GET /v1/account', () => {
 
   it('needs a session', async () => {
     expect((await app.inject({ method: 'GET', url: '/v1/account' })).statusCode).toBe(401);
+  });
+
+  it('also lists ended sessions still stored and invitations to the address, apart from the live sessions', async () => {
+    const a = await signup('held@example.com');
+    const other = await login(a.body.email, a.body.authKey);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: auth(other), payload: {} })).statusCode).toBe(204);
+    const owner = await signup();
+    const teamId = hex(16);
+    await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.body.userId, sealedTeamKey: b64(80), createdAt: new Date() });
+    const base = { teamId, email: 'held@example.com', invitedBy: owner.body.userId, createdAt: new Date() };
+    await store.createInvitation({ ...base, id: hex(16), role: 'admin', codeHash: randomBytes(32), expiresAt: new Date(Date.now() + 60_000) });
+    await store.createInvitation({ ...base, id: hex(16), teamId: owner.body.personalTeam.id, role: 'member', codeHash: randomBytes(32), expiresAt: new Date(Date.now() - 1) });
+    await store.createInvitation({ ...base, id: hex(16), email: 'someone-else@example.com', role: 'member', codeHash: randomBytes(32), expiresAt: new Date(Date.now() + 60_000) });
+
+    const data = (await app.inject({ method: 'GET', url: '/v1/account', headers: auth(a.token) })).json<AccountDataResponse>();
+    expect(data.sessions).toHaveLength(1);
+    expect(data.endedSessions).toEqual([
+      { id: expect.any(String), client: null, ip: '127.0.0.1', createdAt: expect.any(String), lastSeenAt: expect.any(String), expiresAt: expect.any(String), revokedAt: expect.any(String) },
+    ]);
+    expect(data.endedSessions[0]!.id).not.toBe(data.sessions[0]!.id);
+    expect(data.invitations.map((i) => [i.teamName, i.role, i.state])).toEqual(
+      expect.arrayContaining([
+        ['Acme', 'admin', 'open'],
+        ['Personal', 'member', 'ended'],
+      ]),
+    );
+    expect(data.invitations).toHaveLength(2);
+    // the live list is still only the live ones
+    const live = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(a.token) })).json<{ sessions: unknown[] }>();
+    expect(live.sessions).toHaveLength(1);
   });
 });
 

@@ -841,6 +841,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.getAccessToken(t.id)).toBeNull();
         expect(await store.listAccessTokensOfUser(user.id)).toEqual([]);
       });
+
+      it('lists every token a user created, revoked ones and those of a team they left included', async () => {
+        const owner = newUser();
+        const bob = newUser();
+        await store.createUser(owner);
+        await store.createUser(bob);
+        const teamId = hex(16);
+        await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 });
+        const wsId = hex(16);
+        await store.createWorkspace({ id: wsId, teamId, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 });
+        const c = new Uint8Array(randomBytes(32));
+        await store.createInvitation({ id: hex(16), teamId, email: bob.email, role: 'member', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+        expect((await store.acceptInvitation(c, bob.id, bob.email, later(1))).ok).toBe(true);
+        expect(await store.confirmMember(teamId, bob.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).toEqual({ ok: true });
+        const kept = newToken(wsId, bob.id, { createdAt: later(3) });
+        const revoked = newToken(wsId, bob.id, { createdAt: later(4) });
+        const owners = newToken(wsId, owner.id, { createdAt: later(5) });
+        for (const t of [revoked, owners, kept]) await store.createAccessToken(t);
+        await store.revokeAccessToken(revoked.id, later(6));
+        expect((await store.listAccessTokensCreatedBy(bob.id)).map((t) => t.id)).toEqual([kept.id, revoked.id]);
+        expect((await store.leaveTeam(teamId, bob.id, later(7))).ok).toBe(true);
+        // no longer a member, so not among the team's tokens he sees; still his, still stored
+        expect(await store.listAccessTokensOfUser(bob.id)).toEqual([]);
+        const mine = await store.listAccessTokensCreatedBy(bob.id);
+        expect(mine.map((t) => [t.id, t.name, t.revokedAt])).toEqual([
+          [kept.id, 'ci', null],
+          [revoked.id, 'ci', later(6)],
+        ]);
+        expect(await store.listAccessTokensCreatedBy(hex(16))).toEqual([]);
+      });
     });
     describe('account lifecycle', () => {
       const hash = (): Uint8Array => new Uint8Array(randomBytes(32));
@@ -868,6 +898,62 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.revokeSessionOfUser(a.id, s1)).toBe(true);
         expect(await store.revokeSessionOfUser(a.id, s1)).toBe(false);
         expect((await store.listSessionsOfUser(a.id, later(100))).map((s) => s.id)).toEqual([s2]);
+      });
+
+      it('lists ended sessions still stored (revoked, logged out, expired) with IP and client, apart from the live ones', async () => {
+        const a = newUser();
+        const b = newUser();
+        await store.createUser(a);
+        await store.createUser(b);
+        const live = await session(a.id, hex(16), later(60_000), T0);
+        const expired = await session(a.id, hex(16), later(10), later(1));
+        const revoked = await session(a.id, hex(16), later(60_000), later(2));
+        await session(b.id, hex(16), later(10), T0);
+        expect(await store.revokeSessionOfUser(a.id, revoked)).toBe(true);
+        const ended = await store.listEndedSessionsOfUser(a.id, later(100));
+        expect(ended.map((s) => s.id)).toEqual([expired, revoked]);
+        expect(ended[0]).toMatchObject({ userId: a.id, client: 'cli/1', ip: '10.0.0.1', createdAt: later(1), expiresAt: later(10), revokedAt: null });
+        expect(ended[1]!.revokedAt).toBeInstanceOf(Date);
+        expect(ended.map((s) => s.id)).not.toContain(live);
+        // at its expiry instant a session has ended; before it, it is live
+        expect((await store.listEndedSessionsOfUser(a.id, later(10))).map((s) => s.id)).toEqual([expired, revoked]);
+        expect((await store.listEndedSessionsOfUser(a.id, later(9))).map((s) => s.id)).toEqual([revoked]);
+        // purged ones are gone from the list too
+        await store.purgeEnded(new Date(Date.now() + 60_000));
+        expect(await store.listEndedSessionsOfUser(a.id, later(100))).toEqual([]);
+      });
+
+      it('lists invitations to the address or accepted by the user, in every state, with the team name', async () => {
+        const owner = newUser();
+        const bob = newUser('bob-inv@example.com');
+        await store.createUser(owner);
+        await store.createUser(bob);
+        const teamId = hex(16);
+        const otherTeam = hex(16);
+        await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 });
+        await store.createTeam({ id: otherTeam, name: 'Beta', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 });
+        const invite = (id: string, team: string, email: string, at: number, role: 'admin' | 'member' = 'member') => {
+          const codeHash = new Uint8Array(randomBytes(32));
+          return { inv: { id, teamId: team, email, role, codeHash, invitedBy: owner.id, createdAt: later(at), expiresAt: later(at + 1000) }, codeHash };
+        };
+        const cancelled = invite(hex(16), teamId, bob.email, 1);
+        const accepted = invite(hex(16), teamId, bob.email, 2, 'admin');
+        const open = invite(hex(16), otherTeam, bob.email, 3);
+        const others = invite(hex(16), teamId, 'carol@example.com', 4);
+        for (const x of [cancelled, accepted, open, others]) expect(await store.createInvitation(x.inv)).toBe(true);
+        expect((await store.acceptInvitation(accepted.codeHash, bob.id, bob.email, later(5))).ok).toBe(true);
+        const listed = await store.listInvitationsToUser(bob.id, bob.email);
+        expect(listed.map((i) => [i.id, i.teamName, i.role])).toEqual([
+          [cancelled.inv.id, 'Acme', 'member'],
+          [accepted.inv.id, 'Acme', 'admin'],
+          [open.inv.id, 'Beta', 'member'],
+        ]);
+        expect(listed[0]).toMatchObject({ teamId, email: bob.email, createdAt: later(1), acceptedAt: null });
+        // replaced by the next invitation: it expired when cancelled
+        expect(listed[0]!.expiresAt).toEqual(later(2));
+        expect(listed[1]!.acceptedAt).toEqual(later(5));
+        expect(listed[2]).toMatchObject({ acceptedAt: null, expiresAt: later(1003) });
+        expect(await store.listInvitationsToUser(hex(16), 'nobody@example.com')).toEqual([]);
       });
 
       it('changes credentials only against the current hash, and revokes every other session', async () => {

@@ -19,7 +19,7 @@ import { deletionReceipt, passwordChangedNotice, recoveredNotice, recoveryKeySet
 import { getAuth } from '../plugins/auth.js';
 import { bodyEmail, rateLimited } from '../rate-limits.js';
 import { hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
-import { accountView } from '../views.js';
+import { accountView, endedSessionView, invitationView, ownAccessTokenView } from '../views.js';
 
 export const BACKUP_POLICY =
   'Backups of the server database taken before this deletion are not altered: they hold only ciphertext and service data, ' +
@@ -91,16 +91,19 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     onRequest: authenticate,
     handler: async (request): Promise<T.AccountDataResponse> => {
       const auth = getAuth(request);
-      const [user, meta, sessions, teams, workspaces, usage, tokens] = await Promise.all([
+      const now = ctx.now();
+      const [user, meta, sessions, ended, teams, workspaces, usage, tokens] = await Promise.all([
         store.getUserById(auth.userId),
         store.getAccountMeta(auth.userId),
-        store.listSessionsOfUser(auth.userId, ctx.now()),
+        store.listSessionsOfUser(auth.userId, now),
+        store.listEndedSessionsOfUser(auth.userId, now),
         store.listTeamsOfUser(auth.userId),
         store.listWorkspacesOfUser(auth.userId),
         store.workspaceUsageOfUser(auth.userId),
-        store.listAccessTokensOfUser(auth.userId),
+        store.listAccessTokensCreatedBy(auth.userId),
       ]);
       if (!user || !meta) throw notFound('account not found');
+      const invitations = await store.listInvitationsToUser(user.id, user.email);
       const counts = new Map(usage.map((u) => [u.workspaceId, u]));
       const ws = workspaces.map((w) => ({
         id: w.id,
@@ -125,6 +128,8 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         publicKeys: { x25519PublicKey: user.keys.x25519PublicKey, ed25519PublicKey: user.keys.ed25519PublicKey },
         recoveryKey: { set: meta.recoveryCreatedAt !== null, createdAt: meta.recoveryCreatedAt?.toISOString() ?? null },
         sessions: sessions.map((s) => sessionView(s, auth.sessionId)),
+        endedSessions: ended.map(endedSessionView),
+        invitations: invitations.map((i) => invitationView(i, now)),
         usage: {
           workspaces: ws.length,
           snapshots: ws.reduce((n, w) => n + w.snapshots, 0),
@@ -133,18 +138,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         },
         teams: teams.map((t) => ({ id: t.id, name: t.name, personal: t.personal, role: t.role, epoch: t.epoch })),
         workspaces: ws,
-        accessTokens: tokens
-          .filter((t) => t.createdBy === auth.userId)
-          .map((t) => ({
-            id: t.id,
-            name: t.name,
-            scope: t.scope,
-            workspaceId: t.workspaceId,
-            createdAt: t.createdAt.toISOString(),
-            lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
-            expiresAt: t.expiresAt?.toISOString() ?? null,
-            revokedAt: t.revokedAt?.toISOString() ?? null,
-          })),
+        accessTokens: tokens.map(ownAccessTokenView),
       };
     },
   });
