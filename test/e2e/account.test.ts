@@ -183,6 +183,13 @@ describe('account lifecycle, end to end', () => {
     const cId = json(readFileSync(path.join(c.configDir, 'sessions', 'default.json'), 'utf8')).sessionId as string;
     const current = list.find((s) => s.current);
     expect((await a.run(['account', 'sessions', '--revoke', current.id])).code).toBe(2);
+    // shorter than the documented 6 characters, or not an id at all: usage (2), like token ids
+    for (const bad of [cId.slice(0, 3), 'not-an-id']) {
+      const res = await a.run(['account', 'sessions', '--revoke', bad]);
+      expect(res.code, bad).toBe(2);
+      expect(res.stderr).toMatch(/at least its first 6 characters/);
+    }
+    expect((await a.run(['account', 'sessions', '--revoke', 'abcdef12'])).code).toBe(5);
     const revoke = await a.run(['account', 'sessions', '--revoke', cId.slice(0, 10)]);
     expect(revoke.code, revoke.stderr).toBe(0);
     expect((await c.run(['whoami'])).code).toBe(4);

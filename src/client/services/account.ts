@@ -107,6 +107,10 @@ export async function listSessions(ctx: ClientContext): Promise<{ sessions: Sess
 export async function revokeSession(ctx: ClientContext, wanted: string): Promise<{ revoked: string }> {
   const session = requireSession(ctx);
   const id = wanted.trim().toLowerCase();
+  // as for token ids: a value that cannot name a session is a usage error, not "not found"
+  if (!/^[0-9a-f]{6,32}$/.test(id)) {
+    throw new UsageError('give the session id (or at least its first 6 characters) from `insomnia-sync account sessions`');
+  }
   const all = await session.api.listSessions();
   const hits = all.filter((s) => s.id === id || (id.length >= 6 && s.id.startsWith(id)));
   if (hits.length === 0) throw new NotFoundError(`no live session ${wanted}`, 'see `insomnia-sync account sessions`');
