@@ -161,6 +161,16 @@ describe('account lifecycle, end to end', () => {
     expect(readTree(path.join(unpacked, readdirSync(unpacked)[0]!))).toEqual(files);
   });
 
+  it('account export refuses a file name that does not say .tar.gz (exit 2), writing nothing', async () => {
+    const dir = tempDir();
+    for (const name of ['me.json', 'me.zip', 'me']) {
+      const res = await a.run(['account', 'export', '--out', path.join(dir, name)]);
+      expect(res.code, name).toBe(2);
+      expect(res.stderr).toMatch(/does not end in \.tar\.gz/);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('account export --out FILE holds the service data and every workspace, decrypted', async () => {
     const file = path.join(tempDir(), 'me.tar.gz');
     const res = await a.run(['account', 'export', '--out', file, '--json']);
