@@ -204,6 +204,12 @@ describe('account lifecycle, end to end', () => {
     expect(revoke.code, revoke.stderr).toBe(0);
     expect((await c.run(['whoami'])).code).toBe(4);
     expect(json((await a.run(['account', 'sessions', '--json'])).stdout).sessions).toHaveLength(2);
+    // logging out there warns of nothing: the session had already ended, the server has nothing to be told
+    const out = await c.run(['logout']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toMatch(/had already ended/);
+    expect(existsSync(path.join(c.configDir, 'sessions', 'default.json'))).toBe(false);
 
     // the ended session is still stored (until gc) with its IP and client: account show and export list it
     const shown = json((await a.run(['account', 'show', '--json'])).stdout);
@@ -217,6 +223,17 @@ describe('account lifecycle, end to end', () => {
     execFileSync('tar', ['-xzf', file, '-C', unpacked]);
     const doc = json(readFileSync(path.join(unpacked, readdirSync(unpacked)[0]!, 'account.json'), 'utf8'));
     expect(doc.serviceData.endedSessions.map((s: any) => s.id)).toContain(cId);
+
+    // a server that cannot be reached at logout still gets the warning
+    const d = machine(server.url);
+    await loginMachine(d, EMAIL);
+    const dFile = path.join(d.configDir, 'sessions', 'default.json');
+    const dSession = json(readFileSync(dFile, 'utf8'));
+    writeFileSync(dFile, JSON.stringify({ ...dSession, server: 'http://127.0.0.1:9' }), { mode: 0o600 });
+    const away = await d.run(['logout']);
+    expect(away.code, away.stderr).toBe(0);
+    expect(away.stderr).toMatch(/could not be told/);
+    expect((await a.run(['account', 'sessions', '--revoke', dSession.sessionId])).code).toBe(0);
   });
 
   it('a session label stored with control characters (before the server refused them) is shown escaped, never obeyed', async () => {

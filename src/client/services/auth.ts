@@ -175,18 +175,29 @@ export async function storeSession(
   };
 }
 
-export async function logout(ctx: ClientContext): Promise<{ loggedOut: boolean; serverRevoked: boolean }> {
+export interface LogoutResult {
+  loggedOut: boolean;
+  /** this logout ended the session on the server */
+  serverRevoked: boolean;
+  /** the server no longer knew the session: revoked elsewhere, or expired */
+  alreadyEnded: boolean;
+}
+
+export async function logout(ctx: ClientContext): Promise<LogoutResult> {
   const secrets = ctx.secrets.read();
-  if (!secrets) return { loggedOut: false, serverRevoked: false };
+  if (!secrets) return { loggedOut: false, serverRevoked: false, alreadyEnded: false };
   let serverRevoked = false;
+  let alreadyEnded = false;
   try {
     await ctx.api(secrets.server, secrets.sessionToken).logout();
     serverRevoked = true;
-  } catch {
-    // Local keys are wiped even when the server is unreachable or the session already expired.
+  } catch (err) {
+    // Local keys are wiped whatever happened; a 401 means the session had ended already, so
+    // nothing is left on the server to worry about.
+    alreadyEnded = err instanceof AuthError && err.code === 'unauthorized';
   }
   ctx.secrets.wipe();
-  return { loggedOut: true, serverRevoked };
+  return { loggedOut: true, serverRevoked, alreadyEnded };
 }
 
 export async function whoami(ctx: ClientContext): Promise<AccountSummary & { teams: { id: string; name: string; role: string; personal: boolean }[] }> {
