@@ -41,7 +41,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .command('signup')
     .description('create an account, its keys and personal team; prints your key fingerprint')
     .requiredOption('--email <email>', 'your email address')
-    .option('--name <name>', 'your display name')
+    .option('--name <name>', 'your display name (default: the part of the email before the @)')
     .action(action('signup'));
   program
     .command('login')

@@ -111,6 +111,15 @@ describe('account lifecycle, end to end', () => {
     expect(human.stdout).toContain('(this machine)');
   });
 
+  it('signup with a blank --name uses the local part of the email, as with an empty one', async () => {
+    for (const [blank, email] of [['   ', 'blank-name@example.com'], ['', 'empty-name@example.com']] as const) {
+      const m = machine(server.url);
+      const res = await m.run(['signup', '--email', email, '--name', blank, '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+      expect(res.code, res.stderr).toBe(0);
+      expect(json((await m.run(['account', 'show', '--json'])).stdout).user.name).toBe(email.split('@')[0]);
+    }
+  });
+
   it('export writes the head or an older snapshot to a folder and to a .tar.gz that plain tar reads', async () => {
     const dir = path.join(tempDir(), 'out');
     const res = await a.run(['export', '--out', dir, '--json'], { cwd: ws });

@@ -52,7 +52,8 @@ async function stretch(password: string, kdf: KdfParams, p: ClientContext['primi
 
 export async function signup(ctx: ClientContext, opts: { email: string; name?: string }): Promise<AccountSummary> {
   const email = normalizeEmail(opts.email);
-  const name = (opts.name ?? email.split('@')[0] ?? '').trim().slice(0, 200);
+  // a blank name is no name, as an empty one is: the email's local part stands in
+  const name = (opts.name?.trim() || email.split('@')[0] || '').trim().slice(0, 200);
   // the server refuses it too, but only after the password prompt and the key derivation
   if (!isPrintableLine(name)) throw new UsageError('an account name is one line of printable characters (no newline or control character)');
   const password = await ctx.prompter.password('Choose a password', { confirm: true });
