@@ -25,6 +25,7 @@ const BY_CODE: Record<string, number> = {
   not_logged_in: EXIT.auth,
   not_found: EXIT.notFound,
   unreachable: EXIT.unreachable,
+  rate_limited: EXIT.unreachable,
   integrity: EXIT.integrity,
   // A server that offers KDF parameters below our minimum is treated like tampering.
   weak_kdf: EXIT.integrity,

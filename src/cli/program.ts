@@ -41,7 +41,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
     .command('signup')
     .description('create an account, its keys and personal team; prints your key fingerprint')
     .requiredOption('--email <email>', 'your email address')
-    .option('--name <name>', 'your display name')
+    .option('--name <name>', 'your display name (default: the part of the email before the @)')
     .action(action('signup'));
   program
     .command('login')
@@ -198,7 +198,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
   account
     .command('export')
     .description('service data plus every workspace you can read, decrypted, in one .tar.gz (or .tar.gz.age with --encrypt)')
-    .requiredOption('--out <file>', 'the archive to write (never overwritten)')
+    .requiredOption('--out <file>', 'the archive to write, NAME.tar.gz (never overwritten)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('account-export'));
   account

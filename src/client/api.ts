@@ -21,6 +21,7 @@ import {
   ConflictError,
   IntegrityFailure,
   NotFoundError,
+  RateLimitedError,
   SyncError,
   UnreachableError,
   UsageError,
@@ -296,7 +297,7 @@ export class ApiClient {
       case 'already_exists':
         return new ConflictError(message);
       case 'rate_limited':
-        return new UnreachableError(message, 'wait a minute and try again');
+        return new RateLimitedError(message, 'wait a minute and try again');
       default:
         if (code === undefined && res.revision === undefined) return this.unusable(res, message);
         return new SyncError(code ?? 'server_error', message);

@@ -54,6 +54,16 @@ export class UnreachableError extends SyncError {
   }
 }
 
+/**
+ * The server refused for now: too many attempts (429). Exit 6 like unreachable (SPEC §4: "server
+ * unavailable"), but its own code, so a script can tell waiting from a dead server.
+ */
+export class RateLimitedError extends SyncError {
+  constructor(message: string, hint?: string) {
+    super('rate_limited', message, hint);
+  }
+}
+
 /** A ciphertext, signature or history check failed (exit 7). */
 export class IntegrityFailure extends SyncError {
   constructor(message: string, hint?: string) {

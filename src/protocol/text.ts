@@ -19,3 +19,12 @@ export function isPrintableLine(text: string): boolean {
 export function printableLine(text: string): string {
   return text.replace(EVERY_UNPRINTABLE, '\ufffd');
 }
+
+/**
+ * The text with each character isPrintableLine refuses written as a visible escape (`\u001b`):
+ * for a terminal showing stored text that may predate the rule, where U+FFFD would hide what
+ * was there.
+ */
+export function escapeUnprintable(text: string): string {
+  return text.replace(EVERY_UNPRINTABLE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+}

@@ -303,6 +303,30 @@ export interface SessionView {
   current: boolean;
 }
 
+/** An ended session the server still stores (until its cleanup), as its owner sees it. */
+export interface EndedSessionView {
+  id: string;
+  client: string | null;
+  ip: string | null;
+  createdAt: string;
+  lastSeenAt: string;
+  expiresAt: string;
+  /** null: it expired without being revoked */
+  revokedAt: string | null;
+}
+
+export interface InvitationView {
+  id: string;
+  teamId: string;
+  teamName: string;
+  role: 'admin' | 'member';
+  /** `ended`: expired, or cancelled by a newer invitation */
+  state: 'open' | 'accepted' | 'ended';
+  createdAt: string;
+  expiresAt: string;
+  acceptedAt: string | null;
+}
+
 export interface SessionListResponse {
   sessions: SessionView[];
 }
@@ -327,11 +351,16 @@ export interface AccountDataResponse {
   kdf: KdfParams;
   publicKeys: { x25519PublicKey: string; ed25519PublicKey: string };
   recoveryKey: { set: boolean; createdAt: string | null };
+  /** live sessions */
   sessions: SessionView[];
+  /** sessions that ended (revoked, logged out, expired) but are still stored until the server's cleanup */
+  endedSessions: EndedSessionView[];
+  /** invitations to the account's address or accepted by it, in every state, until deleted */
+  invitations: InvitationView[];
   usage: { workspaces: number; snapshots: number; blobs: number; bytes: number };
   teams: { id: string; name: string; personal: boolean; role: TeamRole; epoch: number }[];
   workspaces: WorkspaceUsage[];
-  /** access tokens this account created: what the server holds about them, never a secret */
+  /** every access token this account created (in any team, even one it left): never a secret */
   accessTokens: {
     id: string;
     name: string;
@@ -359,6 +388,8 @@ export interface ChangePasswordRequest extends PasswordProof {
 
 export interface ChangePasswordResponse {
   revokedSessions: number;
+  /** a recovery key existed and was revoked with the old password */
+  recoveryKeyRevoked: boolean;
 }
 
 export interface SetRecoveryKeyRequest extends PasswordProof {

@@ -35,6 +35,18 @@ const sessionView = {
   properties: { id: str, client: strOrNull, ip: strOrNull, createdAt: str, lastSeenAt: str, expiresAt: str, current: { type: 'boolean' } },
 } as const;
 
+const endedSessionView = {
+  type: 'object',
+  required: ['id', 'client', 'ip', 'createdAt', 'lastSeenAt', 'expiresAt', 'revokedAt'],
+  properties: { id: str, client: strOrNull, ip: strOrNull, createdAt: str, lastSeenAt: str, expiresAt: str, revokedAt: strOrNull },
+} as const;
+
+const invitationView = {
+  type: 'object',
+  required: ['id', 'teamId', 'teamName', 'role', 'state', 'createdAt', 'expiresAt', 'acceptedAt'],
+  properties: { id: str, teamId: str, teamName: str, role: str, state: str, createdAt: str, expiresAt: str, acceptedAt: strOrNull },
+} as const;
+
 const accountKeys = {
   type: 'object',
   required: ['wrappedAccountKey', 'x25519PublicKey', 'ed25519PublicKey', 'wrappedX25519Secret', 'wrappedEd25519Secret'],
@@ -73,7 +85,7 @@ export const accountSchemas = {
     response: {
       200: {
         type: 'object',
-        required: ['user', 'kdf', 'publicKeys', 'recoveryKey', 'sessions', 'usage', 'teams', 'workspaces', 'accessTokens'],
+        required: ['user', 'kdf', 'publicKeys', 'recoveryKey', 'sessions', 'endedSessions', 'invitations', 'usage', 'teams', 'workspaces', 'accessTokens'],
         properties: {
           user: {
             type: 'object',
@@ -88,6 +100,8 @@ export const accountSchemas = {
           publicKeys: { type: 'object', required: ['x25519PublicKey', 'ed25519PublicKey'], properties: { x25519PublicKey: str, ed25519PublicKey: str } },
           recoveryKey: { type: 'object', required: ['set', 'createdAt'], properties: { set: { type: 'boolean' }, createdAt: strOrNull } },
           sessions: { type: 'array', items: sessionView },
+          endedSessions: { type: 'array', items: endedSessionView },
+          invitations: { type: 'array', items: invitationView },
           usage: {
             type: 'object',
             required: ['workspaces', 'snapshots', 'blobs', 'bytes'],
@@ -141,7 +155,10 @@ export const accountSchemas = {
       required: ['authKey', 'newKdf', 'newAuthKey', 'wrappedAccountKey'],
       properties: { ...proof, newKdf: kdf, newAuthKey: B64_32, wrappedAccountKey: smallCiphertext },
     },
-    response: { 200: { type: 'object', required: ['revokedSessions'], properties: { revokedSessions: int } }, ...errors },
+    response: {
+      200: { type: 'object', required: ['revokedSessions', 'recoveryKeyRevoked'], properties: { revokedSessions: int, recoveryKeyRevoked: { type: 'boolean' } } },
+      ...errors,
+    },
   },
   setRecoveryKey: {
     body: {

@@ -1,7 +1,15 @@
 /** Storage records → wire types (src/protocol/types.ts). */
 import { toB64 } from '../protocol/encoding.js';
 import type * as T from '../protocol/types.js';
-import type { SnapshotRecord, TeamMembershipRecord, UserRecord, WorkspaceRecord } from '../storage/store.js';
+import type {
+  AccessTokenRecord,
+  EndedSessionRecord,
+  InvitationToUserRecord,
+  SnapshotRecord,
+  TeamMembershipRecord,
+  UserRecord,
+  WorkspaceRecord,
+} from '../storage/store.js';
 
 export function accountView(user: UserRecord, teams: TeamMembershipRecord[], session?: T.SessionInfo): T.AccountResponse {
   const out: T.AccountResponse = {
@@ -36,4 +44,43 @@ export function workspaceView(w: WorkspaceRecord): T.WorkspaceInfo {
 
 export function snapshotView(s: SnapshotRecord): T.SnapshotInfo {
   return { id: s.id, parent: s.parent, createdAt: s.createdAt.toISOString(), data: toB64(s.data) };
+}
+
+export function endedSessionView(s: EndedSessionRecord): T.EndedSessionView {
+  return {
+    id: s.id,
+    client: s.client,
+    ip: s.ip,
+    createdAt: s.createdAt.toISOString(),
+    lastSeenAt: s.lastSeenAt.toISOString(),
+    expiresAt: s.expiresAt.toISOString(),
+    revokedAt: s.revokedAt?.toISOString() ?? null,
+  };
+}
+
+export function invitationView(i: InvitationToUserRecord, now: Date): T.InvitationView {
+  return {
+    id: i.id,
+    teamId: i.teamId,
+    teamName: i.teamName,
+    role: i.role,
+    state: i.acceptedAt ? 'accepted' : i.expiresAt > now ? 'open' : 'ended',
+    createdAt: i.createdAt.toISOString(),
+    expiresAt: i.expiresAt.toISOString(),
+    acceptedAt: i.acceptedAt?.toISOString() ?? null,
+  };
+}
+
+/** An access token as its creator sees it: what the server holds about it, never the secret's hash or keys. */
+export function ownAccessTokenView(t: AccessTokenRecord): T.AccountDataResponse['accessTokens'][number] {
+  return {
+    id: t.id,
+    name: t.name,
+    scope: t.scope,
+    workspaceId: t.workspaceId,
+    createdAt: t.createdAt.toISOString(),
+    lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
+    expiresAt: t.expiresAt?.toISOString() ?? null,
+    revokedAt: t.revokedAt?.toISOString() ?? null,
+  };
 }

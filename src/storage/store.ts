@@ -285,6 +285,8 @@ export interface Store {
   getAccessToken(id: string): Promise<AccessTokenRecord | null>;
   /** Records `now` as the token's last use. */
   touchAccessToken(id: string, now: Date): Promise<void>;
+  /** Every token the user created, in any workspace, revoked and expired ones included, oldest first. */
+  listAccessTokensCreatedBy(userId: string): Promise<AccessTokenRecord[]>;
   /** Tokens of every workspace of the teams the user is a confirmed member of (optionally one workspace), oldest first. */
   listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]>;
   /** Every token of the workspace, revoked and expired ones included, oldest first. */
@@ -297,13 +299,24 @@ export interface Store {
   // account lifecycle (issue 5)
   /** The user's live sessions (not revoked, `expiresAt` after `now`), oldest first. */
   listSessionsOfUser(userId: string, now: Date): Promise<SessionRecord[]>;
+  /**
+   * The user's ended sessions (revoked, logged out, or `expiresAt` not after `now`) still stored,
+   * with their IP and client until `purgeEnded` deletes them; oldest first.
+   */
+  listEndedSessionsOfUser(userId: string, now: Date): Promise<EndedSessionRecord[]>;
+  /**
+   * Every stored invitation to `email` or accepted by the user, whatever became of it (open,
+   * accepted, expired or cancelled), with its team's name; oldest first. The ones deleteUser removes.
+   */
+  listInvitationsToUser(userId: string, email: string): Promise<InvitationToUserRecord[]>;
   /** Revokes one session only if it belongs to the user; false when none was live. */
   revokeSessionOfUser(userId: string, sessionId: string): Promise<boolean>;
   /**
    * Password change and recovery, atomically: only if the stored auth-key hash (with
    * `via: 'recovery'`, the recovery record's hash) still equals `expectedHash`, swaps KDF params,
-   * auth-key hash and wrapped account key, records the time, and revokes every session of the
-   * user but `keepSessionId`.
+   * auth-key hash and wrapped account key, records the time, revokes every session of the
+   * user but `keepSessionId`, and deletes the recovery record: a password change revokes the
+   * recovery key (whoever knew the old password may have made it), and a recovery spends it.
    */
   changeCredentials(
     userId: string,
@@ -420,7 +433,10 @@ export interface CredentialUpdate {
   at: Date;
 }
 
-export type ChangeCredentialsResult = { ok: true; revokedSessions: number } | { ok: false; reason: 'stale' | 'no_user' };
+export type ChangeCredentialsResult =
+  /** `recoveryKeyRevoked`: a recovery record existed and was deleted */
+  | { ok: true; revokedSessions: number; recoveryKeyRevoked: boolean }
+  | { ok: false; reason: 'stale' | 'no_user' };
 
 export interface RecoveryRecord {
   /** SHA-256 of the recovery auth key */
@@ -428,6 +444,23 @@ export interface RecoveryRecord {
   /** the account key wrapped under the recovery wrap key (base64url) */
   wrappedAccountKey: string;
   createdAt: Date;
+}
+
+export interface EndedSessionRecord extends SessionRecord {
+  /** null for a session that expired without being revoked */
+  revokedAt: Date | null;
+}
+
+export interface InvitationToUserRecord {
+  id: string;
+  teamId: string;
+  teamName: string;
+  email: string;
+  role: 'admin' | 'member';
+  createdAt: Date;
+  /** a cancelled invitation (replaced by a newer one) expired when it was cancelled */
+  expiresAt: Date;
+  acceptedAt: Date | null;
 }
 
 export interface AccountMetaRecord {

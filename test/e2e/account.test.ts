@@ -3,6 +3,7 @@
  * machines; prompts typed through tmux; the encrypted export opened by the stock `age -d`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,6 +16,7 @@ const EMAIL = 'lifecycle@example.com';
 const MARKER = 'MARKER-acc0un7-export';
 const NEW_PASSWORD = 'a brand new passphrase 42';
 const RECOVERED_PASSWORD = 'recovered password 77';
+const INTERIM_PASSWORD = 'an interim passphrase 13';
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
 
@@ -109,6 +111,15 @@ describe('account lifecycle, end to end', () => {
     expect(human.stdout).toContain('(this machine)');
   });
 
+  it('signup with a blank --name uses the local part of the email, as with an empty one', async () => {
+    for (const [blank, email] of [['   ', 'blank-name@example.com'], ['', 'empty-name@example.com']] as const) {
+      const m = machine(server.url);
+      const res = await m.run(['signup', '--email', email, '--name', blank, '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+      expect(res.code, res.stderr).toBe(0);
+      expect(json((await m.run(['account', 'show', '--json'])).stdout).user.name).toBe(email.split('@')[0]);
+    }
+  });
+
   it('export writes the head or an older snapshot to a folder and to a .tar.gz that plain tar reads', async () => {
     const dir = path.join(tempDir(), 'out');
     const res = await a.run(['export', '--out', dir, '--json'], { cwd: ws });
@@ -193,6 +204,16 @@ describe('account lifecycle, end to end', () => {
     expect(readdirSync(out)).toEqual(['race.tar.gz.age']);
   });
 
+  it('account export refuses a file name that does not say .tar.gz (exit 2), writing nothing', async () => {
+    const dir = tempDir();
+    for (const name of ['me.json', 'me.zip', 'me']) {
+      const res = await a.run(['account', 'export', '--out', path.join(dir, name)]);
+      expect(res.code, name).toBe(2);
+      expect(res.stderr).toMatch(/does not end in \.tar\.gz/);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
   it('account export --out FILE holds the service data and every workspace, decrypted', async () => {
     const file = path.join(tempDir(), 'me.tar.gz');
     const res = await a.run(['account', 'export', '--out', file, '--json']);
@@ -215,10 +236,69 @@ describe('account lifecycle, end to end', () => {
     const cId = json(readFileSync(path.join(c.configDir, 'sessions', 'default.json'), 'utf8')).sessionId as string;
     const current = list.find((s) => s.current);
     expect((await a.run(['account', 'sessions', '--revoke', current.id])).code).toBe(2);
+    // shorter than the documented 6 characters, or not an id at all: usage (2), like token ids
+    for (const bad of [cId.slice(0, 3), 'not-an-id']) {
+      const res = await a.run(['account', 'sessions', '--revoke', bad]);
+      expect(res.code, bad).toBe(2);
+      expect(res.stderr).toMatch(/at least its first 6 characters/);
+    }
+    expect((await a.run(['account', 'sessions', '--revoke', 'abcdef12'])).code).toBe(5);
     const revoke = await a.run(['account', 'sessions', '--revoke', cId.slice(0, 10)]);
     expect(revoke.code, revoke.stderr).toBe(0);
     expect((await c.run(['whoami'])).code).toBe(4);
     expect(json((await a.run(['account', 'sessions', '--json'])).stdout).sessions).toHaveLength(2);
+    // logging out there warns of nothing: the session had already ended, the server has nothing to be told
+    const out = await c.run(['logout']);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toMatch(/had already ended/);
+    expect(existsSync(path.join(c.configDir, 'sessions', 'default.json'))).toBe(false);
+
+    // the ended session is still stored (until gc) with its IP and client: account show and export list it
+    const shown = json((await a.run(['account', 'show', '--json'])).stdout);
+    expect(shown.sessions.map((s: any) => s.id)).not.toContain(cId);
+    expect(shown.endedSessions.find((s: any) => s.id === cId)).toMatchObject({ ip: '127.0.0.1', client: expect.stringMatching(/^insomnia-sync\//), revokedAt: expect.any(String) });
+    expect(shown.invitations).toEqual([]);
+    expect((await a.run(['account', 'show'])).stdout).toMatch(new RegExp(`Ended sessions[^\\n]*\\(1\\)\\n  ${cId.slice(0, 12)}  127\\.0\\.0\\.1  insomnia-sync/.* revoked `));
+    const file = path.join(tempDir(), 'me.tar.gz');
+    expect((await a.run(['account', 'export', '--out', file])).code).toBe(0);
+    const unpacked = tempDir();
+    execFileSync('tar', ['-xzf', file, '-C', unpacked]);
+    const doc = json(readFileSync(path.join(unpacked, readdirSync(unpacked)[0]!, 'account.json'), 'utf8'));
+    expect(doc.serviceData.endedSessions.map((s: any) => s.id)).toContain(cId);
+
+    // a server that cannot be reached at logout still gets the warning
+    const d = machine(server.url);
+    await loginMachine(d, EMAIL);
+    const dFile = path.join(d.configDir, 'sessions', 'default.json');
+    const dSession = json(readFileSync(dFile, 'utf8'));
+    writeFileSync(dFile, JSON.stringify({ ...dSession, server: 'http://127.0.0.1:9' }), { mode: 0o600 });
+    const away = await d.run(['logout']);
+    expect(away.code, away.stderr).toBe(0);
+    expect(away.stderr).toMatch(/could not be told/);
+    expect((await a.run(['account', 'sessions', '--revoke', dSession.sessionId])).code).toBe(0);
+  });
+
+  it('a session label stored with control characters (before the server refused them) is shown escaped, never obeyed', async () => {
+    const c = machine(server.url);
+    await loginMachine(c, EMAIL);
+    const cId = json(readFileSync(path.join(c.configDir, 'sessions', 'default.json'), 'utf8')).sessionId as string;
+    const db = new Database(path.join(server.dataDir, 'sync.db'));
+    try {
+      db.prepare('UPDATE sessions SET client = ? WHERE id = ?').run('evil\u001b[2J\u001b]0;owned\u0007\nfake line\u202e', cId);
+    } finally {
+      db.close();
+    }
+    for (const args of [['account', 'sessions'], ['account', 'show']]) {
+      const res = await a.run(args);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/);
+      expect(res.stdout).toContain('evil\\u001b[2J\\u001b]0;owned\\u0007\\u000afake line\\u202e');
+    }
+    // --json carries the stored text as it is: JSON escapes it
+    const listed = json((await a.run(['account', 'sessions', '--json'])).stdout).sessions as any[];
+    expect(listed.find((s) => s.id === cId).client).toBe('evil\u001b[2J\u001b]0;owned\u0007\nfake line\u202e');
+    expect((await a.run(['account', 'sessions', '--revoke', cId])).code).toBe(0);
   });
 
   it('account password on a terminal: re-wraps only, kills the other machine, mails a notice', async () => {
@@ -255,7 +335,36 @@ describe('account lifecycle, end to end', () => {
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your password was changed');
   });
 
+  it('account password revokes the recovery key: one made by an intruder who knew the old password no longer recovers', async () => {
+    const made = await a.run(['account', 'recovery-key', '--password-stdin', '--json'], { input: `${NEW_PASSWORD}\n` });
+    expect(made.code, made.stderr).toBe(0);
+    const key = json(made.stdout).recoveryKey as string;
+
+    const changed = await a.run(['account', 'password', '--password-stdin'], { input: `${NEW_PASSWORD}\n${INTERIM_PASSWORD}\n` });
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toMatch(/recovery key was revoked.*account recovery-key/);
+    expect(json((await a.run(['account', 'show', '--json'])).stdout).recoveryKey).toEqual({ set: false, createdAt: null });
+    const mails = readdirSync(path.join(server.dataDir, 'outbox')).filter((f) => f.endsWith('.eml')).sort();
+    expect(readFileSync(path.join(server.dataDir, 'outbox', mails.at(-1)!), 'utf8')).toMatch(/recovery key was revoked/);
+
+    const intruder = machine(server.url);
+    const rec = await intruder.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key}\n${RECOVERED_PASSWORD}\n` });
+    expect(rec.code).toBe(4);
+    expect((await a.run(['whoami'])).code).toBe(0);
+
+    // back to the password the next steps use; no recovery key now, so nothing is revoked
+    const back = await a.run(['account', 'password', '--password-stdin', '--json'], { input: `${INTERIM_PASSWORD}\n${NEW_PASSWORD}\n` });
+    expect(back.code, back.stderr).toBe(0);
+    expect(json(back.stdout)).toMatchObject({ changed: true, recoveryKeyRevoked: false });
+  });
+
   it('recovery key: shown once, then `account recover` sets a new password with no data lost and the old one stops working', async () => {
+    // --quiet would replace the key on the server and print the new one nowhere: refused first
+    const quiet = await a.run(['account', 'recovery-key', '--quiet', '--password-stdin'], { input: `${NEW_PASSWORD}\n` });
+    expect(quiet.code).toBe(2);
+    expect(quiet.stderr).toMatch(/--quiet would hide the recovery key/);
+    expect(json((await a.run(['account', 'show', '--json'])).stdout).recoveryKey.set).toBe(false);
+
     const made = await a.run(['account', 'recovery-key', '--password-stdin', '--json'], { input: `${NEW_PASSWORD}\n` });
     expect(made.code, made.stderr).toBe(0);
     const key = json(made.stdout).recoveryKey as string;
@@ -275,6 +384,11 @@ describe('account lifecycle, end to end', () => {
     expect(readTree(out)).toEqual(files);
     expect((await a.run(['whoami'])).code).toBe(4);
     expect((await machine(server.url).run(['login', '--email', EMAIL, '--password-stdin'], { input: `${NEW_PASSWORD}\n` })).code).toBe(4);
+    // the key is spent: it cannot recover the account a second time
+    expect(rec.stdout).toMatch(/recovery key is spent/);
+    expect(json((await c.run(['account', 'show', '--json'])).stdout).recoveryKey.set).toBe(false);
+    const again = await machine(server.url).run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key}\n${NEW_PASSWORD}\n` });
+    expect(again.code).toBe(4);
     await loginMachine(a, EMAIL, RECOVERED_PASSWORD);
     await loginMachine(b, EMAIL, RECOVERED_PASSWORD);
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your account was recovered with your recovery key');
@@ -288,9 +402,18 @@ describe('account lifecycle, end to end', () => {
     expect(readFileSync(out).includes(Buffer.from(EMAIL))).toBe(true);
     expect(serverCli(['backup', '--data-dir', server.dataDir, '--out', out]).code).toBe(1);
 
+    const token = await a.run(['token', 'create', '--workspace', 'Team API', '--name', 'ci-export', '--json']);
+    expect(token.code, token.stderr).toBe(0);
+    const secret = json(token.stdout).token as string;
     const exp = serverCli(['admin', 'export-user', EMAIL, '--data-dir', server.dataDir]);
     expect(exp.code, exp.stderr).toBe(0);
     const doc = json(exp.stdout);
+    // every piece of service data: access tokens (never their secret) and ended sessions too
+    expect(doc.accessTokens).toEqual([expect.objectContaining({ name: 'ci-export', createdAt: expect.any(String), lastUsedAt: null, revokedAt: null })]);
+    expect(doc.endedSessions.length).toBeGreaterThan(0);
+    expect(doc.endedSessions[0]).toMatchObject({ ip: '127.0.0.1', client: expect.any(String) });
+    expect(doc).toHaveProperty('invitations', []);
+    expect(exp.stdout).not.toContain(secret.slice(-20));
     expect(doc.user.email).toBe(EMAIL);
     expect(doc.workspaces).toHaveLength(1);
     expect(doc.workspaces[0].snapshots).toHaveLength(2);
@@ -298,7 +421,7 @@ describe('account lifecycle, end to end', () => {
     expect(doc.sessions.length).toBeGreaterThan(0);
     expect(exp.stdout).not.toContain(MARKER);
     expect(exp.stdout).not.toContain('Team API');
-    expect(exp.stdout).not.toMatch(/authKeyHash|auth_key_hash|token/i);
+    expect(exp.stdout).not.toMatch(/authKeyHash|auth_key_hash|secretHash|secret_hash|tokenHash|token_hash|sessionToken/i);
     expect(serverCli(['admin', 'export-user', 'nobody@example.com', '--data-dir', server.dataDir]).code).toBe(1);
     expect(serverCli(['migrate', '--data-dir', server.dataDir]).stdout).toMatch(/up to date/);
   });

@@ -79,9 +79,25 @@ describe('rate limits', () => {
     expect(limited.code).toBe(6);
     expect(limited.stderr).toMatch(/too many attempts/);
     expect(limited.stderr).toMatch(/wait a minute and try again/);
+    // --json gives it its own code: a script can tell "wait" from "no server"
+    const json = await m.run(['login', '--email', 'limited@example.com', '--password-stdin', '--json'], { input: 'wrong password here\n' });
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stderr)).toEqual({ error: { code: 'rate_limited', message: expect.stringMatching(/too many attempts/) } });
     // another account is not affected
     const other = machine(server.url);
     await signupMachine(other, 'other@example.com');
+  }, 60_000);
+
+  it('recovery-key creation checks a password proof, so wrong proofs are limited like password change and deletion', async () => {
+    const server = await start(['--rate-limit-login', '2,1000']);
+    const m = machine(server.url);
+    await signupMachine(m, 'proof@example.com');
+    const attempt = () => m.run(['account', 'recovery-key', '--password-stdin'], { input: 'wrong password here\n' });
+    expect((await attempt()).code).toBe(4);
+    expect((await attempt()).code).toBe(4);
+    const limited = await attempt();
+    expect(limited.code).toBe(6);
+    expect(limited.stderr).toMatch(/too many attempts/);
   }, 60_000);
 });
 

@@ -70,6 +70,8 @@ describe('GET /v1/account', () => {
     expect(data.workspaces.map((w) => w.id)).toEqual([wsId]);
     expect(data.teams).toEqual([{ id: a.body.personalTeam.id, name: 'Personal', personal: true, role: 'owner', epoch: 1 }]);
     expect(data.recoveryKey).toEqual({ set: false, createdAt: null });
+    expect(data.endedSessions).toEqual([]);
+    expect(data.invitations).toEqual([]);
     const text = res.body;
     expect(text).not.toContain(a.token);
     expect(text).not.toContain(a.body.keys.wrappedAccountKey);
@@ -78,6 +80,63 @@ describe('GET /v1/account', () => {
 
   it('needs a session', async () => {
     expect((await app.inject({ method: 'GET', url: '/v1/account' })).statusCode).toBe(401);
+  });
+
+  it('also lists ended sessions still stored and invitations to the address, apart from the live sessions', async () => {
+    const a = await signup('held@example.com');
+    const other = await login(a.body.email, a.body.authKey);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/logout', headers: auth(other), payload: {} })).statusCode).toBe(204);
+    const owner = await signup();
+    const teamId = hex(16);
+    await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.body.userId, sealedTeamKey: b64(80), createdAt: new Date() });
+    const base = { teamId, email: 'held@example.com', invitedBy: owner.body.userId, createdAt: new Date() };
+    await store.createInvitation({ ...base, id: hex(16), role: 'admin', codeHash: randomBytes(32), expiresAt: new Date(Date.now() + 60_000) });
+    await store.createInvitation({ ...base, id: hex(16), teamId: owner.body.personalTeam.id, role: 'member', codeHash: randomBytes(32), expiresAt: new Date(Date.now() - 1) });
+    await store.createInvitation({ ...base, id: hex(16), email: 'someone-else@example.com', role: 'member', codeHash: randomBytes(32), expiresAt: new Date(Date.now() + 60_000) });
+
+    const data = (await app.inject({ method: 'GET', url: '/v1/account', headers: auth(a.token) })).json<AccountDataResponse>();
+    expect(data.sessions).toHaveLength(1);
+    expect(data.endedSessions).toEqual([
+      { id: expect.any(String), client: null, ip: '127.0.0.1', createdAt: expect.any(String), lastSeenAt: expect.any(String), expiresAt: expect.any(String), revokedAt: expect.any(String) },
+    ]);
+    expect(data.endedSessions[0]!.id).not.toBe(data.sessions[0]!.id);
+    expect(data.invitations.map((i) => [i.teamName, i.role, i.state])).toEqual(
+      expect.arrayContaining([
+        ['Acme', 'admin', 'open'],
+        ['Personal', 'member', 'ended'],
+      ]),
+    );
+    expect(data.invitations).toHaveLength(2);
+    // the live list is still only the live ones
+    const live = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(a.token) })).json<{ sessions: unknown[] }>();
+    expect(live.sessions).toHaveLength(1);
+  });
+});
+
+describe('client labels', () => {
+  it('are one printable line: signup, login and recovery refuse control characters (400) and open no session', async () => {
+    const a = await signup('label@example.com');
+    for (const client of ['x\u001b[2J', 'two\nlines', 'bell\u0007', 'rtl\u202e']) {
+      const res = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey, client } });
+      expect(res.statusCode, JSON.stringify(client)).toBe(400);
+      expect(res.json().error.message).toMatch(/client label/);
+    }
+    const fresh = { ...a.body, userId: hex(16), email: 'label2@example.com', personalTeam: { id: hex(16), sealedTeamKey: b64(80) }, client: 'a\rb' };
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: fresh })).statusCode).toBe(400);
+    expect(await store.getUserByEmail('label2@example.com')).toBeNull();
+    const recoveryAuthKey = b64(32);
+    await app.inject({ method: 'PUT', url: '/v1/account/recovery', headers: auth(a.token), payload: { authKey: a.body.authKey, recoveryAuthKey, wrappedAccountKey: b64(73) } });
+    const finish = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/recover/finish',
+      payload: { email: a.body.email, recoveryAuthKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73), client: 'x\u009b2J' },
+    });
+    expect(finish.statusCode).toBe(400);
+    // nothing changed: the recovery key still works and the password too
+    expect(await store.getRecovery(a.body.userId)).not.toBeNull();
+    const sessions = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(a.token) })).json<{ sessions: unknown[] }>();
+    expect(sessions.sessions).toHaveLength(1);
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey, client: 'Zoë 🚀 1.0' } })).statusCode).toBe(200);
   });
 });
 
@@ -117,7 +176,7 @@ describe('POST /v1/account/password', () => {
 
     const ok = await change(a.body.authKey);
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ revokedSessions: 1 });
+    expect(ok.json()).toEqual({ revokedSessions: 1, recoveryKeyRevoked: false });
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
@@ -184,6 +243,30 @@ describe('recovery', () => {
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: newAuthKey } })).statusCode).toBe(200);
     expect(mailer.sent.at(-1)!.subject).toMatch(/recovered/);
+    expect(mailer.sent.at(-1)!.text).toMatch(/recovery key is spent/);
+    // spent: the same key recovers nothing a second time
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'rec@example.com', recoveryAuthKey } })).statusCode).toBe(401);
+    const account = await app.inject({ method: 'GET', url: '/v1/account', headers: auth(session.token) });
+    expect(account.json<AccountDataResponse>().recoveryKey).toEqual({ set: false, createdAt: null });
+  });
+
+  it('a password change revokes the recovery key, says so, and mails it', async () => {
+    const a = await signup('revoke@example.com');
+    const recoveryAuthKey = b64(32);
+    const set = await app.inject({ method: 'PUT', url: '/v1/account/recovery', headers: auth(a.token), payload: { authKey: a.body.authKey, recoveryAuthKey, wrappedAccountKey: b64(73) } });
+    expect(set.statusCode).toBe(200);
+    const change = await app.inject({
+      method: 'POST',
+      url: '/v1/account/password',
+      headers: auth(a.token),
+      payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73) },
+    });
+    expect(change.json()).toEqual({ revokedSessions: 0, recoveryKeyRevoked: true });
+    expect(mailer.sent.at(-1)!.text).toMatch(/recovery key was revoked.*account recovery-key/);
+    const start = await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'revoke@example.com', recoveryAuthKey } });
+    expect(start.statusCode).toBe(401);
+    const account = await app.inject({ method: 'GET', url: '/v1/account', headers: auth(a.token) });
+    expect(account.json<AccountDataResponse>().recoveryKey).toEqual({ set: false, createdAt: null });
   });
 });
 

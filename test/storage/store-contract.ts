@@ -857,6 +857,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.getAccessToken(t.id)).toBeNull();
         expect(await store.listAccessTokensOfUser(user.id)).toEqual([]);
       });
+
+      it('lists every token a user created, revoked ones and those of a team they left included', async () => {
+        const owner = newUser();
+        const bob = newUser();
+        await store.createUser(owner);
+        await store.createUser(bob);
+        const teamId = hex(16);
+        await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 });
+        const wsId = hex(16);
+        await store.createWorkspace({ id: wsId, teamId, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 });
+        const c = new Uint8Array(randomBytes(32));
+        await store.createInvitation({ id: hex(16), teamId, email: bob.email, role: 'member', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+        expect((await store.acceptInvitation(c, bob.id, bob.email, later(1))).ok).toBe(true);
+        expect(await store.confirmMember(teamId, bob.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).toEqual({ ok: true });
+        const kept = newToken(wsId, bob.id, { createdAt: later(3) });
+        const revoked = newToken(wsId, bob.id, { createdAt: later(4) });
+        const owners = newToken(wsId, owner.id, { createdAt: later(5) });
+        for (const t of [revoked, owners, kept]) await store.createAccessToken(t);
+        await store.revokeAccessToken(revoked.id, later(6));
+        expect((await store.listAccessTokensCreatedBy(bob.id)).map((t) => t.id)).toEqual([kept.id, revoked.id]);
+        expect((await store.leaveTeam(teamId, bob.id, later(7))).ok).toBe(true);
+        // no longer a member, so not among the team's tokens he sees; still his, still stored
+        expect(await store.listAccessTokensOfUser(bob.id)).toEqual([]);
+        const mine = await store.listAccessTokensCreatedBy(bob.id);
+        expect(mine.map((t) => [t.id, t.name, t.revokedAt])).toEqual([
+          [kept.id, 'ci', null],
+          [revoked.id, 'ci', later(6)],
+        ]);
+        expect(await store.listAccessTokensCreatedBy(hex(16))).toEqual([]);
+      });
     });
     describe('account lifecycle', () => {
       const hash = (): Uint8Array => new Uint8Array(randomBytes(32));
@@ -886,6 +916,62 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect((await store.listSessionsOfUser(a.id, later(100))).map((s) => s.id)).toEqual([s2]);
       });
 
+      it('lists ended sessions still stored (revoked, logged out, expired) with IP and client, apart from the live ones', async () => {
+        const a = newUser();
+        const b = newUser();
+        await store.createUser(a);
+        await store.createUser(b);
+        const live = await session(a.id, hex(16), later(60_000), T0);
+        const expired = await session(a.id, hex(16), later(10), later(1));
+        const revoked = await session(a.id, hex(16), later(60_000), later(2));
+        await session(b.id, hex(16), later(10), T0);
+        expect(await store.revokeSessionOfUser(a.id, revoked)).toBe(true);
+        const ended = await store.listEndedSessionsOfUser(a.id, later(100));
+        expect(ended.map((s) => s.id)).toEqual([expired, revoked]);
+        expect(ended[0]).toMatchObject({ userId: a.id, client: 'cli/1', ip: '10.0.0.1', createdAt: later(1), expiresAt: later(10), revokedAt: null });
+        expect(ended[1]!.revokedAt).toBeInstanceOf(Date);
+        expect(ended.map((s) => s.id)).not.toContain(live);
+        // at its expiry instant a session has ended; before it, it is live
+        expect((await store.listEndedSessionsOfUser(a.id, later(10))).map((s) => s.id)).toEqual([expired, revoked]);
+        expect((await store.listEndedSessionsOfUser(a.id, later(9))).map((s) => s.id)).toEqual([revoked]);
+        // purged ones are gone from the list too
+        await store.purgeEnded(new Date(Date.now() + 60_000));
+        expect(await store.listEndedSessionsOfUser(a.id, later(100))).toEqual([]);
+      });
+
+      it('lists invitations to the address or accepted by the user, in every state, with the team name', async () => {
+        const owner = newUser();
+        const bob = newUser('bob-inv@example.com');
+        await store.createUser(owner);
+        await store.createUser(bob);
+        const teamId = hex(16);
+        const otherTeam = hex(16);
+        await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 });
+        await store.createTeam({ id: otherTeam, name: 'Beta', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 });
+        const invite = (id: string, team: string, email: string, at: number, role: 'admin' | 'member' = 'member') => {
+          const codeHash = new Uint8Array(randomBytes(32));
+          return { inv: { id, teamId: team, email, role, codeHash, invitedBy: owner.id, createdAt: later(at), expiresAt: later(at + 1000) }, codeHash };
+        };
+        const cancelled = invite(hex(16), teamId, bob.email, 1);
+        const accepted = invite(hex(16), teamId, bob.email, 2, 'admin');
+        const open = invite(hex(16), otherTeam, bob.email, 3);
+        const others = invite(hex(16), teamId, 'carol@example.com', 4);
+        for (const x of [cancelled, accepted, open, others]) expect(await store.createInvitation(x.inv)).toBe(true);
+        expect((await store.acceptInvitation(accepted.codeHash, bob.id, bob.email, later(5))).ok).toBe(true);
+        const listed = await store.listInvitationsToUser(bob.id, bob.email);
+        expect(listed.map((i) => [i.id, i.teamName, i.role])).toEqual([
+          [cancelled.inv.id, 'Acme', 'member'],
+          [accepted.inv.id, 'Acme', 'admin'],
+          [open.inv.id, 'Beta', 'member'],
+        ]);
+        expect(listed[0]).toMatchObject({ teamId, email: bob.email, createdAt: later(1), acceptedAt: null });
+        // replaced by the next invitation: it expired when cancelled
+        expect(listed[0]!.expiresAt).toEqual(later(2));
+        expect(listed[1]!.acceptedAt).toEqual(later(5));
+        expect(listed[2]).toMatchObject({ acceptedAt: null, expiresAt: later(1003) });
+        expect(await store.listInvitationsToUser(hex(16), 'nobody@example.com')).toEqual([]);
+      });
+
       it('changes credentials only against the current hash, and revokes every other session', async () => {
         const user = newUser();
         await store.createUser(user);
@@ -895,7 +981,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(user.keys.wrappedAccountKey);
         expect(await store.changeCredentials(hex(16), user.authKeyHash, 'password', update, keep)).toEqual({ ok: false, reason: 'no_user' });
-        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1 });
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1, recoveryKeyRevoked: false });
         const after = (await store.getUserById(user.id))!;
         expect(after.kdf).toEqual(update.kdf);
         expect(Buffer.from(after.authKeyHash).equals(Buffer.from(update.authKeyHash))).toBe(true);
@@ -928,9 +1014,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.changeCredentials(user.id, first.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
         // the password hash is not the recovery hash
         expect(await store.changeCredentials(user.id, user.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
-        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({ ok: true, revokedSessions: 1 });
+        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({
+          ok: true,
+          revokedSessions: 1,
+          recoveryKeyRevoked: true,
+        });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(update.wrappedAccountKey);
         expect(await store.listSessionsOfUser(user.id, later(10))).toEqual([]);
+        // the key is spent: its record is gone, so a second recovery with it is stale
+        expect(await store.getRecovery(user.id)).toBeNull();
+        expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toBeNull();
+        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
+      });
+
+      it('a password change deletes the recovery record in the same transaction; a stale one keeps it', async () => {
+        const user = newUser();
+        await store.createUser(user);
+        const keep = await session(user.id);
+        const recovery = { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: later(1) };
+        expect(await store.setRecovery(user.id, recovery)).toBe(true);
+        const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
+        expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.getRecovery(user.id)).not.toBeNull();
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({
+          ok: true,
+          revokedSessions: 0,
+          recoveryKeyRevoked: true,
+        });
+        expect(await store.getRecovery(user.id)).toBeNull();
+        expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toBeNull();
+        expect(await store.changeCredentials(user.id, recovery.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
       });
 
       it('counts usage per workspace and lists stored blobs by id', async () => {

@@ -7,5 +7,6 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
   out.result({ changed: true, ...res }, () => [
     `${out.green('✓')} Password changed. Your data was not re-encrypted: only your account key was re-wrapped.`,
     `  ${res.revokedSessions} other session(s) signed out; log in there again with the new password.`,
+    ...(res.recoveryKeyRevoked ? ['  Your recovery key was revoked with the old password; run `insomnia-sync account recovery-key` for a new one.'] : []),
   ]);
 }

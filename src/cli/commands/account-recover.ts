@@ -7,6 +7,6 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   out.result(res, () => [
     `${out.green('✓')} New password set for ${out.bold(res.email)}; you are logged in on this machine.`,
     `  Fingerprint: ${out.bold(res.fingerprint)}`,
-    '  Every other session was signed out. Your recovery key still works; `insomnia-sync account recovery-key` makes a new one.',
+    '  Every other session was signed out. Your recovery key is spent: run `insomnia-sync account recovery-key` for a new one.',
   ]);
 }

@@ -1,8 +1,11 @@
 import type { ClientContext } from '../../client/context.js';
+import { UsageError } from '../../client/errors.js';
 import { createRecoveryKey } from '../../client/services/account.js';
 import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
+  // The new key replaces the old one on the server and is shown once: --quiet would lose both.
+  if (out.quiet && !out.json) throw new UsageError('--quiet would hide the recovery key, which is shown only once', 'drop --quiet, or use --json');
   const res = await createRecoveryKey(ctx);
   out.result(res, () => [
     'Your recovery key (shown this once; any earlier one no longer works):',

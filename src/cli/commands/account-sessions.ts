@@ -1,5 +1,6 @@
 import type { ClientContext } from '../../client/context.js';
 import { listSessions, revokeSession } from '../../client/services/account.js';
+import { escapeUnprintable } from '../../protocol/text.js';
 import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
@@ -12,7 +13,8 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   out.result({ sessions }, () =>
     sessions.map(
       (s) =>
-        `${s.id.slice(0, 12)}  ${(s.ip ?? '?').padEnd(15)}  ${s.client ?? '?'}  ${out.dim(`created ${s.createdAt}, last seen ${s.lastSeenAt}`)}${s.current ? out.green('  (this machine)') : ''}`,
+        // labels stored before the server checked them may hold escape sequences: show, never obey
+        `${s.id.slice(0, 12)}  ${escapeUnprintable(s.ip ?? '?').padEnd(15)}  ${escapeUnprintable(s.client ?? '?')}  ${out.dim(`created ${s.createdAt}, last seen ${s.lastSeenAt}`)}${s.current ? out.green('  (this machine)') : ''}`,
     ),
   );
 }

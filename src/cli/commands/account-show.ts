@@ -1,5 +1,6 @@
 import type { ClientContext } from '../../client/context.js';
 import { accountShow } from '../../client/services/account.js';
+import { escapeUnprintable } from '../../protocol/text.js';
 import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
@@ -18,8 +19,18 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     '',
     out.bold(`Sessions (${a.sessions.length})`),
     ...a.sessions.map(
-      (s) => `  ${s.id.slice(0, 12)}  ${s.ip ?? '?'}  ${s.client ?? '?'}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
+      // labels stored before the server checked them may hold escape sequences: show, never obey
+      (s) => `  ${s.id.slice(0, 12)}  ${escapeUnprintable(s.ip ?? '?')}  ${escapeUnprintable(s.client ?? '?')}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
     ),
+    '',
+    out.bold(`Ended sessions still stored until the server's cleanup (${a.endedSessions.length})`),
+    ...a.endedSessions.map(
+      (s) =>
+        `  ${s.id.slice(0, 12)}  ${escapeUnprintable(s.ip ?? '?')}  ${escapeUnprintable(s.client ?? '?')}  created ${s.createdAt}, ${s.revokedAt ? `revoked ${s.revokedAt}` : `expired ${s.expiresAt}`}`,
+    ),
+    '',
+    out.bold(`Invitations to your address (${a.invitations.length})`),
+    ...a.invitations.map((i) => `  ${escapeUnprintable(i.teamName)}  ${i.role}, ${i.state === 'accepted' ? `accepted ${i.acceptedAt}` : i.state === 'open' ? `open until ${i.expiresAt}` : 'expired or cancelled'}, sent ${i.createdAt}`),
     '',
     out.bold('Usage'),
     `  ${a.usage.workspaces} workspace(s), ${a.usage.snapshots} snapshot(s), ${a.usage.blobs} blob(s), ${a.usage.bytes} bytes of ciphertext`,

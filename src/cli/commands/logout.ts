@@ -4,6 +4,8 @@ import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
   const res = await logout(ctx);
-  out.result(res, () => (res.loggedOut ? 'Logged out; local keys wiped.' : 'Not logged in.'));
-  if (res.loggedOut && !res.serverRevoked) out.warn('the server could not be told; the session ends when it expires');
+  out.result(res, () =>
+    !res.loggedOut ? 'Not logged in.' : res.alreadyEnded ? 'Logged out; local keys wiped (the session had already ended on the server).' : 'Logged out; local keys wiped.',
+  );
+  if (res.loggedOut && !res.serverRevoked && !res.alreadyEnded) out.warn('the server could not be told; the session ends when it expires');
 }

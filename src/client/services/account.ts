@@ -107,6 +107,10 @@ export async function listSessions(ctx: ClientContext): Promise<{ sessions: Sess
 export async function revokeSession(ctx: ClientContext, wanted: string): Promise<{ revoked: string }> {
   const session = requireSession(ctx);
   const id = wanted.trim().toLowerCase();
+  // as for token ids: a value that cannot name a session is a usage error, not "not found"
+  if (!/^[0-9a-f]{6,32}$/.test(id)) {
+    throw new UsageError('give the session id (or at least its first 6 characters) from `insomnia-sync account sessions`');
+  }
   const all = await session.api.listSessions();
   const hits = all.filter((s) => s.id === id || (id.length >= 6 && s.id.startsWith(id)));
   if (hits.length === 0) throw new NotFoundError(`no live session ${wanted}`, 'see `insomnia-sync account sessions`');
@@ -121,12 +125,14 @@ export async function revokeSession(ctx: ClientContext, wanted: string): Promise
 
 export interface PasswordChangeResult {
   revokedSessions: number;
+  /** a recovery key existed; the server revoked it with the old password */
+  recoveryKeyRevoked: boolean;
 }
 
 /**
  * Current password, then the new one (prompts, or two lines of --password-stdin). Re-wraps the
  * account key under the new password, swaps the auth key and salt; the server revokes every other
- * session in the same transaction and mails a notice.
+ * session and the recovery key in the same transaction and mails a notice.
  */
 export async function changePassword(ctx: ClientContext): Promise<PasswordChangeResult> {
   const session = requireSession(ctx);
@@ -157,7 +163,7 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
     })
     .catch(wrongPassword);
   ctx.progress.stop();
-  return { revokedSessions: res.revokedSessions };
+  return { revokedSessions: res.revokedSessions, recoveryKeyRevoked: res.recoveryKeyRevoked };
 }
 
 // recovery key
@@ -194,7 +200,7 @@ export interface RecoverResult {
 /**
  * Sets a new password with the recovery key (a hidden prompt or the first line of --password-stdin;
  * never argv), losing no data: the recovery-wrapped account key is re-wrapped under the new
- * password. Every old session is revoked; this machine gets a new one.
+ * password. Every old session is revoked and the key is spent; this machine gets a new session.
  */
 export async function recover(ctx: ClientContext, opts: { email: string }): Promise<RecoverResult> {
   const email = normalizeEmail(opts.email);

@@ -52,7 +52,8 @@ async function stretch(password: string, kdf: KdfParams, p: ClientContext['primi
 
 export async function signup(ctx: ClientContext, opts: { email: string; name?: string }): Promise<AccountSummary> {
   const email = normalizeEmail(opts.email);
-  const name = (opts.name ?? email.split('@')[0] ?? '').trim().slice(0, 200);
+  // a blank name is no name, as an empty one is: the email's local part stands in
+  const name = (opts.name?.trim() || email.split('@')[0] || '').trim().slice(0, 200);
   // the server refuses it too, but only after the password prompt and the key derivation
   if (!isPrintableLine(name)) throw new UsageError('an account name is one line of printable characters (no newline or control character)');
   const password = await ctx.prompter.password('Choose a password', { confirm: true });
@@ -177,18 +178,29 @@ export async function storeSession(
   };
 }
 
-export async function logout(ctx: ClientContext): Promise<{ loggedOut: boolean; serverRevoked: boolean }> {
+export interface LogoutResult {
+  loggedOut: boolean;
+  /** this logout ended the session on the server */
+  serverRevoked: boolean;
+  /** the server no longer knew the session: revoked elsewhere, or expired */
+  alreadyEnded: boolean;
+}
+
+export async function logout(ctx: ClientContext): Promise<LogoutResult> {
   const secrets = ctx.secrets.read();
-  if (!secrets) return { loggedOut: false, serverRevoked: false };
+  if (!secrets) return { loggedOut: false, serverRevoked: false, alreadyEnded: false };
   let serverRevoked = false;
+  let alreadyEnded = false;
   try {
     await ctx.api(secrets.server, secrets.sessionToken).logout();
     serverRevoked = true;
-  } catch {
-    // Local keys are wiped even when the server is unreachable or the session already expired.
+  } catch (err) {
+    // Local keys are wiped whatever happened; a 401 means the session had ended already, so
+    // nothing is left on the server to worry about.
+    alreadyEnded = err instanceof AuthError && err.code === 'unauthorized';
   }
   ctx.secrets.wipe();
-  return { loggedOut: true, serverRevoked };
+  return { loggedOut: true, serverRevoked, alreadyEnded };
 }
 
 export async function whoami(ctx: ClientContext): Promise<AccountSummary & { teams: { id: string; name: string; role: string; personal: boolean }[] }> {

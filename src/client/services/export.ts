@@ -68,8 +68,11 @@ export function exportTarget(cwd: string, out: string, encrypt: boolean, archive
   if (/\.age$/i.test(abs)) {
     if (!encrypt) throw new UsageError(`${out} names an age file`, 'add --encrypt (the passphrase comes from a prompt or INSOMNIA_SYNC_EXPORT_PASSPHRASE)');
     target = { format: 'tar.gz.age', out: abs };
-  } else if (ARCHIVE.test(abs) || archiveOnly) {
+  } else if (ARCHIVE.test(abs)) {
     target = encrypt ? { format: 'tar.gz.age', out: `${abs}.age` } : { format: 'tar.gz', out: abs };
+  } else if (archiveOnly) {
+    // a gzip tar under another name (me.json, me.zip) would mislead whoever opens it
+    throw new UsageError(`${out} does not end in .tar.gz: this writes a gzip tar archive`, 'give --out NAME.tar.gz (with --encrypt it writes NAME.tar.gz.age)');
   } else {
     if (encrypt) throw new UsageError('--encrypt writes one file', 'give --out NAME.tar.gz (it writes NAME.tar.gz.age)');
     // A folder named like another archive is almost surely not what was meant.

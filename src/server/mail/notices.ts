@@ -20,10 +20,12 @@ function origin(f: RequestFacts): string {
 
 const NOT_YOU =
   'If this was not you, someone knows your password (or recovery key) and has access to your data:\n' +
-  'sign in, change your password with `insomnia-sync account password`, and review your sessions\n' +
-  'with `insomnia-sync account sessions`.';
+  'sign in, change your password with `insomnia-sync account password` (which also revokes any\n' +
+  'recovery key), and review your sessions with `insomnia-sync account sessions`.';
 
-export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSessions: number): MailMessage {
+const NEW_RECOVERY_KEY = 'Run `insomnia-sync account recovery-key` for a new one.';
+
+export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSessions: number, recoveryKeyRevoked: boolean): MailMessage {
   return {
     to,
     subject: 'insomnia-sync: your password was changed',
@@ -32,6 +34,7 @@ export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSe
       '',
       origin(facts),
       `Other sessions signed out: ${revokedSessions}`,
+      ...(recoveryKeyRevoked ? [`Your recovery key was revoked with the old password. ${NEW_RECOVERY_KEY}`] : []),
       '',
       'Your data was not re-encrypted: only the key that protects your account key changed.',
       '',
@@ -46,7 +49,8 @@ export function recoveredNotice(to: string, facts: RequestFacts, revokedSessions
     subject: 'insomnia-sync: your account was recovered with your recovery key',
     text: [
       'Your recovery key was used to set a new password for your insomnia-sync account.',
-      'The old password no longer works.',
+      'The old password no longer works, and the recovery key is spent: it works once.',
+      NEW_RECOVERY_KEY,
       '',
       origin(facts),
       `Sessions signed out: ${revokedSessions}`,

@@ -6,6 +6,7 @@
  */
 import { toB64 } from '../../protocol/encoding.js';
 import type { Store } from '../../storage/store.js';
+import { endedSessionView, invitationView, ownAccessTokenView } from '../views.js';
 
 export class ExportUserError extends Error {
   readonly code = 'not_found';
@@ -19,12 +20,15 @@ const SNAPSHOT_PAGE = 200;
 export async function exportUser(store: Store, email: string, write: Write, now = new Date()): Promise<{ workspaces: number; blobs: number }> {
   const user = await store.getUserByEmail(email.trim().toLowerCase());
   if (!user) throw new ExportUserError(`no account with email ${email.trim()}`);
-  const [meta, sessions, teams, workspaces, recovery] = await Promise.all([
+  const [meta, sessions, ended, teams, workspaces, recovery, tokens, invitations] = await Promise.all([
     store.getAccountMeta(user.id),
     store.listSessionsOfUser(user.id, now),
+    store.listEndedSessionsOfUser(user.id, now),
     store.listTeamsOfUser(user.id),
     store.listWorkspacesOfUser(user.id),
     store.getRecovery(user.id),
+    store.listAccessTokensCreatedBy(user.id),
+    store.listInvitationsToUser(user.id, user.email),
   ]);
   const head = {
     format: 'insomnia-sync admin export-user v1',
@@ -54,6 +58,11 @@ export async function exportUser(store: Store, email: string, write: Write, now 
       lastSeenAt: s.lastSeenAt.toISOString(),
       expiresAt: s.expiresAt.toISOString(),
     })),
+    // kept until gc deletes them, with their IP and client
+    endedSessions: ended.map(endedSessionView),
+    // what the server holds about each (never the secret's hash or the wrapped keys)
+    accessTokens: tokens.map(ownAccessTokenView),
+    invitations: invitations.map((i) => invitationView(i, now)),
     teams: teams.map((t) => ({ id: t.id, name: t.name, personal: t.personal, role: t.role, epoch: t.epoch, sealedKeys: t.sealedKeys })),
   };
   const json = JSON.stringify(head);

@@ -10,6 +10,7 @@ import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
 import type { SessionRecord, UserRecord } from '../../storage/store.js';
 import { accountSchemas } from '../account-schemas.js';
+import { clientLabel } from '../client-label.js';
 import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
 import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
@@ -18,7 +19,7 @@ import { deletionReceipt, passwordChangedNotice, recoveredNotice, recoveryKeySet
 import { getAuth } from '../plugins/auth.js';
 import { bodyEmail, rateLimited } from '../rate-limits.js';
 import { hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
-import { accountView } from '../views.js';
+import { accountView, endedSessionView, invitationView, ownAccessTokenView } from '../views.js';
 
 export const BACKUP_POLICY =
   'Backups of the server database taken before this deletion are not altered: they hold only ciphertext and service data, ' +
@@ -90,16 +91,19 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     onRequest: authenticate,
     handler: async (request): Promise<T.AccountDataResponse> => {
       const auth = getAuth(request);
-      const [user, meta, sessions, teams, workspaces, usage, tokens] = await Promise.all([
+      const now = ctx.now();
+      const [user, meta, sessions, ended, teams, workspaces, usage, tokens] = await Promise.all([
         store.getUserById(auth.userId),
         store.getAccountMeta(auth.userId),
-        store.listSessionsOfUser(auth.userId, ctx.now()),
+        store.listSessionsOfUser(auth.userId, now),
+        store.listEndedSessionsOfUser(auth.userId, now),
         store.listTeamsOfUser(auth.userId),
         store.listWorkspacesOfUser(auth.userId),
         store.workspaceUsageOfUser(auth.userId),
-        store.listAccessTokensOfUser(auth.userId),
+        store.listAccessTokensCreatedBy(auth.userId),
       ]);
       if (!user || !meta) throw notFound('account not found');
+      const invitations = await store.listInvitationsToUser(user.id, user.email);
       const counts = new Map(usage.map((u) => [u.workspaceId, u]));
       const ws = workspaces.map((w) => ({
         id: w.id,
@@ -124,6 +128,8 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         publicKeys: { x25519PublicKey: user.keys.x25519PublicKey, ed25519PublicKey: user.keys.ed25519PublicKey },
         recoveryKey: { set: meta.recoveryCreatedAt !== null, createdAt: meta.recoveryCreatedAt?.toISOString() ?? null },
         sessions: sessions.map((s) => sessionView(s, auth.sessionId)),
+        endedSessions: ended.map(endedSessionView),
+        invitations: invitations.map((i) => invitationView(i, now)),
         usage: {
           workspaces: ws.length,
           snapshots: ws.reduce((n, w) => n + w.snapshots, 0),
@@ -132,18 +138,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         },
         teams: teams.map((t) => ({ id: t.id, name: t.name, personal: t.personal, role: t.role, epoch: t.epoch })),
         workspaces: ws,
-        accessTokens: tokens
-          .filter((t) => t.createdBy === auth.userId)
-          .map((t) => ({
-            id: t.id,
-            name: t.name,
-            scope: t.scope,
-            workspaceId: t.workspaceId,
-            createdAt: t.createdAt.toISOString(),
-            lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
-            expiresAt: t.expiresAt?.toISOString() ?? null,
-            revokedAt: t.revokedAt?.toISOString() ?? null,
-          })),
+        accessTokens: tokens.map(ownAccessTokenView),
       };
     },
   });
@@ -190,14 +185,16 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         getAuth(request).sessionId,
       );
       if (!result.ok) throw new ApiError('conflict', 'the password changed meanwhile; nothing was changed');
-      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions));
-      return { revokedSessions: result.revokedSessions };
+      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions, result.recoveryKeyRevoked));
+      return { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked };
     },
   });
 
   app.route<{ Body: T.SetRecoveryKeyRequest }>({
     method: ROUTES.setRecoveryKey.method,
     url: ROUTES.setRecoveryKey.path,
+    // it checks a password proof, so it shares the guessers' budget with password change and deletion
+    config: rateLimited('login', (r) => getAuth(r).userId),
     schema: accountSchemas.setRecoveryKey,
     onRequest: authenticate,
     handler: async (request): Promise<T.SetRecoveryKeyResponse> => {
@@ -234,6 +231,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     schema: accountSchemas.recoverFinish,
     handler: async (request): Promise<T.AccountResponse> => {
       const body = request.body;
+      const client = clientLabel(body.client);
       const { user, hash } = await proveRecovery(body.email, body.recoveryAuthKey);
       const at = ctx.now();
       const result = await store.changeCredentials(
@@ -247,7 +245,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const token = newSessionToken();
       const id = newSessionId();
       const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
-      await store.createSession({ id, userId: user.id, tokenHash: sha256(token), client: body.client ?? null, ip: request.ip, createdAt: at, expiresAt });
+      await store.createSession({ id, userId: user.id, tokenHash: sha256(token), client, ip: request.ip, createdAt: at, expiresAt });
       await notify(request, recoveredNotice(user.email, facts(request), result.revokedSessions));
       const fresh = (await store.getUserById(user.id)) ?? user;
       return accountView(fresh, await store.listTeamsOfUser(user.id), { token, id, expiresAt: expiresAt.toISOString() });

@@ -7,6 +7,7 @@ import type { UserRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
 import { isPrintableLine } from '../../protocol/text.js';
+import { clientLabel } from '../client-label.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
 import { rateLimited, bodyEmail } from '../rate-limits.js';
@@ -22,12 +23,12 @@ const DUMMY_HASH = sha256('insomnia-sync dummy auth key');
 export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, authenticate: (r: FastifyRequest) => Promise<void>): void {
   const { store } = ctx;
 
-  async function openSession(request: FastifyRequest, userId: string, client: string | undefined): Promise<T.SessionInfo> {
+  async function openSession(request: FastifyRequest, userId: string, client: string | null): Promise<T.SessionInfo> {
     const token = newSessionToken();
     const id = newSessionId();
     const now = ctx.now();
     const expiresAt = new Date(now.getTime() + ctx.sessionTtlMs);
-    await store.createSession({ id, userId, tokenHash: sha256(token), client: client ?? null, ip: request.ip, createdAt: now, expiresAt });
+    await store.createSession({ id, userId, tokenHash: sha256(token), client, ip: request.ip, createdAt: now, expiresAt });
     return { token, id, expiresAt: expiresAt.toISOString() };
   }
 
@@ -62,6 +63,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
     handler: async (request): Promise<T.AccountResponse> => {
       const body = request.body;
       const email = emailOf(body.email);
+      const client = clientLabel(body.client);
       // the name goes into mails others receive (invitations): one line, nothing that redraws it
       const name = body.name.trim();
       if (!isPrintableLine(name)) throw badRequest('an account name is one line of printable characters');
@@ -86,7 +88,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
       const user = await store.getUserById(body.userId);
       if (!user) throw new Error('user vanished right after signup');
       await sendActivation(ctx, request, user);
-      return account(user, await openSession(request, user.id, body.client));
+      return account(user, await openSession(request, user.id, client));
     },
   });
 
@@ -97,11 +99,12 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
     schema: schemas.login,
     handler: async (request): Promise<T.AccountResponse> => {
       const email = emailOf(request.body.email);
+      const client = clientLabel(request.body.client);
       const presented = sha256(fromB64(request.body.authKey, 32));
       const user = await store.getUserByEmail(email);
       const matches = hashesEqual(presented, user ? user.authKeyHash : DUMMY_HASH);
       if (!user || !matches) throw new ApiError('unauthorized', WRONG_LOGIN);
-      return account(user, await openSession(request, user.id, request.body.client));
+      return account(user, await openSession(request, user.id, client));
     },
   });
 

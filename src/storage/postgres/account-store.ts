@@ -12,6 +12,8 @@ import type {
   CredentialUpdate,
   DeleteUserResult,
   DeletionCounts,
+  EndedSessionRecord,
+  InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
   WorkspaceUsageRecord,
@@ -35,6 +37,34 @@ export async function listSessionsOfUser(db: PgDb, userId: string, now: Date): P
     [userId, now],
   );
   return rows.map(toSession);
+}
+
+export async function listEndedSessionsOfUser(db: PgDb, userId: string, now: Date): Promise<EndedSessionRecord[]> {
+  const rows = await db.query(
+    `SELECT id, user_id, client, ip, created_at, last_seen_at, expires_at, revoked_at FROM sessions
+     WHERE user_id = $1 AND (revoked_at IS NOT NULL OR expires_at <= $2) ORDER BY created_at, id`,
+    [userId, now],
+  );
+  return rows.map((r) => ({ ...toSession(r), revokedAt: dateOrNull(r.revoked_at) }));
+}
+
+export async function listInvitationsToUser(db: PgDb, userId: string, email: string): Promise<InvitationToUserRecord[]> {
+  const rows = await db.query(
+    `SELECT i.id, i.team_id, t.name AS team_name, i.email, i.role, i.created_at, i.expires_at, i.accepted_at
+     FROM team_invitations i JOIN teams t ON t.id = i.team_id
+     WHERE i.email = $1 OR i.accepted_by = $2 ORDER BY i.created_at, i.id`,
+    [email, userId],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    teamId: String(r.team_id),
+    teamName: String(r.team_name),
+    email: String(r.email),
+    role: r.role === 'admin' ? 'admin' : 'member',
+    createdAt: date(r.created_at),
+    expiresAt: date(r.expires_at),
+    acceptedAt: dateOrNull(r.accepted_at),
+  }));
 }
 
 export async function revokeSessionOfUser(db: PgDb, userId: string, sessionId: string): Promise<boolean> {
@@ -75,7 +105,9 @@ export async function changeCredentials(
       userId,
       keepSessionId,
     ]);
-    return { ok: true, revokedSessions: revoked };
+    // A key made by whoever knew the old password must not outlive it, and a used key is spent.
+    const recovery = await tx.exec('DELETE FROM account_recovery WHERE user_id = $1', [userId]);
+    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0 };
   });
 }
 

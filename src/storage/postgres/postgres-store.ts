@@ -39,7 +39,9 @@ import {
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  EndedSessionRecord,
   InvitationRecord,
+  InvitationToUserRecord,
   LeaveTeamResult,
   RemoveUnconfirmedResult,
   SetMemberRoleResult,
@@ -504,6 +506,10 @@ export class PostgresStore implements Store {
     await this.db.exec('UPDATE access_tokens SET last_used_at = $1 WHERE id = $2', [now, id]);
   }
 
+  async listAccessTokensCreatedBy(userId: string): Promise<AccessTokenRecord[]> {
+    return this.tokensWhere('t.created_by = $1', [userId]);
+  }
+
   async listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]> {
     // confirmed members only: one who was accepted but not confirmed holds no key of the team
     const member =
@@ -529,6 +535,12 @@ export class PostgresStore implements Store {
 
   async listSessionsOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
     return account.listSessionsOfUser(this.db, userId, now);
+  }
+  async listEndedSessionsOfUser(userId: string, now: Date): Promise<EndedSessionRecord[]> {
+    return account.listEndedSessionsOfUser(this.db, userId, now);
+  }
+  async listInvitationsToUser(userId: string, email: string): Promise<InvitationToUserRecord[]> {
+    return account.listInvitationsToUser(this.db, userId, email);
   }
   async revokeSessionOfUser(userId: string, sessionId: string): Promise<boolean> {
     return account.revokeSessionOfUser(this.db, userId, sessionId);

@@ -11,6 +11,8 @@ import type {
   CredentialUpdate,
   DeleteUserResult,
   DeletionCounts,
+  EndedSessionRecord,
+  InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
   WorkspaceUsageRecord,
@@ -55,6 +57,45 @@ export function listSessionsOfUser(db: Database.Database, userId: string, now: D
   }));
 }
 
+export function listEndedSessionsOfUser(db: Database.Database, userId: string, now: Date): EndedSessionRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT id, user_id, client, ip, created_at, last_seen_at, expires_at, revoked_at FROM sessions
+       WHERE user_id = ? AND (revoked_at IS NOT NULL OR expires_at <= ?) ORDER BY created_at, id`,
+    )
+    .all(userId, now.getTime()) as Row[];
+  return rows.map((r) => ({
+    id: String(r.id),
+    userId: String(r.user_id),
+    client: r.client === null ? null : String(r.client),
+    ip: r.ip === null ? null : String(r.ip),
+    createdAt: new Date(Number(r.created_at)),
+    lastSeenAt: new Date(Number(r.last_seen_at)),
+    expiresAt: new Date(Number(r.expires_at)),
+    revokedAt: dateOrNull(r.revoked_at),
+  }));
+}
+
+export function listInvitationsToUser(db: Database.Database, userId: string, email: string): InvitationToUserRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT i.id, i.team_id, t.name AS team_name, i.email, i.role, i.created_at, i.expires_at, i.accepted_at
+       FROM team_invitations i JOIN teams t ON t.id = i.team_id
+       WHERE i.email = ? OR i.accepted_by = ? ORDER BY i.created_at, i.id`,
+    )
+    .all(email, userId) as Row[];
+  return rows.map((r) => ({
+    id: String(r.id),
+    teamId: String(r.team_id),
+    teamName: String(r.team_name),
+    email: String(r.email),
+    role: r.role === 'admin' ? 'admin' : 'member',
+    createdAt: new Date(Number(r.created_at)),
+    expiresAt: new Date(Number(r.expires_at)),
+    acceptedAt: dateOrNull(r.accepted_at),
+  }));
+}
+
 export function revokeSessionOfUser(db: Database.Database, userId: string, sessionId: string): boolean {
   return db.prepare('UPDATE sessions SET revoked_at = ? WHERE id = ? AND user_id = ? AND revoked_at IS NULL').run(Date.now(), sessionId, userId).changes > 0;
 }
@@ -95,7 +136,9 @@ export function changeCredentials(
     const revoked = db
       .prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?')
       .run(at, userId, keepSessionId).changes;
-    return { ok: true, revokedSessions: revoked };
+    // A key made by whoever knew the old password must not outlive it, and a used key is spent.
+    const recovery = db.prepare('DELETE FROM account_recovery WHERE user_id = ?').run(userId).changes;
+    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0 };
   });
   return run.immediate();
 }

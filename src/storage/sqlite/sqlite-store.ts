@@ -32,6 +32,8 @@ import {
 } from '../store.js';
 import type {
   AccountMetaRecord,
+  EndedSessionRecord,
+  InvitationToUserRecord,
   ChangeCredentialsResult,
   DeleteUserResult,
   RecoveryRecord,
@@ -525,6 +527,10 @@ export class SqliteStore implements Store {
     this.stmt('UPDATE access_tokens SET last_used_at = ? WHERE id = ?').run(now.getTime(), id);
   }
 
+  async listAccessTokensCreatedBy(userId: string): Promise<AccessTokenRecord[]> {
+    return this.tokensWhere('t.created_by = ?', userId);
+  }
+
   async listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]> {
     // confirmed members only: one who was accepted but not confirmed holds no key of the team
     const member =
@@ -551,6 +557,12 @@ export class SqliteStore implements Store {
 
   async listSessionsOfUser(userId: string, now: Date): Promise<SessionRecord[]> {
     return account.listSessionsOfUser(this.db, userId, now);
+  }
+  async listEndedSessionsOfUser(userId: string, now: Date): Promise<EndedSessionRecord[]> {
+    return account.listEndedSessionsOfUser(this.db, userId, now);
+  }
+  async listInvitationsToUser(userId: string, email: string): Promise<InvitationToUserRecord[]> {
+    return account.listInvitationsToUser(this.db, userId, email);
   }
   async revokeSessionOfUser(userId: string, sessionId: string): Promise<boolean> {
     return account.revokeSessionOfUser(this.db, userId, sessionId);
