@@ -301,8 +301,11 @@ describe('teams end to end', () => {
     const m = bobHeld.membership;
     db.prepare(`INSERT INTO team_members (${Object.keys(m).join(', ')}) VALUES (${Object.keys(m).map(() => '?').join(', ')})`).run(...Object.values(m));
     for (const k of bobHeld.teamKeys) db.prepare('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES (?, ?, ?, ?)').run(teamId, bobHeld.userId, k.epoch, k.sealed);
+    // and, for that push, passes off the team's epoch as bob's (an honest server refuses his stale one)
+    db.prepare('UPDATE teams SET epoch = 1 WHERE id = ?').run(teamId);
     writeFileSync(path.join(bobDir, 'a.json'), '{"baseUrl":"https://evil.example.net"}');
     const injected = await bob.run(['push', '--force', '-m', 'after removal'], { cwd: bobDir });
+    db.prepare('UPDATE teams SET epoch = 2 WHERE id = ?').run(teamId);
     db.prepare('DELETE FROM team_members WHERE team_id = ? AND user_id = ?').run(teamId, bobHeld.userId);
     expect(injected.code, injected.stderr).toBe(0);
 
