@@ -4,6 +4,7 @@ import type * as T from '../protocol/types.js';
 import type {
   AccessTokenRecord,
   EndedSessionRecord,
+  SessionRecord,
   InvitationToUserRecord,
   SnapshotRecord,
   TeamMembershipRecord,
@@ -46,7 +47,8 @@ export function snapshotView(s: SnapshotRecord): T.SnapshotInfo {
   return { id: s.id, parent: s.parent, createdAt: s.createdAt.toISOString(), data: toB64(s.data) };
 }
 
-export function endedSessionView(s: EndedSessionRecord): T.EndedSessionView {
+/** What every listing of a session shows (account, sessions, admin export-user). */
+export function sessionFields(s: SessionRecord): Omit<T.SessionView, 'current'> {
   return {
     id: s.id,
     client: s.client,
@@ -54,8 +56,15 @@ export function endedSessionView(s: EndedSessionRecord): T.EndedSessionView {
     createdAt: s.createdAt.toISOString(),
     lastSeenAt: s.lastSeenAt.toISOString(),
     expiresAt: s.expiresAt.toISOString(),
-    revokedAt: s.revokedAt?.toISOString() ?? null,
   };
+}
+
+export function sessionView(s: SessionRecord, currentId: string | null): T.SessionView {
+  return { ...sessionFields(s), current: s.id === currentId };
+}
+
+export function endedSessionView(s: EndedSessionRecord): T.EndedSessionView {
+  return { ...sessionFields(s), revokedAt: s.revokedAt?.toISOString() ?? null };
 }
 
 export function invitationView(i: InvitationToUserRecord, now: Date): T.InvitationView {

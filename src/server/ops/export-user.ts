@@ -6,7 +6,7 @@
  */
 import { toB64 } from '../../protocol/encoding.js';
 import type { Store } from '../../storage/store.js';
-import { endedSessionView, invitationView, ownAccessTokenView } from '../views.js';
+import { endedSessionView, invitationView, ownAccessTokenView, sessionFields } from '../views.js';
 
 export class ExportUserError extends Error {
   readonly code = 'not_found';
@@ -50,14 +50,7 @@ export async function exportUser(store: Store, email: string, write: Write, now 
       recoveryWrappedAccountKey: recovery?.wrappedAccountKey ?? null,
     },
     publicKeys: { x25519PublicKey: user.keys.x25519PublicKey, ed25519PublicKey: user.keys.ed25519PublicKey },
-    sessions: sessions.map((s) => ({
-      id: s.id,
-      client: s.client,
-      ip: s.ip,
-      createdAt: s.createdAt.toISOString(),
-      lastSeenAt: s.lastSeenAt.toISOString(),
-      expiresAt: s.expiresAt.toISOString(),
-    })),
+    sessions: sessions.map(sessionFields),
     // kept until gc deletes them, with their IP and client
     endedSessions: ended.map(endedSessionView),
     // what the server holds about each (never the secret's hash or the wrapped keys)

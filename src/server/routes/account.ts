@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fromB64 } from '../../protocol/encoding.js';
 import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
-import type { SessionRecord, UserRecord } from '../../storage/store.js';
+import type { UserRecord } from '../../storage/store.js';
 import { accountSchemas } from '../account-schemas.js';
 import { clientLabel } from '../client-label.js';
 import type { ServerContext } from '../context.js';
@@ -19,7 +19,7 @@ import { deletionReceipt, passwordChangedNotice, recoveredNotice, recoveryKeySet
 import { getAuth } from '../plugins/auth.js';
 import { bodyEmail, rateLimited } from '../rate-limits.js';
 import { hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
-import { accountView, endedSessionView, invitationView, ownAccessTokenView } from '../views.js';
+import { accountView, endedSessionView, invitationView, ownAccessTokenView, sessionView } from '../views.js';
 
 export const BACKUP_POLICY =
   'Backups of the server database taken before this deletion are not altered: they hold only ciphertext and service data, ' +
@@ -30,17 +30,6 @@ const WRONG_RECOVERY = 'wrong email or recovery key';
 /** compared against when there is nothing to compare, so every path does the same work */
 const DUMMY_HASH = sha256('insomnia-sync dummy recovery key');
 
-export function sessionView(s: SessionRecord, currentId: string | null): T.SessionView {
-  return {
-    id: s.id,
-    client: s.client,
-    ip: s.ip,
-    createdAt: s.createdAt.toISOString(),
-    lastSeenAt: s.lastSeenAt.toISOString(),
-    expiresAt: s.expiresAt.toISOString(),
-    current: s.id === currentId,
-  };
-}
 
 export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, authenticate: (r: FastifyRequest) => Promise<void>): void {
   const { store } = ctx;

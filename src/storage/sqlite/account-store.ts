@@ -46,7 +46,11 @@ export function listSessionsOfUser(db: Database.Database, userId: string, now: D
        WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ? ORDER BY created_at, id`,
     )
     .all(userId, now.getTime()) as Row[];
-  return rows.map((r) => ({
+  return rows.map(sessionOf);
+}
+
+export function sessionOf(r: Row): SessionRecord {
+  return {
     id: String(r.id),
     userId: String(r.user_id),
     client: r.client === null ? null : String(r.client),
@@ -54,7 +58,7 @@ export function listSessionsOfUser(db: Database.Database, userId: string, now: D
     createdAt: new Date(Number(r.created_at)),
     lastSeenAt: new Date(Number(r.last_seen_at)),
     expiresAt: new Date(Number(r.expires_at)),
-  }));
+  };
 }
 
 export function listEndedSessionsOfUser(db: Database.Database, userId: string, now: Date): EndedSessionRecord[] {
@@ -64,16 +68,7 @@ export function listEndedSessionsOfUser(db: Database.Database, userId: string, n
        WHERE user_id = ? AND (revoked_at IS NOT NULL OR expires_at <= ?) ORDER BY created_at, id`,
     )
     .all(userId, now.getTime()) as Row[];
-  return rows.map((r) => ({
-    id: String(r.id),
-    userId: String(r.user_id),
-    client: r.client === null ? null : String(r.client),
-    ip: r.ip === null ? null : String(r.ip),
-    createdAt: new Date(Number(r.created_at)),
-    lastSeenAt: new Date(Number(r.last_seen_at)),
-    expiresAt: new Date(Number(r.expires_at)),
-    revokedAt: dateOrNull(r.revoked_at),
-  }));
+  return rows.map((r) => ({ ...sessionOf(r), revokedAt: dateOrNull(r.revoked_at) }));
 }
 
 export function listInvitationsToUser(db: Database.Database, userId: string, email: string): InvitationToUserRecord[] {

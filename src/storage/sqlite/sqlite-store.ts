@@ -200,7 +200,7 @@ export class SqliteStore implements Store {
        WHERE token_hash = ? AND revoked_at IS NULL AND expires_at > ?
        RETURNING id, user_id, client, ip, created_at, last_seen_at, expires_at`,
     ).get(now.getTime(), newExpiresAt.getTime(), Buffer.from(tokenHash), now.getTime()) as Row | undefined;
-    return row ? toSession(row) : null;
+    return row ? account.sessionOf(row) : null;
   }
 
   async revokeSession(sessionId: string): Promise<boolean> {
@@ -681,20 +681,6 @@ const MISSING_BLOBS_SQL = `SELECT j.value FROM json_each(?) AS j
 /** A Buffer view of the bytes, for binding as a BLOB without a copy. */
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-
-
-function toSession(r: Row): SessionRecord {
-  return {
-    id: String(r.id),
-    userId: String(r.user_id),
-    client: r.client === null ? null : String(r.client),
-    ip: r.ip === null ? null : String(r.ip),
-    createdAt: new Date(Number(r.created_at)),
-    lastSeenAt: new Date(Number(r.last_seen_at)),
-    expiresAt: new Date(Number(r.expires_at)),
-  };
 }
 
 function toTeam(r: Row): TeamRecord {
