@@ -304,13 +304,7 @@ export interface SessionView {
 }
 
 /** An ended session the server still stores (until its cleanup), as its owner sees it. */
-export interface EndedSessionView {
-  id: string;
-  client: string | null;
-  ip: string | null;
-  createdAt: string;
-  lastSeenAt: string;
-  expiresAt: string;
+export interface EndedSessionView extends Omit<SessionView, 'current'> {
   /** null: it expired without being revoked */
   revokedAt: string | null;
 }
