@@ -139,6 +139,14 @@ export class BlobIdError extends Error {
   readonly code = 'bad_blob_id';
 }
 
+/**
+ * Opening with `existing: true` found no database there, or one without our schema. Operator
+ * commands open that way: a mistyped path must fail, not become a new empty database.
+ */
+export class StoreMissingError extends Error {
+  readonly code = 'store_missing';
+}
+
 export interface SnapshotRecord {
   id: string;
   parent: string | null;
