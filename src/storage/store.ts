@@ -300,6 +300,11 @@ export interface Store {
   /** Marks the token revoked at `now`; false when unknown or already revoked. */
   revokeAccessToken(id: string, now: Date): Promise<boolean>;
 
+  /**
+   * One cheap read of the database itself (for GET /healthz): resolves when it can serve, rejects
+   * with the backend's error (see storageUnavailableReason) when it cannot.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 
   // account lifecycle (issue 5)

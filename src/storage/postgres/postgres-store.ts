@@ -528,6 +528,10 @@ export class PostgresStore implements Store {
     return (await this.db.exec('UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id])) > 0;
   }
 
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
