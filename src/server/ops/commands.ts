@@ -46,8 +46,8 @@ export function registerOpsCommands(program: Command): void {
     .command('backup')
     .description('write a consistent copy of the database to FILE while the server keeps running')
     .requiredOption('--out <file>', 'the new backup file (never overwritten)')
-    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (opts: StoreOptions & { out: string }) => {
       const { backupStore } = await import('./backup.js');
       const res = await withStore(storeOptions(program, opts), (store) => backupStore(store, opts.out));
@@ -59,8 +59,8 @@ export function registerOpsCommands(program: Command): void {
     .description('delete blobs no snapshot references (uploads of pushes that never finished), and sessions and invitations that ended; safe while the server runs')
     .option('--dry-run', 'only count what would be deleted')
     .option('--grace <hours>', 'skip workspaces with uploads or blob checks in the last this many hours', '1')
-    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (opts: StoreOptions & { dryRun?: boolean; grace: string }) => {
       const graceHours = Number(opts.grace);
       if (!/^\d+(\.\d+)?$/.test(opts.grace) || graceHours <= 0) throw new Error('--grace: expected a positive number of hours');
@@ -76,8 +76,8 @@ export function registerOpsCommands(program: Command): void {
     .description("print one account's service data and ciphertext as JSON (what a disclosure could hand over)")
     .argument('<email>', 'the account email')
     .option('--out <file>', 'write to this new file (mode 0600) instead of standard output')
-    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (email: string, opts: StoreOptions & { out?: string }) => {
       const { exportUser } = await import('./export-user.js');
       // the file is made at the first write: a wrong database or an unknown email leaves none behind
