@@ -36,9 +36,25 @@ export class FrameError extends Error {
   readonly code = 'bad_frames';
 }
 
-/** Strict decoder: a truncated header or body, or a frame over `maxFrameBytes`, throws FrameError. */
-export function decodeFrames(body: Uint8Array, maxFrameBytes: number): BlobFrame[] {
+/** What an upload must also satisfy; a fetch answer is checked against the ids asked for instead. */
+export interface FrameRules {
+  /** shorter data cannot be a sealed blob (LIMITS.minBlobBytes) */
+  minFrameBytes?: number;
+  /**
+   * Every id at most once. Stores keep the first data under an id and ignore later copies, so a
+   * second copy is either redundant or a different body one of which is garbage stored for good.
+   */
+  distinctIds?: boolean;
+}
+
+/**
+ * Strict decoder: a truncated header or body, a frame over `maxFrameBytes`, or one breaking
+ * `rules`, throws FrameError.
+ */
+export function decodeFrames(body: Uint8Array, maxFrameBytes: number, rules: FrameRules = {}): BlobFrame[] {
   const frames: BlobFrame[] = [];
+  const minFrameBytes = rules.minFrameBytes ?? 0;
+  const ids = rules.distinctIds ? new Set<string>() : undefined;
   // one Buffer view for the whole body: hex ids and lengths come from it without per-frame views
   const buf = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   const end = buf.length;
@@ -47,9 +63,15 @@ export function decodeFrames(body: Uint8Array, maxFrameBytes: number): BlobFrame
     if (end - at < FRAME_HEADER_BYTES) throw new FrameError('truncated frame header');
     const len = buf.readUInt32BE(at + 32);
     if (len > maxFrameBytes) throw new FrameError('frame too large');
+    if (len < minFrameBytes) throw new FrameError(`frame of ${len} bytes is shorter than any sealed blob (${minFrameBytes})`);
     const start = at + FRAME_HEADER_BYTES;
     if (end - start < len) throw new FrameError('truncated frame body');
-    frames.push({ id: buf.toString('hex', at, at + 32), data: body.subarray(start, start + len) });
+    const id = buf.toString('hex', at, at + 32);
+    if (ids) {
+      if (ids.has(id)) throw new FrameError(`blob ${id.slice(0, 12)}… appears twice in one upload`);
+      ids.add(id);
+    }
+    frames.push({ id, data: body.subarray(start, start + len) });
     at = start + len;
   }
   return frames;

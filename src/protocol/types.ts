@@ -219,6 +219,8 @@ export const LIMITS = {
   maxBlobBatchBytes: 64 * 1024 * 1024,
   /** one encrypted blob (a chunk of at most 1 MiB plus envelope overhead) */
   maxBlobBytes: 1024 * 1024 + 1024,
+  /** the envelope of an empty chunk (ENVELOPE_OVERHEAD of crypto/aead.ts): no real blob is shorter */
+  minBlobBytes: 41,
   /** JSON bodies (snapshots carry big manifests) */
   maxJsonBodyBytes: 64 * 1024 * 1024,
   /** fetch answers are cut at about this many bytes; the client asks again for the rest */

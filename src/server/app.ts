@@ -20,11 +20,11 @@ import { discardMailer, type Mailer } from './mail/mailer.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthRoutes } from './routes/auth.js';
 import { registerBlobRoutes } from './routes/blobs.js';
+import { registerHealthRoute } from './routes/health.js';
 import { registerSnapshotRoutes } from './routes/snapshots.js';
 import { registerTeamRoutes } from './routes/teams.js';
 import { registerTokenRoutes } from './routes/tokens.js';
 import { registerWorkspaceRoutes } from './routes/workspaces.js';
-import { schemas } from './schemas.js';
 
 export interface AppDeps {
   store: Store;
@@ -100,12 +100,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.header(PROTOCOL_REVISION_HEADER, String(PROTOCOL_REVISION));
   });
 
-  app.route({
-    method: ROUTES.healthz.method,
-    url: ROUTES.healthz.path,
-    schema: schemas.healthz,
-    handler: async () => ({ ok: true, protocol: PROTOCOL_REVISION }),
-  });
+  registerHealthRoute(app, ctx);
 
   const authenticate = makeAuthenticate(ctx);
   const requireWorkspaceAccess = makeRequireWorkspaceAccess(ctx);

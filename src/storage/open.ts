@@ -13,6 +13,8 @@ export class StoreConfigError extends Error {
 export interface OpenStoreOptions {
   /** apply pending migrations on open (default true) */
   migrate?: boolean;
+  /** open only a database that exists and has our schema (else StoreMissingError); create nothing */
+  existing?: boolean;
 }
 
 export async function openStore(url: string | undefined, dataDir: string, options: OpenStoreOptions = {}): Promise<Store> {

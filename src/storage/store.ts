@@ -139,6 +139,14 @@ export class BlobIdError extends Error {
   readonly code = 'bad_blob_id';
 }
 
+/**
+ * Opening with `existing: true` found no database there, or one without our schema. Operator
+ * commands open that way: a mistyped path must fail, not become a new empty database.
+ */
+export class StoreMissingError extends Error {
+  readonly code = 'store_missing';
+}
+
 export interface SnapshotRecord {
   id: string;
   parent: string | null;
@@ -294,6 +302,11 @@ export interface Store {
   /** Marks the token revoked at `now`; false when unknown or already revoked. */
   revokeAccessToken(id: string, now: Date): Promise<boolean>;
 
+  /**
+   * One cheap read of the database itself (for GET /healthz): resolves when it can serve, rejects
+   * with the backend's error (see storageUnavailableReason) when it cannot.
+   */
+  ping(): Promise<void>;
   close(): Promise<void>;
 
   // account lifecycle (issue 5)

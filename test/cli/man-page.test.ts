@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from '../helpers/cli.js';
 import { buildProgram } from '../../src/cli/program.js';
+import { serverBaseUrl } from '../../src/client/api.js';
 
 /** roff escapes hyphens as \- ; compare in plain text. */
 function manText(file: string): string {
@@ -41,11 +42,37 @@ describe('man/insomnia-sync.1', () => {
 });
 
 describe('man/insomnia-sync-server.1', () => {
-  it('documents every server option', async () => {
-    const text = manText('insomnia-sync-server.1');
-    const help = readFileSync(path.join(ROOT, 'src/server/main.ts'), 'utf8');
-    const options = [...help.matchAll(/\.option\('(?:-\w, )?(--[a-z-]+)/g)].map((m) => m[1]!);
-    expect(options.length).toBeGreaterThan(5);
+  const text = manText('insomnia-sync-server.1');
+  /** one SECURITY or EXIT STATUS entry: from its heading to the next */
+  const entry = (heading: string): string => {
+    const at = text.indexOf(`\n.B ${heading}\n`);
+    expect(at, heading).toBeGreaterThan(0);
+    return text.slice(at, text.indexOf('\n.TP', at + 1));
+  };
+
+  it('documents every server option, sub-command options and hardening flags included', async () => {
+    const sources = ['src/server/main.ts', 'src/server/serve-options.ts', 'src/server/ops/commands.ts'].map((f) => readFileSync(path.join(ROOT, f), 'utf8'));
+    const options = sources.flatMap((src) => [...src.matchAll(/\.(?:required)?[oO]ption\('(?:-\w, )?(--[a-z-]+)/g)].map((m) => m[1]!));
+    expect(options).toContain('--rate-limit-login');
     for (const o of new Set(options)) expect(text, o).toContain(o);
+  });
+
+  it('says what the server does: it rate-limits, keeps a path in the server URL, and backs up', () => {
+    expect(text).not.toMatch(/does not rate-limit/);
+    expect(entry('Rate limits')).toMatch(/--rate-limit-prelogin/);
+    // the client keeps the path (serverBaseUrl), for a server behind a proxy at /isync
+    expect(serverBaseUrl(new URL('https://example.com/isync/'))).toBe('https://example.com/isync');
+    expect(text).not.toMatch(/ignores any path/);
+    expect(entry('TLS')).toMatch(/keeps the path of its server\s+URL/);
+    expect(entry('Backups')).toMatch(/insomnia-sync-server backup --out/);
+  });
+
+  it('gives the shutdown timeout its real flag and default in EXIT STATUS', () => {
+    const flags = readFileSync(path.join(ROOT, 'src/server/serve-options.ts'), 'utf8');
+    const defaultSeconds = /'--shutdown-timeout <seconds>'[^\n]*, (\d+)\)/.exec(flags)?.[1];
+    expect(defaultSeconds).toBeDefined();
+    const exit1 = entry('1');
+    expect(exit1).toMatch(new RegExp(`longer than\\s+--shutdown-timeout \\(default ${defaultSeconds} seconds\\)`));
+    expect(exit1).not.toMatch(/10 seconds/);
   });
 });

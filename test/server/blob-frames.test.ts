@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { ENVELOPE_OVERHEAD } from '../../src/crypto/aead.js';
 import { decodeFrames, encodeFrames, FRAME_HEADER_BYTES, FrameError } from '../../src/protocol/blob-frames.js';
+import { LIMITS } from '../../src/protocol/types.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 
@@ -43,5 +45,22 @@ describe('blob frames', () => {
     expect(() => decodeFrames(body.subarray(0, body.length - 1), 1000)).toThrow(/truncated frame body/);
     expect(() => decodeFrames(body, 99)).toThrow(/frame too large/);
     expect(decodeFrames(body, 100)).toHaveLength(1);
+  });
+
+  it('with upload rules, refuses frames shorter than the minimum and an id seen twice', () => {
+    const rules = { minFrameBytes: LIMITS.minBlobBytes, distinctIds: true };
+    const id = hex(32);
+    expect(() => decodeFrames(encodeFrames([{ id, data: new Uint8Array(0) }]), 1000, rules)).toThrow(/shorter than any sealed blob/);
+    expect(() => decodeFrames(encodeFrames([{ id, data: new Uint8Array(40) }]), 1000, rules)).toThrow(FrameError);
+    expect(decodeFrames(encodeFrames([{ id, data: new Uint8Array(41) }]), 1000, rules)).toHaveLength(1);
+    const twice = encodeFrames([{ id, data: new Uint8Array(50) }, { id: hex(32), data: new Uint8Array(50) }, { id, data: new Uint8Array(60) }]);
+    expect(() => decodeFrames(twice, 1000, rules)).toThrow(/appears twice in one upload/);
+    // without rules (a fetch answer: the client checks it against the ids it asked for) both pass
+    expect(decodeFrames(twice, 1000)).toHaveLength(3);
+    expect(decodeFrames(encodeFrames([{ id, data: new Uint8Array(0) }]), 1000)).toHaveLength(1);
+  });
+
+  it('takes its minimum from the envelope: an empty chunk seals to exactly LIMITS.minBlobBytes', () => {
+    expect(LIMITS.minBlobBytes).toBe(ENVELOPE_OVERHEAD);
   });
 });

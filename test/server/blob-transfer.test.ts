@@ -111,7 +111,7 @@ function pieces(body: Uint8Array, size: number): Uint8Array[] {
 describe('blob upload body', () => {
   it('takes a body sent in odd-sized pieces, with and without Content-Length', async () => {
     for (const chunked of [false, true]) {
-      const batch = frames(40, (i) => 1 + i * 997);
+      const batch = frames(40, (i) => LIMITS.minBlobBytes + i * 997);
       const res = await upload(pieces(encodeFrames(batch), 7777), chunked);
       expect(res.status).toBe(200);
       expect(JSON.parse(res.body.toString())).toEqual({ stored: 40 });
@@ -138,11 +138,37 @@ describe('blob upload body', () => {
     });
     expect(over).toBe(413);
   });
+
+  it('refuses a frame shorter than any sealed blob, with 400 and nothing of the batch stored', async () => {
+    for (const size of [0, 1, LIMITS.minBlobBytes - 1]) {
+      const batch = [...frames(2, () => 100), { id: hex(32), data: new Uint8Array(size) }];
+      const res = await upload([encodeFrames(batch)]);
+      expect(res.status, String(size)).toBe(400);
+      expect(JSON.parse(res.body.toString())).toEqual({ error: { code: 'bad_request', message: expect.stringMatching(/^bad blob frames: frame of \d+ bytes is shorter than any sealed blob \(41\)$/) } });
+      expect(await store.missingBlobs(wsId, batch.map((f) => f.id))).toEqual(batch.map((f) => f.id));
+    }
+    const smallest = frames(1, () => LIMITS.minBlobBytes);
+    expect(JSON.parse((await upload([encodeFrames(smallest)])).body.toString())).toEqual({ stored: 1 });
+  });
+
+  it('refuses a batch that holds one id twice, so garbage can never take the place of the real blob', async () => {
+    const [real] = frames(1, () => 200);
+    const garbage = { id: real!.id, data: new Uint8Array(randomBytes(200)) };
+    for (const batch of [[garbage, real!], [real!, real!]]) {
+      const res = await upload([encodeFrames(batch)]);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body.toString()).error.message).toMatch(/^bad blob frames: blob [0-9a-f]{12}… appears twice in one upload$/);
+      expect(await store.missingBlobs(wsId, [real!.id])).toEqual([real!.id]);
+    }
+    expect(JSON.parse((await upload([encodeFrames([real!])])).body.toString())).toEqual({ stored: 1 });
+    const [stored] = await store.getBlobs(wsId, [real!.id], 1 << 20);
+    expect(Buffer.from(stored!.data).equals(Buffer.from(real!.data))).toBe(true);
+  });
 });
 
 describe('blob fetch answer', () => {
   it('streams frames with an exact Content-Length, in request order, unknown ids skipped', async () => {
-    const batch = frames(300, (i) => (i % 7) * 3000);
+    const batch = frames(300, (i) => LIMITS.minBlobBytes + (i % 7) * 3000);
     expect((await upload([encodeFrames(batch)])).status).toBe(200);
     const ids = batch.map((f) => f.id).reverse();
     ids.splice(5, 0, hex(32));

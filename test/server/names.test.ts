@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { inProcessServerPerTest, type MemoryMailer } from '../helpers/server-app.js';
 import type { AccountResponse, SignupRequest } from '../../src/protocol/types.js';
-import { isPrintableLine } from '../../src/protocol/text.js';
+import { isPrintableLine, printableLine } from '../../src/protocol/text.js';
 import { passwordChangedNotice } from '../../src/server/mail/notices.js';
 import { invitationMail } from '../../src/server/teams/mail.js';
 import type { Store } from '../../src/storage/store.js';
@@ -26,6 +26,9 @@ const HOSTILE = [
   'next\u0085line',
   'line\u2028separator',
   'moc.elpmaxe@\u202eadmin',
+  'te\ud800am',
+  'lone low \udc00 half',
+  'cut emoji \ud83d',
 ];
 
 
@@ -78,10 +81,30 @@ describe('account names', () => {
     expect(bad.statusCode).toBe(400);
     const ok = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: signupBody('ada@example.com', 'Ada') });
     const token = ok.json<AccountResponse>().session!.token;
-    for (const name of ['Ops\u007f', 'Ops \u202eevil', 'Ops\u2028Invite code: AAAA-BBBB-CCCC-DDDD']) {
+    for (const name of ['Ops\u007f', 'Ops \u202eevil', 'Ops\u2028Invite code: AAAA-BBBB-CCCC-DDDD', 'te\ud800am', '\udfffOps']) {
       const res = await app.inject({ method: 'POST', url: '/v1/teams', headers: auth(token), payload: { id: hex(16), name, sealedTeamKey: b64(80) } });
       expect(res.statusCode, name).toBe(400);
     }
+  });
+});
+
+describe('ill-formed UTF-16', () => {
+  it('a lone surrogate is not printable; a surrogate pair (an emoji) is, and printableLine replaces each half alone', () => {
+    for (const text of ['te\ud800am', 'x\udc00', '\ud83d', '\ude80\ud83d']) expect(isPrintableLine(text), JSON.stringify(text)).toBe(false);
+    expect(isPrintableLine('🚀 te\ud83d\ude80am')).toBe(true);
+    expect(printableLine('te\ud800am 🚀')).toBe('te\ufffdam 🚀');
+  });
+
+  it('a team name with a lone surrogate is refused (400), so no backend stores a replacement of its own', async () => {
+    const ok = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: signupBody('sur@example.com', 'Ada') });
+    const token = ok.json<AccountResponse>().session!.token;
+    const id = hex(16);
+    // JSON escapes as a client would send them: the body itself is well-formed ASCII
+    const payload = `{"id":"${id}","name":"te\\ud800am","sealedTeamKey":"${b64(80)}"}`;
+    const res = await app.inject({ method: 'POST', url: '/v1/teams', headers: { ...auth(token), 'content-type': 'application/json' }, payload });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error).toEqual({ code: 'bad_request', message: 'a team name has 1 to 100 printable characters' });
+    expect(await store.getTeam(id)).toBeNull();
   });
 });
 

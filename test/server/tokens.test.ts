@@ -245,7 +245,7 @@ describe('token principals', () => {
           method: 'PUT',
           url,
           headers: { 'content-type': 'application/octet-stream' },
-          payload: Buffer.from(encodeFrames([{ id: hex(32), data: new Uint8Array(randomBytes(20)) }])),
+          payload: Buffer.from(encodeFrames([{ id: hex(32), data: new Uint8Array(randomBytes(60)) }])),
         };
       case 'createSnapshot':
         return { method: 'POST', url, payload: snapshotBody(snapshotId) };
@@ -383,7 +383,7 @@ describe('token principals', () => {
       method: 'PUT',
       url: `/v1/workspaces/${ws}/blobs`,
       headers: { ...bearer(write.bearer), 'content-type': 'application/octet-stream' },
-      payload: Buffer.from(encodeFrames([{ id: blob, data: new Uint8Array(randomBytes(20)) }])),
+      payload: Buffer.from(encodeFrames([{ id: blob, data: new Uint8Array(randomBytes(60)) }])),
     });
     expect(up.json()).toEqual({ stored: 1 });
     const snap = { ...snapshotBody(snapshotId), blobIds: [blob] };

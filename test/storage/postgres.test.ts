@@ -195,4 +195,29 @@ describe('postgres specifics', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   });
+
+  it('operator commands refuse a database without our schema, and add none to it', async () => {
+    const bin = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
+    const dataDir = mkdtempSync(join(tmpdir(), 'insomnia-sync-pg-ops-'));
+    const run = (args: string[]) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile(process.execPath, [bin, ...args], { env: { ...process.env, INSOMNIA_SYNC_DB: '' } }, (err, _stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stderr }),
+        );
+      });
+    try {
+      const url = await db.freshSchema();
+      await expect(openStore(url, dataDir, { existing: true })).rejects.toMatchObject({ code: 'store_missing' });
+      for (const args of [['gc'], ['admin', 'export-user', 'ada@example.com'], ['backup', '--out', join(dataDir, 'copy')]]) {
+        const r = await run([...args, '--data-dir', dataDir, '--db', url]);
+        expect(r.code, args[0]).toBe(1);
+        expect(r.stderr).toMatch(/^insomnia-sync-server: PostgreSQL at 127\.0\.0\.1:\d+\/test_\w+ has no insomnia-sync schema: check --data-dir or --db\n$/);
+      }
+      const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
+      const tables = await db.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1', [schema]);
+      expect(tables.rowCount).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -65,6 +65,12 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       return { user, wsId };
     }
 
+    it('ping resolves while the database serves, and rejects once the store is closed', async () => {
+      await expect(store.ping()).resolves.toBeUndefined();
+      await store.close();
+      await expect(store.ping()).rejects.toThrow();
+    });
+
     describe('teams (issue 3)', () => {
       const code = (): Uint8Array => new Uint8Array(randomBytes(32));
 

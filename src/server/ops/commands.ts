@@ -1,13 +1,13 @@
 /**
- * Operator sub-commands of `insomnia-sync-server` besides `migrate`: `backup --out FILE` and
- * `admin export-user EMAIL`. Each opens the store without migrating it (a backup must not change
- * what it copies), does one job and closes it. Like main.ts, the only place here that prints.
+ * Operator sub-commands of `insomnia-sync-server` besides `migrate`: `backup --out FILE`, `gc` and
+ * `admin export-user EMAIL`. Each opens the existing store without migrating it (a backup must not
+ * change what it copies), does one job and closes it. Like main.ts, the only place here that prints.
  */
-import { mkdirSync, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openStore } from '../../storage/open.js';
-import type { Store } from '../../storage/store.js';
+import { StoreMissingError, type Store } from '../../storage/store.js';
 
 interface StoreOptions {
   dataDir: string;
@@ -22,10 +22,18 @@ function storeOptions(program: Command, own: StoreOptions): StoreOptions {
   return db !== undefined ? { dataDir, db } : { dataDir };
 }
 
+/**
+ * Opens an existing database only: with a mistyped --data-dir an operator must get an error, not
+ * a new empty database (and an empty backup of it). Only `migrate` creates one.
+ */
 async function withStore<R>(opts: StoreOptions, job: (store: Store) => Promise<R>): Promise<R> {
-  const dataDir = resolve(opts.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir, { migrate: false });
+  let store: Store;
+  try {
+    store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, resolve(opts.dataDir), { migrate: false, existing: true });
+  } catch (err) {
+    if (err instanceof StoreMissingError) throw new Error(`${err.message}: check --data-dir or --db`, { cause: err });
+    throw err;
+  }
   try {
     return await job(store);
   } finally {
@@ -38,8 +46,8 @@ export function registerOpsCommands(program: Command): void {
     .command('backup')
     .description('write a consistent copy of the database to FILE while the server keeps running')
     .requiredOption('--out <file>', 'the new backup file (never overwritten)')
-    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (opts: StoreOptions & { out: string }) => {
       const { backupStore } = await import('./backup.js');
       const res = await withStore(storeOptions(program, opts), (store) => backupStore(store, opts.out));
@@ -51,8 +59,8 @@ export function registerOpsCommands(program: Command): void {
     .description('delete blobs no snapshot references (uploads of pushes that never finished), and sessions and invitations that ended; safe while the server runs')
     .option('--dry-run', 'only count what would be deleted')
     .option('--grace <hours>', 'skip workspaces with uploads or blob checks in the last this many hours', '1')
-    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (opts: StoreOptions & { dryRun?: boolean; grace: string }) => {
       const graceHours = Number(opts.grace);
       if (!/^\d+(\.\d+)?$/.test(opts.grace) || graceHours <= 0) throw new Error('--grace: expected a positive number of hours');
@@ -68,20 +76,29 @@ export function registerOpsCommands(program: Command): void {
     .description("print one account's service data and ciphertext as JSON (what a disclosure could hand over)")
     .argument('<email>', 'the account email')
     .option('--out <file>', 'write to this new file (mode 0600) instead of standard output')
-    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (email: string, opts: StoreOptions & { out?: string }) => {
       const { exportUser } = await import('./export-user.js');
-      const stream = opts.out ? createWriteStream(resolve(opts.out), { flags: 'wx', mode: 0o600 }) : process.stdout;
-      // a reader that stops early (`| head`) is not an error
-      stream.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EPIPE') process.exit(0);
-      });
+      // the file is made at the first write: a wrong database or an unknown email leaves none behind
+      let stream: NodeJS.WritableStream | undefined;
+      const open = (): NodeJS.WritableStream => {
+        const s = opts.out ? createWriteStream(resolve(opts.out), { flags: 'wx', mode: 0o600 }) : process.stdout;
+        // a reader that stops early (`| head`) is not an error
+        s.on('error', (err: NodeJS.ErrnoException) => {
+          if (err.code === 'EPIPE') process.exit(0);
+        });
+        return s;
+      };
       const write = (chunk: string): Promise<void> =>
         new Promise((ok, fail) => {
+          stream ??= open();
           stream.write(chunk, (err) => (err ? fail(err) : ok()));
         });
       await withStore(storeOptions(program, opts), (store) => exportUser(store, email, write));
-      if (opts.out) await new Promise<void>((ok, fail) => (stream as ReturnType<typeof createWriteStream>).end((err?: Error | null) => (err ? fail(err) : ok())));
+      if (opts.out && stream) {
+        const file = stream as ReturnType<typeof createWriteStream>;
+        await new Promise<void>((ok, fail) => file.end((err?: Error | null) => (err ? fail(err) : ok())));
+      }
     });
 }

@@ -1,10 +1,12 @@
 /**
  * One error shape for every failure: `{ error: { code, message } }` with ERROR_STATUS[code].
- * Bad input of any kind (schema, JSON syntax, content type, size) is a 4xx; only our own bugs and
- * storage failures are 5xx, and their details stay in the log.
+ * Bad input of any kind (schema, JSON syntax, content type, size) is a 4xx; only our own bugs (500)
+ * and storage outages (503: disk full, database busy, down or unreachable) are 5xx, and their
+ * details stay in the log.
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
+import { storageUnavailableReason } from '../../storage/unavailable.js';
 import { ApiError } from '../errors.js';
 
 /** fastify's own errors, with fixed messages so nothing of the request body is echoed back */
@@ -29,6 +31,11 @@ const STATUS_CODES: Partial<Record<number, ErrorCode>> = {
   503: 'unavailable',
 };
 
+/** What a client is told when storage fails: the kind of failure, never a path or SQL. */
+export function storageUnavailableMessage(reason: string | null): string {
+  return reason ? `the server's storage is unavailable (${reason})` : "the server's storage is unavailable";
+}
+
 export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof ApiError) {
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
@@ -41,6 +48,9 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   }
   const known = e.code ? FRAMEWORK_ERRORS[e.code] : undefined;
   if (known) return { status: ERROR_STATUS[known.code], body: { error: { ...known } } };
+  // a full disk or a stopped database is an outage clients should wait out, not a bug of ours
+  const storage = storageUnavailableReason(err);
+  if (storage) return { status: ERROR_STATUS.unavailable, body: { error: { code: 'unavailable', message: storageUnavailableMessage(storage) } } };
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     const code = STATUS_CODES[status] ?? 'bad_request';

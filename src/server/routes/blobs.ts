@@ -42,7 +42,10 @@ export function registerBlobRoutes(
       if (!Buffer.isBuffer(body)) throw badRequest('blob uploads are application/octet-stream frames');
       let frames;
       try {
-        frames = decodeFrames(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), LIMITS.maxBlobBytes);
+        frames = decodeFrames(new Uint8Array(body.buffer, body.byteOffset, body.byteLength), LIMITS.maxBlobBytes, {
+          minFrameBytes: LIMITS.minBlobBytes,
+          distinctIds: true,
+        });
       } catch (err) {
         if (err instanceof FrameError) throw badRequest(`bad blob frames: ${err.message}`);
         throw err;

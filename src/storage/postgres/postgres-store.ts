@@ -8,6 +8,7 @@ import pg from 'pg';
 import {
   countWithinBytes,
   BlobIdError,
+  StoreMissingError,
   type AccessTokenRecord,
   type AccountMetaRecord,
   type BlobRecord,
@@ -62,6 +63,8 @@ import * as teams from './team-store.js';
 export interface PostgresStoreOptions {
   /** apply pending migrations when opening (default true) */
   migrate?: boolean;
+  /** the database must already hold our schema (StoreMissingError otherwise) */
+  existing?: boolean;
   /** connections in the pool (default 10) */
   poolSize?: number;
 }
@@ -77,12 +80,19 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   // next query opens a new one. Without a listener the event would end the process.
   pool.on('error', () => {});
   const store = new PostgresStore(pool);
+  let hasSchema: boolean;
   try {
-    if (options.migrate !== false) await store.migrate();
-    else await pool.query('SELECT 1');
+    // to_regclass follows the connection's search_path, as every later query does
+    const { rows } = await pool.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+    hasSchema = rows[0]?.t != null;
+    if (options.migrate !== false && (hasSchema || !options.existing)) await store.migrate();
   } catch (err) {
     await pool.end().catch(() => {});
     throw new PostgresUnavailableError(`PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
+  }
+  if (options.existing && !hasSchema) {
+    await pool.end().catch(() => {});
+    throw new StoreMissingError(`PostgreSQL at ${describeUrl(url)} has no insomnia-sync schema`);
   }
   return store;
 }
@@ -523,6 +533,10 @@ export class PostgresStore implements Store {
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
     return (await this.db.exec('UPDATE access_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL', [now, id])) > 0;
+  }
+
+  async ping(): Promise<void> {
+    await this.db.query('SELECT 1');
   }
 
   async close(): Promise<void> {

@@ -4,9 +4,11 @@
  * BEGIN IMMEDIATE so a second process on the same file waits (busy_timeout) instead of deadlocking.
  */
 import { groupBy, userFromRow } from '../row-mapping.js';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import {
   BlobIdError,
+  StoreMissingError,
   type AccessTokenRecord,
   type CreateAccessTokenResult,
   type NewAccessToken,
@@ -65,14 +67,21 @@ type Row = Record<string, unknown>;
 export interface SqliteStoreOptions {
   /** apply pending migrations when opening (default true) */
   migrate?: boolean;
+  /** the file must exist and hold our schema (StoreMissingError otherwise); nothing is created */
+  existing?: boolean;
 }
 
 const MMAP_BYTES = 1024 * 1024 * 1024;
 const PAGE_BYTES = 16384;
 
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-  const db = new Database(path);
+  if (options.existing && path !== ':memory:' && !existsSync(path)) throw new StoreMissingError(`no database at ${path}`);
+  const db = new Database(path, { fileMustExist: options.existing === true && path !== ':memory:' });
   try {
+    // checked before the pragmas below: WAL mode would otherwise be switched on in a stranger's file
+    if (options.existing && !db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get()) {
+      throw new StoreMissingError(`${path} is not an insomnia-sync database (no schema)`);
+    }
     // Set before the first table exists (a no-op afterwards): a workspace file of a few KB then
     // fits inside one page instead of a chain of 4 KB overflow pages.
     db.pragma(`page_size = ${PAGE_BYTES}`);
@@ -544,6 +553,11 @@ export class SqliteStore implements Store {
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
     return this.stmt('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now.getTime(), id).changes > 0;
+  }
+
+  async ping(): Promise<void> {
+    // reads the schema page from the file (or the WAL); `SELECT 1` would not touch the database at all
+    this.stmt('SELECT count(*) FROM sqlite_master').get();
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,96 @@
+/**
+ * The operator sub-commands (backup, gc, admin export-user) open an existing database only: a
+ * mistyped --data-dir or --db fails with exit 1 and leaves nothing behind, where it used to create
+ * an empty database and, for backup, "succeed" with an empty copy of it.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/storage/open.js';
+import { StoreMissingError } from '../../src/storage/store.js';
+
+const BIN = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
+
+const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-ops-'));
+  dirs.push(dir);
+  return dir;
+}
+afterAll(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
+
+function serverCli(args: string[], cwd?: string): { code: number; stderr: string; stdout: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+const COMMANDS: [string, (out: string) => string[]][] = [
+  ['backup', (out) => ['backup', '--out', out]],
+  ['gc', () => ['gc']],
+  ['admin export-user', (out) => ['admin', 'export-user', 'ada@example.com', '--out', out]],
+];
+
+describe('operator commands on a database that is not there', () => {
+  for (const [name, args] of COMMANDS) {
+    it(`${name} with a wrong --data-dir exits 1, names the path, and creates nothing`, () => {
+      const root = tempDir();
+      const dataDir = join(root, 'typo');
+      const out = join(root, 'out');
+      const r = serverCli([...args(out), '--data-dir', dataDir]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toBe(`insomnia-sync-server: no database at ${join(dataDir, 'sync.db')}: check --data-dir or --db\n`);
+      expect(r.stdout).toBe('');
+      expect(readdirSync(root)).toEqual([]);
+    });
+
+    it(`${name} with --db sqlite:PATH that does not exist exits 1 and creates nothing`, () => {
+      const root = tempDir();
+      const out = join(root, 'out');
+      const r = serverCli([...args(out), '--db', `sqlite:${join(root, 'missing.db')}`, '--data-dir', root]);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(/no database at .*missing\.db: check --data-dir or --db/);
+      expect(readdirSync(root)).toEqual([]);
+    });
+  }
+
+  it('the default data dir (./insomnia-sync-data) is not created either', () => {
+    const cwd = tempDir();
+    const r = serverCli(['gc'], cwd);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no database at .*insomnia-sync-data\/sync\.db/);
+    expect(readdirSync(cwd)).toEqual([]);
+  });
+
+  it('refuses a SQLite file without our schema, and leaves its journal mode alone', () => {
+    const root = tempDir();
+    const path = join(root, 'other.db');
+    const other = new Database(path);
+    other.exec('CREATE TABLE notes (body TEXT)');
+    other.close();
+    const r = serverCli(['gc', '--db', `sqlite:${path}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/other\.db is not an insomnia-sync database \(no schema\): check --data-dir or --db/);
+    const again = new Database(path, { readonly: true });
+    expect(again.pragma('journal_mode', { simple: true })).toBe('delete');
+    again.close();
+  });
+
+  it('migrate still creates the database, after which the operator commands run', () => {
+    const dataDir = join(tempDir(), 'new');
+    expect(serverCli(['migrate', '--data-dir', dataDir]).code).toBe(0);
+    const r = serverCli(['gc', '--dry-run', '--data-dir', dataDir]);
+    expect(r.code, r.stderr).toBe(0);
+  });
+
+  it('openStore with existing: true throws StoreMissingError and creates no file', async () => {
+    const root = tempDir();
+    await expect(openStore(undefined, root, { existing: true })).rejects.toBeInstanceOf(StoreMissingError);
+    expect(existsSync(join(root, 'sync.db'))).toBe(false);
+  });
+});
