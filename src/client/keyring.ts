@@ -25,14 +25,30 @@ export interface WorkspaceKeyring {
   /** the newest epoch: what new snapshots and blobs are encrypted under */
   epoch: number;
   byEpoch: Map<number, WorkspaceSubkeys>;
+  /** the newest epoch of the team's key we opened (not known to a token) */
+  teamEpoch?: number;
 }
 
-export function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo): Map<number, Uint8Array> {
+/**
+ * Before writing under `ring.epoch`: a workspace key older than the team's newest means the server
+ * withholds the new one (after a removal, the old key is one the removed member holds).
+ */
+export function requireCurrentKeys(ring: WorkspaceKeyring): void {
+  if (ring.teamEpoch !== undefined && ring.epoch < ring.teamEpoch) {
+    throw new IntegrityFailure(
+      `the server offers this workspace's key only up to epoch ${ring.epoch}, but its team's key is at epoch ${ring.teamEpoch}: what you write would be readable with a replaced key`,
+      'nothing was sent; if it persists, the server is withholding the new key',
+    );
+  }
+}
+
+export async function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo): Promise<Map<number, Uint8Array>> {
   const keys = new Map<number, Uint8Array>();
+  const newest = Math.max(...team.sealedKeys.map((k) => k.epoch));
   for (const { epoch, sealedKey } of team.sealedKeys) {
     try {
       const grant = openTeamKeyGrant(p, holder.identity, fromB64(sealedKey), { teamId: team.id, epoch });
-      holder.trust.checkGranter(team, epoch, grant.granter);
+      await holder.trust.checkGranter(team, epoch, grant.granter, epoch === newest);
       keys.set(epoch, grant.teamKey);
     } catch (err) {
       if (err instanceof UnsignedGrantError) {
@@ -46,10 +62,10 @@ export function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo): Map<
   return keys;
 }
 
-export function unlockWorkspace(p: Primitives, holder: KeyHolder, ws: WorkspaceInfo, teams: TeamInfo[]): WorkspaceKeyring {
+export async function unlockWorkspace(p: Primitives, holder: KeyHolder, ws: WorkspaceInfo, teams: TeamInfo[]): Promise<WorkspaceKeyring> {
   const team = teams.find((t) => t.id === ws.teamId);
   if (!team) throw new AuthError('you are not a member of the team that owns this workspace', undefined, 'forbidden');
-  const tkeys = teamKeys(p, holder, team);
+  const tkeys = await teamKeys(p, holder, team);
   const byEpoch = new Map<number, WorkspaceSubkeys>();
   for (const { epoch, wrappedKey } of ws.keys) {
     const teamKey = tkeys.get(epoch);
@@ -66,7 +82,7 @@ export function unlockWorkspace(p: Primitives, holder: KeyHolder, ws: WorkspaceI
     throw new AuthError('you hold no key for this workspace yet', 'ask a team owner or admin to confirm you', 'forbidden');
   }
   const epoch = Math.max(...byEpoch.keys());
-  return { workspaceId: ws.id, teamId: ws.teamId, epoch, byEpoch };
+  return { workspaceId: ws.id, teamId: ws.teamId, epoch, byEpoch, teamEpoch: Math.max(...tkeys.keys()) };
 }
 
 export function currentKeys(ring: WorkspaceKeyring): WorkspaceSubkeys {
@@ -88,6 +104,7 @@ export function decryptWorkspaceName(p: Primitives, ring: WorkspaceKeyring, encr
 }
 
 export function encryptWorkspaceName(p: Primitives, ring: WorkspaceKeyring, name: string): string {
+  requireCurrentKeys(ring);
   return toB64(
     sealEnvelope(p, currentKeys(ring).nameKey, new TextEncoder().encode(name), {
       kind: 'workspace-name',

@@ -22,8 +22,6 @@ export interface SessionSecrets {
   /** public halves, kept so commands need not re-derive them (noble's curve setup costs ~50 ms) */
   x25519Public: string;
   ed25519Public: string;
-  /** the personal team, as first seen at signup or login: only we may hand out its keys (grant-trust.ts) */
-  personalTeamId?: string;
 }
 
 export class SecretStore {

@@ -37,14 +37,16 @@ export function requireSession(ctx: ClientContext, server?: string): ActiveSessi
     x25519: { publicKey: fromB64(secrets.x25519Public, 32), secretKey: fromB64(secrets.x25519Secret, 32) },
     ed25519: { publicKey: fromB64(secrets.ed25519Public, 32), secretKey: fromB64(secrets.ed25519Secret, 32) },
   };
+  const api = ctx.api(secrets.server, secrets.sessionToken);
   const trust = grantTrust({
     configDir: ctx.configDir,
     server: secrets.server,
     userId: secrets.userId,
     identity,
-    ...(secrets.personalTeamId ? { personalTeamId: secrets.personalTeamId } : {}),
+    accountKey: fromB64(secrets.accountKey, 32),
+    membersOf: async (teamId) => (await api.teamMembers(teamId)).members,
   });
-  return { secrets, api: ctx.api(secrets.server, secrets.sessionToken), identity, accountKey: fromB64(secrets.accountKey, 32), trust };
+  return { secrets, api, identity, accountKey: fromB64(secrets.accountKey, 32), trust };
 }
 
 export function normalizeUrl(url: string): string {

@@ -36,6 +36,8 @@ export const LABELS = {
   tokenCertificate: 'insomnia-sync/v1/token-certificate',
   /** prefix of the message a member signs when handing a team key to another (crypto/team-grant.ts) */
   teamKeyGrant: 'insomnia-sync/v1/team-key-grant',
+  /** HKDF info: account key → the id of the account's personal team (crypto/team-grant.ts) */
+  personalTeamId: 'insomnia-sync/v1/personal-team-id',
 } as const;
 
 export type LabelName = keyof typeof LABELS;

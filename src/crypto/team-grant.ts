@@ -16,7 +16,8 @@
  * A 32-byte plaintext is a grant from before grants were signed: refused (UnsignedGrantError).
  */
 import { assertBytes } from './args.js';
-import { concatBytes, fromUtf8, utf8 } from './encoding.js';
+import { concatBytes, fromUtf8, toHex, utf8 } from './encoding.js';
+import { hkdfSha256 } from './hkdf.js';
 import { IntegrityError } from './errors.js';
 import { PUBLIC_KEY_LENGTH, SIGNATURE_LENGTH, signDetached, verifyDetached, type Identity } from './keys.js';
 import { LABELS } from './labels.js';
@@ -24,6 +25,16 @@ import { openSealed, sealToPublicKey } from './seal.js';
 import type { Primitives } from './primitives-contract.js';
 
 const GRANT_FORMAT = 1;
+
+/**
+ * The id of an account's personal team, derived from its account key: any machine that unlocks the
+ * account knows which team is personal (whose keys only its owner may grant) without taking the
+ * server's word for it.
+ */
+export function personalTeamIdOf(accountKey: Uint8Array): string {
+  assertBytes(accountKey, 'accountKey', 32);
+  return toHex(hkdfSha256(accountKey, undefined, utf8(LABELS.personalTeamId), 16));
+}
 const TEAM_KEY_LENGTH = 32;
 const MAX_USER_ID_BYTES = 255;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findTeam } from '../../src/client/services/teams.js';
+import { findTeam } from '../../src/client/services/find-team.js';
 import { NotFoundError, UsageError } from '../../src/client/errors.js';
 import type { TeamInfo } from '../../src/protocol/types.js';
 

@@ -9,12 +9,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { fromB64, toB64 } from '../../src/protocol/encoding.js';
 import { noblePrimitives as p } from '../../src/crypto/primitives.js';
 import { sealEnvelope } from '../../src/crypto/aead.js';
-import { generateIdentity } from '../../src/crypto/keys.js';
+import { fingerprint, generateIdentity, identityFromSecrets, type Identity } from '../../src/crypto/keys.js';
 import { sealToPublicKey } from '../../src/crypto/seal.js';
 import { sealTeamKeyGrant } from '../../src/crypto/team-grant.js';
 import { generateKey } from '../../src/crypto/workspace-keys.js';
@@ -28,6 +28,9 @@ describe('team key epochs the server makes up or takes back are refused', () => 
   let a: Machine;
   let userId: string;
   let x25519Public: Uint8Array;
+  let g: Machine;
+  let h: Machine;
+  let i: Machine;
 
   beforeAll(async () => {
     server = await startServer();
@@ -37,7 +40,11 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     const row = db.prepare('SELECT id, x25519_public_key FROM users WHERE email = ?').get('epochs@example.com') as { id: string; x25519_public_key: string };
     userId = row.id;
     x25519Public = fromB64(row.x25519_public_key, 32);
-  }, 60_000);
+    g = machine(server.url);
+    h = machine(server.url);
+    i = machine(server.url);
+    for (const [m, email] of [[g, 'g@example.com'], [h, 'h@example.com'], [i, 'i@example.com']] as const) expect((await signupMachine(m, email)).code).toBe(0);
+  }, 90_000);
   afterAll(async () => {
     db?.close();
     await server?.stop();
@@ -90,6 +97,14 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(7);
     expect(push.stderr).toContain('it is your personal team');
+    // no longer marked personal, and after a fresh login: its id still says whose it is
+    db.prepare('UPDATE teams SET personal = 0 WHERE id = ?').run(teamId);
+    expect((await a.run(['logout'])).code).toBe(0);
+    expect((await a.run(['login', '--email', 'epochs@example.com', '--password-stdin'], { input: `${PASSWORD}\n` })).code).toBe(0);
+    push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('it is your personal team');
+    db.prepare('UPDATE teams SET personal = 1 WHERE id = ?').run(teamId);
     // the stranger signing in our name does no better
     undoEpoch(teamId, wsId, epoch);
     epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, { ...stranger, userId }, x25519Public, key, { teamId, epoch: e }));
@@ -122,6 +137,74 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect(head(wsId)).toBe(pushedAt2);
     expect(readFileSync(path.join(dir, 'env.json'), 'utf8')).toBe('{"token":"three"}');
   }, 90_000);
+
+  /** The real identity a machine's session holds, as its owner would sign with. */
+  function identityOf(m: Machine): { userId: string; identity: Identity } {
+    const s = json(readFileSync(path.join(m.configDir, 'sessions', 'default.json'), 'utf8'));
+    return { userId: s.userId, identity: identityFromSecrets(fromB64(s.x25519Secret, 32), fromB64(s.ed25519Secret, 32), p) };
+  }
+
+  function addMember(teamId: string, m: Machine): void {
+    db.prepare('INSERT INTO team_members (team_id, user_id, role, created_at, pending) VALUES (?, ?, ?, ?, 0)').run(teamId, identityOf(m).userId, 'admin', Date.now());
+  }
+
+  it('in a shared team: a key from a non-member is refused; one from a member is taken once and recorded; where this machine checked fingerprints, an unchecked granter is refused', async () => {
+    expect((await a.run(['team', 'create', 'Shared'])).code).toBe(0);
+    const { dir, wsId, teamId } = await linkedFolder('team-shared', 'Shared');
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"shared-2"}');
+
+    // a granter the server made up, not in the member list
+    const ghost = { userId: 'e'.repeat(32), identity: generateIdentity(p) };
+    let epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, ghost, x25519Public, key, { teamId, epoch: e }));
+    let push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('signed by someone who is not a member of the team');
+    undoEpoch(teamId, wsId, epoch);
+
+    // g, a member: taken, and recorded unchecked for later grants
+    addMember(teamId, g);
+    addMember(teamId, h);
+    addMember(teamId, i);
+    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e }));
+    push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(0);
+    const pins = (): any => json(readFileSync(path.join(a.configDir, 'known-keys.json'), 'utf8')).servers[server.url];
+    const gId = identityOf(g).userId;
+    expect(pins()[gId]).toMatchObject({ email: 'g@example.com', checked: false });
+
+    // a checks h's fingerprint (as team confirm --fingerprint does): from now on a granter must be checked or recorded
+    const hs = identityOf(h);
+    expect((await a.run(['team', 'confirm', 'h@example.com', '--team', 'Shared', '--fingerprint', fingerprint(hs.identity.x25519.publicKey, hs.identity.ed25519.publicKey, p)])).code).toBe(0);
+    expect(pins()[hs.userId]).toMatchObject({ checked: true });
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"shared-3"}');
+    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(i), x25519Public, key, { teamId, epoch: e }));
+    push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain("handed over by i@example.com, whose fingerprint this machine has not checked");
+    expect(push.stderr).toContain('team confirm i@example.com');
+    // g, recorded before, still grants
+    undoEpoch(teamId, wsId, epoch);
+    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e }));
+    push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(0);
+  }, 120_000);
+
+  it("a workspace key withheld for the team's newest epoch: push and init refuse (exit 7)", async () => {
+    expect((await a.run(['team', 'create', 'Withheld'])).code).toBe(0);
+    const { dir, wsId, teamId } = await linkedFolder('team-withheld', 'Withheld');
+    expect((await a.run(['team', 'rotate', '--team', 'Withheld', '--yes'])).code).toBe(0);
+    // the server drops the new workspace key and reports the old epoch
+    db.prepare('DELETE FROM workspace_keys WHERE workspace_id = ? AND epoch = 2').run(wsId);
+    db.prepare('UPDATE teams SET epoch = 1 WHERE id = ?').run(teamId);
+    const before = head(wsId);
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"under an old key"}');
+    const push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain("key only up to epoch 1, but its team's key is at epoch 2");
+    expect(head(wsId)).toBe(before);
+    const init = await a.run(['init', '--name', 'under-old-key', '--team', 'Withheld'], { cwd: tempDir('isync-epochs-') });
+    expect(init.code, init.stderr).toBe(7);
+  }, 60_000);
 
   it('a snapshot encrypted under an epoch older than the team\'s (a push that began before a rotation) is refused (409)', async () => {
     expect((await a.run(['team', 'create', 'Race'])).code).toBe(0);

@@ -83,7 +83,7 @@ export async function accountShow(ctx: ClientContext): Promise<AccountOverview> 
   const names: Record<string, string | null> = {};
   for (const ws of workspaces) {
     try {
-      names[ws.id] = decryptWorkspaceName(ctx.primitives, unlockWorkspace(ctx.primitives, session, ws, me.teams), ws.encryptedName);
+      names[ws.id] = decryptWorkspaceName(ctx.primitives, await unlockWorkspace(ctx.primitives, session, ws, me.teams), ws.encryptedName);
     } catch {
       names[ws.id] = null;
     }

@@ -8,7 +8,7 @@ import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
-import { sealTeamKeyGrant } from '../../crypto/team-grant.js';
+import { personalTeamIdOf, sealTeamKeyGrant } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
 import { IntegrityError, KdfParamsError } from '../../crypto/errors.js';
@@ -77,8 +77,8 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   const { authKey, wrapKey } = deriveAccountSecrets(master);
 
   const userId = toHex(p.randomBytes(16));
-  const teamId = toHex(p.randomBytes(16));
   const accountKey = generateKey(p);
+  const teamId = personalTeamIdOf(accountKey);
   const identity = generateIdentity(p);
   const teamKey = generateKey(p);
   ctx.progress.update('Creating your account');
@@ -164,8 +164,6 @@ export async function storeSession(
     x25519Public: res.keys.x25519PublicKey,
     ed25519Public: res.keys.ed25519PublicKey,
   };
-  const personal = res.teams.find((t) => t.personal);
-  if (personal) secrets.personalTeamId = personal.id;
   ctx.secrets.write(secrets);
   (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
   return {

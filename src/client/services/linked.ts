@@ -44,7 +44,7 @@ export async function loadRemote(p: Primitives, session: SyncPrincipal, workspac
   const workspaceP = asked.workspace ?? session.api.getWorkspace(workspaceId);
   if (isTokenSession(session)) return { ...(await tokenRemote(p, session, workspaceP)), teams: [] };
   const [workspace, me, keyring] = await Promise.all([workspaceP, asked.me ?? session.api.me(), import('../keyring.js')]);
-  return { workspace, teams: me.teams, ring: keyring.unlockWorkspace(p, session, workspace, me.teams) };
+  return { workspace, teams: me.teams, ring: await keyring.unlockWorkspace(p, session, workspace, me.teams) };
 }
 
 /** The Ed25519 keys whose snapshots we accept in this workspace: its team's members and the write tokens they certified. */

@@ -20,6 +20,7 @@ import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
 import { chunksOf, hashFile, readSmallFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
 import { loadRemote, snapshotSigner, type AskedRemote, type RemoteState } from './linked.js';
+import { requireCurrentKeys } from '../keyring.js';
 import type { LinkedContext } from './open-linked.js';
 import type { PushResult } from './push.js';
 import { scannedFileAt, type ScanResult } from '../local/scan.js';
@@ -39,6 +40,7 @@ export async function pushChanges(
   const workspaceId = folder.link.workspaceId;
 
   const remote = await loadRemote(p, session, workspaceId, state.asked);
+  requireCurrentKeys(remote.ring);
   // The server would refuse the upload (exit 4); said first, so a moved remote does not make it
   // look like a conflict that pull or --force could solve.
   if (isTokenSession(session) && remote.workspace.tokenScope === 'read') {

@@ -19,6 +19,7 @@ import { teamKeys } from '../keyring.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { openKnownKeys, type KnownKey, type KnownKeyRecord, type KnownKeys } from '../known-keys.js';
 import { normalizeEmail } from './auth.js';
+import { findTeam } from './find-team.js';
 
 export interface TeamListEntry {
   id: string;
@@ -43,21 +44,6 @@ export function checkTeamName(name: string): string {
   const n = name.trim();
   if (!n || n.length > 100 || !isPrintableLine(n)) throw new UsageError('a team name has 1 to 100 printable characters');
   return n;
-}
-
-/**
- * By exact id or exact name; the personal team also as "personal"; else by a unique prefix of the
- * id (at least 4 hex characters, as `restore` takes snapshot ids), since `team list` shows 12.
- */
-export function findTeam(teams: TeamInfo[], wanted: string): TeamInfo {
-  const hits = teams.filter((t) => t.id === wanted || t.name === wanted || (wanted === 'personal' && t.personal));
-  if (hits.length > 1) throw new UsageError(`${hits.length} of your teams are named ${wanted}`, 'use the team id `insomnia-sync team list` shows instead');
-  if (hits.length === 1) return hits[0]!;
-  const prefix = wanted.trim().toLowerCase();
-  const byPrefix = /^[0-9a-f]{4,32}$/.test(prefix) ? teams.filter((t) => t.id.startsWith(prefix)) : [];
-  if (byPrefix.length > 1) throw new UsageError(`team id prefix ${prefix} is ambiguous`, 'give more characters of the id');
-  if (byPrefix.length === 0) throw new NotFoundError(`you are in no team ${wanted}`, 'see `insomnia-sync team list`');
-  return byPrefix[0]!;
 }
 
 function memberFingerprint(m: { x25519PublicKey: string; ed25519PublicKey: string }): string {
@@ -183,7 +169,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     }
     targets = [member];
   }
-  const keys = teamKeys(p, session, team);
+  const keys = await teamKeys(p, session, team);
   if (!keys.has(team.epoch)) throw new AuthError(`you hold no key of ${team.name} for its current epoch`, undefined, 'forbidden');
 
   for (const m of targets) {

@@ -14,7 +14,7 @@ import type { TokenInfo, TokenScope, WorkspaceInfo, WorkspaceKeyInfo } from '../
 import { certificateMessage, encodeAccessToken } from '../access-token.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
-import { teamKeys } from '../keyring.js';
+import { requireCurrentKeys, teamKeys } from '../keyring.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
 
@@ -62,7 +62,7 @@ export async function createToken(
   const me = await session.api.me();
   const team = me.teams.find((t) => t.id === ws.teamId);
   if (!team) throw new AuthError('you are not a member of the team that owns this workspace', undefined, 'forbidden');
-  const tkeys = teamKeys(p, session, team);
+  const tkeys = await teamKeys(p, session, team);
 
   const id = toHex(p.randomBytes(16));
   const secret = p.randomBytes(32);
@@ -85,6 +85,8 @@ export async function createToken(
     keys.push({ epoch, wrappedKey: toB64(rewrapped) });
   }
   if (keys.length === 0) throw new AuthError('you hold no key for this workspace yet', 'ask a team owner or admin to confirm you', 'forbidden');
+  // A token would write under the newest key handed to it: one older than the team's is withheld.
+  requireCurrentKeys({ workspaceId: ws.id, teamId: ws.teamId, epoch: Math.max(...keys.map((k) => k.epoch)), byEpoch: new Map(), teamEpoch: Math.max(...tkeys.keys()) });
 
   const certificate = signDetached(session.identity.ed25519.secretKey, certificateMessage({ workspaceId: ws.id, tokenId: id, publicKey, scope, name }), p);
   const expiresAt = opts.expiresInMs === null ? null : new Date(Date.now() + opts.expiresInMs).toISOString();

@@ -7,11 +7,11 @@ import { toHex } from '../../crypto/hex.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, NotFoundError, UsageError } from '../errors.js';
+import { ConflictError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace } from '../keyring.js';
 import { findLinkedFolder, writeIndex, writeLink } from '../local/link.js';
 import { requireSession, type ActiveSession } from '../session.js';
-import { findTeam } from './teams.js';
+import { findTeam } from './find-team.js';
 
 export interface WorkspaceSummary {
   id: string;
@@ -49,9 +49,11 @@ export async function init(ctx: ClientContext, opts: { name?: string; team?: str
   const name = checkWorkspaceName(opts.name ?? path.basename(root));
   const me = await session.api.me();
   const team = pickTeam(me.teams, opts.team);
-  const tkeys = teamKeys(p, session, team);
+  const tkeys = await teamKeys(p, session, team);
   const teamKey = tkeys.get(team.epoch);
   if (!teamKey) throw new NotFoundError(`you hold no key for team ${team.name} yet`);
+  // The server names the epoch; a newer key in hand means it names an old one, whose key a removed member holds.
+  if (team.epoch < Math.max(...tkeys.keys())) throw new IntegrityFailure(`the server says team ${team.name} is at key epoch ${team.epoch}, but you hold a newer key`);
   const id = toHex(p.randomBytes(16));
   const wsKey = generateKey(p);
   const wrappedKey = toB64(sealEnvelope(p, teamKey, wsKey, { kind: 'workspace-key', workspaceId: id, epoch: team.epoch }));
@@ -65,7 +67,7 @@ export async function init(ctx: ClientContext, opts: { name?: string; team?: str
     updatedAt: '',
     size: 0,
   };
-  const ring = unlockWorkspace(p, session, draft, me.teams);
+  const ring = await unlockWorkspace(p, session, draft, me.teams);
   const created = await session.api.createWorkspace({
     id,
     teamId: team.id,
@@ -93,15 +95,17 @@ function summarize(ws: WorkspaceInfo, name: string, team: TeamInfo | undefined):
 export async function listWorkspaces(ctx: ClientContext, session = requireSession(ctx)): Promise<(WorkspaceSummary & { workspace: WorkspaceInfo })[]> {
   const p = ctx.primitives;
   const [workspaces, me] = await Promise.all([session.api.listWorkspaces(), session.api.me()]);
-  return workspaces.map((ws) => {
+  const out: (WorkspaceSummary & { workspace: WorkspaceInfo })[] = [];
+  for (const ws of workspaces) {
     let name = '(no key yet)';
     try {
-      name = decryptWorkspaceName(p, unlockWorkspace(p, session, ws, me.teams), ws.encryptedName);
+      name = decryptWorkspaceName(p, await unlockWorkspace(p, session, ws, me.teams), ws.encryptedName);
     } catch {
       /* a workspace we cannot unlock is still listed */
     }
-    return { ...summarize(ws, name, me.teams.find((t) => t.id === ws.teamId)), workspace: ws };
-  });
+    out.push({ ...summarize(ws, name, me.teams.find((t) => t.id === ws.teamId)), workspace: ws });
+  }
+  return out;
 }
 
 /** By exact id, unique id prefix (≥ 6 chars) or exact name. */
@@ -121,7 +125,7 @@ export async function renameWorkspace(ctx: ClientContext, opts: { workspace: str
   const name = checkWorkspaceName(opts.name);
   const found = await resolveWorkspace(ctx, session, opts.workspace);
   const me = await session.api.me();
-  const ring = unlockWorkspace(p, session, found.workspace, me.teams);
+  const ring = await unlockWorkspace(p, session, found.workspace, me.teams);
   const updated = await session.api.renameWorkspace(found.id, { encryptedName: encryptWorkspaceName(p, ring, name) });
   return summarize(updated, name, me.teams.find((t) => t.id === updated.teamId));
 }
