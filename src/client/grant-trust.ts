@@ -1,20 +1,22 @@
 /**
  * Whom a member takes a team key from (crypto/team-grant.ts checks the signature; this decides
- * whether the signer counts), and how far a team's key epoch has got on this machine.
+ * whether the signer counts), and what this machine remembers of each team to decide it.
  *
  * - A grant we signed ourselves is always good.
  * - Our personal team has no other member: a grant for it from anyone else is the server's. Its
  *   id derives from our account key (crypto/team-grant.ts), so no server can pass it off as another.
- * - A member whose fingerprint this machine recorded (known-keys.json, at `team confirm`, a
- *   rotation, or an earlier grant) must grant with exactly those keys.
- * - For the newest epoch (the key new data goes out under), a granter never recorded must be a
- *   confirmed member in the server's list with those keys, and is then recorded, unchecked. Where
- *   this machine has checked fingerprints of the team's members (it confirmed them), a granter it
- *   never checked is refused until `team confirm EMAIL --fingerprint FP` records theirs: the
- *   server's list alone could name a member of its own making.
- * - Older epochs only read history: a granter never recorded is accepted there.
- * - A team's newest epoch never goes down: `<config dir>/team-epochs.json` keeps the highest seen
- *   per server and team, so a server cannot roll a team back to keys a removed member holds.
+ * - A member whose fingerprint this machine recorded (known-keys.json) must grant with exactly
+ *   those keys.
+ * - Older epochs only read history: any other granter is accepted there.
+ * - The newest epoch (the key new data goes out under) is checked once, when this machine first
+ *   sees it: its granter must be a confirmed owner or admin in the server's member list, with
+ *   those keys; and where this machine vouched for members of the team (`team confirm` with a
+ *   checked fingerprint), one of those. The member list is the server's word; the vouched set is
+ *   this machine's, so there a server cannot bring in a member of its own making.
+ * - A team's newest epoch never goes down.
+ *
+ * `<config dir>/team-epochs.json`, per server and team: the newest epoch seen, who granted it,
+ * and the members this machine vouched for in that team.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,15 +33,25 @@ import { normalizeUrl } from './session.js';
 export interface GrantTrust {
   /** throws IntegrityFailure when `granter` may not hand us this team's key for `epoch` */
   checkGranter(team: TeamInfo, epoch: number, granter: Granter, newest: boolean): Promise<void>;
-  /** throws IntegrityFailure when `newest` is below an epoch of this team seen before; else records it */
-  checkNewestEpoch(team: TeamInfo, newest: number): void;
+  /** throws IntegrityFailure when `newest` is below an epoch of this team seen before; else records it and its granter */
+  checkNewestEpoch(team: TeamInfo, newest: number, granterId: string): void;
+  /** members this machine vouched for in a team (their fingerprint checked), or no longer does (removed) */
+  vouch(teamId: string, userIds: readonly string[]): void;
+  unvouch(teamId: string, userId: string): void;
 }
 
-const EPOCHS_FILE = 'team-epochs.json';
+const TEAMS_FILE = 'team-epochs.json';
 
-interface EpochsFile {
+interface TeamRecord {
+  epoch?: number;
+  /** who granted `epoch` */
+  granter?: string;
+  vouched?: string[];
+}
+
+interface TeamsFile {
   version: 1;
-  servers: Record<string, Record<string, number>>;
+  servers: Record<string, Record<string, TeamRecord>>;
 }
 
 export function grantTrust(opts: {
@@ -48,14 +60,23 @@ export function grantTrust(opts: {
   userId: string;
   identity: Identity;
   accountKey: Uint8Array;
-  /** the server's member list of a team, asked only for a granter never recorded here */
+  /** the server's member list of a team, asked only for a newest epoch not seen here before */
   membersOf: (teamId: string) => Promise<TeamMemberInfo[]>;
 }): GrantTrust {
   const { configDir, userId, identity } = opts;
   const server = normalizeUrl(opts.server);
-  const file = path.join(configDir, EPOCHS_FILE);
+  const file = path.join(configDir, TEAMS_FILE);
   const personalTeamId = personalTeamIdOf(opts.accountKey);
   let known: ReturnType<typeof openKnownKeys> | undefined;
+  const recordOf = (teamId: string): TeamRecord => readTeams(file).servers[server]?.[teamId] ?? {};
+  const update = (teamId: string, change: (r: TeamRecord) => TeamRecord): void => {
+    const all = readTeams(file);
+    all.servers[server] = { ...all.servers[server], [teamId]: change(all.servers[server]?.[teamId] ?? {}) };
+    ensurePrivateDir(configDir);
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(all) + '\n', { mode: 0o600 });
+    renameSync(tmp, file);
+  };
   return {
     async checkGranter(team, epoch, granter, newest) {
       const what = `the key of team ${team.name} (epoch ${epoch})`;
@@ -68,52 +89,57 @@ export function grantTrust(opts: {
       known ??= openKnownKeys(configDir, server);
       const print = fingerprint(granter.x25519PublicKey, granter.ed25519PublicKey);
       const pinned = known.get(granter.userId);
-      if (pinned) {
-        if (!fingerprintsEqual(pinned.fingerprint, print)) throw new IntegrityFailure(`${what} is signed by keys that do not match the fingerprint this machine recorded for ${pinned.email}`);
-        return;
+      if (pinned && !fingerprintsEqual(pinned.fingerprint, print)) {
+        throw new IntegrityFailure(`${what} is signed by keys that do not match the fingerprint this machine recorded for ${pinned.email}`);
       }
       if (!newest) return;
+      const record = recordOf(team.id);
+      if (record.epoch === epoch && record.granter === granter.userId) return; // checked when first seen
       const members = await opts.membersOf(team.id);
       const member = members.find((m) => m.userId === granter.userId);
-      if (!member || member.status !== 'confirmed' || !fingerprintsEqual(memberPrint(member), print)) {
-        throw new IntegrityFailure(`${what} is signed by someone who is not a member of the team: the server may be trying to read what you push`);
+      if (!member || member.status !== 'confirmed' || member.role === 'member' || !fingerprintsEqual(memberPrint(member), print)) {
+        throw new IntegrityFailure(`${what} is signed by someone who is not an owner or admin of the team: the server may be trying to read what you push`);
       }
-      if (members.some((m) => m.userId !== userId && known!.get(m.userId)?.checked === true)) {
+      if ((record.vouched ?? []).length > 0 && !record.vouched!.includes(granter.userId)) {
         throw new IntegrityFailure(
-          `${what} was handed over by ${printable(member.email)}, whose fingerprint this machine has not checked`,
+          `${what} was handed over by ${printable(member.email)}, whose fingerprint this machine has not checked for this team`,
           `compare ${print} with what they see in \`insomnia-sync whoami\`, then record it: insomnia-sync team confirm ${printable(member.email)} --team ${team.id.slice(0, 12)} --fingerprint FP`,
         );
       }
-      known.remember([{ userId: member.userId, email: member.email, fingerprint: print, checked: false }]);
+      if (!pinned) known.remember([{ userId: member.userId, email: member.email, fingerprint: print, checked: false }]);
     },
-    checkNewestEpoch(team, newest) {
-      const all = readEpochs(file);
-      const seen = all.servers[server]?.[team.id];
+    checkNewestEpoch(team, newest, granterId) {
+      const seen = recordOf(team.id).epoch;
       if (seen !== undefined && newest < seen) {
         throw new IntegrityFailure(
           `the server offers the keys of team ${team.name} up to epoch ${newest}, but this machine has seen epoch ${seen}: it rolled the team's keys back`,
           'if the server was restored from a backup, an owner or admin runs `insomnia-sync team rotate --team TEAM` once that is confirmed; otherwise do not push to this team',
         );
       }
-      if (seen === newest) return;
-      all.servers[server] = { ...all.servers[server], [team.id]: newest };
-      ensurePrivateDir(configDir);
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(all) + '\n', { mode: 0o600 });
-      renameSync(tmp, file);
+      const record = recordOf(team.id);
+      if (record.epoch === newest && record.granter === granterId) return;
+      update(team.id, (r) => ({ ...r, epoch: newest, granter: granterId }));
+    },
+    vouch(teamId, userIds) {
+      if (userIds.length === 0) return;
+      update(teamId, (r) => ({ ...r, vouched: [...new Set([...(r.vouched ?? []), ...userIds])] }));
+    },
+    unvouch(teamId, gone) {
+      if (!(recordOf(teamId).vouched ?? []).includes(gone)) return;
+      update(teamId, (r) => ({ ...r, vouched: (r.vouched ?? []).filter((u) => u !== gone) }));
     },
   };
 }
 
-function readEpochs(file: string): EpochsFile {
+function readTeams(file: string): TeamsFile {
   if (!existsSync(file)) return { version: 1, servers: {} };
   try {
-    const f = JSON.parse(readFileSync(file, 'utf8')) as EpochsFile;
+    const f = JSON.parse(readFileSync(file, 'utf8')) as TeamsFile;
     if (f?.version === 1 && f.servers !== null && typeof f.servers === 'object') return f;
   } catch {
     /* damaged: below */
   }
-  throw new SyncError('bad_state', `${file} is damaged`, 'fix or remove it (it records the newest key epoch seen of each team)');
+  throw new SyncError('bad_state', `${file} is damaged`, 'fix or remove it (it records, per team, the newest key epoch seen and the members vouched for)');
 }
 
 function memberPrint(m: TeamMemberInfo): string {

@@ -45,11 +45,13 @@ export function requireCurrentKeys(ring: WorkspaceKeyring): void {
 export async function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo): Promise<Map<number, Uint8Array>> {
   const keys = new Map<number, Uint8Array>();
   const newest = Math.max(...team.sealedKeys.map((k) => k.epoch));
+  let newestGranter = '';
   for (const { epoch, sealedKey } of team.sealedKeys) {
     try {
       const grant = openTeamKeyGrant(p, holder.identity, fromB64(sealedKey), { teamId: team.id, epoch });
       await holder.trust.checkGranter(team, epoch, grant.granter, epoch === newest);
       keys.set(epoch, grant.teamKey);
+      if (epoch === newest) newestGranter = grant.granter.userId;
     } catch (err) {
       if (err instanceof UnsignedGrantError) {
         throw new IntegrityFailure(`the key of team ${team.name} (epoch ${epoch}) carries no signature of the member who handed it to you`, 'it was made by an older insomnia-sync, or by the server; do not push to this team');
@@ -58,7 +60,7 @@ export async function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo)
       throw err;
     }
   }
-  if (keys.size > 0) holder.trust.checkNewestEpoch(team, Math.max(...keys.keys()));
+  if (keys.size > 0) holder.trust.checkNewestEpoch(team, newest, newestGranter);
   return keys;
 }
 

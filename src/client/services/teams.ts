@@ -164,6 +164,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
       if (opts.fingerprint === undefined) throw new UsageError(`${email} is already confirmed`, 'to record their fingerprint for key rotations, pass --fingerprint FP');
       checkGivenFingerprint(view(member), opts.fingerprint, 'nothing was recorded');
       known.remember([{ userId: member.userId, email: member.email, fingerprint: view(member).fingerprint, checked: true }]);
+      session.trust.vouch(team.id, [member.userId]);
       result.recorded.push(view(member));
       return result;
     }
@@ -198,6 +199,8 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     await session.api.confirmMember(team.id, m.userId, { sealedKeys });
     // Later rotations hold this member to this key (unchecked when --yes trusted the server's copy).
     known.remember([{ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: checked || !opts.yes }]);
+    // Keys this member hands out for this team are taken from here on (grant-trust.ts).
+    if (checked || !opts.yes) session.trust.vouch(team.id, [m.userId]);
     result.confirmed.push({ ...v, status: 'confirmed' });
   }
   if (opts.email && result.skipped.length > 0) throw new UsageError('not confirmed: the fingerprint was not vouched for');
@@ -279,6 +282,7 @@ async function rotate(
     }));
   const res = await send({ epoch: members.team.epoch, sealedKeys, workspaceKeys });
   known.remember(vouched);
+  session.trust.vouch(team.id, vouched.filter((r) => r.checked).map((r) => r.userId));
   return { epoch: res.epoch, workspaces: workspaceKeys.length, members: sealedKeys.length, unchecked };
 }
 
@@ -339,6 +343,7 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
     return { team: team.name, removed: email, rotated: false, epoch: res.epoch, workspaces: 0, members: 0, unchecked: [] as string[] };
   }
   const res = await rotate(ctx, session, team, target.userId, opts, (rotation) => session.api.removeMember(team.id, target.userId, rotation));
+  session.trust.unvouch(team.id, target.userId);
   return { team: team.name, removed: email, rotated: true, ...res };
 }
 

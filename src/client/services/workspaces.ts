@@ -12,6 +12,7 @@ import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace }
 import { findLinkedFolder, writeIndex, writeLink } from '../local/link.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { findTeam } from './find-team.js';
+import { personalTeamIdOf } from '../../crypto/team-grant.js';
 
 export interface WorkspaceSummary {
   id: string;
@@ -30,10 +31,13 @@ export function checkWorkspaceName(name: string): string {
   return n;
 }
 
-function pickTeam(teams: TeamInfo[], wanted?: string): TeamInfo {
+function pickTeam(teams: TeamInfo[], accountKey: Uint8Array, wanted?: string): TeamInfo {
   if (!wanted) {
-    const personal = teams.find((t) => t.personal);
-    if (!personal) throw new NotFoundError('you have no personal team');
+    // By the id our account key gives it, not the server's flag: a flag moved to a shared team
+    // would put a "personal" workspace where its other members read it.
+    const id = personalTeamIdOf(accountKey);
+    const personal = teams.find((t) => t.id === id);
+    if (!personal) throw new NotFoundError('you have no personal team', 'give a team with --team');
     return personal;
   }
   // the same rule as every `team` command's --team
@@ -48,7 +52,7 @@ export async function init(ctx: ClientContext, opts: { name?: string; team?: str
   const p = ctx.primitives;
   const name = checkWorkspaceName(opts.name ?? path.basename(root));
   const me = await session.api.me();
-  const team = pickTeam(me.teams, opts.team);
+  const team = pickTeam(me.teams, session.accountKey, opts.team);
   const tkeys = await teamKeys(p, session, team);
   const teamKey = tkeys.get(team.epoch);
   if (!teamKey) throw new NotFoundError(`you hold no key for team ${team.name} yet`);
