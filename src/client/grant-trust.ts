@@ -11,8 +11,9 @@
  * - The newest epoch (the key new data goes out under) is checked once, when this machine first
  *   sees it: its granter must be a confirmed owner or admin in the server's member list, with
  *   those keys; and where this machine vouched for members of the team (`team confirm` with a
- *   checked fingerprint), one of those. The member list is the server's word; the vouched set is
- *   this machine's, so there a server cannot bring in a member of its own making.
+ *   checked fingerprint), one of those, even once all of them are gone (removed here, or not among
+ *   a rotation's recipients). The member list is the server's word; the vouched set is this
+ *   machine's, so there a server cannot bring in a member of its own making.
  * - A team's newest epoch never goes down.
  *
  * `<config dir>/team-epochs.json`, per server and team: the newest epoch seen, who granted it,
@@ -38,6 +39,8 @@ export interface GrantTrust {
   /** members this machine vouched for in a team (their fingerprint checked), or no longer does (removed) */
   vouch(teamId: string, userIds: readonly string[]): void;
   unvouch(teamId: string, userId: string): void;
+  /** after a rotation: only its recipients stay vouched for (a member who left is not one) */
+  retainVouched(teamId: string, userIds: readonly string[]): void;
 }
 
 const TEAMS_FILE = 'team-epochs.json';
@@ -47,6 +50,8 @@ interface TeamRecord {
   /** who granted `epoch` */
   granter?: string;
   vouched?: string[];
+  /** set once this machine vouched for anyone in the team: the vouched set decides from then on, even emptied */
+  strict?: boolean;
 }
 
 interface TeamsFile {
@@ -100,7 +105,7 @@ export function grantTrust(opts: {
       if (!member || member.status !== 'confirmed' || member.role === 'member' || !fingerprintsEqual(memberPrint(member), print)) {
         throw new IntegrityFailure(`${what} is signed by someone who is not an owner or admin of the team: the server may be trying to read what you push`);
       }
-      if ((record.vouched ?? []).length > 0 && !record.vouched!.includes(granter.userId)) {
+      if (record.strict === true && !(record.vouched ?? []).includes(granter.userId)) {
         throw new IntegrityFailure(
           `${what} was handed over by ${printable(member.email)}, whose fingerprint this machine has not checked for this team`,
           `compare ${print} with what they see in \`insomnia-sync whoami\`, then record it: insomnia-sync team confirm ${printable(member.email)} --team ${team.id.slice(0, 12)} --fingerprint FP`,
@@ -122,7 +127,13 @@ export function grantTrust(opts: {
     },
     vouch(teamId, userIds) {
       if (userIds.length === 0) return;
-      update(teamId, (r) => ({ ...r, vouched: [...new Set([...(r.vouched ?? []), ...userIds])] }));
+      update(teamId, (r) => ({ ...r, strict: true, vouched: [...new Set([...(r.vouched ?? []), ...userIds])] }));
+    },
+    retainVouched(teamId, userIds) {
+      const keep = new Set(userIds);
+      const vouched = recordOf(teamId).vouched ?? [];
+      if (vouched.every((u) => keep.has(u))) return;
+      update(teamId, (r) => ({ ...r, vouched: (r.vouched ?? []).filter((u) => keep.has(u)) }));
     },
     unvouch(teamId, gone) {
       if (!(recordOf(teamId).vouched ?? []).includes(gone)) return;

@@ -40,4 +40,11 @@ describe('--team: name, id or unique id prefix', () => {
     expect(() => findTeam(teams, 'abc')).toThrow(NotFoundError);
     expect(() => findTeam(teams, 'nobody')).toThrow(NotFoundError);
   });
+
+  it('"personal" is the team whose id the account key gives, when known, not whichever the server flags', () => {
+    const flagged = { id: 'b'.repeat(32), name: 'Shared', personal: true } as TeamInfo;
+    const real = { id: 'c'.repeat(32), name: 'Personal', personal: false } as TeamInfo;
+    expect(findTeam([flagged, real], 'personal', real.id)).toBe(real);
+    expect(findTeam([flagged, real], 'personal')).toBe(flagged);
+  });
 });

@@ -203,6 +203,22 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect(db.prepare('SELECT team_id FROM workspaces WHERE id = ?').pluck().get(json(init.stdout).id)).toBe(personalId);
   }, 120_000);
 
+  it('a workspace the server moves to another team: push and pull refuse (exit 7), nothing sent', async () => {
+    expect((await a.run(['team', 'create', 'Moved'])).code).toBe(0);
+    const { dir, wsId, teamId } = await linkedFolder('team-moved', 'Moved');
+    const personalId = db.prepare('SELECT t.id FROM teams t JOIN team_members m ON m.team_id = t.id WHERE m.user_id = ? AND t.personal = 1').pluck().get(userId) as string;
+    db.prepare('UPDATE workspaces SET team_id = ? WHERE id = ?').run(personalId, wsId);
+    const before = head(wsId);
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"moved"}');
+    for (const cmd of ['push', 'pull']) {
+      const res = await a.run([cmd], { cwd: dir });
+      expect(res.code, res.stderr).toBe(7);
+      expect(res.stderr).toContain('but this folder was linked to it in team');
+    }
+    expect(head(wsId)).toBe(before);
+    db.prepare('UPDATE workspaces SET team_id = ? WHERE id = ?').run(teamId, wsId);
+  }, 60_000);
+
   it("a workspace key withheld for the team's newest epoch: push and init refuse (exit 7)", async () => {
     expect((await a.run(['team', 'create', 'Withheld'])).code).toBe(0);
     const { dir, wsId, teamId } = await linkedFolder('team-withheld', 'Withheld');

@@ -5,6 +5,7 @@
  */
 import type { AccountResponse, TeamInfo, WorkspaceInfo, MemberPublicKeys } from '../../protocol/types.js';
 import type { ClientContext } from '../context.js';
+import { IntegrityFailure } from '../errors.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
 import { scanFolder, scannedFileAt, trackedPaths, type ScanResult } from '../local/scan.js';
@@ -40,10 +41,15 @@ export interface AskedRemote {
 }
 
 /** The workspace and its keys. */
-export async function loadRemote(p: Primitives, session: SyncPrincipal, workspaceId: string, asked: AskedRemote = {}): Promise<RemoteState> {
+export async function loadRemote(p: Primitives, session: SyncPrincipal, workspaceId: string, asked: AskedRemote = {}, linkedTeamId?: string): Promise<RemoteState> {
   const workspaceP = asked.workspace ?? session.api.getWorkspace(workspaceId);
   if (isTokenSession(session)) return { ...(await tokenRemote(p, session, workspaceP)), teams: [] };
   const [workspace, me, keyring] = await Promise.all([workspaceP, asked.me ?? session.api.me(), import('../keyring.js')]);
+  // Workspaces never change teams: one the server moves would come under a team whose keys,
+  // members and history this machine has no record of (grant-trust.ts), the server's own.
+  if (linkedTeamId !== undefined && workspace.teamId !== linkedTeamId) {
+    throw new IntegrityFailure(`the server says this workspace belongs to team ${workspace.teamId.slice(0, 12)}, but this folder was linked to it in team ${linkedTeamId.slice(0, 12)}`, 'nothing was sent or changed; workspaces do not move between teams');
+  }
   return { workspace, teams: me.teams, ring: await keyring.unlockWorkspace(p, session, workspace, me.teams) };
 }
 

@@ -78,7 +78,7 @@ async function pullInto(
   const p = ctx.primitives;
   const workspaceId = folder.link.workspaceId;
   ctx.progress.start('Checking the remote');
-  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
+  const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId, {}, folder.link.teamId), trustedSigners(session, workspaceId, p)]);
   const head = remote.workspace.head;
   const base: PullResult = {
     workspaceId,

@@ -39,7 +39,7 @@ export async function pushChanges(
   const { folder, session, index, scan, result, firstPush } = state;
   const workspaceId = folder.link.workspaceId;
 
-  const remote = await loadRemote(p, session, workspaceId, state.asked);
+  const remote = await loadRemote(p, session, workspaceId, state.asked, folder.link.teamId);
   requireCurrentKeys(remote.ring);
   // The server would refuse the upload (exit 4); said first, so a moved remote does not make it
   // look like a conflict that pull or --force could solve.

@@ -10,7 +10,7 @@ import { isPrintableLine } from '../../protocol/text.js';
 import type { RotateTeamRequest, TeamInfo, TeamMemberInfo, TeamRole } from '../../protocol/types.js';
 import { sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, fingerprintsEqual, type Identity } from '../../crypto/keys.js';
-import { sealTeamKeyGrant } from '../../crypto/team-grant.js';
+import { personalTeamIdOf, sealTeamKeyGrant } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
 import type { ClientContext } from '../context.js';
@@ -77,7 +77,7 @@ export async function listTeams(ctx: ClientContext): Promise<TeamListEntry[]> {
 
 export async function teamMembers(ctx: ClientContext, opts: { team: string }) {
   const session = requireSession(ctx);
-  const team = findTeam((await session.api.me()).teams, opts.team);
+  const team = findTeam((await session.api.me()).teams, opts.team, personalTeamIdOf(session.accountKey));
   const res = await session.api.teamMembers(team.id);
   return { team: res.team, members: res.members.map(view), invitations: res.invitations };
 }
@@ -92,7 +92,7 @@ export function parseAddressList(text: string): string[] {
 
 export async function invite(ctx: ClientContext, opts: { team: string; emails: string[]; role?: 'admin' | 'member' }) {
   const session = requireSession(ctx);
-  const team = findTeam((await session.api.me()).teams, opts.team);
+  const team = findTeam((await session.api.me()).teams, opts.team, personalTeamIdOf(session.accountKey));
   const failed: { email: string; reason: string }[] = [];
   const valid: string[] = [];
   for (const raw of opts.emails) {
@@ -150,7 +150,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
   const session = requireSession(ctx);
   const p = ctx.primitives;
   const me = await session.api.me();
-  const team = findTeam(me.teams, opts.team);
+  const team = findTeam(me.teams, opts.team, personalTeamIdOf(session.accountKey));
   const res = await session.api.teamMembers(team.id);
   const known = openKnownKeys(ctx.configDir, session.secrets.server);
   const result: ConfirmResult = { team: team.name, confirmed: [], recorded: [], skipped: [], unchecked: false };
@@ -283,6 +283,7 @@ async function rotate(
   const res = await send({ epoch: members.team.epoch, sealedKeys, workspaceKeys });
   known.remember(vouched);
   session.trust.vouch(team.id, vouched.filter((r) => r.checked).map((r) => r.userId));
+  session.trust.retainVouched(team.id, recipients.map((m) => m.userId));
   return { epoch: res.epoch, workspaces: workspaceKeys.length, members: sealedKeys.length, unchecked };
 }
 
@@ -331,7 +332,7 @@ export async function checkRecipients(
 
 export async function removeMember(ctx: ClientContext, opts: { team: string; email: string; yes?: boolean; onUnchecked?: (emails: string[]) => void }) {
   const session = requireSession(ctx);
-  const team = findTeam((await session.api.me()).teams, opts.team);
+  const team = findTeam((await session.api.me()).teams, opts.team, personalTeamIdOf(session.accountKey));
   const email = normalizeEmail(opts.email);
   const members = await session.api.teamMembers(team.id);
   const target = members.members.find((m) => m.email === email);
@@ -349,14 +350,14 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
 
 export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?: boolean; onUnchecked?: (emails: string[]) => void }) {
   const session = requireSession(ctx);
-  const team = findTeam((await session.api.me()).teams, opts.team);
+  const team = findTeam((await session.api.me()).teams, opts.team, personalTeamIdOf(session.accountKey));
   const res = await rotate(ctx, session, team, null, opts, (rotation) => session.api.rotateTeam(team.id, rotation));
   return { team: team.name, ...res };
 }
 
 export async function setMemberRole(ctx: ClientContext, opts: { team: string; email: string; role: TeamRole }) {
   const session = requireSession(ctx);
-  const team = findTeam((await session.api.me()).teams, opts.team);
+  const team = findTeam((await session.api.me()).teams, opts.team, personalTeamIdOf(session.accountKey));
   const email = normalizeEmail(opts.email);
   const target = (await session.api.teamMembers(team.id)).members.find((m) => m.email === email);
   if (!target) throw new NotFoundError(`${email} is not a member of ${team.name}`);
@@ -366,7 +367,7 @@ export async function setMemberRole(ctx: ClientContext, opts: { team: string; em
 
 export async function leaveTeam(ctx: ClientContext, opts: { team: string }) {
   const session = requireSession(ctx);
-  const team = findTeam((await session.api.me()).teams, opts.team);
+  const team = findTeam((await session.api.me()).teams, opts.team, personalTeamIdOf(session.accountKey));
   if (team.personal) throw new UsageError('you cannot leave your personal team');
   const ok = await ctx.prompter.confirm(`Leave the team ${team.name}? You lose access to its workspaces at once.`);
   if (!ok) throw new UsageError('not left');

@@ -41,7 +41,7 @@ function pickTeam(teams: TeamInfo[], accountKey: Uint8Array, wanted?: string): T
     return personal;
   }
   // the same rule as every `team` command's --team
-  return findTeam(teams, wanted);
+  return findTeam(teams, wanted, personalTeamIdOf(accountKey));
 }
 
 export async function init(ctx: ClientContext, opts: { name?: string; team?: string }): Promise<WorkspaceSummary & { root: string }> {

@@ -1,0 +1,115 @@
+/**
+ * Whom a team key is taken from (client/grant-trust.ts), with the server's member list given by
+ * hand: what a server can and cannot make this machine accept.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { grantTrust } from '../../src/client/grant-trust.js';
+import { IntegrityFailure } from '../../src/client/errors.js';
+import { generateIdentity, type Identity } from '../../src/crypto/keys.js';
+import { noblePrimitives as p } from '../../src/crypto/primitives.js';
+import { personalTeamIdOf } from '../../src/crypto/team-grant.js';
+import { toB64 } from '../../src/protocol/encoding.js';
+import type { TeamInfo, TeamMemberInfo } from '../../src/protocol/types.js';
+
+const SERVER = 'http://127.0.0.1:1';
+const me = { userId: 'me', identity: generateIdentity(p), accountKey: new Uint8Array(32).fill(7) };
+const team: TeamInfo = { id: 'a'.repeat(32), name: 'Acme', personal: false, role: 'owner', epoch: 2, sealedKeys: [] } as unknown as TeamInfo;
+
+function person(userId: string, role: TeamMemberInfo['role'] = 'admin'): { userId: string; identity: Identity; member: TeamMemberInfo } {
+  const identity = generateIdentity(p);
+  const member = {
+    userId,
+    email: `${userId}@example.com`,
+    name: userId,
+    role,
+    status: 'confirmed',
+    joinedAt: '',
+    x25519PublicKey: toB64(identity.x25519.publicKey),
+    ed25519PublicKey: toB64(identity.ed25519.publicKey),
+  } as TeamMemberInfo;
+  return { userId, identity, member };
+}
+
+const granter = (x: { userId: string; identity: Identity }) => ({ userId: x.userId, x25519PublicKey: x.identity.x25519.publicKey, ed25519PublicKey: x.identity.ed25519.publicKey });
+
+function setup(members: TeamMemberInfo[]) {
+  let asked = 0;
+  const trust = grantTrust({
+    configDir: mkdtempSync(path.join(tmpdir(), 'isync-trust-')),
+    server: SERVER,
+    ...me,
+    membersOf: async () => {
+      asked++;
+      return members;
+    },
+  });
+  return { trust, asked: () => asked };
+}
+
+describe('whom a team key is taken from', () => {
+  it('the newest epoch from an owner or admin the server lists with those keys: taken once, then not asked again', async () => {
+    const carol = person('carol');
+    const { trust, asked } = setup([carol.member]);
+    await trust.checkGranter(team, 2, granter(carol), true);
+    trust.checkNewestEpoch(team, 2, 'carol');
+    await trust.checkGranter(team, 2, granter(carol), true);
+    expect(asked()).toBe(1);
+  });
+
+  it('refuses a granter not listed, listed as a plain member, or listed with other keys', async () => {
+    const ghost = person('ghost');
+    const plain = person('plain', 'member');
+    const swapped = person('swapped');
+    const { trust } = setup([plain.member, { ...swapped.member, ed25519PublicKey: toB64(generateIdentity(p).ed25519.publicKey) }]);
+    for (const g of [ghost, plain, swapped]) {
+      await expect(trust.checkGranter(team, 2, granter(g), true), g.userId).rejects.toThrow(/not an owner or admin/);
+    }
+    // an older epoch only reads history
+    await trust.checkGranter(team, 1, granter(ghost), false);
+  });
+
+  it('once this machine vouched for someone in the team, only those it vouched for, even after all of them are gone', async () => {
+    const bob = person('bob');
+    const dave = person('dave');
+    const { trust } = setup([bob.member, dave.member]);
+    trust.vouch(team.id, ['bob']);
+    await trust.checkGranter(team, 2, granter(bob), true);
+    const refused = trust.checkGranter(team, 2, granter(dave), true);
+    await expect(refused).rejects.toThrow(IntegrityFailure);
+    await expect(refused).rejects.toThrow(/whose fingerprint this machine has not checked for this team/);
+    trust.unvouch(team.id, 'bob');
+    await expect(trust.checkGranter(team, 2, granter(bob), true)).rejects.toThrow(/has not checked/);
+    await expect(trust.checkGranter(team, 2, granter(dave), true)).rejects.toThrow(/has not checked/);
+  });
+
+  it('a rotation keeps vouched only its recipients: a member who left cannot hand out the next key', async () => {
+    const carol = person('carol');
+    const bob = person('bob');
+    const { trust } = setup([carol.member, bob.member]);
+    trust.vouch(team.id, ['bob', 'carol']);
+    trust.retainVouched(team.id, ['me', 'bob']);
+    await expect(trust.checkGranter(team, 3, granter(carol), true)).rejects.toThrow(/has not checked/);
+    await trust.checkGranter(team, 3, granter(bob), true);
+  });
+
+  it('the personal team, known by the id the account key gives it, takes keys from no one else, whatever the flag says', async () => {
+    const carol = person('carol');
+    const { trust } = setup([carol.member]);
+    const personal = { ...team, id: personalTeamIdOf(me.accountKey), personal: false };
+    await expect(trust.checkGranter(personal, 2, granter(carol), true)).rejects.toThrow(/personal team/);
+    await trust.checkGranter(personal, 2, granter(me), true);
+  });
+
+  it('a recorded granter with other keys is refused; epochs never go back', async () => {
+    const carol = person('carol');
+    const { trust } = setup([carol.member]);
+    await trust.checkGranter(team, 2, granter(carol), true);
+    trust.checkNewestEpoch(team, 2, 'carol');
+    const impostor = { ...granter(person('x')), userId: 'carol' };
+    await expect(trust.checkGranter(team, 1, impostor, false)).rejects.toThrow(/do not match the fingerprint/);
+    expect(() => trust.checkNewestEpoch(team, 1, 'carol')).toThrow(/rolled the team's keys back/);
+  });
+});
