@@ -16,8 +16,11 @@
  *   machine's, so there a server cannot bring in a member of its own making.
  * - A team's newest epoch never goes down.
  *
+ * - A team we created is strict from the start. A workspace stays in the team this machine first
+ *   saw it in: one "moved" would come under a team of the server's making.
+ *
  * `<config dir>/team-epochs.json`, per server and team: the newest epoch seen, who granted it,
- * and the members this machine vouched for in that team.
+ * and the members this machine vouched for in that team; per server, each workspace's team.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,6 +44,10 @@ export interface GrantTrust {
   unvouch(teamId: string, userId: string): void;
   /** after a rotation: only its recipients stay vouched for (a member who left is not one) */
   retainVouched(teamId: string, userIds: readonly string[]): void;
+  /** a team we made: strict from the start, as if we had vouched (nobody else has granted yet) */
+  createdTeam(teamId: string): void;
+  /** throws IntegrityFailure when a workspace seen in one team is now said to be in another; else records it */
+  checkWorkspaceTeam(workspaceId: string, teamId: string): void;
 }
 
 const TEAMS_FILE = 'team-epochs.json';
@@ -57,6 +64,8 @@ interface TeamRecord {
 interface TeamsFile {
   version: 1;
   servers: Record<string, Record<string, TeamRecord>>;
+  /** per server, the team each workspace was first seen in: workspaces never move */
+  workspaces?: Record<string, Record<string, string>>;
 }
 
 export function grantTrust(opts: {
@@ -74,13 +83,16 @@ export function grantTrust(opts: {
   const personalTeamId = personalTeamIdOf(opts.accountKey);
   let known: ReturnType<typeof openKnownKeys> | undefined;
   const recordOf = (teamId: string): TeamRecord => readTeams(file).servers[server]?.[teamId] ?? {};
-  const update = (teamId: string, change: (r: TeamRecord) => TeamRecord): void => {
-    const all = readTeams(file);
-    all.servers[server] = { ...all.servers[server], [teamId]: change(all.servers[server]?.[teamId] ?? {}) };
+  const write = (all: TeamsFile): void => {
     ensurePrivateDir(configDir);
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(all) + '\n', { mode: 0o600 });
     renameSync(tmp, file);
+  };
+  const update = (teamId: string, change: (r: TeamRecord) => TeamRecord): void => {
+    const all = readTeams(file);
+    all.servers[server] = { ...all.servers[server], [teamId]: change(all.servers[server]?.[teamId] ?? {}) };
+    write(all);
   };
   return {
     async checkGranter(team, epoch, granter, newest) {
@@ -128,6 +140,22 @@ export function grantTrust(opts: {
     vouch(teamId, userIds) {
       if (userIds.length === 0) return;
       update(teamId, (r) => ({ ...r, strict: true, vouched: [...new Set([...(r.vouched ?? []), ...userIds])] }));
+    },
+    createdTeam(teamId) {
+      update(teamId, (r) => ({ ...r, strict: true, epoch: 1, granter: userId }));
+    },
+    checkWorkspaceTeam(workspaceId, teamId) {
+      const all = readTeams(file);
+      const seen = all.workspaces?.[server]?.[workspaceId];
+      if (seen === teamId) return;
+      if (seen !== undefined) {
+        throw new IntegrityFailure(
+          `the server says workspace ${workspaceId.slice(0, 12)} belongs to team ${teamId.slice(0, 12)}, but this machine saw it in team ${seen.slice(0, 12)}`,
+          'nothing was sent or changed; workspaces do not move between teams',
+        );
+      }
+      all.workspaces = { ...all.workspaces, [server]: { ...all.workspaces?.[server], [workspaceId]: teamId } };
+      write(all);
     },
     retainVouched(teamId, userIds) {
       const keep = new Set(userIds);

@@ -65,6 +65,7 @@ export async function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo)
 }
 
 export async function unlockWorkspace(p: Primitives, holder: KeyHolder, ws: WorkspaceInfo, teams: TeamInfo[]): Promise<WorkspaceKeyring> {
+  holder.trust.checkWorkspaceTeam(ws.id, ws.teamId);
   const team = teams.find((t) => t.id === ws.teamId);
   if (!team) throw new AuthError('you are not a member of the team that owns this workspace', undefined, 'forbidden');
   const tkeys = await teamKeys(p, holder, team);

@@ -112,4 +112,14 @@ describe('whom a team key is taken from', () => {
     await expect(trust.checkGranter(team, 1, impostor, false)).rejects.toThrow(/do not match the fingerprint/);
     expect(() => trust.checkNewestEpoch(team, 1, 'carol')).toThrow(/rolled the team's keys back/);
   });
+
+  it('a team this machine created is strict from the start; a workspace stays in the team it was first seen in', async () => {
+    const carol = person('carol');
+    const { trust } = setup([carol.member]);
+    trust.createdTeam(team.id);
+    await expect(trust.checkGranter(team, 2, granter(carol), true)).rejects.toThrow(/has not checked/);
+    trust.checkWorkspaceTeam('w1', team.id);
+    trust.checkWorkspaceTeam('w1', team.id);
+    expect(() => trust.checkWorkspaceTeam('w1', 'b'.repeat(32))).toThrow(/this machine saw it in team/);
+  });
 });

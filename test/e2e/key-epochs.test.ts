@@ -148,7 +148,7 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     db.prepare('INSERT INTO team_members (team_id, user_id, role, created_at, pending) VALUES (?, ?, ?, ?, 0)').run(teamId, identityOf(m).userId, 'admin', Date.now());
   }
 
-  it('in a shared team: a key from a non-member is refused; one from an admin is taken once and recorded; where this machine checked fingerprints, only a checked granter', async () => {
+  it('in a shared team this machine made: a key from a non-member is refused, and from an admin only once vouched for', async () => {
     expect((await a.run(['team', 'create', 'Shared'])).code).toBe(0);
     const { dir, wsId, teamId } = await linkedFolder('team-shared', 'Shared');
     writeFileSync(path.join(dir, 'env.json'), '{"token":"shared-2"}');
@@ -161,36 +161,28 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect(push.stderr).toContain('signed by someone who is not an owner or admin of the team');
     undoEpoch(teamId, wsId, epoch);
 
-    // g, a member: taken, and recorded unchecked for later grants
+    // g, an admin the server lists: this machine made the team, so it takes keys only from
+    // members it vouched for; the hint's command settles it
     addMember(teamId, g);
     addMember(teamId, h);
     addMember(teamId, i);
     epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e }));
     push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('handed over by g@example.com, whose fingerprint this machine has not checked for this team');
+    expect(push.stderr).toContain('team confirm g@example.com');
+    const gs = identityOf(g);
+    expect((await a.run(['team', 'confirm', 'g@example.com', '--team', teamId.slice(0, 12), '--fingerprint', fingerprint(gs.identity.x25519.publicKey, gs.identity.ed25519.publicKey, p)])).code).toBe(0);
+    push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(0);
-    const pins = (): any => json(readFileSync(path.join(a.configDir, 'known-keys.json'), 'utf8')).servers[server.url];
-    const gId = identityOf(g).userId;
-    expect(pins()[gId]).toMatchObject({ email: 'g@example.com', checked: false });
 
-    // a checks h's fingerprint (as team confirm --fingerprint does): from now on a granter must be checked or recorded
-    const hs = identityOf(h);
-    expect((await a.run(['team', 'confirm', 'h@example.com', '--team', 'Shared', '--fingerprint', fingerprint(hs.identity.x25519.publicKey, hs.identity.ed25519.publicKey, p)])).code).toBe(0);
-    expect(pins()[hs.userId]).toMatchObject({ checked: true });
+    // i, listed but never vouched for: refused
     writeFileSync(path.join(dir, 'env.json'), '{"token":"shared-3"}');
     epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(i), x25519Public, key, { teamId, epoch: e }));
     push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(7);
     expect(push.stderr).toContain('handed over by i@example.com, whose fingerprint this machine has not checked for this team');
-    expect(push.stderr).toContain('team confirm i@example.com');
-    // g, taken on the server's word before, now needs checking too; the hint's command settles it
     undoEpoch(teamId, wsId, epoch);
-    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e }));
-    push = await a.run(['push'], { cwd: dir });
-    expect(push.code, push.stderr).toBe(7);
-    const gs = identityOf(g);
-    expect((await a.run(['team', 'confirm', 'g@example.com', '--team', teamId.slice(0, 12), '--fingerprint', fingerprint(gs.identity.x25519.publicKey, gs.identity.ed25519.publicKey, p)])).code).toBe(0);
-    push = await a.run(['push'], { cwd: dir });
-    expect(push.code, push.stderr).toBe(0);
 
     // the server moves the personal flag to this shared team: init without --team still goes to the personal one
     const personalId = db.prepare("SELECT id FROM teams t JOIN team_members m ON m.team_id = t.id WHERE m.user_id = ? AND t.personal = 1").pluck().get(userId) as string;
@@ -216,7 +208,23 @@ describe('team key epochs the server makes up or takes back are refused', () => 
       expect(res.stderr).toContain('but this folder was linked to it in team');
     }
     expect(head(wsId)).toBe(before);
+    // not only from the folder: wherever this machine meets the workspace
+    for (const args of [['workspace', 'rename', wsId, 'renamed'], ['token', 'create', '--workspace', wsId]]) {
+      const res = await a.run(args);
+      expect(res.code, res.stderr).toBe(7);
+      expect(res.stderr).toContain('but this machine saw it in team');
+    }
     db.prepare('UPDATE workspaces SET team_id = ? WHERE id = ?').run(teamId, wsId);
+  }, 60_000);
+
+  it('a team this machine created takes a new key only from members it vouched for', async () => {
+    expect((await a.run(['team', 'create', 'Solo'])).code).toBe(0);
+    const { wsId, teamId } = await linkedFolder('team-solo', 'Solo');
+    addMember(teamId, g);
+    forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e }));
+    const init = await a.run(['init', '--name', 'solo-two', '--team', 'Solo'], { cwd: tempDir('isync-epochs-') });
+    expect(init.code, init.stderr).toBe(7);
+    expect(init.stderr).toContain('whose fingerprint this machine has not checked for this team');
   }, 60_000);
 
   it("a workspace key withheld for the team's newest epoch: push and init refuse (exit 7)", async () => {

@@ -67,6 +67,7 @@ export async function createTeam(ctx: ClientContext, opts: { name: string }): Pr
   const teamKey = generateKey(p);
   const sealed = sealTeamKeyGrant(p, granterOf(session), session.identity.x25519.publicKey, teamKey, { teamId: id, epoch: 1 });
   const team = await session.api.createTeam({ id, name, sealedTeamKey: toB64(sealed) });
+  session.trust.createdTeam(team.id);
   return { id: team.id, name: team.name, role: 'owner', personal: false, epoch: team.epoch, confirmed: true };
 }
 

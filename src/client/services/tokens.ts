@@ -60,6 +60,7 @@ export async function createToken(
   const found = await resolveWorkspace(ctx, session, opts.workspace);
   const ws = found.workspace;
   const me = await session.api.me();
+  session.trust.checkWorkspaceTeam(ws.id, ws.teamId);
   const team = me.teams.find((t) => t.id === ws.teamId);
   if (!team) throw new AuthError('you are not a member of the team that owns this workspace', undefined, 'forbidden');
   const tkeys = await teamKeys(p, session, team);
