@@ -120,7 +120,7 @@ export function grantTrust(opts: {
       if (record.strict === true && !(record.vouched ?? []).includes(granter.userId)) {
         throw new IntegrityFailure(
           `${what} was handed over by ${printable(member.email)}, whose fingerprint this machine has not checked for this team`,
-          `compare ${print} with what they see in \`insomnia-sync whoami\`, then record it: insomnia-sync team confirm ${printable(member.email)} --team ${team.id.slice(0, 12)} --fingerprint FP`,
+          `compare ${print} with what they see in \`insomnia-sync whoami\`, then record it: insomnia-sync team confirm ${printable(member.email)} --team ${team.id} --fingerprint FP`,
         );
       }
       if (!pinned) known.remember([{ userId: member.userId, email: member.email, fingerprint: print, checked: false }]);

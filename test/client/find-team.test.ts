@@ -21,10 +21,6 @@ describe('--team: name, id or unique id prefix', () => {
     expect(findTeam(teams, 'aaaa').id).toBe(teams[0]!.id);
   });
 
-  it('an exact name wins over an id prefix it also is', () => {
-    expect(findTeam(teams, 'abcd1234').id).toBe(teams[3]!.id);
-  });
-
   it('an ambiguous name or prefix is a usage error (exit 2) that points at the id team list shows', () => {
     expect(() => findTeam(teams, 'Acme')).toThrow(UsageError);
     try {
@@ -46,5 +42,11 @@ describe('--team: name, id or unique id prefix', () => {
     const real = { id: 'c'.repeat(32), name: 'Personal', personal: false } as TeamInfo;
     expect(findTeam([flagged, real], 'personal', real.id)).toBe(real);
     expect(findTeam([flagged, real], 'personal')).toBe(flagged);
+  });
+
+  it('an id prefix wins over a team the server named like it', () => {
+    const real = { id: '3f981861a2f9cc1f' + 'a'.repeat(16), name: 'Acme', personal: false } as TeamInfo;
+    const decoy = { id: 'd'.repeat(32), name: '3f981861a2f9', personal: false } as TeamInfo;
+    expect(findTeam([decoy, real], '3f981861a2f9')).toBe(real);
   });
 });

@@ -108,7 +108,7 @@ describe('team standing, end to end', () => {
     expect((await tokens()).map((t) => t.status)).toEqual(['active']);
   }, 90_000);
 
-  it('a returning member confirmed with --yes keeps the checked record and gets no warning; older tokens show stale (key rotated)', async () => {
+  it('a member removed here is confirmed again only with a check (--yes warns and records unchecked); older tokens show stale (key rotated)', async () => {
     await join(dave, 'dave@example.com', 'fingerprint');
     const rotated = await must(ann, ['team', 'remove', 'dave@example.com', '--team', TEAM, '--yes', '--json']);
     expect(json(rotated.stdout)).toMatchObject({ rotated: true, epoch: 2 });
@@ -117,11 +117,17 @@ describe('team standing, end to end', () => {
     expect(await tokens()).toMatchObject([{ status: 'stale', staleBecause: 'key-rotated' }]);
     expect((await must(ann, ['token', 'list'])).stdout).toMatch(/stale \(key rotated\)/);
 
+    // removal took back the checked mark: a server listing dave again is not waved through
+    const record = (): { checked: boolean } | undefined => {
+      const known = json(readFileSync(path.join(ann.configDir, 'known-keys.json'), 'utf8'));
+      return Object.values(known.servers)
+        .flatMap((s) => Object.values(s as Record<string, { email: string; checked: boolean }>))
+        .find((r) => r.email === 'dave@example.com');
+    };
+    expect(record()).toMatchObject({ checked: false });
     const again = (await join(dave, 'dave@example.com', 'yes'))!;
-    expect(again.stderr).not.toMatch(/without checking fingerprints/);
-    const known = json(readFileSync(path.join(ann.configDir, 'known-keys.json'), 'utf8'));
-    const records = Object.values(known.servers).flatMap((s) => Object.values(s as Record<string, { email: string; checked: boolean }>));
-    expect(records.find((r) => r.email === 'dave@example.com')).toMatchObject({ checked: true });
+    expect(again.stderr).toMatch(/without checking fingerprints/);
+    expect(record()).toMatchObject({ checked: false });
   }, 120_000);
 
   it('a token whose creator left the team shows stale (creator left)', async () => {

@@ -3,18 +3,22 @@ import type { TeamInfo } from '../../protocol/types.js';
 import { NotFoundError, UsageError } from '../errors.js';
 
 /**
- * By exact id or exact name; the personal team also as "personal"; else by a unique prefix of the
- * id (at least 4 hex characters, as `restore` takes snapshot ids), since `team list` shows 12.
+ * By id first — exact, then a unique prefix of at least 4 hex characters (`team list` shows 12),
+ * as `restore` takes snapshot ids — since ids are fixed and names are the server's text: a team
+ * it names like another's id prefix must not take that team's place. Then "personal" (by the id
+ * our account key gives it, when known), then an exact name.
  */
 export function findTeam(teams: TeamInfo[], wanted: string, personalTeamId?: string): TeamInfo {
-  // "personal" by the id our account key gives it when known: the server's flag could name a shared team
-  const isPersonal = (t: TeamInfo): boolean => (personalTeamId !== undefined ? t.id === personalTeamId : t.personal);
-  const hits = teams.filter((t) => t.id === wanted || t.name === wanted || (wanted === 'personal' && isPersonal(t)));
-  if (hits.length > 1) throw new UsageError(`${hits.length} of your teams are named ${wanted}`, 'use the team id `insomnia-sync team list` shows instead');
-  if (hits.length === 1) return hits[0]!;
+  const exact = teams.find((t) => t.id === wanted);
+  if (exact) return exact;
   const prefix = wanted.trim().toLowerCase();
   const byPrefix = /^[0-9a-f]{4,32}$/.test(prefix) ? teams.filter((t) => t.id.startsWith(prefix)) : [];
   if (byPrefix.length > 1) throw new UsageError(`team id prefix ${prefix} is ambiguous`, 'give more characters of the id');
-  if (byPrefix.length === 0) throw new NotFoundError(`you are in no team ${wanted}`, 'see `insomnia-sync team list`');
-  return byPrefix[0]!;
+  if (byPrefix.length === 1) return byPrefix[0]!;
+  // "personal" by the id our account key gives it when known: the server's flag could name a shared team
+  const isPersonal = (t: TeamInfo): boolean => (personalTeamId !== undefined ? t.id === personalTeamId : t.personal);
+  const hits = teams.filter((t) => t.name === wanted || (wanted === 'personal' && isPersonal(t)));
+  if (hits.length > 1) throw new UsageError(`${hits.length} of your teams are named ${wanted}`, 'use the team id `insomnia-sync team list` shows instead');
+  if (hits.length === 0) throw new NotFoundError(`you are in no team ${wanted}`, 'see `insomnia-sync team list`');
+  return hits[0]!;
 }

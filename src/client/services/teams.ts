@@ -346,6 +346,11 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
   }
   const res = await rotate(ctx, session, team, target.userId, opts, (rotation) => session.api.removeMember(team.id, target.userId, rotation));
   session.trust.unvouch(team.id, target.userId);
+  // Were they to be listed as accepted again, `team confirm` must ask, not wave them through as a
+  // returning member: the record stays, unchecked.
+  const known = openKnownKeys(ctx.configDir, session.secrets.server);
+  const record = known.get(target.userId);
+  if (record?.checked) known.remember([{ userId: target.userId, ...record, checked: false }]);
   return { team: team.name, removed: email, rotated: true, ...res };
 }
 
