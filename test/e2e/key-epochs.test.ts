@@ -118,6 +118,17 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect((await a.run(['push'], { cwd: dir })).code).toBe(0);
   }, 90_000);
 
+  it('a rotation this machine made, taken back by the server before any other command: push stops (exit 7)', async () => {
+    expect((await a.run(['team', 'create', 'Undone'])).code).toBe(0);
+    const { dir, wsId, teamId } = await linkedFolder('team-undone', 'Undone');
+    expect((await a.run(['team', 'rotate', '--team', 'Undone', '--yes'])).code).toBe(0);
+    undoEpoch(teamId, wsId, 2);
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"after the rotation"}');
+    const push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('up to epoch 1, but this machine has seen epoch 2');
+  }, 60_000);
+
   it('a team key epoch taken back after this machine saw it: push stops (exit 7)', async () => {
     expect((await a.run(['team', 'create', 'Rollback'])).code).toBe(0);
     const { dir, wsId, teamId } = await linkedFolder('team-rollback', 'Rollback');

@@ -282,6 +282,9 @@ async function rotate(
       wrappedKey: toB64(sealEnvelope(p, teamKey, generateKey(p), { kind: 'workspace-key', workspaceId: w.id, epoch })),
     }));
   const res = await send({ epoch: members.team.epoch, sealedKeys, workspaceKeys });
+  // The epoch we made is the floor from now on, here first: a server that takes it back (say
+  // after a removal) must not have our next push go out under the removed member's key.
+  session.trust.checkNewestEpoch(team, res.epoch, session.secrets.userId);
   known.remember(vouched);
   session.trust.vouch(team.id, vouched.filter((r) => r.checked).map((r) => r.userId));
   session.trust.retainVouched(team.id, recipients.map((m) => m.userId));
