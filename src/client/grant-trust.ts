@@ -82,12 +82,16 @@ export function grantTrust(opts: {
   const file = path.join(configDir, TEAMS_FILE);
   const personalTeamId = personalTeamIdOf(opts.accountKey);
   let known: ReturnType<typeof openKnownKeys> | undefined;
-  const recordOf = (teamId: string): TeamRecord => readTeams(file).servers[server]?.[teamId] ?? {};
+  // Read once per command; a write reads the file again first, so another process's records survive.
+  let cached: TeamsFile | undefined;
+  const current = (): TeamsFile => (cached ??= readTeams(file));
+  const recordOf = (teamId: string): TeamRecord => current().servers[server]?.[teamId] ?? {};
   const write = (all: TeamsFile): void => {
     ensurePrivateDir(configDir);
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, JSON.stringify(all) + '\n', { mode: 0o600 });
     renameSync(tmp, file);
+    cached = all;
   };
   const update = (teamId: string, change: (r: TeamRecord) => TeamRecord): void => {
     const all = readTeams(file);
@@ -126,14 +130,14 @@ export function grantTrust(opts: {
       if (!pinned) known.remember([{ userId: member.userId, email: member.email, fingerprint: print, checked: false }]);
     },
     checkNewestEpoch(team, newest, granterId) {
-      const seen = recordOf(team.id).epoch;
+      const record = recordOf(team.id);
+      const seen = record.epoch;
       if (seen !== undefined && newest < seen) {
         throw new IntegrityFailure(
           `the server offers the keys of team ${team.name} up to epoch ${newest}, but this machine has seen epoch ${seen}: it rolled the team's keys back`,
           'if the server was restored from a backup, an owner or admin runs `insomnia-sync team rotate --team TEAM` once that is confirmed; otherwise do not push to this team',
         );
       }
-      const record = recordOf(team.id);
       if (record.epoch === newest && record.granter === granterId) return;
       update(team.id, (r) => ({ ...r, epoch: newest, granter: granterId }));
     },
@@ -145,8 +149,7 @@ export function grantTrust(opts: {
       update(teamId, (r) => ({ ...r, strict: true, epoch: 1, granter: userId }));
     },
     checkWorkspaceTeam(workspaceId, teamId) {
-      const all = readTeams(file);
-      const seen = all.workspaces?.[server]?.[workspaceId];
+      const seen = current().workspaces?.[server]?.[workspaceId];
       if (seen === teamId) return;
       if (seen !== undefined) {
         throw new IntegrityFailure(
@@ -154,6 +157,7 @@ export function grantTrust(opts: {
           'nothing was sent or changed; workspaces do not move between teams',
         );
       }
+      const all = readTeams(file);
       all.workspaces = { ...all.workspaces, [server]: { ...all.workspaces?.[server], [workspaceId]: teamId } };
       write(all);
     },
