@@ -18,6 +18,7 @@ import { buildApp } from '../../src/server/app.js';
 import { BlobChangedError, framedLength, frameStream } from '../../src/server/frame-stream.js';
 import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
@@ -44,15 +45,7 @@ beforeEach(async () => {
   const signup = await app.inject({
     method: 'POST',
     url: '/v1/auth/signup',
-    payload: {
-      userId: hex(16),
-      email: `${hex(4)}@example.com`,
-      name: 'Ada',
-      kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-      authKey: b64(32),
-      keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-      personalTeam: { id: teamId, sealedTeamKey: b64(80) },
-    },
+    payload: fakeSignupBody({ teamId }),
   });
   token = signup.json<AccountResponse>().session!.token;
   wsId = hex(16);

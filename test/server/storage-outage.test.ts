@@ -4,37 +4,23 @@
  * answer 503 `unavailable` (the CLI exits 6, "try again later") instead of 500 `internal`, with a
  * message that names the kind of failure and nothing of the path or the SQL.
  */
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../../src/protocol/revision.js';
 import { inProcessServerPerTest } from '../helpers/server-app.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
 import { startPostgres, type RunningPostgres } from '../helpers/postgres.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
-const hex = (n: number): string => randomBytes(n).toString('hex');
-const b64 = (n: number): string => randomBytes(n).toString('base64url');
-
-function signupBody() {
-  return {
-    userId: hex(16),
-    email: `${hex(4)}@example.com`,
-    name: 'Ada',
-    kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-    authKey: b64(32),
-    keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-    personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
-  };
-}
 
 describe('SQLite outage, in process', () => {
   const server = inProcessServerPerTest('insomnia-sync-outage-', new Uint8Array(32).fill(3));
 
   it('a database locked by another connection past the busy timeout answers 503 unavailable, not 500', async () => {
     const { app, dir } = server;
-    const signup = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: signupBody() });
+    const signup = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: fakeSignupBody() });
     expect(signup.statusCode, signup.body).toBe(200);
     const token = signup.json<{ session: { token: string } }>().session.token;
     const other = new Database(join(dir, 'sync.db'));
