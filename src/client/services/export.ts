@@ -262,6 +262,8 @@ async function exportToFolder(out: string, fill: (dir: string) => Promise<void>)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR' || code === 'EISDIR') throw taken(out);
+      // An empty mount point: a folder in place, but one a rename cannot replace.
+      if (code === 'EBUSY') throw new UsageError(`${out} is a mount point or in use, so the export cannot take its place`, `give --out a new folder inside it, e.g. ${path.join(out, 'export')}`);
       throw err;
     }
   } catch (err) {
