@@ -5,7 +5,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
 import type { Mailer } from '../../src/server/mail/mailer.js';
 import { inProcessServerPerTest, type MemoryMailer } from '../helpers/server-app.js';
-import type { AccountDataResponse, AccountResponse, DeletionReceipt, SignupRequest } from '../../src/protocol/types.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
+import type { AccountDataResponse, AccountResponse, DeletionReceipt } from '../../src/protocol/types.js';
 import type { Store } from '../../src/storage/store.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
@@ -22,17 +23,8 @@ beforeEach(() => ({ app, store, mailer } = server));
 
 const kdf = () => ({ alg: 'argon2id' as const, memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) });
 
-async function signup(email = `${hex(4)}@example.com`) {
-  const body: SignupRequest = {
-    userId: hex(16),
-    email,
-    name: 'Ada',
-    kdf: kdf(),
-    authKey: b64(32),
-    keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-    personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
-    client: 'test-client/1',
-  };
+async function signup(email?: string) {
+  const body = fakeSignupBody({ email, client: 'test-client/1' });
   const res = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
   expect(res.statusCode).toBe(200);
   // signup mails an activation code (issue 3); these tests count the notices that follow it

@@ -13,6 +13,7 @@ import { LIMITS, type AccountResponse, type SignupRequest, type WorkspaceInfo } 
 import { buildApp, type AppDeps } from '../../src/server/app.js';
 import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
@@ -46,27 +47,10 @@ afterEach(async () => {
   await store.close();
 });
 
-function signupBody(email = `${hex(4)}@example.com`): SignupRequest & { authKey: string } {
-  return {
-    userId: hex(16),
-    email,
-    name: 'Ada Lovelace',
-    kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-    authKey: b64(32),
-    keys: {
-      wrappedAccountKey: b64(73),
-      x25519PublicKey: b64(32),
-      ed25519PublicKey: b64(32),
-      wrappedX25519Secret: b64(73),
-      wrappedEd25519Secret: b64(73),
-    },
-    personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
-    client: 'insomnia-sync/test',
-  };
-}
+const signupBody = (email?: string): SignupRequest => fakeSignupBody({ email, name: 'Ada Lovelace', client: 'insomnia-sync/test' });
 
 interface Account {
-  body: ReturnType<typeof signupBody>;
+  body: SignupRequest;
   token: string;
   response: AccountResponse;
 }
