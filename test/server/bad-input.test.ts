@@ -21,6 +21,7 @@ import { RATE_LIMIT_BUCKETS, type RateLimitSettings } from '../../src/server/rat
 import { newSessionId, newSessionToken, sha256 } from '../../src/server/tokens.js';
 import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
 
 const SEED = Number(process.env.BAD_INPUT_SEED ?? 20260601);
 const RUNS_PER_ROUTE = Number(process.env.BAD_INPUT_RUNS ?? 120);
@@ -180,21 +181,10 @@ beforeAll(async () => {
   });
   await app.ready();
 
-  const userId = hex(16);
-  const teamId = hex(16);
-  const signup = await app.inject({
-    method: 'POST',
-    url: ROUTES.signup.path,
-    payload: {
-      userId,
-      email: 'fuzz@example.com',
-      name: 'Fuzz',
-      kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-      authKey: b64(32),
-      keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-      personalTeam: { id: teamId, sealedTeamKey: b64(80) },
-    },
-  });
+  const body = fakeSignupBody({ email: 'fuzz@example.com', name: 'Fuzz' });
+  const { userId } = body;
+  const teamId = body.personalTeam.id;
+  const signup = await app.inject({ method: 'POST', url: ROUTES.signup.path, payload: body });
   expect(signup.statusCode).toBe(200);
   const workspaceId = hex(16);
   const ws = await store.createWorkspace({ id: workspaceId, teamId, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: new Date() });

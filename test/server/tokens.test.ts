@@ -14,6 +14,7 @@ import type { AccountResponse, CreateTokenRequest, TokenInfo, WorkspaceInfo, Wor
 import { buildApp } from '../../src/server/app.js';
 import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
@@ -53,23 +54,10 @@ interface Account {
 }
 
 async function signup(): Promise<Account> {
-  const userId = hex(16);
-  const teamId = hex(16);
-  const res = await app.inject({
-    method: 'POST',
-    url: '/v1/auth/signup',
-    payload: {
-      userId,
-      email: `${hex(4)}@example.com`,
-      name: 'Ada',
-      kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-      authKey: b64(32),
-      keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-      personalTeam: { id: teamId, sealedTeamKey: b64(80) },
-    },
-  });
+  const body = fakeSignupBody();
+  const res = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
   expect(res.statusCode).toBe(200);
-  return { userId, teamId, session: res.json<AccountResponse>().session!.token };
+  return { userId: body.userId, teamId: body.personalTeam.id, session: res.json<AccountResponse>().session!.token };
 }
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
