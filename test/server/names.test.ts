@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { inProcessServerPerTest, type MemoryMailer } from '../helpers/server-app.js';
-import type { AccountResponse, SignupRequest } from '../../src/protocol/types.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
+import type { AccountResponse } from '../../src/protocol/types.js';
 import { isPrintableLine, printableLine } from '../../src/protocol/text.js';
 import { passwordChangedNotice } from '../../src/server/mail/notices.js';
 import { invitationMail } from '../../src/server/teams/mail.js';
@@ -40,17 +41,7 @@ let app: FastifyInstance;
 let mailer: MemoryMailer;
 beforeEach(() => ({ dir, app, store, mailer } = server));
 
-function signupBody(email: string, name: string): SignupRequest {
-  return {
-    userId: hex(16),
-    email,
-    name,
-    kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-    authKey: b64(32),
-    keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-    personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
-  };
-}
+const signupBody = (email: string, name: string) => fakeSignupBody({ email, name });
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 

@@ -11,7 +11,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { inProcessServerPerTest, type MemoryMailer } from '../helpers/server-app.js';
-import type { AccountResponse, SignupRequest } from '../../src/protocol/types.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
+import type { AccountResponse } from '../../src/protocol/types.js';
 import { INVITES_PER_HOUR } from '../../src/server/routes/teams.js';
 import type { Store } from '../../src/storage/store.js';
 
@@ -36,15 +37,7 @@ async function call(who: Caller, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', ur
 }
 
 async function signup(email: string): Promise<Caller> {
-  const body: SignupRequest = {
-    userId: hex(16),
-    email,
-    name: email.split('@')[0]!,
-    kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-    authKey: b64(32),
-    keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-    personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
-  };
+  const body = fakeSignupBody({ email, name: email.split('@')[0]! });
   const res = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
   expect(res.statusCode).toBe(200);
   return { userId: body.userId, token: res.json<AccountResponse>().session!.token };
