@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
-
-const hex = (n: number): string => randomBytes(n).toString('hex');
-const b64 = (n: number): string => randomBytes(n).toString('base64url');
 
 describe('insomnia-sync-server process', () => {
   let server: StartedServer | undefined;
@@ -37,15 +34,7 @@ describe('insomnia-sync-server process', () => {
     const signup = await fetch(`${server.url}/v1/auth/signup`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        userId: hex(16),
-        email: 'proc@example.com',
-        name: 'Proc',
-        kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) },
-        authKey: b64(32),
-        keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-        personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
-      }),
+      body: JSON.stringify(fakeSignupBody({ email: 'proc@example.com', name: 'Proc' })),
     });
     expect(signup.status).toBe(200);
     const token = ((await signup.json()) as { session: { token: string } }).session.token;
@@ -68,20 +57,9 @@ describe('insomnia-sync-server process', () => {
   it('keeps accounts across a restart on the same data dir', async () => {
     const first = await startServer();
     const email = 'restart@example.com';
-    const salt = b64(16);
-    const res = await fetch(`${first.url}/v1/auth/signup`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        userId: hex(16),
-        email,
-        name: '',
-        kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt },
-        authKey: b64(32),
-        keys: { wrappedAccountKey: b64(73), x25519PublicKey: b64(32), ed25519PublicKey: b64(32), wrappedX25519Secret: b64(73), wrappedEd25519Secret: b64(73) },
-        personalTeam: { id: hex(16), sealedTeamKey: b64(80) },
-      }),
-    });
+    const body = fakeSignupBody({ email, name: '' });
+    const { salt } = body.kdf;
+    const res = await fetch(`${first.url}/v1/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     expect(res.status).toBe(200);
     const fake = await (await fetch(`${first.url}/v1/auth/prelogin`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ghost@example.com' }) })).json();
     await first.stop();
