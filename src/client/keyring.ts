@@ -5,9 +5,10 @@
 import { fromB64, toB64 } from '../protocol/encoding.js';
 import type { TeamInfo, WorkspaceInfo } from '../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../crypto/aead.js';
-import { openTeamKeyGrant, UnsignedGrantError } from '../crypto/team-grant.js';
+import { openTeamKeyGrant, OutdatedGrantError, teamKeyHash, UnsignedGrantError } from '../crypto/team-grant.js';
 import { deriveWorkspaceSubkeys, type WorkspaceSubkeys } from '../crypto/workspace-keys.js';
 import { IntegrityError } from '../crypto/errors.js';
+import { constantTimeEqual } from '../crypto/encoding.js';
 import type { Primitives } from '../crypto/primitives.js';
 import type { Identity } from '../crypto/keys.js';
 import { AuthError, IntegrityFailure } from './errors.js';
@@ -42,8 +43,25 @@ export function requireCurrentKeys(ring: WorkspaceKeyring): void {
   }
 }
 
+/** A team's keys by epoch, and what each epoch's grant named as the key before it (teamKeyChain). */
+export interface TeamKeyChain {
+  keys: Map<number, Uint8Array>;
+  previousKeyHash: Map<number, Uint8Array | null>;
+}
+
 export async function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo): Promise<Map<number, Uint8Array>> {
+  return (await teamKeyChain(p, holder, team)).keys;
+}
+
+/**
+ * Opens every grant of the team sealed to us. The newest epoch's key is taken on its granter's
+ * standing (grant-trust.ts); each older key must be the one the grant of the epoch after it names
+ * (crypto/team-grant.ts), so a key the server made up for an old epoch is refused however it is
+ * signed. Keys older than a missing epoch cannot be checked and are left out.
+ */
+export async function teamKeyChain(p: Primitives, holder: KeyHolder, team: TeamInfo): Promise<TeamKeyChain> {
   const keys = new Map<number, Uint8Array>();
+  const previousKeyHash = new Map<number, Uint8Array | null>();
   const newest = Math.max(...team.sealedKeys.map((k) => k.epoch));
   let newestGranter = '';
   for (const { epoch, sealedKey } of team.sealedKeys) {
@@ -51,17 +69,36 @@ export async function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo)
       const grant = openTeamKeyGrant(p, holder.identity, fromB64(sealedKey), { teamId: team.id, epoch });
       await holder.trust.checkGranter(team, epoch, grant.granter, epoch === newest);
       keys.set(epoch, grant.teamKey);
+      previousKeyHash.set(epoch, grant.previousKeyHash);
       if (epoch === newest) newestGranter = grant.granter.userId;
     } catch (err) {
       if (err instanceof UnsignedGrantError) {
         throw new IntegrityFailure(`the key of team ${team.name} (epoch ${epoch}) carries no signature of the member who handed it to you`, 'it was made by an older insomnia-sync, or by the server; do not push to this team');
       }
+      if (err instanceof OutdatedGrantError) {
+        throw new IntegrityFailure(`the key of team ${team.name} (epoch ${epoch}) was handed over by an older insomnia-sync, in a format this version no longer reads`, 'the team has to be made again with this version');
+      }
       if (err instanceof IntegrityError) throw new IntegrityFailure(`the key of team ${team.name} (epoch ${epoch}) does not decrypt`);
       throw err;
     }
   }
-  if (keys.size > 0) holder.trust.checkNewestEpoch(team, newest, newestGranter);
-  return keys;
+  if (keys.size === 0) return { keys, previousKeyHash };
+  holder.trust.checkNewestEpoch(team, newest, newestGranter);
+  for (let epoch = newest - 1; epoch >= 1; epoch--) {
+    const key = keys.get(epoch);
+    if (key === undefined || !keys.has(epoch + 1)) {
+      keys.delete(epoch);
+      previousKeyHash.delete(epoch);
+      continue;
+    }
+    if (!constantTimeEqual(teamKeyHash(p, key), previousKeyHash.get(epoch + 1)!)) {
+      throw new IntegrityFailure(
+        `the key of team ${team.name} for epoch ${epoch} is not the one the key of epoch ${epoch + 1} names: the server replaced one of them`,
+        'nothing was read or sent under it',
+      );
+    }
+  }
+  return { keys, previousKeyHash };
 }
 
 export async function unlockWorkspace(p: Primitives, holder: KeyHolder, ws: WorkspaceInfo, teams: TeamInfo[]): Promise<WorkspaceKeyring> {

@@ -8,12 +8,19 @@
  * key's hash; the recipient checks the signature, then decides whether it trusts the granter
  * (client/grant-trust.ts).
  *
- *   plaintext = 0x01 ‖ team key (32) ‖ granter X25519 (32) ‖ granter Ed25519 (32)
- *               ‖ len ‖ granter user id ‖ signature (64)
- *   signed    = "insomnia-sync/v1/team-key-grant" ‖ 0x00 ‖ field(team id) ‖ epoch (u32 BE)
- *               ‖ field(recipient X25519) ‖ field(SHA-256(team key))
+ * Each epoch's grant also names the hash of the key of the epoch before it, under the signature:
+ * the keys of a team form a chain back from the newest, so a member who trusts the newest epoch's
+ * key trusts every older one without trusting whoever handed those over (client/keyring.ts). A
+ * server could otherwise seal a made-up key for an old epoch, with a made-up granter, and write
+ * history under it.
  *
- * A 32-byte plaintext is a grant from before grants were signed: refused (UnsignedGrantError).
+ *   plaintext = 0x02 ‖ team key (32) ‖ previous key hash (32; zeros for epoch 1)
+ *               ‖ granter X25519 (32) ‖ granter Ed25519 (32) ‖ len ‖ granter user id ‖ signature (64)
+ *   signed    = "insomnia-sync/v1/team-key-grant" ‖ 0x00 ‖ field(team id) ‖ epoch (u32 BE)
+ *               ‖ field(recipient X25519) ‖ field(SHA-256(team key)) ‖ field(previous key hash)
+ *
+ * A 32-byte plaintext is a grant from before grants were signed (UnsignedGrantError), format 1
+ * one from before the chain (OutdatedGrantError): both refused.
  */
 import { assertBytes } from './args.js';
 import { concatBytes, fromUtf8, toHex, utf8 } from './encoding.js';
@@ -24,7 +31,8 @@ import { LABELS } from './labels.js';
 import { openSealed, sealToPublicKey } from './seal.js';
 import type { Primitives } from './primitives-contract.js';
 
-const GRANT_FORMAT = 1;
+const GRANT_FORMAT = 2;
+const UNCHAINED_GRANT_FORMAT = 1;
 
 /**
  * The id of an account's personal team, derived from its account key: any machine that unlocks the
@@ -46,39 +54,68 @@ export interface Granter {
 
 export interface OpenedGrant {
   teamKey: Uint8Array;
+  /** teamKeyHash of the epoch before's key, as the granter signed it; null for epoch 1 */
+  previousKeyHash: Uint8Array | null;
   granter: Granter;
 }
 
+/** A grant in a format this version no longer reads: made by an older insomnia-sync. */
+export class OutdatedGrantError extends IntegrityError {}
 /** A team key sealed without a signature, by an insomnia-sync from before grants were signed. */
-export class UnsignedGrantError extends IntegrityError {}
+export class UnsignedGrantError extends OutdatedGrantError {}
+
+const KEY_HASH_LENGTH = 32;
+const NO_PREVIOUS = new Uint8Array(KEY_HASH_LENGTH);
+
+/** What a grant signs for a team key, and what the next epoch's grant names as its previous key. */
+export function teamKeyHash(p: Primitives, teamKey: Uint8Array): Uint8Array {
+  assertBytes(teamKey, 'teamKey', TEAM_KEY_LENGTH);
+  return p.sha256(teamKey);
+}
 
 function field(bytes: Uint8Array): Uint8Array {
   if (bytes.length > 0xffff) throw new RangeError('field too long');
   return concatBytes(Uint8Array.of(bytes.length >> 8, bytes.length & 0xff), bytes);
 }
 
-function signedMessage(p: Primitives, teamId: string, epoch: number, recipientX25519: Uint8Array, teamKey: Uint8Array): Uint8Array {
+function signedMessage(p: Primitives, teamId: string, epoch: number, recipientX25519: Uint8Array, teamKey: Uint8Array, previousKeyHash: Uint8Array): Uint8Array {
   const e = new Uint8Array(4);
   new DataView(e.buffer).setUint32(0, epoch);
-  return concatBytes(utf8(LABELS.teamKeyGrant), Uint8Array.of(0), field(utf8(teamId)), e, field(recipientX25519), field(p.sha256(teamKey)));
+  return concatBytes(utf8(LABELS.teamKeyGrant), Uint8Array.of(0), field(utf8(teamId)), e, field(recipientX25519), field(teamKeyHash(p, teamKey)), field(previousKeyHash));
 }
 
-/** Seals `teamKey` (team `teamId`, `epoch`) to the recipient, signed by `granter`. */
+/** Epoch 1 has no previous key; every later epoch names one. */
+function previousField(epoch: number, previousKeyHash: Uint8Array | null): Uint8Array {
+  if (epoch === 1) {
+    if (previousKeyHash !== null) throw new RangeError('epoch 1 has no previous key');
+    return NO_PREVIOUS;
+  }
+  if (previousKeyHash === null) throw new RangeError(`epoch ${epoch} needs the previous key's hash`);
+  assertBytes(previousKeyHash, 'previousKeyHash', KEY_HASH_LENGTH);
+  return previousKeyHash;
+}
+
+/**
+ * Seals `teamKey` (team `teamId`, `epoch`) to the recipient, signed by `granter`, naming the hash
+ * of the epoch before's key (`previousKeyHash`: teamKeyHash of it; null for epoch 1 only).
+ */
 export function sealTeamKeyGrant(
   p: Primitives,
   granter: { userId: string; identity: Identity },
   recipientX25519: Uint8Array,
   teamKey: Uint8Array,
-  slot: { teamId: string; epoch: number },
+  slot: { teamId: string; epoch: number; previousKeyHash: Uint8Array | null },
 ): Uint8Array {
   assertBytes(teamKey, 'teamKey', TEAM_KEY_LENGTH);
   assertBytes(recipientX25519, 'recipientX25519', PUBLIC_KEY_LENGTH);
   const id = utf8(granter.userId);
   if (id.length === 0 || id.length > MAX_USER_ID_BYTES) throw new RangeError('granter user id must be 1–255 bytes');
-  const signature = signDetached(granter.identity.ed25519.secretKey, signedMessage(p, slot.teamId, slot.epoch, recipientX25519, teamKey), p);
+  const previous = previousField(slot.epoch, slot.previousKeyHash);
+  const signature = signDetached(granter.identity.ed25519.secretKey, signedMessage(p, slot.teamId, slot.epoch, recipientX25519, teamKey, previous), p);
   const plaintext = concatBytes(
     Uint8Array.of(GRANT_FORMAT),
     teamKey,
+    previous,
     granter.identity.x25519.publicKey,
     granter.identity.ed25519.publicKey,
     Uint8Array.of(id.length),
@@ -101,25 +138,36 @@ export function openTeamKeyGrant(p: Primitives, recipient: Identity, sealed: Uin
   const plaintext = openSealed(p, recipient.x25519.secretKey, sealed, { kind: 'team-key', ownerId: slot.teamId, epoch: slot.epoch });
   try {
     if (plaintext.length === TEAM_KEY_LENGTH) throw new UnsignedGrantError();
-    const fixed = 1 + TEAM_KEY_LENGTH + 2 * PUBLIC_KEY_LENGTH;
+    if (plaintext[0] === UNCHAINED_GRANT_FORMAT) throw new OutdatedGrantError();
+    const fixed = 1 + TEAM_KEY_LENGTH + KEY_HASH_LENGTH + 2 * PUBLIC_KEY_LENGTH;
     if (plaintext.length < fixed + 1 + SIGNATURE_LENGTH || plaintext[0] !== GRANT_FORMAT) throw new IntegrityError();
     const idLength = plaintext[fixed]!;
     if (idLength === 0 || plaintext.length !== fixed + 1 + idLength + SIGNATURE_LENGTH) throw new IntegrityError();
-    const teamKey = plaintext.slice(1, 1 + TEAM_KEY_LENGTH);
-    const x25519PublicKey = plaintext.slice(1 + TEAM_KEY_LENGTH, 1 + TEAM_KEY_LENGTH + PUBLIC_KEY_LENGTH);
-    const ed25519PublicKey = plaintext.slice(1 + TEAM_KEY_LENGTH + PUBLIC_KEY_LENGTH, fixed);
+    let at = 1;
+    const take = (n: number): Uint8Array => plaintext.slice(at, (at += n));
+    const teamKey = take(TEAM_KEY_LENGTH);
+    const previous = take(KEY_HASH_LENGTH);
+    const x25519PublicKey = take(PUBLIC_KEY_LENGTH);
+    const ed25519PublicKey = take(PUBLIC_KEY_LENGTH);
+    // Epoch 1 names no previous key, and only epoch 1 may name none.
+    const noPrevious = previous.every((b) => b === 0);
+    if (noPrevious !== (slot.epoch === 1)) {
+      teamKey.fill(0);
+      throw new IntegrityError();
+    }
     let userId: string;
     try {
       userId = fromUtf8(plaintext.subarray(fixed + 1, fixed + 1 + idLength));
     } catch {
-      throw new IntegrityError();
-    }
-    const signature = plaintext.subarray(fixed + 1 + idLength);
-    if (!verifyDetached(ed25519PublicKey, signature, signedMessage(p, slot.teamId, slot.epoch, recipient.x25519.publicKey, teamKey), p)) {
       teamKey.fill(0);
       throw new IntegrityError();
     }
-    return { teamKey, granter: { userId, x25519PublicKey, ed25519PublicKey } };
+    const signature = plaintext.subarray(fixed + 1 + idLength);
+    if (!verifyDetached(ed25519PublicKey, signature, signedMessage(p, slot.teamId, slot.epoch, recipient.x25519.publicKey, teamKey, previous), p)) {
+      teamKey.fill(0);
+      throw new IntegrityError();
+    }
+    return { teamKey, previousKeyHash: noPrevious ? null : previous, granter: { userId, x25519PublicKey, ed25519PublicKey } };
   } finally {
     plaintext.fill(0);
   }

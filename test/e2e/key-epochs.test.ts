@@ -16,7 +16,7 @@ import { noblePrimitives as p } from '../../src/crypto/primitives.js';
 import { sealEnvelope } from '../../src/crypto/aead.js';
 import { fingerprint, generateIdentity, identityFromSecrets, type Identity } from '../../src/crypto/keys.js';
 import { sealToPublicKey } from '../../src/crypto/seal.js';
-import { sealTeamKeyGrant } from '../../src/crypto/team-grant.js';
+import { openTeamKeyGrant, sealTeamKeyGrant, teamKeyHash } from '../../src/crypto/team-grant.js';
 import { generateKey } from '../../src/crypto/workspace-keys.js';
 import { encodeSnapshotUpload } from '../../src/protocol/snapshot-frames.js';
 
@@ -62,10 +62,21 @@ describe('team key epochs the server makes up or takes back are refused', () => 
   }
 
   /** What a server can do alone: a new epoch whose team key it chose, sealed to the member. */
-  function forgeEpoch(teamId: string, wsId: string, sealedFor: (teamKey: Uint8Array, epoch: number) => Uint8Array): number {
+  /** a's team key of `epoch`, as a member who holds it (a removed one, say) would know it */
+  function heldTeamKey(teamId: string, epoch: number): Uint8Array {
+    const sealed = db.prepare('SELECT sealed_key FROM team_keys WHERE team_id = ? AND user_id = ? AND epoch = ?').pluck().get(teamId, userId, epoch) as string;
+    return openTeamKeyGrant(p, identityOf(a).identity, fromB64(sealed), { teamId, epoch }).teamKey;
+  }
+
+  /**
+   * A new newest epoch sealed to a. Its grant names the real previous key, as a forger holding
+   * it would (a removed member with the server): what is refused then is the granter.
+   */
+  function forgeEpoch(teamId: string, wsId: string, sealedFor: (teamKey: Uint8Array, epoch: number, previousKeyHash: Uint8Array) => Uint8Array): number {
     const epoch = (db.prepare('SELECT epoch FROM teams WHERE id = ?').pluck().get(teamId) as number) + 1;
     const teamKey = generateKey(p);
-    db.prepare('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES (?, ?, ?, ?)').run(teamId, userId, epoch, toB64(sealedFor(teamKey, epoch)));
+    const previousKeyHash = teamKeyHash(p, heldTeamKey(teamId, epoch - 1));
+    db.prepare('INSERT INTO team_keys (team_id, user_id, epoch, sealed_key) VALUES (?, ?, ?, ?)').run(teamId, userId, epoch, toB64(sealedFor(teamKey, epoch, previousKeyHash)));
     const wrapped = sealEnvelope(p, teamKey, generateKey(p), { kind: 'workspace-key', workspaceId: wsId, epoch });
     db.prepare('INSERT INTO workspace_keys (workspace_id, epoch, wrapped_key) VALUES (?, ?, ?)').run(wsId, epoch, toB64(wrapped));
     db.prepare('UPDATE teams SET epoch = ? WHERE id = ?').run(epoch, teamId);
@@ -93,7 +104,7 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     undoEpoch(teamId, wsId, epoch);
 
     const stranger = { userId: 'f'.repeat(32), identity: generateIdentity(p) };
-    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, stranger, x25519Public, key, { teamId, epoch: e }));
+    epoch = forgeEpoch(teamId, wsId, (key, e, prev) => sealTeamKeyGrant(p, stranger, x25519Public, key, { teamId, epoch: e, previousKeyHash: prev }));
     push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(7);
     expect(push.stderr).toContain('it is your personal team');
@@ -107,7 +118,7 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     db.prepare('UPDATE teams SET personal = 1 WHERE id = ?').run(teamId);
     // the stranger signing in our name does no better
     undoEpoch(teamId, wsId, epoch);
-    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, { ...stranger, userId }, x25519Public, key, { teamId, epoch: e }));
+    epoch = forgeEpoch(teamId, wsId, (key, e, prev) => sealTeamKeyGrant(p, { ...stranger, userId }, x25519Public, key, { teamId, epoch: e, previousKeyHash: prev }));
     push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(7);
     expect(push.stderr).toContain('signed in your name with keys that are not yours');
@@ -166,7 +177,7 @@ describe('team key epochs the server makes up or takes back are refused', () => 
 
     // a granter the server made up, not in the member list
     const ghost = { userId: 'e'.repeat(32), identity: generateIdentity(p) };
-    let epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, ghost, x25519Public, key, { teamId, epoch: e }));
+    let epoch = forgeEpoch(teamId, wsId, (key, e, prev) => sealTeamKeyGrant(p, ghost, x25519Public, key, { teamId, epoch: e, previousKeyHash: prev }));
     let push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(7);
     expect(push.stderr).toContain('signed by someone who is not an owner or admin of the team');
@@ -177,7 +188,7 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     addMember(teamId, g);
     addMember(teamId, h);
     addMember(teamId, i);
-    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e }));
+    epoch = forgeEpoch(teamId, wsId, (key, e, prev) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e, previousKeyHash: prev }));
     push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(7);
     expect(push.stderr).toContain('handed over by g@example.com, whose fingerprint this machine has not checked for this team');
@@ -189,7 +200,7 @@ describe('team key epochs the server makes up or takes back are refused', () => 
 
     // i, listed but never vouched for: refused
     writeFileSync(path.join(dir, 'env.json'), '{"token":"shared-3"}');
-    epoch = forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(i), x25519Public, key, { teamId, epoch: e }));
+    epoch = forgeEpoch(teamId, wsId, (key, e, prev) => sealTeamKeyGrant(p, identityOf(i), x25519Public, key, { teamId, epoch: e, previousKeyHash: prev }));
     push = await a.run(['push'], { cwd: dir });
     expect(push.code, push.stderr).toBe(7);
     expect(push.stderr).toContain('handed over by i@example.com, whose fingerprint this machine has not checked for this team');
@@ -232,7 +243,7 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect((await a.run(['team', 'create', 'Solo'])).code).toBe(0);
     const { wsId, teamId } = await linkedFolder('team-solo', 'Solo');
     addMember(teamId, g);
-    forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e }));
+    forgeEpoch(teamId, wsId, (key, e, prev) => sealTeamKeyGrant(p, identityOf(g), x25519Public, key, { teamId, epoch: e, previousKeyHash: prev }));
     const init = await a.run(['init', '--name', 'solo-two', '--team', 'Solo'], { cwd: tempDir('isync-epochs-') });
     expect(init.code, init.stderr).toBe(7);
     expect(init.stderr).toContain('whose fingerprint this machine has not checked for this team');
@@ -275,4 +286,46 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect(head(wsId)).toBe(parent);
     expect((await send(2)).status).toBe(200);
   }, 60_000);
+
+  it('a new epoch whose key does not name the current one is refused, even from a member this machine vouched for', async () => {
+    expect((await a.run(['team', 'create', 'Chained'])).code).toBe(0);
+    const { dir, wsId, teamId } = await linkedFolder('team-chained', 'Chained');
+    addMember(teamId, g);
+    const gs = identityOf(g);
+    expect((await a.run(['team', 'confirm', 'g@example.com', '--team', teamId, '--fingerprint', fingerprint(gs.identity.x25519.publicKey, gs.identity.ed25519.publicKey, p)])).code).toBe(0);
+    const before = head(wsId);
+    // the server, with g's signature or not, cannot know the current key: it names another
+    forgeEpoch(teamId, wsId, (key, e) => sealTeamKeyGrant(p, gs, x25519Public, key, { teamId, epoch: e, previousKeyHash: teamKeyHash(p, generateKey(p)) }));
+    writeFileSync(path.join(dir, 'env.json'), '{"token":"under a key the server chose"}');
+    const push = await a.run(['push'], { cwd: dir });
+    expect(push.code, push.stderr).toBe(7);
+    expect(push.stderr).toContain('for epoch 1 is not the one the key of epoch 2 names');
+    expect(head(wsId)).toBe(before);
+  }, 90_000);
+
+  it('an old epoch\'s key replaced by the server (with a granter it made up) is refused: no history is read under it', async () => {
+    expect((await a.run(['team', 'create', 'Old'])).code).toBe(0);
+    const { wsId, teamId } = await linkedFolder('team-old', 'Old');
+    expect((await a.run(['team', 'rotate', '--team', 'Old', '--yes'])).code).toBe(0);
+    // epoch 1 is history now; the server seals a key of its own for it, signed by a made-up former
+    // member, and wraps the workspace's epoch-1 key under it (what a forged snapshot would need)
+    const ghost = { userId: 'd'.repeat(32), identity: generateIdentity(p) };
+    const forged = generateKey(p);
+    db.prepare('UPDATE team_keys SET sealed_key = ? WHERE team_id = ? AND user_id = ? AND epoch = 1').run(
+      toB64(sealTeamKeyGrant(p, ghost, x25519Public, forged, { teamId, epoch: 1, previousKeyHash: null })),
+      teamId,
+      userId,
+    );
+    db.prepare('UPDATE workspace_keys SET wrapped_key = ? WHERE workspace_id = ? AND epoch = 1').run(
+      toB64(sealEnvelope(p, forged, generateKey(p), { kind: 'workspace-key', workspaceId: wsId, epoch: 1 })),
+      wsId,
+    );
+    const target = path.join(tempDir('isync-epochs-'), 'copy');
+    const clone = await a.run(['clone', wsId, target]);
+    expect(clone.code, clone.stderr).toBe(7);
+    expect(clone.stderr).toContain('for epoch 1 is not the one the key of epoch 2 names');
+    const verify = await a.run(['verify', '--workspace', wsId]);
+    expect(verify.code, verify.stderr).toBe(7);
+    expect(verify.stderr).toContain('for epoch 1 is not the one the key of epoch 2 names');
+  }, 90_000);
 });

@@ -97,7 +97,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
     },
     personalTeam: {
       id: teamId,
-      sealedTeamKey: toB64(sealTeamKeyGrant(p, { userId, identity }, identity.x25519.publicKey, teamKey, { teamId, epoch: 1 })),
+      sealedTeamKey: toB64(sealTeamKeyGrant(p, { userId, identity }, identity.x25519.publicKey, teamKey, { teamId, epoch: 1, previousKeyHash: null })),
     },
     client: ctx.clientLabel,
   });

@@ -10,12 +10,12 @@ import { isPrintableLine } from '../../protocol/text.js';
 import type { RotateTeamRequest, TeamInfo, TeamMemberInfo, TeamRole } from '../../protocol/types.js';
 import { sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, fingerprintsEqual, type Identity } from '../../crypto/keys.js';
-import { personalTeamIdOf, sealTeamKeyGrant } from '../../crypto/team-grant.js';
+import { personalTeamIdOf, sealTeamKeyGrant, teamKeyHash } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
-import { teamKeys } from '../keyring.js';
+import { teamKeyChain, teamKeys } from '../keyring.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { openKnownKeys, type KnownKey, type KnownKeyRecord, type KnownKeys } from '../known-keys.js';
 import { normalizeEmail } from './auth.js';
@@ -65,7 +65,7 @@ export async function createTeam(ctx: ClientContext, opts: { name: string }): Pr
   const name = checkTeamName(opts.name);
   const id = toHex(p.randomBytes(16));
   const teamKey = generateKey(p);
-  const sealed = sealTeamKeyGrant(p, granterOf(session), session.identity.x25519.publicKey, teamKey, { teamId: id, epoch: 1 });
+  const sealed = sealTeamKeyGrant(p, granterOf(session), session.identity.x25519.publicKey, teamKey, { teamId: id, epoch: 1, previousKeyHash: null });
   const team = await session.api.createTeam({ id, name, sealedTeamKey: toB64(sealed) });
   session.trust.createdTeam(team.id);
   return { id: team.id, name: team.name, role: 'owner', personal: false, epoch: team.epoch, confirmed: true };
@@ -171,7 +171,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     }
     targets = [member];
   }
-  const keys = await teamKeys(p, session, team);
+  const { keys, previousKeyHash } = await teamKeyChain(p, session, team);
   if (!keys.has(team.epoch)) throw new AuthError(`you hold no key of ${team.name} for its current epoch`, undefined, 'forbidden');
 
   for (const m of targets) {
@@ -195,7 +195,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
     const recipient = fromB64(m.x25519PublicKey, 32);
     const sealedKeys = [...keys].map(([epoch, key]) => ({
       epoch,
-      sealedKey: toB64(sealTeamKeyGrant(p, granterOf(session), recipient, key, { teamId: team.id, epoch })),
+      sealedKey: toB64(sealTeamKeyGrant(p, granterOf(session), recipient, key, { teamId: team.id, epoch, previousKeyHash: previousKeyHash.get(epoch)! })),
     }));
     await session.api.confirmMember(team.id, m.userId, { sealedKeys });
     // Later rotations hold this member to this key (unchecked when --yes trusted the server's copy).
@@ -265,6 +265,9 @@ async function rotate(
   const p = ctx.primitives;
   const [members, workspaces] = await Promise.all([session.api.teamMembers(team.id), session.api.listWorkspaces()]);
   const epoch = members.team.epoch + 1;
+  // The new key names the current one (crypto/team-grant.ts): whoever trusts it trusts the history.
+  const current = (await teamKeys(p, session, team)).get(epoch - 1);
+  if (current === undefined) throw new AuthError(`you hold no key of ${team.name} for its current epoch ${epoch - 1}, so you cannot make the next one`, undefined, 'forbidden');
   const recipients = members.members.filter((m) => m.status === 'confirmed' && m.userId !== excludeUserId);
   const known = openKnownKeys(ctx.configDir, session.secrets.server);
   const { unchecked, vouched } = await checkRecipients(ctx, session, known, recipients, opts);
@@ -273,7 +276,7 @@ async function rotate(
   const teamKey = generateKey(p);
   const sealedKeys = recipients.map((m) => ({
     userId: m.userId,
-    sealedKey: toB64(sealTeamKeyGrant(p, granterOf(session), fromB64(m.x25519PublicKey, 32), teamKey, { teamId: team.id, epoch })),
+    sealedKey: toB64(sealTeamKeyGrant(p, granterOf(session), fromB64(m.x25519PublicKey, 32), teamKey, { teamId: team.id, epoch, previousKeyHash: teamKeyHash(p, current) })),
   }));
   const workspaceKeys = workspaces
     .filter((w) => w.teamId === team.id)
