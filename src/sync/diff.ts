@@ -95,3 +95,27 @@ export function planChanges(index: FileColumns, plan: RescanPlan, hashed: readon
   for (const k of plan.deleted) changes.push({ kind: 'deleted', path: index.paths[k] as string });
   return changes.sort((a, b) => comparePaths(a.path, b.path));
 }
+
+/**
+ * The plan without the dirty rows whose re-read found no regular file at their path (null in
+ * `read`, one per plan.dirty row): deleted, or replaced by a folder, a symlink or a FIFO, since the
+ * scan. As a scan made now would have it: a new path is left out, a synced one becomes a deletion.
+ * Returns the remaining re-read files, one per dirty row of the new plan.
+ */
+export function withoutVanished<T>(plan: RescanPlan, read: readonly (T | null)[]): { plan: RescanPlan; hashed: T[] } {
+  if (!read.includes(null)) return { plan, hashed: read as T[] };
+  const out: RescanPlan = { unchanged: plan.unchanged, dirty: [], dirtyInIndex: [], deleted: [...plan.deleted] };
+  const hashed: T[] = [];
+  read.forEach((r, k) => {
+    const was = plan.dirtyInIndex[k] as number;
+    if (r === null) {
+      if (was >= 0) out.deleted.push(was);
+      return;
+    }
+    out.dirty.push(plan.dirty[k] as number);
+    out.dirtyInIndex.push(was);
+    hashed.push(r);
+  });
+  out.deleted.sort((a, b) => a - b);
+  return { plan: out, hashed };
+}

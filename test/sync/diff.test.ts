@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planChanges, planRescan, type ScannedFile } from '../../src/sync/diff.js';
+import { planChanges, planRescan, withoutVanished, type ScannedFile } from '../../src/sync/diff.js';
 import { TreeError } from '../../src/sync/errors.js';
 import { fileColumnsOf, type FileColumns, type StatColumns } from '../../src/sync/file-columns.js';
 import { normalizeMode } from '../../src/sync/file-mode.js';
@@ -103,6 +103,36 @@ describe('planChanges', () => {
     const idx = index([entry('f')]);
     const plan = planRescan(idx, scanOf([statOf(entry('f', { size: 2_000_000 }))]));
     expect(planChanges(idx, plan, [{ path: 'f', mode: 0o644, chunks: [blob(1), blob(2)] }])).toEqual([{ kind: 'modified', path: 'f' }]);
+  });
+});
+
+describe('withoutVanished', () => {
+  it('drops dirty rows whose read found no file: a synced one becomes deleted, a new one is left out', () => {
+    const idx = index([entry('a'), entry('b-gone'), entry('c-vanished'), entry('d')]);
+    const scan = scanOf([statOf(entry('a', { size: 1 })), statOf(entry('c-vanished', { size: 2 })), statOf(entry('d')), statOf(entry('e-new-vanished')), statOf(entry('f-new'))]);
+    const plan = planRescan(idx, scan);
+    expect(paths(scan, plan.dirty)).toEqual(['a', 'c-vanished', 'e-new-vanished', 'f-new']);
+    const a = { path: 'a', mode: 0o644, chunks: [blob(2)] };
+    const f = { path: 'f-new', mode: 0o644, chunks: [blob(3)] };
+    const left = withoutVanished(plan, [a, null, null, f]);
+    expect(left.hashed).toEqual([a, f]);
+    expect(paths(scan, left.plan.dirty)).toEqual(['a', 'f-new']);
+    expect(left.plan.dirtyInIndex).toEqual([0, -1]);
+    expect(left.plan.deleted).toEqual([1, 2]); // index rows, in order
+    expect(left.plan.unchanged).toEqual(plan.unchanged);
+    expect(planChanges(idx, left.plan, left.hashed)).toEqual([
+      { kind: 'modified', path: 'a' },
+      { kind: 'deleted', path: 'b-gone' },
+      { kind: 'deleted', path: 'c-vanished' },
+      { kind: 'added', path: 'f-new' },
+    ]);
+  });
+
+  it('with nothing vanished, gives the plan back as it is', () => {
+    const idx = index([entry('a')]);
+    const plan = planRescan(idx, scanOf([statOf(entry('a', { size: 1 }))]));
+    const hashed = [{ path: 'a', mode: 0o644, chunks: [blob(2)] }];
+    expect(withoutVanished(plan, hashed)).toEqual({ plan, hashed });
   });
 });
 

@@ -1,21 +1,82 @@
-/** Reading workspace files chunk by chunk, so memory stays bounded whatever the file size. */
-import { closeSync, fstatSync, openSync, readSync, readFileSync } from 'node:fs';
+/**
+ * Reading workspace files chunk by chunk, so memory stays bounded whatever the file size.
+ *
+ * The scan (scan.ts) saw a regular file at each path it lists; by the time a command reads it, the
+ * path may hold something else. Every read therefore opens with O_NOFOLLOW and O_NONBLOCK (where
+ * the platform has them) and checks the open descriptor, so a symlink swapped in is not followed
+ * out of the folder and a FIFO or device cannot block or feed the read forever. What is no longer
+ * a regular file (gone, a folder, a symlink, a FIFO…) is reported as GONE: the caller treats the
+ * path as a fresh scan would, as no file (see withoutVanished in sync/diff.ts).
+ */
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync, readFileSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { blobId } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import { CHUNK_SIZE, chunkRanges } from '../../sync/chunking.js';
 
-/** Reads a file and returns its chunks' blob ids. */
-export function hashFile(p: Primitives, blobIdKey: Uint8Array, root: string, relPath: string): { chunks: string[]; size: number } {
-  const abs = path.join(root, relPath);
-  const small = readSmallFile(abs);
+/** The path no longer holds a regular file (or the one the scan saw, through a folder now a symlink). */
+export const GONE: unique symbol = Symbol('gone');
+
+/** What a read needs to know of a scanned file: its path in the folder, and the inode the scan saw. */
+export interface ScannedRef {
+  path: string;
+  ino: number;
+}
+
+const { O_RDONLY, S_IFMT, S_IFREG } = fsConstants;
+// Windows has neither; there a symlink is followed, but fstat still refuses what is not a file.
+const OPEN_FLAGS = O_RDONLY | (fsConstants.O_NOFOLLOW ?? 0) | (fsConstants.O_NONBLOCK ?? 0);
+
+/** Errors that mean "no regular file at this path any more", not a failure to read one. */
+const NOT_A_FILE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'ELOOP', 'EMLINK', 'ENXIO', 'EOPNOTSUPP']);
+
+/**
+ * Opens the file the scan saw at `file.path`: a descriptor and its stat data, or null (closed)
+ * when the path holds anything but a regular file. One fstat, needed to refuse what is not a file.
+ */
+function openScanned(root: string, file: ScannedRef): { fd: number; st: Stats } | null {
+  let fd: number;
+  try {
+    fd = openSync(path.join(root, file.path), OPEN_FLAGS);
+  } catch (err) {
+    if (NOT_A_FILE.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+    throw err;
+  }
+  try {
+    const st = fstatSync(fd);
+    // Another inode than the scan's is usually a save by rename, a complete version of the file,
+    // and is read. But O_NOFOLLOW guards only the last component: make sure no folder on the way
+    // was swapped for a symlink (checked only then, so the usual read costs nothing more).
+    if ((st.mode & S_IFMT) === S_IFREG && (st.ino === file.ino || parentsAreFolders(root, file.path))) return { fd, st };
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  closeSync(fd);
+  return null;
+}
+
+/** Every folder between `root` and `relPath` is a real folder, not a symlink. */
+function parentsAreFolders(root: string, relPath: string): boolean {
+  for (let i = relPath.indexOf('/'); i !== -1; i = relPath.indexOf('/', i + 1)) {
+    const st = lstatSync(path.join(root, relPath.slice(0, i)), { throwIfNoEntry: false });
+    if (!st?.isDirectory()) return false;
+  }
+  return true;
+}
+
+/** Reads a file and returns its chunks' blob ids, or null if the path no longer holds a regular file. */
+export function hashFile(p: Primitives, blobIdKey: Uint8Array, root: string, file: ScannedRef): { chunks: string[]; size: number } | null {
+  const small = readSmallFile(root, file);
+  if (small === GONE) return null;
   if (small !== null) return { chunks: small.length === 0 ? [] : [blobId(p, blobIdKey, small)], size: small.length };
   const chunks: string[] = [];
   let size = 0;
-  forEachChunk(abs, (chunk) => {
-    size += chunk.length;
-    chunks.push(blobId(p, blobIdKey, chunk));
-  });
+  for (const piece of chunksOf(root, file)) {
+    if (piece === GONE) return null;
+    size += piece.length;
+    chunks.push(blobId(p, blobIdKey, piece));
+  }
   return { chunks, size };
 }
 
@@ -24,21 +85,31 @@ let smallScratch: Buffer | null = null;
 
 /**
  * The whole content of a file of at most CHUNK_SIZE bytes (one blob), read into a buffer shared by
- * every call, so valid only until the next call: no allocation and no fstat per file (readFileSync
- * took a quarter of an initial push of 10,000 small files). Null when the file holds more than
- * CHUNK_SIZE bytes — it is big, or grew since the scan: read it with chunksOf.
+ * every call, so valid only until the next call: no allocation per file (readFileSync took a
+ * quarter of an initial push of 10,000 small files). Null when the file holds more than
+ * CHUNK_SIZE bytes — it is big, or grew since the scan: read it with chunksOf. GONE when the path
+ * holds no regular file.
+ *
+ * Open, fstat, one read, close: the fstat's size stands in for the read that would find the end,
+ * so the check that this is a regular file costs no syscall.
  */
-export function readSmallFile(abs: string): Uint8Array | null {
-  const buf = (smallScratch ??= Buffer.allocUnsafe(CHUNK_SIZE + 1));
-  const fd = openSync(abs, 'r');
+export function readSmallFile(root: string, file: ScannedRef): Uint8Array | null | typeof GONE {
+  const opened = openScanned(root, file);
+  if (opened === null) return GONE;
+  const { fd, st } = opened;
   try {
+    if (st.size > CHUNK_SIZE) return null;
+    const buf = (smallScratch ??= Buffer.allocUnsafe(CHUNK_SIZE + 1));
     let filled = 0;
-    for (;;) {
+    // A read short of what was asked for ends at the end of a regular file; on a file system that
+    // gives short reads before that, the loop goes on until the size fstat gave, or the end.
+    while (filled < st.size) {
       const n = readSync(fd, buf, filled, buf.length - filled, null);
-      if (n === 0) return buf.subarray(0, filled);
+      if (n === 0) break;
       filled += n;
       if (filled === buf.length) return null;
     }
+    return buf.subarray(0, filled);
   } finally {
     closeSync(fd);
   }
@@ -48,18 +119,17 @@ export function readSmallFile(abs: string): Uint8Array | null {
 let scratch: Buffer | null = null;
 
 /**
- * Yields each CHUNK_SIZE piece of the file. A small file arrives as its own buffer (`owned`); the
- * pieces of a big file share one scratch buffer, so the consumer must copy what it keeps.
+ * Yields each CHUNK_SIZE piece of the file, in a scratch buffer shared by every piece (the
+ * consumer copies what it keeps), or GONE (alone) if the path holds no regular file.
  */
-export function* chunksOf(abs: string): Generator<{ chunk: Uint8Array; owned: boolean }> {
-  const fd = openSync(abs, 'r');
+export function* chunksOf(root: string, file: ScannedRef): Generator<Uint8Array | typeof GONE, void, void> {
+  const opened = openScanned(root, file);
+  if (opened === null) {
+    yield GONE;
+    return;
+  }
+  const { fd } = opened;
   try {
-    const { size } = fstatSync(fd);
-    if (size < CHUNK_SIZE) {
-      const whole = readFileSync(fd);
-      if (whole.length > 0) yield { chunk: whole, owned: true };
-      return;
-    }
     scratch ??= Buffer.allocUnsafe(CHUNK_SIZE);
     for (;;) {
       let filled = 0;
@@ -68,17 +138,12 @@ export function* chunksOf(abs: string): Generator<{ chunk: Uint8Array; owned: bo
         if (n === 0) break;
         filled += n;
       }
-      if (filled === 0) return;
-      yield { chunk: scratch.subarray(0, filled), owned: false };
+      if (filled > 0) yield scratch.subarray(0, filled);
       if (filled < CHUNK_SIZE) return;
     }
   } finally {
     closeSync(fd);
   }
-}
-
-export function forEachChunk(abs: string, fn: (chunk: Uint8Array) => void): void {
-  for (const { chunk } of chunksOf(abs)) fn(chunk);
 }
 
 export function readChunk(root: string, relPath: string, index: number, fileSize: number): Uint8Array {

@@ -12,7 +12,7 @@ import { scanFolder, scannedFileAt, trackedPaths, type ScanResult } from '../loc
 import { hashFile } from '../local/files.js';
 import { baseEpochOf } from '../local/base-epoch.js';
 import type { WorkspaceKeyring } from '../keyring.js';
-import { planChanges, planRescan, type LocalChange } from '../../sync/diff.js';
+import { planChanges, planRescan, withoutVanished, type LocalChange } from '../../sync/diff.js';
 import { mergeFileColumns, type FileColumns } from '../../sync/file-columns.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { Primitives } from '../../crypto/primitives.js';
@@ -82,7 +82,11 @@ export interface LocalTree {
   rehashed: boolean;
 }
 
-/** Scans the folder; re-reads only files whose stat differs from the index (`blobIdKey` is asked for only then). */
+/**
+ * Scans the folder; re-reads only files whose stat differs from the index (`blobIdKey` is asked for
+ * only then). A path whose file is gone, or became a folder, symlink or FIFO, between the scan and
+ * its read counts as no file.
+ */
 export async function readLocalTree(
   p: Primitives,
   root: string,
@@ -91,14 +95,18 @@ export async function readLocalTree(
   scanned?: ScanResult,
 ): Promise<LocalTree> {
   const scan = scanned ?? (await scanFolder(root, trackedPaths(() => index.paths)));
-  const plan = planRescan(index, scan.columns);
-  const hashed: IndexEntry[] = [];
+  let plan = planRescan(index, scan.columns);
+  let hashed: IndexEntry[] = [];
   if (plan.dirty.length > 0) {
     const key = await blobIdKey();
+    const read: (IndexEntry | null)[] = [];
     for (const k of plan.dirty) {
       const f = scannedFileAt(scan.columns, k);
-      hashed.push({ ...f, ...hashFile(p, key, root, f.path) });
+      const content = hashFile(p, key, root, f);
+      read.push(content && { ...f, ...content });
     }
+    // A file gone (or no longer a regular file) since the scan is what a scan now would find: none.
+    ({ plan, hashed } = withoutVanished(plan, read));
   }
   return { files: mergeFileColumns(index, plan.unchanged, hashed), changes: planChanges(index, plan, hashed), skipped: scan.skipped, rehashed: hashed.length > 0 };
 }

@@ -2,14 +2,13 @@
  * The part of push that has work to do (see push.ts): unlock the keys, hash and upload what
  * changed, create the snapshot by compare-and-swap, record the new base.
  */
-import path from 'node:path';
 import { FRAME_HEADER_BYTES } from '../../protocol/blob-frames.js';
 import { CHUNK_SIZE } from '../../sync/chunking.js';
 import { ENVELOPE_OVERHEAD, objectSealer, type ObjectSealer } from '../../crypto/aead.js';
 import { blobIdBytes, type WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { ColumnarManifest } from '../../sync/manifest.js';
-import { planChanges, planRescan, type LocalChange, type RescanPlan, type ScannedFile } from '../../sync/diff.js';
+import { planChanges, planRescan, withoutVanished, type LocalChange, type RescanPlan, type ScannedFile } from '../../sync/diff.js';
 import { blobIdsOfRows, mergeFileColumns } from '../../sync/file-columns.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
@@ -17,7 +16,7 @@ import { AuthError, ConflictError, IntegrityFailure } from '../errors.js';
 import { isTokenSession } from '../token-session.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
 import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
-import { chunksOf, hashFile, readSmallFile } from '../local/files.js';
+import { chunksOf, GONE, hashFile, readSmallFile } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
 import { loadRemote, snapshotSigner, type AskedRemote, type RemoteState } from './linked.js';
 import { requireCurrentKeys } from '../keyring.js';
@@ -72,8 +71,12 @@ export async function pushChanges(
 
   if (head !== index.base && !opts.force) {
     // Only refuse when there is really something to push: touched-but-identical files are not changes.
-    const hashed = dirty.map((f) => ({ ...f, ...hashFile(p, keys.blobIdKey, folder.root, f.path) }));
-    const changes = planChanges(index, plan, hashed);
+    const read = dirty.map((f) => {
+      const content = hashFile(p, keys.blobIdKey, folder.root, f);
+      return content && { ...f, ...content };
+    });
+    const left = withoutVanished(plan, read);
+    const changes = planChanges(index, left.plan, left.hashed);
     ctx.progress.stop();
     if (changes.length > 0) {
       throw new ConflictError(
@@ -85,16 +88,20 @@ export async function pushChanges(
   }
 
   const uploader = new BlobUploader(p, session.api, workspaceId, keys, remote.ring.epoch, ctx);
-  const hashed: IndexEntry[] = [];
-  for (const f of dirty) hashed.push(await uploader.addFile(folder.root, f));
+  const read: (IndexEntry | null)[] = [];
+  for (const f of dirty) read.push(await uploader.addFile(folder.root, f));
   await uploader.finish();
   result.uploadedBlobs = uploader.uploadedBlobs;
   result.uploadedBytes = uploader.uploadedBytes;
+  // A file gone (or no longer a regular file) since the scan is pushed as a scan now would see it: as no file.
+  let hashed: IndexEntry[];
+  ({ plan, hashed } = withoutVanished(plan, read));
 
   // Unchanged files go from the old index to the new one as rows; `hashed` is in path order.
   const files = mergeFileColumns(index, plan.unchanged, hashed);
   const changes = planChanges(index, plan, hashed);
   result.changes = changes;
+  result.files = files.paths.length;
   // Forced over another head, unchanged files are still a change to the remote: they replace it.
   if (changes.length === 0 && !forcedOverOther && !(firstPush && head === null)) {
     writeIndex(folder.root, { ...files, workspaceId, base: index.base });
@@ -180,18 +187,20 @@ class BlobUploader {
     this.sealer = objectSealer(p, keys.blobKey, { kind: 'blob', workspaceId, epoch });
   }
 
-  async addFile(root: string, file: ScannedFile): Promise<IndexEntry> {
-    const abs = path.join(root, file.path);
-    const small = readSmallFile(abs);
+  /** Reads, seals and queues one scanned file; null if its path no longer holds a regular file. */
+  async addFile(root: string, file: ScannedFile): Promise<IndexEntry | null> {
+    const small = readSmallFile(root, file);
+    if (small === GONE) return null;
     if (small !== null) {
       if (small.length === 0) return { ...file, size: 0, chunks: [] };
       return { ...file, size: small.length, chunks: [await this.add(small)] };
     }
     const chunks: string[] = [];
     let size = 0;
-    for (const { chunk } of chunksOf(abs)) {
-      chunks.push(await this.add(chunk));
-      size += chunk.length;
+    for (const piece of chunksOf(root, file)) {
+      if (piece === GONE) return null;
+      chunks.push(await this.add(piece));
+      size += piece.length;
     }
     return { ...file, size, chunks };
   }

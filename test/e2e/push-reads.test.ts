@@ -1,0 +1,128 @@
+/**
+ * What push reads after its scan: a file may be deleted, turned into a folder, a symlink or a
+ * FIFO. The real server and CLI as two machines; another program's action is played at the
+ * exact moment by a preloaded hook (NODE_OPTIONS --require) that wraps the CLI's fs.openSync.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+
+/**
+ * HOOK_PATH: the file's name. On the first open of it for reading, HOOK_ACTION (rm | mkdir |
+ * symlink to HOOK_ARG | fifo) is done to it.
+ */
+const HOOK = `
+const fs = require('node:fs'), path = require('node:path'), { execFileSync } = require('node:child_process');
+const target = path.sep + process.env.HOOK_PATH, action = process.env.HOOK_ACTION, arg = process.env.HOOK_ARG;
+let fired = false;
+const reading = (flags) => (typeof flags === 'number' ? (flags & 3) === 0 : flags === undefined || flags === 'r');
+const open = fs.openSync;
+fs.openSync = function (p, flags, ...rest) {
+  const ours = typeof p === 'string' && p.endsWith(target) && reading(flags);
+  if (ours && action && !fired) {
+    fired = true;
+    fs.rmSync(p, { force: true });
+    if (action === 'mkdir') fs.mkdirSync(p);
+    else if (action === 'symlink') fs.symlinkSync(arg, p);
+    else if (action === 'fifo') execFileSync('mkfifo', [p]);
+  }
+  return open.call(this, p, flags, ...rest);
+};
+`;
+
+describe('push reads what the scan saw, or treats the path as a scan now would', () => {
+  let server: StartedServer;
+  let a: Machine;
+  let b: Machine;
+  let hook: string;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startServer();
+    a = machine(server.url);
+    b = machine(server.url);
+    await signupMachine(a, 'reads@example.com');
+    await loginMachine(b, 'reads@example.com');
+    hook = path.join(tempDir('isync-hook-'), 'hook.cjs');
+    writeFileSync(hook, HOOK);
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** A workspace pushed from A with `files`. */
+  async function pushed(files: Record<string, string | Buffer>): Promise<{ dir: string; name: string }> {
+    const name = `reads-${++n}`;
+    const dir = tempDir('isync-reads-');
+    for (const [rel, data] of Object.entries(files)) writeFileSync(path.join(dir, rel), data);
+    expect((await a.run(['init', '--name', name], { cwd: dir })).code).toBe(0);
+    const res = await a.run(['push', '-m', 'first'], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+    return { dir, name };
+  }
+
+  function pushWithHook(dir: string, env: Record<string, string>) {
+    return a.run(['push', '--json'], { cwd: dir, env: { NODE_OPTIONS: `--require ${hook}`, ...env } });
+  }
+
+  async function cloned(name: string): Promise<string> {
+    const dir = path.join(tempDir('isync-reads-b-'), 'ws');
+    const res = await b.run(['clone', name, dir]);
+    expect(res.code, res.stderr).toBe(0);
+    return dir;
+  }
+
+  it('a file deleted after the scan is pushed as deleted, the other changes go up, no raw errno', async () => {
+    const { dir, name } = await pushed({ 'k.json': '{"v":1}', 'o.json': '{"o":1}' });
+    writeFileSync(path.join(dir, 'k.json'), '{"v":2}');
+    writeFileSync(path.join(dir, 'o.json'), '{"o":2}');
+    const res = await pushWithHook(dir, { HOOK_PATH: 'k.json', HOOK_ACTION: 'rm' });
+    expect(res.code, res.stderr).toBe(0);
+    expect(json(res.stdout).changes).toEqual([
+      { kind: 'deleted', path: 'k.json' },
+      { kind: 'modified', path: 'o.json' },
+    ]);
+    const bDir = await cloned(name);
+    expect(existsSync(path.join(bDir, 'k.json'))).toBe(false);
+    expect(readFileSync(path.join(bDir, 'o.json'), 'utf8')).toBe('{"o":2}');
+    // The index agrees: nothing left to push.
+    expect(json((await a.run(['status', '--json'], { cwd: dir })).stdout).changes).toEqual([]);
+  });
+
+  it('a new file turned into a folder after the scan is left out of this push, no raw errno', async () => {
+    const { dir } = await pushed({ 'o.json': '{"o":1}' });
+    writeFileSync(path.join(dir, 'k.json'), '{"v":2}');
+    writeFileSync(path.join(dir, 'o.json'), '{"o":2}');
+    const res = await pushWithHook(dir, { HOOK_PATH: 'k.json', HOOK_ACTION: 'mkdir' });
+    expect(res.code, res.stderr).toBe(0);
+    expect(json(res.stdout).changes).toEqual([{ kind: 'modified', path: 'o.json' }]);
+  });
+
+  it('a file swapped for a symlink out of the folder after the scan: the outside file is never pushed', async () => {
+    const outside = path.join(tempDir('isync-reads-outside-'), 'secret.txt');
+    writeFileSync(outside, 'OUTSIDE-SECRET');
+    const { dir, name } = await pushed({ 'k.json': '{"v":1}' });
+    writeFileSync(path.join(dir, 'k.json'), '{"v":2}');
+    const res = await pushWithHook(dir, { HOOK_PATH: 'k.json', HOOK_ACTION: 'symlink', HOOK_ARG: outside });
+    expect(res.code, res.stderr).toBe(0);
+    expect(json(res.stdout).changes).toEqual([{ kind: 'deleted', path: 'k.json' }]);
+    const bDir = await cloned(name);
+    expect(existsSync(path.join(bDir, 'k.json'))).toBe(false);
+    // status says what the push did: the link is skipped, nothing left to push.
+    const st = json((await a.run(['status', '--json'], { cwd: dir })).stdout);
+    expect(st).toMatchObject({ changes: [], skipped: ['k.json'] });
+  });
+
+  it('a file swapped for a FIFO after the scan does not block push', async () => {
+    const { dir } = await pushed({ 'k.json': '{"v":1}' });
+    writeFileSync(path.join(dir, 'k.json'), '{"v":2}');
+    const res = await pushWithHook(dir, { HOOK_PATH: 'k.json', HOOK_ACTION: 'fifo' });
+    expect(res.code, res.stderr).toBe(0);
+    expect(json(res.stdout).changes).toEqual([{ kind: 'deleted', path: 'k.json' }]);
+    rmSync(path.join(dir, 'k.json'));
+  }, 30_000);
+});
