@@ -1,15 +1,17 @@
 /**
- * Reading workspace files after the scan: what is at the path by then may be a new version, or
- * not a file at all. Real temp files.
+ * Reading workspace files after the scan: what is at the path by then may be a new version, a
+ * version being written, or not a file at all. Real temp files; the file is changed between the
+ * steps of a read from the consumer's side of the chunksOf generator, so the timing is exact.
  */
 import { execFileSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chunksOf, GONE, hashFile, readSmallFile, type ScannedRef } from '../../src/client/local/files.js';
+import { chunksOf, FileChangedError, GONE, hashFile, READ_ATTEMPTS, readSmallFile, RESTART, type ScannedRef } from '../../src/client/local/files.js';
 import { CHUNK_SIZE } from '../../src/sync/chunking.js';
 import { noblePrimitives } from '../../src/crypto/primitives.js';
+import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 let root: string;
 let outside: string;
@@ -34,20 +36,111 @@ function big(rel: string, fill: string, chunks = 3): Buffer {
   return data;
 }
 
-/** What a consumer keeps; null if GONE. */
-function readAll(file: ScannedRef): { data: Buffer | null } {
-  const kept: Buffer[] = [];
-  for (const piece of chunksOf(root, file)) {
-    if (piece === GONE) return { data: null };
-    kept.push(Buffer.from(piece));
+/** Another program saving the file in place, as an editor that truncates and writes. */
+function saveInPlace(rel: string, data: Buffer): void {
+  // Past the coarsest timestamp tick, so the save cannot share its mtime with the read's first fstat.
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  const fd = openSync(path.join(root, rel), 'r+');
+  try {
+    writeSync(fd, data, 0, data.length, 0);
+  } finally {
+    closeSync(fd);
   }
-  return { data: Buffer.concat(kept) };
 }
 
-describe('chunksOf', () => {
-  it('reads a big file whole', () => {
+/** What a consumer keeps: RESTART drops the pieces so far; null if GONE. */
+function readAll(file: ScannedRef, between?: (pieces: number, attempt: number) => void): { data: Buffer | null; restarts: number } {
+  const kept: Buffer[] = [];
+  let restarts = 0;
+  let pieces = 0;
+  for (const piece of chunksOf(root, file)) {
+    if (piece === GONE) return { data: null, restarts };
+    if (piece === RESTART) {
+      kept.length = 0;
+      restarts++;
+      pieces = 0;
+      continue;
+    }
+    kept.push(Buffer.from(piece));
+    between?.(++pieces, restarts + 1);
+  }
+  return { data: Buffer.concat(kept), restarts };
+}
+
+describe('chunksOf: a big file saved while it is read', () => {
+  it('reads an unchanged file once, whole', () => {
     const data = big('big.bin', 'A');
-    expect(readAll(scanned('big.bin')).data!.equals(data)).toBe(true);
+    const { data: got, restarts } = readAll(scanned('big.bin'));
+    expect(restarts).toBe(0);
+    expect(got!.equals(data)).toBe(true);
+  });
+
+  it('saved in place after the first chunk: starts again and yields only the new version, never a mix', () => {
+    big('big.bin', 'B');
+    const v3 = Buffer.alloc(3 * CHUNK_SIZE + 1000, 'C');
+    const { data, restarts } = readAll(scanned('big.bin'), (pieces, attempt) => {
+      if (attempt === 1 && pieces === 1) saveInPlace('big.bin', v3);
+    });
+    expect(restarts).toBe(1);
+    expect(data!.equals(v3)).toBe(true);
+  });
+
+  it('grown during the read: starts again', () => {
+    big('big.bin', 'B');
+    const longer = Buffer.alloc(4 * CHUNK_SIZE, 'D');
+    const { data, restarts } = readAll(scanned('big.bin'), (pieces, attempt) => {
+      if (attempt === 1 && pieces === 2) saveInPlace('big.bin', longer);
+    });
+    expect(restarts).toBe(1);
+    expect(data!.equals(longer)).toBe(true);
+  });
+
+  it('replaced by rename during the read (an atomic save): starts again on the new file', () => {
+    big('big.bin', 'B');
+    const file = scanned('big.bin');
+    const v3 = big('big.tmp', 'C');
+    const { data, restarts } = readAll(file, (pieces, attempt) => {
+      if (attempt === 1 && pieces === 1) renameSync(path.join(root, 'big.tmp'), path.join(root, 'big.bin'));
+    });
+    expect(restarts).toBe(1);
+    expect(data!.equals(v3)).toBe(true);
+  });
+
+  it(`saved again during each of ${READ_ATTEMPTS} reads: FileChangedError naming the file (exit 1)`, () => {
+    big('big.bin', 'B');
+    let attempts = 0;
+    const read = (): unknown =>
+      readAll(scanned('big.bin'), (pieces, attempt) => {
+        if (pieces === 1) {
+          attempts = attempt;
+          saveInPlace('big.bin', Buffer.alloc(3 * CHUNK_SIZE + 1000, String.fromCharCode(0x43 + attempt)));
+        }
+      });
+    expect(read).toThrow(FileChangedError);
+    expect(attempts).toBe(READ_ATTEMPTS);
+    expect(read).toThrow('big.bin changed while being read; try again once it is saved');
+    expect(exitCodeFor(new FileChangedError('x').code)).toBe(1);
+  });
+
+  it('hashFile keeps the ids of one version only', () => {
+    const p = noblePrimitives;
+    const key = new Uint8Array(32).fill(7);
+    const v3 = Buffer.alloc(3 * CHUNK_SIZE + 1000, 'C');
+    writeFileSync(path.join(root, 'v3.bin'), v3);
+    const expected = hashFile(p, key, root, scanned('v3.bin'));
+    big('big.bin', 'B');
+    let restarts = 0;
+    // chunksOf as hashFile runs it, with the save between its first and second piece.
+    function* savedDuring(r: string, f: ScannedRef): ReturnType<typeof chunksOf> {
+      let pieces = 0;
+      for (const piece of chunksOf(r, f)) {
+        yield piece;
+        if (piece === RESTART) restarts++;
+        else if (restarts === 0 && ++pieces === 1) saveInPlace('big.bin', v3);
+      }
+    }
+    expect(hashFile(p, key, root, scanned('big.bin'), savedDuring)).toEqual(expected);
+    expect(restarts).toBe(1);
   });
 });
 

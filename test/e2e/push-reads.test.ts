@@ -1,7 +1,8 @@
 /**
- * What push reads after its scan: a file may be deleted, turned into a folder, a symlink or a
- * FIFO. The real server and CLI as two machines; another program's action is played at the
- * exact moment by a preloaded hook (NODE_OPTIONS --require) that wraps the CLI's fs.openSync.
+ * What push reads after its scan: a file may be deleted, turned into a folder, a symlink or a FIFO,
+ * or saved again while being read. The real server and CLI as two machines; another program's
+ * action is played at the exact moment by a preloaded hook (NODE_OPTIONS --require) that wraps
+ * the CLI's fs.openSync / fs.readSync.
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -10,17 +11,19 @@ import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
+const MiB = 1024 * 1024;
 
 /**
  * HOOK_PATH: the file's name. On the first open of it for reading, HOOK_ACTION (rm | mkdir |
- * symlink to HOOK_ARG | fifo) is done to it.
+ * symlink to HOOK_ARG | fifo) is done to it. Or, with HOOK_SAVES: each time HOOK_AFTER bytes of it
+ * have been read through one descriptor, it is saved in place with new content, HOOK_SAVES times.
  */
 const HOOK = `
 const fs = require('node:fs'), path = require('node:path'), { execFileSync } = require('node:child_process');
 const target = path.sep + process.env.HOOK_PATH, action = process.env.HOOK_ACTION, arg = process.env.HOOK_ARG;
-let fired = false;
+let saves = Number(process.env.HOOK_SAVES || 0), after = Number(process.env.HOOK_AFTER || 1), fired = false;
 const reading = (flags) => (typeof flags === 'number' ? (flags & 3) === 0 : flags === undefined || flags === 'r');
-const open = fs.openSync;
+const open = fs.openSync, read = fs.readSync, fds = new Map();
 fs.openSync = function (p, flags, ...rest) {
   const ours = typeof p === 'string' && p.endsWith(target) && reading(flags);
   if (ours && action && !fired) {
@@ -30,7 +33,22 @@ fs.openSync = function (p, flags, ...rest) {
     else if (action === 'symlink') fs.symlinkSync(arg, p);
     else if (action === 'fifo') execFileSync('mkfifo', [p]);
   }
-  return open.call(this, p, flags, ...rest);
+  const fd = open.call(this, p, flags, ...rest);
+  if (ours && saves > 0) fds.set(fd, { p, n: 0 });
+  return fd;
+};
+fs.readSync = function (fd, ...rest) {
+  const n = read.call(this, fd, ...rest);
+  const f = fds.get(fd);
+  if (f && (f.n += n) >= after && saves > 0) {
+    fds.delete(fd);
+    saves--;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25); // a later timestamp tick
+    const size = fs.statSync(f.p).size, w = open.call(fs, f.p, 'r+');
+    fs.writeSync(w, Buffer.alloc(size, 0x61 + (saves % 26)), 0, size, 0);
+    fs.closeSync(w);
+  }
+  return n;
 };
 `;
 
@@ -74,6 +92,12 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
     const res = await b.run(['clone', name, dir]);
     expect(res.code, res.stderr).toBe(0);
     return dir;
+  }
+
+  async function snapshotCount(dir: string): Promise<number> {
+    const res = await a.run(['log', '--json'], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+    return json(res.stdout).snapshots.length;
   }
 
   it('a file deleted after the scan is pushed as deleted, the other changes go up, no raw errno', async () => {
@@ -125,4 +149,33 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
     expect(json(res.stdout).changes).toEqual([{ kind: 'deleted', path: 'k.json' }]);
     rmSync(path.join(dir, 'k.json'));
   }, 30_000);
+
+  it('a big file saved in place while push reads it goes up as the new version whole, never a mix', async () => {
+    const { dir, name } = await pushed({ 'big.bin': Buffer.alloc(3 * MiB + 5, 'A') });
+    writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(3 * MiB + 5, 'B'));
+    const res = await pushWithHook(dir, { HOOK_PATH: 'big.bin', HOOK_SAVES: '1', HOOK_AFTER: String(2 * MiB) });
+    expect(res.code, res.stderr).toBe(0);
+    const onDisk = readFileSync(path.join(dir, 'big.bin'));
+    expect(onDisk[0]).toBe(0x61); // the hook's save ('a')
+    const bDir = await cloned(name);
+    expect(readFileSync(path.join(bDir, 'big.bin')).equals(onDisk)).toBe(true);
+  });
+
+  it('a big file saved again during every read: exit 1, one line naming it, no snapshot', async () => {
+    const { dir } = await pushed({ 'big.bin': Buffer.alloc(3 * MiB + 5, 'A') });
+    writeFileSync(path.join(dir, 'big.bin'), Buffer.alloc(3 * MiB + 5, 'B'));
+    const before = await snapshotCount(dir);
+    const res = await pushWithHook(dir, { HOOK_PATH: 'big.bin', HOOK_SAVES: '99', HOOK_AFTER: String(2 * MiB) });
+    expect(res.code).toBe(1);
+    expect(res.stdout).toBe('');
+    expect(json(res.stderr)).toEqual({ error: { code: 'file_changed', message: 'big.bin changed while being read; try again once it is saved' } });
+    expect(await snapshotCount(dir)).toBe(before);
+    const plain = await a.run(['push'], { cwd: dir, env: { NODE_OPTIONS: `--require ${hook}`, HOOK_PATH: 'big.bin', HOOK_SAVES: '99', HOOK_AFTER: String(2 * MiB) } });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr.trim().split('\n')).toEqual([expect.stringContaining('big.bin changed while being read; try again once it is saved')]);
+    // Once the saving stops, push goes through.
+    const again = await a.run(['push', '--json'], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(await snapshotCount(dir)).toBe(before + 1);
+  });
 });

@@ -13,9 +13,22 @@ import path from 'node:path';
 import { blobId } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import { CHUNK_SIZE, chunkRanges } from '../../sync/chunking.js';
+import { SyncError } from '../errors.js';
+
+/** How many times a big file is read before push gives up on it changing under the read. */
+export const READ_ATTEMPTS = 3;
 
 /** The path no longer holds a regular file (or the one the scan saw, through a folder now a symlink). */
 export const GONE: unique symbol = Symbol('gone');
+/** The file changed while its chunks were being read: drop the chunks received so far, they come again from the start. */
+export const RESTART: unique symbol = Symbol('restart');
+
+/** A file kept changing while being read (READ_ATTEMPTS times): nothing consistent to sync. Exit 1. */
+export class FileChangedError extends SyncError {
+  constructor(readonly relPath: string) {
+    super('file_changed', `${relPath} changed while being read; try again once it is saved`);
+  }
+}
 
 /** What a read needs to know of a scanned file: its path in the folder, and the inode the scan saw. */
 export interface ScannedRef {
@@ -65,15 +78,30 @@ function parentsAreFolders(root: string, relPath: string): boolean {
   return true;
 }
 
-/** Reads a file and returns its chunks' blob ids, or null if the path no longer holds a regular file. */
-export function hashFile(p: Primitives, blobIdKey: Uint8Array, root: string, file: ScannedRef): { chunks: string[]; size: number } | null {
+/**
+ * Reads a file and returns its chunks' blob ids, or null if the path no longer holds a regular
+ * file. Throws FileChangedError if a big file keeps changing while it is read. (`read` is for
+ * tests, to act between the pieces of a big file.)
+ */
+export function hashFile(
+  p: Primitives,
+  blobIdKey: Uint8Array,
+  root: string,
+  file: ScannedRef,
+  read: typeof chunksOf = chunksOf,
+): { chunks: string[]; size: number } | null {
   const small = readSmallFile(root, file);
   if (small === GONE) return null;
   if (small !== null) return { chunks: small.length === 0 ? [] : [blobId(p, blobIdKey, small)], size: small.length };
   const chunks: string[] = [];
   let size = 0;
-  for (const piece of chunksOf(root, file)) {
+  for (const piece of read(root, file)) {
     if (piece === GONE) return null;
+    if (piece === RESTART) {
+      chunks.length = 0;
+      size = 0;
+      continue;
+    }
     size += piece.length;
     chunks.push(blobId(p, blobIdKey, piece));
   }
@@ -91,7 +119,11 @@ let smallScratch: Buffer | null = null;
  * holds no regular file.
  *
  * Open, fstat, one read, close: the fstat's size stands in for the read that would find the end,
- * so the check that this is a regular file costs no syscall.
+ * so the check that this is a regular file costs no syscall. No second fstat to catch a write
+ * during the read, unlike chunksOf: the file arrives in one read call, one state of the file
+ * (short of a write copying bytes in during that very call), where a big file's reads are spread
+ * over seconds of hashing and uploading; and the index keeps the scan's stat data, taken before
+ * this read, so any save after it makes the next scan read the file again.
  */
 export function readSmallFile(root: string, file: ScannedRef): Uint8Array | null | typeof GONE {
   const opened = openScanned(root, file);
@@ -120,29 +152,42 @@ let scratch: Buffer | null = null;
 
 /**
  * Yields each CHUNK_SIZE piece of the file, in a scratch buffer shared by every piece (the
- * consumer copies what it keeps), or GONE (alone) if the path holds no regular file.
+ * consumer copies what it keeps). The file is read whole between two fstats; if its size, mtime
+ * or ctime moved in between (someone saved it during the read), RESTART is yielded and the file
+ * is opened and read again, up to READ_ATTEMPTS times, then FileChangedError is thrown: the
+ * pieces read are never a mix of two versions. Yields GONE (and ends) if the path holds no regular
+ * file. The consumer runs between pieces, which is also where a test changes the file.
  */
-export function* chunksOf(root: string, file: ScannedRef): Generator<Uint8Array | typeof GONE, void, void> {
-  const opened = openScanned(root, file);
-  if (opened === null) {
-    yield GONE;
-    return;
-  }
-  const { fd } = opened;
-  try {
-    scratch ??= Buffer.allocUnsafe(CHUNK_SIZE);
-    for (;;) {
-      let filled = 0;
-      while (filled < CHUNK_SIZE) {
-        const n = readSync(fd, scratch, filled, CHUNK_SIZE - filled, null);
-        if (n === 0) break;
-        filled += n;
-      }
-      if (filled > 0) yield scratch.subarray(0, filled);
-      if (filled < CHUNK_SIZE) return;
+export function* chunksOf(root: string, file: ScannedRef): Generator<Uint8Array | typeof GONE | typeof RESTART, void, void> {
+  for (let attempt = 1; ; attempt++) {
+    const opened = openScanned(root, file);
+    if (opened === null) {
+      yield GONE;
+      return;
     }
-  } finally {
-    closeSync(fd);
+    const { fd, st: before } = opened;
+    let total = 0;
+    let after: Stats;
+    try {
+      scratch ??= Buffer.allocUnsafe(CHUNK_SIZE);
+      for (;;) {
+        let filled = 0;
+        while (filled < CHUNK_SIZE) {
+          const n = readSync(fd, scratch, filled, CHUNK_SIZE - filled, null);
+          if (n === 0) break;
+          filled += n;
+        }
+        total += filled;
+        if (filled > 0) yield scratch.subarray(0, filled);
+        if (filled < CHUNK_SIZE) break;
+      }
+      after = fstatSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    if (after.size === before.size && after.mtimeMs === before.mtimeMs && after.ctimeMs === before.ctimeMs && total === after.size) return;
+    if (attempt === READ_ATTEMPTS) throw new FileChangedError(file.path);
+    yield RESTART;
   }
 }
 

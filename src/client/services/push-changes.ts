@@ -16,7 +16,7 @@ import { AuthError, ConflictError, IntegrityFailure } from '../errors.js';
 import { isTokenSession } from '../token-session.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
 import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
-import { chunksOf, GONE, hashFile, readSmallFile } from '../local/files.js';
+import { chunksOf, GONE, hashFile, readSmallFile, RESTART } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
 import { loadRemote, snapshotSigner, type AskedRemote, type RemoteState } from './linked.js';
 import { requireCurrentKeys } from '../keyring.js';
@@ -187,7 +187,11 @@ class BlobUploader {
     this.sealer = objectSealer(p, keys.blobKey, { kind: 'blob', workspaceId, epoch });
   }
 
-  /** Reads, seals and queues one scanned file; null if its path no longer holds a regular file. */
+  /**
+   * Reads, seals and queues one scanned file; null if its path no longer holds a regular file.
+   * A big file saved again during the read is read again (chunksOf): the blobs of the torn read may
+   * still be uploaded, but no snapshot names them.
+   */
   async addFile(root: string, file: ScannedFile): Promise<IndexEntry | null> {
     const small = readSmallFile(root, file);
     if (small === GONE) return null;
@@ -199,6 +203,11 @@ class BlobUploader {
     let size = 0;
     for (const piece of chunksOf(root, file)) {
       if (piece === GONE) return null;
+      if (piece === RESTART) {
+        chunks.length = 0;
+        size = 0;
+        continue;
+      }
       chunks.push(await this.add(piece));
       size += piece.length;
     }
