@@ -64,6 +64,22 @@ describe('scanFolder', () => {
     expect(scan.columns.paths).toEqual(['.insomnia-syncignore', 'b/file.json']);
   });
 
+  it('refuses a folder named .insomnia-syncignore with one clear line, rather than taking it as no rules', async () => {
+    write('.insomnia-syncignore/secret.env', 'TOKEN=1');
+    await expect(scanFolder(root)).rejects.toMatchObject({
+      code: 'bad_ignore_file',
+      message: '.insomnia-syncignore is a folder: it must be a file of ignore rules; rename or remove it',
+    });
+  });
+
+  it('reads the rules of an ignore file that is a symlink to a file', async () => {
+    write('rules', 'secret.env\n');
+    write('secret.env', 'TOKEN=1');
+    symlinkSync(path.join(root, 'rules'), path.join(root, '.insomnia-syncignore'));
+    const scan = await scanFolder(root);
+    expect(scan.columns.paths).toEqual(['rules']);
+  });
+
   it('handles more files than its first column buffer holds', async () => {
     for (let i = 0; i < 1100; i++) write(`d${i % 7}/f${i}.json`, String(i));
     const scan = await scanFolder(root);

@@ -4,7 +4,7 @@
  * action is played at the exact moment by a preloaded hook (NODE_OPTIONS --require) that wraps
  * the CLI's fs.openSync / fs.readSync.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
@@ -177,5 +177,17 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
     const again = await a.run(['push', '--json'], { cwd: dir });
     expect(again.code, again.stderr).toBe(0);
     expect(await snapshotCount(dir)).toBe(before + 1);
+  });
+
+  it('a folder named .insomnia-syncignore: status and push fail with one line, not EISDIR', async () => {
+    const { dir } = await pushed({ 'k.json': '{"v":1}' });
+    mkdirSync(path.join(dir, '.insomnia-syncignore'));
+    for (const cmd of ['status', 'push']) {
+      const res = await a.run([cmd, '--json'], { cwd: dir });
+      expect(res.code).toBe(1);
+      expect(json(res.stderr)).toEqual({ error: { code: 'bad_ignore_file', message: '.insomnia-syncignore is a folder: it must be a file of ignore rules; rename or remove it' } });
+    }
+    rmSync(path.join(dir, '.insomnia-syncignore'), { recursive: true });
+    expect((await a.run(['status'], { cwd: dir })).code).toBe(0);
   });
 });

@@ -4,7 +4,7 @@
  * folder inside this one. As in git, an ignore rule keeps out files not synced yet; a file already
  * synced (in the index) stays in the scan until it is deleted, so adding a rule deletes nothing.
  */
-import { constants as fsConstants, lstatSync, readdirSync, readFileSync, existsSync } from 'node:fs';
+import { constants as fsConstants, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { builtinIgnored, noNameBuiltinIgnored } from '../../sync/ignore-builtin.js';
@@ -12,6 +12,7 @@ import type { ScannedFile } from '../../sync/diff.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { areSimpleValidChildren, validatePath } from '../../sync/paths.js';
 import { STATE_DIR } from './link.js';
+import { SyncError } from '../errors.js';
 
 export { IGNORE_FILE } from '../../sync/ignore-builtin.js';
 import { IGNORE_FILE } from '../../sync/ignore-builtin.js';
@@ -26,10 +27,16 @@ export interface ScanResult {
 }
 
 
-/** Loads the gitignore parser only when the folder has rules for it. */
+/**
+ * Loads the gitignore parser only when the folder has rules for it. The ignore file may be a
+ * symlink to a file; a folder (or FIFO…) by that name is refused rather than taken as no rules,
+ * which would sync what the rules were there to keep out.
+ */
 async function matcherFor(root: string): Promise<(relPath: string, isDir: boolean) => boolean> {
   const ignoreFile = path.join(root, IGNORE_FILE);
-  if (!existsSync(ignoreFile)) return builtinIgnored;
+  const st = statSync(ignoreFile, { throwIfNoEntry: false });
+  if (st === undefined) return builtinIgnored;
+  if (!st.isFile()) throw new SyncError('bad_ignore_file', `${IGNORE_FILE} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}: it must be a file of ignore rules; rename or remove it`);
   const { createIgnoreMatcher } = await import('../../sync/ignore.js');
   return createIgnoreMatcher(readFileSync(ignoreFile, 'utf8'));
 }
