@@ -8,8 +8,8 @@ import { fromB64, toB64 } from '../../protocol/encoding.js';
 import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionView } from '../../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
-import { fingerprint, identityFromSecrets } from '../../crypto/keys.js';
 import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
+import { fingerprint, identityFromSecrets } from '../../crypto/keys.js';
 import { CryptoArgumentError, IntegrityError, KdfParamsError } from '../../crypto/errors.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
@@ -17,6 +17,7 @@ import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
 import { requireSession, resolveServer, type ActiveSession } from '../session.js';
 import { normalizeEmail, storeSession } from './auth.js';
+import { checkServerCopyOfOwnKeys } from '../own-keys.js';
 
 const MIN_PASSWORD_CHARS = 8;
 
@@ -231,10 +232,9 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
     if (err instanceof IntegrityError) throw new IntegrityFailure('your account keys from the server do not open with this recovery key');
     throw err;
   }
-  const identity = identityFromSecrets(xSecret, edSecret, p);
-  if (toB64(identity.x25519.publicKey) !== start.keys.x25519PublicKey || toB64(identity.ed25519.publicKey) !== start.keys.ed25519PublicKey) {
-    throw new IntegrityFailure('the public keys the server holds for you do not match your private keys');
-  }
+  // before a new password is set: the server's copy of our public keys must be ours (the same check
+  // storeSession makes on the final reply)
+  checkServerCopyOfOwnKeys(identityFromSecrets(xSecret, edSecret, p), start.keys);
   ctx.progress.update('Deriving keys from your new password');
   const pre = await api.prelogin({ email });
   const fresh = await newCredentials(ctx, pre.kdf, next);
