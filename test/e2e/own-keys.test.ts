@@ -78,6 +78,33 @@ describe("your own fingerprint comes from your keys, not the server's copy", () 
     await server?.cleanup();
   });
 
+  it('keys swapped in the database: whoami and account show refuse (exit 7) without showing the forged fingerprint', async () => {
+    swapBobsKeys();
+    try {
+      for (const args of [['whoami'], ['whoami', '--json'], ['account', 'show'], ['account', 'show', '--json']]) {
+        const res = await bob.run(args);
+        expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(7);
+        expect(res.stderr).toMatch(MISMATCH);
+        expect(shows(res.stdout + res.stderr, forgedFp)).toBe(false);
+        if (args.includes('--json')) {
+          expect(res.stdout).toBe('');
+          expect(json(res.stderr).error.code).toBe('integrity');
+        }
+      }
+      // logging in again on another machine is refused the same way (the check login always made)
+      const elsewhere = machine(server.url);
+      const login = await elsewhere.run(['login', '--email', 'bob@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(login.code).toBe(7);
+      expect(login.stderr).toMatch(MISMATCH);
+      expect(existsSync(path.join(elsewhere.configDir, 'sessions', 'default.json'))).toBe(false);
+    } finally {
+      restoreBobsKeys();
+    }
+    const ok = await bob.run(['whoami', '--json']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(json(ok.stdout).fingerprint).toBe(bobFp);
+  }, 60_000);
+
   it('a signup reply with other public keys: exit 7, nothing stored, the forged fingerprint never printed', async () => {
     const proxy = await startRecordingProxy(server.url, (method, url, body) => {
       if (method !== 'POST' || url !== '/v1/auth/signup') return null;

@@ -9,7 +9,7 @@ import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams a
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
-import { fingerprint, identityFromSecrets } from '../../crypto/keys.js';
+import { identityFromSecrets } from '../../crypto/keys.js';
 import { CryptoArgumentError, IntegrityError, KdfParamsError } from '../../crypto/errors.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
@@ -17,7 +17,7 @@ import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
 import { requireSession, resolveServer, type ActiveSession } from '../session.js';
 import { normalizeEmail, storeSession } from './auth.js';
-import { checkServerCopyOfOwnKeys } from '../own-keys.js';
+import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 
 const MIN_PASSWORD_CHARS = 8;
 
@@ -81,6 +81,10 @@ export interface AccountOverview extends AccountDataResponse {
 export async function accountShow(ctx: ClientContext): Promise<AccountOverview> {
   const session = requireSession(ctx);
   const [data, workspaces, me] = await Promise.all([session.api.accountShow(), session.api.listWorkspaces(), session.api.me()]);
+  // The fingerprint shown is that of the keys this machine holds (session.identity derives them
+  // from the secret keys); the copy the server holds, and hands to others, must be the same.
+  checkServerCopyOfOwnKeys(session.identity, data.publicKeys);
+  checkServerCopyOfOwnKeys(session.identity, me.keys);
   const names: Record<string, string | null> = {};
   for (const ws of workspaces) {
     try {
@@ -92,7 +96,7 @@ export async function accountShow(ctx: ClientContext): Promise<AccountOverview> 
   return {
     ...data,
     server: session.secrets.server,
-    fingerprint: fingerprint(fromB64(data.publicKeys.x25519PublicKey, 32), fromB64(data.publicKeys.ed25519PublicKey, 32)),
+    fingerprint: ownFingerprint(session.identity, ctx.primitives),
     names,
   };
 }

@@ -7,7 +7,7 @@ import { isPrintableLine } from '../../protocol/text.js';
 import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
-import { fingerprint, generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
+import { generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
 import { personalTeamIdOf, sealTeamKeyGrant } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
@@ -16,7 +16,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, SyncError, UsageError } from '../errors.js';
 import { normalizeUrl, resolveServer } from '../session.js';
 import type { SessionSecrets } from '../secrets.js';
-import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
+import { checkServerCopyOfOwnKeys, ownFingerprint, ownIdentity } from '../own-keys.js';
 
 export interface AccountSummary {
   userId: string;
@@ -214,13 +214,16 @@ export async function whoami(ctx: ClientContext): Promise<AccountSummary & { tea
   const secrets = ctx.secrets.read();
   if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL`', 'not_logged_in');
   const res = await ctx.api(secrets.server, secrets.sessionToken).me();
+  // "your fingerprint" is that of the keys this machine holds; the server's copy must be the same
+  const identity = ownIdentity(secrets, ctx.primitives);
+  checkServerCopyOfOwnKeys(identity, res.keys);
   return {
     userId: res.user.id,
     email: res.user.email,
     name: res.user.name,
     server: secrets.server,
     profile: ctx.profile,
-    fingerprint: fingerprint(fromB64(res.keys.x25519PublicKey, 32), fromB64(res.keys.ed25519PublicKey, 32)),
+    fingerprint: ownFingerprint(identity, ctx.primitives),
     teams: res.teams.map((t) => ({ id: t.id, name: t.name, role: t.role, personal: t.personal })),
   };
 }
