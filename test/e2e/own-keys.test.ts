@@ -105,6 +105,34 @@ describe("your own fingerprint comes from your keys, not the server's copy", () 
     expect(json(ok.stdout).fingerprint).toBe(bobFp);
   }, 60_000);
 
+  it("team accept reads out the real fingerprint even from an old session file holding the server's keys; confirm with it seals nothing to them (exit 7)", async () => {
+    // The server swapped bob's keys, and bob's session file holds the same forged pair, as one
+    // stored by a signup that kept the server's reply unchecked would.
+    swapBobsKeys();
+    const file = path.join(bob.configDir, 'sessions', 'default.json');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, JSON.stringify({ ...json(original), x25519Public: toB64(forged.x25519.publicKey), ed25519Public: toB64(forged.ed25519.publicKey) }), { mode: 0o600 });
+    try {
+      const accept = await bob.run(['team', 'accept', mailedCode(server.dataDir, 'bob@example.com', 'Invite code')]);
+      expect(accept.code, accept.stderr).toBe(0);
+      expect(shows(accept.stdout + accept.stderr, forgedFp)).toBe(false);
+      // what bob reads out to ann
+      const readOut = /(\d{5}(?: \d{5}){7})/.exec(accept.stdout)?.[1];
+      expect(readOut).toBe(bobFp);
+
+      const confirm = await ann.run(['team', 'confirm', 'bob@example.com', '--team', team, '--fingerprint', readOut!]);
+      expect(confirm.code, confirm.stderr).toBe(7);
+      expect(confirm.stderr).toMatch(/nothing was sealed/);
+      expect(sealedToBob()).toBe(0);
+    } finally {
+      restoreBobsKeys();
+      writeFileSync(file, original, { mode: 0o600 });
+    }
+    const confirm = await ann.run(['team', 'confirm', 'bob@example.com', '--team', team, '--fingerprint', bobFp]);
+    expect(confirm.code, confirm.stderr).toBe(0);
+    expect(sealedToBob()).toBeGreaterThan(0);
+  }, 60_000);
+
   it('a signup reply with other public keys: exit 7, nothing stored, the forged fingerprint never printed', async () => {
     const proxy = await startRecordingProxy(server.url, (method, url, body) => {
       if (method !== 'POST' || url !== '/v1/auth/signup') return null;
