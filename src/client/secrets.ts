@@ -19,7 +19,11 @@ export interface SessionSecrets {
   accountKey: string;
   x25519Secret: string;
   ed25519Secret: string;
-  /** public halves, kept so commands need not re-derive them (noble's curve setup costs ~50 ms) */
+  /**
+   * Public halves, derived from the secrets above when stored. Not read back: requireSession
+   * derives them again (own-keys.ts), since a session stored by an older signup may hold the
+   * server's unchecked copy here. Still written, for clients that do read them.
+   */
   x25519Public: string;
   ed25519Public: string;
 }

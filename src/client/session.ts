@@ -1,12 +1,13 @@
 /** Turning the stored session into an authenticated API client and unlocked identity. */
 import { fromB64 } from '../protocol/encoding.js';
-import type { Identity } from '../crypto/keys.js';
 import { serverBaseUrl, type ApiClient } from './api.js';
 import type { ClientContext } from './context.js';
 import { DEFAULT_SERVER } from './config.js';
 import { AuthError } from './errors.js';
 import type { SessionSecrets } from './secrets.js';
 import { grantTrust, type GrantTrust } from './grant-trust.js';
+import { ownIdentity } from './own-keys.js';
+import type { Identity } from '../crypto/keys.js';
 
 export interface ActiveSession {
   secrets: SessionSecrets;
@@ -33,10 +34,9 @@ export function requireSession(ctx: ClientContext, server?: string): ActiveSessi
       'not_logged_in',
     );
   }
-  const identity: Identity = {
-    x25519: { publicKey: fromB64(secrets.x25519Public, 32), secretKey: fromB64(secrets.x25519Secret, 32) },
-    ed25519: { publicKey: fromB64(secrets.ed25519Public, 32), secretKey: fromB64(secrets.ed25519Secret, 32) },
-  };
+  // The public halves are derived from the secret keys, not read from the session file: a session
+  // stored by an older signup may hold the server's reply there, unchecked (own-keys.ts).
+  const identity: Identity = ownIdentity(secrets, ctx.primitives);
   const api = ctx.api(secrets.server, secrets.sessionToken);
   const trust = grantTrust({
     configDir: ctx.configDir,

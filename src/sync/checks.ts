@@ -178,21 +178,29 @@ export function checkFileRecords(
       }
     }
   }
+  const problem = checkPathList(paths, whereOf);
+  return problem === null ? { problem: null, keysInOrder } : fail(problem);
+}
+
+/**
+ * The rules for the paths of a file list, given in order: each valid (validatePath) and in NFC,
+ * strictly sorted, none also a folder of another (checkTreeOrder). The first one broken, or null.
+ */
+export function checkPathList(paths: readonly string[], whereOf: (i: number) => string): string | null {
   if (!areSimpleValidPaths(paths)) {
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < paths.length; i++) {
       const path = paths[i] as string;
       let valid: string;
       try {
         valid = validatePath(path);
       } catch (e) {
-        if (e instanceof PathError) return fail(`${whereOf(i)}.path: ${e.message}`);
+        if (e instanceof PathError) return `${whereOf(i)}.path: ${e.message}`;
         throw e;
       }
-      if (valid !== path) return fail(`${whereOf(i)}.path is not in Unicode NFC`);
+      if (valid !== path) return `${whereOf(i)}.path is not in Unicode NFC`;
     }
   }
-  const order = checkTreeOrder(paths, whereOf);
-  return order === null ? { problem: null, keysInOrder } : fail(order);
+  return checkTreeOrder(paths, whereOf);
 }
 
 function sameKeys(own: readonly string[], keys: readonly string[]): boolean {

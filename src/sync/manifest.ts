@@ -228,8 +228,10 @@ export interface ManifestHead {
 }
 
 /**
- * Parses and checks everything in signed manifest bytes but the file list, which is only counted
- * and summed: no file objects, no path checks (the section lengths must still add up). For snapshots whose files are not used (the
+ * Parses and checks everything in signed manifest bytes but the file list, which is counted and
+ * summed, not returned: no file objects. Layout 1 still checks the list against every rule
+ * (decodeJsonManifestHead accepts exactly what decodeJsonManifest does); layout 2 checks no paths
+ * or modes, only that the section lengths add up. For snapshots whose files are not used (the
  * ancestors a pull walks through, `log`).
  */
 export function decodeManifestHead(bytes: Uint8Array): ManifestHead {

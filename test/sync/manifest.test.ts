@@ -193,6 +193,8 @@ describe('decodeManifest rejects', () => {
     const j = sampleJson();
     mutate(j);
     expectManifestError(() => decodeManifest(utf8(JSON.stringify(j))));
+    // and so does the head-only reader of layout 1 (`log`, the middle of a pull's walk)
+    expectManifestError(() => decodeManifestHead(utf8(JSON.stringify(j))));
   });
 
   it('sanity: the unmutated JSON decodes', () => {
@@ -218,6 +220,7 @@ describe('decodeManifest rejects', () => {
   ];
   it.each(raw)('%s', (_why, bytes) => {
     expectManifestError(() => decodeManifest(bytes()));
+    expectManifestError(() => decodeManifestHead(bytes()));
   });
 
   it('a non-Uint8Array', () => {
@@ -262,6 +265,81 @@ describe('decodeManifestHead', () => {
     expect(decodeManifestHead(bytes)).toEqual({ manifest: head, ...manifestStats(sample()) });
     const none = encode({ ...sample(), files: [] });
     expect(decodeManifestHead(none)).toEqual({ manifest: head, files: 0, bytes: 0 });
+  });
+
+  it('layout 1: refuses a repeated key in the head, which JSON.parse alone would take (the last one wins)', () => {
+    const good = text(encodeJsonManifest(sample()));
+    const other = 'e'.repeat(64);
+    for (const edited of [
+      good.replace(`"parent":"${'f'.repeat(64)}",`, `"parent":"${'f'.repeat(64)}","parent":"${other}",`),
+      good.replace(`"parent":"${'f'.repeat(64)}",`, `"parent":"${other}","parent":"${'f'.repeat(64)}",`),
+      good.replace('"epoch":2,', '"epoch":2,"epoch":3,'),
+      good.replace('"name":"Ada Lovelace",', '"name":"Ada Lovelace","name":"Ada",'),
+    ]) {
+      expect(edited).not.toBe(good);
+      expectManifestError(() => decodeManifest(utf8(edited)));
+      expectManifestError(() => decodeManifestHead(utf8(edited)));
+    }
+  });
+
+  it('layout 1: refuses a malformed file list it does not return, as decodeManifest does', () => {
+    const good = text(encodeJsonManifest(sample()));
+    const id1 = `"${blob(1)}"`;
+    for (const edited of [
+      good.replace(`{"path":"a.json","mode":420,"size":10,"chunks":[${id1}]}`, `{"path":"a.json","mode":420,"size":10,"chunks":[${id1}],"owner":"root"}`),
+      good.replace('"path":"a.json"', '"path":"../a.json"'),
+      good.replace('"path":"a.json"', '"path":"zz.json"'),
+      good.replace('"mode":420', '"mode":384'),
+      good.replace('"size":10,', '"size":010,'),
+      good.replace('"size":10,', '"size":-0,'),
+      good.replace(`"chunks":[${id1}]`, '"chunks":[]'),
+      good.replace(`"chunks":[${id1}]`, `"chunks":[${id1},${id1}]`),
+      good.replace(`"chunks":[${id1}]`, `"chunks":["${'A'.repeat(64)}"]`),
+      good.replace(`"chunks":[${id1}]`, `"chunks": [${id1}]`),
+      good.replace('"chunks":[]}]}', '"chunks":[]},]}'),
+      good.replace(',"files":[', ',"files":[{"path":"a.json","mode":420,"size":0,"chunks":[]},'),
+      good.replace('"files":[', '"files":[1,'),
+    ]) {
+      expect(edited).not.toBe(good);
+      expectManifestError(() => decodeManifest(utf8(edited)));
+      expectManifestError(() => decodeManifestHead(utf8(edited)));
+    }
+  });
+
+  it('layout 1: accepts exactly the bytes decodeManifest accepts, whatever byte is changed, dropped or doubled', () => {
+    // escapes, non-ASCII and a quote in a path, so string scanning is tried too
+    const m = sample();
+    m.files.push({ path: 'say "hi".txt', mode: 0o644, size: 3, chunks: [blob(4)] });
+    const bytes = encodeJsonManifest(m);
+    const variants: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i++) {
+      for (const flip of [0x01, 0x02, 0x20, 0x80]) {
+        const changed = bytes.slice();
+        changed[i] = (changed[i] as number) ^ flip;
+        variants.push(changed);
+      }
+      variants.push(new Uint8Array([...bytes.subarray(0, i), ...bytes.subarray(i + 1)]));
+      variants.push(new Uint8Array([...bytes.subarray(0, i + 1), ...bytes.subarray(i)]));
+      variants.push(bytes.subarray(0, i));
+    }
+    let accepted = 0;
+    for (const v of variants) {
+      let whole: Manifest | null = null;
+      try {
+        whole = decodeManifest(v);
+      } catch (e) {
+        expect(e).toBeInstanceOf(ManifestError);
+      }
+      if (whole === null) {
+        expectManifestError(() => decodeManifestHead(v));
+        continue;
+      }
+      accepted++;
+      const { files, ...head } = whole;
+      expect(decodeManifestHead(v)).toEqual({ manifest: head, ...manifestStats(whole) });
+    }
+    // Some changes are other valid manifests (a letter of the message, a bit of a blob id).
+    expect(accepted).toBeGreaterThan(0);
   });
 
   it('rejects what has no file list at its end, a head that breaks a rule, a size that is not a number', () => {

@@ -151,6 +151,37 @@ describe('openSnapshotHead', () => {
     expect(head.manifest).toEqual(rest);
     expect(head.files).toBe(files.length);
     expect(head.bytes).toBe(files.reduce((n, f) => n + f.size, 0));
+    // the same manifest in layout 1 (snapshots made before layout 2)
+    const old = forge(many, alice.ed25519.secretKey, encodeJsonManifest(many));
+    expect(openSnapshotHead(nodePrimitives, manifestKey, expected(old.id), old.data)).toEqual(head);
+  });
+
+  // docs/crypto.md §8: the head is decoded strictly, so `log` and a pull's walk refuse the layout-1
+  // bytes that `verify` and `restore` refuse, signed or not.
+  it('refuses a signed layout-1 manifest with a repeated "parent" (the last one would win) → IntegrityError', () => {
+    const text = Buffer.from(encodeJsonManifest(manifest)).toString('utf8');
+    for (const twice of [`"parent":"${'e'.repeat(64)}","parent":"${parent}",`, `"parent":"${parent}","parent":"${parent}",`]) {
+      const forged = forge(manifest, alice.ed25519.secretKey, utf8(text.replace(`"parent":"${parent}",`, twice)));
+      expect(() => openSnapshot(p, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+      expect(() => openSnapshotHead(p, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+    }
+  });
+
+  it('refuses a signed layout-1 manifest whose file list is malformed → IntegrityError', () => {
+    const text = Buffer.from(encodeJsonManifest(manifest)).toString('utf8');
+    for (const files of [
+      `[{"path":"../collection.json","mode":420,"size":10,"chunks":["${'d'.repeat(64)}"]}]`,
+      `[{"path":"collection.json","mode":420,"size":10,"chunks":[]}]`,
+      `[{"path":"collection.json","mode":420,"size":10,"chunks":["${'d'.repeat(64)}"],"size":10}]`,
+      `[{"path":"collection.json","mode":420,"size":10,"chunks":["${'d'.repeat(64)}"]},{"path":"collection.json","mode":420,"size":10,"chunks":["${'d'.repeat(64)}"]}]`,
+      '[not json]',
+    ]) {
+      const bytes = utf8(text.replace(/"files":\[.*\]\}$/, `"files":${files}}`));
+      expect(Buffer.from(bytes).toString('utf8')).not.toBe(text);
+      const forged = forge(manifest, alice.ed25519.secretKey, bytes);
+      expect(() => openSnapshot(p, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+      expect(() => openSnapshotHead(p, manifestKey, expected(forged.id), forged.data)).toThrow(IntegrityError);
+    }
   });
 });
 

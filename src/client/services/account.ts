@@ -8,8 +8,8 @@ import { fromB64, toB64 } from '../../protocol/encoding.js';
 import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionView } from '../../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
-import { fingerprint, identityFromSecrets } from '../../crypto/keys.js';
 import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
+import { identityFromSecrets } from '../../crypto/keys.js';
 import { CryptoArgumentError, IntegrityError, KdfParamsError } from '../../crypto/errors.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
@@ -17,6 +17,7 @@ import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
 import { requireSession, resolveServer, type ActiveSession } from '../session.js';
 import { normalizeEmail, storeSession } from './auth.js';
+import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 
 const MIN_PASSWORD_CHARS = 8;
 
@@ -80,6 +81,10 @@ export interface AccountOverview extends AccountDataResponse {
 export async function accountShow(ctx: ClientContext): Promise<AccountOverview> {
   const session = requireSession(ctx);
   const [data, workspaces, me] = await Promise.all([session.api.accountShow(), session.api.listWorkspaces(), session.api.me()]);
+  // The fingerprint shown is that of the keys this machine holds (session.identity derives them
+  // from the secret keys); the copy the server holds, and hands to others, must be the same.
+  checkServerCopyOfOwnKeys(session.identity, data.publicKeys);
+  checkServerCopyOfOwnKeys(session.identity, me.keys);
   const names: Record<string, string | null> = {};
   for (const ws of workspaces) {
     try {
@@ -91,7 +96,7 @@ export async function accountShow(ctx: ClientContext): Promise<AccountOverview> 
   return {
     ...data,
     server: session.secrets.server,
-    fingerprint: fingerprint(fromB64(data.publicKeys.x25519PublicKey, 32), fromB64(data.publicKeys.ed25519PublicKey, 32)),
+    fingerprint: ownFingerprint(session.identity, ctx.primitives),
     names,
   };
 }
@@ -231,10 +236,9 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
     if (err instanceof IntegrityError) throw new IntegrityFailure('your account keys from the server do not open with this recovery key');
     throw err;
   }
-  const identity = identityFromSecrets(xSecret, edSecret, p);
-  if (toB64(identity.x25519.publicKey) !== start.keys.x25519PublicKey || toB64(identity.ed25519.publicKey) !== start.keys.ed25519PublicKey) {
-    throw new IntegrityFailure('the public keys the server holds for you do not match your private keys');
-  }
+  // before a new password is set: the server's copy of our public keys must be ours (the same check
+  // storeSession makes on the final reply)
+  checkServerCopyOfOwnKeys(identityFromSecrets(xSecret, edSecret, p), start.keys);
   ctx.progress.update('Deriving keys from your new password');
   const pre = await api.prelogin({ email });
   const fresh = await newCredentials(ctx, pre.kdf, next);

@@ -7,7 +7,7 @@ import { isPrintableLine } from '../../protocol/text.js';
 import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
-import { fingerprint, generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
+import { generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
 import { personalTeamIdOf, sealTeamKeyGrant } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
@@ -16,6 +16,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, SyncError, UsageError } from '../errors.js';
 import { normalizeUrl, resolveServer } from '../session.js';
 import type { SessionSecrets } from '../secrets.js';
+import { checkServerCopyOfOwnKeys, ownFingerprint, ownIdentity } from '../own-keys.js';
 
 export interface AccountSummary {
   userId: string;
@@ -102,7 +103,11 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
     client: ctx.clientLabel,
   });
   ctx.progress.stop();
-  return storeSession(ctx, server, res, accountKey, identity.x25519.secretKey, identity.ed25519.secretKey);
+  // The reply's public keys are checked like login's: a reply rewritten on the way must not put
+  // someone else's keys (and fingerprint) in this machine's session.
+  return storeSession(ctx, server, res, accountKey, identity.x25519.secretKey, identity.ed25519.secretKey, {
+    hint: 'the account was created, but nothing was stored on this machine; `insomnia-sync login` checks the keys again; if it fails too, contact the server operator',
+  });
 }
 
 export async function login(ctx: ClientContext, opts: { email: string }): Promise<AccountSummary> {
@@ -132,15 +137,16 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
     }
     throw err;
   }
-  const identity = identityFromSecrets(xSecret, edSecret, p);
-  // The server hands out our public keys; a server that swapped them would make others seal keys to it.
-  if (toB64(identity.x25519.publicKey) !== res.keys.x25519PublicKey || toB64(identity.ed25519.publicKey) !== res.keys.ed25519PublicKey) {
-    throw new IntegrityFailure('the public keys the server holds for you do not match your private keys');
-  }
+  // storeSession checks the public keys the server holds against ours before anything is kept
   return storeSession(ctx, server, res, accountKey, xSecret, edSecret);
 }
 
-/** Keeps the new session and unwrapped keys on this machine and remembers the server for the profile. */
+/**
+ * Keeps the new session and unwrapped keys on this machine and remembers the server for the profile.
+ * The public keys kept (and the fingerprint shown) are derived from the secret keys here; the
+ * server's copy in `res` must equal them, or nothing is stored (IntegrityFailure, exit 7): others
+ * seal team keys to the server's copy, so a swapped one would hand them to someone else.
+ */
 export async function storeSession(
   ctx: ClientContext,
   server: string,
@@ -148,8 +154,11 @@ export async function storeSession(
   accountKey: Uint8Array,
   xSecret: Uint8Array,
   edSecret: Uint8Array,
+  opts: { hint?: string } = {},
 ): Promise<AccountSummary> {
   if (!res.session) throw new AuthError('the server did not open a session');
+  const identity = identityFromSecrets(xSecret, edSecret, ctx.primitives);
+  checkServerCopyOfOwnKeys(identity, res.keys, opts.hint);
   const secrets: SessionSecrets = {
     version: 1,
     server: normalizeUrl(server),
@@ -161,8 +170,8 @@ export async function storeSession(
     accountKey: toB64(accountKey),
     x25519Secret: toB64(xSecret),
     ed25519Secret: toB64(edSecret),
-    x25519Public: res.keys.x25519PublicKey,
-    ed25519Public: res.keys.ed25519PublicKey,
+    x25519Public: toB64(identity.x25519.publicKey),
+    ed25519Public: toB64(identity.ed25519.publicKey),
   };
   ctx.secrets.write(secrets);
   (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
@@ -171,7 +180,7 @@ export async function storeSession(
     email: res.user.email,
     name: res.user.name,
     server: secrets.server,
-    fingerprint: fingerprint(fromB64(res.keys.x25519PublicKey, 32), fromB64(res.keys.ed25519PublicKey, 32)),
+    fingerprint: ownFingerprint(identity, ctx.primitives),
     profile: ctx.profile,
   };
 }
@@ -205,13 +214,16 @@ export async function whoami(ctx: ClientContext): Promise<AccountSummary & { tea
   const secrets = ctx.secrets.read();
   if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL`', 'not_logged_in');
   const res = await ctx.api(secrets.server, secrets.sessionToken).me();
+  // "your fingerprint" is that of the keys this machine holds; the server's copy must be the same
+  const identity = ownIdentity(secrets, ctx.primitives);
+  checkServerCopyOfOwnKeys(identity, res.keys);
   return {
     userId: res.user.id,
     email: res.user.email,
     name: res.user.name,
     server: secrets.server,
     profile: ctx.profile,
-    fingerprint: fingerprint(fromB64(res.keys.x25519PublicKey, 32), fromB64(res.keys.ed25519PublicKey, 32)),
+    fingerprint: ownFingerprint(identity, ctx.primitives),
     teams: res.teams.map((t) => ({ id: t.id, name: t.name, role: t.role, personal: t.personal })),
   };
 }
