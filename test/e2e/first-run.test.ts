@@ -83,4 +83,29 @@ describe('first run', () => {
     expect(JSON.parse(three.stdout).sameName).toHaveLength(2);
     expect(JSON.parse(three.stdout).sameName[0]).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), team: expect.any(String) });
   }, 60_000);
+
+  it('clone into the folder that is already linked says so, naming the workspace', async () => {
+    const parent = tempDir('isync-first-clone-');
+    const ws1 = path.join(parent, 'ws1');
+    mkdirSync(ws1);
+    expect((await a.run(['init', '--name', 'WS1'], { cwd: ws1 })).code).toBe(0);
+    const res = await a.run(['clone', 'WS1', 'ws1'], { cwd: parent });
+    expect(res.code).toBe(3);
+    expect(res.stderr).toContain(`error: ${ws1} is already linked to workspace WS1 (`);
+    expect(res.stderr).not.toContain('is inside');
+    expect(res.stderr).toContain('hint: run `insomnia-sync pull` there');
+
+    // another workspace's folder: named by its id, as the link holds no name
+    const other = tempDir('isync-first-clone-other-');
+    mkdirSync(path.join(other, 'envs'));
+    expect((await a.run(['init', '--name', 'Other'], { cwd: other })).code).toBe(0);
+    const into = await a.run(['clone', 'WS1', other]);
+    expect(into.code).toBe(3);
+    expect(into.stderr).toMatch(/^error: .* is already a linked folder \(workspace [0-9a-f]{32}\)\nhint: clone into another folder/);
+
+    // a folder inside a linked one keeps its message
+    const inside = await a.run(['clone', 'WS1', path.join(other, 'envs', 'copy')]);
+    expect(inside.code).toBe(3);
+    expect(inside.stderr).toContain(`is inside ${other}`);
+  }, 60_000);
 });
