@@ -4,13 +4,31 @@
  * wrong --server path or a server that is not insomnia-sync, the next step `team invite` prints,
  * and clone into a folder that is already linked.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { CLI, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+/** The newest code of `kind` mailed to `to`, read from the server's outbox. */
+function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
+  const dir = path.join(dataDir, 'outbox');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.eml')).sort().reverse()) {
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    if (!text.includes(`To: ${to}\r\n`)) continue;
+    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
+    if (m) return m[1]!;
+  }
+  throw new Error(`no ${kind} mailed to ${to}`);
+}
+
+/** A bash startup file defining `isync` as the CLI, for pasting printed commands. */
+function shellFunction(): string {
+  const file = path.join(tempDir('isync-first-bash-'), 'env.sh');
+  writeFileSync(file, `isync() { "${process.execPath}" "${CLI}" "$@"; }\n`);
+  return file;
+}
 
 describe('first run', () => {
   let server: StartedServer;
@@ -82,6 +100,25 @@ describe('first run', () => {
     expect(three.stderr).toBe('');
     expect(JSON.parse(three.stdout).sameName).toHaveLength(2);
     expect(JSON.parse(three.stdout).sameName[0]).toMatchObject({ id: expect.stringMatching(/^[0-9a-f]{32}$/), team: expect.any(String) });
+  }, 60_000);
+
+  it('team invite prints a confirm step that works when pasted (it names the team as given)', async () => {
+    expect((await a.run(['account', 'verify', mailedCode(server.dataDir, 'first-run@example.com', 'Verification code')])).code).toBe(0);
+    expect((await a.run(['team', 'create', "Ann's team"])).code).toBe(0);
+    const bob = machine(server.url);
+    await signupMachine(bob, 'first-run-bob@example.com');
+    const invited = await a.run(['team', 'invite', 'first-run-bob@example.com', '--team', "Ann's team"]);
+    expect(invited.code, invited.stderr).toBe(0);
+    const step = /then you run `([^`]+)`/.exec(invited.stdout)?.[1];
+    expect(step).toBe(`insomnia-sync team confirm EMAIL --team 'Ann'\\''s team'`);
+    expect((await bob.run(['team', 'accept', mailedCode(server.dataDir, 'first-run-bob@example.com', 'Invite code')])).code).toBe(0);
+    // pasted into a shell, with EMAIL filled in
+    const pasted = execFileSync('bash', ['-c', `${step!.replace('insomnia-sync', 'isync').replace('EMAIL', 'first-run-bob@example.com')} --yes`], {
+      env: { ...process.env, NO_COLOR: '1', CI: 'true', INSOMNIA_SYNC_CONFIG_DIR: a.configDir, INSOMNIA_SYNC_SERVER: server.url, BASH_ENV: shellFunction() },
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(pasted).toMatch(/first-run-bob@example.com/);
   }, 60_000);
 
   it('clone into the folder that is already linked says so, naming the workspace', async () => {
