@@ -53,7 +53,7 @@ Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 no
 
   program
     .command('init')
-    .description('create a remote workspace and link the current folder to it')
+    .description('create a new remote workspace and link the current folder to it (for one that exists, use clone)')
     .option('--name <name>', 'workspace name (default: the folder name)')
     .option('--team <team>', 'team name, id or id prefix (default: your personal team)')
     .action(action('init'));

@@ -267,22 +267,57 @@ export class ApiClient {
     );
   }
 
+  /**
+   * An insomnia-sync server that has no such route: with a path in the server URL, most likely a
+   * path the server does not strip (exit 1, like the other answers from a server this client
+   * cannot use); without one, a server older than a route this client added.
+   */
+  private unknownRoute(route: RouteName): SyncError {
+    if (this.prefix) {
+      return new SyncError(
+        'unknown_route',
+        `the insomnia-sync server at ${this.url.origin} has no routes under ${this.prefix}: the path in the server URL is wrong`,
+        `check --server or INSOMNIA_SYNC_SERVER: the server got ${this.prefix}/v1/… as it was sent, so try ${this.url.origin} (or strip the path in the reverse proxy)`,
+      );
+    }
+    return new SyncError(
+      'unknown_route',
+      `the server at ${this.base} has no route ${ROUTES[route].method} ${ROUTES[route].path}`,
+      'it may be older than this insomnia-sync: upgrade the server, or check --server',
+    );
+  }
+
   private toError(res: Answer, route: RouteName): SyncError {
     const { status, body, contentType } = res;
     let code: string | undefined;
     let message = `server answered ${status}`;
     let head: string | null | undefined;
+    let unknownRoute = false;
     if (contentType.includes('json')) {
       try {
-        const parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown; head?: unknown } };
+        const parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown; head?: unknown; unknownRoute?: unknown } };
         if (parsed.error && isErrorCode(parsed.error.code)) code = parsed.error.code;
         if (typeof parsed.error?.message === 'string') message = parsed.error.message.slice(0, 300);
         if (typeof parsed.error?.head === 'string' || parsed.error?.head === null) head = parsed.error.head as string | null;
+        unknownRoute = parsed.error?.unknownRoute === true;
       } catch {
         /* not JSON after all: fall through with the status */
       }
     }
+    if (res.revision === undefined) {
+      // Not an answer of this protocol: not insomnia-sync at this URL (a wrong host, port or path),
+      // or one from before the header. Gateway statuses stay "unavailable" (exit 6): a proxy in
+      // front of a stopped server answers them, and so does this server while it shuts down.
+      if (status === 502 || status === 503 || status === 504) {
+        return new UnreachableError(
+          `the server at ${this.base} is unavailable (${message})`,
+          `try again later; the answer names no sync protocol, so if it keeps failing, check --server or INSOMNIA_SYNC_SERVER`,
+        );
+      }
+      if (code === undefined || status >= 500) return this.unusable(res, status >= 500 ? `the server at ${this.base} answered ${status}` : message);
+    }
     if (status >= 500) return new UnreachableError(`the server failed: ${message}`, 'try again later');
+    if (code === 'not_found' && unknownRoute) return this.unknownRoute(route);
     switch (code) {
       case 'unauthorized':
         // On the routes that check a password or recovery key, "log in" is what just failed.
@@ -299,7 +334,6 @@ export class ApiClient {
       case 'rate_limited':
         return new RateLimitedError(message, 'wait a minute and try again');
       default:
-        if (code === undefined && res.revision === undefined) return this.unusable(res, message);
         return new SyncError(code ?? 'server_error', message);
     }
   }

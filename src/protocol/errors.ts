@@ -19,7 +19,11 @@ export const ERROR_STATUS = {
 export type ErrorCode = keyof typeof ERROR_STATUS;
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; head?: string | null };
+  /**
+   * `unknownRoute` is set (true) only on the 404 for a path or method the server has no route for,
+   * so a client can tell a wrong server URL path from a missing workspace or team.
+   */
+  error: { code: ErrorCode; message: string; head?: string | null; unknownRoute?: true };
 }
 
 export function isErrorCode(value: unknown): value is ErrorCode {

@@ -88,3 +88,69 @@ describe('server URLs given on the command line', () => {
     expect(refusal('ftp://example.com').message).toMatch(/not ftp$/);
   });
 });
+
+describe('answers that are not of this protocol', () => {
+  let other: http.Server;
+  let otherBase: string;
+  // /status/NNN answers NNN as a plain web server would (no protocol header);
+  // /ours/… answers as this server does for a path it has no route for.
+  beforeAll(async () => {
+    other = http.createServer((req, res) => {
+      req.resume();
+      const status = /^\/status\/(\d{3})\//.exec(req.url!)?.[1];
+      if (status) {
+        res.writeHead(Number(status), { 'content-type': 'text/html' }).end('<h1>nope</h1>');
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'application/json', [PROTOCOL_REVISION_HEADER]: String(PROTOCOL_REVISION) });
+      const resource = req.url!.startsWith('/v1/workspaces/');
+      res.end(JSON.stringify({ error: resource ? { code: 'not_found', message: 'no such workspace' } : { code: 'not_found', message: 'no such route', unknownRoute: true } }));
+    });
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    otherBase = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => other.close(() => r())));
+
+  it('a 501 or 500 without the protocol header: not insomnia-sync, check --server (exit 1), not "try again later"', async () => {
+    for (const status of [500, 501]) {
+      const api = new ApiClient({ baseUrl: `${otherBase}/status/${status}` });
+      const err = await failure(api.prelogin({ email: 'a@example.com' }));
+      expect(err.code).toBe('bad_response');
+      expect(err.message).toBe(`the server at ${otherBase}/status/${status} answered ${status}`);
+      expect(err.hint).toMatch(/names no sync protocol.*check --server/);
+      expect(err.hint).not.toMatch(/try again later/);
+      expect(exitCodeFor(err.code)).toBe(1);
+      await api.close();
+    }
+  });
+
+  it('a 502, 503 or 504 without the header is still "unavailable" (exit 6: a proxy before a stopped server), naming both causes', async () => {
+    for (const status of [502, 503, 504]) {
+      const api = new ApiClient({ baseUrl: `${otherBase}/status/${status}` });
+      const err = await failure(api.prelogin({ email: 'a@example.com' }));
+      expect(exitCodeFor(err.code)).toBe(6);
+      expect(err.hint).toMatch(/try again later.*names no sync protocol.*check --server/);
+      await api.close();
+    }
+  });
+
+  it('our own 404 for an unknown route: the URL path is wrong (exit 1); a missing resource stays not found (exit 5)', async () => {
+    const prefixed = new ApiClient({ baseUrl: `${otherBase}/isync/`, token: 't' });
+    const wrong = await failure(prefixed.me());
+    expect(wrong.code).toBe('unknown_route');
+    expect(wrong.message).toBe(`the insomnia-sync server at ${otherBase} has no routes under /isync: the path in the server URL is wrong`);
+    expect(wrong.hint).toContain(`so try ${otherBase}`);
+    expect(exitCodeFor(wrong.code)).toBe(1);
+    await prefixed.close();
+
+    const root = new ApiClient({ baseUrl: otherBase, token: 't' });
+    const older = await failure(root.me());
+    expect(older.code).toBe('unknown_route');
+    expect(older.message).toBe(`the server at ${otherBase} has no route GET /v1/me`);
+    expect(older.hint).toMatch(/older than this insomnia-sync/);
+    const missing = await failure(root.getWorkspace('f'.repeat(32)));
+    expect(missing.code).toBe('not_found');
+    expect(exitCodeFor(missing.code)).toBe(5);
+    await root.close();
+  });
+});

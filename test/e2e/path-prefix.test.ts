@@ -72,4 +72,23 @@ describe('a server under a path prefix', () => {
     expect(proxy.paths.length).toBeGreaterThan(10);
     expect(proxy.paths.filter((p) => !p.startsWith(`${PREFIX}/`))).toEqual([]);
   }, 60_000);
+
+  it('a path the server does not serve: says the path is wrong, exit 1, and names the URL to try', async () => {
+    // the server itself, not the proxy: it gets /isync/v1/… and has no such route
+    const m = machine(`${server.url}${PREFIX}`);
+    const res = await m.run(['login', '--email', 'prefix@example.com', '--password-stdin'], { input: 'whatever password\n' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toBe(
+      `error: the insomnia-sync server at ${server.url} has no routes under ${PREFIX}: the path in the server URL is wrong\n` +
+        `hint: check --server or INSOMNIA_SYNC_SERVER: the server got ${PREFIX}/v1/… as it was sent, so try ${server.url} (or strip the path in the reverse proxy)\n`,
+    );
+    const json = await m.run(['login', '--email', 'prefix@example.com', '--password-stdin', '--json'], { input: 'whatever password\n' });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr).error.code).toBe('unknown_route');
+    // a missing workspace on the right URL is still "not found" (exit 5), not a wrong path
+    const right = machine(server.url);
+    await loginMachine(right, 'prefix@example.com');
+    const missing = await right.run(['team', 'accept', 'AAAA-BBBB-CCCC-DDDD']);
+    expect(missing.code, missing.stderr).toBe(5);
+  }, 30_000);
 });

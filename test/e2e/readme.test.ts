@@ -34,6 +34,36 @@ describe('README quick start', () => {
   });
 });
 
+describe('README quick start, port taken', () => {
+  it('stops waiting when the server dies (the port is taken) and prints its log, instead of looping forever', async () => {
+    const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const block = /```sh\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('## Quick start')))![1]!;
+    // the lines up to the end of the wait loop: start the server, wait for it
+    const lines = block.split('\n');
+    const loop = lines.findIndex((l) => l.startsWith('until '));
+    const done = lines.findIndex((l, i) => i >= loop && /(^|;\s*)done\b/.test(l));
+    expect(loop).toBeGreaterThan(0);
+    expect(done).toBeGreaterThanOrEqual(loop);
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const script = `${lines.slice(0, done + 1).join('\n').replaceAll('--port 8787', `--port ${port}`)}\necho after the wait\n`;
+      const out = await new Promise<{ code: number; stdout: string; stderr: string; killed: boolean }>((resolve) => {
+        execFile('bash', ['-e', '-c', script], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, timeout: 30_000 }, (err, stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr, killed: Boolean(err?.killed) }),
+        );
+      });
+      expect(out.killed, 'the wait loop never ended').toBe(false);
+      expect(out.stdout).toContain('EADDRINUSE');
+      expect(out.stderr).toContain('the server did not start');
+      expect(out.stdout).toContain('after the wait');
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
+  }, 40_000);
+});
+
 /** The `run: |` script of the CI example's step named `step`, unindented. */
 function ciStep(readme: string, step: string): string {
   const yaml = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf('GitHub Actions')))?.[1] ?? '';

@@ -317,7 +317,16 @@ describe('workspaces', () => {
         payload: { id: hex(16), teamId: owner.body.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' } },
       }),
     ];
-    for (const res of await Promise.all(attempts)) expectError(res, 404, 'not_found');
+    for (const res of await Promise.all(attempts)) {
+      expectError(res, 404, 'not_found');
+      // a resource hidden or missing, never "no such route" (the CLI tells those apart)
+      expect(res.json().error.unknownRoute).toBeUndefined();
+    }
+    for (const [method, url] of [['GET', '/v1/nothing-here'], ['GET', '/isync/v1/me'], ['PUT', '/v1/me']] as const) {
+      const res = await app.inject({ method, url, headers: h });
+      expectError(res, 404, 'not_found');
+      expect(res.json().error.unknownRoute, `${method} ${url}`).toBe(true);
+    }
     // a workspace id that does not exist at all looks the same
     expectError(await app.inject({ method: 'GET', url: routePath('getWorkspace', { workspaceId: hex(16) }), headers: h }), 404, 'not_found');
     // and nothing changed for the owner

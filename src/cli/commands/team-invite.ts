@@ -11,6 +11,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The team as given, quoted only when a shell needs it, so the printed next step can be pasted. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9._@%+=:,\/-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
 export async function run(ctx: ClientContext, out: Output, args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const given = (args[0] as string[] | undefined) ?? [];
   const emails = given.filter((e) => e !== '-');
@@ -33,7 +38,7 @@ export async function run(ctx: ClientContext, out: Output, args: unknown[], opts
   out.result(res, () => [
     `${out.green('✓')} Invited ${res.invited.length} address(es) to ${out.bold(res.team)} as ${res.role}${res.failed.length ? `; ${res.failed.length} failed` : ''}`,
     ...res.invited.map((i) => `  ${i.email}`),
-    ...(res.invited.length ? ['  They run `insomnia-sync team accept CODE`; then you run `insomnia-sync team confirm EMAIL`.'] : []),
+    ...(res.invited.length ? [`  They run \`insomnia-sync team accept CODE\`; then you run \`insomnia-sync team confirm EMAIL --team ${shellWord(opts.team as string)}\`.`] : []),
   ]);
   // the rest went out; a script still learns that some did not
   return res.failed.length > 0 ? EXIT.failure : EXIT.ok;

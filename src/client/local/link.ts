@@ -45,11 +45,16 @@ export function findLinkedFolder(start: string): LinkedFolder | null {
  * Refuses a new folder (clone, restore --to) inside a linked one: the outer workspace would sync
  * the new folder's files, which belong elsewhere (exit 3, as `init` refuses there).
  */
-export function refuseInsideLinkedFolder(target: string, what: string): void {
+export function refuseInsideLinkedFolder(target: string, what: string, wanted?: { id: string; name: string }): void {
   const outer = findLinkedFolder(target);
-  if (outer) {
-    throw new ConflictError(`${target} is inside ${outer.root}, which is linked to workspace ${outer.link.workspaceId}`, `${what} into a folder outside it`);
+  if (!outer) return;
+  const id = outer.link.workspaceId;
+  if (outer.root === path.resolve(target)) {
+    // the folder itself is linked: "inside itself" would puzzle
+    if (wanted?.id === id) throw new ConflictError(`${outer.root} is already linked to workspace ${wanted.name} (${id})`, 'run `insomnia-sync pull` there to bring it up to date');
+    throw new ConflictError(`${outer.root} is already a linked folder (workspace ${id})`, `${what} into another folder`);
   }
+  throw new ConflictError(`${target} is inside ${outer.root}, which is linked to workspace ${id}`, `${what} into a folder outside it`);
 }
 
 export function requireLinkedFolder(start: string): LinkedFolder {

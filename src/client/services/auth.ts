@@ -116,8 +116,10 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
   const server = await resolveServer(ctx);
   const api = ctx.api(server);
   const p = ctx.primitives;
-  ctx.progress.start('Deriving keys from your password');
+  // Until the server answers, say so: a server that does not answer is not a slow key derivation.
+  ctx.progress.start(`Contacting ${server}`);
   const pre = await api.prelogin({ email });
+  ctx.progress.update('Deriving keys from your password');
   // deriveMasterKey refuses parameters below the client minimum, whatever the server says.
   const master = await stretch(password, toCryptoKdf(pre.kdf), p);
   const { authKey, wrapKey } = deriveAccountSecrets(master);

@@ -204,7 +204,7 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
     ? await resolveTokenWorkspace(ctx.primitives, session, opts.workspace)
     : await resolveWorkspace(ctx, session, opts.workspace);
   const root = path.resolve(ctx.cwd, opts.dir ?? safeDirName(found.name));
-  refuseInsideLinkedFolder(root, 'clone');
+  refuseInsideLinkedFolder(root, 'clone', { id: found.workspace.id, name: found.name });
   if (existsSync(root)) {
     if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
     if (readdirSync(root).length > 0) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');

@@ -1,4 +1,5 @@
 /** init, workspace list | rename | delete, and finding a workspace by name or id. */
+import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
 import type { TeamInfo, WorkspaceInfo } from '../../protocol/types.js';
@@ -7,9 +8,9 @@ import { toHex } from '../../crypto/hex.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
+import { ConflictError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace } from '../keyring.js';
-import { findLinkedFolder, writeIndex, writeLink } from '../local/link.js';
+import { findLinkedFolder, stateDir, writeIndex, writeLink } from '../local/link.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { findTeam } from './find-team.js';
 import { personalTeamIdOf } from '../../crypto/team-grant.js';
@@ -44,10 +45,22 @@ function pickTeam(teams: TeamInfo[], accountKey: Uint8Array, wanted?: string): T
   return findTeam(teams, wanted, personalTeamIdOf(accountKey));
 }
 
-export async function init(ctx: ClientContext, opts: { name?: string; team?: string }): Promise<WorkspaceSummary & { root: string }> {
+/** Another workspace the caller can see under the name `init` gives a new one. */
+export interface SameName {
+  id: string;
+  team: string;
+}
+
+export async function init(
+  ctx: ClientContext,
+  opts: { name?: string; team?: string },
+): Promise<WorkspaceSummary & { root: string; sameName: SameName[] }> {
   const root = path.resolve(ctx.cwd);
   const existing = findLinkedFolder(root);
   if (existing) throw new ConflictError(`${existing.root} is already linked to workspace ${existing.link.workspaceId}`);
+  // Before anything is made on the server: a folder that cannot take the link would leave an
+  // orphan workspace behind, and the next init a second one of the same name.
+  checkCanLink(root);
   const session = requireSession(ctx);
   const p = ctx.primitives;
   const name = checkWorkspaceName(opts.name ?? path.basename(root));
@@ -58,6 +71,9 @@ export async function init(ctx: ClientContext, opts: { name?: string; team?: str
   if (!teamKey) throw new NotFoundError(`you hold no key for team ${team.name} yet`);
   // The server names the epoch; a newer key in hand means it names an old one, whose key a removed member holds.
   if (team.epoch < Math.max(...tkeys.keys())) throw new IntegrityFailure(`the server says team ${team.name} is at key epoch ${team.epoch}, but you hold a newer key`);
+  // Names are encrypted, so only the client can tell that one is taken; a second workspace of the
+  // same name is allowed, but `clone NAME` and the other commands then need its id.
+  const sameName = (await listWorkspaces(ctx, session)).filter((w) => w.name === name).map((w) => ({ id: w.id, team: w.team }));
   const id = toHex(p.randomBytes(16));
   const wsKey = generateKey(p);
   const wrappedKey = toB64(sealEnvelope(p, teamKey, wsKey, { kind: 'workspace-key', workspaceId: id, epoch: team.epoch }));
@@ -72,15 +88,79 @@ export async function init(ctx: ClientContext, opts: { name?: string; team?: str
     size: 0,
   };
   const ring = await unlockWorkspace(p, session, draft, me.teams);
+  const hadStateDir = isDirectory(stateDir(root));
   const created = await session.api.createWorkspace({
     id,
     teamId: team.id,
     encryptedName: encryptWorkspaceName(p, ring, name),
     key: { epoch: team.epoch, wrappedKey },
   });
-  writeLink(root, { version: 1, server: session.secrets.server, workspaceId: id, teamId: team.id, profile: ctx.profile });
-  writeIndex(root, emptyIndex(id));
-  return { ...summarize(created, name, team), root };
+  try {
+    writeLink(root, { version: 1, server: session.secrets.server, workspaceId: id, teamId: team.id, profile: ctx.profile });
+    writeIndex(root, emptyIndex(id));
+  } catch (err) {
+    // Take back what this init made, here and on the server, so that it can simply be run again.
+    const dir = stateDir(root);
+    if (!hadStateDir) rmSync(dir, { recursive: true, force: true });
+    else for (const f of ['link.json', `link.json.${process.pid}.tmp`, `index.${process.pid}.tmp`]) rmSync(path.join(dir, f), { force: true });
+    const why = `cannot write the link in ${dir} (${fsReason(err)})`;
+    try {
+      await session.api.deleteWorkspace(id);
+    } catch (deleteErr) {
+      const forbidden = deleteErr instanceof SyncError && deleteErr.code === 'forbidden';
+      throw new SyncError(
+        'local_write',
+        `${why}, and the workspace ${id} it created on the server could not be deleted again`,
+        forbidden ? `ask an owner or admin of team ${team.name} to delete it` : `delete it with \`insomnia-sync workspace delete ${id}\``,
+      );
+    }
+    throw new SyncError('local_write', `${why}; the workspace it created on the server is deleted again`);
+  }
+  return { ...summarize(created, name, team), root, sameName };
+}
+
+/**
+ * Whether `.insomnia-sync/` can be made (or is a folder) in `root` and written to: tried with a
+ * scratch file, and whatever the try made is removed again.
+ */
+function checkCanLink(root: string): void {
+  const dir = stateDir(root);
+  let exists = true;
+  try {
+    if (!lstatSync(dir).isDirectory()) {
+      throw new ConflictError(`cannot link ${root}: ${dir} is in the way (not a folder)`, `move it away, then run \`insomnia-sync init\` again`);
+    }
+  } catch (err) {
+    if (err instanceof SyncError) throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotWrite(root, err);
+    exists = false;
+  }
+  try {
+    if (!exists) mkdirSync(dir, { mode: 0o700 });
+    const scratch = path.join(dir, `init.${process.pid}.tmp`);
+    writeFileSync(scratch, '', { mode: 0o600 });
+    rmSync(scratch);
+  } catch (err) {
+    throw cannotWrite(root, err);
+  } finally {
+    if (!exists) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function cannotWrite(root: string, err: unknown): SyncError {
+  return new SyncError('local_write', `cannot link ${root}: cannot write ${stateDir(root)} (${fsReason(err)})`, 'check the folder\'s permissions, or run init in another folder');
+}
+
+function fsReason(err: unknown): string {
+  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return lstatSync(file).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function summarize(ws: WorkspaceInfo, name: string, team: TeamInfo | undefined): WorkspaceSummary {

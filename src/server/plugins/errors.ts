@@ -67,6 +67,6 @@ export function registerErrorHandlers(app: FastifyInstance): void {
     void reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((_request, reply) => {
-    void reply.code(404).send({ error: { code: 'not_found', message: 'no such route' } } satisfies ErrorBody);
+    void reply.code(404).send({ error: { code: 'not_found', message: 'no such route', unknownRoute: true } } satisfies ErrorBody);
   });
 }

@@ -1,0 +1,57 @@
+/**
+ * login's progress says what it waits for: "Contacting SERVER" while the first request is out (a
+ * server that never answers is not a slow key derivation), "Deriving keys" only once the server
+ * has named the parameters.
+ */
+import { describe, expect, it } from 'vitest';
+import type { ClientContext } from '../../src/client/context.js';
+import { login } from '../../src/client/services/auth.js';
+
+const SERVER = 'http://sync.example.test:8787';
+
+function recordingContext(prelogin: () => Promise<unknown>): { ctx: ClientContext; labels: string[]; atPrelogin: string[] } {
+  const labels: string[] = [];
+  const atPrelogin: string[] = [];
+  const never = (what: string) => () => {
+    throw new Error(`login reached ${what}`);
+  };
+  const ctx = {
+    cwd: '/',
+    profile: 'default',
+    serverOverride: SERVER,
+    configDir: '/nonexistent',
+    loadConfig: never('the config'),
+    secrets: {} as ClientContext['secrets'],
+    prompter: { password: async () => 'correct horse battery staple', confirm: never('a confirmation'), text: never('a prompt') },
+    progress: { start: (t: string) => labels.push(t), update: (t: string) => labels.push(t), stop() {} },
+    primitives: {} as ClientContext['primitives'],
+    api: () =>
+      ({
+        prelogin: () => {
+          atPrelogin.push(...labels);
+          return prelogin();
+        },
+        login: never('the login request'),
+      }) as never,
+    clientLabel: 'test',
+  } as ClientContext;
+  return { ctx, labels, atPrelogin };
+}
+
+describe('login progress', () => {
+  it('says "Contacting SERVER" while prelogin is in flight, and nothing about keys when it fails', async () => {
+    const { ctx, labels, atPrelogin } = recordingContext(async () => {
+      throw Object.assign(new Error('cannot reach the server'), { code: 'unreachable' });
+    });
+    await expect(login(ctx, { email: 'ada@example.com' })).rejects.toThrow(/cannot reach/);
+    expect(atPrelogin).toEqual([`Contacting ${SERVER}`]);
+    expect(labels).toEqual([`Contacting ${SERVER}`]);
+  });
+
+  it('says "Deriving keys" once the server answered', async () => {
+    // parameters below the client's minimum stop it right after the label changes
+    const { ctx, labels } = recordingContext(async () => ({ kdf: { alg: 'argon2id', memoryKiB: 1024, iterations: 1, parallelism: 1, salt: 'AAAAAAAAAAAAAAAAAAAAAA' } }));
+    await expect(login(ctx, { email: 'ada@example.com' })).rejects.toMatchObject({ code: 'weak_kdf' });
+    expect(labels).toEqual([`Contacting ${SERVER}`, 'Deriving keys from your password']);
+  });
+});
