@@ -7,7 +7,7 @@
  * index comes from the open file: no second pass over 10,000 paths. If a later blob fails its
  * check, the clone takes back every file it placed.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener } from '../../crypto/blob-open.js';
 import type { Primitives } from '../../crypto/primitives.js';
@@ -205,10 +205,11 @@ function writeAll(fd: number, data: Uint8Array): void {
 }
 
 /**
- * Removes what the plan deletes, then renames every staged file into place. Deletes go first so a
- * folder the remote replaced by a file of the same name is gone before that file arrives.
+ * Removes what the plan deletes, then renames every staged file into place, then sets the mode of
+ * the files in `chmods` (the remote changed only their mode). Deletes go first so a folder the
+ * remote replaced by a file of the same name is gone before that file arrives.
  */
-export function applyStaged(root: string, staged: StagedFile[], deletes: string[]): void {
+export function applyStaged(root: string, staged: StagedFile[], deletes: string[], chmods: readonly { path: string; mode: number }[] = []): void {
   for (const rel of deletes) {
     rmSync(path.join(root, rel), { force: true });
     removeEmptyParents(root, path.dirname(rel));
@@ -234,7 +235,26 @@ export function applyStaged(root: string, staged: StagedFile[], deletes: string[
       renameSync(s.staged, target);
     }
   }
+  for (const c of chmods) setExecutable(`${root}${path.sep}${c.path}`, c.mode === 0o755);
   rmSync(stagingDir(root), { recursive: true, force: true });
+}
+
+/**
+ * Sets or clears the execute bits of a regular file as `chmod +x` / `chmod -x` would: set, each
+ * class that may read it may execute it; cleared, nobody may. A file gone or no longer a regular
+ * file is left alone (the next status reports what it is).
+ */
+function setExecutable(abs: string, exec: boolean): void {
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isFile()) return;
+  const mode = st.mode & 0o7777;
+  chmodSync(abs, exec ? mode | ((mode & 0o444) >> 2) | 0o100 : mode & ~0o111);
 }
 
 function removeEmptyTree(dir: string): void {

@@ -43,6 +43,8 @@ export interface PullResult {
   deleted: string[];
   /** files deleted here that the remote changed: written back (the deletion can be redone) */
   restored: string[];
+  /** files whose content stayed as you changed it, with the mode (executable bit) the remote gave them */
+  modeChanged: string[];
   conflicts: PullConflict[];
 }
 
@@ -90,6 +92,7 @@ async function pullInto(
     written: [],
     deleted: [],
     restored: [],
+    modeChanged: [],
     conflicts: [],
   };
   if (head === index.base) {
@@ -117,6 +120,7 @@ async function pullInto(
   const remoteFiles = (plans: FetchPlan[]): RemoteFiles => ({ p, api: session.api, workspaceId, keys, epoch: newest.manifest.epoch, root: folder.root, plans, progress: ctx.progress, signal });
   let fetches: FetchPlan[];
   const deletes: string[] = [];
+  const chmods: { path: string; mode: number }[] = [];
   const restored: string[] = [];
   const conflicts: PullConflict[] = [];
   let entries: IndexEntry[];
@@ -139,6 +143,7 @@ async function pullInto(
         if (action.restored) restored.push(action.path);
       }
       else if (action.kind === 'delete') deletes.push(action.path);
+      else if (action.kind === 'chmod') chmods.push({ path: action.path, mode: action.mode });
       else if (action.kind === 'conflict') {
         conflicts.push({ path: action.path, conflictPath: action.conflictPath });
         if (action.remote && action.conflictPath) fetches.push({ target: action.conflictPath, file: action.remote });
@@ -148,7 +153,7 @@ async function pullInto(
     if (obstacles.length > 0) throw obstacleError(obstacles, 'pull');
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
-    applyStaged(folder.root, staged, deletes);
+    applyStaged(folder.root, staged, deletes, chmods);
     entries = indexAfterMerge(folder.root, plan.result, entriesOf(local.files), fetches);
   }
   writeIndex(folder.root, { version: 1, workspaceId, base: head, entries });
@@ -161,6 +166,7 @@ async function pullInto(
     written: conflicts.length === 0 ? fetches.map((f) => f.target) : fetches.filter((f) => !conflicts.some((c) => c.conflictPath === f.target)).map((f) => f.target),
     deleted: deletes,
     restored,
+    modeChanged: chmods.map((c) => c.path),
     conflicts,
   };
 }
@@ -172,11 +178,14 @@ async function pullInto(
  */
 function indexAfterMerge(root: string, result: TreeFile[], localEntries: IndexEntry[], written: FetchPlan[]): IndexEntry[] {
   const localByPath = new Map(localEntries.map((e) => [e.path, e]));
-  const writtenPaths = new Set(written.map((w) => w.target));
+  const writtenFiles = new Map(written.map((w) => [w.target, w.file]));
   return result.map((f) => {
-    if (writtenPaths.has(f.path)) {
+    const file = writtenFiles.get(f.path);
+    if (file !== undefined) {
       const st = lstatSync(`${root}${path.sep}${f.path}`);
-      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: normalizeMode(st.mode) };
+      // Written with your mode (you changed only that, the remote only the content): the index
+      // keeps the remote's, so the mode still shows as your change and the next push sends it.
+      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: file.mode === f.mode ? normalizeMode(st.mode) : f.mode };
     }
     const local = localByPath.get(f.path);
     if (local && local.mode === f.mode && local.chunks.join() === f.chunks.join()) return { ...local };
