@@ -15,7 +15,8 @@ import { fetchVerifiedChain, fetchVerifiedSnapshot, requireEpochNotAbove } from 
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
-import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
+import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
+import { comparePaths } from '../../sync/paths.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { IndexColumns } from '../../sync/index-format.js';
@@ -121,7 +122,9 @@ async function pullInto(
   let fetches: FetchPlan[];
   const deletes: string[] = [];
   const chmods: { path: string; mode: number }[] = [];
-  const restored: string[] = [];
+  let restored: string[] = [];
+  let written: string[];
+  let deleted: string[] = [];
   const conflicts: PullConflict[] = [];
   let entries: IndexEntry[];
   if (intoEmpty) {
@@ -130,6 +133,7 @@ async function pullInto(
     const files = newest.manifest.files;
     fetches = files.map((file) => ({ target: file.path, file }));
     entries = indexOfPlaced(files, await placeRemoteFiles(remoteFiles(fetches)));
+    written = fetches.map((f) => f.target);
   } else {
     ctx.progress.update('Comparing with your files');
     // local files compare with the base under the base's epoch key (it differs after a key rotation)
@@ -153,8 +157,27 @@ async function pullInto(
     if (obstacles.length > 0) throw obstacleError(obstacles, 'pull');
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
-    applyStaged(folder.root, staged, deletes, chmods);
-    entries = indexAfterMerge(folder.root, plan.result, entriesOf(local.files), fetches);
+    const applied = applyStaged(folder.root, {
+      staged,
+      deletes,
+      chmods,
+      seen: seenIn(local.files),
+      reserved: treeNames(local.files.paths, newest.manifest.files.map((f) => f.path)),
+    });
+    // What changed here while the pull downloaded stays as it is, a conflict like any other.
+    for (const { target, aside } of applied.setAside) {
+      const planned = conflicts.find((c) => c.conflictPath === target);
+      if (planned) planned.conflictPath = aside; // the conflict copy's name was taken meanwhile
+      else conflicts.push({ path: target, conflictPath: aside });
+    }
+    for (const rel of applied.keptDeletes) conflicts.push({ path: rel, conflictPath: null });
+    conflicts.sort((x, y) => comparePaths(x.path, y.path));
+    const copies = new Set(conflicts.map((c) => c.conflictPath));
+    written = fetches.map((f) => f.target).filter((t) => applied.placed.has(t) && !copies.has(t));
+    const kept = new Set([...applied.setAside.map((s) => s.target), ...applied.keptDeletes]);
+    deleted = deletes.filter((d) => !kept.has(d));
+    restored = restored.filter((r) => !kept.has(r));
+    entries = indexAfterMerge(plan.result, entriesOf(local.files), applied.placed, fetches);
   }
   writeIndex(folder.root, { version: 1, workspaceId, base: head, entries });
   recordBaseEpoch(folder.root, head, newest.manifest.epoch);
@@ -163,8 +186,8 @@ async function pullInto(
     ...base,
     upToDate: false,
     snapshots: chain.length,
-    written: conflicts.length === 0 ? fetches.map((f) => f.target) : fetches.filter((f) => !conflicts.some((c) => c.conflictPath === f.target)).map((f) => f.target),
-    deleted: deletes,
+    written,
+    deleted,
     restored,
     modeChanged: chmods.map((c) => c.path),
     conflicts,
@@ -172,20 +195,21 @@ async function pullInto(
 }
 
 /**
- * The new index records the merged (remote) tree as synced. A file whose bytes on disk are that
- * version gets fresh stat data; one that differs (a kept local change) gets zeroed stat data, so
- * the next status re-reads it and reports it as modified.
+ * The new index records the merged (remote) tree as synced. A file placed by the pull gets the
+ * stat data it had when placed (mtime 0, so re-hashed, if it was written again right after); one
+ * whose bytes on disk differ (a kept local change, or an edit made during the pull) gets zeroed
+ * stat data, so the next status re-reads it and reports it as modified.
  */
-function indexAfterMerge(root: string, result: TreeFile[], localEntries: IndexEntry[], written: FetchPlan[]): IndexEntry[] {
+function indexAfterMerge(result: TreeFile[], localEntries: IndexEntry[], placed: ReadonlyMap<string, PlacedStat>, written: FetchPlan[]): IndexEntry[] {
   const localByPath = new Map(localEntries.map((e) => [e.path, e]));
   const writtenFiles = new Map(written.map((w) => [w.target, w.file]));
   return result.map((f) => {
-    const file = writtenFiles.get(f.path);
-    if (file !== undefined) {
-      const st = lstatSync(`${root}${path.sep}${f.path}`);
+    const st = placed.get(f.path);
+    if (st !== undefined) {
       // Written with your mode (you changed only that, the remote only the content): the index
       // keeps the remote's, so the mode still shows as your change and the next push sends it.
-      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: file.mode === f.mode ? normalizeMode(st.mode) : f.mode };
+      const mode = writtenFiles.get(f.path)?.mode === f.mode ? (st.exec ? 0o755 : 0o644) : f.mode;
+      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode };
     }
     const local = localByPath.get(f.path);
     if (local && local.mode === f.mode && local.chunks.join() === f.chunks.join()) return { ...local };
