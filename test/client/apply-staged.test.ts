@@ -3,11 +3,11 @@
  * restore must still be what the scan saw just before; one changed or made since stays, and what
  * would have gone there goes beside it.
  */
-import { closeSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { applyStaged, matchesSeen, seenIn, stagingDir, treeNames, type StagedFile } from '../../src/client/local/materialize.js';
+import { applyStaged, matchesSeen, seenIn, stagingDir, statOfPlaced, treeNames, type StagedFile } from '../../src/client/local/materialize.js';
 import { scanFolder } from '../../src/client/local/scan.js';
 
 let root: string;
@@ -25,14 +25,15 @@ function write(rel: string, content: string): void {
 }
 
 let n = 0;
-/** A file staged as the download stages it. */
+/** A file staged as the download stages it: written, then its stat taken from the open file. */
 function stage(target: string, content: string): StagedFile {
   mkdirSync(stagingDir(root), { recursive: true });
   const staged = path.join(stagingDir(root), String(n++));
   const fd = openSync(staged, 'w', 0o644);
   try {
     writeSync(fd, content);
-    return { staged, target };
+    const st = fstatSync(fd);
+    return { staged, target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
   } finally {
     closeSync(fd);
   }
@@ -179,5 +180,17 @@ describe('matchesSeen', () => {
     mkdirSync(abs('d'));
     const dir = lstatSync(abs('d'));
     expect(matchesSeen(dir, { size: dir.size, mtimeMs: dir.mtimeMs, ctimeMs: dir.ctimeMs, ino: dir.ino, exec: true })).toBe(false);
+  });
+});
+
+describe('statOfPlaced', () => {
+  const staged = { ino: 7, size: 10, mtimeMs: 1000.5 };
+  it('records the placed file as it is when it is still the staged one (a rename may change only the ctime)', () => {
+    expect(statOfPlaced(staged, { ino: 7, size: 10, mtimeMs: 1000.5, ctimeMs: 2000.25, mode: 0o100755 })).toEqual({ size: 10, mtimeMs: 1000.5, ctimeMs: 2000.25, ino: 7, exec: true });
+  });
+  it('records mtime 0 (re-hash it) when the placed file was written again before its lstat', () => {
+    for (const after of [{ mtimeMs: 1200 }, { size: 11 }, { ino: 8 }]) {
+      expect(statOfPlaced(staged, { ino: 7, size: 10, mtimeMs: 1000.5, ctimeMs: 2000, mode: 0o100644, ...after }).mtimeMs, JSON.stringify(after)).toBe(0);
+    }
   });
 });

@@ -182,4 +182,24 @@ describe('pull and local edits', () => {
     expect(readFileSync(path.join(aDir, 's.json'), 'utf8')).toBe('s1');
     expect(readFileSync(path.join(aDir, 't.json'), 'utf8')).toBe('t edited during restore');
   }, 60_000);
+
+  it('a same-size edit right after pull places a file is not recorded as synced: status and push see it, the next pull keeps it', async () => {
+    const { aDir, bDir } = await pair({ 'a0.json': '{"token":"aaaa-1111"}' });
+    writeFileSync(path.join(aDir, 'a0.json'), '{"token":"bbbb-2222"}');
+    await push(a, aDir, 'remote');
+    // an editor re-saves the file (same size) the moment the new version appears, well before the pull
+    // records the index (outside the window in which the index treats a change as racy)
+    const pulled = await b.run(['pull'], { cwd: bDir, ...at({ on: 'placed', name: 'a0.json', before: 50, after: 300, write: { 'a0.json': '{"token":"LOCAL-777"}' } }) });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
+    expect(statSync(path.join(bDir, 'a0.json')).size).toBe('{"token":"bbbb-2222"}'.length);
+    expect(await changes(b, bDir)).toEqual([{ kind: 'modified', path: 'a0.json' }]);
+
+    writeFileSync(path.join(aDir, 'a0.json'), '{"token":"cccc-3333"}');
+    await push(a, aDir, 'again');
+    const next = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(next.code, next.stderr).toBe(3);
+    expect(json(next.stderr).error.details.conflicts).toEqual([{ path: 'a0.json', conflictPath: 'a0.json.conflict' }]);
+    expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
+  }, 60_000);
 });

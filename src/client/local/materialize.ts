@@ -24,6 +24,10 @@ import type { Progress } from '../context.js';
 export interface StagedFile {
   staged: string;
   target: string;
+  /** the staged file's inode, size and mtime once written (placing it keeps them) */
+  ino: number;
+  size: number;
+  mtimeMs: number;
 }
 
 /** A file a clone renamed into place, with the stat data its index entry needs. */
@@ -67,8 +71,9 @@ export interface RemoteFiles {
 /** Downloads and stages every planned file; throws IntegrityFailure before anything is renamed. */
 export async function stageRemoteFiles(remote: RemoteFiles): Promise<StagedFile[]> {
   const staged: StagedFile[] = [];
-  await downloadVerified(remote, (plan, stagedPath) => {
-    staged.push({ staged: stagedPath, target: plan.target });
+  await downloadVerified(remote, (plan, stagedPath, fd) => {
+    const st = fstatSync(fd);
+    staged.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
   });
   return staged;
 }
@@ -218,6 +223,7 @@ export interface SeenFile {
 /** The stat data to record in the index for a file placed by applyStaged. */
 export interface PlacedStat {
   size: number;
+  /** 0 when the file was changed between being placed and this record (re-hash it next time) */
   mtimeMs: number;
   ctimeMs: number;
   ino: number;
@@ -299,7 +305,7 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
       renameSync(s.staged, abs);
       placed = true;
     } else placed = false;
-    if (placed) out.placed.set(s.target, statOfPlaced(lstatSync(abs)));
+    if (placed) out.placed.set(s.target, statOfPlaced(s, lstatSync(abs)));
     else out.setAside.push({ target: s.target, aside: placeAside(root, s, aside(s.target, null), clearDirs, aside) });
   }
   for (const c of plan.chmods ?? []) setExecutable(`${root}${path.sep}${c.path}`, c.mode === 0o755);
@@ -348,9 +354,15 @@ export function matchesSeen(st: Stats | null, seen: SeenFile | undefined): boole
   );
 }
 
-/** The index record of a placed file, from its lstat() just after it was placed. */
-function statOfPlaced(st: Stats): PlacedStat {
-  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o100) !== 0 };
+/**
+ * The index record of a placed file, from its lstat() just after it was placed. A rename or link
+ * keeps the inode, size and mtime the staged file had (it may change the ctime): if they differ,
+ * something wrote the file in between, and the record gets mtime 0 so the next scan re-hashes it
+ * rather than take that write for the synced version.
+ */
+export function statOfPlaced(staged: Pick<StagedFile, 'ino' | 'size' | 'mtimeMs'>, st: Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'mode'>): PlacedStat {
+  const same = st.ino === staged.ino && st.size === staged.size && st.mtimeMs === staged.mtimeMs;
+  return { size: st.size, mtimeMs: same ? st.mtimeMs : 0, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o100) !== 0 };
 }
 
 /** Errors of link() on file systems without hard links, where a checked rename stands in. */
