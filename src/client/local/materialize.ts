@@ -325,16 +325,21 @@ export function seenIn(scan: StatColumns): (rel: string) => SeenFile | undefined
   };
 }
 
-/** `ApplyPlan.reserved` for trees' paths: each file, and each folder they need. */
+/** `ApplyPlan.reserved` for trees' paths: each file, and each folder they need (gathered at the first question: most pulls set nothing aside). */
 export function treeNames(...trees: Iterable<string>[]): (rel: string) => boolean {
-  const names = new Set<string>();
-  for (const t of trees) {
-    for (const p of t) {
-      names.add(p);
-      for (const d of parentDirs(p)) names.add(d);
+  let names: Set<string> | null = null;
+  return (rel) => {
+    if (names === null) {
+      names = new Set();
+      for (const t of trees) {
+        for (const p of t) {
+          names.add(p);
+          for (const d of parentDirs(p)) names.add(d);
+        }
+      }
     }
-  }
-  return (rel) => names.has(rel);
+    return names.has(rel);
+  };
 }
 
 /**
