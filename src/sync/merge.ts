@@ -6,6 +6,11 @@
  * Two files are "the same" when mode, size and blob ids are equal (blob ids are MACs of content).
  * B = base, L = local, R = remote, "—" = absent.
  *
+ * A file on both sides that differs from the base is merged as git does, content and mode (the
+ * executable bit) each on its own: a side that left one of them as in the base takes the other
+ * side's. Only when both sides changed the content differently (or, for a file added on both
+ * sides, chose different contents or modes) is it a conflict.
+ *
  * | case                                   | test          | 'conflict' (default)                     | 'ours'  | 'theirs' |
  * |----------------------------------------|---------------|------------------------------------------|---------|----------|
  * | unchanged on both sides                | L = R = B     | nothing                                  | nothing | nothing  |
@@ -14,6 +19,10 @@
  * | only local changed / added / deleted   | R = B ≠ L     | nothing (local change stays, push later) | nothing | nothing  |
  * | only remote changed or added           | L = B ≠ R, R  | write R                                  | write R | write R  |
  * | only remote deleted                    | L = B ≠ R = — | delete                                   | delete  | delete   |
+ * | remote changed only the mode, local    | content: R=B, | chmod: keep L's content, take R's mode   | chmod   | chmod    |
+ * |   only the content                     | mode: L=B     |                                          |         |          |
+ * | local changed only the mode, remote    | content: L=B, | write R's content with L's mode          | same    | same     |
+ * |   only the content                     | mode: R=B     |   (the mode stays a local change)        |         |          |
  * | both changed or both added, differently| L, R, L ≠ R   | conflict: keep L, R at NAME.conflict     | keep    | write R  |
  * | local changed, remote deleted          | L ≠ B, R = —  | conflict: keep L, conflictPath null      | keep    | delete   |
  * | local deleted, remote changed          | L = —, R ≠ B  | write R, marked `restored` (see below)   | keep    | write R  |
@@ -60,6 +69,8 @@ export type MergeAction =
   | { kind: 'write'; path: string; file: TreeFile; restored?: true }
   /** remote deleted, local unchanged */
   | { kind: 'delete'; path: string }
+  /** keep the local content, set the mode: the remote changed only the mode, the local side only the content */
+  | { kind: 'chmod'; path: string; mode: number }
   /** keep local at `path`; write remote beside it at conflictPath (null when the remote side is a deletion) */
   | { kind: 'conflict'; path: string; local: TreeFile | null; remote: TreeFile | null; conflictPath: string | null }
   /** a local change kept over a remote one ('ours') */
@@ -93,9 +104,25 @@ function checkNoFileDirClash(map: Map<string, TreeFile>, side: string): void {
 
 function same(a: TreeFile | undefined, b: TreeFile | undefined): boolean {
   if (a === undefined || b === undefined) return a === b;
-  if (a.mode !== b.mode || a.size !== b.size || a.chunks.length !== b.chunks.length) return false;
+  return a.mode === b.mode && sameContent(a, b);
+}
+
+function sameContent(a: TreeFile, b: TreeFile): boolean {
+  if (a.size !== b.size || a.chunks.length !== b.chunks.length) return false;
   for (let i = 0; i < a.chunks.length; i++) if (a.chunks[i] !== b.chunks[i]) return false;
   return true;
+}
+
+/**
+ * A file changed on both sides, merged as git does: content and mode each on their own, a side
+ * that left one as in the base taking the other side's. Null when one of them changed on both
+ * sides differently (a conflict), or when there is no base to tell who changed what.
+ */
+function mergeContentAndMode(b: TreeFile | undefined, l: TreeFile, r: TreeFile): { content: Origin; mode: number } | null {
+  if (b === undefined) return null;
+  const content: Origin | null = sameContent(l, r) || sameContent(r, b) ? 'local' : sameContent(l, b) ? 'remote' : null;
+  const mode = l.mode === r.mode || r.mode === b.mode ? l.mode : l.mode === b.mode ? r.mode : null;
+  return content === null || mode === null ? null : { content, mode };
 }
 
 type Origin = 'local' | 'remote';
@@ -119,6 +146,7 @@ export function planMerge(
   /** the files the folder will hold after applying, and which side each comes from */
   const placed = new Map<string, Origin>();
 
+  let merged: ReturnType<typeof mergeContentAndMode>;
   for (const p of paths) {
     const b = B.get(p);
     const l = L.get(p);
@@ -135,6 +163,15 @@ export function planMerge(
     } else if (same(r, b)) {
       // only the local side moved: it stays, the next push uploads it
       if (l !== undefined) placed.set(p, 'local');
+    } else if (l !== undefined && r !== undefined && (merged = mergeContentAndMode(b, l, r)) !== null) {
+      // one side changed the content, the other the mode (git merges them apart): no conflict
+      if (merged.content === 'local') {
+        if (merged.mode !== l.mode) actions.set(p, { kind: 'chmod', path: p, mode: merged.mode });
+        placed.set(p, 'local');
+      } else {
+        actions.set(p, { kind: 'write', path: p, file: { ...r, chunks: r.chunks.slice(), mode: merged.mode } });
+        placed.set(p, 'remote');
+      }
     } else if (l !== undefined && r !== undefined) {
       if (strategy === 'theirs') {
         actions.set(p, { kind: 'write', path: p, file: r });

@@ -135,6 +135,18 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(existsSync(path.join(bDir, 'sub/file.txt'))).toBe(false);
   }, 90_000);
 
+  it('a synced file the remote turned into a folder gives way to it (the obstacle check looks through the file to be deleted)', async () => {
+    const { aDir, bDir } = await pair({ env: 'a file', 'k.json': 'k' });
+    rmSync(path.join(aDir, 'env'));
+    mkdirSync(path.join(aDir, 'env'));
+    writeFileSync(path.join(aDir, 'env/prod.json'), 'prod');
+    await push(a, aDir, 'env is a folder');
+    const pulled = await b.run(['pull'], { cwd: bDir });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(bDir, 'env/prod.json'), 'utf8')).toBe('prod');
+    expect(json((await b.run(['status', '--json'], { cwd: bDir })).stdout).changes).toEqual([]);
+  }, 60_000);
+
   it('an ignore rule added for synced files deletes nothing: they stay synced, as in git', async () => {
     const { aDir, bDir } = await pair({ 'api.json': 'x', 'local/settings.json': '{"mine":"A"}' });
     writeFileSync(path.join(aDir, '.insomnia-syncignore'), 'local/\n');

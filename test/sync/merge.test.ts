@@ -27,6 +27,7 @@ const write = (path: string, v: number, mode = 0o644): MergeAction => ({ kind: '
 const restore = (path: string, v: number): MergeAction => ({ kind: 'write', path, file: f(path, v), restored: true });
 const del = (path: string): MergeAction => ({ kind: 'delete', path });
 const keep = (path: string): MergeAction => ({ kind: 'keep', path });
+const chmod = (path: string, mode: number): MergeAction => ({ kind: 'chmod', path, mode });
 const conflict = (path: string, l: TreeFile | null, r: TreeFile | null, conflictPath: string | null): MergeAction => ({
   kind: 'conflict',
   path,
@@ -70,15 +71,44 @@ const cases: Case[] = [
       theirs: [write('d/p', 3)],
     },
   },
+  // content and mode merge apart, as in git: one side's content change and the other's mode change both stay
+  { name: 'local changed the mode, remote the content', base: { p: 1 }, local: { p: [1, 0o755] }, remote: { p: 2 }, expect: [write('p', 2, 0o755)] },
+  { name: 'remote changed the mode, local the content', base: { p: 1 }, local: { p: 2 }, remote: { p: [1, 0o755] }, expect: [chmod('p', 0o755)] },
+  { name: 'remote cleared the exec bit, local changed the content', base: { p: [1, 0o755] }, local: { p: [2, 0o755] }, remote: { p: 1 }, expect: [chmod('p', 0o644)] },
+  { name: 'both made the same content change, remote also the mode', base: { p: 1 }, local: { p: 2 }, remote: { p: [2, 0o755] }, expect: [chmod('p', 0o755)] },
+  { name: 'both made the same mode change, local also the content', base: { p: 1 }, local: { p: [2, 0o755] }, remote: { p: [1, 0o755] }, expect: [] },
+  { name: 'local changed content and mode, remote the content alike', base: { p: 1 }, local: { p: [2, 0o755] }, remote: { p: 2 }, expect: [] },
   {
-    name: 'local changed the mode, remote the content',
+    name: 'both changed the content differently, remote also the mode',
     base: { p: 1 },
-    local: { p: [1, 0o755] },
-    remote: { p: 2 },
+    local: { p: 2 },
+    remote: { p: [3, 0o755] },
     expect: {
-      conflict: [conflict('p', f('p', 1, 0o755), f('p', 2), 'p.conflict')],
+      conflict: [conflict('p', f('p', 2), f('p', 3, 0o755), 'p.conflict')],
       ours: [keep('p')],
-      theirs: [write('p', 2)],
+      theirs: [write('p', 3, 0o755)],
+    },
+  },
+  {
+    name: 'both changed the content differently, each side the mode too',
+    base: { p: [1, 0o755] },
+    local: { p: 2 },
+    remote: { p: [3, 0o755] },
+    expect: {
+      conflict: [conflict('p', f('p', 2), f('p', 3, 0o755), 'p.conflict')],
+      ours: [keep('p')],
+      theirs: [write('p', 3, 0o755)],
+    },
+  },
+  {
+    name: 'both added the same content with different modes (no base to merge the mode with)',
+    base: {},
+    local: { p: 1 },
+    remote: { p: [1, 0o755] },
+    expect: {
+      conflict: [conflict('p', f('p', 1), f('p', 1, 0o755), 'p.conflict')],
+      ours: [keep('p')],
+      theirs: [write('p', 1, 0o755)],
     },
   },
   {
@@ -251,6 +281,10 @@ function apply(local: TreeFile[], actions: MergeAction[]): Map<string, TreeFile>
     else if (a.kind === 'write') {
       expect(out.has(a.path) && a.restored).toBeFalsy();
       out.set(a.path, a.file);
+    } else if (a.kind === 'chmod') {
+      const was = out.get(a.path);
+      expect(was).toBeDefined();
+      out.set(a.path, { ...was!, mode: a.mode });
     } else if (a.kind === 'conflict' && a.conflictPath !== null && a.remote !== null) {
       expect(out.has(a.conflictPath)).toBe(false);
       out.set(a.conflictPath, a.remote);
@@ -264,8 +298,17 @@ const POOL = ['a', 'a/b', 'a/c', 'a/b/x', 'b', 'b.conflict', 'c', 'c/d', 'c/d/e'
 
 function randomTree(next: () => number, from?: TreeFile[]): TreeFile[] {
   const files = new Map<string, TreeFile>();
-  if (from) for (const x of from) if (next() < 0.6) files.set(x.path, next() < 0.7 ? x : f(x.path, 1 + Math.floor(next() * 3)));
-  for (const p of POOL) if (next() < 0.25) files.set(p, f(p, 1 + Math.floor(next() * 3)));
+  const mode = (): number => (next() < 0.3 ? 0o755 : 0o644);
+  if (from) {
+    for (const x of from) {
+      if (next() >= 0.6) continue;
+      const r = next();
+      // kept; a new content; the exec bit flipped; or both
+      const v = r < 0.55 ? x.size : 1 + Math.floor(next() * 3);
+      files.set(x.path, r < 0.4 ? x : f(x.path, v, r < 0.55 || r >= 0.85 ? x.mode ^ 0o111 : x.mode));
+    }
+  }
+  for (const p of POOL) if (next() < 0.25) files.set(p, f(p, 1 + Math.floor(next() * 3), mode()));
   // drop files until it is a valid tree
   for (;;) {
     const clash = findFileDirClash(files.keys());
@@ -276,6 +319,7 @@ function randomTree(next: () => number, from?: TreeFile[]): TreeFile[] {
 }
 
 const same = (x: TreeFile | undefined, y: TreeFile | undefined): boolean => JSON.stringify(x) === JSON.stringify(y);
+const content = (x: TreeFile | undefined): string => JSON.stringify(x && [x.size, x.chunks]);
 
 describe('planMerge invariants on random trees', () => {
   it('never loses a change, never clashes, for 1500 random merges per strategy', () => {
@@ -301,16 +345,28 @@ describe('planMerge invariants on random trees', () => {
         const where = new Map(plan.actions.map((a) => [a.path, a]));
         for (const [p, r] of R) {
           const a = where.get(p);
+          const b = B.get(p);
           const copied = a?.kind === 'conflict' && a.conflictPath !== null && same(out.get(a.conflictPath), r);
-          // the remote version is in the folder (in place or as a conflict copy) unless a local
-          // change won: 'ours', or a local edit/deletion the remote did not touch
-          const localWon = !same(L.get(p), B.get(p)) && (strategy === 'ours' || same(r, B.get(p)) || a?.kind === 'conflict');
-          if (!localWon) expect(same(out.get(p), r) || copied, ctx).toBe(true);
+          // what the remote changed (content, mode, or both) is in the folder, in place or as a
+          // conflict copy, unless a local change won: 'ours', or a local edit/deletion the remote
+          // did not touch
+          const localWon = !same(L.get(p), b) && (strategy === 'ours' || same(r, b) || a?.kind === 'conflict');
+          if (!localWon && !copied) {
+            const o = out.get(p);
+            if ((b === undefined || content(r) !== content(b)) && content(o) !== content(r)) expect(content(o), ctx).toBe(content(r));
+            if ((b === undefined || r.mode !== b.mode) && o?.mode !== r.mode) expect(o?.mode, ctx).toBe(r.mode);
+          }
         }
         for (const [p, l] of L) {
-          const changed = !same(l, B.get(p));
-          // a local change or addition survives unless 'theirs' chose the remote side
-          if (changed && strategy !== 'theirs') expect(same(out.get(p), l), ctx).toBe(true);
+          const b = B.get(p);
+          const changed = !same(l, b);
+          // a local change or addition survives unless 'theirs' chose the remote side: its content
+          // if it changed that, its mode if it changed that (the other may come from the remote)
+          if (changed && strategy !== 'theirs') {
+            const o = out.get(p);
+            if ((b === undefined || content(l) !== content(b)) && content(o) !== content(l)) expect(content(o), ctx).toBe(content(l));
+            if ((b === undefined || l.mode !== b.mode) && o?.mode !== l.mode) expect(o?.mode, ctx).toBe(l.mode);
+          }
           // with 'theirs', the local change survives only where the remote had not moved
           if (changed && strategy === 'theirs' && same(R.get(p), B.get(p))) expect(same(out.get(p), l), ctx).toBe(true);
         }

@@ -9,6 +9,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     res.upToDate
       ? 'Already up to date.'
       : `${out.green('✓')} Pulled ${res.snapshots} snapshot(s) up to ${res.to?.slice(0, 12)}: ${res.written.length} file(s) written, ${res.deleted.length} deleted` +
+        (res.modeChanged.length > 0 ? `, ${res.modeChanged.length} kept your content and took the remote's mode` : '') +
         (res.restored.length > 0 ? `; ${res.restored.length} you had deleted came back, changed on the remote (${res.restored.slice(0, 3).join(', ')}${res.restored.length > 3 ? ', …' : ''})` : ''),
   );
 }

@@ -7,14 +7,16 @@
  * index comes from the open file: no second pass over 10,000 paths. If a later blob fails its
  * check, the clone takes back every file it placed.
  */
-import { closeSync, fstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener } from '../../crypto/blob-open.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
 import type { ApiClient } from '../api.js';
-import { IntegrityFailure } from '../errors.js';
+import { ConflictError, IntegrityFailure } from '../errors.js';
+import { conflictPathFor, parentDirs } from '../../sync/paths.js';
+import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { TaskLimiter } from './limit.js';
 import { STATE_DIR } from './link.js';
 import type { Progress } from '../context.js';
@@ -22,6 +24,10 @@ import type { Progress } from '../context.js';
 export interface StagedFile {
   staged: string;
   target: string;
+  /** the staged file's inode, size and mtime once written (placing it keeps them) */
+  ino: number;
+  size: number;
+  mtimeMs: number;
 }
 
 /** A file a clone renamed into place, with the stat data its index entry needs. */
@@ -65,8 +71,9 @@ export interface RemoteFiles {
 /** Downloads and stages every planned file; throws IntegrityFailure before anything is renamed. */
 export async function stageRemoteFiles(remote: RemoteFiles): Promise<StagedFile[]> {
   const staged: StagedFile[] = [];
-  await downloadVerified(remote, (plan, stagedPath) => {
-    staged.push({ staged: stagedPath, target: plan.target });
+  await downloadVerified(remote, (plan, stagedPath, fd) => {
+    const st = fstatSync(fd);
+    staged.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
   });
   return staged;
 }
@@ -204,44 +211,279 @@ function writeAll(fd: number, data: Uint8Array): void {
   while (off < data.length) off += writeSync(fd, data, off, data.length - off);
 }
 
-/**
- * Removes what the plan deletes, then renames every staged file into place. Deletes go first so a
- * folder the remote replaced by a file of the same name is gone before that file arrives.
- */
-export function applyStaged(root: string, staged: StagedFile[], deletes: string[]): void {
-  for (const rel of deletes) {
-    rmSync(path.join(root, rel), { force: true });
-    removeEmptyParents(root, path.dirname(rel));
-  }
-  // Each folder is created once, not once per file in it (a clone of 10,000 files has ~600).
-  const made = new Set<string>();
-  for (const s of staged) {
-    // Manifest paths are checked relative '/'-paths (sync/paths.ts): joined without path.join's
-    // normalisation, which cost more than the rename in a clone of 10,000 files.
-    const target = `${root}${path.sep}${s.target}`;
-    const parent = path.dirname(target);
-    if (!made.has(parent)) {
-      mkdirSync(parent, { recursive: true });
-      made.add(parent);
-    }
-    try {
-      renameSync(s.staged, target);
-    } catch (err) {
-      // An empty folder where the file goes (findObstacles let only empty ones through): removed
-      // without recursion, so a file put there meanwhile stops this instead of being lost.
-      if ((err as NodeJS.ErrnoException).code !== 'EISDIR') throw err;
-      removeEmptyTree(target);
-      renameSync(s.staged, target);
-    }
-  }
-  rmSync(stagingDir(root), { recursive: true, force: true });
+/** What the scan saw of a file before the download: a pull or restore replaces or deletes it only if it still matches. */
+export interface SeenFile {
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  exec: boolean;
 }
 
-function removeEmptyTree(dir: string): void {
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isDirectory()) removeEmptyTree(path.join(dir, entry.name));
+/** The stat data to record in the index for a file placed by applyStaged. */
+export interface PlacedStat {
+  size: number;
+  /** 0 when the file was changed between being placed and this record (re-hash it next time) */
+  mtimeMs: number;
+  ctimeMs: number;
+  ino: number;
+  exec: boolean;
+}
+
+export interface ApplyPlan {
+  staged: StagedFile[];
+  /** files to delete; each goes only while it still matches what the scan saw */
+  deletes: readonly string[];
+  /** files whose content stays and whose mode changes (the remote changed only that) */
+  chmods?: readonly { path: string; mode: number }[];
+  /** what the scan saw at a path, undefined where it saw no file */
+  seen: (rel: string) => SeenFile | undefined;
+  /** names a conflict copy must not take besides what is on disk (the trees' files and folders) */
+  reserved: (rel: string) => boolean;
+}
+
+export interface Applied {
+  /** stat data of each file renamed or linked into place, by target */
+  placed: Map<string, PlacedStat>;
+  /** targets that changed since the scan (or appeared): left as they are, the staged file written beside at `aside` */
+  setAside: { target: string; aside: string }[];
+  /** deletes not done because the file changed since the scan */
+  keptDeletes: string[];
+}
+
+/**
+ * Applies a staged pull or in-place restore: removes what the plan deletes, then puts every staged
+ * file into place, then sets the mode of the files in `chmods`. Deletes go first so a folder the
+ * remote replaced by a file of the same name is gone before that file arrives.
+ *
+ * The scan and the download can be seconds before this, and the folder is the user's: like git's
+ * up-to-date check at checkout, just before each replace or delete the path is lstat()ed again
+ * and compared with what the scan saw (size, mtime, ctime, inode, executable bit). A file that
+ * changed, or appeared where there was none, is left alone: a replacement goes beside it under a
+ * conflict name, a delete is not done, and the caller reports both as conflicts. A file is put
+ * where there was none with link() (which fails if something is there now) and the staged name
+ * unlinked, so nothing made meanwhile is replaced; without hard links (FAT, some network file
+ * systems) the check is an lstat() just before the rename. Between a check and its rename there
+ * is still a window of one system call, as in git.
+ */
+export function applyStaged(root: string, plan: ApplyPlan): Applied {
+  const out: Applied = { placed: new Map(), setAside: [], keptDeletes: [] };
+  for (const rel of plan.deletes) {
+    const abs = `${root}${path.sep}${rel}`;
+    const st = lstatOrNull(abs);
+    if (st === null) continue; // already gone
+    if (!matchesSeen(st, plan.seen(rel))) {
+      out.keptDeletes.push(rel);
+      continue;
+    }
+    rmSync(abs);
+    removeEmptyParents(root, path.dirname(rel));
   }
-  rmdirSync(dir);
+  const targets = new Set(plan.staged.map((s) => s.target));
+  const aside = asideNamer(root, (p) => targets.has(p) || plan.reserved(p));
+  // Each folder is checked (and made) once, not once per file in it.
+  const clearDirs = new Set<string>();
+  for (const s of plan.staged) {
+    // Manifest paths are checked relative '/'-paths (sync/paths.ts): joined without path.join's
+    // normalisation, which cost more than the rename in a clone of 10,000 files.
+    const abs = `${root}${path.sep}${s.target}`;
+    const blocked = clearParents(root, s.target, clearDirs);
+    if (blocked !== null) {
+      // a folder on the way is now a file (a delete kept above) or a link: go beside it
+      out.setAside.push({ target: s.target, aside: placeAside(root, s, aside(s.target, blocked), clearDirs, aside) });
+      continue;
+    }
+    const seen = plan.seen(s.target);
+    const st = lstatOrNull(abs);
+    let placed: boolean;
+    if (st === null) placed = placeNew(s.staged, abs);
+    else if (seen === undefined && st.isDirectory()) {
+      // An empty folder where the file goes (findObstacles let only empty ones through), removed
+      // without recursion: one that got files meanwhile stays, and the file goes beside it.
+      placed = removeEmptyTree(abs) && placeNew(s.staged, abs);
+    } else if (matchesSeen(st, seen)) {
+      renameSync(s.staged, abs);
+      placed = true;
+    } else placed = false;
+    if (placed) out.placed.set(s.target, statOfPlaced(s, lstatSync(abs)));
+    else out.setAside.push({ target: s.target, aside: placeAside(root, s, aside(s.target, null), clearDirs, aside) });
+  }
+  for (const c of plan.chmods ?? []) setExecutable(`${root}${path.sep}${c.path}`, c.mode === 0o755);
+  rmSync(stagingDir(root), { recursive: true, force: true });
+  return out;
+}
+
+/** `ApplyPlan.seen` for a scan's columns (readLocalTree's `files`). */
+export function seenIn(scan: StatColumns): (rel: string) => SeenFile | undefined {
+  const row = new Map(scan.paths.map((p, k) => [p, k]));
+  return (rel) => {
+    const k = row.get(rel);
+    if (k === undefined) return undefined;
+    const at = k * STAT_FIELDS;
+    const st = scan.stats;
+    return { size: st[at]!, mtimeMs: st[at + 1]!, ctimeMs: st[at + 2]!, ino: st[at + 3]!, exec: scan.exec[k] === 1 };
+  };
+}
+
+/** `ApplyPlan.reserved` for trees' paths: each file, and each folder they need (gathered at the first question: most pulls set nothing aside). */
+export function treeNames(...trees: Iterable<string>[]): (rel: string) => boolean {
+  let names: Set<string> | null = null;
+  return (rel) => {
+    if (names === null) {
+      names = new Set();
+      for (const t of trees) {
+        for (const p of t) {
+          names.add(p);
+          for (const d of parentDirs(p)) names.add(d);
+        }
+      }
+    }
+    return names.has(rel);
+  };
+}
+
+/**
+ * Whether a path still holds what the scan saw: the same regular file, unchanged by stat
+ * (size, mtime, ctime, inode, executable bit); or nothing, where the scan saw nothing.
+ */
+export function matchesSeen(st: Stats | null, seen: SeenFile | undefined): boolean {
+  if (seen === undefined) return st === null;
+  return (
+    st !== null &&
+    st.isFile() &&
+    st.size === seen.size &&
+    st.mtimeMs === seen.mtimeMs &&
+    st.ctimeMs === seen.ctimeMs &&
+    st.ino === seen.ino &&
+    ((st.mode & 0o100) !== 0) === seen.exec
+  );
+}
+
+/**
+ * The index record of a placed file, from its lstat() just after it was placed. A rename or link
+ * keeps the inode, size and mtime the staged file had (it may change the ctime): if they differ,
+ * something wrote the file in between, and the record gets mtime 0 so the next scan re-hashes it
+ * rather than take that write for the synced version.
+ */
+export function statOfPlaced(staged: Pick<StagedFile, 'ino' | 'size' | 'mtimeMs'>, st: Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'mode'>): PlacedStat {
+  const same = st.ino === staged.ino && st.size === staged.size && st.mtimeMs === staged.mtimeMs;
+  return { size: st.size, mtimeMs: same ? st.mtimeMs : 0, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o100) !== 0 };
+}
+
+/** Errors of link() on file systems without hard links, where a checked rename stands in. */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/** Puts a staged file at a path that held nothing; false (and nothing changed) if something is there now. */
+function placeNew(stagedPath: string, abs: string): boolean {
+  try {
+    linkSync(stagedPath, abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'EEXIST') return false;
+    if (!NO_HARD_LINKS.has(code)) throw err;
+    if (lstatOrNull(abs) !== null) return false;
+    renameSync(stagedPath, abs);
+    return true;
+  }
+  unlinkSync(stagedPath);
+  return true;
+}
+
+/** Writes a staged file that could not go to its target under a fresh conflict name; returns that name. */
+function placeAside(root: string, s: StagedFile, first: string, clearDirs: Set<string>, aside: AsideNamer): string {
+  for (let name = first; ; name = aside(s.target, null)) {
+    const blocked = clearParents(root, name, clearDirs);
+    if (blocked !== null) throw new ConflictError(`cannot write beside ${s.target}: ${blocked} is not a folder any more`, 'move it away and pull again');
+    if (placeNew(s.staged, `${root}${path.sep}${name}`)) return name;
+  }
+}
+
+type AsideNamer = (rel: string, blockedDir: string | null) => string;
+
+/**
+ * Conflict names for files set aside at apply time, as the merge names them: `NAME.conflict`
+ * (or `-2`…), and for a file under a folder that is now a file, the same path under a sibling
+ * folder `DIR.conflict/`. Never a reserved name, one on disk, or one given before.
+ */
+function asideNamer(root: string, reserved: (rel: string) => boolean): AsideNamer {
+  const given = new Set<string>();
+  const relocated = new Map<string, string>();
+  const taken = (p: string): boolean => given.has(p) || reserved(p) || parentDirs(p).some((d) => given.has(d) || reserved(d)) || lstatOrNull(`${root}${path.sep}${p}`) !== null;
+  const fresh = (p: string): string => {
+    const name = conflictPathFor(p, taken);
+    given.add(name);
+    return name;
+  };
+  return (rel, blockedDir) => {
+    if (blockedDir === null) return fresh(rel);
+    let dir = relocated.get(blockedDir);
+    if (dir === undefined) relocated.set(blockedDir, (dir = fresh(blockedDir)));
+    return dir + rel.slice(blockedDir.length);
+  };
+}
+
+/**
+ * Makes the folders above a path, checking each (once per `clear` set) is a real folder; returns
+ * the first that is not (a file or symbolic link put there since the scan), or null.
+ */
+function clearParents(root: string, rel: string, clear: Set<string>): string | null {
+  for (const dir of parentDirs(rel)) {
+    if (clear.has(dir)) continue;
+    const abs = `${root}${path.sep}${dir}`;
+    let st = lstatOrNull(abs);
+    if (st === null) {
+      try {
+        mkdirSync(abs);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      st = lstatSync(abs);
+    }
+    if (!st.isDirectory()) return dir;
+    clear.add(dir);
+  }
+  return null;
+}
+
+function lstatOrNull(abs: string): Stats | null {
+  try {
+    return lstatSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
+/**
+ * Sets or clears the execute bits of a regular file as `chmod +x` / `chmod -x` would: set, each
+ * class that may read it may execute it; cleared, nobody may. A file gone or no longer a regular
+ * file is left alone (the next status reports what it is).
+ */
+function setExecutable(abs: string, exec: boolean): void {
+  let st;
+  try {
+    st = lstatSync(abs);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!st.isFile()) return;
+  const mode = st.mode & 0o7777;
+  chmodSync(abs, exec ? mode | ((mode & 0o444) >> 2) | 0o100 : mode & ~0o111);
+}
+
+/** Removes a folder holding only empty folders, without recursion into files; false if it holds anything else. */
+function removeEmptyTree(dir: string): boolean {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || !removeEmptyTree(path.join(dir, entry.name))) return false;
+  }
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTEMPTY' || (err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  return true;
 }
 
 function removeEmptyParents(root: string, rel: string): void {

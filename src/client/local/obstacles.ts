@@ -73,7 +73,8 @@ function lstatOrNull(root: string, rel: string): Stats | null {
   try {
     return lstatSync(`${root}${path.sep}${rel}`);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // ENOTDIR: a folder on the way is a file (one the pull deletes first): nothing is there
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
     throw err;
   }
 }

@@ -7,7 +7,8 @@ import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, lostBase, walkVerifiedHistory } from '../history.js';
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
-import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type RemoteFiles } from '../local/materialize.js';
+import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type ApplyPlan, type RemoteFiles } from '../local/materialize.js';
+import { comparePaths } from '../../sync/paths.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
@@ -59,6 +60,13 @@ export interface RestoreResult {
   deleted: number;
 }
 
+/** A file an in-place restore left alone because it changed while the restore downloaded. */
+export interface RestoreConflict {
+  path: string;
+  /** where the snapshot's version was written instead, or null for a file the snapshot deletes */
+  conflictPath: string | null;
+}
+
 /**
  * Checks out an older snapshot: into the linked folder (its files then differ from the last sync,
  * so the next push records the restore as a new snapshot), or with `to` into a new folder.
@@ -76,6 +84,8 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
 
   let root: string;
   let deletes: string[] = [];
+  let seen: ApplyPlan['seen'] = () => undefined;
+  let reserved: ApplyPlan['reserved'] = () => false;
   let files = target.manifest.files;
   /** for --to: the first folder this made (root or a parent of it), taken back on failure */
   let made: string | undefined;
@@ -106,6 +116,8 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
     });
     const obstacles = findObstacles(root, files.map((f) => f.path), new Set(local.files.paths), new Set(deletes));
     if (obstacles.length > 0) throw obstacleError(obstacles, 'restore');
+    seen = seenIn(local.files);
+    reserved = treeNames(local.files.paths, wanted.keys());
   }
   ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
   const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal: ctx.cancellation?.() };
@@ -120,9 +132,27 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
       throw err;
     }
     rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
-  } else applyStaged(root, await stageRemoteFiles(remoteFiles), deletes);
+    ctx.progress.stop();
+    return { snapshot: target.id, root, written: files.length, deleted: deletes.length };
+  }
+  const staged = await stageRemoteFiles(remoteFiles);
+  // Like pull: a file changed since the scan (after the confirmation, or during the download) is
+  // not what you agreed to overwrite: it stays, and the snapshot's version goes beside it.
+  const applied = applyStaged(root, { staged, deletes, seen, reserved });
   ctx.progress.stop();
-  return { snapshot: target.id, root, written: files.length, deleted: deletes.length };
+  const result = { snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length };
+  const conflicts: RestoreConflict[] = [
+    ...applied.setAside.map((s) => ({ path: s.target, conflictPath: s.aside })),
+    ...applied.keptDeletes.map((rel) => ({ path: rel, conflictPath: null })),
+  ].sort((x, y) => comparePaths(x.path, y.path));
+  if (conflicts.length > 0) {
+    throw new ConflictError(
+      `${conflicts.length} file(s) changed while restore ran: kept yours` + (applied.setAside.length > 0 ? `; wrote the snapshot's beside ${applied.setAside.length} as NAME.conflict` : ''),
+      'compare each NAME with NAME.conflict, keep what you want, delete the .conflict copy',
+      { ...result, conflicts },
+    );
+  }
+  return result;
 }
 
 export interface VerifyResult {

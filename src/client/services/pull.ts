@@ -15,7 +15,8 @@ import { fetchVerifiedChain, fetchVerifiedSnapshot, requireEpochNotAbove } from 
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
-import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, stageRemoteFiles, type FetchPlan, type PlacedFile, type RemoteFiles } from '../local/materialize.js';
+import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
+import { comparePaths } from '../../sync/paths.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { IndexColumns } from '../../sync/index-format.js';
@@ -43,6 +44,8 @@ export interface PullResult {
   deleted: string[];
   /** files deleted here that the remote changed: written back (the deletion can be redone) */
   restored: string[];
+  /** files whose content stayed as you changed it, with the mode (executable bit) the remote gave them */
+  modeChanged: string[];
   conflicts: PullConflict[];
 }
 
@@ -90,6 +93,7 @@ async function pullInto(
     written: [],
     deleted: [],
     restored: [],
+    modeChanged: [],
     conflicts: [],
   };
   if (head === index.base) {
@@ -117,7 +121,10 @@ async function pullInto(
   const remoteFiles = (plans: FetchPlan[]): RemoteFiles => ({ p, api: session.api, workspaceId, keys, epoch: newest.manifest.epoch, root: folder.root, plans, progress: ctx.progress, signal });
   let fetches: FetchPlan[];
   const deletes: string[] = [];
-  const restored: string[] = [];
+  const chmods: { path: string; mode: number }[] = [];
+  let restored: string[] = [];
+  let written: string[];
+  let deleted: string[] = [];
   const conflicts: PullConflict[] = [];
   let entries: IndexEntry[];
   if (intoEmpty) {
@@ -126,6 +133,7 @@ async function pullInto(
     const files = newest.manifest.files;
     fetches = files.map((file) => ({ target: file.path, file }));
     entries = indexOfPlaced(files, await placeRemoteFiles(remoteFiles(fetches)));
+    written = fetches.map((f) => f.target);
   } else {
     ctx.progress.update('Comparing with your files');
     // local files compare with the base under the base's epoch key (it differs after a key rotation)
@@ -139,6 +147,7 @@ async function pullInto(
         if (action.restored) restored.push(action.path);
       }
       else if (action.kind === 'delete') deletes.push(action.path);
+      else if (action.kind === 'chmod') chmods.push({ path: action.path, mode: action.mode });
       else if (action.kind === 'conflict') {
         conflicts.push({ path: action.path, conflictPath: action.conflictPath });
         if (action.remote && action.conflictPath) fetches.push({ target: action.conflictPath, file: action.remote });
@@ -148,8 +157,27 @@ async function pullInto(
     if (obstacles.length > 0) throw obstacleError(obstacles, 'pull');
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
-    applyStaged(folder.root, staged, deletes);
-    entries = indexAfterMerge(folder.root, plan.result, entriesOf(local.files), fetches);
+    const applied = applyStaged(folder.root, {
+      staged,
+      deletes,
+      chmods,
+      seen: seenIn(local.files),
+      reserved: treeNames(local.files.paths, newest.manifest.files.map((f) => f.path)),
+    });
+    // What changed here while the pull downloaded stays as it is, a conflict like any other.
+    for (const { target, aside } of applied.setAside) {
+      const planned = conflicts.find((c) => c.conflictPath === target);
+      if (planned) planned.conflictPath = aside; // the conflict copy's name was taken meanwhile
+      else conflicts.push({ path: target, conflictPath: aside });
+    }
+    for (const rel of applied.keptDeletes) conflicts.push({ path: rel, conflictPath: null });
+    conflicts.sort((x, y) => comparePaths(x.path, y.path));
+    const copies = new Set(conflicts.map((c) => c.conflictPath));
+    written = fetches.map((f) => f.target).filter((t) => applied.placed.has(t) && !copies.has(t));
+    const kept = new Set([...applied.setAside.map((s) => s.target), ...applied.keptDeletes]);
+    deleted = deletes.filter((d) => !kept.has(d));
+    restored = restored.filter((r) => !kept.has(r));
+    entries = indexAfterMerge(plan.result, entriesOf(local.files), applied.placed, fetches);
   }
   writeIndex(folder.root, { version: 1, workspaceId, base: head, entries });
   recordBaseEpoch(folder.root, head, newest.manifest.epoch);
@@ -158,25 +186,30 @@ async function pullInto(
     ...base,
     upToDate: false,
     snapshots: chain.length,
-    written: conflicts.length === 0 ? fetches.map((f) => f.target) : fetches.filter((f) => !conflicts.some((c) => c.conflictPath === f.target)).map((f) => f.target),
-    deleted: deletes,
+    written,
+    deleted,
     restored,
+    modeChanged: chmods.map((c) => c.path),
     conflicts,
   };
 }
 
 /**
- * The new index records the merged (remote) tree as synced. A file whose bytes on disk are that
- * version gets fresh stat data; one that differs (a kept local change) gets zeroed stat data, so
- * the next status re-reads it and reports it as modified.
+ * The new index records the merged (remote) tree as synced. A file placed by the pull gets the
+ * stat data it had when placed (mtime 0, so re-hashed, if it was written again right after); one
+ * whose bytes on disk differ (a kept local change, or an edit made during the pull) gets zeroed
+ * stat data, so the next status re-reads it and reports it as modified.
  */
-function indexAfterMerge(root: string, result: TreeFile[], localEntries: IndexEntry[], written: FetchPlan[]): IndexEntry[] {
+function indexAfterMerge(result: TreeFile[], localEntries: IndexEntry[], placed: ReadonlyMap<string, PlacedStat>, written: FetchPlan[]): IndexEntry[] {
   const localByPath = new Map(localEntries.map((e) => [e.path, e]));
-  const writtenPaths = new Set(written.map((w) => w.target));
+  const writtenFiles = new Map(written.map((w) => [w.target, w.file]));
   return result.map((f) => {
-    if (writtenPaths.has(f.path)) {
-      const st = lstatSync(`${root}${path.sep}${f.path}`);
-      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode: normalizeMode(st.mode) };
+    const st = placed.get(f.path);
+    if (st !== undefined) {
+      // Written with your mode (you changed only that, the remote only the content): the index
+      // keeps the remote's, so the mode still shows as your change and the next push sends it.
+      const mode = writtenFiles.get(f.path)?.mode === f.mode ? (st.exec ? 0o755 : 0o644) : f.mode;
+      return { ...f, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, mode };
     }
     const local = localByPath.get(f.path);
     if (local && local.mode === f.mode && local.chunks.join() === f.chunks.join()) return { ...local };

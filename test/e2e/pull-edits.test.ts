@@ -1,0 +1,205 @@
+/**
+ * Pull against local edits: a file's mode and content merge apart (as in git), and an edit made
+ * while a pull runs — during its download, or right after it places a file — is never lost nor
+ * recorded as synced. The real server and CLI run as two machines; the moments of the races are
+ * fixed by a preload that only these tests load (test/helpers/fs-moment.cjs).
+ */
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loginMachine, machine, ROOT, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+const MOMENT_HOOK = path.join(ROOT, 'test/helpers/fs-moment.cjs');
+
+/** Environment for a CLI run during which another program writes the folder at one moment (see fs-moment.cjs). */
+function at(moment: { on: 'staging' | 'placed'; name?: string; before?: number; after?: number; write: Record<string, string | null> }): { env: Record<string, string> } {
+  return { env: { NODE_OPTIONS: `--require ${JSON.stringify(MOMENT_HOOK)}`, ISYNC_TEST_MOMENT: JSON.stringify(moment) } };
+}
+const exec = (file: string): boolean => (statSync(file).mode & 0o100) !== 0;
+
+describe('pull and local edits', () => {
+  let server: StartedServer;
+  let a: Machine;
+  let b: Machine;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startServer();
+    a = machine(server.url);
+    b = machine(server.url);
+    await signupMachine(a, 'edits@example.com');
+    await loginMachine(b, 'edits@example.com');
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  /** A workspace pushed from A with `files`, cloned on B. */
+  async function pair(files: Record<string, string>): Promise<{ aDir: string; bDir: string }> {
+    const name = `edits-${++n}`;
+    const aDir = tempDir('isync-edits-a-');
+    for (const [rel, text] of Object.entries(files)) {
+      mkdirSync(path.dirname(path.join(aDir, rel)), { recursive: true });
+      writeFileSync(path.join(aDir, rel), text);
+    }
+    expect((await a.run(['init', '--name', name], { cwd: aDir })).code).toBe(0);
+    await push(a, aDir, 'first');
+    const bDir = path.join(tempDir('isync-edits-b-'), 'ws');
+    const cloned = await b.run(['clone', name, bDir]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    return { aDir, bDir };
+  }
+
+  async function push(m: Machine, dir: string, message: string): Promise<void> {
+    const res = await m.run(['push', '-m', message], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+  }
+
+  async function changes(m: Machine, dir: string): Promise<unknown[]> {
+    const res = await m.run(['status', '--json'], { cwd: dir });
+    expect(res.code, res.stderr).toBe(0);
+    return json(res.stdout).changes;
+  }
+
+  it('a remote mode change and a local content change both stay: no conflict, and the next push sends both', async () => {
+    const { aDir, bDir } = await pair({ 'run.sh': 'echo run\n' });
+    chmodSync(path.join(aDir, 'run.sh'), 0o755);
+    await push(a, aDir, 'chmod +x');
+    writeFileSync(path.join(bDir, 'run.sh'), 'echo run --verbose\n');
+
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(json(pulled.stdout)).toMatchObject({ written: [], conflicts: [], modeChanged: ['run.sh'] });
+    expect(readFileSync(path.join(bDir, 'run.sh'), 'utf8')).toBe('echo run --verbose\n');
+    expect(exec(path.join(bDir, 'run.sh'))).toBe(true);
+    expect(existsSync(path.join(bDir, 'run.sh.conflict'))).toBe(false);
+    expect(await changes(b, bDir)).toEqual([{ kind: 'modified', path: 'run.sh' }]);
+
+    await push(b, bDir, 'verbose');
+    expect((await a.run(['pull'], { cwd: aDir })).code).toBe(0);
+    expect(readFileSync(path.join(aDir, 'run.sh'), 'utf8')).toBe('echo run --verbose\n');
+    expect(exec(path.join(aDir, 'run.sh'))).toBe(true);
+    expect(await changes(a, aDir)).toEqual([]);
+    expect(await changes(b, bDir)).toEqual([]);
+  }, 60_000);
+
+  it('a local mode change and a remote content change both stay: the remote content comes with your mode, still yours to push', async () => {
+    const { aDir, bDir } = await pair({ 'run.sh': 'echo run\n' });
+    writeFileSync(path.join(aDir, 'run.sh'), 'echo run --fast\n');
+    await push(a, aDir, 'fast');
+    chmodSync(path.join(bDir, 'run.sh'), 0o755);
+
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(json(pulled.stdout)).toMatchObject({ written: ['run.sh'], conflicts: [] });
+    expect(readFileSync(path.join(bDir, 'run.sh'), 'utf8')).toBe('echo run --fast\n');
+    expect(exec(path.join(bDir, 'run.sh'))).toBe(true);
+    expect(await changes(b, bDir)).toEqual([{ kind: 'modified', path: 'run.sh' }]);
+
+    await push(b, bDir, 'chmod +x');
+    expect((await a.run(['pull'], { cwd: aDir })).code).toBe(0);
+    expect(readFileSync(path.join(aDir, 'run.sh'), 'utf8')).toBe('echo run --fast\n');
+    expect(exec(path.join(aDir, 'run.sh'))).toBe(true);
+  }, 60_000);
+
+  it('an edit made while pull downloads is kept, never overwritten or deleted: a conflict, exit 3, and still a local change', async () => {
+    const { aDir, bDir } = await pair({ 'x.json': '{"x":1}', 'y.json': '{"y":1}', 'z.json': '{"z":1}' });
+    writeFileSync(path.join(aDir, 'x.json'), '{"x":"remote 2"}');
+    rmSync(path.join(aDir, 'y.json'));
+    writeFileSync(path.join(aDir, 'n.json'), '{"n":"remote"}');
+    writeFileSync(path.join(aDir, 'z.json'), '{"z":"remote 2"}');
+    await push(a, aDir, 'remote');
+
+    // the folder is scanned and the download has begun when an editor saves these
+    const edits = { 'x.json': '{"x":"edited during the pull"}', 'y.json': '{"y":"edited during the pull"}', 'n.json': '{"n":"made during the pull"}' };
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir, ...at({ on: 'staging', write: edits }) });
+    expect(pulled.code, pulled.stderr).toBe(3);
+    const details = json(pulled.stderr).error.details;
+    expect(details.conflicts).toEqual([
+      { path: 'n.json', conflictPath: 'n.json.conflict' },
+      { path: 'x.json', conflictPath: 'x.json.conflict' },
+      { path: 'y.json', conflictPath: null },
+    ]);
+    expect(details.written).toEqual(['z.json']);
+    expect(details.deleted).toEqual([]);
+    for (const [rel, text] of Object.entries(edits)) expect(readFileSync(path.join(bDir, rel), 'utf8'), rel).toBe(text);
+    expect(readFileSync(path.join(bDir, 'x.json.conflict'), 'utf8')).toBe('{"x":"remote 2"}');
+    expect(readFileSync(path.join(bDir, 'n.json.conflict'), 'utf8')).toBe('{"n":"remote"}');
+    expect(readFileSync(path.join(bDir, 'z.json'), 'utf8')).toBe('{"z":"remote 2"}');
+    expect(readdirSync(path.join(bDir, '.insomnia-sync'))).not.toContain('staging');
+
+    // the index is what is on disk: each kept edit is a local change against the remote head
+    expect(await changes(b, bDir)).toEqual([
+      { kind: 'modified', path: 'n.json' },
+      { kind: 'modified', path: 'x.json' },
+      { kind: 'added', path: 'y.json' },
+    ]);
+    expect((await b.run(['pull'], { cwd: bDir })).stdout).toContain('Already up to date');
+    rmSync(path.join(bDir, 'x.json.conflict'));
+    rmSync(path.join(bDir, 'n.json.conflict'));
+    await push(b, bDir, 'mine');
+    expect((await a.run(['pull'], { cwd: aDir })).code).toBe(0);
+    for (const [rel, text] of Object.entries(edits)) expect(readFileSync(path.join(aDir, rel), 'utf8'), rel).toBe(text);
+  }, 90_000);
+
+  it('a file the remote turned into a folder, edited during the download, stays; the folder\'s files go beside it', async () => {
+    const { aDir, bDir } = await pair({ env: 'a file', 'k.json': 'k' });
+    rmSync(path.join(aDir, 'env'));
+    mkdirSync(path.join(aDir, 'env'));
+    writeFileSync(path.join(aDir, 'env/prod.json'), 'prod');
+    await push(a, aDir, 'env is a folder');
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir, ...at({ on: 'staging', write: { env: 'edited during the pull' } }) });
+    expect(pulled.code, pulled.stderr).toBe(3);
+    expect(json(pulled.stderr).error.details.conflicts).toEqual([
+      { path: 'env', conflictPath: null },
+      { path: 'env/prod.json', conflictPath: 'env.conflict/prod.json' },
+    ]);
+    expect(readFileSync(path.join(bDir, 'env'), 'utf8')).toBe('edited during the pull');
+    expect(readFileSync(path.join(bDir, 'env.conflict/prod.json'), 'utf8')).toBe('prod');
+  }, 60_000);
+
+  it('restore in place keeps a file edited while it downloads, and writes the snapshot\'s version beside it (exit 3)', async () => {
+    const { aDir } = await pair({ 'r.json': 'r1', 's.json': 's1' });
+    const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
+    writeFileSync(path.join(aDir, 'r.json'), 'r2');
+    writeFileSync(path.join(aDir, 's.json'), 's2');
+    writeFileSync(path.join(aDir, 't.json'), 't2');
+    await push(a, aDir, 'two');
+    const restored = await a.run(['restore', first, '--yes', '--json'], { cwd: aDir, ...at({ on: 'staging', write: { 'r.json': 'r edited during restore', 't.json': 't edited during restore' } }) });
+    expect(restored.code, restored.stderr).toBe(3);
+    expect(json(restored.stderr).error.details).toMatchObject({
+      written: 1,
+      deleted: 0,
+      conflicts: [
+        { path: 'r.json', conflictPath: 'r.json.conflict' },
+        { path: 't.json', conflictPath: null },
+      ],
+    });
+    expect(readFileSync(path.join(aDir, 'r.json'), 'utf8')).toBe('r edited during restore');
+    expect(readFileSync(path.join(aDir, 'r.json.conflict'), 'utf8')).toBe('r1');
+    expect(readFileSync(path.join(aDir, 's.json'), 'utf8')).toBe('s1');
+    expect(readFileSync(path.join(aDir, 't.json'), 'utf8')).toBe('t edited during restore');
+  }, 60_000);
+
+  it('a same-size edit right after pull places a file is not recorded as synced: status and push see it, the next pull keeps it', async () => {
+    const { aDir, bDir } = await pair({ 'a0.json': '{"token":"aaaa-1111"}' });
+    writeFileSync(path.join(aDir, 'a0.json'), '{"token":"bbbb-2222"}');
+    await push(a, aDir, 'remote');
+    // an editor re-saves the file (same size) the moment the new version appears, well before the pull
+    // records the index (outside the window in which the index treats a change as racy)
+    const pulled = await b.run(['pull'], { cwd: bDir, ...at({ on: 'placed', name: 'a0.json', before: 50, after: 300, write: { 'a0.json': '{"token":"LOCAL-777"}' } }) });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
+    expect(statSync(path.join(bDir, 'a0.json')).size).toBe('{"token":"bbbb-2222"}'.length);
+    expect(await changes(b, bDir)).toEqual([{ kind: 'modified', path: 'a0.json' }]);
+
+    writeFileSync(path.join(aDir, 'a0.json'), '{"token":"cccc-3333"}');
+    await push(a, aDir, 'again');
+    const next = await b.run(['pull', '--json'], { cwd: bDir });
+    expect(next.code, next.stderr).toBe(3);
+    expect(json(next.stderr).error.details.conflicts).toEqual([{ path: 'a0.json', conflictPath: 'a0.json.conflict' }]);
+    expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
+  }, 60_000);
+});

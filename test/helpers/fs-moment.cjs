@@ -1,0 +1,49 @@
+// Test-only preload for the CLI (NODE_OPTIONS="--require …/fs-moment.cjs"): plays another program
+// that writes into the folder at one exact moment of an insomnia-sync run, so races with it are
+// deterministic. Production code knows nothing of it. ISYNC_TEST_MOMENT is JSON:
+//   on:      "staging" — when the CLI first creates a file in .insomnia-sync/staging/ (the
+//                        download has begun: the folder was scanned, nothing applied yet);
+//            "placed"  — right after the CLI renames or links a file named `name` into place.
+//   name:    for "placed", the path relative to the folder.
+//   before:  milliseconds to wait first; after: milliseconds to wait once written.
+//   write:   { relative path: new content (written in place, same inode), or null to delete }.
+const fs = require('node:fs');
+const path = require('node:path');
+
+const moment = JSON.parse(process.env.ISYNC_TEST_MOMENT || 'null');
+if (moment) {
+  const root = process.cwd();
+  const staging = `${path.sep}.insomnia-sync${path.sep}staging${path.sep}`;
+  let fired = false;
+  const sleep = (ms) => ms > 0 && Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  const fire = () => {
+    fired = true;
+    sleep(moment.before);
+    for (const [rel, content] of Object.entries(moment.write)) {
+      const abs = path.join(root, rel);
+      if (content === null) fs.rmSync(abs, { force: true });
+      else {
+        fs.mkdirSync(path.dirname(abs), { recursive: true });
+        fs.writeFileSync(abs, content);
+      }
+    }
+    sleep(moment.after);
+  };
+  if (moment.on === 'staging') {
+    const open = fs.openSync;
+    fs.openSync = function (p, flags, ...rest) {
+      if (!fired && typeof p === 'string' && p.includes(staging) && flags === 'w') fire();
+      return open.call(this, p, flags, ...rest);
+    };
+  } else if (moment.on === 'placed') {
+    const target = path.join(root, moment.name);
+    for (const name of ['renameSync', 'linkSync']) {
+      const orig = fs[name];
+      fs[name] = function (from, to, ...rest) {
+        const out = orig.call(this, from, to, ...rest);
+        if (!fired && to === target) fire();
+        return out;
+      };
+    }
+  } else throw new Error(`fs-moment: unknown moment ${moment.on}`);
+}
