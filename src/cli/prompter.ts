@@ -5,7 +5,12 @@
  * With no terminal (or CI=true) nothing ever prompts.
  */
 import type { Prompter } from '../client/context.js';
-import { MissingInputError, UsageError } from '../client/errors.js';
+import { CancelledError, MissingInputError, UsageError } from '../client/errors.js';
+
+/** What @inquirer/core throws when a prompt ends without an answer (Ctrl-C, an abort, a cancel). */
+const PROMPT_ENDED = new Set(['ExitPromptError', 'AbortPromptError', 'CancelPromptError']);
+
+type PromptContext = { output: NodeJS.WriteStream; signal: AbortSignal };
 
 export interface PrompterOptions {
   passwordStdin: boolean;
@@ -50,13 +55,36 @@ export class CliPrompter implements Prompter {
       );
     }
     const { password } = await import('@inquirer/prompts');
-    const context = { output: this.opts.stderr };
-    const first = await password({ message }, context);
+    const first = await this.ask((context) => password({ message }, context));
     if (opts.confirm) {
-      const again = await password({ message: 'Repeat the password' }, context);
+      const again = await this.ask((context) => password({ message: 'Repeat the password' }, context));
       if (again !== first) throw new UsageError('the two passwords differ');
     }
     return first;
+  }
+
+  /**
+   * Runs one prompt on the terminal. Ctrl-C (ExitPromptError) and Ctrl-D (readline closes on an
+   * empty line, and the prompt would otherwise wait until the process exits) become a
+   * CancelledError: exit 130, one line, the terminal left as it was.
+   */
+  private async ask<T>(prompt: (context: PromptContext) => Promise<T>): Promise<T> {
+    const stdin = this.opts.stdin;
+    const controller = new AbortController();
+    // readline closes itself (pausing stdin) on Ctrl-D at an empty line; inside a line Ctrl-D
+    // deletes a character and stdin keeps flowing. Its keypress handler runs after ours: look then.
+    const onKeypress = (_s: unknown, key: { ctrl?: boolean; name?: string } | undefined): void => {
+      if (key?.ctrl && key.name === 'd') setImmediate(() => stdin.isPaused() && controller.abort());
+    };
+    stdin.on('keypress', onKeypress);
+    try {
+      return await prompt({ output: this.opts.stderr, signal: controller.signal });
+    } catch (err) {
+      if (err instanceof Error && PROMPT_ENDED.has(err.name)) throw new CancelledError('cancelled');
+      throw err;
+    } finally {
+      stdin.off('keypress', onKeypress);
+    }
   }
 
   async confirm(message: string): Promise<boolean> {
@@ -65,12 +93,12 @@ export class CliPrompter implements Prompter {
       throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
     }
     const { confirm } = await import('@inquirer/prompts');
-    return confirm({ message, default: false }, { output: this.opts.stderr });
+    return this.ask((context) => confirm({ message, default: false }, context));
   }
 
   async text(message: string): Promise<string> {
     if (!this.interactive) throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
     const { input } = await import('@inquirer/prompts');
-    return input({ message }, { output: this.opts.stderr });
+    return this.ask((context) => input({ message }, context));
   }
 }

@@ -23,6 +23,65 @@ describe('prompts on a terminal', () => {
     return s;
   };
 
+  /** runs the CLI, then says TTY-SANE when the terminal is back in line mode with echo */
+  const openChecked = (args: string, env: Record<string, string>): TmuxSession =>
+    open(`${args}; s=$?; stty -a | grep -Eq '(^| )icanon( |$)' && stty -a | grep -Eq '(^| )echo( |$)' && echo TTY-SANE; (exit $s)`, env);
+
+  it('Ctrl-C or Ctrl-D at a password prompt cancels: exit 130, one line, terminal sane, no account', async () => {
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: tempDir('isync-config-'), INSOMNIA_SYNC_SERVER: server.url };
+    const c = openChecked('signup --email ctrl-c@example.com', env);
+    await c.waitFor(/Choose a password/);
+    c.type('half-typ');
+    c.keys('C-c');
+    expect(await c.exitCode()).toBe(130);
+    let screen = c.screen();
+    expect(screen).toMatch(/^error: cancelled$/m);
+    expect(screen).not.toMatch(/force closed|hint:/);
+    expect(screen).toContain('TTY-SANE');
+
+    const d = openChecked('--json signup --email ctrl-d@example.com', env);
+    await d.waitFor(/Choose a password/);
+    // inside a line Ctrl-D deletes (nothing here): the prompt stays
+    d.type('abc');
+    d.keys('C-d');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(d.screen()).not.toMatch(/EXIT=/);
+    d.keys('BSpace', 'BSpace', 'BSpace', 'C-d');
+    expect(await d.exitCode()).toBe(130);
+    screen = d.screen();
+    expect(screen).toContain('{"error":{"code":"cancelled","message":"cancelled"}}');
+    expect(screen).toContain('TTY-SANE');
+    for (const email of ['ctrl-c@example.com', 'ctrl-d@example.com']) {
+      const login = await machine(server.url).run(['login', '--email', email, '--password-stdin'], { input: 'half-typed\n' });
+      expect(login.code).toBe(4);
+    }
+  });
+
+  it('Ctrl-D at a confirmation and Ctrl-C at the typed-email prompt cancel with exit 130 and change nothing', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'cancel-confirm@example.com', '--password-stdin'], { input: 'cancel-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'a.json'), '{}');
+    expect((await m.run(['init', '--name', 'Still here'], { cwd: dir })).code).toBe(0);
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const del = openChecked(`workspace delete 'Still here'`, env);
+    await del.waitFor(/Delete workspace "Still here"/);
+    del.keys('C-d');
+    expect(await del.exitCode()).toBe(130);
+    expect(del.screen()).toMatch(/^error: cancelled$/m);
+    expect(del.screen()).toContain('TTY-SANE');
+    expect(JSON.parse((await m.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(1);
+
+    const gone = openChecked('account delete', env);
+    await gone.waitFor(/Type your email/);
+    gone.keys('C-c');
+    expect(await gone.exitCode()).toBe(130);
+    expect(gone.screen()).toMatch(/^error: cancelled$/m);
+    expect(gone.screen()).toContain('TTY-SANE');
+    expect((await m.run(['whoami'])).code).toBe(0);
+  });
+
   it('signup asks for the password twice with hidden input; login asks once', async () => {
     const configDir = tempDir('isync-config-');
     const env = { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url };

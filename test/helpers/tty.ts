@@ -35,6 +35,11 @@ export class TmuxSession {
     this.tmux(['send-keys', '-t', this.name, '-l', text]);
   }
 
+  /** tmux key names, e.g. C-c, C-d */
+  keys(...names: string[]): void {
+    this.tmux(['send-keys', '-t', this.name, ...names]);
+  }
+
   enter(): void {
     this.tmux(['send-keys', '-t', this.name, 'Enter']);
   }
