@@ -21,7 +21,7 @@ export function buildProgram(run: CommandRunner, output?: OutputConfiguration): 
     .option('-q, --quiet', 'print nothing but errors')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-y, --yes', 'assume yes to confirmations')
-    .option('--password-stdin', 'read the password from the first line of standard input')
+    .option('--password-stdin', 'read the password from the first line of standard input (a pipe, not a terminal)')
     .exitOverride()
     .addHelpText(
       'after',

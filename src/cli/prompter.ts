@@ -4,6 +4,7 @@
  * terminal; with none of them, a MissingInputError (exit 2) names the flag and the variable.
  * With no terminal (or CI=true) nothing ever prompts.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type { Prompter } from '../client/context.js';
 import { CancelledError, MissingInputError, UsageError } from '../client/errors.js';
 
@@ -21,8 +22,9 @@ export interface PrompterOptions {
 }
 
 export class CliPrompter implements Prompter {
-  private stdinLines: Promise<string[]> | null = null;
-  private stdinCursor = 0;
+  private stdinBuffer = '';
+  private stdinEnded = false;
+  private readonly stdinDecoder = new StringDecoder('utf8');
 
   constructor(private readonly opts: PrompterOptions) {}
 
@@ -30,19 +32,50 @@ export class CliPrompter implements Prompter {
     return Boolean(this.opts.stdin.isTTY) && this.opts.env.CI !== 'true' && !this.opts.passwordStdin;
   }
 
-  private readStdinLines(): Promise<string[]> {
-    this.stdinLines ??= (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of this.opts.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
-    })();
-    return this.stdinLines;
+  /** On a terminal, --password-stdin would echo the password and wait for Ctrl-D: refuse it. */
+  private refusePasswordStdinOnTerminal(): void {
+    if (this.opts.passwordStdin && this.opts.stdin.isTTY) {
+      throw new UsageError('--password-stdin reads from a pipe; leave it out to be asked on the terminal');
+    }
+  }
+
+  /**
+   * The next line of standard input, or undefined at its end. Reads only as far as that line;
+   * between lines stdin is unref'd, so `{ echo pw; sleep 10; } | insomnia-sync login …` goes on
+   * at once and an open pipe does not keep the process alive.
+   */
+  private async stdinLine(): Promise<string | undefined> {
+    // a pipe or socket has ref/unref; a file (`< pw.txt`) is read to its end anyway
+    const stdin = this.opts.stdin as NodeJS.ReadStream & { ref?: () => void; unref?: () => void };
+    stdin.ref?.();
+    try {
+      for (;;) {
+        const nl = this.stdinBuffer.indexOf('\n');
+        if (nl >= 0) {
+          const line = this.stdinBuffer.slice(0, nl);
+          this.stdinBuffer = this.stdinBuffer.slice(nl + 1);
+          return line.replace(/\r$/, '');
+        }
+        if (this.stdinEnded) {
+          const last = this.stdinBuffer;
+          this.stdinBuffer = '';
+          return last === '' ? undefined : last.replace(/\r$/, '');
+        }
+        const chunk = await readChunk(stdin);
+        if (chunk === null) {
+          this.stdinEnded = true;
+          this.stdinBuffer += this.stdinDecoder.end();
+        } else this.stdinBuffer += this.stdinDecoder.write(chunk);
+      }
+    } finally {
+      stdin.unref?.();
+    }
   }
 
   async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean } = {}): Promise<string> {
+    this.refusePasswordStdinOnTerminal();
     if (this.opts.passwordStdin) {
-      const lines = await this.readStdinLines();
-      const line = lines[this.stdinCursor++];
+      const line = await this.stdinLine();
       if (line === undefined || line === '') throw new MissingInputError('--password-stdin was given but standard input has no password line');
       return line;
     }
@@ -89,6 +122,7 @@ export class CliPrompter implements Prompter {
 
   async confirm(message: string): Promise<boolean> {
     if (this.opts.yes) return true;
+    this.refusePasswordStdinOnTerminal();
     if (!this.interactive || this.opts.passwordStdin) {
       throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
     }
@@ -97,8 +131,30 @@ export class CliPrompter implements Prompter {
   }
 
   async text(message: string): Promise<string> {
+    this.refusePasswordStdinOnTerminal();
     if (!this.interactive) throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
     const { input } = await import('@inquirer/prompts');
     return this.ask((context) => input({ message }, context));
   }
+}
+
+/** One chunk of a readable stream, or null at its end; reads nothing more than that chunk. */
+function readChunk(stream: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const ready = stream.read() as Buffer | string | null;
+    if (ready !== null) return resolve(Buffer.from(ready));
+    if (stream.readableEnded) return resolve(null);
+    const settle = (chunk: Buffer | null, err?: Error): void => {
+      stream.off('readable', onReadable).off('end', onEnd).off('error', onError);
+      if (err) reject(err);
+      else resolve(chunk);
+    };
+    const onReadable = (): void => {
+      const chunk = stream.read() as Buffer | string | null;
+      if (chunk !== null) settle(Buffer.from(chunk));
+    };
+    const onEnd = (): void => settle(null);
+    const onError = (err: Error): void => settle(null, err);
+    stream.on('readable', onReadable).on('end', onEnd).on('error', onError);
+  });
 }

@@ -82,6 +82,13 @@ describe('prompts on a terminal', () => {
     expect((await m.run(['whoami'])).code).toBe(0);
   });
 
+  it('--password-stdin on a terminal is refused at once (exit 2) instead of echoing the password', async () => {
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: tempDir('isync-config-'), INSOMNIA_SYNC_SERVER: server.url };
+    const s = open('login --email tty-stdin@example.com --password-stdin', env);
+    expect(await s.exitCode(10_000)).toBe(2);
+    expect(s.screen()).toContain('--password-stdin reads from a pipe; leave it out to be asked on the terminal');
+  });
+
   it('signup asks for the password twice with hidden input; login asks once', async () => {
     const configDir = tempDir('isync-config-');
     const env = { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url };
