@@ -24,6 +24,7 @@ export interface PrompterOptions {
 export class CliPrompter implements Prompter {
   private stdinBuffer = '';
   private stdinEnded = false;
+  private stdinLinesAsked = 0;
   private readonly stdinDecoder = new StringDecoder('utf8');
 
   constructor(private readonly opts: PrompterOptions) {}
@@ -75,8 +76,13 @@ export class CliPrompter implements Prompter {
   async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean } = {}): Promise<string> {
     this.refusePasswordStdinOnTerminal();
     if (this.opts.passwordStdin) {
+      const n = ++this.stdinLinesAsked;
       const line = await this.stdinLine();
-      if (line === undefined || line === '') throw new MissingInputError('--password-stdin was given but standard input has no password line');
+      if (line === undefined || line === '') {
+        // name the line: `account password` reads the current password on line 1, the new one on line 2
+        const what = message.replace(/^choose an? /i, '').toLowerCase();
+        throw new MissingInputError(`--password-stdin was given but standard input has no ${what} on line ${n}`);
+      }
       return line;
     }
     const fromEnv = opts.fromEnv === false ? undefined : this.opts.env.INSOMNIA_SYNC_PASSWORD;

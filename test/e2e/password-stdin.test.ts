@@ -75,6 +75,20 @@ describe('--password-stdin', () => {
     expect(login.code, login.stderr).toBe(0);
   });
 
+  it('a missing line is named: the new password on line 2 of account password, the password on line 1 of login', async () => {
+    const a = machine(server.url);
+    await signupMachine(a, 'missing-line@example.com');
+    const short = await a.run(['account', 'password', '--password-stdin'], { input: `${PASSWORD}\n` });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('standard input has no new password on line 2');
+    const none = await a.run(['account', 'password', '--password-stdin', '--json'], { input: '' });
+    expect(none.code).toBe(2);
+    expect(JSON.parse(none.stderr).error).toMatchObject({ code: 'missing_input', message: expect.stringContaining('no current password on line 1') });
+    const login = await machine(server.url).run(['login', '--email', 'missing-line@example.com', '--password-stdin'], { input: '\n' });
+    expect(login.code).toBe(2);
+    expect(login.stderr).toContain('standard input has no password on line 1');
+  });
+
   it('a last line without a newline, and CRLF line ends, are read as the password', async () => {
     const a = machine(server.url);
     await signupMachine(a, 'line-ends@example.com');
