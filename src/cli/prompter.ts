@@ -11,6 +11,9 @@ import { CancelledError, MissingInputError, UsageError } from '../client/errors.
 /** What @inquirer/core throws when a prompt ends without an answer (Ctrl-C, an abort, a cancel). */
 const PROMPT_ENDED = new Set(['ExitPromptError', 'AbortPromptError', 'CancelPromptError']);
 
+/** How often a terminal is asked again when the repeated password differs. */
+const MISMATCH_ROUNDS = 3;
+
 type PromptContext = { output: NodeJS.WriteStream; signal: AbortSignal };
 
 export interface PrompterOptions {
@@ -73,7 +76,7 @@ export class CliPrompter implements Prompter {
     }
   }
 
-  async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean } = {}): Promise<string> {
+  async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean; minLength?: number } = {}): Promise<string> {
     this.refusePasswordStdinOnTerminal();
     if (this.opts.passwordStdin) {
       const n = ++this.stdinLinesAsked;
@@ -94,12 +97,19 @@ export class CliPrompter implements Prompter {
       );
     }
     const { password } = await import('@inquirer/prompts');
-    const first = await this.ask((context) => password({ message }, context));
-    if (opts.confirm) {
+    // An empty or short entry is refused on the spot and asked again, not after the repeat.
+    const min = opts.minLength ?? 1;
+    const validate = (value: string): string | true =>
+      value.length === 0 ? 'Type it, or Ctrl-C to cancel' : value.length < min ? `At least ${min} characters` : true;
+    for (let round = 1; ; round++) {
+      const first = await this.ask((context) => password({ message, validate }, context));
+      if (!opts.confirm) return first;
       const again = await this.ask((context) => password({ message: 'Repeat the password' }, context));
-      if (again !== first) throw new UsageError('the two passwords differ');
+      if (again === first) return first;
+      // a typo in either entry: start over, a few times, rather than end the command
+      if (round === MISMATCH_ROUNDS) throw new UsageError('the two passwords differ');
+      this.opts.stderr.write('The two passwords differ; choose it again.\n');
     }
-    return first;
   }
 
   /**

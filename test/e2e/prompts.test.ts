@@ -115,16 +115,46 @@ describe('prompts on a terminal', () => {
     expect((await m.run(['whoami', '--json'])).code).toBe(0);
   });
 
-  it('mismatched passwords at signup: exit 2 and no account', async () => {
+  it('signup re-asks an empty or short first entry at once, and starts over when the repeat differs', async () => {
     const configDir = tempDir('isync-config-');
-    const s = open('signup --email mismatch@example.com', { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url });
+    const s = open('signup --email reask@example.com', { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url });
     await s.waitFor(/Choose a password/);
-    s.type('first-password-1');
+    s.enter();
+    await s.waitFor(/Type it, or Ctrl-C to cancel/);
+    s.type('short');
+    s.enter();
+    await s.waitFor(/At least 8 characters/);
+    expect(s.screen()).not.toMatch(/Repeat the password/);
+    // the short entry stays in the line: the rest is added to it
+    s.type('-but-now-long');
     s.enter();
     await s.waitFor(/Repeat the password/);
-    s.type('other-password-2');
+    s.type('a typo in the repeat');
     s.enter();
+    await s.waitFor(/The two passwords differ; choose it again\.[\s\S]*Choose a password/);
+    s.type('short-but-now-long');
+    s.enter();
+    await s.waitFor(/differ[\s\S]*Repeat the password/);
+    s.type('short-but-now-long');
+    s.enter();
+    expect(await s.exitCode()).toBe(0);
+    const login = await machine(server.url).run(['login', '--email', 'reask@example.com', '--password-stdin'], { input: 'short-but-now-long\n' });
+    expect(login.code, login.stderr).toBe(0);
+  });
+
+  it('three mismatched repeats at signup: exit 2 and no account', async () => {
+    const configDir = tempDir('isync-config-');
+    const s = open('signup --email mismatch@example.com', { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url });
+    for (let round = 1; round <= 3; round++) {
+      await s.waitFor(new RegExp(`(Choose a password[\\s\\S]*){${round}}`));
+      s.type('first-password-1');
+      s.enter();
+      await s.waitFor(new RegExp(`(Repeat the password[\\s\\S]*){${round}}`));
+      s.type('other-password-2');
+      s.enter();
+    }
     expect(await s.exitCode()).toBe(2);
+    expect(s.screen()).toContain('error: the two passwords differ');
     const m = machine(server.url);
     const login = await m.run(['login', '--email', 'mismatch@example.com', '--password-stdin'], { input: 'first-password-1\n' });
     expect(login.code).toBe(4);

@@ -32,7 +32,7 @@ export class TmuxSession {
   }
 
   type(text: string): void {
-    this.tmux(['send-keys', '-t', this.name, '-l', text]);
+    this.tmux(['send-keys', '-t', this.name, '-l', '--', text]);
   }
 
   /** tmux key names, e.g. C-c, C-d */

@@ -54,7 +54,7 @@ async function newCredentials(ctx: ClientContext, cost: WireKdf, password: strin
 }
 
 async function askNewPassword(ctx: ClientContext, other: string, otherName: string): Promise<string> {
-  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false });
+  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false, minLength: MIN_PASSWORD_CHARS });
   if (next.length < MIN_PASSWORD_CHARS) throw new UsageError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
   if (next === other) {
     throw new UsageError(`the new password is the same as the ${otherName}`, 'with --password-stdin give it on the second line of standard input');

@@ -56,7 +56,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   const name = (opts.name?.trim() || email.split('@')[0] || '').trim().slice(0, 200);
   // the server refuses it too, but only after the password prompt and the key derivation
   if (!isPrintableLine(name)) throw new UsageError('an account name is one line of printable characters (no newline or control character)');
-  const password = await ctx.prompter.password('Choose a password', { confirm: true });
+  const password = await ctx.prompter.password('Choose a password', { confirm: true, minLength: 8 });
   if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
   const server = await resolveServer(ctx);
   const api = ctx.api(server);
