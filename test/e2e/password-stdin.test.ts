@@ -89,6 +89,14 @@ describe('--password-stdin', () => {
     expect(login.stderr).toContain('standard input has no password on line 1');
   });
 
+  it('account password checks the current password (line 1) before it reads the new one', async () => {
+    const a = machine(server.url);
+    await signupMachine(a, 'current-first@example.com');
+    const res = await a.run(['account', 'password', '--password-stdin'], { input: 'not the password\n' });
+    expect(res.code, res.stderr).toBe(4);
+    expect(res.stderr).toContain('wrong password; nothing was changed');
+  });
+
   it('a last line without a newline, and CRLF line ends, are read as the password', async () => {
     const a = machine(server.url);
     await signupMachine(a, 'line-ends@example.com');

@@ -160,6 +160,34 @@ describe('prompts on a terminal', () => {
     expect(login.code).toBe(4);
   });
 
+  it('account password checks the current password before asking for the new one', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'change@example.com', '--password-stdin'], { input: 'current-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const wrong = open('account password', env);
+    await wrong.waitFor(/Current password/);
+    wrong.type('not-the-password');
+    wrong.enter();
+    expect(await wrong.exitCode()).toBe(4);
+    expect(wrong.screen()).toContain('error: wrong password; nothing was changed');
+    expect(wrong.screen()).not.toMatch(/New password/);
+
+    const right = open('account password', env);
+    await right.waitFor(/Current password/);
+    right.type('current-password-1');
+    right.enter();
+    await right.waitFor(/New password/);
+    right.type('the-new-password-2');
+    right.enter();
+    await right.waitFor(/Repeat the password/);
+    right.type('the-new-password-2');
+    right.enter();
+    expect(await right.exitCode()).toBe(0);
+    const login = await machine(server.url).run(['login', '--email', 'change@example.com', '--password-stdin'], { input: 'the-new-password-2\n' });
+    expect(login.code, login.stderr).toBe(0);
+  });
+
   it('workspace delete asks for confirmation; answering no keeps the workspace', async () => {
     const m = machine(server.url);
     const up = await m.run(['signup', '--email', 'confirm@example.com', '--password-stdin'], { input: 'confirm-password-1\n' });
