@@ -15,7 +15,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
-import { requireSession, resolveServer, type ActiveSession } from '../session.js';
+import { refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
 import { normalizeEmail, storeSession } from './auth.js';
 
 const MIN_PASSWORD_CHARS = 8;
@@ -207,6 +207,7 @@ export interface RecoverResult {
  */
 export async function recover(ctx: ClientContext, opts: { email: string }): Promise<RecoverResult> {
   const email = normalizeEmail(opts.email);
+  await refuseOtherAccount(ctx, email);
   let key: Uint8Array;
   const typed = await ctx.prompter.password('Recovery key', { fromEnv: false });
   try {
