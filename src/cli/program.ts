@@ -26,7 +26,7 @@ export function buildProgram(run: CommandRunner, output?: OutputConfiguration): 
     .addHelpText(
       'after',
       `
-Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 not found,
+Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 auth, 5 not found,
 6 server unreachable, 7 integrity failure, 130 cancelled. See man insomnia-sync.`,
     );
 

@@ -210,6 +210,26 @@ describe('prompts on a terminal', () => {
     expect(JSON.parse((await m.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(0);
   });
 
+  it('restore over unpushed changes answered no exits 2, as a declined workspace delete does, and keeps them', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'restore-no@example.com', '--password-stdin'], { input: 'restore-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'a.json'), '{"v":1}');
+    expect((await m.run(['init', '--name', 'Restore me'], { cwd: dir })).code).toBe(0);
+    expect((await m.run(['push', '-m', 'one'], { cwd: dir })).code).toBe(0);
+    const first = JSON.parse((await m.run(['log', '--json'], { cwd: dir })).stdout).snapshots[0].id as string;
+    writeFileSync(path.join(dir, 'a.json'), '{"v":2}');
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const s = open(`restore ${first}`, env, dir);
+    await s.waitFor(/unpushed change\(s\); overwrite them/);
+    s.type('n');
+    s.enter();
+    expect(await s.exitCode()).toBe(2);
+    expect(s.screen()).toContain('error: not restored: you have unpushed changes');
+    expect(readFileSync(path.join(dir, 'a.json'), 'utf8')).toBe('{"v":2}');
+  });
+
   it('team confirm --all asks about each fingerprint; only the vouched-for member gets the key', async () => {
     const mailed = (to: string, kind: string): string => {
       const dir = path.join(server.dataDir, 'outbox');
