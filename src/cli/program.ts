@@ -21,12 +21,12 @@ export function buildProgram(run: CommandRunner, output?: OutputConfiguration): 
     .option('-q, --quiet', 'print nothing but errors')
     .option('--no-color', 'no colour (also NO_COLOR)')
     .option('-y, --yes', 'assume yes to confirmations')
-    .option('--password-stdin', 'read the password from the first line of standard input')
+    .option('--password-stdin', 'read the password from the first line of standard input (a pipe, not a terminal)')
     .exitOverride()
     .addHelpText(
       'after',
       `
-Exit status: 0 ok, 1 failure, 2 usage or missing input, 3 conflict, 4 auth, 5 not found,
+Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 auth, 5 not found,
 6 server unreachable, 7 integrity failure, 130 cancelled. See man insomnia-sync.`,
     );
 

@@ -4,8 +4,17 @@
  * terminal; with none of them, a MissingInputError (exit 2) names the flag and the variable.
  * With no terminal (or CI=true) nothing ever prompts.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type { Prompter } from '../client/context.js';
-import { MissingInputError, UsageError } from '../client/errors.js';
+import { CancelledError, MissingInputError, UsageError } from '../client/errors.js';
+
+/** What @inquirer/core throws when a prompt ends without an answer (Ctrl-C, an abort, a cancel). */
+const PROMPT_ENDED = new Set(['ExitPromptError', 'AbortPromptError', 'CancelPromptError']);
+
+/** How often a terminal is asked again when the repeated password differs. */
+const MISMATCH_ROUNDS = 3;
+
+type PromptContext = { output: NodeJS.WriteStream; signal: AbortSignal };
 
 export interface PrompterOptions {
   passwordStdin: boolean;
@@ -16,8 +25,10 @@ export interface PrompterOptions {
 }
 
 export class CliPrompter implements Prompter {
-  private stdinLines: Promise<string[]> | null = null;
-  private stdinCursor = 0;
+  private stdinBuffer = '';
+  private stdinEnded = false;
+  private stdinLinesAsked = 0;
+  private readonly stdinDecoder = new StringDecoder('utf8');
 
   constructor(private readonly opts: PrompterOptions) {}
 
@@ -25,20 +36,56 @@ export class CliPrompter implements Prompter {
     return Boolean(this.opts.stdin.isTTY) && this.opts.env.CI !== 'true' && !this.opts.passwordStdin;
   }
 
-  private readStdinLines(): Promise<string[]> {
-    this.stdinLines ??= (async () => {
-      const chunks: Buffer[] = [];
-      for await (const chunk of this.opts.stdin) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks).toString('utf8').split(/\r?\n/);
-    })();
-    return this.stdinLines;
+  /** On a terminal, --password-stdin would echo the password and wait for Ctrl-D: refuse it. */
+  private refusePasswordStdinOnTerminal(): void {
+    if (this.opts.passwordStdin && this.opts.stdin.isTTY) {
+      throw new UsageError('--password-stdin reads from a pipe; leave it out to be asked on the terminal');
+    }
   }
 
-  async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean } = {}): Promise<string> {
+  /**
+   * The next line of standard input, or undefined at its end. Reads only as far as that line;
+   * between lines stdin is unref'd, so `{ echo pw; sleep 10; } | insomnia-sync login …` goes on
+   * at once and an open pipe does not keep the process alive.
+   */
+  private async stdinLine(): Promise<string | undefined> {
+    // a pipe or socket has ref/unref; a file (`< pw.txt`) is read to its end anyway
+    const stdin = this.opts.stdin as NodeJS.ReadStream & { ref?: () => void; unref?: () => void };
+    stdin.ref?.();
+    try {
+      for (;;) {
+        const nl = this.stdinBuffer.indexOf('\n');
+        if (nl >= 0) {
+          const line = this.stdinBuffer.slice(0, nl);
+          this.stdinBuffer = this.stdinBuffer.slice(nl + 1);
+          return line.replace(/\r$/, '');
+        }
+        if (this.stdinEnded) {
+          const last = this.stdinBuffer;
+          this.stdinBuffer = '';
+          return last === '' ? undefined : last.replace(/\r$/, '');
+        }
+        const chunk = await readChunk(stdin);
+        if (chunk === null) {
+          this.stdinEnded = true;
+          this.stdinBuffer += this.stdinDecoder.end();
+        } else this.stdinBuffer += this.stdinDecoder.write(chunk);
+      }
+    } finally {
+      stdin.unref?.();
+    }
+  }
+
+  async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean; minLength?: number } = {}): Promise<string> {
+    this.refusePasswordStdinOnTerminal();
     if (this.opts.passwordStdin) {
-      const lines = await this.readStdinLines();
-      const line = lines[this.stdinCursor++];
-      if (line === undefined || line === '') throw new MissingInputError('--password-stdin was given but standard input has no password line');
+      const n = ++this.stdinLinesAsked;
+      const line = await this.stdinLine();
+      if (line === undefined || line === '') {
+        // name the line: `account password` reads the current password on line 1, the new one on line 2
+        const what = message.replace(/^choose an? /i, '').toLowerCase();
+        throw new MissingInputError(`--password-stdin was given but standard input has no ${what} on line ${n}`);
+      }
       return line;
     }
     const fromEnv = opts.fromEnv === false ? undefined : this.opts.env.INSOMNIA_SYNC_PASSWORD;
@@ -50,27 +97,80 @@ export class CliPrompter implements Prompter {
       );
     }
     const { password } = await import('@inquirer/prompts');
-    const context = { output: this.opts.stderr };
-    const first = await password({ message }, context);
-    if (opts.confirm) {
-      const again = await password({ message: 'Repeat the password' }, context);
-      if (again !== first) throw new UsageError('the two passwords differ');
+    // An empty or short entry is refused on the spot and asked again, not after the repeat.
+    const min = opts.minLength ?? 1;
+    const validate = (value: string): string | true =>
+      value.length === 0 ? 'Type it, or Ctrl-C to cancel' : value.length < min ? `At least ${min} characters` : true;
+    for (let round = 1; ; round++) {
+      const first = await this.ask((context) => password({ message, validate }, context));
+      if (!opts.confirm) return first;
+      const again = await this.ask((context) => password({ message: 'Repeat the password' }, context));
+      if (again === first) return first;
+      // a typo in either entry: start over, a few times, rather than end the command
+      if (round === MISMATCH_ROUNDS) throw new UsageError('the two passwords differ');
+      this.opts.stderr.write('The two passwords differ; choose it again.\n');
     }
-    return first;
+  }
+
+  /**
+   * Runs one prompt on the terminal. Ctrl-C (ExitPromptError) and Ctrl-D (readline closes on an
+   * empty line, and the prompt would otherwise wait until the process exits) become a
+   * CancelledError: exit 130, one line, the terminal left as it was.
+   */
+  private async ask<T>(prompt: (context: PromptContext) => Promise<T>): Promise<T> {
+    const stdin = this.opts.stdin;
+    const controller = new AbortController();
+    // readline closes itself (pausing stdin) on Ctrl-D at an empty line; inside a line Ctrl-D
+    // deletes a character and stdin keeps flowing. Its keypress handler runs after ours: look then.
+    const onKeypress = (_s: unknown, key: { ctrl?: boolean; name?: string } | undefined): void => {
+      if (key?.ctrl && key.name === 'd') setImmediate(() => stdin.isPaused() && controller.abort());
+    };
+    stdin.on('keypress', onKeypress);
+    try {
+      return await prompt({ output: this.opts.stderr, signal: controller.signal });
+    } catch (err) {
+      if (err instanceof Error && PROMPT_ENDED.has(err.name)) throw new CancelledError('cancelled');
+      throw err;
+    } finally {
+      stdin.off('keypress', onKeypress);
+    }
   }
 
   async confirm(message: string): Promise<boolean> {
     if (this.opts.yes) return true;
+    this.refusePasswordStdinOnTerminal();
     if (!this.interactive || this.opts.passwordStdin) {
       throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
     }
     const { confirm } = await import('@inquirer/prompts');
-    return confirm({ message, default: false }, { output: this.opts.stderr });
+    return this.ask((context) => confirm({ message, default: false }, context));
   }
 
   async text(message: string): Promise<string> {
+    this.refusePasswordStdinOnTerminal();
     if (!this.interactive) throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
     const { input } = await import('@inquirer/prompts');
-    return input({ message }, { output: this.opts.stderr });
+    return this.ask((context) => input({ message }, context));
   }
+}
+
+/** One chunk of a readable stream, or null at its end; reads nothing more than that chunk. */
+function readChunk(stream: NodeJS.ReadableStream & { readableEnded?: boolean }): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const ready = stream.read() as Buffer | string | null;
+    if (ready !== null) return resolve(Buffer.from(ready));
+    if (stream.readableEnded) return resolve(null);
+    const settle = (chunk: Buffer | null, err?: Error): void => {
+      stream.off('readable', onReadable).off('end', onEnd).off('error', onError);
+      if (err) reject(err);
+      else resolve(chunk);
+    };
+    const onReadable = (): void => {
+      const chunk = stream.read() as Buffer | string | null;
+      if (chunk !== null) settle(Buffer.from(chunk));
+    };
+    const onEnd = (): void => settle(null);
+    const onError = (err: Error): void => settle(null, err);
+    stream.on('readable', onReadable).on('end', onEnd).on('error', onError);
+  });
 }

@@ -12,8 +12,10 @@ export interface Prompter {
   /**
    * A secret from --password-stdin (the next line), INSOMNIA_SYNC_PASSWORD (only the account
    * password: pass `fromEnv: false` for anything else) or a hidden prompt; MissingInputError otherwise.
+   * `confirm` asks a terminal twice; `minLength` has a terminal re-ask a shorter entry at once (the
+   * caller still checks the length of a password from stdin or the environment).
    */
-  password(message: string, opts?: { confirm?: boolean; fromEnv?: boolean }): Promise<string>;
+  password(message: string, opts?: { confirm?: boolean; fromEnv?: boolean; minLength?: number }): Promise<string>;
   /** true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes */
   confirm(message: string): Promise<boolean>;
   /** free text (e.g. a typed name to confirm deletion); MissingInputError with no terminal */

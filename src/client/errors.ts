@@ -71,9 +71,12 @@ export class IntegrityFailure extends SyncError {
   }
 }
 
-/** Stopped by Ctrl-C (or SIGTERM) in a command that cleans up first (exit 130, as a shell reports SIGINT). */
+/**
+ * Stopped by Ctrl-C (or SIGTERM) in a command that cleans up first, or by Ctrl-C / Ctrl-D at a
+ * prompt (exit 130, as a shell reports SIGINT).
+ */
 export class CancelledError extends SyncError {
-  constructor() {
-    super('cancelled', 'cancelled: nothing it had started is left behind');
+  constructor(message = 'cancelled: nothing it had started is left behind') {
+    super('cancelled', message);
   }
 }

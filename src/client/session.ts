@@ -3,7 +3,7 @@ import { fromB64 } from '../protocol/encoding.js';
 import { serverBaseUrl, type ApiClient } from './api.js';
 import type { ClientContext } from './context.js';
 import { DEFAULT_SERVER } from './config.js';
-import { AuthError } from './errors.js';
+import { AuthError, UsageError } from './errors.js';
 import type { SessionSecrets } from './secrets.js';
 import { grantTrust, type GrantTrust } from './grant-trust.js';
 import { ownIdentity } from './own-keys.js';
@@ -23,6 +23,23 @@ export async function resolveServer(ctx: ClientContext): Promise<string> {
   return ctx.serverOverride ?? ctx.secrets.read()?.server ?? (await ctx.loadConfig()).getProfile(ctx.profile).server ?? DEFAULT_SERVER;
 }
 
+/**
+ * signup, login and `account recover` store a new session in the profile. Over a session of another
+ * account (or of another server) that would leave the old session live on the server, and the
+ * folders linked under it failing with "workspace not found": refuse before asking anything.
+ * Logging in again as the same account (`email`) is fine: it refreshes the session.
+ */
+export async function refuseOtherAccount(ctx: ClientContext, email: string | null): Promise<void> {
+  const current = ctx.secrets.read();
+  if (!current) return;
+  const sameServer = normalizeUrl(await resolveServer(ctx)) === normalizeUrl(current.server);
+  if (sameServer && email !== null && email === current.email) return;
+  throw new UsageError(
+    `already logged in as ${current.email}${sameServer ? '' : ` on ${current.server}`} on this profile`,
+    'run `insomnia-sync logout` first, or use `--profile NAME` for a second account',
+  );
+}
+
 export function requireSession(ctx: ClientContext, server?: string): ActiveSession {
   const secrets = ctx.secrets.read();
   if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL` (or `signup`)', 'not_logged_in');
@@ -30,7 +47,7 @@ export function requireSession(ctx: ClientContext, server?: string): ActiveSessi
   if (normalizeUrl(target) !== normalizeUrl(secrets.server)) {
     throw new AuthError(
       `not logged in to ${normalizeUrl(target)} (this profile's session is for ${secrets.server})`,
-      'log in to that server, or use another --profile',
+      'run `insomnia-sync logout` first to log in there, or use another --profile',
       'not_logged_in',
     );
   }

@@ -170,4 +170,39 @@ describe('command-line contract', () => {
       expect(res.stderr).not.toMatch(/run `insomnia-sync login`/);
     });
   });
+
+  describe('a profile already logged in', () => {
+    it('signup, login and recover as another account are refused (exit 2, nothing asked); login again as the same one refreshes', async () => {
+      const p = machine(server.url);
+      await signupMachine(p, 'first@example.com');
+      const refused = [
+        await p.run(['signup', '--email', 'second@example.com', '--password-stdin'], { input: `${PASSWORD}\n` }),
+        await p.run(['login', '--email', 'home@example.com', '--password-stdin'], { input: `${PASSWORD}\n` }),
+        await p.run(['account', 'recover', '--email', 'home@example.com', '--password-stdin'], { input: 'AAAA-BBBB\nanother password 1\n' }),
+        // the same email on another server is another account: nothing is sent there
+        await p.run(['--server', 'http://127.0.0.1:9', 'login', '--email', 'first@example.com', '--password-stdin'], { input: `${PASSWORD}\n` }),
+      ];
+      for (const res of refused) {
+        expect(res.code, res.stderr).toBe(2);
+        expect(res.stderr).toMatch(/^error: already logged in as first@example\.com( on http:\/\/127\.0\.0\.1:\d+)? on this profile$/m);
+        expect(res.stderr).toContain('hint: run `insomnia-sync logout` first, or use `--profile NAME` for a second account');
+      }
+      expect(refused[3]!.stderr).toContain(`already logged in as first@example.com on ${server.url}`);
+      const asJson = await p.run(['login', '--email', 'home@example.com', '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+      expectJsonUsage(asJson, 'login as another account --json');
+      // signup never reached the server
+      expect((await machine(server.url).run(['login', '--email', 'second@example.com', '--password-stdin'], { input: `${PASSWORD}\n` })).code).toBe(4);
+      expect(json((await p.run(['whoami', '--json'])).stdout).email).toBe('first@example.com');
+
+      const again = await p.run(['login', '--email', 'FIRST@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(again.code, again.stderr).toBe(0);
+      expect((await p.run(['logout'])).code).toBe(0);
+      const other = await p.run(['login', '--email', 'home@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(other.code, other.stderr).toBe(0);
+      expect(json((await p.run(['whoami', '--json'])).stdout).email).toBe('home@example.com');
+      // a second account beside it, as the hint says
+      const side = await p.run(['--profile', 'side', 'login', '--email', 'first@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(side.code, side.stderr).toBe(0);
+    });
+  });
 });

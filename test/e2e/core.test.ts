@@ -542,15 +542,17 @@ describe.each(BACKENDS)('exit codes and inputs (%s)', (backend) => {
     const up = await m.run(['signup', '--email', 'env@example.com'], { env: { INSOMNIA_SYNC_PASSWORD: 'env-password-1' } });
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/Fingerprint: (\d{5} ){7}\d{5}/);
-    const wrong = await m.run(['login', '--email', 'env@example.com', '--password-stdin', '--json'], { input: 'not-the-password\n' });
+    // from another machine: this profile is logged in, and would refuse another account (exit 2)
+    const elsewhere = machine(server.url);
+    const wrong = await elsewhere.run(['login', '--email', 'env@example.com', '--password-stdin', '--json'], { input: 'not-the-password\n' });
     expect(wrong.code).toBe(4);
-    const unknown = await m.run(['login', '--email', 'nobody@example.com', '--password-stdin', '--json'], { input: 'not-the-password\n' });
+    const unknown = await elsewhere.run(['login', '--email', 'nobody@example.com', '--password-stdin', '--json'], { input: 'not-the-password\n' });
     expect(unknown.code).toBe(4);
     expect(JSON.parse(unknown.stderr).error.message).toBe(JSON.parse(wrong.stderr).error.message);
     const who = await m.run(['whoami', '--json']);
     expect(who.code).toBe(0);
     expect(json(who.stdout).email).toBe('env@example.com');
-    const dup = await m.run(['signup', '--email', 'env@example.com'], { env: { INSOMNIA_SYNC_PASSWORD: 'env-password-1' } });
+    const dup = await elsewhere.run(['signup', '--email', 'env@example.com'], { env: { INSOMNIA_SYNC_PASSWORD: 'env-password-1' } });
     expect(dup.code).toBe(3);
   });
 

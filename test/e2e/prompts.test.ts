@@ -23,6 +23,72 @@ describe('prompts on a terminal', () => {
     return s;
   };
 
+  /** runs the CLI, then says TTY-SANE when the terminal is back in line mode with echo */
+  const openChecked = (args: string, env: Record<string, string>): TmuxSession =>
+    open(`${args}; s=$?; stty -a | grep -Eq '(^| )icanon( |$)' && stty -a | grep -Eq '(^| )echo( |$)' && echo TTY-SANE; (exit $s)`, env);
+
+  it('Ctrl-C or Ctrl-D at a password prompt cancels: exit 130, one line, terminal sane, no account', async () => {
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: tempDir('isync-config-'), INSOMNIA_SYNC_SERVER: server.url };
+    const c = openChecked('signup --email ctrl-c@example.com', env);
+    await c.waitFor(/Choose a password/);
+    c.type('half-typ');
+    c.keys('C-c');
+    expect(await c.exitCode()).toBe(130);
+    let screen = c.screen();
+    expect(screen).toMatch(/^error: cancelled$/m);
+    expect(screen).not.toMatch(/force closed|hint:/);
+    expect(screen).toContain('TTY-SANE');
+
+    const d = openChecked('--json signup --email ctrl-d@example.com', env);
+    await d.waitFor(/Choose a password/);
+    // inside a line Ctrl-D deletes (nothing here): the prompt stays
+    d.type('abc');
+    d.keys('C-d');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(d.screen()).not.toMatch(/EXIT=/);
+    d.keys('BSpace', 'BSpace', 'BSpace', 'C-d');
+    expect(await d.exitCode()).toBe(130);
+    screen = d.screen();
+    expect(screen).toContain('{"error":{"code":"cancelled","message":"cancelled"}}');
+    expect(screen).toContain('TTY-SANE');
+    for (const email of ['ctrl-c@example.com', 'ctrl-d@example.com']) {
+      const login = await machine(server.url).run(['login', '--email', email, '--password-stdin'], { input: 'half-typed\n' });
+      expect(login.code).toBe(4);
+    }
+  });
+
+  it('Ctrl-D at a confirmation and Ctrl-C at the typed-email prompt cancel with exit 130 and change nothing', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'cancel-confirm@example.com', '--password-stdin'], { input: 'cancel-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'a.json'), '{}');
+    expect((await m.run(['init', '--name', 'Still here'], { cwd: dir })).code).toBe(0);
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const del = openChecked(`workspace delete 'Still here'`, env);
+    await del.waitFor(/Delete workspace "Still here"/);
+    del.keys('C-d');
+    expect(await del.exitCode()).toBe(130);
+    expect(del.screen()).toMatch(/^error: cancelled$/m);
+    expect(del.screen()).toContain('TTY-SANE');
+    expect(JSON.parse((await m.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(1);
+
+    const gone = openChecked('account delete', env);
+    await gone.waitFor(/Type your email/);
+    gone.keys('C-c');
+    expect(await gone.exitCode()).toBe(130);
+    expect(gone.screen()).toMatch(/^error: cancelled$/m);
+    expect(gone.screen()).toContain('TTY-SANE');
+    expect((await m.run(['whoami'])).code).toBe(0);
+  });
+
+  it('--password-stdin on a terminal is refused at once (exit 2) instead of echoing the password', async () => {
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: tempDir('isync-config-'), INSOMNIA_SYNC_SERVER: server.url };
+    const s = open('login --email tty-stdin@example.com --password-stdin', env);
+    expect(await s.exitCode(10_000)).toBe(2);
+    expect(s.screen()).toContain('--password-stdin reads from a pipe; leave it out to be asked on the terminal');
+  });
+
   it('signup asks for the password twice with hidden input; login asks once', async () => {
     const configDir = tempDir('isync-config-');
     const env = { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url };
@@ -49,19 +115,77 @@ describe('prompts on a terminal', () => {
     expect((await m.run(['whoami', '--json'])).code).toBe(0);
   });
 
-  it('mismatched passwords at signup: exit 2 and no account', async () => {
+  it('signup re-asks an empty or short first entry at once, and starts over when the repeat differs', async () => {
     const configDir = tempDir('isync-config-');
-    const s = open('signup --email mismatch@example.com', { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url });
+    const s = open('signup --email reask@example.com', { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url });
     await s.waitFor(/Choose a password/);
-    s.type('first-password-1');
+    s.enter();
+    await s.waitFor(/Type it, or Ctrl-C to cancel/);
+    s.type('short');
+    s.enter();
+    await s.waitFor(/At least 8 characters/);
+    expect(s.screen()).not.toMatch(/Repeat the password/);
+    // the short entry stays in the line: the rest is added to it
+    s.type('-but-now-long');
     s.enter();
     await s.waitFor(/Repeat the password/);
-    s.type('other-password-2');
+    s.type('a typo in the repeat');
     s.enter();
+    await s.waitFor(/The two passwords differ; choose it again\.[\s\S]*Choose a password/);
+    s.type('short-but-now-long');
+    s.enter();
+    await s.waitFor(/differ[\s\S]*Repeat the password/);
+    s.type('short-but-now-long');
+    s.enter();
+    expect(await s.exitCode()).toBe(0);
+    const login = await machine(server.url).run(['login', '--email', 'reask@example.com', '--password-stdin'], { input: 'short-but-now-long\n' });
+    expect(login.code, login.stderr).toBe(0);
+  });
+
+  it('three mismatched repeats at signup: exit 2 and no account', async () => {
+    const configDir = tempDir('isync-config-');
+    const s = open('signup --email mismatch@example.com', { INSOMNIA_SYNC_CONFIG_DIR: configDir, INSOMNIA_SYNC_SERVER: server.url });
+    for (let round = 1; round <= 3; round++) {
+      await s.waitFor(new RegExp(`(Choose a password[\\s\\S]*){${round}}`));
+      s.type('first-password-1');
+      s.enter();
+      await s.waitFor(new RegExp(`(Repeat the password[\\s\\S]*){${round}}`));
+      s.type('other-password-2');
+      s.enter();
+    }
     expect(await s.exitCode()).toBe(2);
+    expect(s.screen()).toContain('error: the two passwords differ');
     const m = machine(server.url);
     const login = await m.run(['login', '--email', 'mismatch@example.com', '--password-stdin'], { input: 'first-password-1\n' });
     expect(login.code).toBe(4);
+  });
+
+  it('account password checks the current password before asking for the new one', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'change@example.com', '--password-stdin'], { input: 'current-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const wrong = open('account password', env);
+    await wrong.waitFor(/Current password/);
+    wrong.type('not-the-password');
+    wrong.enter();
+    expect(await wrong.exitCode()).toBe(4);
+    expect(wrong.screen()).toContain('error: wrong password; nothing was changed');
+    expect(wrong.screen()).not.toMatch(/New password/);
+
+    const right = open('account password', env);
+    await right.waitFor(/Current password/);
+    right.type('current-password-1');
+    right.enter();
+    await right.waitFor(/New password/);
+    right.type('the-new-password-2');
+    right.enter();
+    await right.waitFor(/Repeat the password/);
+    right.type('the-new-password-2');
+    right.enter();
+    expect(await right.exitCode()).toBe(0);
+    const login = await machine(server.url).run(['login', '--email', 'change@example.com', '--password-stdin'], { input: 'the-new-password-2\n' });
+    expect(login.code, login.stderr).toBe(0);
   });
 
   it('workspace delete asks for confirmation; answering no keeps the workspace', async () => {
@@ -84,6 +208,26 @@ describe('prompts on a terminal', () => {
     yes.enter();
     expect(await yes.exitCode()).toBe(0);
     expect(JSON.parse((await m.run(['workspace', 'list', '--json'])).stdout).workspaces).toHaveLength(0);
+  });
+
+  it('restore over unpushed changes answered no exits 2, as a declined workspace delete does, and keeps them', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'restore-no@example.com', '--password-stdin'], { input: 'restore-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'a.json'), '{"v":1}');
+    expect((await m.run(['init', '--name', 'Restore me'], { cwd: dir })).code).toBe(0);
+    expect((await m.run(['push', '-m', 'one'], { cwd: dir })).code).toBe(0);
+    const first = JSON.parse((await m.run(['log', '--json'], { cwd: dir })).stdout).snapshots[0].id as string;
+    writeFileSync(path.join(dir, 'a.json'), '{"v":2}');
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const s = open(`restore ${first}`, env, dir);
+    await s.waitFor(/unpushed change\(s\); overwrite them/);
+    s.type('n');
+    s.enter();
+    expect(await s.exitCode()).toBe(2);
+    expect(s.screen()).toContain('error: not restored: you have unpushed changes');
+    expect(readFileSync(path.join(dir, 'a.json'), 'utf8')).toBe('{"v":2}');
   });
 
   it('team confirm --all asks about each fingerprint; only the vouched-for member gets the key', async () => {

@@ -32,7 +32,12 @@ export class TmuxSession {
   }
 
   type(text: string): void {
-    this.tmux(['send-keys', '-t', this.name, '-l', text]);
+    this.tmux(['send-keys', '-t', this.name, '-l', '--', text]);
+  }
+
+  /** tmux key names, e.g. C-c, C-d */
+  keys(...names: string[]): void {
+    this.tmux(['send-keys', '-t', this.name, ...names]);
   }
 
   enter(): void {

@@ -15,7 +15,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
-import { requireSession, resolveServer, type ActiveSession } from '../session.js';
+import { refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
 import { normalizeEmail, storeSession } from './auth.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 
@@ -55,7 +55,7 @@ async function newCredentials(ctx: ClientContext, cost: WireKdf, password: strin
 }
 
 async function askNewPassword(ctx: ClientContext, other: string, otherName: string): Promise<string> {
-  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false });
+  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false, minLength: MIN_PASSWORD_CHARS });
   if (next.length < MIN_PASSWORD_CHARS) throw new UsageError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
   if (next === other) {
     throw new UsageError(`the new password is the same as the ${otherName}`, 'with --password-stdin give it on the second line of standard input');
@@ -142,22 +142,25 @@ export interface PasswordChangeResult {
 export async function changePassword(ctx: ClientContext): Promise<PasswordChangeResult> {
   const session = requireSession(ctx);
   const current = await ctx.prompter.password('Current password');
-  const next = await askNewPassword(ctx, current, 'current one');
-  ctx.progress.start('Deriving keys from your passwords');
+  // The current password is checked before the new one is asked for: it must open the wrapped
+  // account key the server holds (nothing is sent for that), and that key must be the one this
+  // machine uses: a server that swapped it would otherwise get us to wrap its own.
+  ctx.progress.start('Checking your current password');
   const proof = await proofOf(ctx, session, current);
-  const fresh = await newCredentials(ctx, proof.kdf, next);
   const me = await session.api.me();
-  // Re-wrap the key the server holds (opened with the current password), after checking it is the
-  // key this machine uses: a server that swapped it would otherwise get us to wrap its own.
   let accountKey: Uint8Array;
   try {
     accountKey = openEnvelope(ctx.primitives, proof.wrapKey, fromB64(me.keys.wrappedAccountKey), { kind: 'account-key', ownerId: session.secrets.userId });
   } catch (err) {
-    ctx.progress.stop();
     if (err instanceof IntegrityError) throw new AuthError('wrong password; nothing was changed');
     throw err;
+  } finally {
+    ctx.progress.stop();
   }
   if (toB64(accountKey) !== session.secrets.accountKey) throw new IntegrityFailure('the account key the server holds is not the one this machine uses');
+  const next = await askNewPassword(ctx, current, 'current one');
+  ctx.progress.start('Deriving keys from your new password');
+  const fresh = await newCredentials(ctx, proof.kdf, next);
   ctx.progress.update('Changing your password');
   const res = await session.api
     .changePassword({
@@ -209,6 +212,7 @@ export interface RecoverResult {
  */
 export async function recover(ctx: ClientContext, opts: { email: string }): Promise<RecoverResult> {
   const email = normalizeEmail(opts.email);
+  await refuseOtherAccount(ctx, email);
   let key: Uint8Array;
   const typed = await ctx.prompter.password('Recovery key', { fromEnv: false });
   try {

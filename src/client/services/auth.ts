@@ -14,7 +14,7 @@ import { toHex } from '../../crypto/hex.js';
 import { IntegrityError, KdfParamsError } from '../../crypto/errors.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, SyncError, UsageError } from '../errors.js';
-import { normalizeUrl, resolveServer } from '../session.js';
+import { normalizeUrl, refuseOtherAccount, resolveServer } from '../session.js';
 import type { SessionSecrets } from '../secrets.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint, ownIdentity } from '../own-keys.js';
 
@@ -57,7 +57,8 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   const name = (opts.name?.trim() || email.split('@')[0] || '').trim().slice(0, 200);
   // the server refuses it too, but only after the password prompt and the key derivation
   if (!isPrintableLine(name)) throw new UsageError('an account name is one line of printable characters (no newline or control character)');
-  const password = await ctx.prompter.password('Choose a password', { confirm: true });
+  await refuseOtherAccount(ctx, null);
+  const password = await ctx.prompter.password('Choose a password', { confirm: true, minLength: 8 });
   if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
   const server = await resolveServer(ctx);
   const api = ctx.api(server);
@@ -112,6 +113,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
 
 export async function login(ctx: ClientContext, opts: { email: string }): Promise<AccountSummary> {
   const email = normalizeEmail(opts.email);
+  await refuseOtherAccount(ctx, email);
   const password = await ctx.prompter.password('Password');
   const server = await resolveServer(ctx);
   const api = ctx.api(server);

@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-open.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
+import { IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, lostBase, walkVerifiedHistory } from '../history.js';
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
@@ -102,7 +102,8 @@ export async function restore(ctx: ClientContext, opts: { snapshot: string; to?:
     const local = await readLocalTree(p, root, index, async () => localBlobIdKey(p, session, remote.ring, root, index.base));
     if (local.changes.length > 0) {
       const ok = await ctx.prompter.confirm(`You have ${local.changes.length} unpushed change(s); overwrite them with snapshot ${target.id.slice(0, 12)}?`);
-      if (!ok) throw new ConflictError('restore cancelled: you have unpushed changes', 'push them first, or pass --yes to overwrite');
+      // a confirmation answered no exits 2, as one not given (no terminal) does, and as elsewhere
+      if (!ok) throw new UsageError('not restored: you have unpushed changes', 'push them first, or pass --yes to overwrite them');
     }
     const wanted = new Map(target.manifest.files.map((f) => [f.path, f]));
     const tree = filesOf(local.files);

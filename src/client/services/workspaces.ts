@@ -218,7 +218,7 @@ export async function deleteWorkspace(ctx: ClientContext, opts: { workspace: str
   const session = requireSession(ctx);
   const found = await resolveWorkspace(ctx, session, opts.workspace);
   const ok = await ctx.prompter.confirm(`Delete workspace "${found.name}" (${found.id.slice(0, 12)}) and all its history from the server?`);
-  if (!ok) throw new UsageError('deletion cancelled');
+  if (!ok) throw new UsageError('not deleted');
   await session.api.deleteWorkspace(found.id);
   return { id: found.id, name: found.name, deleted: true };
 }
