@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-open.js';
 import type { ClientContext } from '../context.js';
-import { IntegrityFailure, UsageError } from '../errors.js';
+import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, lostBase, walkVerifiedHistory } from '../history.js';
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
