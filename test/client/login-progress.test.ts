@@ -1,11 +1,12 @@
 /**
- * login's progress says what it waits for: "Contacting SERVER" while the first request is out (a
+ * login's (and signup's) progress says what it waits for: "Contacting SERVER" while the first request is out (a
  * server that never answers is not a slow key derivation), "Deriving keys" only once the server
  * has named the parameters.
  */
 import { describe, expect, it } from 'vitest';
 import type { ClientContext } from '../../src/client/context.js';
-import { login } from '../../src/client/services/auth.js';
+import { login, signup } from '../../src/client/services/auth.js';
+import { noblePrimitives } from '../../src/crypto/primitives.js';
 
 const SERVER = 'http://sync.example.test:8787';
 
@@ -21,10 +22,10 @@ function recordingContext(prelogin: () => Promise<unknown>): { ctx: ClientContex
     serverOverride: SERVER,
     configDir: '/nonexistent',
     loadConfig: never('the config'),
-    secrets: {} as ClientContext['secrets'],
+    secrets: { read: () => null } as unknown as ClientContext['secrets'],
     prompter: { password: async () => 'correct horse battery staple', confirm: never('a confirmation'), text: never('a prompt') },
     progress: { start: (t: string) => labels.push(t), update: (t: string) => labels.push(t), stop() {} },
-    primitives: {} as ClientContext['primitives'],
+    primitives: noblePrimitives,
     api: () =>
       ({
         prelogin: () => {
@@ -53,5 +54,17 @@ describe('login progress', () => {
     const { ctx, labels } = recordingContext(async () => ({ kdf: { alg: 'argon2id', memoryKiB: 1024, iterations: 1, parallelism: 1, salt: 'AAAAAAAAAAAAAAAAAAAAAA' } }));
     await expect(login(ctx, { email: 'ada@example.com' })).rejects.toMatchObject({ code: 'weak_kdf' });
     expect(labels).toEqual([`Contacting ${SERVER}`, 'Deriving keys from your password']);
+  });
+
+  it('signup too: "Contacting SERVER" while prelogin is out, "Deriving keys" only after', async () => {
+    const failing = recordingContext(async () => {
+      throw Object.assign(new Error('cannot reach the server'), { code: 'unreachable' });
+    });
+    await expect(signup(failing.ctx, { email: 'ada@example.com' })).rejects.toThrow(/cannot reach/);
+    expect(failing.atPrelogin).toEqual([`Contacting ${SERVER}`]);
+    expect(failing.labels).toEqual([`Contacting ${SERVER}`]);
+    const weak = recordingContext(async () => ({ kdf: { alg: 'argon2id', memoryKiB: 1024, iterations: 1, parallelism: 1, salt: 'AAAAAAAAAAAAAAAAAAAAAA' } }));
+    await expect(signup(weak.ctx, { email: 'ada@example.com' })).rejects.toMatchObject({ code: 'weak_kdf' });
+    expect(weak.labels).toEqual([`Contacting ${SERVER}`, 'Deriving keys from your password']);
   });
 });

@@ -64,10 +64,12 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   const api = ctx.api(server);
   const p = ctx.primitives;
 
-  ctx.progress.start('Deriving keys from your password');
+  // Said apart, as login does: a server that never answers must not look like a slow derivation.
+  ctx.progress.start(`Contacting ${server}`);
   // The operator chooses the cost for new accounts (prelogin answers it for an unknown email);
   // deriveMasterKey refuses anything below the client's minimum, whatever the server says.
   const offered = await api.prelogin({ email });
+  ctx.progress.update('Deriving keys from your password');
   const kdf: KdfParams = {
     alg: 'argon2id',
     memoryKiB: offered.kdf.memoryKiB,
