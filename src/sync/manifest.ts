@@ -230,8 +230,8 @@ export interface ManifestHead {
 /**
  * Parses and checks everything in signed manifest bytes but the file list, which is counted and
  * summed, not returned: no file objects. Layout 1 still checks the list against every rule
- * (decodeJsonManifestHead accepts exactly what decodeJsonManifest does); layout 2 checks no paths
- * or modes, only that the section lengths add up. For snapshots whose files are not used (the
+ * (decodeJsonManifestHead accepts exactly what decodeJsonManifest does); layout 2 checks the sizes
+ * and mode bytes and that the section lengths add up, not the paths. For snapshots whose files are not used (the
  * ancestors a pull walks through, `log`).
  */
 export function decodeManifestHead(bytes: Uint8Array): ManifestHead {
@@ -249,6 +249,9 @@ export function decodeManifestHead(bytes: Uint8Array): ManifestHead {
     const size = sizeAt(buf, sizesAt, k);
     total += size;
     ids += chunkCount(size);
+    // a mode byte is one compare: refused here as decodeManifest refuses it
+    const mode = buf[modesAt + k];
+    if (mode !== 0 && mode !== 1) throw new ManifestError(`${fileWhere(k)}.mode must be 0o644 or 0o755`);
   }
   // The sections must add up to the whole, as decodeManifest requires; the paths themselves are
   // not looked at (the signature covers them, and this reader does not use them).

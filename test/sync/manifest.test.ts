@@ -267,6 +267,20 @@ describe('decodeManifestHead', () => {
     expect(decodeManifestHead(none)).toEqual({ manifest: head, files: 0, bytes: 0 });
   });
 
+  it('layout 2: refuses a mode byte other than 0 or 1, as decodeManifest does', () => {
+    const bytes = encodeManifest(sample());
+    const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const headLength = view.readUInt32LE(12);
+    const n = view.readUInt32LE(16 + headLength);
+    const modesAt = 16 + headLength + 4 + n * 8;
+    for (let k = 0; k < n; k++) {
+      const edited = Uint8Array.from(bytes);
+      edited[modesAt + k] = 2;
+      expectManifestError(() => decodeManifest(edited));
+      expectManifestError(() => decodeManifestHead(edited));
+    }
+  });
+
   it('layout 1: refuses a repeated key in the head, which JSON.parse alone would take (the last one wins)', () => {
     const good = text(encodeJsonManifest(sample()));
     const other = 'e'.repeat(64);
