@@ -3,7 +3,7 @@
  * restore must still be what the scan saw just before; one changed or made since stays, and what
  * would have gone there goes beside it.
  */
-import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync, chmodSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ function stage(target: string, content: string): StagedFile {
   try {
     writeSync(fd, content);
     const st = fstatSync(fd);
-    return { staged, target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+    return { staged, target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0 };
   } finally {
     closeSync(fd);
   }
@@ -165,6 +165,27 @@ describe('applyStaged', () => {
     expect(statSync(abs('plain.sh')).mode & 0o777).toBe(0o644);
     expect(read('run.sh')).toBe('echo');
   });
+
+  it('leaves the mode of a file changed since the scan, and never follows a folder swapped for a link', async () => {
+    write('edited.sh', 'echo');
+    write('d/run.sh', 'echo');
+    const outside = mkdtempSync(path.join(os.tmpdir(), 'isync-outside-'));
+    try {
+      writeFileSync(path.join(outside, 'run.sh'), 'not yours');
+      chmodSync(path.join(outside, 'run.sh'), 0o644);
+      const { seen, paths } = await scan();
+      await tick();
+      write('edited.sh', 'echo changed');
+      rmSync(abs('d'), { recursive: true });
+      symlinkSync(outside, abs('d'));
+      const out = applyStaged(root, { staged: [], deletes: [], chmods: [{ path: 'edited.sh', mode: 0o755 }, { path: 'd/run.sh', mode: 0o755 }], seen, reserved: treeNames(paths) });
+      expect(out.keptModes.sort()).toEqual(['d/run.sh', 'edited.sh']);
+      expect(statSync(abs('edited.sh')).mode & 0o111).toBe(0);
+      expect(statSync(path.join(outside, 'run.sh')).mode & 0o777).toBe(0o644);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('matchesSeen', () => {
@@ -184,13 +205,13 @@ describe('matchesSeen', () => {
 });
 
 describe('statOfPlaced', () => {
-  const staged = { ino: 7, size: 10, mtimeMs: 1000.5 };
+  const staged = { ino: 7, size: 10, mtimeMs: 1000.5, exec: true };
   it('records the placed file as it is when it is still the staged one (a rename may change only the ctime)', () => {
     expect(statOfPlaced(staged, { ino: 7, size: 10, mtimeMs: 1000.5, ctimeMs: 2000.25, mode: 0o100755 })).toEqual({ size: 10, mtimeMs: 1000.5, ctimeMs: 2000.25, ino: 7, exec: true });
   });
   it('records mtime 0 (re-hash it) when the placed file was written again before its lstat', () => {
-    for (const after of [{ mtimeMs: 1200 }, { size: 11 }, { ino: 8 }]) {
-      expect(statOfPlaced(staged, { ino: 7, size: 10, mtimeMs: 1000.5, ctimeMs: 2000, mode: 0o100644, ...after }).mtimeMs, JSON.stringify(after)).toBe(0);
+    for (const after of [{ mtimeMs: 1200 }, { size: 11 }, { ino: 8 }, { mode: 0o100644 }]) {
+      expect(statOfPlaced(staged, { ino: 7, size: 10, mtimeMs: 1000.5, ctimeMs: 2000, mode: 0o100755, ...after }).mtimeMs, JSON.stringify(after)).toBe(0);
     }
   });
 });

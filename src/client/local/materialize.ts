@@ -24,10 +24,11 @@ import type { Progress } from '../context.js';
 export interface StagedFile {
   staged: string;
   target: string;
-  /** the staged file's inode, size and mtime once written (placing it keeps them) */
+  /** the staged file's inode, size, mtime and executable bit once written (placing it keeps them) */
   ino: number;
   size: number;
   mtimeMs: number;
+  exec: boolean;
 }
 
 /** A file a clone renamed into place, with the stat data its index entry needs. */
@@ -73,7 +74,7 @@ export async function stageRemoteFiles(remote: RemoteFiles): Promise<StagedFile[
   const staged: StagedFile[] = [];
   await downloadVerified(remote, (plan, stagedPath, fd) => {
     const st = fstatSync(fd);
-    staged.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
+    staged.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0 });
   });
   return staged;
 }
@@ -249,6 +250,8 @@ export interface Applied {
   setAside: { target: string; aside: string }[];
   /** deletes not done because the file changed since the scan */
   keptDeletes: string[];
+  /** mode changes not done because the file changed since the scan (or a folder on its way did) */
+  keptModes: string[];
 }
 
 /**
@@ -267,7 +270,7 @@ export interface Applied {
  * is still a window of one system call, as in git.
  */
 export function applyStaged(root: string, plan: ApplyPlan): Applied {
-  const out: Applied = { placed: new Map(), setAside: [], keptDeletes: [] };
+  const out: Applied = { placed: new Map(), setAside: [], keptDeletes: [], keptModes: [] };
   for (const rel of plan.deletes) {
     const abs = `${root}${path.sep}${rel}`;
     const st = lstatOrNull(abs);
@@ -308,7 +311,13 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
     if (placed) out.placed.set(s.target, statOfPlaced(s, lstatSync(abs)));
     else out.setAside.push({ target: s.target, aside: placeAside(root, s, aside(s.target, null), clearDirs, aside) });
   }
-  for (const c of plan.chmods ?? []) setExecutable(`${root}${path.sep}${c.path}`, c.mode === 0o755);
+  for (const c of plan.chmods ?? []) {
+    // As for writes: only the file the scan saw, reached through real folders (a folder swapped
+    // for a link meanwhile would have the chmod land outside the workspace).
+    const abs = `${root}${path.sep}${c.path}`;
+    if (parentsAreFolders(root, c.path, clearDirs) && matchesSeen(lstatOrNull(abs), plan.seen(c.path))) setExecutable(abs, c.mode === 0o755);
+    else out.keptModes.push(c.path);
+  }
   rmSync(stagingDir(root), { recursive: true, force: true });
   return out;
 }
@@ -363,10 +372,11 @@ export function matchesSeen(st: Stats | null, seen: SeenFile | undefined): boole
  * The index record of a placed file, from its lstat() just after it was placed. A rename or link
  * keeps the inode, size and mtime the staged file had (it may change the ctime): if they differ,
  * something wrote the file in between, and the record gets mtime 0 so the next scan re-hashes it
- * rather than take that write for the synced version.
+ * rather than take that write (or chmod) for the synced version.
  */
-export function statOfPlaced(staged: Pick<StagedFile, 'ino' | 'size' | 'mtimeMs'>, st: Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'mode'>): PlacedStat {
-  const same = st.ino === staged.ino && st.size === staged.size && st.mtimeMs === staged.mtimeMs;
+export function statOfPlaced(staged: Pick<StagedFile, 'ino' | 'size' | 'mtimeMs' | 'exec'>, st: Pick<Stats, 'ino' | 'size' | 'mtimeMs' | 'ctimeMs' | 'mode'>): PlacedStat {
+  // a chmod in between changes only the ctime and the mode: the mode tells it
+  const same = st.ino === staged.ino && st.size === staged.size && st.mtimeMs === staged.mtimeMs && ((st.mode & 0o100) !== 0) === staged.exec;
   return { size: st.size, mtimeMs: same ? st.mtimeMs : 0, ctimeMs: st.ctimeMs, ino: st.ino, exec: (st.mode & 0o100) !== 0 };
 }
 
@@ -443,6 +453,16 @@ function clearParents(root: string, rel: string, clear: Set<string>): string | n
     clear.add(dir);
   }
   return null;
+}
+
+/** Every folder on the way to `rel` is a real folder now (none created); `clear` holds those known to be. */
+function parentsAreFolders(root: string, rel: string, clear: Set<string>): boolean {
+  for (const dir of parentDirs(rel)) {
+    if (clear.has(dir)) continue;
+    if (lstatOrNull(`${root}${path.sep}${dir}`)?.isDirectory() !== true) return false;
+    clear.add(dir);
+  }
+  return true;
 }
 
 function lstatOrNull(abs: string): Stats | null {

@@ -125,6 +125,7 @@ async function pullInto(
   let restored: string[] = [];
   let written: string[];
   let deleted: string[] = [];
+  let keptModes = new Set<string>();
   const conflicts: PullConflict[] = [];
   let entries: IndexEntry[];
   if (intoEmpty) {
@@ -170,7 +171,8 @@ async function pullInto(
       if (planned) planned.conflictPath = aside; // the conflict copy's name was taken meanwhile
       else conflicts.push({ path: target, conflictPath: aside });
     }
-    for (const rel of applied.keptDeletes) conflicts.push({ path: rel, conflictPath: null });
+    keptModes = new Set(applied.keptModes);
+    for (const rel of [...applied.keptDeletes, ...applied.keptModes]) conflicts.push({ path: rel, conflictPath: null });
     conflicts.sort((x, y) => comparePaths(x.path, y.path));
     const copies = new Set(conflicts.map((c) => c.conflictPath));
     written = fetches.map((f) => f.target).filter((t) => applied.placed.has(t) && !copies.has(t));
@@ -189,7 +191,7 @@ async function pullInto(
     written,
     deleted,
     restored,
-    modeChanged: chmods.map((c) => c.path),
+    modeChanged: chmods.map((c) => c.path).filter((rel) => !keptModes.has(rel)),
     conflicts,
   };
 }
