@@ -57,7 +57,7 @@ export async function teamKeys(p: Primitives, holder: KeyHolder, team: TeamInfo)
  * Opens every grant of the team sealed to us. The newest epoch's key is taken on its granter's
  * standing (grant-trust.ts); each older key must be the one the grant of the epoch after it names
  * (crypto/team-grant.ts), so a key the server made up for an old epoch is refused however it is
- * signed. Keys older than a missing epoch cannot be checked and are left out.
+ * signed. Keys older than a missing epoch, or of an epoch below 1, cannot be checked and are left out.
  */
 export async function teamKeyChain(p: Primitives, holder: KeyHolder, team: TeamInfo): Promise<TeamKeyChain> {
   const keys = new Map<number, Uint8Array>();
@@ -83,22 +83,24 @@ export async function teamKeyChain(p: Primitives, holder: KeyHolder, team: TeamI
     }
   }
   if (keys.size === 0) return { keys, previousKeyHash };
+  if (!Number.isInteger(newest) || newest < 1) throw new IntegrityFailure(`the server lists a key of team ${team.name} for epoch ${newest}, which no team has`);
   holder.trust.checkNewestEpoch(team, newest, newestGranter);
-  for (let epoch = newest - 1; epoch >= 1; epoch--) {
+  // Only what the walk down from the newest checks is kept: an epoch below 1, or below a gap,
+  // is no link of the chain, whoever signed it.
+  const chained: TeamKeyChain = { keys: new Map(), previousKeyHash: new Map() };
+  for (let epoch = newest; epoch >= 1; epoch--) {
     const key = keys.get(epoch);
-    if (key === undefined || !keys.has(epoch + 1)) {
-      keys.delete(epoch);
-      previousKeyHash.delete(epoch);
-      continue;
-    }
-    if (!constantTimeEqual(teamKeyHash(p, key), previousKeyHash.get(epoch + 1)!)) {
+    if (key === undefined) break;
+    if (epoch < newest && !constantTimeEqual(teamKeyHash(p, key), previousKeyHash.get(epoch + 1)!)) {
       throw new IntegrityFailure(
         `the key of team ${team.name} for epoch ${epoch} is not the one the key of epoch ${epoch + 1} names: the server replaced one of them`,
         'nothing was read or sent under it',
       );
     }
+    chained.keys.set(epoch, key);
+    chained.previousKeyHash.set(epoch, previousKeyHash.get(epoch)!);
   }
-  return { keys, previousKeyHash };
+  return chained;
 }
 
 export async function unlockWorkspace(p: Primitives, holder: KeyHolder, ws: WorkspaceInfo, teams: TeamInfo[]): Promise<WorkspaceKeyring> {
