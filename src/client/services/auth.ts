@@ -143,8 +143,22 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
     }
     throw err;
   }
+  // The session this login replaces (same account: refuseOtherAccount let it through) would stay
+  // live on the server with nothing here able to end it.
+  const replaced = ctx.secrets.read()?.sessionToken;
   // storeSession checks the public keys the server holds against ours before anything is kept
-  return storeSession(ctx, server, res, accountKey, xSecret, edSecret);
+  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret);
+  if (replaced !== undefined && replaced !== res.session?.token) await endReplacedSession(ctx, server, replaced);
+  return summary;
+}
+
+/** Best effort: the new session is stored already, and an old one the server ended meanwhile is fine. */
+async function endReplacedSession(ctx: ClientContext, server: string, token: string): Promise<void> {
+  try {
+    await ctx.api(server, token).logout();
+  } catch {
+    /* it expires on its own; `account sessions --revoke` ends it */
+  }
 }
 
 /**
