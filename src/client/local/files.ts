@@ -8,11 +8,11 @@
  * a regular file (gone, a folder, a symlink, a FIFO…) is reported as GONE: the caller treats the
  * path as a fresh scan would, as no file (see withoutVanished in sync/diff.ts).
  */
-import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync, readFileSync, type Stats } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, openSync, readSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { blobId } from '../../crypto/workspace-keys.js';
 import type { Primitives } from '../../crypto/primitives.js';
-import { CHUNK_SIZE, chunkRanges } from '../../sync/chunking.js';
+import { CHUNK_SIZE } from '../../sync/chunking.js';
 import { SyncError } from '../errors.js';
 
 /** How many times a big file is read before push gives up on it changing under the read. */
@@ -69,11 +69,17 @@ function openScanned(root: string, file: ScannedRef): { fd: number; st: Stats } 
   return null;
 }
 
-/** Every folder between `root` and `relPath` is a real folder, not a symlink. */
-function parentsAreFolders(root: string, relPath: string): boolean {
+/**
+ * Every folder between `root` and `relPath` is a real folder now, not a symlink (none is created).
+ * `known` holds folders found so before, skipped and added to, for a caller checking many paths.
+ */
+export function parentsAreFolders(root: string, relPath: string, known?: Set<string>): boolean {
   for (let i = relPath.indexOf('/'); i !== -1; i = relPath.indexOf('/', i + 1)) {
-    const st = lstatSync(path.join(root, relPath.slice(0, i)), { throwIfNoEntry: false });
+    const dir = relPath.slice(0, i);
+    if (known?.has(dir)) continue;
+    const st = lstatSync(path.join(root, dir), { throwIfNoEntry: false });
     if (!st?.isDirectory()) return false;
+    known?.add(dir);
   }
   return true;
 }
@@ -188,20 +194,5 @@ export function* chunksOf(root: string, file: ScannedRef): Generator<Uint8Array 
     if (after.size === before.size && after.mtimeMs === before.mtimeMs && after.ctimeMs === before.ctimeMs && total === after.size) return;
     if (attempt === READ_ATTEMPTS) throw new FileChangedError(file.path);
     yield RESTART;
-  }
-}
-
-export function readChunk(root: string, relPath: string, index: number, fileSize: number): Uint8Array {
-  const ranges = chunkRanges(fileSize);
-  const range = ranges[index];
-  if (!range) throw new Error(`chunk ${index} out of range for ${relPath}`);
-  if (ranges.length === 1) return readFileSync(path.join(root, relPath));
-  const fd = openSync(path.join(root, relPath), 'r');
-  try {
-    const buf = Buffer.allocUnsafe(range.length);
-    const n = readSync(fd, buf, 0, range.length, range.offset);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
   }
 }

@@ -17,6 +17,7 @@ import type { ApiClient } from '../api.js';
 import { ConflictError, IntegrityFailure } from '../errors.js';
 import { conflictPathFor, parentDirs } from '../../sync/paths.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
+import { parentsAreFolders } from './files.js';
 import { TaskLimiter } from './limit.js';
 import { STATE_DIR } from './link.js';
 import type { Progress } from '../context.js';
@@ -453,16 +454,6 @@ function clearParents(root: string, rel: string, clear: Set<string>): string | n
     clear.add(dir);
   }
   return null;
-}
-
-/** Every folder on the way to `rel` is a real folder now (none created); `clear` holds those known to be. */
-function parentsAreFolders(root: string, rel: string, clear: Set<string>): boolean {
-  for (const dir of parentDirs(rel)) {
-    if (clear.has(dir)) continue;
-    if (lstatOrNull(`${root}${path.sep}${dir}`)?.isDirectory() !== true) return false;
-    clear.add(dir);
-  }
-  return true;
 }
 
 function lstatOrNull(abs: string): Stats | null {
