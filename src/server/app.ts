@@ -88,7 +88,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerErrorHandlers(app);
   installHardening(app, { tls: deps.tls !== undefined });
-  installRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS);
+  installRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS, ctx);
 
   app.addContentTypeParser('application/octet-stream', (request, payload, done) => {
     const limit = Math.min(request.routeOptions.bodyLimit ?? LIMITS.maxBlobBatchBytes, LIMITS.maxBlobBatchBytes);

@@ -1,11 +1,14 @@
 /**
  * Rate limits on the routes that guess at secrets (pre-login, login, recovery, email verification,
- * invitations): per client IP and per account, each a fixed window, in memory (one process).
- * A route opts in with one line, `config: rateLimited(bucket, accountOf)`; the check runs as a
- * preHandler, after authentication and body validation, so the account key can come from either.
+ * invitations): per client IP and per account, each a fixed window. The counts live in the store,
+ * so every server process on one database shares them: behind a load balancer a guesser gets the
+ * limit once, not once per process. A route opts in with one line,
+ * `config: rateLimited(bucket, accountOf)`; the check runs as a preHandler, after authentication
+ * and body validation, so the account key can come from either.
  */
-import rateLimitPlugin from '@fastify/rate-limit';
+import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Store } from '../storage/store.js';
 import { ApiError } from './errors.js';
 
 export const RATE_LIMIT_BUCKETS = ['prelogin', 'login', 'verify', 'invite'] as const;
@@ -59,51 +62,53 @@ export const bodyEmail: AccountOf = (request) => {
   return typeof email === 'string' ? email.trim().toLowerCase() : null;
 };
 
-type Check = (request: FastifyRequest) => Promise<{ isAllowed: boolean; isExceeded?: boolean; ttlInSeconds?: number }>;
+export interface RateLimitDeps {
+  store: Store;
+  serverSecret: Uint8Array;
+  now: () => Date;
+}
 
-export function installRateLimits(app: FastifyInstance, settings: RateLimitSettings = DEFAULT_RATE_LIMITS): void {
-  // global: false — only routes that opt in are limited, through the checks below
-  void app.register(rateLimitPlugin, { global: false, cache: 100_000, timeWindow: settings.windowMs });
-
-  let checks: Map<string, Check> | null = null;
-  const build = (server: FastifyInstance): Map<string, Check> => {
-    const out = new Map<string, Check>();
-    for (const bucket of RATE_LIMIT_BUCKETS) {
-      const rule = settings.buckets[bucket];
-      if (rule.perIp > 0) {
-        out.set(`${bucket}:ip`, server.createRateLimit({ max: rule.perIp, timeWindow: settings.windowMs, keyGenerator: (r) => r.ip }));
-      }
-      if (rule.perAccount > 0) {
-        out.set(
-          `${bucket}:account`,
-          server.createRateLimit({ max: rule.perAccount, timeWindow: settings.windowMs, keyGenerator: (r) => accountKeys.get(r) ?? '' }),
-        );
-      }
-    }
-    return out;
-  };
-  const accountKeys = new WeakMap<FastifyRequest, string>();
-
+export function installRateLimits(app: FastifyInstance, settings: RateLimitSettings, deps: RateLimitDeps): void {
+  const counter = windowCounter(settings.windowMs, deps);
   app.addHook('preHandler', async (request: FastifyRequest, reply: FastifyReply) => {
     const limit = request.routeOptions.config.limit;
     if (!limit) return;
-    checks ??= build(app);
-    await enforce(checks.get(`${limit.bucket}:ip`), request, reply);
+    const rule = settings.buckets[limit.bucket];
+    await enforce(counter, rule.perIp, `${limit.bucket}|ip|${request.ip}`, reply);
     const account = limit.account?.(request);
-    if (account) {
-      accountKeys.set(request, account);
-      await enforce(checks.get(`${limit.bucket}:account`), request, reply);
-    }
+    if (account) await enforce(counter, rule.perAccount, `${limit.bucket}|account|${account}`, reply);
   });
 }
 
-async function enforce(check: Check | undefined, request: FastifyRequest, reply: FastifyReply): Promise<void> {
-  if (!check) return;
-  const res = await check(request);
-  if (res.isAllowed || !res.isExceeded) return;
-  const seconds = Math.max(1, res.ttlInSeconds ?? 1);
-  void reply.header('retry-after', String(seconds));
-  throw new ApiError('rate_limited', `too many attempts; retry in ${seconds} s`);
+type Count = (subject: string) => Promise<{ count: number; retryAfterSeconds: number }>;
+
+/**
+ * Counts attempts per subject, each in a window opened by its first attempt. The store sees an HMAC
+ * of the subject under the server secret, not the IP or email; keys whose window is over are
+ * dropped at most once a window per process.
+ */
+function windowCounter(windowMs: number, deps: RateLimitDeps): Count {
+  let nextPrune = 0;
+  return async (subject) => {
+    const now = deps.now();
+    if (now.getTime() >= nextPrune) {
+      nextPrune = now.getTime() + windowMs;
+      await deps.store.pruneAttempts(new Date(now.getTime() - windowMs));
+    }
+    const key = createHmac('sha256', deps.serverSecret).update(`rate-limit|${subject}`).digest();
+    const { count, windowStart } = await deps.store.countAttempt(key, now, windowMs);
+    const leftMs = windowStart.getTime() + windowMs - now.getTime();
+    return { count, retryAfterSeconds: Math.max(1, Math.ceil(leftMs / 1000)) };
+  };
+}
+
+/** Every request that reaches the check counts; over `max` in the window is 429. 0: no limit. */
+async function enforce(counter: Count, max: number, subject: string, reply: FastifyReply): Promise<void> {
+  if (max <= 0) return;
+  const { count, retryAfterSeconds } = await counter(subject);
+  if (count <= max) return;
+  void reply.header('retry-after', String(retryAfterSeconds));
+  throw new ApiError('rate_limited', `too many attempts; retry in ${retryAfterSeconds} s`);
 }
 
 /** Parses a `--rate-limit-*` flag value `ACCOUNT,IP` (requests per minute; 0 = off). */

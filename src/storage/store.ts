@@ -427,6 +427,17 @@ export interface Store {
    * cancelled), which hold an address. `dryRun`: counts.
    */
   purgeEnded(before: Date, opts?: { dryRun?: boolean }): Promise<{ sessions: number; invitations: number }>;
+
+  // rate limits: counted in the database so every server process on it shares them
+  /**
+   * Counts one attempt under `key`, atomically, in its window: the window opened by the key's first
+   * attempt, or a new one from `now` when that is `windowMs` old. Returns the window's count with
+   * this attempt and when the window began. `key` is opaque bytes (the server passes an HMAC, so the
+   * table names no address or account).
+   */
+  countAttempt(key: Uint8Array, now: Date, windowMs: number): Promise<{ count: number; windowStart: Date }>;
+  /** Forgets the keys whose window began before `before`; returns how many. */
+  pruneAttempts(before: Date): Promise<number>;
 }
 
 /** What one garbage collection removed (or, dry, would remove). */

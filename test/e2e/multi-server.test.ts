@@ -3,8 +3,12 @@
  * same moment (they race to migrate it), and four CLI clients — two behind each server — pushing
  * at once in rounds. The head's compare-and-swap lives in the database, so across both servers
  * exactly one push per round wins, the rest exit 3, and after they pull and push again nothing is lost.
+ * Rate limits are counted in the database too: a guesser alternating between the servers meets the
+ * limit once, not once per server.
  */
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
@@ -115,5 +119,56 @@ describe('two servers, one PostgreSQL database', () => {
     for (let i = 0; i < log.length - 1; i++) expect(log[i]!.parent).toBe(log[i + 1]!.id);
     const verified = await clients[3]!.m.run(['verify', '--json'], { cwd: clients[3]!.dir });
     expect(verified.code, verified.stderr).toBe(0);
+  });
+});
+
+describe('two servers, one PostgreSQL database: rate limits', () => {
+  let pg: TestDatabase;
+  let servers: StartedServer[] = [];
+
+  beforeAll(async () => {
+    pg = await createTestDatabase();
+    // as the README says: every server on the database gets the same server-secret file
+    const first = await startServer({ db: pg.url, args: ['--rate-limit-login', '3,1000', '--rate-limit-prelogin', '1000,1000'] });
+    const secondDir = mkdtempSync(path.join(tmpdir(), 'insomnia-sync-server-'));
+    copyFileSync(path.join(first.dataDir, 'server-secret'), path.join(secondDir, 'server-secret'));
+    const second = await startServer({ db: pg.url, dataDir: secondDir, args: ['--rate-limit-login', '3,1000', '--rate-limit-prelogin', '1000,1000'] });
+    servers = [first, second];
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const s of servers) await s.cleanup();
+    await pg?.drop();
+  });
+
+  const login = (server: StartedServer, email: string) =>
+    fetch(`${server.url}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, authKey: randomBytes(32).toString('base64url') }),
+    });
+
+  it('counts login attempts per account across both servers, and names no account or IP in the table', async () => {
+    const email = 'guessed@example.com';
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await login(servers[i % 2]!, email)).status);
+    // three wrong guesses in all (two on one server, one on the other), then 429 on either
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    const limited = await login(servers[1]!, email);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await limited.json()) as { error: { code: string } }).error.code).toBe('rate_limited');
+    // another account is not held back by this one's count
+    expect((await login(servers[0]!, 'other@example.com')).status).toBe(401);
+
+    const rows = (await pg.query<{ key: Buffer; count: number }>('SELECT key, count FROM rate_limit_counts')).rows;
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.key).toHaveLength(32);
+      expect(row.key.includes(Buffer.from(email))).toBe(false);
+      expect(row.key.includes(Buffer.from('127.0.0.1'))).toBe(false);
+    }
+    // the IP (7 attempts), the guessed account (6, the refused ones too) and the other account (1)
+    expect(rows.map((r) => r.count).sort((a, b) => b - a)).toEqual([7, 6, 1]);
   });
 });

@@ -407,6 +407,38 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       });
     });
 
+    describe('rate-limit counts', () => {
+      const key = (): Uint8Array => new Uint8Array(randomBytes(32));
+
+      it('counts attempts per key in a window opened by its first attempt, atomically under concurrent calls', async () => {
+        const [a, b] = [key(), key()];
+        const count = async (k: Uint8Array, at: number) => {
+          const r = await store.countAttempt(k, later(at), 60_000);
+          return [r.count, r.windowStart.getTime() - T0.getTime()];
+        };
+        expect(await count(a, 0)).toEqual([1, 0]);
+        expect(await count(a, 59_999)).toEqual([2, 0]);
+        expect(await count(b, 30_000)).toEqual([1, 30_000]);
+        // a's window is over: a new one opens at this attempt; b's is still on
+        expect(await count(a, 60_000)).toEqual([1, 60_000]);
+        expect(await count(b, 60_000)).toEqual([2, 30_000]);
+        const counts = await Promise.all(Array.from({ length: 20 }, () => store.countAttempt(b, later(61_000), 60_000)));
+        expect(counts.map((r) => r.count).sort((x, y) => x - y)).toEqual(Array.from({ length: 20 }, (_, i) => i + 3));
+      });
+
+      it('prunes only the keys whose window began before the cut', async () => {
+        const [a, b] = [key(), key()];
+        await store.countAttempt(a, T0, 60_000);
+        await store.countAttempt(a, later(10), 60_000);
+        await store.countAttempt(b, later(30_000), 60_000);
+        expect(await store.pruneAttempts(T0)).toBe(0);
+        expect(await store.pruneAttempts(later(30_000))).toBe(1);
+        // a starts over; b keeps its count
+        expect((await store.countAttempt(a, later(40_000), 60_000)).count).toBe(1);
+        expect((await store.countAttempt(b, later(40_000), 60_000)).count).toBe(2);
+      });
+    });
+
     describe('users', () => {
       it('creates a user with a personal team and reads it back by email and id', async () => {
         const user = newUser('ada@example.com');

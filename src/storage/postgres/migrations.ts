@@ -210,4 +210,14 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE team_former_members ALTER COLUMN x25519_public_key SET NOT NULL, ALTER COLUMN ed25519_public_key SET NOT NULL;
   CREATE INDEX team_former_members_user ON team_former_members(user_id);
   `,
+  // 7: rate-limit counters in the database, shared by every server process on it
+  `
+  -- as in SQLite: keys are HMACs under the server secret, never an address or an account
+  CREATE TABLE rate_limit_counts (
+    key bytea PRIMARY KEY,
+    window_start timestamptz NOT NULL,
+    count integer NOT NULL
+  );
+  CREATE INDEX rate_limit_counts_window ON rate_limit_counts(window_start);
+  `,
 ];

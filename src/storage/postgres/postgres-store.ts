@@ -600,6 +600,27 @@ export class PostgresStore implements Store {
     };
   }
 
+  // rate limits
+
+  async countAttempt(key: Uint8Array, now: Date, windowMs: number): Promise<{ count: number; windowStart: Date }> {
+    const stale = new Date(now.getTime() - windowMs);
+    // SET reads the row as it was: both CASEs see the old window
+    const rows = await this.db.query<{ count: number; window_start: Date }>(
+      `INSERT INTO rate_limit_counts AS r (key, window_start, count) VALUES ($1, $2, 1)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN r.window_start <= $3 THEN 1 ELSE r.count + 1 END,
+         window_start = CASE WHEN r.window_start <= $3 THEN excluded.window_start ELSE r.window_start END
+       RETURNING count, window_start`,
+      [Buffer.from(key), now, stale],
+    );
+    const row = rows[0]!;
+    return { count: Number(row.count), windowStart: row.window_start };
+  }
+
+  async pruneAttempts(before: Date): Promise<number> {
+    return this.db.exec('DELETE FROM rate_limit_counts WHERE window_start < $1', [before]);
+  }
+
   // teams (issue 3): implemented in team-store.ts
 
   async createTeam(t: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> {

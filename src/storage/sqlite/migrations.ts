@@ -225,4 +225,15 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE team_former_members_6 RENAME TO team_former_members;
   CREATE INDEX team_former_members_user ON team_former_members(user_id);
   `,
+  // 7: rate-limit counters in the database, shared by every server process on it
+  `
+  -- one row per key and its current window; the key is an HMAC of the bucket and the client IP or account
+  -- under the server secret, so the table names neither (src/server/rate-limits.ts)
+  CREATE TABLE rate_limit_counts (
+    key BLOB PRIMARY KEY,
+    window_start INTEGER NOT NULL,
+    count INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX rate_limit_counts_window ON rate_limit_counts(window_start);
+  `,
 ];

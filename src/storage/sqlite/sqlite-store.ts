@@ -620,6 +620,25 @@ export class SqliteStore implements Store {
     };
   }
 
+  // rate limits
+
+  async countAttempt(key: Uint8Array, now: Date, windowMs: number): Promise<{ count: number; windowStart: Date }> {
+    const at = now.getTime();
+    // SET reads the row as it was: both CASEs see the old window
+    const row = this.stmt(
+      `INSERT INTO rate_limit_counts (key, window_start, count) VALUES (?, ?, 1)
+       ON CONFLICT (key) DO UPDATE SET
+         count = CASE WHEN window_start <= ? THEN 1 ELSE count + 1 END,
+         window_start = CASE WHEN window_start <= ? THEN excluded.window_start ELSE window_start END
+       RETURNING count, window_start`,
+    ).get(key, at, at - windowMs, at - windowMs) as { count: number; window_start: number };
+    return { count: Number(row.count), windowStart: new Date(Number(row.window_start)) };
+  }
+
+  async pruneAttempts(before: Date): Promise<number> {
+    return this.stmt('DELETE FROM rate_limit_counts WHERE window_start < ?').run(before.getTime()).changes;
+  }
+
   // teams (issue 3): implemented in team-store.ts
 
   async createTeam(t: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> {
