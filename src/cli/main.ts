@@ -4,6 +4,10 @@ import { buildProgram } from './program.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { COMMAND_MODULES } from './command-modules.js';
 import { redactAccessTokens } from '../client/token-text.js';
+import { guardUntilSettled } from './unsettled.js';
+
+/** the program being run, for the guard below to tell whether --json was given */
+let parsed: Command | undefined;
 
 async function main(argv: string[]): Promise<number> {
   let exitCode: number = EXIT.ok;
@@ -20,6 +24,7 @@ async function main(argv: string[]): Promise<number> {
       },
     },
   );
+  parsed = program;
   try {
     await program.parseAsync(argv);
   } catch (err) {
@@ -89,11 +94,15 @@ function reportError(out: import('./output.js').Output, err: unknown): number {
   return knownCode;
 }
 
+// A command whose promise never settles must not end the process with status 0 and no word.
+const guard = guardUntilSettled(process, () => parsed?.opts().json === true);
 main(process.argv).then(
   (code) => {
+    guard.settled();
     process.exitCode = code;
   },
   (err: unknown) => {
+    guard.settled();
     process.stderr.write(`error: ${redactAccessTokens((err as Error)?.message ?? String(err))}\n`);
     process.exitCode = EXIT.failure;
   },

@@ -5,7 +5,8 @@
  * that swapped our public keys in its database cannot get us to read out its own fingerprint.
  *
  * The server's copy still matters: it is what other members seal team keys to. Wherever the server
- * hands it to us (login, signup, recovery, whoami, account show), it is compared with ours.
+ * hands it to us (login, signup, recovery, whoami, account show, account export), it is compared
+ * with ours.
  */
 import { fromB64, toB64 } from '../protocol/encoding.js';
 import { fingerprint, identityFromSecrets, type Identity } from '../crypto/keys.js';

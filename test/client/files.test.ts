@@ -8,7 +8,7 @@ import { lstatSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, wri
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chunksOf, FileChangedError, GONE, hashFile, READ_ATTEMPTS, readSmallFile, RESTART, type ScannedRef } from '../../src/client/local/files.js';
+import { chunksOf, FileChangedError, FileUnreadableError, GONE, hashFile, READ_ATTEMPTS, readSmallFile, RESTART, unreadable, type ScannedRef } from '../../src/client/local/files.js';
 import { CHUNK_SIZE } from '../../src/sync/chunking.js';
 import { noblePrimitives } from '../../src/crypto/primitives.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
@@ -196,5 +196,25 @@ describe('what is at the path by the time it is read', () => {
       writeFileSync(path.join(root, 'f'), data);
       expect(Buffer.from(readSmallFile(root, scanned('f')) as Uint8Array).equals(data)).toBe(true);
     }
+  });
+});
+
+describe('a read the file system refuses (test/e2e/push-reads.test.ts makes a real EACCES, as any user)', () => {
+  const fsError = (code: string, message: string): NodeJS.ErrnoException => Object.assign(new Error(message), { code });
+
+  it("one line naming the file in the workspace, in the file system's words, never the absolute path (exit 1)", () => {
+    const denied = unreadable('env/k.json', fsError('EACCES', "EACCES: permission denied, open '/home/ann/ws/env/k.json'"));
+    expect(denied).toBeInstanceOf(FileUnreadableError);
+    expect((denied as FileUnreadableError).message).toBe('cannot read env/k.json: permission denied');
+    expect(exitCodeFor((denied as FileUnreadableError).code)).toBe(1);
+    expect((unreadable('sub/', fsError('EIO', "EIO: i/o error, scandir '/home/ann/ws/sub'")) as Error).message).toBe('cannot read sub/: i/o error');
+    expect((unreadable('k.json', fsError('EPERM', 'no words here')) as Error).message).toBe('cannot read k.json: EPERM');
+  });
+
+  it('anything but a file system error goes on as it is', () => {
+    const bug = new TypeError('x is undefined');
+    expect(unreadable('k.json', bug)).toBe(bug);
+    const changed = new FileChangedError('k.json');
+    expect(unreadable('k.json', changed)).toBe(changed);
   });
 });

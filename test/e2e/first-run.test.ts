@@ -50,20 +50,28 @@ describe('first run', () => {
     return (Array.isArray(parsed) ? parsed : parsed.workspaces).map((w) => w.name);
   }
 
-  it('init where .insomnia-sync is a file: one clear line, exit 3, nothing made on the server', async () => {
+  it('init where .insomnia-sync is a file: one clear line, exit 2 (a path that is not a usable folder, as for clone), nothing made on the server', async () => {
     const dir = tempDir('isync-first-file-');
     writeFileSync(path.join(dir, '.insomnia-sync'), '');
     const res = await a.run(['init', '--name', 'Blocked'], { cwd: dir });
-    expect(res.code).toBe(3);
+    expect(res.code).toBe(2);
     expect(res.stderr).toMatch(/^error: cannot link .*\.insomnia-sync is in the way \(not a folder\)\nhint: move it away/);
     expect(res.stderr).not.toMatch(/EEXIST/);
     expect(await workspaceNames()).not.toContain('Blocked');
     expect(readFileSync(path.join(dir, '.insomnia-sync'), 'utf8')).toBe('');
 
     const json = await a.run(['init', '--name', 'Blocked', '--json'], { cwd: dir });
-    expect(json.code).toBe(3);
-    expect(JSON.parse(json.stderr).error.code).toBe('conflict');
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stderr).error.code).toBe('usage');
     expect(await workspaceNames()).not.toContain('Blocked');
+
+    // clone into a path that is a file says the same kind of thing with the same status
+    expect((await a.run(['init', '--name', 'Clonable'], { cwd: tempDir('isync-first-clonable-') })).code).toBe(0);
+    const file = path.join(tempDir('isync-first-notdir-'), 'file');
+    writeFileSync(file, '');
+    const clone = await a.run(['clone', 'Clonable', file, '--json']);
+    expect(clone.code).toBe(2);
+    expect(JSON.parse(clone.stderr).error).toEqual({ code: 'usage', message: `${file} exists and is not a folder` });
   }, 30_000);
 
   it('init that fails to write the link after creating the workspace deletes it again', async () => {

@@ -9,7 +9,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machine, PASSWORD, signupMachine, type Machine } from '../helpers/cli.js';
+import { loginMachine, machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startRecordingProxy } from '../helpers/recording-proxy.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { toB64 } from '../../src/protocol/encoding.js';
@@ -163,4 +163,79 @@ describe("your own fingerprint comes from your keys, not the server's copy", () 
       await proxy.close();
     }
   }, 90_000);
+
+  it("account export whose service data holds other public keys than yours: exit 7, nothing written", async () => {
+    let forge = true;
+    const proxy = await startRecordingProxy(server.url, (method, url, body) => {
+      if (method !== 'GET' || url !== '/v1/account' || !forge) return null;
+      const res = json(body.toString('utf8'));
+      res.publicKeys = { x25519PublicKey: toB64(forged.x25519.publicKey), ed25519PublicKey: toB64(forged.ed25519.publicKey) };
+      return Buffer.from(JSON.stringify(res));
+    });
+    try {
+      const annHere = machine(proxy.url);
+      await loginMachine(annHere, 'ann@example.com');
+      const dir = tempDir('isync-own-export-');
+      for (const extra of [[], ['--json']]) {
+        const out = path.join(dir, `account${extra.length}.tar.gz`);
+        const res = await annHere.run(['account', 'export', '--out', out, ...extra]);
+        expect(res.code, res.stderr).toBe(7);
+        expect(res.stdout).toBe('');
+        expect(res.stderr).toMatch(MISMATCH);
+        expect(shows(res.stderr, forgedFp)).toBe(false);
+        if (extra.length > 0) expect(json(res.stderr).error.code).toBe('integrity');
+        else expect(res.stderr.trim().split('\n')).toHaveLength(2); // the error and its hint
+      }
+      expect(readdirSync(dir)).toEqual([]);
+      forge = false;
+      const ok = await annHere.run(['account', 'export', '--out', path.join(dir, 'account.tar.gz'), '--json']);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(readdirSync(dir)).toEqual(['account.tar.gz']);
+    } finally {
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it('a signup reply naming another account (email, user id, a malformed id): exit 7, nothing stored', async () => {
+    let change: ((user: { id: string; email: string }) => void) | null = null;
+    const proxy = await startRecordingProxy(server.url, (method, url, body) => {
+      if (method !== 'POST' || (url !== '/v1/auth/signup' && url !== '/v1/auth/login') || change === null) return null;
+      const res = json(body.toString('utf8'));
+      if (!res.user) return null;
+      change(res.user);
+      return Buffer.from(JSON.stringify(res));
+    });
+    try {
+      const cases: [string, (user: { id: string; email: string }) => void][] = [
+        ['email', (u) => (u.email = 'mallory@example.com')],
+        ['id', (u) => (u.id = 'ab'.repeat(16))],
+        ['malformed', (u) => (u.id = '../../x')],
+      ];
+      for (const [what, rewrite] of cases) {
+        for (const extra of [[], ['--json']]) {
+          const dave = machine(proxy.url);
+          const email = `dave-${what}${extra.length}@example.com`;
+          change = rewrite;
+          const res = await dave.run(['signup', '--email', email, '--password-stdin', ...extra], { input: `${PASSWORD}\n` });
+          expect(res.code, `${what}: ${res.stderr}`).toBe(7);
+          expect(res.stdout).toBe('');
+          if (extra.length > 0) expect(json(res.stderr).error).toMatchObject({ code: 'integrity', message: expect.stringContaining(`names another account than ${email}`) });
+          else expect(res.stderr).toMatch(new RegExp(`^error: the server's reply names another account than ${email} \\(.*\\)\nhint: the account was created, but nothing was stored on this machine`));
+          expect(res.stderr).not.toContain('mallory');
+          expect(existsSync(path.join(dave.configDir, 'sessions', 'default.json'))).toBe(false);
+          // the account was made as asked: a login through the same proxy, its reply rewritten, is refused too
+          const login = await dave.run(['login', '--email', email, '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+          expect(login.code, login.stderr).toBe(7);
+          expect(existsSync(path.join(dave.configDir, 'sessions', 'default.json'))).toBe(false);
+          // and one answered as it is works
+          change = null;
+          const ok = await dave.run(['login', '--email', email, '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+          expect(ok.code, ok.stderr).toBe(0);
+          expect(json(ok.stdout).email).toBe(email);
+        }
+      }
+    } finally {
+      await proxy.close();
+    }
+  }, 180_000);
 });

@@ -3,14 +3,27 @@
  * or saved again while being read. The real server and CLI as two machines; another program's
  * action is played at the exact moment by a preloaded hook (NODE_OPTIONS --require) that wraps
  * the CLI's fs.openSync / fs.readSync.
+ *
+ * Root reads a file whatever its mode says, so where this suite runs as root, the tests of a file
+ * or folder the user cannot read run the CLI as `nobody` (uid 65534) over a config dir and a
+ * workspace folder handed to that user: the same real EACCES either way.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
+const asRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+/** how the CLI runs for the tests of unreadable files: as this user, or as nobody if that is root */
+const user = asRoot ? { uid: NOBODY, gid: NOBODY } : {};
+/** Hands `paths` (recursively) to the user the CLI runs as. */
+function handOver(...paths: string[]): void {
+  if (asRoot) for (const p of paths) execFileSync('chown', ['-R', `${NOBODY}:${NOBODY}`, p]);
+}
 const MiB = 1024 * 1024;
 
 /**
@@ -177,6 +190,67 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
     const again = await a.run(['push', '--json'], { cwd: dir });
     expect(again.code, again.stderr).toBe(0);
     expect(await snapshotCount(dir)).toBe(before + 1);
+  });
+
+  /** A machine logged in to the account, for the user the tests of unreadable files run the CLI as. */
+  async function userMachine(): Promise<Machine> {
+    const m = machine(server.url);
+    await loginMachine(m, 'reads@example.com');
+    handOver(m.configDir);
+    return m;
+  }
+
+  it('a file the user cannot read: status and push fail with one line naming it (exit 1), no snapshot; readable again, nothing is lost', async () => {
+    const { dir, name } = await pushed({ 'k.json': '{"v":1}', 'o.json': '{"o":1}' });
+    writeFileSync(path.join(dir, 'k.json'), '{"v":2}');
+    writeFileSync(path.join(dir, 'o.json'), '{"o":2}');
+    const c = await userMachine();
+    handOver(dir);
+    chmodSync(path.join(dir, 'k.json'), 0o000);
+    const before = await snapshotCount(dir);
+    for (const cmd of ['status', 'push']) {
+      const res = await c.run([cmd, '--json'], { cwd: dir, ...user });
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stdout).toBe('');
+      expect(json(res.stderr)).toEqual({ error: { code: 'file_unreadable', message: 'cannot read k.json: permission denied' } });
+      const plain = await c.run([cmd], { cwd: dir, ...user });
+      expect(plain.code).toBe(1);
+      expect(plain.stdout).toBe('');
+      expect(plain.stderr).toBe('error: cannot read k.json: permission denied\n');
+    }
+    expect(await snapshotCount(dir)).toBe(before);
+    // Readable again: both changes go up.
+    chmodSync(path.join(dir, 'k.json'), 0o644);
+    const again = await c.run(['push', '--json'], { cwd: dir, ...user });
+    expect(again.code, again.stderr).toBe(0);
+    expect(json(again.stdout).changes).toEqual([
+      { kind: 'modified', path: 'k.json' },
+      { kind: 'modified', path: 'o.json' },
+    ]);
+    const bDir = await cloned(name);
+    expect(readFileSync(path.join(bDir, 'k.json'), 'utf8')).toBe('{"v":2}');
+    expect(readFileSync(path.join(bDir, 'o.json'), 'utf8')).toBe('{"o":2}');
+  });
+
+  it('a folder the user cannot read: status and push fail with one line naming it (exit 1), no snapshot', async () => {
+    const { dir } = await pushed({ 'o.json': '{"o":1}' });
+    mkdirSync(path.join(dir, 'sub'));
+    writeFileSync(path.join(dir, 'sub', 'x.json'), '{"x":1}');
+    writeFileSync(path.join(dir, 'o.json'), '{"o":2}');
+    const c = await userMachine();
+    handOver(dir);
+    chmodSync(path.join(dir, 'sub'), 0o000);
+    const before = await snapshotCount(dir);
+    try {
+      for (const cmd of ['status', 'push']) {
+        const res = await c.run([cmd, '--json'], { cwd: dir, ...user });
+        expect(res.code, res.stderr).toBe(1);
+        expect(json(res.stderr)).toEqual({ error: { code: 'file_unreadable', message: 'cannot read sub/: permission denied' } });
+      }
+      expect(await snapshotCount(dir)).toBe(before);
+    } finally {
+      chmodSync(path.join(dir, 'sub'), 0o755);
+    }
   });
 
   it('a folder named .insomnia-syncignore: status and push fail with one line, not EISDIR', async () => {

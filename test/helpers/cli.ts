@@ -17,23 +17,35 @@ export interface CliResult {
 export interface Machine {
   configDir: string;
   server: string;
-  run(args: string[], opts?: { cwd?: string; input?: string; env?: Record<string, string | undefined> }): Promise<CliResult>;
+  run(args: string[], opts?: RunOptions): Promise<CliResult>;
   /** the same, but starts the process and hands it back (to kill it midway) */
   spawn(args: string[], opts?: { cwd?: string }): ReturnType<typeof spawn>;
+}
+
+export interface RunOptions {
+  cwd?: string;
+  input?: string;
+  env?: Record<string, string | undefined>;
+  /** run the CLI as this user and group (a test running as root plays a user without root's rights) */
+  uid?: number;
+  gid?: number;
 }
 
 export function tempDir(prefix = 'isync-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-export function runCli(
-  args: string[],
-  opts: { cwd?: string; input?: string; env?: Record<string, string | undefined> } = {},
-): Promise<CliResult> {
+export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: 'true', ...opts.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
+      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -30,6 +30,35 @@ export class FileChangedError extends SyncError {
   }
 }
 
+/**
+ * A file (or folder) the user may not read, or whose read failed in the file system: exit 1, one
+ * line naming it, before any snapshot is made. `relPath` is the path in the workspace folder (a
+ * folder's with its '/').
+ */
+export class FileUnreadableError extends SyncError {
+  constructor(readonly relPath: string, reason: string) {
+    super('file_unreadable', `cannot read ${relPath}: ${reason}`);
+  }
+}
+
+/**
+ * Why the file system refused, in its own words ("permission denied", "i/o error"), without the
+ * absolute path Node's message adds; the errno code if the message has no such words.
+ */
+function reasonOf(err: NodeJS.ErrnoException & { code: string }): string {
+  return /^E[A-Z]+: ([^,]+),/.exec(err.message)?.[1] ?? err.code;
+}
+
+/**
+ * `err` as a FileUnreadableError naming `relPath`, if it is the file system's (it has an errno
+ * code); anything else as it is.
+ */
+export function unreadable(relPath: string, err: unknown): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof SyncError || typeof e?.code !== 'string' || !/^E[A-Z]+$/.test(e.code)) return err;
+  return new FileUnreadableError(relPath, reasonOf(e as NodeJS.ErrnoException & { code: string }));
+}
+
 /** What a read needs to know of a scanned file: its path in the folder, and the inode the scan saw. */
 export interface ScannedRef {
   path: string;
@@ -53,7 +82,7 @@ function openScanned(root: string, file: ScannedRef): { fd: number; st: Stats } 
     fd = openSync(path.join(root, file.path), OPEN_FLAGS);
   } catch (err) {
     if (NOT_A_FILE.has((err as NodeJS.ErrnoException).code ?? '')) return null;
-    throw err;
+    throw unreadable(file.path, err);
   }
   try {
     const st = fstatSync(fd);
@@ -63,7 +92,7 @@ function openScanned(root: string, file: ScannedRef): { fd: number; st: Stats } 
     if ((st.mode & S_IFMT) === S_IFREG && (st.ino === file.ino || parentsAreFolders(root, file.path))) return { fd, st };
   } catch (err) {
     closeSync(fd);
-    throw err;
+    throw unreadable(file.path, err);
   }
   closeSync(fd);
   return null;
@@ -148,6 +177,8 @@ export function readSmallFile(root: string, file: ScannedRef): Uint8Array | null
       if (filled === buf.length) return null;
     }
     return buf.subarray(0, filled);
+  } catch (err) {
+    throw unreadable(file.path, err);
   } finally {
     closeSync(fd);
   }
@@ -188,6 +219,9 @@ export function* chunksOf(root: string, file: ScannedRef): Generator<Uint8Array 
         if (filled < CHUNK_SIZE) break;
       }
       after = fstatSync(fd);
+    } catch (err) {
+      // the reads' errors: one the consumer meets ends this generator through return(), not here
+      throw unreadable(file.path, err);
     } finally {
       closeSync(fd);
     }

@@ -4,7 +4,7 @@
  * folder inside this one. As in git, an ignore rule keeps out files not synced yet; a file already
  * synced (in the index) stays in the scan until it is deleted, so adding a rule deletes nothing.
  */
-import { constants as fsConstants, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { constants as fsConstants, lstatSync, readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { builtinIgnored, noNameBuiltinIgnored } from '../../sync/ignore-builtin.js';
@@ -13,6 +13,7 @@ import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { areSimpleValidChildren, validatePath } from '../../sync/paths.js';
 import { STATE_DIR } from './link.js';
 import { SyncError } from '../errors.js';
+import { unreadable } from './files.js';
 
 export { IGNORE_FILE } from '../../sync/ignore-builtin.js';
 import { IGNORE_FILE } from '../../sync/ignore-builtin.js';
@@ -34,11 +35,18 @@ export interface ScanResult {
  */
 async function matcherFor(root: string): Promise<(relPath: string, isDir: boolean) => boolean> {
   const ignoreFile = path.join(root, IGNORE_FILE);
-  const st = statSync(ignoreFile, { throwIfNoEntry: false });
-  if (st === undefined) return builtinIgnored;
-  if (!st.isFile()) throw new SyncError('bad_ignore_file', `${IGNORE_FILE} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}: it must be a file of ignore rules; rename or remove it`);
+  let rules: string;
+  try {
+    const st = statSync(ignoreFile, { throwIfNoEntry: false });
+    if (st === undefined) return builtinIgnored;
+    if (!st.isFile()) throw new SyncError('bad_ignore_file', `${IGNORE_FILE} is ${st.isDirectory() ? 'a folder' : 'not a regular file'}: it must be a file of ignore rules; rename or remove it`);
+    rules = readFileSync(ignoreFile, 'utf8');
+  } catch (err) {
+    // an ignore file this user may not read stops the scan, as a folder by that name does
+    throw unreadable(IGNORE_FILE, err);
+  }
   const { createIgnoreMatcher } = await import('../../sync/ignore.js');
-  return createIgnoreMatcher(readFileSync(ignoreFile, 'utf8'));
+  return createIgnoreMatcher(rules);
 }
 
 /**
@@ -85,7 +93,14 @@ export async function scanFolder(root: string, tracked: TrackedPaths = () => NON
     // Sort keys: a folder's name with its '/'. The default sort compares UTF-16 code units, as
     // `<` does everywhere else, and is native: no comparator called per pair.
     const keys: string[] = [];
-    for (const entry of readdirSync(abs, { withFileTypes: true })) {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(abs, { withFileTypes: true });
+    } catch (err) {
+      // a folder this user may not read (chmod 000): one line naming it, not Node's errno text
+      throw unreadable(rel ? `${rel}/` : root, err);
+    }
+    for (const entry of entries) {
       const name = entry.name;
       names.push(name);
       if (entry.isDirectory()) keys.push(`${name}/`);
@@ -122,7 +137,12 @@ export async function scanFolder(root: string, tracked: TrackedPaths = () => NON
         skipped.push(relPath);
         continue;
       }
-      const st = lstatSync(`${abs}${path.sep}${name}`);
+      let st: Stats;
+      try {
+        st = lstatSync(`${abs}${path.sep}${name}`);
+      } catch (err) {
+        throw unreadable(relPath, err);
+      }
       // Replaced by something else since the folder was read.
       if ((st.mode & S_IFMT) !== S_IFREG) {
         skipped.push(relPath);

@@ -256,7 +256,7 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
     client: ctx.clientLabel,
   });
   ctx.progress.stop();
-  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret);
+  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, { account: { email, userId } });
   return { email: summary.email, server: summary.server, fingerprint: summary.fingerprint, profile: summary.profile };
 }
 

@@ -4,7 +4,7 @@
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
 import { isPrintableLine } from '../../protocol/text.js';
-import type { AccountResponse, KdfParams as WireKdf } from '../../protocol/types.js';
+import { ID_PATTERN, type AccountResponse, type KdfParams as WireKdf } from '../../protocol/types.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { generateIdentity, identityFromSecrets } from '../../crypto/keys.js';
@@ -108,7 +108,9 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   ctx.progress.stop();
   // The reply's public keys are checked like login's: a reply rewritten on the way must not put
   // someone else's keys (and fingerprint) in this machine's session.
+  // So are the account it names: the id this client chose and the email it asked for.
   return storeSession(ctx, server, res, accountKey, identity.x25519.secretKey, identity.ed25519.secretKey, {
+    account: { email, userId },
     hint: 'the account was created, but nothing was stored on this machine; `insomnia-sync login` checks the keys again; if it fails too, contact the server operator',
   });
 }
@@ -147,7 +149,7 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
   // live on the server with nothing here able to end it.
   const replaced = ctx.secrets.read()?.sessionToken;
   // storeSession checks the public keys the server holds against ours before anything is kept
-  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret);
+  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, { account: { email } });
   if (replaced !== undefined && replaced !== res.session?.token) await endReplacedSession(ctx, server, replaced);
   return summary;
 }
@@ -161,11 +163,30 @@ async function endReplacedSession(ctx: ClientContext, server: string, token: str
   }
 }
 
+const USER_ID = new RegExp(ID_PATTERN);
+
+/**
+ * Refuses (exit 7) a reply that names another account than the one asked for: another email
+ * (`email` as normalizeEmail gives it, as the server normalises it too), another user id than
+ * `userId` when this client knows it (signup chose it, recovery was told it), or an id that is not
+ * one. The session would otherwise stand for an account this machine did not sign up or log in as.
+ */
+function checkReplyAccount(res: AccountResponse, wanted: { email: string; userId?: string }, hint?: string): void {
+  const { id, email } = res.user ?? {};
+  const idOk = typeof id === 'string' && USER_ID.test(id) && (wanted.userId === undefined || id === wanted.userId);
+  if (idOk && email === wanted.email) return;
+  throw new IntegrityFailure(
+    `the server's reply names another account than ${wanted.email} (${idOk ? 'another email' : 'another or a malformed user id'})`,
+    hint ?? 'nothing was stored on this machine; contact the server operator: the server, or something between you and it, has been tampered with',
+  );
+}
+
 /**
  * Keeps the new session and unwrapped keys on this machine and remembers the server for the profile.
- * The public keys kept (and the fingerprint shown) are derived from the secret keys here; the
- * server's copy in `res` must equal them, or nothing is stored (IntegrityFailure, exit 7): others
- * seal team keys to the server's copy, so a swapped one would hand them to someone else.
+ * The reply must name the account asked for (`opts.account`). The public keys kept (and the
+ * fingerprint shown) are derived from the secret keys here; the server's copy in `res` must equal
+ * them. Otherwise nothing is stored (IntegrityFailure, exit 7): others seal team keys to the
+ * server's copy, so a swapped one would hand them to someone else.
  */
 export async function storeSession(
   ctx: ClientContext,
@@ -174,9 +195,10 @@ export async function storeSession(
   accountKey: Uint8Array,
   xSecret: Uint8Array,
   edSecret: Uint8Array,
-  opts: { hint?: string } = {},
+  opts: { account: { email: string; userId?: string }; hint?: string },
 ): Promise<AccountSummary> {
   if (!res.session) throw new AuthError('the server did not open a session');
+  checkReplyAccount(res, opts.account, opts.hint);
   const identity = identityFromSecrets(xSecret, edSecret, ctx.primitives);
   checkServerCopyOfOwnKeys(identity, res.keys, opts.hint);
   const secrets: SessionSecrets = {

@@ -25,6 +25,7 @@ import { placeRemoteFiles } from '../local/materialize.js';
 import { readRemoteFiles } from '../remote-read.js';
 import type { TarEntry } from '../tar-stream.js';
 import { requireSession, type ActiveSession } from '../session.js';
+import { checkServerCopyOfOwnKeys } from '../own-keys.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
 import { loadRemote, trustedSigners } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
@@ -317,6 +318,9 @@ export async function exportAccount(ctx: ClientContext, opts: { out: string; enc
   const passphrase = target.format === 'tar.gz.age' ? await passphraseFor(ctx, opts.passphrase) : null;
   ctx.progress.start('Reading your account');
   const [data, workspaces] = await Promise.all([session.api.accountShow(), listWorkspaces(ctx, session)]);
+  // The export says what the server holds about you, public keys included: as `account show` does,
+  // they must be the keys of this machine's secret keys, or nothing is written (exit 7).
+  checkServerCopyOfOwnKeys(session.identity, data.publicKeys);
   const mtime = new Date();
   const top = `insomnia-sync-account-${mtime.toISOString().slice(0, 10)}`;
   const results: AccountExportResult['workspaces'] = [];

@@ -128,7 +128,8 @@ function checkCanLink(root: string): void {
   let exists = true;
   try {
     if (!lstatSync(dir).isDirectory()) {
-      throw new ConflictError(`cannot link ${root}: ${dir} is in the way (not a folder)`, `move it away, then run \`insomnia-sync init\` again`);
+      // a path that is not a usable folder, as clone's target that is not one: usage (exit 2), not a conflict
+      throw new UsageError(`cannot link ${root}: ${dir} is in the way (not a folder)`, `move it away, then run \`insomnia-sync init\` again`);
     }
   } catch (err) {
     if (err instanceof SyncError) throw err;
