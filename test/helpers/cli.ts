@@ -26,10 +26,15 @@ export interface RunOptions {
   cwd?: string;
   input?: string;
   env?: Record<string, string | undefined>;
-  /** run the CLI as this user and group (a test running as root plays a user without root's rights) */
-  uid?: number;
-  gid?: number;
+  /**
+   * Run the CLI without root's right to read and search whatever the modes say (CAP_DAC_OVERRIDE,
+   * CAP_DAC_READ_SEARCH dropped with setpriv), so a test running as root meets EACCES as a user
+   * would. Nothing changes for a test that is not root.
+   */
+  withoutReadOverride?: boolean;
 }
+
+const DROP_READ_OVERRIDE = ['--bounding-set', '-dac_override,-dac_read_search', '--'];
 
 export function tempDir(prefix = 'isync-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -39,12 +44,12 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: 'true', ...opts.env };
     for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const dropRights = opts.withoutReadOverride === true && process.getuid?.() === 0;
+    const [command, argv] = dropRights ? ['setpriv', [...DROP_READ_OVERRIDE, process.execPath, CLI, ...args]] : [process.execPath, [CLI, ...args]];
+    const child = spawn(command, argv, {
       cwd: opts.cwd ?? ROOT,
       env: env as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
-      ...(opts.uid !== undefined ? { uid: opts.uid } : {}),
-      ...(opts.gid !== undefined ? { gid: opts.gid } : {}),
     });
     let stdout = '';
     let stderr = '';
