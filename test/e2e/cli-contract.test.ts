@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { machine, PASSWORD, runCli, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { buildProgram } from '../../src/cli/program.js';
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
 
@@ -119,6 +120,26 @@ describe('command-line contract', () => {
         expect(res.stdout).toMatch(/Usage:/);
       }
       expect((await runCli(['--help'])).stdout).toMatch(/130 cancelled/);
+    });
+
+    it("help takes a command's whole path: `help team confirm` shows confirm's help, not team's", async () => {
+      const want = (await runCli(['team', 'confirm', '--help'])).stdout;
+      expect(want).toMatch(/^Usage: insomnia-sync team confirm /);
+      for (const args of [['help', 'team', 'confirm'], ['team', 'help', 'confirm'], ['--json', 'help', 'team', 'confirm']]) {
+        const res = await runCli(args);
+        expect(res.code, args.join(' ')).toBe(0);
+        expect(res.stdout, args.join(' ')).toBe(want);
+      }
+      const unknown = await runCli(['help', 'team', 'frob']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain("error: unknown command 'team frob'");
+    });
+
+    it("the team summary names every team command, and that a leave is followed by an owner's or admin's rotate", () => {
+      const team = buildProgram(async () => {}).commands.find((c) => c.name() === 'team')!;
+      const summary = team.description();
+      for (const c of team.commands) expect(summary, c.name()).toMatch(new RegExp(`\\b${c.name()}\\b`));
+      expect(summary).toContain('remove (rotates the key), leave (an owner or admin then runs rotate)');
     });
   });
 
