@@ -185,6 +185,17 @@ describe('command-line contract', () => {
       expect(ip.stderr).toContain('did you mean http://127.0.0.1:39350?');
     });
 
+    it('whoami with --server naming a server it is not logged in to exits 4 and says so, like team list', async () => {
+      for (const args of [['whoami'], ['team', 'list']]) {
+        const res = await m.run(['--server', 'http://127.0.0.1:1', ...args]);
+        expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(4);
+        expect(res.stderr).toContain("not logged in to http://127.0.0.1:1 (this profile's session is for ");
+      }
+      const here = await m.run(['--server', server.url, 'whoami', '--json']);
+      expect(here.code, here.stderr).toBe(0);
+      expect(json(here.stdout).email).toBe('home@example.com');
+    });
+
     it('a wrong password at login exits 4 without hinting to log in', async () => {
       const res = await m.run(['login', '--email', 'home@example.com', '--password-stdin'], { input: 'not the password at all\n', cwd: tempDir() });
       expect(res.code, res.stderr).toBe(4);
