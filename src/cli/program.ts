@@ -131,7 +131,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
 
   const team = program
     .command('team')
-    .description('teams: create, invite, accept, confirm (fingerprint check), remove or leave (the team key rotates)');
+    .description('teams: create, list, members, invite, accept, confirm (fingerprint check), role; remove (rotates the key), leave (an owner or admin then runs rotate), rotate');
   team.command('create').description('create a team; you become its owner').argument('<name>', 'team name').action(action('team-create'));
   team.command('list').description('your teams, your role in each, key epoch').action(action('team-list'));
   team
@@ -236,6 +236,22 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .argument('<shell>', 'bash, zsh or fish')
     .addHelpText('after', '\nExamples:\n  source <(insomnia-sync completion bash)\n  insomnia-sync completion fish > ~/.config/fish/completions/insomnia-sync.fish')
     .action(action('completion'));
+
+  // commander's own `help` reads one word: `help team confirm` would show team's help, not confirm's.
+  program.helpCommand(false);
+  program
+    .command('help')
+    .description('display help for command')
+    .argument('[command...]', 'a command, e.g. team confirm')
+    .action((words: string[]) => {
+      let cmd: Command = program;
+      for (const word of words) {
+        const next = cmd.commands.find((c) => c.name() === word);
+        if (!next) return program.error(`unknown command '${words.join(' ')}'`, { code: 'commander.unknownCommand', exitCode: 2 });
+        cmd = next;
+      }
+      cmd.help();
+    });
 
   return program;
 }

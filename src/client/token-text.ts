@@ -1,5 +1,5 @@
 /**
- * How an access token looks as text (docs/crypto.md §10), apart from the code that decodes one:
+ * How an access token looks as text (docs/crypto.md §9), apart from the code that decodes one:
  * the CLI's error path needs to recognise and redact tokens without loading any crypto.
  */
 export const ACCESS_TOKEN_PREFIX = 'isync_';

@@ -1,5 +1,6 @@
 /** Every command and option of the program must be in its man page (issue 4 §4). */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
@@ -74,5 +75,28 @@ describe('man/insomnia-sync-server.1', () => {
     const exit1 = entry('1');
     expect(exit1).toMatch(new RegExp(`longer than\\s+--shutdown-timeout \\(default ${defaultSeconds} seconds\\)`));
     expect(exit1).not.toMatch(/10 seconds/);
+  });
+});
+
+describe('both man pages', () => {
+  const groff = spawnSync('groff', ['--version'], { encoding: 'utf8' });
+  it.skipIf(groff.status !== 0)('format with no groff warning (groff -man -ww)', () => {
+    for (const file of ['insomnia-sync.1', 'insomnia-sync-server.1']) {
+      const res = spawnSync('groff', ['-man', '-ww', '-z', path.join(ROOT, 'man', file)], { encoding: 'utf8' });
+      expect(res.stderr, file).toBe('');
+    }
+  });
+
+  it('insomnia-sync.1 has every INSOMNIA_SYNC_ variable the CLI reads in ENVIRONMENT', () => {
+    const text = manText('insomnia-sync.1');
+    const environment = text.slice(text.indexOf('\n.SH ENVIRONMENT'), text.indexOf('\n.SH FILES'));
+    const read = new Set<string>();
+    for (const dir of ['src/cli', 'src/client']) {
+      for (const file of readdirSync(path.join(ROOT, dir), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+        for (const m of readFileSync(path.join(ROOT, dir, file), 'utf8').matchAll(/\bINSOMNIA_SYNC_[A-Z_]+\b/g)) read.add(m[0]);
+      }
+    }
+    expect(read).toContain('INSOMNIA_SYNC_DEBUG');
+    for (const name of read) expect(environment, name).toMatch(new RegExp(`^\\.B ${name}$`, 'm'));
   });
 });

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { machine, PASSWORD, runCli, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { buildProgram } from '../../src/cli/program.js';
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
 
@@ -120,6 +121,26 @@ describe('command-line contract', () => {
       }
       expect((await runCli(['--help'])).stdout).toMatch(/130 cancelled/);
     });
+
+    it("help takes a command's whole path: `help team confirm` shows confirm's help, not team's", async () => {
+      const want = (await runCli(['team', 'confirm', '--help'])).stdout;
+      expect(want).toMatch(/^Usage: insomnia-sync team confirm /);
+      for (const args of [['help', 'team', 'confirm'], ['team', 'help', 'confirm'], ['--json', 'help', 'team', 'confirm']]) {
+        const res = await runCli(args);
+        expect(res.code, args.join(' ')).toBe(0);
+        expect(res.stdout, args.join(' ')).toBe(want);
+      }
+      const unknown = await runCli(['help', 'team', 'frob']);
+      expect(unknown.code).toBe(2);
+      expect(unknown.stderr).toContain("error: unknown command 'team frob'");
+    });
+
+    it("the team summary names every team command, and that a leave is followed by an owner's or admin's rotate", () => {
+      const team = buildProgram(async () => {}).commands.find((c) => c.name() === 'team')!;
+      const summary = team.description();
+      for (const c of team.commands) expect(summary, c.name()).toMatch(new RegExp(`\\b${c.name()}\\b`));
+      expect(summary).toContain('remove (rotates the key), leave (an owner or admin then runs rotate)');
+    });
   });
 
   describe('input the server refuses as malformed', () => {
@@ -162,6 +183,17 @@ describe('command-line contract', () => {
       const ip = await m.run(['--server', '127.0.0.1:39350', 'whoami']);
       expect(ip.code, ip.stderr).toBe(2);
       expect(ip.stderr).toContain('did you mean http://127.0.0.1:39350?');
+    });
+
+    it('whoami with --server naming a server it is not logged in to exits 4 and says so, like team list', async () => {
+      for (const args of [['whoami'], ['team', 'list']]) {
+        const res = await m.run(['--server', 'http://127.0.0.1:1', ...args]);
+        expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(4);
+        expect(res.stderr).toContain("not logged in to http://127.0.0.1:1 (this profile's session is for ");
+      }
+      const here = await m.run(['--server', server.url, 'whoami', '--json']);
+      expect(here.code, here.stderr).toBe(0);
+      expect(json(here.stdout).email).toBe('home@example.com');
     });
 
     it('a wrong password at login exits 4 without hinting to log in', async () => {

@@ -87,7 +87,9 @@ describe('team standing, end to end', () => {
     const refused = await ann.run(['account', 'delete', '--yes', '--password-stdin'], { input: `${PASSWORD}\n` });
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain(`you are the only owner of team ${TEAM}`);
-    expect(refused.stderr).toContain('`insomnia-sync team role EMAIL owner --team TEAM`');
+    expect(refused.stderr).toContain('`team role EMAIL owner --team TEAM`');
+    // SPEC §7's other way, "be deleted": with no one else in it the team goes with the account
+    expect(refused.stderr).toContain('or have them `team leave`: a team no one else is in goes with your account');
     expect(refused.stderr).not.toMatch(/delete the team/);
     expect((await ann.run(['whoami'])).code).toBe(0);
   }, 60_000);

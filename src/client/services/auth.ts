@@ -14,9 +14,9 @@ import { toHex } from '../../crypto/hex.js';
 import { IntegrityError, KdfParamsError } from '../../crypto/errors.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, SyncError, UsageError } from '../errors.js';
-import { normalizeUrl, refuseOtherAccount, resolveServer } from '../session.js';
+import { normalizeUrl, refuseOtherAccount, requireSession, resolveServer } from '../session.js';
 import type { SessionSecrets } from '../secrets.js';
-import { checkServerCopyOfOwnKeys, ownFingerprint, ownIdentity } from '../own-keys.js';
+import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 
 export interface AccountSummary {
   userId: string;
@@ -253,11 +253,10 @@ export async function logout(ctx: ClientContext): Promise<LogoutResult> {
 }
 
 export async function whoami(ctx: ClientContext): Promise<AccountSummary & { teams: { id: string; name: string; role: string; personal: boolean }[] }> {
-  const secrets = ctx.secrets.read();
-  if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL`', 'not_logged_in');
-  const res = await ctx.api(secrets.server, secrets.sessionToken).me();
+  // like every other command: --server naming another server than the session's is not logged in
+  const { secrets, api, identity } = requireSession(ctx);
+  const res = await api.me();
   // "your fingerprint" is that of the keys this machine holds; the server's copy must be the same
-  const identity = ownIdentity(secrets, ctx.primitives);
   checkServerCopyOfOwnKeys(identity, res.keys);
   return {
     userId: res.user.id,

@@ -252,11 +252,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const result = await store.deleteUser(user.id, user.authKeyHash);
       if (!result.ok) {
         if (result.reason === 'sole_owner') {
-          const names = result.teams.map((t) => t.name).join(', ');
-          throw new ApiError(
-            'conflict',
-            `you are the only owner of ${result.teams.length === 1 ? 'team' : 'teams'} ${names}, which ${result.teams.length === 1 ? 'has' : 'have'} other members: hand ${result.teams.length === 1 ? 'it' : 'each'} over to a confirmed member (\`insomnia-sync team role EMAIL owner --team TEAM\`) or remove the other members (\`insomnia-sync team remove EMAIL --team TEAM\`) first; nothing was removed`,
-          );
+          throw new ApiError('conflict', soleOwnerMessage(result.teams.map((t) => t.name)));
         }
         if (result.reason === 'stale') throw new ApiError('conflict', 'the password changed meanwhile; nothing was removed');
         throw unauthorized();
@@ -287,4 +283,20 @@ export function receiptLines(r: T.DeletionReceipt): string[] {
     `${n.workspaces} workspace(s) with ${n.snapshots} snapshot(s) and ${n.blobs} blob(s)`,
     `${n.invitations} invitation(s) to your address, pending or accepted`,
   ];
+}
+
+/**
+ * Why an only owner's account deletion was refused, and every way out: hand the team over, or have
+ * it left to them alone (a team no one else is in is deleted with the account). The client keeps
+ * 300 characters of a message, so long team names are cut rather than the way out.
+ */
+export function soleOwnerMessage(teamNames: string[]): string {
+  const one = teamNames.length === 1;
+  const all = teamNames.join(', ');
+  const names = all.length > 36 ? `${all.slice(0, 35)}…` : all;
+  return (
+    `you are the only owner of ${one ? 'team' : 'teams'} ${names}, which ${one ? 'has' : 'have'} other members; nothing was removed. ` +
+    'Make a confirmed member owner (`team role EMAIL owner --team TEAM`), or remove the others (`team remove`) or have them `team leave`: ' +
+    'a team no one else is in goes with your account'
+  );
 }
