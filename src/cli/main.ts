@@ -87,7 +87,7 @@ function reportError(out: import('./output.js').Output, err: unknown): number {
   const code = typeof e?.code === 'string' && /^[a-z_]+$/.test(e.code) ? e.code : 'failure';
   const message = typeof e?.message === 'string' ? e.message.split('\n')[0]! : String(err);
   const knownCode = exitCodeFor(code);
-  if (knownCode === EXIT.failure && process.env.INSOMNIA_SYNC_DEBUG) process.stderr.write(String((err as Error)?.stack) + '\n');
+  if (knownCode === EXIT.failure && process.env.INSOMNIA_SYNC_DEBUG) process.stderr.write(redactAccessTokens(String((err as Error)?.stack)) + '\n');
   // Errors echo arguments; a token pasted as one must not reach a terminal or CI log whole.
   const hint = typeof e?.hint === 'string' ? redactAccessTokens(e.hint) : undefined;
   out.error(code, redactAccessTokens(message), hint, e?.details);
