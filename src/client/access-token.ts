@@ -126,7 +126,9 @@ export function tokenAuthorName(name: string): string {
  * The Ed25519 keys whose snapshots this workspace accepts, mapped to the principal each belongs to:
  * every member, plus every write token whose certificate verifies under the key of the member who
  * created it (so the server cannot slip in a key of its own). Revoked tokens stay: what they pushed
- * before revocation is still valid history. Read-only tokens never sign.
+ * before revocation is still valid history. Read-only tokens never sign. A token made by a former
+ * member (removed, departed, or whose account was deleted: the server keeps such a token's key and
+ * certificate) counts, like the former member's own key, only up to the member's `untilEpoch`.
  */
 export function trustedSignersOf(p: Primitives | undefined, workspaceId: string, res: WorkspaceMembersResponse): Map<string, MemberPublicKeys> {
   const signers = new Map<string, MemberPublicKeys>(res.members.map((m) => [m.ed25519PublicKey, m]));
@@ -152,6 +154,8 @@ export function trustedSignersOf(p: Primitives | undefined, workspaceId: string,
       name: tokenAuthorName(t.name),
       x25519PublicKey: creator.x25519PublicKey,
       ed25519PublicKey: t.publicKey,
+      // a former member's token is bound as they are: only for epochs they held
+      ...(creator.untilEpoch !== undefined ? { untilEpoch: creator.untilEpoch } : {}),
     });
   }
   return signers;

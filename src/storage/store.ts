@@ -207,6 +207,25 @@ export interface AccessTokenRecord extends NewAccessToken {
 
 export type CreateAccessTokenResult = { ok: true } | { ok: false; reason: 'id_taken' | 'no_workspace' };
 
+/**
+ * What stays of a write token whose creator deleted the account while the token's team keeps a
+ * former-member record of them (docs/protocol.md §3.27): what checking the snapshots it signed
+ * needs, and nothing that could use it or name its creator — no secret hash, no wrapped keys, no
+ * creator email or name, no times of use. The token itself is gone: it was revoked at the deletion.
+ */
+export interface FormerAccessTokenRecord {
+  id: string;
+  workspaceId: string;
+  /** the deleted account's random id, as its former-member record keeps it */
+  createdBy: string;
+  name: string;
+  scope: TokenScope;
+  publicKey: string;
+  certificate: string;
+  /** when it was revoked, or else when its creator's account was deleted */
+  revokedAt: Date;
+}
+
 export interface Store {
   /** Applies pending schema migrations; returns the versions applied (empty when up to date). */
   migrate(): Promise<number[]>;
@@ -299,6 +318,11 @@ export interface Store {
   listAccessTokensOfUser(userId: string, workspaceId?: string): Promise<AccessTokenRecord[]>;
   /** Every token of the workspace, revoked and expired ones included, oldest first. */
   workspaceAccessTokens(workspaceId: string): Promise<AccessTokenRecord[]>;
+  /**
+   * The signer-only records account deletion kept of the workspace's write tokens whose creator
+   * deleted the account (FormerAccessTokenRecord), oldest revocation first.
+   */
+  workspaceFormerAccessTokens(workspaceId: string): Promise<FormerAccessTokenRecord[]>;
   /** Marks the token revoked at `now`; false when unknown or already revoked. */
   revokeAccessToken(id: string, now: Date): Promise<boolean>;
 
@@ -355,7 +379,9 @@ export interface Store {
    * nothing, when the user is the only owner of a team that has other members. Deleted rows are
    * overwritten, not just unlinked. Kept: in each shared team the user held keys in, a former
    * member's record (id, public keys, last epoch; no email or name), so that the user's old
-   * snapshots stay verifiable, and the team becomes rotation-pending.
+   * snapshots stay verifiable, and the team becomes rotation-pending; and of each write token the
+   * user made in a workspace of a team that keeps such a record, a FormerAccessTokenRecord, so that
+   * what the token pushed stays verifiable too. The tokens themselves (secret hash, wrapped keys) go.
    */
   deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult>;
   /** A consistent copy of the whole database at `path`, taken while it stays online. */

@@ -128,6 +128,23 @@ describe('trusted signers', () => {
     expect([...signers.keys()]).toEqual([member.ed25519PublicKey]);
   });
 
+  it("a former member's tokens (kept after the account was deleted) count only up to the member's untilEpoch", () => {
+    // what the server lists for a deleted account: the id and keys, no email or name
+    const former = { ...member, email: '', name: '', untilEpoch: 3 };
+    const kept = { ...token({ name: 'ci' }), revoked: true };
+    const signers = trustedSignersOf(p, workspaceId, { members: [former], tokens: [kept] });
+    expect(signers.get(kept.publicKey)).toEqual({
+      userId: aliceId,
+      email: '',
+      name: 'token ci',
+      x25519PublicKey: member.x25519PublicKey,
+      ed25519PublicKey: kept.publicKey,
+      untilEpoch: 3,
+    });
+    // a current member's token has no bound
+    expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [kept] }).get(kept.publicKey)!.untilEpoch).toBeUndefined();
+  });
+
   it('a token cannot shadow a member key', () => {
     const t = { ...token(), publicKey: member.ed25519PublicKey };
     expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [t] }).get(member.ed25519PublicKey)).toEqual(member);

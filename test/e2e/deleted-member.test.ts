@@ -1,18 +1,37 @@
 /**
  * A team member who deletes the account (docs/protocol.md §3.27) end to end, with the real server
  * and CLI processes: the snapshots they pushed stay verifiable for everyone else (the server keeps
- * their id and public keys as a former member's, with nothing personal), the team waits for a key
+ * their id and public keys as a former member's, with nothing personal), and so do the snapshots a
+ * CI job pushed with a write token they made (the server keeps the token's key and certificate,
+ * never its secret), while the token itself stops working; the team waits for a key
  * rotation before anything new is written under the key they held — new workspaces and renames
  * included (exit 3) — and their address is gone from the database files.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { CLI, PASSWORD, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
 const LEAVER = 'leaver@example.com';
+const CAROL = 'carol@example.com';
+
+/** A CI job: nothing in the environment but PATH, a fresh HOME, the server and the token. */
+function ci(server: string, token: string, args: string[], cwd: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir('isync-ci-home-'), INSOMNIA_SYNC_SERVER: server, INSOMNIA_SYNC_TOKEN: token };
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
 
 /** The newest code of `kind` mailed to `to`, read from the server's outbox. */
 function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
@@ -29,6 +48,7 @@ describe('a team member deletes the account', () => {
   let server: StartedServer;
   let owner: Machine;
   let leaver: Machine;
+  let carol: Machine;
   let ownerDir: string;
   let wsId: string;
 
@@ -42,42 +62,78 @@ describe('a team member deletes the account', () => {
     server = await startServer();
     owner = machine(server.url);
     leaver = machine(server.url);
-    await Promise.all([signupMachine(owner, 'owner@example.com'), signupMachine(leaver, LEAVER)]);
+    carol = machine(server.url);
+    await Promise.all([signupMachine(owner, 'owner@example.com'), signupMachine(leaver, LEAVER), signupMachine(carol, CAROL)]);
     await must(owner, ['account', 'verify', mailedCode(server.dataDir, 'owner@example.com', 'Verification code')]);
     await must(owner, ['team', 'create', 'Acme']);
     ownerDir = tempDir('isync-owner-');
     writeFileSync(path.join(ownerDir, 'a.json'), '{"from":"owner"}');
     wsId = json(await must(owner, ['init', '--team', 'Acme', '--name', 'api', '--json'], { cwd: ownerDir })).id;
     await must(owner, ['push', '-m', 'by the owner'], { cwd: ownerDir });
-    await must(owner, ['team', 'invite', LEAVER, '--team', 'Acme']);
-    await must(leaver, ['team', 'accept', mailedCode(server.dataDir, LEAVER, 'Invite code')]);
-    await must(owner, ['team', 'confirm', LEAVER, '--team', 'Acme', '--yes']);
+    for (const [m, email] of [[leaver, LEAVER], [carol, CAROL]] as const) {
+      await must(owner, ['team', 'invite', email, '--team', 'Acme']);
+      await must(m, ['team', 'accept', mailedCode(server.dataDir, email, 'Invite code')]);
+      await must(owner, ['team', 'confirm', email, '--team', 'Acme', '--yes']);
+    }
   }, 120_000);
 
   afterAll(async () => {
     await server?.cleanup();
   });
 
-  it('their snapshots still clone and verify for the owner, before and after the rotation', async () => {
+  it('their snapshots, and those their write token pushed, still clone, verify, log and export for the others', async () => {
     const leaverDir = path.join(tempDir('isync-leaver-'), 'ws');
     await must(leaver, ['clone', wsId, leaverDir]);
     writeFileSync(path.join(leaverDir, 'b.json'), '{"from":"leaver"}');
     await must(leaver, ['push', '-m', 'by the leaver'], { cwd: leaverDir });
+    // the leaver (a plain member) makes a write token; a CI job pushes with it
+    const { token } = json(await must(leaver, ['token', 'create', '--workspace', wsId, '--name', 'leaver-ci', '--json']));
+    const work = tempDir('isync-ci-');
+    const cloned0 = await ci(server.url, token, ['clone', wsId, 'co'], work);
+    expect(cloned0.code, cloned0.stderr).toBe(0);
+    writeFileSync(path.join(work, 'co', 'generated.json'), '{"by":"ci"}');
+    const pushed = await ci(server.url, token, ['push', '-m', 'by CI'], path.join(work, 'co'));
+    expect(pushed.code, pushed.stderr).toBe(0);
+
     await must(leaver, ['account', 'delete', '--yes', '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
 
     const clone = path.join(tempDir('isync-after-'), 'ws');
     const cloned = await owner.run(['clone', wsId, clone]);
     expect(cloned.code, cloned.stderr).toBe(0);
     expect(readFileSync(path.join(clone, 'b.json'), 'utf8')).toBe('{"from":"leaver"}');
+    expect(readFileSync(path.join(clone, 'generated.json'), 'utf8')).toBe('{"by":"ci"}');
     const verified = await owner.run(['verify'], { cwd: clone });
     expect(verified.code, verified.stderr).toBe(0);
     // the author shown comes from the signed, encrypted manifest, not from the server
-    const log = json((await owner.run(['log', '--json'], { cwd: clone })).stdout);
-    expect(JSON.stringify(log)).toContain('by the leaver');
-    expect(JSON.stringify(log)).toContain(LEAVER);
+    const logged = await owner.run(['log', '--json'], { cwd: clone });
+    expect(logged.code, logged.stderr).toBe(0);
+    const log = JSON.stringify(json(logged.stdout));
+    expect(log).toContain('by the leaver');
+    expect(log).toContain('by CI');
+    expect(log).toContain('token leaver-ci');
+    expect(log).toContain(LEAVER);
     const pulled = await owner.run(['pull'], { cwd: ownerDir });
     expect(pulled.code, pulled.stderr).toBe(0);
-  }, 120_000);
+    // another member, who never synced this workspace before, and the owner's account export
+    const carolClone = await carol.run(['clone', wsId, path.join(tempDir('isync-carol-'), 'ws')]);
+    expect(carolClone.code, carolClone.stderr).toBe(0);
+    const exported = await owner.run(['account', 'export', '--out', path.join(tempDir('isync-export-'), 'me.tar.gz')]);
+    expect(exported.code, exported.stderr).toBe(0);
+
+    // the token itself went with the account: refused (exit 4), for reads as for writes
+    const refused = await ci(server.url, token, ['clone', wsId, 'again'], work);
+    expect(refused.code, refused.stderr).toBe(4);
+    // what the server keeps of it: the signer's key and certificate, nothing that could use it
+    const db = new Database(path.join(server.dataDir, 'sync.db'), { readonly: true });
+    try {
+      expect(db.prepare('SELECT count(*) FROM access_tokens WHERE workspace_id = ?').pluck().get(wsId)).toBe(0);
+      expect(db.prepare('SELECT * FROM former_access_tokens WHERE workspace_id = ?').all(wsId)).toEqual([
+        expect.objectContaining({ name: 'leaver-ci', scope: 'write' }),
+      ]);
+    } finally {
+      db.close();
+    }
+  }, 180_000);
 
   it('until an owner rotates, creating or renaming a workspace is refused (exit 3) like a push', async () => {
     const dir = tempDir('isync-new-');

@@ -338,6 +338,79 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.createUser(newUser('m2@example.com'))).toEqual({ ok: true });
       });
 
+      it("account deletion keeps a signer-only record of the account's write tokens in teams that keep it as a former member", async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('t1@example.com', 't2@example.com');
+        const [m1, m2] = others as [NewUser, NewUser];
+        for (const u of [m1, m2]) expect((await store.confirmMember(teamId, u.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).ok).toBe(true);
+        const token = (createdBy: string, extra: Partial<NewAccessToken> = {}): NewAccessToken => ({
+          id: hex(16),
+          workspaceId: wsId,
+          createdBy,
+          name: 'ci',
+          scope: 'write',
+          secretHash: new Uint8Array(randomBytes(32)),
+          publicKey: b64(32),
+          certificate: b64(64),
+          keys: [{ epoch: 1, wrappedKey: b64(73) }],
+          createdAt: T0,
+          expiresAt: null,
+          ...extra,
+        });
+        const write = token(m1.id, { name: 'push from CI' });
+        const revoked = token(m1.id, { name: 'old' });
+        const read = token(m1.id, { scope: 'read' });
+        const removedOnes = token(m2.id, { name: 'before removal' });
+        const owners = token(owner.id);
+        const personalWs = hex(16);
+        await store.createWorkspace({ id: personalWs, teamId: m1.personalTeam.id, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 });
+        const personal = token(m1.id, { workspaceId: personalWs });
+        for (const t of [write, revoked, read, removedOnes, owners, personal]) expect(await store.createAccessToken(t)).toEqual({ ok: true });
+        await store.revokeAccessToken(revoked.id, later(5));
+        // m2 is removed first (a former member with untilEpoch 1), and deletes the account later
+        const rotated = await store.rotateTeam(teamId, {
+          expectedEpoch: 1,
+          removeUserId: m2.id,
+          sealedKeys: [owner.id, m1.id].map((userId) => ({ userId, sealedKey: b64(80) })),
+          workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }],
+          now: later(6),
+        });
+        expect(rotated).toEqual({ ok: true, epoch: 2 });
+        expect(await store.workspaceFormerAccessTokens(wsId)).toEqual([]);
+
+        const gone = await store.deleteUser(m1.id, m1.authKeyHash);
+        expect(gone.ok && gone.removed.accessTokens).toBe(4);
+        expect((await store.deleteUser(m2.id, m2.authKeyHash)).ok).toBe(true);
+
+        // the tokens themselves are gone: none can be used, listed or looked up
+        expect((await store.workspaceAccessTokens(wsId)).map((t) => t.id)).toEqual([owners.id]);
+        for (const t of [write, revoked, read, removedOnes, personal]) expect(await store.getAccessToken(t.id)).toBeNull();
+        // what checking their signatures needs stays, for write tokens of the shared team only
+        const kept = await store.workspaceFormerAccessTokens(wsId);
+        const signer = (t: NewAccessToken) => ({
+          id: t.id,
+          workspaceId: wsId,
+          createdBy: t.createdBy,
+          name: t.name,
+          scope: 'write',
+          publicKey: t.publicKey,
+          certificate: t.certificate,
+          revokedAt: expect.any(Date),
+        });
+        expect([...kept].sort((a, b) => (a.id < b.id ? -1 : 1))).toEqual([write, revoked, removedOnes].sort((a, b) => (a.id < b.id ? -1 : 1)).map(signer));
+        expect(kept.find((t) => t.id === revoked.id)!.revokedAt).toEqual(later(5));
+        // nothing that uses the token or names its creator
+        expect(JSON.stringify(kept)).not.toMatch(/t[12]@example\.com|secret|wrapped/i);
+        expect(Object.keys(kept[0]!).sort()).toEqual(['certificate', 'createdBy', 'id', 'name', 'publicKey', 'revokedAt', 'scope', 'workspaceId']);
+        // bound to the creators' former-member records, which keep the key their certificates are checked with
+        const members = await store.workspaceMembers(wsId);
+        expect(members.find((m) => m.userId === m1.id)).toMatchObject({ ed25519PublicKey: m1.keys.ed25519PublicKey, untilEpoch: 2, email: '' });
+        expect(members.find((m) => m.userId === m2.id)).toMatchObject({ ed25519PublicKey: m2.keys.ed25519PublicKey, untilEpoch: 1, email: '' });
+        // no new token takes a kept one's id; the records go with their workspace
+        expect(await store.createAccessToken({ ...token(owner.id), id: write.id })).toEqual({ ok: false, reason: 'id_taken' });
+        expect(await store.deleteWorkspace(wsId)).toBe(true);
+        expect(await store.workspaceFormerAccessTokens(wsId)).toEqual([]);
+      });
+
       it('a former member invited again keeps the former record while unconfirmed, and after a second removal; confirmed, is listed once', async () => {
         const { owner, teamId, wsId, others } = await sharedTeam('again@example.com');
         const r = others[0]!;

@@ -8,7 +8,7 @@ import { fromB64 } from '../../protocol/encoding.js';
 import { ROUTES } from '../../protocol/routes.js';
 import { isPrintableLine } from '../../protocol/text.js';
 import type * as T from '../../protocol/types.js';
-import type { AccessTokenRecord } from '../../storage/store.js';
+import type { AccessTokenRecord, FormerAccessTokenRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { getAuth, type WorkspaceGuard } from '../plugins/auth.js';
@@ -41,6 +41,19 @@ export function tokenSignerView(t: AccessTokenRecord): T.TokenSignerInfo {
     publicKey: t.publicKey,
     certificate: t.certificate,
     revoked: t.revokedAt !== null,
+  };
+}
+
+/** A write token kept only as a signer after its creator deleted the account: revoked, never usable. */
+export function formerTokenSignerView(t: FormerAccessTokenRecord): T.TokenSignerInfo {
+  return {
+    id: t.id,
+    name: t.name,
+    scope: t.scope,
+    createdBy: t.createdBy,
+    publicKey: t.publicKey,
+    certificate: t.certificate,
+    revoked: true,
   };
 }
 

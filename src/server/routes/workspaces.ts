@@ -5,7 +5,7 @@ import type * as T from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { getAuth, getTokenAuth, rotationPending, type WorkspaceGuard } from '../plugins/auth.js';
-import { tokenSignerView } from './tokens.js';
+import { formerTokenSignerView, tokenSignerView } from './tokens.js';
 import { schemas } from '../schemas.js';
 import { workspaceView } from '../views.js';
 
@@ -101,7 +101,13 @@ export function registerWorkspaceRoutes(
     onRequest: authenticate,
     handler: async (request): Promise<T.WorkspaceMembersResponse> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
-      const [members, tokens] = await Promise.all([store.workspaceMembers(ws.id), store.workspaceAccessTokens(ws.id)]);
+      const [members, live, former] = await Promise.all([
+        store.workspaceMembers(ws.id),
+        store.workspaceAccessTokens(ws.id),
+        store.workspaceFormerAccessTokens(ws.id),
+      ]);
+      // tokens whose creator deleted the account stay as signers of what they pushed (§3.27)
+      const tokens = [...live.map(tokenSignerView), ...former.map(formerTokenSignerView)];
       return {
         members: members.map((m) => ({
           userId: m.userId,
@@ -112,7 +118,7 @@ export function registerWorkspaceRoutes(
           ...(m.untilEpoch !== undefined ? { untilEpoch: m.untilEpoch } : {}),
         })),
         // absent rather than empty, so the answer of a workspace without tokens is as before
-        ...(tokens.length > 0 ? { tokens: tokens.map(tokenSignerView) } : {}),
+        ...(tokens.length > 0 ? { tokens } : {}),
       };
     },
   });

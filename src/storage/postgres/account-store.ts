@@ -13,6 +13,7 @@ import type {
   DeleteUserResult,
   DeletionCounts,
   EndedSessionRecord,
+  FormerAccessTokenRecord,
   InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
@@ -218,10 +219,22 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
          OR workspace_id IN (SELECT w.id FROM workspaces w WHERE w.team_id = ANY($2::text[]))`,
       [userId, ownTeams],
     );
-    await tx.exec('DELETE FROM access_tokens WHERE created_by = $1', [userId]);
     // invitations to this address go; shared teams it held keys in keep its public keys as a
     // former member's (for its old snapshots) and become rotation-pending
-    removed.invitations = await forgetUserInTeams(tx, userId, String(user.email), new Date());
+    const now = new Date();
+    removed.invitations = await forgetUserInTeams(tx, userId, String(user.email), now);
+    // What its write tokens pushed to such a team must stay verifiable as well: key and
+    // certificate stay (checked against the former-member record's key), the token itself goes.
+    await tx.exec(
+      `INSERT INTO former_access_tokens (id, workspace_id, created_by, name, scope, public_key, certificate, revoked_at)
+       SELECT t.id, t.workspace_id, t.created_by, t.name, t.scope, t.public_key, t.certificate, coalesce(t.revoked_at, $1)
+       FROM access_tokens t JOIN workspaces w ON w.id = t.workspace_id
+         JOIN team_former_members f ON f.team_id = w.team_id AND f.user_id = t.created_by
+       WHERE t.created_by = $2 AND t.scope = 'write'
+       ON CONFLICT (id) DO NOTHING`,
+      [now, userId],
+    );
+    await tx.exec('DELETE FROM access_tokens WHERE created_by = $1', [userId]);
     // workspaces cascade to keys, blobs, snapshots, snapshot links and tokens; teams to members and keys
     if (ownTeams.length > 0) {
       await tx.exec('DELETE FROM workspaces WHERE team_id = ANY($1::text[])', [ownTeams]);
@@ -231,6 +244,24 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
     await tx.exec('DELETE FROM users WHERE id = $1', [userId]);
     return { ok: true, removed };
   });
+}
+
+export async function workspaceFormerAccessTokens(db: PgDb, workspaceId: string): Promise<FormerAccessTokenRecord[]> {
+  const rows = await db.query(
+    `SELECT id, workspace_id, created_by, name, scope, public_key, certificate, revoked_at FROM former_access_tokens
+     WHERE workspace_id = $1 ORDER BY revoked_at, id`,
+    [workspaceId],
+  );
+  return rows.map((r) => ({
+    id: String(r.id),
+    workspaceId: String(r.workspace_id),
+    createdBy: String(r.created_by),
+    name: String(r.name),
+    scope: r.scope === 'write' ? 'write' : 'read',
+    publicKey: String(r.public_key),
+    certificate: String(r.certificate),
+    revokedAt: date(r.revoked_at),
+  }));
 }
 
 /**

@@ -220,4 +220,19 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX rate_limit_counts_window ON rate_limit_counts(window_start);
   `,
+  // 8: write tokens outlive their creator's account as signers only, as former members do
+  `
+  -- as in SQLite: key and certificate for old signatures; no secret hash, wrapped keys, email or name
+  CREATE TABLE former_access_tokens (
+    id text PRIMARY KEY,
+    workspace_id text NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_by text NOT NULL,
+    name text NOT NULL,
+    scope text NOT NULL CHECK (scope IN ('read', 'write')),
+    public_key text NOT NULL,
+    certificate text NOT NULL,
+    revoked_at timestamptz NOT NULL
+  );
+  CREATE INDEX former_access_tokens_workspace ON former_access_tokens(workspace_id);
+  `,
 ];

@@ -41,6 +41,7 @@ import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
   EndedSessionRecord,
+  FormerAccessTokenRecord,
   InvitationRecord,
   InvitationToUserRecord,
   LeaveTeamResult,
@@ -481,7 +482,10 @@ export class PostgresStore implements Store {
   async createAccessToken(t: NewAccessToken): Promise<CreateAccessTokenResult> {
     return this.db.tx(async (tx): Promise<CreateAccessTokenResult> => {
       if (!(await tx.query('SELECT 1 FROM workspaces WHERE id = $1', [t.workspaceId])).length) return { ok: false, reason: 'no_workspace' };
-      if ((await tx.query('SELECT 1 FROM access_tokens WHERE id = $1', [t.id])).length) return { ok: false, reason: 'id_taken' };
+      // nor the id of a token kept as a signer after its creator's account was deleted
+      if ((await tx.query('SELECT 1 FROM access_tokens WHERE id = $1 UNION ALL SELECT 1 FROM former_access_tokens WHERE id = $1', [t.id])).length) {
+        return { ok: false, reason: 'id_taken' };
+      }
       await tx.exec(
         `INSERT INTO access_tokens (id, workspace_id, created_by, name, scope, secret_hash, public_key, certificate, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
@@ -529,6 +533,10 @@ export class PostgresStore implements Store {
 
   async workspaceAccessTokens(workspaceId: string): Promise<AccessTokenRecord[]> {
     return this.tokensWhere('t.workspace_id = $1', [workspaceId]);
+  }
+
+  async workspaceFormerAccessTokens(workspaceId: string): Promise<FormerAccessTokenRecord[]> {
+    return account.workspaceFormerAccessTokens(this.db, workspaceId);
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {

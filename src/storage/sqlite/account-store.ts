@@ -12,6 +12,7 @@ import type {
   DeleteUserResult,
   DeletionCounts,
   EndedSessionRecord,
+  FormerAccessTokenRecord,
   InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
@@ -245,11 +246,26 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
         userId,
         userId,
       );
-      db.prepare('DELETE FROM access_tokens WHERE created_by = ?').run(userId);
     }
     // invitations to this address go; shared teams it held keys in keep its public keys as a
     // former member's (for its old snapshots) and become rotation-pending
-    removed.invitations = forgetUserInTeams(db, userId, String((db.prepare('SELECT email FROM users WHERE id = ?').get(userId) as Row).email), new Date());
+    const now = new Date();
+    removed.invitations = forgetUserInTeams(db, userId, String((db.prepare('SELECT email FROM users WHERE id = ?').get(userId) as Row).email), now);
+    if (tableExists(db, 'access_tokens')) {
+      // What its write tokens pushed to such a team must stay verifiable as well: key and
+      // certificate stay (checked against the former-member record's key), the token itself goes.
+      if (tableExists(db, 'former_access_tokens')) {
+        db.prepare(
+          `INSERT INTO former_access_tokens (id, workspace_id, created_by, name, scope, public_key, certificate, revoked_at)
+           SELECT t.id, t.workspace_id, t.created_by, t.name, t.scope, t.public_key, t.certificate, coalesce(t.revoked_at, ?)
+           FROM access_tokens t JOIN workspaces w ON w.id = t.workspace_id
+             JOIN team_former_members f ON f.team_id = w.team_id AND f.user_id = t.created_by
+           WHERE t.created_by = ? AND t.scope = 'write'
+           ON CONFLICT (id) DO NOTHING`,
+        ).run(now.getTime(), userId);
+      }
+      db.prepare('DELETE FROM access_tokens WHERE created_by = ?').run(userId);
+    }
     // workspaces cascade to keys, blobs, snapshots, snapshot links and tokens; teams to members and keys
     const dropWorkspaces = db.prepare('DELETE FROM workspaces WHERE team_id = ?');
     const dropTeam = db.prepare('DELETE FROM teams WHERE id = ?');
@@ -273,6 +289,25 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
   } finally {
     db.pragma(`secure_delete = ${before === 1 ? 'ON' : 'OFF'}`);
   }
+}
+
+export function workspaceFormerAccessTokens(db: Database.Database, workspaceId: string): FormerAccessTokenRecord[] {
+  const rows = db
+    .prepare(
+      `SELECT id, workspace_id, created_by, name, scope, public_key, certificate, revoked_at FROM former_access_tokens
+       WHERE workspace_id = ? ORDER BY revoked_at, id`,
+    )
+    .all(workspaceId) as Row[];
+  return rows.map((r) => ({
+    id: String(r.id),
+    workspaceId: String(r.workspace_id),
+    createdBy: String(r.created_by),
+    name: String(r.name),
+    scope: r.scope === 'write' ? 'write' : 'read',
+    publicKey: String(r.public_key),
+    certificate: String(r.certificate),
+    revokedAt: new Date(Number(r.revoked_at)),
+  }));
 }
 
 export async function backup(db: Database.Database, path: string): Promise<void> {

@@ -236,4 +236,22 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX rate_limit_counts_window ON rate_limit_counts(window_start);
   `,
+  // 8: write tokens outlive their creator's account as signers only, as former members do
+  `
+  -- Deleting an account must not make the snapshots its write tokens pushed to a shared team
+  -- unverifiable for the others: what the signature check needs stays (the token's key, and the
+  -- certificate the creator signed, checked against the former-member record's key), and nothing
+  -- that could use the token or name its creator: no secret hash, no wrapped keys, no email or name.
+  CREATE TABLE former_access_tokens (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id) ON DELETE CASCADE,
+    created_by TEXT NOT NULL,
+    name TEXT NOT NULL,
+    scope TEXT NOT NULL CHECK (scope IN ('read', 'write')),
+    public_key TEXT NOT NULL,
+    certificate TEXT NOT NULL,
+    revoked_at INTEGER NOT NULL
+  );
+  CREATE INDEX former_access_tokens_workspace ON former_access_tokens(workspace_id);
+  `,
 ];

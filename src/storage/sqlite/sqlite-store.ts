@@ -35,6 +35,7 @@ import {
 import type {
   AccountMetaRecord,
   EndedSessionRecord,
+  FormerAccessTokenRecord,
   InvitationToUserRecord,
   ChangeCredentialsResult,
   DeleteUserResult,
@@ -495,7 +496,10 @@ export class SqliteStore implements Store {
   async createAccessToken(t: NewAccessToken): Promise<CreateAccessTokenResult> {
     const run = this.db.transaction((): CreateAccessTokenResult => {
       if (!this.stmt('SELECT 1 FROM workspaces WHERE id = ?').get(t.workspaceId)) return { ok: false, reason: 'no_workspace' };
-      if (this.stmt('SELECT 1 FROM access_tokens WHERE id = ?').get(t.id)) return { ok: false, reason: 'id_taken' };
+      // nor the id of a token kept as a signer after its creator's account was deleted
+      if (this.stmt('SELECT 1 FROM access_tokens WHERE id = ? UNION ALL SELECT 1 FROM former_access_tokens WHERE id = ?').get(t.id, t.id)) {
+        return { ok: false, reason: 'id_taken' };
+      }
       this.stmt(
         `INSERT INTO access_tokens (id, workspace_id, created_by, name, scope, secret_hash, public_key, certificate, created_at, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -549,6 +553,10 @@ export class SqliteStore implements Store {
 
   async workspaceAccessTokens(workspaceId: string): Promise<AccessTokenRecord[]> {
     return this.tokensWhere('t.workspace_id = ?', workspaceId);
+  }
+
+  async workspaceFormerAccessTokens(workspaceId: string): Promise<FormerAccessTokenRecord[]> {
+    return account.workspaceFormerAccessTokens(this.db, workspaceId);
   }
 
   async revokeAccessToken(id: string, now: Date): Promise<boolean> {
