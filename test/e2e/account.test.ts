@@ -228,6 +228,71 @@ describe('account lifecycle, end to end', () => {
     expect(readTree(path.join(root, doc.workspaces[0].folder))).toEqual(files);
   });
 
+  it('account export leaves out a workspace that fails its check, exports the rest, says which and why, and exits 7', async () => {
+    const m = machine(server.url);
+    await signupMachine(m, 'partial-export@example.com');
+    const made: Record<string, string> = {};
+    for (const name of ['good', 'bad blob', 'bad snapshot']) {
+      const dir = tempDir('isync-partial-');
+      writeFileSync(path.join(dir, 'a.json'), JSON.stringify({ name }));
+      // the biggest blob, and the last file in path order: a.json checks out before b.json fails
+      writeFileSync(path.join(dir, 'b.json'), JSON.stringify({ other: name, pad: 'x'.repeat(4000) }));
+      const init = await m.run(['init', '--name', name, '--json'], { cwd: dir });
+      expect(init.code, init.stderr).toBe(0);
+      made[name] = json(init.stdout).id;
+      expect((await m.run(['push', '-m', 'first'], { cwd: dir })).code).toBe(0);
+    }
+    // a hostile server: one byte flipped in one blob of one workspace, and in the snapshot of another
+    const flip = (data: Buffer): Buffer => {
+      const copy = Buffer.from(data);
+      copy[copy.length >> 1] = copy[copy.length >> 1]! ^ 0x01;
+      return copy;
+    };
+    const db = new Database(path.join(server.dataDir, 'sync.db'));
+    const blob = db.prepare('SELECT rowid AS r, data FROM blobs WHERE workspace_id = ? ORDER BY size DESC LIMIT 1').get(made['bad blob']) as { r: number; data: Buffer };
+    const snap = db.prepare('SELECT rowid AS r, data FROM snapshots WHERE workspace_id = ?').get(made['bad snapshot']) as { r: number; data: Buffer };
+    db.prepare('UPDATE blobs SET data = ? WHERE rowid = ?').run(flip(blob.data), blob.r);
+    db.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(flip(snap.data), snap.r);
+    db.close();
+    try {
+      const dir = tempDir();
+      const human = await m.run(['account', 'export', '--out', path.join(dir, 'human.tar.gz')]);
+      expect(human.code, human.stderr).toBe(7);
+      expect(human.stderr).toMatch(/warning: workspace bad blob \([0-9a-f]{12}\) not exported: .+/);
+      expect(human.stderr).toMatch(/warning: workspace bad snapshot \([0-9a-f]{12}\) not exported: .+/);
+      expect(human.stderr).toMatch(/error: 2 workspace\(s\) left out of the export \(.*\); everything else is in .*human\.tar\.gz/);
+      expect(human.stdout).toMatch(/Exported your service data and 1 workspace\(s\)/);
+
+      const file = path.join(dir, 'me.tar.gz');
+      const res = await m.run(['account', 'export', '--out', file, '--json']);
+      expect(res.code, res.stderr).toBe(7);
+      // stdout is the result, stderr the one JSON error: a script sees both
+      expect(json(res.stderr).error.code).toBe('integrity');
+      const result = json(res.stdout);
+      const unpacked = tempDir();
+      execFileSync('tar', ['-xzf', file, '-C', unpacked]);
+      const root = path.join(unpacked, readdirSync(unpacked)[0]!);
+      const doc = json(readFileSync(path.join(root, 'account.json'), 'utf8'));
+      expect(doc.workspaces).toEqual(result.workspaces);
+      const byId = new Map(doc.workspaces.map((w: any) => [w.id, w]));
+      expect(byId.get(made['bad blob'])).toMatchObject({ name: 'bad blob', folder: null, files: 0, skippedCode: 'integrity', skipped: expect.any(String) });
+      expect(byId.get(made['bad snapshot'])).toMatchObject({ name: 'bad snapshot', folder: null, skippedCode: 'integrity', skipped: expect.any(String) });
+      const good = byId.get(made['good']) as any;
+      expect(good.skipped).toBeUndefined();
+      // nothing of a skipped workspace is in the archive, not even the files that checked out before the bad one
+      expect(readdirSync(path.join(root, 'workspaces'))).toEqual([good.folder.split('/')[1]]);
+      expect(readTree(path.join(root, good.folder))).toEqual({ 'a.json': '{"name":"good"}', 'b.json': JSON.stringify({ other: 'good', pad: 'x'.repeat(4000) }) });
+    } finally {
+      const undo = new Database(path.join(server.dataDir, 'sync.db'));
+      undo.prepare('UPDATE blobs SET data = ? WHERE rowid = ?').run(blob.data, blob.r);
+      undo.prepare('UPDATE snapshots SET data = ? WHERE rowid = ?').run(snap.data, snap.r);
+      undo.close();
+    }
+    const whole = await m.run(['account', 'export', '--out', path.join(tempDir(), 'again.tar.gz'), '--json']);
+    expect(whole.code, whole.stderr).toBe(0);
+    expect(json(whole.stdout).workspaces.filter((w: any) => w.skipped)).toEqual([]);
+  });
+
   it('account sessions lists both machines; --revoke ends the other one (its next command exits 4)', async () => {
     const c = machine(server.url);
     await loginMachine(c, EMAIL);

@@ -21,8 +21,9 @@ import { decryptWorkspaceName } from '../keyring.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
 import { STATE_DIR } from '../local/link.js';
+import { NewerFormatError } from '../../sync/errors.js';
 import { placeRemoteFiles } from '../local/materialize.js';
-import { readRemoteFiles } from '../remote-read.js';
+import { readRemoteFiles, type RemoteFile } from '../remote-read.js';
 import type { TarEntry } from '../tar-stream.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { checkServerCopyOfOwnKeys } from '../own-keys.js';
@@ -151,16 +152,31 @@ async function placeSnapshot(ctx: ClientContext, principal: Principal, workspace
   rmSync(path.join(dir, STATE_DIR), { recursive: true, force: true });
 }
 
+/** A snapshot's files with their content, read from the server (readRemoteFiles) or held in memory. */
+export type FileSource = () => AsyncIterable<RemoteFile>;
+
+function remoteFiles(ctx: ClientContext, principal: Principal, workspaceId: string, s: OpenedSnapshot & { keys: WorkspaceSubkeys }): FileSource {
+  return () => readRemoteFiles({ p: ctx.primitives, api: principal.api, workspaceId, keys: s.keys, epoch: s.epoch, files: s.files, signal: ctx.cancellation?.() });
+}
+
 /**
  * A snapshot's files as tar entries under `top/`, read from the server into memory and never
  * written to disk: folders as their first file names them, files with their manifest mode.
  */
-async function* snapshotEntries(ctx: ClientContext, principal: Principal, workspaceId: string, s: OpenedSnapshot, top: string, mtime: Date): AsyncGenerator<TarEntry> {
+async function* snapshotEntries(
+  ctx: ClientContext,
+  principal: Principal,
+  workspaceId: string,
+  s: OpenedSnapshot,
+  top: string,
+  mtime: Date,
+  source?: FileSource,
+): AsyncGenerator<TarEntry> {
   yield { type: 'dir', path: top, mode: 0o700, mtime };
   if (!s.keys) return;
   const made = new Set<string>();
   let done = 0;
-  const files = readRemoteFiles({ p: ctx.primitives, api: principal.api, workspaceId, keys: s.keys, epoch: s.epoch, files: s.files, signal: ctx.cancellation?.() });
+  const files = (source ?? remoteFiles(ctx, principal, workspaceId, { ...s, keys: s.keys }))();
   for await (const { file, data } of files) {
     const parts = file.path.split('/');
     for (let i = 1; i < parts.length; i++) {
@@ -303,7 +319,51 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
 export interface AccountExportResult {
   out: string;
   format: ExportFormat;
-  workspaces: { id: string; name: string | null; folder: string | null; snapshot: string | null; files: number; skipped?: string }[];
+  workspaces: {
+    id: string;
+    name: string | null;
+    folder: string | null;
+    snapshot: string | null;
+    files: number;
+    /** why the workspace is not in the archive */
+    skipped?: string;
+    /** the error code of that reason: `integrity` or `newer_format` (a failure), `unauthorized`/`forbidden` (no key yet: not one) */
+    skippedCode?: string;
+  }[];
+}
+
+/**
+ * Up to this much plaintext of one workspace is held in memory while its files are checked, so a
+ * bad file keeps the whole workspace out of an account export; a bigger workspace is read twice
+ * (checked, then packed), which keeps memory at a few MiB.
+ */
+const HOLD_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Every file of `read` read to its end, so checked against its id, before the first of them goes
+ * into the archive: an IntegrityFailure here leaves nothing of the workspace behind. The answer
+ * gives the checked files again: from memory when they total at most `holdBytes`, else (a big
+ * workspace) by `read` once more, each checked again as it is packed.
+ */
+export async function checkedFiles(read: FileSource, totalBytes: number, holdBytes = HOLD_BYTES): Promise<FileSource> {
+  const hold = totalBytes <= holdBytes;
+  const held: { file: RemoteFile['file']; parts: Uint8Array[] }[] = [];
+  for await (const { file, data } of read()) {
+    const parts: Uint8Array[] = [];
+    for await (const chunk of data) if (hold) parts.push(chunk);
+    if (hold) held.push({ file, parts });
+  }
+  if (!hold) return read;
+  return async function* () {
+    for (const { file, parts } of held) yield { file, data: (async function* () { yield* parts; })() };
+  };
+}
+
+/** The error that keeps one workspace out of an account export while the others go in; null: it stops the export. */
+function skipCodeOf(err: unknown): string | null {
+  if (err instanceof AuthError || err instanceof IntegrityFailure) return err.code;
+  if (err instanceof NewerFormatError) return err.code;
+  return null;
 }
 
 /**
@@ -331,16 +391,27 @@ export async function exportAccount(ctx: ClientContext, opts: { out: string; enc
     for (const ws of workspaces) {
       ctx.progress.update(`Exporting workspace ${ws.name}`);
       let opened: OpenedSnapshot;
+      let source: FileSource | undefined;
       try {
         opened = await openSnapshot(ctx, session, ws.id, undefined);
+        ctx.progress.update(`Checking workspace ${ws.name}`);
+        if (opened.keys) {
+          const size = opened.files.reduce((n, f) => n + f.size, 0);
+          source = await checkedFiles(remoteFiles(ctx, session, ws.id, { ...opened, keys: opened.keys }), size);
+        }
       } catch (err) {
-        // a team workspace this account holds no key for yet is listed, not fatal
-        if (!(err instanceof AuthError)) throw err;
-        results.push({ id: ws.id, name: null, folder: null, snapshot: null, files: 0, skipped: err.message });
+        // A team workspace this account holds no key for yet is listed, not fatal. One that fails
+        // its check (or that a newer insomnia-sync wrote) is left out with the reason and the rest
+        // still exported, as restic and borg go on past a damaged item: the caller reports it and
+        // exits with its code at the end.
+        const code = skipCodeOf(err);
+        if (code === null) throw err;
+        const name = err instanceof AuthError ? null : ws.name;
+        results.push({ id: ws.id, name, folder: null, snapshot: null, files: 0, skipped: (err as Error).message, skippedCode: code });
         continue;
       }
       const folder = `workspaces/${folderName(ws.name, ws.id)}`;
-      yield* snapshotEntries(ctx, session, ws.id, opened, `${top}/${folder}`, mtime);
+      yield* snapshotEntries(ctx, session, ws.id, opened, `${top}/${folder}`, mtime, source);
       results.push({ id: ws.id, name: opened.name, folder, snapshot: opened.snapshot, files: opened.files.length });
     }
     const document: { exportedAt: string; server: string; serviceData: AccountDataResponse; workspaces: AccountExportResult['workspaces'] } = {
