@@ -517,6 +517,16 @@ describe('account lifecycle, end to end', () => {
     expect((await b.run(['pull'], { cwd: ws })).code).toBe(4);
     expect((await machine(server.url).run(['login', '--email', EMAIL, '--password-stdin'], { input: `${RECOVERED_PASSWORD}\n` })).code).toBe(4);
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your account was deleted');
+    // the outbox keeps no other mail to the address (activation, notices with IPs and clients):
+    // only the receipt, which says it is done; mail to other accounts stays
+    const outbox = path.join(server.dataDir, 'outbox');
+    const to = (who: string) =>
+      readdirSync(outbox)
+        .filter((f) => f.endsWith('.eml'))
+        .map((f) => readFileSync(path.join(outbox, f), 'utf8'))
+        .filter((t) => t.includes(`\r\nTo: ${who}\r\n`));
+    expect(to(EMAIL).map((t) => /^Subject: (.*)$/m.exec(t)?.[1])).toEqual(['insomnia-sync: your account was deleted']);
+    expect(to('partial-export@example.com').length).toBeGreaterThan(0);
 
     for (const f of readdirSync(server.dataDir).filter((n) => n.startsWith('sync.db'))) {
       expect(readFileSync(path.join(server.dataDir, f)).includes(Buffer.from(EMAIL)), f).toBe(false);

@@ -1,5 +1,5 @@
 /** The Mailer implementations: the .eml outbox and SMTP against a real loopback SMTP server. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,26 @@ describe('OutboxMailer', () => {
     const mailer = new OutboxMailer({ dir: tmp(), from: 'a@b.example' });
     await expect(mailer.send({ to: 'a@example.com', subject: 'x\r\nBcc: evil@example.com', text: '' })).rejects.toThrow(/one line/);
     await expect(mailer.send({ to: 'a@example.com, b@example.com', subject: 'x', text: '' })).rejects.toThrow(/single address/);
+  });
+
+  it('forget removes every message to the address (its To: header, any case) and nothing else', async () => {
+    const dir = tmp();
+    const mailer = new OutboxMailer({ dir, from: 'a@b.example' });
+    await mailer.send({ to: 'ada@example.com', subject: 'activation', text: 'Verification code: X' });
+    await mailer.send({ to: 'ada@example.com', subject: 'notice', text: 'from 192.0.2.1' });
+    // mail to someone else stays, even when it names the address in its body
+    await mailer.send({ to: 'bob@example.com', subject: 'invite', text: 'To: ada@example.com\r\ninvited by ada@example.com' });
+    // a message still being written is not touched
+    writeFileSync(join(dir, 'in-flight.eml.tmp'), 'To: ada@example.com\r\n\r\nx');
+    expect(await mailer.forget('ADA@example.com')).toBe(2);
+    const left = readdirSync(dir).sort();
+    expect(left).toHaveLength(2);
+    expect(left).toContain('in-flight.eml.tmp');
+    expect(readFileSync(join(dir, left.find((f) => f.endsWith('.eml'))!), 'utf8')).toContain('To: bob@example.com');
+    expect(await mailer.forget('ada@example.com')).toBe(0);
+    // what comes after (the deletion receipt) is written as usual
+    await mailer.send({ to: 'ada@example.com', subject: 'your account was deleted', text: 'receipt' });
+    expect(readdirSync(dir).filter((f) => f.endsWith('.eml'))).toHaveLength(2);
   });
 
   it('formats dates as RFC 5322 wants', () => {

@@ -16,6 +16,11 @@ export interface Mailer {
   /** `outbox` or `smtp`, for the startup line and logs */
   readonly kind: string;
   send(message: MailMessage): Promise<void>;
+  /**
+   * Removes the messages to `address` this mailer still holds (account deletion): only a mailer
+   * that keeps messages has any (the outbox; SMTP hands each one on at once). Returns how many.
+   */
+  forget?(address: string): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -1,10 +1,12 @@
 /**
  * The default Mailer: one RFC 5322 message per file (`*.eml`) in a folder (DATA_DIR/outbox), for
  * the operator to hand to any mail system, or to read in tests. Files are written to a temporary
- * name and renamed, so a reader never sees half a message; mode 0600.
+ * name and renamed, so a reader never sees half a message; mode 0600. Messages stay until the
+ * operator (or their mail system) removes them, except that deleting an account removes those to
+ * its address (forget), all but the deletion receipt, which is written after.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { checkMessage, type MailMessage, type Mailer } from './mailer.js';
@@ -36,6 +38,38 @@ export class OutboxMailer implements Mailer {
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, formatMessage(message, { from: this.opts.from, date, messageId: `<${id}@${domainOf(this.opts.from)}>` }), { mode: 0o600 });
     renameSync(tmp, file);
+  }
+
+  /**
+   * Deletes every message file addressed to `address` (its To: header, compared without case),
+   * overwriting it first (best effort: a copy-on-write or journaling file system, or a mail system
+   * that already picked it up, may still hold one). Files being written (`.tmp`) are left alone.
+   */
+  async forget(address: string): Promise<number> {
+    const wanted = `to: ${address.toLowerCase()}`;
+    let removed = 0;
+    for (const name of readdirSync(this.opts.dir)) {
+      if (!name.endsWith('.eml')) continue;
+      const file = path.join(this.opts.dir, name);
+      try {
+        const text = readFileSync(file, 'latin1');
+        const end = text.indexOf('\r\n\r\n');
+        const headers = (end < 0 ? text : text.slice(0, end)).split('\r\n');
+        if (!headers.some((h) => h.toLowerCase() === wanted)) continue;
+        const fd = openSync(file, 'r+');
+        try {
+          writeSync(fd, Buffer.alloc(text.length));
+        } finally {
+          closeSync(fd);
+        }
+        unlinkSync(file);
+        removed++;
+      } catch (err) {
+        // picked up (moved or deleted) by the mail system meanwhile: nothing left to remove
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return removed;
   }
 
   async close(): Promise<void> {}

@@ -265,7 +265,16 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         removed: { account: 1, ...result.removed },
         backups: BACKUP_POLICY,
       };
-      request.log.info({ removed: receipt.removed }, 'account deleted');
+      // Mail to the address that the server still holds (the outbox: activation and invitation
+      // codes, notices with IPs and client names) goes too; the receipt, written next, stays: it
+      // is the mail that tells them it is done.
+      let mailRemoved = 0;
+      try {
+        mailRemoved = (await ctx.mailer.forget?.(user.email)) ?? 0;
+      } catch (err) {
+        request.log.error({ mailer: ctx.mailer.kind, err: { message: (err as Error).message } }, 'could not remove mail to a deleted account');
+      }
+      request.log.info({ removed: receipt.removed, mailRemoved }, 'account deleted');
       await notify(request, deletionReceipt(user.email, { ...facts(request), at: deletedAt }, receiptLines(receipt), BACKUP_POLICY));
       return receipt;
     },
