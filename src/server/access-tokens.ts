@@ -31,6 +31,13 @@ const DUMMY_HASH = sha256('insomnia-sync dummy token secret');
 /** last use is written at most this often per token: a push is dozens of requests */
 const TOUCH_EVERY_MS = 60_000;
 export const TOKEN_REFUSED = 'this access token is unknown, revoked or expired';
+/** Its team key rotated after it was made: it holds no key of the current epoch (docs/crypto.md §10). */
+export const STALE_TOKEN_REFUSED = 'this access token predates a key rotation of its workspace and can no longer sync it';
+
+/** The newest key epoch the token holds a wrapped workspace key for (0 when none). */
+export function tokenKeyEpoch(token: Pick<TokenAuthContext, 'keys'>): number {
+  return Math.max(0, ...token.keys.map((k) => k.epoch));
+}
 
 export function isAccessTokenBearer(bearer: string): boolean {
   return bearer.startsWith('isync-token.');

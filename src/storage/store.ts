@@ -161,6 +161,12 @@ export interface NewSnapshot {
   /** every blob the snapshot references; duplicates are allowed */
   blobIds: readonly string[];
   createdAt: Date;
+  /**
+   * The key epoch the writer says it encrypted under. When given, the snapshot is stored only if
+   * it is the current epoch of the workspace's team, checked in the same transaction (a rotation
+   * cannot slip in between): otherwise reason 'stale_epoch'.
+   */
+  epoch?: number;
 }
 
 export type CreateUserResult = { ok: true } | { ok: false; reason: 'email_taken' | 'id_taken' };
@@ -175,6 +181,8 @@ export type CreateSnapshotResult =
   | { ok: false; reason: 'missing_blobs'; missing: string[] }
   /** a snapshot with this id already exists in the workspace */
   | { ok: false; reason: 'exists' }
+  /** `epoch` was given and is not the team's current epoch (`epoch` here); nothing was written */
+  | { ok: false; reason: 'stale_epoch'; epoch: number }
   | { ok: false; reason: 'no_workspace' };
 
 export type TokenScope = 'read' | 'write';
@@ -292,7 +300,8 @@ export interface Store {
   // snapshots
   /**
    * Compare-and-swap of the head, in one transaction: stores the snapshot and moves the head to it
-   * only if the head is `parent` (null: the workspace is empty) and every referenced blob is stored.
+   * only if the head is `parent` (null: the workspace is empty), every referenced blob is stored,
+   * and (when `epoch` is given) the team is at that epoch.
    */
   createSnapshot(workspaceId: string, snapshot: NewSnapshot): Promise<CreateSnapshotResult>;
   /**

@@ -236,7 +236,7 @@ describe('token principals', () => {
           payload: Buffer.from(encodeFrames([{ id: hex(32), data: new Uint8Array(randomBytes(60)) }])),
         };
       case 'createSnapshot':
-        return { method: 'POST', url, payload: snapshotBody(snapshotId) };
+        return { method: 'POST', url: `${url}?epoch=1`, payload: snapshotBody(snapshotId) };
       case 'createToken':
         return { method: 'POST', url, payload: tokenRequest().request };
       default:
@@ -375,6 +375,56 @@ describe('token principals', () => {
     });
     expect(up.json()).toEqual({ stored: 1 });
     const snap = { ...snapshotBody(snapshotId), blobIds: [blob] };
-    expect((await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/snapshots`, headers: bearer(write.bearer), payload: snap })).json()).toEqual({ head: snap.id });
+    expect((await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/snapshots?epoch=1`, headers: bearer(write.bearer), payload: snap })).json()).toEqual({
+      head: snap.id,
+    });
+  });
+
+  it('a token push must name the key epoch, and the current one', async () => {
+    const post = (query: string) =>
+      app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/snapshots${query}`, headers: bearer(write.bearer), payload: snapshotBody(snapshotId) });
+    expectError(await post(''), 400, 'bad_request');
+    expectError(await post('?epoch=2'), 409, 'conflict');
+    const head = (await app.inject({ method: 'GET', url: `/v1/workspaces/${ws}`, headers: bearer(a.session) })).json<WorkspaceInfo>().head;
+    expect(head).toBe(snapshotId);
+    expect((await post('?epoch=1')).statusCode).toBe(200);
+  });
+
+  it('refuses a token made before a key rotation (401) for reads and writes; one made after works under the new epoch only', async () => {
+    const rotated = await app.inject({
+      method: 'POST',
+      url: `/v1/teams/${a.teamId}/rotate`,
+      headers: bearer(a.session),
+      payload: { epoch: 1, sealedKeys: [{ userId: a.userId, sealedKey: b64(80) }], workspaceKeys: [ws, other].map((id) => ({ workspaceId: id, wrappedKey: b64(73) })) },
+    });
+    expect(rotated.json()).toEqual({ epoch: 2 });
+    const send = (token: Token, route: RouteName, url?: string) => {
+      const c = call(route, ws);
+      return app.inject({ method: c.method as 'GET', url: url ?? c.url, payload: c.payload as string, headers: { ...bearer(token.bearer), ...c.headers } });
+    };
+    const reads: RouteName[] = ['getWorkspace', 'workspaceMembers', 'fetchBlobs', 'listSnapshots', 'getSnapshot'];
+    const writes: RouteName[] = ['missingBlobs', 'uploadBlobs', 'createSnapshot'];
+    for (const token of [write, read]) {
+      for (const route of token === write ? [...reads, ...writes] : reads) {
+        const res = await send(token, route);
+        expectError(res, 401, 'unauthorized');
+        expect(res.json().error.message, route).toMatch(/predates a key rotation/);
+      }
+    }
+    // the push the reviewer made: no `?epoch=`, and an old one
+    for (const url of [`/v1/workspaces/${ws}/snapshots`, `/v1/workspaces/${ws}/snapshots?epoch=1`]) expectError(await send(write, 'createSnapshot', url), 401, 'unauthorized');
+    // a session naming the old epoch is refused in the store's transaction, and the head stays
+    const asSession = await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/snapshots?epoch=1`, headers: bearer(a.session), payload: snapshotBody(snapshotId) });
+    expectError(asSession, 409, 'conflict');
+    expect(asSession.json().error.message).toMatch(/rotated .*now epoch 2/);
+    expect((await app.inject({ method: 'GET', url: `/v1/workspaces/${ws}`, headers: bearer(a.session) })).json<WorkspaceInfo>().head).toBe(snapshotId);
+
+    const fresh = await createToken(a, ws, { keys: [{ epoch: 1, wrappedKey: b64(73) }, { epoch: 2, wrappedKey: b64(73) }] });
+    expect((await send(fresh, 'getWorkspace')).statusCode).toBe(200);
+    expectError(await send(fresh, 'createSnapshot', `/v1/workspaces/${ws}/snapshots?epoch=1`), 409, 'conflict');
+    expect((await send(fresh, 'createSnapshot', `/v1/workspaces/${ws}/snapshots?epoch=2`)).statusCode).toBe(200);
+    const listed = (await app.inject({ method: 'GET', url: '/v1/tokens', headers: bearer(a.session) })).json<{ tokens: TokenInfo[] }>().tokens;
+    expect(listed.find((t) => t.id === fresh.id)!.keyEpoch).toBe(2);
+    expect(listed.find((t) => t.id === write.id)!.keyEpoch).toBe(1);
   });
 });

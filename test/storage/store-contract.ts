@@ -200,6 +200,25 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.rotateTeam(teamId, { ...rotation([owner.id, c.id]), removeUserId: null })).toEqual({ ok: false, reason: 'stale' });
       });
 
+      it("stores a snapshot that names a key epoch only under the team's current one, checked before the head", async () => {
+        const { owner, teamId, wsId } = await sharedTeam();
+        const s1 = snapshot(null);
+        expect(await store.createSnapshot(wsId, { ...s1, epoch: 2 })).toEqual({ ok: false, reason: 'stale_epoch', epoch: 1 });
+        expect(await store.createSnapshot(wsId, { ...s1, epoch: 1 })).toEqual({ ok: true, head: s1.id });
+        const rotation = { expectedEpoch: 1, removeUserId: null, sealedKeys: [{ userId: owner.id, sealedKey: b64(80) }], workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }], now: later(2) };
+        expect(await store.rotateTeam(teamId, rotation)).toEqual({ ok: true, epoch: 2 });
+        const s2 = snapshot(s1.id);
+        expect(await store.createSnapshot(wsId, { ...s2, epoch: 1 })).toEqual({ ok: false, reason: 'stale_epoch', epoch: 2 });
+        // the epoch is checked before the head: a racing push must encrypt again, not just pull
+        expect(await store.createSnapshot(wsId, { ...snapshot(hex(32)), epoch: 1 })).toEqual({ ok: false, reason: 'stale_epoch', epoch: 2 });
+        expect((await store.getWorkspace(wsId))!.head).toBe(s1.id);
+        expect(await store.getSnapshot(wsId, s2.id)).toBeNull();
+        expect(await store.createSnapshot(wsId, { ...s2, epoch: 2 })).toEqual({ ok: true, head: s2.id });
+        // naming no epoch, as before
+        expect((await store.createSnapshot(wsId, snapshot(s2.id))).ok).toBe(true);
+        expect(await store.createSnapshot(hex(16), { ...snapshot(null), epoch: 1 })).toEqual({ ok: false, reason: 'no_workspace' });
+      });
+
       it('removing a member never confirmed: no rotation, no former record; a confirmed one is refused', async () => {
         const { owner, teamId, wsId, others } = await sharedTeam('u1@example.com', 'u2@example.com');
         const [u1, u2] = others as [NewUser, NewUser];

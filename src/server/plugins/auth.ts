@@ -8,7 +8,7 @@ import type { TeamRole, WorkspaceRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
 import { TOKEN_PATTERN, sha256 } from '../tokens.js';
-import { authenticateAccessToken, isAccessTokenBearer, type TokenAuthContext } from '../access-tokens.js';
+import { authenticateAccessToken, isAccessTokenBearer, STALE_TOKEN_REFUSED, tokenKeyEpoch, type TokenAuthContext } from '../access-tokens.js';
 
 export interface AuthContext {
   userId: string;
@@ -84,7 +84,9 @@ export function makeRequireWorkspaceAccess(ctx: ServerContext): WorkspaceGuard {
 
 /**
  * A token reaches only its own workspace (another one is `forbidden` before any lookup, so nothing
- * about it leaks), writes only with scope 'write', and only while its creator may do the same.
+ * about it leaks), writes only with scope 'write', only while its creator may do the same, and only
+ * while it holds the key of the team's current epoch: one made before a rotation is refused
+ * (`unauthorized`, like a revoked token) for reads and writes alike (docs/crypto.md §10).
  */
 async function tokenWorkspace(ctx: ServerContext, token: TokenAuthContext, workspaceId: string, need: Access): Promise<WorkspaceRecord> {
   if (token.workspaceId !== workspaceId) throw new ApiError('forbidden', 'this access token is for another workspace');
@@ -92,6 +94,8 @@ async function tokenWorkspace(ctx: ServerContext, token: TokenAuthContext, works
   const workspace = await ctx.store.getWorkspace(workspaceId);
   if (!workspace) throw notFound('workspace not found');
   const access = await ctx.store.teamAccess(workspace.teamId, token.createdBy);
+  const current = Math.max(access.team?.epoch ?? 0, ...workspace.keys.map((k) => k.epoch));
+  if (tokenKeyEpoch(token) < current) throw unauthorized(STALE_TOKEN_REFUSED);
   const role = access.state === 'confirmed' ? access.role : null;
   if (!role || !ROLES_FOR[need].includes(role)) {
     throw new ApiError('forbidden', "the member who created this access token no longer has this access; create a new token");

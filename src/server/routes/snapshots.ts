@@ -6,7 +6,7 @@ import type * as T from '../../protocol/types.js';
 import { LIMITS } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
-import type { WorkspaceGuard } from '../plugins/auth.js';
+import { getTokenAuth, type WorkspaceGuard } from '../plugins/auth.js';
 import { schemas } from '../schemas.js';
 import { sha256Hex } from '../tokens.js';
 import { snapshotView } from '../views.js';
@@ -33,16 +33,17 @@ export function registerSnapshotRoutes(
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'write');
       const { id, parent, data: bytes, blobIds } = snapshotUpload(request.body);
       if (sha256Hex(bytes) !== id) throw badRequest('snapshot id is not the SHA-256 of its data');
-      // A push that began before a member was removed would put new data under keys they hold.
-      if (request.query.epoch !== undefined) {
-        const team = await store.getTeam(ws.teamId);
-        if (team && Number(request.query.epoch) < team.epoch) {
-          throw new ApiError('conflict', `the team's key was rotated while you pushed (now epoch ${team.epoch}); push again to encrypt under the new key`);
-        }
-      }
-      const result = await store.createSnapshot(ws.id, { id, parent, data: bytes, blobIds, createdAt: ctx.now() });
+      // A push that began before a member was removed would put new data under keys they hold: the
+      // epoch it names must be the team's current one (checked in the store's transaction). A token
+      // must name it; a session client that names none (older versions) is taken at its word.
+      const epoch = request.query.epoch === undefined ? undefined : Number(request.query.epoch);
+      if (epoch === undefined && getTokenAuth(request)) throw badRequest('an access token must name the key epoch the snapshot is encrypted under (?epoch=)');
+      const snapshot = { id, parent, data: bytes, blobIds, createdAt: ctx.now(), ...(epoch === undefined ? {} : { epoch }) };
+      const result = await store.createSnapshot(ws.id, snapshot);
       if (result.ok) return { head: result.head };
       switch (result.reason) {
+        case 'stale_epoch':
+          throw new ApiError('conflict', `the team's key was rotated while you pushed (now epoch ${result.epoch}); push again to encrypt under the new key`);
         case 'conflict':
           throw new ApiError('conflict', 'the workspace head has moved; pull and try again', result.head);
         case 'missing_blobs':

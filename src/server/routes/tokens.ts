@@ -13,6 +13,7 @@ import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { getAuth, type WorkspaceGuard } from '../plugins/auth.js';
 import { tokenSchemas } from '../token-schemas.js';
+import { tokenKeyEpoch } from '../access-tokens.js';
 
 /** the farthest expiry a token may get; a CI secret that never expires must say `null` explicitly */
 const MAX_LIFETIME_MS = 5 * 366 * 24 * 60 * 60 * 1000;
@@ -28,7 +29,7 @@ export function tokenView(t: AccessTokenRecord): T.TokenInfo {
     lastUsedAt: t.lastUsedAt?.toISOString() ?? null,
     expiresAt: t.expiresAt?.toISOString() ?? null,
     revokedAt: t.revokedAt?.toISOString() ?? null,
-    keyEpoch: Math.max(0, ...t.keys.map((k) => k.epoch)),
+    keyEpoch: tokenKeyEpoch(t),
   };
 }
 

@@ -413,6 +413,13 @@ export class PostgresStore implements Store {
 
   async createSnapshot(workspaceId: string, s: NewSnapshot): Promise<CreateSnapshotResult> {
     return this.db.tx(async (tx): Promise<CreateSnapshotResult> => {
+      if (s.epoch !== undefined) {
+        // The team row first (FOR SHARE, as rotations lock it FOR UPDATE, in the same order): a
+        // rotation commits wholly before this reads the epoch, or waits until this commits.
+        const [team] = await tx.query('SELECT t.epoch FROM teams t JOIN workspaces w ON w.team_id = t.id WHERE w.id = $1 FOR SHARE OF t', [workspaceId]);
+        if (!team) return { ok: false, reason: 'no_workspace' };
+        if (s.epoch !== Number(team.epoch)) return { ok: false, reason: 'stale_epoch', epoch: Number(team.epoch) };
+      }
       // The row lock is the compare-and-swap: a second push waits here until the first commits,
       // then reads the head the first one wrote.
       const [ws] = await tx.query('SELECT head FROM workspaces WHERE id = $1 FOR NO KEY UPDATE', [workspaceId]);

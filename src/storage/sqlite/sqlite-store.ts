@@ -429,8 +429,12 @@ export class SqliteStore implements Store {
 
   async createSnapshot(workspaceId: string, s: NewSnapshot): Promise<CreateSnapshotResult> {
     const run = this.db.transaction((): CreateSnapshotResult => {
-      const ws = this.stmt('SELECT head FROM workspaces WHERE id = ?').get(workspaceId) as Row | undefined;
+      const ws = this.stmt('SELECT w.head, t.epoch FROM workspaces w JOIN teams t ON t.id = w.team_id WHERE w.id = ?').get(workspaceId) as
+        | Row
+        | undefined;
       if (!ws) return { ok: false, reason: 'no_workspace' };
+      // before the head: a push that raced a rotation must encrypt again, whatever else moved
+      if (s.epoch !== undefined && s.epoch !== Number(ws.epoch)) return { ok: false, reason: 'stale_epoch', epoch: Number(ws.epoch) };
       const head = (ws.head as string | null) ?? null;
       if (head !== s.parent) return { ok: false, reason: 'conflict', head };
       if (this.stmt('SELECT 1 FROM snapshots WHERE workspace_id = ? AND id = ?').get(workspaceId, s.id)) {
