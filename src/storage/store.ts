@@ -171,7 +171,11 @@ export interface NewSnapshot {
 
 export type CreateUserResult = { ok: true } | { ok: false; reason: 'email_taken' | 'id_taken' };
 
-export type CreateWorkspaceResult = { ok: true; workspace: WorkspaceRecord } | { ok: false; reason: 'id_taken' | 'no_team' };
+export type CreateWorkspaceResult =
+  | { ok: true; workspace: WorkspaceRecord }
+  | { ok: false; reason: 'id_taken' | 'no_team' }
+  /** the key is not wrapped under the team's current epoch (`epoch` here); nothing was written */
+  | { ok: false; reason: 'stale_epoch'; epoch: number };
 
 export type CreateSnapshotResult =
   | { ok: true; head: string }
@@ -262,6 +266,11 @@ export interface Store {
   getTeam(teamId: string): Promise<TeamRecord | null>;
 
   // workspaces
+  /**
+   * Creates the workspace with its first key, in one transaction that also checks the team exists
+   * and that `key.epoch` is the team's current epoch (a key under an older team key would be one a
+   * removed member can open; a rotation between the caller's check and the insert is caught here).
+   */
   createWorkspace(workspace: NewWorkspace): Promise<CreateWorkspaceResult>;
   /** Every workspace of every team the user belongs to, oldest first. */
   listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]>;

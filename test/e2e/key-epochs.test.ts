@@ -5,11 +5,12 @@
  * Each case edits the real server's database and drives the real CLI.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { loginMachine, machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { startRecordingProxy } from '../helpers/recording-proxy.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { fromB64, toB64 } from '../../src/protocol/encoding.js';
 import { noblePrimitives as p } from '../../src/crypto/primitives.js';
@@ -285,6 +286,35 @@ describe('team key epochs the server makes up or takes back are refused', () => 
     expect(((await stale.json()) as any).error.message).toContain('rotated while you pushed (now epoch 2)');
     expect(head(wsId)).toBe(parent);
     expect((await send(2)).status).toBe(200);
+  }, 60_000);
+
+  it('a workspace made while its team key rotates is refused (409, exit 3, init again): nothing is created or linked', async () => {
+    // team Race is at epoch 2 (above); the rotation to 3 lands between init's look at the team and its create
+    const teamId = db.prepare("SELECT id FROM teams WHERE name = 'Race'").pluck().get() as string;
+    let raced = false;
+    const proxy = await startRecordingProxy(server.url, undefined, (method, url) => {
+      if (method === 'POST' && url === '/v1/workspaces' && !raced) {
+        raced = true;
+        db.prepare('UPDATE teams SET epoch = epoch + 1 WHERE id = ?').run(teamId);
+      }
+    });
+    try {
+      const m = machine(proxy.url);
+      expect((await loginMachine(m, 'epochs@example.com')).code).toBe(0);
+      const dir = tempDir('isync-epochs-race-');
+      writeFileSync(path.join(dir, 'env.json'), '{"token":"one"}');
+      const before = db.prepare('SELECT count(*) FROM workspaces WHERE team_id = ?').pluck().get(teamId);
+      const init = await m.run(['init', '--name', 'raced', '--team', 'Race'], { cwd: dir });
+      expect(raced).toBe(true);
+      expect(init.code, init.stderr).toBe(3);
+      expect(init.stderr).toMatch(/rotated \(now epoch 3\)/);
+      expect(init.stderr).toMatch(/nothing was created; once the team's key is current, run `insomnia-sync init` again/);
+      expect(db.prepare('SELECT count(*) FROM workspaces WHERE team_id = ?').pluck().get(teamId)).toBe(before);
+      expect(existsSync(path.join(dir, '.insomnia-sync', 'link.json'))).toBe(false);
+    } finally {
+      if (raced) db.prepare('UPDATE teams SET epoch = epoch - 1 WHERE id = ?').run(teamId);
+      await proxy.close();
+    }
   }, 60_000);
 
   it('a new epoch whose key does not name the current one is refused, even from a member this machine vouched for', async () => {

@@ -11,7 +11,13 @@ export interface RecordingProxy {
 /** `rewrite` may replace a JSON answer, to play a hostile server. */
 export type ResponseRewriter = (method: string, url: string, body: Buffer) => Buffer | null;
 
-export async function startRecordingProxy(target: string, rewrite?: ResponseRewriter): Promise<RecordingProxy> {
+/**
+ * `request` may act before a request is forwarded (change the server's state under it, as a race
+ * would) and return the path to forward instead (drop a query parameter, say).
+ */
+export type RequestHook = (method: string, url: string) => string | void;
+
+export async function startRecordingProxy(target: string, rewrite?: ResponseRewriter, request?: RequestHook): Promise<RecordingProxy> {
   const upstream = new URL(target);
   const requests: Buffer[] = [];
   const server = http.createServer((req, res) => {
@@ -21,8 +27,9 @@ export async function startRecordingProxy(target: string, rewrite?: ResponseRewr
       const body = Buffer.concat(chunks);
       const head = `${req.method} ${req.url}\n${JSON.stringify(req.headers)}\n`;
       requests.push(Buffer.concat([Buffer.from(head), body]));
+      const forwardPath = request?.(req.method ?? '', req.url ?? '') ?? req.url;
       const fwd = http.request(
-        { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
+        { host: upstream.hostname, port: upstream.port, method: req.method, path: forwardPath, headers: req.headers },
         (up) => {
           if (!rewrite) {
             res.writeHead(up.statusCode ?? 502, up.headers);

@@ -111,6 +111,33 @@ describe('writes while a rotation is pending', () => {
   });
 });
 
+describe('a new workspace under an old key epoch', () => {
+  it("is refused with 409 once the team's key rotated: its key would be wrapped under a key a removed member may hold", async () => {
+    const owner = await signup('rotated@example.com');
+    expect((await call(owner, 'POST', '/v1/account/verify', { code: mailedCode('rotated@example.com', 'Verification code') })).statusCode).toBe(204);
+    const teamId = hex(16);
+    expect((await call(owner, 'POST', '/v1/teams', { id: teamId, name: 'Rotated', sealedTeamKey: b64(80) })).statusCode).toBe(200);
+    const kept = newWorkspace(teamId);
+    expect((await call(owner, 'POST', '/v1/workspaces', kept)).statusCode).toBe(200);
+    const rotated = await call(owner, 'POST', `/v1/teams/${teamId}/rotate`, {
+      epoch: 1,
+      sealedKeys: [{ userId: owner.userId, sealedKey: b64(80) }],
+      workspaceKeys: [{ workspaceId: kept.id, wrappedKey: b64(73) }],
+    });
+    expect(rotated.json()).toEqual({ epoch: 2 });
+
+    const stale = newWorkspace(teamId);
+    const res = await call(owner, 'POST', '/v1/workspaces', stale);
+    expect(res.statusCode).toBe(409);
+    expect(res.json().error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/rotated \(now epoch 2\).*try again/) });
+    expect(res.json().error.head).toBeUndefined();
+    expect((await call(owner, 'GET', `/v1/workspaces/${stale.id}`)).statusCode).toBe(404);
+    // a newer epoch than the team's stays a bad request; the current one is taken
+    expect((await call(owner, 'POST', '/v1/workspaces', { ...newWorkspace(teamId), key: { epoch: 3, wrappedKey: b64(73) } })).statusCode).toBe(400);
+    expect((await call(owner, 'POST', '/v1/workspaces', { ...newWorkspace(teamId), key: { epoch: 2, wrappedKey: b64(73) } })).statusCode).toBe(200);
+  });
+});
+
 describe('invitations an hour', () => {
   it(`are capped at ${INVITES_PER_HOUR} per inviter, over any number of requests and re-invitations; the rest are reported, not mailed`, async () => {
     const owner = await signup('mailer@example.com');

@@ -200,6 +200,27 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.rotateTeam(teamId, { ...rotation([owner.id, c.id]), removeUserId: null })).toEqual({ ok: false, reason: 'stale' });
       });
 
+      it("creates a workspace only under the team's current key epoch, checked in the transaction", async () => {
+        const { owner, teamId, wsId } = await sharedTeam();
+        const ws = (epoch: number) => ({ id: hex(16), teamId, encryptedName: b64(60), key: { epoch, wrappedKey: b64(73) }, createdAt: later(1) });
+        const early = ws(2);
+        expect(await store.createWorkspace(early)).toEqual({ ok: false, reason: 'stale_epoch', epoch: 1 });
+        expect(await store.getWorkspace(early.id)).toBeNull();
+        const rotation = { expectedEpoch: 1, removeUserId: null, sealedKeys: [{ userId: owner.id, sealedKey: b64(80) }], workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }], now: later(2) };
+        expect(await store.rotateTeam(teamId, rotation)).toEqual({ ok: true, epoch: 2 });
+        // a key wrapped under epoch 1's team key, which a removed member may hold: nothing is written
+        const stale = ws(1);
+        expect(await store.createWorkspace(stale)).toEqual({ ok: false, reason: 'stale_epoch', epoch: 2 });
+        expect(await store.getWorkspace(stale.id)).toBeNull();
+        expect((await store.listWorkspacesOfUser(owner.id)).filter((w) => w.teamId === teamId).map((w) => w.id)).toEqual([wsId]);
+        const fresh = ws(2);
+        const created = await store.createWorkspace(fresh);
+        expect(created.ok && created.workspace.keys).toEqual([fresh.key]);
+        // an unknown team and a taken id are told as before
+        expect(await store.createWorkspace({ ...ws(2), teamId: hex(16) })).toEqual({ ok: false, reason: 'no_team' });
+        expect(await store.createWorkspace({ ...ws(2), id: fresh.id })).toEqual({ ok: false, reason: 'id_taken' });
+      });
+
       it("stores a snapshot that names a key epoch only under the team's current one, checked before the head", async () => {
         const { owner, teamId, wsId } = await sharedTeam();
         const s1 = snapshot(null);

@@ -89,12 +89,19 @@ export async function init(
   };
   const ring = await unlockWorkspace(p, session, draft, me.teams);
   const hadStateDir = isDirectory(stateDir(root));
-  const created = await session.api.createWorkspace({
-    id,
-    teamId: team.id,
-    encryptedName: encryptWorkspaceName(p, ring, name),
-    key: { epoch: team.epoch, wrappedKey },
-  });
+  let created: WorkspaceInfo;
+  try {
+    created = await session.api.createWorkspace({
+      id,
+      teamId: team.id,
+      encryptedName: encryptWorkspaceName(p, ring, name),
+      key: { epoch: team.epoch, wrappedKey },
+    });
+  } catch (err) {
+    // The team's key rotated since we read it, or waits for a rotation: nothing was made.
+    if (err instanceof ConflictError) throw new ConflictError(err.message, "nothing was created; once the team's key is current, run `insomnia-sync init` again");
+    throw err;
+  }
   try {
     writeLink(root, { version: 1, server: session.secrets.server, workspaceId: id, teamId: team.id, profile: ctx.profile });
     writeIndex(root, emptyIndex(id));

@@ -42,9 +42,11 @@ export function registerWorkspaceRoutes(
       // the new workspace key would be wrapped under a team key the departed member holds
       if (team.rotationPending) throw rotationPending();
       if (key.epoch > team.epoch) throw new ApiError('bad_request', `key epoch ${key.epoch} is newer than the team's (${team.epoch})`);
+      // an older epoch is checked by the store, in its transaction: a rotation may land in between
       const result = await store.createWorkspace({ id, teamId, encryptedName, key: { ...key }, createdAt: ctx.now() });
       if (!result.ok) {
         if (result.reason === 'no_team') throw notFound('team not found');
+        if (result.reason === 'stale_epoch') throw staleWorkspaceKey(result.epoch);
         throw new ApiError('already_exists', 'a workspace with this id already exists');
       }
       return workspaceView(result.workspace);
@@ -122,4 +124,13 @@ export function registerWorkspaceRoutes(
       };
     },
   });
+}
+
+/**
+ * A new workspace's key wrapped under a team key older than the current one (which a removed member
+ * may hold): 409, as for a snapshot that raced a rotation; the client opens the new team key and
+ * tries again.
+ */
+function staleWorkspaceKey(epoch: number): ApiError {
+  return new ApiError('conflict', `the team's key was rotated (now epoch ${epoch}); the workspace key must be wrapped under the new team key: try again`);
 }

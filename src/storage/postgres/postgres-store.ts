@@ -247,8 +247,12 @@ export class PostgresStore implements Store {
 
   async createWorkspace(w: NewWorkspace): Promise<CreateWorkspaceResult> {
     return this.db.tx(async (tx): Promise<CreateWorkspaceResult> => {
-      if (!(await tx.query('SELECT 1 FROM teams WHERE id = $1', [w.teamId])).length) return { ok: false, reason: 'no_team' };
+      // FOR SHARE: a rotation (which locks the team row FOR UPDATE and lists its workspaces) runs
+      // wholly before or after this, so the epoch checked is the one the workspace is born under
+      const [team] = await tx.query('SELECT epoch FROM teams WHERE id = $1 FOR SHARE', [w.teamId]);
+      if (!team) return { ok: false, reason: 'no_team' };
       if ((await tx.query('SELECT 1 FROM workspaces WHERE id = $1', [w.id])).length) return { ok: false, reason: 'id_taken' };
+      if (w.key.epoch !== Number(team.epoch)) return { ok: false, reason: 'stale_epoch', epoch: Number(team.epoch) };
       await tx.exec(
         'INSERT INTO workspaces (id, team_id, encrypted_name, head, size, created_at, updated_at) VALUES ($1, $2, $3, NULL, 0, $4, $4)',
         [w.id, w.teamId, w.encryptedName, w.createdAt],

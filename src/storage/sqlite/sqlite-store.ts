@@ -261,8 +261,10 @@ export class SqliteStore implements Store {
 
   async createWorkspace(w: NewWorkspace): Promise<CreateWorkspaceResult> {
     const run = this.db.transaction((): CreateWorkspaceResult => {
-      if (!this.stmt('SELECT 1 FROM teams WHERE id = ?').get(w.teamId)) return { ok: false, reason: 'no_team' };
+      const team = this.stmt('SELECT epoch FROM teams WHERE id = ?').get(w.teamId) as Row | undefined;
+      if (!team) return { ok: false, reason: 'no_team' };
       if (this.stmt('SELECT 1 FROM workspaces WHERE id = ?').get(w.id)) return { ok: false, reason: 'id_taken' };
+      if (w.key.epoch !== Number(team.epoch)) return { ok: false, reason: 'stale_epoch', epoch: Number(team.epoch) };
       const at = w.createdAt.getTime();
       this.stmt(
         'INSERT INTO workspaces (id, team_id, encrypted_name, head, size, created_at, updated_at) VALUES (?, ?, ?, NULL, 0, ?, ?)',
