@@ -20,7 +20,8 @@
  *   saw it in: one "moved" would come under a team of the server's making.
  *
  * `<config dir>/team-epochs.json`, per server and team: the newest epoch seen, who granted it,
- * and the members this machine vouched for in that team; per server, each workspace's team.
+ * and the members this machine vouched for in that team; per server, each workspace's team, and
+ * the head it had when this machine first saw its newest key epoch (EpochMark).
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,6 +49,24 @@ export interface GrantTrust {
   createdTeam(teamId: string): void;
   /** throws IntegrityFailure when a workspace seen in one team is now said to be in another; else records it */
   checkWorkspaceTeam(workspaceId: string, teamId: string): void;
+  /**
+   * Records that the workspace was at key epoch `epoch` with head `head`, when `epoch` is newer
+   * than the one recorded (or, with `replace`, at least as new: this machine just rotated and read
+   * the head after); returns what is recorded. See EpochMark.
+   */
+  markEpoch(workspaceId: string, epoch: number, head: string | null, replace?: boolean): EpochMark;
+}
+
+/**
+ * The first time this machine saw a workspace at its newest key epoch, and its head then (read
+ * after that epoch's keys, so every snapshot under an older epoch is the head or behind it). From
+ * then on an honest server takes snapshots only under that epoch or a newer one: a newer head under
+ * an older epoch was made with replaced keys (a removed member's, or a stale access token's, let in
+ * by the server), and is refused (history.ts requireHeadAfterMark).
+ */
+export interface EpochMark {
+  epoch: number;
+  head: string | null;
 }
 
 const TEAMS_FILE = 'team-epochs.json';
@@ -66,6 +85,8 @@ interface TeamsFile {
   servers: Record<string, Record<string, TeamRecord>>;
   /** per server, the team each workspace was first seen in: workspaces never move */
   workspaces?: Record<string, Record<string, string>>;
+  /** per server and workspace, its newest key epoch when first seen here, and its head then */
+  marks?: Record<string, Record<string, EpochMark>>;
 }
 
 export function grantTrust(opts: {
@@ -160,6 +181,16 @@ export function grantTrust(opts: {
       const all = readTeams(file);
       all.workspaces = { ...all.workspaces, [server]: { ...all.workspaces?.[server], [workspaceId]: teamId } };
       write(all);
+    },
+    markEpoch(workspaceId, epoch, head, replace = false) {
+      const seen = current().marks?.[server]?.[workspaceId];
+      if (seen !== undefined && (replace ? epoch < seen.epoch : epoch <= seen.epoch)) return seen;
+      if (seen !== undefined && seen.epoch === epoch && seen.head === head) return seen;
+      const all = readTeams(file);
+      const mark: EpochMark = { epoch, head };
+      all.marks = { ...all.marks, [server]: { ...all.marks?.[server], [workspaceId]: mark } };
+      write(all);
+      return mark;
     },
     retainVouched(teamId, userIds) {
       const keep = new Set(userIds);

@@ -95,6 +95,40 @@ export async function fetchVerifiedSnapshot(
   return openVerifiedSnapshot(v, await v.api.getSnapshot(v.ring.workspaceId, id));
 }
 
+/**
+ * The workspace's head, checked as fetchVerifiedSnapshot does, against what this machine saw
+ * (requireHeadAfterMark), and, when it is under an older epoch than the newest key, against its
+ * parent's epoch (requireEpochNotAbove): a clone reads no other snapshot, and a head made with
+ * replaced keys on top of a newer epoch's snapshot would otherwise pass on a machine that never
+ * saw the rotation.
+ */
+export async function fetchVerifiedHead(v: SnapshotVerifier, head: string): Promise<VerifiedSnapshot> {
+  const verified = await fetchVerifiedSnapshot(v, head);
+  const epoch = verified.manifest.epoch;
+  requireHeadAfterMark(v.ring, { id: verified.id, epoch });
+  if (verified.parent !== null && epoch < v.ring.epoch) {
+    const parent = openVerifiedSnapshot(v, await v.api.getSnapshot(v.ring.workspaceId, verified.parent), false);
+    requireEpochNotAbove({ id: parent.id, epoch: parent.manifest.epoch }, epoch);
+  }
+  return verified;
+}
+
+/**
+ * Once this machine saw the workspace at key epoch E with head H (ring.since), an honest server
+ * takes snapshots only under E or newer (docs/crypto.md §5.2, §10): a head other than H under an
+ * older epoch was made after that with keys that had been replaced — a removed member's, or an
+ * access token's made before the rotation — and let in by the server. Epochs never go down along
+ * a history, so the head alone tells: below a head under E or newer, older epochs are history.
+ */
+export function requireHeadAfterMark(ring: Pick<WorkspaceKeyring, 'since'>, head: { id: string; epoch: number }): void {
+  const since = ring.since;
+  if (since === undefined || head.id === since.head || head.epoch >= since.epoch) return;
+  throw new IntegrityFailure(
+    `snapshot ${head.id.slice(0, 12)} is under key epoch ${head.epoch}, but this machine saw the workspace at epoch ${since.epoch} before it was pushed: it was made with keys that had been replaced`,
+    "a removed member's keys, or an access token made before the rotation, let in by the server; nothing was changed here",
+  );
+}
+
 /** Which snapshots of a walk are opened with their file list. */
 export type FilesOf = 'all' | 'newest' | 'none';
 
@@ -150,6 +184,7 @@ export async function walkVerifiedHistory(
     known.delete(next);
     const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
     const verified = openVerifiedSnapshot(v, info, withFiles);
+    if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
     requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
     childEpoch = verified.manifest.epoch;
     visited++;

@@ -12,7 +12,7 @@ import { constantTimeEqual } from '../crypto/encoding.js';
 import type { Primitives } from '../crypto/primitives.js';
 import type { Identity } from '../crypto/keys.js';
 import { AuthError, IntegrityFailure } from './errors.js';
-import type { GrantTrust } from './grant-trust.js';
+import type { EpochMark, GrantTrust } from './grant-trust.js';
 
 /** What opening team keys takes: our identity, and whom we take keys from (grant-trust.ts). */
 export interface KeyHolder {
@@ -28,6 +28,12 @@ export interface WorkspaceKeyring {
   byEpoch: Map<number, WorkspaceSubkeys>;
   /** the newest epoch of the team's key we opened (not known to a token) */
   teamEpoch?: number;
+  /**
+   * When this machine first saw the workspace at its newest key epoch, and its head then
+   * (grant-trust.ts EpochMark; set by loadRemote): a later head under an older epoch is refused.
+   * Not kept for a token, which keeps no state.
+   */
+  since?: EpochMark;
 }
 
 /**

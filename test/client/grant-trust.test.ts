@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { grantTrust } from '../../src/client/grant-trust.js';
+import { requireHeadAfterMark } from '../../src/client/history.js';
 import { IntegrityFailure } from '../../src/client/errors.js';
 import { generateIdentity, type Identity } from '../../src/crypto/keys.js';
 import { noblePrimitives as p } from '../../src/crypto/primitives.js';
@@ -121,5 +122,30 @@ describe('whom a team key is taken from', () => {
     trust.checkWorkspaceTeam('w1', team.id);
     trust.checkWorkspaceTeam('w1', team.id);
     expect(() => trust.checkWorkspaceTeam('w1', 'b'.repeat(32))).toThrow(/this machine saw it in team/);
+  });
+
+  it("a workspace's epoch mark: the head when its newest epoch was first seen, kept until a newer one (or this machine's rotation)", () => {
+    const { trust } = setup([]);
+    expect(trust.markEpoch('w1', 1, null)).toEqual({ epoch: 1, head: null });
+    // the same epoch seen later with a newer head: the first sight stands
+    expect(trust.markEpoch('w1', 1, 'h1')).toEqual({ epoch: 1, head: null });
+    expect(trust.markEpoch('w1', 2, 'h2')).toEqual({ epoch: 2, head: 'h2' });
+    expect(trust.markEpoch('w1', 1, 'h3')).toEqual({ epoch: 2, head: 'h2' });
+    // a rotation made here reads the heads after it: they replace a mark of the same epoch, not of a newer one
+    expect(trust.markEpoch('w1', 2, 'h4', true)).toEqual({ epoch: 2, head: 'h4' });
+    expect(trust.markEpoch('w1', 1, 'h5', true)).toEqual({ epoch: 2, head: 'h4' });
+    // kept in the config dir, per workspace
+    expect(trust.markEpoch('w2', 3, 'x')).toEqual({ epoch: 3, head: 'x' });
+    expect(trust.markEpoch('w1', 2, 'h6')).toEqual({ epoch: 2, head: 'h4' });
+  });
+
+  it('a head other than the marked one, under an older epoch than the mark, is refused; the marked head and newer epochs pass', () => {
+    const ring = { since: { epoch: 2, head: 'h' } };
+    expect(() => requireHeadAfterMark(ring, { id: 'h', epoch: 1 })).not.toThrow();
+    expect(() => requireHeadAfterMark(ring, { id: 'n', epoch: 2 })).not.toThrow();
+    expect(() => requireHeadAfterMark(ring, { id: 'n', epoch: 3 })).not.toThrow();
+    expect(() => requireHeadAfterMark({}, { id: 'n', epoch: 1 })).not.toThrow();
+    expect(() => requireHeadAfterMark(ring, { id: 'n', epoch: 1 })).toThrow(IntegrityFailure);
+    expect(() => requireHeadAfterMark({ since: { epoch: 2, head: null } }, { id: 'n', epoch: 1 })).toThrow(/saw the workspace at epoch 2/);
   });
 });

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFile
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { loginMachine, machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startRecordingProxy } from '../helpers/recording-proxy.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { fromB64 } from '../../src/protocol/encoding.js';
@@ -311,10 +311,18 @@ describe('teams end to end', () => {
 
     const pulled = await carol.run(['pull'], { cwd: carolDir });
     expect(pulled.code, pulled.stderr).toBe(7);
-    expect(pulled.stderr).toContain('under key epoch 1, older than its parent\'s 2');
+    // carol saw epoch 2 before bob's snapshot came: it is refused as a head under a replaced key
+    // (a machine that had not would refuse it for its epoch-2 parent: 'older than its parent's 2')
+    expect(pulled.stderr).toContain('under key epoch 1, but this machine saw the workspace at epoch 2');
     expect(readFileSync(path.join(carolDir, 'a.json'), 'utf8')).toBe('{"v":2,"secret":"after removal"}');
     const verify = await carol.run(['verify'], { cwd: carolDir });
     expect(verify.code).toBe(7);
+    // a machine that never saw epoch 2 refuses it for its parent's epoch, a clone too (it reads the head and that parent)
+    const fresh = machine(server.url);
+    expect((await loginMachine(fresh, 'carol@example.com')).code).toBe(0);
+    const cloned = await fresh.run(['clone', wsId, path.join(tempDir('isync-carol2-'), 'ws')]);
+    expect(cloned.code, cloned.stderr).toBe(7);
+    expect(cloned.stderr).toContain('under key epoch 1, older than its parent\'s 2');
     // the operator puts the head back; the workspace goes on
     const snaps = db.prepare('SELECT id, parent FROM snapshots WHERE workspace_id = ? ORDER BY seq DESC LIMIT 1').get(wsId) as { id: string; parent: string };
     db.prepare('UPDATE workspaces SET head = ? WHERE id = ?').run(snaps.parent, wsId);

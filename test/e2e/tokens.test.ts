@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 
 const MARKER = 'TOKEN-E2E-MARKER-51c0';
 
@@ -358,4 +359,149 @@ describe('access tokens, end to end', () => {
       for (const needle of needles) expect(content.includes(needle), `${needle.toString('utf8').slice(0, 20)}… in ${file}`).toBe(false);
     }
   });
+});
+
+/** The newest code of `kind` mailed to `to`, read from the server's outbox. */
+function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
+  const dir = path.join(dataDir, 'outbox');
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.eml')).sort().reverse()) {
+    const text = readFileSync(path.join(dir, f), 'utf8');
+    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
+    if (text.includes(`To: ${to}\r\n`) && m) return m[1]!;
+  }
+  throw new Error(`no ${kind} mailed to ${to}`);
+}
+
+/**
+ * A CI write token made while dave was a member, in dave's hands after his removal rotated the
+ * team key. His own tooling sits between the stock CLI and the server: it hides the newer keys
+ * from the token client and drops the `?epoch=` a push names, so the CLI's own refusal is out of
+ * the way and only the server, then the members' clients, stand between him and the workspace.
+ */
+describe('a token made before a key rotation, in the hands of the member removed by it', () => {
+  let server: StartedServer;
+  let db: Database.Database;
+  let owner: Machine;
+  let ownerDir: string;
+  let wsId: string;
+  let token: string;
+  let ciDir: string;
+  let firstHead: string;
+
+  const must = async (m: Machine, args: string[], opts: { cwd?: string } = {}): Promise<string> => {
+    const res = await m.run(args, opts);
+    expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+    return res.stdout;
+  };
+
+  /** dave's proxy: the workspace as the token held it (no newer key), and pushes naming no epoch (or `epoch`) */
+  async function davesProxy(epoch?: number): Promise<RecordingProxy> {
+    return startRecordingProxy(
+      server.url,
+      (method, url, body) => {
+        if (method !== 'GET' || !/^\/v1\/workspaces\/[0-9a-f]{32}$/.test(url)) return null;
+        const ws = json(body.toString('utf8'));
+        if (!ws.tokenKeys) return null;
+        const held = Math.min(...ws.tokenKeys.map((k: { epoch: number }) => k.epoch));
+        ws.keys = ws.keys.filter((k: { epoch: number }) => k.epoch <= held);
+        ws.tokenKeys = ws.tokenKeys.filter((k: { epoch: number }) => k.epoch <= held);
+        return Buffer.from(JSON.stringify(ws));
+      },
+      (_method, url) => url.replace(/\?epoch=\d+$/, epoch === undefined ? '' : `?epoch=${epoch}`),
+    );
+  }
+
+  const head = (): string => db.prepare('SELECT head FROM workspaces WHERE id = ?').pluck().get(wsId) as string;
+
+  beforeAll(async () => {
+    server = await startServer();
+    db = new Database(path.join(server.dataDir, 'sync.db'));
+    db.pragma('busy_timeout = 5000');
+    owner = machine(server.url);
+    const dave = machine(server.url);
+    await Promise.all([signupMachine(owner, 'owner@example.com'), signupMachine(dave, 'dave@example.com')]);
+    await must(owner, ['account', 'verify', mailedCode(server.dataDir, 'owner@example.com', 'Verification code')]);
+    await must(owner, ['team', 'create', 'Acme']);
+    ownerDir = tempDir('isync-stale-owner-');
+    writeTree(ownerDir, { 'x.json': '{"x":1}' });
+    wsId = json(await must(owner, ['init', '--team', 'Acme', '--name', 'api', '--json'], { cwd: ownerDir })).id;
+    await must(owner, ['push', '-m', 'first'], { cwd: ownerDir });
+    firstHead = head();
+    await must(owner, ['team', 'invite', 'dave@example.com', '--team', 'Acme']);
+    await must(dave, ['team', 'accept', mailedCode(server.dataDir, 'dave@example.com', 'Invite code')]);
+    await must(owner, ['team', 'confirm', 'dave@example.com', '--team', 'Acme', '--yes']);
+    // the CI job dave helped set up: a write token, and a clone made with it
+    token = json(await must(owner, ['token', 'create', '--workspace', wsId, '--name', 'ci', '--json'])).token;
+    const work = tempDir('isync-stale-ci-');
+    const cloned = await ci(server.url, token, ['clone', wsId, 'co'], work);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    ciDir = path.join(work, 'co');
+    // dave is removed: the team key rotates, and the token is stale from now on
+    await must(owner, ['team', 'remove', 'dave@example.com', '--team', 'Acme', '--yes']);
+  }, 180_000);
+
+  afterAll(async () => {
+    db?.close();
+    await server?.stop();
+  });
+
+  it('the server refuses it (exit 4) for reads and writes, even with the new key hidden and no ?epoch=; the head stays', async () => {
+    const proxy = await davesProxy();
+    try {
+      writeFileSync(path.join(ciDir, 'x.json'), '{"x":"INJECTED BY THE REMOVED MEMBER"}');
+      const pushed = await ci(proxy.url, token, ['push', '-m', 'looks like CI'], ciDir);
+      expect(pushed.code, pushed.stderr).toBe(4);
+      expect(pushed.stderr).toMatch(/predates a key rotation/);
+      const cloned = await ci(proxy.url, token, ['clone', wsId, 'again'], tempDir('isync-stale-ci2-'));
+      expect(cloned.code, cloned.stderr).toBe(4);
+    } finally {
+      await proxy.close();
+    }
+    expect(head()).toBe(firstHead);
+    // and the routes themselves, called by hand
+    const bytes = Buffer.from(token.slice('isync_'.length), 'base64url');
+    const auth = { authorization: `Bearer isync-token.${bytes.subarray(1, 17).toString('hex')}.${bytes.subarray(33, 65).toString('base64url')}` };
+    expect((await fetch(`${server.url}/v1/workspaces/${wsId}`, { headers: auth })).status).toBe(401);
+    expect((await fetch(`${server.url}/v1/workspaces/${wsId}/snapshots`, { headers: auth })).status).toBe(401);
+    const data = Buffer.alloc(200, 7);
+    const post = await fetch(`${server.url}/v1/workspaces/${wsId}/snapshots`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ id: createHash('sha256').update(data).digest('hex'), parent: firstHead, data: data.toString('base64url'), blobIds: [] }),
+    });
+    expect(post.status).toBe(401);
+    expect(head()).toBe(firstHead);
+    const pulled = await owner.run(['pull'], { cwd: ownerDir });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(readFileSync(path.join(ownerDir, 'x.json'), 'utf8')).toBe('{"x":1}');
+    expect(json(await must(owner, ['token', 'list', '--json'])).tokens[0]).toMatchObject({ name: 'ci', status: 'stale', staleBecause: 'key-rotated' });
+  }, 60_000);
+
+  it("a server that lets it in anyway: the owner's machine, which saw the rotation, refuses the snapshot (exit 7) and keeps its files", async () => {
+    // The server plays along: it lists a key of the new epoch for the token, so it passes the check,
+    // and the push claims the new epoch, so it passes that one too.
+    const tokenId = Buffer.from(token.slice('isync_'.length), 'base64url').subarray(1, 17).toString('hex');
+    const epoch = db.prepare('SELECT max(epoch) FROM workspace_keys WHERE workspace_id = ?').pluck().get(wsId) as number;
+    expect(epoch).toBe(2);
+    db.prepare('INSERT INTO access_token_keys (token_id, epoch, wrapped_key) VALUES (?, ?, ?)').run(tokenId, epoch, 'AQ'.repeat(40));
+    const proxy = await davesProxy(epoch);
+    try {
+      writeFileSync(path.join(ciDir, 'x.json'), '{"x":"INJECTED BY THE REMOVED MEMBER"}');
+      const pushed = await ci(proxy.url, token, ['push', '-m', 'looks like CI'], ciDir);
+      expect(pushed.code, pushed.stderr).toBe(0);
+    } finally {
+      await proxy.close();
+      db.prepare('DELETE FROM access_token_keys WHERE token_id = ? AND epoch = ?').run(tokenId, epoch);
+    }
+    expect(head()).not.toBe(firstHead);
+
+    const pulled = await owner.run(['pull'], { cwd: ownerDir });
+    expect(pulled.code, pulled.stderr).toBe(7);
+    expect(pulled.stderr).toMatch(/under key epoch 1, but this machine saw the workspace at epoch 2/);
+    expect(readFileSync(path.join(ownerDir, 'x.json'), 'utf8')).toBe('{"x":1}');
+    expect((await owner.run(['log'], { cwd: ownerDir })).code).toBe(7);
+    expect((await owner.run(['verify'], { cwd: ownerDir })).code).toBe(7);
+    const cloneDir = path.join(tempDir('isync-stale-clone-'), 'ws');
+    expect((await owner.run(['clone', wsId, cloneDir])).code).toBe(7);
+  }, 60_000);
 });

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { AccountDataResponse } from '../../protocol/types.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
-import { fetchVerifiedSnapshot, findVerifiedSnapshot } from '../history.js';
+import { fetchVerifiedHead, findVerifiedSnapshot } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
@@ -133,7 +133,7 @@ async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceI
     return { name, snapshot: null, files: [], keys: null, epoch: 0 };
   }
   const verifier = { p, api: principal.api, ring: remote.ring, signers };
-  const target = snapshot ? await findVerifiedSnapshot(verifier, head, snapshot) : await fetchVerifiedSnapshot(verifier, head);
+  const target = snapshot ? await findVerifiedSnapshot(verifier, head, snapshot) : await fetchVerifiedHead(verifier, head);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
   return { name, snapshot: target.id, files: target.manifest.files, keys, epoch: target.manifest.epoch };

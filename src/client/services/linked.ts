@@ -50,7 +50,11 @@ export async function loadRemote(p: Primitives, session: SyncPrincipal, workspac
   if (linkedTeamId !== undefined && workspace.teamId !== linkedTeamId) {
     throw new IntegrityFailure(`the server says this workspace belongs to team ${workspace.teamId.slice(0, 12)}, but this folder was linked to it in team ${linkedTeamId.slice(0, 12)}`, 'nothing was sent or changed; workspaces do not move between teams');
   }
-  return { workspace, teams: me.teams, ring: await keyring.unlockWorkspace(p, session, workspace, me.teams) };
+  const ring = await keyring.unlockWorkspace(p, session, workspace, me.teams);
+  // The server reads a workspace's keys before its head: a head that came with epoch E's key was
+  // read after the rotation to E, so every snapshot under an older epoch is it or behind it.
+  ring.since = session.trust.markEpoch(workspace.id, ring.epoch, workspace.head);
+  return { workspace, teams: me.teams, ring };
 }
 
 /** The Ed25519 keys whose snapshots we accept in this workspace: its team's members and the write tokens they certified. */

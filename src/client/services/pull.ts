@@ -10,7 +10,7 @@ import type { IndexEntry } from '../../sync/index-format.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, UsageError } from '../errors.js';
-import { fetchVerifiedChain, fetchVerifiedSnapshot, requireEpochNotAbove } from '../history.js';
+import { fetchVerifiedChain, fetchVerifiedHead, requireEpochNotAbove } from '../history.js';
 
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
@@ -106,7 +106,7 @@ async function pullInto(
   const verifier = { p, api: session.api, ring: remote.ring, signers };
   const chain =
     intoEmpty && index.base === null && head !== null
-      ? [await fetchVerifiedSnapshot(verifier, head)]
+      ? [await fetchVerifiedHead(verifier, head)]
       : await fetchVerifiedChain(verifier, head, index.base, 'newest');
   const newest = chain[0]!;
   // The history walk checked the epochs of the new snapshots among themselves; the oldest of them

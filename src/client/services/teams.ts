@@ -7,14 +7,14 @@
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
 import { isPrintableLine } from '../../protocol/text.js';
-import type { RotateTeamRequest, TeamInfo, TeamMemberInfo, TeamRole } from '../../protocol/types.js';
+import type { RotateTeamRequest, TeamInfo, TeamMemberInfo, TeamRole, WorkspaceInfo } from '../../protocol/types.js';
 import { sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, fingerprintsEqual, type Identity } from '../../crypto/keys.js';
 import { personalTeamIdOf, sealTeamKeyGrant, teamKeyHash } from '../../crypto/team-grant.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { toHex } from '../../crypto/hex.js';
 import type { ClientContext } from '../context.js';
-import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
+import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { teamKeyChain, teamKeys } from '../keyring.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { openKnownKeys, type KnownKey, type KnownKeyRecord, type KnownKeys } from '../known-keys.js';
@@ -288,10 +288,31 @@ async function rotate(
   // The epoch we made is the floor from now on, here first: a server that takes it back (say
   // after a removal) must not have our next push go out under the removed member's key.
   session.trust.checkNewestEpoch(team, res.epoch, session.secrets.userId);
+  await markRotatedHeads(session, team.id, res.epoch);
   known.remember(vouched);
   session.trust.vouch(team.id, vouched.filter((r) => r.checked).map((r) => r.userId));
   session.trust.retainVouched(team.id, recipients.map((m) => m.userId));
   return { epoch: res.epoch, workspaces: workspaceKeys.length, members: sealedKeys.length, unchecked };
+}
+
+/**
+ * The heads of the team's workspaces as the rotation left them, read after it: from now on an honest
+ * server takes no snapshot under an older epoch, so this machine refuses a newer head under one
+ * (grant-trust.ts EpochMark) — a removed member's, or a stale token's, that the server let in.
+ * Best effort: the rotation is done; failing here leaves the mark to the next command that opens
+ * each workspace.
+ */
+async function markRotatedHeads(session: ActiveSession, teamId: string, epoch: number): Promise<void> {
+  let workspaces: WorkspaceInfo[];
+  try {
+    workspaces = await session.api.listWorkspaces();
+  } catch (err) {
+    if (err instanceof SyncError) return;
+    throw err;
+  }
+  for (const w of workspaces) {
+    if (w.teamId === teamId && w.keys.some((k) => k.epoch === epoch)) session.trust.markEpoch(w.id, epoch, w.head, true);
+  }
 }
 
 /**

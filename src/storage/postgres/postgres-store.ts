@@ -687,9 +687,14 @@ export class PostgresStore implements Store {
 }
 
 async function loadWorkspace(q: Tx, id: string): Promise<WorkspaceRecord | null> {
+  // The keys first, then the row: the head answered was read after every key answered, as clients
+  // rely on (the epoch marks of docs/crypto.md §5.2). A workspace created in between has its first
+  // key (inserted in the same transaction as the row) by the time the row is seen: read them again.
+  const keysSql = 'SELECT epoch, wrapped_key FROM workspace_keys WHERE workspace_id = $1 ORDER BY epoch';
+  let keys = await q.query(keysSql, [id]);
   const [row] = await q.query('SELECT * FROM workspaces WHERE id = $1', [id]);
   if (!row) return null;
-  const keys = await q.query('SELECT epoch, wrapped_key FROM workspace_keys WHERE workspace_id = $1 ORDER BY epoch', [id]);
+  if (keys.length === 0) keys = await q.query(keysSql, [id]);
   return toWorkspace(row, keys.map(toWorkspaceKey));
 }
 

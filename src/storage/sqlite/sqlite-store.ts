@@ -276,10 +276,14 @@ export class SqliteStore implements Store {
   }
 
   private loadWorkspace(id: string): WorkspaceRecord | null {
-    const row = this.stmt('SELECT * FROM workspaces WHERE id = ?').get(id) as Row | undefined;
-    if (!row) return null;
-    const keys = this.stmt('SELECT epoch, wrapped_key FROM workspace_keys WHERE workspace_id = ? ORDER BY epoch').all(id) as Row[];
-    return toWorkspace(row, keys.map(toWorkspaceKey));
+    // One read snapshot for both (a deferred transaction only reads): the head is the one the keys
+    // were there with, as clients rely on (the epoch marks of docs/crypto.md §5.2).
+    return this.db.transaction((): WorkspaceRecord | null => {
+      const row = this.stmt('SELECT * FROM workspaces WHERE id = ?').get(id) as Row | undefined;
+      if (!row) return null;
+      const keys = this.stmt('SELECT epoch, wrapped_key FROM workspace_keys WHERE workspace_id = ? ORDER BY epoch').all(id) as Row[];
+      return toWorkspace(row, keys.map(toWorkspaceKey));
+    })();
   }
 
   async listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]> {
