@@ -477,7 +477,7 @@ export class ApiClient {
   recoverStart(req: T.RecoverStartRequest): Promise<T.RecoverStartResponse> {
     return this.json('recoverStart', { json: req });
   }
-  recoverFinish(req: T.RecoverFinishRequest): Promise<T.AccountResponse> {
+  recoverFinish(req: T.RecoverFinishRequest): Promise<T.RecoverFinishResponse> {
     return this.json('recoverFinish', { json: req });
   }
   // teams (docs/protocol.md §3.30–3.38)

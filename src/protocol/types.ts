@@ -386,6 +386,11 @@ export interface ChangePasswordResponse {
   revokedSessions: number;
   /** a recovery key existed and was revoked with the old password */
   recoveryKeyRevoked: boolean;
+  /**
+   * The caller's access tokens that still work (not revoked or expired, not stale): a password
+   * change does not revoke them, so the client lists them. Absent from servers before it was added.
+   */
+  liveTokens?: TokenInfo[];
 }
 
 export interface SetRecoveryKeyRequest extends PasswordProof {
@@ -409,6 +414,12 @@ export interface RecoverStartResponse {
   /** the account key wrapped under the recovery wrap key */
   wrappedAccountKeyByRecovery: string;
   keys: AccountKeys;
+}
+
+/** The new session, as login answers, and how many live access tokens the recovery revoked. */
+export interface RecoverFinishResponse extends AccountResponse {
+  /** absent from servers before a recovery revoked tokens */
+  revokedTokens?: number;
 }
 
 export interface RecoverFinishRequest {

@@ -43,6 +43,20 @@ export function isAccessTokenBearer(bearer: string): boolean {
   return bearer.startsWith('isync-token.');
 }
 
+/**
+ * Whether the server would still let the token sync: not revoked or expired, its creator a
+ * confirmed member of the workspace's team, and holding a key of the team's current epoch (the
+ * checks of authenticateAccessToken and plugins/auth.ts tokenWorkspace, the route aside).
+ */
+export async function tokenStillWorks(ctx: ServerContext, t: AccessTokenRecord): Promise<boolean> {
+  if (t.revokedAt !== null || (t.expiresAt !== null && t.expiresAt.getTime() <= ctx.now().getTime())) return false;
+  const workspace = await ctx.store.getWorkspace(t.workspaceId);
+  if (!workspace) return false;
+  const access = await ctx.store.teamAccess(workspace.teamId, t.createdBy);
+  if (access.state !== 'confirmed') return false;
+  return tokenKeyEpoch(t) >= Math.max(access.team?.epoch ?? 0, ...workspace.keys.map((k) => k.epoch));
+}
+
 /** Checks the bearer, the token's state and the route; the caller records the principal. */
 export async function authenticateAccessToken(ctx: ServerContext, request: FastifyRequest, bearer: string): Promise<TokenAuthContext> {
   const match = ACCESS_TOKEN_BEARER.exec(bearer);

@@ -1,6 +1,7 @@
 /** JSON schemas of the account-lifecycle routes (docs/protocol.md §3.22–3.29). */
 import { ID_PATTERN, LIMITS } from '../protocol/types.js';
 import { MIN_KDF } from './schemas.js';
+import { tokenInfo } from './token-schemas.js';
 
 const B64_32 = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
 const smallCiphertext = { type: 'string', pattern: '^[A-Za-z0-9_-]*$', minLength: 1, maxLength: 4096 } as const;
@@ -156,7 +157,11 @@ export const accountSchemas = {
       properties: { ...proof, newKdf: kdf, newAuthKey: B64_32, wrappedAccountKey: smallCiphertext },
     },
     response: {
-      200: { type: 'object', required: ['revokedSessions', 'recoveryKeyRevoked'], properties: { revokedSessions: int, recoveryKeyRevoked: { type: 'boolean' } } },
+      200: {
+        type: 'object',
+        required: ['revokedSessions', 'recoveryKeyRevoked', 'liveTokens'],
+        properties: { revokedSessions: int, recoveryKeyRevoked: { type: 'boolean' }, liveTokens: { type: 'array', items: tokenInfo } },
+      },
       ...errors,
     },
   },
@@ -226,6 +231,9 @@ export const accountSchemas = {
         client: { type: 'string', maxLength: 200 },
       },
     },
-    response: { 200: accountResponse, ...errors },
+    response: {
+      200: { ...accountResponse, required: [...accountResponse.required, 'revokedTokens'], properties: { ...accountResponse.properties, revokedTokens: int } },
+      ...errors,
+    },
   },
 } as const;

@@ -20,7 +20,7 @@ const errorBody = {
 } as const;
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody } as const;
 
-const tokenInfo = {
+export const tokenInfo = {
   type: 'object',
   required: ['id', 'workspaceId', 'name', 'scope', 'createdBy', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt', 'keyEpoch'],
   properties: {

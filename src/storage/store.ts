@@ -371,7 +371,10 @@ export interface Store {
    * `via: 'recovery'`, the recovery record's hash) still equals `expectedHash`, swaps KDF params,
    * auth-key hash and wrapped account key, records the time, revokes every session of the
    * user but `keepSessionId`, and deletes the recovery record: a password change revokes the
-   * recovery key (whoever knew the old password may have made it), and a recovery spends it.
+   * recovery key (whoever knew the old password may have made it), and a recovery spends it. A
+   * recovery also revokes every live access token the user created (the user lost control of the
+   * account: whoever had it may have made or seen them); a password change leaves them (the
+   * caller lists them for the user to decide).
    */
   changeCredentials(
     userId: string,
@@ -502,8 +505,11 @@ export interface CredentialUpdate {
 }
 
 export type ChangeCredentialsResult =
-  /** `recoveryKeyRevoked`: a recovery record existed and was deleted */
-  | { ok: true; revokedSessions: number; recoveryKeyRevoked: boolean }
+  /**
+   * `recoveryKeyRevoked`: a recovery record existed and was deleted; `revokedTokens`: live access
+   * tokens the user created that were revoked (a recovery only; 0 for a password change)
+   */
+  | { ok: true; revokedSessions: number; recoveryKeyRevoked: boolean; revokedTokens: number }
   | { ok: false; reason: 'stale' | 'no_user' };
 
 export interface RecoveryRecord {

@@ -400,17 +400,32 @@ describe('account lifecycle, end to end', () => {
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your password was changed');
   });
 
+  /** a write token an intruder who knew the old password made: a password change lists it, a recovery revokes it */
+  let intruderToken: { token: string; id: string };
+  const withToken = (token: string, args: string[]) => machine(server.url, tempDir('isync-ci-config-')).run(args, { env: { INSOMNIA_SYNC_TOKEN: token } });
+
   it('account password revokes the recovery key: one made by an intruder who knew the old password no longer recovers', async () => {
     const made = await a.run(['account', 'recovery-key', '--password-stdin', '--json'], { input: `${NEW_PASSWORD}\n` });
     expect(made.code, made.stderr).toBe(0);
     const key = json(made.stdout).recoveryKey as string;
+    const minted = await a.run(['token', 'create', '--workspace', 'Team API', '--name', 'intruder-ci', '--json']);
+    expect(minted.code, minted.stderr).toBe(0);
+    intruderToken = json(minted.stdout);
 
     const changed = await a.run(['account', 'password', '--password-stdin'], { input: `${NEW_PASSWORD}\n${INTERIM_PASSWORD}\n` });
     expect(changed.code, changed.stderr).toBe(0);
     expect(changed.stdout).toMatch(/recovery key was revoked.*account recovery-key/);
+    // access tokens outlive a password change (CI keeps working), so the live ones are listed to revoke
+    expect(changed.stdout).toMatch(/1 access token\(s\) you created still work: a password change does not revoke them/);
+    expect(changed.stdout).toContain(`${intruderToken.id.slice(0, 12)}  intruder-ci  read-write`);
+    expect(changed.stdout).toContain('`insomnia-sync token revoke ID`');
     expect(json((await a.run(['account', 'show', '--json'])).stdout).recoveryKey).toEqual({ set: false, createdAt: null });
     const mails = readdirSync(path.join(server.dataDir, 'outbox')).filter((f) => f.endsWith('.eml')).sort();
-    expect(readFileSync(path.join(server.dataDir, 'outbox', mails.at(-1)!), 'utf8')).toMatch(/recovery key was revoked/);
+    const notice = readFileSync(path.join(server.dataDir, 'outbox', mails.at(-1)!), 'utf8');
+    expect(notice).toMatch(/recovery key was revoked/);
+    expect(notice).toMatch(/Access tokens you created that still work: 1\. A password change does not revoke them/);
+    expect(notice).not.toContain(intruderToken.token.slice(6, 30));
+    expect((await withToken(intruderToken.token, ['clone', 'Team API', path.join(tempDir(), 'ci')])).code).toBe(0);
 
     const intruder = machine(server.url);
     const rec = await intruder.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key}\n${RECOVERED_PASSWORD}\n` });
@@ -420,7 +435,7 @@ describe('account lifecycle, end to end', () => {
     // back to the password the next steps use; no recovery key now, so nothing is revoked
     const back = await a.run(['account', 'password', '--password-stdin', '--json'], { input: `${INTERIM_PASSWORD}\n${NEW_PASSWORD}\n` });
     expect(back.code, back.stderr).toBe(0);
-    expect(json(back.stdout)).toMatchObject({ changed: true, recoveryKeyRevoked: false });
+    expect(json(back.stdout)).toMatchObject({ changed: true, recoveryKeyRevoked: false, liveTokens: [{ id: intruderToken.id, name: 'intruder-ci', scope: 'write' }] });
   });
 
   it('recovery key: shown once, then `account recover` sets a new password with no data lost and the old one stops working', async () => {
@@ -442,8 +457,14 @@ describe('account lifecycle, end to end', () => {
     const other = key.replace(/^.{4}/, key.startsWith('AAAA') ? 'BBBB' : 'AAAA');
     expect((await c.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${other}\n${RECOVERED_PASSWORD}\n` })).code).toBe(4);
 
+    expect((await withToken(intruderToken.token, ['clone', 'Team API', path.join(tempDir(), 'ci')])).code).toBe(0);
     const rec = await c.run(['account', 'recover', '--email', EMAIL, '--password-stdin'], { input: `${key.toLowerCase()}\n${RECOVERED_PASSWORD}\n` });
     expect(rec.code, rec.stderr).toBe(0);
+    // whoever had the account may have made or seen its tokens: the recovery revoked them
+    expect(rec.stdout).toMatch(/1 access token\(s\) you created were revoked/);
+    const refused = await withToken(intruderToken.token, ['clone', 'Team API', path.join(tempDir(), 'ci')]);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/unknown, revoked or expired/);
     const out = path.join(tempDir(), 'rec');
     expect((await c.run(['export', '--workspace', 'Team API', '--out', out])).code).toBe(0);
     expect(readTree(out)).toEqual(files);
@@ -457,6 +478,11 @@ describe('account lifecycle, end to end', () => {
     await loginMachine(a, EMAIL, RECOVERED_PASSWORD);
     await loginMachine(b, EMAIL, RECOVERED_PASSWORD);
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your account was recovered with your recovery key');
+    const outbox = path.join(server.dataDir, 'outbox');
+    const recovered = readdirSync(outbox)
+      .map((f) => readFileSync(path.join(outbox, f), 'utf8'))
+      .find((text) => text.includes('Subject: insomnia-sync: your account was recovered'));
+    expect(recovered).toMatch(/Access tokens you created that were revoked: 1 \(create new ones with `insomnia-sync token create`\)/);
   });
 
   it('operator commands: backup while running, admin export-user (ciphertext and service data only), migrate', async () => {
@@ -474,7 +500,11 @@ describe('account lifecycle, end to end', () => {
     expect(exp.code, exp.stderr).toBe(0);
     const doc = json(exp.stdout);
     // every piece of service data: access tokens (never their secret) and ended sessions too
-    expect(doc.accessTokens).toEqual([expect.objectContaining({ name: 'ci-export', createdAt: expect.any(String), lastUsedAt: null, revokedAt: null })]);
+    expect(doc.accessTokens).toEqual([
+      // revoked by the recovery above, still service data
+      expect.objectContaining({ name: 'intruder-ci', revokedAt: expect.any(String) }),
+      expect.objectContaining({ name: 'ci-export', createdAt: expect.any(String), lastUsedAt: null, revokedAt: null }),
+    ]);
     expect(doc.endedSessions.length).toBeGreaterThan(0);
     expect(doc.endedSessions[0]).toMatchObject({ ip: '127.0.0.1', client: expect.any(String) });
     expect(doc).toHaveProperty('invitations', []);

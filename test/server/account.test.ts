@@ -168,7 +168,7 @@ describe('POST /v1/account/password', () => {
 
     const ok = await change(a.body.authKey);
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ revokedSessions: 1, recoveryKeyRevoked: false });
+    expect(ok.json()).toEqual({ revokedSessions: 1, recoveryKeyRevoked: false, liveTokens: [] });
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(401);
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
@@ -253,7 +253,7 @@ describe('recovery', () => {
       headers: auth(a.token),
       payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73) },
     });
-    expect(change.json()).toEqual({ revokedSessions: 0, recoveryKeyRevoked: true });
+    expect(change.json()).toEqual({ revokedSessions: 0, recoveryKeyRevoked: true, liveTokens: [] });
     expect(mailer.sent.at(-1)!.text).toMatch(/recovery key was revoked.*account recovery-key/);
     const start = await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'revoke@example.com', recoveryAuthKey } });
     expect(start.statusCode).toBe(401);

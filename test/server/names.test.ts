@@ -148,7 +148,7 @@ describe('mails that carry chosen names', () => {
     expect(forgedLines(mail.text)).toEqual([]);
     for (const line of [mail.subject, ...mail.text.split('\n')]) expect(isPrintableLine(line), JSON.stringify(line)).toBe(true);
 
-    const notice = passwordChangedNotice('to@example.com', { at: new Date(0), ip: '127.0.0.1\nX', client: 'curl/8\u001b[2J\nInvite code: AAAA-BBBB-CCCC-DDDD' }, 1, true);
+    const notice = passwordChangedNotice('to@example.com', { at: new Date(0), ip: '127.0.0.1\nX', client: 'curl/8\u001b[2J\nInvite code: AAAA-BBBB-CCCC-DDDD' }, 1, true, 0);
     expect(notice.text).toContain('Client: curl/8\uFFFD[2J\uFFFDInvite code: AAAA-BBBB-CCCC-DDDD');
     expect(notice.text).toContain('From address: 127.0.0.1\uFFFDX');
     expect(forgedLines(notice.text)).toEqual([]);

@@ -51,13 +51,14 @@ interface Account {
   userId: string;
   teamId: string;
   session: string;
+  authKey: string;
 }
 
 async function signup(): Promise<Account> {
   const body = fakeSignupBody();
   const res = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
   expect(res.statusCode).toBe(200);
-  return { userId: body.userId, teamId: body.personalTeam.id, session: res.json<AccountResponse>().session!.token };
+  return { userId: body.userId, teamId: body.personalTeam.id, session: res.json<AccountResponse>().session!.token, authKey: body.authKey };
 }
 
 const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
@@ -378,6 +379,38 @@ describe('token principals', () => {
     expect((await app.inject({ method: 'POST', url: `/v1/workspaces/${ws}/snapshots?epoch=1`, headers: bearer(write.bearer), payload: snap })).json()).toEqual({
       head: snap.id,
     });
+  });
+
+  it("a password change lists the caller's tokens that still work: not revoked, expired or stale", async () => {
+    await app.inject({ method: 'DELETE', url: `/v1/tokens/${read.id}`, headers: bearer(a.session) });
+    await createToken(a, ws, { name: 'short', expiresAt: new Date(clock.getTime() + 60_000).toISOString() });
+    await createToken(a, other, { name: 'elsewhere' });
+    clock = new Date(clock.getTime() + 60_000);
+    const change = async () => {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/v1/account/password',
+        headers: bearer(a.session),
+        payload: { authKey: a.authKey, newKdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) }, newAuthKey: (a.authKey = b64(32)), wrappedAccountKey: b64(73) },
+      });
+      expect(res.statusCode, res.body).toBe(200);
+      return res.json<{ liveTokens: TokenInfo[] }>().liveTokens;
+    };
+    expect((await change()).map((t) => t.name).sort()).toEqual(['elsewhere', 'writer']);
+    // after a rotation the tokens of the epoch before are stale: refused, so not listed
+    const rotated = await app.inject({
+      method: 'POST',
+      url: `/v1/teams/${a.teamId}/rotate`,
+      headers: bearer(a.session),
+      payload: { epoch: 1, sealedKeys: [{ userId: a.userId, sealedKey: b64(80) }], workspaceKeys: [ws, other].map((id) => ({ workspaceId: id, wrappedKey: b64(73) })) },
+    });
+    expect(rotated.statusCode).toBe(200);
+    const fresh = await createToken(a, ws, { name: 'fresh', keys: [{ epoch: 1, wrappedKey: b64(73) }, { epoch: 2, wrappedKey: b64(73) }] });
+    const live = await change();
+    expect(live.map((t) => t.id)).toEqual([fresh.id]);
+    expect(live[0]).toMatchObject({ name: 'fresh', scope: 'write', workspaceId: ws, keyEpoch: 2, revokedAt: null });
+    // every token still works as before: a password change revokes none
+    expect((await app.inject({ method: 'GET', url: `/v1/workspaces/${ws}`, headers: bearer(fresh.bearer) })).statusCode).toBe(200);
   });
 
   it('a token push must name the key epoch, and the current one', async () => {

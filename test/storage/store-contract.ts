@@ -1132,7 +1132,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(user.keys.wrappedAccountKey);
         expect(await store.changeCredentials(hex(16), user.authKeyHash, 'password', update, keep)).toEqual({ ok: false, reason: 'no_user' });
-        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1, recoveryKeyRevoked: false });
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1, recoveryKeyRevoked: false, revokedTokens: 0 });
         const after = (await store.getUserById(user.id))!;
         expect(after.kdf).toEqual(update.kdf);
         expect(Buffer.from(after.authKeyHash).equals(Buffer.from(update.authKeyHash))).toBe(true);
@@ -1169,6 +1169,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           ok: true,
           revokedSessions: 1,
           recoveryKeyRevoked: true,
+          revokedTokens: 0,
         });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(update.wrappedAccountKey);
         expect(await store.listSessionsOfUser(user.id, later(10))).toEqual([]);
@@ -1176,6 +1177,53 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.getRecovery(user.id)).toBeNull();
         expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toBeNull();
         expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
+      });
+
+      it("a recovery revokes the user's live access tokens in the same transaction; a password change leaves them", async () => {
+        const { user, wsId } = await userWithWorkspace();
+        const other = newUser();
+        await store.createUser(other);
+        const token = (extra: Partial<NewAccessToken> = {}): NewAccessToken => ({
+          id: hex(16),
+          workspaceId: wsId,
+          createdBy: user.id,
+          name: 'ci',
+          scope: 'write',
+          secretHash: hash(),
+          publicKey: b64(32),
+          certificate: b64(64),
+          keys: [{ epoch: 1, wrappedKey: b64(73) }],
+          createdAt: T0,
+          expiresAt: null,
+          ...extra,
+        });
+        const live = token();
+        const expired = token({ expiresAt: later(2) });
+        const revoked = token();
+        const theirs = token({ createdBy: other.id });
+        for (const t of [live, expired, revoked, theirs]) expect(await store.createAccessToken(t)).toEqual({ ok: true });
+        await store.revokeAccessToken(revoked.id, later(3));
+        const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
+        // a password change: every token as it was
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, null)).toMatchObject({ ok: true, revokedTokens: 0 });
+        expect((await store.getAccessToken(live.id))!.revokedAt).toBeNull();
+        const recovery = { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: later(6) };
+        expect(await store.setRecovery(user.id, recovery)).toBe(true);
+        const stale = { ...update, at: later(7) };
+        // a stale recovery revokes nothing
+        expect(await store.changeCredentials(user.id, hash(), 'recovery', stale, null)).toEqual({ ok: false, reason: 'stale' });
+        expect((await store.getAccessToken(live.id))!.revokedAt).toBeNull();
+        expect(await store.changeCredentials(user.id, recovery.authKeyHash, 'recovery', stale, null)).toEqual({
+          ok: true,
+          revokedSessions: 0,
+          recoveryKeyRevoked: true,
+          revokedTokens: 1,
+        });
+        expect((await store.getAccessToken(live.id))!.revokedAt).toEqual(later(7));
+        // an expired token stays expired, a revoked one keeps its time, another user's is not touched
+        expect((await store.getAccessToken(expired.id))!.revokedAt).toBeNull();
+        expect((await store.getAccessToken(theirs.id))!.revokedAt).toBeNull();
+        expect((await store.getAccessToken(revoked.id))!.revokedAt).toEqual(later(3));
       });
 
       it('a password change deletes the recovery record in the same transaction; a stale one keeps it', async () => {
@@ -1191,6 +1239,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           ok: true,
           revokedSessions: 0,
           recoveryKeyRevoked: true,
+          revokedTokens: 0,
         });
         expect(await store.getRecovery(user.id)).toBeNull();
         expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toBeNull();

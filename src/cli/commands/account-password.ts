@@ -4,9 +4,17 @@ import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
   const res = await changePassword(ctx);
+  const live = res.liveTokens ?? [];
   out.result({ changed: true, ...res }, () => [
     `${out.green('✓')} Password changed. Your data was not re-encrypted: only your account key was re-wrapped.`,
     `  ${res.revokedSessions} other session(s) signed out; log in there again with the new password.`,
     ...(res.recoveryKeyRevoked ? ['  Your recovery key was revoked with the old password; run `insomnia-sync account recovery-key` for a new one.'] : []),
+    ...(live.length > 0
+      ? [
+          `  ${live.length} access token(s) you created still work: a password change does not revoke them.`,
+          ...live.map((t) => `    ${t.id.slice(0, 12)}  ${t.name}  ${t.scope === 'write' ? 'read-write' : 'read-only'}  workspace ${t.workspaceId.slice(0, 12)}`),
+          '  If someone else knew your old password, revoke any they may have seen: `insomnia-sync token revoke ID` (names in `insomnia-sync token list`).',
+        ]
+      : []),
   ]);
 }

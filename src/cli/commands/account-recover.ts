@@ -8,5 +8,8 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     `${out.green('✓')} New password set for ${out.bold(res.email)}; you are logged in on this machine.`,
     `  Fingerprint: ${out.bold(res.fingerprint)}`,
     '  Every other session was signed out. Your recovery key is spent: run `insomnia-sync account recovery-key` for a new one.',
+    ...(res.revokedTokens
+      ? [`  ${res.revokedTokens} access token(s) you created were revoked with the old password: create new ones with \`insomnia-sync token create\` and replace the CI secrets.`]
+      : []),
   ]);
 }

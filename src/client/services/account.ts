@@ -5,7 +5,7 @@
  * Changing the password re-wraps the account key only: no data is re-encrypted.
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
-import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionView } from '../../protocol/types.js';
+import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionView, TokenScope } from '../../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
@@ -132,6 +132,12 @@ export interface PasswordChangeResult {
   revokedSessions: number;
   /** a recovery key existed; the server revoked it with the old password */
   recoveryKeyRevoked: boolean;
+  /**
+   * Access tokens you created that still work: a password change leaves them (CI keeps running),
+   * so they are listed for you to revoke any someone who knew the old password may have seen.
+   * Null from a server that does not say.
+   */
+  liveTokens: { id: string; name: string; scope: TokenScope; workspaceId: string; expiresAt: string | null }[] | null;
 }
 
 /**
@@ -171,7 +177,8 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
     })
     .catch(wrongPassword);
   ctx.progress.stop();
-  return { revokedSessions: res.revokedSessions, recoveryKeyRevoked: res.recoveryKeyRevoked };
+  const liveTokens = res.liveTokens?.map((t) => ({ id: t.id, name: t.name, scope: t.scope, workspaceId: t.workspaceId, expiresAt: t.expiresAt })) ?? null;
+  return { revokedSessions: res.revokedSessions, recoveryKeyRevoked: res.recoveryKeyRevoked, liveTokens };
 }
 
 // recovery key
@@ -203,6 +210,8 @@ export interface RecoverResult {
   server: string;
   fingerprint: string;
   profile: string;
+  /** live access tokens you created, revoked by the recovery (null: the server did not say) */
+  revokedTokens: number | null;
 }
 
 /**
@@ -257,7 +266,7 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
   });
   ctx.progress.stop();
   const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, { account: { email, userId } });
-  return { email: summary.email, server: summary.server, fingerprint: summary.fingerprint, profile: summary.profile };
+  return { email: summary.email, server: summary.server, fingerprint: summary.fingerprint, profile: summary.profile, revokedTokens: res.revokedTokens ?? null };
 }
 
 

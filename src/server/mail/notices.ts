@@ -21,11 +21,12 @@ function origin(f: RequestFacts): string {
 const NOT_YOU =
   'If this was not you, someone knows your password (or recovery key) and has access to your data:\n' +
   'sign in, change your password with `insomnia-sync account password` (which also revokes any\n' +
-  'recovery key), and review your sessions with `insomnia-sync account sessions`.';
+  'recovery key), review your sessions with `insomnia-sync account sessions`, and your access\n' +
+  'tokens with `insomnia-sync token list` (revoke with `insomnia-sync token revoke ID`).';
 
 const NEW_RECOVERY_KEY = 'Run `insomnia-sync account recovery-key` for a new one.';
 
-export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSessions: number, recoveryKeyRevoked: boolean): MailMessage {
+export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSessions: number, recoveryKeyRevoked: boolean, liveTokens: number): MailMessage {
   return {
     to,
     subject: 'insomnia-sync: your password was changed',
@@ -35,6 +36,13 @@ export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSe
       origin(facts),
       `Other sessions signed out: ${revokedSessions}`,
       ...(recoveryKeyRevoked ? [`Your recovery key was revoked with the old password. ${NEW_RECOVERY_KEY}`] : []),
+      ...(liveTokens > 0
+        ? [
+            `Access tokens you created that still work: ${liveTokens}. A password change does not revoke them;`,
+            'if someone else knew your old password, revoke any they may have seen (`insomnia-sync token list`,',
+            'then `insomnia-sync token revoke ID`).',
+          ]
+        : []),
       '',
       'Your data was not re-encrypted: only the key that protects your account key changed.',
       '',
@@ -43,7 +51,7 @@ export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSe
   };
 }
 
-export function recoveredNotice(to: string, facts: RequestFacts, revokedSessions: number): MailMessage {
+export function recoveredNotice(to: string, facts: RequestFacts, revokedSessions: number, revokedTokens: number): MailMessage {
   return {
     to,
     subject: 'insomnia-sync: your account was recovered with your recovery key',
@@ -54,6 +62,7 @@ export function recoveredNotice(to: string, facts: RequestFacts, revokedSessions
       '',
       origin(facts),
       `Sessions signed out: ${revokedSessions}`,
+      `Access tokens you created that were revoked: ${revokedTokens}${revokedTokens > 0 ? ' (create new ones with `insomnia-sync token create`)' : ''}`,
       '',
       NOT_YOU,
     ].join('\n'),

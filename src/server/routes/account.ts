@@ -20,6 +20,8 @@ import { getAuth } from '../plugins/auth.js';
 import { bodyEmail, rateLimited } from '../rate-limits.js';
 import { hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
 import { accountView, endedSessionView, invitationView, ownAccessTokenView, sessionView } from '../views.js';
+import { tokenStillWorks } from '../access-tokens.js';
+import { tokenView } from './tokens.js';
 
 export const BACKUP_POLICY =
   'Backups of the server database taken before this deletion are not altered: they hold only ciphertext and service data, ' +
@@ -174,8 +176,12 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         getAuth(request).sessionId,
       );
       if (!result.ok) throw new ApiError('conflict', 'the password changed meanwhile; nothing was changed');
-      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions, result.recoveryKeyRevoked));
-      return { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked };
+      // Like a personal access token on GitHub, a token outlives a password change (CI keeps
+      // working); the user is shown the live ones to revoke any the old password's holder saw.
+      const live: T.TokenInfo[] = [];
+      for (const t of await store.listAccessTokensCreatedBy(user.id)) if (await tokenStillWorks(ctx, t)) live.push(tokenView(t));
+      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions, result.recoveryKeyRevoked, live.length));
+      return { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked, liveTokens: live };
     },
   });
 
@@ -218,7 +224,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     url: ROUTES.recoverFinish.path,
     config: rateLimited('login', bodyEmail),
     schema: accountSchemas.recoverFinish,
-    handler: async (request): Promise<T.AccountResponse> => {
+    handler: async (request): Promise<T.RecoverFinishResponse> => {
       const body = request.body;
       const client = clientLabel(body.client);
       const { user, hash } = await proveRecovery(body.email, body.recoveryAuthKey);
@@ -235,9 +241,9 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const id = newSessionId();
       const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
       await store.createSession({ id, userId: user.id, tokenHash: sha256(token), client, ip: request.ip, createdAt: at, expiresAt });
-      await notify(request, recoveredNotice(user.email, facts(request), result.revokedSessions));
+      await notify(request, recoveredNotice(user.email, facts(request), result.revokedSessions, result.revokedTokens));
       const fresh = (await store.getUserById(user.id)) ?? user;
-      return accountView(fresh, await store.listTeamsOfUser(user.id), { token, id, expiresAt: expiresAt.toISOString() });
+      return { ...accountView(fresh, await store.listTeamsOfUser(user.id), { token, id, expiresAt: expiresAt.toISOString() }), revokedTokens: result.revokedTokens };
     },
   });
 

@@ -108,7 +108,15 @@ export async function changeCredentials(
     ]);
     // A key made by whoever knew the old password must not outlive it, and a used key is spent.
     const recovery = await tx.exec('DELETE FROM account_recovery WHERE user_id = $1', [userId]);
-    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0 };
+    // A recovery follows a lost password or a stolen account: its access tokens go too.
+    const tokens =
+      via === 'recovery'
+        ? await tx.exec('UPDATE access_tokens SET revoked_at = $1 WHERE created_by = $2 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $1)', [
+            update.at,
+            userId,
+          ])
+        : 0;
+    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0, revokedTokens: tokens };
   });
 }
 

@@ -134,7 +134,14 @@ export function changeCredentials(
       .run(at, userId, keepSessionId).changes;
     // A key made by whoever knew the old password must not outlive it, and a used key is spent.
     const recovery = db.prepare('DELETE FROM account_recovery WHERE user_id = ?').run(userId).changes;
-    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0 };
+    // A recovery follows a lost password or a stolen account: its access tokens go too.
+    const tokens =
+      via === 'recovery'
+        ? db
+            .prepare('UPDATE access_tokens SET revoked_at = ? WHERE created_by = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)')
+            .run(at, userId, at).changes
+        : 0;
+    return { ok: true, revokedSessions: revoked, recoveryKeyRevoked: recovery > 0, revokedTokens: tokens };
   });
   return run.immediate();
 }
