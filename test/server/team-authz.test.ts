@@ -86,7 +86,8 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
   /** a workspace of the team made by the owner, for routes that destroy or rename their target */
   async function scratchWorkspace(): Promise<string> {
     const id = hex(16);
-    const res = await http('owner', { method: 'POST', url: '/v1/workspaces', json: { id, teamId, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(72) } } });
+    // epoch 2: the team's key rotated when `removed` was removed, and a new workspace's key must be under the current one
+    const res = await http('owner', { method: 'POST', url: '/v1/workspaces', json: { id, teamId, encryptedName: b64(40), key: { epoch: 2, wrappedKey: b64(72) } } });
     expect(res.status).toBe(200);
     return id;
   }
@@ -133,7 +134,7 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
 
   const routes: RouteCase[] = [
     { name: 'GET /v1/workspaces (lists the team workspace)', allowed: CONTENT, call: async () => ({ method: 'GET', url: '/v1/workspaces' }), visible: (b) => b.workspaces.some((w: any) => w.id === wsId) },
-    { name: 'POST /v1/workspaces (in the team)', allowed: CONTENT, call: async () => ({ method: 'POST', url: '/v1/workspaces', json: { id: hex(16), teamId, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(72) } } }) },
+    { name: 'POST /v1/workspaces (in the team)', allowed: CONTENT, call: async () => ({ method: 'POST', url: '/v1/workspaces', json: { id: hex(16), teamId, encryptedName: b64(40), key: { epoch: 2, wrappedKey: b64(72) } } }) },
     { name: 'GET /v1/workspaces/:id', allowed: CONTENT, call: async () => ({ method: 'GET', url: ws() }) },
     { name: 'PATCH /v1/workspaces/:id (rename)', allowed: MANAGE, call: async () => ({ method: 'PATCH', url: `/v1/workspaces/${await scratchWorkspace()}`, json: { encryptedName: b64(40) } }) },
     { name: 'DELETE /v1/workspaces/:id', allowed: MANAGE, call: async () => ({ method: 'DELETE', url: `/v1/workspaces/${await scratchWorkspace()}` }) },
