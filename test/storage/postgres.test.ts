@@ -15,6 +15,7 @@ import { openStore } from '../../src/storage/open.js';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
+import { migrationChecksum } from '../../src/storage/schema-version.js';
 import type { NewUser, Store } from '../../src/storage/store.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { newUser, storeContract } from './store-contract.js';
@@ -216,6 +217,108 @@ describe('postgres specifics', () => {
       const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
       const tables = await db.query('SELECT 1 FROM information_schema.tables WHERE table_schema = $1', [schema]);
       expect(tables.rowCount).toBe(0);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('postgres schema versions and migration checksums', () => {
+  const KNOWN = POSTGRES_MIGRATIONS.length;
+  const checksums = POSTGRES_MIGRATIONS.map(migrationChecksum);
+  const schemaOf = (url: string): string => new URL(url).searchParams.get('options')!.split('=')[1]!;
+  const rows = async (url: string) =>
+    (await db.query<{ version: number; checksum: string | null }>(`SELECT version, checksum FROM ${schemaOf(url)}.schema_migrations ORDER BY version`)).rows;
+  async function migrated(): Promise<string> {
+    const url = await db.freshSchema();
+    await (await openPostgresStore(url)).close();
+    return url;
+  }
+
+  it('records the sha256 of each migration it applies, and reopens a migrated database', async () => {
+    const url = await migrated();
+    expect(await rows(url)).toEqual(checksums.map((checksum, i) => ({ version: i + 1, checksum })));
+    const again = await openPostgresStore(url);
+    try {
+      expect(await again.migrate()).toEqual([]);
+    } finally {
+      await again.close();
+    }
+    expect(await rows(url)).toEqual(checksums.map((checksum, i) => ({ version: i + 1, checksum })));
+  });
+
+  it('a database migrated before checksums were kept gets those of this build, then opens as usual', async () => {
+    const url = await db.freshSchema();
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      await raw.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)');
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 5).entries()) {
+        await raw.query(sql);
+        await raw.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())', [i + 1]);
+      }
+    } finally {
+      await raw.end();
+    }
+    await (await openStore(url, '/nonexistent-data-dir', { migrate: false, existing: true })).close();
+    const store = await openPostgresStore(url);
+    try {
+      expect(await store.migrate()).toEqual([]);
+    } finally {
+      await store.close();
+    }
+    expect(await rows(url)).toEqual(checksums.map((checksum, i) => ({ version: i + 1, checksum })));
+  });
+
+  it('refuses a schema newer than this build knows, naming both versions, and changes nothing', async () => {
+    const url = await migrated();
+    await db.query(`INSERT INTO ${schemaOf(url)}.schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)`, [KNOWN + 1, 'f'.repeat(64)]);
+    const message = `the database schema is version ${KNOWN + 1}, newer than this server's (version ${KNOWN}): a newer insomnia-sync-server migrated it; run that version or a later one (or restore a backup taken before the upgrade)`;
+    await expect(openPostgresStore(url)).rejects.toMatchObject({ code: 'schema_mismatch', message });
+    await expect(openStore(url, '/nonexistent-data-dir', { migrate: false, existing: true })).rejects.toMatchObject({ code: 'schema_mismatch', message });
+    expect((await rows(url)).map((r) => r.version)).toEqual([...ALL_VERSIONS, KNOWN + 1]);
+  });
+
+  it('refuses a database whose applied migration differs from this build\'s, naming the migration', async () => {
+    const url = await migrated();
+    const other = migrationChecksum(`${POSTGRES_MIGRATIONS[3]!}\n-- edited`);
+    await db.query(`UPDATE ${schemaOf(url)}.schema_migrations SET checksum = $1 WHERE version = 4`, [other]);
+    const message = `migration 4 applied to the database (sha256 ${other.slice(0, 12)}) differs from this server's migration 4 (sha256 ${checksums[3]!.slice(0, 12)}): the database was made by another build of insomnia-sync-server; run that build, or restore a backup`;
+    await expect(openPostgresStore(url)).rejects.toMatchObject({ code: 'schema_mismatch', message });
+    await expect(openStore(url, '/nonexistent-data-dir', { migrate: false, existing: true })).rejects.toMatchObject({ code: 'schema_mismatch', message });
+  });
+
+  it('refuses an older database whose applied migration differs before applying the pending ones', async () => {
+    const url = await db.freshSchema();
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      await raw.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL, checksum text)');
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, 5).entries()) {
+        await raw.query(sql);
+        await raw.query('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)', [i + 1, i === 2 ? 'a'.repeat(64) : checksums[i]]);
+      }
+    } finally {
+      await raw.end();
+    }
+    await expect(openPostgresStore(url)).rejects.toThrow(/^migration 3 applied to the database \(sha256 aaaaaaaaaaaa\) differs from this server's migration 3/);
+    expect((await rows(url)).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('migrate on a newer schema exits 1 with the one line', async () => {
+    const url = await migrated();
+    await db.query(`INSERT INTO ${schemaOf(url)}.schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)`, [KNOWN + 1, 'f'.repeat(64)]);
+    const bin = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
+    const dataDir = mkdtempSync(join(tmpdir(), 'insomnia-sync-pg-ops-'));
+    try {
+      const r = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [bin, 'migrate', '--data-dir', dataDir, '--db', url], { env: { ...process.env, INSOMNIA_SYNC_DB: '' } }, (err, stdout, stderr) =>
+          resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`insomnia-sync-server: the database schema is version ${KNOWN + 1}, newer than this server's (version ${KNOWN}): a newer insomnia-sync-server migrated it; run that version or a later one (or restore a backup taken before the upgrade)\n`);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -8,6 +8,7 @@ import { openSqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { newUser, storeContract } from './store-contract.js';
 import type { NewUser } from '../../src/storage/store.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
+import { migrationChecksum } from '../../src/storage/schema-version.js';
 
 const ALL_VERSIONS = SQLITE_MIGRATIONS.map((_, i) => i + 1);
 
@@ -90,5 +91,100 @@ describe('sqlite specifics', () => {
   it('rejects unknown URLs without echoing passwords', async () => {
     await expect(openStore('mysql://u:secretpw@db/sync', tempDir())).rejects.toThrow(/unknown database URL/);
     await expect(openStore('mysql://u:secretpw@db/sync', tempDir())).rejects.not.toThrow(/secretpw/);
+  });
+});
+
+describe('sqlite schema versions and migration checksums', () => {
+  const KNOWN = SQLITE_MIGRATIONS.length;
+  const checksums = SQLITE_MIGRATIONS.map(migrationChecksum);
+
+  function migrated(): string {
+    const path = join(tempDir(), 'sync.db');
+    openSqliteStore(path).close();
+    return path;
+  }
+  function rows(path: string): { version: number; checksum: string | null }[] {
+    const db = new Database(path, { readonly: true });
+    try {
+      return db.prepare('SELECT version, checksum FROM schema_migrations ORDER BY version').all() as { version: number; checksum: string | null }[];
+    } finally {
+      db.close();
+    }
+  }
+  function edit(path: string, sql: string, ...args: unknown[]): void {
+    const db = new Database(path);
+    db.prepare(sql).run(...args);
+    db.close();
+  }
+
+  it('records the sha256 of each migration it applies, and reopens a migrated database', async () => {
+    const path = migrated();
+    expect(rows(path)).toEqual(checksums.map((checksum, i) => ({ version: i + 1, checksum })));
+    const again = openSqliteStore(path);
+    expect(await again.migrate()).toEqual([]);
+    await again.close();
+    expect(rows(path)).toEqual(checksums.map((checksum, i) => ({ version: i + 1, checksum })));
+  });
+
+  it('a database migrated before checksums were kept gets those of this build, then opens as usual', async () => {
+    const path = join(tempDir(), 'old.db');
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    SQLITE_MIGRATIONS.slice(0, 5).forEach((sql, i) => {
+      raw.exec(sql);
+      raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(i + 1);
+    });
+    raw.close();
+    // not migrating (the operator commands): opens, and writes nothing
+    (await openStore(`sqlite:${path}`, tempDir(), { migrate: false, existing: true })).close();
+    const store = openSqliteStore(path);
+    expect(await store.migrate()).toEqual([]);
+    await store.close();
+    expect(rows(path)).toEqual(checksums.map((checksum, i) => ({ version: i + 1, checksum })));
+  });
+
+  it('refuses a schema newer than this build knows, naming both versions, and changes nothing', async () => {
+    const path = migrated();
+    edit(path, 'INSERT INTO schema_migrations (version, applied_at, checksum) VALUES (?, 0, ?)', KNOWN + 1, 'f'.repeat(64));
+    const message = `the database schema is version ${KNOWN + 1}, newer than this server's (version ${KNOWN}): a newer insomnia-sync-server migrated it; run that version or a later one (or restore a backup taken before the upgrade)`;
+    expect(() => openSqliteStore(path)).toThrow(message);
+    // the operator commands open without migrating: refused all the same
+    await expect(openStore(`sqlite:${path}`, tempDir(), { migrate: false, existing: true })).rejects.toMatchObject({ code: 'schema_mismatch', message });
+    expect(rows(path).map((r) => r.version)).toEqual([...checksums.map((_, i) => i + 1), KNOWN + 1]);
+  });
+
+  it('refuses a newer schema of a database from before checksums too', () => {
+    const path = join(tempDir(), 'newer.db');
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    for (let v = 1; v <= KNOWN + 2; v++) raw.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, 0)').run(v);
+    raw.close();
+    expect(() => openSqliteStore(path)).toThrow(`the database schema is version ${KNOWN + 2}, newer than this server's (version ${KNOWN})`);
+    // no checksum column was added
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare("SELECT name FROM pragma_table_info('schema_migrations')").pluck().all()).toEqual(['version', 'applied_at']);
+    db.close();
+  });
+
+  it('refuses a database whose applied migration differs from this build\'s, naming the migration', async () => {
+    const path = migrated();
+    const other = migrationChecksum(`${SQLITE_MIGRATIONS[3]!}\n-- edited`);
+    edit(path, 'UPDATE schema_migrations SET checksum = ? WHERE version = 4', other);
+    const message = `migration 4 applied to the database (sha256 ${other.slice(0, 12)}) differs from this server's migration 4 (sha256 ${checksums[3]!.slice(0, 12)}): the database was made by another build of insomnia-sync-server; run that build, or restore a backup`;
+    expect(() => openSqliteStore(path)).toThrow(message);
+    await expect(openStore(`sqlite:${path}`, tempDir(), { migrate: false, existing: true })).rejects.toThrow(message);
+  });
+
+  it('refuses an older database whose applied migration differs before applying the pending ones', () => {
+    const path = join(tempDir(), 'v5.db');
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, checksum TEXT)');
+    SQLITE_MIGRATIONS.slice(0, 5).forEach((sql, i) => {
+      raw.exec(sql);
+      raw.prepare('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES (?, 0, ?)').run(i + 1, i === 2 ? 'a'.repeat(64) : checksums[i]);
+    });
+    raw.close();
+    expect(() => openSqliteStore(path)).toThrow(/^migration 3 applied to the database \(sha256 aaaaaaaaaaaa\) differs from this server's migration 3/);
+    expect(rows(path).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
   });
 });

@@ -3,7 +3,7 @@
  * `admin export-user EMAIL`. Each opens the existing store without migrating it (a backup must not
  * change what it copies), does one job and closes it. Like main.ts, the only place here that prints.
  */
-import { createWriteStream } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openStore } from '../../storage/open.js';
@@ -79,26 +79,31 @@ export function registerOpsCommands(program: Command): void {
     .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
     .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (email: string, opts: StoreOptions & { out?: string }) => {
-      const { exportUser } = await import('./export-user.js');
-      // the file is made at the first write: a wrong database or an unknown email leaves none behind
-      let stream: NodeJS.WritableStream | undefined;
-      const open = (): NodeJS.WritableStream => {
-        const s = opts.out ? createWriteStream(resolve(opts.out), { flags: 'wx', mode: 0o600 }) : process.stdout;
-        // a reader that stops early (`| head`) is not an error
-        s.on('error', (err: NodeJS.ErrnoException) => {
-          if (err.code === 'EPIPE') process.exit(0);
-        });
-        return s;
-      };
-      const write = (chunk: string): Promise<void> =>
-        new Promise((ok, fail) => {
-          stream ??= open();
-          stream.write(chunk, (err) => (err ? fail(err) : ok()));
-        });
-      await withStore(storeOptions(program, opts), (store) => exportUser(store, email, write));
-      if (opts.out && stream) {
-        const file = stream as ReturnType<typeof createWriteStream>;
-        await new Promise<void>((ok, fail) => file.end((err?: Error | null) => (err ? fail(err) : ok())));
+      const { exportUser, exportUserToFile } = await import('./export-user.js');
+      if (opts.out) {
+        // written beside --out and moved there when complete: a failure or an interrupt never
+        // leaves a truncated export at --out, nor the temporary file
+        const out = resolve(opts.out);
+        let temp: string | undefined;
+        const interrupted = (signal: NodeJS.Signals): void => {
+          if (temp) rmSync(temp, { force: true });
+          process.kill(process.pid, signal);
+        };
+        process.once('SIGINT', interrupted);
+        process.once('SIGTERM', interrupted);
+        try {
+          await withStore(storeOptions(program, opts), (store) => exportUserToFile(store, email, out, { onTemp: (path) => (temp = path) }));
+        } finally {
+          process.off('SIGINT', interrupted);
+          process.off('SIGTERM', interrupted);
+        }
+        return;
       }
+      // a reader that stops early (`| head`) is not an error
+      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+        if (err.code === 'EPIPE') process.exit(0);
+      });
+      const write = (chunk: string): Promise<void> => new Promise((ok, fail) => process.stdout.write(chunk, (err) => (err ? fail(err) : ok())));
+      await withStore(storeOptions(program, opts), (store) => exportUser(store, email, write));
     });
 }

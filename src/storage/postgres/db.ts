@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { checkAppliedMigrations, migrationChecksum, type AppliedMigration } from '../schema-version.js';
 
 export type Row = Record<string, unknown>;
 
@@ -66,8 +67,19 @@ export class PgDb implements Tx {
   }
 
   /**
-   * Applies pending migrations, each in its own transaction, holding an advisory lock so servers
-   * started at the same moment take turns instead of racing on the same DDL.
+   * Throws SchemaMismatchError for a schema newer than this build's or an applied migration that
+   * differs from it; writes nothing. A database without schema_migrations passes (nothing applied).
+   */
+  async checkSchema(client: Pick<pg.PoolClient, 'query'> = this.pool): Promise<void> {
+    const applied = await appliedMigrations(client);
+    if (applied) checkAppliedMigrations(applied, POSTGRES_MIGRATIONS);
+  }
+
+  /**
+   * Checks the schema (checkSchema), records the checksums of migrations applied before they were
+   * recorded, then applies the pending migrations, each in its own transaction with its checksum,
+   * holding an advisory lock so servers started at the same moment take turns instead of racing
+   * on the same DDL.
    */
   async migrate(): Promise<number[]> {
     const client = await this.pool.connect();
@@ -75,7 +87,22 @@ export class PgDb implements Tx {
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
-        await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)');
+        await client.query('BEGIN');
+        try {
+          // refused before anything is written: a newer schema is left as it is
+          await this.checkSchema(client);
+          await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL, checksum text)');
+          // only when missing: ALTER … IF NOT EXISTS would still need to own the table
+          if (!(await hasChecksumColumn(client))) await client.query('ALTER TABLE schema_migrations ADD COLUMN checksum text');
+          // applied before checksums were kept: this build's text is all there is to go on
+          for (const [i, sql] of POSTGRES_MIGRATIONS.entries()) {
+            await client.query('UPDATE schema_migrations SET checksum = $1 WHERE version = $2 AND checksum IS NULL', [migrationChecksum(sql), i + 1]);
+          }
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
         const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
         for (const [i, sql] of POSTGRES_MIGRATIONS.entries()) {
           const version = i + 1;
@@ -83,7 +110,7 @@ export class PgDb implements Tx {
           await client.query('BEGIN');
           try {
             await client.query(sql);
-            await client.query('INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())', [version]);
+            await client.query('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)', [version, migrationChecksum(sql)]);
             await client.query('COMMIT');
           } catch (err) {
             await client.query('ROLLBACK');
@@ -99,4 +126,20 @@ export class PgDb implements Tx {
     }
     return applied;
   }
+}
+
+/** The checksum column of schema_migrations (found through the search_path, as every query is). */
+async function hasChecksumColumn(client: Pick<pg.PoolClient, 'query'>): Promise<boolean> {
+  const { rows } = await client.query(
+    "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('schema_migrations') AND attname = 'checksum' AND NOT attisdropped",
+  );
+  return rows.length > 0;
+}
+
+/** The applied migrations, or null when there is no schema_migrations table (a new database). */
+async function appliedMigrations(client: Pick<pg.PoolClient, 'query'>): Promise<AppliedMigration[] | null> {
+  const { rows } = await client.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
+  if (rows[0]?.t == null) return null;
+  const sql = (await hasChecksumColumn(client)) ? 'SELECT version, checksum FROM schema_migrations' : 'SELECT version, NULL::text AS checksum FROM schema_migrations';
+  return (await client.query<{ version: number; checksum: string | null }>(sql)).rows;
 }

@@ -1,7 +1,8 @@
 /**
  * PostgreSQL schema, as an ordered list: entry i is schema version i + 1, the same versions as
  * SQLITE_MIGRATIONS (version N here holds what version N holds there). Never edit an entry that has
- * shipped; append a new one. Times are timestamptz (millisecond values round-trip exactly), blobs
+ * shipped; append a new one: applied entries are recorded with the sha256 of their text, and a
+ * database whose recorded checksum differs is refused (schema-version.ts). Times are timestamptz (millisecond values round-trip exactly), blobs
  * and hashes bytea, counters bigint.
  */
 export const POSTGRES_MIGRATIONS: readonly string[] = [

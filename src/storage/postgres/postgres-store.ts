@@ -60,6 +60,7 @@ import { PgDb, type Row, type Tx } from './db.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
 import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
+import { SchemaMismatchError } from '../schema-version.js';
 
 export interface PostgresStoreOptions {
   /** apply pending migrations when opening (default true) */
@@ -87,8 +88,11 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     const { rows } = await pool.query<{ t: string | null }>("SELECT to_regclass('schema_migrations')::text AS t");
     hasSchema = rows[0]?.t != null;
     if (options.migrate !== false && (hasSchema || !options.existing)) await store.migrate();
+    // not migrating (the operator commands): still refused on a schema this build does not know
+    else if (hasSchema) await store.checkSchema();
   } catch (err) {
     await pool.end().catch(() => {});
+    if (err instanceof SchemaMismatchError) throw err;
     throw new PostgresUnavailableError(`PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
   }
   if (options.existing && !hasSchema) {
@@ -123,6 +127,11 @@ export class PostgresStore implements Store {
 
   async migrate(): Promise<number[]> {
     return this.db.migrate();
+  }
+
+  /** Throws SchemaMismatchError for a schema newer than this build's or a migration that differs. */
+  async checkSchema(): Promise<void> {
+    return this.db.checkSchema();
   }
 
   // users

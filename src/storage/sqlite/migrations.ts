@@ -1,6 +1,8 @@
 /**
  * SQLite schema, as an ordered list: entry i is schema version i + 1. Never edit an entry that has
- * shipped; append a new one. Times are milliseconds since the epoch (INTEGER).
+ * shipped; append a new one. Each applied entry is recorded with the sha256 of its text, and a
+ * database whose recorded checksum differs is refused (schema-version.ts), so even a comment or
+ * whitespace change to a shipped entry stops servers. Times are milliseconds since the epoch (INTEGER).
  */
 // Entry 1 was last changed before any release (blob ids TEXT → BLOB); from the first release on, append only.
 export const SQLITE_MIGRATIONS: readonly string[] = [

@@ -62,6 +62,7 @@ import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
 import { countWithinBytes, type GarbageReport } from '../store.js';
 import * as teams from './team-store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
+import { checkAppliedMigrations, migrationChecksum, type AppliedMigration } from '../schema-version.js';
 
 type Row = Record<string, unknown>;
 
@@ -104,7 +105,14 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     throw err;
   }
   const store = new SqliteStore(db);
-  if (options.migrate !== false) store.migrateSync();
+  try {
+    if (options.migrate !== false) store.migrateSync();
+    // not migrating (the operator commands): still refused on a schema this build does not know
+    else store.checkSchemaSync();
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return store;
 }
 
@@ -124,14 +132,42 @@ export class SqliteStore implements Store {
     return s;
   }
 
+  /** The applied migrations, or null when there is no schema_migrations table (a new database). */
+  private appliedMigrations(): AppliedMigration[] | null {
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('schema_migrations')").pluck().all() as string[];
+    if (columns.length === 0) return null;
+    const sql = columns.includes('checksum') ? 'SELECT version, checksum FROM schema_migrations' : 'SELECT version, NULL AS checksum FROM schema_migrations';
+    return this.db.prepare(sql).all() as AppliedMigration[];
+  }
+
+  /** Throws SchemaMismatchError for a schema newer than this build's or an applied migration that differs from it. */
+  checkSchemaSync(): void {
+    const applied = this.appliedMigrations();
+    if (applied) checkAppliedMigrations(applied, SQLITE_MIGRATIONS);
+  }
+
+  /**
+   * Checks the schema (checkSchemaSync), records the checksums of migrations applied before they
+   * were recorded, then applies the pending migrations, each in its own transaction with its checksum.
+   */
   migrateSync(): number[] {
-    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+    const prepare = this.db.transaction(() => {
+      // refused before anything is written: a newer schema is left as it is
+      this.checkSchemaSync();
+      this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL, checksum TEXT)');
+      const columns = this.db.prepare("SELECT name FROM pragma_table_info('schema_migrations')").pluck().all() as string[];
+      if (!columns.includes('checksum')) this.db.exec('ALTER TABLE schema_migrations ADD COLUMN checksum TEXT');
+      // applied before checksums were kept: this build's text is all there is to go on
+      const stamp = this.db.prepare('UPDATE schema_migrations SET checksum = ? WHERE version = ? AND checksum IS NULL');
+      SQLITE_MIGRATIONS.forEach((sql, i) => stamp.run(migrationChecksum(sql), i + 1));
+    });
+    prepare.immediate();
     const applied: number[] = [];
     const apply = this.db.transaction((version: number, sql: string) => {
       const done = this.db.prepare('SELECT 1 FROM schema_migrations WHERE version = ?').get(version);
       if (done) return false;
       this.db.exec(sql);
-      this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, Date.now());
+      this.db.prepare('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES (?, ?, ?)').run(version, Date.now(), migrationChecksum(sql));
       return true;
     });
     SQLITE_MIGRATIONS.forEach((sql, i) => {
