@@ -119,7 +119,8 @@ describe('two servers, one PostgreSQL database', () => {
     for (let i = 0; i < log.length - 1; i++) expect(log[i]!.parent).toBe(log[i + 1]!.id);
     const verified = await clients[3]!.m.run(['verify', '--json'], { cwd: clients[3]!.dir });
     expect(verified.code, verified.stderr).toBe(0);
-  });
+    // 4 clients × 3 rounds of CLI runs: ~25 s alone, over a minute while other suites load the 2 cores
+  }, 240_000);
 });
 
 describe('two servers, one PostgreSQL database: rate limits', () => {
