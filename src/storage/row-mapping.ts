@@ -2,7 +2,7 @@
  * Row mapping both backends share: the SQLite and PostgreSQL schemas use the same column names and
  * differ only in how they store times (milliseconds vs timestamptz), which the caller converts.
  */
-import type { UserRecord } from './store.js';
+import type { FormerAccessTokenRecord, UserRecord } from './store.js';
 
 export type Row = Record<string, unknown>;
 
@@ -44,5 +44,18 @@ export function userFromRow(r: Row, toDate: (value: unknown) => Date): UserRecor
       wrappedEd25519Secret: String(r.wrapped_ed25519_secret),
     },
     createdAt: toDate(r.created_at),
+  };
+}
+
+export function formerAccessTokenFromRow(r: Row, toDate: (value: unknown) => Date): FormerAccessTokenRecord {
+  return {
+    id: String(r.id),
+    workspaceId: String(r.workspace_id),
+    createdBy: String(r.created_by),
+    name: String(r.name),
+    scope: r.scope === 'write' ? 'write' : 'read',
+    publicKey: String(r.public_key),
+    certificate: String(r.certificate),
+    revokedAt: toDate(r.revoked_at),
   };
 }

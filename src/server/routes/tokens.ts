@@ -34,28 +34,16 @@ export function tokenView(t: AccessTokenRecord): T.TokenInfo {
 }
 
 export function tokenSignerView(t: AccessTokenRecord): T.TokenSignerInfo {
-  return {
-    id: t.id,
-    name: t.name,
-    scope: t.scope,
-    createdBy: t.createdBy,
-    publicKey: t.publicKey,
-    certificate: t.certificate,
-    revoked: t.revokedAt !== null,
-  };
+  return signerView(t, t.revokedAt !== null);
+}
+
+function signerView(t: AccessTokenRecord | FormerAccessTokenRecord, revoked: boolean): T.TokenSignerInfo {
+  return { id: t.id, name: t.name, scope: t.scope, createdBy: t.createdBy, publicKey: t.publicKey, certificate: t.certificate, revoked };
 }
 
 /** A write token kept only as a signer after its creator deleted the account: revoked, never usable. */
 export function formerTokenSignerView(t: FormerAccessTokenRecord): T.TokenSignerInfo {
-  return {
-    id: t.id,
-    name: t.name,
-    scope: t.scope,
-    createdBy: t.createdBy,
-    publicKey: t.publicKey,
-    certificate: t.certificate,
-    revoked: true,
-  };
+  return signerView(t, true);
 }
 
 export function registerTokenRoutes(

@@ -22,6 +22,7 @@ import type {
 import type { PgDb } from './db.js';
 import { bytes, date, dateOrNull, toSession } from './rows.js';
 import { forgetUserInTeams } from './team-store.js';
+import { formerAccessTokenFromRow } from '../row-mapping.js';
 
 export class BackupUnsupportedError extends Error {
   readonly code = 'backup_unsupported';
@@ -260,16 +261,7 @@ export async function workspaceFormerAccessTokens(db: PgDb, workspaceId: string)
      WHERE workspace_id = $1 ORDER BY revoked_at, id`,
     [workspaceId],
   );
-  return rows.map((r) => ({
-    id: String(r.id),
-    workspaceId: String(r.workspace_id),
-    createdBy: String(r.created_by),
-    name: String(r.name),
-    scope: r.scope === 'write' ? 'write' : 'read',
-    publicKey: String(r.public_key),
-    certificate: String(r.certificate),
-    revokedAt: date(r.revoked_at),
-  }));
+  return rows.map((r) => formerAccessTokenFromRow(r, date));
 }
 
 /**

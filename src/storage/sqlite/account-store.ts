@@ -19,6 +19,7 @@ import type {
   WorkspaceUsageRecord,
 } from '../store.js';
 import { forgetUserInTeams } from './team-store.js';
+import { formerAccessTokenFromRow } from '../row-mapping.js';
 
 type Row = Record<string, unknown>;
 
@@ -305,16 +306,7 @@ export function workspaceFormerAccessTokens(db: Database.Database, workspaceId: 
        WHERE workspace_id = ? ORDER BY revoked_at, id`,
     )
     .all(workspaceId) as Row[];
-  return rows.map((r) => ({
-    id: String(r.id),
-    workspaceId: String(r.workspace_id),
-    createdBy: String(r.created_by),
-    name: String(r.name),
-    scope: r.scope === 'write' ? 'write' : 'read',
-    publicKey: String(r.public_key),
-    certificate: String(r.certificate),
-    revokedAt: new Date(Number(r.revoked_at)),
-  }));
+  return rows.map((r) => formerAccessTokenFromRow(r, (v) => new Date(Number(v))));
 }
 
 export async function backup(db: Database.Database, path: string): Promise<void> {
