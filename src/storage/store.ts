@@ -384,8 +384,12 @@ export interface Store {
    * what the token pushed stays verifiable too. The tokens themselves (secret hash, wrapped keys) go.
    */
   deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult>;
-  /** A consistent copy of the whole database at `path`, taken while it stays online. */
-  backup(path: string): Promise<void>;
+  /**
+   * A consistent copy of the whole database at `path`, taken while it stays online and finished
+   * however often others write meanwhile. `path` may be an empty file made beforehand. Aborting
+   * `signal` stops the copy (rejecting with its reason) and leaves `path` to the caller.
+   */
+  backup(path: string, opts?: { signal?: AbortSignal }): Promise<void>;
 
   // teams (issue 3): invitations, confirmation, removal with key rotation, email verification
   /** Creates a (non-personal) team with the creator as its confirmed owner and epoch 1 sealed to them. */

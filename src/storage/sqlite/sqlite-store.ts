@@ -610,8 +610,8 @@ export class SqliteStore implements Store {
   async deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult> {
     return account.deleteUser(this.db, userId, expectedAuthKeyHash);
   }
-  async backup(path: string): Promise<void> {
-    return account.backup(this.db, path);
+  async backup(path: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return account.backup(this.db, path, opts);
   }
 
   // garbage collection (issue 6): gc.ts
