@@ -615,7 +615,7 @@ export class SqliteStore implements Store {
   }
 
   // garbage collection (issue 6): gc.ts
-  async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
+  async collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport> {
     return collectGarbage(this.db, opts);
   }
   async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
