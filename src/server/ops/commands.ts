@@ -77,9 +77,9 @@ export function registerOpsCommands(program: Command): void {
     .action(async (opts: StoreOptions & { dryRun?: boolean; grace: string }) => {
       const graceHours = Number(opts.grace);
       if (!/^\d+(\.\d+)?$/.test(opts.grace) || graceHours <= 0) throw new Error('--grace: expected a positive number of hours');
-      const { runGc, describeGc } = await import('./gc.js');
+      const { runGc, describeGc, shareWithServer } = await import('./gc.js');
       const dryRun = opts.dryRun === true;
-      const report = await withStore(storeOptions(program, opts), (store) => runGc(store, { graceHours, dryRun }));
+      const report = await withStore(storeOptions(program, opts), (store) => runGc(store, { graceHours, dryRun, pause: shareWithServer() }));
       process.stdout.write(`${describeGc(report, dryRun)}\n`);
     });
 
