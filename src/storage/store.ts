@@ -405,8 +405,12 @@ export interface Store {
    * what the token pushed stays verifiable too. The tokens themselves (secret hash, wrapped keys) go.
    */
   deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult>;
-  /** A consistent copy of the whole database at `path`, taken while it stays online. */
-  backup(path: string): Promise<void>;
+  /**
+   * A consistent copy of the whole database at `path`, taken while it stays online and finished
+   * however often others write meanwhile. `path` may be an empty file made beforehand. Aborting
+   * `signal` stops the copy (rejecting with its reason) and leaves `path` to the caller.
+   */
+  backup(path: string, opts?: { signal?: AbortSignal }): Promise<void>;
 
   // teams (issue 3): invitations, confirmation, removal with key rotation, email verification
   /** Creates a (non-personal) team with the creator as its confirmed owner and epoch 1 sealed to them. */
@@ -462,12 +466,18 @@ export interface Store {
 
   // garbage collection (issue 6)
   /**
-   * Deletes the blobs no snapshot of their workspace references, one transaction per workspace,
-   * only in workspaces whose last blob activity (`missingBlobs` and `putBlobs` record the time of
-   * every call) is before `olderThan`: a push in progress may count on an unreferenced blob it
-   * found stored. Lowers each workspace's size counter. `dryRun`: counts, deletes nothing.
+   * Deletes the blobs no snapshot of their workspace references, only in workspaces whose last
+   * blob activity (`missingBlobs` and `putBlobs` record the time of every call) is before
+   * `olderThan`: a push in progress may count on an unreferenced blob it found stored. Works in
+   * batches, each its own short transaction that looks at up to GC_BATCH_BLOBS blobs of one
+   * workspace (in id order) and deletes up to GC_BATCH_BYTES of them, after checking again that
+   * the workspace is still idle: a push that starts meanwhile stops the collection of its
+   * workspace at once. Lowers each workspace's size counter by what each batch removed. Between
+   * batches it awaits `pause` (default: one turn of the event loop, so that a server running it
+   * keeps answering requests), and stops early, with what it did so far, once `signal` is aborted.
+   * `dryRun`: counts, deletes nothing.
    */
-  collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport>;
+  collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport>;
   /**
    * Deletes what ended before `before`: sessions (logged out, revoked, expired), which serve
    * nothing and hold an IP address and a client name, and invitations never accepted (expired or
@@ -488,6 +498,14 @@ export interface Store {
 }
 
 /** What one garbage collection removed (or, dry, would remove). */
+/** Garbage collection looks at up to this many blobs per transaction (collectGarbage)… */
+export const GC_BATCH_BLOBS = 1000;
+/** …and deletes up to this many bytes of them (at least one blob): SQLite overwrites what it deletes. */
+export const GC_BATCH_BYTES = 16 * 1024 * 1024;
+
+/** Between two batches of garbage collection: the event loop gets a turn. */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
 export interface GarbageReport {
   /** workspaces that had garbage */
   workspaces: number;

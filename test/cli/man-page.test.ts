@@ -68,6 +68,17 @@ describe('man/insomnia-sync-server.1', () => {
     expect(entry('Backups')).toMatch(/insomnia-sync-server backup --out/);
   });
 
+  it('tells an operator what backup and gc do to a running server, and that gc cannot free a full disk', () => {
+    const gc = entry('gc');
+    expect(gc).toMatch(/short batches/);
+    expect(gc).toMatch(/cannot free a full disk/);
+    expect(gc).toMatch(/Make room first/);
+    const backup = text.slice(text.indexOf('\n.BI "backup'), text.indexOf('\n.BI "admin export-user'));
+    expect(backup).toMatch(/of one\s+moment/);
+    expect(backup).toMatch(/mode 0600 from the start/);
+    expect(backup).toMatch(/SIGTERM/);
+  });
+
   it('gives the shutdown timeout its real flag and default in EXIT STATUS', () => {
     const flags = readFileSync(path.join(ROOT, 'src/server/serve-options.ts'), 'utf8');
     const defaultSeconds = /'--shutdown-timeout <seconds>'[^\n]*, (\d+)\)/.exec(flags)?.[1];

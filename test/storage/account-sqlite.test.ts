@@ -159,4 +159,52 @@ describe('account deletion on SQLite', () => {
     await copy.close();
     await store.close();
   });
+
+  it('finishes a backup while another connection commits between every step: one snapshot, never restarted', async () => {
+    const dir = tempDir();
+    const path = join(dir, 's.db');
+    const store = openSqliteStore(path);
+    const user = newUser();
+    await store.createUser(user);
+    // ~30 MB of pages: many steps of the online backup, whatever its step size
+    const raw = new Database(path);
+    raw.exec('CREATE TABLE filler (x BLOB); CREATE TABLE ticks (n INTEGER)');
+    raw.prepare('INSERT INTO filler SELECT randomblob(15000) FROM (WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 2000) SELECT i FROM c)').run();
+    // a server writing all the time (session stamps, rate-limit counts): one commit per turn of
+    // the event loop, i.e. between any two steps of the backup, until it has written `cap` rows
+    const tick = raw.prepare('INSERT INTO ticks VALUES (?)');
+    const cap = 1000;
+    let ticks = 0;
+    const writing = new Promise<void>((done) => {
+      const write = (): void => {
+        tick.run(++ticks);
+        if (ticks < cap) setImmediate(write);
+        else done();
+      };
+      setImmediate(write);
+    });
+    const file = join(dir, 'copy.db');
+    await store.backup(file);
+    const ticksWhenDone = ticks;
+    await writing;
+    // an online backup that starts over at every commit finishes only once the writer stops
+    expect(ticksWhenDone).toBeLessThan(cap);
+    raw.close();
+    await store.close();
+
+    const copy = new Database(file, { readonly: true });
+    expect(copy.pragma('integrity_check', { simple: true })).toBe('ok');
+    // a page-for-page copy: the page size and WAL mode of the live file come along
+    expect(copy.pragma('page_size', { simple: true })).toBe(16384);
+    expect(copy.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(copy.prepare('SELECT count(*) FROM filler').pluck().get()).toBe(2000);
+    // the moment the copy was taken: every tick up to some n, nothing after it
+    const copied = copy.prepare('SELECT count(*) AS rows, coalesce(max(n), 0) AS top FROM ticks').get() as { rows: number; top: number };
+    expect(copied.rows).toBe(copied.top);
+    expect(copied.top).toBeLessThanOrEqual(ticksWhenDone);
+    copy.close();
+    const reopened = openSqliteStore(file, { migrate: false, existing: true });
+    expect((await reopened.getUserById(user.id))!.email).toBe(user.email);
+    await reopened.close();
+  });
 });

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -192,6 +192,8 @@ describe('postgres specifics', () => {
       const backup = await run(['backup', '--out', out, '--data-dir', dataDir, '--db', url]);
       expect(backup.code).toBe(1);
       expect(backup.stderr).toMatch(/pg_dump/);
+      // the partial file made for the copy goes with the failure
+      expect(readdirSync(dataDir).filter((f) => f.startsWith('copy.db'))).toEqual([]);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { NewAccessToken, NewUser, Store } from '../../src/storage/store.js';
+import { GC_BATCH_BLOBS, GC_BATCH_BYTES, type NewAccessToken, type NewUser, type Store } from '../../src/storage/store.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
@@ -1363,6 +1363,72 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await sessions(new Date(Date.now() + 60_000))).toBe(2);
         expect((await store.listSessionsOfUser(user.id, T0)).map((s) => s.id)).toEqual([live.id]);
         expect(await sessions(new Date(Date.now() + 60_000))).toBe(0);
+      });
+
+      it('deletes in bounded batches, yielding between them: more unreferenced blobs than a batch, all of them, counts and size right', async () => {
+        const { wsId } = await userWithWorkspace();
+        // referenced and unreferenced blobs interleaved by id, more of each than one batch holds
+        const kept = Array.from({ length: GC_BATCH_BLOBS + 200 }, () => blob(10));
+        const junk = Array.from({ length: 2 * GC_BATCH_BLOBS + 500 }, () => blob(20));
+        await store.putBlobs(wsId, [...kept, ...junk]);
+        expect((await store.createSnapshot(wsId, snapshot(null, kept.map((b) => b.id)))).ok).toBe(true);
+        const before = (await store.getWorkspace(wsId))!.size;
+        const expected = { workspaces: 1, blobs: junk.length, bytes: junk.length * 20 };
+        let pauses = 0;
+        const pause = async () => {
+          pauses++;
+        };
+        expect(await store.collectGarbage({ olderThan: soon(), dryRun: true, pause })).toEqual(expected);
+        expect(pauses).toBeGreaterThanOrEqual(3);
+        expect((await store.listBlobSizes(wsId)).length).toBe(kept.length + junk.length);
+        pauses = 0;
+        expect(await store.collectGarbage({ olderThan: soon(), pause })).toEqual(expected);
+        // each transaction looks at no more than a batch of blobs, referenced or not
+        expect(pauses).toBeGreaterThanOrEqual(Math.ceil((kept.length + junk.length) / GC_BATCH_BLOBS));
+        expect((await store.listBlobSizes(wsId)).map((b) => b.id)).toEqual(kept.map((b) => b.id).sort());
+        expect((await store.getWorkspace(wsId))!.size).toBe(before - expected.bytes);
+        expect(await store.collectGarbage({ olderThan: soon() })).toEqual({ workspaces: 0, blobs: 0, bytes: 0 });
+      });
+
+      it('deletes at most a batch of bytes per transaction', async () => {
+        const { wsId } = await userWithWorkspace();
+        const size = 1024 * 1024;
+        const junk = Array.from({ length: Math.floor(GC_BATCH_BYTES / size) + 4 }, () => blob(size));
+        for (const b of junk) await store.putBlobs(wsId, [b]);
+        let pauses = 0;
+        const report = await store.collectGarbage({ olderThan: soon(), pause: async () => void pauses++ });
+        expect(report).toEqual({ workspaces: 1, blobs: junk.length, bytes: junk.length * size });
+        expect(pauses).toBeGreaterThanOrEqual(2);
+        expect(await store.listBlobSizes(wsId)).toEqual([]);
+      });
+
+      it('stops collecting a workspace whose blob traffic starts between two batches (a push starting mid-collection), and goes on with the others', async () => {
+        const { wsId } = await userWithWorkspace();
+        const other = await userWithWorkspace();
+        const junk = Array.from({ length: 2 * GC_BATCH_BLOBS + 500 }, () => blob(10));
+        const otherJunk = [blob(30), blob(30)];
+        await store.putBlobs(wsId, junk);
+        await store.putBlobs(other.wsId, otherJunk);
+        await sleep(15);
+        const cutoff = new Date();
+        await sleep(15);
+        const sizeBefore = (await store.getWorkspace(wsId))!.size;
+        // after the first batch of wsId, a push asks which blobs are stored (stamping the workspace)
+        let stamped: string[] | undefined;
+        const pause = async () => {
+          if (stamped === undefined && (await store.listBlobSizes(wsId)).length < junk.length) {
+            stamped = await store.missingBlobs(wsId, junk.map((b) => b.id));
+          }
+        };
+        const report = await store.collectGarbage({ olderThan: cutoff, pause });
+        expect(stamped).toBeDefined();
+        const left = (await store.listBlobSizes(wsId)).map((b) => b.id);
+        // exactly one batch went; what the push was then told is stored stays
+        expect(left.length).toBe(junk.length - GC_BATCH_BLOBS);
+        expect(left).toEqual(junk.map((b) => b.id).filter((id) => !stamped!.includes(id)).sort());
+        expect(report).toEqual({ workspaces: 2, blobs: GC_BATCH_BLOBS + otherJunk.length, bytes: GC_BATCH_BLOBS * 10 + 60 });
+        expect((await store.getWorkspace(wsId))!.size).toBe(sizeBefore - GC_BATCH_BLOBS * 10);
+        expect(await store.listBlobSizes(other.wsId)).toEqual([]);
       });
 
       it('makes a snapshot that counts on a collected blob fail as missing_blobs, never dangle', async () => {

@@ -50,8 +50,21 @@ export function registerOpsCommands(program: Command): void {
     .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
     .action(async (opts: StoreOptions & { out: string }) => {
       const { backupStore } = await import('./backup.js');
-      const res = await withStore(storeOptions(program, opts), (store) => backupStore(store, opts.out));
-      process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
+      // a backup is the database's content: for this user only, like everything the server writes
+      process.umask(0o077);
+      // Ctrl-C or a service manager's SIGTERM stops the copy between two steps and removes the
+      // partial file; a second signal ends the process at once
+      const interrupt = new AbortController();
+      const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new Error(`backup interrupted by ${signal}; nothing written`));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const res = await withStore(storeOptions(program, opts), (store) => backupStore(store, opts.out, { signal: interrupt.signal }));
+        process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
     });
 
   program
@@ -64,9 +77,9 @@ export function registerOpsCommands(program: Command): void {
     .action(async (opts: StoreOptions & { dryRun?: boolean; grace: string }) => {
       const graceHours = Number(opts.grace);
       if (!/^\d+(\.\d+)?$/.test(opts.grace) || graceHours <= 0) throw new Error('--grace: expected a positive number of hours');
-      const { runGc, describeGc } = await import('./gc.js');
+      const { runGc, describeGc, shareWithServer } = await import('./gc.js');
       const dryRun = opts.dryRun === true;
-      const report = await withStore(storeOptions(program, opts), (store) => runGc(store, { graceHours, dryRun }));
+      const report = await withStore(storeOptions(program, opts), (store) => runGc(store, { graceHours, dryRun, pause: shareWithServer() }));
       process.stdout.write(`${describeGc(report, dryRun)}\n`);
     });
 

@@ -1,43 +1,83 @@
 /**
  * Garbage collection of unreferenced blobs for PostgresStore (Store.collectGarbage), the same rules
- * as sqlite/gc.ts. Each workspace is collected in its own transaction that first locks the
- * workspace row — the lock createSnapshot takes for its compare-and-swap — so a snapshot's check
- * that every referenced blob is stored and this deletion happen one after the other, on any
- * number of servers: no snapshot can end up pointing at a deleted blob.
+ * and batches as sqlite/gc.ts. Each batch is its own transaction that first locks the workspace
+ * row — the lock createSnapshot takes for its compare-and-swap — and checks the workspace is still
+ * idle, so a snapshot's check that every referenced blob is stored and this deletion happen one
+ * after the other, on any number of servers: no snapshot can end up pointing at a deleted blob.
+ * Short transactions keep a push that starts in the workspace from waiting on the lock for the
+ * whole collection, and keep old row versions from piling up behind one long transaction.
  */
-import type { GarbageReport } from '../store.js';
-import type { PgDb } from './db.js';
+import { GC_BATCH_BLOBS, GC_BATCH_BYTES, nextTurn, type GarbageReport } from '../store.js';
+import type { PgDb, Tx } from './db.js';
 
-const UNREFERENCED = `FROM blobs b WHERE b.workspace_id = $1
-  AND NOT EXISTS (SELECT 1 FROM snapshot_blobs s WHERE s.workspace_id = b.workspace_id AND s.blob_id = b.id)`;
+/** The next batch of a workspace's blobs after `id`: the size only of those no snapshot references. */
+const BATCH_SQL = `SELECT b.id,
+    CASE WHEN EXISTS (SELECT 1 FROM snapshot_blobs s WHERE s.workspace_id = b.workspace_id AND s.blob_id = b.id) THEN NULL ELSE b.size END AS size
+  FROM blobs b WHERE b.workspace_id = $1 AND b.id > $2 ORDER BY b.id LIMIT $3`;
 
-export async function collectGarbage(db: PgDb, opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
+/** What one batch did: null when the workspace is no longer idle. */
+type Batch = { blobs: number; bytes: number; last: Buffer; done: boolean } | null;
+
+export async function collectGarbage(
+  db: PgDb,
+  opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal },
+): Promise<GarbageReport> {
   const cutoff = opts.olderThan;
+  const pause = opts.pause ?? nextTurn;
   const candidates = await db.query('SELECT id FROM workspaces WHERE blob_activity_at IS NULL OR blob_activity_at < $1 ORDER BY id', [cutoff]);
+
+  const batch = async (tx: Tx, workspaceId: string, after: Buffer): Promise<Batch> => {
+    // a push may have started since the candidate list or the last batch; a dry run locks nothing
+    const idle = await tx.query(
+      `SELECT 1 FROM workspaces WHERE id = $1 AND (blob_activity_at IS NULL OR blob_activity_at < $2)${opts.dryRun ? '' : ' FOR NO KEY UPDATE'}`,
+      [workspaceId, cutoff],
+    );
+    if (idle.length === 0) return null;
+    const rows = await tx.query<{ id: Buffer; size: number | string | null }>(BATCH_SQL, [workspaceId, after, GC_BATCH_BLOBS]);
+    const chosen: Buffer[] = [];
+    let blobs = 0;
+    let bytes = 0;
+    let seen = 0;
+    for (const row of rows) {
+      seen++;
+      if (row.size === null) continue;
+      chosen.push(row.id);
+      blobs++;
+      bytes += Number(row.size);
+      if (bytes >= GC_BATCH_BYTES) break;
+    }
+    const last = seen > 0 ? rows[seen - 1]!.id : after;
+    const done = seen === rows.length && rows.length < GC_BATCH_BLOBS;
+    if (opts.dryRun || chosen.length === 0) return { blobs, bytes, last, done };
+    const [gone] = await tx.query(
+      `WITH d AS (DELETE FROM blobs WHERE workspace_id = $1 AND id = ANY($2::bytea[]) RETURNING size)
+       SELECT count(*) AS blobs, coalesce(sum(size), 0) AS bytes FROM d`,
+      [workspaceId, chosen],
+    );
+    const removed = { blobs: Number(gone?.blobs ?? 0), bytes: Number(gone?.bytes ?? 0) };
+    await tx.exec('UPDATE workspaces SET size = greatest(0, size - $1) WHERE id = $2', [removed.bytes, workspaceId]);
+    return { ...removed, last, done };
+  };
+
   const report: GarbageReport = { workspaces: 0, blobs: 0, bytes: 0 };
   for (const c of candidates) {
     const workspaceId = String(c.id);
-    const one = await db.tx(async (tx) => {
-      // a push may have started between the candidate list and this transaction
-      const idle = await tx.query(
-        'SELECT 1 FROM workspaces WHERE id = $1 AND (blob_activity_at IS NULL OR blob_activity_at < $2) FOR NO KEY UPDATE',
-        [workspaceId, cutoff],
-      );
-      if (idle.length === 0) return { blobs: 0, bytes: 0 };
-      const [found] = await tx.query(`SELECT count(*) AS blobs, coalesce(sum(b.size), 0) AS bytes ${UNREFERENCED}`, [workspaceId]);
-      const counted = { blobs: Number(found?.blobs ?? 0), bytes: Number(found?.bytes ?? 0) };
-      if (opts.dryRun || counted.blobs === 0) return counted;
-      const [gone] = await tx.query(`WITH d AS (DELETE ${UNREFERENCED} RETURNING b.size) SELECT count(*) AS blobs, coalesce(sum(size), 0) AS bytes FROM d`, [
-        workspaceId,
-      ]);
-      const removed = { blobs: Number(gone?.blobs ?? 0), bytes: Number(gone?.bytes ?? 0) };
-      await tx.exec('UPDATE workspaces SET size = greatest(0, size - $1) WHERE id = $2', [removed.bytes, workspaceId]);
-      return removed;
-    });
-    if (one.blobs > 0) {
-      report.workspaces++;
-      report.blobs += one.blobs;
-      report.bytes += one.bytes;
+    let found = false;
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      if (opts.signal?.aborted) return report;
+      const one = await db.tx((tx) => batch(tx, workspaceId, after));
+      if (one) {
+        report.blobs += one.blobs;
+        report.bytes += one.bytes;
+        if (one.blobs > 0 && !found) {
+          found = true;
+          report.workspaces++;
+        }
+      }
+      await pause();
+      if (!one || one.done) break;
+      after = one.last;
     }
   }
   return report;

@@ -614,7 +614,7 @@ export class PostgresStore implements Store {
 
   // garbage collection (issue 6): implemented in gc.ts
 
-  async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
+  async collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport> {
     return collectGarbage(this.db, opts);
   }
   async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {

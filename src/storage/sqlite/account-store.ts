@@ -3,7 +3,7 @@
  * recovery records, usage counters, account deletion and online backup. SqliteStore delegates
  * here; these are rare operations, so statements are prepared per call rather than cached.
  */
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import type {
   AccountMetaRecord,
   BlobSizeRecord,
@@ -309,6 +309,35 @@ export function workspaceFormerAccessTokens(db: Database.Database, workspaceId: 
   return rows.map((r) => formerAccessTokenFromRow(r, (v) => new Date(Number(v))));
 }
 
-export async function backup(db: Database.Database, path: string): Promise<void> {
-  await db.backup(path);
+/** Pages copied per step of the online backup: 16 MiB at our page size; between steps `signal` is heard. */
+const BACKUP_STEP_PAGES = 1024;
+
+/**
+ * A page-for-page copy of the database as it was at one moment (SQLite's online backup: the page
+ * size, WAL mode and zeroed free space come along). It reads through a connection of its own that
+ * holds one read transaction from the first step to the last: without it the online backup starts
+ * over whenever another connection commits between two steps, and on a server that writes every
+ * few seconds (a request's session stamp, a rate-limit count) it never finished. Writers are not
+ * held up (WAL); the WAL only grows until the copy ends, as it cannot be checkpointed past the
+ * copy's snapshot. `path` may be an empty file made beforehand (its mode is then kept, and SQLite
+ * gives its journal the same). Aborting `signal` stops the copy between two steps with its reason.
+ */
+export async function backup(db: Database.Database, path: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+  const source = db.memory ? db : new Database(db.name, { readonly: true, fileMustExist: true });
+  try {
+    if (source !== db) {
+      source.pragma('busy_timeout = 5000');
+      // the first read opens the transaction; every step after it copies that same snapshot
+      source.exec('BEGIN');
+      source.prepare('SELECT count(*) FROM sqlite_master').pluck().get();
+    }
+    await source.backup(path, {
+      progress: () => {
+        opts.signal?.throwIfAborted();
+        return BACKUP_STEP_PAGES;
+      },
+    });
+  } finally {
+    if (source !== db) source.close();
+  }
 }

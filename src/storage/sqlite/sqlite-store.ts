@@ -656,12 +656,12 @@ export class SqliteStore implements Store {
   async deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult> {
     return account.deleteUser(this.db, userId, expectedAuthKeyHash);
   }
-  async backup(path: string): Promise<void> {
-    return account.backup(this.db, path);
+  async backup(path: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    return account.backup(this.db, path, opts);
   }
 
   // garbage collection (issue 6): gc.ts
-  async collectGarbage(opts: { olderThan: Date; dryRun?: boolean }): Promise<GarbageReport> {
+  async collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport> {
     return collectGarbage(this.db, opts);
   }
   async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
