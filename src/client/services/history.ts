@@ -2,6 +2,8 @@
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-open.js';
+import type { BlobFrame } from '../../protocol/blob-frames.js';
+import { chunkBytes, groupByBytes } from '../byte-groups.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, lostBase, walkVerifiedHistory } from '../history.js';
@@ -164,6 +166,13 @@ export interface VerifyResult {
   ok: true;
 }
 
+/**
+ * Bytes of blobs per fetch request; two are in memory at once (one checked, the next one
+ * downloading). As clone's batches: 8 MiB took a 400 MB file's verify to 157–163 MB peak RSS
+ * (its decrypted chunks are garbage the GC lets pile up), 4 MiB to 137–142 MB, and was no slower.
+ */
+export const VERIFY_BATCH_BYTES = 4 * 1024 * 1024;
+
 const DAMAGED_HINT = "the server's copy is damaged or was altered (pull refuses it too); its operator can restore it from a backup";
 
 /** Like `restic check --read-data`: every snapshot and every referenced blob, decrypted and matched. */
@@ -188,22 +197,40 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
   ctx.progress.start('Verifying snapshots');
   try {
     const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-    // Every blob with the epoch of the first snapshot that references it; manifests are let go as read.
+    // Every blob with the epoch of the first snapshot that references it, and its plaintext size;
+    // manifests are let go as read.
     const blobs = new Map<string, number>();
+    const sizes: number[] = [];
     let sawBase = base === null;
     const snapshots = await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'all', (s) => {
       if (s.id === base) sawBase = true;
-      for (const f of s.manifest.files) for (const id of f.chunks) if (!blobs.has(id)) blobs.set(id, s.manifest.epoch);
+      for (const f of s.manifest.files) {
+        for (const [c, id] of f.chunks.entries()) {
+          if (blobs.has(id)) continue;
+          blobs.set(id, s.manifest.epoch);
+          sizes.push(chunkBytes(f.size, c));
+        }
+      }
     });
     // An intact chain can still be a rollback: the head moved back to before what this folder synced.
     if (!sawBase) throw lostBase();
     const ids = [...blobs.keys()];
+    // Requests sized in bytes, not blobs: an answer is held whole, and 512 chunks of a big file
+    // were 512 MiB.
+    const groups = groupByBytes(ids, (_, i) => sizes[i]!, VERIFY_BATCH_BYTES);
+    sizes.length = 0;
+    const fetchGroup = (group: string[]): Promise<BlobFrame[]> => {
+      const p = session.api.fetchBlobs(workspaceId, group);
+      p.catch(() => {}); // awaited when its turn comes; a failure before that is not unhandled
+      return p;
+    };
     let bytes = 0;
-    const step = 512;
+    let checked = 0;
     const openers = new Map<number, BlobOpener>();
-    for (let i = 0; i < ids.length; i += step) {
-      const group = ids.slice(i, i + step);
-      const frames = await session.api.fetchBlobs(workspaceId, group);
+    let next = groups.length > 0 ? fetchGroup(groups[0]!) : null;
+    for (const [g, group] of groups.entries()) {
+      const frames = await next!;
+      next = g + 1 < groups.length ? fetchGroup(groups[g + 1]!) : null;
       const got = new Map(frames.map((f) => [f.id, f.data]));
       for (const id of group) {
         const data = got.get(id);
@@ -220,7 +247,8 @@ export async function verify(ctx: ClientContext, opts: { workspace?: string } = 
           throw err;
         }
       }
-      ctx.progress.update(`Verified ${Math.min(i + step, ids.length)}/${ids.length} blob(s)`);
+      checked += group.length;
+      ctx.progress.update(`Verified ${checked}/${ids.length} blob(s)`);
     }
     ctx.progress.stop();
     return { workspaceId, snapshots, blobs: ids.length, bytes, ok: true };
