@@ -1,5 +1,5 @@
 /**
- * A download (pull, clone) is a stream of short-lived buffers: socket reads, answers, plaintexts.
+ * A download (pull, clone, restore, verify) is a stream of short-lived buffers: socket reads, answers, plaintexts.
  * When much survives a scavenge (the staged list, the manifest do), V8 doubles its young
  * generation up to 16 MB semi-spaces, and then frees dead buffers only every 16 MB of small
  * objects: the benchmark's clone of 10,000 files peaked ~35 MB higher than it needs to. Keeping
