@@ -14,6 +14,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LIMITS } from '../protocol/types.js';
 import { ApiError } from './errors.js';
 import { accountOf } from './plugins/auth.js';
+import { toErrorBody } from './plugins/errors.js';
 
 export interface UploadBudgetSettings {
   /** body bytes in flight on the whole server */
@@ -93,9 +94,14 @@ export function installUploadBudget(app: FastifyInstance, budget: ByteBudget): v
       reply.raw.once('close', release);
       return payload;
     }
-    void reply.header('retry-after', String(UPLOAD_RETRY_AFTER_SECONDS));
-    if (release === 'account') throw new ApiError('rate_limited', 'too many uploads in flight for this account; retry in a moment');
-    throw new ApiError('unavailable', 'the server is busy receiving other uploads; retry in a moment');
+    // answered here, not thrown: a busy moment is no server error to log with a stack
+    request.log.warn({ bytes, full: release }, 'upload refused: upload memory in use');
+    const { status, body } = toErrorBody(
+      release === 'account'
+        ? new ApiError('rate_limited', 'too many uploads in flight for this account; retry in a moment')
+        : new ApiError('unavailable', 'the server is busy receiving other uploads; retry in a moment'),
+    );
+    return reply.code(status).header('retry-after', String(UPLOAD_RETRY_AFTER_SECONDS)).type('application/json; charset=utf-8').send(body);
   });
   // also here: app.inject's answers do not always emit 'close'
   app.addHook('onResponse', async (request) => {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { encodeFrames } from '../../src/protocol/blob-frames.js';
+import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../../src/protocol/revision.js';
 import { routePath } from '../../src/protocol/routes.js';
 import type { AccountResponse } from '../../src/protocol/types.js';
 import { buildApp } from '../../src/server/app.js';
@@ -155,6 +156,9 @@ describe('upload budget', () => {
     expect(refusedA.status).toBe(429);
     expect(refusedA.headers['retry-after']).toBe('1');
     expect(JSON.parse(refusedA.body).error.code).toBe('rate_limited');
+    // an answer of this protocol (the CLI retries only those), with the usual headers
+    expect(refusedA.headers[PROTOCOL_REVISION_HEADER]).toBe(String(PROTOCOL_REVISION));
+    expect(refusedA.headers['x-content-type-options']).toBe('nosniff');
 
     const b1 = heldUpload(b, batch(3, MiB - 100));
     await until(() => budget.inUse(b.userId) > 0, "b's upload to be counted");
