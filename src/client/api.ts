@@ -33,7 +33,18 @@ interface Answer {
   body: Buffer;
   contentType: string;
   revision: string | undefined;
+  /** the Retry-After header, if any */
+  retryAfter: string | undefined;
 }
+
+/**
+ * Uploads the server may refuse unread while its memory for request bodies is taken (429 or 503
+ * with Retry-After, docs/protocol.md §6): sent again after the wait it names, a few times.
+ */
+const UPLOAD_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['uploadBlobs', 'createSnapshot']);
+const UPLOAD_RETRIES = 12;
+/** a longer Retry-After is not a busy moment but a limit: reported, not waited out */
+const MAX_UPLOAD_RETRY_AFTER_S = 10;
 
 /** Routes whose 401 means the credentials sent were wrong, not that a session ended. */
 const CREDENTIAL_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['prelogin', 'login', 'recoverStart', 'recoverFinish']);
@@ -102,6 +113,20 @@ export function serverBaseUrl(url: URL): string {
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
 }
 
+/**
+ * How long to wait before sending a refused upload again: an insomnia-sync server's 429 or 503
+ * with a short Retry-After (in seconds), plus up to half of it again so that clients refused
+ * together do not come back together; null for any other answer.
+ */
+function uploadRetryDelayMs(res: Answer): number | null {
+  if ((res.status !== 429 && res.status !== 503) || res.revision === undefined || res.retryAfter === undefined) return null;
+  if (!/^\d{1,5}$/.test(res.retryAfter.trim())) return null;
+  const seconds = Number(res.retryAfter.trim());
+  if (seconds > MAX_UPLOAD_RETRY_AFTER_S) return null;
+  const ms = Math.max(seconds * 1000, 100);
+  return ms + Math.random() * ms * 0.5;
+}
+
 export class ApiClient {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
@@ -166,14 +191,19 @@ export class ApiClient {
       body = opts.raw;
     }
     let res: Answer;
-    try {
-      res = await this.roundTrip(route.method, path, headers, body);
-    } catch (err) {
-      const code = (err as { code?: string }).code ?? '';
-      throw new UnreachableError(
-        `cannot reach the server at ${this.base} (${code || (err as Error).message})`,
-        'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
-      );
+    for (let attempt = 0; ; attempt++) {
+      try {
+        res = await this.roundTrip(route.method, path, headers, body);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        throw new UnreachableError(
+          `cannot reach the server at ${this.base} (${code || (err as Error).message})`,
+          'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
+        );
+      }
+      const wait = attempt < UPLOAD_RETRIES && UPLOAD_ROUTES.has(name) ? uploadRetryDelayMs(res) : null;
+      if (wait === null) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
     }
     if (res.revision !== undefined && res.revision !== String(PROTOCOL_REVISION)) throw this.revisionMismatch(res.revision);
     if (res.status >= 400) throw this.toError(res, name);
@@ -223,6 +253,7 @@ export class ApiClient {
               body,
               contentType: String(res.headers['content-type'] ?? ''),
               revision: typeof revision === 'string' ? revision.slice(0, 20) : undefined,
+              retryAfter: res.headers['retry-after'],
             });
           });
         },

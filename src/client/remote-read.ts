@@ -7,12 +7,11 @@ import { BlobCheckError, blobOpener } from '../crypto/blob-open.js';
 import type { Primitives } from '../crypto/primitives.js';
 import type { WorkspaceSubkeys } from '../crypto/workspace-keys.js';
 import type { TreeFile } from '../sync/merge.js';
-import { CHUNK_SIZE } from '../sync/chunking.js';
 import type { ApiClient } from './api.js';
+import { chunkBytes, groupByBytes } from './byte-groups.js';
 import { IntegrityFailure } from './errors.js';
 
 const BATCH_BYTES = 4 * 1024 * 1024;
-const CHUNKS_PER_REQUEST = Math.max(1, Math.floor(BATCH_BYTES / CHUNK_SIZE));
 const HINT = 'nothing was exported; run `insomnia-sync verify`';
 
 export interface RemoteRead {
@@ -32,32 +31,18 @@ export interface RemoteFile {
 }
 
 /**
- * Groups the chunks into requests: whole small files together, a big file a few chunks at a time.
- * `at[f][c]` is the request that carries chunk c of file f.
+ * Groups the chunks into requests of about BATCH_BYTES: small files together, a big file a few
+ * chunks at a time. `at[f][c]` is the request that carries chunk c of file f.
  */
 function requestsOf(files: TreeFile[]): { requests: string[][]; at: number[][] } {
-  const requests: string[][] = [];
-  const at: number[][] = [];
-  let current: string[] = [];
-  let bytes = 0;
-  const flush = (): void => {
-    if (current.length > 0) requests.push(current);
-    current = [];
-    bytes = 0;
-  };
-  for (const f of files) {
-    if (f.chunks.length > CHUNKS_PER_REQUEST) {
-      flush();
-      at.push(f.chunks.map((_, i) => requests.length + Math.floor(i / CHUNKS_PER_REQUEST)));
-      for (let i = 0; i < f.chunks.length; i += CHUNKS_PER_REQUEST) requests.push(f.chunks.slice(i, i + CHUNKS_PER_REQUEST));
-      continue;
-    }
-    if (bytes + f.size > BATCH_BYTES) flush();
-    at.push(f.chunks.map(() => requests.length));
-    current.push(...f.chunks);
-    bytes += f.size;
-  }
-  flush();
+  const chunks = files.flatMap((f, fi) => f.chunks.map((id, c) => ({ fi, c, id, size: chunkBytes(f.size, c) })));
+  const at: number[][] = files.map((f) => new Array<number>(f.chunks.length));
+  const requests = groupByBytes(chunks, (x) => x.size, BATCH_BYTES).map((group, r) =>
+    group.map(({ fi, c, id }) => {
+      at[fi]![c] = r;
+      return id;
+    }),
+  );
   return { requests, at };
 }
 

@@ -16,6 +16,7 @@ import { makeAuthenticate, makeRequireWorkspaceAccess } from './plugins/auth.js'
 import { registerErrorHandlers } from './plugins/errors.js';
 import { DEFAULT_TIMEOUTS, frameworkErrors, installHardening } from './hardening.js';
 import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitSettings } from './rate-limits.js';
+import { ByteBudget, DEFAULT_UPLOAD_BUDGET, installUploadBudget, type UploadBudgetSettings } from './upload-budget.js';
 import { discardMailer, type Mailer } from './mail/mailer.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthRoutes } from './routes/auth.js';
@@ -47,6 +48,8 @@ export interface AppDeps {
   trustProxy?: boolean | string | string[];
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** request body bytes held at once, server-wide and per account (default DEFAULT_UPLOAD_BUDGET); tests pass a ByteBudget to watch it */
+  uploadBudget?: UploadBudgetSettings | ByteBudget;
 }
 
 /** New accounts get the client's default cost (measured to take about a second here; see src/crypto/kdf.ts). */
@@ -89,6 +92,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrorHandlers(app);
   installHardening(app, { tls: deps.tls !== undefined });
   installRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS, ctx);
+  const budget = deps.uploadBudget ?? DEFAULT_UPLOAD_BUDGET;
+  installUploadBudget(app, budget instanceof ByteBudget ? budget : new ByteBudget(budget));
 
   app.addContentTypeParser('application/octet-stream', (request, payload, done) => {
     const limit = Math.min(request.routeOptions.bodyLimit ?? LIMITS.maxBlobBatchBytes, LIMITS.maxBlobBatchBytes);

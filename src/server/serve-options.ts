@@ -1,12 +1,13 @@
 /**
  * The production-hardening flags of `insomnia-sync-server` (TLS, reverse proxy, rate limits,
- * timeouts, shutdown, periodic garbage collection) and their translation into AppDeps.
+ * timeouts, shutdown, periodic garbage collection, upload memory) and their translation into AppDeps.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_TIMEOUTS } from './hardening.js';
 import { DEFAULT_RATE_LIMITS, RATE_LIMIT_BUCKETS, parseRateLimitRule, type RateLimitBucket, type RateLimitRule, type RateLimitSettings } from './rate-limits.js';
+import { DEFAULT_UPLOAD_BUDGET } from './upload-budget.js';
 import type { AppDeps } from './app.js';
 
 export interface HardeningOptions {
@@ -21,6 +22,10 @@ export interface HardeningOptions {
   shutdownTimeout: number;
   gcInterval: number;
   gcGrace: number;
+  /** MiB */
+  uploadMemory: number;
+  /** MiB */
+  uploadMemoryPerAccount: number;
 }
 
 const FLAG_KEY: Record<RateLimitBucket, keyof HardeningOptions> = {
@@ -61,7 +66,17 @@ export function addHardeningOptions(program: Command): Command {
     .option('--request-timeout <seconds>', 'longest time to receive one request', seconds(1, 86_400), DEFAULT_TIMEOUTS.requestTimeoutMs / 1000)
     .option('--shutdown-timeout <seconds>', 'on SIGTERM, how long in-flight requests may take to finish', seconds(0, 3600), 30)
     .option('--gc-interval <hours>', 'collect unreferenced blobs every this many hours (0 = never)', seconds(0, 24 * 365), 24)
-    .option('--gc-grace <hours>', 'never collect blobs of a workspace with uploads in the last this many hours', seconds(0.01, 24 * 365), 1);
+    .option('--gc-grace <hours>', 'never collect blobs of a workspace with uploads in the last this many hours', seconds(0.01, 24 * 365), 1)
+    .option('--upload-memory <MiB>', 'request bodies (blob batches, snapshots) held in memory at once; past it, uploads get 503 and Retry-After', mebibytes, DEFAULT_UPLOAD_BUDGET.serverBytes / MiB)
+    .option('--upload-memory-per-account <MiB>', "the same for one account's sessions and access tokens together; past it, 429 and Retry-After", mebibytes, DEFAULT_UPLOAD_BUDGET.accountBytes / MiB);
+}
+
+const MiB = 1024 * 1024;
+
+function mebibytes(value: string): number {
+  const n = Number(value);
+  if (!/^\d{1,7}$/.test(value) || n < 1) throw new InvalidArgumentError('must be a whole number of MiB, at least 1');
+  return n;
 }
 
 export function rateLimitSettings(opts: HardeningOptions): RateLimitSettings {
@@ -74,10 +89,11 @@ export function rateLimitSettings(opts: HardeningOptions): RateLimitSettings {
 }
 
 /** The AppDeps the hardening flags decide; reads the TLS files (errors name the flag, never the key). */
-export function hardeningDeps(opts: HardeningOptions): Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs'> {
-  const out: Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs'> = {
+export function hardeningDeps(opts: HardeningOptions): Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs' | 'uploadBudget'> {
+  const out: Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs' | 'uploadBudget'> = {
     rateLimits: rateLimitSettings(opts),
     requestTimeoutMs: Math.round(opts.requestTimeout * 1000),
+    uploadBudget: { serverBytes: opts.uploadMemory * MiB, accountBytes: opts.uploadMemoryPerAccount * MiB },
   };
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
   if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) {

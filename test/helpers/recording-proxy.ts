@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface RecordingProxy {
   url: string;
   requests: Buffer[];
+  /** every answer passed on: the request line and the body's length as forwarded */
+  responses: { method: string; url: string; status: number; bytes: number }[];
   close(): Promise<void>;
 }
 
@@ -20,6 +22,7 @@ export type RequestHook = (method: string, url: string) => string | void;
 export async function startRecordingProxy(target: string, rewrite?: ResponseRewriter, request?: RequestHook): Promise<RecordingProxy> {
   const upstream = new URL(target);
   const requests: Buffer[] = [];
+  const responses: RecordingProxy['responses'] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -31,7 +34,10 @@ export async function startRecordingProxy(target: string, rewrite?: ResponseRewr
       const fwd = http.request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: forwardPath, headers: req.headers },
         (up) => {
+          const answer = { method: req.method ?? '', url: req.url ?? '', status: up.statusCode ?? 502, bytes: 0 };
           if (!rewrite) {
+            up.on('data', (c: Buffer) => (answer.bytes += c.length));
+            up.on('end', () => responses.push(answer));
             res.writeHead(up.statusCode ?? 502, up.headers);
             up.pipe(res);
             return;
@@ -43,6 +49,7 @@ export async function startRecordingProxy(target: string, rewrite?: ResponseRewr
             const replaced = rewrite(req.method ?? '', req.url ?? '', original) ?? original;
             const headers = { ...up.headers, 'content-length': String(replaced.length) };
             delete headers['transfer-encoding'];
+            responses.push({ ...answer, bytes: replaced.length });
             res.writeHead(up.statusCode ?? 502, headers);
             res.end(replaced);
           });
@@ -59,6 +66,7 @@ export async function startRecordingProxy(target: string, rewrite?: ResponseRewr
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
+    responses,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

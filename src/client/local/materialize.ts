@@ -14,6 +14,7 @@ import type { Primitives } from '../../crypto/primitives.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
 import type { ApiClient } from '../api.js';
+import { groupByBytes } from '../byte-groups.js';
 import { ConflictError, IntegrityFailure } from '../errors.js';
 import { conflictPathFor, parentDirs } from '../../sync/paths.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
@@ -136,19 +137,7 @@ async function downloadVerified(
   };
 
   // Group small files into batches of about BATCH_BYTES so one request carries many of them.
-  const batches: FetchPlan[][] = [];
-  let current: FetchPlan[] = [];
-  let currentBytes = 0;
-  for (const plan of plans) {
-    if (currentBytes + plan.file.size > BATCH_BYTES && current.length > 0) {
-      batches.push(current);
-      current = [];
-      currentBytes = 0;
-    }
-    current.push(plan);
-    currentBytes += plan.file.size;
-  }
-  if (current.length > 0) batches.push(current);
+  const batches = groupByBytes(plans, (plan) => plan.file.size, BATCH_BYTES);
 
   let n = 0;
   let doneFiles = 0;

@@ -1,10 +1,10 @@
 /**
- * A download (pull, clone) is a stream of short-lived buffers: socket reads, answers, plaintexts.
- * When much survives a scavenge (the staged list, the manifest do), V8 doubles its young
- * generation up to 16 MB semi-spaces, and then frees dead buffers only every 16 MB of small
- * objects: the benchmark's clone of 10,000 files peaked ~35 MB higher than it needs to. Keeping
- * the young generation at its starting size during the download costs a few more scavenges
- * (within the noise of the benchmark's clone time).
+ * A download (pull, clone, restore, verify) is a stream of short-lived buffers: socket reads,
+ * answers, plaintexts. When much survives a scavenge (the staged list, the manifest do), V8
+ * doubles its young generation up to 16 MB semi-spaces, and then frees dead buffers only every 16
+ * MB of small objects: the benchmark's clone of 10,000 files peaked ~35 MB higher than it needs
+ * to. Keeping the young generation at its starting size during the download costs a few more
+ * scavenges (within the noise of the benchmark's clone time).
  *
  * setFlagsFromString after start-up is safe for this one flag: V8 reads it each time it grows
  * the young generation, and nothing else.

@@ -23,6 +23,11 @@ export function getTokenAuth(request: FastifyRequest): TokenAuthContext | undefi
   return tokenByRequest.get(request);
 }
 
+/** The account a request acts for (an access token's creator), or undefined before or without authentication. */
+export function accountOf(request: FastifyRequest): string | undefined {
+  return tokenByRequest.get(request)?.createdBy ?? authByRequest.get(request)?.userId;
+}
+
 export function getAuth(request: FastifyRequest): AuthContext {
   const auth = authByRequest.get(request);
   if (!auth) throw unauthorized();
