@@ -506,6 +506,42 @@ export const GC_BATCH_BYTES = 16 * 1024 * 1024;
 /** Between two batches of garbage collection: the event loop gets a turn. */
 export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** What one gc batch did in a workspace: null when the workspace is no longer idle. */
+export type GcBatch = { blobs: number; bytes: number; last: Buffer; done: boolean } | null;
+
+/**
+ * The batch loop both stores' collectGarbage share: each workspace batch after batch (from the
+ * last blob id the previous one looked at) until it is done or no longer idle, a pause between
+ * batches, the report summed; an abort stops before the next batch with what was done so far.
+ */
+export async function collectInBatches(
+  workspaceIds: readonly string[],
+  batch: (workspaceId: string, after: Buffer) => GcBatch | Promise<GcBatch>,
+  opts: { pause: () => Promise<void>; signal?: AbortSignal | undefined },
+): Promise<GarbageReport> {
+  const report: GarbageReport = { workspaces: 0, blobs: 0, bytes: 0 };
+  for (const workspaceId of workspaceIds) {
+    let found = false;
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      if (opts.signal?.aborted) return report;
+      const one = await batch(workspaceId, after);
+      if (one) {
+        report.blobs += one.blobs;
+        report.bytes += one.bytes;
+        if (one.blobs > 0 && !found) {
+          found = true;
+          report.workspaces++;
+        }
+      }
+      await opts.pause();
+      if (!one || one.done) break;
+      after = one.last;
+    }
+  }
+  return report;
+}
+
 export interface GarbageReport {
   /** workspaces that had garbage */
   workspaces: number;

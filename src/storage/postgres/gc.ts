@@ -7,16 +7,13 @@
  * Short transactions keep a push that starts in the workspace from waiting on the lock for the
  * whole collection, and keep old row versions from piling up behind one long transaction.
  */
-import { GC_BATCH_BLOBS, GC_BATCH_BYTES, nextTurn, type GarbageReport } from '../store.js';
+import { GC_BATCH_BLOBS, GC_BATCH_BYTES, collectInBatches, nextTurn, type GarbageReport, type GcBatch } from '../store.js';
 import type { PgDb, Tx } from './db.js';
 
 /** The next batch of a workspace's blobs after `id`: the size only of those no snapshot references. */
 const BATCH_SQL = `SELECT b.id,
     CASE WHEN EXISTS (SELECT 1 FROM snapshot_blobs s WHERE s.workspace_id = b.workspace_id AND s.blob_id = b.id) THEN NULL ELSE b.size END AS size
   FROM blobs b WHERE b.workspace_id = $1 AND b.id > $2 ORDER BY b.id LIMIT $3`;
-
-/** What one batch did: null when the workspace is no longer idle. */
-type Batch = { blobs: number; bytes: number; last: Buffer; done: boolean } | null;
 
 export async function collectGarbage(
   db: PgDb,
@@ -26,7 +23,7 @@ export async function collectGarbage(
   const pause = opts.pause ?? nextTurn;
   const candidates = await db.query('SELECT id FROM workspaces WHERE blob_activity_at IS NULL OR blob_activity_at < $1 ORDER BY id', [cutoff]);
 
-  const batch = async (tx: Tx, workspaceId: string, after: Buffer): Promise<Batch> => {
+  const batch = async (tx: Tx, workspaceId: string, after: Buffer): Promise<GcBatch> => {
     // a push may have started since the candidate list or the last batch; a dry run locks nothing
     const idle = await tx.query(
       `SELECT 1 FROM workspaces WHERE id = $1 AND (blob_activity_at IS NULL OR blob_activity_at < $2)${opts.dryRun ? '' : ' FOR NO KEY UPDATE'}`,
@@ -59,28 +56,11 @@ export async function collectGarbage(
     return { ...removed, last, done };
   };
 
-  const report: GarbageReport = { workspaces: 0, blobs: 0, bytes: 0 };
-  for (const c of candidates) {
-    const workspaceId = String(c.id);
-    let found = false;
-    let after: Buffer = Buffer.alloc(0);
-    for (;;) {
-      if (opts.signal?.aborted) return report;
-      const one = await db.tx((tx) => batch(tx, workspaceId, after));
-      if (one) {
-        report.blobs += one.blobs;
-        report.bytes += one.bytes;
-        if (one.blobs > 0 && !found) {
-          found = true;
-          report.workspaces++;
-        }
-      }
-      await pause();
-      if (!one || one.done) break;
-      after = one.last;
-    }
-  }
-  return report;
+  return collectInBatches(
+    candidates.map((c) => String(c.id)),
+    (workspaceId, after) => db.tx((tx) => batch(tx, workspaceId, after)),
+    { pause, signal: opts.signal },
+  );
 }
 
 /** What missingBlobs and putBlobs record (committed before they read or write blobs). */

@@ -18,7 +18,7 @@
  * server that collects in-process answering.
  */
 import type Database from 'better-sqlite3';
-import { GC_BATCH_BLOBS, GC_BATCH_BYTES, nextTurn, type GarbageReport } from '../store.js';
+import { GC_BATCH_BLOBS, GC_BATCH_BYTES, collectInBatches, nextTurn, type GarbageReport, type GcBatch } from '../store.js';
 
 /** The next batch of a workspace's blobs after `id`: the size only of those no snapshot references. */
 const BATCH_SQL = `SELECT b.rowid AS rowid, b.id AS id,
@@ -30,9 +30,6 @@ interface BatchRow {
   id: Buffer;
   size: number | null;
 }
-
-/** What one batch did: null when the workspace is no longer idle. */
-type Batch = { blobs: number; bytes: number; last: Buffer; done: boolean } | null;
 
 export async function collectGarbage(
   db: Database.Database,
@@ -47,7 +44,7 @@ export async function collectGarbage(
   const remove = db.prepare('DELETE FROM blobs WHERE rowid = ?');
   const shrink = db.prepare('UPDATE workspaces SET size = max(0, size - ?) WHERE id = ?');
 
-  const batch = db.transaction((workspaceId: string, after: Buffer): Batch => {
+  const batch = db.transaction((workspaceId: string, after: Buffer): GcBatch => {
     // a push may have started since the candidate list or the last batch
     if (!stillIdle.get(workspaceId, cutoff)) return null;
     const rows = scan.all(workspaceId, after, GC_BATCH_BLOBS) as BatchRow[];
@@ -67,28 +64,11 @@ export async function collectGarbage(
     return { blobs, bytes, last, done: seen === rows.length && rows.length < GC_BATCH_BLOBS };
   });
 
-  const report: GarbageReport = { workspaces: 0, blobs: 0, bytes: 0 };
-  for (const id of candidates) {
-    let found = false;
-    let after: Buffer = Buffer.alloc(0);
-    for (;;) {
-      if (opts.signal?.aborted) return report;
-      // a dry run only reads: no write lock
-      const one = opts.dryRun ? batch.deferred(id, after) : batch.immediate(id, after);
-      if (one) {
-        report.blobs += one.blobs;
-        report.bytes += one.bytes;
-        if (one.blobs > 0 && !found) {
-          found = true;
-          report.workspaces++;
-        }
-      }
-      await pause();
-      if (!one || one.done) break;
-      after = one.last;
-    }
-  }
-  return report;
+  // a dry run only reads: no write lock
+  return collectInBatches(candidates, (id, after) => (opts.dryRun ? batch.deferred(id, after) : batch.immediate(id, after)), {
+    pause,
+    signal: opts.signal,
+  });
 }
 
 /** What missingBlobs and putBlobs record: a push may be counting on this workspace's blobs. */
