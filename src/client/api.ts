@@ -15,7 +15,7 @@ import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
 import { decodeSnapshotFrames, encodeSnapshotUpload, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotFrame, type SnapshotUpload } from '../protocol/snapshot-frames.js';
 import { LIMITS } from '../protocol/types.js';
 import { isErrorCode } from '../protocol/errors.js';
-import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../protocol/revision.js';
+import { BODY_NOT_READ_HEADER, PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../protocol/revision.js';
 import {
   AuthError,
   ConflictError,
@@ -35,6 +35,8 @@ interface Answer {
   revision: string | undefined;
   /** the Retry-After header, if any */
   retryAfter: string | undefined;
+  /** the server refused before reading the body: the request had no effect */
+  bodyNotRead: boolean;
 }
 
 /**
@@ -201,7 +203,8 @@ export class ApiClient {
           'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
         );
       }
-      const wait = attempt < UPLOAD_RETRIES && UPLOAD_ROUTES.has(name) ? uploadRetryDelayMs(res) : null;
+      // any request the server turned away unread (its upload memory was in use) may go again
+      const wait = attempt < UPLOAD_RETRIES && (UPLOAD_ROUTES.has(name) || res.bodyNotRead) ? uploadRetryDelayMs(res) : null;
       if (wait === null) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
@@ -254,6 +257,7 @@ export class ApiClient {
               contentType: String(res.headers['content-type'] ?? ''),
               revision: typeof revision === 'string' ? revision.slice(0, 20) : undefined,
               retryAfter: res.headers['retry-after'],
+              bodyNotRead: res.headers[BODY_NOT_READ_HEADER] === '1',
             });
           });
         },

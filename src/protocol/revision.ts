@@ -6,3 +6,9 @@
  */
 export const PROTOCOL_REVISION = 2;
 export const PROTOCOL_REVISION_HEADER = 'insomnia-sync-protocol';
+
+/**
+ * Set on an answer given before the request's body was read (the server's upload memory was in
+ * use): the request had no effect, so a client may send it again after Retry-After, whatever it was.
+ */
+export const BODY_NOT_READ_HEADER = 'insomnia-sync-body-not-read';

@@ -11,6 +11,7 @@
  * response, or when the connection goes (an aborted upload).
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { BODY_NOT_READ_HEADER } from '../protocol/revision.js';
 import { LIMITS } from '../protocol/types.js';
 import { ApiError } from './errors.js';
 import { accountOf } from './plugins/auth.js';
@@ -101,7 +102,11 @@ export function installUploadBudget(app: FastifyInstance, budget: ByteBudget): v
         ? new ApiError('rate_limited', 'too many uploads in flight for this account; retry in a moment')
         : new ApiError('unavailable', 'the server is busy receiving other uploads; retry in a moment'),
     );
-    return reply.code(status).header('retry-after', String(UPLOAD_RETRY_AFTER_SECONDS)).type('application/json; charset=utf-8').send(body);
+    return reply
+      .code(status)
+      .header('retry-after', String(UPLOAD_RETRY_AFTER_SECONDS))
+      .header(BODY_NOT_READ_HEADER, '1')
+      .type('application/json; charset=utf-8').send(body);
   });
   // also here: app.inject's answers do not always emit 'close'
   app.addHook('onResponse', async (request) => {

@@ -5,7 +5,7 @@
  * alone, and a push that meets it because other uploads of the account hold it waits and goes on.
  */
 import { randomBytes } from 'node:crypto';
-import { rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -141,4 +141,42 @@ describe('upload memory budget', () => {
     const verify = await a.run(['verify', '--json'], { cwd: folder });
     expect(verify.code, verify.stderr).toBe(0);
   }, 60_000);
+
+  it('a clone whose blob list is turned away unread while the budget is taken waits and then succeeds', async () => {
+    // 1,500 small files: the clone's fetch request names more blob ids than fit in 64 KiB of JSON
+    const many = tempDir('isync-bounds-many-');
+    mkdirSync(path.join(many, 'd'));
+    for (let i = 0; i < 1500; i++) writeFileSync(path.join(many, 'd', `f-${i}.json`), `{"i":${i}}`);
+    const init = await a.run(['init', '--name', 'many', '--json'], { cwd: many });
+    expect(init.code, init.stderr).toBe(0);
+    expect((await a.run(['push', '-m', 'many'], { cwd: many })).code).toBe(0);
+    // the held upload goes to the first workspace: the budget is the account's, whatever the workspace
+    const created = await a.run(['token', 'create', '--workspace', workspaceId, '--name', 'ci-many', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const token = bearerOf(decodeAccessToken(noblePrimitives, JSON.parse(created.stdout).token as string));
+    const held = heldUpload(token, frames(8, MiB - 200));
+    for (let tries = 0; ; tries++) {
+      const probe = await heldUpload(token, frames(1, 100 * 1024)).finish();
+      if (probe === 429) break;
+      expect(probe).toBe(200);
+      expect(tries).toBeLessThan(100);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const b = machine(proxy.url);
+    await loginMachine(b, 'bounds@example.com');
+    const target = path.join(tempDir('isync-bounds-clone-'), 'many');
+    const before = proxy.responses.length;
+    const clone = b.run(['clone', 'many', target, '--json']);
+    const deadline = Date.now() + 20_000;
+    while (!proxy.responses.slice(before).some((r) => r.status === 429)) {
+      expect(Date.now()).toBeLessThan(deadline);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(await held.finish()).toBe(200);
+    const cloned = await clone;
+    expect(cloned.code, cloned.stderr).toBe(0);
+    expect(proxy.responses.slice(before).filter((r) => r.status === 429).every((r) => r.url.endsWith('/blobs/fetch'))).toBe(true);
+    expect(readdirSync(path.join(target, 'd'))).toHaveLength(1500);
+    rmSync(many, { recursive: true, force: true });
+  }, 120_000);
 });
