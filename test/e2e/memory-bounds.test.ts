@@ -84,6 +84,21 @@ describe('verify', () => {
 });
 
 /** Starts an upload of `body` with its headers and first 64 KiB; the rest goes on `finish()`. */
+/**
+ * A CI job's upload of almost 8 MiB, held open, takes the account's whole share (a token counts
+ * for its creator); resolves once a small upload of the same account is refused.
+ */
+async function takeAccountBudget(token: string): Promise<ReturnType<typeof heldUpload>> {
+  const held = heldUpload(token, frames(8, MiB - 200));
+  for (let tries = 0; ; tries++) {
+    const probe = await heldUpload(token, frames(1, 100 * 1024)).finish();
+    if (probe === 429) return held;
+    expect(probe).toBe(200);
+    expect(tries).toBeLessThan(100);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 function heldUpload(token: string, body: Buffer) {
   const req = http.request(`${server.url}${routePath('uploadBlobs', { workspaceId })}`, {
     method: 'PUT',
@@ -114,16 +129,7 @@ describe('upload memory budget', () => {
     const created = await a.run(['token', 'create', '--workspace', workspaceId, '--name', 'ci', '--json']);
     expect(created.code, created.stderr).toBe(0);
     const token = bearerOf(decodeAccessToken(noblePrimitives, JSON.parse(created.stdout).token as string));
-    // a CI job's upload of almost 8 MiB takes the account's whole share (a token counts for its creator)
-    const held = heldUpload(token, frames(8, MiB - 200));
-    // counted once a small upload of the same account is refused
-    for (let tries = 0; ; tries++) {
-      const probe = await heldUpload(token, frames(1, 100 * 1024)).finish();
-      if (probe === 429) break;
-      expect(probe).toBe(200);
-      expect(tries).toBeLessThan(100);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const held = await takeAccountBudget(token);
     writeFileSync(path.join(folder, 'more.bin'), randomBytes(3 * MiB));
     const before = proxy.responses.length;
     const push = a.run(['push', '-m', 'more', '--json'], { cwd: folder });
@@ -154,14 +160,7 @@ describe('upload memory budget', () => {
     const created = await a.run(['token', 'create', '--workspace', workspaceId, '--name', 'ci-many', '--json']);
     expect(created.code, created.stderr).toBe(0);
     const token = bearerOf(decodeAccessToken(noblePrimitives, JSON.parse(created.stdout).token as string));
-    const held = heldUpload(token, frames(8, MiB - 200));
-    for (let tries = 0; ; tries++) {
-      const probe = await heldUpload(token, frames(1, 100 * 1024)).finish();
-      if (probe === 429) break;
-      expect(probe).toBe(200);
-      expect(tries).toBeLessThan(100);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const held = await takeAccountBudget(token);
     const b = machine(proxy.url);
     await loginMachine(b, 'bounds@example.com');
     const target = path.join(tempDir('isync-bounds-clone-'), 'many');
