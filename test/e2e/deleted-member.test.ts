@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PASSWORD, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { mailedCode } from '../helpers/outbox.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
 const LEAVER = 'leaver@example.com';
@@ -31,17 +32,6 @@ function ci(server: string, token: string, args: string[], cwd: string): Promise
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
-}
-
-/** The newest code of `kind` mailed to `to`, read from the server's outbox. */
-function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
-  const dir = path.join(dataDir, 'outbox');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.eml')).sort().reverse()) {
-    const text = readFileSync(path.join(dir, f), 'utf8');
-    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
-    if (text.includes(`To: ${to}\r\n`) && m) return m[1]!;
-  }
-  throw new Error(`no ${kind} mailed to ${to}`);
 }
 
 describe('a team member deletes the account', () => {

@@ -19,21 +19,9 @@ import { x25519PublicKey } from '../../src/crypto/keys.js';
 import { openEnvelope } from '../../src/crypto/aead.js';
 import { deriveWorkspaceSubkeys } from '../../src/crypto/workspace-keys.js';
 import { openSnapshot } from '../../src/sync/snapshot.js';
+import { mailedCode } from '../helpers/outbox.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
-
-/** The newest code of `kind` mailed to `to`, read from the server's outbox. */
-function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
-  const dir = path.join(dataDir, 'outbox');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
-  for (const f of files.reverse()) {
-    const text = readFileSync(path.join(dir, f), 'utf8');
-    if (!text.includes(`To: ${to}\r\n`)) continue;
-    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
-    if (m) return m[1]!;
-  }
-  throw new Error(`no ${kind} mailed to ${to}`);
-}
 
 function sessionOf(m: Machine): { userId: string; x25519Secret: string } {
   const dir = path.join(m.configDir, 'sessions');

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ROOT, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
+import { mailedCode } from '../helpers/outbox.js';
 
 const MARKER = 'TOKEN-E2E-MARKER-51c0';
 
@@ -360,17 +361,6 @@ describe('access tokens, end to end', () => {
     }
   });
 });
-
-/** The newest code of `kind` mailed to `to`, read from the server's outbox. */
-function mailedCode(dataDir: string, to: string, kind: 'Verification code' | 'Invite code'): string {
-  const dir = path.join(dataDir, 'outbox');
-  for (const f of readdirSync(dir).filter((n) => n.endsWith('.eml')).sort().reverse()) {
-    const text = readFileSync(path.join(dir, f), 'utf8');
-    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
-    if (text.includes(`To: ${to}\r\n`) && m) return m[1]!;
-  }
-  throw new Error(`no ${kind} mailed to ${to}`);
-}
 
 /**
  * A CI write token made while dave was a member, in dave's hands after his removal rotated the

@@ -14,22 +14,13 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { mailedCode } from '../helpers/outbox.js';
 
 const ROLES = ['owner', 'admin', 'member', 'accepted', 'invited', 'outsider', 'removed'] as const;
 type Role = (typeof ROLES)[number];
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
-
-function mailedCode(dataDir: string, to: string, kind: string): string {
-  const dir = path.join(dataDir, 'outbox');
-  for (const f of readdirSync(dir).sort().reverse()) {
-    const text = readFileSync(path.join(dir, f), 'utf8');
-    const m = new RegExp(`^${kind}: (\\S+)\\r?$`, 'm').exec(text);
-    if (text.includes(`To: ${to}\r\n`) && m) return m[1]!;
-  }
-  throw new Error(`no ${kind} for ${to}`);
-}
 
 function sessionOf(m: Machine): { userId: string; sessionToken: string } {
   const dir = path.join(m.configDir, 'sessions');
