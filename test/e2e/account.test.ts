@@ -53,6 +53,8 @@ describe('account lifecycle, end to end', () => {
   let b: Machine;
   let ws: string;
   const sessions: TmuxSession[] = [];
+  /** the account's password as the tests so far left it (a test run alone with -t sees PASSWORD) */
+  let currentPassword = PASSWORD;
   const files = {
     'collections/api.json': JSON.stringify({ token: MARKER }),
     'envs/prod.json': '{"url":"https://internal.example"}',
@@ -392,6 +394,7 @@ describe('account lifecycle, end to end', () => {
     const old = await machine(server.url).run(['login', '--email', EMAIL, '--password-stdin'], { input: `${PASSWORD}\n` });
     expect(old.code).toBe(4);
     await loginMachine(b, EMAIL, NEW_PASSWORD);
+    currentPassword = NEW_PASSWORD;
     // no data was re-encrypted: the same ciphertext, and it still decrypts
     expect(json((await a.run(['account', 'show', '--json'])).stdout).usage).toEqual(sizeBefore);
     const again = path.join(tempDir(), 'again');
@@ -477,6 +480,7 @@ describe('account lifecycle, end to end', () => {
     expect(again.code).toBe(4);
     await loginMachine(a, EMAIL, RECOVERED_PASSWORD);
     await loginMachine(b, EMAIL, RECOVERED_PASSWORD);
+    currentPassword = RECOVERED_PASSWORD;
     expect(outboxSubjects(server.dataDir)).toContain('insomnia-sync: your account was recovered with your recovery key');
     const outbox = path.join(server.dataDir, 'outbox');
     const recovered = readdirSync(outbox)
@@ -493,6 +497,13 @@ describe('account lifecycle, end to end', () => {
     expect(readFileSync(out).includes(Buffer.from(EMAIL))).toBe(true);
     expect(serverCli(['backup', '--data-dir', server.dataDir, '--out', out]).code).toBe(1);
 
+    // This test makes its own revoked token and ended session, so it passes alone (-t) too.
+    const revoked = await a.run(['token', 'create', '--workspace', 'Team API', '--name', 'ci-revoked', '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect((await a.run(['token', 'revoke', json(revoked.stdout).id as string])).code).toBe(0);
+    const ended = machine(server.url);
+    await loginMachine(ended, EMAIL, currentPassword);
+    expect((await ended.run(['logout'])).code).toBe(0);
     const token = await a.run(['token', 'create', '--workspace', 'Team API', '--name', 'ci-export', '--json']);
     expect(token.code, token.stderr).toBe(0);
     const secret = json(token.stdout).token as string;
@@ -500,11 +511,12 @@ describe('account lifecycle, end to end', () => {
     expect(exp.code, exp.stderr).toBe(0);
     const doc = json(exp.stdout);
     // every piece of service data: access tokens (never their secret) and ended sessions too
-    expect(doc.accessTokens).toEqual([
-      // revoked by the recovery above, still service data
-      expect.objectContaining({ name: 'intruder-ci', revokedAt: expect.any(String) }),
+    // a revoked token is still service data; its secret never is
+    expect(doc.accessTokens).toEqual(expect.arrayContaining([
+      expect.objectContaining({ name: 'ci-revoked', revokedAt: expect.any(String) }),
       expect.objectContaining({ name: 'ci-export', createdAt: expect.any(String), lastUsedAt: null, revokedAt: null }),
-    ]);
+    ]));
+    expect(doc.accessTokens.filter((t: { revokedAt: string | null }) => t.revokedAt === null).map((t: { name: string }) => t.name)).toEqual(['ci-export']);
     expect(doc.endedSessions.length).toBeGreaterThan(0);
     expect(doc.endedSessions[0]).toMatchObject({ ip: '127.0.0.1', client: expect.any(String) });
     expect(doc).toHaveProperty('invitations', []);
