@@ -5,6 +5,7 @@ import { EXIT, exitCodeFor } from './exit-codes.js';
 import { COMMAND_MODULES } from './command-modules.js';
 import { redactAccessTokens } from '../client/token-text.js';
 import { guardUntilSettled } from './unsettled.js';
+import { watchOutputStreams } from './closed-output.js';
 
 /** the program being run, for the guard below to tell whether --json was given */
 let parsed: Command | undefined;
@@ -94,12 +95,14 @@ function reportError(out: import('./output.js').Output, err: unknown): number {
   return knownCode;
 }
 
+// A reader that closes the pipe early (`log | head -1`) ends the output, not the command, nor its status.
+const streams = watchOutputStreams(process, () => parsed?.opts().json === true);
 // A command whose promise never settles must not end the process with status 0 and no word.
 const guard = guardUntilSettled(process, () => parsed?.opts().json === true);
 main(process.argv).then(
   (code) => {
     guard.settled();
-    process.exitCode = code;
+    process.exitCode = streams.exitCode(code);
   },
   (err: unknown) => {
     guard.settled();

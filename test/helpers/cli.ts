@@ -32,6 +32,15 @@ export interface RunOptions {
    * would. Nothing changes for a test that is not root.
    */
   withoutReadOverride?: boolean;
+  /**
+   * Close this end of the CLI's standard output, as a reader that stops early does (`| head`):
+   * 'at-once' before the CLI writes anything, so its first write meets a closed pipe;
+   * 'after-first-chunk' once the first chunk has been read (kept in `stdout`), so a document larger
+   * than the pipe's buffer is cut short in the middle.
+   */
+  closeStdout?: 'at-once' | 'after-first-chunk';
+  /** Close this end of the CLI's standard error at once: whatever it says there meets a closed pipe. */
+  closeStderr?: boolean;
 }
 
 const DROP_READ_OVERRIDE = ['--bounding-set', '-dac_override,-dac_read_search', '--'];
@@ -53,8 +62,13 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (opts.closeStdout === 'after-first-chunk') child.stdout.destroy();
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    if (opts.closeStdout === 'at-once') child.stdout.destroy();
+    if (opts.closeStderr === true) child.stderr.destroy();
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
