@@ -129,6 +129,22 @@ function uploadRetryDelayMs(res: Answer): number | null {
   return ms + Math.random() * ms * 0.5;
 }
 
+/**
+ * What to tell someone refused with 429: the wait the server named (Retry-After, seconds), or,
+ * when the request was already sent again after such waits (an upload while the account's share
+ * of upload memory was taken), that — a wait of its Retry-After would change nothing.
+ */
+export function rateLimitHint(retryAfter: string | undefined, sent: { tries: number; waitedMs: number }): string {
+  if (sent.tries > 1) {
+    return `still refused after ${sent.tries} tries over ${Math.max(1, Math.round(sent.waitedMs / 1000))} s: try again once the account's other uploads have finished`;
+  }
+  const seconds = retryAfter !== undefined && /^\d{1,9}$/.test(retryAfter.trim()) ? Number(retryAfter.trim()) : null;
+  if (seconds === null) return 'wait a minute and try again';
+  if (seconds <= 1) return 'wait a second and try again';
+  if (seconds < 120) return `wait ${seconds} seconds and try again`;
+  return `wait ${Math.ceil(seconds / 60)} minutes and try again`;
+}
+
 export class ApiClient {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
@@ -193,7 +209,9 @@ export class ApiClient {
       body = opts.raw;
     }
     let res: Answer;
-    for (let attempt = 0; ; attempt++) {
+    let attempt = 0;
+    let waitedMs = 0;
+    for (; ; attempt++) {
       try {
         res = await this.roundTrip(route.method, path, headers, body);
       } catch (err) {
@@ -207,9 +225,10 @@ export class ApiClient {
       const wait = attempt < UPLOAD_RETRIES && (UPLOAD_ROUTES.has(name) || res.bodyNotRead) ? uploadRetryDelayMs(res) : null;
       if (wait === null) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
+      waitedMs += wait;
     }
     if (res.revision !== undefined && res.revision !== String(PROTOCOL_REVISION)) throw this.revisionMismatch(res.revision);
-    if (res.status >= 400) throw this.toError(res, name);
+    if (res.status >= 400) throw this.toError(res, name, { tries: attempt + 1, waitedMs });
     return res;
   }
 
@@ -322,7 +341,8 @@ export class ApiClient {
     );
   }
 
-  private toError(res: Answer, route: RouteName): SyncError {
+  /** `tries`: how often the request went out (more than once: refused unread, sent again, see send) */
+  private toError(res: Answer, route: RouteName, sent: { tries: number; waitedMs: number } = { tries: 1, waitedMs: 0 }): SyncError {
     const { status, body, contentType } = res;
     let code: string | undefined;
     let message = `server answered ${status}`;
@@ -367,7 +387,7 @@ export class ApiClient {
       case 'already_exists':
         return new ConflictError(message);
       case 'rate_limited':
-        return new RateLimitedError(message, 'wait a minute and try again');
+        return new RateLimitedError(message, rateLimitHint(res.retryAfter, sent));
       default:
         return new SyncError(code ?? 'server_error', message);
     }

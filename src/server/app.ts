@@ -16,7 +16,7 @@ import { makeAuthenticate, makeRequireWorkspaceAccess } from './plugins/auth.js'
 import { registerErrorHandlers } from './plugins/errors.js';
 import { DEFAULT_TIMEOUTS, frameworkErrors, installHardening } from './hardening.js';
 import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitSettings } from './rate-limits.js';
-import { ByteBudget, DEFAULT_UPLOAD_BUDGET, installUploadBudget, type UploadBudgetSettings } from './upload-budget.js';
+import { ByteBudget, DEFAULT_UPLOAD_BUDGET, DEFAULT_UPLOAD_STALL_MS, installUploadBudget, type UploadBudgetSettings } from './upload-budget.js';
 import { discardMailer, type Mailer } from './mail/mailer.js';
 import { registerAccountRoutes } from './routes/account.js';
 import { registerAuthRoutes } from './routes/auth.js';
@@ -50,6 +50,8 @@ export interface AppDeps {
   requestTimeoutMs?: number;
   /** request body bytes held at once, server-wide and per account (default DEFAULT_UPLOAD_BUDGET); tests pass a ByteBudget to watch it */
   uploadBudget?: UploadBudgetSettings | ByteBudget;
+  /** close the connection of a budgeted upload whose body receives nothing for this long (default DEFAULT_UPLOAD_STALL_MS; 0: never) */
+  uploadStallTimeoutMs?: number;
 }
 
 /** New accounts get the client's default cost (measured to take about a second here; see src/crypto/kdf.ts). */
@@ -93,7 +95,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   installHardening(app, { tls: deps.tls !== undefined });
   installRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS, ctx);
   const budget = deps.uploadBudget ?? DEFAULT_UPLOAD_BUDGET;
-  installUploadBudget(app, budget instanceof ByteBudget ? budget : new ByteBudget(budget));
+  installUploadBudget(app, budget instanceof ByteBudget ? budget : new ByteBudget(budget), deps.uploadStallTimeoutMs ?? DEFAULT_UPLOAD_STALL_MS);
 
   app.addContentTypeParser('application/octet-stream', (request, payload, done) => {
     const limit = Math.min(request.routeOptions.bodyLimit ?? LIMITS.maxBlobBatchBytes, LIMITS.maxBlobBatchBytes);

@@ -9,6 +9,7 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../storage/store.js';
+import { storageUnavailableReason } from '../storage/unavailable.js';
 import { ApiError } from './errors.js';
 
 export const RATE_LIMIT_BUCKETS = ['prelogin', 'login', 'verify', 'invite'] as const;
@@ -34,6 +35,23 @@ export const DEFAULT_RATE_LIMITS: RateLimitSettings = {
     verify: { perAccount: 10, perIp: 30 },
     invite: { perAccount: 20, perIp: 60 },
   },
+};
+
+/**
+ * What a route of the bucket does when the store cannot count (a full disk, a busy or read-only
+ * database: storageUnavailableReason). `refuse`: 503 `unavailable`, the handler not run — where a
+ * secret is guessed (passwords, recovery keys, emailed and invite codes) or mail goes out, an
+ * attempt that cannot be counted must not be made, or an outage gives a guesser unlimited tries.
+ * `answer`: the request goes on uncounted, with a warning in the log — pre-login checks no secret
+ * and writes nothing; it answers the same salt to everyone asking about an email (a deterministic
+ * fake one for unknown emails), so unlimited asking learns nothing more, and a login that has to
+ * start with it keeps working while writes fail. Any other error of the count is thrown either way.
+ */
+export const WHEN_COUNT_FAILS: Record<RateLimitBucket, 'refuse' | 'answer'> = {
+  prelogin: 'answer',
+  login: 'refuse',
+  verify: 'refuse',
+  invite: 'refuse',
 };
 
 /** Picks the account a request is about (email, user id, code); null/undefined: IP limit only. */
@@ -74,9 +92,16 @@ export function installRateLimits(app: FastifyInstance, settings: RateLimitSetti
     const limit = request.routeOptions.config.limit;
     if (!limit) return;
     const rule = settings.buckets[limit.bucket];
-    await enforce(counter, rule.perIp, `${limit.bucket}|ip|${request.ip}`, reply);
-    const account = limit.account?.(request);
-    if (account) await enforce(counter, rule.perAccount, `${limit.bucket}|account|${account}`, reply);
+    try {
+      await enforce(counter, rule.perIp, `${limit.bucket}|ip|${request.ip}`, reply);
+      const account = limit.account?.(request);
+      if (account) await enforce(counter, rule.perAccount, `${limit.bucket}|account|${account}`, reply);
+    } catch (err) {
+      const reason = err instanceof ApiError ? null : storageUnavailableReason(err);
+      if (reason === null || WHEN_COUNT_FAILS[limit.bucket] === 'refuse') throw err;
+      // the bucket and the reason only: never the address or the email the count was for
+      request.log.warn({ bucket: limit.bucket }, `rate limit not counted (storage unavailable: ${reason}); answered uncounted`);
+    }
   });
 }
 

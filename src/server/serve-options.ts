@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_TIMEOUTS } from './hardening.js';
 import { DEFAULT_RATE_LIMITS, RATE_LIMIT_BUCKETS, parseRateLimitRule, type RateLimitBucket, type RateLimitRule, type RateLimitSettings } from './rate-limits.js';
-import { DEFAULT_UPLOAD_BUDGET } from './upload-budget.js';
+import { DEFAULT_UPLOAD_BUDGET, DEFAULT_UPLOAD_STALL_MS } from './upload-budget.js';
 import type { AppDeps } from './app.js';
 
 export interface HardeningOptions {
@@ -26,6 +26,8 @@ export interface HardeningOptions {
   uploadMemory: number;
   /** MiB */
   uploadMemoryPerAccount: number;
+  /** seconds; 0 = off */
+  uploadStallTimeout: number;
 }
 
 const FLAG_KEY: Record<RateLimitBucket, keyof HardeningOptions> = {
@@ -68,7 +70,8 @@ export function addHardeningOptions(program: Command): Command {
     .option('--gc-interval <hours>', 'collect unreferenced blobs every this many hours (0 = never)', seconds(0, 24 * 365), 24)
     .option('--gc-grace <hours>', 'never collect blobs of a workspace with uploads in the last this many hours', seconds(0.01, 24 * 365), 1)
     .option('--upload-memory <MiB>', 'request bodies (blob batches, snapshots) held in memory at once; past it, uploads get 503 and Retry-After', mebibytes, DEFAULT_UPLOAD_BUDGET.serverBytes / MiB)
-    .option('--upload-memory-per-account <MiB>', "the same for one account's sessions and access tokens together; past it, 429 and Retry-After", mebibytes, DEFAULT_UPLOAD_BUDGET.accountBytes / MiB);
+    .option('--upload-memory-per-account <MiB>', "the same for one account's sessions and access tokens together; past it, 429 and Retry-After", mebibytes, DEFAULT_UPLOAD_BUDGET.accountBytes / MiB)
+    .option('--upload-stall-timeout <seconds>', 'close the connection of an upload counted in --upload-memory whose body receives nothing for this long, freeing its share (0 = never)', seconds(0, 3600), DEFAULT_UPLOAD_STALL_MS / 1000);
 }
 
 const MiB = 1024 * 1024;
@@ -89,11 +92,14 @@ export function rateLimitSettings(opts: HardeningOptions): RateLimitSettings {
 }
 
 /** The AppDeps the hardening flags decide; reads the TLS files (errors name the flag, never the key). */
-export function hardeningDeps(opts: HardeningOptions): Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs' | 'uploadBudget'> {
-  const out: Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs' | 'uploadBudget'> = {
+type HardeningDeps = Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs' | 'uploadBudget' | 'uploadStallTimeoutMs'>;
+
+export function hardeningDeps(opts: HardeningOptions): HardeningDeps {
+  const out: HardeningDeps = {
     rateLimits: rateLimitSettings(opts),
     requestTimeoutMs: Math.round(opts.requestTimeout * 1000),
     uploadBudget: { serverBytes: opts.uploadMemory * MiB, accountBytes: opts.uploadMemoryPerAccount * MiB },
+    uploadStallTimeoutMs: Math.round(opts.uploadStallTimeout * 1000),
   };
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
   if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) {

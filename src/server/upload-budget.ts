@@ -8,8 +8,12 @@
  * 429 `rate_limited` when its account's share is full, 503 `unavailable` when the server's is,
  * both with `Retry-After`; the CLI waits and sends it again. A request alone in flight always
  * fits, whatever its size, so no legal body is refused for good. The reservation ends with the
- * response, or when the connection goes (an aborted upload).
+ * response, or when the connection goes (an aborted upload), or when the body stalls: a reserved
+ * body that receives no bytes for `stallMs` (--upload-stall-timeout, default 30 s) has its
+ * connection closed, so a client that stops sending cannot hold its account's share (and stall
+ * the account's other uploads) until the 300 s request timeout.
  */
+import { Transform, pipeline, type Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BODY_NOT_READ_HEADER } from '../protocol/revision.js';
 import { LIMITS } from '../protocol/types.js';
@@ -34,6 +38,13 @@ export const SMALL_BODY_BYTES = 64 * 1024;
 
 /** Seconds a refused client is told to wait; uploads are short, so the budget frees up quickly. */
 export const UPLOAD_RETRY_AFTER_SECONDS = 1;
+
+/**
+ * How long a reserved body may receive nothing before its connection is closed. A push sends a
+ * 1-2 MiB batch in well under a second on any working link; 30 s of silence is a client that
+ * stopped (suspended, cut off, or holding the budget on purpose), not a slow one.
+ */
+export const DEFAULT_UPLOAD_STALL_MS = 30_000;
 
 /** Bytes reserved server-wide and per account; `reserve` never blocks. */
 export class ByteBudget {
@@ -80,7 +91,8 @@ function declaredBytes(request: FastifyRequest): number | null {
   return n;
 }
 
-export function installUploadBudget(app: FastifyInstance, budget: ByteBudget): void {
+/** `stallMs`: see DEFAULT_UPLOAD_STALL_MS; 0 turns the watchdog off. */
+export function installUploadBudget(app: FastifyInstance, budget: ByteBudget, stallMs = DEFAULT_UPLOAD_STALL_MS): void {
   const releases = new WeakMap<FastifyRequest, () => void>();
   app.addHook('preParsing', async (request: FastifyRequest, reply: FastifyReply, payload) => {
     const bytes = declaredBytes(request);
@@ -93,7 +105,7 @@ export function installUploadBudget(app: FastifyInstance, budget: ByteBudget): v
       releases.set(request, release);
       // the response's 'close' comes once it is sent, and also when the client goes away mid-upload
       reply.raw.once('close', release);
-      return payload;
+      return stallMs > 0 ? watchProgress(request, reply, payload, stallMs, bytes, release) : payload;
     }
     // answered here, not thrown: a busy moment is no server error to log with a stack
     request.log.warn({ bytes, full: release }, 'upload refused: upload memory in use');
@@ -112,4 +124,41 @@ export function installUploadBudget(app: FastifyInstance, budget: ByteBudget): v
   app.addHook('onResponse', async (request) => {
     releases.get(request)?.();
   });
+}
+
+/**
+ * The body as fastify's parsers read it, through a pass-through that closes the connection when no
+ * byte arrives for `stallMs` (from the headers on, then after each chunk): the reservation is
+ * released, a warning logged (sizes and the wait only), and the parser ends with an error. The
+ * watch ends with the body or the response.
+ */
+function watchProgress(request: FastifyRequest, reply: FastifyReply, payload: Readable, stallMs: number, declared: number, release: () => void): Readable {
+  let received = 0;
+  const stalled = (): void => {
+    release();
+    request.log.warn({ bytes: declared, received, stallSeconds: stallMs / 1000 }, 'upload ended: its body stalled, reservation released');
+    // a stuck client reads no answer: the connection goes, as for --request-timeout
+    watched.destroy(Object.assign(new Error('request body stalled'), { statusCode: 408 }));
+    request.raw.destroy();
+  };
+  const timer = setTimeout(stalled, stallMs);
+  timer.unref();
+  // answered before the body was read (the connection may then serve the next request): no watch
+  reply.raw.once('close', () => clearTimeout(timer));
+  const watched = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      received += chunk.length;
+      // what fastify compares with Content-Length (the body is passed on unchanged)
+      (this as Transform & { receivedEncodedLength?: number }).receivedEncodedLength = received;
+      timer.refresh();
+      done(null, chunk);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      done();
+    },
+  });
+  // an upload the client abandons ends the parser with an error instead of leaving it waiting
+  pipeline(payload, watched, () => clearTimeout(timer));
+  return watched;
 }

@@ -272,7 +272,10 @@ export interface Store {
    * removed member can open; a rotation between the caller's check and the insert is caught here).
    */
   createWorkspace(workspace: NewWorkspace): Promise<CreateWorkspaceResult>;
-  /** Every workspace of every team the user belongs to, oldest first. */
+  /**
+   * Every workspace of every team the user belongs to, oldest first; the whole list read at one
+   * moment, so no head is older than the keys answered with it (docs/crypto.md §5.2, epoch marks).
+   */
   listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]>;
   getWorkspace(id: string): Promise<WorkspaceRecord | null>;
   renameWorkspace(id: string, encryptedName: string, now: Date): Promise<WorkspaceRecord | null>;

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, checkServerUrl } from '../../src/client/api.js';
 import { UsageError } from '../../src/client/errors.js';
-import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../../src/protocol/revision.js';
+import { BODY_NOT_READ_HEADER, PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../../src/protocol/revision.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
 
 let server: http.Server;
@@ -53,6 +53,51 @@ describe('server errors', () => {
     expect(login.hint ?? '').not.toMatch(/login/);
     const me = await failure(api.me());
     expect(me.hint).toMatch(/insomnia-sync login/);
+    await api.close();
+  });
+});
+
+describe('the hint of a 429', () => {
+  let limiter: http.Server;
+  let origin: string;
+  let uploads = 0;
+  beforeAll(async () => {
+    // uploads: refused unread for upload memory, Retry-After 0 (the client still waits 100-150 ms);
+    // login: over the rate limit for 42 more seconds; anything else: 429 with no Retry-After
+    limiter = http.createServer((req, res) => {
+      req.resume();
+      const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', [PROTOCOL_REVISION_HEADER]: String(PROTOCOL_REVISION) };
+      let message = 'too many attempts';
+      if (req.url!.endsWith('/blobs')) {
+        uploads++;
+        Object.assign(headers, { 'retry-after': '0', [BODY_NOT_READ_HEADER]: '1' });
+        message = 'too many uploads in flight for this account; retry in a moment';
+      } else if (req.url === '/v1/auth/login') headers['retry-after'] = '42';
+      res.writeHead(429, headers);
+      res.end(JSON.stringify({ error: { code: 'rate_limited', message } }));
+    });
+    await new Promise<void>((r) => limiter.listen(0, '127.0.0.1', r));
+    origin = `http://127.0.0.1:${(limiter.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((r) => limiter.close(() => r())));
+
+  it('names the wait the server gave, and says "a minute" only when it gave none', async () => {
+    const api = new ApiClient({ baseUrl: origin, token: 'session' });
+    const login = await failure(api.login({ email: 'a@example.com', authKey: 'x', client: 't' }));
+    expect(login).toMatchObject({ code: 'rate_limited', hint: 'wait 42 seconds and try again' });
+    expect(exitCodeFor(login.code)).toBe(6);
+    const other = await failure(api.me());
+    expect(other).toMatchObject({ code: 'rate_limited', hint: 'wait a minute and try again' });
+    await api.close();
+  });
+
+  it('after an upload was sent again and again, says so instead of asking for a wait it already made', async () => {
+    const api = new ApiClient({ baseUrl: origin, token: 'session' });
+    const err = await failure(api.uploadFrameBody('w'.repeat(32), new Uint8Array(10)));
+    expect(uploads).toBe(13);
+    expect(err.code).toBe('rate_limited');
+    expect(err.hint).toMatch(/^still refused after 13 tries over \d+ s: try again once the account's other uploads have finished$/);
+    expect(err.hint).not.toMatch(/minute/);
     await api.close();
   });
 });

@@ -14,6 +14,7 @@ import { ANONYMOUS_BODY_LIMIT } from '../../src/server/hardening.js';
 import { DEFAULT_RATE_LIMITS, parseRateLimitRule, type RateLimitSettings } from '../../src/server/rate-limits.js';
 import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
 
 const hex = (n: number): string => randomBytes(n).toString('hex');
 const b64 = (n: number): string => randomBytes(n).toString('base64url');
@@ -128,6 +129,87 @@ describe('rate limits', () => {
     expect(parseRateLimitRule('10,60')).toEqual({ perAccount: 10, perIp: 60 });
     expect(parseRateLimitRule('0,0')).toEqual({ perAccount: 0, perIp: 0 });
     for (const bad of ['10', '10/60', '-1,5', 'a,b', '10,60,1', '']) expect(parseRateLimitRule(bad)).toBeNull();
+  });
+});
+
+describe('rate limits when the store cannot count', () => {
+  /** The store with every rate-limit write failing as a full disk fails it; reads still work. */
+  function countingFails(inner: Store): Store {
+    const full = () => Promise.reject(Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }));
+    return new Proxy(inner, {
+      get(target, prop, receiver) {
+        if (prop === 'countAttempt' || prop === 'pruneAttempts') return full;
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+  }
+
+  async function failingApp(): Promise<{ a: FastifyInstance; logs: () => Record<string, unknown>[]; token: string; email: string; authKey: string }> {
+    const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-hardening-'));
+    dirs.push(dir);
+    store = await openStore(undefined, dir);
+    let written = '';
+    const stream = { write: (line: string) => void (written += line) };
+    // signed up while counting works, then every count fails
+    let counting: Store = store;
+    const switching = new Proxy(store, {
+      get(_target, prop) {
+        const value: unknown = Reflect.get(counting, prop);
+        return typeof value === 'function' ? value.bind(counting) : value;
+      },
+    });
+    app = buildApp({ store: switching, serverSecret: new Uint8Array(32).fill(5), kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, logger: { stream } });
+    await app.ready();
+    const body = fakeSignupBody();
+    const signup = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body });
+    expect(signup.statusCode, signup.body).toBe(200);
+    counting = countingFails(store);
+    written = '';
+    return {
+      a: app,
+      logs: () => written.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>),
+      token: signup.json<{ session: { token: string } }>().session.token,
+      email: body.email,
+      authKey: body.authKey,
+    };
+  }
+
+  it('pre-login answers as usual without counting, and logs a warning naming neither email nor address', async () => {
+    const { a, logs, email } = await failingApp();
+    const unknown = 'nobody@example.com';
+    for (const who of [email, unknown]) {
+      const res = await a.inject({ method: 'POST', url: '/v1/auth/prelogin', payload: { email: who }, remoteAddress: '198.51.100.23' });
+      expect(res.statusCode, res.body).toBe(200);
+      expect(res.json().kdf.salt).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    }
+    const warnings = logs().filter((l) => l.level === 40);
+    expect(warnings).toHaveLength(2);
+    for (const w of warnings) {
+      expect(w).toMatchObject({ msg: 'rate limit not counted (storage unavailable: disk full); answered uncounted', bucket: 'prelogin' });
+      const line = JSON.stringify(w);
+      for (const secret of [email, unknown, '198.51.100.23']) expect(line).not.toContain(secret);
+    }
+  });
+
+  it('login, recovery, password proofs, codes and invitations answer 503 unavailable, their handlers not run', async () => {
+    const { a, token, email, authKey } = await failingApp();
+    const auth = { authorization: `Bearer ${token}` };
+    // the right password proofs: a handler that ran would log in, or delete the account
+    const refused = [
+      await a.inject({ method: 'POST', url: '/v1/auth/login', payload: { email, authKey } }),
+      await a.inject({ method: 'POST', url: '/v1/auth/signup', payload: fakeSignupBody() }),
+      await a.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email, recoveryAuthKey: b64(32) } }),
+      await a.inject({ method: 'POST', url: '/v1/account/delete', payload: { authKey }, headers: auth }),
+      await a.inject({ method: 'POST', url: '/v1/account/verify', payload: { code: 'ABCD-EFGH' }, headers: auth }),
+      await a.inject({ method: 'POST', url: '/v1/invitations/accept', payload: { code: 'ABCD-EFGH' }, headers: auth }),
+      await a.inject({ method: 'POST', url: `/v1/teams/${hex(16)}/invitations`, payload: { emails: ['b@example.com'], role: 'member' }, headers: auth }),
+    ];
+    for (const res of refused) {
+      expect(res.statusCode, `${res.raw.req.url}: ${res.body}`).toBe(503);
+      expect(res.json()).toEqual({ error: { code: 'unavailable', message: "the server's storage is unavailable (disk full)" } });
+    }
+    expect((await a.inject({ method: 'GET', url: '/v1/me', headers: auth })).statusCode).toBe(200);
   });
 });
 

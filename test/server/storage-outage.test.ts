@@ -39,6 +39,26 @@ describe('SQLite outage, in process', () => {
     expect(again.statusCode).toBe(200);
   }, 30_000);
 
+  it('while another connection holds the write lock, pre-login still answers (uncounted) and login answers 503', async () => {
+    const { app, dir } = server;
+    const body = fakeSignupBody();
+    expect((await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: body })).statusCode).toBe(200);
+    const other = new Database(join(dir, 'sync.db'));
+    try {
+      other.exec('BEGIN EXCLUSIVE');
+      // reads go on beside the lock (WAL); the rate-limit count is a write and waits out the busy timeout
+      const pre = await app.inject({ method: 'POST', url: '/v1/auth/prelogin', payload: { email: body.email } });
+      expect(pre.statusCode, pre.body).toBe(200);
+      expect(pre.json()).toEqual({ kdf: body.kdf });
+      const login = await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: body.email, authKey: body.authKey } });
+      expect(login.statusCode).toBe(503);
+      expect(login.json()).toEqual({ error: { code: 'unavailable', message: "the server's storage is unavailable (database busy)" } });
+    } finally {
+      other.exec('ROLLBACK');
+      other.close();
+    }
+  }, 30_000);
+
   it('healthz asks the database: 200 while it serves, 503 {ok: false} once it cannot', async () => {
     const { app, store } = server;
     const up = await app.inject({ method: 'GET', url: '/healthz' });

@@ -5,8 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -15,11 +16,12 @@ import { encodeFrames } from '../../src/protocol/blob-frames.js';
 import { PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../../src/protocol/revision.js';
 import { routePath } from '../../src/protocol/routes.js';
 import type { AccountResponse } from '../../src/protocol/types.js';
-import { buildApp } from '../../src/server/app.js';
+import { buildApp, type AppDeps } from '../../src/server/app.js';
 import { ByteBudget } from '../../src/server/upload-budget.js';
 import { openStore } from '../../src/storage/open.js';
 import type { Store } from '../../src/storage/store.js';
 import { fakeSignupBody } from '../helpers/fake-signup.js';
+import { startServer } from '../helpers/server-process.js';
 
 const MiB = 1024 * 1024;
 const hex = (n: number): string => randomBytes(n).toString('hex');
@@ -56,14 +58,24 @@ async function account(): Promise<Account> {
   return { userId: body.userId, token, wsId };
 }
 
+let logged = '';
+
+/** (Re)starts the app on the store; `uploadStallTimeoutMs` as AppDeps (default: the server's). */
+async function start(extra: Pick<AppDeps, 'uploadStallTimeoutMs'> = {}): Promise<void> {
+  await app?.close();
+  logged = '';
+  budget = new ByteBudget({ serverBytes: 6 * MiB, accountBytes: 4 * MiB });
+  const logger = { stream: { write: (line: string) => void (logged += line) } };
+  app = buildApp({ store, serverSecret: new Uint8Array(32).fill(5), kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, uploadBudget: budget, logger, ...extra });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
 beforeEach(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-budget-'));
   dirs.push(dir);
   store = await openStore(undefined, dir);
-  budget = new ByteBudget({ serverBytes: 6 * MiB, accountBytes: 4 * MiB });
-  app = buildApp({ store, serverSecret: new Uint8Array(32).fill(5), kdfDefaults: { memoryKiB: 65536, iterations: 3, parallelism: 1 }, uploadBudget: budget });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  await start();
 });
 afterEach(async () => {
   await app.close();
@@ -213,4 +225,102 @@ describe('upload budget', () => {
     expect((await unknownWorkspace.finish()).status).toBe(404);
     await until(() => budget.inUse() === 0, 'every reservation to be released');
   });
+});
+
+describe('a stalled upload', () => {
+  it('that receives nothing for the stall timeout loses its reservation and its connection; the account uploads again', async () => {
+    await start({ uploadStallTimeoutMs: 500 });
+    const a = await account();
+    const body = batch(3, MiB - 100);
+    const stalled = heldUpload(a, body); // 64 KiB of it, then nothing
+    await until(() => budget.inUse(a.userId) === body.length, 'the upload to be counted');
+    await expect(stalled.answer).rejects.toThrow(/socket hang up|ECONNRESET/);
+    expect(budget.inUse()).toBe(0);
+    const warnings = logged.split('\n').filter((l) => l.includes('"level":40') && l.includes('stalled'));
+    expect(warnings.map((l) => JSON.parse(l) as Record<string, unknown>)).toEqual([
+      expect.objectContaining({ msg: 'upload ended: its body stalled, reservation released', bytes: body.length, received: 64 * 1024, stallSeconds: 0.5 }),
+    ]);
+    expect(logged).not.toContain(a.token);
+
+    const again = heldUpload(a, batch(3, MiB - 100));
+    expect((await again.finish()).status).toBe(200);
+    await until(() => budget.inUse() === 0, 'the upload to be released');
+  });
+
+  it('that keeps receiving, however slowly, is never cut', async () => {
+    // chunks a fifth of the stall timeout apart, for twice the timeout in all
+    await start({ uploadStallTimeoutMs: 1000 });
+    const a = await account();
+    const body = batch(3, MiB - 100);
+    const req = http.request(`${origin}${routePath('uploadBlobs', { workspaceId: a.wsId })}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${a.token}`, 'content-type': 'application/octet-stream', 'content-length': String(body.length) },
+    });
+    const answer = new Promise<number>((resolve, reject) => {
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+    });
+    const pieces = 10;
+    const step = Math.ceil(body.length / pieces);
+    for (let i = 0; i < pieces; i++) {
+      req.write(body.subarray(i * step, (i + 1) * step));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    req.end();
+    expect(await answer).toBe(200);
+    expect(logged).not.toContain('stalled');
+  });
+});
+
+describe('--upload-stall-timeout on the real server', () => {
+  it('closes the connection of an upload whose client sent headers and part of the body, then nothing, and frees the share', async () => {
+    // an account's share of 1 MiB: a 3 MiB upload of it is taken only when nothing else of it is in flight
+    const server = await startServer({ args: ['--upload-stall-timeout', '1', '--upload-memory-per-account', '1'] });
+    try {
+      const body = fakeSignupBody();
+      const signup = await fetch(`${server.url}/v1/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      expect(signup.status).toBe(200);
+      const token = ((await signup.json()) as AccountResponse).session!.token;
+      const auth = { authorization: `Bearer ${token}` };
+      const wsId = hex(16);
+      const created = await fetch(`${server.url}/v1/workspaces`, {
+        method: 'POST',
+        headers: { ...auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ id: wsId, teamId: body.personalTeam.id, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) } }),
+      });
+      expect(created.status).toBe(200);
+      const path = routePath('uploadBlobs', { workspaceId: wsId });
+      const three = batch(3, MiB - 100);
+
+      // by hand: the request line, the headers and 100 KiB of the body, then silence
+      const { hostname, port } = new URL(server.url);
+      const socket = connect(Number(port), hostname);
+      let answered = '';
+      socket.on('data', (d: Buffer) => (answered += d.toString('latin1')));
+      const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+      socket.on('error', () => {});
+      socket.write(
+        `PUT ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nAuthorization: Bearer ${token}\r\n` +
+          `Content-Type: application/octet-stream\r\nContent-Length: ${three.length}\r\n\r\n`,
+      );
+      socket.write(three.subarray(0, 100 * 1024));
+      await closed; // without the watchdog: only at the 300 s request timeout
+      expect(answered).toBe('');
+
+      // the stalled upload's share is free: a 3 MiB upload of the account is taken
+      const stored = await fetch(`${server.url}${path}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/octet-stream' }, body: three });
+      expect(stored.status).toBe(200);
+      expect(await stored.json()).toEqual({ stored: 3 });
+
+      const log = readFileSync(server.logFile, 'utf8');
+      const warnings = log.split('\n').filter((l) => l.includes('stalled')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(warnings).toEqual([expect.objectContaining({ level: 40, msg: 'upload ended: its body stalled, reservation released', bytes: three.length, stallSeconds: 1 })]);
+      expect(log).not.toContain(token);
+    } finally {
+      await server.cleanup();
+    }
+  }, 60_000);
 });

@@ -92,6 +92,54 @@ describe('postgres specifics', () => {
     }
   });
 
+  it('lists each workspace\'s head and keys as of one moment, however a push and a rotation land while it reads', async () => {
+    // Clients keep the head seen with a workspace's newest key epoch (docs/crypto.md §5.2, epoch
+    // marks): a listing that pairs keys of a rotation with a head from before a push that preceded
+    // it makes them refuse the later head. The writer holds workspace_keys locked, so the listing
+    // waits on it at a known point, then commits a push under epoch 1 followed by epoch 2's key.
+    const url = await db.freshSchema();
+    const store = await openPostgresStore(url);
+    const writer = new pg.Client({ connectionString: url });
+    await writer.connect();
+    try {
+      const user = newUser();
+      await store.createUser(user);
+      const wsId = hex(16);
+      await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() });
+      const first = new Uint8Array(randomBytes(64));
+      const s1 = createHash('sha256').update(first).digest('hex');
+      expect((await store.createSnapshot(wsId, { id: s1, parent: null, data: first, blobIds: [], createdAt: new Date() })).ok).toBe(true);
+      const s2 = hex(32);
+
+      await writer.query('BEGIN');
+      await writer.query('LOCK TABLE workspace_keys IN ACCESS EXCLUSIVE MODE');
+      const listing = store.listWorkspacesOfUser(user.id);
+      // until the listing waits for the lock: then it has read whatever it reads before the keys
+      const [{ pid }] = (await writer.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
+      for (let waited = 0; ; waited += 10) {
+        const { rows } = await db.query<{ n: string }>(
+          "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND $1 = ANY(pg_blocking_pids(pid))",
+          [pid],
+        );
+        if (Number(rows[0]!.n) > 0) break;
+        if (waited > 10_000) throw new Error('the listing never waited for workspace_keys');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await writer.query('INSERT INTO snapshots (workspace_id, id, parent, data, created_at) VALUES ($1, $2, $3, $4, now())', [wsId, s2, s1, Buffer.from('x')]);
+      await writer.query('UPDATE workspaces SET head = $1 WHERE id = $2', [s2, wsId]);
+      await writer.query("INSERT INTO workspace_keys (workspace_id, epoch, wrapped_key) VALUES ($1, 2, 'eB')", [wsId]);
+      await writer.query('COMMIT');
+
+      const [ws] = await listing;
+      const epochs = ws!.keys.map((k) => k.epoch);
+      // before both (head s1, epoch 1) or after both (head s2, epochs 1 and 2): never epoch 2 with s1
+      expect([JSON.stringify([s1, [1]]), JSON.stringify([s2, [1, 2]])]).toContain(JSON.stringify([ws!.head, epochs]));
+    } finally {
+      await writer.end();
+      await store.close();
+    }
+  });
+
   it('stores overlapping blob batches from concurrent pushes without deadlock or double counting', async () => {
     const url = await db.freshSchema();
     const a = await openPostgresStore(url);

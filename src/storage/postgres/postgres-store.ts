@@ -272,18 +272,18 @@ export class PostgresStore implements Store {
   }
 
   async listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]> {
+    // One statement, so one snapshot: each head is the one its keys were there with, as clients
+    // rely on (the epoch marks of docs/crypto.md §5.2). Two statements (heads, then keys) could pair
+    // a rotation's new key with the head from before a push that landed just ahead of it.
     const rows = await this.db.query(
-      `SELECT w.* FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
+      `SELECT w.*, coalesce((
+         SELECT json_agg(json_build_object('epoch', k.epoch, 'wrapped_key', k.wrapped_key) ORDER BY k.epoch)
+         FROM workspace_keys k WHERE k.workspace_id = w.id), '[]'::json) AS workspace_keys
+       FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
        WHERE m.user_id = $1 AND NOT m.pending ORDER BY w.created_at, w.id`,
       [userId],
     );
-    if (rows.length === 0) return [];
-    const keys = await this.db.query(
-      'SELECT workspace_id, epoch, wrapped_key FROM workspace_keys WHERE workspace_id = ANY($1::text[]) ORDER BY workspace_id, epoch',
-      [rows.map((r) => String(r.id))],
-    );
-    const byWorkspace = groupBy(keys, 'workspace_id');
-    return rows.map((r) => toWorkspace(r, (byWorkspace.get(String(r.id)) ?? []).map(toWorkspaceKey)));
+    return rows.map((r) => toWorkspace(r, (r.workspace_keys as Row[]).map(toWorkspaceKey)));
   }
 
   async getWorkspace(id: string): Promise<WorkspaceRecord | null> {

@@ -323,6 +323,14 @@ export class SqliteStore implements Store {
   }
 
   async listWorkspacesOfUser(userId: string): Promise<WorkspaceRecord[]> {
+    // Each head with the keys it was there with (the epoch marks of docs/crypto.md §5.2). Nothing of
+    // this process runs between the two statements (one connection, no await); the read
+    // transaction makes them one snapshot also against another process writing the file (the
+    // operator commands open it too), as in loadWorkspace.
+    return this.db.transaction((): WorkspaceRecord[] => this.workspacesOfUser(userId))();
+  }
+
+  private workspacesOfUser(userId: string): WorkspaceRecord[] {
     const rows = this.stmt(
       `SELECT w.* FROM workspaces w JOIN team_members m ON m.team_id = w.team_id
        WHERE m.user_id = ? AND m.pending = 0 ORDER BY w.created_at, w.id`,
