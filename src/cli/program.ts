@@ -1,6 +1,7 @@
 /**
- * The command tree: names, arguments, options and help text only. Each action loads its command
- * module on demand, so `--version` and `--help` load nothing but commander.
+ * The command tree: names, arguments, options and help text, and the one check every value gets
+ * (not empty). Each action loads its command module on demand, so `--version` and `--help` load
+ * nothing but commander.
  */
 import { Command, Option, type OutputConfiguration } from 'commander';
 
@@ -41,7 +42,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .command('signup')
     .description('create an account, its keys and personal team; prints your key fingerprint')
     .requiredOption('--email <email>', 'your email address')
-    .option('--name <name>', 'your display name (default: the part of the email before the @)')
+    .addOption(emptyMeansDefault(new Option('--name <name>', 'your display name (default: the part of the email before the @)')))
     .action(action('signup'));
   program
     .command('login')
@@ -237,6 +238,10 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .addHelpText('after', '\nExamples:\n  source <(insomnia-sync completion bash)\n  insomnia-sync completion fish > ~/.config/fish/completions/insomnia-sync.fish')
     .action(action('completion'));
 
+  // An empty value is refused before any command runs, here for every option and argument at once:
+  // `restore S --to ""` must not mean "in place", nor `export --out ""` the current folder.
+  program.hook('preAction', (_program, actionCommand) => refuseEmptyValues(actionCommand));
+
   // commander's own `help` reads one word: `help team confirm` would show team's help, not confirm's.
   program.helpCommand(false);
   program
@@ -254,4 +259,42 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     });
 
   return program;
+}
+
+/**
+ * Options whose empty value is documented to mean the default, where that is harmless: `signup
+ * --name ""` names you after your email, as the man page says. Every other one is refused below.
+ */
+const EMPTY_MEANS_DEFAULT = new WeakSet<Option>();
+
+function emptyMeansDefault(option: Option): Option {
+  EMPTY_MEANS_DEFAULT.add(option);
+  return option;
+}
+
+/**
+ * Refuses an option or argument given an empty or blank value (`--to ""`, `clone W ""`): commands
+ * test values for truth, so it would be taken for one not given — the linked folder, the current
+ * folder, the default team — and the command would act somewhere the user never named. A usage
+ * error (exit 2), through commander so that main.ts reports it like every parsing error. Variadic
+ * arguments are left to their command (`team invite` reports a bad address and goes on).
+ */
+function refuseEmptyValues(command: Command): void {
+  const blank = (v: unknown): boolean => typeof v === 'string' && v.trim() === '';
+  for (let cmd: Command | null = command; cmd; cmd = cmd.parent) {
+    for (const option of cmd.options) {
+      if (!option.required && !option.optional) continue; // a flag: no value to be empty
+      if (EMPTY_MEANS_DEFAULT.has(option)) continue;
+      const key = option.attributeName();
+      if (cmd.getOptionValueSource(key) !== 'cli' || !blank(cmd.getOptionValue(key))) continue;
+      const hint = option.mandatory ? 'give it a value' : `an empty value does not mean the default: leave out ${option.long ?? option.short}, or give a value`;
+      // the second line is the hint (usage.ts)
+      command.error(`option '${option.flags}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: 2 });
+    }
+  }
+  for (const [i, argument] of command.registeredArguments.entries()) {
+    if (argument.variadic || !blank(command.processedArgs[i])) continue;
+    const hint = argument.required ? 'give it a value' : 'an empty value does not mean the default: leave it out, or give a value';
+    command.error(`argument '${argument.name()}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: 2 });
+  }
 }
