@@ -84,7 +84,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('log'));
   program
     .command('restore')
-    .description('check out an older snapshot into this folder, or into a new folder with --to')
+    .description("check out an older snapshot into this folder (asks before overwriting unpushed changes; a file never synced stays, the snapshot's goes beside it as NAME.conflict, exit 3), or into a new folder with --to")
     .argument('<snapshot>', 'snapshot id or unique prefix (≥ 4 characters)')
     .option('--to <dir>', 'write the snapshot into this new or empty folder instead')
     .action(action('restore'));

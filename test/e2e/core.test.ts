@@ -356,8 +356,12 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     const log = json((await a.run(['log', '--json'], { cwd: wsA })).stdout).snapshots;
     const first = log[log.length - 1].id as string;
     writeFileSync(path.join(wsA, 'unpushed.json'), '{}');
+    // the question is about what the restore overwrites: an edit to a synced file (a new file stays)
+    writeFileSync(path.join(wsA, 'spec.yaml'), 'unpushed edit');
     const refused = await a.run(['restore', first], { cwd: wsA });
     expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Overwrite 1 unpushed change(s) to synced files (spec.yaml)');
+    expect(readFileSync(path.join(wsA, 'spec.yaml'), 'utf8')).toBe('unpushed edit');
     expect(existsSync(path.join(wsA, 'unpushed.json'))).toBe(true);
     const res = await a.run(['restore', first, '--yes', '--json'], { cwd: wsA });
     expect(res.code, res.stderr).toBe(0);
