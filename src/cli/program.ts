@@ -188,7 +188,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('export')
     .description('write a decrypted copy of a workspace, readable without this tool: a folder, NAME.tar.gz, or with --encrypt NAME.tar.gz.age for `age -d`')
-    .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt)')
+    .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt); not inside a linked folder')
     .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
     .option('--snapshot <snapshot>', 'snapshot id or unique prefix (default: the newest)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
@@ -199,7 +199,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   account
     .command('export')
     .description('service data plus every workspace you can read, decrypted, in one .tar.gz (or .tar.gz.age with --encrypt)')
-    .requiredOption('--out <file>', 'the archive to write, NAME.tar.gz (never overwritten)')
+    .requiredOption('--out <file>', 'the archive to write, NAME.tar.gz (never overwritten; not inside a linked folder)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('account-export'));
   account

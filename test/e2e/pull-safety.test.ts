@@ -280,7 +280,7 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(existsSync(lock)).toBe(false);
   }, 60_000);
 
-  it('a clone or restore --to inside a linked folder is refused, and a linked folder inside another is not synced by it', async () => {
+  it('a clone, restore --to or export inside a linked folder is refused, and a linked folder inside another is not synced by it', async () => {
     const { aDir, name } = await pair({ 'outer.json': 'o' });
     const inner = await a.run(['clone', name, path.join(aDir, 'inner')]);
     expect(inner.code).toBe(3);
@@ -288,6 +288,20 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(existsSync(path.join(aDir, 'inner'))).toBe(false);
     const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
     expect((await a.run(['restore', first, '--to', path.join(aDir, 'old')], { cwd: aDir })).code).toBe(3);
+    // an export there is a decrypted copy the next push would sync: refused alike, nothing written
+    for (const args of [
+      ['export', '--out', 'copy'],
+      ['export', '--out', path.join(aDir, 'deep', 'copy.tar.gz')],
+      ['export', '--workspace', name, '--out', path.join(aDir, 'copy')],
+      ['account', 'export', '--out', 'mine.tar.gz'],
+    ]) {
+      const res = await a.run(args, { cwd: aDir });
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(3);
+      expect(res.stderr).toContain(`is inside ${aDir}, which is linked to workspace`);
+      expect(res.stderr).toMatch(/export into a folder outside it/);
+    }
+    expect((await a.run(['export', '--out', aDir], { cwd: aDir })).stderr).toContain(`${aDir} is already a linked folder`);
+    expect(readdirSync(aDir).sort()).toEqual(['.insomnia-sync', 'outer.json']);
 
     // a clone made elsewhere and moved in stays its own workspace
     const elsewhere = path.join(tempDir('isync-safety-moved-'), 'c');
