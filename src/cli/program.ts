@@ -61,7 +61,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('clone')
     .description('link a new folder to an existing workspace and pull it')
-    .argument('<workspace>', 'workspace name or id')
+    .argument('<workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .argument('[dir]', 'folder to create (default: the workspace name)')
     .action(action('clone'));
   program.command('status').description('local changes since the last sync, and whether the remote moved (exit 7 when it lost your last synced snapshot)').action(action('status'));
@@ -91,7 +91,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('verify')
     .description('check every snapshot signature and parent link, and decrypt every blob against its id; in a linked folder, also that your last synced snapshot is still in the history')
-    .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
+    .option('--workspace <workspace>', 'workspace name, id or unique id prefix (≥ 4 characters; default: the linked folder)')
     .action(action('verify'));
 
   const workspace = program.command('workspace').description('manage workspaces');
@@ -99,13 +99,13 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   workspace
     .command('rename')
     .description('rename a workspace (the name is encrypted)')
-    .argument('<workspace>', 'workspace name or id')
+    .argument('<workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .argument('<name>', 'new name')
     .action(action('workspace-rename'));
   workspace
     .command('delete')
     .description('delete a workspace and all its history from the server (asks first; --yes to skip)')
-    .argument('<workspace>', 'workspace name or id')
+    .argument('<workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .action(action('workspace-delete'));
 
   const token = program
@@ -114,7 +114,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   token
     .command('create')
     .description('create an access token for one workspace and print it once (store it as a secret)')
-    .requiredOption('--workspace <workspace>', 'workspace name or id')
+    .requiredOption('--workspace <workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .option('--read-only', 'the token can clone and pull but not push')
     .option('--expires <duration>', 'lifetime: 45s, 90m, 12h, 30d, 2w, or never (default 90d)')
     .option('--name <name>', 'a label shown in `token list` and as the author of its snapshots (default "ci")')
@@ -122,7 +122,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   token
     .command('list')
     .description('list access tokens (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left); never the secret')
-    .option('--workspace <workspace>', 'only the tokens of this workspace')
+    .option('--workspace <workspace>', 'only the tokens of this workspace (name, id or unique id prefix)')
     .action(action('token-list'));
   token
     .command('revoke')
@@ -189,7 +189,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .command('export')
     .description('write a decrypted copy of a workspace, readable without this tool: a folder, NAME.tar.gz, or with --encrypt NAME.tar.gz.age for `age -d`')
     .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt); not inside a linked folder')
-    .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
+    .option('--workspace <workspace>', 'workspace name, id or unique id prefix (≥ 4 characters; default: the linked folder)')
     .option('--snapshot <snapshot>', 'snapshot id or unique prefix (default: the newest)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('export'));
