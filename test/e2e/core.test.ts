@@ -333,6 +333,10 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     expect(readFileSync(path.join(dest, 'spec.yaml'), 'utf8')).toContain(MARKER);
     expect(existsSync(path.join(dest, 'empty.txt'))).toBe(true);
     expect(existsSync(path.join(dest, '.insomnia-sync'))).toBe(false);
+    expect(json(res.stdout)).toMatchObject({ workspaceId: json(readFileSync(path.join(wsA, '.insomnia-sync/link.json'), 'utf8')).workspaceId, deleted: 0 });
+    // the human text counts with the words of the JSON: written, deleted
+    const human = await a.run(['restore', first.slice(0, 10), '--to', path.join(tempDir(), 'again')], { cwd: wsA });
+    expect(human.stdout).toMatch(/: \d+ file\(s\) written, 0 deleted\n$/);
     const missing = await a.run(['restore', 'ffffffff'], { cwd: wsA });
     expect(missing.code).toBe(5);
     // not an id at all (too short, not hex): a usage error, as for token ids

@@ -57,9 +57,12 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
 }
 
 export interface RestoreResult {
+  workspaceId: string;
   snapshot: string;
   root: string;
+  /** files written */
   written: number;
+  /** files deleted (the human text says "deleted" too) */
   deleted: number;
 }
 
@@ -157,14 +160,14 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     }
     rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
     ctx.progress.stop();
-    return { snapshot: target.id, root, written: files.length, deleted: deletes.length };
+    return { workspaceId, snapshot: target.id, root, written: files.length, deleted: deletes.length };
   }
   const staged = await stageRemoteFiles(remoteFiles);
   // Like pull: a file changed since the scan (after the confirmation, or during the download) is
   // not what you agreed to overwrite: it stays, and the snapshot's version goes beside it.
   const applied = applyStaged(root, { staged, deletes, seen, reserved });
   ctx.progress.stop();
-  const result = { snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length };
+  const result: RestoreResult = { workspaceId, snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length };
   const conflicts: RestoreConflict[] = [
     ...applied.setAside.map((s) => ({ path: s.target, conflictPath: s.aside })),
     ...applied.keptDeletes.map((rel) => ({ path: rel, conflictPath: null })),
