@@ -80,7 +80,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('log')
     .description('list snapshots: id, author, time, message, counts')
-    .option('-n, --limit <n>', 'show at most N snapshots')
+    .option('-n, --limit <n>', 'show at most N snapshots (digits, 1 to 2147483647)')
     .action(action('log'));
   program
     .command('restore')

@@ -187,6 +187,21 @@ describe('command-line contract', () => {
       expect(readdirSync(dir).sort()).toEqual(before);
     });
 
+    it('log -n takes plain whole numbers from 1 up (1e2 is not 100, nor 99999999999999999999 a number); a count of one is singular', async () => {
+      for (const bad of ['1e2', '99999999999999999999', '2147483648', '1.5', '0', '0x10', '+3']) {
+        const res = await m.run(['log', '-n', bad], { cwd: dir });
+        expect(res.code, bad).toBe(2);
+        expect(res.stderr.split('\n')[0], bad).toBe(`error: --limit takes a whole number from 1 to 2147483647, not ${bad}`);
+      }
+      const all = json((await m.run(['log', '--json'], { cwd: dir })).stdout).snapshots;
+      const most = await m.run(['log', '-n', '2147483647', '--json'], { cwd: dir });
+      expect(most.code, most.stderr).toBe(0);
+      expect(json(most.stdout).snapshots).toHaveLength(all.length);
+      // the first snapshot holds a.json alone: 7 bytes
+      const human = await m.run(['log'], { cwd: dir });
+      expect(human.stdout.trimEnd().split('\n').at(-1)).toMatch(/ \(1 file, 7 bytes\)$/);
+    });
+
     it('export --out NAME.zip (or .tar) is refused (exit 2) instead of becoming a folder of that name', async () => {
       for (const name of ['x.zip', 'y.tar']) {
         const out = path.join(tempDir('isync-contract-out-'), name);
