@@ -3,7 +3,7 @@
  * config dirs). Proves SPEC §9 invariants 1–6 and the exit codes of the core commands.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startServer, type StartedServer as RunningServer } from '../helpers/server-process.js';
@@ -339,6 +339,14 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     expect(human.stdout).toMatch(/: \d+ file\(s\) written, 0 deleted\n$/);
     const missing = await a.run(['restore', 'ffffffff'], { cwd: wsA });
     expect(missing.code).toBe(5);
+    // a symbolic link, even to an empty folder, is refused for what it is, and left as it was
+    const empty = tempDir();
+    const link = path.join(tempDir(), 'link');
+    symlinkSync(empty, link);
+    const linked = await a.run(['restore', first, '--to', link], { cwd: wsA });
+    expect(linked.code).toBe(2);
+    expect(linked.stderr.split('\n')[0]).toBe(`error: ${link} is a symbolic link`);
+    expect(readdirSync(empty)).toEqual([]);
     // not an id at all (too short, not hex): a usage error, as for token ids
     for (const bad of ['zz', 'abc', 'not-hex!']) expect((await a.run(['restore', bad], { cwd: wsA })).code, bad).toBe(2);
   });

@@ -1,5 +1,5 @@
 /** log, restore and verify: reading the remote history. */
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-open.js';
 import type { BlobFrame } from '../../protocol/blob-frames.js';
@@ -104,9 +104,13 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
   if (opts.to) {
     root = path.resolve(ctx.cwd, opts.to);
     refuseInsideLinkedFolder(root, 'restore --to');
-    if (existsSync(root) && (!lstatSync(root).isDirectory() || readdirSync(root).length > 0)) {
-      throw new UsageError(`${root} is not an empty folder`, 'restore --to needs a new or empty folder');
+    const there = lstatOrNull(root);
+    if (there?.isSymbolicLink()) {
+      // Not followed, as export does not: the files would land where the name does not say.
+      throw new UsageError(`${root} is a symbolic link${existsSync(root) ? '' : ' to a missing file or folder'}`, 'restore --to needs a new or empty folder: choose a new name, or give the real path');
     }
+    if (there !== null && !there.isDirectory()) throw new UsageError(`${root} is a file, not a folder`, 'restore --to needs a new or empty folder');
+    if (there !== null && readdirSync(root).length > 0) throw new UsageError(`${root} is not an empty folder`, 'restore --to needs a new or empty folder');
     made = mkdirSync(root, { recursive: true });
     mkdirSync(path.join(root, STATE_DIR), { recursive: true });
   } else {
@@ -186,6 +190,15 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     );
   }
   return result;
+}
+
+function lstatOrNull(file: string): Stats | null {
+  try {
+    return lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw err;
+  }
 }
 
 /** The first few paths of a list, for a question on one line. */
