@@ -1,6 +1,7 @@
 /**
- * The command tree: names, arguments, options and help text only. Each action loads its command
- * module on demand, so `--version` and `--help` load nothing but commander.
+ * The command tree: names, arguments, options and help text, and the one check every value gets
+ * (not empty). Each action loads its command module on demand, so `--version` and `--help` load
+ * nothing but commander.
  */
 import { Command, Option, type OutputConfiguration } from 'commander';
 
@@ -41,7 +42,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .command('signup')
     .description('create an account, its keys and personal team; prints your key fingerprint')
     .requiredOption('--email <email>', 'your email address')
-    .option('--name <name>', 'your display name (default: the part of the email before the @)')
+    .addOption(emptyMeansDefault(new Option('--name <name>', 'your display name (default: the part of the email before the @)')))
     .action(action('signup'));
   program
     .command('login')
@@ -60,7 +61,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('clone')
     .description('link a new folder to an existing workspace and pull it')
-    .argument('<workspace>', 'workspace name or id')
+    .argument('<workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .argument('[dir]', 'folder to create (default: the workspace name)')
     .action(action('clone'));
   program.command('status').description('local changes since the last sync, and whether the remote moved (exit 7 when it lost your last synced snapshot)').action(action('status'));
@@ -79,18 +80,18 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('log')
     .description('list snapshots: id, author, time, message, counts')
-    .option('-n, --limit <n>', 'show at most N snapshots')
+    .option('-n, --limit <n>', 'show at most N snapshots (digits, 1 to 2147483647)')
     .action(action('log'));
   program
     .command('restore')
-    .description('check out an older snapshot into this folder, or into a new folder with --to')
+    .description("check out an older snapshot into this folder (asks before overwriting unpushed changes; a file never synced stays, the snapshot's goes beside it as NAME.conflict, exit 3), or into a new folder with --to")
     .argument('<snapshot>', 'snapshot id or unique prefix (≥ 4 characters)')
     .option('--to <dir>', 'write the snapshot into this new or empty folder instead')
     .action(action('restore'));
   program
     .command('verify')
     .description('check every snapshot signature and parent link, and decrypt every blob against its id; in a linked folder, also that your last synced snapshot is still in the history')
-    .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
+    .option('--workspace <workspace>', 'workspace name, id or unique id prefix (≥ 4 characters; default: the linked folder)')
     .action(action('verify'));
 
   const workspace = program.command('workspace').description('manage workspaces');
@@ -98,13 +99,13 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   workspace
     .command('rename')
     .description('rename a workspace (the name is encrypted)')
-    .argument('<workspace>', 'workspace name or id')
+    .argument('<workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .argument('<name>', 'new name')
     .action(action('workspace-rename'));
   workspace
     .command('delete')
     .description('delete a workspace and all its history from the server (asks first; --yes to skip)')
-    .argument('<workspace>', 'workspace name or id')
+    .argument('<workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .action(action('workspace-delete'));
 
   const token = program
@@ -113,7 +114,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   token
     .command('create')
     .description('create an access token for one workspace and print it once (store it as a secret)')
-    .requiredOption('--workspace <workspace>', 'workspace name or id')
+    .requiredOption('--workspace <workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .option('--read-only', 'the token can clone and pull but not push')
     .option('--expires <duration>', 'lifetime: 45s, 90m, 12h, 30d, 2w, or never (default 90d)')
     .option('--name <name>', 'a label shown in `token list` and as the author of its snapshots (default "ci")')
@@ -121,7 +122,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   token
     .command('list')
     .description('list access tokens (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left); never the secret')
-    .option('--workspace <workspace>', 'only the tokens of this workspace')
+    .option('--workspace <workspace>', 'only the tokens of this workspace (name, id or unique id prefix)')
     .action(action('token-list'));
   token
     .command('revoke')
@@ -187,8 +188,8 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('export')
     .description('write a decrypted copy of a workspace, readable without this tool: a folder, NAME.tar.gz, or with --encrypt NAME.tar.gz.age for `age -d`')
-    .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt)')
-    .option('--workspace <workspace>', 'workspace name or id (default: the linked folder)')
+    .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt); not inside a linked folder')
+    .option('--workspace <workspace>', 'workspace name, id or unique id prefix (≥ 4 characters; default: the linked folder)')
     .option('--snapshot <snapshot>', 'snapshot id or unique prefix (default: the newest)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('export'));
@@ -198,7 +199,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   account
     .command('export')
     .description('service data plus every workspace you can read, decrypted, in one .tar.gz (or .tar.gz.age with --encrypt)')
-    .requiredOption('--out <file>', 'the archive to write, NAME.tar.gz (never overwritten)')
+    .requiredOption('--out <file>', 'the archive to write, NAME.tar.gz (never overwritten; not inside a linked folder)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')
     .action(action('account-export'));
   account
@@ -237,6 +238,10 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .addHelpText('after', '\nExamples:\n  source <(insomnia-sync completion bash)\n  insomnia-sync completion fish > ~/.config/fish/completions/insomnia-sync.fish')
     .action(action('completion'));
 
+  // An empty value is refused before any command runs, here for every option and argument at once:
+  // `restore S --to ""` must not mean "in place", nor `export --out ""` the current folder.
+  program.hook('preAction', (_program, actionCommand) => refuseEmptyValues(actionCommand));
+
   // commander's own `help` reads one word: `help team confirm` would show team's help, not confirm's.
   program.helpCommand(false);
   program
@@ -254,4 +259,42 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     });
 
   return program;
+}
+
+/**
+ * Options whose empty value is documented to mean the default, where that is harmless: `signup
+ * --name ""` names you after your email, as the man page says. Every other one is refused below.
+ */
+const EMPTY_MEANS_DEFAULT = new WeakSet<Option>();
+
+function emptyMeansDefault(option: Option): Option {
+  EMPTY_MEANS_DEFAULT.add(option);
+  return option;
+}
+
+/**
+ * Refuses an option or argument given an empty or blank value (`--to ""`, `clone W ""`): commands
+ * test values for truth, so it would be taken for one not given — the linked folder, the current
+ * folder, the default team — and the command would act somewhere the user never named. A usage
+ * error (exit 2), through commander so that main.ts reports it like every parsing error. Variadic
+ * arguments are left to their command (`team invite` reports a bad address and goes on).
+ */
+function refuseEmptyValues(command: Command): void {
+  const blank = (v: unknown): boolean => typeof v === 'string' && v.trim() === '';
+  for (let cmd: Command | null = command; cmd; cmd = cmd.parent) {
+    for (const option of cmd.options) {
+      if (!option.required && !option.optional) continue; // a flag: no value to be empty
+      if (EMPTY_MEANS_DEFAULT.has(option)) continue;
+      const key = option.attributeName();
+      if (cmd.getOptionValueSource(key) !== 'cli' || !blank(cmd.getOptionValue(key))) continue;
+      const hint = option.mandatory ? 'give it a value' : `an empty value does not mean the default: leave out ${option.long ?? option.short}, or give a value`;
+      // the second line is the hint (usage.ts)
+      command.error(`option '${option.flags}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: 2 });
+    }
+  }
+  for (const [i, argument] of command.registeredArguments.entries()) {
+    if (argument.variadic || !blank(command.processedArgs[i])) continue;
+    const hint = argument.required ? 'give it a value' : 'an empty value does not mean the default: leave it out, or give a value';
+    command.error(`argument '${argument.name()}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: 2 });
+  }
 }

@@ -20,6 +20,8 @@ export function usageErrorFrom(err: { code: string; message: string }): UsageErr
   // "(Did you mean --message?)" on the next line
   const suggestion = /^\(Did you mean (.+)\?\)$/.exec(lines[1] ?? '')?.[1];
   let hint = suggestion ? `did you mean ${suggestion}? (${HELP_HINT})` : HELP_HINT;
+  // an empty value (program.ts) says on its second line what to do instead
+  if (err.code === 'commander.emptyValue' && lines[1]) hint = lines[1];
   if (err.code === 'commander.unknownCommand') {
     const name = /'([^']*)'/.exec(message)?.[1] ?? '';
     if (looksLikeAccessToken(name)) return new UsageError(`unknown command '${redactAccessTokens(name)}'`, TOKEN_HINT);

@@ -17,7 +17,8 @@ import type { ApiClient } from './api.js';
 import { DEFAULT_SERVER } from './config.js';
 import { normalizeUrl } from './session.js';
 import type { ClientContext } from './context.js';
-import { AuthError, IntegrityFailure, UsageError } from './errors.js';
+import { AuthError, IntegrityFailure, NotFoundError, UsageError } from './errors.js';
+import { findWorkspace } from './find-workspace.js';
 import { decryptWorkspaceName, type WorkspaceKeyring } from './keyring.js';
 import type { ActiveSession } from './session.js';
 import type { Manifest } from '../sync/manifest.js';
@@ -102,7 +103,8 @@ export async function tokenSigner(p: Primitives, s: TokenSession, workspaceId: s
 
 /**
  * `clone W` with a token: a full id goes to the server as it is (it refuses another workspace);
- * a name or id prefix must match the token's own workspace, which the token names.
+ * a name or id prefix must match the token's own workspace, which the token names, by the rule
+ * every workspace argument follows (find-workspace.ts).
  */
 export async function resolveTokenWorkspace(
   p: Primitives,
@@ -115,8 +117,10 @@ export async function resolveTokenWorkspace(
   const id = /^[0-9a-f]{32}$/i.test(wanted) ? wanted.toLowerCase() : s.token.workspaceId;
   const { workspace, ring } = await tokenRemote(p, s, s.api.getWorkspace(id));
   const name = decryptWorkspaceName(p, ring, workspace.encryptedName);
-  const matches = workspace.id === wanted.toLowerCase() || name === wanted || (wanted.length >= 6 && workspace.id.startsWith(wanted.toLowerCase()));
-  if (!matches) {
+  try {
+    findWorkspace([{ id: workspace.id, name }], wanted);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
     throw new AuthError(`this access token is for workspace "${name}" (${workspace.id.slice(0, 12)}), not ${wanted}`, undefined, 'forbidden');
   }
   return { id: workspace.id, name, workspace };

@@ -3,7 +3,7 @@
  * never echo what followed `=` in an unknown option (a password in a CI log), and point a
  * `--password…` guess at the ways a password may be given.
  */
-import { CommanderError } from 'commander';
+import { CommanderError, type Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
@@ -94,6 +94,62 @@ describe('command-line parsing errors', () => {
   it('the help lists every exit status, 130 included', async () => {
     const { printed } = await parse(['--help']);
     for (const code of [0, 1, 2, 3, 4, 5, 6, 7, 130]) expect(printed).toMatch(new RegExp(`\\b${code} [a-z]`));
+  });
+});
+
+describe('empty values', () => {
+  /** every leaf command's path, with a placeholder for each argument and mandatory option it needs */
+  function leaves(cmd: Command, words: string[] = []): { words: string[]; cmd: Command; needs: string[] }[] {
+    if (cmd.commands.length === 0) {
+      const needs = [
+        ...cmd.registeredArguments.filter((a) => a.required).map(() => 'x'),
+        ...cmd.options.filter((o) => o.mandatory).flatMap((o) => [o.long!, 'x']),
+      ];
+      return [{ words, cmd, needs }];
+    }
+    return cmd.commands.filter((c) => c.name() !== 'help').flatMap((c) => leaves(c, [...words, c.name()]));
+  }
+  const program = buildProgram(async () => {});
+  const cases = leaves(program).flatMap(({ words, cmd, needs }) =>
+    cmd.options
+      // signup --name: an empty one is documented to mean the email's local part (test/e2e/account.test.ts)
+      .filter((o) => (o.required || o.optional) && !(words.join(' ') === 'signup' && o.long === '--name'))
+      .flatMap((o) => ['', '  '].map((value) => [[...words, ...needs, o.long ?? o.short!, value].join(' ') + ' ', [...words, ...needs, o.long ?? o.short!, value]] as const)),
+  );
+
+  it('the table reaches the options that took an empty value for none given', () => {
+    const names = cases.map(([name]) => name);
+    for (const flag of ['restore x --to', 'export --out', 'verify --workspace', 'token create --workspace x --workspace', 'init --team', 'account sessions --revoke']) {
+      expect(names.some((n) => n.startsWith(flag)), flag).toBe(true);
+    }
+  });
+
+  it.each(cases)('%j is a usage error (exit 2) naming the option, before the command runs', async (_name, args) => {
+    let ran = false;
+    const prog = buildProgram(async () => void (ran = true), { outputError: () => {}, writeErr: () => {}, writeOut: () => {} });
+    let error: CommanderError | null = null;
+    try {
+      await prog.parseAsync(['node', 'insomnia-sync', ...args]);
+    } catch (err) {
+      if (!(err instanceof CommanderError)) throw err;
+      error = err;
+    }
+    expect(ran).toBe(false);
+    expect(error?.code).toBe('commander.emptyValue');
+    const usage = usageErrorFrom(error!);
+    expect(exitCodeFor(usage.code)).toBe(2);
+    expect(usage.message).toMatch(/^option '.+' is empty$/);
+    expect(usage.hint).toMatch(/give it a value|leave out --/);
+  });
+
+  it('global options and arguments too; a variadic argument is left to its command', async () => {
+    for (const args of [['--server', '', 'whoami'], ['--profile', ' ', 'whoami'], ['clone', 'ws', ''], ['restore', ''], ['workspace', 'rename', 'ws', ' ']]) {
+      const { error } = await parse(args);
+      expect(error?.code, args.join(' ')).toBe('commander.emptyValue');
+      expect(usageErrorFrom(error!).message, args.join(' ')).toMatch(/^(option|argument) '.+' is empty$/);
+    }
+    const { error } = await parse(['team', 'invite', '', '--team', 't']);
+    expect(error).toBeNull();
   });
 });
 

@@ -4,7 +4,7 @@
  * echoing a password typed as an option; input the server refuses as malformed is exit 2; no
  * command is exit 2 while help asked for is 0; a server URL without a scheme is refused up front.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
@@ -160,8 +160,46 @@ describe('command-line contract', () => {
       writeFileSync(path.join(dir, 'b.json'), '{"b":1}');
       const res = await m.run(['push', '-m', '  '], { cwd: dir });
       expect(res.code).toBe(2);
-      expect(res.stderr).toContain('the snapshot message is empty');
+      expect(res.stderr).toContain("option '-m, --message <msg>' is empty");
       expect(JSON.parse((await m.run(['status', '--json'], { cwd: dir })).stdout).changes).toHaveLength(1);
+    });
+
+    it('an empty --to, --out or --workspace is refused (exit 2), not taken for none given: nothing is restored over, written or checked', async () => {
+      // b.json from the test above is still unpushed
+      const push = await m.run(['push', '-m', 'two', '--json'], { cwd: dir });
+      expect(push.code, push.stderr).toBe(0);
+      const first = json((await m.run(['log', '--json'], { cwd: dir })).stdout).snapshots.at(-1).id as string;
+      writeFileSync(path.join(dir, 'a.json'), '{"a":"unpushed edit"}');
+      const before = readdirSync(dir).sort();
+      for (const args of [
+        ['restore', first, '--to', '', '--yes'],
+        ['restore', first, '--to', '   ', '--yes'],
+        ['export', '--out', ''],
+        ['verify', '--workspace', ''],
+        ['token', 'create', '--workspace', ' '],
+      ]) {
+        const res = await m.run(args, { cwd: dir });
+        expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(2);
+        expect(res.stderr.split('\n')[0]).toMatch(/^error: option '--(to|out|workspace) <\w+>' is empty$/);
+        expectJsonUsage(await m.run([...args, '--json'], { cwd: dir }), args.join(' '));
+      }
+      expect(readFileSync(path.join(dir, 'a.json'), 'utf8')).toBe('{"a":"unpushed edit"}');
+      expect(readdirSync(dir).sort()).toEqual(before);
+    });
+
+    it('log -n takes plain whole numbers from 1 up (1e2 is not 100, nor 99999999999999999999 a number); a count of one is singular', async () => {
+      for (const bad of ['1e2', '99999999999999999999', '2147483648', '1.5', '0', '0x10', '+3']) {
+        const res = await m.run(['log', '-n', bad], { cwd: dir });
+        expect(res.code, bad).toBe(2);
+        expect(res.stderr.split('\n')[0], bad).toBe(`error: --limit takes a whole number from 1 to 2147483647, not ${bad}`);
+      }
+      const all = json((await m.run(['log', '--json'], { cwd: dir })).stdout).snapshots;
+      const most = await m.run(['log', '-n', '2147483647', '--json'], { cwd: dir });
+      expect(most.code, most.stderr).toBe(0);
+      expect(json(most.stdout).snapshots).toHaveLength(all.length);
+      // the first snapshot holds a.json alone: 7 bytes
+      const human = await m.run(['log'], { cwd: dir });
+      expect(human.stdout.trimEnd().split('\n').at(-1)).toMatch(/ \(1 file, 7 bytes\)$/);
     });
 
     it('export --out NAME.zip (or .tar) is refused (exit 2) instead of becoming a folder of that name', async () => {

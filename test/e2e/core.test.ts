@@ -3,7 +3,7 @@
  * config dirs). Proves SPEC §9 invariants 1–6 and the exit codes of the core commands.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { startServer, type StartedServer as RunningServer } from '../helpers/server-process.js';
@@ -333,8 +333,20 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     expect(readFileSync(path.join(dest, 'spec.yaml'), 'utf8')).toContain(MARKER);
     expect(existsSync(path.join(dest, 'empty.txt'))).toBe(true);
     expect(existsSync(path.join(dest, '.insomnia-sync'))).toBe(false);
+    expect(json(res.stdout)).toMatchObject({ workspaceId: json(readFileSync(path.join(wsA, '.insomnia-sync/link.json'), 'utf8')).workspaceId, deleted: 0 });
+    // the human text counts with the words of the JSON: written, deleted
+    const human = await a.run(['restore', first.slice(0, 10), '--to', path.join(tempDir(), 'again')], { cwd: wsA });
+    expect(human.stdout).toMatch(/: \d+ file\(s\) written, 0 deleted\n$/);
     const missing = await a.run(['restore', 'ffffffff'], { cwd: wsA });
     expect(missing.code).toBe(5);
+    // a symbolic link, even to an empty folder, is refused for what it is, and left as it was
+    const empty = tempDir();
+    const link = path.join(tempDir(), 'link');
+    symlinkSync(empty, link);
+    const linked = await a.run(['restore', first, '--to', link], { cwd: wsA });
+    expect(linked.code).toBe(2);
+    expect(linked.stderr.split('\n')[0]).toBe(`error: ${link} is a symbolic link`);
+    expect(readdirSync(empty)).toEqual([]);
     // not an id at all (too short, not hex): a usage error, as for token ids
     for (const bad of ['zz', 'abc', 'not-hex!']) expect((await a.run(['restore', bad], { cwd: wsA })).code, bad).toBe(2);
   });
@@ -356,8 +368,12 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     const log = json((await a.run(['log', '--json'], { cwd: wsA })).stdout).snapshots;
     const first = log[log.length - 1].id as string;
     writeFileSync(path.join(wsA, 'unpushed.json'), '{}');
+    // the question is about what the restore overwrites: an edit to a synced file (a new file stays)
+    writeFileSync(path.join(wsA, 'spec.yaml'), 'unpushed edit');
     const refused = await a.run(['restore', first], { cwd: wsA });
     expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('Overwrite 1 unpushed change(s) to synced files (spec.yaml)');
+    expect(readFileSync(path.join(wsA, 'spec.yaml'), 'utf8')).toBe('unpushed edit');
     expect(existsSync(path.join(wsA, 'unpushed.json'))).toBe(true);
     const res = await a.run(['restore', first, '--yes', '--json'], { cwd: wsA });
     expect(res.code, res.stderr).toBe(0);

@@ -17,6 +17,7 @@ interface Ctx {
   out: string;
   token?: string;
   snapshot?: string;
+  workspaceId?: string;
 }
 
 type Step = { args: (c: Ctx) => string[]; input?: string; expectCode?: number; cwd?: (c: Ctx) => string; after?: (json: any, c: Ctx) => void };
@@ -24,13 +25,24 @@ type Step = { args: (c: Ctx) => string[]; input?: string; expectCode?: number; c
 // Order matters: a later step may rely on an earlier one (the workspace, the token, a session).
 const STEPS: [string, Step][] = [
   ['whoami', { args: () => ['whoami'] }],
-  ['init', { args: () => ['init', '--name', 'json-ws'], cwd: (c) => c.dir }],
+  ['init', { args: () => ['init', '--name', 'json-ws'], cwd: (c) => c.dir, after: (j, c) => (c.workspaceId = j.id) }],
   ['status', { args: () => ['status'], cwd: (c) => c.dir }],
   ['push', { args: () => ['push', '-m', 'one'], cwd: (c) => c.dir, after: (j, c) => (c.snapshot = j.snapshot) }],
   ['pull', { args: () => ['pull'], cwd: (c) => c.dir }],
   ['log', { args: () => ['log'], cwd: (c) => c.dir }],
   ['verify', { args: () => ['verify'], cwd: (c) => c.dir }],
-  ['restore', { args: (c) => ['restore', c.snapshot!, '--to', path.join(c.out, 'restored')], cwd: (c) => c.dir }],
+  [
+    'restore',
+    {
+      args: (c) => ['restore', c.snapshot!, '--to', path.join(c.out, 'restored')],
+      cwd: (c) => c.dir,
+      // the workspace as log, verify and export name it; counts under the words the human text uses
+      after: (j, c) => {
+        expect(Object.keys(j).sort()).toEqual(['deleted', 'root', 'snapshot', 'workspaceId', 'written']);
+        expect(j).toMatchObject({ workspaceId: c.workspaceId, snapshot: c.snapshot, written: 1, deleted: 0 });
+      },
+    },
+  ],
   ['clone', { args: (c) => ['clone', 'json-ws', path.join(c.out, 'cloned')] }],
   ['export', { args: (c) => ['export', '--workspace', 'json-ws', '--out', path.join(c.out, 'export.tar.gz')] }],
   ['workspace list', { args: () => ['workspace', 'list'] }],

@@ -222,7 +222,7 @@ describe('prompts on a terminal', () => {
     writeFileSync(path.join(dir, 'a.json'), '{"v":2}');
     const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
     const s = open(`restore ${first}`, env, dir);
-    await s.waitFor(/unpushed change\(s\); overwrite them/);
+    await s.waitFor(/Overwrite 1 unpushed change\(s\) to synced files \(a\.json\) with snapshot/);
     s.type('n');
     s.enter();
     expect(await s.exitCode()).toBe(2);

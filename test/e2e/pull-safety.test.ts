@@ -198,6 +198,40 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(existsSync(path.dirname(target))).toBe(false);
   }, 90_000);
 
+  it('restore in place never replaces a file not in the last sync: it stays, the snapshot\'s goes beside it as NAME.conflict (exit 3)', async () => {
+    const { aDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+    const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
+    rmSync(path.join(aDir, 'b.json'));
+    await push(a, aDir, 'without b');
+    writeFileSync(path.join(aDir, 'b.json'), 'precious');
+
+    const restored = await a.run(['restore', first, '--yes', '--json'], { cwd: aDir });
+    expect(restored.code, restored.stderr).toBe(3);
+    expect(restored.stdout).toBe('');
+    const err = json(restored.stderr).error;
+    expect(err.code).toBe('conflict');
+    expect(err.message).toBe("1 file(s) never synced were in the way: kept yours; wrote the snapshot's beside 1 as NAME.conflict");
+    expect(err.details.conflicts).toEqual([{ path: 'b.json', conflictPath: 'b.json.conflict' }]);
+    expect(readFileSync(path.join(aDir, 'b.json'), 'utf8')).toBe('precious');
+    expect(readFileSync(path.join(aDir, 'b.json.conflict'), 'utf8')).toBe('b1');
+    rmSync(path.join(aDir, 'b.json.conflict'));
+
+    // with a synced file edited too, the question names what is overwritten, and what is not
+    writeFileSync(path.join(aDir, 'a.json'), 'a2 unpushed');
+    const asked = await a.run(['restore', first], { cwd: aDir });
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toContain("1 file(s) never synced stay as they are, with the snapshot's version beside them as NAME.conflict");
+    expect(asked.stderr).toContain('Overwrite 1 unpushed change(s) to synced files (a.json) with snapshot');
+    expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('a2 unpushed');
+
+    // a new file alone is not an unpushed change the restore overwrites: nothing to ask
+    writeFileSync(path.join(aDir, 'a.json'), 'a1');
+    const unasked = await a.run(['restore', first], { cwd: aDir });
+    expect(unasked.code, unasked.stderr).toBe(3);
+    expect(readFileSync(path.join(aDir, 'b.json'), 'utf8')).toBe('precious');
+    expect(readFileSync(path.join(aDir, 'b.json.conflict'), 'utf8')).toBe('b1');
+  }, 90_000);
+
   it('pull says what it did with a file deleted on one side and changed on the other', async () => {
     const { aDir, bDir } = await pair({ 'gone-here.json': 'g1', 'gone-there.json': 't1' });
     rmSync(path.join(bDir, 'gone-here.json'));
@@ -246,7 +280,7 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(existsSync(lock)).toBe(false);
   }, 60_000);
 
-  it('a clone or restore --to inside a linked folder is refused, and a linked folder inside another is not synced by it', async () => {
+  it('a clone, restore --to or export inside a linked folder is refused, and a linked folder inside another is not synced by it', async () => {
     const { aDir, name } = await pair({ 'outer.json': 'o' });
     const inner = await a.run(['clone', name, path.join(aDir, 'inner')]);
     expect(inner.code).toBe(3);
@@ -254,6 +288,20 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(existsSync(path.join(aDir, 'inner'))).toBe(false);
     const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
     expect((await a.run(['restore', first, '--to', path.join(aDir, 'old')], { cwd: aDir })).code).toBe(3);
+    // an export there is a decrypted copy the next push would sync: refused alike, nothing written
+    for (const args of [
+      ['export', '--out', 'copy'],
+      ['export', '--out', path.join(aDir, 'deep', 'copy.tar.gz')],
+      ['export', '--workspace', name, '--out', path.join(aDir, 'copy')],
+      ['account', 'export', '--out', 'mine.tar.gz'],
+    ]) {
+      const res = await a.run(args, { cwd: aDir });
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(3);
+      expect(res.stderr).toContain(`is inside ${aDir}, which is linked to workspace`);
+      expect(res.stderr).toMatch(/export into a folder outside it/);
+    }
+    expect((await a.run(['export', '--out', aDir], { cwd: aDir })).stderr).toContain(`${aDir} is already a linked folder`);
+    expect(readdirSync(aDir).sort()).toEqual(['.insomnia-sync', 'outer.json']);
 
     // a clone made elsewhere and moved in stays its own workspace
     const elsewhere = path.join(tempDir('isync-safety-moved-'), 'c');

@@ -198,6 +198,35 @@ describe('access tokens, end to end', () => {
     expect(linkedB.code).toBe(4);
   });
 
+  it('--workspace takes the id, a unique id prefix of 4 or more characters, or the name, with a session or a token; shorter or ambiguous is exit 2', async () => {
+    const n = idA.slice(0, 4) === idB.slice(0, 4) ? 8 : 4; // unique at 4 but for 1 in 65,536 runs
+    const verified = await alice.run(['verify', '--workspace', idA.slice(0, n).toUpperCase(), '--json']);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(json(verified.stdout).workspaceId).toBe(idA);
+    const { token } = await createToken(['--workspace', idA.slice(0, n), '--read-only', '--name', 'by-prefix']);
+    const work = tempDir('isync-ci-prefix-');
+    const byToken = await ci(server.url, token, ['verify', '--workspace', idA.slice(0, n), '--json'], work);
+    expect(byToken.code, byToken.stderr).toBe(0);
+
+    for (const run of [() => alice.run(['verify', '--workspace', idA.slice(0, 3)]), () => ci(server.url, token, ['verify', '--workspace', idA.slice(0, 3)], work)]) {
+      const short = await run();
+      expect(short.code, short.stderr).toBe(2);
+      expect(short.stderr.split('\n')[0]).toBe(`error: workspace id prefix ${idA.slice(0, 3)} is too short: give at least 4 characters`);
+    }
+
+    // a workspace named like the start of another's id takes neither
+    const decoy = tempDir('isync-tok-decoy-');
+    const init = await alice.run(['init', '--name', idB.slice(0, 4), '--json'], { cwd: decoy });
+    expect(init.code, init.stderr).toBe(0);
+    try {
+      const ambiguous = await alice.run(['token', 'create', '--workspace', idB.slice(0, 4), '--json']);
+      expect(ambiguous.code).toBe(2);
+      expect(json(ambiguous.stderr).error.message).toBe(`${idB.slice(0, 4)} is both a workspace's name and the start of another's id`);
+    } finally {
+      expect((await alice.run(['workspace', 'delete', json(init.stdout).id, '--yes'])).code).toBe(0);
+    }
+  });
+
   it('a token pasted as an argument is never echoed back whole', async () => {
     const { token } = await createToken(['--workspace', 'proj-a', '--name', 'pasted']);
     const { secret } = tokenParts(token);

@@ -42,8 +42,8 @@ export function findLinkedFolder(start: string): LinkedFolder | null {
 }
 
 /**
- * Refuses a new folder (clone, restore --to) inside a linked one: the outer workspace would sync
- * the new folder's files, which belong elsewhere (exit 3, as `init` refuses there).
+ * Refuses a new folder or file (clone, restore --to, export --out) inside a linked one: the outer
+ * workspace would sync what is written there, which belongs elsewhere (exit 3, as `init` refuses there).
  */
 export function refuseInsideLinkedFolder(target: string, what: string, wanted?: { id: string; name: string }): void {
   const outer = findLinkedFolder(target);

@@ -20,7 +20,7 @@ import { fetchVerifiedHead, findVerifiedSnapshot } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
-import { STATE_DIR } from '../local/link.js';
+import { refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { NewerFormatError } from '../../sync/errors.js';
 import { placeRemoteFiles } from '../local/materialize.js';
 import { readRemoteFiles, type RemoteFile } from '../remote-read.js';
@@ -63,7 +63,10 @@ interface Target {
 const ARCHIVE = /\.(tar\.gz|tgz)$/i;
 const OTHER_ARCHIVE = /\.(zip|tar|gz|bz2|tbz2?|xz|txz|zst|7z|rar)$/i;
 
-/** Where and how to write: the name decides (FOLDER, NAME.tar.gz, NAME.tar.gz.age); nothing existing is overwritten. */
+/**
+ * Where and how to write: the name decides (FOLDER, NAME.tar.gz, NAME.tar.gz.age); nothing existing is
+ * overwritten, and nothing goes inside a linked folder (exit 3, as restore --to).
+ */
 export function exportTarget(cwd: string, out: string, encrypt: boolean, archiveOnly = false): Target {
   const abs = path.resolve(cwd, out);
   let target: Target;
@@ -81,6 +84,8 @@ export function exportTarget(cwd: string, out: string, encrypt: boolean, archive
     if (OTHER_ARCHIVE.test(abs)) throw new UsageError(`${out} names an archive this tool does not write`, 'give --out NAME.tar.gz, or a folder');
     target = { format: 'dir', out: abs };
   }
+  // As for restore --to and clone: a decrypted copy there would be synced by that folder's next push.
+  refuseInsideLinkedFolder(target.out, archiveOnly ? 'account export' : 'export');
   const existing = lstatOrNull(target.out);
   if (existing?.isSymbolicLink()) {
     // Not followed: the archive or folder would land somewhere the name does not say.

@@ -1,5 +1,5 @@
 /** log, restore and verify: reading the remote history. */
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-open.js';
 import type { BlobFrame } from '../../protocol/blob-frames.js';
@@ -57,9 +57,12 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
 }
 
 export interface RestoreResult {
+  workspaceId: string;
   snapshot: string;
   root: string;
+  /** files written */
   written: number;
+  /** files deleted (the human text says "deleted" too) */
   deleted: number;
 }
 
@@ -94,14 +97,20 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
   let seen: ApplyPlan['seen'] = () => undefined;
   let reserved: ApplyPlan['reserved'] = () => false;
   let files = target.manifest.files;
+  /** in place: the files the last sync does not hold (never synced), which the restore leaves alone */
+  let untracked = new Set<string>();
   /** for --to: the first folder this made (root or a parent of it), taken back on failure */
   let made: string | undefined;
   if (opts.to) {
     root = path.resolve(ctx.cwd, opts.to);
     refuseInsideLinkedFolder(root, 'restore --to');
-    if (existsSync(root) && (!lstatSync(root).isDirectory() || readdirSync(root).length > 0)) {
-      throw new UsageError(`${root} is not an empty folder`, 'restore --to needs a new or empty folder');
+    const there = lstatOrNull(root);
+    if (there?.isSymbolicLink()) {
+      // Not followed, as export does not: the files would land where the name does not say.
+      throw new UsageError(`${root} is a symbolic link${existsSync(root) ? '' : ' to a missing file or folder'}`, 'restore --to needs a new or empty folder: choose a new name, or give the real path');
     }
+    if (there !== null && !there.isDirectory()) throw new UsageError(`${root} is a file, not a folder`, 'restore --to needs a new or empty folder');
+    if (there !== null && readdirSync(root).length > 0) throw new UsageError(`${root} is not an empty folder`, 'restore --to needs a new or empty folder');
     made = mkdirSync(root, { recursive: true });
     mkdirSync(path.join(root, STATE_DIR), { recursive: true });
   } else {
@@ -109,24 +118,36 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     // only a restore in place compares with the index (--to leaves it unread: 4.4 MB for 50,000 files)
     const index = readIndexColumns(folder.root);
     const local = await readLocalTree(p, root, index, async () => localBlobIdKey(p, session, remote.ring, root, index.base));
-    if (local.changes.length > 0) {
-      const ok = await ctx.prompter.confirm(`You have ${local.changes.length} unpushed change(s); overwrite them with snapshot ${target.id.slice(0, 12)}?`);
-      // a confirmation answered no exits 2, as one not given (no terminal) does, and as elsewhere
-      if (!ok) throw new UsageError('not restored: you have unpushed changes', 'push them first, or pass --yes to overwrite them');
-    }
     const wanted = new Map(target.manifest.files.map((f) => [f.path, f]));
     const tree = filesOf(local.files);
     const current = new Map(tree.map((f) => [f.path, f]));
-    // Like git checkout: files never synced (not in the index) are not the snapshot's to delete.
+    // Like git checkout: files never synced (not in the index) are not the snapshot's to delete,
+    // nor to overwrite (below).
     const tracked = new Set(index.paths);
     deletes = tree.filter((f) => !wanted.has(f.path) && tracked.has(f.path)).map((f) => f.path);
     files = target.manifest.files.filter((f) => {
       const c = current.get(f.path);
       return !c || c.mode !== f.mode || c.chunks.join() !== f.chunks.join();
     });
+    untracked = new Set(tree.filter((f) => !tracked.has(f.path)).map((f) => f.path));
+    // (one where a folder of the snapshot goes is an obstacle, refused below before anything changes)
+    const inTheWay = files.filter((f) => untracked.has(f.path)).map((f) => f.path);
+    // What the restore replaces or deletes of what you changed since the last sync; a new file of
+    // yours is never among it.
+    const touched = new Set([...files.map((f) => f.path), ...deletes]);
+    const overwritten = local.changes.filter((c) => c.kind !== 'added' && touched.has(c.path)).map((c) => c.path);
+    if (overwritten.length > 0) {
+      const kept = inTheWay.length > 0 ? `${inTheWay.length} file(s) never synced stay as they are, with the snapshot's version beside them as NAME.conflict. ` : '';
+      const ok = await ctx.prompter.confirm(`${kept}Overwrite ${overwritten.length} unpushed change(s) to synced files (${listed(overwritten)}) with snapshot ${target.id.slice(0, 12)}?`);
+      // a confirmation answered no exits 2, as one not given (no terminal) does, and as elsewhere
+      if (!ok) throw new UsageError('not restored: you have unpushed changes', 'push them first, or pass --yes to overwrite them');
+    }
     const obstacles = findObstacles(root, files.map((f) => f.path), new Set(local.files.paths), new Set(deletes));
     if (obstacles.length > 0) throw obstacleError(obstacles, 'restore');
-    seen = seenIn(local.files);
+    const scanned = seenIn(local.files);
+    // A file never synced where the snapshot has one counts as one the restore must not replace, as
+    // one made during the download does: applyStaged keeps it and writes the snapshot's beside it.
+    seen = (rel) => (untracked.has(rel) ? undefined : scanned(rel));
     reserved = treeNames(local.files.paths, wanted.keys());
   }
   ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
@@ -143,26 +164,46 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     }
     rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
     ctx.progress.stop();
-    return { snapshot: target.id, root, written: files.length, deleted: deletes.length };
+    return { workspaceId, snapshot: target.id, root, written: files.length, deleted: deletes.length };
   }
   const staged = await stageRemoteFiles(remoteFiles);
   // Like pull: a file changed since the scan (after the confirmation, or during the download) is
   // not what you agreed to overwrite: it stays, and the snapshot's version goes beside it.
   const applied = applyStaged(root, { staged, deletes, seen, reserved });
   ctx.progress.stop();
-  const result = { snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length };
+  const result: RestoreResult = { workspaceId, snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length };
   const conflicts: RestoreConflict[] = [
     ...applied.setAside.map((s) => ({ path: s.target, conflictPath: s.aside })),
     ...applied.keptDeletes.map((rel) => ({ path: rel, conflictPath: null })),
   ].sort((x, y) => comparePaths(x.path, y.path));
   if (conflicts.length > 0) {
+    const neverSynced = conflicts.filter((c) => untracked.has(c.path)).length;
+    const changed = conflicts.length - neverSynced;
+    const what = [
+      ...(neverSynced > 0 ? [`${neverSynced} file(s) never synced were in the way`] : []),
+      ...(changed > 0 ? [`${changed} file(s) changed while restore ran`] : []),
+    ];
     throw new ConflictError(
-      `${conflicts.length} file(s) changed while restore ran: kept yours` + (applied.setAside.length > 0 ? `; wrote the snapshot's beside ${applied.setAside.length} as NAME.conflict` : ''),
+      `${what.join(' and ')}: kept yours` + (applied.setAside.length > 0 ? `; wrote the snapshot's beside ${applied.setAside.length} as NAME.conflict` : ''),
       'compare each NAME with NAME.conflict, keep what you want, delete the .conflict copy',
       { ...result, conflicts },
     );
   }
   return result;
+}
+
+function lstatOrNull(file: string): Stats | null {
+  try {
+    return lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
+/** The first few paths of a list, for a question on one line. */
+function listed(paths: readonly string[]): string {
+  return paths.length <= 3 ? paths.join(', ') : `${paths.slice(0, 3).join(', ')}, …`;
 }
 
 export interface VerifyResult {

@@ -13,6 +13,7 @@ import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace }
 import { findLinkedFolder, stateDir, writeIndex, writeLink } from '../local/link.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { findTeam } from './find-team.js';
+import { findWorkspace } from '../find-workspace.js';
 import { personalTeamIdOf } from '../../crypto/team-grant.js';
 
 export interface WorkspaceSummary {
@@ -200,15 +201,9 @@ export async function listWorkspaces(ctx: ClientContext, session = requireSessio
   return out;
 }
 
-/** By exact id, unique id prefix (≥ 6 chars) or exact name. */
+/** By exact id, unique id prefix (≥ 4 characters) or exact name: see find-workspace.ts. */
 export async function resolveWorkspace(ctx: ClientContext, session: ActiveSession, wanted: string): Promise<WorkspaceSummary & { workspace: WorkspaceInfo }> {
-  const all = await listWorkspaces(ctx, session);
-  const byId = all.filter((w) => w.id === wanted || (wanted.length >= 6 && w.id.startsWith(wanted.toLowerCase())));
-  const byName = all.filter((w) => w.name === wanted);
-  const hits = byId.length > 0 ? byId : byName;
-  if (hits.length === 0) throw new NotFoundError(`no workspace ${wanted}`, 'see `insomnia-sync workspace list`');
-  if (hits.length > 1) throw new UsageError(`${hits.length} workspaces are named ${wanted}`, 'use the workspace id instead');
-  return hits[0]!;
+  return findWorkspace(await listWorkspaces(ctx, session), wanted);
 }
 
 export async function renameWorkspace(ctx: ClientContext, opts: { workspace: string; name: string }): Promise<WorkspaceSummary> {
