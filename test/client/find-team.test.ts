@@ -31,10 +31,12 @@ describe('--team: name, id or unique id prefix', () => {
     expect(() => findTeam(teams, 'abcd')).toThrow(/team id prefix abcd is ambiguous/);
   });
 
-  it('nothing matching, or a prefix under 4 characters, is not found (exit 5)', () => {
+  it('nothing matching is not found (exit 5); a prefix of a team id under 4 characters is a usage error (exit 2) naming the minimum, as for workspaces', () => {
     expect(() => findTeam(teams, 'ffff')).toThrow(NotFoundError);
-    expect(() => findTeam(teams, 'abc')).toThrow(NotFoundError);
     expect(() => findTeam(teams, 'nobody')).toThrow(NotFoundError);
+    expect(() => findTeam(teams, 'fff')).toThrow(NotFoundError);
+    expect(() => findTeam(teams, 'abc')).toThrow(UsageError);
+    expect(() => findTeam(teams, 'abc')).toThrow(/team id prefix abc is too short: give at least 4 characters/);
   });
 
   it('"personal" is the team whose id the account key gives, when known, not whichever the server flags', () => {

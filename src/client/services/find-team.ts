@@ -19,6 +19,12 @@ export function findTeam(teams: TeamInfo[], wanted: string, personalTeamId?: str
   const isPersonal = (t: TeamInfo): boolean => (personalTeamId !== undefined ? t.id === personalTeamId : t.personal);
   const hits = teams.filter((t) => t.name === wanted || (wanted === 'personal' && isPersonal(t)));
   if (hits.length > 1) throw new UsageError(`${hits.length} of your teams are named ${wanted}`, 'use the team id `insomnia-sync team list` shows instead');
-  if (hits.length === 0) throw new NotFoundError(`you are in no team ${wanted}`, 'see `insomnia-sync team list`');
+  if (hits.length === 0) {
+    // as for workspace and snapshot ids: a prefix too short to be taken says so, not "no team"
+    if (/^[0-9a-f]{1,3}$/.test(prefix) && teams.some((t) => t.id.startsWith(prefix))) {
+      throw new UsageError(`team id prefix ${prefix} is too short: give at least 4 characters`, 'see `insomnia-sync team list`');
+    }
+    throw new NotFoundError(`you are in no team ${wanted}`, 'see `insomnia-sync team list` (by name, id, or an id prefix of at least 4 characters)');
+  }
   return hits[0]!;
 }
