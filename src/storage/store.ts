@@ -147,6 +147,11 @@ export class StoreMissingError extends Error {
   readonly code = 'store_missing';
 }
 
+/** The database URL (or its backend's settings in it) cannot be used as given; nothing was opened. */
+export class StoreConfigError extends Error {
+  readonly code = 'store_config';
+}
+
 export interface SnapshotRecord {
   id: string;
   parent: string | null;

@@ -61,6 +61,7 @@ import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
 import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
 import { SchemaMismatchError } from '../schema-version.js';
+import { describeUrl, parsePostgresUrl } from './url.js';
 
 export interface PostgresStoreOptions {
   /** apply pending migrations when opening (default true) */
@@ -77,6 +78,7 @@ const INSERT_BATCH_BYTES = 4 * 1024 * 1024;
 const INSERT_BATCH_ROWS = 5000;
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+  parsePostgresUrl(url);
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
   // An idle connection the server drops (restart, admin kill) is an 'error' event on the pool; the
   // next query opens a new one. Without a listener the event would end the process.
@@ -105,16 +107,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
 /** The database could not be reached, or refused the login or the schema migration, at open. */
 export class PostgresUnavailableError extends Error {
   readonly code = 'store_unavailable';
-}
-
-/** host:port/database of a URL, for messages: never the user or password. */
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.host}${u.pathname}`;
-  } catch {
-    return '(unparsable URL)';
-  }
 }
 
 export class PostgresStore implements Store {
