@@ -57,3 +57,8 @@ export function urlHasPassword(url: string): boolean {
     return /^[a-z][a-z0-9+.-]*:\/\/[^@/]*:[^@]*@/i.test(url);
   }
 }
+
+/** `text` with the password of every URL in it (user info or `password=` parameter) replaced by `***`. */
+export function redactUrlPasswords(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)[^\s]*@/gi, '$1***@').replace(/([?&]password=)[^&\s]*/gi, '$1***');
+}
