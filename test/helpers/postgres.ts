@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,8 @@ import pg from 'pg';
 export interface RunningPostgres {
   /** superuser URL of the `postgres` database, e.g. postgres://postgres@127.0.0.1:PORT/postgres */
   url: string;
+  /** the postmaster's process id (to SIGSTOP it: a database that accepts connections and never answers) */
+  postmasterPid(): number;
   stop(): Promise<void>;
 }
 
@@ -93,6 +95,7 @@ export async function startPostgres(): Promise<RunningPostgres> {
         watcher.unref();
         return {
           url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+          postmasterPid: () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
           async stop() {
             stopSync();
           },

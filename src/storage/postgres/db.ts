@@ -19,8 +19,91 @@ export interface Tx {
 const RETRYABLE = new Set(['40001', '40P01', '23505']);
 const ATTEMPTS = 4;
 
+/** How long to wait for a new connection, when the URL sets no libpq `connect_timeout`. */
+export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+/** The `statement_timeout` set on each connection whose role, database and URL set none (or 0). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 20_000;
+/**
+ * How much longer than its statement_timeout a connection waits for an answer before it gives up
+ * on the database (a server that accepts connections but does not answer, e.g. stopped): the
+ * database's own timeout, which cancels the statement and leaves the connection usable, comes first.
+ */
+export const UNANSWERED_MARGIN_MS = 10_000;
+
+/** pg's own text for an answer that did not come within query_timeout. */
+const READ_TIMEOUT_MESSAGE = 'Query read timeout';
+
+export interface PoolOptions {
+  poolSize?: number;
+  /** default: the URL's connect_timeout (seconds, as libpq reads it; 0 = none), else DEFAULT_CONNECT_TIMEOUT_MS */
+  connectTimeoutMs?: number;
+  /** default DEFAULT_STATEMENT_TIMEOUT_MS */
+  statementTimeoutMs?: number;
+}
+
+/** The connection's client-side bound on an answer (pg reads it from here for every query). */
+function setReadTimeout(client: pg.ClientBase, ms: number): void {
+  (client as unknown as { connectionParameters: { query_timeout: number } }).connectionParameters.query_timeout = ms;
+}
+
+/**
+ * A pool whose waits are bounded: a new connection within the connect timeout; a statement within
+ * the session's statement_timeout (the database cancels it: SQLSTATE 57014), which is set to the
+ * default on connections that have none, so the role's, the database's or the URL's
+ * (`options=-c statement_timeout=…`) wins; and any answer within that plus UNANSWERED_MARGIN_MS,
+ * after which the connection is given up (its error is "Query read timeout"). Without them a
+ * database that accepts TCP connections but does not answer held requests until the client gave
+ * up (two minutes) and the server's start and `migrate` for ever.
+ */
+export function createPool(url: string, options: PoolOptions = {}): pg.Pool {
+  const connectTimeoutMs = options.connectTimeoutMs ?? urlConnectTimeoutMs(url) ?? DEFAULT_CONNECT_TIMEOUT_MS;
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: connectTimeoutMs,
+    // until onConnect has read the session's statement_timeout: the setup queries themselves
+    query_timeout: connectTimeoutMs || statementTimeoutMs + UNANSWERED_MARGIN_MS,
+    // names the server's connections in pg_stat_activity, unless the URL's application_name does
+    fallback_application_name: 'insomnia-sync-server',
+    onConnect: async (client) => {
+      const { rows } = await client.query<{ setting: string }>("SELECT setting FROM pg_settings WHERE name = 'statement_timeout'");
+      let ms = Number(rows[0]?.setting ?? 0);
+      if (!(ms > 0)) {
+        await client.query(`SET statement_timeout = ${Math.round(statementTimeoutMs)}`);
+        ms = statementTimeoutMs;
+      }
+      setReadTimeout(client, ms + UNANSWERED_MARGIN_MS);
+    },
+  });
+  // An idle connection the server drops (restart, admin kill) is an 'error' event on the pool; the
+  // next query opens a new one. Without a listener the event would end the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** libpq's connect_timeout parameter of the URL, in ms (0: wait for ever); undefined when absent or not a number. */
+function urlConnectTimeoutMs(url: string): number | undefined {
+  try {
+    const value = new URL(url).searchParams.get('connect_timeout');
+    if (value === null || !/^\s*\d+\s*$/.test(value)) return undefined;
+    const seconds = Number(value);
+    // libpq: 0 is no limit, and anything below 2 seconds counts as 2
+    return seconds === 0 ? 0 : Math.max(2, seconds) * 1000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The connection itself failed or stopped answering: no ROLLBACK can be sent on it, it must not be reused. */
+function connectionGone(err: unknown): boolean {
+  const e = err as { message?: unknown; code?: unknown };
+  if (e?.message === READ_TIMEOUT_MESSAGE) return true;
+  return typeof e?.code === 'string' && /^(E[A-Z]+|08\w{3}|57P0[123])$/.test(e.code);
+}
+
 /** Any value that picks the migration lock: one lock for every server on the database. */
-const MIGRATION_LOCK = 0x15_05_00_01;
+export const MIGRATION_LOCK = 0x15_05_00_01;
 
 export class PgDb implements Tx {
   constructor(readonly pool: pg.Pool) {}
@@ -53,10 +136,15 @@ export class PgDb implements Tx {
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch {
-          broken = true; // the connection is gone: do not hand it back to the pool
+        // a connection that timed out still has its statement in flight: a ROLLBACK would only
+        // queue behind it; closing the connection ends the transaction on the server
+        if (connectionGone(err)) broken = true;
+        else {
+          try {
+            await client.query('ROLLBACK');
+          } catch {
+            broken = true; // the connection is gone: do not hand it back to the pool
+          }
         }
         if (attempt < ATTEMPTS && RETRYABLE.has((err as { code?: string }).code ?? '')) continue;
         throw err;
@@ -85,6 +173,10 @@ export class PgDb implements Tx {
     const client = await this.pool.connect();
     const applied: number[] = [];
     try {
+      // A migration may rewrite a large table, and the lock waits for another server's migration:
+      // neither is cut short. The connection is closed afterwards rather than reused so.
+      await client.query('SET statement_timeout = 0');
+      setReadTimeout(client, 0);
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
       try {
         await client.query('BEGIN');
@@ -122,7 +214,7 @@ export class PgDb implements Tx {
         await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       }
     } finally {
-      client.release();
+      client.release(true);
     }
     return applied;
   }

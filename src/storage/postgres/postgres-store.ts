@@ -56,12 +56,13 @@ import type {
   VerifyEmailResult,
 } from '../store.js';
 import * as account from './account-store.js';
-import { PgDb, type Row, type Tx } from './db.js';
+import { PgDb, createPool, type Row, type Tx } from './db.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
 import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
 import { SchemaMismatchError } from '../schema-version.js';
 import { describeUrl, parsePostgresUrl } from './url.js';
+import { storageUnavailableReason } from '../unavailable.js';
 
 export interface PostgresStoreOptions {
   /** apply pending migrations when opening (default true) */
@@ -70,6 +71,10 @@ export interface PostgresStoreOptions {
   existing?: boolean;
   /** connections in the pool (default 10) */
   poolSize?: number;
+  /** see createPool (db.ts): default the URL's connect_timeout, else 10 s */
+  connectTimeoutMs?: number;
+  /** see createPool (db.ts): the statement_timeout of connections that have none, default 20 s */
+  statementTimeoutMs?: number;
 }
 
 /** Blob inserts go to the server in groups of about this many bytes (one statement each). */
@@ -79,10 +84,7 @@ const INSERT_BATCH_ROWS = 5000;
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   parsePostgresUrl(url);
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
-  // An idle connection the server drops (restart, admin kill) is an 'error' event on the pool; the
-  // next query opens a new one. Without a listener the event would end the process.
-  pool.on('error', () => {});
+  const pool = createPool(url, options);
   const store = new PostgresStore(pool);
   let hasSchema: boolean;
   try {
@@ -95,13 +97,23 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   } catch (err) {
     await pool.end().catch(() => {});
     if (err instanceof SchemaMismatchError) throw err;
-    throw new PostgresUnavailableError(`PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw new PostgresUnavailableError(openFailureMessage(url, err), { cause: err });
   }
   if (options.existing && !hasSchema) {
     await pool.end().catch(() => {});
     throw new StoreMissingError(`PostgreSQL at ${describeUrl(url)} has no insomnia-sync schema`);
   }
   return store;
+}
+
+/** One line for a failure to open: where (never the user or password), the driver's words, and what to check. */
+function openFailureMessage(url: string, err: unknown): string {
+  const message = (err as Error).message;
+  let hint = '';
+  if (storageUnavailableReason(err) === 'database not answering' || /timeout/i.test(message)) {
+    hint = ': the database did not answer in time; check that PostgreSQL is running and reachable (the URL\'s connect_timeout, in seconds, sets the wait for a connection)';
+  }
+  return `PostgreSQL at ${describeUrl(url)}: ${message}${hint}`;
 }
 
 /** The database could not be reached, or refused the login or the schema migration, at open. */
