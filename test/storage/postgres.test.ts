@@ -33,6 +33,35 @@ const hex = (n: number): string => randomBytes(n).toString('hex');
 
 storeContract('postgres', async () => openStore(await db.freshSchema(), '/nonexistent-data-dir'));
 
+/**
+ * A role with the rights the man page says serving needs, and no more: USAGE on the schema,
+ * SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT on its sequences. The schema is
+ * migrated by its owner (here the superuser); the role then runs the whole contract.
+ */
+const dataRoles: string[] = [];
+async function dataRoleOn(schemaUrl: string): Promise<{ url: string; role: string; schema: string }> {
+  const schema = new URL(schemaUrl).searchParams.get('options')!.split('=')[1]!;
+  const role = `data_${randomBytes(5).toString('hex')}`;
+  dataRoles.push(role);
+  await db.query(`CREATE ROLE ${role} LOGIN`);
+  await db.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+  await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+  await db.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`);
+  const u = new URL(schemaUrl);
+  u.username = role;
+  return { url: u.toString(), role, schema };
+}
+afterAll(async () => {
+  // before the database goes (afterAll hooks run in reverse): what the roles were granted in it
+  for (const role of dataRoles) await db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
+});
+
+storeContract('postgres, a role with data rights only', async () => {
+  const url = await db.freshSchema();
+  await (await openPostgresStore(url)).close();
+  return openStore((await dataRoleOn(url)).url, '/nonexistent-data-dir');
+});
+
 describe('postgres specifics', () => {
   it('has one migration per SQLite schema version', () => {
     expect(POSTGRES_MIGRATIONS.length).toBe(SQLITE_MIGRATIONS.length);
@@ -270,6 +299,83 @@ describe('postgres specifics', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('postgres roles: serving needs data rights, migrating needs the schema', () => {
+  const bin = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [bin, ...args], { env: { ...process.env, INSOMNIA_SYNC_DB: '' } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'insomnia-sync-pg-roles-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('a role with data rights only opens (and migrate calls up to date) a schema its owner migrated', async () => {
+    const url = await db.freshSchema();
+    await (await openPostgresStore(url)).close();
+    const { url: asRole } = await dataRoleOn(url);
+    const store = await openPostgresStore(asRole);
+    try {
+      expect(await store.migrate()).toEqual([]);
+      expect((await store.createUser(newUser())).ok).toBe(true);
+    } finally {
+      await store.close();
+    }
+    const r = await cli(['migrate', '--data-dir', dataDir, '--db', asRole]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('schema is up to date\n');
+  });
+
+  it('with a migration pending, the data role is refused with one line naming the grants; migrate says "PostgreSQL at" too', async () => {
+    const url = await db.freshSchema();
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      await raw.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL, checksum text)');
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, -1).entries()) {
+        await raw.query(sql);
+        await raw.query('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)', [i + 1, migrationChecksum(sql)]);
+      }
+    } finally {
+      await raw.end();
+    }
+    const { url: asRole, role, schema } = await dataRoleOn(url);
+    const grants = `GRANT CREATE ON SCHEMA ${schema} TO ${role}, or run "insomnia-sync-server migrate" as the schema's owner and the server as this role); serving needs only GRANT USAGE ON SCHEMA ${schema} TO ${role}, SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} and USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema}`;
+    await expect(openPostgresStore(asRole)).rejects.toMatchObject({ code: 'store_unavailable', message: expect.stringContaining(grants) });
+    for (const args of [['migrate'], ['--port', '0', '--gc-interval', '0']]) {
+      const r = await cli([...args, '--data-dir', dataDir, '--db', asRole]);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^insomnia-sync-server: PostgreSQL at 127\\.0\\.0\\.1:\\d+/test_\\w+: permission denied for schema ${schema}: creating or changing the tables needs a role that may create in the schema and owns its tables \\(`));
+      expect(r.stderr).toContain(grants);
+      expect(r.stderr.split('\n')).toHaveLength(2);
+    }
+    // the owner migrates; then the data role serves
+    await (await openPostgresStore(url)).close();
+    await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+    await (await openPostgresStore(asRole)).close();
+  });
+
+  it('a role without rights on the schema is told which grants serving needs', async () => {
+    const url = await db.freshSchema();
+    await (await openPostgresStore(url)).close();
+    const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
+    const role = `data_${randomBytes(5).toString('hex')}`;
+    dataRoles.push(role);
+    await db.query(`CREATE ROLE ${role} LOGIN`);
+    await db.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    const u = new URL(url);
+    u.username = role;
+    const err = (await openPostgresStore(u.toString()).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(
+      new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:\\d+/test_\\w+: permission denied for table schema_migrations: the server's role needs GRANT USAGE ON SCHEMA ${schema} TO ${role}, SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} and USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema}$`),
+    );
   });
 });
 

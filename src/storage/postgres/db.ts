@@ -164,12 +164,26 @@ export class PgDb implements Tx {
   }
 
   /**
+   * True when every migration of this build is applied with its checksum recorded; throws
+   * SchemaMismatchError as checkSchema does. Reads only.
+   */
+  async schemaIsCurrent(): Promise<boolean> {
+    const applied = await appliedMigrations(this.pool);
+    if (!applied) return false;
+    checkAppliedMigrations(applied, POSTGRES_MIGRATIONS);
+    return POSTGRES_MIGRATIONS.every((_, i) => applied.some((m) => m.version === i + 1 && m.checksum !== null));
+  }
+
+  /**
    * Checks the schema (checkSchema), records the checksums of migrations applied before they were
    * recorded, then applies the pending migrations, each in its own transaction with its checksum,
    * holding an advisory lock so servers started at the same moment take turns instead of racing
    * on the same DDL.
    */
   async migrate(): Promise<number[]> {
+    // Up to date (every start of every server but the first after an upgrade): no lock, no DDL,
+    // nothing written, so a role with data rights only can run the server on a migrated schema.
+    if (await this.schemaIsCurrent()) return [];
     const client = await this.pool.connect();
     const applied: number[] = [];
     try {

@@ -85,7 +85,7 @@ const INSERT_BATCH_ROWS = 5000;
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   parsePostgresUrl(url);
   const pool = createPool(url, options);
-  const store = new PostgresStore(pool);
+  const store = new PostgresStore(pool, url);
   let hasSchema: boolean;
   try {
     // to_regclass follows the connection's search_path, as every later query does
@@ -95,9 +95,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     // not migrating (the operator commands): still refused on a schema this build does not know
     else if (hasSchema) await store.checkSchema();
   } catch (err) {
+    const failure =
+      err instanceof SchemaMismatchError || err instanceof PostgresUnavailableError
+        ? err
+        : new PostgresUnavailableError(await failureMessage(pool, url, err), { cause: err });
     await pool.end().catch(() => {});
-    if (err instanceof SchemaMismatchError) throw err;
-    throw new PostgresUnavailableError(openFailureMessage(url, err), { cause: err });
+    throw failure;
   }
   if (options.existing && !hasSchema) {
     await pool.end().catch(() => {});
@@ -106,14 +109,37 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   return store;
 }
 
-/** One line for a failure to open: where (never the user or password), the driver's words, and what to check. */
-function openFailureMessage(url: string, err: unknown): string {
+/**
+ * One line for a failure to open or migrate: where (never the user or password), the driver's
+ * words, and what to do (for a missing privilege, the grants, naming the role and schema).
+ */
+async function failureMessage(pool: pg.Pool, url: string, err: unknown): Promise<string> {
   const message = (err as Error).message;
+  const code = (err as { code?: unknown }).code;
   let hint = '';
   if (storageUnavailableReason(err) === 'database not answering' || /timeout/i.test(message)) {
-    hint = ': the database did not answer in time; check that PostgreSQL is running and reachable (the URL\'s connect_timeout, in seconds, sets the wait for a connection)';
+    hint = ": the database did not answer in time; check that PostgreSQL is running and reachable (the URL's connect_timeout, in seconds, sets the wait for a connection)";
+  } else if (code === '42501' || code === '3F000') {
+    const { role, schema } = await whoAndWhere(pool);
+    const serving = `GRANT USAGE ON SCHEMA ${schema} TO ${role}, SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} and USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema}`;
+    // a table or sequence refused: the data grants; a schema refused, or "must be owner": migrating
+    hint = /^permission denied for (table|sequence|relation|view)\b/.test(message)
+      ? `: the server's role needs ${serving}`
+      : `: creating or changing the tables needs a role that may create in the schema and owns its tables (GRANT CREATE ON SCHEMA ${schema} TO ${role}, or run "insomnia-sync-server migrate" as the schema's owner and the server as this role); serving needs only ${serving}`;
   }
   return `PostgreSQL at ${describeUrl(url)}: ${message}${hint}`;
+}
+
+/** The current role and the first schema of its search_path, as identifiers (placeholders when unknown). */
+async function whoAndWhere(pool: pg.Pool): Promise<{ role: string; schema: string }> {
+  try {
+    const { rows } = await pool.query<{ role: string; schema: string | null }>(
+      "SELECT quote_ident(current_user) AS role, quote_ident(coalesce(current_schema(), split_part(current_setting('search_path'), ',', 1))) AS schema",
+    );
+    return { role: rows[0]?.role ?? 'ROLE', schema: rows[0]?.schema?.trim() || 'SCHEMA' };
+  } catch {
+    return { role: 'ROLE', schema: 'SCHEMA' };
+  }
 }
 
 /** The database could not be reached, or refused the login or the schema migration, at open. */
@@ -125,12 +151,21 @@ export class PostgresStore implements Store {
   private readonly db: PgDb;
   private closed = false;
 
-  constructor(pool: pg.Pool) {
+  constructor(
+    pool: pg.Pool,
+    private readonly url: string,
+  ) {
     this.db = new PgDb(pool);
   }
 
+  /** Errors but a newer or different schema name the database, like every failure to open. */
   async migrate(): Promise<number[]> {
-    return this.db.migrate();
+    try {
+      return await this.db.migrate();
+    } catch (err) {
+      if (err instanceof SchemaMismatchError) throw err;
+      throw new PostgresUnavailableError(await failureMessage(this.db.pool, this.url, err), { cause: err });
+    }
   }
 
   /** Throws SchemaMismatchError for a schema newer than this build's or a migration that differs. */
