@@ -357,6 +357,12 @@ export interface Store {
    * with the backend's error (see storageUnavailableReason) when it cannot.
    */
   ping(): Promise<void>;
+  /**
+   * Rejects with SchemaMismatchError (schema-version.ts) when the database's schema is newer than
+   * this build's (a newer server migrated it meanwhile) or an applied migration differs from it;
+   * reads only. Garbage collection checks the same inside each of its transactions.
+   */
+  checkSchema(): Promise<void>;
   close(): Promise<void>;
 
   // account lifecycle (issue 5)
@@ -483,13 +489,16 @@ export interface Store {
    * workspace at once. Lowers each workspace's size counter by what each batch removed. Between
    * batches it awaits `pause` (default: one turn of the event loop, so that a server running it
    * keeps answering requests), and stops early, with what it did so far, once `signal` is aborted.
-   * `dryRun`: counts, deletes nothing.
+   * `dryRun`: counts, deletes nothing. Each batch first checks, in its transaction, that the schema
+   * is still this build's (SchemaMismatchError otherwise): a newer schema may have tables that
+   * reference blobs this build does not know of.
    */
   collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport>;
   /**
    * Deletes what ended before `before`: sessions (logged out, revoked, expired), which serve
    * nothing and hold an IP address and a client name, and invitations never accepted (expired or
-   * cancelled), which hold an address. `dryRun`: counts.
+   * cancelled), which hold an address. `dryRun`: counts. Checks the schema in its transaction, as
+   * collectGarbage does.
    */
   purgeEnded(before: Date, opts?: { dryRun?: boolean }): Promise<{ sessions: number; invitations: number }>;
 

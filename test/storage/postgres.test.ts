@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/storage/open.js';
+import { MIGRATION_LOCK } from '../../src/storage/postgres/db.js';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
@@ -459,6 +460,39 @@ describe('postgres schema versions and migration checksums', () => {
     }
     await expect(openPostgresStore(url)).rejects.toThrow(/^migration 3 applied to the database \(sha256 aaaaaaaaaaaa\) differs from this server's migration 3/);
     expect((await rows(url)).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('gc of an older server waits for a migration in progress, then deletes nothing on the newer schema', async () => {
+    const url = await migrated();
+    const store = await openPostgresStore(url);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      const user = newUser();
+      await store.createUser(user);
+      const wsId = hex(16);
+      await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date(0) });
+      await store.putBlobs(wsId, [{ id: hex(32), data: new Uint8Array(100) }]);
+      const later = new Date(Date.now() + 3_600_000);
+      expect(await store.collectGarbage({ olderThan: later, dryRun: true })).toMatchObject({ blobs: 1 });
+
+      // a newer server migrating: it holds the migration lock until its migration commits
+      await other.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      let settled = false;
+      const collecting = store.collectGarbage({ olderThan: later }).finally(() => (settled = true));
+      const purging = store.purgeEnded(later);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(settled).toBe(false);
+      await other.query('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)', [KNOWN + 1, 'f'.repeat(64)]);
+      await other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await expect(collecting).rejects.toMatchObject({ code: 'schema_mismatch' });
+      await expect(purging).rejects.toMatchObject({ code: 'schema_mismatch' });
+      await expect(store.checkSchema()).rejects.toMatchObject({ code: 'schema_mismatch' });
+      expect((await store.getWorkspace(wsId))!.size).toBe(100);
+    } finally {
+      await other.end();
+      await store.close();
+    }
   });
 
   it('migrate on a newer schema exits 1 with the one line', async () => {

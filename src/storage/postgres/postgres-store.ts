@@ -57,7 +57,7 @@ import type {
 } from '../store.js';
 import * as account from './account-store.js';
 import { PgDb, createPool, type Row, type Tx } from './db.js';
-import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
+import { STAMP_BLOB_ACTIVITY_SQL, checkSchemaInTx, collectGarbage } from './gc.js';
 import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
 import { SchemaMismatchError } from '../schema-version.js';
@@ -657,14 +657,18 @@ export class PostgresStore implements Store {
     return collectGarbage(this.db, opts);
   }
   async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
-    const run = async (from: string): Promise<number> => {
-      const sql = opts.dryRun ? `SELECT count(*) AS n ${from}` : `WITH d AS (DELETE ${from} RETURNING 1) SELECT count(*) AS n FROM d`;
-      return Number((await this.db.query(sql, [before]))[0]?.n ?? 0);
-    };
-    return {
-      sessions: await run('FROM sessions WHERE revoked_at < $1 OR expires_at < $1'),
-      invitations: await run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < $1'),
-    };
+    return this.db.tx(async (tx) => {
+      // a newer server may have migrated the schema since this one opened it (as collectGarbage)
+      await checkSchemaInTx(tx);
+      const run = async (from: string): Promise<number> => {
+        const sql = opts.dryRun ? `SELECT count(*) AS n ${from}` : `WITH d AS (DELETE ${from} RETURNING 1) SELECT count(*) AS n FROM d`;
+        return Number((await tx.query(sql, [before]))[0]?.n ?? 0);
+      };
+      return {
+        sessions: await run('FROM sessions WHERE revoked_at < $1 OR expires_at < $1'),
+        invitations: await run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < $1'),
+      };
+    });
   }
 
   // rate limits

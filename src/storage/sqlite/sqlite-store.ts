@@ -617,6 +617,10 @@ export class SqliteStore implements Store {
     return this.stmt('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now.getTime(), id).changes > 0;
   }
 
+  async checkSchema(): Promise<void> {
+    this.checkSchemaSync();
+  }
+
   async ping(): Promise<void> {
     // reads the schema page from the file (or the WAL); `SELECT 1` would not touch the database at all
     this.stmt('SELECT count(*) FROM sqlite_master').get();
@@ -670,16 +674,21 @@ export class SqliteStore implements Store {
 
   // garbage collection (issue 6): gc.ts
   async collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport> {
-    return collectGarbage(this.db, opts);
+    return collectGarbage(this.db, { ...opts, checkSchema: () => this.checkSchemaSync() });
   }
   async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
     const at = before.getTime();
     const run = (from: string, params: number[]): number =>
       opts.dryRun ? Number(this.db.prepare(`SELECT count(*) ${from}`).pluck().get(...params)) : this.db.prepare(`DELETE ${from}`).run(...params).changes;
-    return {
-      sessions: run('FROM sessions WHERE revoked_at < ? OR expires_at < ?', [at, at]),
-      invitations: run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < ?', [at]),
-    };
+    const purge = this.db.transaction(() => {
+      // a newer server may have migrated the file since this one opened it (collectGarbage does the same)
+      this.checkSchemaSync();
+      return {
+        sessions: run('FROM sessions WHERE revoked_at < ? OR expires_at < ?', [at, at]),
+        invitations: run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < ?', [at]),
+      };
+    });
+    return opts.dryRun ? purge.deferred() : purge.immediate();
   }
 
   // rate limits
