@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { openStore } from '../storage/open.js';
-import { redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
+import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
 import { registerOpsCommands } from './ops/commands.js';
@@ -171,7 +171,11 @@ export function buildProgram(): Command {
     });
 
   registerOpsCommands(program);
-  program.hook('preAction', (_program, action) => guardDbPassword(program, action));
+  program.hook('preAction', (_program, action) => {
+    guardDbPassword(program, action);
+    const db = [action, program].map((c) => c.opts<{ db?: string }>().db).find((d) => d !== undefined) ?? process.env.INSOMNIA_SYNC_DB;
+    for (const line of databaseUrlWarnings(db)) process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
+  });
 
   return program;
 }

@@ -61,7 +61,7 @@ import { STAMP_BLOB_ACTIVITY_SQL, checkSchemaInTx, collectGarbage } from './gc.j
 import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
 import { SchemaMismatchError } from '../schema-version.js';
-import { describeUrl, parsePostgresUrl } from './url.js';
+import { describeUrl, driverUrl, parsePostgresUrl } from './url.js';
 import { storageUnavailableReason } from '../unavailable.js';
 
 export interface PostgresStoreOptions {
@@ -84,7 +84,7 @@ const INSERT_BATCH_ROWS = 5000;
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   parsePostgresUrl(url);
-  const pool = createPool(url, options);
+  const pool = createPool(driverUrl(url), options);
   const store = new PostgresStore(pool, url);
   let hasSchema: boolean;
   try {
@@ -119,6 +119,11 @@ async function failureMessage(pool: pg.Pool, url: string, err: unknown): Promise
   let hint = '';
   if (storageUnavailableReason(err) === 'database not answering' || /timeout/i.test(message)) {
     hint = ": the database did not answer in time; check that PostgreSQL is running and reachable (the URL's connect_timeout, in seconds, sets the wait for a connection)";
+  } else if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
+    hint =
+      ": the database's TLS certificate is not trusted: name the CA that issued it with sslrootcert=FILE and use sslmode=verify-full (psql and pg_dump read both too), and connect by the host name the certificate was issued for";
+  } else if (/^The server does not support SSL connections$/.test(message)) {
+    hint = ': the URL asks for TLS (sslmode) and the database offers none: turn on ssl in its postgresql.conf';
   } else if (code === '42501' || code === '3F000') {
     const { role, schema } = await whoAndWhere(pool);
     const serving = `GRANT USAGE ON SCHEMA ${schema} TO ${role}, SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} and USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema}`;
@@ -129,6 +134,18 @@ async function failureMessage(pool: pg.Pool, url: string, err: unknown): Promise
   }
   return `PostgreSQL at ${describeUrl(url)}: ${message}${hint}`;
 }
+
+/** Node's TLS errors for a certificate it cannot verify (unknown CA, self-signed, wrong name, expired). */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
 
 /** The current role and the first schema of its search_path, as identifiers (placeholders when unknown). */
 async function whoAndWhere(pool: pg.Pool): Promise<{ role: string; schema: string }> {

@@ -62,3 +62,39 @@ export function urlHasPassword(url: string): boolean {
 export function redactUrlPasswords(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:@/\s]*:)[^\s]*@/gi, '$1***@').replace(/([?&]password=)[^&\s]*/gi, '$1***');
 }
+
+/**
+ * libpq's weaker sslmodes, which node-postgres 8 takes as verify-full (it checks the server's
+ * certificate and host name) while printing a nine-line SECURITY WARNING once per process. psql
+ * and pg_dump, given the same URL, check nothing for prefer and require.
+ */
+const VERIFY_FULL_ALIASES = new Set(['prefer', 'require', 'verify-ca']);
+
+/**
+ * The URL as node-postgres is given it: an sslmode it treats as verify-full is spelled so (what it
+ * does is unchanged, and its multi-line warning is not printed). Anything else is passed as written.
+ */
+export function driverUrl(url: string): string {
+  const u = new URL(url);
+  const mode = u.searchParams.get('sslmode');
+  if (mode === null || !VERIFY_FULL_ALIASES.has(mode) || u.searchParams.get('uselibpqcompat') === 'true') return url;
+  u.searchParams.set('sslmode', 'verify-full');
+  return u.toString();
+}
+
+/** One-line warnings about a database URL (none for SQLite): what it means here that it may not mean to psql and pg_dump. */
+export function databaseUrlWarnings(url: string | undefined): string[] {
+  if (!url || !/^postgres(ql)?:\/\//.test(url.trim())) return [];
+  let mode: string | null;
+  try {
+    const u = new URL(url.trim());
+    if (u.searchParams.get('uselibpqcompat') === 'true') return [];
+    mode = u.searchParams.get('sslmode');
+  } catch {
+    return [];
+  }
+  if (mode === null || !VERIFY_FULL_ALIASES.has(mode)) return [];
+  return [
+    `sslmode=${mode} in the database URL: the server checks the database's certificate and host name as for sslmode=verify-full (psql and pg_dump do not); write sslmode=verify-full, with sslrootcert=FILE naming the CA certificate unless a public CA issued it`,
+  ];
+}
