@@ -74,6 +74,8 @@ export interface SqliteStoreOptions {
 }
 
 const MMAP_BYTES = 1024 * 1024 * 1024;
+/** After an account deletion whose WAL could not be truncated (another process was reading), try again this often. */
+const WAL_RETRY_MS = 1000;
 const PAGE_BYTES = 16384;
 
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -119,6 +121,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private closed = false;
+  private walRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Database.Database) {}
 
@@ -629,6 +632,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.walRetry);
     this.statements.clear();
     this.db.close();
   }
@@ -666,7 +670,21 @@ export class SqliteStore implements Store {
     return account.listBlobSizes(this.db, workspaceId);
   }
   async deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult> {
-    return account.deleteUser(this.db, userId, expectedAuthKeyHash);
+    const result = account.deleteUser(this.db, userId, expectedAuthKeyHash);
+    if (result.ok && !account.truncateWal(this.db)) this.truncateWalSoon();
+    return result;
+  }
+
+  /** Tries truncateWal again every WAL_RETRY_MS until it succeeds or the store closes (which checkpoints and removes the WAL). */
+  private truncateWalSoon(): void {
+    if (this.walRetry) return;
+    this.walRetry = setInterval(() => {
+      if (this.closed || account.truncateWal(this.db)) {
+        clearInterval(this.walRetry);
+        this.walRetry = undefined;
+      }
+    }, WAL_RETRY_MS);
+    this.walRetry.unref();
   }
   async backup(path: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     return account.backup(this.db, path, opts);
