@@ -425,6 +425,17 @@ export interface Store {
    * `signal` stops the copy (rejecting with its reason) and leaves `path` to the caller.
    */
   backup(path: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Makes the database files forget deleted rows of service data (`insomnia-sync-server admin
+   * vacuum`). SQLite overwrites rows as it deletes them (secure_delete): this only truncates the
+   * write-ahead log. PostgreSQL only marks a deleted row's space free, so its bytes (emails too)
+   * stay in the table's file, in its indexes' files, and in pg_statistic (ANALYZE keeps sample
+   * values of each column) until that space is reused: this rewrites each table that holds service
+   * data with its indexes (VACUUM (FULL, ANALYZE), one table at a time, waiting at most
+   * ERASE_LOCK_TIMEOUT_MS for its lock), then pg_statistic when the role is a superuser. Rejects
+   * before changing anything when the role does not own those tables.
+   */
+  eraseDeletedRows(): Promise<EraseReport>;
 
   // teams (issue 3): invitations, confirmation, removal with key rotation, email verification
   /** Creates a (non-personal) team with the creator as its confirmed owner and epoch 1 sealed to them. */
@@ -513,6 +524,19 @@ export interface Store {
   /** Forgets the keys whose window began before `before`; returns how many. */
   pruneAttempts(before: Date): Promise<number>;
 }
+
+/** What eraseDeletedRows did. */
+export interface EraseReport {
+  /** tables rewritten with their indexes (PostgreSQL) */
+  tables: string[];
+  /** PostgreSQL: pg_statistic rewritten too (false: the role is no superuser, it was left); SQLite: null */
+  statistics: boolean | null;
+  /** SQLite: the write-ahead log is now empty (false: another connection was reading); PostgreSQL: null */
+  walTruncated: boolean | null;
+}
+
+/** How long eraseDeletedRows waits for each table's lock (its wait holds up every request for the table). */
+export const ERASE_LOCK_TIMEOUT_MS = 5_000;
 
 /** What one garbage collection removed (or, dry, would remove). */
 /** Garbage collection looks at up to this many blobs per transaction (collectGarbage)… */

@@ -16,6 +16,8 @@ import pg from 'pg';
 export interface RunningPostgres {
   /** superuser URL of the `postgres` database, e.g. postgres://postgres@127.0.0.1:PORT/postgres */
   url: string;
+  /** the cluster's data directory (PGDATA) */
+  dataDir: string;
   /** the postmaster's process id (to SIGSTOP it: a database that accepts connections and never answers) */
   postmasterPid(): number;
   stop(): Promise<void>;
@@ -106,6 +108,7 @@ export async function startPostgres(options: { ssl?: { cert: string; key: string
         watcher.unref();
         return {
           url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+          dataDir: data,
           postmasterPid: () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
           async stop() {
             stopSync();

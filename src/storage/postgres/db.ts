@@ -5,6 +5,7 @@
 import pg from 'pg';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { checkAppliedMigrations, migrationChecksum, type AppliedMigration } from '../schema-version.js';
+import { ERASE_LOCK_TIMEOUT_MS, type EraseReport } from '../store.js';
 
 export type Row = Record<string, unknown>;
 
@@ -163,6 +164,43 @@ export class PgDb implements Tx {
     if (applied) checkAppliedMigrations(applied, POSTGRES_MIGRATIONS);
   }
 
+  /** Store.eraseDeletedRows on PostgreSQL (see there). */
+  async eraseDeletedRows(): Promise<EraseReport> {
+    const client = await this.pool.connect();
+    try {
+      const { rows: notOwned } = await client.query<{ name: string }>(
+        `SELECT t.name FROM unnest($1::text[]) WITH ORDINALITY AS t(name, n) JOIN pg_class c ON c.oid = to_regclass(t.name)
+         WHERE NOT pg_has_role(current_user, c.relowner, 'USAGE') ORDER BY t.n`,
+        [SERVICE_DATA_TABLES],
+      );
+      if (notOwned.length > 0) {
+        const { rows } = await client.query<{ role: string }>('SELECT quote_ident(current_user) AS role');
+        throw new EraseRefusedError(
+          `the role ${rows[0]?.role ?? ''} does not own ${notOwned.map((r) => r.name).join(', ')}: only their owner (the role that migrated them) or a superuser can rewrite them; run this command as that role`,
+        );
+      }
+      // A rewrite may take a while and must not be cut short; its wait for a table's lock must be
+      // short, since every request for the table queues behind it. The connection is not reused.
+      await client.query('SET statement_timeout = 0');
+      await client.query(`SET lock_timeout = ${ERASE_LOCK_TIMEOUT_MS}`);
+      setReadTimeout(client, 0);
+      const tables: string[] = [];
+      for (const table of SERVICE_DATA_TABLES) {
+        // the names are ours (quoted all the same); VACUUM takes no parameters and no transaction
+        await client.query(`VACUUM (FULL, ANALYZE) ${pg.escapeIdentifier(table)}`);
+        tables.push(table);
+      }
+      // ANALYZE keeps sample values of each column (emails among them) in pg_statistic, whose old
+      // rows only a superuser's rewrite removes
+      const { rows } = await client.query<{ super: boolean }>('SELECT rolsuper AS super FROM pg_roles WHERE rolname = current_user');
+      const statistics = rows[0]?.super === true;
+      if (statistics) await client.query('VACUUM FULL pg_catalog.pg_statistic');
+      return { tables, statistics, walTruncated: null };
+    } finally {
+      client.release(true);
+    }
+  }
+
   /**
    * True when every migration of this build is applied with its checksum recorded; throws
    * SchemaMismatchError as checkSchema does. Reads only.
@@ -232,6 +270,17 @@ export class PgDb implements Tx {
     }
     return applied;
   }
+}
+
+/**
+ * The tables whose rows hold service data in plain text (emails, names, IP addresses and client
+ * names, token names, team names, password verifiers), which eraseDeletedRows rewrites.
+ */
+export const SERVICE_DATA_TABLES = ['users', 'email_verifications', 'team_invitations', 'sessions', 'access_tokens', 'account_recovery', 'teams'] as const;
+
+/** The role may not rewrite the tables (VACUUM FULL needs their owner, or a superuser). */
+export class EraseRefusedError extends Error {
+  readonly code = 'erase_refused';
 }
 
 /** The checksum column of schema_migrations (found through the search_path, as every query is). */

@@ -19,6 +19,7 @@ import {
   type CreateUserResult,
   type CreateWorkspaceResult,
   type DeleteUserResult,
+  type EraseReport,
   type GarbageReport,
   type MemberKeysRecord,
   type NewAccessToken,
@@ -56,7 +57,7 @@ import type {
   VerifyEmailResult,
 } from '../store.js';
 import * as account from './account-store.js';
-import { PgDb, createPool, type Row, type Tx } from './db.js';
+import { EraseRefusedError, PgDb, createPool, type Row, type Tx } from './db.js';
 import { STAMP_BLOB_ACTIVITY_SQL, checkSchemaInTx, collectGarbage } from './gc.js';
 import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
@@ -122,6 +123,8 @@ async function failureMessage(pool: pg.Pool, url: string, err: unknown): Promise
   } else if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
     hint =
       ": the database's TLS certificate is not trusted: name the CA that issued it with sslrootcert=FILE and use sslmode=verify-full (psql and pg_dump read both too), and connect by the host name the certificate was issued for";
+  } else if (code === '55P03') {
+    hint = ': another transaction holds a lock on the table; try again when it has ended';
   } else if (/^The server does not support SSL connections$/.test(message)) {
     hint = ': the URL asks for TLS (sslmode) and the database offers none: turn on ssl in its postgresql.conf';
   } else if (code === '42501' || code === '3F000') {
@@ -666,6 +669,14 @@ export class PostgresStore implements Store {
   }
   async backup(path: string): Promise<void> {
     return account.backup(path);
+  }
+  async eraseDeletedRows(): Promise<EraseReport> {
+    try {
+      return await this.db.eraseDeletedRows();
+    } catch (err) {
+      if (err instanceof EraseRefusedError) throw new EraseRefusedError(`PostgreSQL at ${describeUrl(this.url)}: ${err.message}`, { cause: err });
+      throw new PostgresUnavailableError(await failureMessage(this.db.pool, this.url, err), { cause: err });
+    }
   }
 
   // garbage collection (issue 6): implemented in gc.ts
