@@ -160,8 +160,9 @@ describe('statement and lock timeouts answer 503, not 500', () => {
     db = await createTestDatabase();
   }, 120_000);
   afterAll(async () => {
+    // what the roles own here first (their schemas), then the roles, then the database
+    for (const role of roles) await db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
     await db?.drop();
-    for (const role of roles) await db.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
   });
 
   /** A role owning a fresh schema, with `settings` (ALTER ROLE … SET), and the app on a store it opened. */
@@ -221,6 +222,19 @@ describe('statement and lock timeouts answer 503, not 500', () => {
       await app.close();
       await store.close();
     }
+  });
+
+  it('a server whose start runs into statement_timeout (a lock held on schema_migrations) exits with one line saying so, not "did not answer"', async () => {
+    const { schema, store, app, role } = await appAs({ statement_timeout: '300ms' });
+    await app.close();
+    await store.close();
+    const u = new URL(db.url);
+    u.username = role;
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    const err = (await locked(`${schema}.schema_migrations`, () => openPostgresStore(u.toString()).catch((e: unknown) => e))) as Error;
+    expect(err.message).toMatch(
+      /^PostgreSQL at 127\.0\.0\.1:\d+\/test_\w+: canceling statement due to statement timeout: the statement ran past its statement_timeout, e\.g\. waiting for a lock another transaction holds; try again when it has ended$/,
+    );
   });
 
   it("migrations are not cut short by the role's statement_timeout: they wait for another server's migration lock", async () => {

@@ -118,8 +118,10 @@ async function failureMessage(pool: pg.Pool, url: string, err: unknown): Promise
   const message = (err as Error).message;
   const code = (err as { code?: unknown }).code;
   let hint = '';
-  if (storageUnavailableReason(err) === 'database not answering' || /timeout/i.test(message)) {
+  if (storageUnavailableReason(err) === 'database not answering' || /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/.test(message)) {
     hint = ": the database did not answer in time; check that PostgreSQL is running and reachable (the URL's connect_timeout, in seconds, sets the wait for a connection)";
+  } else if (code === '57014') {
+    hint = ': the statement ran past its statement_timeout, e.g. waiting for a lock another transaction holds; try again when it has ended';
   } else if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
     hint =
       ": the database's TLS certificate is not trusted: name the CA that issued it with sslrootcert=FILE and use sslmode=verify-full (psql and pg_dump read both too), and connect by the host name the certificate was issued for";
