@@ -13,7 +13,9 @@ import type { KdfDefaults, ServerContext } from './context.js';
 import { readBinaryBody } from './binary-body.js';
 import { RequestLogController, loggerOptions } from './logging.js';
 import { makeAuthenticate, makeRequireWorkspaceAccess } from './plugins/auth.js';
-import { registerErrorHandlers } from './plugins/errors.js';
+import { registerErrorHandlers, storageUnavailableMessage } from './plugins/errors.js';
+import { ApiError } from './errors.js';
+import { DEFAULT_SCHEMA_CHECK, SCHEMA_NEWER_REASON, SchemaGuard } from './schema-guard.js';
 import { DEFAULT_TIMEOUTS, frameworkErrors, installHardening } from './hardening.js';
 import { DEFAULT_RATE_LIMITS, installRateLimits, type RateLimitSettings } from './rate-limits.js';
 import { ByteBudget, DEFAULT_UPLOAD_BUDGET, DEFAULT_UPLOAD_STALL_MS, installUploadBudget, type UploadBudgetSettings } from './upload-budget.js';
@@ -52,6 +54,8 @@ export interface AppDeps {
   uploadBudget?: UploadBudgetSettings | ByteBudget;
   /** close the connection of a budgeted upload whose body receives nothing for this long (default DEFAULT_UPLOAD_STALL_MS; 0: never) */
   uploadStallTimeoutMs?: number;
+  /** how often the database's schema version is read again (default DEFAULT_SCHEMA_CHECK; see schema-guard.ts) */
+  schemaCheck?: { maxAgeMs: number; intervalMs: number };
 }
 
 /** New accounts get the client's default cost (measured to take about a second here; see src/crypto/kdf.ts). */
@@ -107,7 +111,18 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     void reply.header(PROTOCOL_REVISION_HEADER, String(PROTOCOL_REVISION));
   });
 
-  registerHealthRoute(app, ctx);
+  // a newer server migrated the database: answer nothing more from it (healthz says so itself)
+  const schema = new SchemaGuard(deps.store, {
+    ...(deps.schemaCheck ?? DEFAULT_SCHEMA_CHECK),
+    onMismatch: (message) => app.log.error(`${message}. This server now answers every request 503: upgrade it to the newer release`),
+  });
+  app.addHook('onClose', async () => schema.stop());
+  app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.url === ROUTES.healthz.path) return;
+    if (await schema.current()) throw new ApiError('unavailable', storageUnavailableMessage(SCHEMA_NEWER_REASON));
+  });
+
+  registerHealthRoute(app, ctx, () => schema.current());
 
   const authenticate = makeAuthenticate(ctx);
   const requireWorkspaceAccess = makeRequireWorkspaceAccess(ctx);

@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { openStore } from '../storage/open.js';
+import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
 import { registerOpsCommands } from './ops/commands.js';
@@ -170,8 +171,30 @@ export function buildProgram(): Command {
     });
 
   registerOpsCommands(program);
+  program.hook('preAction', (_program, action) => {
+    guardDbPassword(program, action);
+    const db = [action, program].map((c) => c.opts<{ db?: string }>().db).find((d) => d !== undefined) ?? process.env.INSOMNIA_SYNC_DB;
+    for (const line of databaseUrlWarnings(db)) process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
+  });
 
   return program;
+}
+
+/**
+ * A `--db` URL on the command line that holds a password: every user of the machine can read the
+ * command line (`ps`, /proc/PID/cmdline) and the shell may keep it in its history, unlike the
+ * environment (INSOMNIA_SYNC_DB, PGPASSWORD: /proc/PID/environ is the user's own) or ~/.pgpass.
+ * Says so in one line on standard error, naming the safer ways and never the password, then
+ * overwrites the process title with the arguments, passwords starred out: on Linux that rewrites
+ * the memory /proc/PID/cmdline reads, so the password stays visible only while the process starts.
+ */
+function guardDbPassword(program: Command, action: Command): void {
+  const given = [program, action].filter((c) => c.getOptionValueSource('db') === 'cli').map((c) => c.opts<{ db?: string }>().db);
+  if (!given.some((db) => db !== undefined && urlHasPassword(db))) return;
+  process.stderr.write(
+    'insomnia-sync-server: warning: the --db URL holds a password, which other users of this machine can read in the process list while it starts and your shell may keep in its history; give the URL in INSOMNIA_SYNC_DB instead, or the password in PGPASSWORD or ~/.pgpass\n',
+  );
+  process.title = ['insomnia-sync-server', ...process.argv.slice(2)].map(redactUrlPasswords).join(' ');
 }
 
 buildProgram()

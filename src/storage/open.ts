@@ -3,12 +3,10 @@
  * `postgres://…` / `postgresql://…`. Adding a backend is one branch here.
  */
 import { resolve } from 'node:path';
-import type { Store } from './store.js';
+import { StoreConfigError, type Store } from './store.js';
 import { openSqliteStore } from './sqlite/sqlite-store.js';
 
-export class StoreConfigError extends Error {
-  readonly code = 'store_config';
-}
+export { StoreConfigError };
 
 export interface OpenStoreOptions {
   /** apply pending migrations on open (default true) */

@@ -147,6 +147,11 @@ export class StoreMissingError extends Error {
   readonly code = 'store_missing';
 }
 
+/** The database URL (or its backend's settings in it) cannot be used as given; nothing was opened. */
+export class StoreConfigError extends Error {
+  readonly code = 'store_config';
+}
+
 export interface SnapshotRecord {
   id: string;
   parent: string | null;
@@ -352,6 +357,12 @@ export interface Store {
    * with the backend's error (see storageUnavailableReason) when it cannot.
    */
   ping(): Promise<void>;
+  /**
+   * Rejects with SchemaMismatchError (schema-version.ts) when the database's schema is newer than
+   * this build's (a newer server migrated it meanwhile) or an applied migration differs from it;
+   * reads only. Garbage collection checks the same inside each of its transactions.
+   */
+  checkSchema(): Promise<void>;
   close(): Promise<void>;
 
   // account lifecycle (issue 5)
@@ -414,6 +425,17 @@ export interface Store {
    * `signal` stops the copy (rejecting with its reason) and leaves `path` to the caller.
    */
   backup(path: string, opts?: { signal?: AbortSignal }): Promise<void>;
+  /**
+   * Makes the database files forget deleted rows of service data (`insomnia-sync-server admin
+   * vacuum`). SQLite overwrites rows as it deletes them (secure_delete): this only truncates the
+   * write-ahead log. PostgreSQL only marks a deleted row's space free, so its bytes (emails too)
+   * stay in the table's file, in its indexes' files, and in pg_statistic (ANALYZE keeps sample
+   * values of each column) until that space is reused: this rewrites each table that holds service
+   * data with its indexes (VACUUM (FULL, ANALYZE), one table at a time, waiting at most
+   * ERASE_LOCK_TIMEOUT_MS for its lock), then pg_statistic when the role is a superuser. Rejects
+   * before changing anything when the role does not own those tables.
+   */
+  eraseDeletedRows(): Promise<EraseReport>;
 
   // teams (issue 3): invitations, confirmation, removal with key rotation, email verification
   /** Creates a (non-personal) team with the creator as its confirmed owner and epoch 1 sealed to them. */
@@ -478,13 +500,16 @@ export interface Store {
    * workspace at once. Lowers each workspace's size counter by what each batch removed. Between
    * batches it awaits `pause` (default: one turn of the event loop, so that a server running it
    * keeps answering requests), and stops early, with what it did so far, once `signal` is aborted.
-   * `dryRun`: counts, deletes nothing.
+   * `dryRun`: counts, deletes nothing. Each batch first checks, in its transaction, that the schema
+   * is still this build's (SchemaMismatchError otherwise): a newer schema may have tables that
+   * reference blobs this build does not know of.
    */
   collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport>;
   /**
    * Deletes what ended before `before`: sessions (logged out, revoked, expired), which serve
    * nothing and hold an IP address and a client name, and invitations never accepted (expired or
-   * cancelled), which hold an address. `dryRun`: counts.
+   * cancelled), which hold an address. `dryRun`: counts. Checks the schema in its transaction, as
+   * collectGarbage does.
    */
   purgeEnded(before: Date, opts?: { dryRun?: boolean }): Promise<{ sessions: number; invitations: number }>;
 
@@ -499,6 +524,19 @@ export interface Store {
   /** Forgets the keys whose window began before `before`; returns how many. */
   pruneAttempts(before: Date): Promise<number>;
 }
+
+/** What eraseDeletedRows did. */
+export interface EraseReport {
+  /** tables rewritten with their indexes (PostgreSQL) */
+  tables: string[];
+  /** PostgreSQL: pg_statistic rewritten too (false: the role is no superuser, it was left); SQLite: null */
+  statistics: boolean | null;
+  /** SQLite: the write-ahead log is now empty (false: another connection was reading); PostgreSQL: null */
+  walTruncated: boolean | null;
+}
+
+/** How long eraseDeletedRows waits for each table's lock (its wait holds up every request for the table). */
+export const ERASE_LOCK_TIMEOUT_MS = 5_000;
 
 /** What one garbage collection removed (or, dry, would remove). */
 /** Garbage collection looks at up to this many blobs per transaction (collectGarbage)… */

@@ -16,11 +16,20 @@ const SQLITE_REASONS: Record<string, string> = {
   SQLITE_PROTOCOL: 'database busy',
 };
 
-/** PostgreSQL SQLSTATEs, exact or by class (the first two characters). */
+/**
+ * PostgreSQL SQLSTATEs, exact or by class (the first two characters). A statement cancelled by its
+ * statement_timeout (57014, also an operator's pg_cancel_backend) or refused a lock within
+ * lock_timeout (55P03), and a serialization failure or deadlock still there after the transaction's
+ * retries (40001, 40P01), are load the client can wait out, like SQLite's busy timeout.
+ */
 const PG_REASONS: Record<string, string> = {
   '57P01': 'database shutting down',
   '57P02': 'database shutting down',
   '57P03': 'database starting up or not accepting connections',
+  '57014': 'database statement timeout',
+  '55P03': 'database busy',
+  '40001': 'database busy',
+  '40P01': 'database busy',
   '53': 'database out of resources',
   '08': 'database connection failed',
 };
@@ -33,6 +42,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOST
  * its message; these are its own fixed texts (node-postgres 8).
  */
 const PG_CONNECTION_MESSAGES = [/^Connection terminated/, /^timeout exceeded when trying to connect$/, /^Client has encountered a connection error and is not queryable$/];
+/** …and an answer that did not come within the connection's read timeout (postgres/db.ts). */
+const PG_UNANSWERED_MESSAGE = /^Query read timeout$/;
 
 /** A short reason when `err` (or an error it wraps) says the storage is unavailable; else null. */
 export function storageUnavailableReason(err: unknown): string | null {
@@ -52,6 +63,7 @@ function ownReason(e: { code?: unknown; message?: unknown }): string | null {
   if (NETWORK_CODES.has(code)) return 'database unreachable';
   if (/^[0-9A-Z]{5}$/.test(code)) return PG_REASONS[code] ?? PG_REASONS[code.slice(0, 2)] ?? null;
   const message = typeof e.message === 'string' ? e.message : '';
+  if (PG_UNANSWERED_MESSAGE.test(message)) return 'database not answering';
   if (PG_CONNECTION_MESSAGES.some((re) => re.test(message))) return 'database connection lost';
   return null;
 }

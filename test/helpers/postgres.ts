@@ -7,7 +7,7 @@
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +16,10 @@ import pg from 'pg';
 export interface RunningPostgres {
   /** superuser URL of the `postgres` database, e.g. postgres://postgres@127.0.0.1:PORT/postgres */
   url: string;
+  /** the cluster's data directory (PGDATA) */
+  dataDir: string;
+  /** the postmaster's process id (to SIGSTOP it: a database that accepts connections and never answers) */
+  postmasterPid(): number;
   stop(): Promise<void>;
 }
 
@@ -28,7 +32,7 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function findBin(name: string): string {
+export function findBin(name: string): string {
   const onPath = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
   if (onPath) return onPath;
   const root = '/usr/lib/postgresql';
@@ -50,8 +54,11 @@ function freePort(): Promise<number> {
   });
 }
 
-/** Starts a private cluster on 127.0.0.1 with trust auth, in a temp dir removed by stop(). */
-export async function startPostgres(): Promise<RunningPostgres> {
+/**
+ * Starts a private cluster on 127.0.0.1 with trust auth, in a temp dir removed by stop().
+ * `ssl`: PEM certificate and key: the cluster then offers TLS with them.
+ */
+export async function startPostgres(options: { ssl?: { cert: string; key: string } } = {}): Promise<RunningPostgres> {
   const initdb = findBin('initdb');
   const pgCtl = findBin('pg_ctl');
   const dir = mkdtempSync(join(tmpdir(), 'insomnia-sync-pg-'));
@@ -75,11 +82,19 @@ export async function startPostgres(): Promise<RunningPostgres> {
   };
   try {
     run(initdb, ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--no-sync']);
+    let sslOpts = '';
+    if (options.ssl) {
+      for (const [file, pem] of [['server.crt', options.ssl.cert], ['server.key', options.ssl.key]] as const) {
+        writeFileSync(join(data, file), pem, { mode: 0o600 });
+        if (asRoot) chownSync(join(data, file), Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim()), Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim()));
+      }
+      sslOpts = ' -c ssl=on';
+    }
     let lastError: unknown;
     for (let attempt = 0; attempt < 3; attempt++) {
       const port = await freePort();
       // durability is pointless for a throwaway test cluster: no fsync makes it several times faster
-      const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300`;
+      const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300${sslOpts}`;
       try {
         run(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
         // test workers are often killed rather than exiting: a detached watcher stops the cluster
@@ -93,6 +108,8 @@ export async function startPostgres(): Promise<RunningPostgres> {
         watcher.unref();
         return {
           url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+          dataDir: data,
+          postmasterPid: () => Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]),
           async stop() {
             stopSync();
           },

@@ -20,6 +20,8 @@ export interface StartedServer {
   dataDir: string;
   logFile: string;
   process: ChildProcess;
+  /** what the server wrote to standard error so far */
+  stderr(): string;
   /** SIGTERM, then SIGKILL after 10 s; resolves once the process has exited */
   stop(): Promise<void>;
   /** stop, then remove the data directory if this helper created it */
@@ -109,6 +111,7 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Starte
     dataDir,
     logFile,
     process: child,
+    stderr: () => stderr,
     stop,
     async cleanup() {
       await stop();

@@ -124,6 +124,37 @@ describe('account deletion on SQLite', () => {
     expect(fileHas(path, email)).toBe(false);
   });
 
+  it('while another process reads (a backup), the deletion does not wait, and the WAL is truncated once the reader is gone, the store still open', async () => {
+    const path = join(tempDir(), 's.db');
+    const store = openSqliteStore(path);
+    const email = `read-during-deletion-${hex(6)}@example.com`;
+    const user = newUser(email);
+    await store.createUser(user);
+    for (let i = 0; i < 5; i++) await store.createUser(newUser());
+    // the page with the email, in the database file as a long-running server would have it
+    const raw = new Database(path);
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    expect(fileHas(path, email)).toBe(true);
+    // another process in a read transaction: a checkpoint cannot complete past its snapshot
+    const rows = raw.prepare('SELECT id FROM users').iterate();
+    rows.next();
+    try {
+      const started = performance.now();
+      expect((await store.deleteUser(user.id, user.authKeyHash)).ok).toBe(true);
+      // no wait for the busy timeout (5 s) on the event loop
+      expect(performance.now() - started).toBeLessThan(1000);
+    } finally {
+      rows.return?.();
+    }
+    raw.close();
+    for (let waited = 0; waited < 5000 && (fileHas(path, email) || fileHas(`${path}-wal`, email)); waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(fileHas(path, email)).toBe(false);
+    expect(fileHas(`${path}-wal`, email)).toBe(false);
+    await store.close();
+  });
+
   it('keeps collecting garbage with secure deletion on: unreferenced blobs go, their bytes too', async () => {
     const path = join(tempDir(), 's.db');
     const store = openSqliteStore(path);

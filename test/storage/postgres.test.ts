@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/storage/open.js';
+import { MIGRATION_LOCK } from '../../src/storage/postgres/db.js';
 import { POSTGRES_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { openPostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
@@ -32,6 +33,35 @@ const ALL_VERSIONS = POSTGRES_MIGRATIONS.map((_, i) => i + 1);
 const hex = (n: number): string => randomBytes(n).toString('hex');
 
 storeContract('postgres', async () => openStore(await db.freshSchema(), '/nonexistent-data-dir'));
+
+/**
+ * A role with the rights the man page says serving needs, and no more: USAGE on the schema,
+ * SELECT, INSERT, UPDATE, DELETE on its tables, USAGE, SELECT on its sequences. The schema is
+ * migrated by its owner (here the superuser); the role then runs the whole contract.
+ */
+const dataRoles: string[] = [];
+async function dataRoleOn(schemaUrl: string): Promise<{ url: string; role: string; schema: string }> {
+  const schema = new URL(schemaUrl).searchParams.get('options')!.split('=')[1]!;
+  const role = `data_${randomBytes(5).toString('hex')}`;
+  dataRoles.push(role);
+  await db.query(`CREATE ROLE ${role} LOGIN`);
+  await db.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+  await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+  await db.query(`GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`);
+  const u = new URL(schemaUrl);
+  u.username = role;
+  return { url: u.toString(), role, schema };
+}
+afterAll(async () => {
+  // before the database goes (afterAll hooks run in reverse): what the roles were granted in it
+  for (const role of dataRoles) await db.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
+});
+
+storeContract('postgres, a role with data rights only', async () => {
+  const url = await db.freshSchema();
+  await (await openPostgresStore(url)).close();
+  return openStore((await dataRoleOn(url)).url, '/nonexistent-data-dir');
+});
 
 describe('postgres specifics', () => {
   it('has one migration per SQLite schema version', () => {
@@ -273,6 +303,83 @@ describe('postgres specifics', () => {
   });
 });
 
+describe('postgres roles: serving needs data rights, migrating needs the schema', () => {
+  const bin = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
+  const cli = (args: string[]) =>
+    new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [bin, ...args], { env: { ...process.env, INSOMNIA_SYNC_DB: '' } }, (err, stdout, stderr) =>
+        resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+      );
+    });
+  let dataDir: string;
+  beforeAll(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'insomnia-sync-pg-roles-'));
+  });
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('a role with data rights only opens (and migrate calls up to date) a schema its owner migrated', async () => {
+    const url = await db.freshSchema();
+    await (await openPostgresStore(url)).close();
+    const { url: asRole } = await dataRoleOn(url);
+    const store = await openPostgresStore(asRole);
+    try {
+      expect(await store.migrate()).toEqual([]);
+      expect((await store.createUser(newUser())).ok).toBe(true);
+    } finally {
+      await store.close();
+    }
+    const r = await cli(['migrate', '--data-dir', dataDir, '--db', asRole]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('schema is up to date\n');
+  });
+
+  it('with a migration pending, the data role is refused with one line naming the grants; migrate says "PostgreSQL at" too', async () => {
+    const url = await db.freshSchema();
+    const raw = new pg.Client({ connectionString: url });
+    await raw.connect();
+    try {
+      await raw.query('CREATE TABLE schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL, checksum text)');
+      for (const [i, sql] of POSTGRES_MIGRATIONS.slice(0, -1).entries()) {
+        await raw.query(sql);
+        await raw.query('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)', [i + 1, migrationChecksum(sql)]);
+      }
+    } finally {
+      await raw.end();
+    }
+    const { url: asRole, role, schema } = await dataRoleOn(url);
+    const grants = `GRANT CREATE ON SCHEMA ${schema} TO ${role}, or run "insomnia-sync-server migrate" as the schema's owner and the server as this role); serving needs only GRANT USAGE ON SCHEMA ${schema} TO ${role}, SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} and USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema}`;
+    await expect(openPostgresStore(asRole)).rejects.toMatchObject({ code: 'store_unavailable', message: expect.stringContaining(grants) });
+    for (const args of [['migrate'], ['--port', '0', '--gc-interval', '0']]) {
+      const r = await cli([...args, '--data-dir', dataDir, '--db', asRole]);
+      expect(r.code, args[0]).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^insomnia-sync-server: PostgreSQL at 127\\.0\\.0\\.1:\\d+/test_\\w+: permission denied for schema ${schema}: creating or changing the tables needs a role that may create in the schema and owns its tables \\(`));
+      expect(r.stderr).toContain(grants);
+      expect(r.stderr.split('\n')).toHaveLength(2);
+    }
+    // the owner migrates; then the data role serves
+    await (await openPostgresStore(url)).close();
+    await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+    await (await openPostgresStore(asRole)).close();
+  });
+
+  it('a role without rights on the schema is told which grants serving needs', async () => {
+    const url = await db.freshSchema();
+    await (await openPostgresStore(url)).close();
+    const schema = new URL(url).searchParams.get('options')!.split('=')[1]!;
+    const role = `data_${randomBytes(5).toString('hex')}`;
+    dataRoles.push(role);
+    await db.query(`CREATE ROLE ${role} LOGIN`);
+    await db.query(`GRANT USAGE ON SCHEMA ${schema} TO ${role}`);
+    const u = new URL(url);
+    u.username = role;
+    const err = (await openPostgresStore(u.toString()).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(
+      new RegExp(`^PostgreSQL at 127\\.0\\.0\\.1:\\d+/test_\\w+: permission denied for table schema_migrations: the server's role needs GRANT USAGE ON SCHEMA ${schema} TO ${role}, SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} and USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema}$`),
+    );
+  });
+});
+
 describe('postgres schema versions and migration checksums', () => {
   const KNOWN = POSTGRES_MIGRATIONS.length;
   const checksums = POSTGRES_MIGRATIONS.map(migrationChecksum);
@@ -353,6 +460,39 @@ describe('postgres schema versions and migration checksums', () => {
     }
     await expect(openPostgresStore(url)).rejects.toThrow(/^migration 3 applied to the database \(sha256 aaaaaaaaaaaa\) differs from this server's migration 3/);
     expect((await rows(url)).map((r) => r.version)).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it('gc of an older server waits for a migration in progress, then deletes nothing on the newer schema', async () => {
+    const url = await migrated();
+    const store = await openPostgresStore(url);
+    const other = new pg.Client({ connectionString: url });
+    await other.connect();
+    try {
+      const user = newUser();
+      await store.createUser(user);
+      const wsId = hex(16);
+      await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date(0) });
+      await store.putBlobs(wsId, [{ id: hex(32), data: new Uint8Array(100) }]);
+      const later = new Date(Date.now() + 3_600_000);
+      expect(await store.collectGarbage({ olderThan: later, dryRun: true })).toMatchObject({ blobs: 1 });
+
+      // a newer server migrating: it holds the migration lock until its migration commits
+      await other.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      let settled = false;
+      const collecting = store.collectGarbage({ olderThan: later }).finally(() => (settled = true));
+      const purging = store.purgeEnded(later);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(settled).toBe(false);
+      await other.query('INSERT INTO schema_migrations (version, applied_at, checksum) VALUES ($1, now(), $2)', [KNOWN + 1, 'f'.repeat(64)]);
+      await other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      await expect(collecting).rejects.toMatchObject({ code: 'schema_mismatch' });
+      await expect(purging).rejects.toMatchObject({ code: 'schema_mismatch' });
+      await expect(store.checkSchema()).rejects.toMatchObject({ code: 'schema_mismatch' });
+      expect((await store.getWorkspace(wsId))!.size).toBe(100);
+    } finally {
+      await other.end();
+      await store.close();
+    }
   });
 
   it('migrate on a newer schema exits 1 with the one line', async () => {

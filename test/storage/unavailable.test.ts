@@ -23,6 +23,11 @@ describe('storageUnavailableReason', () => {
     ['connection reset', err({ code: 'ECONNRESET' }), 'database unreachable'],
     ['pg: terminated', new Error('Connection terminated unexpectedly'), 'database connection lost'],
     ['pg: pool timeout', new Error('timeout exceeded when trying to connect'), 'database connection lost'],
+    ['pg: no answer within the read timeout', new Error('Query read timeout'), 'database not answering'],
+    ['PostgreSQL statement timeout', err({ code: '57014' }, 'canceling statement due to statement timeout'), 'database statement timeout'],
+    ['PostgreSQL lock timeout', err({ code: '55P03' }, 'canceling statement due to lock timeout'), 'database busy'],
+    ['PostgreSQL serialization failure after the retries', err({ code: '40001' }), 'database busy'],
+    ['PostgreSQL deadlock after the retries', err({ code: '40P01' }), 'database busy'],
     ['wrapped in a cause', new Error('open failed', { cause: err({ code: '57P01' }) }), 'database shutting down'],
   ];
   for (const [name, error, reason] of unavailable) {
@@ -35,7 +40,7 @@ describe('storageUnavailableReason', () => {
     ['SQLite SQL error', err({ code: 'SQLITE_ERROR' })],
     ['PostgreSQL unique violation', err({ code: '23505' })],
     ['PostgreSQL syntax error', err({ code: '42601' })],
-    ['PostgreSQL serialization failure', err({ code: '40001' })],
+    ['PostgreSQL insufficient privilege', err({ code: '42501' })],
     ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
     ['a file error', err({ code: 'EACCES' })],
     ['not an error', 'SQLITE_FULL'],

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openStore } from '../../storage/open.js';
-import { StoreMissingError, type Store } from '../../storage/store.js';
+import { StoreMissingError, type EraseReport, type Store } from '../../storage/store.js';
 
 interface StoreOptions {
   dataDir: string;
@@ -85,6 +85,17 @@ export function registerOpsCommands(program: Command): void {
 
   const admin = program.command('admin').description('operator tools');
   admin
+    .command('vacuum')
+    .description(
+      'make the database files forget deleted rows of service data (emails, names, IP addresses): on PostgreSQL rewrite the tables that hold them (VACUUM FULL, as their owner); on SQLite truncate the write-ahead log',
+    )
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
+    .action(async (opts: StoreOptions) => {
+      const report = await withStore(storeOptions(program, opts), (store) => store.eraseDeletedRows());
+      process.stdout.write(`${describeErase(report)}\n`);
+    });
+  admin
     .command('export-user')
     .description("print one account's service data and ciphertext as JSON (what a disclosure could hand over)")
     .argument('<email>', 'the account email')
@@ -119,4 +130,16 @@ export function registerOpsCommands(program: Command): void {
       const write = (chunk: string): Promise<void> => new Promise((ok, fail) => process.stdout.write(chunk, (err) => (err ? fail(err) : ok())));
       await withStore(storeOptions(program, opts), (store) => exportUser(store, email, write));
     });
+}
+
+/** One line saying what `admin vacuum` did and what still holds deleted rows. */
+function describeErase(report: EraseReport): string {
+  if (report.walTruncated !== null) {
+    return report.walTruncated
+      ? 'SQLite overwrote deleted rows when it deleted them; write-ahead log truncated'
+      : 'SQLite overwrote deleted rows when it deleted them; the write-ahead log could not be truncated now (another process is reading the database): run this again';
+  }
+  const kept = 'the write-ahead log, its archive and backups keep them as long as those are kept';
+  if (report.statistics) return `rewrote ${report.tables.join(', ')} and pg_statistic: deleted rows are gone from their files; ${kept}`;
+  return `rewrote ${report.tables.join(', ')}: deleted rows are gone from their files, but not from pg_statistic (rewriting it needs a superuser: VACUUM FULL pg_catalog.pg_statistic), where ANALYZE's samples of them stay until their space is reused; ${kept}`;
 }

@@ -17,6 +17,8 @@ export async function runGc(
 ): Promise<GcReport> {
   const now = opts.now ?? new Date();
   const olderThan = new Date(now.getTime() - opts.graceHours * 3_600_000);
+  // refused before anything on a schema a newer server migrated (each batch checks again)
+  await store.checkSchema();
   const blobs = await store.collectGarbage({
     olderThan,
     dryRun: opts.dryRun,

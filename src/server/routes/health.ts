@@ -10,6 +10,7 @@ import { storageUnavailableReason } from '../../storage/unavailable.js';
 import type { ServerContext } from '../context.js';
 import { schemas } from '../schemas.js';
 import { storageUnavailableMessage } from '../plugins/errors.js';
+import { SCHEMA_NEWER_REASON } from '../schema-guard.js';
 
 /** A pool waiting on an unreachable host can take minutes; a probe must answer before the balancer gives up. */
 export const PING_TIMEOUT_MS = 3000;
@@ -26,7 +27,8 @@ const down = {
   },
 } as const;
 
-export function registerHealthRoute(app: FastifyInstance, ctx: ServerContext): void {
+/** `schemaRefusal`: non-null once the database's schema is newer than this server's (schema-guard.ts) */
+export function registerHealthRoute(app: FastifyInstance, ctx: ServerContext, schemaRefusal: () => Promise<string | null>): void {
   app.route({
     method: ROUTES.healthz.method,
     url: ROUTES.healthz.path,
@@ -34,6 +36,11 @@ export function registerHealthRoute(app: FastifyInstance, ctx: ServerContext): v
     handler: async (request, reply) => {
       try {
         await withTimeout(ctx.store.ping(), PING_TIMEOUT_MS);
+        // out of rotation too: a balancer then sends the requests to the servers already upgraded
+        if (await withTimeout(schemaRefusal(), PING_TIMEOUT_MS)) {
+          const body: Down = { ok: false, protocol: PROTOCOL_REVISION, error: { code: 'unavailable', message: storageUnavailableMessage(SCHEMA_NEWER_REASON) } };
+          return reply.code(503).send(body);
+        }
       } catch (err) {
         request.log.error({ err }, 'health check: storage unavailable');
         const body: Down = { ok: false, protocol: PROTOCOL_REVISION, error: { code: 'unavailable', message: storageUnavailableMessage(storageUnavailableReason(err)) } };

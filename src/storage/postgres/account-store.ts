@@ -2,8 +2,10 @@
  * The account-lifecycle part of the PostgreSQL store (issue 5), the same rules as
  * sqlite/account-store.ts. Compare-and-swaps lock the user row (SELECT … FOR UPDATE) first.
  *
- * Deleted rows: PostgreSQL keeps dead row versions until VACUUM reclaims them (autovacuum does
- * so on its own schedule); unlike SQLite's secure_delete they are not overwritten at once.
+ * Deleted rows: PostgreSQL keeps dead row versions until VACUUM marks their space free, and their
+ * bytes until that space is reused (in the table's and its indexes' files, and ANALYZE's samples
+ * in pg_statistic); unlike SQLite's secure_delete nothing is overwritten. Store.eraseDeletedRows
+ * (`admin vacuum`) rewrites the tables that hold service data.
  */
 import type {
   AccountMetaRecord,

@@ -8,7 +8,9 @@
  * whole collection, and keep old row versions from piling up behind one long transaction.
  */
 import { GC_BATCH_BLOBS, GC_BATCH_BYTES, collectInBatches, nextTurn, type GarbageReport, type GcBatch } from '../store.js';
-import type { PgDb, Tx } from './db.js';
+import { MIGRATION_LOCK, type PgDb, type Tx } from './db.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { checkAppliedMigrations } from '../schema-version.js';
 
 /** The next batch of a workspace's blobs after `id`: the size only of those no snapshot references. */
 const BATCH_SQL = `SELECT b.id,
@@ -24,6 +26,7 @@ export async function collectGarbage(
   const candidates = await db.query('SELECT id FROM workspaces WHERE blob_activity_at IS NULL OR blob_activity_at < $1 ORDER BY id', [cutoff]);
 
   const batch = async (tx: Tx, workspaceId: string, after: Buffer): Promise<GcBatch> => {
+    await checkSchemaInTx(tx);
     // a push may have started since the candidate list or the last batch; a dry run locks nothing
     const idle = await tx.query(
       `SELECT 1 FROM workspaces WHERE id = $1 AND (blob_activity_at IS NULL OR blob_activity_at < $2)${opts.dryRun ? '' : ' FOR NO KEY UPDATE'}`,
@@ -65,3 +68,16 @@ export async function collectGarbage(
 
 /** What missingBlobs and putBlobs record (committed before they read or write blobs). */
 export const STAMP_BLOB_ACTIVITY_SQL = 'UPDATE workspaces SET blob_activity_at = $1 WHERE id = $2';
+
+/**
+ * Inside a transaction that deletes: throws SchemaMismatchError when a newer server migrated the
+ * schema past this build (its tables may reference what this one would delete). The shared
+ * advisory lock waits for a migration in progress (which holds MIGRATION_LOCK exclusively, db.ts)
+ * and keeps one from starting until this transaction ends, so the version read here stays true
+ * while it deletes.
+ */
+export async function checkSchemaInTx(tx: Tx): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock_shared($1)', [MIGRATION_LOCK]);
+  const [row] = await tx.query<{ v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  checkAppliedMigrations([{ version: Number(row?.v ?? 0), checksum: null }], POSTGRES_MIGRATIONS);
+}

@@ -19,6 +19,7 @@ import {
   type CreateUserResult,
   type CreateWorkspaceResult,
   type DeleteUserResult,
+  type EraseReport,
   type GarbageReport,
   type MemberKeysRecord,
   type NewAccessToken,
@@ -56,11 +57,13 @@ import type {
   VerifyEmailResult,
 } from '../store.js';
 import * as account from './account-store.js';
-import { PgDb, type Row, type Tx } from './db.js';
-import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
+import { EraseRefusedError, PgDb, createPool, type Row, type Tx } from './db.js';
+import { STAMP_BLOB_ACTIVITY_SQL, checkSchemaInTx, collectGarbage } from './gc.js';
 import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
 import { SchemaMismatchError } from '../schema-version.js';
+import { describeUrl, driverUrl, parsePostgresUrl } from './url.js';
+import { storageUnavailableReason } from '../unavailable.js';
 
 export interface PostgresStoreOptions {
   /** apply pending migrations when opening (default true) */
@@ -69,6 +72,10 @@ export interface PostgresStoreOptions {
   existing?: boolean;
   /** connections in the pool (default 10) */
   poolSize?: number;
+  /** see createPool (db.ts): default the URL's connect_timeout, else 10 s */
+  connectTimeoutMs?: number;
+  /** see createPool (db.ts): the statement_timeout of connections that have none, default 20 s */
+  statementTimeoutMs?: number;
 }
 
 /** Blob inserts go to the server in groups of about this many bytes (one statement each). */
@@ -77,11 +84,9 @@ const INSERT_BATCH_BYTES = 4 * 1024 * 1024;
 const INSERT_BATCH_ROWS = 5000;
 
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
-  // An idle connection the server drops (restart, admin kill) is an 'error' event on the pool; the
-  // next query opens a new one. Without a listener the event would end the process.
-  pool.on('error', () => {});
-  const store = new PostgresStore(pool);
+  parsePostgresUrl(url);
+  const pool = createPool(driverUrl(url), options);
+  const store = new PostgresStore(pool, url);
   let hasSchema: boolean;
   try {
     // to_regclass follows the connection's search_path, as every later query does
@@ -91,9 +96,12 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     // not migrating (the operator commands): still refused on a schema this build does not know
     else if (hasSchema) await store.checkSchema();
   } catch (err) {
+    const failure =
+      err instanceof SchemaMismatchError || err instanceof PostgresUnavailableError
+        ? err
+        : new PostgresUnavailableError(await failureMessage(pool, url, err), { cause: err });
     await pool.end().catch(() => {});
-    if (err instanceof SchemaMismatchError) throw err;
-    throw new PostgresUnavailableError(`PostgreSQL at ${describeUrl(url)}: ${(err as Error).message}`, { cause: err });
+    throw failure;
   }
   if (options.existing && !hasSchema) {
     await pool.end().catch(() => {});
@@ -102,31 +110,84 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   return store;
 }
 
+/**
+ * One line for a failure to open or migrate: where (never the user or password), the driver's
+ * words, and what to do (for a missing privilege, the grants, naming the role and schema).
+ */
+async function failureMessage(pool: pg.Pool, url: string, err: unknown): Promise<string> {
+  const message = (err as Error).message;
+  const code = (err as { code?: unknown }).code;
+  let hint = '';
+  if (storageUnavailableReason(err) === 'database not answering' || /^(timeout exceeded when trying to connect|Connection terminated due to connection timeout)$/.test(message)) {
+    hint = ": the database did not answer in time; check that PostgreSQL is running and reachable (the URL's connect_timeout, in seconds, sets the wait for a connection)";
+  } else if (code === '57014') {
+    hint = ': the statement ran past its statement_timeout, e.g. waiting for a lock another transaction holds; try again when it has ended';
+  } else if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
+    hint =
+      ": the database's TLS certificate is not trusted: name the CA that issued it with sslrootcert=FILE and use sslmode=verify-full (psql and pg_dump read both too), and connect by the host name the certificate was issued for";
+  } else if (code === '55P03') {
+    hint = ': another transaction holds a lock on the table; try again when it has ended';
+  } else if (/^The server does not support SSL connections$/.test(message)) {
+    hint = ': the URL asks for TLS (sslmode) and the database offers none: turn on ssl in its postgresql.conf';
+  } else if (code === '42501' || code === '3F000') {
+    const { role, schema } = await whoAndWhere(pool);
+    const serving = `GRANT USAGE ON SCHEMA ${schema} TO ${role}, SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA ${schema} and USAGE, SELECT ON ALL SEQUENCES IN SCHEMA ${schema}`;
+    // a table or sequence refused: the data grants; a schema refused, or "must be owner": migrating
+    hint = /^permission denied for (table|sequence|relation|view)\b/.test(message)
+      ? `: the server's role needs ${serving}`
+      : `: creating or changing the tables needs a role that may create in the schema and owns its tables (GRANT CREATE ON SCHEMA ${schema} TO ${role}, or run "insomnia-sync-server migrate" as the schema's owner and the server as this role); serving needs only ${serving}`;
+  }
+  return `PostgreSQL at ${describeUrl(url)}: ${message}${hint}`;
+}
+
+/** Node's TLS errors for a certificate it cannot verify (unknown CA, self-signed, wrong name, expired). */
+const TLS_TRUST_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
+/** The current role and the first schema of its search_path, as identifiers (placeholders when unknown). */
+async function whoAndWhere(pool: pg.Pool): Promise<{ role: string; schema: string }> {
+  try {
+    const { rows } = await pool.query<{ role: string; schema: string | null }>(
+      "SELECT quote_ident(current_user) AS role, quote_ident(coalesce(current_schema(), split_part(current_setting('search_path'), ',', 1))) AS schema",
+    );
+    return { role: rows[0]?.role ?? 'ROLE', schema: rows[0]?.schema?.trim() || 'SCHEMA' };
+  } catch {
+    return { role: 'ROLE', schema: 'SCHEMA' };
+  }
+}
+
 /** The database could not be reached, or refused the login or the schema migration, at open. */
 export class PostgresUnavailableError extends Error {
   readonly code = 'store_unavailable';
-}
-
-/** host:port/database of a URL, for messages: never the user or password. */
-function describeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.host}${u.pathname}`;
-  } catch {
-    return '(unparsable URL)';
-  }
 }
 
 export class PostgresStore implements Store {
   private readonly db: PgDb;
   private closed = false;
 
-  constructor(pool: pg.Pool) {
+  constructor(
+    pool: pg.Pool,
+    private readonly url: string,
+  ) {
     this.db = new PgDb(pool);
   }
 
+  /** Errors but a newer or different schema name the database, like every failure to open. */
   async migrate(): Promise<number[]> {
-    return this.db.migrate();
+    try {
+      return await this.db.migrate();
+    } catch (err) {
+      if (err instanceof SchemaMismatchError) throw err;
+      throw new PostgresUnavailableError(await failureMessage(this.db.pool, this.url, err), { cause: err });
+    }
   }
 
   /** Throws SchemaMismatchError for a schema newer than this build's or a migration that differs. */
@@ -611,6 +672,14 @@ export class PostgresStore implements Store {
   async backup(path: string): Promise<void> {
     return account.backup(path);
   }
+  async eraseDeletedRows(): Promise<EraseReport> {
+    try {
+      return await this.db.eraseDeletedRows();
+    } catch (err) {
+      if (err instanceof EraseRefusedError) throw new EraseRefusedError(`PostgreSQL at ${describeUrl(this.url)}: ${err.message}`, { cause: err });
+      throw new PostgresUnavailableError(await failureMessage(this.db.pool, this.url, err), { cause: err });
+    }
+  }
 
   // garbage collection (issue 6): implemented in gc.ts
 
@@ -618,14 +687,18 @@ export class PostgresStore implements Store {
     return collectGarbage(this.db, opts);
   }
   async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
-    const run = async (from: string): Promise<number> => {
-      const sql = opts.dryRun ? `SELECT count(*) AS n ${from}` : `WITH d AS (DELETE ${from} RETURNING 1) SELECT count(*) AS n FROM d`;
-      return Number((await this.db.query(sql, [before]))[0]?.n ?? 0);
-    };
-    return {
-      sessions: await run('FROM sessions WHERE revoked_at < $1 OR expires_at < $1'),
-      invitations: await run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < $1'),
-    };
+    return this.db.tx(async (tx) => {
+      // a newer server may have migrated the schema since this one opened it (as collectGarbage)
+      await checkSchemaInTx(tx);
+      const run = async (from: string): Promise<number> => {
+        const sql = opts.dryRun ? `SELECT count(*) AS n ${from}` : `WITH d AS (DELETE ${from} RETURNING 1) SELECT count(*) AS n FROM d`;
+        return Number((await tx.query(sql, [before]))[0]?.n ?? 0);
+      };
+      return {
+        sessions: await run('FROM sessions WHERE revoked_at < $1 OR expires_at < $1'),
+        invitations: await run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < $1'),
+      };
+    });
   }
 
   // rate limits

@@ -286,16 +286,35 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
     return { ok: true, removed };
   });
   // Overwrite what is deleted (not just put pages on the free list; openSqliteStore turns this on
-  // for the whole connection, a SqliteStore made otherwise may not have), then fold the WAL back
-  // into the database and truncate it, so the account's bytes are gone from both files at once.
+  // for the whole connection, a SqliteStore made otherwise may not have). The caller then folds the
+  // WAL back into the database and truncates it (truncateWal), so the account's bytes are gone
+  // from both files.
   const before = db.pragma('secure_delete', { simple: true }) as number;
   db.pragma('secure_delete = ON');
   try {
-    const result = run.immediate();
-    if (result.ok) db.pragma('wal_checkpoint(TRUNCATE)');
-    return result;
+    return run.immediate();
   } finally {
     db.pragma(`secure_delete = ${before === 1 ? 'ON' : 'OFF'}`);
+  }
+}
+
+/**
+ * Copies the whole write-ahead log into the database file and truncates it to zero bytes, so no
+ * older version of a page (an email before its row was deleted) stays in either file. It cannot
+ * while another connection (a `backup` or `admin export-user` in another process) still reads an
+ * older snapshot: then it returns false at once (no waiting on the busy timeout, which would hold
+ * the event loop) and the caller tries again later.
+ */
+export function truncateWal(db: Database.Database): boolean {
+  const timeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma('busy_timeout = 0');
+  try {
+    const [row] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+    return !row || row.busy === 0;
+  } catch {
+    return false;
+  } finally {
+    db.pragma(`busy_timeout = ${timeout}`);
   }
 }
 

@@ -33,7 +33,7 @@ interface BatchRow {
 
 export async function collectGarbage(
   db: Database.Database,
-  opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal },
+  opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal; checkSchema: () => void },
 ): Promise<GarbageReport> {
   const cutoff = opts.olderThan.getTime();
   const pause = opts.pause ?? nextTurn;
@@ -45,6 +45,9 @@ export async function collectGarbage(
   const shrink = db.prepare('UPDATE workspaces SET size = max(0, size - ?) WHERE id = ?');
 
   const batch = db.transaction((workspaceId: string, after: Buffer): GcBatch => {
+    // A newer server may have migrated the file since this one opened it, and its tables may
+    // reference blobs; migrations take the write lock too, so this sees any that committed.
+    opts.checkSchema();
     // a push may have started since the candidate list or the last batch
     if (!stillIdle.get(workspaceId, cutoff)) return null;
     const rows = scan.all(workspaceId, after, GC_BATCH_BLOBS) as BatchRow[];

@@ -59,7 +59,7 @@ import type {
 } from '../store.js';
 import * as account from './account-store.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
-import { countWithinBytes, type GarbageReport } from '../store.js';
+import { countWithinBytes, type EraseReport, type GarbageReport } from '../store.js';
 import * as teams from './team-store.js';
 import { SQLITE_MIGRATIONS } from './migrations.js';
 import { checkAppliedMigrations, migrationChecksum, type AppliedMigration } from '../schema-version.js';
@@ -74,6 +74,8 @@ export interface SqliteStoreOptions {
 }
 
 const MMAP_BYTES = 1024 * 1024 * 1024;
+/** After an account deletion whose WAL could not be truncated (another process was reading), try again this often. */
+const WAL_RETRY_MS = 1000;
 const PAGE_BYTES = 16384;
 
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
@@ -119,6 +121,7 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
 export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private closed = false;
+  private walRetry: NodeJS.Timeout | undefined;
 
   constructor(private readonly db: Database.Database) {}
 
@@ -617,6 +620,10 @@ export class SqliteStore implements Store {
     return this.stmt('UPDATE access_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(now.getTime(), id).changes > 0;
   }
 
+  async checkSchema(): Promise<void> {
+    this.checkSchemaSync();
+  }
+
   async ping(): Promise<void> {
     // reads the schema page from the file (or the WAL); `SELECT 1` would not touch the database at all
     this.stmt('SELECT count(*) FROM sqlite_master').get();
@@ -625,6 +632,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.walRetry);
     this.statements.clear();
     this.db.close();
   }
@@ -662,7 +670,25 @@ export class SqliteStore implements Store {
     return account.listBlobSizes(this.db, workspaceId);
   }
   async deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult> {
-    return account.deleteUser(this.db, userId, expectedAuthKeyHash);
+    const result = account.deleteUser(this.db, userId, expectedAuthKeyHash);
+    if (result.ok && !account.truncateWal(this.db)) this.truncateWalSoon();
+    return result;
+  }
+
+  /** Tries truncateWal again every WAL_RETRY_MS until it succeeds or the store closes (which checkpoints and removes the WAL). */
+  private truncateWalSoon(): void {
+    if (this.walRetry) return;
+    this.walRetry = setInterval(() => {
+      if (this.closed || account.truncateWal(this.db)) {
+        clearInterval(this.walRetry);
+        this.walRetry = undefined;
+      }
+    }, WAL_RETRY_MS);
+    this.walRetry.unref();
+  }
+  async eraseDeletedRows(): Promise<EraseReport> {
+    // every delete already overwrote what it removed; older page versions can only be in the WAL
+    return { tables: [], statistics: null, walTruncated: account.truncateWal(this.db) };
   }
   async backup(path: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
     return account.backup(this.db, path, opts);
@@ -670,16 +696,21 @@ export class SqliteStore implements Store {
 
   // garbage collection (issue 6): gc.ts
   async collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport> {
-    return collectGarbage(this.db, opts);
+    return collectGarbage(this.db, { ...opts, checkSchema: () => this.checkSchemaSync() });
   }
   async purgeEnded(before: Date, opts: { dryRun?: boolean } = {}): Promise<{ sessions: number; invitations: number }> {
     const at = before.getTime();
     const run = (from: string, params: number[]): number =>
       opts.dryRun ? Number(this.db.prepare(`SELECT count(*) ${from}`).pluck().get(...params)) : this.db.prepare(`DELETE ${from}`).run(...params).changes;
-    return {
-      sessions: run('FROM sessions WHERE revoked_at < ? OR expires_at < ?', [at, at]),
-      invitations: run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < ?', [at]),
-    };
+    const purge = this.db.transaction(() => {
+      // a newer server may have migrated the file since this one opened it (collectGarbage does the same)
+      this.checkSchemaSync();
+      return {
+        sessions: run('FROM sessions WHERE revoked_at < ? OR expires_at < ?', [at, at]),
+        invitations: run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < ?', [at]),
+      };
+    });
+    return opts.dryRun ? purge.deferred() : purge.immediate();
   }
 
   // rate limits
