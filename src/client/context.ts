@@ -40,6 +40,11 @@ export interface ClientContext {
   profileExplicit?: boolean;
   /** --server or INSOMNIA_SYNC_SERVER, when given */
   serverOverride?: string;
+  /**
+   * Where serverOverride came from. In a linked folder the folder's server wins over
+   * INSOMNIA_SYNC_SERVER, and a --server naming another one is refused (services/open-linked.ts).
+   */
+  serverSource?: 'flag' | 'env';
   configDir: string;
   /** profile settings (server, email); loaded on demand */
   loadConfig(): Promise<ConfigStore>;
