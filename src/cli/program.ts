@@ -218,7 +218,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('account-sessions'));
   account
     .command('recovery-key')
-    .description('create a recovery key (shown once) that can set a new password without losing data; replaces any earlier one')
+    .description('create a recovery key (shown once) that can set a new password without losing data; replacing an earlier one asks first (--yes)')
     .action(action('account-recovery-key'));
   account
     .command('recover')

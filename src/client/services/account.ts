@@ -187,11 +187,25 @@ export interface RecoveryKeyResult {
   /** shown once; the server keeps only a hash of a value derived from it */
   recoveryKey: string;
   createdAt: string;
+  /** an earlier recovery key existed and no longer works */
+  replaced: boolean;
 }
 
-/** Makes a new recovery key (replacing any earlier one) after a fresh proof of the password. */
+/**
+ * Makes a new recovery key after a fresh proof of the password. One the account already has stops
+ * working the moment the new one is made, before the new one is on anyone's screen: that is
+ * confirmed first (a terminal asks; otherwise --yes is needed, or nothing changes, exit 2).
+ */
 export async function createRecoveryKey(ctx: ClientContext): Promise<RecoveryKeyResult> {
   const session = requireSession(ctx);
+  // account show says whether a key exists (and since when), and sends nothing secret
+  const existing = (await session.api.accountShow()).recoveryKey;
+  if (existing.set) {
+    const since = existing.createdAt ? ` (made ${existing.createdAt})` : '';
+    const ok = await ctx.prompter.confirm(`Replace your recovery key${since}? The old key stops working as soon as the new one is made`);
+    // a confirmation answered no exits 2, as one that cannot be asked does
+    if (!ok) throw new UsageError('recovery key not replaced; nothing was changed');
+  }
   const password = await ctx.prompter.password('Password');
   ctx.progress.start('Deriving keys from your password');
   const proof = await proofOf(ctx, session, password);
@@ -202,7 +216,7 @@ export async function createRecoveryKey(ctx: ClientContext): Promise<RecoveryKey
     .setRecoveryKey({ authKey: toB64(proof.authKey), recoveryAuthKey: toB64(secrets.authKey), wrappedAccountKey: toB64(wrapped) })
     .catch(wrongPassword);
   ctx.progress.stop();
-  return { recoveryKey: formatRecoveryKey(key), createdAt: res.createdAt };
+  return { recoveryKey: formatRecoveryKey(key), createdAt: res.createdAt, replaced: existing.set };
 }
 
 export interface RecoverResult {
