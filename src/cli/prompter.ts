@@ -96,20 +96,47 @@ export class CliPrompter implements Prompter {
         opts.fromEnv === false ? 'pipe it with --password-stdin' : 'pipe it with --password-stdin, or set INSOMNIA_SYNC_PASSWORD',
       );
     }
-    const { password } = await import('@inquirer/prompts');
     // An empty or short entry is refused on the spot and asked again, not after the repeat.
     const min = opts.minLength ?? 1;
     const validate = (value: string): string | true =>
       value.length === 0 ? 'Type it, or Ctrl-C to cancel' : value.length < min ? `At least ${min} characters` : true;
     for (let round = 1; ; round++) {
-      const first = await this.ask((context) => password({ message, validate }, context));
+      const first = await this.hidden(message, validate);
       if (!opts.confirm) return first;
-      const again = await this.ask((context) => password({ message: 'Repeat the password' }, context));
+      const again = await this.hidden('Repeat the password');
       if (again === first) return first;
       // a typo in either entry: start over, a few times, rather than end the command
       if (round === MISMATCH_ROUNDS) throw new UsageError('the two passwords differ');
       this.opts.stderr.write('The two passwords differ; choose it again.\n');
     }
+  }
+
+  /**
+   * One hidden entry. Ctrl+T shows what is typed; on Enter the prompt is drawn again masked, but
+   * a prompt that ends any other way (Ctrl-C, Ctrl-D, a signal) would stay as last drawn: its
+   * lines are erased then, so a shown password never stays on the screen or in the scrollback.
+   */
+  private async hidden(message: string, validate: (value: string) => string | true = () => true): Promise<string> {
+    const { password } = await import('@inquirer/prompts');
+    let submitted = false;
+    const check = (value: string): string | true => {
+      const verdict = validate(value);
+      // the password prompt settles with the answer right after a passing validate
+      if (verdict === true) submitted = true;
+      return verdict;
+    };
+    return this.ask((context) =>
+      password(
+        { message, validate: check },
+        {
+          ...context,
+          // read by @inquirer/core as the prompt ends, after the key that ended it
+          get clearPromptOnDone() {
+            return !submitted;
+          },
+        },
+      ),
+    );
   }
 
   /**

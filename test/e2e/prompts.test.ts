@@ -57,6 +57,33 @@ describe('prompts on a terminal', () => {
     }
   });
 
+  it('a password shown with Ctrl+T is erased when the prompt is cancelled, as it is masked on Enter', async () => {
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: tempDir('isync-config-'), INSOMNIA_SYNC_SERVER: server.url };
+    const shown = 'shown-then-cancelled-7q';
+    const c = openChecked('login --email shown@example.com', env);
+    await c.waitFor(/Password/);
+    c.type(shown);
+    c.keys('C-t');
+    await c.waitFor(new RegExp(shown));
+    c.keys('C-c');
+    expect(await c.exitCode()).toBe(130);
+    // capture-pane reads the scrollback too (-S -200): the password is nowhere
+    expect(c.screen()).not.toContain(shown);
+    expect(c.screen()).toMatch(/^error: cancelled$/m);
+    expect(c.screen()).toContain('TTY-SANE');
+
+    const submitted = 'shown-then-submitted-8r';
+    const e = open('login --email shown@example.com', env);
+    await e.waitFor(/Password/);
+    e.type(submitted);
+    e.keys('C-t');
+    await e.waitFor(new RegExp(submitted));
+    e.enter();
+    // no such account: exit 4, and the prompt was drawn again masked
+    expect(await e.exitCode()).toBe(4);
+    expect(e.screen()).not.toContain(submitted);
+  });
+
   it('Ctrl-D at a confirmation and Ctrl-C at the typed-email prompt cancel with exit 130 and change nothing', async () => {
     const m = machine(server.url);
     const up = await m.run(['signup', '--email', 'cancel-confirm@example.com', '--password-stdin'], { input: 'cancel-password-1\n' });
