@@ -55,10 +55,11 @@ async function newCredentials(ctx: ClientContext, cost: WireKdf, password: strin
 }
 
 async function askNewPassword(ctx: ClientContext, other: string, otherName: string): Promise<string> {
-  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false, minLength: MIN_PASSWORD_CHARS });
+  // a terminal re-asks a new password equal to the other secret at once; only a piped one gets here
+  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false, minLength: MIN_PASSWORD_CHARS, differentFrom: { value: other, what: otherName } });
   if (next.length < MIN_PASSWORD_CHARS) throw new UsageError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
   if (next === other) {
-    throw new UsageError(`the new password is the same as the ${otherName}`, 'with --password-stdin give it on the second line of standard input');
+    throw new UsageError(`the new password is the same as the ${otherName}; nothing was changed`, 'give a new one on the second line of standard input');
   }
   return next;
 }
@@ -164,7 +165,7 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
     ctx.progress.stop();
   }
   if (toB64(accountKey) !== session.secrets.accountKey) throw new IntegrityFailure('the account key the server holds is not the one this machine uses');
-  const next = await askNewPassword(ctx, current, 'current one');
+  const next = await askNewPassword(ctx, current, 'current password');
   ctx.progress.start('Deriving keys from your new password');
   const fresh = await newCredentials(ctx, proof.kdf, next);
   ctx.progress.update('Changing your password');
