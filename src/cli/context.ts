@@ -63,7 +63,8 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
     configDir: dir,
     ...(env.INSOMNIA_SYNC_TOKEN ? { accessToken: env.INSOMNIA_SYNC_TOKEN } : {}),
     loadConfig: () => (config ??= openConfig(dir)),
-    secrets: new SecretStore(dir, profile),
+    // a session file others could read is made private, and said so once (private-files.ts)
+    secrets: new SecretStore(dir, profile, (message) => out.warn(message)),
     prompter: new CliPrompter({
       passwordStdin: Boolean(opts.passwordStdin),
       yes: Boolean(opts.yes),

@@ -4,8 +4,9 @@
  * - config.json (conf): per-profile settings that are not secret (server, email)
  * - sessions/<profile>.json: the session token and unwrapped keys (see secrets.ts)
  */
-import { mkdirSync, chmodSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { tightenPrivate } from './private-files.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8787';
 export const DEFAULT_PROFILE = 'default';
@@ -59,7 +60,11 @@ export async function openConfig(dir: string): Promise<ConfigStore> {
   };
 }
 
+/**
+ * Makes `dir` (0700) if it is missing, and takes group and other bits off it if it has any (see
+ * private-files.ts); a folder already private is left as it is.
+ */
 export function ensurePrivateDir(dir: string): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  chmodSync(dir, 0o700);
+  tightenPrivate([dir]);
 }

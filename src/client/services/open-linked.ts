@@ -9,7 +9,6 @@ import type { ClientContext } from '../context.js';
 import { checkProfileName, DEFAULT_PROFILE } from '../config.js';
 import { AuthError, SyncError, UsageError } from '../errors.js';
 import { requireLinkedFolder, stateDir, type LinkedFolder } from '../local/link.js';
-import { SecretStore } from '../secrets.js';
 import { normalizeUrl, requireSession } from '../session.js';
 import type { SyncPrincipal } from '../token-session.js';
 
@@ -64,7 +63,7 @@ export function withLinkedProfile(ctx: ClientContext, folder: LinkedFolder): Cli
       `drop --profile and INSOMNIA_SYNC_PROFILE to use "${linked}", or clone the workspace again with --profile ${ctx.profile}`,
     );
   }
-  const secrets = new SecretStore(ctx.configDir, linked);
+  const secrets = ctx.secrets.forProfile(linked);
   if (secrets.read() === null) {
     throw new AuthError(
       `not logged in with profile "${linked}", which this folder is linked with`,
