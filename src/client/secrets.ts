@@ -8,7 +8,8 @@
 import { readFileSync, writeFileSync, renameSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ensurePrivateDir } from './config.js';
-import { describeTightened, tightenPrivate } from './private-files.js';
+import { SyncError } from './errors.js';
+import { describeTightened, fsReason, tightenPrivate } from './private-files.js';
 
 export interface SessionSecrets {
   version: 1;
@@ -69,12 +70,37 @@ export class SecretStore {
     }
   }
 
+  /**
+   * That a session can be written here, checked before anything is sent to a server (signup,
+   * login, recover): the config folder and its sessions folder are folders (made, 0700, if
+   * missing) and take a file. A scratch file is written and removed in each, as root ignores
+   * permission bits and only a write tells a read-only file system.
+   */
+  checkWritable(): void {
+    const sessions = path.dirname(this.file);
+    for (const dir of [this.configDir, sessions]) {
+      ensurePrivateDir(dir);
+      const scratch = path.join(dir, `.write-check.${process.pid}.tmp`);
+      try {
+        writeFileSync(scratch, '', { mode: 0o600 });
+        rmSync(scratch, { force: true });
+      } catch (err) {
+        throw cannotWrite(dir, err);
+      }
+    }
+  }
+
   write(secrets: SessionSecrets): void {
     ensurePrivateDir(this.configDir);
     ensurePrivateDir(path.dirname(this.file));
     const tmp = `${this.file}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(secrets), { mode: 0o600 });
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, JSON.stringify(secrets), { mode: 0o600 });
+      renameSync(tmp, this.file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw cannotWrite(path.dirname(this.file), err);
+    }
   }
 
   wipe(): boolean {
@@ -82,4 +108,13 @@ export class SecretStore {
     rmSync(this.file, { force: true });
     return had;
   }
+}
+
+/** One line naming the folder and the reason, with what to do (exit 1, as `init` says for its folder). */
+export function cannotWrite(dir: string, err: unknown): SyncError {
+  return new SyncError(
+    'local_write',
+    `cannot write ${dir} (${fsReason(err)})`,
+    'make it writable, or point INSOMNIA_SYNC_CONFIG_DIR at a folder you can write',
+  );
 }

@@ -16,8 +16,9 @@ import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } fro
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
 import { refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
-import { normalizeEmail, storeSession } from './auth.js';
+import { checkLocalState, normalizeEmail, storeSession } from './auth.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
+import { fsReason } from '../private-files.js';
 
 const MIN_PASSWORD_CHARS = 8;
 
@@ -237,6 +238,7 @@ export interface RecoverResult {
 export async function recover(ctx: ClientContext, opts: { email: string }): Promise<RecoverResult> {
   const email = normalizeEmail(opts.email);
   await refuseOtherAccount(ctx, email);
+  await checkLocalState(ctx);
   let key: Uint8Array;
   const typed = await ctx.prompter.password('Recovery key', { fromEnv: false });
   try {
@@ -280,7 +282,11 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
     client: ctx.clientLabel,
   });
   ctx.progress.stop();
-  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, { account: { email, userId } });
+  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, {
+    account: { email, userId },
+    done: 'your new password is set (the recovery key is spent)',
+    then: 'fix that, then log in with the new password',
+  });
   return { email: summary.email, server: summary.server, fingerprint: summary.fingerprint, profile: summary.profile, revokedTokens: res.revokedTokens ?? null };
 }
 
@@ -294,6 +300,8 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
 export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }): Promise<DeletionReceipt> {
   const session = requireSession(ctx);
   const email = session.secrets.email;
+  // read before the account is gone: a damaged config.json must not turn a deletion into an error
+  const config = await ctx.loadConfig();
   if (!opts.yes) {
     const typed = await ctx.prompter.text(`This deletes your account and every workspace only you can read, for good. Type your email (${email}) to confirm`);
     if (typed.trim().toLowerCase() !== email) throw new UsageError('the email did not match; nothing was deleted');
@@ -307,8 +315,19 @@ export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }):
     throw err;
   });
   ctx.progress.stop();
-  ctx.secrets.wipe();
-  const config = await ctx.loadConfig();
-  config.setProfile(ctx.profile, { server: session.secrets.server });
+  try {
+    ctx.secrets.wipe();
+  } catch (err) {
+    throw new SyncError(
+      'local_write',
+      `your account was deleted, but ${ctx.secrets.file} could not be removed (${fsReason(err)}): it still holds the deleted account's keys`,
+      `delete it yourself: rm ${ctx.secrets.file}`,
+    );
+  }
+  try {
+    config.setProfile(ctx.profile, { server: session.secrets.server });
+  } catch {
+    /* the profile keeps the deleted account's email as a default: harmless, and the deletion is done */
+  }
   return receipt;
 }
