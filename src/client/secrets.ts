@@ -53,10 +53,20 @@ export class SecretStore {
     return path.join(this.configDir, 'sessions', `${this.profile}.json`);
   }
 
-  read(): SessionSecrets | null {
+  /**
+   * The profile's session, or null. `toEnd`: for logout, which ends the session and removes the
+   * file; a file that cannot be made private is read all the same, since ending what it holds is
+   * the remedy.
+   */
+  read(opts: { toEnd?: boolean } = {}): SessionSecrets | null {
     if (!existsSync(this.file)) return null;
     // before a byte is read: not from a file others can read, nor through folders they can
-    const tightened = tightenPrivate([this.file, path.dirname(this.file), this.configDir]);
+    let tightened: ReturnType<typeof tightenPrivate> = [];
+    try {
+      tightened = tightenPrivate([this.file, path.dirname(this.file), this.configDir]);
+    } catch (err) {
+      if (!opts.toEnd) throw err;
+    }
     if (tightened.length > 0) {
       const copied = tightened.some((t) => t.path === this.file && (t.was & 0o044) !== 0);
       this.warn(describeTightened(tightened) + (copied ? '; if someone may have copied it, log in again: that ends the copied session' : ''));

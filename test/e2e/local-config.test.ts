@@ -67,7 +67,7 @@ describe('the config directory', () => {
       expect(again.stderr).toBe('');
     });
 
-    it.skipIf(!isRoot)("is refused, unchanged, when it is another user's and cannot be made private", async () => {
+    it.skipIf(!isRoot)("is refused, unchanged, when it is another user's and cannot be made private; logout still ends it", async () => {
       const m = machine(server.url);
       await loginMachine(m, EMAIL);
       const file = path.join(m.configDir, 'sessions', 'default.json');
@@ -79,6 +79,10 @@ describe('the config directory', () => {
       expect(res.stderr).toContain(`hint: its owner can run \`chmod 600 ${file}\``);
       expect(res.stdout).toBe('');
       expect(modeOf(file)).toBe(0o644);
+      // logout still ends it: that is the remedy, not a use
+      const out = await m.run(['logout']);
+      expect(out.code, out.stderr).toBe(0);
+      expect(existsSync(file)).toBe(false);
     });
   });
 

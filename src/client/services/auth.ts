@@ -273,7 +273,8 @@ export interface LogoutResult {
 }
 
 export async function logout(ctx: ClientContext): Promise<LogoutResult> {
-  const secrets = ctx.secrets.read();
+  // even a session file others could read, and that cannot be made private: ending it is the fix
+  const secrets = ctx.secrets.read({ toEnd: true });
   if (!secrets) return { loggedOut: false, serverRevoked: false, alreadyEnded: false };
   let serverRevoked = false;
   let alreadyEnded = false;
