@@ -52,17 +52,19 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   const clientLabel = `insomnia-sync/${VERSION} (${os.platform()})`;
   const clients = new Map<string, ApiClient>();
   let cancel: { controller: AbortController; off: () => void } | null = null;
-  const serverOverride = (opts.server as string | undefined) ?? env.INSOMNIA_SYNC_SERVER;
+  const serverFlag = opts.server as string | undefined;
+  const serverOverride = serverFlag ?? env.INSOMNIA_SYNC_SERVER;
   if (serverOverride) checkServerUrl(serverOverride);
   return {
     cwd: process.cwd(),
     profile,
     profileExplicit: explicitProfile !== undefined,
-    ...(serverOverride ? { serverOverride } : {}),
+    ...(serverOverride ? { serverOverride, serverSource: serverFlag ? ('flag' as const) : ('env' as const) } : {}),
     configDir: dir,
     ...(env.INSOMNIA_SYNC_TOKEN ? { accessToken: env.INSOMNIA_SYNC_TOKEN } : {}),
     loadConfig: () => (config ??= openConfig(dir)),
-    secrets: new SecretStore(dir, profile),
+    // a session file others could read is made private, and said so once (private-files.ts)
+    secrets: new SecretStore(dir, profile, (message) => out.warn(message)),
     prompter: new CliPrompter({
       passwordStdin: Boolean(opts.passwordStdin),
       yes: Boolean(opts.yes),

@@ -16,7 +16,7 @@ export function buildProgram(run: CommandRunner, output?: OutputConfiguration): 
   program
     .description('End-to-end encrypted sync for Insomnia workspace folders. The server stores ciphertext only.')
     .version(VERSION, '-V, --version')
-    .option('--server <url>', 'sync server URL, with its path if it is served under one (env INSOMNIA_SYNC_SERVER; default http://127.0.0.1:8787)')
+    .option('--server <url>', "sync server URL, with its path if it is served under one (env INSOMNIA_SYNC_SERVER; default http://127.0.0.1:8787); in a linked folder, the folder's own server wins over the env")
     .option('--profile <name>', 'local profile: a separate login (env INSOMNIA_SYNC_PROFILE)', undefined)
     .option('--json', 'print exactly one JSON document on stdout; errors as JSON on stderr')
     .option('-q, --quiet', 'print nothing but errors')
@@ -219,7 +219,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('account-sessions'));
   account
     .command('recovery-key')
-    .description('create a recovery key (shown once) that can set a new password without losing data; replaces any earlier one')
+    .description('create a recovery key (shown once) that can set a new password without losing data; replacing an earlier one asks first (--yes)')
     .action(action('account-recovery-key'));
   account
     .command('recover')

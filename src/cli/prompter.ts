@@ -5,7 +5,7 @@
  * With no terminal (or CI=true) nothing ever prompts.
  */
 import { StringDecoder } from 'node:string_decoder';
-import type { Prompter } from '../client/context.js';
+import type { PasswordOptions, Prompter } from '../client/context.js';
 import { CancelledError, MissingInputError, UsageError } from '../client/errors.js';
 
 /** What @inquirer/core throws when a prompt ends without an answer (Ctrl-C, an abort, a cancel). */
@@ -76,7 +76,7 @@ export class CliPrompter implements Prompter {
     }
   }
 
-  async password(message: string, opts: { confirm?: boolean; fromEnv?: boolean; minLength?: number } = {}): Promise<string> {
+  async password(message: string, opts: PasswordOptions = {}): Promise<string> {
     this.refusePasswordStdinOnTerminal();
     if (this.opts.passwordStdin) {
       const n = ++this.stdinLinesAsked;
@@ -91,25 +91,68 @@ export class CliPrompter implements Prompter {
     const fromEnv = opts.fromEnv === false ? undefined : this.opts.env.INSOMNIA_SYNC_PASSWORD;
     if (fromEnv) return fromEnv;
     if (!this.interactive) {
-      throw new MissingInputError(
-        `${message.toLowerCase()}: no terminal to ask on`,
-        opts.fromEnv === false ? 'pipe it with --password-stdin' : 'pipe it with --password-stdin, or set INSOMNIA_SYNC_PASSWORD',
-      );
+      const ways = opts.fromEnv === false ? 'pipe it with --password-stdin' : 'pipe it with --password-stdin, or set INSOMNIA_SYNC_PASSWORD';
+      throw new MissingInputError(`${message.toLowerCase()}: ${this.whyNoPrompt()}`, this.promptsOffInCi() ? `${ways}; or unset CI to be asked here` : ways);
     }
-    const { password } = await import('@inquirer/prompts');
-    // An empty or short entry is refused on the spot and asked again, not after the repeat.
+    // "Repeat the passphrase" after "Passphrase for …": one word for one secret
+    const noun = /passphrase/i.test(message) ? 'passphrase' : 'password';
+    // An empty or short entry, or one that must differ from another and does not, is refused on
+    // the spot and asked again, not after the repeat.
     const min = opts.minLength ?? 1;
     const validate = (value: string): string | true =>
-      value.length === 0 ? 'Type it, or Ctrl-C to cancel' : value.length < min ? `At least ${min} characters` : true;
+      value.length === 0
+        ? 'Type it, or Ctrl-C to cancel'
+        : value.length < min
+          ? `At least ${min} characters`
+          : opts.differentFrom !== undefined && value === opts.differentFrom.value
+            ? `That is your ${opts.differentFrom.what}: choose another`
+            : true;
     for (let round = 1; ; round++) {
-      const first = await this.ask((context) => password({ message, validate }, context));
+      const first = await this.hidden(message, validate);
       if (!opts.confirm) return first;
-      const again = await this.ask((context) => password({ message: 'Repeat the password' }, context));
+      const again = await this.hidden(`Repeat the ${noun}`);
       if (again === first) return first;
       // a typo in either entry: start over, a few times, rather than end the command
-      if (round === MISMATCH_ROUNDS) throw new UsageError('the two passwords differ');
-      this.opts.stderr.write('The two passwords differ; choose it again.\n');
+      if (round === MISMATCH_ROUNDS) throw new UsageError(`the two ${noun}s differ`);
+      this.opts.stderr.write(`The two ${noun}s differ; choose it again.\n`);
     }
+  }
+
+  /**
+   * One hidden entry. Ctrl+T shows what is typed; on Enter the prompt is drawn again masked, but
+   * a prompt that ends any other way (Ctrl-C, Ctrl-D, a signal) would stay as last drawn: its
+   * lines are erased then, so a shown password never stays on the screen or in the scrollback.
+   */
+  private async hidden(message: string, validate: (value: string) => string | true = () => true): Promise<string> {
+    const { password } = await import('@inquirer/prompts');
+    let submitted = false;
+    const check = (value: string): string | true => {
+      const verdict = validate(value);
+      // the password prompt settles with the answer right after a passing validate
+      if (verdict === true) submitted = true;
+      return verdict;
+    };
+    return this.ask((context) =>
+      password(
+        { message, validate: check },
+        {
+          ...context,
+          // read by @inquirer/core as the prompt ends, after the key that ended it
+          get clearPromptOnDone() {
+            return !submitted;
+          },
+        },
+      ),
+    );
+  }
+
+  /** CI=true on a terminal: prompts are off on purpose, not for want of a terminal. */
+  private promptsOffInCi(): boolean {
+    return Boolean(this.opts.stdin.isTTY) && this.opts.env.CI === 'true' && !this.opts.passwordStdin;
+  }
+
+  private whyNoPrompt(): string {
+    return this.promptsOffInCi() ? 'CI=true turns prompts off' : 'no terminal to ask on';
   }
 
   /**
@@ -140,7 +183,7 @@ export class CliPrompter implements Prompter {
     if (this.opts.yes) return true;
     this.refusePasswordStdinOnTerminal();
     if (!this.interactive || this.opts.passwordStdin) {
-      throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
+      throw new MissingInputError(`${message} — ${this.whyNoPrompt()}`, 'pass --yes to confirm');
     }
     const { confirm } = await import('@inquirer/prompts');
     return this.ask((context) => confirm({ message, default: false }, context));
@@ -148,7 +191,7 @@ export class CliPrompter implements Prompter {
 
   async text(message: string): Promise<string> {
     this.refusePasswordStdinOnTerminal();
-    if (!this.interactive) throw new MissingInputError(`${message} — no terminal to ask on`, 'pass --yes to confirm');
+    if (!this.interactive) throw new MissingInputError(`${message} — ${this.whyNoPrompt()}`, 'pass --yes to confirm');
     const { input } = await import('@inquirer/prompts');
     return this.ask((context) => input({ message }, context));
   }

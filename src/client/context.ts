@@ -8,14 +8,23 @@ import type { ApiClient } from './api.js';
 import type { ConfigStore } from './config.js';
 import type { SecretStore } from './secrets.js';
 
+export interface PasswordOptions {
+  /** ask a terminal twice */
+  confirm?: boolean;
+  /** false for anything but the account password: INSOMNIA_SYNC_PASSWORD does not hold it */
+  fromEnv?: boolean;
+  /** a terminal re-asks a shorter entry at once (the caller still checks one from stdin or the environment) */
+  minLength?: number;
+  /** a terminal re-asks an entry equal to `value` at once, naming `what` it is (the caller still checks one from stdin) */
+  differentFrom?: { value: string; what: string };
+}
+
 export interface Prompter {
   /**
    * A secret from --password-stdin (the next line), INSOMNIA_SYNC_PASSWORD (only the account
    * password: pass `fromEnv: false` for anything else) or a hidden prompt; MissingInputError otherwise.
-   * `confirm` asks a terminal twice; `minLength` has a terminal re-ask a shorter entry at once (the
-   * caller still checks the length of a password from stdin or the environment).
    */
-  password(message: string, opts?: { confirm?: boolean; fromEnv?: boolean; minLength?: number }): Promise<string>;
+  password(message: string, opts?: PasswordOptions): Promise<string>;
   /** true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes */
   confirm(message: string): Promise<boolean>;
   /** free text (e.g. a typed name to confirm deletion); MissingInputError with no terminal */
@@ -40,6 +49,11 @@ export interface ClientContext {
   profileExplicit?: boolean;
   /** --server or INSOMNIA_SYNC_SERVER, when given */
   serverOverride?: string;
+  /**
+   * Where serverOverride came from. In a linked folder the folder's server wins over
+   * INSOMNIA_SYNC_SERVER, and a --server naming another one is refused (services/open-linked.ts).
+   */
+  serverSource?: 'flag' | 'env';
   configDir: string;
   /** profile settings (server, email); loaded on demand */
   loadConfig(): Promise<ConfigStore>;

@@ -40,16 +40,27 @@ export async function refuseOtherAccount(ctx: ClientContext, email: string | nul
   );
 }
 
-export function requireSession(ctx: ClientContext, server?: string): ActiveSession {
+/**
+ * The profile's session, for `server` (a linked folder's, whose root is `linkedRoot`), else the
+ * --server or INSOMNIA_SYNC_SERVER given, else the session's own. A session for another server is
+ * "not logged in" (exit 4); the hint never says `logout`, which would wipe the keys this profile
+ * holds for its own server.
+ */
+export function requireSession(ctx: ClientContext, server?: string, linkedRoot?: string): ActiveSession {
   const secrets = ctx.secrets.read();
   if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL` (or `signup`)', 'not_logged_in');
-  const target = server ?? ctx.serverOverride ?? secrets.server;
-  if (normalizeUrl(target) !== normalizeUrl(secrets.server)) {
-    throw new AuthError(
-      `not logged in to ${normalizeUrl(target)} (this profile's session is for ${secrets.server})`,
-      'run `insomnia-sync logout` first to log in there, or use another --profile',
-      'not_logged_in',
-    );
+  const target = normalizeUrl(server ?? ctx.serverOverride ?? secrets.server);
+  if (target !== normalizeUrl(secrets.server)) {
+    const otherProfile = `log in to ${target} with a profile of its own: \`insomnia-sync --profile NAME --server ${target} login --email EMAIL\``;
+    if (linkedRoot !== undefined) {
+      throw new AuthError(
+        `${linkedRoot} is linked to ${target}, but profile "${ctx.profile}" is logged in to ${secrets.server}`,
+        `${otherProfile}, then clone the workspace again with that --profile`,
+        'not_logged_in',
+      );
+    }
+    const drop = ctx.serverSource === 'env' ? 'unset INSOMNIA_SYNC_SERVER' : 'drop --server';
+    throw new AuthError(`not logged in to ${target} (this profile's session is for ${secrets.server})`, `${drop} to use ${secrets.server}, or ${otherProfile}`, 'not_logged_in');
   }
   // The public halves are derived from the secret keys, not read from the session file: a session
   // stored by an older signup may hold the server's reply there, unchecked (own-keys.ts).

@@ -54,11 +54,12 @@ function link(profile: unknown): void {
   writeLink(folder, { version: 1, server: SERVER, workspaceId: 'w'.repeat(32), teamId: 't', profile } as never);
 }
 
-function context(profile: string, explicit: boolean, cwd = folder): ClientContext {
+function context(profile: string, explicit: boolean, cwd = folder, server?: { url: string; source: 'flag' | 'env' }): ClientContext {
   return {
     cwd,
     profile,
     profileExplicit: explicit,
+    ...(server ? { serverOverride: server.url, serverSource: server.source } : {}),
     configDir,
     loadConfig: () => Promise.reject(new Error('not needed')),
     secrets: new SecretStore(configDir, profile),
@@ -131,6 +132,37 @@ describe('the profile of a linked folder', () => {
   });
 });
 
+describe('the server of a linked folder', () => {
+  const OTHER = 'http://127.0.0.1:9';
+  const serverOf = async (ctx: ClientContext): Promise<string> => ((await openLinkedFolder(ctx)).session as ActiveSession).secrets.server;
+
+  it('is the one in its link, over INSOMNIA_SYNC_SERVER naming another', async () => {
+    link('work');
+    expect(await serverOf(context('default', false, folder, { url: OTHER, source: 'env' }))).toBe(SERVER);
+  });
+
+  it('refuses a --server naming another, with exit 2, naming both and never hinting logout', async () => {
+    link('work');
+    const err = await failure(context('default', false, folder, { url: `${OTHER}/`, source: 'flag' }));
+    expect(exitCodeFor(err.code)).toBe(2);
+    expect(err.message).toBe(`this folder is linked to ${SERVER}, not ${OTHER}`);
+    expect(err.hint).not.toContain('logout');
+  });
+
+  it('accepts a --server naming the same server, however it is spelled', async () => {
+    link('work');
+    expect(await serverOf(context('default', false, folder, { url: `${SERVER}/`, source: 'flag' }))).toBe(SERVER);
+  });
+
+  it("says so, without hinting logout, when the folder's profile is logged in to another server now", async () => {
+    writeLink(folder, { version: 1, server: OTHER, workspaceId: 'w'.repeat(32), teamId: 't', profile: 'work' });
+    const err = await failure(context('default', false));
+    expect(exitCodeFor(err.code)).toBe(4);
+    expect(err.message).toBe(`${folder} is linked to ${OTHER}, but profile "work" is logged in to ${SERVER}`);
+    expect(err.hint).not.toContain('logout');
+  });
+});
+
 describe('buildContext', () => {
   const out = { progress: () => ({ start() {}, update() {}, stop() {} }) } as unknown as Output;
   const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ INSOMNIA_SYNC_CONFIG_DIR: configDir, ...extra });
@@ -145,5 +177,15 @@ describe('buildContext', () => {
     const empty = await buildContext({}, out, env({ INSOMNIA_SYNC_PROFILE: '' }));
     expect([empty.profile, empty.profileExplicit]).toEqual(['default', false]);
     await Promise.all([none, flag, fromEnv, empty].map((c) => c.close()));
+  });
+
+  it('tells a --server from INSOMNIA_SYNC_SERVER, and the flag wins', async () => {
+    const fromEnv = await buildContext({}, out, env({ INSOMNIA_SYNC_SERVER: 'http://127.0.0.1:1' }));
+    expect([fromEnv.serverOverride, fromEnv.serverSource]).toEqual(['http://127.0.0.1:1', 'env']);
+    const flag = await buildContext({ server: 'http://127.0.0.1:2' }, out, env({ INSOMNIA_SYNC_SERVER: 'http://127.0.0.1:1' }));
+    expect([flag.serverOverride, flag.serverSource]).toEqual(['http://127.0.0.1:2', 'flag']);
+    const none = await buildContext({}, out, env());
+    expect([none.serverOverride, none.serverSource]).toEqual([undefined, undefined]);
+    await Promise.all([fromEnv, flag, none].map((c) => c.close()));
   });
 });

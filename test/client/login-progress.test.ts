@@ -21,8 +21,9 @@ function recordingContext(prelogin: () => Promise<unknown>): { ctx: ClientContex
     profile: 'default',
     serverOverride: SERVER,
     configDir: '/nonexistent',
-    loadConfig: never('the config'),
-    secrets: { read: () => null } as unknown as ClientContext['secrets'],
+    // read (and the folder checked) before the server is contacted; written only after a login
+    loadConfig: async () => ({ dir: '/nonexistent', getProfile: () => ({}), setProfile: never('writing the config') }),
+    secrets: { read: () => null, checkWritable: () => {} } as unknown as ClientContext['secrets'],
     prompter: { password: async () => 'correct horse battery staple', confirm: never('a confirmation'), text: never('a prompt') },
     progress: { start: (t: string) => labels.push(t), update: (t: string) => labels.push(t), stop() {} },
     primitives: noblePrimitives,

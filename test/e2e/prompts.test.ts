@@ -57,6 +57,89 @@ describe('prompts on a terminal', () => {
     }
   });
 
+  it('a password shown with Ctrl+T is erased when the prompt is cancelled, as it is masked on Enter', async () => {
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: tempDir('isync-config-'), INSOMNIA_SYNC_SERVER: server.url };
+    const shown = 'shown-then-cancelled-7q';
+    const c = openChecked('login --email shown@example.com', env);
+    await c.waitFor(/Password/);
+    c.type(shown);
+    c.keys('C-t');
+    await c.waitFor(new RegExp(shown));
+    c.keys('C-c');
+    expect(await c.exitCode()).toBe(130);
+    // capture-pane reads the scrollback too (-S -200): the password is nowhere
+    expect(c.screen()).not.toContain(shown);
+    expect(c.screen()).toMatch(/^error: cancelled$/m);
+    expect(c.screen()).toContain('TTY-SANE');
+
+    const submitted = 'shown-then-submitted-8r';
+    const e = open('login --email shown@example.com', env);
+    await e.waitFor(/Password/);
+    e.type(submitted);
+    e.keys('C-t');
+    await e.waitFor(new RegExp(submitted));
+    e.enter();
+    // no such account: exit 4, and the prompt was drawn again masked
+    expect(await e.exitCode()).toBe(4);
+    expect(e.screen()).not.toContain(submitted);
+  });
+
+  it('CI=true on a terminal says that CI turns prompts off, and how to give the password', async () => {
+    const env = { INSOMNIA_SYNC_CONFIG_DIR: tempDir('isync-config-'), INSOMNIA_SYNC_SERVER: server.url, CI: 'true' };
+    const s = open('login --email ci-terminal@example.com', env);
+    expect(await s.exitCode()).toBe(2);
+    expect(s.screen()).toMatch(/^error: password: CI=true turns prompts off$/m);
+    expect(s.screen()).toMatch(/^hint: pipe it with --password-stdin, or set INSOMNIA_SYNC_PASSWORD; or unset CI to be asked here$/m);
+    expect(s.screen()).not.toContain('no terminal');
+    // with no terminal at all, it says that
+    const piped = await machine(server.url).run(['login', '--email', 'ci-terminal@example.com']);
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toContain('error: password: no terminal to ask on');
+  });
+
+  it('export --encrypt asks for the passphrase, then to repeat the passphrase (one word for one secret)', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'passphrase@example.com', '--password-stdin'], { input: 'passphrase-account-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'a.json'), '{}');
+    expect((await m.run(['init', '--name', 'Phrase'], { cwd: dir })).code).toBe(0);
+    expect((await m.run(['push'], { cwd: dir })).code).toBe(0);
+    const s = open(`export --out ${path.join(tempDir(), 'x.tar.gz')} --encrypt`, { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url }, dir);
+    await s.waitFor(/Passphrase/);
+    s.type('first passphrase 1');
+    s.enter();
+    await s.waitFor(/Repeat the passphrase/);
+    s.type('other passphrase 2');
+    s.enter();
+    await s.waitFor(/The two passphrases differ; choose it again\./);
+    s.keys('C-c');
+    expect(await s.exitCode()).toBe(130);
+    expect(s.screen()).not.toMatch(/Repeat the password|passwords differ/);
+  });
+
+  it('account password on a terminal re-asks a new password equal to the current one, with no --password-stdin hint', async () => {
+    const m = machine(server.url);
+    const up = await m.run(['signup', '--email', 'same-again@example.com', '--password-stdin'], { input: 'same-password-1\n' });
+    expect(up.code, up.stderr).toBe(0);
+    const s = open('account password', { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url });
+    await s.waitFor(/Current password/);
+    s.type('same-password-1');
+    s.enter();
+    await s.waitFor(/New password/);
+    s.type('same-password-1');
+    s.enter();
+    await s.waitFor(/That is your current password: choose another/);
+    expect(s.screen()).not.toMatch(/EXIT=|--password-stdin|Repeat/);
+    s.keys('C-c');
+    expect(await s.exitCode()).toBe(130);
+    // piped, the same entry is refused with a hint about the piped lines
+    const piped = await m.run(['account', 'password', '--password-stdin'], { input: 'same-password-1\nsame-password-1\n' });
+    expect(piped.code).toBe(2);
+    expect(piped.stderr).toContain('error: the new password is the same as the current password; nothing was changed');
+    expect(piped.stderr).toContain('hint: give a new one on the second line of standard input');
+  });
+
   it('Ctrl-D at a confirmation and Ctrl-C at the typed-email prompt cancel with exit 130 and change nothing', async () => {
     const m = machine(server.url);
     const up = await m.run(['signup', '--email', 'cancel-confirm@example.com', '--password-stdin'], { input: 'cancel-password-1\n' });

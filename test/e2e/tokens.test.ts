@@ -432,6 +432,18 @@ describe('a token made before a key rotation, in the hands of the member removed
 
   const head = (): string => db.prepare('SELECT head FROM workspaces WHERE id = ?').pluck().get(wsId) as string;
 
+  /**
+   * The CI folder as if it had been cloned through dave's proxy: its link names the proxy, and a
+   * linked folder's commands go to the server in its link (INSOMNIA_SYNC_SERVER does not redirect
+   * them). Returns the undo.
+   */
+  const linkThrough = (proxy: RecordingProxy): (() => void) => {
+    const file = path.join(ciDir, '.insomnia-sync', 'link.json');
+    const original = readFileSync(file, 'utf8');
+    writeFileSync(file, JSON.stringify({ ...json(original), server: proxy.url }, null, 2) + '\n');
+    return () => writeFileSync(file, original);
+  };
+
   beforeAll(async () => {
     server = await startServer();
     db = new Database(path.join(server.dataDir, 'sync.db'));
@@ -466,6 +478,7 @@ describe('a token made before a key rotation, in the hands of the member removed
 
   it('the server refuses it (exit 4) for reads and writes, even with the new key hidden and no ?epoch=; the head stays', async () => {
     const proxy = await davesProxy();
+    const unlink = linkThrough(proxy);
     try {
       writeFileSync(path.join(ciDir, 'x.json'), '{"x":"INJECTED BY THE REMOVED MEMBER"}');
       const pushed = await ci(proxy.url, token, ['push', '-m', 'looks like CI'], ciDir);
@@ -473,7 +486,10 @@ describe('a token made before a key rotation, in the hands of the member removed
       expect(pushed.stderr).toMatch(/predates a key rotation/);
       const cloned = await ci(proxy.url, token, ['clone', wsId, 'again'], tempDir('isync-stale-ci2-'));
       expect(cloned.code, cloned.stderr).toBe(4);
+      // both went through the proxy
+      expect(proxy.responses.filter((r) => r.method === 'GET' && r.url === `/v1/workspaces/${wsId}`)).toHaveLength(2);
     } finally {
+      unlink();
       await proxy.close();
     }
     expect(head()).toBe(firstHead);
@@ -504,11 +520,13 @@ describe('a token made before a key rotation, in the hands of the member removed
     expect(epoch).toBe(2);
     db.prepare('INSERT INTO access_token_keys (token_id, epoch, wrapped_key) VALUES (?, ?, ?)').run(tokenId, epoch, 'AQ'.repeat(40));
     const proxy = await davesProxy(epoch);
+    const unlink = linkThrough(proxy);
     try {
       writeFileSync(path.join(ciDir, 'x.json'), '{"x":"INJECTED BY THE REMOVED MEMBER"}');
       const pushed = await ci(proxy.url, token, ['push', '-m', 'looks like CI'], ciDir);
       expect(pushed.code, pushed.stderr).toBe(0);
     } finally {
+      unlink();
       await proxy.close();
       db.prepare('DELETE FROM access_token_keys WHERE token_id = ? AND epoch = ?').run(tokenId, epoch);
     }

@@ -8,7 +8,7 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
   if (out.quiet && !out.json) throw new UsageError('--quiet would hide the recovery key, which is shown only once', 'drop --quiet, or use --json');
   const res = await createRecoveryKey(ctx);
   out.result(res, () => [
-    'Your recovery key (shown this once; any earlier one no longer works):',
+    `Your recovery key (shown this once${res.replaced ? '; your earlier one no longer works' : ''}):`,
     '',
     `  ${out.bold(res.recoveryKey)}`,
     '',

@@ -16,8 +16,9 @@ import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } fro
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
 import { refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
-import { normalizeEmail, storeSession } from './auth.js';
+import { checkLocalState, normalizeEmail, storeSession } from './auth.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
+import { fsReason } from '../private-files.js';
 
 const MIN_PASSWORD_CHARS = 8;
 
@@ -55,10 +56,11 @@ async function newCredentials(ctx: ClientContext, cost: WireKdf, password: strin
 }
 
 async function askNewPassword(ctx: ClientContext, other: string, otherName: string): Promise<string> {
-  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false, minLength: MIN_PASSWORD_CHARS });
+  // a terminal re-asks a new password equal to the other secret at once; only a piped one gets here
+  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false, minLength: MIN_PASSWORD_CHARS, differentFrom: { value: other, what: otherName } });
   if (next.length < MIN_PASSWORD_CHARS) throw new UsageError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
   if (next === other) {
-    throw new UsageError(`the new password is the same as the ${otherName}`, 'with --password-stdin give it on the second line of standard input');
+    throw new UsageError(`the new password is the same as the ${otherName}; nothing was changed`, 'give a new one on the second line of standard input');
   }
   return next;
 }
@@ -164,7 +166,7 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
     ctx.progress.stop();
   }
   if (toB64(accountKey) !== session.secrets.accountKey) throw new IntegrityFailure('the account key the server holds is not the one this machine uses');
-  const next = await askNewPassword(ctx, current, 'current one');
+  const next = await askNewPassword(ctx, current, 'current password');
   ctx.progress.start('Deriving keys from your new password');
   const fresh = await newCredentials(ctx, proof.kdf, next);
   ctx.progress.update('Changing your password');
@@ -187,11 +189,25 @@ export interface RecoveryKeyResult {
   /** shown once; the server keeps only a hash of a value derived from it */
   recoveryKey: string;
   createdAt: string;
+  /** an earlier recovery key existed and no longer works */
+  replaced: boolean;
 }
 
-/** Makes a new recovery key (replacing any earlier one) after a fresh proof of the password. */
+/**
+ * Makes a new recovery key after a fresh proof of the password. One the account already has stops
+ * working the moment the new one is made, before the new one is on anyone's screen: that is
+ * confirmed first (a terminal asks; otherwise --yes is needed, or nothing changes, exit 2).
+ */
 export async function createRecoveryKey(ctx: ClientContext): Promise<RecoveryKeyResult> {
   const session = requireSession(ctx);
+  // account show says whether a key exists (and since when), and sends nothing secret
+  const existing = (await session.api.accountShow()).recoveryKey;
+  if (existing.set) {
+    const since = existing.createdAt ? ` (made ${existing.createdAt})` : '';
+    const ok = await ctx.prompter.confirm(`Replace your recovery key${since}? The old key stops working as soon as the new one is made`);
+    // a confirmation answered no exits 2, as one that cannot be asked does
+    if (!ok) throw new UsageError('recovery key not replaced; nothing was changed');
+  }
   const password = await ctx.prompter.password('Password');
   ctx.progress.start('Deriving keys from your password');
   const proof = await proofOf(ctx, session, password);
@@ -202,7 +218,7 @@ export async function createRecoveryKey(ctx: ClientContext): Promise<RecoveryKey
     .setRecoveryKey({ authKey: toB64(proof.authKey), recoveryAuthKey: toB64(secrets.authKey), wrappedAccountKey: toB64(wrapped) })
     .catch(wrongPassword);
   ctx.progress.stop();
-  return { recoveryKey: formatRecoveryKey(key), createdAt: res.createdAt };
+  return { recoveryKey: formatRecoveryKey(key), createdAt: res.createdAt, replaced: existing.set };
 }
 
 export interface RecoverResult {
@@ -222,6 +238,7 @@ export interface RecoverResult {
 export async function recover(ctx: ClientContext, opts: { email: string }): Promise<RecoverResult> {
   const email = normalizeEmail(opts.email);
   await refuseOtherAccount(ctx, email);
+  await checkLocalState(ctx);
   let key: Uint8Array;
   const typed = await ctx.prompter.password('Recovery key', { fromEnv: false });
   try {
@@ -265,7 +282,11 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
     client: ctx.clientLabel,
   });
   ctx.progress.stop();
-  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, { account: { email, userId } });
+  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, {
+    account: { email, userId },
+    done: 'your new password is set (the recovery key is spent)',
+    then: 'fix that, then log in with the new password',
+  });
   return { email: summary.email, server: summary.server, fingerprint: summary.fingerprint, profile: summary.profile, revokedTokens: res.revokedTokens ?? null };
 }
 
@@ -279,6 +300,8 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
 export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }): Promise<DeletionReceipt> {
   const session = requireSession(ctx);
   const email = session.secrets.email;
+  // read before the account is gone: a damaged config.json must not turn a deletion into an error
+  const config = await ctx.loadConfig();
   if (!opts.yes) {
     const typed = await ctx.prompter.text(`This deletes your account and every workspace only you can read, for good. Type your email (${email}) to confirm`);
     if (typed.trim().toLowerCase() !== email) throw new UsageError('the email did not match; nothing was deleted');
@@ -292,8 +315,19 @@ export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }):
     throw err;
   });
   ctx.progress.stop();
-  ctx.secrets.wipe();
-  const config = await ctx.loadConfig();
-  config.setProfile(ctx.profile, { server: session.secrets.server });
+  try {
+    ctx.secrets.wipe();
+  } catch (err) {
+    throw new SyncError(
+      'local_write',
+      `your account was deleted, but ${ctx.secrets.file} could not be removed (${fsReason(err)}): it still holds the deleted account's keys`,
+      `delete it yourself: rm ${ctx.secrets.file}`,
+    );
+  }
+  try {
+    config.setProfile(ctx.profile, { server: session.secrets.server });
+  } catch {
+    /* the profile keeps the deleted account's email as a default: harmless, and the deletion is done */
+  }
   return receipt;
 }

@@ -17,6 +17,7 @@ import { AuthError, IntegrityFailure, SyncError, UsageError } from '../errors.js
 import { normalizeUrl, refuseOtherAccount, requireSession, resolveServer } from '../session.js';
 import type { SessionSecrets } from '../secrets.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
+import { fsReason } from '../private-files.js';
 
 export interface AccountSummary {
   userId: string;
@@ -58,6 +59,7 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   // the server refuses it too, but only after the password prompt and the key derivation
   if (!isPrintableLine(name)) throw new UsageError('an account name is one line of printable characters (no newline or control character)');
   await refuseOtherAccount(ctx, null);
+  await checkLocalState(ctx);
   const password = await ctx.prompter.password('Choose a password', { confirm: true, minLength: 8 });
   if (password.length < 8) throw new UsageError('the password must have at least 8 characters');
   const server = await resolveServer(ctx);
@@ -112,12 +114,15 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   return storeSession(ctx, server, res, accountKey, identity.x25519.secretKey, identity.ed25519.secretKey, {
     account: { email, userId },
     hint: 'the account was created, but nothing was stored on this machine; `insomnia-sync login` checks the keys again; if it fails too, contact the server operator',
+    done: `your account ${email} was created on ${normalizeUrl(server)}`,
+    then: `fix that, then log in: \`insomnia-sync login --email ${email}\``,
   });
 }
 
 export async function login(ctx: ClientContext, opts: { email: string }): Promise<AccountSummary> {
   const email = normalizeEmail(opts.email);
   await refuseOtherAccount(ctx, email);
+  await checkLocalState(ctx);
   const password = await ctx.prompter.password('Password');
   const server = await resolveServer(ctx);
   const api = ctx.api(server);
@@ -149,9 +154,25 @@ export async function login(ctx: ClientContext, opts: { email: string }): Promis
   // live on the server with nothing here able to end it.
   const replaced = ctx.secrets.read()?.sessionToken;
   // storeSession checks the public keys the server holds against ours before anything is kept
-  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, { account: { email } });
+  const summary = await storeSession(ctx, server, res, accountKey, xSecret, edSecret, {
+    account: { email },
+    done: `the server logged you in as ${email}`,
+    then: 'fix that and log in again',
+  });
   if (replaced !== undefined && replaced !== res.session?.token) await endReplacedSession(ctx, server, replaced);
   return summary;
+}
+
+/**
+ * What signup, login and `account recover` check on this machine before they ask for a password
+ * or send anything: that the config folder can take the session (it is a folder, or can be made
+ * one, and it can be written) and that config.json, if there is one, can be read. A server would
+ * otherwise make the account or open the session, and the command then fail with no machine
+ * holding it.
+ */
+export async function checkLocalState(ctx: ClientContext): Promise<void> {
+  await ctx.loadConfig();
+  ctx.secrets.checkWritable();
 }
 
 /** Best effort: the new session is stored already, and an old one the server ended meanwhile is fine. */
@@ -195,7 +216,14 @@ export async function storeSession(
   accountKey: Uint8Array,
   xSecret: Uint8Array,
   edSecret: Uint8Array,
-  opts: { account: { email: string; userId?: string }; hint?: string },
+  opts: {
+    account: { email: string; userId?: string };
+    hint?: string;
+    /** what the server did, for the error when this machine then cannot keep the session */
+    done: string;
+    /** what to do then */
+    then: string;
+  },
 ): Promise<AccountSummary> {
   if (!res.session) throw new AuthError('the server did not open a session');
   checkReplyAccount(res, opts.account, opts.hint);
@@ -215,8 +243,17 @@ export async function storeSession(
     x25519Public: toB64(identity.x25519.publicKey),
     ed25519Public: toB64(identity.ed25519.publicKey),
   };
-  ctx.secrets.write(secrets);
-  (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
+  // checkLocalState saw both writable; should a write fail even so (a full disk), the session the
+  // server just opened is ended, so that none is left that no machine holds. The profile's
+  // settings go first: without the session file they are harmless.
+  try {
+    (await ctx.loadConfig()).setProfile(ctx.profile, { server: secrets.server, email: secrets.email });
+    ctx.secrets.write(secrets);
+  } catch (err) {
+    if (!(err instanceof SyncError)) throw err;
+    await ctx.api(server, res.session.token).logout().catch(() => {});
+    throw new SyncError(err.code, `${opts.done}, but this machine could not keep the session: ${err.message}`, opts.then);
+  }
   return {
     userId: res.user.id,
     email: res.user.email,
@@ -236,7 +273,8 @@ export interface LogoutResult {
 }
 
 export async function logout(ctx: ClientContext): Promise<LogoutResult> {
-  const secrets = ctx.secrets.read();
+  // even a session file others could read, and that cannot be made private: ending it is the fix
+  const secrets = ctx.secrets.read({ toEnd: true });
   if (!secrets) return { loggedOut: false, serverRevoked: false, alreadyEnded: false };
   let serverRevoked = false;
   let alreadyEnded = false;
@@ -248,7 +286,17 @@ export async function logout(ctx: ClientContext): Promise<LogoutResult> {
     // nothing is left on the server to worry about.
     alreadyEnded = err instanceof AuthError && err.code === 'unauthorized';
   }
-  ctx.secrets.wipe();
+  try {
+    ctx.secrets.wipe();
+  } catch (err) {
+    // the server's side is done (or could not be told): say which, and what is left here
+    const server = serverRevoked || alreadyEnded ? 'the session ended on the server' : 'the server could not be told (the session ends when it expires)';
+    throw new SyncError(
+      'local_write',
+      `${server}, but ${ctx.secrets.file} could not be removed (${fsReason(err)}): it still holds your account keys`,
+      `delete it yourself: rm ${ctx.secrets.file}`,
+    );
+  }
   return { loggedOut: true, serverRevoked, alreadyEnded };
 }
 

@@ -9,8 +9,7 @@ import type { ClientContext } from '../context.js';
 import { checkProfileName, DEFAULT_PROFILE } from '../config.js';
 import { AuthError, SyncError, UsageError } from '../errors.js';
 import { requireLinkedFolder, stateDir, type LinkedFolder } from '../local/link.js';
-import { SecretStore } from '../secrets.js';
-import { requireSession } from '../session.js';
+import { normalizeUrl, requireSession } from '../session.js';
 import type { SyncPrincipal } from '../token-session.js';
 
 export interface LinkedContext {
@@ -25,11 +24,28 @@ export interface LinkedContext {
  */
 export async function openLinkedFolder(ctx: ClientContext): Promise<LinkedContext> {
   const folder = requireLinkedFolder(ctx.cwd);
-  const server = ctx.serverOverride ?? folder.link.server;
+  const server = linkedServer(ctx, folder);
   const token = ctx.accessToken === undefined ? null : (await import('../token-session.js')).openTokenSession(ctx, server);
   // An access token is its own identity: no profile's session is read, so none is checked.
-  const session = token ?? requireSession(withLinkedProfile(ctx, folder), server);
+  const session = token ?? requireSession(withLinkedProfile(ctx, folder), server, folder.root);
   return { folder, session };
+}
+
+/**
+ * The server a linked folder talks to: the one recorded in its link, as its profile is. It wins
+ * over INSOMNIA_SYNC_SERVER (set for a whole shell or CI job, it names where new links go, not
+ * where this one went); a --server naming another server is refused (exit 2) rather than guessed
+ * between, as an explicit --profile that differs is.
+ */
+export function linkedServer(ctx: ClientContext, folder: LinkedFolder): string {
+  const linked = normalizeUrl(folder.link.server);
+  if (ctx.serverSource === 'flag' && ctx.serverOverride !== undefined && normalizeUrl(ctx.serverOverride) !== linked) {
+    throw new UsageError(
+      `this folder is linked to ${linked}, not ${normalizeUrl(ctx.serverOverride)}`,
+      `drop --server to use ${linked}, or clone the workspace again with --server ${normalizeUrl(ctx.serverOverride)}`,
+    );
+  }
+  return linked;
 }
 
 /**
@@ -47,7 +63,7 @@ export function withLinkedProfile(ctx: ClientContext, folder: LinkedFolder): Cli
       `drop --profile and INSOMNIA_SYNC_PROFILE to use "${linked}", or clone the workspace again with --profile ${ctx.profile}`,
     );
   }
-  const secrets = new SecretStore(ctx.configDir, linked);
+  const secrets = ctx.secrets.forProfile(linked);
   if (secrets.read() === null) {
     throw new AuthError(
       `not logged in with profile "${linked}", which this folder is linked with`,
