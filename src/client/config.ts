@@ -48,11 +48,6 @@ export async function openConfig(dir: string): Promise<ConfigStore> {
   ensurePrivateDir(dir);
   const file = path.join(dir, 'config.json');
   checkConfigFile(file);
-  // Loading conf is ~40 ms of synchronous work (the CLI is bundled as CommonJS). signup and login
-  // now load it at start (checkLocalState), right after the start-up's own block: let timers run
-  // in between (a timer, not setImmediate, which would resume before them), so the two do not
-  // make one long stall of the event loop (test/e2e/argon2-worker.test.ts measures it).
-  await new Promise((resolve) => setTimeout(resolve, 0));
   const { default: Conf } = await import('conf');
   let conf: InstanceType<typeof Conf<{ profiles: Record<string, ProfileConfig> }>>;
   try {
