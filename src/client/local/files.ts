@@ -53,6 +53,17 @@ function reasonOf(err: NodeJS.ErrnoException & { code: string }): string {
  * `err` as a FileUnreadableError naming `relPath`, if it is the file system's (it has an errno
  * code); anything else as it is.
  */
+/** lstat() of a path, or null when nothing is there (nor a folder on the way to it). */
+export function lstatOrNull(file: string): Stats | null {
+  try {
+    return lstatSync(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
 export function unreadable(relPath: string, err: unknown): unknown {
   const e = err as NodeJS.ErrnoException;
   if (err instanceof SyncError || typeof e?.code !== 'string' || !/^E[A-Z]+$/.test(e.code)) return err;

@@ -18,7 +18,7 @@ import { groupByBytes } from '../byte-groups.js';
 import { ConflictError, IntegrityFailure } from '../errors.js';
 import { conflictPathFor, parentDirs } from '../../sync/paths.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
-import { parentsAreFolders } from './files.js';
+import { lstatOrNull, parentsAreFolders } from './files.js';
 import { TaskLimiter } from './limit.js';
 import { STATE_DIR } from './link.js';
 import type { Progress } from '../context.js';
@@ -445,14 +445,6 @@ function clearParents(root: string, rel: string, clear: Set<string>): string | n
   return null;
 }
 
-function lstatOrNull(abs: string): Stats | null {
-  try {
-    return lstatSync(abs);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-    throw err;
-  }
-}
 
 /**
  * Sets or clears the execute bits of a regular file as `chmod +x` / `chmod -x` would: set, each

@@ -9,7 +9,7 @@
  * name. Either is written under a temporary name and only then given its name, and never in place
  * of something that took that name meanwhile; a failed export leaves nothing.
  */
-import { closeSync, createWriteStream, existsSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, type Stats } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
@@ -21,6 +21,7 @@ import { decryptWorkspaceName } from '../keyring.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
 import { refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { lstatOrNull } from '../local/files.js';
 import { NewerFormatError } from '../../sync/errors.js';
 import { placeRemoteFiles } from '../local/materialize.js';
 import { readRemoteFiles, type RemoteFile } from '../remote-read.js';
@@ -104,14 +105,6 @@ export function exportTarget(cwd: string, out: string, encrypt: boolean, archive
   return target;
 }
 
-function lstatOrNull(file: string): Stats | null {
-  try {
-    return lstatSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-    throw err;
-  }
-}
 
 /** A file-system-safe folder name for a workspace: its name, then the start of its id. */
 export function folderName(name: string, id: string): string {

@@ -1,5 +1,5 @@
 /** log, restore and verify: reading the remote history. */
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, type Stats } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { BlobCheckError, blobOpener, type BlobOpener } from '../../crypto/blob-open.js';
 import type { BlobFrame } from '../../protocol/blob-frames.js';
@@ -10,6 +10,7 @@ import { findVerifiedSnapshot, lostBase, walkVerifiedHistory } from '../history.
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
+import { lstatOrNull } from '../local/files.js';
 import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type ApplyPlan, type RemoteFiles } from '../local/materialize.js';
 import { comparePaths } from '../../sync/paths.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
@@ -192,14 +193,6 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
   return result;
 }
 
-function lstatOrNull(file: string): Stats | null {
-  try {
-    return lstatSync(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
-    throw err;
-  }
-}
 
 /** The first few paths of a list, for a question on one line. */
 function listed(paths: readonly string[]): string {
