@@ -165,8 +165,8 @@ describe('statement and lock timeouts answer 503, not 500', () => {
     await db?.drop();
   });
 
-  /** A role owning a fresh schema, with `settings` (ALTER ROLE … SET), and the app on a store it opened. */
-  async function appAs(settings: Record<string, string>, storeOptions: { statementTimeoutMs?: number } = {}) {
+  /** A new role owning a fresh schema, with `settings` (ALTER ROLE … SET); `url` connects as it. */
+  async function roleOwningFreshSchema(settings: Record<string, string>): Promise<{ schema: string; role: string; url: string }> {
     const schemaUrl = await db.freshSchema();
     const schema = new URL(schemaUrl).searchParams.get('options')!.split('=')[1]!;
     const role = `r_${randomBytes(5).toString('hex')}`;
@@ -176,7 +176,13 @@ describe('statement and lock timeouts answer 503, not 500', () => {
     for (const [k, v] of Object.entries(settings)) await db.query(`ALTER ROLE ${role} SET ${k} = '${v}'`);
     const u = new URL(schemaUrl);
     u.username = role;
-    const store = await openPostgresStore(u.toString(), storeOptions);
+    return { schema, role, url: u.toString() };
+  }
+
+  /** A role owning a fresh schema, with `settings`, and the app on a store it opened. */
+  async function appAs(settings: Record<string, string>, storeOptions: { statementTimeoutMs?: number } = {}) {
+    const { schema, role, url } = await roleOwningFreshSchema(settings);
+    const store = await openPostgresStore(url, storeOptions);
     const app = buildApp({ store, serverSecret: new Uint8Array(32).fill(7), kdfDefaults: KDF });
     await app.ready();
     const signup = await app.inject({ method: 'POST', url: '/v1/auth/signup', payload: fakeSignupBody() });
@@ -238,20 +244,12 @@ describe('statement and lock timeouts answer 503, not 500', () => {
   });
 
   it("migrations are not cut short by the role's statement_timeout: they wait for another server's migration lock", async () => {
-    const schemaUrl = await db.freshSchema();
-    const schema = new URL(schemaUrl).searchParams.get('options')!.split('=')[1]!;
-    const role = `r_${randomBytes(5).toString('hex')}`;
-    roles.push(role);
-    await db.query(`CREATE ROLE ${role} LOGIN`);
-    await db.query(`ALTER SCHEMA ${schema} OWNER TO ${role}`);
-    await db.query(`ALTER ROLE ${role} SET statement_timeout = '300ms'`);
-    const u = new URL(schemaUrl);
-    u.username = role;
+    const { url } = await roleOwningFreshSchema({ statement_timeout: '300ms' });
     const other = new pg.Client({ connectionString: db.url });
     await other.connect();
     try {
       await other.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-      const opening = openPostgresStore(u.toString(), { migrate: false }).then(async (store) => {
+      const opening = openPostgresStore(url, { migrate: false }).then(async (store) => {
         try {
           return await store.migrate();
         } finally {
