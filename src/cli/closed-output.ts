@@ -9,6 +9,9 @@
  * a pull has written its files. The reader that went away reports its own failure, if it was one;
  * and `set -o pipefail` scripts do not fail on `| head`, as they do on git's SIGPIPE (141).
  *
+ * A secret shown only once is the exception: `token create` and `account recovery-key` check their
+ * write went through (Output.resultDelivered) and fail when it did not.
+ *
  * Any other error on stdout means the output was lost for another reason: one line (a JSON error
  * with --json), exit 1 if the command had succeeded. Errors on stderr are dropped: there is nowhere
  * left to say them.

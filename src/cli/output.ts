@@ -89,6 +89,19 @@ export class Output {
     if (lines.length) this.stdout.write(lines.join('\n') + '\n');
   }
 
+  /**
+   * A result shown only once (a new token, a recovery key): written as `result` writes it, and
+   * resolved with whether standard output took all of it. A reader that closed the pipe first
+   * (`token create | true`) makes it false: the caller then undoes what it made, as nobody holds
+   * the secret. A reader that exits after the bytes reached the pipe cannot be told apart.
+   */
+  resultDelivered(data: unknown, human: () => string | string[]): Promise<boolean> {
+    const text = this.json ? JSON.stringify(data, null, 2) + '\n' : `${([] as string[]).concat(human()).join('\n')}\n`;
+    return new Promise((resolve) => {
+      this.stdout.write(text, (err) => resolve(!err));
+    });
+  }
+
   /** Talk: hints, warnings. Never with --json or --quiet. */
   note(message: string): void {
     if (this.json || this.quiet) return;

@@ -4,11 +4,12 @@
  * EPIPE, and the exit status it would have had (README "Exit status"). A command that changes
  * something has done it all by then: push has moved the server's head, pull has written the files.
  * Without a server: test/cli/closed-output.test.ts.
+ * The exceptions: a token or recovery key that nobody received (token create revokes it), exit 1.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { PASSWORD, loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const FILES = 3000; // status --json then says ~180 KB, well over a pipe's 64 KiB buffer
@@ -87,6 +88,30 @@ describe('a reader that closes the pipe early', () => {
     expect(res.stderr).toMatch(/^error: this folder is not linked/);
     expect(res.stderr).not.toMatch(/EPIPE|\n\s+at /);
     expect(res.code).toBe(5);
+  });
+
+  it('token create with stdout closed: nobody got the token, so it is revoked; exit 1, one line saying so', async () => {
+    const res = await a.run(['token', 'create', '--workspace', 'pipes', '--name', 'lost-in-pipe'], { cwd: folder, closeStdout: 'at-once' });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/^error: the token could not be written to standard output \(its reader had closed it\), so it was revoked$/m);
+    expect(res.stderr).not.toMatch(/EPIPE|\n\s+at |isync_/);
+    const tokens = JSON.parse((await a.run(['token', 'list', '--json'])).stdout).tokens as { name: string; status: string }[];
+    expect(tokens.filter((t) => t.name === 'lost-in-pipe').map((t) => t.status)).toEqual(['revoked']);
+    // the same command with its output read: a live token
+    const kept = await a.run(['token', 'create', '--workspace', 'pipes', '--name', 'kept', '--json'], { cwd: folder });
+    expect(kept.code, kept.stderr).toBe(0);
+    const after = JSON.parse((await a.run(['token', 'list', '--json'])).stdout).tokens as { name: string; status: string }[];
+    expect(after.filter((t) => t.name === 'kept').map((t) => t.status)).toEqual(['active']);
+  });
+
+  it('account recovery-key with stdout closed: exit 1, saying the key was not shown and the earlier one is gone', async () => {
+    const first = await a.run(['account', 'recovery-key', '--password-stdin', '--json'], { input: `${PASSWORD}\n`, closeStdout: 'at-once' });
+    expect(first.code).toBe(1);
+    expect(JSON.parse(first.stderr).error).toEqual({ code: 'output_lost', message: 'the new recovery key could not be written to standard output (its reader had closed it)' });
+    const again = await a.run(['account', 'recovery-key', '--yes', '--password-stdin'], { input: `${PASSWORD}\n`, closeStdout: 'at-once' });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/^error: .*could not be written.*; your earlier one no longer works either$/m);
+    expect(again.stderr).toMatch(/^hint: run `insomnia-sync account recovery-key` again with its output kept$/m);
   });
 
   it(`push --json with stdout closed: all ${FILES} files pushed, the server's head moved, exit 0`, async () => {
