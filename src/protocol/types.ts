@@ -95,6 +95,8 @@ export interface TeamInfo {
   sealedKeys: { epoch: number; sealedKey: string }[];
   /** false while the caller accepted an invitation but no owner or admin confirmed them yet (absent: true) */
   confirmed?: boolean;
+  /** true while a member has left and the key awaits `team rotate`: writes are refused (absent: false) */
+  rotationPending?: boolean;
 }
 
 /** Answer of signup, login and GET /v1/me. */

@@ -90,6 +90,7 @@ const teamInfo = {
     role: { type: 'string' },
     epoch: { type: 'integer' },
     confirmed: { type: 'boolean' },
+    rotationPending: { type: 'boolean' },
     sealedKeys: {
       type: 'array',
       items: {

@@ -24,6 +24,7 @@ export function accountView(user: UserRecord, teams: TeamMembershipRecord[], ses
       epoch: t.epoch,
       sealedKeys: t.sealedKeys.map((k) => ({ epoch: k.epoch, sealedKey: k.sealedKey })),
       ...(t.confirmed === false ? { confirmed: false } : {}),
+      ...(t.rotationPending === true ? { rotationPending: true } : {}),
     })),
   };
   if (session) out.session = session;

@@ -82,6 +82,8 @@ export interface TeamMembershipRecord extends TeamRecord {
    * key to them; absent for a confirmed member (so records read as before teams had states).
    */
   confirmed?: false;
+  /** Present, and true, only while a member has left and nobody has rotated the team key yet. */
+  rotationPending?: true;
 }
 
 export interface WorkspaceKeyRecord {

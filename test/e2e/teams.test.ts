@@ -352,13 +352,21 @@ describe('teams end to end', () => {
     const ciPush = await machine(server.url, ciConfig).run(['push'], { cwd: ciDir, env: { INSOMNIA_SYNC_TOKEN: carolToken } });
     expect(ciPush.code).toBe(4);
 
+    // where owners look: the team list says a rotation waits, and which command does it
+    const teamId = json((await ann.run(['team', 'list', '--json'])).stdout).teams.find((t: { name: string }) => t.name === team).id as string;
+    const pending = json((await ann.run(['team', 'list', '--json'])).stdout).teams.find((t: { id: string }) => t.id === teamId);
+    expect(pending.rotationPending).toBe(true);
+    expect((await ann.run(['team', 'list'])).stdout).toContain(`(key rotation pending: run \`team rotate --team ${teamId.slice(0, 12)}\`)`);
     writeFileSync(path.join(annDir, 'c.txt'), 'after carol left');
     const refused = await ann.run(['push'], { cwd: annDir });
     expect(refused.code).toBe(3);
-    expect(refused.stderr).toMatch(/team rotate/);
+    // the refusal names the team and a command that pastes as it is
+    expect(refused.stderr).toContain(`a member left team ${team} and its key has not been rotated yet; an owner or admin must run \`insomnia-sync team rotate --team ${teamId.slice(0, 12)}\``);
     const rotated = await ann.run(['team', 'rotate', '--team', team, '--json']);
     expect(rotated.code, rotated.stderr).toBe(0);
     expect(json(rotated.stdout).epoch).toBe(3);
+    expect(json((await ann.run(['team', 'list', '--json'])).stdout).teams.find((t: { id: string }) => t.id === teamId).rotationPending).toBe(false);
+    expect((await ann.run(['team', 'list'])).stdout).not.toContain('rotation pending');
     const pushed = await ann.run(['push'], { cwd: annDir });
     expect(pushed.code, pushed.stderr).toBe(0);
     // a fresh clone by the owner reads all three epochs' history

@@ -1,5 +1,5 @@
 import type { ClientContext } from '../../client/context.js';
-import { listTeams } from '../../client/services/teams.js';
+import { listTeams, type TeamListEntry } from '../../client/services/teams.js';
 import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
@@ -7,7 +7,13 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
   out.result({ teams }, () =>
     teams.map(
       (t) =>
-        `${t.id.slice(0, 12)}  ${t.name}${t.personal ? ' (personal)' : ''}  ${t.role}  epoch ${t.epoch}${t.confirmed ? '' : '  (waiting for confirmation)'}`,
+        `${t.id.slice(0, 12)}  ${t.name}${t.personal ? ' (personal)' : ''}  ${t.role}  epoch ${t.epoch}${t.confirmed ? '' : '  (waiting for confirmation)'}${pendingRotation(out, t)}`,
     ),
   );
+}
+
+/** Where owners look first: a team whose writes wait for them to rotate its key. */
+function pendingRotation(out: Output, t: TeamListEntry): string {
+  if (!t.rotationPending) return '';
+  return out.yellow(t.role === 'member' ? '  (key rotation pending: writes wait for an owner or admin)' : `  (key rotation pending: run \`team rotate --team ${t.id.slice(0, 12)}\`)`);
 }

@@ -28,6 +28,8 @@ export interface TeamListEntry {
   personal: boolean;
   epoch: number;
   confirmed: boolean;
+  /** a member left and the key awaits `team rotate`: the team's writes are refused until then */
+  rotationPending: boolean;
 }
 
 export interface MemberView {
@@ -68,12 +70,20 @@ export async function createTeam(ctx: ClientContext, opts: { name: string }): Pr
   const sealed = sealTeamKeyGrant(p, granterOf(session), session.identity.x25519.publicKey, teamKey, { teamId: id, epoch: 1, previousKeyHash: null });
   const team = await session.api.createTeam({ id, name, sealedTeamKey: toB64(sealed) });
   session.trust.createdTeam(team.id);
-  return { id: team.id, name: team.name, role: 'owner', personal: false, epoch: team.epoch, confirmed: true };
+  return { id: team.id, name: team.name, role: 'owner', personal: false, epoch: team.epoch, confirmed: true, rotationPending: false };
 }
 
 export async function listTeams(ctx: ClientContext): Promise<TeamListEntry[]> {
   const me = await requireSession(ctx).api.me();
-  return me.teams.map((t) => ({ id: t.id, name: t.name, role: t.role, personal: t.personal, epoch: t.epoch, confirmed: t.confirmed !== false }));
+  return me.teams.map((t) => ({
+    id: t.id,
+    name: t.name,
+    role: t.role,
+    personal: t.personal,
+    epoch: t.epoch,
+    confirmed: t.confirmed !== false,
+    rotationPending: t.rotationPending === true,
+  }));
 }
 
 export async function teamMembers(ctx: ClientContext, opts: { team: string }) {

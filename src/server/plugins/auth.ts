@@ -82,7 +82,7 @@ export function makeRequireWorkspaceAccess(ctx: ServerContext): WorkspaceGuard {
     const role = access.state === 'confirmed' ? access.role : null;
     if (!role) throw notFound('workspace not found');
     if (!ROLES_FOR[need].includes(role)) throw new ApiError('forbidden', `your role (${role}) does not allow this`);
-    if (need === 'write' && access.team?.rotationPending) throw rotationPending();
+    if (need === 'write' && access.team?.rotationPending) throw rotationPending(access.team);
     return workspace;
   };
 }
@@ -105,7 +105,7 @@ async function tokenWorkspace(ctx: ServerContext, token: TokenAuthContext, works
   if (!role || !ROLES_FOR[need].includes(role)) {
     throw new ApiError('forbidden', "the member who created this access token no longer has this access; create a new token");
   }
-  if (need === 'write' && access.team?.rotationPending) throw rotationPending();
+  if (need === 'write' && access.team?.rotationPending) throw rotationPending(access.team);
   return workspace;
 }
 
@@ -113,9 +113,10 @@ async function tokenWorkspace(ctx: ServerContext, token: TokenAuthContext, works
  * A member left and the team key they held would still protect what is written now (content, a new
  * workspace's key, a new name): refuse until someone rotates (docs/protocol.md §8).
  */
-export function rotationPending(): ApiError {
+export function rotationPending(team: { id: string; name: string }): ApiError {
+  // the id prefix, not the name, in the command: it pastes into any shell as it is
   return new ApiError(
     'conflict',
-    "a member left this team and its key has not been rotated yet; an owner or admin must run `insomnia-sync team rotate --team TEAM`",
+    `a member left team ${team.name} and its key has not been rotated yet; an owner or admin must run \`insomnia-sync team rotate --team ${team.id.slice(0, 12)}\``,
   );
 }

@@ -40,7 +40,7 @@ export function registerWorkspaceRoutes(
       const { team, state } = await store.teamAccess(teamId, getAuth(request).userId);
       if (!team || state !== 'confirmed') throw notFound('team not found');
       // the new workspace key would be wrapped under a team key the departed member holds
-      if (team.rotationPending) throw rotationPending();
+      if (team.rotationPending) throw rotationPending(team);
       if (key.epoch > team.epoch) throw new ApiError('bad_request', `key epoch ${key.epoch} is newer than the team's (${team.epoch})`);
       // an older epoch is checked by the store, in its transaction: a rotation may land in between
       const result = await store.createWorkspace({ id, teamId, encryptedName, key: { ...key }, createdAt: ctx.now() });
@@ -77,7 +77,8 @@ export function registerWorkspaceRoutes(
     handler: async (request): Promise<T.WorkspaceInfo> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'manage');
       // the new name is encrypted under a key the departed member holds; deleting stays allowed
-      if ((await store.teamAccess(ws.teamId, getAuth(request).userId)).team?.rotationPending) throw rotationPending();
+      const { team } = await store.teamAccess(ws.teamId, getAuth(request).userId);
+      if (team?.rotationPending) throw rotationPending(team);
       const renamed = await store.renameWorkspace(ws.id, request.body.encryptedName, ctx.now());
       if (!renamed) throw notFound('workspace not found');
       return workspaceView(renamed);

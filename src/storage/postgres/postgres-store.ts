@@ -285,7 +285,7 @@ export class PostgresStore implements Store {
 
   async listTeamsOfUser(userId: string): Promise<TeamMembershipRecord[]> {
     const rows = await this.db.query(
-      `SELECT t.id, t.name, t.personal, t.epoch, m.role, m.pending FROM team_members m JOIN teams t ON t.id = m.team_id
+      `SELECT t.id, t.name, t.personal, t.epoch, t.rotation_pending, m.role, m.pending FROM team_members m JOIN teams t ON t.id = m.team_id
        WHERE m.user_id = $1 ORDER BY t.created_at, t.id`,
       [userId],
     );
@@ -296,6 +296,7 @@ export class PostgresStore implements Store {
       role: asRole(t.role),
       // only when false: a confirmed membership reads as before teams had states
       ...(t.pending === true ? { confirmed: false as const } : {}),
+      ...(t.rotation_pending === true ? { rotationPending: true as const } : {}),
       sealedKeys: (byTeam.get(String(t.id)) ?? []).map((k) => ({ epoch: Number(k.epoch), sealedKey: String(k.sealed_key) })),
     }));
   }

@@ -270,7 +270,7 @@ export class SqliteStore implements Store {
 
   async listTeamsOfUser(userId: string): Promise<TeamMembershipRecord[]> {
     const teams = this.stmt(
-      `SELECT t.id, t.name, t.personal, t.epoch, m.role, m.pending FROM team_members m JOIN teams t ON t.id = m.team_id
+      `SELECT t.id, t.name, t.personal, t.epoch, t.rotation_pending, m.role, m.pending FROM team_members m JOIN teams t ON t.id = m.team_id
        WHERE m.user_id = ? ORDER BY t.created_at, t.id`,
     ).all(userId) as Row[];
     const keys = this.stmt('SELECT team_id, epoch, sealed_key FROM team_keys WHERE user_id = ? ORDER BY team_id, epoch').all(userId) as Row[];
@@ -280,6 +280,7 @@ export class SqliteStore implements Store {
       role: t.role as TeamRole,
       // only when false: a confirmed membership reads as before teams had states
       ...(Number(t.pending) === 1 ? { confirmed: false } : {}),
+      ...(Number(t.rotation_pending) === 1 ? { rotationPending: true as const } : {}),
       sealedKeys: (byTeam.get(String(t.id)) ?? []).map((k) => ({ epoch: Number(k.epoch), sealedKey: String(k.sealed_key) })),
     }));
   }
