@@ -9,7 +9,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PASSWORD, loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { clonedFolder, linkedFolder, PASSWORD, tempDir, twoMachines, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const FILES = 3000; // status --json then says ~180 KB, well over a pipe's 64 KiB buffer
@@ -30,22 +30,14 @@ function expectQuietEnd(res: CliResult, code = 0): void {
 
 beforeAll(async () => {
   server = await startServer();
-  a = machine(server.url);
-  b = machine(server.url);
-  await signupMachine(a, 'pipes@example.com');
-  await loginMachine(b, 'pipes@example.com');
-  folder = tempDir('isync-pipes-');
-  writeFileSync(path.join(folder, 'counter.json'), '{}');
-  const init = await a.run(['init', '--name', 'pipes', '--json'], { cwd: folder });
-  expect(init.code, init.stderr).toBe(0);
+  ({ a, b } = await twoMachines(server.url, 'pipes@example.com'));
+  ({ dir: folder } = await linkedFolder(a, 'pipes', { 'counter.json': '{}' }, { prefix: 'isync-pipes-', push: false }));
   for (let i = 0; i < PUSHES; i++) {
     writeFileSync(path.join(folder, 'counter.json'), JSON.stringify({ i }));
     const push = await a.run(['push', '-m', `push ${i}`, '--json'], { cwd: folder });
     expect(push.code, push.stderr).toBe(0);
   }
-  copy = path.join(tempDir('isync-pipes-b-'), 'copy');
-  const clone = await b.run(['clone', 'pipes', copy, '--json']);
-  expect(clone.code, clone.stderr).toBe(0);
+  copy = await clonedFolder(b, 'pipes', 'isync-pipes-b-');
   mkdirSync(path.join(folder, 'many'));
   for (let i = 0; i < FILES; i++) writeFileSync(path.join(folder, 'many', `f${i}.json`), JSON.stringify({ i }));
 }, 180_000);

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
-import { CLI, machine, tempDir } from '../helpers/cli.js';
+import { CLI, linkedFolder, linkedMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { TmuxSession } from '../helpers/tty.js';
 
 describe('prompts on a terminal', () => {
@@ -22,6 +22,9 @@ describe('prompts on a terminal', () => {
     sessions.push(s);
     return s;
   };
+
+  /** the environment that runs the CLI in a terminal as machine `m` */
+  const envOf = (m: Machine): Record<string, string> => ({ INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: m.server });
 
   /** runs the CLI, then says TTY-SANE when the terminal is back in line mode with echo */
   const openChecked = (args: string, env: Record<string, string>): TmuxSession =>
@@ -98,14 +101,8 @@ describe('prompts on a terminal', () => {
   });
 
   it('export --encrypt asks for the passphrase, then to repeat the passphrase (one word for one secret)', async () => {
-    const m = machine(server.url);
-    const up = await m.run(['signup', '--email', 'passphrase@example.com', '--password-stdin'], { input: 'passphrase-account-1\n' });
-    expect(up.code, up.stderr).toBe(0);
-    const dir = tempDir();
-    writeFileSync(path.join(dir, 'a.json'), '{}');
-    expect((await m.run(['init', '--name', 'Phrase'], { cwd: dir })).code).toBe(0);
-    expect((await m.run(['push'], { cwd: dir })).code).toBe(0);
-    const s = open(`export --out ${path.join(tempDir(), 'x.tar.gz')} --encrypt`, { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url }, dir);
+    const { machine: m, dir } = await linkedMachine(server.url, 'passphrase@example.com', { name: 'Phrase' });
+    const s = open(`export --out ${path.join(tempDir(), 'x.tar.gz')} --encrypt`, envOf(m), dir);
     await s.waitFor(/Passphrase/);
     s.type('first passphrase 1');
     s.enter();
@@ -120,9 +117,8 @@ describe('prompts on a terminal', () => {
 
   it('account password on a terminal re-asks a new password equal to the current one, with no --password-stdin hint', async () => {
     const m = machine(server.url);
-    const up = await m.run(['signup', '--email', 'same-again@example.com', '--password-stdin'], { input: 'same-password-1\n' });
-    expect(up.code, up.stderr).toBe(0);
-    const s = open('account password', { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url });
+    await signupMachine(m, 'same-again@example.com', 'same-password-1');
+    const s = open('account password', envOf(m));
     await s.waitFor(/Current password/);
     s.type('same-password-1');
     s.enter();
@@ -141,13 +137,8 @@ describe('prompts on a terminal', () => {
   });
 
   it('Ctrl-D at a confirmation and Ctrl-C at the typed-email prompt cancel with exit 130 and change nothing', async () => {
-    const m = machine(server.url);
-    const up = await m.run(['signup', '--email', 'cancel-confirm@example.com', '--password-stdin'], { input: 'cancel-password-1\n' });
-    expect(up.code, up.stderr).toBe(0);
-    const dir = tempDir();
-    writeFileSync(path.join(dir, 'a.json'), '{}');
-    expect((await m.run(['init', '--name', 'Still here'], { cwd: dir })).code).toBe(0);
-    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const { machine: m } = await linkedMachine(server.url, 'cancel-confirm@example.com', { name: 'Still here', push: false });
+    const env = envOf(m);
     const del = openChecked(`workspace delete 'Still here'`, env);
     await del.waitFor(/Delete workspace "Still here"/);
     del.keys('C-d');
@@ -245,9 +236,8 @@ describe('prompts on a terminal', () => {
 
   it('account password checks the current password before asking for the new one', async () => {
     const m = machine(server.url);
-    const up = await m.run(['signup', '--email', 'change@example.com', '--password-stdin'], { input: 'current-password-1\n' });
-    expect(up.code, up.stderr).toBe(0);
-    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    await signupMachine(m, 'change@example.com', 'current-password-1');
+    const env = envOf(m);
     const wrong = open('account password', env);
     await wrong.waitFor(/Current password/);
     wrong.type('not-the-password');
@@ -272,13 +262,8 @@ describe('prompts on a terminal', () => {
   });
 
   it('workspace delete asks for confirmation; answering no keeps the workspace', async () => {
-    const m = machine(server.url);
-    const up = await m.run(['signup', '--email', 'confirm@example.com', '--password-stdin'], { input: 'confirm-password-1\n' });
-    expect(up.code, up.stderr).toBe(0);
-    const dir = tempDir();
-    writeFileSync(path.join(dir, 'a.json'), '{}');
-    expect((await m.run(['init', '--name', 'Keep me'], { cwd: dir })).code).toBe(0);
-    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
+    const { machine: m } = await linkedMachine(server.url, 'confirm@example.com', { name: 'Keep me', push: false });
+    const env = envOf(m);
     const no = open(`workspace delete 'Keep me'`, env);
     await no.waitFor(/Delete workspace "Keep me"/);
     no.type('n');
@@ -294,17 +279,10 @@ describe('prompts on a terminal', () => {
   });
 
   it('restore over unpushed changes answered no exits 2, as a declined workspace delete does, and keeps them', async () => {
-    const m = machine(server.url);
-    const up = await m.run(['signup', '--email', 'restore-no@example.com', '--password-stdin'], { input: 'restore-password-1\n' });
-    expect(up.code, up.stderr).toBe(0);
-    const dir = tempDir();
-    writeFileSync(path.join(dir, 'a.json'), '{"v":1}');
-    expect((await m.run(['init', '--name', 'Restore me'], { cwd: dir })).code).toBe(0);
-    expect((await m.run(['push', '-m', 'one'], { cwd: dir })).code).toBe(0);
+    const { machine: m, dir } = await linkedMachine(server.url, 'restore-no@example.com', { name: 'Restore me', files: { 'a.json': '{"v":1}' }, message: 'one' });
     const first = JSON.parse((await m.run(['log', '--json'], { cwd: dir })).stdout).snapshots[0].id as string;
     writeFileSync(path.join(dir, 'a.json'), '{"v":2}');
-    const env = { INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: server.url };
-    const s = open(`restore ${first}`, env, dir);
+    const s = open(`restore ${first}`, envOf(m), dir);
     await s.waitFor(/Overwrite 1 unpushed change\(s\) to synced files \(a\.json\) with snapshot/);
     s.type('n');
     s.enter();
@@ -324,10 +302,7 @@ describe('prompts on a terminal', () => {
       throw new Error(`no ${kind} for ${to}`);
     };
     const [owner, yes, no] = [machine(server.url), machine(server.url), machine(server.url)];
-    for (const [m, email] of [[owner, 'owner@example.com'], [yes, 'vouched@example.com'], [no, 'doubted@example.com']] as const) {
-      const up = await m.run(['signup', '--email', email, '--password-stdin'], { input: 'a-long-password-1\n' });
-      expect(up.code, up.stderr).toBe(0);
-    }
+    for (const [m, email] of [[owner, 'owner@example.com'], [yes, 'vouched@example.com'], [no, 'doubted@example.com']] as const) await signupMachine(m, email);
     expect((await owner.run(['account', 'verify', mailed('owner@example.com', 'Verification code')])).code).toBe(0);
     expect((await owner.run(['team', 'create', 'Crew'])).code).toBe(0);
     expect((await owner.run(['team', 'invite', 'vouched@example.com', 'doubted@example.com', '--team', 'Crew'])).code).toBe(0);
@@ -336,7 +311,7 @@ describe('prompts on a terminal', () => {
     const fingerprintOf = async (m: typeof owner) => JSON.parse((await m.run(['whoami', '--json'])).stdout).fingerprint as string;
     const [fpYes, fpNo] = [await fingerprintOf(yes), await fingerprintOf(no)];
 
-    const s = open('team confirm --all --team Crew', { INSOMNIA_SYNC_CONFIG_DIR: owner.configDir, INSOMNIA_SYNC_SERVER: server.url });
+    const s = open('team confirm --all --team Crew', envOf(owner));
     // The members come in the server's order: answer by what the screen shows.
     for (let round = 0; round < 2; round++) {
       const screen = await s.waitFor(round === 0 ? /Does it match/ : /Does it match[\s\S]*Does it match/);
@@ -354,10 +329,7 @@ describe('prompts on a terminal', () => {
     expect(members.find((m) => m.email === 'vouched@example.com')?.status).toBe('confirmed');
     expect(members.find((m) => m.email === 'doubted@example.com')?.status).not.toBe('confirmed');
     // the vouched-for member can now read the team; the other still cannot
-    const dir = tempDir();
-    writeFileSync(path.join(dir, 'crew.json'), '{}');
-    expect((await owner.run(['init', '--name', 'crew-ws', '--team', 'Crew'], { cwd: dir })).code).toBe(0);
-    expect((await owner.run(['push'], { cwd: dir })).code).toBe(0);
+    await linkedFolder(owner, 'crew-ws', { 'crew.json': '{}' }, { initArgs: ['--team', 'Crew'] });
     const cloneYes = await yes.run(['clone', 'crew-ws', path.join(tempDir(), 'c')]);
     expect(cloneYes.code, cloneYes.stderr).toBe(0);
     const cloneNo = await no.run(['clone', 'crew-ws', path.join(tempDir(), 'c')]);

@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginMachine, machine, ROOT, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { clonedFolder, linkedFolder, ROOT, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -27,10 +27,7 @@ describe('pull and local edits', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    a = machine(server.url);
-    b = machine(server.url);
-    await signupMachine(a, 'edits@example.com');
-    await loginMachine(b, 'edits@example.com');
+    ({ a, b } = await twoMachines(server.url, 'edits@example.com'));
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
@@ -39,17 +36,8 @@ describe('pull and local edits', () => {
   /** A workspace pushed from A with `files`, cloned on B. */
   async function pair(files: Record<string, string>): Promise<{ aDir: string; bDir: string }> {
     const name = `edits-${++n}`;
-    const aDir = tempDir('isync-edits-a-');
-    for (const [rel, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(aDir, rel)), { recursive: true });
-      writeFileSync(path.join(aDir, rel), text);
-    }
-    expect((await a.run(['init', '--name', name], { cwd: aDir })).code).toBe(0);
-    await push(a, aDir, 'first');
-    const bDir = path.join(tempDir('isync-edits-b-'), 'ws');
-    const cloned = await b.run(['clone', name, bDir]);
-    expect(cloned.code, cloned.stderr).toBe(0);
-    return { aDir, bDir };
+    const { dir: aDir } = await linkedFolder(a, name, files, { prefix: 'isync-edits-a-', message: 'first' });
+    return { aDir, bDir: await clonedFolder(b, name, 'isync-edits-b-') };
   }
 
   async function push(m: Machine, dir: string, message: string): Promise<void> {

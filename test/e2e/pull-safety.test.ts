@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { clonedFolder, linkedFolder, tempDir, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -22,10 +22,7 @@ describe('pull and restore leave alone what is not theirs', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    a = machine(server.url);
-    b = machine(server.url);
-    await signupMachine(a, 'safety@example.com');
-    await loginMachine(b, 'safety@example.com');
+    ({ a, b } = await twoMachines(server.url, 'safety@example.com'));
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
@@ -34,18 +31,8 @@ describe('pull and restore leave alone what is not theirs', () => {
   /** A workspace pushed from A with `files`, cloned on B. */
   async function pair(files: Record<string, string>): Promise<{ aDir: string; bDir: string; name: string }> {
     const name = `safety-${++n}`;
-    const aDir = tempDir('isync-safety-a-');
-    for (const [rel, text] of Object.entries(files)) {
-      mkdirSync(path.dirname(path.join(aDir, rel)), { recursive: true });
-      writeFileSync(path.join(aDir, rel), text);
-    }
-    expect((await a.run(['init', '--name', name], { cwd: aDir })).code).toBe(0);
-    const pushed = await a.run(['push', '-m', 'first'], { cwd: aDir });
-    expect(pushed.code, pushed.stderr).toBe(0);
-    const bDir = path.join(tempDir('isync-safety-b-'), 'ws');
-    const cloned = await b.run(['clone', name, bDir]);
-    expect(cloned.code, cloned.stderr).toBe(0);
-    return { aDir, bDir, name };
+    const { dir: aDir } = await linkedFolder(a, name, files, { prefix: 'isync-safety-a-', message: 'first' });
+    return { aDir, bDir: await clonedFolder(b, name, 'isync-safety-b-'), name };
   }
 
   async function push(m: Machine, dir: string, message: string): Promise<void> {

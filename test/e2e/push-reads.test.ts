@@ -11,7 +11,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { clonedFolder, linkedFolder, tempDir, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -67,10 +67,7 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
 
   beforeAll(async () => {
     server = await startServer();
-    a = machine(server.url);
-    b = machine(server.url);
-    await signupMachine(a, 'reads@example.com');
-    await loginMachine(b, 'reads@example.com');
+    ({ a, b } = await twoMachines(server.url, 'reads@example.com'));
     hook = path.join(tempDir('isync-hook-'), 'hook.cjs');
     writeFileSync(hook, HOOK);
   }, 60_000);
@@ -81,11 +78,7 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
   /** A workspace pushed from A with `files`. */
   async function pushed(files: Record<string, string | Buffer>): Promise<{ dir: string; name: string }> {
     const name = `reads-${++n}`;
-    const dir = tempDir('isync-reads-');
-    for (const [rel, data] of Object.entries(files)) writeFileSync(path.join(dir, rel), data);
-    expect((await a.run(['init', '--name', name], { cwd: dir })).code).toBe(0);
-    const res = await a.run(['push', '-m', 'first'], { cwd: dir });
-    expect(res.code, res.stderr).toBe(0);
+    const { dir } = await linkedFolder(a, name, files, { prefix: 'isync-reads-', message: 'first' });
     return { dir, name };
   }
 
@@ -93,12 +86,7 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
     return a.run(['push', '--json'], { cwd: dir, env: { NODE_OPTIONS: `--require ${hook}`, ...env } });
   }
 
-  async function cloned(name: string): Promise<string> {
-    const dir = path.join(tempDir('isync-reads-b-'), 'ws');
-    const res = await b.run(['clone', name, dir]);
-    expect(res.code, res.stderr).toBe(0);
-    return dir;
-  }
+  const cloned = (name: string): Promise<string> => clonedFolder(b, name, 'isync-reads-b-');
 
   async function snapshotCount(dir: string): Promise<number> {
     const res = await a.run(['log', '--json'], { cwd: dir });

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { clonedFolder, linkedFolder, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -19,23 +19,15 @@ describe('a server rolled back to an older state', () => {
 
   beforeAll(async () => {
     server = await startServer();
-    a = machine(server.url);
-    b = machine(server.url);
-    await signupMachine(a, 'rollback@example.com');
-    await loginMachine(b, 'rollback@example.com');
+    ({ a, b } = await twoMachines(server.url, 'rollback@example.com'));
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
   });
 
   it('pull says what happened; push --force restores the head with every blob it needs', async () => {
-    const dir = tempDir('isync-rollback-');
-    writeFileSync(path.join(dir, 'a.json'), '{"a":1}');
-    writeFileSync(path.join(dir, 'b.json'), '{"b":1}');
-    const init = await a.run(['init', '--name', 'rolled', '--json'], { cwd: dir });
-    expect(init.code, init.stderr).toBe(0);
+    const { dir, init } = await linkedFolder(a, 'rolled', { 'a.json': '{"a":1}', 'b.json': '{"b":1}' }, { prefix: 'isync-rollback-' });
     const wsId = json(init.stdout).id as string;
-    expect((await a.run(['push'], { cwd: dir })).code).toBe(0);
     writeFileSync(path.join(dir, 'b.json'), '{"b":"only in the lost snapshot"}');
     expect((await a.run(['push'], { cwd: dir })).code).toBe(0);
 
@@ -65,9 +57,7 @@ describe('a server rolled back to an older state', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect(json(forced.stdout).snapshot).toMatch(/^[0-9a-f]{64}$/);
 
-    const other = path.join(tempDir('isync-rollback-b-'), 'ws');
-    const cloned = await b.run(['clone', 'rolled', other]);
-    expect(cloned.code, cloned.stderr).toBe(0);
+    const other = await clonedFolder(b, 'rolled', 'isync-rollback-b-');
     expect(readFileSync(path.join(other, 'b.json'), 'utf8')).toBe('{"b":"only in the lost snapshot"}');
     expect((await b.run(['verify'], { cwd: other })).code).toBe(0);
   }, 90_000);

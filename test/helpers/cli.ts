@@ -1,6 +1,6 @@
 /** Drives the real CLI as a child process, one config dir per simulated machine. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,13 +94,83 @@ export const PASSWORD = 'correct horse battery staple ✓';
 
 /** signup with the password on stdin */
 export async function signupMachine(m: Machine, email: string, password = PASSWORD): Promise<CliResult> {
-  const res = await m.run(['signup', '--email', email, '--name', email.split('@')[0]!, '--password-stdin', '--json'], { input: `${password}\n` });
-  if (res.code !== 0) throw new Error(`signup failed (${res.code}): ${res.stderr}`);
-  return res;
+  return succeeded('signup', await m.run(['signup', '--email', email, '--name', email.split('@')[0]!, '--password-stdin', '--json'], { input: `${password}\n` }));
 }
 
 export async function loginMachine(m: Machine, email: string, password = PASSWORD): Promise<CliResult> {
-  const res = await m.run(['login', '--email', email, '--password-stdin', '--json'], { input: `${password}\n` });
-  if (res.code !== 0) throw new Error(`login failed (${res.code}): ${res.stderr}`);
+  return succeeded('login', await m.run(['login', '--email', email, '--password-stdin', '--json'], { input: `${password}\n` }));
+}
+
+/** Set-up steps throw with the command's exit code and stderr, so a test fails where its set-up did. */
+function succeeded(what: string, res: CliResult): CliResult {
+  if (res.code !== 0) throw new Error(`${what} failed (${res.code}): ${res.stderr}`);
   return res;
+}
+
+/** Machine `a` signed up as `email`, machine `b` logged in to the same account: one person's two devices. */
+export async function twoMachines(server: string, email: string): Promise<{ a: Machine; b: Machine }> {
+  const [a, b] = [machine(server), machine(server)];
+  await signupMachine(a, email);
+  await loginMachine(b, email);
+  return { a, b };
+}
+
+export interface LinkedFolderOptions {
+  /** the start of the folder's name in the temp dir, so a left-over folder names its suite */
+  prefix?: string;
+  /** more flags for `init`, e.g. ['--team', 'Crew'] */
+  initArgs?: string[];
+  /** false leaves the workspace with no snapshot, as `init` alone does */
+  push?: boolean;
+  /** the first push's message (`push -m`) */
+  message?: string;
+}
+
+export interface LinkedFolder {
+  dir: string;
+  /** `init --json`: its stdout holds the workspace's id */
+  init: CliResult;
+}
+
+/**
+ * A new folder holding `files` (a path may name subfolders), linked on `m` to a new workspace
+ * `name`, and pushed once unless `opts.push` is false.
+ */
+export async function linkedFolder(m: Machine, name: string, files: Record<string, string | Buffer>, opts: LinkedFolderOptions = {}): Promise<LinkedFolder> {
+  const dir = tempDir(opts.prefix);
+  for (const [rel, data] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), data);
+  }
+  const init = succeeded(`init --name ${name}`, await m.run(['init', '--name', name, ...(opts.initArgs ?? []), '--json'], { cwd: dir }));
+  if (opts.push !== false) succeeded('push', await m.run(['push', ...(opts.message === undefined ? [] : ['-m', opts.message])], { cwd: dir }));
+  return { dir, init };
+}
+
+export interface LinkedMachine extends LinkedFolder {
+  machine: Machine;
+  /** `signup --json` */
+  signup: CliResult;
+}
+
+/**
+ * A new machine signed up as `email`, with one folder linked to workspace `opts.name` (holding
+ * `opts.files`, by default one empty JSON file) and pushed unless `opts.push` is false.
+ */
+export async function linkedMachine(
+  server: string,
+  email: string,
+  opts: LinkedFolderOptions & { name: string; files?: Record<string, string | Buffer>; password?: string },
+): Promise<LinkedMachine> {
+  const m = machine(server);
+  const signup = await signupMachine(m, email, opts.password);
+  const folder = await linkedFolder(m, opts.name, opts.files ?? { 'a.json': '{}' }, opts);
+  return { machine: m, signup, ...folder };
+}
+
+/** Clones workspace `name` on `m` into a new folder (`ws` in a new temp dir) and returns its path. */
+export async function clonedFolder(m: Machine, name: string, prefix = 'isync-clone-'): Promise<string> {
+  const dir = path.join(tempDir(prefix), 'ws');
+  succeeded(`clone ${name}`, await m.run(['clone', name, dir]));
+  return dir;
 }
