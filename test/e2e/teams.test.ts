@@ -121,9 +121,24 @@ describe('teams end to end', () => {
 
   it('until confirmed the member reads nothing; a wrong fingerprint refuses (exit 7) and seals nothing', async () => {
     const dir = tempDir('isync-bob-early-');
+    // by id, the server says why (exit 4); by name, the workspace is not among those bob can read
+    // (exit 5), and the hint says which team has yet to confirm him
     const early = await bob.run(['clone', wsId, dir]);
-    expect(early.code).not.toBe(0);
+    expect(early.code).toBe(4);
+    expect(early.stderr).toMatch(/^error: an owner or admin of this team has not confirmed you yet$/m);
     expect(existsSync(path.join(dir, 'a.json'))).toBe(false);
+    const teamId = json((await bob.run(['team', 'list', '--json'])).stdout).teams.find((t: { name: string }) => t.name === team).id as string;
+    const waiting = `hint: an owner or admin of ${team} has not confirmed you yet; its workspaces show once they run \`insomnia-sync team confirm bob@example.com --team ${teamId.slice(0, 12)}\``;
+    const byName = await bob.run(['clone', 'api', dir]);
+    expect(byName.code).toBe(5);
+    expect(byName.stderr).toContain('error: no workspace api among the workspaces you can read');
+    expect(byName.stderr).toContain(waiting);
+    const bobInit = tempDir('isync-bob-init-');
+    const init = await bob.run(['init', '--team', team, '--name', 'too-early'], { cwd: bobInit });
+    expect(init.code).toBe(4);
+    expect(init.stderr).toContain(`error: you hold no key of team ${team} yet`);
+    expect(init.stderr).toContain(waiting);
+    expect(existsSync(path.join(bobInit, '.insomnia-sync'))).toBe(false);
 
     const bad = await ann.run(['team', 'confirm', 'bob@example.com', '--team', team, '--fingerprint', '12345 67890 12345 67890 12345 67890 12345 67890']);
     expect(bad.code).toBe(7);

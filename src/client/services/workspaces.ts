@@ -8,7 +8,7 @@ import { toHex } from '../../crypto/hex.js';
 import { generateKey } from '../../crypto/workspace-keys.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
+import { AuthError, ConflictError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace } from '../keyring.js';
 import { findLinkedFolder, stateDir, writeIndex, writeLink } from '../local/link.js';
 import { requireSession, type ActiveSession } from '../session.js';
@@ -69,7 +69,10 @@ export async function init(
   const team = pickTeam(me.teams, session.accountKey, opts.team);
   const tkeys = await teamKeys(p, session, team);
   const teamKey = tkeys.get(team.epoch);
-  if (!teamKey) throw new NotFoundError(`you hold no key for team ${team.name} yet`);
+  if (!teamKey) {
+    if (team.confirmed === false) throw new AuthError(`you hold no key of team ${team.name} yet`, waitingHint([team], session.secrets.email), 'forbidden');
+    throw new NotFoundError(`you hold no key for team ${team.name} yet`);
+  }
   // The server names the epoch; a newer key in hand means it names an old one, whose key a removed member holds.
   if (team.epoch < Math.max(...tkeys.keys())) throw new IntegrityFailure(`the server says team ${team.name} is at key epoch ${team.epoch}, but you hold a newer key`);
   // Names are encrypted, so only the client can tell that one is taken; a second workspace of the
@@ -186,6 +189,13 @@ function summarize(ws: WorkspaceInfo, name: string, team: TeamInfo | undefined):
 }
 
 export async function listWorkspaces(ctx: ClientContext, session = requireSession(ctx)): Promise<(WorkspaceSummary & { workspace: WorkspaceInfo })[]> {
+  return (await listWorkspacesAndTeams(ctx, session)).workspaces;
+}
+
+async function listWorkspacesAndTeams(
+  ctx: ClientContext,
+  session: ActiveSession,
+): Promise<{ workspaces: (WorkspaceSummary & { workspace: WorkspaceInfo })[]; teams: TeamInfo[] }> {
   const p = ctx.primitives;
   const [workspaces, me] = await Promise.all([session.api.listWorkspaces(), session.api.me()]);
   const out: (WorkspaceSummary & { workspace: WorkspaceInfo })[] = [];
@@ -198,12 +208,29 @@ export async function listWorkspaces(ctx: ClientContext, session = requireSessio
     }
     out.push({ ...summarize(ws, name, me.teams.find((t) => t.id === ws.teamId)), workspace: ws });
   }
-  return out;
+  return { workspaces: out, teams: me.teams };
 }
 
 /** By exact id, unique id prefix (≥ 4 characters) or exact name: see find-workspace.ts. */
 export async function resolveWorkspace(ctx: ClientContext, session: ActiveSession, wanted: string): Promise<WorkspaceSummary & { workspace: WorkspaceInfo }> {
-  return findWorkspace(await listWorkspaces(ctx, session), wanted);
+  const { workspaces, teams } = await listWorkspacesAndTeams(ctx, session);
+  try {
+    return findWorkspace(workspaces, wanted);
+  } catch (err) {
+    // The server lists no workspace of a team that has not confirmed you: the one asked for may be there.
+    const waiting = teams.filter((t) => t.confirmed === false);
+    if (!(err instanceof NotFoundError) || waiting.length === 0) throw err;
+    // A full id the server can answer for: "not confirmed yet" (exit 4) if it is that team's.
+    const id = wanted.trim().toLowerCase();
+    if (/^[0-9a-f]{32}$/.test(id)) await session.api.getWorkspace(id).catch((e: unknown) => (e instanceof NotFoundError ? undefined : Promise.reject(e)));
+    throw new NotFoundError(`${err.message} among the workspaces you can read`, waitingHint(waiting, session.secrets.email));
+  }
+}
+
+/** Teams that accepted you but have not confirmed you: their workspaces and keys are not yours yet. */
+function waitingHint(waiting: readonly TeamInfo[], email: string): string {
+  const names = waiting.map((t) => t.name).join(', ');
+  return `an owner or admin of ${names} has not confirmed you yet; ${waiting.length === 1 ? 'its' : 'their'} workspaces show once they run \`insomnia-sync team confirm ${email} --team ${waiting[0]!.id.slice(0, 12)}\``;
 }
 
 export async function renameWorkspace(ctx: ClientContext, opts: { workspace: string; name: string }): Promise<WorkspaceSummary> {
