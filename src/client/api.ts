@@ -563,6 +563,9 @@ export class ApiClient {
   leaveTeam(teamId: string): Promise<T.LeaveTeamResponse> {
     return this.json('leaveTeam', { params: { teamId }, json: {} });
   }
+  deleteTeam(teamId: string): Promise<T.TeamDeletionReceipt> {
+    return this.json('deleteTeam', { params: { teamId } });
+  }
   async verifyEmail(req: T.VerifyEmailRequest): Promise<void> {
     await this.send('verifyEmail', { json: req });
   }
