@@ -32,6 +32,7 @@ export const COMMAND_MODULES: Record<string, () => Promise<CommandModule>> = {
   'team-accept': () => import('./commands/team-accept.js'),
   'team-confirm': () => import('./commands/team-confirm.js'),
   'team-create': () => import('./commands/team-create.js'),
+  'team-delete': () => import('./commands/team-delete.js'),
   'team-invite': () => import('./commands/team-invite.js'),
   'team-leave': () => import('./commands/team-leave.js'),
   'team-list': () => import('./commands/team-list.js'),

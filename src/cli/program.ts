@@ -132,7 +132,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
 
   const team = program
     .command('team')
-    .description('teams: create, list, members, invite, accept, confirm (fingerprint check), role; remove (rotates the key), leave (an owner or admin then runs rotate), rotate');
+    .description('teams: create, list, members, invite, accept, confirm (fingerprint check), role; remove (rotates the key), leave (an owner or admin then runs rotate), rotate; delete');
   team.command('create').description('create a team; you become its owner').argument('<name>', 'team name').action(action('team-create'));
   team.command('list').description('your teams, your role in each, key epoch').action(action('team-list'));
   team
@@ -184,6 +184,11 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .description('make a new team key and new workspace keys (needed after a member left; owners and admins); seals only to fingerprints checked on this machine, asks about others (--yes trusts the server\'s copy)')
     .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-rotate'));
+  team
+    .command('delete')
+    .description('delete a team with all its workspaces and their history, for every member (owners only; not your personal team); says what goes, then asks you to type the team name (--yes to skip)')
+    .requiredOption('--team <team>', 'team name, id or id prefix')
+    .action(action('team-delete'));
 
   program
     .command('export')

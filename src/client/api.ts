@@ -424,8 +424,19 @@ export class ApiClient {
   createWorkspace(req: T.CreateWorkspaceRequest): Promise<T.WorkspaceInfo> {
     return this.json('createWorkspace', { json: req });
   }
-  getWorkspace(workspaceId: string): Promise<T.WorkspaceInfo> {
-    return this.json('getWorkspace', { params: { workspaceId } });
+  async getWorkspace(workspaceId: string): Promise<T.WorkspaceInfo> {
+    try {
+      return await this.json<T.WorkspaceInfo>('getWorkspace', { params: { workspaceId } });
+    } catch (err) {
+      // what a linked folder meets once its workspace, or the team it was in, is deleted
+      if (err instanceof NotFoundError) {
+        throw new NotFoundError(
+          `workspace ${workspaceId.slice(0, 12)} is not on the server (or not visible to this account): it was deleted, alone or with its team`,
+          'files in a folder linked to it stay as they are; `insomnia-sync workspace list` shows the workspaces you can reach',
+        );
+      }
+      throw err;
+    }
   }
   renameWorkspace(workspaceId: string, req: T.RenameWorkspaceRequest): Promise<T.WorkspaceInfo> {
     return this.json('renameWorkspace', { params: { workspaceId }, json: req });
@@ -562,6 +573,9 @@ export class ApiClient {
   }
   leaveTeam(teamId: string): Promise<T.LeaveTeamResponse> {
     return this.json('leaveTeam', { params: { teamId }, json: {} });
+  }
+  deleteTeam(teamId: string): Promise<T.TeamDeletionReceipt> {
+    return this.json('deleteTeam', { params: { teamId } });
   }
   async verifyEmail(req: T.VerifyEmailRequest): Promise<void> {
     await this.send('verifyEmail', { json: req });

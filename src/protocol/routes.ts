@@ -42,7 +42,7 @@ export const ROUTES = {
   recoverStart: { method: 'POST', path: '/v1/auth/recover/start' },
   /** no session: sets the new password with the recovery key; answers like login */
   recoverFinish: { method: 'POST', path: '/v1/auth/recover/finish' },
-  /** teams (docs/protocol.md §3.30–3.39); session auth only */
+  /** teams (docs/protocol.md §3.30–3.40); session auth only */
   createTeam: { method: 'POST', path: '/v1/teams' },
   teamMembers: { method: 'GET', path: '/v1/teams/:teamId/members' },
   inviteMembers: { method: 'POST', path: '/v1/teams/:teamId/invitations' },
@@ -51,6 +51,8 @@ export const ROUTES = {
   removeMember: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/remove' },
   rotateTeam: { method: 'POST', path: '/v1/teams/:teamId/rotate' },
   leaveTeam: { method: 'POST', path: '/v1/teams/:teamId/leave' },
+  /** owners only; the team and everything in it, for every member */
+  deleteTeam: { method: 'DELETE', path: '/v1/teams/:teamId' },
   setMemberRole: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/role' },
   verifyEmail: { method: 'POST', path: '/v1/account/verify' },
 } as const;

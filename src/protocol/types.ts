@@ -546,6 +546,24 @@ export interface LeaveTeamResponse {
   rotationPending: boolean;
 }
 
+/** DELETE /v1/teams/:teamId (docs/protocol.md §3.40): what went with the team. */
+export interface TeamDeletionReceipt {
+  teamId: string;
+  name: string;
+  deletedAt: string;
+  removed: {
+    workspaces: number;
+    snapshots: number;
+    blobs: number;
+    /** confirmed and accepted members, the owner deleting it included */
+    memberships: number;
+    /** tokens of the team's workspaces, revoked and expired ones included */
+    accessTokens: number;
+    /** every stored invitation of the team, open or not */
+    invitations: number;
+  };
+}
+
 export interface SetMemberRoleRequest {
   role: TeamRole;
 }

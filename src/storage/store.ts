@@ -481,6 +481,15 @@ export interface Store {
   /** Ends the user's membership; a confirmed leaver leaves the team `rotationPending`. */
   leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult>;
   /**
+   * Team deletion in one transaction, only by a confirmed owner (`userId`) and never of a personal
+   * team: the team, its workspaces with their keys, blobs, snapshots and blob references, the
+   * access tokens of those workspaces (live and signer-only records), memberships with their sealed
+   * team keys, former-member records and invitations (open or accepted). Blobs belong to one
+   * workspace (no blob is shared across workspaces), so no other workspace loses any. Deleted rows
+   * are overwritten, not just unlinked, as for deleteUser.
+   */
+  deleteTeam(teamId: string, userId: string): Promise<DeleteTeamResult>;
+  /**
    * Sets the role of a confirmed or accepted member, in one transaction: the team keeps a confirmed
    * owner, only a confirmed member becomes owner (an owner without the team key could not rotate
    * it), and unless `byOwner`, an owner's role and the owner role are out of reach.
@@ -745,6 +754,24 @@ export type RemoveUnconfirmedResult = { ok: true } | { ok: false; reason: 'not_m
 export type LeaveTeamResult =
   | { ok: true; rotationPending: boolean }
   | { ok: false; reason: 'not_member' | 'personal' | 'last_owner' | 'last_member' };
+
+/** What team deletion removed (Store.deleteTeam). */
+export interface TeamDeletionCounts {
+  workspaces: number;
+  snapshots: number;
+  blobs: number;
+  /** confirmed and accepted members, the owner deleting it included */
+  memberships: number;
+  /** tokens of the team's workspaces, revoked and expired ones included */
+  accessTokens: number;
+  /** every stored invitation of the team: open, accepted, expired or cancelled */
+  invitations: number;
+}
+
+export type DeleteTeamResult =
+  | { ok: true; name: string; removed: TeamDeletionCounts }
+  /** `not_member`: no such team, or the user is not a confirmed member of it */
+  | { ok: false; reason: 'not_member' | 'not_owner' | 'personal' };
 
 export type SetMemberRoleResult =
   | { ok: true; previous: TeamRole }

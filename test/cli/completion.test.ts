@@ -21,6 +21,8 @@ describe('completion', () => {
     expect(res.code).toBe(0);
     expect(bashComplete(res.stdout, ['insomnia-sync', 'pu']).sort()).toEqual(['pull', 'push']);
     expect(bashComplete(res.stdout, ['insomnia-sync', 'workspace', ''])).toEqual(expect.arrayContaining(['list', 'rename', 'delete']));
+    expect(bashComplete(res.stdout, ['insomnia-sync', 'team', 'de'])).toEqual(['delete']);
+    expect(bashComplete(res.stdout, ['insomnia-sync', 'team', 'delete', '--te'])).toEqual(['--team']);
     expect(bashComplete(res.stdout, ['insomnia-sync', 'push', '--f'])).toEqual(['--force']);
     expect(bashComplete(res.stdout, ['insomnia-sync', 'pull', '--th'])).toEqual(['--theirs']);
   });

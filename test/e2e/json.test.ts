@@ -62,6 +62,16 @@ const STEPS: [string, Step][] = [
   ['team rotate', { args: () => ['team', 'rotate', '--team', 'json-team'] }],
   ['team role', { args: () => ['team', 'role', 'nobody@example.com', 'admin', '--team', 'json-team'], expectCode: 5 }],
   ['team leave', { args: () => ['team', 'leave', '--team', 'json-team', '--yes'], expectCode: 3 }],
+  [
+    'team delete',
+    {
+      args: () => ['team', 'delete', '--team', 'json-team', '--yes'],
+      after: (j) => {
+        expect(Object.keys(j).sort()).toEqual(['deletedAt', 'removed', 'team', 'teamId']);
+        expect(j).toMatchObject({ team: 'json-team', removed: { workspaces: 0, memberships: 1, accessTokens: 0 } });
+      },
+    },
+  ],
   ['account verify', { args: () => ['account', 'verify', 'AAAA-BBBB-CCCC-DDDD'], expectCode: 4 }],
   [
     'account show',

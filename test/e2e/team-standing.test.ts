@@ -88,9 +88,9 @@ describe('team standing, end to end', () => {
     expect(refused.code).toBe(3);
     expect(refused.stderr).toContain(`you are the only owner of team ${TEAM}`);
     expect(refused.stderr).toContain('`team role EMAIL owner --team TEAM`');
-    // SPEC §7's other way, "be deleted": with no one else in it the team goes with the account
-    expect(refused.stderr).toContain('or have them `team leave`: a team no one else is in goes with your account');
-    expect(refused.stderr).not.toMatch(/delete the team/);
+    // SPEC §7's other way, "be deleted": by its owner, or with the account once no one else is in it
+    expect(refused.stderr).toContain('delete it (`team delete --team TEAM`)');
+    expect(refused.stderr).toContain('or empty it (`team remove`, `team leave`): then it goes with your account');
     expect((await ann.run(['whoami'])).code).toBe(0);
   }, 60_000);
 

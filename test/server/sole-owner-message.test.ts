@@ -3,10 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { soleOwnerMessage } from '../../src/server/routes/account.js';
 
 describe('soleOwnerMessage', () => {
-  it('names the team and every way out: hand it over, remove the others, or have them leave', () => {
+  it('names the team and every way out: hand it over, delete it, remove the others, or have them leave', () => {
     const m = soleOwnerMessage(['Crew']);
     expect(m).toMatch(/^you are the only owner of team Crew, which has other members; nothing was removed\./);
-    for (const way of ['`team role EMAIL owner --team TEAM`', '`team remove`', '`team leave`', 'goes with your account']) expect(m).toContain(way);
+    for (const way of ['`team role EMAIL owner --team TEAM`', '`team delete --team TEAM`', '`team remove`', '`team leave`', 'goes with your account']) expect(m).toContain(way);
   });
 
   it('cuts long team names, not the way out: the client keeps 300 characters of a message', () => {

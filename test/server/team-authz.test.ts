@@ -119,6 +119,14 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
     await server?.cleanup();
   });
 
+  /** a team of the owner's, for the owner's cell of team deletion: the matrix team must stay */
+  async function scratchTeam(): Promise<string> {
+    const id = hex(16);
+    const res = await http('owner', { method: 'POST', url: '/v1/teams', json: { id, name: 'Scratch', sealedTeamKey: b64(80) } });
+    expect(res.status).toBe(200);
+    return id;
+  }
+
   const CONTENT: readonly Role[] = ['owner', 'admin', 'member'];
   const MANAGE: readonly Role[] = ['owner', 'admin'];
   const ws = (suffix = ''): string => `/v1/workspaces/${wsId}${suffix}`;
@@ -172,6 +180,8 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
     // the member's own role again: allowed callers change nothing
     { name: 'POST /v1/teams/:id/members/:uid/role', allowed: ['owner'], call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/members/${userId.member}/role`, json: { role: 'member' } }) },
     { name: 'POST /v1/teams/:id/rotate', allowed: MANAGE, call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/rotate`, json: { epoch: 1, sealedKeys: [], workspaceKeys: [] } }) },
+    // deletes for real: everyone else is refused on the matrix team, the owner deletes a team of its own
+    { name: 'DELETE /v1/teams/:id', allowed: ['owner'], call: async (r) => ({ method: 'DELETE', url: `/v1/teams/${r === 'owner' ? await scratchTeam() : teamId}` }) },
   ];
   // leave really leaves: it runs last, the owner after everyone else (then 409: last member)
   const leave: RouteCase = { name: 'POST /v1/teams/:id/leave', allowed: ['owner', 'admin', 'member', 'accepted'], call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/leave`, json: {} }) };

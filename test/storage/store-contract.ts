@@ -316,6 +316,106 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect((await store.teamAccess(teamId, owner.id)).team!.rotationPending).toBe(false);
       });
 
+      it('team deletion: owners only, never a personal team; the team with everything keyed by it goes, nothing else', async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('del-admin@example.com', 'del-member@example.com', 'del-left@example.com', 'del-gone@example.com', 'del-waiting@example.com');
+        const [admin, member, leaver, gone, waiting] = others as [NewUser, NewUser, NewUser, NewUser, NewUser];
+        for (const u of [admin, member, leaver, gone]) expect((await store.confirmMember(teamId, u.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).ok).toBe(true);
+        expect((await store.setMemberRole(teamId, admin.id, 'admin', { byOwner: true })).ok).toBe(true);
+        // a second workspace, history in both: blobs, snapshots, tokens (one revoked)
+        const ws2 = hex(16);
+        expect((await store.createWorkspace({ id: ws2, teamId, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 })).ok).toBe(true);
+        const shared = blob(300);
+        const token = (workspaceId: string, createdBy: string): NewAccessToken => ({
+          id: hex(16),
+          workspaceId,
+          createdBy,
+          name: 'ci',
+          scope: 'write',
+          secretHash: new Uint8Array(randomBytes(32)),
+          publicKey: b64(32),
+          certificate: b64(64),
+          keys: [{ epoch: 1, wrappedKey: b64(73) }],
+          createdAt: T0,
+          expiresAt: null,
+        });
+        const tokens = [token(wsId, owner.id), token(ws2, member.id), token(wsId, gone.id)];
+        for (const [i, ws] of [wsId, ws2].entries()) {
+          const x = blob();
+          expect(await store.putBlobs(ws, [x, shared])).toBe(2);
+          expect((await store.createSnapshot(ws, snapshot(null, [x.id, shared.id]))).ok).toBe(true);
+          expect(i === 0 || (await store.createSnapshot(ws, snapshot((await store.getWorkspace(ws))!.head, [shared.id]))).ok).toBe(true);
+        }
+        for (const t of tokens) expect(await store.createAccessToken(t)).toEqual({ ok: true });
+        await store.revokeAccessToken(tokens[0]!.id, later(3));
+        // a former member who left, one who deleted the account (kept as a signer with its write
+        // token's record), and an open invitation
+        expect((await store.leaveTeam(teamId, leaver.id, later(4))).ok).toBe(true);
+        expect((await store.deleteUser(gone.id, gone.authKeyHash)).ok).toBe(true);
+        expect(await store.workspaceFormerAccessTokens(wsId)).toHaveLength(1);
+        const openCode = code();
+        await store.createInvitation({ id: hex(16), teamId, email: 'del-later@example.com', role: 'member', codeHash: openCode, invitedBy: owner.id, createdAt: later(5), expiresAt: later(10_000) });
+        // another team's workspace holding a blob with the same id and bytes
+        const elsewhere = hex(16);
+        expect((await store.createWorkspace({ id: elsewhere, teamId: member.personalTeam.id, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 })).ok).toBe(true);
+        expect(await store.putBlobs(elsewhere, [shared])).toBe(1);
+        const elsewhereSnap = snapshot(null, [shared.id]);
+        expect((await store.createSnapshot(elsewhere, elsewhereSnap)).ok).toBe(true);
+        const elsewhereToken = token(elsewhere, member.id);
+        expect(await store.createAccessToken(elsewhereToken)).toEqual({ ok: true });
+
+        // refused, removing nothing: admin, member, accepted-not-confirmed, former, outsider, unknown team, personal team
+        expect(await store.deleteTeam(teamId, admin.id)).toEqual({ ok: false, reason: 'not_owner' });
+        expect(await store.deleteTeam(teamId, member.id)).toEqual({ ok: false, reason: 'not_owner' });
+        for (const u of [waiting.id, leaver.id, hex(16)]) expect(await store.deleteTeam(teamId, u)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.deleteTeam(hex(16), owner.id)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.deleteTeam(owner.personalTeam.id, owner.id)).toEqual({ ok: false, reason: 'personal' });
+        expect(await store.getTeam(owner.personalTeam.id)).not.toBeNull();
+        expect((await store.teamMembers(teamId)).length).toBe(4);
+        expect((await store.getWorkspace(wsId))!.head).not.toBeNull();
+        expect(await store.workspaceAccessTokens(ws2)).toHaveLength(1);
+
+        const result = await store.deleteTeam(teamId, owner.id);
+        expect(result).toEqual({
+          ok: true,
+          name: 'Acme',
+          // owner, admin, member and the one waiting; every invitation but the deleted account's
+          removed: { workspaces: 2, snapshots: 3, blobs: 4, memberships: 4, accessTokens: 2, invitations: 5 },
+        });
+
+        // the team, its workspaces and everything keyed by either are gone
+        expect(await store.getTeam(teamId)).toBeNull();
+        for (const u of [owner, admin, member, leaver, waiting]) {
+          expect((await store.teamAccess(teamId, u.id)).state).toBe('none');
+          expect((await store.listTeamsOfUser(u.id)).some((t) => t.id === teamId)).toBe(false);
+          expect((await store.listWorkspacesOfUser(u.id)).some((w) => w.teamId === teamId)).toBe(false);
+          expect((await store.listAccessTokensOfUser(u.id)).some((t) => t.workspaceId === wsId || t.workspaceId === ws2)).toBe(false);
+          expect((await store.workspaceUsageOfUser(u.id)).some((w) => w.teamId === teamId)).toBe(false);
+        }
+        expect(await store.teamMembers(teamId)).toEqual([]);
+        expect(await store.listInvitations(teamId, later(6))).toEqual([]);
+        expect(await store.acceptInvitation(openCode, waiting.id, 'del-later@example.com', later(6))).toEqual({ ok: false, reason: 'unknown' });
+        for (const ws of [wsId, ws2]) {
+          expect(await store.getWorkspace(ws)).toBeNull();
+          expect(await store.listSnapshots(ws, { limit: 10 })).toEqual([]);
+          expect(await store.getBlobs(ws, [shared.id], 1 << 20)).toEqual([]);
+          expect(await store.listBlobSizes(ws)).toEqual([]);
+          expect(await store.workspaceAccessTokens(ws)).toEqual([]);
+          expect(await store.workspaceFormerAccessTokens(ws)).toEqual([]);
+          expect(await store.workspaceMembers(ws)).toEqual([]);
+        }
+        for (const t of tokens) expect(await store.getAccessToken(t.id)).toBeNull();
+        // the other team's workspace keeps its blob of the same id, its snapshot and token
+        expect(await store.getBlobs(elsewhere, [shared.id], 1 << 20)).toEqual([{ id: shared.id, data: shared.data }]);
+        expect((await store.getSnapshot(elsewhere, elsewhereSnap.id))!.id).toBe(elsewhereSnap.id);
+        expect((await store.getAccessToken(elsewhereToken.id))!.workspaceId).toBe(elsewhere);
+        expect(await store.missingBlobs(elsewhere, [shared.id])).toEqual([]);
+        // the members' accounts and personal teams stay
+        for (const u of [owner, admin, member, waiting]) expect((await store.listTeamsOfUser(u.id)).map((t) => t.personal)).toEqual([true]);
+        expect(await store.deleteTeam(teamId, owner.id)).toEqual({ ok: false, reason: 'not_member' });
+        // the id is free again
+        expect(await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: later(7) })).toEqual({ ok: true });
+      });
+
       it('email verification: the code of the account, unexpired, once', async () => {
         const u = newUser();
         await store.createUser(u);

@@ -1,5 +1,5 @@
 /**
- * team create | list | members | invite | accept | confirm | remove | leave | rotate, and
+ * team create | list | members | invite | accept | confirm | remove | leave | rotate | delete, and
  * account verify (docs/crypto.md §5). The server never sees a team key: confirming a member seals
  * every team key epoch we hold to their X25519 key, after the fingerprint check; removing one
  * (and `rotate` after someone left) makes a new team key and new workspace keys on this machine
@@ -416,6 +416,51 @@ export async function leaveTeam(ctx: ClientContext, opts: { team: string }) {
   if (!ok) throw new UsageError('not left');
   const res = await session.api.leaveTeam(team.id);
   return { team: team.name, left: true, rotationPending: res.rotationPending };
+}
+
+export interface TeamDeletionResult {
+  team: string;
+  teamId: string;
+  deletedAt: string;
+  removed: { workspaces: number; snapshots: number; blobs: number; memberships: number; accessTokens: number; invitations: number };
+}
+
+/**
+ * Deletes a team with its workspaces and their history for every member (owners only; never the
+ * personal team, which goes with the account). Says first what goes, and unless `yes`, the team's
+ * name must be typed back. Folders linked to its workspaces, here or elsewhere, keep their files.
+ */
+export async function deleteTeam(ctx: ClientContext, opts: { team: string; yes: boolean }): Promise<TeamDeletionResult> {
+  const session = requireSession(ctx);
+  const personalId = personalTeamIdOf(session.accountKey);
+  const team = findTeam((await session.api.me()).teams, opts.team, personalId);
+  if (team.personal || team.id === personalId) {
+    throw new UsageError(
+      'your personal team cannot be deleted on its own: it goes with your account',
+      'delete its workspaces one by one (`insomnia-sync workspace delete W`), or the account (`insomnia-sync account delete`)',
+    );
+  }
+  const name = printable(team.name);
+  if (team.role !== 'owner' || team.confirmed === false) {
+    throw new AuthError(`only an owner of ${name} can delete it; your role is ${team.role}`, 'ask an owner of the team (`insomnia-sync team members --team TEAM` lists them)', 'forbidden');
+  }
+  if (!opts.yes) {
+    const [members, workspaces] = await Promise.all([session.api.teamMembers(team.id), session.api.listWorkspaces()]);
+    const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+    const others = members.members.filter((m) => m.userId !== session.secrets.userId).length;
+    const open = members.invitations.length;
+    const what = [
+      `${count(workspaces.filter((w) => w.teamId === team.id).length, 'workspace')} with all their history and access tokens`,
+      `the access of ${count(others, 'other member')}`,
+      ...(open > 0 ? [`${count(open, 'open invitation')}`] : []),
+    ];
+    const typed = await ctx.prompter.text(
+      `This deletes the team ${name} for everyone, for good: ${what.join(', ')}. Linked folders keep their files. Type the team name (${name}) to confirm`,
+    );
+    if (typed.trim() !== team.name) throw new UsageError('the name did not match; nothing was deleted');
+  }
+  const receipt = await session.api.deleteTeam(team.id);
+  return { team: team.name, teamId: team.id, deletedAt: receipt.deletedAt, removed: receipt.removed };
 }
 
 export async function verifyAccount(ctx: ClientContext, opts: { code?: string; resend?: boolean }) {

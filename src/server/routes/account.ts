@@ -301,8 +301,8 @@ export function receiptLines(r: T.DeletionReceipt): string[] {
 }
 
 /**
- * Why an only owner's account deletion was refused, and every way out: hand the team over, or have
- * it left to them alone (a team no one else is in is deleted with the account). The client keeps
+ * Why an only owner's account deletion was refused, and every way out: hand the team over, delete
+ * it, or have it left to them alone (a team no one else is in is deleted with the account). The client keeps
  * 300 characters of a message, so long team names are cut rather than the way out.
  */
 export function soleOwnerMessage(teamNames: string[]): string {
@@ -311,7 +311,7 @@ export function soleOwnerMessage(teamNames: string[]): string {
   const names = all.length > 36 ? `${all.slice(0, 35)}…` : all;
   return (
     `you are the only owner of ${one ? 'team' : 'teams'} ${names}, which ${one ? 'has' : 'have'} other members; nothing was removed. ` +
-    'Make a confirmed member owner (`team role EMAIL owner --team TEAM`), or remove the others (`team remove`) or have them `team leave`: ' +
-    'a team no one else is in goes with your account'
+    'Make a confirmed member owner (`team role EMAIL owner --team TEAM`), delete it (`team delete --team TEAM`), ' +
+    'or empty it (`team remove`, `team leave`): then it goes with your account'
   );
 }

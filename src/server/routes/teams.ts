@@ -35,6 +35,8 @@ export const TEAM_ROUTE_ROLES = {
   removeMember: ['owner', 'admin'],
   rotateTeam: ['owner', 'admin'],
   leaveTeam: ['owner', 'admin', 'member', 'accepted'],
+  // the team and its workspaces for everyone in it: whoever owns it, as only an owner hands it over
+  deleteTeam: ['owner'],
   // as only owners invite admins: an admin could otherwise make any member admin
   setMemberRole: ['owner'],
 } as const satisfies Record<string, readonly Standing[]>;
@@ -305,10 +307,35 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
         case 'last_owner':
           throw new ApiError('conflict', `you are the last owner of ${team.name}: make another member owner (\`team role EMAIL owner\`), or remove the others first`);
         case 'last_member':
-          throw new ApiError('conflict', `you are the last member of ${team.name}`);
+          throw new ApiError('conflict', `you are the last member of ${team.name}: delete the team instead (\`team delete --team TEAM\`)`);
         case 'not_member':
           throw notFound('team not found');
       }
+    },
+  });
+
+  app.route<{ Params: TeamParams }>({
+    method: ROUTES.deleteTeam.method,
+    url: ROUTES.deleteTeam.path,
+    schema: teamSchemas.deleteTeam,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.TeamDeletionReceipt> => {
+      const { userId, team } = await requireTeam(request, request.params.teamId, TEAM_ROUTE_ROLES.deleteTeam);
+      if (team.personal) throw badRequest('your personal team goes only with your account (`account delete`); delete its workspaces one by one with `workspace delete`');
+      // The role is checked again in the store's transaction: an owner demoted meanwhile deletes nothing.
+      const result = await store.deleteTeam(team.id, userId);
+      if (!result.ok) {
+        switch (result.reason) {
+          case 'personal':
+            throw badRequest('your personal team goes only with your account (`account delete`)');
+          case 'not_owner':
+            throw new ApiError('forbidden', `only an owner of ${team.name} can delete it`);
+          case 'not_member':
+            throw notFound('team not found');
+        }
+      }
+      request.log.info({ team: team.id, removed: result.removed }, 'team deleted');
+      return { teamId: team.id, name: result.name, deletedAt: ctx.now().toISOString(), removed: result.removed };
     },
   });
 

@@ -168,6 +168,33 @@ export const teamSchemas = {
     body: { type: 'object', additionalProperties: false, properties: {} },
     response: { 200: { type: 'object', required: ['rotationPending'], properties: { rotationPending: { type: 'boolean' } } }, ...errors },
   },
+  deleteTeam: {
+    params: teamParams,
+    response: {
+      200: {
+        type: 'object',
+        required: ['teamId', 'name', 'deletedAt', 'removed'],
+        properties: {
+          teamId: str,
+          name: str,
+          deletedAt: str,
+          removed: {
+            type: 'object',
+            required: ['workspaces', 'snapshots', 'blobs', 'memberships', 'accessTokens', 'invitations'],
+            properties: {
+              workspaces: { type: 'integer' },
+              snapshots: { type: 'integer' },
+              blobs: { type: 'integer' },
+              memberships: { type: 'integer' },
+              accessTokens: { type: 'integer' },
+              invitations: { type: 'integer' },
+            },
+          },
+        },
+      },
+      ...errors,
+    },
+  },
   setMemberRole: {
     params: memberParams,
     body: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { type: 'string', enum: ['owner', 'admin', 'member'] } } },

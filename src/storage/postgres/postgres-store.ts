@@ -41,6 +41,7 @@ import {
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  DeleteTeamResult,
   EndedSessionRecord,
   FormerAccessTokenRecord,
   InvitationRecord,
@@ -757,6 +758,9 @@ export class PostgresStore implements Store {
   }
   async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
     return teams.leaveTeam(this.db, teamId, userId, now);
+  }
+  async deleteTeam(teamId: string, userId: string): Promise<DeleteTeamResult> {
+    return teams.deleteTeam(this.db, teamId, userId);
   }
   async setMemberRole(...args: Parameters<Store['setMemberRole']>): Promise<SetMemberRoleResult> {
     return teams.setMemberRole(this.db, ...args);

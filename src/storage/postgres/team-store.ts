@@ -6,6 +6,7 @@
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
   RemoveUnconfirmedResult,
@@ -258,6 +259,34 @@ export async function leaveTeam(db: PgDb, teamId: string, userId: string, now: D
     }
     await tx.exec('DELETE FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
     return { ok: true, rotationPending: heldKeys };
+  });
+}
+
+export async function deleteTeam(db: PgDb, teamId: string, userId: string): Promise<DeleteTeamResult> {
+  return db.tx(async (tx): Promise<DeleteTeamResult> => {
+    // Locked first, as role changes, departures and rotations lock it: an owner demoted at the same
+    // moment is seen here, and a workspace created meanwhile (its foreign key waits on this lock)
+    // either comes before, and goes with the team, or fails after.
+    const [team] = await tx.query('SELECT name, personal FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
+    const [me] = team ? await tx.query('SELECT role, pending FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]) : [];
+    if (!team || !me || me.pending === true) return { ok: false, reason: 'not_member' };
+    if (team.personal === true) return { ok: false, reason: 'personal' };
+    if (me.role !== 'owner') return { ok: false, reason: 'not_owner' };
+    const count = async (sql: string): Promise<number> => Number((await tx.query(`SELECT count(*) AS n ${sql}`, [teamId]))[0]?.n ?? 0);
+    const inTeam = 'IN (SELECT id FROM workspaces WHERE team_id = $1)';
+    const removed = {
+      workspaces: await count('FROM workspaces WHERE team_id = $1'),
+      snapshots: await count(`FROM snapshots WHERE workspace_id ${inTeam}`),
+      blobs: await count(`FROM blobs WHERE workspace_id ${inTeam}`),
+      memberships: await count('FROM team_members WHERE team_id = $1'),
+      accessTokens: await count(`FROM access_tokens WHERE workspace_id ${inTeam}`),
+      invitations: await count('FROM team_invitations WHERE team_id = $1'),
+    };
+    // as in SQLite: workspaces cascade to keys, blobs, snapshots, links and tokens; the team to
+    // members with their sealed keys, former members and invitations
+    await tx.exec('DELETE FROM workspaces WHERE team_id = $1', [teamId]);
+    await tx.exec('DELETE FROM teams WHERE id = $1', [teamId]);
+    return { ok: true, name: String(team.name), removed };
   });
 }
 

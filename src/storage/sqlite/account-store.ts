@@ -285,14 +285,21 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
     db.prepare('DELETE FROM users WHERE id = ?').run(userId);
     return { ok: true, removed };
   });
-  // Overwrite what is deleted (not just put pages on the free list; openSqliteStore turns this on
-  // for the whole connection, a SqliteStore made otherwise may not have). The caller then folds the
-  // WAL back into the database and truncates it (truncateWal), so the account's bytes are gone
-  // from both files.
+  // The caller then folds the WAL back into the database and truncates it (truncateWal), so the
+  // account's bytes are gone from both files.
+  return overwritingDeletes(db, () => run.immediate());
+}
+
+/**
+ * Runs `run` with deletes overwriting what they remove (not just putting pages on the free list):
+ * openSqliteStore turns this on for the whole connection, a SqliteStore made otherwise may not have.
+ * For account and team deletion.
+ */
+export function overwritingDeletes<T>(db: Database.Database, run: () => T): T {
   const before = db.pragma('secure_delete', { simple: true }) as number;
   db.pragma('secure_delete = ON');
   try {
-    return run.immediate();
+    return run();
   } finally {
     db.pragma(`secure_delete = ${before === 1 ? 'ON' : 'OFF'}`);
   }

@@ -45,6 +45,7 @@ import type {
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
   RemoveUnconfirmedResult,
@@ -767,6 +768,12 @@ export class SqliteStore implements Store {
   }
   async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
     return teams.leaveTeam(this.db, teamId, userId, now);
+  }
+  async deleteTeam(teamId: string, userId: string): Promise<DeleteTeamResult> {
+    const result = teams.deleteTeam(this.db, teamId, userId);
+    // as after an account deletion: no older version of a deleted page stays in the WAL
+    if (result.ok && !account.truncateWal(this.db)) this.truncateWalSoon();
+    return result;
   }
   async setMemberRole(...args: Parameters<Store['setMemberRole']>): Promise<SetMemberRoleResult> {
     return teams.setMemberRole(this.db, ...args);

@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
   RemoveUnconfirmedResult,
@@ -22,6 +23,7 @@ import type {
   VerifyEmailResult,
 } from '../store.js';
 import { roleChangeRefusal } from '../store.js';
+import { overwritingDeletes } from './account-store.js';
 
 type Row = Record<string, unknown>;
 
@@ -241,6 +243,33 @@ export function leaveTeam(db: Database.Database, teamId: string, userId: string,
     return { ok: true, rotationPending: heldKeys };
   });
   return run.immediate();
+}
+
+export function deleteTeam(db: Database.Database, teamId: string, userId: string): DeleteTeamResult {
+  const count = (sql: string): number => Number(db.prepare(sql).pluck().get(teamId) ?? 0);
+  const run = db.transaction((): DeleteTeamResult => {
+    const team = db.prepare('SELECT name, personal FROM teams WHERE id = ?').get(teamId) as Row | undefined;
+    const me = db.prepare('SELECT role, pending FROM team_members WHERE team_id = ? AND user_id = ?').get(teamId, userId) as Row | undefined;
+    if (!team || !me || Number(me.pending) === 1) return { ok: false, reason: 'not_member' };
+    if (Number(team.personal) === 1) return { ok: false, reason: 'personal' };
+    if (me.role !== 'owner') return { ok: false, reason: 'not_owner' };
+    const inTeam = 'IN (SELECT id FROM workspaces WHERE team_id = ?)';
+    const removed = {
+      workspaces: count('SELECT count(*) FROM workspaces WHERE team_id = ?'),
+      snapshots: count(`SELECT count(*) FROM snapshots WHERE workspace_id ${inTeam}`),
+      blobs: count(`SELECT count(*) FROM blobs WHERE workspace_id ${inTeam}`),
+      memberships: count('SELECT count(*) FROM team_members WHERE team_id = ?'),
+      accessTokens: count(`SELECT count(*) FROM access_tokens WHERE workspace_id ${inTeam}`),
+      invitations: count('SELECT count(*) FROM team_invitations WHERE team_id = ?'),
+    };
+    // Workspaces cascade to their keys, blobs (each belongs to one workspace), snapshots, snapshot
+    // links, access tokens with their keys and signer-only token records; the team to its members
+    // with their sealed keys, former members and invitations.
+    db.prepare('DELETE FROM workspaces WHERE team_id = ?').run(teamId);
+    db.prepare('DELETE FROM teams WHERE id = ?').run(teamId);
+    return { ok: true, name: String(team.name), removed };
+  });
+  return overwritingDeletes(db, () => run.immediate());
 }
 
 export function setMemberRole(db: Database.Database, teamId: string, userId: string, role: TeamRole, opts: { byOwner: boolean }): SetMemberRoleResult {
