@@ -16,6 +16,7 @@ import { ApiError, badRequest, notFound } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
 import { rateLimited } from '../rate-limits.js';
 import { codeHash, INVITE_CODE_TTL_MS, newCode, normalizeCode } from '../teams/codes.js';
+import { mailFailure } from '../mail/mailer.js';
 import { invitationMail } from '../teams/mail.js';
 import { isPrintableLine } from '../../protocol/text.js';
 import { teamSchemas } from '../teams/schemas.js';
@@ -185,7 +186,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
           );
           out.invited.push({ email, expiresAt: expiresAt.toISOString() });
         } catch (err) {
-          request.log.warn({ err: (err as Error).message }, 'invitation mail not sent');
+          request.log.warn({ mail: mailFailure(ctx.mailer, err) }, 'invitation mail not sent');
           out.failed.push({ email, reason: 'the invitation mail could not be sent' });
         }
       }

@@ -2,6 +2,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { codeHash, newCode, VERIFY_CODE_TTL_MS } from './codes.js';
+import { mailFailure } from '../mail/mailer.js';
 import { activationMail } from './mail.js';
 
 /**
@@ -16,7 +17,7 @@ export async function sendActivation(ctx: ServerContext, request: FastifyRequest
     await ctx.mailer.send(activationMail(user.email, code, expiresAt));
     return true;
   } catch (err) {
-    request.log.warn({ err: (err as Error).message }, 'activation mail not sent');
+    request.log.warn({ mail: mailFailure(ctx.mailer, err) }, 'activation mail not sent');
     return false;
   }
 }
