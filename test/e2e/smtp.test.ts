@@ -16,6 +16,20 @@ function log(server: StartedServer): string {
   return readFileSync(server.logFile, 'utf8');
 }
 
+/** signup --json of an address the sink refuses: the JSON document */
+async function signupJson(server: StartedServer, email: string, refused: Set<string>): Promise<Record<string, unknown>> {
+  refused.add(email);
+  const res = await machine(server.url).run(['signup', '--email', email, '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+  expect(res.code, res.stderr).toBe(0);
+  expect(res.stderr).toBe('');
+  return JSON.parse(res.stdout) as Record<string, unknown>;
+}
+
+async function signup(server: StartedServer, email: string) {
+  const m = machine(server.url);
+  const res = await m.run(['signup', '--email', email, '--name', email.split('@')[0]!, '--password-stdin'], { input: `${PASSWORD}\n` });
+  return { m, res };
+}
 
 describe('mail refused by the SMTP server', () => {
   let sink: SmtpSink;
@@ -65,6 +79,29 @@ describe('mail refused by the SMTP server', () => {
     expect(res.code, res.stderr).toBe(0);
     await sink.waitFor(() => log(server).includes('could not send a notice'));
     expect(log(server)).not.toContain('erin@example.org');
+    expect(log(server)).not.toMatch(ADDRESS);
+  });
+
+  it('signup says the code was not sent and how to get one; --resend says the mail failed (exit 6) until it goes out', async () => {
+    refused.add('fay@example.org');
+    const { m, res } = await signup(server, 'fay@example.org');
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('Account created');
+    expect(res.stderr).toMatch(/warning: .*activation mail .*not sent/i);
+    expect(res.stderr).toContain('account verify --resend');
+    const json = await signupJson(server, 'gus@example.org', refused);
+    expect(json.activationMailSent).toBe(false);
+
+    const again = await m.run(['account', 'verify', '--resend']);
+    expect(again.code, again.stderr).toBe(6);
+    expect(again.stdout).not.toMatch(/was sent/);
+    expect(again.stderr).toMatch(/could not send the mail/);
+    refused.delete('fay@example.org');
+    const resent = await m.run(['account', 'verify', '--resend']);
+    expect(resent.code, resent.stderr).toBe(0);
+    expect(resent.stdout).toContain('A new verification code was sent to fay@example.org');
+    const verified = await m.run(['account', 'verify', sinkCode(sink, 'fay@example.org', 'Verification code')]);
+    expect(verified.code, verified.stderr).toBe(0);
     expect(log(server)).not.toMatch(ADDRESS);
   });
 });

@@ -20,7 +20,7 @@ import { mailFailure } from '../mail/mailer.js';
 import { invitationMail } from '../teams/mail.js';
 import { isPrintableLine } from '../../protocol/text.js';
 import { teamSchemas } from '../teams/schemas.js';
-import { sendActivation } from '../teams/verification.js';
+import { MAIL_NOT_SENT, sendActivation } from '../teams/verification.js';
 
 type Standing = TeamRole | 'accepted';
 type TeamParams = { teamId: string };
@@ -347,7 +347,8 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       if (!user) throw notFound('account not found');
       if (request.body.resend) {
         if ((await store.getAccountMeta(user.id))?.verifiedAt) throw new ApiError('conflict', 'your email address is already verified');
-        await sendActivation(ctx, request, user);
+        // a 204 would have the CLI say "a new code was sent" to someone who will wait for nothing
+        if (!(await sendActivation(ctx, request, user))) throw new ApiError('unavailable', MAIL_NOT_SENT);
         return reply.code(204).send();
       }
       const code = request.body.code === undefined ? null : normalizeCode(request.body.code);
