@@ -5,6 +5,7 @@
  * password is never sent without TLS to a mail server that is not on this machine.
  */
 import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { machine, PASSWORD, signupMachine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
@@ -104,4 +105,117 @@ describe('mail refused by the SMTP server', () => {
     expect(verified.code, verified.stderr).toBe(0);
     expect(log(server)).not.toMatch(ADDRESS);
   });
+});
+
+describe('a stalled SMTP server', () => {
+  let sink: SmtpSink;
+  let server: StartedServer;
+  beforeAll(async () => {
+    sink = await startSmtpSink({ mode: 'stall-greeting' });
+    server = await startServer({ args: ['--smtp', sink.url] });
+  });
+  afterAll(async () => {
+    await server?.cleanup();
+    await sink?.close();
+  });
+
+  it('holds signup for at most about 10 s: the account exists, and the user is told the code was not sent', async () => {
+    const started = Date.now();
+    const { m, res } = await signup(server, 'slow@example.org');
+    const took = Date.now() - started;
+    expect(res.code, res.stderr).toBe(0);
+    expect(took).toBeLessThan(20_000);
+    expect(res.stderr).toMatch(/activation mail .*not sent/i);
+    expect((await m.run(['whoami'])).code).toBe(0);
+    expect(log(server)).not.toMatch(ADDRESS);
+  }, 40_000);
+
+  it('--smtp-timeout shortens the wait; SIGTERM does not wait for a stalled mail longer than that', async () => {
+    const quick = await startServer({ args: ['--smtp', sink.url, '--smtp-timeout', '2'] });
+    try {
+      const { m, res } = await signup(quick, 'quick@example.org');
+      expect(res.code, res.stderr).toBe(0);
+      const before = sink.connections();
+      const resend = m.run(['account', 'verify', '--resend']);
+      await sink.waitFor(() => sink.connections() > before);
+      const stopping = Date.now();
+      await quick.stop();
+      expect(Date.now() - stopping).toBeLessThan(5_000);
+      const answered = await resend;
+      expect(answered.code).toBe(6);
+      expect(answered.stdout).not.toMatch(/was sent/);
+    } finally {
+      await quick.cleanup();
+    }
+  }, 40_000);
+});
+
+describe('the SMTP password and TLS', () => {
+  let sink: SmtpSink;
+  afterAll(async () => {
+    await sink?.close();
+  });
+
+  it('a password in the --smtp argument: a one-line warning, and the process title no longer shows it', async () => {
+    sink = await startSmtpSink({ auth: true });
+    const url = `smtp://mailer:s3cret-pw@127.0.0.1:${sink.port}`;
+    const server = await startServer({ args: ['--smtp', url] });
+    try {
+      const warnings = server.stderr().split('\n').filter((l) => l.includes('warning'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/--smtp URL holds a password.*INSOMNIA_SYNC_SMTP/);
+      expect(warnings[0]).not.toContain('s3cret-pw');
+      if (process.platform === 'linux') {
+        const cmdline = readFileSync(`/proc/${server.process.pid}/cmdline`, 'utf8');
+        expect(cmdline).not.toContain('s3cret-pw');
+      }
+      await signupMachine(machine(server.url), 'argv@example.org');
+      expect(sink.messages.some((msg) => msg.to.includes('argv@example.org'))).toBe(true);
+      expect(log(server)).not.toContain('s3cret-pw');
+    } finally {
+      await server.cleanup();
+    }
+  }, 30_000);
+
+  it('INSOMNIA_SYNC_SMTP gives the URL (password and all) without the command line, and no warning', async () => {
+    sink ??= await startSmtpSink({ auth: true });
+    const server = await startServer({ env: { INSOMNIA_SYNC_SMTP: `smtp://mailer:s3cret-pw@127.0.0.1:${sink.port}` } });
+    try {
+      expect(server.stderr()).not.toMatch(/warning/);
+      await signupMachine(machine(server.url), 'env@example.org');
+      expect(sink.messages.some((msg) => msg.to.includes('env@example.org'))).toBe(true);
+      expect(sink.lines.some((l) => /^AUTH /i.test(l))).toBe(true);
+    } finally {
+      await server.cleanup();
+    }
+  }, 30_000);
+
+  const external = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
+  it.skipIf(!external)('smtp:// to a host that is not loopback needs STARTTLS: no AUTH or envelope in cleartext; ?requireTLS=false opts out', async () => {
+    const plain = await startSmtpSink({ auth: true, host: external! });
+    const url = `smtp://mailer:s3cret-pw@${external}:${plain.port}`;
+    const server = await startServer({ env: { INSOMNIA_SYNC_SMTP: url } });
+    try {
+      const { res } = await signup(server, 'tls@example.org');
+      expect(res.code, res.stderr).toBe(0);
+      expect(plain.connections()).toBeGreaterThan(0);
+      expect(plain.lines.filter((l) => /^(AUTH|MAIL|RCPT|DATA)/i.test(l))).toEqual([]);
+      expect(plain.lines.join('\n')).not.toContain(Buffer.from('s3cret-pw').toString('base64'));
+      expect(res.stderr).toMatch(/activation mail .*not sent/i);
+      expect(log(server)).not.toMatch(ADDRESS);
+    } finally {
+      await server.cleanup();
+    }
+    const optedOut = await startServer({ env: { INSOMNIA_SYNC_SMTP: `${url}?requireTLS=false` } });
+    try {
+      await signupMachine(machine(optedOut.url), 'cleartext@example.org');
+      expect(plain.messages.some((msg) => msg.to.includes('cleartext@example.org'))).toBe(true);
+    } finally {
+      await optedOut.cleanup();
+      await plain.close();
+    }
+  }, 40_000);
 });
