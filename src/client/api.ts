@@ -406,7 +406,7 @@ export class ApiClient {
   prelogin(req: T.PreloginRequest): Promise<T.PreloginResponse> {
     return this.json('prelogin', { json: req });
   }
-  signup(req: T.SignupRequest): Promise<T.AccountResponse> {
+  signup(req: T.SignupRequest): Promise<T.SignupResponse> {
     return this.json('signup', { json: req });
   }
   login(req: T.LoginRequest): Promise<T.AccountResponse> {

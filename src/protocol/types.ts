@@ -107,6 +107,12 @@ export interface AccountResponse {
   teams: TeamInfo[];
 }
 
+/** Answer of signup. */
+export interface SignupResponse extends AccountResponse {
+  /** false when the activation mail could not be sent (`account verify --resend` asks again); absent from older servers */
+  activationMailSent?: boolean;
+}
+
 export interface MemberPublicKeys {
   userId: string;
   email: string;

@@ -22,6 +22,7 @@ interface ServeOptions extends HardeningOptions {
   kdfIterations: number;
   mailOutbox?: string;
   smtp?: string;
+  smtpTimeout: number;
   mailFrom?: string;
 }
 
@@ -62,7 +63,9 @@ async function serve(opts: ServeOptions): Promise<void> {
     logger = { file };
   }
   const { openMailer } = await import('./mail/open.js');
-  const mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'smtp', 'mailFrom']) });
+  // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
+  const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
+  const mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'mailFrom', 'smtpTimeout']), ...(smtp ? { smtp } : {}) });
   const app = buildApp({
     ...hardeningDeps(opts),
     store,
@@ -149,7 +152,8 @@ export function buildProgram(): Command {
     .option('--kdf-memory <KiB>', 'Argon2id memory for new accounts, in KiB', intOption(65536, 4 * 1024 * 1024), DEFAULT_KDF.memoryKiB)
     .option('--kdf-iterations <n>', 'Argon2id iterations for new accounts', intOption(3, 100), DEFAULT_KDF.iterations)
     .option('--mail-outbox <dir>', 'write each mail as an RFC 5322 .eml file in this folder (default DATA_DIR/outbox)')
-    .option('--smtp <url>', 'send mail through this SMTP server instead, e.g. smtp://user:pass@host:587')
+    .option('--smtp <url>', 'send mail through this SMTP server instead: smtp://user@host:587 (STARTTLS) or smtps://user@host:465 (env INSOMNIA_SYNC_SMTP, the safer place for a password)')
+    .option('--smtp-timeout <seconds>', 'give up on the SMTP server after this long: connecting, its greeting, each answer, one whole mail', intOption(1, 600), 10)
     .option('--mail-from <address>', 'From: of notices (default insomnia-sync <no-reply@HOSTNAME>)')
     .action(async (opts: ServeOptions) => serve(opts));
   addHardeningOptions(program);
@@ -172,7 +176,7 @@ export function buildProgram(): Command {
 
   registerOpsCommands(program);
   program.hook('preAction', (_program, action) => {
-    guardDbPassword(program, action);
+    guardUrlPasswords(program, action);
     const db = [action, program].map((c) => c.opts<{ db?: string }>().db).find((d) => d !== undefined) ?? process.env.INSOMNIA_SYNC_DB;
     for (const line of databaseUrlWarnings(db)) process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
   });
@@ -180,21 +184,32 @@ export function buildProgram(): Command {
   return program;
 }
 
+/** The flags whose URL may hold a password, and the safer places for it. */
+const PASSWORD_URL_FLAGS = [
+  { key: 'db', flag: '--db', instead: 'give the URL in INSOMNIA_SYNC_DB instead, or the password in PGPASSWORD or ~/.pgpass' },
+  { key: 'smtp', flag: '--smtp', instead: 'give the URL in INSOMNIA_SYNC_SMTP instead' },
+] as const;
+
 /**
- * A `--db` URL on the command line that holds a password: every user of the machine can read the
- * command line (`ps`, /proc/PID/cmdline) and the shell may keep it in its history, unlike the
- * environment (INSOMNIA_SYNC_DB, PGPASSWORD: /proc/PID/environ is the user's own) or ~/.pgpass.
- * Says so in one line on standard error, naming the safer ways and never the password, then
- * overwrites the process title with the arguments, passwords starred out: on Linux that rewrites
- * the memory /proc/PID/cmdline reads, so the password stays visible only while the process starts.
+ * A `--db` or `--smtp` URL on the command line that holds a password: every user of the machine
+ * can read the command line (`ps`, /proc/PID/cmdline) and the shell may keep it in its history,
+ * unlike the environment (INSOMNIA_SYNC_DB, INSOMNIA_SYNC_SMTP, PGPASSWORD: /proc/PID/environ is
+ * the user's own) or ~/.pgpass. Says so in one line per flag on standard error, naming the safer
+ * ways and never the password, then overwrites the process title with the arguments, passwords
+ * starred out: on Linux that rewrites the memory /proc/PID/cmdline reads, so the password stays
+ * visible only while the process starts.
  */
-function guardDbPassword(program: Command, action: Command): void {
-  const given = [program, action].filter((c) => c.getOptionValueSource('db') === 'cli').map((c) => c.opts<{ db?: string }>().db);
-  if (!given.some((db) => db !== undefined && urlHasPassword(db))) return;
-  process.stderr.write(
-    'insomnia-sync-server: warning: the --db URL holds a password, which other users of this machine can read in the process list while it starts and your shell may keep in its history; give the URL in INSOMNIA_SYNC_DB instead, or the password in PGPASSWORD or ~/.pgpass\n',
-  );
-  process.title = ['insomnia-sync-server', ...process.argv.slice(2)].map(redactUrlPasswords).join(' ');
+function guardUrlPasswords(program: Command, action: Command): void {
+  let found = false;
+  for (const { key, flag, instead } of PASSWORD_URL_FLAGS) {
+    const given = [program, action].filter((c) => c.getOptionValueSource(key) === 'cli').map((c) => c.opts<Record<string, unknown>>()[key]);
+    if (!given.some((url) => typeof url === 'string' && urlHasPassword(url))) continue;
+    found = true;
+    process.stderr.write(
+      `insomnia-sync-server: warning: the ${flag} URL holds a password, which other users of this machine can read in the process list while it starts and your shell may keep in its history; ${instead}\n`,
+    );
+  }
+  if (found) process.title = ['insomnia-sync-server', ...process.argv.slice(2)].map(redactUrlPasswords).join(' ');
 }
 
 buildProgram()

@@ -207,7 +207,10 @@ export const schemas = {
         client: clientLabel,
       },
     },
-    response: { 200: accountResponse, ...errors },
+    response: {
+      200: { ...accountResponse, properties: { ...accountResponse.properties, activationMailSent: { type: 'boolean' } } },
+      ...errors,
+    },
   },
   login: {
     body: {

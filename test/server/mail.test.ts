@@ -7,7 +7,9 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { SMTPServer } from 'smtp-server';
 import { openMailer } from '../../src/server/mail/open.js';
 import { OutboxMailer, rfc5322Date } from '../../src/server/mail/outbox.js';
-import { SmtpMailer, redactSmtpUrl } from '../../src/server/mail/smtp.js';
+import { MailError, mailFailure } from '../../src/server/mail/mailer.js';
+import { SmtpMailer, redactSmtpUrl, smtpTransportOptions } from '../../src/server/mail/smtp.js';
+import { startSmtpSink } from '../helpers/smtp-sink.js';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -117,5 +119,63 @@ describe('SmtpMailer', () => {
     expect(received[0]!.to).toEqual(['ada@example.com']);
     expect(received[0]!.data).toContain('Subject: insomnia-sync: your password was changed');
     expect(received[0]!.data).toContain('Client: cli');
+  });
+});
+
+describe('mailFailure', () => {
+  it('keeps the codes of an SMTP rejection and none of its text (which quotes the address)', async () => {
+    const sink = await startSmtpSink({ rejectRcpt: () => true });
+    const mailer = new SmtpMailer({ url: sink.url, from: 'no-reply@sync.example' });
+    let failure: unknown;
+    try {
+      await mailer.send({ to: 'dave@example.org', subject: 's', text: 't' }).catch((err: unknown) => (failure = err));
+    } finally {
+      await mailer.close();
+      await sink.close();
+    }
+    expect(String(failure)).toContain('dave@example.org'); // what used to be logged
+    const described = mailFailure(mailer, failure);
+    expect(described).toEqual({ mailer: 'smtp', code: 'EENVELOPE', command: 'RCPT TO', responseCode: 550, status: '5.1.1', reason: 'the mail server refused the sender or the recipient' });
+    expect(JSON.stringify(described)).not.toContain('@');
+  });
+
+  it('a refused connection, a file-system error and our own MailError: codes and fixed reasons only', async () => {
+    const sink = await startSmtpSink();
+    const port = sink.port;
+    await sink.close();
+    const mailer = new SmtpMailer({ url: `smtp://127.0.0.1:${port}`, from: 'no-reply@sync.example' });
+    const refused = await mailer.send({ to: 'dave@example.org', subject: 's', text: 't' }).then(() => null, (err: unknown) => err);
+    await mailer.close();
+    expect(mailFailure(mailer, refused)).toMatchObject({ mailer: 'smtp', code: 'ESOCKET', cause: 'ECONNREFUSED' });
+    const fsError = Object.assign(new Error("ENOSPC: no space left on device, open '/srv/outbox/x.eml.tmp'"), { code: 'ENOSPC', path: '/srv/outbox/x.eml.tmp' });
+    expect(mailFailure({ kind: 'outbox' }, fsError)).toEqual({ mailer: 'outbox', code: 'ENOSPC', reason: 'ENOSPC while handing the mail on' });
+    expect(mailFailure({ kind: 'outbox' }, new MailError('mail recipient is not a single address'))).toEqual({ mailer: 'outbox', code: 'mail', reason: 'mail recipient is not a single address' });
+    expect(mailFailure({ kind: 'smtp' }, 'dave@example.org')).toEqual({ mailer: 'smtp', reason: 'the mail could not be sent' });
+  });
+});
+
+describe('SMTP transport options', () => {
+  it('smtp:// needs STARTTLS unless the host is loopback, the URL says requireTLS=false or ignoreTLS=true, or it is smtps://', () => {
+    const req = (url: string): unknown => smtpTransportOptions(url).requireTLS;
+    expect(req('smtp://u:p@mail.example:587')).toBe(true);
+    expect(req('smtp://192.0.2.7:25')).toBe(true);
+    expect(req('smtp://mail.example:587?requireTLS=false')).toBeUndefined();
+    expect(req('smtp://mail.example:25?ignoreTLS=true')).toBeUndefined();
+    expect(req('smtps://u:p@mail.example:465')).toBeUndefined();
+    for (const local of ['smtp://localhost:25', 'smtp://127.0.0.1:25', 'smtp://127.1.2.3:25', 'smtp://[::1]:25']) expect(req(local)).toBeUndefined();
+    expect(smtpTransportOptions('smtp://mail.example', 3000)).toMatchObject({ connectionTimeout: 3000, greetingTimeout: 3000, socketTimeout: 3000 });
+  });
+
+  it('a mail server that stalls after DATA is given up on after the timeout', async () => {
+    const sink = await startSmtpSink({ mode: 'stall-data' });
+    const mailer = new SmtpMailer({ url: sink.url, from: 'no-reply@sync.example', timeoutMs: 500 });
+    const started = Date.now();
+    try {
+      await expect(mailer.send({ to: 'ada@example.com', subject: 's', text: 't' })).rejects.toThrow();
+    } finally {
+      await mailer.close();
+      await sink.close();
+    }
+    expect(Date.now() - started).toBeLessThan(3000);
   });
 });

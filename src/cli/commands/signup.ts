@@ -4,6 +4,9 @@ import type { Output } from '../output.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const res = await signup(ctx, { email: opts.email as string, ...(opts.name ? { name: opts.name as string } : {}) });
+  if (res.activationMailSent === false) {
+    out.warn('the activation mail with your verification code was not sent (the server could not send it); get one with `insomnia-sync account verify --resend`');
+  }
   out.result(res, () => [
     `${out.green('✓')} Account created for ${out.bold(res.email)} on ${res.server}`,
     `  Fingerprint: ${out.bold(res.fingerprint)}`,

@@ -52,7 +52,12 @@ async function stretch(password: string, kdf: KdfParams, p: ClientContext['primi
   }
 }
 
-export async function signup(ctx: ClientContext, opts: { email: string; name?: string }): Promise<AccountSummary> {
+export interface SignupSummary extends AccountSummary {
+  /** false when the server could not send the activation mail (absent: an older server said nothing) */
+  activationMailSent?: boolean;
+}
+
+export async function signup(ctx: ClientContext, opts: { email: string; name?: string }): Promise<SignupSummary> {
   const email = normalizeEmail(opts.email);
   // a blank name is no name, as an empty one is: the email's local part stands in
   const name = (opts.name?.trim() || email.split('@')[0] || '').trim().slice(0, 200);
@@ -111,12 +116,13 @@ export async function signup(ctx: ClientContext, opts: { email: string; name?: s
   // The reply's public keys are checked like login's: a reply rewritten on the way must not put
   // someone else's keys (and fingerprint) in this machine's session.
   // So are the account it names: the id this client chose and the email it asked for.
-  return storeSession(ctx, server, res, accountKey, identity.x25519.secretKey, identity.ed25519.secretKey, {
+  const summary = await storeSession(ctx, server, res, accountKey, identity.x25519.secretKey, identity.ed25519.secretKey, {
     account: { email, userId },
     hint: 'the account was created, but nothing was stored on this machine; `insomnia-sync login` checks the keys again; if it fails too, contact the server operator',
     done: `your account ${email} was created on ${normalizeUrl(server)}`,
     then: `fix that, then log in: \`insomnia-sync login --email ${email}\``,
   });
+  return typeof res.activationMailSent === 'boolean' ? { ...summary, activationMailSent: res.activationMailSent } : summary;
 }
 
 export async function login(ctx: ClientContext, opts: { email: string }): Promise<AccountSummary> {

@@ -14,7 +14,7 @@ import { clientLabel } from '../client-label.js';
 import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
 import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
-import type { MailMessage } from '../mail/mailer.js';
+import { mailFailure, type MailMessage } from '../mail/mailer.js';
 import { deletionReceipt, passwordChangedNotice, recoveredNotice, recoveryKeySetNotice, type RequestFacts } from '../mail/notices.js';
 import { getAuth } from '../plugins/auth.js';
 import { bodyEmail, rateLimited } from '../rate-limits.js';
@@ -46,7 +46,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     try {
       await ctx.mailer.send(message);
     } catch (err) {
-      request.log.error({ mailer: ctx.mailer.kind, err: { message: (err as Error).message } }, 'could not send a notice');
+      request.log.error({ mail: mailFailure(ctx.mailer, err) }, 'could not send a notice');
     }
   }
 
@@ -278,7 +278,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       try {
         mailRemoved = (await ctx.mailer.forget?.(user.email)) ?? 0;
       } catch (err) {
-        request.log.error({ mailer: ctx.mailer.kind, err: { message: (err as Error).message } }, 'could not remove mail to a deleted account');
+        request.log.error({ mail: mailFailure(ctx.mailer, err) }, 'could not remove mail to a deleted account');
       }
       request.log.info({ removed: receipt.removed, mailRemoved }, 'account deleted');
       await notify(request, deletionReceipt(user.email, { ...facts(request), at: deletedAt }, receiptLines(receipt), BACKUP_POLICY));

@@ -60,7 +60,7 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
     url: ROUTES.signup.path,
     config: rateLimited('login', bodyEmail),
     schema: schemas.signup,
-    handler: async (request): Promise<T.AccountResponse> => {
+    handler: async (request): Promise<T.SignupResponse> => {
       const body = request.body;
       const email = emailOf(body.email);
       const client = clientLabel(body.client);
@@ -87,8 +87,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
       }
       const user = await store.getUserById(body.userId);
       if (!user) throw new Error('user vanished right after signup');
-      await sendActivation(ctx, request, user);
-      return account(user, await openSession(request, user.id, client));
+      const activationMailSent = await sendActivation(ctx, request, user);
+      return { ...(await account(user, await openSession(request, user.id, client))), activationMailSent };
     },
   });
 

@@ -16,10 +16,11 @@ import { ApiError, badRequest, notFound } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
 import { rateLimited } from '../rate-limits.js';
 import { codeHash, INVITE_CODE_TTL_MS, newCode, normalizeCode } from '../teams/codes.js';
+import { mailFailure } from '../mail/mailer.js';
 import { invitationMail } from '../teams/mail.js';
 import { isPrintableLine } from '../../protocol/text.js';
 import { teamSchemas } from '../teams/schemas.js';
-import { sendActivation } from '../teams/verification.js';
+import { MAIL_NOT_SENT, sendActivation } from '../teams/verification.js';
 
 type Standing = TeamRole | 'accepted';
 type TeamParams = { teamId: string };
@@ -187,7 +188,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
           );
           out.invited.push({ email, expiresAt: expiresAt.toISOString() });
         } catch (err) {
-          request.log.warn({ err: (err as Error).message }, 'invitation mail not sent');
+          request.log.warn({ mail: mailFailure(ctx.mailer, err) }, 'invitation mail not sent');
           out.failed.push({ email, reason: 'the invitation mail could not be sent' });
         }
       }
@@ -373,7 +374,8 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       if (!user) throw notFound('account not found');
       if (request.body.resend) {
         if ((await store.getAccountMeta(user.id))?.verifiedAt) throw new ApiError('conflict', 'your email address is already verified');
-        await sendActivation(ctx, request, user);
+        // a 204 would have the CLI say "a new code was sent" to someone who will wait for nothing
+        if (!(await sendActivation(ctx, request, user))) throw new ApiError('unavailable', MAIL_NOT_SENT);
         return reply.code(204).send();
       }
       const code = request.body.code === undefined ? null : normalizeCode(request.body.code);

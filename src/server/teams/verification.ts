@@ -2,11 +2,16 @@
 import type { FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
 import { codeHash, newCode, VERIFY_CODE_TTL_MS } from './codes.js';
+import { mailFailure } from '../mail/mailer.js';
 import { activationMail } from './mail.js';
+
+/** The answer (503 `unavailable`) to `account verify --resend` when the mail could not be sent. */
+export const MAIL_NOT_SENT = 'could not send the mail; try again later';
 
 /**
  * Stores a fresh code (replacing any earlier one) and mails it. A mail failure is logged, not
- * thrown: the account exists either way, and `account verify --resend` sends another code.
+ * thrown: the account exists either way (signup says `activationMailSent: false`), and
+ * `account verify --resend` sends another code. Returns whether the mail went out.
  */
 export async function sendActivation(ctx: ServerContext, request: FastifyRequest, user: { id: string; email: string }): Promise<boolean> {
   const code = newCode();
@@ -16,7 +21,7 @@ export async function sendActivation(ctx: ServerContext, request: FastifyRequest
     await ctx.mailer.send(activationMail(user.email, code, expiresAt));
     return true;
   } catch (err) {
-    request.log.warn({ err: (err as Error).message }, 'activation mail not sent');
+    request.log.warn({ mail: mailFailure(ctx.mailer, err) }, 'activation mail not sent');
     return false;
   }
 }
