@@ -132,7 +132,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
 
   const team = program
     .command('team')
-    .description('teams: create, list, members, invite, accept, confirm (fingerprint check), role; remove (rotates the key), leave (an owner or admin then runs rotate), rotate');
+    .description('teams: create, list, members, invite, accept, confirm (fingerprint check), role; remove (rotates the key; withdraws a pending invitation), leave (an owner or admin then runs rotate), rotate');
   team.command('create').description('create a team; you become its owner').argument('<name>', 'team name').action(action('team-create'));
   team.command('list').description('your teams, your role in each, key epoch').action(action('team-list'));
   team
@@ -163,8 +163,8 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('team-confirm'));
   team
     .command('remove')
-    .description('remove a member and rotate the team key (not for one never confirmed: they held no key); they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine)')
-    .argument('<email>', 'the member to remove')
+    .description('remove a member and rotate the team key (not for one never confirmed: they held no key); they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine); for an address only invited, withdraw the invitation: its code stops working, no key changes')
+    .argument('<email>', 'the member to remove, or the invited address')
     .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-remove'));
   team

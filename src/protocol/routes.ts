@@ -42,10 +42,11 @@ export const ROUTES = {
   recoverStart: { method: 'POST', path: '/v1/auth/recover/start' },
   /** no session: sets the new password with the recovery key; answers like login */
   recoverFinish: { method: 'POST', path: '/v1/auth/recover/finish' },
-  /** teams (docs/protocol.md §3.30–3.39); session auth only */
+  /** teams (docs/protocol.md §3.30–3.40); session auth only */
   createTeam: { method: 'POST', path: '/v1/teams' },
   teamMembers: { method: 'GET', path: '/v1/teams/:teamId/members' },
   inviteMembers: { method: 'POST', path: '/v1/teams/:teamId/invitations' },
+  withdrawInvitation: { method: 'POST', path: '/v1/teams/:teamId/invitations/withdraw' },
   acceptInvitation: { method: 'POST', path: '/v1/invitations/accept' },
   confirmMember: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/confirm' },
   removeMember: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/remove' },

@@ -165,6 +165,16 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
     },
     { name: 'GET /v1/teams/:id/members', allowed: CONTENT, call: async () => ({ method: 'GET', url: `/v1/teams/${teamId}/members` }) },
     { name: 'POST /v1/teams/:id/invitations', allowed: MANAGE, call: async (r) => ({ method: 'POST', url: `/v1/teams/${teamId}/invitations`, json: { emails: [`new-${r}-${hex(3)}@example.com`], role: 'member' } }) },
+    {
+      name: 'POST /v1/teams/:id/invitations/withdraw',
+      allowed: MANAGE,
+      call: async (r) => {
+        // an open invitation for each caller to withdraw: allowed callers get 200, the rest 403/404 and it stays
+        const email = `withdraw-${r}-${hex(3)}@example.com`;
+        expect((await http('owner', { method: 'POST', url: `/v1/teams/${teamId}/invitations`, json: { emails: [email], role: 'member' } })).body.invited).toHaveLength(1);
+        return { method: 'POST', url: `/v1/teams/${teamId}/invitations/withdraw`, json: { email } };
+      },
+    },
     // missing the current epoch: allowed callers get 409, nobody is confirmed by the matrix
     { name: 'POST /v1/teams/:id/members/:uid/confirm', allowed: MANAGE, call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/members/${userId.accepted}/confirm`, json: { sealedKeys: [{ epoch: 1, sealedKey: b64(80) }] } }) },
     // a stale epoch: allowed callers get 409 after the role check, nothing changes

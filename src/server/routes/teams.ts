@@ -31,6 +31,7 @@ type MemberParams = { teamId: string; userId: string };
 export const TEAM_ROUTE_ROLES = {
   teamMembers: ['owner', 'admin', 'member'],
   inviteMembers: ['owner', 'admin'],
+  withdrawInvitation: ['owner', 'admin'],
   confirmMember: ['owner', 'admin'],
   removeMember: ['owner', 'admin'],
   rotateTeam: ['owner', 'admin'],
@@ -190,6 +191,22 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
         }
       }
       return out;
+    },
+  });
+
+  app.route<{ Params: TeamParams; Body: T.WithdrawInvitationRequest }>({
+    method: ROUTES.withdrawInvitation.method,
+    url: ROUTES.withdrawInvitation.path,
+    schema: teamSchemas.withdrawInvitation,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.WithdrawInvitationResponse> => {
+      const { team } = await requireTeam(request, request.params.teamId, TEAM_ROUTE_ROLES.withdrawInvitation);
+      const email = normalizeEmail(request.body.email);
+      if (!email) throw badRequest('not a valid email address');
+      // Never accepted, so nobody holds a key through it: nothing to rotate. The code stops working.
+      const withdrawn = await store.withdrawInvitation(team.id, email, ctx.now());
+      if (!withdrawn) throw notFound(`${team.name} has no open invitation to ${email}`);
+      return { email: withdrawn.email, role: withdrawn.role, createdAt: withdrawn.createdAt.toISOString(), expiresAt: withdrawn.expiresAt.toISOString() };
     },
   });
 
