@@ -121,12 +121,12 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('token-create'));
   token
     .command('list')
-    .description('list access tokens (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left); never the secret')
+    .description("list the access tokens of every workspace you can read, your teammates' too (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left; who created it); never the secret")
     .option('--workspace <workspace>', 'only the tokens of this workspace (name, id or unique id prefix)')
     .action(action('token-list'));
   token
     .command('revoke')
-    .description('revoke an access token; refused from its next request on')
+    .description("revoke an access token; refused from its next request on. Yours, or as a team owner or admin anyone's (a member revoking another's: exit 4)")
     .argument('<id>', 'token id or unique prefix (≥ 6 characters) from `token list`')
     .action(action('token-revoke'));
 

@@ -1,7 +1,8 @@
 /**
- * Who may do what to other people's things in a team, end to end (real server, real CLI):
- * withdrawing a pending invitation with `team remove EMAIL` (owners and admins; its code then
- * answers as an unknown one).
+ * Who may do what to other people's things in a team, end to end (real server, real CLI): revoking
+ * another member's access token (its creator, or an owner or admin of the team; a plain member gets
+ * exit 4), and withdrawing a pending invitation with `team remove EMAIL` (owners and admins; its
+ * code then answers as an unknown one).
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -56,6 +57,61 @@ describe('team access: tokens, invitations, invite codes', () => {
 
   afterAll(async () => {
     await server?.cleanup();
+  });
+
+  describe('token revoke', () => {
+    it("a plain member cannot revoke another member's token (exit 4, one line), by id or prefix; the token keeps working", async () => {
+      const owners = await createToken(ann, 'ann-ci');
+      const work = tempDir('isync-ci-');
+      const cloned = await ci(owners.token, ['clone', 'api', 'w'], work);
+      expect(cloned.code, cloned.stderr).toBe(0);
+
+      for (const id of [owners.id, owners.id.slice(0, 8)]) {
+        const refused = await bob.run(['token', 'revoke', id]);
+        expect(refused.code, refused.stderr).toBe(4);
+        expect(refused.stdout).toBe('');
+        expect(refused.stderr).not.toMatch(/Revoked/);
+        expect(refused.stderr.split('\n')[0]).toMatch(/^error: only the member who created this token \(ann@example\.com\) or an owner or admin of Acme can revoke it$/);
+      }
+      const asJson = await bob.run(['token', 'revoke', owners.id, '--json']);
+      expect(asJson.code).toBe(4);
+      expect(json(asJson.stderr).error.code).toBe('forbidden');
+
+      const pulled = await ci(owners.token, ['pull'], path.join(work, 'w'));
+      expect(pulled.code, pulled.stderr).toBe(0);
+      const listed = json((await must(ann, ['token', 'list', '--json'])).stdout).tokens.find((t: any) => t.id === owners.id);
+      expect(listed.status).toBe('active');
+    }, 90_000);
+
+    it('a member sees the team\'s tokens and who made each, never a secret, and revokes their own', async () => {
+      const owners = await createToken(ann, 'ann-listed');
+      const own = await createToken(bob, 'bob-own');
+      const list = await must(bob, ['token', 'list', '--json']);
+      const byId = new Map(json(list.stdout).tokens.map((t: any) => [t.id, t]));
+      expect(byId.get(owners.id)).toMatchObject({ name: 'ann-listed', createdBy: 'ann@example.com' });
+      expect(byId.get(own.id)).toMatchObject({ name: 'bob-own', createdBy: 'bob@example.com' });
+      const human = await must(bob, ['token', 'list']);
+      expect(human.stdout).toMatch(/STATUS\s+CREATED BY/);
+      expect(human.stdout).toMatch(/ann-listed .*active\s+ann@example\.com/);
+      for (const out of [list.stdout, human.stdout]) {
+        expect(out).not.toContain(owners.token);
+        expect(out).not.toContain(own.token);
+      }
+      const revoked = await bob.run(['token', 'revoke', own.id]);
+      expect(revoked.code, revoked.stderr).toBe(0);
+      expect(revoked.stdout).toMatch(/Revoked token/);
+    }, 90_000);
+
+    it("an owner or admin of the team revokes anyone's token", async () => {
+      for (const revoker of [carl, ann]) {
+        const members = await createToken(bob, 'bob-ci');
+        const res = await revoker.run(['token', 'revoke', members.id, '--json']);
+        expect(res.code, res.stderr).toBe(0);
+        expect(json(res.stdout)).toMatchObject({ id: members.id, status: 'revoked', createdBy: 'bob@example.com' });
+        const refused = await ci(members.token, ['clone', 'api', 'w'], tempDir('isync-ci-'));
+        expect(refused.code).toBe(4);
+      }
+    }, 90_000);
   });
 
   describe('withdrawing an invitation with team remove', () => {

@@ -163,6 +163,21 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
         json: { id: hex(16), name: 'ci', scope: 'read', secretHash: b64(32), expiresAt: null, publicKey: b64(32), certificate: b64(64), keys: [{ epoch: 2, wrappedKey: b64(72) }] },
       }),
     },
+    {
+      // another member's token: its creator may revoke it too, but only owners and admins anyone's
+      name: "DELETE /v1/tokens/:id (the owner's token)",
+      allowed: MANAGE,
+      call: async () => {
+        const id = hex(16);
+        const made = await http('owner', {
+          method: 'POST',
+          url: ws('/tokens'),
+          json: { id, name: 'ci', scope: 'read', secretHash: b64(32), expiresAt: null, publicKey: b64(32), certificate: b64(64), keys: [{ epoch: 2, wrappedKey: b64(72) }] },
+        });
+        expect(made.status).toBe(200);
+        return { method: 'DELETE', url: `/v1/tokens/${id}` };
+      },
+    },
     { name: 'GET /v1/teams/:id/members', allowed: CONTENT, call: async () => ({ method: 'GET', url: `/v1/teams/${teamId}/members` }) },
     { name: 'POST /v1/teams/:id/invitations', allowed: MANAGE, call: async (r) => ({ method: 'POST', url: `/v1/teams/${teamId}/invitations`, json: { emails: [`new-${r}-${hex(3)}@example.com`], role: 'member' } }) },
     {
