@@ -150,7 +150,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('team-invite'));
   team
     .command('accept')
-    .description("join a team with the invite code from your mail (only with the invited address's account)")
+    .description("join a team with the invite code from your mail (only with the invited address's account); an expired code exits 4, a used, withdrawn or unknown one 5")
     .argument('<code>', 'the invite code')
     .action(action('team-accept'));
   team

@@ -1,8 +1,9 @@
 /**
  * Who may do what to other people's things in a team, end to end (real server, real CLI): revoking
  * another member's access token (its creator, or an owner or admin of the team; a plain member gets
- * exit 4), and withdrawing a pending invitation with `team remove EMAIL` (owners and admins; its
- * code then answers as an unknown one).
+ * exit 4), withdrawing a pending invitation with `team remove EMAIL` (owners and admins; its code
+ * then answers as an unknown one), and what an expired or used invite code exits with (4 and 5:
+ * exit 3 is for sync conflicts a script would pull and retry).
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -154,6 +155,31 @@ describe('team access: tokens, invitations, invite codes', () => {
       expect(members.invitations.map((i: any) => i.email)).toEqual(['heidi@example.com']);
       const accepted = await heidi.run(['team', 'accept', mailedCode(server.dataDir, 'heidi@example.com', 'Invite code')]);
       expect(accepted.code, accepted.stderr).toBe(0);
+    }, 90_000);
+  });
+
+  describe('invite code outcomes', () => {
+    it('an already used code is exit 5, like an unknown one; an expired one is exit 4, like an expired token', async () => {
+      await Promise.all([signupMachine(dave, 'dave@example.com'), signupMachine(frank, 'frank@example.com')]);
+      await must(ann, ['team', 'invite', 'dave@example.com', 'frank@example.com', '--team', TEAM]);
+      const daveCode = mailedCode(server.dataDir, 'dave@example.com', 'Invite code');
+      await must(dave, ['team', 'accept', daveCode]);
+      for (const m of [dave, frank]) {
+        const used = await m.run(['team', 'accept', daveCode, '--json']);
+        expect(used.code, used.stderr).toBe(5);
+        expect(json(used.stderr).error).toMatchObject({ code: 'not_found', message: 'this invite code was already used' });
+      }
+
+      const db = new Database(path.join(server.dataDir, 'sync.db'));
+      try {
+        db.pragma('busy_timeout = 5000');
+        db.prepare("UPDATE team_invitations SET expires_at = 1 WHERE email = 'frank@example.com'").run();
+      } finally {
+        db.close();
+      }
+      const expired = await frank.run(['team', 'accept', mailedCode(server.dataDir, 'frank@example.com', 'Invite code')]);
+      expect(expired.code, expired.stderr).toBe(4);
+      expect(expired.stderr.split('\n')[0]).toBe('error: this invite code has expired; ask for a new invitation');
     }, 90_000);
   });
 });

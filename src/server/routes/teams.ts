@@ -224,12 +224,15 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       const result = await store.acceptInvitation(codeHash(code), user.id, user.email, ctx.now());
       if (result.ok) return { teamId: result.teamId, teamName: result.teamName, role: result.role };
       switch (result.reason) {
+        // Not conflicts (409, exit 3, which a script takes for "pull and retry"): a used code is
+        // spent like one that never existed (404, exit 5); an expired one is refused like an expired
+        // token or activation code (403, exit 4).
         case 'unknown':
           throw notFound('no invitation has this code');
         case 'used':
-          throw new ApiError('conflict', 'this invite code was already used');
+          throw notFound('this invite code was already used');
         case 'expired':
-          throw new ApiError('conflict', 'this invite code has expired; ask for a new invitation');
+          throw new ApiError('forbidden', 'this invite code has expired; ask for a new invitation');
         case 'other_address':
           throw new ApiError('forbidden', `this invitation was sent to another address, not ${user.email}`);
         case 'already_member':
