@@ -121,18 +121,18 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('token-create'));
   token
     .command('list')
-    .description('list access tokens (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left); never the secret')
+    .description("list the access tokens of every workspace you can read, your teammates' too (id, name, scope, workspace, created, last used, expiry, status: active, expired, revoked, or stale after a key rotation or once the creator left; who created it); never the secret")
     .option('--workspace <workspace>', 'only the tokens of this workspace (name, id or unique id prefix)')
     .action(action('token-list'));
   token
     .command('revoke')
-    .description('revoke an access token; refused from its next request on')
+    .description("revoke an access token; refused from its next request on. Yours, or as a team owner or admin anyone's (a member revoking another's: exit 4)")
     .argument('<id>', 'token id or unique prefix (≥ 6 characters) from `token list`')
     .action(action('token-revoke'));
 
   const team = program
     .command('team')
-    .description('teams: create, list, members, invite, accept, confirm (fingerprint check), role; remove (rotates the key), leave (an owner or admin then runs rotate), rotate; delete');
+    .description('teams: create, list, members, invite, accept, confirm (fingerprint check), role; remove (rotates the key; withdraws a pending invitation), leave (an owner or admin then runs rotate), rotate; delete');
   team.command('create').description('create a team; you become its owner').argument('<name>', 'team name').action(action('team-create'));
   team.command('list').description('your teams, your role in each, key epoch').action(action('team-list'));
   team
@@ -150,7 +150,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('team-invite'));
   team
     .command('accept')
-    .description("join a team with the invite code from your mail (only with the invited address's account)")
+    .description("join a team with the invite code from your mail (only with the invited address's account); an expired code exits 4, a used, withdrawn or unknown one 5")
     .argument('<code>', 'the invite code')
     .action(action('team-accept'));
   team
@@ -163,8 +163,8 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('team-confirm'));
   team
     .command('remove')
-    .description('remove a member and rotate the team key (not for one never confirmed: they held no key); they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine)')
-    .argument('<email>', 'the member to remove')
+    .description('remove a member and rotate the team key (not for one never confirmed: they held no key); they are refused at once (asks first; --yes skips that and trusts the server\'s copy of keys never checked on this machine); for an address only invited, withdraw the invitation: its code stops working, no key changes')
+    .argument('<email>', 'the member to remove, or the invited address')
     .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-remove'));
   team

@@ -562,6 +562,9 @@ export class ApiClient {
   async confirmMember(teamId: string, userId: string, req: T.ConfirmMemberRequest): Promise<void> {
     await this.send('confirmMember', { params: { teamId, userId }, json: req });
   }
+  withdrawInvitation(teamId: string, req: T.WithdrawInvitationRequest): Promise<T.WithdrawInvitationResponse> {
+    return this.json('withdrawInvitation', { params: { teamId }, json: req });
+  }
   removeMember(teamId: string, userId: string, req: T.RemoveMemberRequest): Promise<T.RotateTeamResponse> {
     return this.json('removeMember', { params: { teamId, userId }, json: req });
   }

@@ -46,6 +46,7 @@ export const ROUTES = {
   createTeam: { method: 'POST', path: '/v1/teams' },
   teamMembers: { method: 'GET', path: '/v1/teams/:teamId/members' },
   inviteMembers: { method: 'POST', path: '/v1/teams/:teamId/invitations' },
+  withdrawInvitation: { method: 'POST', path: '/v1/teams/:teamId/invitations/withdraw' },
   acceptInvitation: { method: 'POST', path: '/v1/invitations/accept' },
   confirmMember: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/confirm' },
   removeMember: { method: 'POST', path: '/v1/teams/:teamId/members/:userId/remove' },

@@ -514,6 +514,14 @@ export interface InviteResponse {
   failed: { email: string; reason: string }[];
 }
 
+/** Withdraws the team's open invitation to one address (docs/protocol.md §3.40). */
+export interface WithdrawInvitationRequest {
+  email: string;
+}
+
+/** the invitation withdrawn: its code now answers as an unknown one */
+export type WithdrawInvitationResponse = InvitationInfo;
+
 export interface AcceptInvitationRequest {
   code: string;
 }

@@ -459,6 +459,12 @@ export interface Store {
   /** How many invitations the user created since `since`, whatever became of them (a cap on mail sent). */
   countInvitationsBy(userId: string, since: Date): Promise<number>;
   /**
+   * Withdraws the team's open invitation to `email` (normalised), as a newer invitation replaces one:
+   * its code stops working (it answers as an unknown code) and it ends at `now`, kept until purged
+   * since it was a mail sent. Null when the team has no invitation to the address open at `now`.
+   */
+  withdrawInvitation(teamId: string, email: string, now: Date): Promise<InvitationRecord | null>;
+  /**
    * Accepts atomically: only an unused, unexpired code sent to `email` makes the user an accepted
    * (not yet confirmed) member with the invited role, marks the code used and the address verified.
    * A code for another address is not used up.
@@ -638,7 +644,7 @@ export interface InvitationToUserRecord {
   email: string;
   role: 'admin' | 'member';
   createdAt: Date;
-  /** a cancelled invitation (replaced by a newer one) expired when it was cancelled */
+  /** a cancelled invitation (replaced by a newer one, or withdrawn) expired when it was cancelled */
   expiresAt: Date;
   acceptedAt: Date | null;
 }

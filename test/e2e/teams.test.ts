@@ -108,12 +108,14 @@ describe('teams end to end', () => {
     const ok = await bob.run(['team', 'accept', bobCode, '--json']);
     expect(ok.code, ok.stderr).toBe(0);
     expect(json(ok.stdout)).toMatchObject({ teamName: team, role: 'member' });
-    expect((await bob.run(['team', 'accept', bobCode])).code).toBe(3);
-    expect((await carol.run(['team', 'accept', bobCode])).code).not.toBe(0);
+    // a used code is spent like one that never existed (exit 5), not a conflict (exit 3)
+    expect((await bob.run(['team', 'accept', bobCode])).code).toBe(5);
+    expect((await carol.run(['team', 'accept', bobCode])).code).toBe(5);
 
     db.prepare("UPDATE team_invitations SET expires_at = 1 WHERE email = 'dave@example.com'").run();
     const expired = await dave.run(['team', 'accept', mailedCode(server.dataDir, 'dave@example.com', 'Invite code')]);
-    expect(expired.code).toBe(3);
+    // refused like an expired token (exit 4)
+    expect(expired.code).toBe(4);
     expect(expired.stderr).toMatch(/expired/);
 
     expect((await carol.run(['team', 'accept', mailedCode(server.dataDir, 'carol@example.com', 'Invite code')])).code).toBe(0);

@@ -171,8 +171,33 @@ describe('authorisation matrix: team and workspace routes × 7 standings', () =>
         json: { id: hex(16), name: 'ci', scope: 'read', secretHash: b64(32), expiresAt: null, publicKey: b64(32), certificate: b64(64), keys: [{ epoch: 2, wrappedKey: b64(72) }] },
       }),
     },
+    {
+      // another member's token: its creator may revoke it too, but only owners and admins anyone's
+      name: "DELETE /v1/tokens/:id (the owner's token)",
+      allowed: MANAGE,
+      call: async () => {
+        const id = hex(16);
+        const made = await http('owner', {
+          method: 'POST',
+          url: ws('/tokens'),
+          json: { id, name: 'ci', scope: 'read', secretHash: b64(32), expiresAt: null, publicKey: b64(32), certificate: b64(64), keys: [{ epoch: 2, wrappedKey: b64(72) }] },
+        });
+        expect(made.status).toBe(200);
+        return { method: 'DELETE', url: `/v1/tokens/${id}` };
+      },
+    },
     { name: 'GET /v1/teams/:id/members', allowed: CONTENT, call: async () => ({ method: 'GET', url: `/v1/teams/${teamId}/members` }) },
     { name: 'POST /v1/teams/:id/invitations', allowed: MANAGE, call: async (r) => ({ method: 'POST', url: `/v1/teams/${teamId}/invitations`, json: { emails: [`new-${r}-${hex(3)}@example.com`], role: 'member' } }) },
+    {
+      name: 'POST /v1/teams/:id/invitations/withdraw',
+      allowed: MANAGE,
+      call: async (r) => {
+        // an open invitation for each caller to withdraw: allowed callers get 200, the rest 403/404 and it stays
+        const email = `withdraw-${r}-${hex(3)}@example.com`;
+        expect((await http('owner', { method: 'POST', url: `/v1/teams/${teamId}/invitations`, json: { emails: [email], role: 'member' } })).body.invited).toHaveLength(1);
+        return { method: 'POST', url: `/v1/teams/${teamId}/invitations/withdraw`, json: { email } };
+      },
+    },
     // missing the current epoch: allowed callers get 409, nobody is confirmed by the matrix
     { name: 'POST /v1/teams/:id/members/:uid/confirm', allowed: MANAGE, call: async () => ({ method: 'POST', url: `/v1/teams/${teamId}/members/${userId.accepted}/confirm`, json: { sealedKeys: [{ epoch: 1, sealedKey: b64(80) }] } }) },
     // a stale epoch: allowed callers get 409 after the role check, nothing changes

@@ -256,6 +256,38 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect((await store.workspaceMembers(wsId)).map((m) => m.userId).sort()).toEqual([owner.id, u2.id].sort());
       });
 
+      it('withdrawing an invitation: its code answers as unknown, it is listed no more, it still counts; only an open one to that team and address', async () => {
+        const { owner, teamId } = await sharedTeam();
+        const other = await sharedTeam();
+        const heidi = newUser('heidi@example.com');
+        await store.createUser(heidi);
+        const c = code();
+        const kept = code();
+        await store.createInvitation({ id: hex(16), teamId, email: 'heidi@example.com', role: 'admin', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+        await store.createInvitation({ id: hex(16), teamId, email: 'ivan@example.com', role: 'member', codeHash: code(), invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) });
+        // the same address invited to another team is not touched
+        await store.createInvitation({ id: hex(16), teamId: other.teamId, email: 'heidi@example.com', role: 'member', codeHash: kept, invitedBy: other.owner.id, createdAt: T0, expiresAt: later(1000) });
+
+        expect(await store.withdrawInvitation(teamId, 'nobody@example.com', later(1))).toBeNull();
+        const withdrawn = await store.withdrawInvitation(teamId, 'heidi@example.com', later(1));
+        expect(withdrawn).toMatchObject({ teamId, email: 'heidi@example.com', role: 'admin', invitedBy: owner.id, createdAt: T0 });
+        expect(await store.withdrawInvitation(teamId, 'heidi@example.com', later(2))).toBeNull();
+        expect((await store.listInvitations(teamId, later(2))).map((i) => i.email)).toEqual(['ivan@example.com']);
+        expect(await store.acceptInvitation(c, heidi.id, 'heidi@example.com', later(2))).toEqual({ ok: false, reason: 'unknown' });
+        expect((await store.teamAccess(teamId, heidi.id)).state).toBe('none');
+        // each invitation was a mail sent: a withdrawn one still counts for the hourly cap until purged
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(2);
+        expect((await store.purgeEnded(later(2))).invitations).toBe(1);
+
+        // an expired one is not open, nor is an accepted one
+        const late = code();
+        await store.createInvitation({ id: hex(16), teamId, email: 'judy@example.com', role: 'member', codeHash: late, invitedBy: owner.id, createdAt: T0, expiresAt: later(10) });
+        expect(await store.withdrawInvitation(teamId, 'judy@example.com', later(10))).toBeNull();
+        expect((await store.acceptInvitation(kept, heidi.id, 'heidi@example.com', later(3))).ok).toBe(true);
+        expect(await store.withdrawInvitation(other.teamId, 'heidi@example.com', later(4))).toBeNull();
+        expect((await store.teamAccess(other.teamId, heidi.id)).state).toBe('accepted');
+      });
+
       it('roles: a confirmed owner stays, only owners touch the owner role, only confirmed members become owner', async () => {
         const { owner, teamId, others } = await sharedTeam('r1@example.com', 'r2@example.com');
         const [r1, r2] = others as [NewUser, NewUser];

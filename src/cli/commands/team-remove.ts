@@ -6,14 +6,18 @@ import { warnUnchecked } from './team-confirm.js';
 
 export async function run(ctx: ClientContext, out: Output, args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const email = args[0] as string;
-  if (!(await ctx.prompter.confirm(`Remove ${email} from ${opts.team as string}? If they hold the team key, it is rotated.`))) throw new UsageError('not removed');
+  const question = `Remove ${email} from ${opts.team as string} (or withdraw the invitation to them)? If they hold the team key, it is rotated.`;
+  if (!(await ctx.prompter.confirm(question))) throw new UsageError('not removed');
   const res = await removeMember(ctx, { team: opts.team as string, email, yes: Boolean(opts.yes), onUnchecked: (emails) => warnUnchecked(out, emails) });
-  out.result(res, () =>
-    res.rotated
+  out.result(res, () => {
+    if (res.action === 'invitation_withdrawn') {
+      return `${out.green('✓')} Withdrew the invitation to ${res.email} to join ${res.team} (${res.invitation.role}); its code no longer works, and no key changes (they never joined)`;
+    }
+    return res.rotated
       ? [
           `${out.green('✓')} Removed ${res.removed} from ${res.team}; new key epoch ${res.epoch} sealed to ${res.members} member(s), ${res.workspaces} workspace key(s) rotated`,
           '  What they already pulled stays with them; nothing pushed from now on is readable with their keys.',
         ]
-      : `${out.green('✓')} Removed ${res.removed} from ${res.team}; they were never confirmed and held no key, so the key (epoch ${res.epoch}) stays and access tokens keep working`,
-  );
+      : `${out.green('✓')} Removed ${res.removed} from ${res.team}; they were never confirmed and held no key, so the key (epoch ${res.epoch}) stays and access tokens keep working`;
+  });
 }

@@ -8,7 +8,8 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   const res = await listTokens(ctx, opts.workspace ? { workspace: opts.workspace as string } : {});
   out.result(res, () => {
     if (res.tokens.length === 0) return 'No access tokens. Create one with `insomnia-sync token create --workspace W`.';
-    const header = ['ID', 'NAME', 'SCOPE', 'WORKSPACE', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS'];
+    // teammates' tokens are listed too: who made each tells whose CI it is (and who may revoke it)
+    const header = ['ID', 'NAME', 'SCOPE', 'WORKSPACE', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS', 'CREATED BY'];
     const rows = res.tokens.map((t) => [
       t.id.slice(0, 12),
       t.name,
@@ -18,6 +19,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
       when(t.lastUsedAt, 'never'),
       when(t.expiresAt, 'never'),
       t.staleBecause ? `${t.status} (${t.staleBecause === 'key-rotated' ? 'key rotated' : 'creator left'})` : t.status,
+      t.createdBy,
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();

@@ -374,12 +374,12 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
   const email = normalizeEmail(opts.email);
   const members = await session.api.teamMembers(team.id);
   const target = members.members.find((m) => m.email === email);
-  if (!target) throw new NotFoundError(`${email} is not a member of ${team.name}`);
+  if (!target) return withdrawInvitation(session, team, email);
   if (target.userId === session.secrets.userId) throw new UsageError('to remove yourself, use `insomnia-sync team leave`');
   if (target.status === 'accepted') {
     // Never confirmed, so never held a key: nothing to rotate (as when they leave), tokens keep working.
     const res = await session.api.removeMember(team.id, target.userId, { epoch: members.team.epoch });
-    return { team: team.name, removed: email, rotated: false, epoch: res.epoch, workspaces: 0, members: 0, unchecked: [] as string[] };
+    return { team: team.name, action: 'member_removed' as const, email, removed: email, rotated: false, epoch: res.epoch, workspaces: 0, members: 0, unchecked: [] as string[] };
   }
   const res = await rotate(ctx, session, team, target.userId, opts, (rotation) => session.api.removeMember(team.id, target.userId, rotation));
   session.trust.unvouch(team.id, target.userId);
@@ -388,7 +388,24 @@ export async function removeMember(ctx: ClientContext, opts: { team: string; ema
   const known = openKnownKeys(ctx.configDir, session.secrets.server);
   const record = known.get(target.userId);
   if (record?.checked) known.remember([{ userId: target.userId, ...record, checked: false }]);
-  return { team: team.name, removed: email, rotated: true, ...res };
+  return { team: team.name, action: 'member_removed' as const, email, removed: email, rotated: true, ...res };
+}
+
+/**
+ * `team remove EMAIL` for an address that is not a member: withdraws the open invitation to it, if
+ * any (owners and admins, as inviting). Never accepted, so nobody holds a key through it: nothing
+ * rotates; its code then answers as an unknown one.
+ */
+async function withdrawInvitation(session: ActiveSession, team: TeamInfo, email: string) {
+  try {
+    const inv = await session.api.withdrawInvitation(team.id, { email });
+    return { team: team.name, action: 'invitation_withdrawn' as const, email, rotated: false, invitation: inv };
+  } catch (err) {
+    if (err instanceof NotFoundError) {
+      throw new NotFoundError(`${email} is not a member of ${team.name}, nor invited to it`, `see \`insomnia-sync team members --team ${JSON.stringify(team.name)}\``);
+    }
+    throw err;
+  }
 }
 
 export async function rotateTeam(ctx: ClientContext, opts: { team: string; yes?: boolean; onUnchecked?: (emails: string[]) => void }) {

@@ -32,6 +32,7 @@ type MemberParams = { teamId: string; userId: string };
 export const TEAM_ROUTE_ROLES = {
   teamMembers: ['owner', 'admin', 'member'],
   inviteMembers: ['owner', 'admin'],
+  withdrawInvitation: ['owner', 'admin'],
   confirmMember: ['owner', 'admin'],
   removeMember: ['owner', 'admin'],
   rotateTeam: ['owner', 'admin'],
@@ -196,6 +197,22 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
     },
   });
 
+  app.route<{ Params: TeamParams; Body: T.WithdrawInvitationRequest }>({
+    method: ROUTES.withdrawInvitation.method,
+    url: ROUTES.withdrawInvitation.path,
+    schema: teamSchemas.withdrawInvitation,
+    onRequest: authenticate,
+    handler: async (request): Promise<T.WithdrawInvitationResponse> => {
+      const { team } = await requireTeam(request, request.params.teamId, TEAM_ROUTE_ROLES.withdrawInvitation);
+      const email = normalizeEmail(request.body.email);
+      if (!email) throw badRequest('not a valid email address');
+      // Never accepted, so nobody holds a key through it: nothing to rotate. The code stops working.
+      const withdrawn = await store.withdrawInvitation(team.id, email, ctx.now());
+      if (!withdrawn) throw notFound(`${team.name} has no open invitation to ${email}`);
+      return { email: withdrawn.email, role: withdrawn.role, createdAt: withdrawn.createdAt.toISOString(), expiresAt: withdrawn.expiresAt.toISOString() };
+    },
+  });
+
   app.route<{ Body: T.AcceptInvitationRequest }>({
     method: ROUTES.acceptInvitation.method,
     url: ROUTES.acceptInvitation.path,
@@ -210,12 +227,15 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       const result = await store.acceptInvitation(codeHash(code), user.id, user.email, ctx.now());
       if (result.ok) return { teamId: result.teamId, teamName: result.teamName, role: result.role };
       switch (result.reason) {
+        // Not conflicts (409, exit 3, which a script takes for "pull and retry"): a used code is
+        // spent like one that never existed (404, exit 5); an expired one is refused like an expired
+        // token or activation code (403, exit 4).
         case 'unknown':
           throw notFound('no invitation has this code');
         case 'used':
-          throw new ApiError('conflict', 'this invite code was already used');
+          throw notFound('this invite code was already used');
         case 'expired':
-          throw new ApiError('conflict', 'this invite code has expired; ask for a new invitation');
+          throw new ApiError('forbidden', 'this invite code has expired; ask for a new invitation');
         case 'other_address':
           throw new ApiError('forbidden', `this invitation was sent to another address, not ${user.email}`);
         case 'already_member':

@@ -11,7 +11,7 @@ import type * as T from '../../protocol/types.js';
 import type { AccessTokenRecord, FormerAccessTokenRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
-import { getAuth, type WorkspaceGuard } from '../plugins/auth.js';
+import { getAuth, ROLES_FOR, type WorkspaceGuard } from '../plugins/auth.js';
 import { tokenSchemas } from '../token-schemas.js';
 import { tokenKeyEpoch } from '../access-tokens.js';
 
@@ -119,14 +119,21 @@ export function registerTokenRoutes(
     schema: tokenSchemas.revokeToken,
     onRequest: authenticate,
     handler: async (request): Promise<T.TokenInfo> => {
+      const userId = getAuth(request).userId;
       const token = await store.getAccessToken(request.params.tokenId);
       // a token of a workspace the caller cannot reach is as unknown as one that does not exist
       if (!token) throw notFound('token not found');
-      try {
-        await requireWorkspaceAccess(request, token.workspaceId, 'write');
-      } catch (err) {
+      const ws = await requireWorkspaceAccess(request, token.workspaceId, 'write').catch((err: unknown) => {
         if (err instanceof ApiError && err.code === 'not_found') throw notFound('token not found');
         throw err;
+      });
+      // Seeing a teammate's token is not owning it: only its creator, or whoever manages the
+      // workspace, may cut off someone else's CI (docs/protocol.md §3.21).
+      if (token.createdBy !== userId) {
+        const access = await store.teamAccess(ws.teamId, userId);
+        if (!access.role || !ROLES_FOR.manage.includes(access.role)) {
+          throw new ApiError('forbidden', `only the member who created this token (${token.creatorEmail}) or an owner or admin of ${access.team?.name ?? 'its team'} can revoke it`);
+        }
       }
       await store.revokeAccessToken(token.id, ctx.now());
       const after = await store.getAccessToken(token.id);

@@ -128,6 +128,14 @@ export const teamSchemas = {
       ...errors,
     },
   },
+  withdrawInvitation: {
+    params: teamParams,
+    body: { type: 'object', additionalProperties: false, required: ['email'], properties: { email: { type: 'string', maxLength: LIMITS.maxEmailChars + 16 } } },
+    response: {
+      200: { type: 'object', required: ['email', 'role', 'createdAt', 'expiresAt'], properties: { email: str, role: str, createdAt: str, expiresAt: str } },
+      ...errors,
+    },
+  },
   acceptInvitation: {
     body: { type: 'object', additionalProperties: false, required: ['code'], properties: { code } },
     response: {

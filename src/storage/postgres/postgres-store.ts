@@ -744,6 +744,9 @@ export class PostgresStore implements Store {
   async countInvitationsBy(userId: string, since: Date): Promise<number> {
     return teams.countInvitationsBy(this.db, userId, since);
   }
+  async withdrawInvitation(teamId: string, email: string, now: Date): Promise<InvitationRecord | null> {
+    return teams.withdrawInvitation(this.db, teamId, email, now);
+  }
   async acceptInvitation(...args: Parameters<Store['acceptInvitation']>): Promise<AcceptInvitationResult> {
     return teams.acceptInvitation(this.db, ...args);
   }

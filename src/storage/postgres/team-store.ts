@@ -87,7 +87,11 @@ export async function listInvitations(db: PgDb, teamId: string, now: Date): Prom
      WHERE team_id = $1 AND accepted_at IS NULL AND expires_at > $2 ORDER BY created_at, id`,
     [teamId, now],
   );
-  return rows.map((r) => ({
+  return rows.map(invitationRecord);
+}
+
+function invitationRecord(r: Row): InvitationRecord {
+  return {
     id: String(r.id),
     teamId: String(r.team_id),
     email: String(r.email),
@@ -95,7 +99,7 @@ export async function listInvitations(db: PgDb, teamId: string, now: Date): Prom
     invitedBy: r.invited_by === null ? null : String(r.invited_by),
     createdAt: date(r.created_at),
     expiresAt: date(r.expires_at),
-  }));
+  };
 }
 
 export async function countInvitationsBy(db: PgDb | Tx, userId: string, since: Date): Promise<number> {
@@ -123,6 +127,22 @@ export async function createInvitation(db: PgDb, inv: NewInvitation, limit?: { m
       [inv.id, inv.teamId, inv.email, inv.role, Buffer.from(inv.codeHash), inv.invitedBy, inv.createdAt, inv.expiresAt],
     );
     return true;
+  });
+}
+
+export async function withdrawInvitation(db: PgDb, teamId: string, email: string, now: Date): Promise<InvitationRecord | null> {
+  return db.tx(async (tx): Promise<InvitationRecord | null> => {
+    const open = 'team_id = $1 AND email = $2 AND accepted_at IS NULL AND expires_at > $3';
+    // locked, so an accept racing this either wins before it (then nothing is open) or finds no code
+    const [row] = await tx.query(
+      `SELECT id, team_id, email, role, invited_by, created_at, expires_at FROM team_invitations WHERE ${open}
+       ORDER BY created_at DESC, id FOR UPDATE`,
+      [teamId, email, now],
+    );
+    if (!row) return null;
+    // as createInvitation cancels a replaced one: a hash no code has, ended now
+    await tx.exec(`UPDATE team_invitations SET code_hash = sha256(code_hash || convert_to(id, 'UTF8')), expires_at = $3 WHERE ${open}`, [teamId, email, now]);
+    return invitationRecord(row);
   });
 }
 

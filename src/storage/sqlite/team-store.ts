@@ -85,7 +85,11 @@ export function listInvitations(db: Database.Database, teamId: string, now: Date
        WHERE team_id = ? AND accepted_at IS NULL AND expires_at > ? ORDER BY created_at, id`,
     )
     .all(teamId, now.getTime()) as Row[];
-  return rows.map((r) => ({
+  return rows.map(invitationRecord);
+}
+
+function invitationRecord(r: Row): InvitationRecord {
+  return {
     id: String(r.id),
     teamId: String(r.team_id),
     email: String(r.email),
@@ -93,7 +97,7 @@ export function listInvitations(db: Database.Database, teamId: string, now: Date
     invitedBy: r.invited_by === null ? null : String(r.invited_by),
     createdAt: new Date(Number(r.created_at)),
     expiresAt: new Date(Number(r.expires_at)),
-  }));
+  };
 }
 
 export function countInvitationsBy(db: Database.Database, userId: string, since: Date): number {
@@ -114,6 +118,21 @@ export function createInvitation(db: Database.Database, inv: NewInvitation, limi
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(inv.id, inv.teamId, inv.email, inv.role, Buffer.from(inv.codeHash), inv.invitedBy, inv.createdAt.getTime(), inv.expiresAt.getTime());
     return true;
+  });
+  return run.immediate();
+}
+
+export function withdrawInvitation(db: Database.Database, teamId: string, email: string, now: Date): InvitationRecord | null {
+  const run = db.transaction((): InvitationRecord | null => {
+    const at = now.getTime();
+    const open = `team_id = ? AND email = ? AND accepted_at IS NULL AND expires_at > ?`;
+    const row = db
+      .prepare(`SELECT id, team_id, email, role, invited_by, created_at, expires_at FROM team_invitations WHERE ${open} ORDER BY created_at DESC, id LIMIT 1`)
+      .get(teamId, email, at) as Row | undefined;
+    if (!row) return null;
+    // as createInvitation cancels a replaced one: a random hash no code has, ended now
+    db.prepare(`UPDATE team_invitations SET code_hash = randomblob(32), expires_at = ? WHERE ${open}`).run(at, teamId, email, at);
+    return invitationRecord(row);
   });
   return run.immediate();
 }
