@@ -377,6 +377,10 @@ describe('teams end to end', () => {
     writeFileSync(path.join(annDir, 'c.txt'), 'after carol left');
     const refused = await ann.run(['push'], { cwd: annDir });
     expect(refused.code).toBe(3);
+    // taking access away encrypts nothing: the owner revokes carol's token while the rotation waits
+    const revoked = await ann.run(['token', 'revoke', json(made.stdout).id as string, '--json']);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(json(revoked.stdout).status).toBe('revoked');
     // the refusal names the team and a command that pastes as it is
     expect(refused.stderr).toContain(`a member left team ${team} and its key has not been rotated yet; an owner or admin must run \`insomnia-sync team rotate --team ${teamId.slice(0, 12)}\``);
     const rotated = await ann.run(['team', 'rotate', '--team', team, '--json']);

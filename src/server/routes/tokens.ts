@@ -123,7 +123,8 @@ export function registerTokenRoutes(
       const token = await store.getAccessToken(request.params.tokenId);
       // a token of a workspace the caller cannot reach is as unknown as one that does not exist
       if (!token) throw notFound('token not found');
-      const ws = await requireWorkspaceAccess(request, token.workspaceId, 'write').catch((err: unknown) => {
+      // 'read': revoking takes access away and encrypts nothing, so a pending rotation does not stop it
+      const ws = await requireWorkspaceAccess(request, token.workspaceId, 'read').catch((err: unknown) => {
         if (err instanceof ApiError && err.code === 'not_found') throw notFound('token not found');
         throw err;
       });
