@@ -133,4 +133,21 @@ describe('a storage outage', () => {
       await store.close();
     }
   }, 30_000);
+
+  it('healthz during an outage: one error line with the reason per poll, without a stack trace', async () => {
+    const dir = tempDir('insomnia-sync-outage-log-');
+    const store = await openStore(undefined, dir);
+    let logged = '';
+    const app = buildApp({ store, serverSecret: new Uint8Array(32).fill(9), logger: { stream: { write: (line: string) => void (logged += line) } } });
+    try {
+      await store.close();
+      for (let i = 0; i < 3; i++) expect((await app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(503);
+      const errors = parseLog(logged).filter((l) => l.level >= 50);
+      expect(errors).toHaveLength(3);
+      expect(errors[0]).toMatchObject({ msg: "health check: the server's storage is unavailable", req: { method: 'GET', url: '/healthz' } });
+      expect(logged).not.toContain('"stack"');
+    } finally {
+      await app.close();
+    }
+  });
 });
