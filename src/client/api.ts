@@ -26,6 +26,7 @@ import {
   UnreachableError,
   UsageError,
 } from './errors.js';
+import { networkFailure } from './network-errors.js';
 
 /** An HTTP answer as the client reads it; `revision` is the server's protocol revision header, if any. */
 interface Answer {
@@ -215,11 +216,7 @@ export class ApiClient {
       try {
         res = await this.roundTrip(route.method, path, headers, body);
       } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
-        throw new UnreachableError(
-          `cannot reach the server at ${this.base} (${code || (err as Error).message})`,
-          'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
-        );
+        throw networkFailure(err, this.base);
       }
       // any request the server turned away unread (its upload memory was in use) may go again
       const wait = attempt < UPLOAD_RETRIES && (UPLOAD_ROUTES.has(name) || res.bodyNotRead) ? uploadRetryDelayMs(res) : null;

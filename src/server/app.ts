@@ -107,6 +107,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (request, reply) => {
+    // node asks the socket for its peer on first use: ask now, so a request whose client hangs up
+    // mid-body still logs its IP (a closed socket has none to tell)
+    void request.raw.socket?.remoteAddress;
     void reply.header('x-request-id', request.id);
     void reply.header(PROTOCOL_REVISION_HEADER, String(PROTOCOL_REVISION));
   });

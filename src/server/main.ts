@@ -2,7 +2,7 @@
  * The `insomnia-sync-server` executable: flags → data dir, secret, store → app → listen.
  * The only place in the server that prints or exits.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { openStore } from '../storage/open.js';
@@ -52,27 +52,48 @@ function prepareDataDir(dataDir: string): string {
   return dir;
 }
 
+const warn = (line: string): void => void process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
+
+/**
+ * Opens --log-file for appending before anything else starts, so that a path it cannot be (a
+ * folder, a file without write permission) is one line and exit 1, not a stack after "listening".
+ * pino then writes to this descriptor, ready at once (given a path, it would open it later).
+ */
+function openLogFile(logFile: string): number {
+  const file = resolve(logFile);
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    return openSync(file, 'a', 0o600);
+  } catch (err) {
+    throw new Error(`--log-file: cannot open ${file} for appending (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
 async function serve(opts: ServeOptions): Promise<void> {
   const dataDir = prepareDataDir(opts.dataDir);
+  // the flags' own checks first (TLS files, the log file): a mistake there is one line, before anything opens
+  const hardening = hardeningDeps(opts, warn);
+  const logger: Record<string, unknown> = opts.logFile ? { file: openLogFile(opts.logFile) } : {};
   const serverSecret = loadOrCreateServerSecret(dataDir);
   const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir);
-  let logger: Record<string, unknown> = {};
-  if (opts.logFile) {
-    const file = resolve(opts.logFile);
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    logger = { file };
-  }
   const { openMailer } = await import('./mail/open.js');
   // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
   const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
   const mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'mailFrom', 'smtpTimeout']), ...(smtp ? { smtp } : {}) });
   const app = buildApp({
-    ...hardeningDeps(opts),
+    ...hardening,
     store,
     mailer,
     logger,
     serverSecret,
     kdfDefaults: { ...DEFAULT_KDF, memoryKiB: opts.kdfMemory, iterations: opts.kdfIterations },
+  });
+
+  // requests whose response has not closed yet: what a shutdown that runs out of time cuts off
+  let inFlight = 0;
+  app.addHook('onRequest', async (_request, reply) => {
+    inFlight++;
+    reply.raw.once('close', () => inFlight--);
   });
 
   let gc: { stop(): void; running(): Promise<void> } | undefined;
@@ -83,7 +104,11 @@ async function serve(opts: ServeOptions): Promise<void> {
     app.log.info({ signal }, 'shutting down');
     gc?.stop();
     // in-flight requests (a push's upload) may finish; a stuck connection must not keep the process alive forever
-    setTimeout(() => process.exit(1), opts.shutdownTimeout * 1000).unref();
+    setTimeout(() => {
+      const cut = inFlight === 0 ? 'while closing, with no request in flight' : `with ${inFlight} request${inFlight === 1 ? '' : 's'} still in flight, cut off`;
+      app.log.error({ inFlight, shutdownTimeout: opts.shutdownTimeout }, `--shutdown-timeout (${opts.shutdownTimeout} s) ran out ${cut}; exiting with status 1`);
+      process.exit(1);
+    }, opts.shutdownTimeout * 1000).unref();
     app
       .close()
       .then(() => gc?.running())
@@ -112,6 +137,11 @@ async function serve(opts: ServeOptions): Promise<void> {
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   process.stdout.write(`insomnia-sync-server listening on ${opts.tlsCert ? 'https' : 'http'}://${host}:${port}\n`);
+  if (!opts.tlsCert && app.addresses().some((a) => typeof a === 'object' && !isLoopback(a.address))) {
+    warn(
+      `listening on ${opts.host} over plain HTTP: login keys and session tokens would cross the network in clear; give --tls-cert and --tls-key, or keep it on 127.0.0.1 behind a TLS-terminating reverse proxy (a proxy on another machine is fine only over a private network)`,
+    );
+  }
   if (opts.gcInterval > 0) {
     const { scheduleGc, describeGc } = await import('./ops/gc.js');
     gc = scheduleGc(store, {
@@ -121,6 +151,11 @@ async function serve(opts: ServeOptions): Promise<void> {
       onError: (err) => app.log.error({ err: { message: err.message } }, 'garbage collection failed'),
     });
   }
+}
+
+/** 127.0.0.0/8 and ::1 (also IPv4-mapped): nobody else on the network can listen in. */
+function isLoopback(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\./i.test(address);
 }
 
 function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<Pick<T, K>> {
@@ -144,7 +179,7 @@ export function buildProgram(): Command {
   const program = new Command('insomnia-sync-server')
     .description('End-to-end encrypted sync server for insomnia-sync (stores ciphertext only)')
     .version(version())
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--host <host>', 'address to listen on; beyond loopback, use --tls-cert or a TLS-terminating proxy', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', intOption(0, 65535), 8787)
     .option('--data-dir <dir>', 'data directory (database, server secret)', './insomnia-sync-data')
     .option('--db <url>', 'database: sqlite:PATH or postgres://… (env INSOMNIA_SYNC_DB; default DATA_DIR/sync.db)')

@@ -2,8 +2,10 @@
  * The production-hardening flags of `insomnia-sync-server` (TLS, reverse proxy, rate limits,
  * timeouts, shutdown, periodic garbage collection, upload memory) and their translation into AppDeps.
  */
-import { readFileSync } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DEFAULT_TIMEOUTS } from './hardening.js';
 import { DEFAULT_RATE_LIMITS, RATE_LIMIT_BUCKETS, parseRateLimitRule, type RateLimitBucket, type RateLimitRule, type RateLimitSettings } from './rate-limits.js';
@@ -56,7 +58,7 @@ export function addHardeningOptions(program: Command): Command {
   const rate = (b: RateLimitBucket): string => `${d[b].perAccount},${d[b].perIp}`;
   return program
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain); needs --tls-key')
-    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert (unencrypted; keep it mode 0600)')
     .option(
       '--trust-proxy [addresses]',
       'behind a reverse proxy: take client IPs from X-Forwarded-For set by these proxies (comma list of IPs/CIDRs, "loopback"; no value: any)',
@@ -66,7 +68,7 @@ export function addHardeningOptions(program: Command): Command {
     .option('--rate-limit-verify <account,ip>', `email-verification and invite-code attempts per minute (default ${rate('verify')})`, ruleOption)
     .option('--rate-limit-invite <account,ip>', `invitation requests per minute per inviter and per IP (default ${rate('invite')}; besides, at most 100 invitations an hour per inviter)`, ruleOption)
     .option('--request-timeout <seconds>', 'longest time to receive one request', seconds(1, 86_400), DEFAULT_TIMEOUTS.requestTimeoutMs / 1000)
-    .option('--shutdown-timeout <seconds>', 'on SIGTERM, how long in-flight requests may take to finish', seconds(0, 3600), 30)
+    .option('--shutdown-timeout <seconds>', 'on SIGTERM, how long in-flight requests may take to finish; then log how many were cut off and exit 1', seconds(0, 3600), 30)
     .option('--gc-interval <hours>', 'collect unreferenced blobs every this many hours (0 = never)', seconds(0, 24 * 365), 24)
     .option('--gc-grace <hours>', 'never collect blobs of a workspace with uploads in the last this many hours', seconds(0.01, 24 * 365), 1)
     .option('--upload-memory <MiB>', 'request bodies (blob batches, snapshots) held in memory at once; past it, uploads get 503 and Retry-After', mebibytes, DEFAULT_UPLOAD_BUDGET.serverBytes / MiB)
@@ -91,10 +93,14 @@ export function rateLimitSettings(opts: HardeningOptions): RateLimitSettings {
   return { windowMs: DEFAULT_RATE_LIMITS.windowMs, buckets };
 }
 
-/** The AppDeps the hardening flags decide; reads the TLS files (errors name the flag, never the key). */
+/**
+ * The AppDeps the hardening flags decide; reads and checks the TLS files. Errors are one line
+ * naming the flag and the file, never the key; `warn` gets each warning line (a key file others
+ * can read).
+ */
 type HardeningDeps = Pick<AppDeps, 'rateLimits' | 'tls' | 'trustProxy' | 'requestTimeoutMs' | 'uploadBudget' | 'uploadStallTimeoutMs'>;
 
-export function hardeningDeps(opts: HardeningOptions): HardeningDeps {
+export function hardeningDeps(opts: HardeningOptions, warn: (line: string) => void = () => {}): HardeningDeps {
   const out: HardeningDeps = {
     rateLimits: rateLimitSettings(opts),
     requestTimeoutMs: Math.round(opts.requestTimeout * 1000),
@@ -102,9 +108,7 @@ export function hardeningDeps(opts: HardeningOptions): HardeningDeps {
     uploadStallTimeoutMs: Math.round(opts.uploadStallTimeout * 1000),
   };
   if ((opts.tlsCert === undefined) !== (opts.tlsKey === undefined)) throw new Error('--tls-cert and --tls-key go together');
-  if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) {
-    out.tls = { cert: readPem(opts.tlsCert, '--tls-cert'), key: readPem(opts.tlsKey, '--tls-key') };
-  }
+  if (opts.tlsCert !== undefined && opts.tlsKey !== undefined) out.tls = readTls(opts.tlsCert, opts.tlsKey, warn);
   if (opts.trustProxy === true) out.trustProxy = true;
   else if (typeof opts.trustProxy === 'string') {
     const list = opts.trustProxy.split(',').map((s) => s.trim()).filter(Boolean);
@@ -112,6 +116,45 @@ export function hardeningDeps(opts: HardeningOptions): HardeningDeps {
     out.trustProxy = list;
   }
   return out;
+}
+
+const PRIVATE_KEY_PEM = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
+const CERTIFICATE_PEM = /-----BEGIN CERTIFICATE-----/;
+
+/**
+ * Reads --tls-cert and --tls-key and checks them before the server is built, so that a mistake
+ * (the two swapped, a key of another certificate) is a line naming the flag and the file rather
+ * than OpenSSL's "error:0480006C:PEM routines::no start line".
+ */
+function readTls(certFile: string, keyFile: string, warn: (line: string) => void): { cert: Buffer; key: Buffer } {
+  const cert = readPem(certFile, '--tls-cert');
+  const key = readPem(keyFile, '--tls-key');
+  const swapped = 'are --tls-cert and --tls-key swapped?';
+  try {
+    new X509Certificate(cert);
+  } catch {
+    const hint = PRIVATE_KEY_PEM.test(cert.toString('latin1')) ? ` (it holds a private key: ${swapped})` : '';
+    throw new Error(`--tls-cert: ${certFile} holds no PEM certificate${hint}`);
+  }
+  try {
+    createPrivateKey(key);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MISSING_PASSPHRASE') throw new Error(`--tls-key: ${keyFile} is encrypted with a passphrase; give the key without one`);
+    const hint = CERTIFICATE_PEM.test(key.toString('latin1')) ? ` (it holds a certificate: ${swapped})` : '';
+    throw new Error(`--tls-key: ${keyFile} holds no PEM private key${hint}`);
+  }
+  try {
+    createSecureContext({ cert, key });
+  } catch (err) {
+    if (/key values mismatch/i.test((err as Error).message)) throw new Error(`--tls-key: ${keyFile} does not match the certificate in ${certFile}`);
+    throw new Error(`--tls-cert ${certFile}, --tls-key ${keyFile}: ${(err as Error).message}`);
+  }
+  const mode = statSync(resolve(keyFile)).mode & 0o777;
+  if (mode & 0o044) {
+    const who = mode & 0o004 ? 'every user' : 'its group';
+    warn(`--tls-key ${keyFile} is readable by ${who} (mode 0${mode.toString(8)}); chmod 600 it, so that only the server's user can read the private key`);
+  }
+  return { cert, key };
 }
 
 function readPem(file: string, flag: string): Buffer {

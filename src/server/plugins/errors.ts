@@ -4,6 +4,7 @@
  * and storage outages (503: disk full, database busy, down or unreachable) are 5xx, and their
  * details stay in the log.
  */
+import type { IncomingMessage } from 'node:http';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
 import { storageUnavailableReason } from '../../storage/unavailable.js';
@@ -60,10 +61,32 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   return { status: ERROR_STATUS[code], body: { error: { code, message: code === 'internal' ? 'internal server error' : 'service unavailable' } } };
 }
 
+/**
+ * Whether `err` is the client hanging up before its request arrived whole: node destroys the
+ * request stream with an "aborted" error (code ECONNRESET) when the socket closes mid-body, and the
+ * body parsers (fastify's and binary-body.ts) hand that very error on. Told apart by where it comes
+ * from — the request stream's own error — not by its code, which a database client's lost
+ * connection shares (and which stays a 503 storage outage).
+ */
+export function isClientAbort(err: unknown, raw: IncomingMessage): boolean {
+  return err != null && raw.errored === err;
+}
+
 export function registerErrorHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
+    if (isClientAbort(err, request.raw)) {
+      // nobody is left to answer: one line to say so, no stack (this is not a fault of the server)
+      const e = err as { code?: unknown; message?: unknown };
+      request.log.info({ req: request, error: { code: e.code, message: e.message } }, 'client closed the connection before its request arrived whole');
+      void reply.code(400).type('application/json; charset=utf-8').send({ error: { code: 'bad_request', message: 'request aborted' } } satisfies ErrorBody);
+      return;
+    }
     const { status, body } = toErrorBody(err);
-    if (status >= 500) request.log.error({ err }, 'request failed');
+    if (body.error.code === 'unavailable') {
+      // an outage fails every request alike: one line each with the reason; a stack would only repeat
+      const e = err as { code?: unknown; message?: unknown };
+      request.log.error({ req: request, error: { code: e.code, message: e.message } }, `request failed: ${body.error.message}`);
+    } else if (status >= 500) request.log.error({ req: request, err }, 'request failed');
     void reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((_request, reply) => {

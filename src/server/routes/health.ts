@@ -42,8 +42,10 @@ export function registerHealthRoute(app: FastifyInstance, ctx: ServerContext, sc
           return reply.code(503).send(body);
         }
       } catch (err) {
-        request.log.error({ err }, 'health check: storage unavailable');
         const body: Down = { ok: false, protocol: PROTOCOL_REVISION, error: { code: 'unavailable', message: storageUnavailableMessage(storageUnavailableReason(err)) } };
+        // a balancer polls this all through an outage: one line each with the reason, no stack (as plugins/errors.ts)
+        const e = err as { code?: unknown; message?: unknown };
+        request.log.error({ req: request, error: { code: e.code, message: e.message } }, `health check: ${body.error.message}`);
         return reply.code(503).send(body);
       }
       return { ok: true, protocol: PROTOCOL_REVISION };

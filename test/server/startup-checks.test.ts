@@ -1,0 +1,161 @@
+/**
+ * What the real server process says when it starts or stops in a way an operator should hear
+ * about: plain HTTP beyond loopback, TLS files given the wrong way round or readable by others, a
+ * --log-file it cannot open, and a shutdown that had to cut requests off. Each is one line.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fakeSignupBody } from '../helpers/fake-signup.js';
+import { tempDir } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+let server: StartedServer | undefined;
+afterEach(async () => {
+  await server?.cleanup();
+  server = undefined;
+});
+
+async function waitFor(check: () => boolean, ms = 5_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!check() && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+}
+
+const warnings = (stderr: string): string[] => stderr.split('\n').filter((l) => l.includes('warning:'));
+
+function selfSigned(dir: string): { cert: string; key: string } {
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost', '-keyout', key, '-out', cert],
+    { stdio: 'ignore' },
+  );
+  chmodSync(key, 0o600);
+  return { cert, key };
+}
+
+/** The error startServer rejects with: the server exited before listening, with its stderr. */
+async function startFailure(args: string[]): Promise<string> {
+  try {
+    server = await startServer({ args, timeoutMs: 10_000 });
+  } catch (err) {
+    return String(err);
+  }
+  throw new Error(`the server started (${server.url}) although it should not have`);
+}
+
+/** The lines the server wrote to stderr in the error startServer reported. */
+const stderrLines = (failure: string): string[] =>
+  failure
+    .split('\n')
+    .slice(1)
+    .filter((l) => l.trim() !== '');
+
+describe('listening beyond loopback', () => {
+  it('without TLS, warns once that logins and tokens travel in clear, naming a TLS proxy as the alternative', async () => {
+    server = await startServer({ args: ['--host', '0.0.0.0'] });
+    await waitFor(() => warnings(server!.stderr()).length > 0);
+    const lines = warnings(server.stderr());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^insomnia-sync-server: warning: listening on 0\.0\.0\.0 .*plain HTTP.*--tls-cert.*TLS-terminating/);
+  });
+
+  it('on loopback, or with TLS, says nothing', async () => {
+    server = await startServer();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(warnings(server.stderr())).toEqual([]);
+    await server.cleanup();
+    const { cert, key } = selfSigned(tempDir('isync-tls-'));
+    server = await startServer({ args: ['--host', '0.0.0.0', '--tls-cert', cert, '--tls-key', key] });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(warnings(server.stderr())).toEqual([]);
+  });
+});
+
+describe('TLS files', () => {
+  it('swapped --tls-cert and --tls-key: one line naming the flag and the file', async () => {
+    const { cert, key } = selfSigned(tempDir('isync-tls-'));
+    const failure = await startFailure(['--tls-cert', key, '--tls-key', cert]);
+    const lines = stderrLines(failure);
+    expect(lines, failure).toHaveLength(1);
+    expect(lines[0]).toMatch(/^insomnia-sync-server: --tls-cert: .*key\.pem.* (is not|holds no) .*certificate/);
+    expect(failure).not.toMatch(/PEM routines|0480006C/);
+  });
+
+  it('a key that does not belong to the certificate: one line naming both files', async () => {
+    const one = selfSigned(tempDir('isync-tls-'));
+    const other = selfSigned(tempDir('isync-tls-'));
+    const failure = await startFailure(['--tls-cert', one.cert, '--tls-key', other.key]);
+    const lines = stderrLines(failure);
+    expect(lines, failure).toHaveLength(1);
+    expect(lines[0]).toMatch(/^insomnia-sync-server: --tls-key: .* does not match the certificate in .*cert\.pem/);
+  });
+
+  it('a key file others can read: starts, with one warning like ssh', async () => {
+    const { cert, key } = selfSigned(tempDir('isync-tls-'));
+    chmodSync(key, 0o644);
+    server = await startServer({ args: ['--tls-cert', cert, '--tls-key', key] });
+    expect(server.url).toMatch(/^https:/);
+    await waitFor(() => warnings(server!.stderr()).length > 0);
+    const lines = warnings(server.stderr());
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^insomnia-sync-server: warning: --tls-key .*key\.pem is readable by every user \(mode 0644\); chmod 600 /);
+  });
+});
+
+describe('--log-file', () => {
+  it('a directory: one line naming the flag, exit 1, before it listens', async () => {
+    const dir = tempDir('isync-logdir-');
+    mkdirSync(path.join(dir, 'sub'));
+    const failure = await startFailure(['--log-file', path.join(dir, 'sub')]);
+    expect(failure).toMatch(/code 1,/);
+    expect(failure).not.toMatch(/listening on/);
+    const lines = stderrLines(failure);
+    expect(lines, failure).toHaveLength(1);
+    expect(lines[0]).toMatch(/^insomnia-sync-server: --log-file: cannot open .*sub .*EISDIR/);
+  });
+});
+
+describe('--shutdown-timeout', () => {
+  it('running out logs one line with the number of requests cut off, then exits 1', async () => {
+    server = await startServer({ args: ['--shutdown-timeout', '1', '--upload-stall-timeout', '0'] });
+    const teamId = randomBytes(16).toString('hex');
+    const signup = await fetch(`${server.url}/v1/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(fakeSignupBody({ teamId })) });
+    const token = ((await signup.json()) as { session: { token: string } }).session.token;
+    const workspaceId = randomBytes(16).toString('hex');
+    const ws = await fetch(`${server.url}/v1/workspaces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ id: workspaceId, teamId, encryptedName: randomBytes(40).toString('base64url'), key: { epoch: 1, wrappedKey: randomBytes(73).toString('base64url') } }),
+    });
+    expect(ws.status).toBe(200);
+    // two uploads that send half their body and then nothing
+    const u = new URL(server.url);
+    const stuck = [0, 1].map(() => {
+      const req = http.request({
+        host: u.hostname,
+        port: u.port,
+        method: 'PUT',
+        path: `/v1/workspaces/${workspaceId}/blobs`,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': '100000' },
+      });
+      req.on('error', () => {});
+      req.write(Buffer.alloc(50_000));
+      return req;
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise<number | null>((resolve) => server!.process.once('exit', (code) => resolve(code)));
+    server.process.kill('SIGTERM');
+    expect(await exited).toBe(1);
+    for (const req of stuck) req.destroy();
+    const lines = readFileSync(server.logFile, 'utf8').split('\n').filter((l) => l.includes('shutdown'));
+    const last = JSON.parse(lines.at(-1)!) as { level: number; msg: string; inFlight: number };
+    expect(last.level).toBeGreaterThanOrEqual(40);
+    expect(last.inFlight).toBe(2);
+    expect(last.msg).toMatch(/--shutdown-timeout \(1 s\) ran out with 2 requests still in flight/);
+  }, 30_000);
+});
