@@ -243,7 +243,8 @@ export class ApiClient {
       const req = this.transport.request(
         {
           protocol: this.url.protocol,
-          hostname: this.url.hostname,
+          // an IPv6 literal comes bracketed in a URL ([::1]), and bare to the socket
+          hostname: this.url.hostname.replace(/^\[(.*)\]$/, '$1'),
           port: this.url.port,
           method,
           path,
