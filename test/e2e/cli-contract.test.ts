@@ -139,7 +139,7 @@ describe('command-line contract', () => {
       const team = buildProgram(async () => {}).commands.find((c) => c.name() === 'team')!;
       const summary = team.description();
       for (const c of team.commands) expect(summary, c.name()).toMatch(new RegExp(`\\b${c.name()}\\b`));
-      expect(summary).toContain('remove (rotates the key), leave (an owner or admin then runs rotate)');
+      expect(summary).toContain('remove (rotates the key; withdraws a pending invitation), leave (an owner or admin then runs rotate)');
     });
   });
 
