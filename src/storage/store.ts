@@ -456,7 +456,10 @@ export interface Store {
    * transaction as the insert.
    */
   createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean>;
-  /** How many invitations the user created since `since`, whatever became of them (a cap on mail sent). */
+  /**
+   * How many invitations the user created since `since`, whatever became of them (a cap on mail
+   * sent): those of teams deleted since then included, as far as deleteTeam's `countedSince` kept them.
+   */
   countInvitationsBy(userId: string, since: Date): Promise<number>;
   /**
    * Withdraws the team's open invitation to `email` (normalised), as a newer invitation replaces one:
@@ -492,9 +495,11 @@ export interface Store {
    * access tokens of those workspaces (live and signer-only records), memberships with their sealed
    * team keys, former-member records and invitations (open or accepted). Blobs belong to one
    * workspace (no blob is shared across workspaces), so no other workspace loses any. Deleted rows
-   * are overwritten, not just unlinked, as for deleteUser.
+   * are overwritten, not just unlinked, as for deleteUser. Invitations created since `countedSince`
+   * keep counting for their inviter in countInvitationsBy: only who sent each and when is kept, not
+   * the address, the team or the code (protocol §3.40).
    */
-  deleteTeam(teamId: string, userId: string): Promise<DeleteTeamResult>;
+  deleteTeam(teamId: string, userId: string, countedSince: Date): Promise<DeleteTeamResult>;
   /**
    * Sets the role of a confirmed or accepted member, in one transaction: the team keeps a confirmed
    * owner, only a confirmed member becomes owner (an owner without the team key could not rotate

@@ -160,4 +160,25 @@ describe('invitations an hour', () => {
     expect(third.json().error.code).toBe('rate_limited');
     expect(mailer.sent.length - before).toBe(INVITES_PER_HOUR);
   });
+
+  it('still count once the team they were sent for is deleted (protocol §3.40): deleting and creating a team again sends no more', async () => {
+    const owner = await signup('spammer@example.com');
+    expect((await call(owner, 'POST', '/v1/account/verify', { code: mailedCode('spammer@example.com', 'Verification code') })).statusCode).toBe(204);
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => `to-${from + i}@example.org`);
+    const before = mailer.sent.length;
+    const spam1 = hex(16);
+    expect((await call(owner, 'POST', '/v1/teams', { id: spam1, name: 'Spam1', sealedTeamKey: b64(80) })).statusCode).toBe(200);
+    expect((await call(owner, 'POST', `/v1/teams/${spam1}/invitations`, { emails: batch(0, INVITES_PER_HOUR), role: 'member' })).json().invited).toHaveLength(INVITES_PER_HOUR);
+    const deleted = await call(owner, 'DELETE', `/v1/teams/${spam1}`);
+    expect(deleted.statusCode).toBe(200);
+    expect(deleted.json().removed.invitations).toBe(INVITES_PER_HOUR);
+
+    const spam2 = hex(16);
+    expect((await call(owner, 'POST', '/v1/teams', { id: spam2, name: 'Spam2', sealedTeamKey: b64(80) })).statusCode).toBe(200);
+    const again = await call(owner, 'POST', `/v1/teams/${spam2}/invitations`, { emails: batch(INVITES_PER_HOUR, 10), role: 'member' });
+    expect(again.statusCode).toBe(429);
+    expect(again.json().error.code).toBe('rate_limited');
+    expect(mailer.sent.length - before).toBe(INVITES_PER_HOUR);
+    expect(await store.countInvitationsBy(owner.userId, new Date(Date.now() - 3_600_000))).toBe(INVITES_PER_HOUR);
+  });
 });

@@ -396,17 +396,17 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.createAccessToken(elsewhereToken)).toEqual({ ok: true });
 
         // refused, removing nothing: admin, member, accepted-not-confirmed, former, outsider, unknown team, personal team
-        expect(await store.deleteTeam(teamId, admin.id)).toEqual({ ok: false, reason: 'not_owner' });
-        expect(await store.deleteTeam(teamId, member.id)).toEqual({ ok: false, reason: 'not_owner' });
-        for (const u of [waiting.id, leaver.id, hex(16)]) expect(await store.deleteTeam(teamId, u)).toEqual({ ok: false, reason: 'not_member' });
-        expect(await store.deleteTeam(hex(16), owner.id)).toEqual({ ok: false, reason: 'not_member' });
-        expect(await store.deleteTeam(owner.personalTeam.id, owner.id)).toEqual({ ok: false, reason: 'personal' });
+        expect(await store.deleteTeam(teamId, admin.id, T0)).toEqual({ ok: false, reason: 'not_owner' });
+        expect(await store.deleteTeam(teamId, member.id, T0)).toEqual({ ok: false, reason: 'not_owner' });
+        for (const u of [waiting.id, leaver.id, hex(16)]) expect(await store.deleteTeam(teamId, u, T0)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.deleteTeam(hex(16), owner.id, T0)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.deleteTeam(owner.personalTeam.id, owner.id, T0)).toEqual({ ok: false, reason: 'personal' });
         expect(await store.getTeam(owner.personalTeam.id)).not.toBeNull();
         expect((await store.teamMembers(teamId)).length).toBe(4);
         expect((await store.getWorkspace(wsId))!.head).not.toBeNull();
         expect(await store.workspaceAccessTokens(ws2)).toHaveLength(1);
 
-        const result = await store.deleteTeam(teamId, owner.id);
+        const result = await store.deleteTeam(teamId, owner.id, T0);
         expect(result).toEqual({
           ok: true,
           name: 'Acme',
@@ -443,9 +443,50 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.missingBlobs(elsewhere, [shared.id])).toEqual([]);
         // the members' accounts and personal teams stay
         for (const u of [owner, admin, member, waiting]) expect((await store.listTeamsOfUser(u.id)).map((t) => t.personal)).toEqual([true]);
-        expect(await store.deleteTeam(teamId, owner.id)).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.deleteTeam(teamId, owner.id, T0)).toEqual({ ok: false, reason: 'not_member' });
         // the id is free again
         expect(await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: later(7) })).toEqual({ ok: true });
+      });
+
+      it('team deletion: the invitations sent since countedSince keep counting for their inviters (only who and when is kept)', async () => {
+        const { owner, teamId, others } = await sharedTeam('cap-admin@example.com');
+        const [admin] = others as [NewUser];
+        expect((await store.confirmMember(teamId, admin.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).ok).toBe(true);
+        expect((await store.setMemberRole(teamId, admin.id, 'admin', { byOwner: true })).ok).toBe(true);
+        const invite = (team: string, by: string, at: number) =>
+          store.createInvitation({ id: hex(16), teamId: team, email: `${hex(4)}@example.com`, role: 'member', codeHash: code(), invitedBy: by, createdAt: later(at), expiresAt: later(10_000) });
+        // the owner: the admin's invitation at T0 (sharedTeam) and three more; the admin: two
+        for (const at of [10, 20, 30]) expect(await invite(teamId, owner.id, at)).toBe(true);
+        for (const at of [25, 26]) expect(await invite(teamId, admin.id, at)).toBe(true);
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(4);
+        expect(await store.countInvitationsBy(owner.id, later(15))).toBe(2);
+
+        expect((await store.deleteTeam(teamId, owner.id, later(15))).ok).toBe(true);
+        expect(await store.listInvitations(teamId, later(40))).toEqual([]);
+        // those since countedSince still count, per inviter; older ones are not kept
+        expect(await store.countInvitationsBy(owner.id, later(15))).toBe(2);
+        expect(await store.countInvitationsBy(owner.id, later(25))).toBe(1);
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(2);
+        expect(await store.countInvitationsBy(admin.id, later(15))).toBe(2);
+        // and a limit checked with an insert, in another team, sees them
+        const next = hex(16);
+        expect(await store.createTeam({ id: next, name: 'Next', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: later(40) })).toEqual({ ok: true });
+        const limited = { id: hex(16), teamId: next, email: 'cap-1@example.com', role: 'member' as const, codeHash: code(), invitedBy: owner.id, createdAt: later(41), expiresAt: later(10_000) };
+        expect(await store.createInvitation(limited, { max: 3, since: later(15) })).toBe(true);
+        expect(await store.createInvitation({ ...limited, id: hex(16), email: 'cap-2@example.com', codeHash: code() }, { max: 3, since: later(15) })).toBe(false);
+        expect(await store.countInvitationsBy(owner.id, later(15))).toBe(3);
+        // a later deletion drops what no longer counts at its countedSince
+        expect((await store.deleteTeam(next, owner.id, later(50))).ok).toBe(true);
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(0);
+        // account deletion takes what was kept of its invitations
+        const another = hex(16);
+        expect(await store.createTeam({ id: another, name: 'Other', ownerId: admin.id, sealedTeamKey: b64(80), createdAt: later(60) })).toEqual({ ok: true });
+        expect(await invite(another, admin.id, 61)).toBe(true);
+        expect((await store.deleteTeam(another, admin.id, later(15))).ok).toBe(true);
+        // (its two in the first team were dropped by the second deletion, as older than later(50))
+        expect(await store.countInvitationsBy(admin.id, later(15))).toBe(1);
+        expect((await store.deleteUser(admin.id, admin.authKeyHash)).ok).toBe(true);
+        expect(await store.countInvitationsBy(admin.id, T0)).toBe(0);
       });
 
       it('email verification: the code of the account, unexpired, once', async () => {

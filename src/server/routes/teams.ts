@@ -26,6 +26,8 @@ type Standing = TeamRole | 'accepted';
 type TeamParams = { teamId: string };
 /** invitations one account may send in an hour (each is a mail to an address of their choosing) */
 export const INVITES_PER_HOUR = 100;
+/** The window of INVITES_PER_HOUR (protocol §3.32). */
+const INVITE_WINDOW_MS = 3_600_000;
 type MemberParams = { teamId: string; userId: string };
 
 /** Who may call each team route; the single source of the table in docs/protocol.md §8. */
@@ -144,7 +146,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       }
       // Mail to any address, on anyone's say-so: capped per inviter and hour in the database, so it
       // holds across requests (up to 100 addresses each) and across server processes.
-      const hourAgo = new Date(ctx.now().getTime() - 3_600_000);
+      const hourAgo = new Date(ctx.now().getTime() - INVITE_WINDOW_MS);
       let budget = INVITES_PER_HOUR - (await store.countInvitationsBy(userId, hourAgo));
       if (budget <= 0) throw new ApiError('rate_limited', `you sent ${INVITES_PER_HOUR} invitations in the last hour, the most an hour allows; try again later`);
       const out: T.InviteResponse = { invited: [], failed: [] };
@@ -344,7 +346,8 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       const { userId, team } = await requireTeam(request, request.params.teamId, TEAM_ROUTE_ROLES.deleteTeam);
       if (team.personal) throw badRequest('your personal team goes only with your account (`account delete`); delete its workspaces one by one with `workspace delete`');
       // The role is checked again in the store's transaction: an owner demoted meanwhile deletes nothing.
-      const result = await store.deleteTeam(team.id, userId);
+      // the team's invitations of the last hour keep counting toward their inviters' cap (§3.40)
+      const result = await store.deleteTeam(team.id, userId, new Date(ctx.now().getTime() - INVITE_WINDOW_MS));
       if (!result.ok) {
         switch (result.reason) {
           case 'personal':

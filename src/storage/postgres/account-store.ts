@@ -252,6 +252,8 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
       await tx.exec('DELETE FROM teams WHERE id = ANY($1::text[])', [ownTeams]);
     }
     // the user row cascades to sessions, memberships (and their team keys) and the recovery record
+    // what the invitation cap kept of deleted teams' invitations (no foreign key: deleted here)
+    await tx.exec('DELETE FROM deleted_team_invitations WHERE invited_by = $1', [userId]);
     await tx.exec('DELETE FROM users WHERE id = $1', [userId]);
     return { ok: true, removed };
   });

@@ -236,4 +236,15 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX former_access_tokens_workspace ON former_access_tokens(workspace_id);
   `,
+  // 9: invitations of a deleted team keep counting toward their inviter's hourly cap
+  `
+  -- as in SQLite: who sent an invitation and when, never the address, the team or the code; no
+  -- reference to users (no lock on accounts while a team is deleted)
+  CREATE TABLE deleted_team_invitations (
+    invited_by text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  CREATE INDEX deleted_team_invitations_by ON deleted_team_invitations(invited_by, created_at);
+  CREATE INDEX deleted_team_invitations_at ON deleted_team_invitations(created_at);
+  `,
 ];

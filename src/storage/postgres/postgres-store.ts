@@ -762,8 +762,8 @@ export class PostgresStore implements Store {
   async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
     return teams.leaveTeam(this.db, teamId, userId, now);
   }
-  async deleteTeam(teamId: string, userId: string): Promise<DeleteTeamResult> {
-    return teams.deleteTeam(this.db, teamId, userId);
+  async deleteTeam(teamId: string, userId: string, countedSince: Date): Promise<DeleteTeamResult> {
+    return teams.deleteTeam(this.db, teamId, userId, countedSince);
   }
   async setMemberRole(...args: Parameters<Store['setMemberRole']>): Promise<SetMemberRoleResult> {
     return teams.setMemberRole(this.db, ...args);

@@ -103,7 +103,13 @@ function invitationRecord(r: Row): InvitationRecord {
 }
 
 export async function countInvitationsBy(db: PgDb | Tx, userId: string, since: Date): Promise<number> {
-  const [row] = await db.query('SELECT count(*) AS n FROM team_invitations WHERE invited_by = $1 AND created_at >= $2', [userId, since]);
+  // those of deleted teams too (deleteTeam keeps who sent them and when); one statement, one
+  // snapshot, so an invitation moved by a deleteTeam committing meanwhile is counted once
+  const [row] = await db.query(
+    `SELECT (SELECT count(*) FROM team_invitations WHERE invited_by = $1 AND created_at >= $2)
+          + (SELECT count(*) FROM deleted_team_invitations WHERE invited_by = $1 AND created_at >= $2) AS n`,
+    [userId, since],
+  );
   return Number(row?.n ?? 0);
 }
 
@@ -282,7 +288,7 @@ export async function leaveTeam(db: PgDb, teamId: string, userId: string, now: D
   });
 }
 
-export async function deleteTeam(db: PgDb, teamId: string, userId: string): Promise<DeleteTeamResult> {
+export async function deleteTeam(db: PgDb, teamId: string, userId: string, countedSince: Date): Promise<DeleteTeamResult> {
   return db.tx(async (tx): Promise<DeleteTeamResult> => {
     // Locked first, as role changes, departures and rotations lock it: an owner demoted at the same
     // moment is seen here, and a workspace created meanwhile (its foreign key waits on this lock)
@@ -304,6 +310,13 @@ export async function deleteTeam(db: PgDb, teamId: string, userId: string): Prom
     };
     // as in SQLite: workspaces cascade to keys, blobs, snapshots, links and tokens; the team to
     // members with their sealed keys, former members and invitations
+    // as in SQLite: who sent each invitation since countedSince, and when, keeps counting for the cap
+    await tx.exec('DELETE FROM deleted_team_invitations WHERE created_at < $1', [countedSince]);
+    await tx.exec(
+      `INSERT INTO deleted_team_invitations (invited_by, created_at)
+       SELECT invited_by, created_at FROM team_invitations WHERE team_id = $1 AND invited_by IS NOT NULL AND created_at >= $2`,
+      [teamId, countedSince],
+    );
     await tx.exec('DELETE FROM workspaces WHERE team_id = $1', [teamId]);
     await tx.exec('DELETE FROM teams WHERE id = $1', [teamId]);
     return { ok: true, name: String(team.name), removed };

@@ -282,6 +282,8 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
       dropTeam.run(teamId);
     }
     // the user row cascades to sessions, memberships (and their team keys) and the recovery record
+    // what the invitation cap kept of deleted teams' invitations (no foreign key: deleted here)
+    db.prepare('DELETE FROM deleted_team_invitations WHERE invited_by = ?').run(userId);
     db.prepare('DELETE FROM users WHERE id = ?').run(userId);
     return { ok: true, removed };
   });

@@ -256,4 +256,17 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX former_access_tokens_workspace ON former_access_tokens(workspace_id);
   `,
+  // 9: invitations of a deleted team keep counting toward their inviter's hourly cap
+  `
+  -- Deleting a team deletes its invitations, yet each was a mail sent: what the cap on invitations
+  -- an hour needs stays (who sent one, and when), never the address, the team or the code. No
+  -- reference to users, so deleting a team takes no lock on accounts; account deletion deletes the
+  -- account's rows, and rows older than the cap's hour are pruned (src/storage/sqlite/team-store.ts).
+  CREATE TABLE deleted_team_invitations (
+    invited_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX deleted_team_invitations_by ON deleted_team_invitations(invited_by, created_at);
+  CREATE INDEX deleted_team_invitations_at ON deleted_team_invitations(created_at);
+  `,
 ];

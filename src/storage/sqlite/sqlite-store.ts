@@ -772,8 +772,8 @@ export class SqliteStore implements Store {
   async leaveTeam(teamId: string, userId: string, now: Date): Promise<LeaveTeamResult> {
     return teams.leaveTeam(this.db, teamId, userId, now);
   }
-  async deleteTeam(teamId: string, userId: string): Promise<DeleteTeamResult> {
-    const result = teams.deleteTeam(this.db, teamId, userId);
+  async deleteTeam(teamId: string, userId: string, countedSince: Date): Promise<DeleteTeamResult> {
+    const result = teams.deleteTeam(this.db, teamId, userId, countedSince);
     // as after an account deletion: no older version of a deleted page stays in the WAL
     if (result.ok && !account.truncateWal(this.db)) this.truncateWalSoon();
     return result;

@@ -101,7 +101,16 @@ function invitationRecord(r: Row): InvitationRecord {
 }
 
 export function countInvitationsBy(db: Database.Database, userId: string, since: Date): number {
-  return Number(db.prepare('SELECT count(*) FROM team_invitations WHERE invited_by = ? AND created_at >= ?').pluck().get(userId, since.getTime()));
+  // those of deleted teams too (deleteTeam keeps who sent them and when)
+  return Number(
+    db
+      .prepare(
+        `SELECT (SELECT count(*) FROM team_invitations WHERE invited_by = ? AND created_at >= ?)
+              + (SELECT count(*) FROM deleted_team_invitations WHERE invited_by = ? AND created_at >= ?)`,
+      )
+      .pluck()
+      .get(userId, since.getTime(), userId, since.getTime()),
+  );
 }
 
 export function createInvitation(db: Database.Database, inv: NewInvitation, limit?: { max: number; since: Date }): boolean {
@@ -264,7 +273,7 @@ export function leaveTeam(db: Database.Database, teamId: string, userId: string,
   return run.immediate();
 }
 
-export function deleteTeam(db: Database.Database, teamId: string, userId: string): DeleteTeamResult {
+export function deleteTeam(db: Database.Database, teamId: string, userId: string, countedSince: Date): DeleteTeamResult {
   const count = (sql: string): number => Number(db.prepare(sql).pluck().get(teamId) ?? 0);
   const run = db.transaction((): DeleteTeamResult => {
     const team = db.prepare('SELECT name, personal FROM teams WHERE id = ?').get(teamId) as Row | undefined;
@@ -284,6 +293,14 @@ export function deleteTeam(db: Database.Database, teamId: string, userId: string
     // Workspaces cascade to their keys, blobs (each belongs to one workspace), snapshots, snapshot
     // links, access tokens with their keys and signer-only token records; the team to its members
     // with their sealed keys, former members and invitations.
+    // Invitations sent since countedSince keep counting toward their inviter's hourly cap: only who
+    // sent each and when stays, not the address, the team or the code. Older ones no longer count.
+    const since = countedSince.getTime();
+    db.prepare('DELETE FROM deleted_team_invitations WHERE created_at < ?').run(since);
+    db.prepare(
+      `INSERT INTO deleted_team_invitations (invited_by, created_at)
+       SELECT invited_by, created_at FROM team_invitations WHERE team_id = ? AND invited_by IS NOT NULL AND created_at >= ?`,
+    ).run(teamId, since);
     db.prepare('DELETE FROM workspaces WHERE team_id = ?').run(teamId);
     db.prepare('DELETE FROM teams WHERE id = ?').run(teamId);
     return { ok: true, name: String(team.name), removed };
