@@ -448,14 +448,14 @@ export interface Store {
   teamMembers(teamId: string): Promise<TeamMemberRecord[]>;
   /** Invitations neither accepted nor expired at `now`, oldest first. */
   listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]>;
-  /** Stores an invitation; an earlier open invitation of the team to the same address is replaced. */
   /**
    * Stores an invitation; an open one to the same address and team is cancelled (its code stops
-   * working) but kept until it is purged, since each was a mail sent. With `limit`, refuses
-   * (false) when the inviter created `max` invitations since `limit.since`, counted in the same
-   * transaction as the insert.
+   * working) but kept until it is purged, since each was a mail sent. Refuses `no_team` when the
+   * team no longer exists (deleted since the caller looked it up). With `limit`, refuses `limit`
+   * when the inviter created `max` invitations since `limit.since` (countInvitationsBy), counted in
+   * the same transaction as the insert.
    */
-  createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean>;
+  createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<CreateInvitationResult>;
   /**
    * How many invitations the user created since `since`, whatever became of them (a cap on mail
    * sent): those of teams deleted since then included, as far as deleteTeam's `countedSince` kept them.
@@ -765,6 +765,8 @@ export type RemoveUnconfirmedResult = { ok: true } | { ok: false; reason: 'not_m
 export type LeaveTeamResult =
   | { ok: true; rotationPending: boolean }
   | { ok: false; reason: 'not_member' | 'personal' | 'last_owner' | 'last_member' };
+
+export type CreateInvitationResult = { ok: true } | { ok: false; reason: 'no_team' | 'limit' };
 
 /** What team deletion removed (Store.deleteTeam). */
 export interface TeamDeletionCounts {

@@ -181,4 +181,25 @@ describe('invitations an hour', () => {
     expect(mailer.sent.length - before).toBe(INVITES_PER_HOUR);
     expect(await store.countInvitationsBy(owner.userId, new Date(Date.now() - 3_600_000))).toBe(INVITES_PER_HOUR);
   });
+
+  it('to a team deleted while the request runs: 404 "team not found", not a 500, and nothing more mailed', async () => {
+    const owner = await signup('racer@example.com');
+    expect((await call(owner, 'POST', '/v1/account/verify', { code: mailedCode('racer@example.com', 'Verification code') })).statusCode).toBe(204);
+    const teamId = hex(16);
+    expect((await call(owner, 'POST', '/v1/teams', { id: teamId, name: 'Racing', sealedTeamKey: b64(80) })).statusCode).toBe(200);
+    // the team goes between the first invitation (stored and mailed) and the second
+    const createInvitation = store.createInvitation.bind(store);
+    let calls = 0;
+    store.createInvitation = async (...args) => {
+      if (++calls === 2) expect((await store.deleteTeam(teamId, owner.userId, new Date(Date.now() - 3_600_000))).ok).toBe(true);
+      return createInvitation(...args);
+    };
+    const before = mailer.sent.length;
+    const res = await call(owner, 'POST', `/v1/teams/${teamId}/invitations`, { emails: ['first@example.org', 'second@example.org', 'third@example.org'], role: 'member' });
+    expect(calls).toBe(2);
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error).toMatchObject({ code: 'not_found', message: 'team not found' });
+    expect(res.json().error.stack).toBeUndefined();
+    expect(mailer.sent.slice(before).map((m) => m.to)).toEqual(['first@example.org']);
+  });
 });

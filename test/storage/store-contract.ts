@@ -129,9 +129,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         // and a limit is checked with the insert
         const again = code();
         const reinvite = { id: hex(16), teamId, email: 'bob@example.com', role: 'member' as const, codeHash: again, invitedBy: owner.id, createdAt: later(1), expiresAt: later(1000) };
-        expect(await store.createInvitation(reinvite, { max: 2, since: T0 })).toBe(true);
+        expect(await store.createInvitation(reinvite, { max: 2, since: T0 })).toEqual({ ok: true });
         expect(await store.countInvitationsBy(owner.id, T0)).toBe(2);
-        expect(await store.createInvitation({ ...reinvite, id: hex(16), codeHash: code() }, { max: 2, since: T0 })).toBe(false);
+        expect(await store.createInvitation({ ...reinvite, id: hex(16), codeHash: code() }, { max: 2, since: T0 })).toEqual({ ok: false, reason: 'limit' });
         expect(await store.countInvitationsBy(owner.id, T0)).toBe(2);
         expect((await store.listInvitations(teamId, later(2))).map((i) => i.email)).toEqual(['bob@example.com']);
         expect(await store.acceptInvitation(c, bob.id, 'bob@example.com', later(2))).toEqual({ ok: false, reason: 'unknown' });
@@ -456,8 +456,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const invite = (team: string, by: string, at: number) =>
           store.createInvitation({ id: hex(16), teamId: team, email: `${hex(4)}@example.com`, role: 'member', codeHash: code(), invitedBy: by, createdAt: later(at), expiresAt: later(10_000) });
         // the owner: the admin's invitation at T0 (sharedTeam) and three more; the admin: two
-        for (const at of [10, 20, 30]) expect(await invite(teamId, owner.id, at)).toBe(true);
-        for (const at of [25, 26]) expect(await invite(teamId, admin.id, at)).toBe(true);
+        for (const at of [10, 20, 30]) expect(await invite(teamId, owner.id, at)).toEqual({ ok: true });
+        for (const at of [25, 26]) expect(await invite(teamId, admin.id, at)).toEqual({ ok: true });
         expect(await store.countInvitationsBy(owner.id, T0)).toBe(4);
         expect(await store.countInvitationsBy(owner.id, later(15))).toBe(2);
 
@@ -472,8 +472,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const next = hex(16);
         expect(await store.createTeam({ id: next, name: 'Next', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: later(40) })).toEqual({ ok: true });
         const limited = { id: hex(16), teamId: next, email: 'cap-1@example.com', role: 'member' as const, codeHash: code(), invitedBy: owner.id, createdAt: later(41), expiresAt: later(10_000) };
-        expect(await store.createInvitation(limited, { max: 3, since: later(15) })).toBe(true);
-        expect(await store.createInvitation({ ...limited, id: hex(16), email: 'cap-2@example.com', codeHash: code() }, { max: 3, since: later(15) })).toBe(false);
+        expect(await store.createInvitation(limited, { max: 3, since: later(15) })).toEqual({ ok: true });
+        expect(await store.createInvitation({ ...limited, id: hex(16), email: 'cap-2@example.com', codeHash: code() }, { max: 3, since: later(15) })).toEqual({ ok: false, reason: 'limit' });
         expect(await store.countInvitationsBy(owner.id, later(15))).toBe(3);
         // a later deletion drops what no longer counts at its countedSince
         expect((await store.deleteTeam(next, owner.id, later(50))).ok).toBe(true);
@@ -481,12 +481,23 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         // account deletion takes what was kept of its invitations
         const another = hex(16);
         expect(await store.createTeam({ id: another, name: 'Other', ownerId: admin.id, sealedTeamKey: b64(80), createdAt: later(60) })).toEqual({ ok: true });
-        expect(await invite(another, admin.id, 61)).toBe(true);
+        expect(await invite(another, admin.id, 61)).toEqual({ ok: true });
         expect((await store.deleteTeam(another, admin.id, later(15))).ok).toBe(true);
         // (its two in the first team were dropped by the second deletion, as older than later(50))
         expect(await store.countInvitationsBy(admin.id, later(15))).toBe(1);
         expect((await store.deleteUser(admin.id, admin.authKeyHash)).ok).toBe(true);
         expect(await store.countInvitationsBy(admin.id, T0)).toBe(0);
+      });
+
+      it('invitations to a team deleted meanwhile (or never there) are refused as no_team, and count for nothing', async () => {
+        const { owner, teamId } = await sharedTeam();
+        const inv = { id: hex(16), teamId, email: 'late@example.com', role: 'member' as const, codeHash: code(), invitedBy: owner.id, createdAt: later(5), expiresAt: later(10_000) };
+        expect(await store.createInvitation(inv, { max: 100, since: T0 })).toEqual({ ok: true });
+        expect((await store.deleteTeam(teamId, owner.id, T0)).ok).toBe(true);
+        expect(await store.createInvitation({ ...inv, id: hex(16), codeHash: code() }, { max: 100, since: T0 })).toEqual({ ok: false, reason: 'no_team' });
+        expect(await store.createInvitation({ ...inv, id: hex(16), codeHash: code() })).toEqual({ ok: false, reason: 'no_team' });
+        expect(await store.createInvitation({ ...inv, id: hex(16), teamId: hex(16), codeHash: code() })).toEqual({ ok: false, reason: 'no_team' });
+        expect(await store.countInvitationsBy(owner.id, T0)).toBe(1);
       });
 
       it('email verification: the code of the account, unexpired, once', async () => {
@@ -1280,7 +1291,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const accepted = invite(hex(16), teamId, bob.email, 2, 'admin');
         const open = invite(hex(16), otherTeam, bob.email, 3);
         const others = invite(hex(16), teamId, 'carol@example.com', 4);
-        for (const x of [cancelled, accepted, open, others]) expect(await store.createInvitation(x.inv)).toBe(true);
+        for (const x of [cancelled, accepted, open, others]) expect(await store.createInvitation(x.inv)).toEqual({ ok: true });
         expect((await store.acceptInvitation(accepted.codeHash, bob.id, bob.email, later(5))).ok).toBe(true);
         const listed = await store.listInvitationsToUser(bob.id, bob.email);
         expect(listed.map((i) => [i.id, i.teamName, i.role])).toEqual([

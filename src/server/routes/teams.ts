@@ -179,7 +179,10 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
           { id: randomBytes(16).toString('hex'), teamId: team.id, email, role: request.body.role, codeHash: codeHash(code), invitedBy: userId, createdAt: now, expiresAt },
           { max: INVITES_PER_HOUR, since: hourAgo },
         );
-        if (!stored) {
+        // deleted since requireTeam (the invitations this request stored went with it): as if it
+        // had been gone at the start
+        if (!stored.ok && stored.reason === 'no_team') throw notFound('team not found');
+        if (!stored.ok) {
           // another request of the same inviter spent the budget meanwhile
           budget = 0;
           out.failed.push({ email, reason: `not sent: at most ${INVITES_PER_HOUR} invitations an hour; try again later` });

@@ -41,6 +41,7 @@ import {
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  CreateInvitationResult,
   DeleteTeamResult,
   EndedSessionRecord,
   FormerAccessTokenRecord,
@@ -738,7 +739,7 @@ export class PostgresStore implements Store {
   async listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]> {
     return teams.listInvitations(this.db, teamId, now);
   }
-  async createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean> {
+  async createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<CreateInvitationResult> {
     return teams.createInvitation(this.db, invitation, limit);
   }
   async countInvitationsBy(userId: string, since: Date): Promise<number> {

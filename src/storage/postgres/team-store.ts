@@ -6,6 +6,7 @@
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  CreateInvitationResult,
   DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
@@ -113,13 +114,15 @@ export async function countInvitationsBy(db: PgDb | Tx, userId: string, since: D
   return Number(row?.n ?? 0);
 }
 
-export async function createInvitation(db: PgDb, inv: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean> {
-  return db.tx(async (tx): Promise<boolean> => {
-    if (limit) {
-      // the inviter's row serialises their invitations: two requests cannot both spend the budget
-      await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [inv.invitedBy]);
-      if ((await countInvitationsBy(tx, inv.invitedBy, limit.since)) >= limit.max) return false;
-    }
+export async function createInvitation(db: PgDb, inv: NewInvitation, limit?: { max: number; since: Date }): Promise<CreateInvitationResult> {
+  return db.tx(async (tx): Promise<CreateInvitationResult> => {
+    // the inviter's row serialises their invitations: two requests cannot both spend the budget
+    if (limit) await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [inv.invitedBy]);
+    // Then the team, as the insert's foreign key would (user before team, as deleteUser locks them):
+    // a deleteTeam holding it finishes first and its row is gone (the insert would fail its foreign
+    // key), or it waits for this transaction.
+    if (!(await tx.query('SELECT 1 FROM teams WHERE id = $1 FOR KEY SHARE', [inv.teamId])).length) return { ok: false, reason: 'no_team' };
+    if (limit && (await countInvitationsBy(tx, inv.invitedBy, limit.since)) >= limit.max) return { ok: false, reason: 'limit' };
     // One open invitation per address and team: the old code stops working (a hash no code has)
     // and expires now; the row stays for the hourly count until purged.
     await tx.exec(
@@ -132,7 +135,7 @@ export async function createInvitation(db: PgDb, inv: NewInvitation, limit?: { m
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
       [inv.id, inv.teamId, inv.email, inv.role, Buffer.from(inv.codeHash), inv.invitedBy, inv.createdAt, inv.expiresAt],
     );
-    return true;
+    return { ok: true };
   });
 }
 

@@ -45,6 +45,7 @@ import type {
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  CreateInvitationResult,
   DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
@@ -748,7 +749,7 @@ export class SqliteStore implements Store {
   async listInvitations(teamId: string, now: Date): Promise<InvitationRecord[]> {
     return teams.listInvitations(this.db, teamId, now);
   }
-  async createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<boolean> {
+  async createInvitation(invitation: NewInvitation, limit?: { max: number; since: Date }): Promise<CreateInvitationResult> {
     return teams.createInvitation(this.db, invitation, limit);
   }
   async countInvitationsBy(userId: string, since: Date): Promise<number> {

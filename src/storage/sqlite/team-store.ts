@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
+  CreateInvitationResult,
   DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
@@ -113,9 +114,11 @@ export function countInvitationsBy(db: Database.Database, userId: string, since:
   );
 }
 
-export function createInvitation(db: Database.Database, inv: NewInvitation, limit?: { max: number; since: Date }): boolean {
-  const run = db.transaction((): boolean => {
-    if (limit && countInvitationsBy(db, inv.invitedBy, limit.since) >= limit.max) return false;
+export function createInvitation(db: Database.Database, inv: NewInvitation, limit?: { max: number; since: Date }): CreateInvitationResult {
+  const run = db.transaction((): CreateInvitationResult => {
+    // deleted since the route looked it up (the insert would fail its foreign key)
+    if (!db.prepare('SELECT 1 FROM teams WHERE id = ?').get(inv.teamId)) return { ok: false, reason: 'no_team' };
+    if (limit && countInvitationsBy(db, inv.invitedBy, limit.since) >= limit.max) return { ok: false, reason: 'limit' };
     // One open invitation per address and team: the old code stops working (a random hash no code
     // has) and expires now; the row stays for the hourly count until purged.
     const at = inv.createdAt.getTime();
@@ -126,7 +129,7 @@ export function createInvitation(db: Database.Database, inv: NewInvitation, limi
       `INSERT INTO team_invitations (id, team_id, email, role, code_hash, invited_by, created_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(inv.id, inv.teamId, inv.email, inv.role, Buffer.from(inv.codeHash), inv.invitedBy, inv.createdAt.getTime(), inv.expiresAt.getTime());
-    return true;
+    return { ok: true };
   });
   return run.immediate();
 }
