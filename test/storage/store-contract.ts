@@ -35,6 +35,24 @@ function blob(size = 100): { id: string; data: Uint8Array } {
   return { id: hex(32), data: new Uint8Array(randomBytes(size)) };
 }
 
+/** An access token of `workspaceId` made by `createdBy`: write scope, never expiring, unless `extra` says otherwise. */
+function accessToken(workspaceId: string, createdBy: string, extra: Partial<NewAccessToken> = {}): NewAccessToken {
+  return {
+    id: hex(16),
+    workspaceId,
+    createdBy,
+    name: 'ci',
+    scope: 'write',
+    secretHash: new Uint8Array(randomBytes(32)),
+    publicKey: b64(32),
+    certificate: b64(64),
+    keys: [{ epoch: 1, wrappedKey: b64(73) }],
+    createdAt: T0,
+    expiresAt: null,
+    ...extra,
+  };
+}
+
 function snapshot(parent: string | null, blobIds: string[] = [], createdAt = T0) {
   const data = new Uint8Array(randomBytes(200));
   return { id: sha(data), parent, data, blobIds, createdAt };
@@ -357,19 +375,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const ws2 = hex(16);
         expect((await store.createWorkspace({ id: ws2, teamId, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 })).ok).toBe(true);
         const shared = blob(300);
-        const token = (workspaceId: string, createdBy: string): NewAccessToken => ({
-          id: hex(16),
-          workspaceId,
-          createdBy,
-          name: 'ci',
-          scope: 'write',
-          secretHash: new Uint8Array(randomBytes(32)),
-          publicKey: b64(32),
-          certificate: b64(64),
-          keys: [{ epoch: 1, wrappedKey: b64(73) }],
-          createdAt: T0,
-          expiresAt: null,
-        });
+        const token = (workspaceId: string, createdBy: string): NewAccessToken => accessToken(workspaceId, createdBy);
         const tokens = [token(wsId, owner.id), token(ws2, member.id), token(wsId, gone.id)];
         for (const [i, ws] of [wsId, ws2].entries()) {
           const x = blob();
@@ -566,20 +572,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const { owner, teamId, wsId, others } = await sharedTeam('t1@example.com', 't2@example.com');
         const [m1, m2] = others as [NewUser, NewUser];
         for (const u of [m1, m2]) expect((await store.confirmMember(teamId, u.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).ok).toBe(true);
-        const token = (createdBy: string, extra: Partial<NewAccessToken> = {}): NewAccessToken => ({
-          id: hex(16),
-          workspaceId: wsId,
-          createdBy,
-          name: 'ci',
-          scope: 'write',
-          secretHash: new Uint8Array(randomBytes(32)),
-          publicKey: b64(32),
-          certificate: b64(64),
-          keys: [{ epoch: 1, wrappedKey: b64(73) }],
-          createdAt: T0,
-          expiresAt: null,
-          ...extra,
-        });
+        const token = (createdBy: string, extra: Partial<NewAccessToken> = {}): NewAccessToken => accessToken(wsId, createdBy, extra);
         const write = token(m1.id, { name: 'push from CI' });
         const revoked = token(m1.id, { name: 'old' });
         const read = token(m1.id, { scope: 'read' });
@@ -1096,22 +1089,9 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     });
 
     describe('access tokens', () => {
-      function newToken(wsId: string, createdBy: string, extra: Partial<NewAccessToken> = {}): NewAccessToken {
-        return {
-          id: hex(16),
-          workspaceId: wsId,
-          createdBy,
-          name: 'ci',
-          scope: 'write',
-          secretHash: new Uint8Array(randomBytes(32)),
-          publicKey: b64(32),
-          certificate: b64(64),
-          keys: [{ epoch: 1, wrappedKey: b64(73) }],
-          createdAt: T0,
-          expiresAt: later(86_400_000),
-          ...extra,
-        };
-      }
+      /** the tokens of these tests expire in a day unless `extra` says otherwise */
+      const newToken = (wsId: string, createdBy: string, extra: Partial<NewAccessToken> = {}): NewAccessToken =>
+        accessToken(wsId, createdBy, { expiresAt: later(86_400_000), ...extra });
 
       it('creates a token and reads back every field, with the creator and no last use yet', async () => {
         const { user, wsId } = await userWithWorkspace();
@@ -1367,20 +1347,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const { user, wsId } = await userWithWorkspace();
         const other = newUser();
         await store.createUser(other);
-        const token = (extra: Partial<NewAccessToken> = {}): NewAccessToken => ({
-          id: hex(16),
-          workspaceId: wsId,
-          createdBy: user.id,
-          name: 'ci',
-          scope: 'write',
-          secretHash: hash(),
-          publicKey: b64(32),
-          certificate: b64(64),
-          keys: [{ epoch: 1, wrappedKey: b64(73) }],
-          createdAt: T0,
-          expiresAt: null,
-          ...extra,
-        });
+        const token = (extra: Partial<NewAccessToken> = {}): NewAccessToken => accessToken(wsId, user.id, { secretHash: hash(), ...extra });
         const live = token();
         const expired = token({ expiresAt: later(2) });
         const revoked = token();
