@@ -670,19 +670,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const { owner, teamId, wsId, others } = await sharedTeam('early@example.com');
         const early = others[0]!;
         const tokenId = hex(16);
-        const made = await store.createAccessToken({
-          id: tokenId,
-          workspaceId: wsId,
-          createdBy: owner.id,
-          name: 'deploy',
-          scope: 'read',
-          secretHash: new Uint8Array(randomBytes(32)),
-          publicKey: b64(32),
-          certificate: b64(64),
-          keys: [{ epoch: 1, wrappedKey: b64(73) }],
-          createdAt: T0,
-          expiresAt: null,
-        });
+        const made = await store.createAccessToken(accessToken(wsId, owner.id, { id: tokenId, name: 'deploy', scope: 'read' }));
         expect(made).toEqual({ ok: true });
         expect(await store.listAccessTokensOfUser(early.id)).toEqual([]);
         expect(await store.listAccessTokensOfUser(early.id, wsId)).toEqual([]);
