@@ -7,7 +7,7 @@
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
 import { isPrintableLine } from '../../protocol/text.js';
-import type { RotateTeamRequest, TeamInfo, TeamMemberInfo, TeamRole, WorkspaceInfo } from '../../protocol/types.js';
+import type { RotateTeamRequest, TeamDeletionReceipt, TeamInfo, TeamMemberInfo, TeamRole, WorkspaceInfo } from '../../protocol/types.js';
 import { sealEnvelope } from '../../crypto/aead.js';
 import { fingerprint, fingerprintsEqual, type Identity } from '../../crypto/keys.js';
 import { personalTeamIdOf, sealTeamKeyGrant, teamKeyHash } from '../../crypto/team-grant.js';
@@ -439,7 +439,7 @@ export interface TeamDeletionResult {
   team: string;
   teamId: string;
   deletedAt: string;
-  removed: { workspaces: number; snapshots: number; blobs: number; memberships: number; accessTokens: number; invitations: number };
+  removed: TeamDeletionReceipt['removed'];
 }
 
 /**
