@@ -46,9 +46,18 @@ describe('--team: name, id or unique id prefix', () => {
     expect(findTeam([flagged, real], 'personal')).toBe(flagged);
   });
 
-  it('an id prefix wins over a team the server named like it', () => {
+  it("a name that is the start of another team's id takes neither (exit 2), whichever was meant: give the full id", () => {
     const real = { id: '3f981861a2f9cc1f' + 'a'.repeat(16), name: 'Acme', personal: false } as TeamInfo;
     const decoy = { id: 'd'.repeat(32), name: '3f981861a2f9', personal: false } as TeamInfo;
-    expect(findTeam([decoy, real], '3f981861a2f9')).toBe(real);
+    expect(() => findTeam([decoy, real], '3f981861a2f9')).toThrow(UsageError);
+    expect(() => findTeam([decoy, real], '3f981861a2f9')).toThrow("3f981861a2f9 is both a team's name and the start of another's id");
+    expect(findTeam([decoy, real], real.id)).toBe(real);
+    expect(findTeam([decoy, real], decoy.id)).toBe(decoy);
+    // a team named "2024" is not swapped for another whose id happens to start so
+    const year = { id: 'e'.repeat(32), name: '2024', personal: false } as TeamInfo;
+    const other = { id: '2024' + 'b'.repeat(28), name: 'Other', personal: false } as TeamInfo;
+    expect(() => findTeam([year, other], '2024')).toThrow(UsageError);
+    expect(findTeam([year], '2024')).toBe(year);
+    expect(findTeam([year, other], '2024b')).toBe(other);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { findWorkspace, MIN_ID_PREFIX } from '../../src/client/find-workspace.js';
+import { findWorkspace } from '../../src/client/find-workspace.js';
+import { MIN_ID_PREFIX } from '../../src/client/find-by-id-or-name.js';
 import { NotFoundError, UsageError } from '../../src/client/errors.js';
 
 const ws = (id: string, name: string) => ({ id, name });
