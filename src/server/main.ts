@@ -138,9 +138,15 @@ async function serve(opts: ServeOptions): Promise<void> {
   const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   process.stdout.write(`insomnia-sync-server listening on ${opts.tlsCert ? 'https' : 'http'}://${host}:${port}\n`);
   if (!opts.tlsCert && app.addresses().some((a) => typeof a === 'object' && !isLoopback(a.address))) {
-    warn(
-      `listening on ${opts.host} over plain HTTP: login keys and session tokens would cross the network in clear; give --tls-cert and --tls-key, or keep it on 127.0.0.1 behind a TLS-terminating reverse proxy (a proxy on another machine is fine only over a private network)`,
-    );
+    // Behind a proxy the operator named (a container on a private network, say), TLS is the
+    // proxy's job: said once, not as a warning at every start that nothing could silence.
+    if (opts.trustProxy !== undefined && opts.trustProxy !== false) {
+      process.stderr.write(`insomnia-sync-server: note: plain HTTP on ${opts.host} behind the proxy --trust-proxy names: it must terminate TLS\n`);
+    } else {
+      warn(
+        `listening on ${opts.host} over plain HTTP: login keys and session tokens would cross the network in clear; give --tls-cert and --tls-key, or keep it on 127.0.0.1 behind a TLS-terminating reverse proxy (a proxy on another machine is fine only over a private network; --trust-proxy says there is one)`,
+      );
+    }
   }
   if (opts.gcInterval > 0) {
     const { scheduleGc, describeGc } = await import('./ops/gc.js');

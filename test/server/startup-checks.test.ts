@@ -64,6 +64,14 @@ describe('listening beyond loopback', () => {
     expect(lines[0]).toMatch(/^insomnia-sync-server: warning: listening on 0\.0\.0\.0 .*plain HTTP.*--tls-cert.*TLS-terminating/);
   });
 
+  it('behind a proxy --trust-proxy names, one note that the proxy must terminate TLS, no warning', async () => {
+    server = await startServer({ args: ['--host', '0.0.0.0', '--trust-proxy', '10.0.0.2'] });
+    await waitFor(() => server!.stderr().includes('note:'));
+    expect(warnings(server.stderr())).toEqual([]);
+    const notes = server.stderr().split('\n').filter((l) => l.includes('note:'));
+    expect(notes).toEqual(['insomnia-sync-server: note: plain HTTP on 0.0.0.0 behind the proxy --trust-proxy names: it must terminate TLS']);
+  });
+
   it('on loopback, or with TLS, says nothing', async () => {
     server = await startServer();
     await new Promise((r) => setTimeout(r, 300));
