@@ -113,7 +113,9 @@ describe('Ctrl-C takes back what a command started', () => {
 
   it('clone: exit 130 and no folder left, not even the one it made', async () => {
     const dir = path.join(tempDir('isync-cancel-clone-'), 'copy');
-    const res = await interrupted(m, ['clone', 'Cancel', dir], () => filesUnder(dir).length > 0);
+    // the clone writes into a staging tree and moves it into place at the end: interrupted while it fills
+    const staged = path.join(dir, '.insomnia-sync', 'staging');
+    const res = await interrupted(m, ['clone', 'Cancel', dir], () => existsSync(staged) && readdirSync(staged, { recursive: true, withFileTypes: true }).some((e) => e.isFile()));
     expect(res.sawReady).toBe(true);
     expect(res.code, res.stderr).toBe(130);
     expect(res.stderr).toMatch(/cancelled/);

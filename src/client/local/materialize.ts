@@ -2,10 +2,10 @@
  * Writing remote files into a folder without ever leaving one half-written (SPEC §9.6).
  * A pull downloads, decrypts and checks every file against its blob id into a staging folder
  * first; only when all of them are staged are they renamed into place, one atomic rename each.
- * A clone into an empty folder has nothing to protect, so each checked file is renamed into place
- * as soon as it is written (still whole or absent, never partial), and the stat data for the
- * index comes from the open file: no second pass over 10,000 paths. If a later blob fails its
- * check, the clone takes back every file it placed.
+ * A clone into an empty folder has nothing to protect: its files are written into a staging tree
+ * laid out as the folder will be, and the tree's top-level entries renamed into place at the end
+ * (whole or absent, never partial); the stat data for the index comes from the open file: no
+ * second pass over 10,000 paths. If a blob fails its check, nothing was placed.
  */
 import { chmodSync, closeSync, fstatSync, linkSync, lstatSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, rmdirSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -82,36 +82,71 @@ export async function stageRemoteFiles(remote: RemoteFiles): Promise<StagedFile[
 }
 
 /**
- * For a clone into an empty folder: downloads every planned file and renames each into place as
- * soon as it is checked. On failure every placed file (and folder made for it) is removed again.
+ * For a clone into an empty folder: downloads every planned file into a tree under the staging
+ * folder, laid out as it will be, then moves the tree's top-level entries into place — a handful
+ * of renames, not one per file (10,000 renames were ~7 % of a clone's time). A failure before
+ * the move leaves nothing in the folder.
  */
 export async function placeRemoteFiles(remote: RemoteFiles): Promise<PlacedFile[]> {
   const placed: PlacedFile[] = [];
+  const tree = `${stagingDir(remote.root)}${path.sep}tree`;
   const made = new Set<string>();
-  try {
-    await downloadVerified(remote, (plan, stagedPath, fd) => {
-      // Manifest paths are checked relative '/'-paths (sync/paths.ts): joined without path.join's
-      // normalisation, which cost more than the rename in a clone of 10,000 files.
-      const target = `${remote.root}${path.sep}${plan.target}`;
-      const parent = path.dirname(target);
-      if (!made.has(parent)) {
-        mkdirSync(parent, { recursive: true });
-        made.add(parent);
-      }
-      renameSync(stagedPath, target);
-      // after the rename, which sets the ctime the index must record
-      const st = fstatSync(fd);
-      placed.push({ target: plan.target, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, statMode: st.mode });
-    });
-  } catch (err) {
-    for (const f of placed) {
-      rmSync(`${remote.root}${path.sep}${f.target}`, { force: true });
-      removeEmptyParents(remote.root, path.dirname(f.target));
+  const stagedPathOf = (plan: FetchPlan): string => {
+    // Manifest paths are checked relative '/'-paths (sync/paths.ts): joined without path.join's
+    // normalisation, which cost more than a rename in a clone of 10,000 files.
+    const staged = `${tree}${path.sep}${plan.target}`;
+    const parent = path.dirname(staged);
+    if (!made.has(parent)) {
+      mkdirSync(parent, { recursive: true });
+      made.add(parent);
     }
+    return staged;
+  };
+  await downloadVerified(remote, (plan, _staged, fd) => {
+    // Renaming a folder leaves the ctime of the files in it as it is: the index takes it from here.
+    const st = fstatSync(fd);
+    placed.push({ target: plan.target, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, statMode: st.mode });
+  }, stagedPathOf);
+  const moved: string[] = [];
+  try {
+    if (made.size > 0) moveTreeInto(tree, remote.root, '', moved);
+  } catch (err) {
+    for (const rel of moved.reverse()) {
+      rmSync(`${remote.root}${path.sep}${rel}`, { recursive: true, force: true });
+      removeEmptyParents(remote.root, path.dirname(rel));
+    }
+    rmSync(stagingDir(remote.root), { recursive: true, force: true });
     throw err;
+  }
+  // A file renamed on its own got a new ctime: its index entry takes that one.
+  const movedAlone = new Set(moved);
+  for (const f of placed) {
+    if (movedAlone.has(f.target)) f.ctimeMs = lstatSync(`${remote.root}${path.sep}${f.target}`).ctimeMs;
   }
   rmSync(stagingDir(remote.root), { recursive: true, force: true });
   return placed;
+}
+
+/**
+ * Moves every entry of `from` into `to` (relative path `rel` below the root), recording each
+ * moved path in `moved`: what is not there yet goes whole, a folder that is there (made while the
+ * download ran) is merged entry by entry. Anything else in the way — made there meanwhile — is
+ * left as it is and stops the move (ConflictError); links are never followed.
+ */
+export function moveTreeInto(from: string, to: string, rel: string, moved: string[]): void {
+  for (const entry of readdirSync(from, { withFileTypes: true })) {
+    const name = rel === '' ? entry.name : `${rel}/${entry.name}`;
+    const src = `${from}${path.sep}${entry.name}`;
+    const dst = `${to}${path.sep}${entry.name}`;
+    const there = lstatOrNull(dst);
+    if (there && entry.isDirectory() && there.isDirectory()) {
+      moveTreeInto(src, dst, name, moved);
+      continue;
+    }
+    if (there) throw new ConflictError(`${name} appeared in ${to} while the files were downloading`, 'nothing was placed: move it away and run the command again');
+    renameSync(src, dst);
+    moved.push(name);
+  }
 }
 
 /**
@@ -122,6 +157,7 @@ export async function placeRemoteFiles(remote: RemoteFiles): Promise<PlacedFile[
 async function downloadVerified(
   { p, api, workspaceId, keys, epoch, root, plans, progress, signal }: RemoteFiles,
   written: (plan: FetchPlan, stagedPath: string, fd: number) => void,
+  stagedPathOf?: (plan: FetchPlan) => string,
 ): Promise<void> {
   const dir = stagingDir(root);
   rmSync(dir, { recursive: true, force: true });
@@ -150,7 +186,7 @@ async function downloadVerified(
   };
   const stageOne = async (plan: FetchPlan, blobs: Map<string, Uint8Array> | null): Promise<void> => {
     signal?.throwIfAborted();
-    const stagedPath = `${dir}${path.sep}${n++}`;
+    const stagedPath = stagedPathOf ? stagedPathOf(plan) : `${dir}${path.sep}${n++}`;
     const ids = plan.file.chunks;
     // Mode as in the manifest, less the umask, as git does.
     const fd = openSync(stagedPath, 'w', plan.file.mode);
