@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { shown } from '../../src/cli/shown-text.js';
+
+describe('text from elsewhere, shown on a terminal', () => {
+  it('leaves printable text as it is, non-ASCII letters, quotes and backslashes included', () => {
+    for (const plain of ['envs/prod.json', 'café/naïve ü.json', 'a "quoted" name', 'C:\\path', '日本語', '']) expect(shown(plain)).toBe(plain);
+  });
+
+  it('quotes text with control characters, escaping them so no line can be forged or the screen cleared', () => {
+    expect(shown('bad\nname')).toBe('"bad\\nname"');
+    expect(shown('ok\r0123456789ab bob')).toBe('"ok\\r0123456789ab bob"');
+    expect(shown('esc\u001b[2Jx')).toBe('"esc\\u001b[2Jx"');
+    expect(shown('tab\there "q" \\')).toBe('"tab\\there \\"q\\" \\\\"');
+    expect(shown('del\u007f c1\u009b')).toBe('"del\\u007f c1\\u009b"');
+  });
+
+  it('quotes bidirectional overrides, which reorder what is read', () => {
+    expect(shown('invoice\u202egnp.json')).toBe('"invoice\\u202egnp.json"');
+    expect(shown('a\u2066b')).toBe('"a\\u2066b"');
+  });
+
+  it('never leaves a raw control character in its result', () => {
+    for (let c = 0; c < 0xa0; c++) {
+      const out = shown(`x${String.fromCharCode(c)}y`);
+      if (c < 0x20 || (c >= 0x7f && c < 0xa0)) expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    }
+  });
+});
