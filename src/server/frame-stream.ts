@@ -12,10 +12,13 @@ import type { BlobSizeRecord, Store } from '../storage/store.js';
 /** bytes per group read: enough to amortise a read transaction, little enough to stay lean */
 const GROUP_BYTES = 512 * 1024;
 
-/** A planned blob was gone or had another size when read: its workspace was deleted meanwhile. */
+/** A planned blob was gone when read: its workspace was deleted meanwhile. */
 export class BlobChangedError extends Error {
   readonly code = 'blob_changed';
 }
+
+/** Told of a blob whose stored bytes are not as long as its record says: damaged storage. */
+export type DamagedBlobReport = (id: string, storedBytes: number, recordedBytes: number) => void;
 
 /** Exact length of the framed answer for `plan`: the Content-Length of `frameStream`. */
 export function framedLength(plan: readonly BlobSizeRecord[]): number {
@@ -24,7 +27,13 @@ export function framedLength(plan: readonly BlobSizeRecord[]): number {
   return total;
 }
 
-export function frameStream(store: Store, workspaceId: string, plan: readonly BlobSizeRecord[]): Readable {
+/**
+ * A blob whose stored bytes differ in length from its size record (damaged storage: a truncated
+ * row, a restore gone wrong) goes out cut or zero-padded to the recorded size, under its own id:
+ * the answer stays well-formed, and the client's check of the blob against its id fails as an
+ * integrity failure (exit 7) that names the blob, not as a connection reset (exit 6).
+ */
+export function frameStream(store: Store, workspaceId: string, plan: readonly BlobSizeRecord[], onDamaged?: DamagedBlobReport): Readable {
   let next = 0;
   return new Readable({
     highWaterMark: GROUP_BYTES,
@@ -48,14 +57,19 @@ export function frameStream(store: Store, workspaceId: string, plan: readonly Bl
           for (let i = 0; i < group.length; i++) {
             const data = blobs[i];
             const { id, size } = group[i]!;
-            // the Content-Length is sent already: a frame of another size would corrupt the answer
-            if (!data || data.length !== size) {
+            if (!data) {
               this.destroy(new BlobChangedError(`blob ${id.slice(0, 12)} changed during the fetch`));
               return;
             }
             out.write(id, at, 32, 'hex');
             out.writeUInt32BE(size, at + 32);
-            out.set(data, at + FRAME_HEADER_BYTES);
+            // the Content-Length is sent already: every frame keeps its planned size
+            if (data.length === size) out.set(data, at + FRAME_HEADER_BYTES);
+            else {
+              onDamaged?.(id, data.length, size);
+              out.fill(0, at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + size);
+              out.set(data.subarray(0, size), at + FRAME_HEADER_BYTES);
+            }
             at += FRAME_HEADER_BYTES + size;
           }
           this.push(out);

@@ -447,6 +447,30 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     expect((await b.run(['pull'], { cwd: wsB })).code).toBe(0);
   });
 
+  it('a stored blob cut short (damaged storage) is an integrity failure (exit 7) naming no connection error, and the server logs it', async () => {
+    writeFileSync(path.join(wsA, 'cut-me.json'), JSON.stringify({ cut: 'x'.repeat(3000) }));
+    expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
+    const before = readTree(wsB);
+    const db = storedRows(server, pg);
+    const rows = await db.blobs(workspaceId);
+    const originals = rows.map((r) => ({ key: r.key, data: Buffer.from(r.data) }));
+    // every blob loses its last ten bytes; the size recorded beside it stays
+    for (const r of rows) expect(await db.setBlob(r.key, Buffer.from(r.data.subarray(0, r.data.length - 10)))).toBe(1);
+    try {
+      for (const args of [['pull'], ['verify']]) {
+        const res = await b.run(args, { cwd: wsB });
+        expect(res.code, `${args[0]}: ${res.stderr}`).toBe(7);
+        expect(res.stderr).not.toMatch(/ECONNRESET|cannot reach|scheme/);
+      }
+      expect(readTree(wsB)).toEqual(before);
+      expect(readFileSync(server.logFile, 'utf8')).toMatch(/not as long as its record says: damaged storage/);
+    } finally {
+      for (const o of originals) await db.setBlob(o.key, o.data);
+      await db.close();
+    }
+    expect((await b.run(['pull'], { cwd: wsB })).code).toBe(0);
+  });
+
   it('a clone that meets a changed ciphertext exits 7 and takes back every file it placed', async () => {
     const src = tempDir('isync-clone-undo-src-');
     const files: Record<string, string> = {};

@@ -65,7 +65,9 @@ export function registerBlobRoutes(
       void reply.type('application/octet-stream');
       if (plan.length === 0) return reply.send(Buffer.alloc(0));
       void reply.header('content-length', framedLength(plan));
-      return reply.send(frameStream(store, ws.id, plan));
+      const damaged = (id: string, storedBytes: number, recordedBytes: number): void =>
+        request.log.error({ blob: id, storedBytes, recordedBytes }, 'a stored blob is not as long as its record says: damaged storage (the client sees an integrity failure)');
+      return reply.send(frameStream(store, ws.id, plan, damaged));
     },
   });
 }
