@@ -215,6 +215,25 @@ export function lostBase(): IntegrityFailure {
   );
 }
 
+/**
+ * A moved head is not always news: a server that rolled back to before our last sync would have
+ * `status` announce "new snapshots" that pull then refuses, and `log` or `export` show the older
+ * head as the newest. Deciding ancestry takes pull's walk of the history; this asks one snapshot,
+ * which catches the base gone (deleted, or the history emptied) and the head moved back onto the
+ * base's parent. Exit 7 either way, as pull.
+ */
+export async function requireBaseKept(api: Pick<ApiClient, 'getSnapshot'>, workspaceId: string, base: string, head: string | null): Promise<void> {
+  if (head === null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', lostBase().hint);
+  let parent: string | null;
+  try {
+    parent = (await api.getSnapshot(workspaceId, base)).parent;
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    throw lostBase();
+  }
+  if (parent === head) throw lostBase();
+}
+
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */
 export async function fetchVerifiedChain(
   v: SnapshotVerifier,

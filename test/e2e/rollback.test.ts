@@ -49,6 +49,12 @@ describe('a server rolled back to an older state', () => {
       db.close();
     }
 
+    // log (and status) in the folder say so too, rather than show the older head as the newest
+    for (const args of [['log'], ['log', '-n', '1'], ['status']]) {
+      const res = await a.run(args, { cwd: dir });
+      expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(7);
+      expect(res.stderr).toContain('not in the remote history');
+    }
     const pulled = await a.run(['pull'], { cwd: dir });
     expect(pulled.code).toBe(7);
     expect(pulled.stderr).toContain('not in the remote history');

@@ -6,8 +6,8 @@ import type { BlobFrame } from '../../protocol/blob-frames.js';
 import { chunkBytes, groupByBytes } from '../byte-groups.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
-import { findVerifiedSnapshot, lostBase, walkVerifiedHistory } from '../history.js';
-import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { findVerifiedSnapshot, lostBase, requireBaseKept, walkVerifiedHistory } from '../history.js';
+import { decodeIndexFileHead, readIndexBytes, readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
 import { lstatOrNull } from '../local/files.js';
@@ -36,6 +36,9 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
+  // as status: a head moved back to before this folder's last sync is a rollback, not the newest
+  const { base } = decodeIndexFileHead(folder.root, readIndexBytes(folder.root));
+  if (base !== null && base !== remote.workspace.head) await requireBaseKept(session.api, workspaceId, base, remote.workspace.head);
   const entries: LogEntry[] = [];
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   if (limit > 0) {

@@ -5,9 +5,7 @@
  */
 import type { LocalChange } from '../../sync/diff.js';
 import type { ClientContext } from '../context.js';
-import { IntegrityFailure, NotFoundError } from '../errors.js';
-import { lostBase } from '../history.js';
-import type { SyncPrincipal } from '../token-session.js';
+import { requireBaseKept } from '../history.js';
 import { writeIndex } from '../local/link.js';
 import { tryLockFolder } from '../local/folder-lock.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
@@ -42,7 +40,7 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     changes = local.changes;
   }
   const workspace = await workspaceP;
-  if (workspace.head !== base && base !== null) await requireBaseKept(session, folder.link.workspaceId, base, workspace.head);
+  if (workspace.head !== base && base !== null) await requireBaseKept(session.api, folder.link.workspaceId, base, workspace.head);
   return {
     workspaceId: folder.link.workspaceId,
     root: folder.root,
@@ -52,22 +50,4 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     changes,
     skipped: scan.skipped,
   };
-}
-
-/**
- * A moved head is not always news: a server that rolled back to before our last sync would have
- * `status` announce "new snapshots" that pull then refuses. Deciding ancestry takes pull's walk of
- * the history; this asks one snapshot, which catches the base gone (deleted, or the history
- * emptied) and the head moved back onto the base's parent. Exit 7 either way, as pull.
- */
-async function requireBaseKept(session: SyncPrincipal, workspaceId: string, base: string, head: string | null): Promise<void> {
-  if (head === null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', lostBase().hint);
-  let parent: string | null;
-  try {
-    parent = (await session.api.getSnapshot(workspaceId, base)).parent;
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-    throw lostBase();
-  }
-  if (parent === head) throw lostBase();
 }
