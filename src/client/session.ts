@@ -2,7 +2,7 @@
 import { fromB64 } from '../protocol/encoding.js';
 import { serverBaseUrl, type ApiClient } from './api.js';
 import type { ClientContext } from './context.js';
-import { DEFAULT_SERVER } from './config.js';
+import { DEFAULT_PROFILE, DEFAULT_SERVER } from './config.js';
 import { AuthError, UsageError } from './errors.js';
 import type { SessionSecrets } from './secrets.js';
 import { grantTrust, type GrantTrust } from './grant-trust.js';
@@ -24,6 +24,14 @@ export async function resolveServer(ctx: ClientContext): Promise<string> {
 }
 
 /**
+ * A command for a hint, with the profile this one ran under when it is not the default: a hint to
+ * `logout` that ends the default profile's session instead of this one's does harm.
+ */
+export function commandLine(ctx: Pick<ClientContext, 'profile'>, command: string): string {
+  return ctx.profile === DEFAULT_PROFILE ? `insomnia-sync ${command}` : `insomnia-sync --profile ${ctx.profile} ${command}`;
+}
+
+/**
  * signup, login and `account recover` store a new session in the profile. Over a session of another
  * account (or of another server) that would leave the old session live on the server, and the
  * folders linked under it failing with "workspace not found": refuse before asking anything.
@@ -36,7 +44,7 @@ export async function refuseOtherAccount(ctx: ClientContext, email: string | nul
   if (sameServer && email !== null && email === current.email) return;
   throw new UsageError(
     `already logged in as ${current.email}${sameServer ? '' : ` on ${current.server}`} on this profile`,
-    'run `insomnia-sync logout` first, or use `--profile NAME` for a second account',
+    `run \`${commandLine(ctx, 'logout')}\` first, or use \`--profile NAME\` for a second account`,
   );
 }
 
@@ -48,7 +56,7 @@ export async function refuseOtherAccount(ctx: ClientContext, email: string | nul
  */
 export function requireSession(ctx: ClientContext, server?: string, linkedRoot?: string): ActiveSession {
   const secrets = ctx.secrets.read();
-  if (!secrets) throw new AuthError('not logged in', 'run `insomnia-sync login --email EMAIL` (or `signup`)', 'not_logged_in');
+  if (!secrets) throw new AuthError('not logged in', `run \`${commandLine(ctx, 'login --email EMAIL')}\` (or \`signup\`)`, 'not_logged_in');
   const target = normalizeUrl(server ?? ctx.serverOverride ?? secrets.server);
   if (target !== normalizeUrl(secrets.server)) {
     const otherProfile = `log in to ${target} with a profile of its own: \`insomnia-sync --profile NAME --server ${target} login --email EMAIL\``;

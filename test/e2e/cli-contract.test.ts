@@ -273,6 +273,14 @@ describe('command-line contract', () => {
       // a second account beside it, as the hint says
       const side = await p.run(['--profile', 'side', 'login', '--email', 'first@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
       expect(side.code, side.stderr).toBe(0);
+      // on a profile of its own, the hints name it: a bare `logout` would end the default profile's session
+      const again2 = await p.run(['--profile', 'side', 'login', '--email', 'home@example.com', '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(again2.code).toBe(2);
+      expect(again2.stderr).toContain('hint: run `insomnia-sync --profile side logout` first');
+      expect((await p.run(['--profile', 'side', 'logout'])).code).toBe(0);
+      const out = await p.run(['--profile', 'side', 'whoami']);
+      expect(out.code).toBe(4);
+      expect(out.stderr).toContain('hint: run `insomnia-sync --profile side login --email EMAIL` (or `signup`)');
     });
   });
 });
