@@ -33,7 +33,7 @@ function stage(target: string, content: string): StagedFile {
   try {
     writeSync(fd, content);
     const st = fstatSync(fd);
-    return { staged, target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0 };
+    return { staged, target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0, perm: st.mode & 0o777 };
   } finally {
     closeSync(fd);
   }
@@ -49,6 +49,24 @@ async function scan(): Promise<{ seen: ReturnType<typeof seenIn>; paths: readonl
 const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 20));
 
 describe('applyStaged', () => {
+  it('a replaced file keeps its read and write bits (a 0600 file of secrets stays 0600); only the executable bit comes from the remote', async () => {
+    write('secret.json', 'old');
+    chmodSync(path.join(root, 'secret.json'), 0o600);
+    write('tool.sh', 'old');
+    chmodSync(path.join(root, 'tool.sh'), 0o640);
+    const { seen, paths } = await scan();
+    const exec = stage('tool.sh', 'new');
+    chmodSync(exec.staged, 0o755);
+    const out = applyStaged(root, { staged: [stage('secret.json', 'new'), { ...exec, exec: true, perm: 0o755 }], deletes: [], seen, reserved: treeNames(paths) });
+    expect(out.setAside).toEqual([]);
+    expect(statSync(path.join(root, 'secret.json')).mode & 0o777).toBe(0o600);
+    expect(statSync(path.join(root, 'tool.sh')).mode & 0o777).toBe(0o750);
+    expect(readFileSync(path.join(root, 'secret.json'), 'utf8')).toBe('new');
+    // the index records what is there, not a change to re-hash
+    expect(out.placed.get('secret.json')!.mtimeMs).not.toBe(0);
+    expect(out.placed.get('tool.sh')!.exec).toBe(true);
+  });
+
   it('replaces and deletes files unchanged since the scan, and places new ones', async () => {
     write('same.json', 'old');
     write('gone.json', 'bye');

@@ -31,6 +31,8 @@ export interface StagedFile {
   size: number;
   mtimeMs: number;
   exec: boolean;
+  /** its permission bits as written (the manifest's mode less the umask) */
+  perm: number;
 }
 
 /** A file a clone renamed into place, with the stat data its index entry needs. */
@@ -76,7 +78,7 @@ export async function stageRemoteFiles(remote: RemoteFiles): Promise<StagedFile[
   const staged: StagedFile[] = [];
   await downloadVerified(remote, (plan, stagedPath, fd) => {
     const st = fstatSync(fd);
-    staged.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0 });
+    staged.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0, perm: st.mode & 0o777 });
   });
   return staged;
 }
@@ -331,6 +333,7 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
       // without recursion: one that got files meanwhile stays, and the file goes beside it.
       placed = removeEmptyTree(abs) && placeNew(s.staged, abs);
     } else if (matchesSeen(st, seen)) {
+      keepPermissions(s, st!.mode);
       renameSync(s.staged, abs);
       placed = true;
     } else placed = false;
@@ -346,6 +349,18 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
   }
   rmSync(stagingDir(root), { recursive: true, force: true });
   return out;
+}
+
+/**
+ * A file replaced by a pull keeps the read and write bits it had here: someone who made a file of
+ * secrets 0600 does not find it 0644 after a teammate's edit (only the executable bit is synced).
+ * The staged file is changed before the rename, so the file is never in place with wider bits.
+ */
+function keepPermissions(staged: StagedFile, localMode: number): void {
+  const rw = localMode & 0o666;
+  // executable where readable, as git sets 0755 from 0644; the owner's bit whatever happens
+  const perm = staged.exec ? rw | ((rw & 0o444) >> 2) | 0o100 : rw;
+  if (perm !== staged.perm) chmodSync(staged.staged, perm);
 }
 
 /** `ApplyPlan.seen` for a scan's columns (readLocalTree's `files`). */
