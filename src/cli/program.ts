@@ -3,7 +3,7 @@
  * (not empty). Each action loads its command module on demand, so `--version` and `--help` load
  * nothing but commander.
  */
-import { Command, Option, type OutputConfiguration } from 'commander';
+import { Argument, Command, Option, type OutputConfiguration } from 'commander';
 
 export type CommandRunner = (name: string, args: unknown[], command: Command) => Promise<void>;
 
@@ -145,7 +145,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .description('mail an invite code to each address; a malformed address is reported and the rest still go out (exit 1 if any failed)')
     .argument('[emails...]', 'addresses; - reads them from standard input, one a line')
     .requiredOption('--team <team>', 'team name, id or id prefix')
-    .option('--role <role>', 'member (default) or admin (owners only)')
+    .addOption(new Option('--role <role>', 'admin only by an owner (default member)').choices(['member', 'admin']))
     .option('--from-file <file>', 'read addresses from FILE, one a line (- for standard input)')
     .action(action('team-invite'));
   team
@@ -171,7 +171,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .command('role')
     .description("change a member's role: owner, admin or member (owners only); only a confirmed member becomes owner, and a team keeps a confirmed owner")
     .argument('<email>', 'the member')
-    .argument('<role>', 'owner, admin or member')
+    .addArgument(new Argument('<role>', 'the new role').choices(['owner', 'admin', 'member']))
     .requiredOption('--team <team>', 'team name, id or id prefix')
     .action(action('team-role'));
   team
@@ -239,7 +239,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('completion')
     .description('print a shell completion script (bash, zsh or fish)')
-    .argument('<shell>', 'bash, zsh or fish')
+    .addArgument(new Argument('<shell>', 'the shell to complete in').choices(['bash', 'zsh', 'fish']))
     .addHelpText('after', '\nExamples:\n  source <(insomnia-sync completion bash)\n  insomnia-sync completion fish > ~/.config/fish/completions/insomnia-sync.fish')
     .action(action('completion'));
 
