@@ -54,7 +54,15 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   let cancel: { controller: AbortController; off: () => void } | null = null;
   const serverFlag = opts.server as string | undefined;
   const serverOverride = serverFlag ?? env.INSOMNIA_SYNC_SERVER;
-  if (serverOverride) checkServerUrl(serverOverride);
+  if (serverOverride) {
+    try {
+      checkServerUrl(serverOverride);
+    } catch (err) {
+      // named, since a variable set long ago in a shell profile is easy to forget
+      if (err instanceof UsageError) throw new UsageError(`${serverFlag !== undefined ? '--server' : 'INSOMNIA_SYNC_SERVER'}: ${err.message}`, err.hint);
+      throw err;
+    }
+  }
   return {
     cwd: process.cwd(),
     profile,

@@ -221,6 +221,11 @@ describe('command-line contract', () => {
       const ip = await m.run(['--server', '127.0.0.1:39350', 'whoami']);
       expect(ip.code, ip.stderr).toBe(2);
       expect(ip.stderr).toContain('did you mean http://127.0.0.1:39350?');
+      // the message names where the URL came from: a flag, or a variable set long ago
+      expect(local.stderr).toContain('error: --server: the server URL must start with http:// or https://');
+      const fromEnv = await m.run(['whoami'], { env: { INSOMNIA_SYNC_SERVER: 'garbage' } });
+      expect(fromEnv.code, fromEnv.stderr).toBe(2);
+      expect(fromEnv.stderr).toContain('error: INSOMNIA_SYNC_SERVER: the server URL must start with http:// or https://');
     });
 
     it('whoami with --server naming a server it is not logged in to exits 4 and says so, like team list', async () => {
