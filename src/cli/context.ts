@@ -8,6 +8,7 @@ import { SecretStore } from '../client/secrets.js';
 import { nodePrimitives } from '../native/primitives-node.js';
 import { argon2idInWorker } from '../native/argon2-worker.js';
 import { CancelledError, UsageError } from '../client/errors.js';
+import { takeBackAll } from '../client/local/take-back.js';
 import { EXIT } from './exit-codes.js';
 import { CliPrompter } from './prompter.js';
 import type { Output } from './output.js';
@@ -97,12 +98,19 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
     cancellation() {
       if (cancel === null) {
         const controller = new AbortController();
+        // A second Ctrl-C (or SIGTERM) ends the command at once, and a hangup (the terminal closed:
+        // nobody to tell, and writing to it may fail) at the first: either way, what the command
+        // wrote so far (a partial archive, a staging folder) is removed first, synchronously.
+        const now = (): void => {
+          takeBackAll();
+          process.exit(EXIT.cancelled);
+        };
         const onSignal = (): void => {
-          if (controller.signal.aborted) process.exit(EXIT.cancelled);
+          if (controller.signal.aborted) now();
           controller.abort(new CancelledError());
         };
-        process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
-        cancel = { controller, off: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal) };
+        process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', now).on('exit', takeBackAll);
+        cancel = { controller, off: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', now).off('exit', takeBackAll) };
       }
       return cancel.controller.signal;
     },

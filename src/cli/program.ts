@@ -193,7 +193,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('export')
     .description('write a decrypted copy of a workspace, readable without this tool: a folder, NAME.tar.gz, or with --encrypt NAME.tar.gz.age for `age -d`')
-    .requiredOption('--out <path>', 'a new or empty folder, or NAME.tar.gz (NAME.tar.gz.age with --encrypt); not inside a linked folder')
+    .requiredOption('--out <path>', 'a new or empty folder (not the current one), or NAME.tar.gz (NAME.tar.gz.age with --encrypt); not inside a linked folder')
     .option('--workspace <workspace>', 'workspace name, id or unique id prefix (≥ 4 characters; default: the linked folder)')
     .option('--snapshot <snapshot>', 'snapshot id or unique prefix (default: the newest)')
     .option('--encrypt', 'age-encrypt the archive with a passphrase (prompt, --password-stdin or INSOMNIA_SYNC_EXPORT_PASSPHRASE); no plaintext is written to disk')

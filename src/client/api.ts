@@ -188,7 +188,7 @@ export class ApiClient {
 
   private async send(
     name: RouteName,
-    opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string>; accept?: string } = {},
+    opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string>; accept?: string; signal?: AbortSignal | undefined } = {},
   ): Promise<Answer> {
     const route = ROUTES[name];
     let path = `${this.prefix}${routePath(name, opts.params)}`;
@@ -213,9 +213,12 @@ export class ApiClient {
     let attempt = 0;
     let waitedMs = 0;
     for (; ; attempt++) {
+      opts.signal?.throwIfAborted();
       try {
-        res = await this.roundTrip(route.method, path, headers, body);
+        res = await this.roundTrip(route.method, path, headers, body, opts.signal);
       } catch (err) {
+        // cancelled (Ctrl-C): the request was torn down on purpose, the server is not at fault
+        if (opts.signal?.aborted) throw opts.signal.reason;
         throw networkFailure(err, this.base);
       }
       // any request the server turned away unread (its upload memory was in use) may go again
@@ -234,6 +237,7 @@ export class ApiClient {
     path: string,
     headers: Record<string, string>,
     body: string | Uint8Array[] | undefined,
+    signal?: AbortSignal,
   ): Promise<Answer> {
     return new Promise((resolve, reject) => {
       if (body !== undefined) {
@@ -251,6 +255,7 @@ export class ApiClient {
           headers,
           agent: this.agent,
           timeout: 120_000,
+          ...(signal ? { signal } : {}),
         },
         (res) => {
           // One buffer of the announced size (node's parser holds the body to it): no list of
@@ -461,11 +466,11 @@ export class ApiClient {
     return (await this.json<T.BlobUploadResponse>('uploadBlobs', { params: { workspaceId }, raw: [body] })).stored;
   }
   /** Fetches blobs; the server may answer fewer than asked (size cap), so this loops until done. */
-  async fetchBlobs(workspaceId: string, ids: string[]): Promise<BlobFrame[]> {
+  async fetchBlobs(workspaceId: string, ids: string[], opts: { signal?: AbortSignal | undefined } = {}): Promise<BlobFrame[]> {
     const out: BlobFrame[] = [];
     let rest = ids;
     while (rest.length > 0) {
-      const res = await this.send('fetchBlobs', { params: { workspaceId }, json: { ids: rest.slice(0, LIMITS.maxIdsPerRequest) } });
+      const res = await this.send('fetchBlobs', { params: { workspaceId }, json: { ids: rest.slice(0, LIMITS.maxIdsPerRequest) }, signal: opts.signal });
       const frames = decodeFrames(new Uint8Array(res.body.buffer, res.body.byteOffset, res.body.byteLength), LIMITS.maxBlobBytes);
       if (frames.length === 0) {
         throw new IntegrityFailure(`the server does not have ${rest.length} blob(s) this snapshot needs`, 'run `insomnia-sync verify`');

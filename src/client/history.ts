@@ -262,7 +262,9 @@ export async function findVerifiedSnapshot(
 ): Promise<VerifiedSnapshot> {
   const wanted = prefix.trim().toLowerCase();
   // Bad input is a usage error (exit 2), as for token ids; an id that could exist but does not is 5.
-  if (!/^[0-9a-f]{4,64}$/.test(wanted)) throw new UsageError('give a snapshot id, or at least its first 4 characters', 'see `insomnia-sync log`');
+  if (!/^[0-9a-f]*$/.test(wanted)) throw new UsageError(`${wanted} is not a snapshot id: ids are hexadecimal (0-9, a-f)`, 'see `insomnia-sync log`');
+  if (wanted.length > 64) throw new UsageError(`${wanted.slice(0, 12)}… is longer than a snapshot id (64 characters)`, 'see `insomnia-sync log`');
+  if (wanted.length < 4) throw new UsageError(`snapshot ${wanted} is too short: give at least the first 4 characters of its id`, 'see `insomnia-sync log`');
   const hits: string[] = [];
   await walkVerifiedHistory(v, head, null, 'none', (s) => {
     if (s.id.startsWith(wanted)) hits.push(s.id);

@@ -55,7 +55,7 @@ export async function* readRemoteFiles(r: RemoteRead): AsyncGenerator<RemoteFile
     const ids = requests[started++];
     if (!ids) return null;
     r.signal?.throwIfAborted();
-    const p = r.api.fetchBlobs(r.workspaceId, [...new Set(ids)]).then((frames) => new Map(frames.map((f) => [f.id, f.data])));
+    const p = r.api.fetchBlobs(r.workspaceId, [...new Set(ids)], { signal: r.signal }).then((frames) => new Map(frames.map((f) => [f.id, f.data])));
     p.catch(() => {}); // awaited when its turn comes; a failure before that is not unhandled
     return p;
   };

@@ -55,47 +55,71 @@ function filesUnder(dir: string): string[] {
     .map((e) => path.join(e.parentPath, e.name));
 }
 
-/** Runs the CLI, sends SIGINT (or `signal`) once `ready()` holds, and gives its exit code and stderr. */
+/**
+ * Runs the CLI, sends SIGINT (or `signal`, or each of several signals in a row) once `ready()`
+ * holds, and gives its exit code and stderr.
+ */
 function interrupted(
   m: Machine,
   args: string[],
   ready: () => boolean,
   env: Record<string, string> = {},
-  signal: NodeJS.Signals = 'SIGINT',
-): Promise<{ code: number | null; stderr: string; sawReady: boolean }> {
+  signal: NodeJS.Signals | NodeJS.Signals[] = 'SIGINT',
+  cwd?: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; stdout: string; sawReady: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: { ...process.env, INSOMNIA_SYNC_CONFIG_DIR: m.configDir, INSOMNIA_SYNC_SERVER: m.server, NO_COLOR: '1', CI: 'true', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
+      ...(cwd ? { cwd } : {}),
     });
     let stderr = '';
+    let stdout = '';
     let sawReady = false;
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     const poll = setInterval(() => {
       if (!sawReady && ready()) {
         sawReady = true;
-        child.kill(signal);
+        // apart, so the second of two is not merged into the first while both are pending
+        (Array.isArray(signal) ? signal : [signal]).forEach((s, i) => setTimeout(() => child.exitCode === null && child.kill(s), i * 50));
       }
     }, 5);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, killedBy) => {
       clearInterval(poll);
-      resolve({ code, stderr, sawReady });
+      resolve({ code, signal: killedBy, stderr, stdout, sawReady });
     });
   });
+}
+
+/**
+ * The status a shell reports: 130 from the CLI, or 128 + 2 for a second Ctrl-C that lands while
+ * the process, already cleaned up, is tearing itself down (after the CLI's handlers are gone).
+ */
+function cancelledStatus(res: { code: number | null; signal: NodeJS.Signals | null }): number | null {
+  return res.signal === 'SIGINT' ? 130 : res.code;
+}
+
+/** Whether any file under `dir` (hidden ones included) holds bytes. */
+function someFileUnder(dir: string): boolean {
+  return existsSync(dir) && readdirSync(dir, { recursive: true, withFileTypes: true }).some((e) => e.isFile() && statSync(path.join(e.parentPath, e.name)).size > 0);
 }
 
 describe('Ctrl-C takes back what a command started', () => {
   let server: StartedServer;
   let proxy: Awaited<ReturnType<typeof startSlowFetchProxy>>;
   let m: Machine;
+  /** the linked folder of workspace Cancel, and its one snapshot */
+  let ws: string;
+  let snapshot: string;
 
   beforeAll(async () => {
     server = await startServer();
     proxy = await startSlowFetchProxy(server.url);
     m = machine(proxy.url);
     await signupMachine(m, 'cancel@example.com');
-    const ws = tempDir('isync-cancel-ws-');
+    ws = tempDir('isync-cancel-ws-');
     // ~12 MB in files of 40 KB: three blob downloads of ~4 MiB, each held by the proxy.
     for (let i = 0; i < 300; i++) {
       mkdirSync(path.join(ws, `d${i % 10}`), { recursive: true });
@@ -104,7 +128,14 @@ describe('Ctrl-C takes back what a command started', () => {
     expect((await m.run(['init', '--name', 'Cancel'], { cwd: ws })).code).toBe(0);
     const pushed = await m.run(['push'], { cwd: ws });
     expect(pushed.code, pushed.stderr).toBe(0);
-  }, 120_000);
+    snapshot = (JSON.parse((await m.run(['log', '--json'], { cwd: ws })).stdout) as { snapshots: { id: string }[] }).snapshots[0]!.id;
+    // One file of 24 MiB: 24 chunks, fetched 4 at a time, each request held by the proxy.
+    const big = tempDir('isync-cancel-big-');
+    writeFileSync(path.join(big, 'big.bin'), Buffer.concat([Buffer.from(MARKER), randomBytes(24 * 1024 * 1024)]));
+    expect((await m.run(['init', '--name', 'Big'], { cwd: big })).code).toBe(0);
+    const pushedBig = await m.run(['push'], { cwd: big });
+    expect(pushedBig.code, pushedBig.stderr).toBe(0);
+  }, 180_000);
 
   afterAll(async () => {
     await proxy?.close();
@@ -125,6 +156,59 @@ describe('Ctrl-C takes back what a command started', () => {
     expect(again.code, again.stderr).toBe(0);
     expect(filesUnder(dir)).toHaveLength(300);
   }, 60_000);
+
+  it('export --out DIR of one big file: one Ctrl-C stops it between its chunks (exit 130), nothing left', async () => {
+    const parent = tempDir('isync-cancel-big-out-');
+    const out = path.join(parent, 'copy');
+    // interrupted while the big file is being written into the staging folder beside DIR
+    const res = await interrupted(m, ['export', '--workspace', 'Big', '--out', out], () => someFileUnder(parent));
+    expect(res.sawReady).toBe(true);
+    expect(res.code, res.stderr).toBe(130);
+    expect(res.stderr).toMatch(/cancelled/);
+    expect(res.stderr).not.toMatch(/Exported/);
+    expect(readdirSync(parent)).toEqual([]);
+  }, 60_000);
+
+  it('export --out DIR: the folders it made for DIR go too', async () => {
+    const top = tempDir('isync-cancel-parents-');
+    const out = path.join(top, 'new', 'a', 'dir');
+    const res = await interrupted(m, ['export', '--workspace', 'Cancel', '--out', out], () => someFileUnder(top));
+    expect(res.sawReady).toBe(true);
+    expect(res.code, res.stderr).toBe(130);
+    expect(readdirSync(top)).toEqual([]);
+  }, 60_000);
+
+  // A second Ctrl-C ends the command at once, and a hangup (the terminal closed) at the first:
+  // no time for the command's own cleanup, but what it wrote still goes before the exit.
+  const abrupt: { name: string; signals: NodeJS.Signals[] }[] = [
+    { name: 'two Ctrl-C in a row', signals: ['SIGINT', 'SIGINT'] },
+    { name: 'a hangup (SIGHUP)', signals: ['SIGHUP'] },
+  ];
+  for (const { name, signals } of abrupt) {
+    it(`export --out DIR, ${name}: exit 130, no decrypted file left`, async () => {
+      const parent = tempDir('isync-abrupt-dir-');
+      const res = await interrupted(m, ['export', '--workspace', 'Big', '--out', path.join(parent, 'copy')], () => someFileUnder(parent), {}, signals);
+      expect(res.sawReady).toBe(true);
+      expect(cancelledStatus(res), res.stderr).toBe(130);
+      expect(readdirSync(parent)).toEqual([]);
+    }, 60_000);
+
+    it(`export --out FILE.tar.gz, ${name}: exit 130, no partial archive left`, async () => {
+      const parent = tempDir('isync-abrupt-tgz-');
+      const res = await interrupted(m, ['export', '--workspace', 'Big', '--out', path.join(parent, 'x.tar.gz')], () => someFileUnder(parent), {}, signals);
+      expect(res.sawReady).toBe(true);
+      expect(cancelledStatus(res), res.stderr).toBe(130);
+      expect(readdirSync(parent)).toEqual([]);
+    }, 60_000);
+
+    it(`restore --to DIR, ${name}: exit 130, nothing left`, async () => {
+      const parent = tempDir('isync-abrupt-restore-');
+      const res = await interrupted(m, ['restore', snapshot, '--to', path.join(parent, 'r', 'to')], () => someFileUnder(parent), {}, signals, ws);
+      expect(res.sawReady).toBe(true);
+      expect(cancelledStatus(res), res.stderr).toBe(130);
+      expect(readdirSync(parent)).toEqual([]);
+    }, 60_000);
+  }
 
   it('export: exit 130, the partial archive removed and nothing in TMPDIR', async () => {
     const tmp = tempDir('isync-cancel-tmp-');

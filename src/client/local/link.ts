@@ -3,7 +3,7 @@
  * workspace id, profile) and index (the synced base and per-file stat cache, binary: see
  * sync/index-format.ts). Never synced.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeIndex, decodeIndexColumns, decodeIndexHead, encodeIndex, IndexFormatError, type IndexColumns, type LocalIndex } from '../../sync/index-format.js';
@@ -42,19 +42,40 @@ export function findLinkedFolder(start: string): LinkedFolder | null {
 }
 
 /**
+ * `target` with symbolic links resolved as far as it exists: the real path of its nearest existing
+ * folder above, with the rest of the path (not made yet) as given. Lexically when nothing resolves.
+ */
+export function realTarget(target: string): string {
+  const abs = path.resolve(target);
+  const rest: string[] = [];
+  for (let dir = abs; ; dir = path.dirname(dir)) {
+    try {
+      return path.join(realpathSync(dir), ...rest.reverse());
+    } catch {
+      if (path.dirname(dir) === dir) return abs;
+      rest.push(path.basename(dir));
+    }
+  }
+}
+
+/**
  * Refuses a new folder or file (clone, restore --to, export --out) inside a linked one: the outer
  * workspace would sync what is written there, which belongs elsewhere (exit 3, as `init` refuses there).
+ * The path is looked at as written and as the file system resolves it, so a symbolic link on the
+ * way into a linked folder does not hide it.
  */
 export function refuseInsideLinkedFolder(target: string, what: string, wanted?: { id: string; name: string }): void {
-  const outer = findLinkedFolder(target);
+  const real = realTarget(target);
+  const outer = findLinkedFolder(target) ?? findLinkedFolder(real);
   if (!outer) return;
   const id = outer.link.workspaceId;
-  if (outer.root === path.resolve(target)) {
+  if (outer.root === path.resolve(target) || outer.root === real) {
     // the folder itself is linked: "inside itself" would puzzle
     if (wanted?.id === id) throw new ConflictError(`${outer.root} is already linked to workspace ${wanted.name} (${id})`, 'run `insomnia-sync pull` there to bring it up to date');
     throw new ConflictError(`${outer.root} is already a linked folder (workspace ${id})`, `${what} into another folder`);
   }
-  throw new ConflictError(`${target} is inside ${outer.root}, which is linked to workspace ${id}`, `${what} into a folder outside it`);
+  const through = real.startsWith(outer.root + path.sep) && !path.resolve(target).startsWith(outer.root + path.sep) ? ` (through a symbolic link: it is ${real})` : '';
+  throw new ConflictError(`${target} is inside ${outer.root}${through}, which is linked to workspace ${id}`, `${what} into a folder outside it`);
 }
 
 export function requireLinkedFolder(start: string): LinkedFolder {

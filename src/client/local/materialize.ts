@@ -20,6 +20,7 @@ import { conflictPathFor, parentDirs } from '../../sync/paths.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { lstatOrNull, parentsAreFolders } from './files.js';
 import { TaskLimiter } from './limit.js';
+import { takeBackOnExit } from './take-back.js';
 import { STATE_DIR } from './link.js';
 import type { Progress } from '../context.js';
 
@@ -69,7 +70,10 @@ export interface RemoteFiles {
   root: string;
   plans: FetchPlan[];
   progress: Progress;
-  /** aborted on Ctrl-C (ClientContext.cancellation): the download stops between files and takes back what it placed */
+  /**
+   * aborted on Ctrl-C (ClientContext.cancellation): the requests in flight are torn down, the
+   * download stops before its next file or next few chunks, and takes back what it placed
+   */
   signal?: AbortSignal | undefined;
 }
 
@@ -104,21 +108,31 @@ export async function placeRemoteFiles(remote: RemoteFiles): Promise<PlacedFile[
     }
     return staged;
   };
-  await downloadVerified(remote, (plan, _staged, fd) => {
-    // Renaming a folder leaves the ctime of the files in it as it is: the index takes it from here.
-    const st = fstatSync(fd);
-    placed.push({ target: plan.target, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, statMode: st.mode });
-  }, stagedPathOf);
   const moved: string[] = [];
-  try {
-    if (made.size > 0) moveTreeInto(tree, remote.root, '', moved);
-  } catch (err) {
+  const takeBack = (): void => {
     for (const rel of moved.reverse()) {
       rmSync(`${remote.root}${path.sep}${rel}`, { recursive: true, force: true });
       removeEmptyParents(remote.root, path.dirname(rel));
     }
+    moved.length = 0;
     rmSync(stagingDir(remote.root), { recursive: true, force: true });
+  };
+  // A second Ctrl-C or a hangup exits at once: what is staged or placed goes even then.
+  const forget = takeBackOnExit(takeBack);
+  try {
+    await downloadVerified(remote, (plan, _staged, fd) => {
+      // Renaming a folder leaves the ctime of the files in it as it is: the index takes it from here.
+      const st = fstatSync(fd);
+      placed.push({ target: plan.target, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, statMode: st.mode });
+    }, stagedPathOf);
+    // cancelled while the last request finished: nothing is placed
+    remote.signal?.throwIfAborted();
+    if (made.size > 0) moveTreeInto(tree, remote.root, '', moved);
+  } catch (err) {
+    takeBack();
     throw err;
+  } finally {
+    forget();
   }
   // A file renamed on its own got a new ctime: its index entry takes that one.
   const movedAlone = new Set(moved);
@@ -183,7 +197,7 @@ async function downloadVerified(
   const chunksPerRequest = BATCH_BYTES / (1024 * 1024);
   const fetchMap = async (ids: string[]): Promise<Map<string, Uint8Array>> => {
     const unique = [...new Set(ids)];
-    const frames = await api.fetchBlobs(workspaceId, unique);
+    const frames = await api.fetchBlobs(workspaceId, unique, { signal });
     return new Map(frames.map((f) => [f.id, f.data]));
   };
   const stageOne = async (plan: FetchPlan, blobs: Map<string, Uint8Array> | null): Promise<void> => {
@@ -202,6 +216,8 @@ async function downloadVerified(
         }
       } else {
         for (let i = 0; i < ids.length; i += chunksPerRequest) {
+          // a big file is many requests: a Ctrl-C is heard between them, not after the last
+          signal?.throwIfAborted();
           const group = ids.slice(i, i + chunksPerRequest);
           // A big file comes a few chunks at a time, so memory stays bounded whatever its size.
           const source = blobs ?? (await fetchMap(group));
@@ -218,6 +234,7 @@ async function downloadVerified(
     }
     doneFiles++;
   };
+  const forget = takeBackOnExit(() => rmSync(dir, { recursive: true, force: true }));
   try {
     for (const batch of batches) {
       signal?.throwIfAborted();
@@ -230,8 +247,13 @@ async function downloadVerified(
     }
     await limiter.drain();
   } catch (err) {
+    // The other task in flight would go on writing (and make the folders it needs again): it ends
+    // first, soon when cancelled (its request is torn down), then the staging folder goes.
+    await limiter.drain().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
     throw err;
+  } finally {
+    forget();
   }
 }
 

@@ -9,7 +9,7 @@
  * name. Either is written under a temporary name and only then given its name, and never in place
  * of something that took that name meanwhile; a failed export leaves nothing.
  */
-import { closeSync, createWriteStream, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, createWriteStream, existsSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, unlinkSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
@@ -20,10 +20,12 @@ import { fetchVerifiedHead, findVerifiedSnapshot } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
-import { refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { realTarget, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { cannotWrite, checkNewPath } from '../local/new-path.js';
+import { takeBackOnExit } from '../local/take-back.js';
 import { lstatOrNull } from '../local/files.js';
 import { NewerFormatError } from '../../sync/errors.js';
-import { placeRemoteFiles } from '../local/materialize.js';
+import { placeRemoteFiles, removeEmptyFoldersUpTo } from '../local/materialize.js';
 import { readRemoteFiles, type RemoteFile } from '../remote-read.js';
 import type { TarEntry } from '../tar-stream.js';
 import { requireSession, type ActiveSession } from '../session.js';
@@ -87,20 +89,34 @@ export function exportTarget(cwd: string, out: string, encrypt: boolean, archive
   }
   // As for restore --to and clone: a decrypted copy there would be synced by that folder's next push.
   refuseInsideLinkedFolder(target.out, archiveOnly ? 'account export' : 'export');
-  const existing = lstatOrNull(target.out);
+  let existing;
+  try {
+    existing = lstatOrNull(target.out);
+  } catch (err) {
+    throw cannotWrite(target.out, err, '--out');
+  }
   if (existing?.isSymbolicLink()) {
     // Not followed: the archive or folder would land somewhere the name does not say.
     const where = existsSync(target.out) ? '' : ' to a missing file or folder';
     throw new UsageError(`${target.out} is a symbolic link${where}`, 'choose a new name, or give the real path');
   }
   if (target.format === 'dir') {
-    if (existing && (!existing.isDirectory() || readdirSync(abs).length > 0)) {
+    const here = realTarget(cwd);
+    const real = realTarget(abs);
+    // The export takes DIR's place at the end: the shell would be left in a folder that is gone.
+    if (here === real || here.startsWith(real + path.sep)) {
+      throw new UsageError(`${abs} is the current folder${here === real ? '' : ' or above it'}: the export would take its place`, 'give --out a new folder (e.g. --out export), or run the command from the folder above');
+    }
+    if (existing && !existing.isDirectory()) throw new UsageError(`${abs} is a file, not a folder`, 'export into a new or empty folder, or give --out NAME.tar.gz');
+    if (existing && readdirSync(abs).length > 0) {
       throw new UsageError(`${abs} is not an empty folder`, 'export into a new or empty folder, or give --out NAME.tar.gz');
     }
-  } else {
-    if (existing) throw new UsageError(`${target.out} exists`, 'choose a new file name');
+  } else if (existing) throw new UsageError(`${target.out} exists`, 'choose a new file name');
+  // Before any passphrase or download: a file on the way (exit 2), a folder not writable (exit 1).
+  checkNewPath(target.out, '--out');
+  if (target.format !== 'dir') {
     const parent = path.dirname(target.out);
-    if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UsageError(`folder ${parent} does not exist`);
+    if (!existsSync(parent)) throw new UsageError(`folder ${parent} does not exist`);
   }
   return target;
 }
@@ -245,15 +261,25 @@ async function writeArchive(entries: AsyncIterable<TarEntry>, target: Target, pa
     });
   }
   const tmp = `${target.out}.partial-${process.pid}`;
-  const file = createWriteStream(tmp, { mode: 0o600, flags: 'wx' });
-  let ours = false; // a file of that name that was there before is not ours to remove
-  file.once('open', () => (ours = true));
+  let fd: number;
+  try {
+    // opened here, exclusively: a file of that name that was there before is not ours to remove
+    fd = openSync(tmp, 'wx', 0o600);
+  } catch (err) {
+    throw cannotWrite(target.out, err, '--out');
+  }
+  // A second Ctrl-C or a hangup exits without waiting for the catch below: the partial file goes even then.
+  const forget = takeBackOnExit(() => rmSync(tmp, { force: true }));
+  const file = createWriteStream(tmp, { fd });
   try {
     await (pipeline as (...args: unknown[]) => Promise<void>)(...stages, file, ...(signal ? [{ signal }] : []));
+    signal?.throwIfAborted();
     publishFile(tmp, target.out);
   } catch (err) {
-    if (ours) rmSync(tmp, { force: true });
-    throw signal?.aborted ? signal.reason : err;
+    rmSync(tmp, { force: true });
+    throw signal?.aborted ? signal.reason : cannotWrite(target.out, err, '--out');
+  } finally {
+    forget();
   }
 }
 
@@ -262,16 +288,26 @@ async function writeArchive(entries: AsyncIterable<TarEntry>, target: Target, pa
  * replaces nothing but an empty folder, so a file, a symlink or a non-empty folder put at `out`
  * meanwhile makes it fail instead of being lost, and `out` is never seen half written.
  */
-async function exportToFolder(out: string, fill: (dir: string) => Promise<void>): Promise<void> {
+async function exportToFolder(out: string, fill: (dir: string) => Promise<void>, signal?: AbortSignal): Promise<void> {
   const parent = path.dirname(out);
+  let made: string | undefined;
   try {
-    mkdirSync(parent, { recursive: true });
+    made = mkdirSync(parent, { recursive: true });
   } catch (err) {
-    throw new UsageError(`cannot create folder ${parent} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, 'give --out a folder whose parent exists or can be created');
+    throw cannotWrite(out, err, '--out');
   }
   const stage = path.join(parent, `.${path.basename(out)}.partial-${process.pid}`);
+  // Whatever stops the export takes back the staging folder and the folders made for it, also a
+  // second Ctrl-C or a hangup, which exit without waiting for the catch below.
+  const takeBack = (): void => {
+    rmSync(stage, { recursive: true, force: true });
+    if (made !== undefined) removeEmptyFoldersUpTo(parent, made);
+  };
+  const forget = takeBackOnExit(takeBack);
   try {
     await fill(stage);
+    // cancelled as the last file arrived: the export does not take its name
+    signal?.throwIfAborted();
     try {
       renameSync(stage, out);
     } catch (err) {
@@ -282,8 +318,10 @@ async function exportToFolder(out: string, fill: (dir: string) => Promise<void>)
       throw err;
     }
   } catch (err) {
-    rmSync(stage, { recursive: true, force: true });
-    throw err;
+    takeBack();
+    throw signal?.aborted ? signal.reason : cannotWrite(out, err, '--out');
+  } finally {
+    forget();
   }
 }
 
@@ -304,7 +342,7 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
   ctx.progress.start('Verifying history');
   const opened = await openSnapshot(ctx, principal, workspaceId, opts.snapshot);
   if (target.format === 'dir') {
-    await exportToFolder(target.out, (dir) => placeSnapshot(ctx, principal, workspaceId, opened, dir));
+    await exportToFolder(target.out, (dir) => placeSnapshot(ctx, principal, workspaceId, opened, dir), ctx.cancellation?.());
   } else {
     ctx.progress.update('Writing the archive');
     const entries = snapshotEntries(ctx, principal, workspaceId, opened, folderName(opened.name, workspaceId), new Date());

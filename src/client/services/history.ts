@@ -9,6 +9,8 @@ import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, lostBase, requireBaseKept, walkVerifiedHistory } from '../history.js';
 import { decodeIndexFileHead, readIndexBytes, readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
+import { cannotWrite, checkNewPath } from '../local/new-path.js';
+import { takeBackOnExit } from '../local/take-back.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
 import { lstatOrNull } from '../local/files.js';
 import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type ApplyPlan, type RemoteFiles } from '../local/materialize.js';
@@ -115,8 +117,15 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     }
     if (there !== null && !there.isDirectory()) throw new UsageError(`${root} is a file, not a folder`, 'restore --to needs a new or empty folder');
     if (there !== null && readdirSync(root).length > 0) throw new UsageError(`${root} is not an empty folder`, 'restore --to needs a new or empty folder');
-    made = mkdirSync(root, { recursive: true });
-    mkdirSync(path.join(root, STATE_DIR), { recursive: true });
+    // a file on the way (exit 2) or a folder this user cannot write in (exit 1), said before any download
+    if (there === null) checkNewPath(root, '--to');
+    try {
+      made = mkdirSync(root, { recursive: true });
+      mkdirSync(path.join(root, STATE_DIR), { recursive: true });
+    } catch (err) {
+      if (made !== undefined) removeEmptyFoldersUpTo(root, made);
+      throw cannotWrite(root, err, '--to');
+    }
   } else {
     root = folder.root;
     // only a restore in place compares with the index (--to leaves it unread: 4.4 MB for 50,000 files)
@@ -157,14 +166,22 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
   ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
   const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal: ctx.cancellation?.() };
   if (opts.to) {
+    const madeFolder = made;
+    const takeBackFolders = (): void => {
+      rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+      if (madeFolder !== undefined) removeEmptyFoldersUpTo(root, madeFolder);
+    };
+    // registered before placeRemoteFiles' own step, so run after it at exit (newest first): the files go, then the folders
+    const forget = takeBackOnExit(takeBackFolders);
     try {
       await placeRemoteFiles(remoteFiles);
     } catch (err) {
       // The placed files are taken back already (placeRemoteFiles); the folders go here, so a
       // failed or cancelled restore leaves no folder behind and can simply be run again.
-      rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
-      if (made !== undefined) removeEmptyFoldersUpTo(root, made);
-      throw err;
+      takeBackFolders();
+      throw cannotWrite(root, err, '--to');
+    } finally {
+      forget();
     }
     rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
     ctx.progress.stop();
