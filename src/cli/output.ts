@@ -3,7 +3,7 @@
  * document and errors are `{"error":{"code","message"}}` on stderr. Colour only on a terminal
  * without NO_COLOR/--no-color, decided for each stream on its own (`insomnia-sync log | less`
  * still colours its errors; chalk is loaded only then: see loadOutput); a spinner only on a
- * terminal, only for work over ~0.5 s. --quiet leaves errors only.
+ * terminal, only for work over ~0.5 s, coloured only when stderr is. --quiet leaves errors only.
  */
 import type { ChalkInstance } from 'chalk';
 import type { Progress } from '../client/context.js';
@@ -125,7 +125,8 @@ export class Output {
 
   progress(): Progress {
     if (this.json || this.quiet || !this.stderr.isTTY) return { start() {}, update() {}, stop() {} };
-    return new Spinner(this.stderr);
+    // coloured as the rest of stderr is: not with NO_COLOR or --no-color (ora would paint it cyan)
+    return new Spinner(this.stderr, this.errChalk !== null);
   }
 }
 
@@ -136,7 +137,10 @@ class Spinner implements Progress {
   private spinner: { text: string; stop(): void } | null = null;
   private stopped = false;
 
-  constructor(private readonly stream: NodeJS.WriteStream) {}
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly color: boolean,
+  ) {}
 
   start(text: string): void {
     this.text = text;
@@ -145,7 +149,7 @@ class Spinner implements Progress {
     this.timer = setTimeout(() => {
       void import('ora').then(({ default: ora }) => {
         if (this.stopped) return;
-        this.spinner = ora({ text: this.text, stream: this.stream }).start();
+        this.spinner = ora({ text: this.text, stream: this.stream, color: this.color ? 'cyan' : false }).start();
       });
     }, 500);
     this.timer.unref();
