@@ -3,11 +3,13 @@
  * (hostile) server holds, and the spinner's colour, which follows NO_COLOR and --no-color.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
-import { CLI, linkedMachine, tempDir, type LinkedMachine } from '../helpers/cli.js';
+import { CLI, linkedFolder, linkedMachine, tempDir, type LinkedMachine } from '../helpers/cli.js';
+import { mailedCode } from '../helpers/outbox.js';
 import { TmuxSession } from '../helpers/tty.js';
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
@@ -15,6 +17,11 @@ const json = <T = any>(s: string): T => JSON.parse(s) as T;
 /** a raw control character (a newline aside), DEL, a C1 control or a bidirectional override */
 // eslint-disable-next-line no-control-regex
 const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** A name a hostile server might hand out: clears the screen, retitles the window, forges a line. */
+const EVIL = 'Acme\u001b[2J\u001b]0;owned\u0007\nfake line\u202e';
+/** EVIL as shown(): quoted, every unsafe character escaped */
+const EVIL_SHOWN = '"Acme\\u001b[2J\\u001b]0;owned\\u0007\\nfake line\\u202e"';
 
 describe('text from elsewhere on a terminal', () => {
   let server: StartedServer;
@@ -60,6 +67,56 @@ describe('text from elsewhere on a terminal', () => {
       // a tab and newlines are fine
       const ok = await owner.machine.run(['push', '-m', 'subject\n\n\tbody'], { cwd: owner.dir });
       expect(ok.code, ok.stderr).toBe(0);
+    });
+  });
+
+  describe('names a hostile server holds', () => {
+    let teamId: string;
+    beforeAll(async () => {
+      const m = owner.machine;
+      expect((await m.run(['account', 'verify', mailedCode(server.dataDir, 'owner@example.com', 'Verification code')])).code).toBe(0);
+      const team = await m.run(['team', 'create', 'Crew', '--json']);
+      expect(team.code, team.stderr).toBe(0);
+      teamId = json(team.stdout).id;
+      await linkedFolder(m, 'crew-ws', { 'x.json': '{}' }, { initArgs: ['--team', teamId], prefix: 'isync-term-crew-' });
+      expect((await m.run(['team', 'invite', 'bob@example.com', '--team', teamId])).code).toBe(0);
+      expect((await m.run(['token', 'create', '--workspace', 'term-ws', '--name', 'ci', '--json'])).code).toBe(0);
+      const db = new Database(path.join(server.dataDir, 'sync.db'));
+      try {
+        db.prepare('UPDATE teams SET name = ? WHERE id = ?').run(EVIL, teamId);
+        db.prepare('UPDATE users SET name = ? WHERE email = ?').run(EVIL, 'owner@example.com');
+        db.prepare('UPDATE access_tokens SET name = ?').run(EVIL);
+        db.prepare('UPDATE team_invitations SET email = ? WHERE team_id = ?').run(`bob${EVIL}@example.com`, teamId);
+      } finally {
+        db.close();
+      }
+    });
+
+    const commands = [['team', 'list'], ['whoami'], ['account', 'show'], ['team', 'members', '--team', 'TEAM'], ['workspace', 'list'], ['token', 'list']];
+    for (const args of commands) {
+      it(`${args.slice(0, 2).join(' ')} shows them quoted and escaped, never raw`, async () => {
+        const res = await owner.machine.run(args.map((a) => (a === 'TEAM' ? teamId : a)));
+        expect(res.code, res.stderr).toBe(0);
+        expect(res.stdout).not.toMatch(RAW);
+        expect(res.stdout).not.toMatch(/^fake line/m);
+        expect(res.stdout).toContain(EVIL_SHOWN);
+      });
+    }
+
+    it('--json keeps the stored text exactly', async () => {
+      const teams = json((await owner.machine.run(['team', 'list', '--json'])).stdout).teams as any[];
+      expect(teams.find((t) => t.id === teamId).name).toBe(EVIL);
+      expect(json((await owner.machine.run(['whoami', '--json'])).stdout).name).toBe(EVIL);
+    });
+
+    it('an error or a question naming a team escapes it too', async () => {
+      for (const args of [['team', 'confirm', 'nobody@example.com', '--team', teamId], ['team', 'leave', '--team', teamId]]) {
+        const res = await owner.machine.run(args);
+        expect(res.code, args.join(' ')).not.toBe(0);
+        expect(res.stderr, args.join(' ')).not.toMatch(RAW);
+        expect(res.stderr, args.join(' ')).not.toMatch(/^fake line/m);
+        expect(res.stderr, args.join(' ')).toContain('Acme\\u001b[2J');
+      }
     });
   });
 
