@@ -118,6 +118,13 @@ describe('text from elsewhere on a terminal', () => {
         expect(res.stderr, args.join(' ')).toContain('Acme\\u001b[2J');
       }
     });
+
+    it('account show says which names the server can read: team names, yours and tokens', async () => {
+      const res = await owner.machine.run(['account', 'show']);
+      expect(res.stdout).not.toContain('Names and file contents are stored encrypted');
+      expect(res.stdout).toContain('Workspace names, file names and contents, and snapshot messages are stored encrypted: the server cannot read them.');
+      expect(res.stdout).toContain('Your name and email, team names and access-token names are stored as they are.');
+    });
   });
 
   describe('the spinner', () => {

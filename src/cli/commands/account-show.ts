@@ -49,6 +49,8 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
         `  ${t.id.slice(0, 12)}  ${shown(t.name)}  ${t.scope}, workspace ${t.workspaceId.slice(0, 12)}, last used ${t.lastUsedAt ?? 'never'}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${t.expiresAt}` : ''}`,
     ),
     '',
-    out.dim('Names and file contents are stored encrypted: the server cannot read them. `account export` writes all of this with your files.'),
+    // docs/protocol.md lists what the server stores in plain text
+    out.dim('Workspace names, file names and contents, and snapshot messages are stored encrypted: the server cannot read them.'),
+    out.dim('Your name and email, team names and access-token names are stored as they are. `account export` writes all of this with your files.'),
   ]);
 }
