@@ -3,10 +3,11 @@
  * document and errors are `{"error":{"code","message"}}` on stderr. Colour only on a terminal
  * without NO_COLOR/--no-color, decided for each stream on its own (`insomnia-sync log | less`
  * still colours its errors; chalk is loaded only then: see loadOutput); a spinner only on a
- * terminal, only for work over ~0.5 s. --quiet leaves errors only.
+ * terminal, only for work over ~0.5 s, coloured only when stderr is. --quiet leaves errors only.
  */
 import type { ChalkInstance } from 'chalk';
 import type { Progress } from '../client/context.js';
+import { shownLine, shownLines } from './shown-text.js';
 
 export interface OutputOptions {
   json: boolean;
@@ -23,7 +24,21 @@ type Paint = (s: string) => string;
 
 const plain: Paint = (s) => s;
 
-/** Whether a stream gets colour: a terminal, and neither --no-color nor NO_COLOR. */
+// The only escape sequences a result of ours holds: chalk's at level 1 (bold, dim, red, green,
+// yellow, and their ends).
+// eslint-disable-next-line no-control-regex
+const OWN_SGR = /(\u001b\[(?:1|2|22|31|32|33|39)m)/;
+
+/**
+ * Human text as it reaches the terminal: each command quotes the text from elsewhere it shows
+ * (shown()), and this catches what it does not (a date or role a hostile server rewrote): any
+ * control character but newline and tab, or bidirectional override, left is escaped where it
+ * stands, this Output's own colours kept.
+ */
+function neutralized(text: string, painted: boolean): string {
+  return painted ? text.split(OWN_SGR).map((part, i) => (i % 2 === 1 ? part : shownLines(part))).join('') : shownLines(text);
+}
+
 export function wantsColor(colorOption: unknown, env: NodeJS.ProcessEnv, stream: { isTTY?: boolean }): boolean {
   return colorOption !== false && !env.NO_COLOR && Boolean(stream.isTTY);
 }
@@ -86,7 +101,7 @@ export class Output {
     if (this.quiet) return;
     const text = human();
     const lines = Array.isArray(text) ? text : [text];
-    if (lines.length) this.stdout.write(lines.join('\n') + '\n');
+    if (lines.length) this.stdout.write(neutralized(lines.join('\n'), this.chalk !== null) + '\n');
   }
 
   /**
@@ -105,13 +120,13 @@ export class Output {
   /** Talk: hints, warnings. Never with --json or --quiet. */
   note(message: string): void {
     if (this.json || this.quiet) return;
-    this.stderr.write(message + '\n');
+    this.stderr.write(shownLine(message) + '\n');
   }
 
   /** A warning on stderr; not with --json (stderr holds only an error there) nor --quiet (errors only). */
   warn(message: string): void {
     if (this.json || this.quiet) return;
-    this.stderr.write((this.errChalk?.yellow ?? plain)('warning: ') + message + '\n');
+    this.stderr.write((this.errChalk?.yellow ?? plain)('warning: ') + shownLine(message) + '\n');
   }
 
   error(code: string, message: string, hint?: string, details?: unknown): void {
@@ -119,13 +134,15 @@ export class Output {
       this.stderr.write(JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}) } }) + '\n');
       return;
     }
-    this.stderr.write((this.errChalk?.red ?? plain)('error: ') + message + '\n');
-    if (hint) this.stderr.write((this.errChalk?.dim ?? plain)(`hint: ${hint}`) + '\n');
+    // an error may quote a server's message or name a team: one line each, driving nothing
+    this.stderr.write((this.errChalk?.red ?? plain)('error: ') + shownLine(message) + '\n');
+    if (hint) this.stderr.write((this.errChalk?.dim ?? plain)(`hint: ${shownLine(hint)}`) + '\n');
   }
 
   progress(): Progress {
     if (this.json || this.quiet || !this.stderr.isTTY) return { start() {}, update() {}, stop() {} };
-    return new Spinner(this.stderr);
+    // coloured as the rest of stderr is: not with NO_COLOR or --no-color (ora would paint it cyan)
+    return new Spinner(this.stderr, this.errChalk !== null);
   }
 }
 
@@ -136,24 +153,28 @@ class Spinner implements Progress {
   private spinner: { text: string; stop(): void } | null = null;
   private stopped = false;
 
-  constructor(private readonly stream: NodeJS.WriteStream) {}
+  constructor(
+    private readonly stream: NodeJS.WriteStream,
+    private readonly color: boolean,
+  ) {}
 
+  // the text may name a workspace (`Exporting workspace NAME`): escaped, as every line of talk is
   start(text: string): void {
-    this.text = text;
+    this.text = shownLine(text);
     this.stopped = false;
     if (this.timer || this.spinner) return this.update(text);
     this.timer = setTimeout(() => {
       void import('ora').then(({ default: ora }) => {
         if (this.stopped) return;
-        this.spinner = ora({ text: this.text, stream: this.stream }).start();
+        this.spinner = ora({ text: this.text, stream: this.stream, color: this.color ? 'cyan' : false }).start();
       });
     }, 500);
     this.timer.unref();
   }
 
   update(text: string): void {
-    this.text = text;
-    if (this.spinner) this.spinner.text = text;
+    this.text = shownLine(text);
+    if (this.spinner) this.spinner.text = this.text;
   }
 
   stop(): void {

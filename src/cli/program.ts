@@ -68,7 +68,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   program
     .command('push')
     .description('encrypt and upload local changes as a new snapshot')
-    .option('-m, --message <msg>', 'snapshot message')
+    .option('-m, --message <msg>', 'snapshot message (may span lines; no other control characters)')
     .option('--force', "push even though the remote moved: your files replace the remote's (history is kept)")
     .action(action('push'));
   program
@@ -79,7 +79,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('pull'));
   program
     .command('log')
-    .description('list snapshots: id, author, time, message, counts')
+    .description('list snapshots: id, time (UTC), author, message, counts')
     .option('-n, --limit <n>', 'show at most N snapshots (digits, 1 to 2147483647)')
     .action(action('log'));
   program

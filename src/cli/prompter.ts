@@ -7,6 +7,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import type { PasswordOptions, Prompter } from '../client/context.js';
 import { CancelledError, MissingInputError, UsageError } from '../client/errors.js';
+import { shownLine } from './shown-text.js';
 
 /** What @inquirer/core throws when a prompt ends without an answer (Ctrl-C, an abort, a cancel). */
 const PROMPT_ENDED = new Set(['ExitPromptError', 'AbortPromptError', 'CancelPromptError']);
@@ -186,7 +187,8 @@ export class CliPrompter implements Prompter {
       throw new MissingInputError(`${message} — ${this.whyNoPrompt()}`, 'pass --yes to confirm');
     }
     const { confirm } = await import('@inquirer/prompts');
-    return this.ask((context) => confirm({ message, default: false }, context));
+    // the question may name a team or workspace a server or teammate chose: escaped, never obeyed
+    return this.ask((context) => confirm({ message: shownLine(message), default: false }, context));
   }
 
   async text(message: string): Promise<string> {

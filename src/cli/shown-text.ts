@@ -13,9 +13,35 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const UNSAFE_ALL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"\\]/g;
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
+const escaped = (c: string): string => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
 /** `text` as it is when printable; otherwise in double quotes with each unsafe character escaped. */
 export function shown(text: string): string {
-  if (!UNSAFE.test(text)) return text;
-  return `"${text.replace(UNSAFE_ALL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}"`;
+  return UNSAFE.test(text) ? quoted(text) : text;
+}
+
+/** `text` in double quotes, always, escaped as shown() escapes it: for a name quoted even when plain. */
+export function quoted(text: string): string {
+  return `"${text.replace(UNSAFE_ALL, escaped)}"`;
+}
+
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// the same but for newline and tab, which start a line or move right and overwrite nothing
+// eslint-disable-next-line no-control-regex
+const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A line of our own that embeds text from elsewhere — an error naming a team, a question naming a
+ * workspace, a server's own error message — with each unsafe character escaped where it stands
+ * and no quotes added: the line stays one line and drives nothing. For talk on standard error,
+ * where the pieces are not known apart; a result line quotes each piece with shown() instead.
+ */
+export function shownLine(text: string): string {
+  return UNSAFE.test(text) ? text.replace(UNSAFE_IN_LINE, escaped) : text;
+}
+
+/** As shownLine, for text of our own made of lines (a result): newlines and tabs kept. */
+export function shownLines(text: string): string {
+  return UNSAFE.test(text) ? text.replace(UNSAFE_IN_LINES, escaped) : text;
 }

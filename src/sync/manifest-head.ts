@@ -54,8 +54,23 @@ export const HEAD_KEYS = ['version', 'workspaceId', 'parent', 'epoch', 'author',
 
 // Names and emails are shown in `log`; control characters there could drive the terminal.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-// Messages may span lines, nothing else.
+// Messages may span lines, nothing else. Read as older clients wrote them: a carriage return
+// passes (`log` shows such a message quoted and escaped); a new one is held to newMessageProblem.
 const MESSAGE_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+// A new message: newlines and tabs, no other control (a carriage return or an escape would
+// overwrite what a terminal shows), nor a bidirectional override (it reorders what is read).
+const NEW_MESSAGE_UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** What is wrong with a message for a new snapshot (`push -m`), or null: stricter than reading. */
+export function newMessageProblem(message: string): string | null {
+  if (message.length > MAX_MESSAGE_CHARS) return `a message has at most ${MAX_MESSAGE_CHARS} characters, not ${message.length}`;
+  const bad = NEW_MESSAGE_UNSAFE.exec(message)?.[0];
+  if (bad === undefined) return null;
+  const code = `U+${bad.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+  return bad >= '\u202a'
+    ? `the message holds ${code}, a bidirectional override`
+    : `the message holds ${code}${bad === '\r' ? ' (a carriage return)' : bad === '\u001b' ? ' (an escape)' : ''}, a control character: only newlines and tabs may be in it`;
+}
 
 function isIsoTime(v: unknown): v is string {
   if (typeof v !== 'string') return false;

@@ -66,3 +66,33 @@ describe('--quiet', () => {
     expect(stderr.text).toBe('error: bad\nhint: try again\n');
   });
 });
+
+describe('text that would drive the terminal', () => {
+  const EVIL = 'Acme\u001b[2J\u001b]0;owned\u0007\rfake\u202e';
+  // eslint-disable-next-line no-control-regex
+  const RAW = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/;
+
+  it('is escaped in results, warnings, notes and errors; lines, tabs and our own colours are kept', async () => {
+    const { out, stdout, stderr } = await output({ stdoutTTY: true, stderrTTY: false });
+    out.result({}, () => [`${out.green('✓')} joined ${EVIL}`, 'a\tb']);
+    out.warn(`not invited: ${EVIL}`);
+    out.note(`note ${EVIL}`);
+    out.error('not_found', `not a member of ${EVIL}`, `see ${EVIL}`);
+    expect(stdout.text).toBe('\u001b[32m✓\u001b[39m joined Acme\\u001b[2J\\u001b]0;owned\\u0007\\rfake\\u202e\na\tb\n');
+    expect(stderr.text).not.toMatch(RAW);
+    expect(stderr.text.split('\n')).toEqual([
+      'warning: not invited: Acme\\u001b[2J\\u001b]0;owned\\u0007\\rfake\\u202e',
+      'note Acme\\u001b[2J\\u001b]0;owned\\u0007\\rfake\\u202e',
+      'error: not a member of Acme\\u001b[2J\\u001b]0;owned\\u0007\\rfake\\u202e',
+      'hint: see Acme\\u001b[2J\\u001b]0;owned\\u0007\\rfake\\u202e',
+      '',
+    ]);
+  });
+
+  it('--json keeps the data exactly', async () => {
+    const stdout = stream(false);
+    const out = await loadOutput({ json: true, quiet: false, color: { stdout: false, stderr: false }, stdout, stderr: stream(false) });
+    out.result({ name: EVIL }, () => EVIL);
+    expect(JSON.parse(stdout.text).name).toBe(EVIL);
+  });
+});

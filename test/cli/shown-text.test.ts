@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shown } from '../../src/cli/shown-text.js';
+import { quoted, shown, shownLine, shownLines } from '../../src/cli/shown-text.js';
 
 describe('text from elsewhere, shown on a terminal', () => {
   it('leaves printable text as it is, non-ASCII letters, quotes and backslashes included', () => {
@@ -23,6 +23,27 @@ describe('text from elsewhere, shown on a terminal', () => {
     for (let c = 0; c < 0xa0; c++) {
       const out = shown(`x${String.fromCharCode(c)}y`);
       if (c < 0x20 || (c >= 0x7f && c < 0xa0)) expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    }
+  });
+
+  it('quoted() always quotes, escaping as shown() does', () => {
+    expect(quoted('ci')).toBe('"ci"');
+    expect(quoted('a "b" \\')).toBe('"a \\"b\\" \\\\"');
+    expect(quoted('x\ny')).toBe(shown('x\ny'));
+  });
+
+  it('shownLine() escapes in place, without quotes: a line of talk naming a team stays one line', () => {
+    expect(shownLine('team "Acme" not found')).toBe('team "Acme" not found');
+    expect(shownLine('not a member of Acme\u001b[2J\nfake line\u202e')).toBe('not a member of Acme\\u001b[2J\\nfake line\\u202e');
+    expect(shownLine('a\tb\rc')).toBe('a\\tb\\rc');
+  });
+
+  it('shownLines() keeps newlines and tabs, escapes the rest', () => {
+    expect(shownLines('one\ntwo\tcol')).toBe('one\ntwo\tcol');
+    expect(shownLines('one\r\u001b]0;t\u0007two')).toBe('one\\r\\u001b]0;t\\u0007two');
+    for (let c = 0; c < 0xa0; c++) {
+      const ch = String.fromCharCode(c);
+      if (ch !== '\n' && ch !== '\t') expect(shownLines(`x${ch}y`)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     }
   });
 });

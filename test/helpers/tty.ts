@@ -17,8 +17,9 @@ export class TmuxSession {
     return execFileSync('tmux', ['-L', this.socket, ...args], { encoding: 'utf8' });
   }
 
-  screen(): string {
-    return this.tmux(['capture-pane', '-p', '-t', this.name, '-S', '-200']);
+  /** The pane's text; with `escapes`, its colours and attributes too, as SGR sequences (capture-pane -e). */
+  screen(opts: { escapes?: boolean } = {}): string {
+    return this.tmux(['capture-pane', '-p', ...(opts.escapes ? ['-e'] : []), '-t', this.name, '-S', '-200']);
   }
 
   async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<string> {

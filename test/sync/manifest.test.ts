@@ -10,6 +10,7 @@ import {
   ManifestError,
   manifestStats,
 } from '../../src/sync/manifest.js';
+import { newMessageProblem } from '../../src/sync/manifest-head.js';
 import { encodeJsonManifest } from '../../src/sync/manifest-json.js';
 import { NewerFormatError } from '../../src/sync/errors.js';
 
@@ -516,5 +517,32 @@ describe('layout 2 (binary)', () => {
     const layout1 = Buffer.from(bytes);
     layout1.writeUInt32LE(1, 8);
     expectManifestError(() => decodeManifest(layout1));
+  });
+});
+
+describe('a message for a new snapshot (push -m)', () => {
+  it('may hold newlines, tabs and any printable text', () => {
+    for (const m of ['first sync', 'subject\n\nbody\twith tab\n', 'héllo 😀 日本', 'm'.repeat(65_536)]) expect(newMessageProblem(m), JSON.stringify(m)).toBeNull();
+  });
+
+  it('refuses a carriage return, every other control character and bidirectional overrides, naming the character', () => {
+    expect(newMessageProblem('ok\r0123456789ab bob')).toMatch(/U\+000D \(a carriage return\), a control character/);
+    expect(newMessageProblem('red \u001b[31m')).toMatch(/U\+001B \(an escape\)/);
+    expect(newMessageProblem('a\u0001b')).toMatch(/U\+0001, a control character/);
+    expect(newMessageProblem('rtl\u202etxt')).toMatch(/U\+202E, a bidirectional override/);
+    for (let c = 0; c < 0xa0; c++) {
+      const ch = String.fromCharCode(c);
+      const control = c < 0x20 || c >= 0x7f;
+      expect(newMessageProblem(`x${ch}y`) !== null, `U+${c.toString(16)}`).toBe(control && ch !== '\n' && ch !== '\t');
+    }
+  });
+
+  it('refuses one longer than a manifest holds', () => {
+    expect(newMessageProblem('m'.repeat(65_537))).toMatch(/at most 65536 characters/);
+  });
+
+  it('is stricter than reading: a pushed message with a carriage return (older clients) still decodes', () => {
+    const m = { ...sample(), message: 'line\r\nnext' };
+    expect(decodeManifest(encodeManifest(m)).message).toBe('line\r\nnext');
   });
 });

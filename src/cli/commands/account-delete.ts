@@ -1,18 +1,19 @@
 import type { ClientContext } from '../../client/context.js';
 import { deleteAccount } from '../../client/services/account.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const r = await deleteAccount(ctx, { yes: Boolean(opts.yes) });
   const n = r.removed;
   out.result(r, () => [
-    `${out.green('✓')} Account ${out.bold(r.email)} deleted at ${r.deletedAt}. Receipt:`,
+    `${out.green('✓')} Account ${out.bold(shown(r.email))} deleted at ${r.deletedAt}. Receipt:`,
     `  account (email, name, keys, password verifier)`,
     `  ${n.sessions} session(s), ${n.accessTokens} access token(s), ${n.recoveryKeys} recovery key(s)`,
     `  ${n.memberships} team membership(s), ${n.teams} team(s) no one else belonged to`,
     `  ${n.workspaces} workspace(s) with ${n.snapshots} snapshot(s) and ${n.blobs} blob(s)`,
     `  ${n.invitations} invitation(s) to your address, pending or accepted`,
-    `  Backups: ${r.backups}`,
+    `  Backups: ${shown(r.backups)}`,
     'Local keys and the session on this machine were wiped.',
   ]);
 }

@@ -1,6 +1,7 @@
 import type { ClientContext } from '../../client/context.js';
 import { changePassword } from '../../client/services/account.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
   const res = await changePassword(ctx);
@@ -12,7 +13,7 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     ...(live.length > 0
       ? [
           `  ${live.length} access token(s) you created still work: a password change does not revoke them.`,
-          ...live.map((t) => `    ${t.id.slice(0, 12)}  ${t.name}  ${t.scope === 'write' ? 'read-write' : 'read-only'}  workspace ${t.workspaceId.slice(0, 12)}`),
+          ...live.map((t) => `    ${t.id.slice(0, 12)}  ${shown(t.name)}  ${t.scope === 'write' ? 'read-write' : 'read-only'}  workspace ${t.workspaceId.slice(0, 12)}`),
           '  If someone else knew your old password, revoke any they may have seen: `insomnia-sync token revoke ID` (names in `insomnia-sync token list`).',
         ]
       : []),

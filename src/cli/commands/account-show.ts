@@ -1,14 +1,14 @@
 import type { ClientContext } from '../../client/context.js';
 import { accountShow } from '../../client/services/account.js';
-import { escapeUnprintable } from '../../protocol/text.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
   const a = await accountShow(ctx);
   out.result(a, () => [
     out.bold('Account'),
-    `  email        ${a.user.email}${a.user.verifiedAt ? ` (verified ${a.user.verifiedAt})` : ' (not verified)'}`,
-    `  name         ${a.user.name}`,
+    `  email        ${shown(a.user.email)}${a.user.verifiedAt ? ` (verified ${a.user.verifiedAt})` : ' (not verified)'}`,
+    `  name         ${shown(a.user.name)}`,
     `  id           ${a.user.id}`,
     `  created      ${a.user.createdAt}`,
     `  password     ${a.user.passwordChangedAt ? `changed ${a.user.passwordChangedAt}` : 'never changed'}`,
@@ -20,35 +20,37 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     out.bold(`Sessions (${a.sessions.length})`),
     ...a.sessions.map(
       // labels stored before the server checked them may hold escape sequences: show, never obey
-      (s) => `  ${s.id.slice(0, 12)}  ${escapeUnprintable(s.ip ?? '?')}  ${escapeUnprintable(s.client ?? '?')}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
+      (s) => `  ${s.id.slice(0, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
     ),
     '',
     out.bold(`Ended sessions still stored until the server's cleanup (${a.endedSessions.length})`),
     ...a.endedSessions.map(
       (s) =>
-        `  ${s.id.slice(0, 12)}  ${escapeUnprintable(s.ip ?? '?')}  ${escapeUnprintable(s.client ?? '?')}  created ${s.createdAt}, ${s.revokedAt ? `revoked ${s.revokedAt}` : `expired ${s.expiresAt}`}`,
+        `  ${s.id.slice(0, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  created ${s.createdAt}, ${s.revokedAt ? `revoked ${s.revokedAt}` : `expired ${s.expiresAt}`}`,
     ),
     '',
     out.bold(`Invitations to your address (${a.invitations.length})`),
-    ...a.invitations.map((i) => `  ${escapeUnprintable(i.teamName)}  ${i.role}, ${i.state === 'accepted' ? `accepted ${i.acceptedAt}` : i.state === 'open' ? `open until ${i.expiresAt}` : 'expired or cancelled'}, sent ${i.createdAt}`),
+    ...a.invitations.map((i) => `  ${shown(i.teamName)}  ${i.role}, ${i.state === 'accepted' ? `accepted ${i.acceptedAt}` : i.state === 'open' ? `open until ${i.expiresAt}` : 'expired or cancelled'}, sent ${i.createdAt}`),
     '',
     out.bold('Usage'),
     `  ${a.usage.workspaces} workspace(s), ${a.usage.snapshots} snapshot(s), ${a.usage.blobs} blob(s), ${a.usage.bytes} bytes of ciphertext`,
     '',
     out.bold(`Teams (${a.teams.length})`),
-    ...a.teams.map((t) => `  ${t.id.slice(0, 12)}  ${t.name}  ${t.role}${t.personal ? ', personal' : ''}, key epoch ${t.epoch}`),
+    ...a.teams.map((t) => `  ${t.id.slice(0, 12)}  ${shown(t.name)}  ${t.role}${t.personal ? ', personal' : ''}, key epoch ${t.epoch}`),
     '',
     out.bold(`Workspaces (${a.workspaces.length})`),
     ...a.workspaces.map(
-      (w) => `  ${w.id.slice(0, 12)}  ${a.names[w.id] ?? '(no key)'}  ${w.size} bytes, ${w.snapshots} snapshot(s), ${w.blobs} blob(s)`,
+      (w) => `  ${w.id.slice(0, 12)}  ${a.names[w.id] !== undefined ? shown(a.names[w.id]!) : '(no key)'}  ${w.size} bytes, ${w.snapshots} snapshot(s), ${w.blobs} blob(s)`,
     ),
     '',
     out.bold(`Access tokens you created (${a.accessTokens.length})`),
     ...a.accessTokens.map(
       (t) =>
-        `  ${t.id.slice(0, 12)}  ${t.name}  ${t.scope}, workspace ${t.workspaceId.slice(0, 12)}, last used ${t.lastUsedAt ?? 'never'}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${t.expiresAt}` : ''}`,
+        `  ${t.id.slice(0, 12)}  ${shown(t.name)}  ${t.scope}, workspace ${t.workspaceId.slice(0, 12)}, last used ${t.lastUsedAt ?? 'never'}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${t.expiresAt}` : ''}`,
     ),
     '',
-    out.dim('Names and file contents are stored encrypted: the server cannot read them. `account export` writes all of this with your files.'),
+    // docs/protocol.md lists what the server stores in plain text
+    out.dim('Workspace names, file names and contents, and snapshot messages are stored encrypted: the server cannot read them.'),
+    out.dim('Your name and email, team names and access-token names are stored as they are. `account export` writes all of this with your files.'),
   ]);
 }

@@ -3,10 +3,16 @@ import { UsageError } from '../../client/errors.js';
 import { push } from '../../client/services/push.js';
 import type { Output } from '../output.js';
 import { isLinkedFolderEntry } from '../../client/local/scan.js';
+import { newMessageProblem } from '../../sync/manifest-head.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
-  // As git: an empty message given on purpose is refused, not silently replaced.
-  if (typeof opts.message === 'string' && opts.message.trim() === '') throw new UsageError('the snapshot message is empty', 'leave out -m for an automatic one');
+  if (typeof opts.message === 'string') {
+    // As git: an empty message given on purpose is refused, not silently replaced.
+    if (opts.message.trim() === '') throw new UsageError('the snapshot message is empty', 'leave out -m for an automatic one');
+    // Refused before any work, not left to the manifest check after the upload (exit 1).
+    const problem = newMessageProblem(opts.message);
+    if (problem !== null) throw new UsageError(`-m: ${problem}`, 'write the message on one or more plain lines');
+  }
   const res = await push(ctx, { ...(opts.message ? { message: opts.message as string } : {}), force: Boolean(opts.force) });
   // A folder moved or copied in with its own link belongs to that workspace: its files, synced
   // here before, were just deleted from this one. Said, since the count alone would not show why.

@@ -1,6 +1,7 @@
 import type { ClientContext } from '../../client/context.js';
 import { signup } from '../../client/services/auth.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const res = await signup(ctx, { email: opts.email as string, ...(opts.name ? { name: opts.name as string } : {}) });
@@ -8,7 +9,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     out.warn('the activation mail with your verification code was not sent (the server could not send it); get one with `insomnia-sync account verify --resend`');
   }
   out.result(res, () => [
-    `${out.green('✓')} Account created for ${out.bold(res.email)} on ${res.server}`,
+    `${out.green('✓')} Account created for ${out.bold(shown(res.email))} on ${res.server}`,
     `  Fingerprint: ${out.bold(res.fingerprint)}`,
     '',
     'Your password is the only way to your data: the server cannot reset it or read your files.',

@@ -4,6 +4,7 @@ import { UsageError } from '../../client/errors.js';
 import { invite, parseAddressList } from '../../client/services/teams.js';
 import { EXIT } from '../exit-codes.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -34,10 +35,10 @@ export async function run(ctx: ClientContext, out: Output, args: unknown[], opts
   const role = (opts.role as string | undefined) ?? 'member';
   if (role !== 'member' && role !== 'admin') throw new UsageError('--role is member or admin');
   const res = await invite(ctx, { team: opts.team as string, emails, role });
-  for (const f of res.failed) out.warn(`not invited: ${f.email}: ${f.reason}`);
+  for (const f of res.failed) out.warn(`not invited: ${shown(f.email)}: ${shown(f.reason)}`);
   out.result(res, () => [
-    `${out.green('✓')} Invited ${res.invited.length} address(es) to ${out.bold(res.team)} as ${res.role}${res.failed.length ? `; ${res.failed.length} failed` : ''}`,
-    ...res.invited.map((i) => `  ${i.email}`),
+    `${out.green('✓')} Invited ${res.invited.length} address(es) to ${out.bold(shown(res.team))} as ${res.role}${res.failed.length ? `; ${res.failed.length} failed` : ''}`,
+    ...res.invited.map((i) => `  ${shown(i.email)}`),
     ...(res.invited.length ? [`  They run \`insomnia-sync team accept CODE\`; then you run \`insomnia-sync team confirm EMAIL --team ${shellWord(opts.team as string)}\`.`] : []),
   ]);
   // the rest went out; a script still learns that some did not

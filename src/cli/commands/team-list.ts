@@ -1,13 +1,14 @@
 import type { ClientContext } from '../../client/context.js';
 import { listTeams, type TeamListEntry } from '../../client/services/teams.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
   const teams = await listTeams(ctx);
   out.result({ teams }, () =>
     teams.map(
       (t) =>
-        `${t.id.slice(0, 12)}  ${t.name}${t.personal ? ' (personal)' : ''}  ${t.role}  epoch ${t.epoch}${t.confirmed ? '' : '  (waiting for confirmation)'}${pendingRotation(out, t)}`,
+        `${t.id.slice(0, 12)}  ${shown(t.name)}${t.personal ? ' (personal)' : ''}  ${t.role}  epoch ${t.epoch}${t.confirmed ? '' : '  (waiting for confirmation)'}${pendingRotation(out, t)}`,
     ),
   );
 }

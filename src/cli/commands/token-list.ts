@@ -1,6 +1,7 @@
 import type { ClientContext } from '../../client/context.js';
 import { listTokens } from '../../client/services/tokens.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
 
 const when = (iso: string | null, none: string): string => (iso ? iso.replace('T', ' ').slice(0, 16) : none);
 
@@ -12,14 +13,14 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     const header = ['ID', 'NAME', 'SCOPE', 'WORKSPACE', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS', 'CREATED BY'];
     const rows = res.tokens.map((t) => [
       t.id.slice(0, 12),
-      t.name,
+      shown(t.name),
       t.scope === 'read' ? 'read-only' : 'read-write',
-      t.workspace,
+      shown(t.workspace),
       when(t.createdAt, '-'),
       when(t.lastUsedAt, 'never'),
       when(t.expiresAt, 'never'),
       t.staleBecause ? `${t.status} (${t.staleBecause === 'key-rotated' ? 'key rotated' : 'creator left'})` : t.status,
-      t.createdBy,
+      shown(t.createdBy),
     ]);
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
