@@ -102,7 +102,8 @@ describe('empty values', () => {
   function leaves(cmd: Command, words: string[] = []): { words: string[]; cmd: Command; needs: string[] }[] {
     if (cmd.commands.length === 0) {
       const needs = [
-        ...cmd.registeredArguments.filter((a) => a.required).map(() => 'x'),
+        // an argument with fixed choices (team role's ROLE) gets one of them
+        ...cmd.registeredArguments.filter((a) => a.required).map((a) => a.argChoices?.[0] ?? 'x'),
         ...cmd.options.filter((o) => o.mandatory).flatMap((o) => [o.long!, 'x']),
       ];
       return [{ words, cmd, needs }];
@@ -114,6 +115,8 @@ describe('empty values', () => {
     cmd.options
       // signup --name: an empty one is documented to mean the email's local part (test/e2e/account.test.ts)
       .filter((o) => (o.required || o.optional) && !(words.join(' ') === 'signup' && o.long === '--name'))
+      // an option with fixed choices (--role) refuses an empty value as not one of them: tested below
+      .filter((o) => !o.argChoices)
       .flatMap((o) => ['', '  '].map((value) => [[...words, ...needs, o.long ?? o.short!, value].join(' ') + ' ', [...words, ...needs, o.long ?? o.short!, value]] as const)),
   );
 
@@ -140,6 +143,15 @@ describe('empty values', () => {
     expect(exitCodeFor(usage.code)).toBe(2);
     expect(usage.message).toMatch(/^option '.+' is empty$/);
     expect(usage.hint).toMatch(/give it a value|leave out --/);
+  });
+
+  it('an option with fixed choices refuses an empty value as not one of them (exit 2), listing the choices', async () => {
+    for (const value of ['', '  ']) {
+      const { error } = await parse(['team', 'invite', 'a@example.com', '--team', 'x', '--role', value]);
+      expect(error?.code).toBe('commander.invalidArgument');
+      expect(exitCodeFor(usageErrorFrom(error!).code)).toBe(2);
+      expect(usageErrorFrom(error!).message).toMatch(/Allowed choices are member, admin/);
+    }
   });
 
   it('global options and arguments too; a variadic argument is left to its command', async () => {
