@@ -213,6 +213,21 @@ describe('command-line contract', () => {
     });
   });
 
+  describe('outside a linked folder', () => {
+    it('export and verify hint --workspace W, not init (which would make a new, empty workspace); push hints init or clone', async () => {
+      const dir = tempDir();
+      for (const args of [['verify'], ['export', '--out', path.join(tempDir(), 'x')]]) {
+        const res = await m.run(args, { cwd: dir });
+        expect(res.code, res.stderr).toBe(5);
+        expect(res.stderr).toContain('error: this folder is not linked to a workspace');
+        expect(res.stderr).toContain('hint: give --workspace W (see `insomnia-sync workspace list`), or run it in a linked folder');
+      }
+      const push = await m.run(['push'], { cwd: dir });
+      expect(push.code).toBe(5);
+      expect(push.stderr).toContain('hint: run `insomnia-sync init` here, or `insomnia-sync clone WORKSPACE DIR`');
+    });
+  });
+
   describe('server URLs and login hints', () => {
     it('a URL without a scheme is a usage error with a guess, before anything else', async () => {
       const local = await m.run(['--server', 'localhost:39350', 'whoami']);

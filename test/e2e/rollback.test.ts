@@ -3,11 +3,11 @@
  * synced them is told so, and `push --force` makes its files the head again, sending the blobs
  * the server no longer has, so every other machine can clone the result.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clonedFolder, linkedFolder, twoMachines, type Machine } from '../helpers/cli.js';
+import { clonedFolder, linkedFolder, tempDir, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -49,12 +49,14 @@ describe('a server rolled back to an older state', () => {
       db.close();
     }
 
-    // log (and status) in the folder say so too, rather than show the older head as the newest
-    for (const args of [['log'], ['log', '-n', '1'], ['status']]) {
+    // log, export (and status) in the folder say so too, rather than show the older head as the newest
+    const exported = path.join(tempDir('isync-rollback-export-'), 'copy');
+    for (const args of [['log'], ['log', '-n', '1'], ['status'], ['export', '--out', exported]]) {
       const res = await a.run(args, { cwd: dir });
       expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(7);
       expect(res.stderr).toContain('not in the remote history');
     }
+    expect(existsSync(exported)).toBe(false);
     const pulled = await a.run(['pull'], { cwd: dir });
     expect(pulled.code).toBe(7);
     expect(pulled.stderr).toContain('not in the remote history');

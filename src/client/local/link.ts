@@ -78,11 +78,10 @@ export function refuseInsideLinkedFolder(target: string, what: string, wanted?: 
   throw new ConflictError(`${target} is inside ${outer.root}${through}, which is linked to workspace ${id}`, `${what} into a folder outside it`);
 }
 
-export function requireLinkedFolder(start: string): LinkedFolder {
+/** `hint`: what to do instead, for commands that can name a workspace (`--workspace W`) rather than make one. */
+export function requireLinkedFolder(start: string, hint = 'run `insomnia-sync init` here, or `insomnia-sync clone WORKSPACE DIR`'): LinkedFolder {
   const found = findLinkedFolder(start);
-  if (!found) {
-    throw new NotFoundError('this folder is not linked to a workspace', 'run `insomnia-sync init` here, or `insomnia-sync clone WORKSPACE DIR`');
-  }
+  if (!found) throw new NotFoundError('this folder is not linked to a workspace', hint);
   return found;
 }
 

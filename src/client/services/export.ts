@@ -16,11 +16,11 @@ import path from 'node:path';
 import type { AccountDataResponse } from '../../protocol/types.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
-import { fetchVerifiedHead, findVerifiedSnapshot } from '../history.js';
+import { fetchVerifiedHead, findVerifiedSnapshot, requireBaseKept } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
-import { realTarget, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
+import { decodeIndexFileHead, readIndexBytes, realTarget, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { cannotWrite, checkNewPath } from '../local/new-path.js';
 import { takeBackOnExit } from '../local/take-back.js';
 import { lstatOrNull } from '../local/files.js';
@@ -32,7 +32,7 @@ import { requireSession, type ActiveSession } from '../session.js';
 import { checkServerCopyOfOwnKeys } from '../own-keys.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
 import { loadRemote, trustedSigners } from './linked.js';
-import { openLinkedFolder } from './open-linked.js';
+import { NAME_A_WORKSPACE_HINT, openLinkedFolder } from './open-linked.js';
 
 type Principal = Parameters<typeof loadRemote>[1];
 type PipelineSource = NodeJS.ReadableStream | NodeJS.ReadWriteStream | ((source: AsyncIterable<Uint8Array>) => AsyncIterable<Uint8Array>);
@@ -136,12 +136,17 @@ interface OpenedSnapshot {
   epoch: number;
 }
 
-/** The workspace's name and one verified snapshot (default: the head): signatures and chain checked, nothing fetched yet. */
-async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, snapshot: string | undefined): Promise<OpenedSnapshot> {
+/**
+ * The workspace's name and one verified snapshot (default: the head): signatures and chain
+ * checked, nothing fetched yet. `base`: the snapshot a linked folder synced last — as status and
+ * log, a server rolled back to before it must not have its older head exported as the newest.
+ */
+async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, snapshot: string | undefined, base: string | null = null): Promise<OpenedSnapshot> {
   const p = ctx.primitives;
   const [remote, signers] = await Promise.all([loadRemote(p, principal, workspaceId), trustedSigners(principal, workspaceId, p)]);
   const name = decryptWorkspaceName(p, remote.ring, remote.workspace.encryptedName);
   const head = remote.workspace.head;
+  if (base !== null && head !== base) await requireBaseKept(principal.api, workspaceId, base, head);
   if (head === null) {
     if (snapshot) throw new NotFoundError(`no snapshot ${snapshot}: the workspace is empty`);
     return { name, snapshot: null, files: [], keys: null, epoch: 0 };
@@ -329,18 +334,20 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
   const target = exportTarget(ctx.cwd, opts.out, Boolean(opts.encrypt));
   let principal: Principal;
   let workspaceId: string;
+  let base: string | null = null;
   if (opts.workspace) {
     const session = requireSession(ctx);
     principal = session;
     workspaceId = (await resolveWorkspace(ctx, session, opts.workspace)).id;
   } else {
-    const linked = await openLinkedFolder(ctx);
+    const linked = await openLinkedFolder(ctx, NAME_A_WORKSPACE_HINT);
     principal = linked.session;
     workspaceId = linked.folder.link.workspaceId;
+    base = decodeIndexFileHead(linked.folder.root, readIndexBytes(linked.folder.root)).base;
   }
   const passphrase = target.format === 'tar.gz.age' ? await passphraseFor(ctx, opts.passphrase) : null;
   ctx.progress.start('Verifying history');
-  const opened = await openSnapshot(ctx, principal, workspaceId, opts.snapshot);
+  const opened = await openSnapshot(ctx, principal, workspaceId, opts.snapshot, base);
   if (target.format === 'dir') {
     await exportToFolder(target.out, (dir) => placeSnapshot(ctx, principal, workspaceId, opened, dir), ctx.cancellation?.());
   } else {

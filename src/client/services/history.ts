@@ -20,7 +20,7 @@ import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 
 import { filesOf } from '../../sync/file-columns.js';
 import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
-import { openLinkedFolder } from './open-linked.js';
+import { NAME_A_WORKSPACE_HINT, openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 
 export interface LogEntry {
@@ -256,7 +256,7 @@ async function verifyRemote(ctx: ClientContext, opts: { workspace?: string }): P
       ? (await resolveTokenWorkspace(p, principal, opts.workspace)).id
       : (await resolveWorkspace(ctx, principal, opts.workspace)).id;
   } else {
-    const linked = await openLinkedFolder(ctx);
+    const linked = await openLinkedFolder(ctx, NAME_A_WORKSPACE_HINT);
     session = linked.session;
     workspaceId = linked.folder.link.workspaceId;
     base = readIndexColumns(linked.folder.root).base;

@@ -22,14 +22,17 @@ export interface LinkedContext {
  * The folder and its principal. The index is read by each command in its own way, and by those
  * that write it only once they hold the folder's lock (folder-lock.ts).
  */
-export async function openLinkedFolder(ctx: ClientContext): Promise<LinkedContext> {
-  const folder = requireLinkedFolder(ctx.cwd);
+export async function openLinkedFolder(ctx: ClientContext, notLinkedHint?: string): Promise<LinkedContext> {
+  const folder = requireLinkedFolder(ctx.cwd, notLinkedHint);
   const server = linkedServer(ctx, folder);
   const token = ctx.accessToken === undefined ? null : (await import('../token-session.js')).openTokenSession(ctx, server);
   // An access token is its own identity: no profile's session is read, so none is checked.
   const session = token ?? requireSession(withLinkedProfile(ctx, folder), server, folder.root);
   return { folder, session };
 }
+
+/** The not-linked hint of a command that takes `--workspace W` (export, verify): not `init`, which would make a new, empty one. */
+export const NAME_A_WORKSPACE_HINT = 'give --workspace W (see `insomnia-sync workspace list`), or run it in a linked folder';
 
 /**
  * The server a linked folder talks to: the one recorded in its link, as its profile is. It wins
