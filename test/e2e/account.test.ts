@@ -227,6 +227,9 @@ describe('account lifecycle, end to end', () => {
     expect(doc.serviceData.user.email).toBe(EMAIL);
     expect(doc.serviceData.sessions.length).toBeGreaterThanOrEqual(2);
     expect(doc.workspaces).toHaveLength(1);
+    // the fingerprint account show prints, to compare with what teammates see
+    expect(doc.fingerprint).toBe(json((await a.run(['account', 'show', '--json'])).stdout).fingerprint);
+    expect(doc.fingerprint).toMatch(/^\d{5}( \d{5})+$/);
     expect(readTree(path.join(root, doc.workspaces[0].folder))).toEqual(files);
   });
 

@@ -29,7 +29,7 @@ import { placeRemoteFiles, removeEmptyFoldersUpTo } from '../local/materialize.j
 import { readRemoteFiles, type RemoteFile } from '../remote-read.js';
 import type { TarEntry } from '../tar-stream.js';
 import { requireSession, type ActiveSession } from '../session.js';
-import { checkServerCopyOfOwnKeys } from '../own-keys.js';
+import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
 import { loadRemote, trustedSigners } from './linked.js';
 import { NAME_A_WORKSPACE_HINT, openLinkedFolder } from './open-linked.js';
@@ -457,9 +457,11 @@ export async function exportAccount(ctx: ClientContext, opts: { out: string; enc
       yield* snapshotEntries(ctx, session, ws.id, opened, `${top}/${folder}`, mtime, source);
       results.push({ id: ws.id, name: opened.name, folder, snapshot: opened.snapshot, files: opened.files.length });
     }
-    const document: { exportedAt: string; server: string; serviceData: AccountDataResponse; workspaces: AccountExportResult['workspaces'] } = {
+    const document: { exportedAt: string; server: string; fingerprint: string; serviceData: AccountDataResponse; workspaces: AccountExportResult['workspaces'] } = {
       exportedAt: new Date().toISOString(),
       server: session.secrets.server,
+      // of the keys this machine holds, checked above against the server's copy, as account show
+      fingerprint: ownFingerprint(session.identity, ctx.primitives),
       serviceData: data,
       workspaces: results,
     };
