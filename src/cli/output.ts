@@ -114,12 +114,14 @@ export class Output {
     this.stderr.write((this.errChalk?.yellow ?? plain)('warning: ') + message + '\n');
   }
 
-  error(code: string, message: string, hint?: string, details?: unknown): void {
+  /** `lines`: more lines under the message in human output only (--json has `details`) */
+  error(code: string, message: string, hint?: string, details?: unknown, lines?: readonly string[]): void {
     if (this.json) {
       this.stderr.write(JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}) } }) + '\n');
       return;
     }
     this.stderr.write((this.errChalk?.red ?? plain)('error: ') + message + '\n');
+    if (lines?.length) this.stderr.write(lines.map((l) => `${l}\n`).join(''));
     if (hint) this.stderr.write((this.errChalk?.dim ?? plain)(`hint: ${hint}`) + '\n');
   }
 
