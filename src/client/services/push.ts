@@ -27,6 +27,8 @@ export interface PushResult {
   uploadedBytes: number;
   /** paths the scan passed over, as status lists them; a folder linked to another workspace ends in '/' */
   skipped: string[];
+  /** conflict copies on disk (pull's, or files named like them): never pushed, see ScanResult */
+  conflictCopies: string[];
 }
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
@@ -50,6 +52,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     uploadedBlobs: 0,
     uploadedBytes: 0,
     skipped: scan.skipped,
+    conflictCopies: scan.conflictCopies,
   };
   // --force over a remote that is not at our base makes our files the head, changed or not.
   const replacing = async (): Promise<boolean> => opts.force === true && (await workspace).head !== base;
