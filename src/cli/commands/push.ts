@@ -34,6 +34,16 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   out.result(res, () => {
     if (!res.snapshot) return res.upToDate ? 'Everything up to date.' : 'No local changes to push. The remote has new snapshots: run `insomnia-sync pull`.';
     const mb = (res.uploadedBytes / 1024 / 1024).toFixed(1);
-    return `${out.green('✓')} Pushed snapshot ${out.bold(res.snapshot.slice(0, 12))}: ${res.changes.length} change(s), ${res.files} file(s), uploaded ${res.uploadedBlobs} blob(s) (${mb} MiB)`;
+    const pushed = `${out.green('✓')} Pushed snapshot ${out.bold(res.snapshot.slice(0, 12))}: ${res.changes.length} change(s), ${res.files} file(s), uploaded ${res.uploadedBlobs} blob(s) (${mb} MiB)`;
+    // The change count is against your last sync; what --force undid on the remote is said apart.
+    if (res.replacedSnapshots === 0) return pushed;
+    return [
+      pushed,
+      out.yellow(
+        res.replacedSnapshots === null
+          ? "It replaced the remote's head, whose history does not hold your last sync; what it had stays in `log`/`restore`."
+          : `It replaced ${res.replacedSnapshots} newer snapshot(s) of the remote, undoing their changes; they stay in \`log\`/\`restore\`.`,
+      ),
+    ];
   });
 }

@@ -29,6 +29,11 @@ export interface PushResult {
   skipped: string[];
   /** conflict copies on disk (pull's, or files named like them): never pushed, see ScanResult */
   conflictCopies: string[];
+  /**
+   * --force over a head that is not our base: how many newer snapshots of the remote it replaced
+   * (they stay in the history), null when our base is not in that history; 0 otherwise
+   */
+  replacedSnapshots: number | null;
 }
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
@@ -53,6 +58,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     uploadedBytes: 0,
     skipped: scan.skipped,
     conflictCopies: scan.conflictCopies,
+    replacedSnapshots: 0,
   };
   // --force over a remote that is not at our base makes our files the head, changed or not.
   const replacing = async (): Promise<boolean> => opts.force === true && (await workspace).head !== base;
