@@ -84,14 +84,15 @@ async function runCommand(name: string, args: unknown[], command: Command): Prom
 }
 
 function reportError(out: import('./output.js').Output, err: unknown): number {
-  const e = err as { code?: unknown; message?: unknown; hint?: unknown; details?: unknown };
+  const e = err as { code?: unknown; message?: unknown; hint?: unknown; details?: unknown; lines?: unknown };
   const code = typeof e?.code === 'string' && /^[a-z_]+$/.test(e.code) ? e.code : 'failure';
   const message = typeof e?.message === 'string' ? e.message.split('\n')[0]! : String(err);
   const knownCode = exitCodeFor(code);
   if (knownCode === EXIT.failure && process.env.INSOMNIA_SYNC_DEBUG) process.stderr.write(redactAccessTokens(String((err as Error)?.stack)) + '\n');
   // Errors echo arguments; a token pasted as one must not reach a terminal or CI log whole.
   const hint = typeof e?.hint === 'string' ? redactAccessTokens(e.hint) : undefined;
-  out.error(code, redactAccessTokens(message), hint, e?.details);
+  const lines = Array.isArray(e?.lines) ? e.lines.filter((l): l is string => typeof l === 'string') : undefined;
+  out.error(code, redactAccessTokens(message), hint, e?.details, lines);
   return knownCode;
 }
 

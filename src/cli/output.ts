@@ -129,13 +129,15 @@ export class Output {
     this.stderr.write((this.errChalk?.yellow ?? plain)('warning: ') + shownLine(message) + '\n');
   }
 
-  error(code: string, message: string, hint?: string, details?: unknown): void {
+  /** `lines`: more lines under the message in human output only (--json has `details`) */
+  error(code: string, message: string, hint?: string, details?: unknown, lines?: readonly string[]): void {
     if (this.json) {
       this.stderr.write(JSON.stringify({ error: { code, message, ...(details !== undefined ? { details } : {}) } }) + '\n');
       return;
     }
     // an error may quote a server's message or name a team: one line each, driving nothing
     this.stderr.write((this.errChalk?.red ?? plain)('error: ') + shownLine(message) + '\n');
+    if (lines?.length) this.stderr.write(lines.map((l) => `${shownLine(l)}\n`).join(''));
     if (hint) this.stderr.write((this.errChalk?.dim ?? plain)(`hint: ${shownLine(hint)}`) + '\n');
   }
 

@@ -64,18 +64,18 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .argument('<workspace>', 'workspace name, id or unique id prefix (≥ 4 characters)')
     .argument('[dir]', 'folder to create (default: the workspace name)')
     .action(action('clone'));
-  program.command('status').description('local changes since the last sync, and whether the remote moved (exit 7 when it lost your last synced snapshot)').action(action('status'));
+  program.command('status').description('local changes since the last sync, conflict copies left by pull, and whether the remote moved (exit 7 when it lost your last synced snapshot)').action(action('status'));
   program
     .command('push')
     .description('encrypt and upload local changes as a new snapshot')
     .option('-m, --message <msg>', 'snapshot message (may span lines; no other control characters)')
-    .option('--force', "push even though the remote moved: your files replace the remote's (history is kept)")
+    .option('--force', "push even though the remote moved: your files replace the remote's newer snapshots, undoing their changes (they stay in log/restore)")
     .action(action('push'));
   program
     .command('pull')
-    .description('download and merge remote changes; conflicts keep yours and write NAME.conflict (exit 3)')
+    .description('download and merge remote changes; conflicts keep yours, write NAME.conflict and list each file (exit 3)')
     .addOption(new Option('--ours', 'on conflict keep the local file, write no .conflict copy').conflicts('theirs'))
-    .addOption(new Option('--theirs', 'on conflict take the remote file').conflicts('ours'))
+    .addOption(new Option('--theirs', 'on conflict take the remote file; yours goes to a .conflict copy').conflicts('ours'))
     .action(action('pull'));
   program
     .command('log')

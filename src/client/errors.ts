@@ -11,6 +11,12 @@ export class SyncError extends Error {
   ) {
     super(message);
   }
+
+  /**
+   * Lines shown between the message and the hint in human output (a list of the files concerned,
+   * already quoted for a terminal); --json has the same in the error's details.
+   */
+  lines?: readonly string[];
 }
 
 /** Bad flags or arguments (exit 2). */

@@ -23,11 +23,17 @@
  * |   only the content                     | mode: L=B     |                                          |         |          |
  * | local changed only the mode, remote    | content: L=B, | write R's content with L's mode          | same    | same     |
  * |   only the content                     | mode: R=B     |   (the mode stays a local change)        |         |          |
- * | both changed or both added, differently| L, R, L ≠ R   | conflict: keep L, R at NAME.conflict     | keep    | write R  |
- * | local changed, remote deleted          | L ≠ B, R = —  | conflict: keep L, conflictPath null      | keep    | delete   |
+ * | both changed or both added, differently| L, R, L ≠ R   | conflict: keep L, R at NAME.conflict     | keep    | write R* |
+ * | local changed, remote deleted          | L ≠ B, R = —  | conflict: keep L, conflictPath null      | keep    | delete*  |
  * | local deleted, remote changed          | L = —, R ≠ B  | write R, marked `restored` (see below)   | keep    | write R  |
  * | file on one side is a folder on the    | after above   | conflict: local stays, the remote file   | same    | same     |
  * |   other (`a` vs `a/b.json`)            |               |   goes to a conflict path (see below)    |         |          |
+ *
+ * (*) 'theirs' takes the remote side, but the local side there is a change that exists nowhere
+ * else (never pushed, or a file never synced), so it is not thrown away: the action carries
+ * `localAside`, a conflict path (as below) where the caller first copies the local file. The copy
+ * is a conflict copy like any other, never pushed. ('ours' loses nothing: the remote side stays
+ * in the history.)
  *
  * Local deleted + remote changed is NOT a conflict: restoring the remote version loses nothing
  * (the local side has no content there, and the deletion can simply be redone and pushed),
@@ -65,10 +71,10 @@ export interface TreeFile {
 export type MergeStrategy = 'conflict' | 'ours' | 'theirs';
 
 export type MergeAction =
-  /** take the remote version; `restored` when the local side had deleted the file */
-  | { kind: 'write'; path: string; file: TreeFile; restored?: true }
-  /** remote deleted, local unchanged */
-  | { kind: 'delete'; path: string }
+  /** take the remote version; `restored` when the local side had deleted the file; `localAside`: see (*) */
+  | { kind: 'write'; path: string; file: TreeFile; restored?: true; localAside?: string }
+  /** remote deleted, local unchanged (or changed, with 'theirs': then `localAside`, see (*)) */
+  | { kind: 'delete'; path: string; localAside?: string }
   /** keep the local content, set the mode: the remote changed only the mode, the local side only the content */
   | { kind: 'chmod'; path: string; mode: number }
   /** keep local at `path`; write remote beside it at conflictPath (null when the remote side is a deletion) */
@@ -145,6 +151,8 @@ export function planMerge(
   const actions = new Map<string, MergeAction>();
   /** the files the folder will hold after applying, and which side each comes from */
   const placed = new Map<string, Origin>();
+  /** 'theirs' over a local change: the paths whose local file is first copied aside */
+  const aside = new Set<string>();
 
   let merged: ReturnType<typeof mergeContentAndMode>;
   for (const p of paths) {
@@ -175,6 +183,7 @@ export function planMerge(
     } else if (l !== undefined && r !== undefined) {
       if (strategy === 'theirs') {
         actions.set(p, { kind: 'write', path: p, file: r });
+        aside.add(p);
         placed.set(p, 'remote');
       } else {
         actions.set(
@@ -187,8 +196,10 @@ export function planMerge(
       }
     } else if (l !== undefined) {
       // local changed, remote deleted
-      if (strategy === 'theirs') actions.set(p, { kind: 'delete', path: p });
-      else {
+      if (strategy === 'theirs') {
+        actions.set(p, { kind: 'delete', path: p });
+        aside.add(p);
+      } else {
         actions.set(
           p,
           strategy === 'ours'
@@ -237,10 +248,32 @@ export function planMerge(
     for (const d of parentDirs(p)) dirs.add(d);
   };
   const relocatedDirs = new Map<string, string>();
+  /**
+   * Where a local file kept aside goes: beside it, or, when a folder on its way becomes a remote
+   * file (`a/b` kept while `a` turns into a file), under that folder's conflict path, as a
+   * displaced remote file does.
+   */
+  const relocatedAside = new Map<string, string>();
+  const asidePathFor = (p: string): string => {
+    const outer = parentDirs(p).find((d) => files.has(d));
+    if (outer === undefined) return conflictPathFor(p, isTaken);
+    let dir = relocatedAside.get(outer);
+    if (dir === undefined) {
+      dir = conflictPathFor(outer, isTaken);
+      relocatedAside.set(outer, dir);
+      dirs.add(dir);
+    }
+    return dir + p.slice(outer.length);
+  };
 
   const ordered = [...actions.values()].sort((a, b) => comparePaths(a.path, b.path));
   let conflicts = 0;
   for (const a of ordered) {
+    if ((a.kind === 'write' || a.kind === 'delete') && aside.has(a.path)) {
+      a.localAside = asidePathFor(a.path);
+      occupy(a.localAside);
+      continue;
+    }
     if (a.kind !== 'conflict') continue;
     conflicts++;
     if (a.remote === null) continue;

@@ -268,13 +268,15 @@ describe.each(BACKENDS)('core sync, end to end (%s)', (backend) => {
     expect(existsSync(path.join(wsA, 'spec.yaml.conflict'))).toBe(false);
   });
 
-  it('--theirs and --ours settle conflicts without a copy', async () => {
+  it('--theirs and --ours settle conflicts (exit 0); --theirs keeps your unpushed version as a conflict copy', async () => {
     writeFileSync(path.join(wsA, 'spec.yaml'), 'A2\n');
     expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
     writeFileSync(path.join(wsB, 'spec.yaml'), 'B2\n');
     const theirs = await b.run(['pull', '--theirs'], { cwd: wsB });
     expect(theirs.code, theirs.stderr).toBe(0);
     expect(readFileSync(path.join(wsB, 'spec.yaml'), 'utf8')).toBe('A2\n');
+    expect(readFileSync(path.join(wsB, 'spec.yaml.conflict'), 'utf8')).toBe('B2\n');
+    rmSync(path.join(wsB, 'spec.yaml.conflict'));
     writeFileSync(path.join(wsA, 'spec.yaml'), 'A3\n');
     expect((await a.run(['push'], { cwd: wsA })).code).toBe(0);
     writeFileSync(path.join(wsB, 'spec.yaml'), 'B3\n');

@@ -106,9 +106,9 @@ describe('pull and local edits', () => {
     expect(pulled.code, pulled.stderr).toBe(3);
     const details = json(pulled.stderr).error.details;
     expect(details.conflicts).toEqual([
-      { path: 'n.json', conflictPath: 'n.json.conflict' },
-      { path: 'x.json', conflictPath: 'x.json.conflict' },
-      { path: 'y.json', conflictPath: null },
+      { path: 'n.json', conflictPath: 'n.json.conflict', remote: 'changed' },
+      { path: 'x.json', conflictPath: 'x.json.conflict', remote: 'changed' },
+      { path: 'y.json', conflictPath: null, remote: 'deleted' },
     ]);
     expect(details.written).toEqual(['z.json']);
     expect(details.deleted).toEqual([]);
@@ -141,8 +141,8 @@ describe('pull and local edits', () => {
     const pulled = await b.run(['pull', '--json'], { cwd: bDir, ...at({ on: 'staging', write: { env: 'edited during the pull' } }) });
     expect(pulled.code, pulled.stderr).toBe(3);
     expect(json(pulled.stderr).error.details.conflicts).toEqual([
-      { path: 'env', conflictPath: null },
-      { path: 'env/prod.json', conflictPath: 'env.conflict/prod.json' },
+      { path: 'env', conflictPath: null, remote: 'deleted' },
+      { path: 'env/prod.json', conflictPath: 'env.conflict/prod.json', remote: 'changed' },
     ]);
     expect(readFileSync(path.join(bDir, 'env'), 'utf8')).toBe('edited during the pull');
     expect(readFileSync(path.join(bDir, 'env.conflict/prod.json'), 'utf8')).toBe('prod');
@@ -187,7 +187,7 @@ describe('pull and local edits', () => {
     await push(a, aDir, 'again');
     const next = await b.run(['pull', '--json'], { cwd: bDir });
     expect(next.code, next.stderr).toBe(3);
-    expect(json(next.stderr).error.details.conflicts).toEqual([{ path: 'a0.json', conflictPath: 'a0.json.conflict' }]);
+    expect(json(next.stderr).error.details.conflicts).toEqual([{ path: 'a0.json', conflictPath: 'a0.json.conflict', remote: 'changed' }]);
     expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
   }, 60_000);
 });

@@ -230,7 +230,7 @@ describe('pull and restore leave alone what is not theirs', () => {
     expect(pulled.code).toBe(3);
     const err = json(pulled.stderr).error;
     expect(err.message).toBe('1 file(s) changed both here and on the remote: kept yours; 1 deleted on the remote, kept here');
-    expect(err.details.conflicts).toEqual([{ path: 'gone-there.json', conflictPath: null }]);
+    expect(err.details.conflicts).toEqual([{ path: 'gone-there.json', conflictPath: null, remote: 'deleted' }]);
     expect(err.details.restored).toEqual(['gone-here.json']);
     expect(readFileSync(path.join(bDir, 'gone-there.json'), 'utf8')).toBe('t2 by B');
     expect(readFileSync(path.join(bDir, 'gone-here.json'), 'utf8')).toBe('g2 by A');
@@ -242,7 +242,7 @@ describe('pull and restore leave alone what is not theirs', () => {
     await push(a, a2, 'x2');
     const back = await b.run(['pull'], { cwd: b2 });
     expect(back.code, back.stderr).toBe(0);
-    expect(back.stdout).toContain('1 you had deleted came back, changed on the remote (x.json)');
+    expect(back.stdout).toContain('\n  restored (you had deleted it, the remote changed it): x.json\n');
   }, 90_000);
 
   it('one command at a time in a folder: a live lock refuses push and pull (exit 3), a dead one is taken over', async () => {

@@ -26,6 +26,9 @@ interface Case {
 const write = (path: string, v: number, mode = 0o644): MergeAction => ({ kind: 'write', path, file: f(path, v, mode) });
 const restore = (path: string, v: number): MergeAction => ({ kind: 'write', path, file: f(path, v), restored: true });
 const del = (path: string): MergeAction => ({ kind: 'delete', path });
+/** 'theirs' over a local change: the local file first copied to `aside` */
+const writeAside = (path: string, v: number, aside: string, mode = 0o644): MergeAction => ({ kind: 'write', path, file: f(path, v, mode), localAside: aside });
+const delAside = (path: string, aside: string): MergeAction => ({ kind: 'delete', path, localAside: aside });
 const keep = (path: string): MergeAction => ({ kind: 'keep', path });
 const chmod = (path: string, mode: number): MergeAction => ({ kind: 'chmod', path, mode });
 const conflict = (path: string, l: TreeFile | null, r: TreeFile | null, conflictPath: string | null): MergeAction => ({
@@ -57,7 +60,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('p', f('p', 2), f('p', 3), 'p.conflict')],
       ours: [keep('p')],
-      theirs: [write('p', 3)],
+      theirs: [writeAside('p', 3, 'p.conflict')],
     },
   },
   {
@@ -68,7 +71,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('d/p', f('d/p', 2), f('d/p', 3), 'd/p.conflict')],
       ours: [keep('d/p')],
-      theirs: [write('d/p', 3)],
+      theirs: [writeAside('d/p', 3, 'd/p.conflict')],
     },
   },
   // content and mode merge apart, as in git: one side's content change and the other's mode change both stay
@@ -86,7 +89,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('p', f('p', 2), f('p', 3, 0o755), 'p.conflict')],
       ours: [keep('p')],
-      theirs: [write('p', 3, 0o755)],
+      theirs: [writeAside('p', 3, 'p.conflict', 0o755)],
     },
   },
   {
@@ -97,7 +100,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('p', f('p', 2), f('p', 3, 0o755), 'p.conflict')],
       ours: [keep('p')],
-      theirs: [write('p', 3, 0o755)],
+      theirs: [writeAside('p', 3, 'p.conflict', 0o755)],
     },
   },
   {
@@ -108,7 +111,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('p', f('p', 1), f('p', 1, 0o755), 'p.conflict')],
       ours: [keep('p')],
-      theirs: [write('p', 1, 0o755)],
+      theirs: [writeAside('p', 1, 'p.conflict', 0o755)],
     },
   },
   {
@@ -116,7 +119,7 @@ const cases: Case[] = [
     base: { p: 1 },
     local: { p: 2 },
     remote: {},
-    expect: { conflict: [conflict('p', f('p', 2), null, null)], ours: [keep('p')], theirs: [del('p')] },
+    expect: { conflict: [conflict('p', f('p', 2), null, null)], ours: [keep('p')], theirs: [delAside('p', 'p.conflict')] },
   },
   {
     name: 'local deleted, remote modified (restored, not a conflict)',
@@ -147,7 +150,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('a', f('a', 2), null, null), conflict('a/b.json', null, f('a/b.json', 3), 'a.conflict/b.json')],
       ours: [keep('a'), conflict('a/b.json', null, f('a/b.json', 3), 'a.conflict/b.json')],
-      theirs: [del('a'), write('a/b.json', 3)],
+      theirs: [delAside('a', 'a.conflict'), write('a/b.json', 3)],
     },
   },
   {
@@ -187,7 +190,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('a', null, f('a', 3), 'a.conflict'), conflict('a/b', f('a/b', 2), null, null)],
       ours: [conflict('a', null, f('a', 3), 'a.conflict'), keep('a/b')],
-      theirs: [del('a/b'), write('a', 3)],
+      theirs: [delAside('a/b', 'a.conflict/b'), write('a', 3)],
     },
   },
   {
@@ -198,7 +201,7 @@ const cases: Case[] = [
     expect: {
       conflict: [conflict('p', f('p', 2), f('p', 3), 'p.conflict-3'), write('p.conflict-2/x', 8)],
       ours: [keep('p'), write('p.conflict-2/x', 8)],
-      theirs: [write('p', 3), write('p.conflict-2/x', 8)],
+      theirs: [writeAside('p', 3, 'p.conflict-3'), write('p.conflict-2/x', 8)],
     },
   },
   {
@@ -212,7 +215,7 @@ const cases: Case[] = [
         conflict('x.conflict', f('x.conflict', 2), f('x.conflict', 3), 'x.conflict.conflict'),
       ],
       ours: [keep('x'), keep('x.conflict')],
-      theirs: [write('x', 3), write('x.conflict', 3)],
+      theirs: [writeAside('x', 3, 'x.conflict-2'), writeAside('x.conflict', 3, 'x.conflict.conflict')],
     },
   },
 ];
@@ -277,6 +280,10 @@ describe('planMerge conflict paths and input checks', () => {
 function apply(local: TreeFile[], actions: MergeAction[]): Map<string, TreeFile> {
   const out = new Map(local.map((x) => [x.path, x]));
   for (const a of actions) {
+    if ((a.kind === 'delete' || a.kind === 'write') && a.localAside !== undefined) {
+      expect(out.has(a.localAside)).toBe(false);
+      out.set(a.localAside, out.get(a.path)!);
+    }
     if (a.kind === 'delete') out.delete(a.path);
     else if (a.kind === 'write') {
       expect(out.has(a.path) && a.restored).toBeFalsy();
@@ -339,7 +346,9 @@ describe('planMerge invariants on random trees', () => {
         expect(findFileDirClash(out.keys()), ctx).toBeNull();
         const conflictActions = plan.actions.filter((a) => a.kind === 'conflict');
         expect(plan.conflicts, ctx).toBe(conflictActions.length);
-        const copies = conflictActions.map((a) => a.conflictPath).filter((p) => p !== null);
+        const asides = plan.actions.flatMap((a) => ((a.kind === 'write' || a.kind === 'delete') && a.localAside !== undefined ? [a.localAside] : []));
+        if (strategy !== 'theirs') expect(asides, ctx).toEqual([]);
+        const copies = [...conflictActions.map((a) => a.conflictPath).filter((p) => p !== null), ...asides];
         expect(new Set(copies).size, ctx).toBe(copies.length);
         for (const p of copies) expect(L.has(p) || R.has(p), ctx).toBe(false);
         const where = new Map(plan.actions.map((a) => [a.path, a]));
@@ -367,8 +376,15 @@ describe('planMerge invariants on random trees', () => {
             if ((b === undefined || content(l) !== content(b)) && content(o) !== content(l)) expect(content(o), ctx).toBe(content(l));
             if ((b === undefined || l.mode !== b.mode) && o?.mode !== l.mode) expect(o?.mode, ctx).toBe(l.mode);
           }
-          // with 'theirs', the local change survives only where the remote had not moved
+          // with 'theirs', the local change survives in place where the remote had not moved, and
+          // its content beside it (a copy kept aside) where the remote side won
           if (changed && strategy === 'theirs' && same(R.get(p), B.get(p))) expect(same(out.get(p), l), ctx).toBe(true);
+          if (changed && strategy === 'theirs') {
+            const a = where.get(p);
+            const aside = a && (a.kind === 'write' || a.kind === 'delete') ? a.localAside : undefined;
+            const contentChanged = b === undefined || content(l) !== content(b);
+            if (contentChanged) expect(content(out.get(p)) === content(l) || (aside !== undefined && same(out.get(aside), l)), ctx).toBe(true);
+          }
         }
         for (const [p] of B) {
           // a file nobody changed stays; one only the remote deleted goes

@@ -1,15 +1,55 @@
 import type { ClientContext } from '../../client/context.js';
-import { pull } from '../../client/services/pull.js';
+import { ConflictError } from '../../client/errors.js';
+import { pull, type PullResult } from '../../client/services/pull.js';
 import type { Output } from '../output.js';
+import { shown } from '../shown-text.js';
+
+/** Lines a list of files takes at most before "… and N more". */
+const MAX_LISTED = 20;
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const strategy = opts.ours ? 'ours' : opts.theirs ? 'theirs' : 'conflict';
-  const res = await pull(ctx, { strategy });
-  out.result(res, () =>
-    res.upToDate
-      ? 'Already up to date.'
-      : `${out.green('✓')} Pulled ${res.snapshots} snapshot(s) up to ${res.to?.slice(0, 12)}: ${res.written.length} file(s) written, ${res.deleted.length} deleted` +
-        (res.modeChanged.length > 0 ? `, ${res.modeChanged.length} kept your content and took the remote's mode` : '') +
-        (res.restored.length > 0 ? `; ${res.restored.length} you had deleted came back, changed on the remote (${res.restored.slice(0, 3).join(', ')}${res.restored.length > 3 ? ', …' : ''})` : ''),
+  let res: PullResult;
+  try {
+    res = await pull(ctx, { strategy });
+  } catch (err) {
+    // Conflicts (exit 3) come after the pull applied everything else: what it did goes to stdout as
+    // for a clean pull, each conflict under the error (--json: the error's details hold both).
+    if (err instanceof ConflictError && isPullResult(err.details)) {
+      const pulled = err.details;
+      if (!out.json) out.result(pulled, () => summary(out, pulled));
+      err.lines = capped(pulled.conflicts.map((c) => `  ${shown(c.path)}: ${c.conflictPath !== null ? `theirs written to ${shown(c.conflictPath)}` : c.remote === 'deleted' ? 'deleted on the remote, kept here' : "changed here during the pull, kept yours without the remote's mode"}`));
+    }
+    throw err;
+  }
+  out.result(res, () => (res.upToDate ? 'Already up to date.' : summary(out, res)));
+}
+
+function summary(out: Output, res: PullResult): string[] {
+  const lines = [
+    `${out.green('✓')} Pulled ${res.snapshots} snapshot(s) up to ${res.to?.slice(0, 12)}: ${res.written.length} file(s) written, ${res.deleted.length} deleted` +
+      (res.modeChanged.length > 0 ? `, ${res.modeChanged.length} kept your content and took the remote's mode` : ''),
+  ];
+  lines.push(...capped(res.restored.map((p) => `  restored (you had deleted it, the remote changed it): ${shown(p)}`)));
+  lines.push(
+    ...capped(
+      res.overridden.map((o) =>
+        o.took === 'ours'
+          ? `  ${shown(o.path)}: kept yours over the remote's change (theirs stays in \`log\`/\`restore\`)`
+          : `  ${shown(o.path)}: took theirs${o.yoursAt !== undefined ? `, yours kept at ${shown(o.yoursAt)} (a conflict copy, never pushed)` : ''}`,
+      ),
+    ),
   );
+  return lines;
+}
+
+/** At most MAX_LISTED lines: past that, the first MAX_LISTED - 1 and a count of the rest. */
+function capped(lines: string[]): string[] {
+  if (lines.length <= MAX_LISTED) return lines;
+  return [...lines.slice(0, MAX_LISTED - 1), `  … and ${lines.length - MAX_LISTED + 1} more`];
+}
+
+function isPullResult(details: unknown): details is PullResult {
+  const d = details as Partial<PullResult> | null;
+  return typeof d === 'object' && d !== null && Array.isArray(d.conflicts) && Array.isArray(d.written) && Array.isArray(d.restored);
 }

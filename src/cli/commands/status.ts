@@ -1,7 +1,8 @@
 import type { ClientContext } from '../../client/context.js';
 import { status } from '../../client/services/status.js';
 import type { Output } from '../output.js';
-import { isLinkedFolderEntry } from '../../client/local/scan.js';
+import { isLinkedFolderEntry, isUndecodableEntry } from '../../client/local/scan.js';
+import { shown } from '../shown-text.js';
 
 const MARK = { added: 'A', modified: 'M', deleted: 'D' } as const;
 
@@ -15,11 +16,16 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     if (res.changes.length === 0) lines.push('No local changes.');
     else {
       lines.push(`${res.changes.length} local change(s):`);
-      for (const c of res.changes) lines.push(`  ${c.kind === 'deleted' ? out.red(MARK[c.kind]) : out.green(MARK[c.kind])} ${c.path}`);
+      for (const c of res.changes) lines.push(`  ${c.kind === 'deleted' ? out.red(MARK[c.kind]) : out.green(MARK[c.kind])} ${shown(c.path)}`);
+    }
+    if (res.conflictCopies.length > 0) {
+      // As git lists unmerged paths: what a pull wrote beside a conflict stays until it is resolved.
+      lines.push(out.yellow(`${res.conflictCopies.length} conflict copy(ies), never pushed: compare, keep what you want, then delete them:`));
+      for (const c of res.conflictCopies) lines.push(`  ${out.yellow('C')} ${shown(c)}`);
     }
     for (const s of res.skipped) {
-      const why = isLinkedFolderEntry(s) ? 'linked to another workspace' : 'not a regular file or unsyncable name';
-      lines.push(out.dim(`  skipped (${why}): ${s}`));
+      const why = isLinkedFolderEntry(s) ? 'linked to another workspace' : isUndecodableEntry(s) ? 'name is not valid UTF-8' : 'not a regular file or unsyncable name';
+      lines.push(out.dim(`  skipped (${why}): ${shown(s)}`));
     }
     return lines;
   });

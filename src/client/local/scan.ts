@@ -7,7 +7,7 @@
 import { constants as fsConstants, lstatSync, readdirSync, readFileSync, statSync, type Dirent, type Stats } from 'node:fs';
 import path from 'node:path';
 import { normalizeMode } from '../../sync/file-mode.js';
-import { builtinIgnored, noNameBuiltinIgnored } from '../../sync/ignore-builtin.js';
+import { builtinIgnored, isConflictCopyPath, noNameBuiltinIgnored } from '../../sync/ignore-builtin.js';
 import type { ScannedFile } from '../../sync/diff.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { areSimpleValidChildren, validatePath } from '../../sync/paths.js';
@@ -25,6 +25,11 @@ export interface ScanResult {
   columns: StatColumns;
   /** paths skipped because they are not regular files or have names we cannot sync */
   skipped: string[];
+  /**
+   * Conflict copies on disk (`NAME.conflict`, `NAME.conflict-N`; a folder of them ends in '/'),
+   * in path order: never synced (a built-in ignore rule), so listed for status and push to show.
+   */
+  conflictCopies: string[];
 }
 
 
@@ -78,6 +83,15 @@ export function isLinkedFolderEntry(skipped: string): boolean {
   return skipped.endsWith('/');
 }
 
+/**
+ * A skipped entry whose name was not valid UTF-8 on disk: Node reads such a name with U+FFFD in
+ * place of the bad bytes, a name that cannot be opened again nor sent to another machine. (A name
+ * really holding U+FFFD, very rare, is synced; skipped for another reason, it is taken for one.)
+ */
+export function isUndecodableEntry(skipped: string): boolean {
+  return skipped.includes(REPLACEMENT);
+}
+
 export async function scanFolder(root: string, tracked: TrackedPaths = () => NONE): Promise<ScanResult> {
   const ignored = await matcherFor(root);
   /** an ignored entry kept because it is synced already (never a built-in rule's: internal or conflict copy) */
@@ -86,13 +100,14 @@ export async function scanFolder(root: string, tracked: TrackedPaths = () => NON
   let stats = new Float64Array(4096);
   let exec = new Uint8Array(1024);
   const skipped: string[] = [];
+  const conflictCopies: string[] = [];
   /** `inIgnored`: this folder is ignored and walked only for the synced files in it */
   const walk = (rel: string, inIgnored: boolean): void => {
     const abs = rel ? `${root}${path.sep}${rel}` : root;
     const names: string[] = [];
     // Sort keys: a folder's name with its '/'. The default sort compares UTF-16 code units, as
     // `<` does everywhere else, and is native: no comparator called per pair.
-    const keys: string[] = [];
+    let keys: string[] = [];
     let entries: Dirent[];
     try {
       entries = readdirSync(abs, { withFileTypes: true });
@@ -119,13 +134,30 @@ export async function scanFolder(root: string, tracked: TrackedPaths = () => NON
     // The usual folder (plain ASCII names, no ignore file) is checked in two regex scans in all,
     // not two per entry.
     const plain = ignored === builtinIgnored && areSimpleValidChildren(rel, names) && noNameBuiltinIgnored(names);
+    // A name that is not valid UTF-8 would not open (Node decoded it with U+FFFD): skipped like
+    // any name that cannot be synced, unless ignored. No '/' for a folder: that marks a linked one.
+    // Tested once per unusual folder, never per file.
+    const undecodable = plain ? null : undecodableNames(abs, names);
+    if (undecodable !== null) {
+      keys = keys.filter((key) => {
+        const isDir = key.charCodeAt(key.length - 1) === SLASH;
+        const name = isDir ? key.slice(0, -1) : key;
+        if (!undecodable.has(name)) return true;
+        const relPath = rel ? `${rel}/${name}` : name;
+        if (!inIgnored && !ignored(relPath, isDir)) skipped.push(relPath);
+        return false;
+      });
+    }
     for (const key of keys) {
       const isDir = key.charCodeAt(key.length - 1) === SLASH;
       const name = isDir ? key.slice(0, -1) : key;
       const relPath = rel ? `${rel}/${name}` : name;
       let ignoredHere = inIgnored;
       if (!plain && (inIgnored || ignored(relPath, isDir))) {
-        if (!keptIgnored(relPath, isDir)) continue;
+        if (!keptIgnored(relPath, isDir)) {
+          if (isConflictCopyPath(name)) conflictCopies.push(isDir ? `${relPath}/` : relPath);
+          continue;
+        }
         ignoredHere = true;
       }
       if (isDir) {
@@ -170,10 +202,32 @@ export async function scanFolder(root: string, tracked: TrackedPaths = () => NON
   walk('', false);
   // Skipped entries are found in two passes per folder; report them in path order.
   skipped.sort();
-  return scanResult({ paths, stats: stats.subarray(0, paths.length * STAT_FIELDS), exec: exec.subarray(0, paths.length) }, skipped);
+  conflictCopies.sort();
+  return scanResult({ paths, stats: stats.subarray(0, paths.length * STAT_FIELDS), exec: exec.subarray(0, paths.length) }, skipped, conflictCopies);
 }
 
 const SLASH = 0x2f;
+const REPLACEMENT = '\ufffd';
+
+/**
+ * The names of a folder that are not valid UTF-8 on disk, as Node decoded them; null when none
+ * can be (no name holds U+FFFD). The folder is read again as bytes only when one does.
+ */
+function undecodableNames(abs: string, names: readonly string[]): Set<string> | null {
+  if (!names.join('/').includes(REPLACEMENT)) return null;
+  const found = new Set<string>();
+  let raw: Buffer[];
+  try {
+    raw = readdirSync(abs, { encoding: 'buffer' });
+  } catch {
+    return null; // gone meanwhile: the walk meets it as it would have
+  }
+  for (const bytes of raw) {
+    const name = bytes.toString('utf8');
+    if (name.includes(REPLACEMENT) && !Buffer.from(name, 'utf8').equals(bytes)) found.add(name);
+  }
+  return found.size > 0 ? found : null;
+}
 const NONE: ReadonlySet<string> = new Set();
 const { S_IFMT, S_IFREG } = fsConstants;
 
@@ -198,11 +252,12 @@ export function scannedFileAt(columns: StatColumns, k: number): ScannedFile {
   };
 }
 
-function scanResult(columns: StatColumns, skipped: string[]): ScanResult {
+function scanResult(columns: StatColumns, skipped: string[], conflictCopies: string[]): ScanResult {
   let files: ScannedFile[] | null = null;
   return {
     columns,
     skipped,
+    conflictCopies,
     get files(): ScannedFile[] {
       files ??= columns.paths.map((_, k) => scannedFileAt(columns, k));
       return files;

@@ -3,7 +3,7 @@
  * it with local changes, stage and check every blob, and only then touch the folder (SPEC §4, §9).
  * A file changed on both sides keeps the local version and gets the remote one beside it.
  */
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { constants as fsConstants, copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { planMerge, type MergeStrategy, type TreeFile } from '../../sync/merge.js';
 import type { IndexEntry } from '../../sync/index-format.js';
@@ -31,6 +31,20 @@ export interface PullConflict {
   path: string;
   /** where the remote version was written, or null when the remote side deleted the file */
   conflictPath: string | null;
+  /**
+   * what the remote did to the file: 'changed' (its version is at conflictPath, or, when that is
+   * null, only its mode was left out: the file changed here during the pull) or 'deleted'
+   */
+  remote: 'changed' | 'deleted';
+}
+
+/** A file where --ours or --theirs decided a conflict: what the other side had is not in place. */
+export interface PullOverride {
+  path: string;
+  /** 'ours': your version (or deletion) kept, the remote's stays in `log`/`restore`; 'theirs': the remote's taken */
+  took: 'ours' | 'theirs';
+  /** with 'theirs', where your version was kept (a conflict copy, never pushed) */
+  yoursAt?: string;
 }
 
 export interface PullResult {
@@ -47,6 +61,8 @@ export interface PullResult {
   /** files whose content stayed as you changed it, with the mode (executable bit) the remote gave them */
   modeChanged: string[];
   conflicts: PullConflict[];
+  /** what --ours or --theirs decided over the other side (empty without them) */
+  overridden: PullOverride[];
 }
 
 export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
@@ -56,12 +72,13 @@ export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy 
   const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict', false));
   if (result.conflicts.length > 0) {
     const copies = result.conflicts.filter((c) => c.conflictPath !== null).length;
-    const deletedThere = result.conflicts.length - copies;
-    const what = [copies > 0 ? `wrote theirs beside ${copies} as NAME.conflict` : '', deletedThere > 0 ? `${deletedThere} deleted on the remote, kept here` : ''].filter(Boolean).join('; ');
+    const deletedThere = result.conflicts.filter((c) => c.remote === 'deleted').length;
+    const what = [copies > 0 ? `wrote theirs beside ${copies} as a conflict copy` : '', deletedThere > 0 ? `${deletedThere} deleted on the remote, kept here` : ''].filter(Boolean).join('; ');
+    // The command lists each file under this line (details.conflicts in --json).
     throw new ConflictError(
-      `${result.conflicts.length} file(s) changed both here and on the remote: kept yours; ${what}`,
+      `${result.conflicts.length} file(s) changed both here and on the remote: kept yours${what ? `; ${what}` : ''}`,
       copies > 0
-        ? 'compare each NAME with NAME.conflict, keep what you want, delete the .conflict copy, then push'
+        ? 'compare each file with its conflict copy, keep what you want in the file, delete the copy, then push'
         : 'delete the files too if the remote was right, then push',
       result,
     );
@@ -95,6 +112,7 @@ async function pullInto(
     restored: [],
     modeChanged: [],
     conflicts: [],
+    overridden: [],
   };
   if (head === index.base) {
     ctx.progress.stop();
@@ -127,6 +145,7 @@ async function pullInto(
   let deleted: string[] = [];
   let keptModes = new Set<string>();
   const conflicts: PullConflict[] = [];
+  let overridden: PullOverride[] = [];
   let entries: IndexEntry[];
   if (intoEmpty) {
     // Nothing local: merging an empty base and folder with the remote tree gives the remote tree
@@ -142,6 +161,8 @@ async function pullInto(
     const local = await readLocalTree(p, folder.root, index, async () => localKey);
     const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
     fetches = [];
+    /** --theirs over a local change: the local file, copied aside before it is replaced or deleted */
+    const asides: { path: string; aside: string }[] = [];
     for (const action of plan.actions) {
       if (action.kind === 'write') {
         fetches.push({ target: action.path, file: action.file });
@@ -150,35 +171,59 @@ async function pullInto(
       else if (action.kind === 'delete') deletes.push(action.path);
       else if (action.kind === 'chmod') chmods.push({ path: action.path, mode: action.mode });
       else if (action.kind === 'conflict') {
-        conflicts.push({ path: action.path, conflictPath: action.conflictPath });
+        conflicts.push({ path: action.path, conflictPath: action.conflictPath, remote: action.remote ? 'changed' : 'deleted' });
         if (action.remote && action.conflictPath) fetches.push({ target: action.conflictPath, file: action.remote });
+      } else overridden.push({ path: action.path, took: 'ours' });
+      if ((action.kind === 'write' || action.kind === 'delete') && action.localAside !== undefined) {
+        asides.push({ path: action.path, aside: action.localAside });
+        overridden.push({ path: action.path, took: 'theirs', yoursAt: action.localAside });
       }
     }
+    overridden.sort((x, y) => comparePaths(x.path, y.path));
     const obstacles = findObstacles(folder.root, fetches.map((f) => f.target), new Set(local.files.paths), new Set(deletes));
     if (obstacles.length > 0) throw obstacleError(obstacles, 'pull');
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
-    const applied = applyStaged(folder.root, {
-      staged,
-      deletes,
-      chmods,
-      seen: seenIn(local.files),
-      reserved: treeNames(local.files.paths, newest.manifest.files.map((f) => f.path)),
-    });
+    const copied = copyAside(folder.root, asides);
+    let applied: ReturnType<typeof applyStaged>;
+    try {
+      applied = applyStaged(folder.root, {
+        staged,
+        deletes,
+        chmods,
+        seen: seenIn(local.files),
+        reserved: treeNames(local.files.paths, newest.manifest.files.map((f) => f.path)),
+      });
+    } catch (err) {
+      // nothing was replaced, or what was is put back: the copies are not needed
+      for (const rel of copied) rmSync(path.join(folder.root, rel), { force: true });
+      throw err;
+    }
     // What changed here while the pull downloaded stays as it is, a conflict like any other.
     for (const { target, aside } of applied.setAside) {
       const planned = conflicts.find((c) => c.conflictPath === target);
       if (planned) planned.conflictPath = aside; // the conflict copy's name was taken meanwhile
-      else conflicts.push({ path: target, conflictPath: aside });
+      else conflicts.push({ path: target, conflictPath: aside, remote: 'changed' });
     }
     keptModes = new Set(applied.keptModes);
-    for (const rel of [...applied.keptDeletes, ...applied.keptModes]) conflicts.push({ path: rel, conflictPath: null });
+    for (const rel of applied.keptDeletes) conflicts.push({ path: rel, conflictPath: null, remote: 'deleted' });
+    for (const rel of applied.keptModes) conflicts.push({ path: rel, conflictPath: null, remote: 'changed' });
     conflicts.sort((x, y) => comparePaths(x.path, y.path));
     const copies = new Set(conflicts.map((c) => c.conflictPath));
     written = fetches.map((f) => f.target).filter((t) => applied.placed.has(t) && !copies.has(t));
     const kept = new Set([...applied.setAside.map((s) => s.target), ...applied.keptDeletes]);
     deleted = deletes.filter((d) => !kept.has(d));
     restored = restored.filter((r) => !kept.has(r));
+    // --theirs did not replace a file edited during the pull (it is a conflict now): its copy is stale
+    const copiedSet = new Set(copied);
+    const decided: PullOverride[] = [];
+    for (const o of overridden) {
+      const copy = o.yoursAt !== undefined && copiedSet.has(o.yoursAt) ? o.yoursAt : undefined;
+      if (kept.has(o.path)) {
+        if (copy !== undefined) rmSync(path.join(folder.root, copy), { force: true });
+      } else decided.push(copy !== undefined ? o : { path: o.path, took: o.took });
+    }
+    overridden = decided;
     entries = indexAfterMerge(plan.result, entriesOf(local.files), applied.placed, fetches);
   }
   writeIndex(folder.root, { version: 1, workspaceId, base: head, entries });
@@ -193,7 +238,28 @@ async function pullInto(
     restored,
     modeChanged: chmods.map((c) => c.path).filter((rel) => !keptModes.has(rel)),
     conflicts,
+    overridden,
   };
+}
+
+/**
+ * --theirs over local changes: each local file copied to its conflict path (a fresh name: the plan
+ * checked the disk), mode and all, before the pull replaces or deletes it. A path that no longer
+ * holds a regular file is not followed (a link could point anywhere); applyStaged will then leave
+ * it alone as changed since the scan. Returns the copies made.
+ */
+function copyAside(root: string, asides: readonly { path: string; aside: string }[]): string[] {
+  const made: string[] = [];
+  for (const { path: rel, aside } of asides) {
+    const from = path.join(root, rel);
+    const st = lstatSync(from, { throwIfNoEntry: false });
+    if (st === undefined || !st.isFile()) continue;
+    const to = path.join(root, aside);
+    mkdirSync(path.dirname(to), { recursive: true });
+    copyFileSync(from, to, fsConstants.COPYFILE_EXCL);
+    made.push(aside);
+  }
+  return made;
 }
 
 /**

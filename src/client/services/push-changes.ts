@@ -18,7 +18,8 @@ import { HeadMovedError, type ApiClient } from '../api.js';
 import { encodeIndexFile, writeIndex, writeIndexFile } from '../local/link.js';
 import { chunksOf, GONE, hashFile, readSmallFile, RESTART } from '../local/files.js';
 import { TaskLimiter } from '../local/limit.js';
-import { loadRemote, snapshotSigner, type AskedRemote, type RemoteState } from './linked.js';
+import { loadRemote, snapshotSigner, trustedSigners, type AskedRemote, type RemoteState } from './linked.js';
+import { walkVerifiedHistory } from '../history.js';
 import { requireCurrentKeys } from '../keyring.js';
 import type { LinkedContext } from './open-linked.js';
 import type { PushResult } from './push.js';
@@ -81,7 +82,7 @@ export async function pushChanges(
     if (changes.length > 0) {
       throw new ConflictError(
         'the remote workspace has new snapshots since your last sync',
-        'run `insomnia-sync pull` to merge them, then push again (or push --force to make your files the new snapshot)',
+        'run `insomnia-sync pull` to merge them, then push again; `push --force` would instead replace them with your files, undoing what they changed (kept only in `log`/`restore`)',
       );
     }
     return { ...result, changes };
@@ -108,6 +109,9 @@ export async function pushChanges(
     ctx.progress.stop();
     return { ...result, upToDate: head === index.base };
   }
+
+  // Said in the result: a forced push undoes what the snapshots it replaces changed.
+  if (forcedOverOther && head !== null) result.replacedSnapshots = await countNewer(p, session, remote, head, index.base);
 
   ctx.progress.update('Creating snapshot');
   const signer = await snapshotSigner(p, session, workspaceId);
@@ -145,6 +149,20 @@ export async function pushChanges(
   recordBaseEpoch(folder.root, packed.id, remote.ring.epoch);
   ctx.progress.stop();
   return { ...result, snapshot: packed.id, parent: head, files: files.paths.length };
+}
+
+/**
+ * How many snapshots lie between our base and the remote head, checked as pull checks them; null
+ * when the base is not in the remote history (rolled back or rewritten), so they cannot be told.
+ */
+async function countNewer(p: Primitives, session: LinkedContext['session'], remote: RemoteState, head: string, base: string | null): Promise<number | null> {
+  const signers = await trustedSigners(session, remote.workspace.id, p);
+  try {
+    return await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, head, base, 'none', () => {});
+  } catch (err) {
+    if (err instanceof IntegrityFailure) return null;
+    throw err;
+  }
 }
 
 /** A group of sealed blobs, framed for upload in one buffer (protocol/blob-frames.ts). */

@@ -27,6 +27,13 @@ export interface PushResult {
   uploadedBytes: number;
   /** paths the scan passed over, as status lists them; a folder linked to another workspace ends in '/' */
   skipped: string[];
+  /** conflict copies on disk (pull's, or files named like them): never pushed, see ScanResult */
+  conflictCopies: string[];
+  /**
+   * --force over a head that is not our base: how many newer snapshots of the remote it replaced
+   * (they stay in the history), null when our base is not in that history; 0 otherwise
+   */
+  replacedSnapshots: number | null;
 }
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
@@ -50,6 +57,8 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     uploadedBlobs: 0,
     uploadedBytes: 0,
     skipped: scan.skipped,
+    conflictCopies: scan.conflictCopies,
+    replacedSnapshots: 0,
   };
   // --force over a remote that is not at our base makes our files the head, changed or not.
   const replacing = async (): Promise<boolean> => opts.force === true && (await workspace).head !== base;

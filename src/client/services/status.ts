@@ -20,6 +20,8 @@ export interface StatusResult {
   remoteMoved: boolean;
   changes: LocalChange[];
   skipped: string[];
+  /** conflict copies left by pull (or files named like them), never synced: see ScanResult */
+  conflictCopies: string[];
 }
 
 export async function status(ctx: ClientContext): Promise<StatusResult> {
@@ -49,5 +51,6 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     remoteMoved: workspace.head !== base,
     changes,
     skipped: scan.skipped,
+    conflictCopies: scan.conflictCopies,
   };
 }
