@@ -201,6 +201,15 @@ describe('Ctrl-C takes back what a command started', () => {
       expect(readdirSync(parent)).toEqual([]);
     }, 60_000);
 
+    it(`clone W DIR, ${name}: exit 130, no folder and no link left`, async () => {
+      const parent = tempDir('isync-abrupt-clone-');
+      const dir = path.join(parent, 'c', 'copy');
+      const res = await interrupted(m, ['clone', 'Big', dir], () => someFileUnder(path.join(dir, '.insomnia-sync', 'staging')), {}, signals);
+      expect(res.sawReady).toBe(true);
+      expect(cancelledStatus(res), res.stderr).toBe(130);
+      expect(readdirSync(parent)).toEqual([]);
+    }, 60_000);
+
     it(`restore --to DIR, ${name}: exit 130, nothing left`, async () => {
       const parent = tempDir('isync-abrupt-restore-');
       const res = await interrupted(m, ['restore', snapshot, '--to', path.join(parent, 'r', 'to')], () => someFileUnder(parent), {}, signals, ws);

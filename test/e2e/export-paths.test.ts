@@ -52,6 +52,7 @@ describe('export and restore --to: where they may write', () => {
       [['export', '--workspace', 'Paths', '--out', afile], /afile is a file, not a folder/],
       [['account', 'export', '--out', path.join(afile, 'acct.tar.gz')], /afile is a file, not a folder/],
       [['restore', snapshot, '--to', path.join(afile, 'sub')], /afile is a file, not a folder/],
+      [['clone', 'Paths', path.join(afile, 'sub')], /afile is a file, not a folder/],
     ];
     for (const [args, message] of cases) {
       const res = await m.run(args, { cwd: ws });
@@ -73,6 +74,9 @@ describe('export and restore --to: where they may write', () => {
     const restored = await m.run(['restore', snapshot, '--to', '/proc/isync-r'], { cwd: ws });
     expect(restored.code, restored.stderr).toBe(1);
     expect(restored.stderr).toMatch(/cannot write \/proc\/isync-r \(/);
+    const cloned = await m.run(['clone', 'Paths', '/proc/isync-clone']);
+    expect(cloned.code, cloned.stderr).toBe(1);
+    expect(cloned.stderr).toMatch(/cannot write \/proc\/isync-clone \(/);
     const account = await m.run(['account', 'export', '--out', '/proc/isync-acct.tar.gz']);
     expect(account.code, account.stderr).toBe(1);
     expect(account.stderr).toMatch(/cannot write \/proc\/isync-acct.tar.gz \(/);

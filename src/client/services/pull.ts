@@ -26,6 +26,8 @@ import { openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 import { recordBaseEpoch, recordedBaseEpoch } from '../local/base-epoch.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
+import { cannotWrite, checkNewPath } from '../local/new-path.js';
+import { takeBackOnExit } from '../local/take-back.js';
 
 export interface PullConflict {
   path: string;
@@ -309,25 +311,41 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
   if (existsSync(root)) {
     if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
     if (readdirSync(root).length > 0) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
+  } else {
+    // a file on the way (exit 2) or a folder this user cannot write in (exit 1), said before any download
+    checkNewPath(root, 'DIR');
   }
   // the first folder this makes (root or a parent of it): what a failed clone takes back
-  const made = mkdirSync(root, { recursive: true });
+  let made: string | undefined;
+  try {
+    made = mkdirSync(root, { recursive: true });
+  } catch (err) {
+    throw cannotWrite(root, err, 'DIR');
+  }
   const folder: LinkedFolder = {
     root,
     link: { version: 1, server: principalServer(session), workspaceId: found.workspace.id, teamId: found.workspace.teamId, profile: ctx.profile },
   };
+  // Like git: a failed clone leaves no half-linked folder behind, so it can simply be run again.
+  // (The files it placed are already gone: placeRemoteFiles takes them back.)
+  const madeFolder = made;
+  const takeBackLink = (): void => {
+    rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+    if (madeFolder !== undefined) removeEmptyFoldersUpTo(root, madeFolder);
+  };
+  // a second Ctrl-C or a hangup exits before the catch below runs: the link goes then too
+  const forget = takeBackOnExit(takeBackLink);
   try {
     writeLink(root, folder.link);
     const index = emptyIndex(found.workspace.id);
     writeIndex(root, index);
     const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, 'theirs', true));
+    forget();
     return { ...result, name: found.name };
   } catch (err) {
-    // Like git: a failed clone leaves no half-linked folder behind, so it can simply be run again.
-    // (The files it placed are already gone: placeRemoteFiles takes them back.)
-    rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
-    if (made !== undefined) removeEmptyFoldersUpTo(root, made);
-    throw err;
+    forget();
+    takeBackLink();
+    throw cannotWrite(root, err, 'DIR');
   }
 }
 
