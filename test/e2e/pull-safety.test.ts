@@ -215,6 +215,9 @@ describe('pull and restore leave alone what is not theirs', () => {
     writeFileSync(path.join(aDir, 'a.json'), 'a1');
     const unasked = await a.run(['restore', first], { cwd: aDir });
     expect(unasked.code, unasked.stderr).toBe(3);
+    // as pull, each file is named under the error, with where the snapshot's version went
+    expect(unasked.stderr).toContain("\n  b.json: the snapshot's written to b.json.conflict\n");
+    expect(unasked.stderr).toContain('hint: compare each file with its copy, keep what you want, delete the copy');
     expect(readFileSync(path.join(aDir, 'b.json'), 'utf8')).toBe('precious');
     expect(readFileSync(path.join(aDir, 'b.json.conflict'), 'utf8')).toBe('b1');
   }, 90_000);

@@ -3,9 +3,7 @@ import { ConflictError } from '../../client/errors.js';
 import { pull, type PullResult } from '../../client/services/pull.js';
 import type { Output } from '../output.js';
 import { shown } from '../shown-text.js';
-
-/** Lines a list of files takes at most before "… and N more". */
-const MAX_LISTED = 20;
+import { capped } from '../capped-lines.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const strategy = opts.ours ? 'ours' : opts.theirs ? 'theirs' : 'conflict';
@@ -41,12 +39,6 @@ function summary(out: Output, res: PullResult): string[] {
     ),
   );
   return lines;
-}
-
-/** At most MAX_LISTED lines: past that, the first MAX_LISTED - 1 and a count of the rest. */
-function capped(lines: string[]): string[] {
-  if (lines.length <= MAX_LISTED) return lines;
-  return [...lines.slice(0, MAX_LISTED - 1), `  … and ${lines.length - MAX_LISTED + 1} more`];
 }
 
 function isPullResult(details: unknown): details is PullResult {

@@ -206,7 +206,7 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     ];
     throw new ConflictError(
       `${what.join(' and ')}: kept yours` + (applied.setAside.length > 0 ? `; wrote the snapshot's beside ${applied.setAside.length} as NAME.conflict` : ''),
-      'compare each NAME with NAME.conflict, keep what you want, delete the .conflict copy',
+      'compare each file with its copy, keep what you want, delete the copy',
       { ...result, conflicts },
     );
   }
