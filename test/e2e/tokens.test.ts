@@ -308,7 +308,7 @@ describe('access tokens, end to end', () => {
     expect(list.find((t) => t.name === 'ci-read')!.scope).toBe('read');
     const human = await alice.run(['token', 'list', '--workspace', 'proj-a']);
     expect(human.code, human.stderr).toBe(0);
-    expect(human.stdout).toMatch(/ID\s+NAME\s+SCOPE\s+WORKSPACE\s+CREATED\s+LAST USED\s+EXPIRES/);
+    expect(human.stdout).toMatch(/ID\s+NAME\s+SCOPE\s+WORKSPACE\s+CREATED \(UTC\)\s+LAST USED \(UTC\)\s+EXPIRES \(UTC\)/);
     expect(human.stdout).toMatch(/ci-read\s+read-only\s+proj-a/);
     for (const t of tokens) {
       const { secret, tokenKey } = tokenParts(t);

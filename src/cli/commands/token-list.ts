@@ -10,7 +10,8 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   out.result(res, () => {
     if (res.tokens.length === 0) return 'No access tokens. Create one with `insomnia-sync token create --workspace W`.';
     // teammates' tokens are listed too: who made each tells whose CI it is (and who may revoke it)
-    const header = ['ID', 'NAME', 'SCOPE', 'WORKSPACE', 'CREATED', 'LAST USED', 'EXPIRES', 'STATUS', 'CREATED BY'];
+    // times in UTC, as log and token create say them
+    const header = ['ID', 'NAME', 'SCOPE', 'WORKSPACE', 'CREATED (UTC)', 'LAST USED (UTC)', 'EXPIRES (UTC)', 'STATUS', 'CREATED BY'];
     const rows = res.tokens.map((t) => [
       t.id.slice(0, 12),
       shown(t.name),
