@@ -7,7 +7,7 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clonedFolder, linkedFolder, ROOT, twoMachines, type Machine } from '../helpers/cli.js';
+import { folderPairs, ROOT, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -23,22 +23,16 @@ describe('pull and local edits', () => {
   let server: StartedServer;
   let a: Machine;
   let b: Machine;
-  let n = 0;
+  let pair: ReturnType<typeof folderPairs>;
 
   beforeAll(async () => {
     server = await startServer();
     ({ a, b } = await twoMachines(server.url, 'edits@example.com'));
+    pair = folderPairs(a, b, 'edits', { message: 'first' });
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
   });
-
-  /** A workspace pushed from A with `files`, cloned on B. */
-  async function pair(files: Record<string, string>): Promise<{ aDir: string; bDir: string }> {
-    const name = `edits-${++n}`;
-    const { dir: aDir } = await linkedFolder(a, name, files, { prefix: 'isync-edits-a-', message: 'first' });
-    return { aDir, bDir: await clonedFolder(b, name, 'isync-edits-b-') };
-  }
 
   async function push(m: Machine, dir: string, message: string): Promise<void> {
     const res = await m.run(['push', '-m', message], { cwd: dir });

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clonedFolder, linkedFolder, tempDir, twoMachines, type Machine } from '../helpers/cli.js';
+import { folderPairs, tempDir, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -18,22 +18,16 @@ describe('pull and restore leave alone what is not theirs', () => {
   let server: StartedServer;
   let a: Machine;
   let b: Machine;
-  let n = 0;
+  let pair: ReturnType<typeof folderPairs>;
 
   beforeAll(async () => {
     server = await startServer();
     ({ a, b } = await twoMachines(server.url, 'safety@example.com'));
+    pair = folderPairs(a, b, 'safety', { message: 'first' });
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
   });
-
-  /** A workspace pushed from A with `files`, cloned on B. */
-  async function pair(files: Record<string, string>): Promise<{ aDir: string; bDir: string; name: string }> {
-    const name = `safety-${++n}`;
-    const { dir: aDir } = await linkedFolder(a, name, files, { prefix: 'isync-safety-a-', message: 'first' });
-    return { aDir, bDir: await clonedFolder(b, name, 'isync-safety-b-'), name };
-  }
 
   async function push(m: Machine, dir: string, message: string): Promise<void> {
     const res = await m.run(['push', '-m', message], { cwd: dir });

@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clonedFolder, linkedFolder, twoMachines, type Machine } from '../helpers/cli.js';
+import { folderPairs, twoMachines, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
@@ -16,22 +16,16 @@ describe('sync output names what it cannot sync and what conflicts', () => {
   let server: StartedServer;
   let a: Machine;
   let b: Machine;
-  let n = 0;
+  let pair: ReturnType<typeof folderPairs>;
 
   beforeAll(async () => {
     server = await startServer();
     ({ a, b } = await twoMachines(server.url, 'sync-ux@example.com'));
+    pair = folderPairs(a, b, 'ux');
   }, 60_000);
   afterAll(async () => {
     await server?.stop();
   });
-
-  /** A workspace pushed from A with `files`, cloned on B. */
-  async function pair(files: Record<string, string>): Promise<{ aDir: string; bDir: string }> {
-    const name = `ux-${++n}`;
-    const { dir: aDir } = await linkedFolder(a, name, files, { prefix: 'isync-ux-a-' });
-    return { aDir, bDir: await clonedFolder(b, name, 'isync-ux-b-') };
-  }
 
   async function push(m: Machine, dir: string, ...args: string[]): Promise<void> {
     const res = await m.run(['push', ...args], { cwd: dir });

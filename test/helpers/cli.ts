@@ -174,3 +174,16 @@ export async function clonedFolder(m: Machine, name: string, prefix = 'isync-clo
   succeeded(`clone ${name}`, await m.run(['clone', name, dir]));
   return dir;
 }
+
+/**
+ * For two-machine suites: each call pushes a new workspace (`LABEL-N`) with `files` from `a` and
+ * clones it on `b`. Made in beforeAll, once the machines exist.
+ */
+export function folderPairs(a: Machine, b: Machine, label: string, opts: { message?: string } = {}): (files: Record<string, string>) => Promise<{ aDir: string; bDir: string; name: string }> {
+  let n = 0;
+  return async (files) => {
+    const name = `${label}-${++n}`;
+    const { dir: aDir } = await linkedFolder(a, name, files, { prefix: `isync-${label}-a-`, ...(opts.message !== undefined ? { message: opts.message } : {}) });
+    return { aDir, bDir: await clonedFolder(b, name, `isync-${label}-b-`), name };
+  };
+}
