@@ -3,7 +3,12 @@
  * Files whose stat data match the index are not read; keys are unlocked only when a file must be
  * re-hashed.
  */
-import type { LocalChange } from '../../sync/diff.js';
+import { planRescan, type LocalChange } from '../../sync/diff.js';
+import type { StatColumns } from '../../sync/file-columns.js';
+import type { IndexColumns } from '../../sync/index-format.js';
+import { comparePaths } from '../../sync/paths.js';
+import type { WorkspaceInfo } from '../../protocol/types.js';
+import { UnreachableError } from '../errors.js';
 import type { ClientContext } from '../context.js';
 import { requireBaseKept } from '../history.js';
 import { writeIndex } from '../local/link.js';
@@ -24,6 +29,21 @@ export interface StatusResult {
   conflictCopies: string[];
 }
 
+/**
+ * status with the server out of reach (a train, a dead VPN): exit 6 as before, but what can be
+ * told locally is told — the error's details (`--json`) hold it, and the CLI prints it first.
+ * Touched files cannot be compared (the key that names blobs comes from the server): they are
+ * listed as modified, `compared: false`.
+ */
+export class StatusUnreachable extends UnreachableError {
+  constructor(
+    cause: UnreachableError,
+    readonly details: Omit<StatusResult, 'remoteHead' | 'remoteMoved'> & { compared: boolean },
+  ) {
+    super(cause.message, cause.hint);
+  }
+}
+
 export async function status(ctx: ClientContext): Promise<StatusResult> {
   const p = ctx.primitives;
   const { folder, session } = await openLinkedFolder(ctx);
@@ -33,24 +53,38 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   const scanned = await scanAgainstIndex(folder.root);
   const { scan, base } = scanned;
   let changes: LocalChange[] = [];
+  let compared = true;
   if (!scanned.clean) {
     const index = scanned.columns();
-    const local = await readLocalTree(p, folder.root, index, async () => localBlobIdKey(p, session, (await loadRemote(p, session, folder.link.workspaceId)).ring, folder.root, index.base), scan);
-    // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
-    // Not while another command works here (it owns the index), nor over an index one wrote since.
-    if (local.changes.length === 0 && local.rehashed && tryLockFolder(folder.root) && scanned.indexUnchanged()) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
-    changes = local.changes;
+    try {
+      const local = await readLocalTree(p, folder.root, index, async () => localBlobIdKey(p, session, (await loadRemote(p, session, folder.link.workspaceId)).ring, folder.root, index.base), scan);
+      // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
+      // Not while another command works here (it owns the index), nor over an index one wrote since.
+      if (local.changes.length === 0 && local.rehashed && tryLockFolder(folder.root) && scanned.indexUnchanged()) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
+      changes = local.changes;
+    } catch (err) {
+      if (!(err instanceof UnreachableError)) throw err;
+      compared = false;
+      changes = changesByStat(index, scan.columns);
+    }
   }
-  const workspace = await workspaceP;
+  const local = { workspaceId: folder.link.workspaceId, root: folder.root, base, changes, skipped: scan.skipped, conflictCopies: scan.conflictCopies };
+  let workspace: WorkspaceInfo;
+  try {
+    workspace = await workspaceP;
+  } catch (err) {
+    if (err instanceof UnreachableError) throw new StatusUnreachable(err, { ...local, compared });
+    throw err;
+  }
+  if (!compared) throw new StatusUnreachable(new UnreachableError('the server stopped answering while status read your files'), { ...local, compared });
   if (workspace.head !== base && base !== null) await requireBaseKept(session.api, folder.link.workspaceId, base, workspace.head);
-  return {
-    workspaceId: folder.link.workspaceId,
-    root: folder.root,
-    base,
-    remoteHead: workspace.head,
-    remoteMoved: workspace.head !== base,
-    changes,
-    skipped: scan.skipped,
-    conflictCopies: scan.conflictCopies,
-  };
+  return { ...local, remoteHead: workspace.head, remoteMoved: workspace.head !== base };
+}
+
+/** Local changes by stat data alone: new and deleted files, and every touched one as modified. */
+function changesByStat(index: IndexColumns, scan: StatColumns): LocalChange[] {
+  const plan = planRescan(index, scan);
+  const changes: LocalChange[] = plan.dirty.map((row, k) => ({ kind: plan.dirtyInIndex[k]! < 0 ? 'added' : 'modified', path: scan.paths[row]! }));
+  for (const k of plan.deleted) changes.push({ kind: 'deleted', path: index.paths[k]! });
+  return changes.sort((x, y) => comparePaths(x.path, y.path));
 }
