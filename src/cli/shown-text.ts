@@ -6,11 +6,13 @@
  * escapes, as git quotes unusual path names; ordinary text, non-ASCII letters included, as it is.
  */
 
-// C0 controls, DEL, C1 controls, and the bidirectional embeddings, overrides and isolates.
-// eslint-disable-next-line no-control-regex
-const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-// eslint-disable-next-line no-control-regex
-const UNSAFE_ALL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069"\\]/g;
+// What protocol/text.ts's isPrintableLine refuses in names: C0 and C1 controls, DEL, the Arabic
+// letter mark, LRM/RLM, line and paragraph separators (a newline to some terminals), the
+// bidirectional embeddings, overrides and isolates, and lone surrogates (with the `u` flag the
+// range matches only unpaired halves). test/cli/shown-text.test.ts checks the two agree.
+const RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff';
+const UNSAFE = new RegExp(`[${RANGES}]`, 'u');
+const UNSAFE_ALL = new RegExp(`[${RANGES}"\\\\]`, 'gu');
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
 const escaped = (c: string): string => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -25,11 +27,9 @@ export function quoted(text: string): string {
   return `"${text.replace(UNSAFE_ALL, escaped)}"`;
 }
 
-// eslint-disable-next-line no-control-regex
-const UNSAFE_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_LINE = new RegExp(`[${RANGES}]`, 'gu');
 // the same but for newline and tab, which start a line or move right and overwrite nothing
-// eslint-disable-next-line no-control-regex
-const UNSAFE_IN_LINES = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE_IN_LINES = new RegExp(`(?![\\n\\t])[${RANGES}]`, 'gu');
 
 /**
  * A line of our own that embeds text from elsewhere — an error naming a team, a question naming a

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isPrintableLine } from '../../src/protocol/text.js';
 import { quoted, shown, shownLine, shownLines } from '../../src/cli/shown-text.js';
 
 describe('text from elsewhere, shown on a terminal', () => {
@@ -45,5 +46,20 @@ describe('text from elsewhere, shown on a terminal', () => {
       const ch = String.fromCharCode(c);
       if (ch !== '\n' && ch !== '\t') expect(shownLines(`x${ch}y`)).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
     }
+  });
+
+  it('quotes exactly what the server refuses in a name: every BMP character and lone surrogates agree with isPrintableLine', () => {
+    const differ: string[] = [];
+    for (let c = 0; c <= 0xffff; c++) {
+      const ch = String.fromCharCode(c);
+      const quotedHere = shown(`x${ch}y`) !== `x${ch}y`;
+      // a quote and a backslash are printable, and left alone unless quoting happens anyway
+      if (quotedHere !== !isPrintableLine(`x${ch}y`)) differ.push(c.toString(16));
+    }
+    expect(differ).toEqual([]);
+    expect(shown('line\u2028sep')).toBe('"line\\u2028sep"');
+    expect(shown('rtl\u200fmark')).toBe('"rtl\\u200fmark"');
+    // a pair of surrogates is one character (an emoji), printed as it is
+    expect(shown('ok \u{1f600}')).toBe('ok \u{1f600}');
   });
 });
