@@ -5,14 +5,14 @@
  * bidirectional override could reorder what is read. Such text is shown quoted with C-style
  * escapes, as git quotes unusual path names; ordinary text, non-ASCII letters included, as it is.
  */
+import { UNPRINTABLE_RANGES } from '../protocol/text.js';
 
-// What protocol/text.ts's isPrintableLine refuses in names: C0 and C1 controls, DEL, the Arabic
-// letter mark, LRM/RLM, line and paragraph separators (a newline to some terminals), the
-// bidirectional embeddings, overrides and isolates, and lone surrogates (with the `u` flag the
-// range matches only unpaired halves). test/cli/shown-text.test.ts checks the two agree.
-const RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff';
-const UNSAFE = new RegExp(`[${RANGES}]`, 'u');
-const UNSAFE_ALL = new RegExp(`[${RANGES}"\\\\]`, 'gu');
+// What protocol/text.ts's isPrintableLine refuses in names, and for the same reasons: C0 and C1
+// controls, DEL, the Arabic letter mark, LRM/RLM, line and paragraph separators (a newline to
+// some terminals), the bidirectional controls, and lone surrogates (with the `u` flag the range
+// matches only unpaired halves).
+const UNSAFE = new RegExp(`[${UNPRINTABLE_RANGES}]`, 'u');
+const UNSAFE_ALL = new RegExp(`[${UNPRINTABLE_RANGES}"\\\\]`, 'gu');
 
 const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '"': '\\"', '\\': '\\\\' };
 const escaped = (c: string): string => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -27,9 +27,9 @@ export function quoted(text: string): string {
   return `"${text.replace(UNSAFE_ALL, escaped)}"`;
 }
 
-const UNSAFE_IN_LINE = new RegExp(`[${RANGES}]`, 'gu');
+const UNSAFE_IN_LINE = new RegExp(`[${UNPRINTABLE_RANGES}]`, 'gu');
 // the same but for newline and tab, which start a line or move right and overwrite nothing
-const UNSAFE_IN_LINES = new RegExp(`(?![\\n\\t])[${RANGES}]`, 'gu');
+const UNSAFE_IN_LINES = new RegExp(`(?![\\n\\t])[${UNPRINTABLE_RANGES}]`, 'gu');
 
 /**
  * A line of our own that embeds text from elsewhere — an error naming a team, a question naming a

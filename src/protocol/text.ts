@@ -6,9 +6,11 @@
  * Nor a lone UTF-16 surrogate (JSON's "\ud800"): it has no UTF-8 form, so each database would
  * store its own replacement (SQLite three U+FFFD, PostgreSQL one) and the backends would differ.
  * Under the `u` flag the surrogate range matches only unpaired halves; an emoji's pair is one
- * code point above U+FFFF.
+ * code point above U+FFFF. The CLI quotes the same characters when it prints text from
+ * elsewhere (cli/shown-text.ts): hence the class's inside, exported.
  */
-const UNPRINTABLE = '[\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff]';
+export const UNPRINTABLE_RANGES = '\\u0000-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u2028\\u2029\\u202a-\\u202e\\u2066-\\u2069\\ud800-\\udfff';
+const UNPRINTABLE = `[${UNPRINTABLE_RANGES}]`;
 const ANY_UNPRINTABLE = new RegExp(UNPRINTABLE, 'u');
 const EVERY_UNPRINTABLE = new RegExp(UNPRINTABLE, 'gu');
 
@@ -22,13 +24,4 @@ export function isPrintableLine(text: string): boolean {
  */
 export function printableLine(text: string): string {
   return text.replace(EVERY_UNPRINTABLE, '\ufffd');
-}
-
-/**
- * The text with each character isPrintableLine refuses written as a visible escape (`\u001b`):
- * for a terminal showing stored text that may predate the rule, where U+FFFD would hide what
- * was there.
- */
-export function escapeUnprintable(text: string): string {
-  return text.replace(EVERY_UNPRINTABLE, (c) => `\\u${c.codePointAt(0)!.toString(16).padStart(4, '0')}`);
 }

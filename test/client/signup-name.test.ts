@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClientContext } from '../../src/client/context.js';
 import { signup } from '../../src/client/services/auth.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { escapeUnprintable, isPrintableLine, printableLine } from '../../src/protocol/text.js';
+import { isPrintableLine, printableLine } from '../../src/protocol/text.js';
 
 const UNPRINTABLE = [
   'IT Support\nInvite code: AAAA-BBBB-CCCC-DDDD',
@@ -61,9 +61,4 @@ describe('account names', () => {
     expect(printableLine('a\nb\u202ec\u0007')).toBe('a\ufffdb\ufffdc\ufffd');
   });
 
-  it('escapeUnprintable shows each refused character as a visible \\u escape and leaves a printable line', () => {
-    expect(escapeUnprintable('Zoë 🚀')).toBe('Zoë 🚀');
-    expect(escapeUnprintable('a\u001b[2J\nb\u202e\u009b')).toBe('a\\u001b[2J\\u000ab\\u202e\\u009b');
-    for (const bad of UNPRINTABLE) expect(isPrintableLine(escapeUnprintable(bad))).toBe(true);
-  });
 });
