@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -47,12 +47,24 @@ async function startSlowFetchProxy(target: string): Promise<{ url: string; close
   };
 }
 
+/**
+ * Every file under `dir`, read while the command runs: a folder it removes between the listing and
+ * the look inside it (a staging folder, its write probe) counts as having nothing in it.
+ */
+function filesIn(dir: string): Dirent[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
 /** Every file under `dir` but the link folder's. */
 function filesUnder(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile() && !path.join(e.parentPath, e.name).includes(`${path.sep}.insomnia-sync`))
-    .map((e) => path.join(e.parentPath, e.name));
+  return filesIn(dir)
+    .map((e) => path.join(e.parentPath, e.name))
+    .filter((file) => !file.includes(`${path.sep}.insomnia-sync`));
 }
 
 /**
@@ -103,7 +115,7 @@ function cancelledStatus(res: { code: number | null; signal: NodeJS.Signals | nu
 
 /** Whether any file under `dir` (hidden ones included) holds bytes. */
 function someFileUnder(dir: string): boolean {
-  return existsSync(dir) && readdirSync(dir, { recursive: true, withFileTypes: true }).some((e) => e.isFile() && statSync(path.join(e.parentPath, e.name)).size > 0);
+  return filesIn(dir).some((e) => (statSync(path.join(e.parentPath, e.name), { throwIfNoEntry: false })?.size ?? 0) > 0);
 }
 
 describe('Ctrl-C takes back what a command started', () => {
@@ -146,7 +158,7 @@ describe('Ctrl-C takes back what a command started', () => {
     const dir = path.join(tempDir('isync-cancel-clone-'), 'copy');
     // the clone writes into a staging tree and moves it into place at the end: interrupted while it fills
     const staged = path.join(dir, '.insomnia-sync', 'staging');
-    const res = await interrupted(m, ['clone', 'Cancel', dir], () => existsSync(staged) && readdirSync(staged, { recursive: true, withFileTypes: true }).some((e) => e.isFile()));
+    const res = await interrupted(m, ['clone', 'Cancel', dir], () => filesIn(staged).length > 0);
     expect(res.sawReady).toBe(true);
     expect(res.code, res.stderr).toBe(130);
     expect(res.stderr).toMatch(/cancelled/);
