@@ -1,6 +1,7 @@
 import type { ClientContext } from '../../client/context.js';
 import { exportWorkspace } from '../../client/services/export.js';
 import type { Output } from '../output.js';
+import { caseProbeFor } from '../../client/local/case-probe.js';
 import { shown } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
@@ -11,6 +12,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     ...(opts.snapshot ? { snapshot: opts.snapshot as string } : {}),
     encrypt: Boolean(opts.encrypt),
     ...(passphrase ? { passphrase } : {}),
+    caseProbe: caseProbeFor(process.env),
   });
   out.result(res, () => [
     `${out.green('✓')} Exported ${out.bold(shown(res.name))} ${res.snapshot ? `at ${res.snapshot.slice(0, 12)}` : '(empty)'}: ${res.files} file(s), ${res.bytes} bytes`,

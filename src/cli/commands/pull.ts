@@ -2,6 +2,7 @@ import type { ClientContext } from '../../client/context.js';
 import { ConflictError } from '../../client/errors.js';
 import { pull, type PullResult } from '../../client/services/pull.js';
 import type { Output } from '../output.js';
+import { caseProbeFor } from '../../client/local/case-probe.js';
 import { shown } from '../shown-text.js';
 import { capped } from '../capped-lines.js';
 
@@ -9,7 +10,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   const strategy = opts.ours ? 'ours' : opts.theirs ? 'theirs' : 'conflict';
   let res: PullResult;
   try {
-    res = await pull(ctx, { strategy });
+    res = await pull(ctx, { strategy, caseProbe: caseProbeFor(process.env) });
   } catch (err) {
     // Conflicts (exit 3) come after the pull applied everything else: what it did goes to stdout as
     // for a clean pull, each conflict under the error (--json: the error's details hold both).

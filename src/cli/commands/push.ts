@@ -37,6 +37,12 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   if (res.conflictCopies.length > 0) {
     out.warn(`${res.conflictCopies.length} conflict copy(ies) not pushed, their content is only here: ${firstFew(res.conflictCopies)}; keep what you want, then delete them (see \`insomnia-sync status\`)`);
   }
+  // Linux keeps A.yaml and a.yaml apart; a Mac or Windows machine would hold one file for both.
+  if (res.caseCollisions.length > 0) {
+    const pairs = res.caseCollisions.map((g) => g.map(shown).join(' and '));
+    const listed = pairs.length > FIRST_FEW ? `${pairs.slice(0, FIRST_FEW).join('; ')} and ${pairs.length - FIRST_FEW} more` : pairs.join('; ');
+    out.warn(`names that differ only in case in one folder: ${listed}; a Mac or Windows machine cannot hold both (clone and pull refuse there): rename one`);
+  }
   out.result(res, () => {
     if (!res.snapshot) return res.upToDate ? 'Everything up to date.' : 'No local changes to push. The remote has new snapshots: run `insomnia-sync pull`.';
     const mb = (res.uploadedBytes / 1024 / 1024).toFixed(1);

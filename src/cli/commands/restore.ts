@@ -2,13 +2,14 @@ import type { ClientContext } from '../../client/context.js';
 import { ConflictError } from '../../client/errors.js';
 import { restore, type RestoreConflict } from '../../client/services/history.js';
 import type { Output } from '../output.js';
+import { caseProbeFor } from '../../client/local/case-probe.js';
 import { capped } from '../capped-lines.js';
 import { shown } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, args: unknown[], opts: Record<string, unknown>): Promise<void> {
   let res;
   try {
-    res = await restore(ctx, { snapshot: args[0] as string, ...(opts.to ? { to: opts.to as string } : {}) });
+    res = await restore(ctx, { snapshot: args[0] as string, ...(opts.to ? { to: opts.to as string } : {}), caseProbe: caseProbeFor(process.env) });
   } catch (err) {
     // as pull: each file kept, and where the snapshot's version went, under the error line
     const conflicts = (err as ConflictError).details as { conflicts?: RestoreConflict[] } | undefined;

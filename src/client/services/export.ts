@@ -26,6 +26,8 @@ import { takeBackOnExit } from '../local/take-back.js';
 import { lstatOrNull } from '../local/files.js';
 import { NewerFormatError } from '../../sync/errors.js';
 import { placeRemoteFiles, removeEmptyFoldersUpTo } from '../local/materialize.js';
+import { fileSystemProbe, refuseCaseCollisions, type CaseProbe } from '../local/case-probe.js';
+import { caseCollisions } from '../../sync/case-fold.js';
 import { readRemoteFiles, type RemoteFile } from '../remote-read.js';
 import type { TarEntry } from '../tar-stream.js';
 import { requireSession, type ActiveSession } from '../session.js';
@@ -46,6 +48,11 @@ export interface ExportOptions {
   encrypt?: boolean;
   /** the age passphrase when it comes from the environment; otherwise the prompter asks */
   passphrase?: string;
+  /**
+   * for a folder: asks whether its file system takes two names that differ only in case for one
+   * (default: it is asked); an archive holds both, so it is never asked
+   */
+  caseProbe?: CaseProbe;
 }
 
 export interface WorkspaceExportResult {
@@ -163,9 +170,11 @@ function summary(s: OpenedSnapshot): { name: string; snapshot: string | null; fi
 }
 
 /** Downloads a snapshot's files into `dir`, a new private folder. */
-async function placeSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, s: OpenedSnapshot, dir: string): Promise<void> {
+async function placeSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, s: OpenedSnapshot, dir: string, caseProbe: CaseProbe): Promise<void> {
   mkdirSync(dir, { mode: 0o700 });
   if (!s.keys) return;
+  // asked in the staging folder, on the file system the export lands on, before any download
+  refuseCaseCollisions(dir, caseCollisions(s.files.map((f) => f.path)), caseProbe, 'export', 'nothing was written (an --out NAME.tar.gz archive holds both)');
   const plans = s.files.map((f) => ({ target: f.path, file: f }));
   await placeRemoteFiles({ p: ctx.primitives, api: principal.api, workspaceId, keys: s.keys, epoch: s.epoch, root: dir, plans, progress: ctx.progress, signal: ctx.cancellation?.() });
   rmSync(path.join(dir, STATE_DIR), { recursive: true, force: true });
@@ -349,7 +358,7 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
   ctx.progress.start('Verifying history');
   const opened = await openSnapshot(ctx, principal, workspaceId, opts.snapshot, base);
   if (target.format === 'dir') {
-    await exportToFolder(target.out, (dir) => placeSnapshot(ctx, principal, workspaceId, opened, dir), ctx.cancellation?.());
+    await exportToFolder(target.out, (dir) => placeSnapshot(ctx, principal, workspaceId, opened, dir, opts.caseProbe ?? fileSystemProbe), ctx.cancellation?.());
   } else {
     ctx.progress.update('Writing the archive');
     const entries = snapshotEntries(ctx, principal, workspaceId, opened, folderName(opened.name, workspaceId), new Date());

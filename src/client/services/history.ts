@@ -22,6 +22,9 @@ import { filesOf } from '../../sync/file-columns.js';
 import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { NAME_A_WORKSPACE_HINT, openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
+import { refuseCaseCollisionsHere } from './pull.js';
+import { fileSystemProbe, refuseCaseCollisions, type CaseProbe } from '../local/case-probe.js';
+import { caseCollisions } from '../../sync/case-fold.js';
 
 export interface LogEntry {
   id: string;
@@ -83,12 +86,20 @@ export interface RestoreConflict {
  * Checks out an older snapshot: into the linked folder (its files then differ from the last sync,
  * so the next push records the restore as a new snapshot), or with `to` into a new folder.
  */
-export function restore(ctx: ClientContext, opts: { snapshot: string; to?: string }): Promise<RestoreResult> {
+export interface RestoreOptions {
+  snapshot: string;
+  to?: string;
+  /** asks whether the folder's file system takes two names that differ only in case for one (default: it is asked) */
+  caseProbe?: CaseProbe;
+}
+
+export function restore(ctx: ClientContext, opts: RestoreOptions): Promise<RestoreResult> {
   // a download like a pull's: see young-generation.ts
   return withSteadyYoungGeneration(() => restoreSnapshot(ctx, opts));
 }
 
-async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?: string }): Promise<RestoreResult> {
+async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promise<RestoreResult> {
+  const caseProbe = opts.caseProbe ?? fileSystemProbe;
   const p = ctx.primitives;
   const { folder, session } = await openLinkedFolder(ctx);
   if (!opts.to) lockFolder(folder.root);
@@ -121,6 +132,12 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     if (there === null) checkNewPath(root, '--to');
     try {
       made = mkdirSync(root, { recursive: true });
+    } catch (err) {
+      throw cannotWrite(root, err, '--to');
+    }
+    try {
+      // asked in the folder itself (it exists now), before anything is written in it
+      refuseCaseCollisions(root, caseCollisions(files.map((f) => f.path)), caseProbe, 'restore');
       mkdirSync(path.join(root, STATE_DIR), { recursive: true });
     } catch (err) {
       if (made !== undefined) removeEmptyFoldersUpTo(root, made);
@@ -145,6 +162,8 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
     untracked = new Set(tree.filter((f) => !tracked.has(f.path)).map((f) => f.path));
     // (one where a folder of the snapshot goes is an obstacle, refused below before anything changes)
     const inTheWay = files.filter((f) => untracked.has(f.path)).map((f) => f.path);
+    // Refused before the question below: names that differ only in case where they are one name.
+    const seenHere = refuseCaseCollisionsHere(root, new Set(local.files.paths), [...wanted.values(), ...[...untracked].map((p) => ({ path: p }))], files.map((f) => ({ target: f.path, file: f })), deletes, caseProbe, 'restore');
     // What the restore replaces or deletes of what you changed since the last sync; a new file of
     // yours is never among it.
     const touched = new Set([...files.map((f) => f.path), ...deletes]);
@@ -155,7 +174,7 @@ async function restoreSnapshot(ctx: ClientContext, opts: { snapshot: string; to?
       // a confirmation answered no exits 2, as one not given (no terminal) does, and as elsewhere
       if (!ok) throw new UsageError('not restored: you have unpushed changes', 'push them first, or pass --yes to overwrite them');
     }
-    const obstacles = findObstacles(root, files.map((f) => f.path), new Set(local.files.paths), new Set(deletes));
+    const obstacles = findObstacles(root, files.map((f) => f.path), seenHere, new Set(deletes));
     if (obstacles.length > 0) throw obstacleError(obstacles, 'restore');
     const scanned = seenIn(local.files);
     // A file never synced where the snapshot has one counts as one the restore must not replace, as

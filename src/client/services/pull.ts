@@ -28,6 +28,8 @@ import { recordBaseEpoch, recordedBaseEpoch } from '../local/base-epoch.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
 import { cannotWrite, checkNewPath } from '../local/new-path.js';
 import { takeBackOnExit } from '../local/take-back.js';
+import { caseRenames, fileSystemProbe, refuseCaseCollisions, type CaseProbe } from '../local/case-probe.js';
+import { caseCollisions } from '../../sync/case-fold.js';
 
 export interface PullConflict {
   path: string;
@@ -67,11 +69,17 @@ export interface PullResult {
   overridden: PullOverride[];
 }
 
-export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
+export interface PullOptions {
+  strategy?: MergeStrategy;
+  /** asks whether the folder's file system takes two names that differ only in case for one (default: it is asked) */
+  caseProbe?: CaseProbe;
+}
+
+export async function pull(ctx: ClientContext, opts: PullOptions = {}): Promise<PullResult> {
   const { folder, session } = await openLinkedFolder(ctx);
   lockFolder(folder.root);
   const index = readIndexColumns(folder.root);
-  const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict', false));
+  const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, opts.strategy ?? 'conflict', false, opts.caseProbe ?? fileSystemProbe));
   if (result.conflicts.length > 0) {
     const copies = result.conflicts.filter((c) => c.conflictPath !== null).length;
     const deletedThere = result.conflicts.filter((c) => c.remote === 'deleted').length;
@@ -96,6 +104,7 @@ async function pullInto(
   strategy: MergeStrategy,
   /** a clone into a folder that was empty: nothing local to merge with or to protect */
   intoEmpty: boolean,
+  caseProbe: CaseProbe,
 ): Promise<PullResult> {
   const p = ctx.primitives;
   const workspaceId = folder.link.workspaceId;
@@ -153,6 +162,8 @@ async function pullInto(
     // Nothing local: merging an empty base and folder with the remote tree gives the remote tree
     // (decodeManifest has already refused repeated paths and files that are also folders).
     const files = newest.manifest.files;
+    // A Mac or Windows folder would hold one file for A.yaml and a.yaml: refused before any download.
+    refuseCaseCollisions(folder.root, caseCollisions(files.map((f) => f.path)), caseProbe, 'clone');
     fetches = files.map((file) => ({ target: file.path, file }));
     entries = indexOfPlaced(files, await placeRemoteFiles(remoteFiles(fetches)));
     written = fetches.map((f) => f.target);
@@ -182,7 +193,9 @@ async function pullInto(
       }
     }
     overridden.sort((x, y) => comparePaths(x.path, y.path));
-    const obstacles = findObstacles(folder.root, fetches.map((f) => f.target), new Set(local.files.paths), new Set(deletes));
+    const here = new Set(local.files.paths);
+    const seen = refuseCaseCollisionsHere(folder.root, here, plan.result, fetches, deletes, caseProbe, 'pull');
+    const obstacles = findObstacles(folder.root, fetches.map((f) => f.target), seen, new Set(deletes));
     if (obstacles.length > 0) throw obstacleError(obstacles, 'pull');
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
@@ -245,6 +258,32 @@ async function pullInto(
 }
 
 /**
+ * Before a pull or in-place restore writes anything: names it would add beside names here that
+ * differ only in case, on a file system that takes them for one, stop it (exit 3); an old name
+ * deleted for a new one (a case-only rename) is let through. Only a name not here yet can collide:
+ * a pull that adds no file asks nothing. Returns the files the obstacle check takes as seen: the
+ * scan's, and a renamed file's new name (on such a file system it finds the old file until then).
+ */
+export function refuseCaseCollisionsHere(
+  root: string,
+  here: ReadonlySet<string>,
+  after: readonly { path: string }[],
+  fetches: readonly FetchPlan[],
+  deletes: readonly string[],
+  probe: CaseProbe,
+  command: string,
+): ReadonlySet<string> {
+  const added = fetches.map((f) => f.target).filter((t) => !here.has(t));
+  if (added.length === 0) return here;
+  const gone = new Set(deletes);
+  const names = [...after.map((f) => f.path), ...[...here].filter((p) => !gone.has(p)), ...added];
+  const herePaths = treeNames(here);
+  refuseCaseCollisions(root, caseCollisions(names).filter((g) => g.some((p) => !herePaths(p))), probe, command, 'nothing was changed');
+  const renamed = caseRenames(root, added, deletes, probe);
+  return renamed.length === 0 ? here : new Set([...here, ...renamed]);
+}
+
+/**
  * --theirs over local changes: each local file copied to its conflict path (a fresh name: the plan
  * checked the disk), mode and all, before the pull replaces or deletes it. A path that no longer
  * holds a regular file is not followed (a link could point anywhere); applyStaged will then leave
@@ -301,7 +340,7 @@ export interface CloneResult extends PullResult {
   name: string;
 }
 
-export async function clone(ctx: ClientContext, opts: { workspace: string; dir?: string }): Promise<CloneResult> {
+export async function clone(ctx: ClientContext, opts: { workspace: string; dir?: string; caseProbe?: CaseProbe }): Promise<CloneResult> {
   const session = requirePrincipal(ctx);
   const found = isTokenSession(session)
     ? await resolveTokenWorkspace(ctx.primitives, session, opts.workspace)
@@ -339,7 +378,7 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
     writeLink(root, folder.link);
     const index = emptyIndex(found.workspace.id);
     writeIndex(root, index);
-    const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, 'theirs', true));
+    const result = await withSteadyYoungGeneration(() => pullInto(ctx, folder, session, index, 'theirs', true, opts.caseProbe ?? fileSystemProbe));
     forget();
     return { ...result, name: found.name };
   } catch (err) {

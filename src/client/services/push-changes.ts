@@ -24,6 +24,7 @@ import { requireCurrentKeys } from '../keyring.js';
 import type { LinkedContext } from './open-linked.js';
 import type { PushResult } from './push.js';
 import { scannedFileAt, type ScanResult } from '../local/scan.js';
+import { caseCollisions } from '../../sync/case-fold.js';
 import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
 
 
@@ -110,6 +111,9 @@ export async function pushChanges(
     return { ...result, upToDate: head === index.base };
   }
 
+  // A warning, not a refusal (git allows it too): one pass over the new snapshot's sorted names,
+  // only when a snapshot is made, never in the scan's per-file loop.
+  result.caseCollisions = caseCollisions(files.paths);
   // Said in the result: a forced push undoes what the snapshots it replaces changed.
   if (forcedOverOther && head !== null) result.replacedSnapshots = await countNewer(p, session, remote, head, index.base);
 

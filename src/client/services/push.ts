@@ -34,6 +34,12 @@ export interface PushResult {
    * (they stay in the history), null when our base is not in that history; 0 otherwise
    */
   replacedSnapshots: number | null;
+  /**
+   * groups of paths in the pushed snapshot whose names differ only in case in one folder
+   * (sync/case-fold.ts): fine here, but a Mac or Windows machine cannot hold both; [] when none
+   * or when no snapshot was made
+   */
+  caseCollisions: string[][];
 }
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
@@ -59,6 +65,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
     skipped: scan.skipped,
     conflictCopies: scan.conflictCopies,
     replacedSnapshots: 0,
+    caseCollisions: [],
   };
   // --force over a remote that is not at our base makes our files the head, changed or not.
   const replacing = async (): Promise<boolean> => opts.force === true && (await workspace).head !== base;
