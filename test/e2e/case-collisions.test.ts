@@ -6,7 +6,7 @@
  * src/client/local/case-probe.ts) makes the real CLI's probe answer as a Mac's would; without it,
  * the same commands on this Linux file system go ahead as before.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkedFolder, tempDir, twoMachines, clonedFolder, type Machine } from '../helpers/cli.js';
@@ -123,6 +123,20 @@ describe('names that differ only in case', () => {
     const edit = await b.run(['pull'], { cwd: bDir, env: FOLDS });
     expect(edit.code, edit.stderr).toBe(0);
     expect(readFileSync(path.join(bDir, 'a.yaml'), 'utf8')).toBe('lower 2');
+  });
+
+  it('a rename that only changes case pulls as any rename where the names are one', async () => {
+    const name = `case-${++n}`;
+    const { dir: aDir } = await linkedFolder(a, name, { 'Env.json': 'env', 'Dir/x.json': 'x' }, { prefix: 'isync-case-a-' });
+    const bDir = await clonedFolder(b, name, 'isync-case-b-');
+    renameSync(path.join(aDir, 'Env.json'), path.join(aDir, 'env.json'));
+    renameSync(path.join(aDir, 'Dir'), path.join(aDir, 'dir'));
+    expect((await a.run(['push'], { cwd: aDir })).code).toBe(0);
+
+    const pulled = await b.run(['pull', '--json'], { cwd: bDir, env: FOLDS });
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect(json(pulled.stdout)).toMatchObject({ written: ['dir/x.json', 'env.json'], deleted: ['Dir/x.json', 'Env.json'] });
+    expect(readdirSync(bDir).sort()).toEqual(['.insomnia-sync', 'dir', 'env.json']);
   });
 
   it('restore, in place and --to, stops with nothing written', async () => {

@@ -60,9 +60,9 @@ const foldsEverything: CaseProbe = () => true;
 
 /**
  * The probe a command uses: the file system's. INSOMNIA_SYNC_TEST_FOLD_CASE=1 is for the test
- * suite only (undocumented for users): CI has no case-insensitive file system, and the end-to-end
- * tests drive the real CLI process, which can be told only through its environment. It can only
- * make a command refuse more, never write more.
+ * suite only (the man page's ENVIRONMENT says so): CI has no case-insensitive file system, and
+ * the end-to-end tests drive the real CLI process, which can be told only through its
+ * environment. It can only make a command refuse more, never write more.
  */
 export function caseProbeFor(env: NodeJS.ProcessEnv): CaseProbe {
   return env.INSOMNIA_SYNC_TEST_FOLD_CASE === '1' ? foldsEverything : fileSystemProbe;
