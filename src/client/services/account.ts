@@ -5,7 +5,7 @@
  * Changing the password re-wraps the account key only: no data is re-encrypted.
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
-import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionView, TokenScope } from '../../protocol/types.js';
+import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionInfo, SessionView, TokenScope } from '../../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
@@ -15,7 +15,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
-import { refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
+import { commandLine, normalizeUrl, refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
 import { checkLocalState, normalizeEmail, storeSession } from './auth.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 import { fsReason } from '../private-files.js';
@@ -140,12 +140,19 @@ export interface PasswordChangeResult {
    * Null from a server that does not say.
    */
   liveTokens: { id: string; name: string; scope: TokenScope; workspaceId: string; expiresAt: string | null }[] | null;
+  /**
+   * This machine holds a new session: the server ended the one the change was made from, with
+   * every other, so a copy of it (a backup of the config folder) no longer works. False from a
+   * server before that, which kept this machine's session as it was.
+   */
+  sessionRenewed: boolean;
 }
 
 /**
  * Current password, then the new one (prompts, or two lines of --password-stdin). Re-wraps the
- * account key under the new password, swaps the auth key and salt; the server revokes every other
- * session and the recovery key in the same transaction and mails a notice.
+ * account key under the new password, swaps the auth key and salt; the server revokes every
+ * session, this machine's too, and the recovery key in the same transaction, mails a notice, and
+ * answers with a new session for this machine, kept here in place of the old one.
  */
 export async function changePassword(ctx: ClientContext): Promise<PasswordChangeResult> {
   const session = requireSession(ctx);
@@ -179,8 +186,29 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
     })
     .catch(wrongPassword);
   ctx.progress.stop();
+  const sessionRenewed = res.session !== undefined && (await keepRenewedSession(ctx, session, res.session));
   const liveTokens = res.liveTokens?.map((t) => ({ id: t.id, name: t.name, scope: t.scope, workspaceId: t.workspaceId, expiresAt: t.expiresAt })) ?? null;
-  return { revokedSessions: res.revokedSessions, recoveryKeyRevoked: res.recoveryKeyRevoked, liveTokens };
+  return { revokedSessions: res.revokedSessions, recoveryKeyRevoked: res.recoveryKeyRevoked, liveTokens, sessionRenewed };
+}
+
+/**
+ * Stores the session a password change answered with in place of the one it ended (the keys stay:
+ * the account key did not change). When this machine cannot keep it, it is ended on the server too,
+ * so that none is left that no machine holds, and the error says the password did change.
+ */
+async function keepRenewedSession(ctx: ClientContext, session: ActiveSession, renewed: SessionInfo): Promise<boolean> {
+  const relogin = `log in again with the new password: \`${commandLine(ctx, `login --email ${session.secrets.email}`)}\``;
+  if (typeof renewed?.token !== 'string' || typeof renewed.id !== 'string' || !/^[0-9a-f]{6,64}$/.test(renewed.id)) {
+    throw new SyncError('bad_response', 'your password was changed, but the server answered with a malformed session for this machine', relogin);
+  }
+  try {
+    ctx.secrets.write({ ...session.secrets, sessionId: renewed.id, sessionToken: renewed.token });
+  } catch (err) {
+    if (!(err instanceof SyncError)) throw err;
+    await ctx.api(session.secrets.server, renewed.token).logout().catch(() => {});
+    throw new SyncError(err.code, `your password was changed, but this machine could not keep its new session: ${err.message}`, relogin);
+  }
+  return true;
 }
 
 // recovery key
