@@ -7,7 +7,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkedFolder, loginMachine, machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
@@ -147,6 +147,41 @@ describe('account lifecycle: what is left behind', () => {
       expect((await a.run(['whoami'])).code).toBe(0);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it("account delete wipes every profile of this config folder logged in to the deleted account, and no other", async () => {
+    const email = 'two-profiles@example.com';
+    const a = machine(server.url);
+    await signupMachine(a, email);
+    expect((await a.run(['--profile', 'second', 'login', '--email', email, '--password-stdin'], { input: `${PASSWORD}\n` })).code).toBe(0);
+    // another account in a third profile, and the same account on another server, stay
+    expect((await a.run(['--profile', 'other', 'signup', '--email', 'bystander@example.com', '--password-stdin'], { input: `${PASSWORD}\n` })).code).toBe(0);
+    const elsewhere = await startServer();
+    try {
+      const far = await a.run(['--profile', 'far', '--server', elsewhere.url, 'signup', '--email', email, '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(far.code, far.stderr).toBe(0);
+      const sessions = path.join(a.configDir, 'sessions');
+      expect(sessionFile(a, 'second').accountKey).toBe(sessionFile(a).accountKey);
+
+      const deleted = await a.run(['--yes', 'account', 'delete', '--password-stdin'], { input: `${PASSWORD}\n` });
+      expect(deleted.code, deleted.stderr).toBe(0);
+      expect(deleted.stdout).toContain('Local keys and sessions were wiped from 2 profiles on this machine: default, second.');
+      expect(existsSync(path.join(sessions, 'default.json'))).toBe(false);
+      expect(existsSync(path.join(sessions, 'second.json'))).toBe(false);
+      expect(readdirSync(sessions).sort()).toEqual(['far.json', 'other.json']);
+      expect((await a.run(['--profile', 'second', 'whoami'])).stderr).toContain('not logged in');
+      expect((await a.run(['--profile', 'other', 'whoami'])).code).toBe(0);
+      expect((await a.run(['--profile', 'far', '--server', elsewhere.url, 'whoami'])).code).toBe(0);
+
+      // alone in its config folder: --json names the one profile wiped
+      const solo = machine(server.url);
+      await signupMachine(solo, 'solo@example.com');
+      const receipt = await solo.run(['--yes', 'account', 'delete', '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+      expect(receipt.code, receipt.stderr).toBe(0);
+      expect(json(receipt.stdout)).toMatchObject({ email: 'solo@example.com', wipedProfiles: ['default'] });
+    } finally {
+      await elsewhere.stop();
     }
   });
 });

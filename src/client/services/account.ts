@@ -321,11 +321,19 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
 
 // deletion
 
+/** The receipt, and the profiles of this config folder whose session and keys were wiped. */
+export interface DeletionResult extends DeletionReceipt {
+  /** this one first, then any other profile logged in to the deleted account on the same server */
+  wipedProfiles: string[];
+}
+
 /**
  * Irreversible deletion (SPEC §7): the typed email (unless `yes`), then the password, whose auth
- * key goes in the deletion request itself. On success the local session and keys are wiped.
+ * key goes in the deletion request itself. On success the local session and keys are wiped: this
+ * profile's, and those of every other profile of this config folder logged in to the same account
+ * on the same server (the server ended their sessions too; their keys are the deleted account's).
  */
-export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }): Promise<DeletionReceipt> {
+export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }): Promise<DeletionResult> {
   const session = requireSession(ctx);
   const email = session.secrets.email;
   // read before the account is gone: a damaged config.json must not turn a deletion into an error
@@ -343,19 +351,48 @@ export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }):
     throw err;
   });
   ctx.progress.stop();
-  try {
-    ctx.secrets.wipe();
-  } catch (err) {
+  const wiped: string[] = [];
+  const left: { file: string; reason: string }[] = [];
+  for (const profile of [ctx.profile, ...profilesOfAccount(ctx, session.secrets)]) {
+    const store = profile === ctx.profile ? ctx.secrets : ctx.secrets.forProfile(profile);
+    try {
+      store.wipe();
+      wiped.push(profile);
+    } catch (err) {
+      left.push({ file: store.file, reason: fsReason(err) });
+    }
+  }
+  if (left.length > 0) {
+    const one = left.length === 1;
     throw new SyncError(
       'local_write',
-      `your account was deleted, but ${ctx.secrets.file} could not be removed (${fsReason(err)}): it still holds the deleted account's keys`,
-      `delete it yourself: rm ${ctx.secrets.file}`,
+      `your account was deleted, but ${left.map((l) => `${l.file} (${l.reason})`).join(', ')} could not be removed: ${one ? 'it still holds' : 'they still hold'} the deleted account's keys`,
+      `delete ${one ? 'it' : 'them'} yourself: rm ${left.map((l) => l.file).join(' ')}`,
     );
   }
-  try {
-    config.setProfile(ctx.profile, { server: session.secrets.server });
-  } catch {
-    /* the profile keeps the deleted account's email as a default: harmless, and the deletion is done */
+  for (const profile of wiped) {
+    try {
+      config.setProfile(profile, { server: session.secrets.server });
+    } catch {
+      /* the profile keeps the deleted account's email as a default: harmless, and the deletion is done */
+    }
   }
-  return receipt;
+  return { ...receipt, wipedProfiles: wiped };
+}
+
+/**
+ * The other profiles of this config folder whose session is of `account` on its server. A session
+ * file that cannot be read (damaged) is left alone: whose it is cannot be told.
+ */
+function profilesOfAccount(ctx: ClientContext, account: SessionSecrets): string[] {
+  const server = normalizeUrl(account.server);
+  return ctx.secrets.profiles().filter((profile) => {
+    if (profile === ctx.profile) return false;
+    try {
+      const other = ctx.secrets.forProfile(profile).read({ toEnd: true });
+      return other !== null && other.userId === account.userId && normalizeUrl(other.server) === server;
+    } catch {
+      return false;
+    }
+  });
 }
