@@ -11,6 +11,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkedFolder, loginMachine, machine, PASSWORD, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
+import { mailedCode } from '../helpers/outbox.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const NEW_PASSWORD = 'a password after the theft 9';
@@ -183,5 +184,20 @@ describe('account lifecycle: what is left behind', () => {
     } finally {
       await elsewhere.stop();
     }
+  });
+
+  it('signup says a verification code was mailed, and the command that takes it', async () => {
+    const email = 'activate-me@example.com';
+    const a = machine(server.url);
+    const res = await a.run(['--profile', 'work', 'signup', '--email', email, '--password-stdin'], { input: `${PASSWORD}\n` });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain(`A verification code was mailed to ${email}: run \`insomnia-sync --profile work account verify CODE\` within 24 hours`);
+    expect(res.stdout).toContain('`insomnia-sync --profile work account verify --resend` mails a new code');
+    const verified = await a.run(['--profile', 'work', 'account', 'verify', mailedCode(server.dataDir, email, 'Verification code')]);
+    expect(verified.code, verified.stderr).toBe(0);
+
+    const piped = await machine(server.url).run(['signup', '--email', 'activate-json@example.com', '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(json(piped.stdout)).toMatchObject({ email: 'activate-json@example.com', activationMailSent: true });
   });
 });
