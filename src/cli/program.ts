@@ -215,7 +215,7 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
     .action(action('account-verify'));
   account
     .command('password')
-    .description('change your password: re-wraps your account key (no data is re-encrypted) and signs out every other session')
+    .description('change your password: re-wraps your account key (no data is re-encrypted) and signs out every session (this machine gets a new one)')
     .action(action('account-password'));
   account
     .command('sessions')

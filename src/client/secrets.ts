@@ -5,9 +5,9 @@
  * a folder above it in the config directory) that other users may read is made private before it
  * is read, with one warning; one that cannot be is refused (private-files.ts).
  */
-import { readFileSync, writeFileSync, renameSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync, renameSync, rmSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir } from './config.js';
+import { checkProfileName, ensurePrivateDir } from './config.js';
 import { SyncError } from './errors.js';
 import { describeTightened, fsReason, tightenPrivate } from './private-files.js';
 
@@ -46,6 +46,30 @@ export class SecretStore {
   /** The same store for another profile. */
   forProfile(profile: string): SecretStore {
     return new SecretStore(this.configDir, profile, this.warn);
+  }
+
+  /**
+   * The profiles of this config folder that have a session file, this one included, by name
+   * (sorted). A missing or unreadable sessions folder has none.
+   */
+  profiles(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(path.dirname(this.file));
+    } catch {
+      return [];
+    }
+    return names
+      .filter((n) => n.endsWith('.json'))
+      .map((n) => n.slice(0, -'.json'.length))
+      .filter((p) => {
+        try {
+          return checkProfileName(p) === p;
+        } catch {
+          return false;
+        }
+      })
+      .sort();
   }
 
   /** The session file of this profile (it may not exist). */

@@ -391,6 +391,7 @@ export interface ChangePasswordRequest extends PasswordProof {
 }
 
 export interface ChangePasswordResponse {
+  /** sessions signed out, but the one the change was made from (that one is replaced: `session`) */
   revokedSessions: number;
   /** a recovery key existed and was revoked with the old password */
   recoveryKeyRevoked: boolean;
@@ -399,6 +400,12 @@ export interface ChangePasswordResponse {
    * change does not revoke them, so the client lists them. Absent from servers before it was added.
    */
   liveTokens?: TokenInfo[];
+  /**
+   * The caller's new session. The one the request was made with ended with every other (a copy
+   * of it, from a backup of that machine, must not outlive the change), so the client keeps this
+   * one in its place. Absent from servers before it was added: those kept the caller's session.
+   */
+  session?: SessionInfo;
 }
 
 export interface SetRecoveryKeyRequest extends PasswordProof {

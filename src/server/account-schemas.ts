@@ -159,8 +159,13 @@ export const accountSchemas = {
     response: {
       200: {
         type: 'object',
-        required: ['revokedSessions', 'recoveryKeyRevoked', 'liveTokens'],
-        properties: { revokedSessions: int, recoveryKeyRevoked: { type: 'boolean' }, liveTokens: { type: 'array', items: tokenInfo } },
+        required: ['revokedSessions', 'recoveryKeyRevoked', 'liveTokens', 'session'],
+        properties: {
+          revokedSessions: int,
+          recoveryKeyRevoked: { type: 'boolean' },
+          liveTokens: { type: 'array', items: tokenInfo },
+          session: accountResponse.properties.session,
+        },
       },
       ...errors,
     },

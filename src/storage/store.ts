@@ -386,18 +386,20 @@ export interface Store {
    * Password change and recovery, atomically: only if the stored auth-key hash (with
    * `via: 'recovery'`, the recovery record's hash) still equals `expectedHash`, swaps KDF params,
    * auth-key hash and wrapped account key, records the time, revokes every session of the
-   * user but `keepSessionId`, and deletes the recovery record: a password change revokes the
-   * recovery key (whoever knew the old password may have made it), and a recovery spends it. A
-   * recovery also revokes every live access token the user created (the user lost control of the
-   * account: whoever had it may have made or seen them); a password change leaves them (the
-   * caller lists them for the user to decide).
+   * user, the caller's own too (a copy of its token, taken from a backup of that machine, must not
+   * outlive the change), and deletes the recovery record: a password change revokes the recovery
+   * key (whoever knew the old password may have made it), and a recovery spends it. A recovery
+   * also revokes every live access token the user created (the user lost control of the account:
+   * whoever had it may have made or seen them); a password change leaves them (the caller lists
+   * them for the user to decide). With `renewal`, the caller's new session is opened after the
+   * revocations in the same transaction: no failure in between leaves the caller without one.
    */
   changeCredentials(
     userId: string,
     expectedHash: Uint8Array,
     via: 'password' | 'recovery',
     update: CredentialUpdate,
-    keepSessionId: string | null,
+    renewal: SessionRenewal | null,
   ): Promise<ChangeCredentialsResult>;
   /** Sets (or replaces) the user's recovery record; false when the user does not exist. */
   setRecovery(userId: string, recovery: RecoveryRecord): Promise<boolean>;
@@ -621,8 +623,16 @@ export interface CredentialUpdate {
   at: Date;
 }
 
+/** The session a credential change opens for its caller (Store.changeCredentials). */
+export interface SessionRenewal {
+  /** the session the change was made from: revoked with the others, but not counted in `revokedSessions` */
+  replaces: string | null;
+  opens: NewSession;
+}
+
 export type ChangeCredentialsResult =
   /**
+   * `revokedSessions`: sessions revoked but `renewal.replaces` (those of other machines, or copies);
    * `recoveryKeyRevoked`: a recovery record existed and was deleted; `revokedTokens`: live access
    * tokens the user created that were revoked (a recovery only; 0 for a password change)
    */

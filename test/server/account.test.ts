@@ -149,7 +149,7 @@ describe('sessions', () => {
 });
 
 describe('POST /v1/account/password', () => {
-  it('refuses a wrong proof and changes nothing; a right one swaps credentials, revokes other sessions and mails a notice', async () => {
+  it("refuses a wrong proof and changes nothing; a right one swaps credentials, revokes every session (the caller's for a new one) and mails a notice", async () => {
     const a = await signup('pw@example.com');
     const other = await login(a.body.email, a.body.authKey);
     const change = (authKey: string) =>
@@ -168,9 +168,14 @@ describe('POST /v1/account/password', () => {
 
     const ok = await change(a.body.authKey);
     expect(ok.statusCode).toBe(200);
-    expect(ok.json()).toEqual({ revokedSessions: 1, recoveryKeyRevoked: false, liveTokens: [] });
+    const body = ok.json<{ session: { token: string; id: string; expiresAt: string } }>();
+    expect(body).toEqual({ revokedSessions: 1, recoveryKeyRevoked: false, liveTokens: [], session: { token: expect.any(String), id: expect.stringMatching(/^[0-9a-f]{32}$/), expiresAt: expect.any(String) } });
     expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(401);
-    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
+    // the token the change was made with ends too (a copy of it must not outlive the change); the new one works
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(401);
+    expect(body.session.token).not.toBe(a.token);
+    const sessions = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(body.session.token) })).json<{ sessions: { id: string; current: boolean }[] }>();
+    expect(sessions.sessions.map((s) => [s.id, s.current])).toEqual([[body.session.id, true]]);
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: a.body.authKey } })).statusCode).toBe(401);
     expect((await app.inject({ method: 'POST', url: '/v1/auth/login', payload: { email: a.body.email, authKey: newKey } })).statusCode).toBe(200);
     expect(mailer.sent).toHaveLength(1);
@@ -253,11 +258,11 @@ describe('recovery', () => {
       headers: auth(a.token),
       payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73) },
     });
-    expect(change.json()).toEqual({ revokedSessions: 0, recoveryKeyRevoked: true, liveTokens: [] });
+    expect(change.json()).toMatchObject({ revokedSessions: 0, recoveryKeyRevoked: true, liveTokens: [] });
     expect(mailer.sent.at(-1)!.text).toMatch(/recovery key was revoked.*account recovery-key/);
     const start = await app.inject({ method: 'POST', url: '/v1/auth/recover/start', payload: { email: 'revoke@example.com', recoveryAuthKey } });
     expect(start.statusCode).toBe(401);
-    const account = await app.inject({ method: 'GET', url: '/v1/account', headers: auth(a.token) });
+    const account = await app.inject({ method: 'GET', url: '/v1/account', headers: auth(change.json<{ session: { token: string } }>().session.token) });
     expect(account.json<AccountDataResponse>().recoveryKey).toEqual({ set: false, createdAt: null });
   });
 });

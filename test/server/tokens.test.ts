@@ -394,7 +394,10 @@ describe('token principals', () => {
         payload: { authKey: a.authKey, newKdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) }, newAuthKey: (a.authKey = b64(32)), wrappedAccountKey: b64(73) },
       });
       expect(res.statusCode, res.body).toBe(200);
-      return res.json<{ liveTokens: TokenInfo[] }>().liveTokens;
+      // the session the change was made with ended: the caller goes on with the new one
+      const body = res.json<{ liveTokens: TokenInfo[]; session: { token: string } }>();
+      a.session = body.session.token;
+      return body.liveTokens;
     };
     expect((await change()).map((t) => t.name).sort()).toEqual(['elsewhere', 'writer']);
     // after a rotation the tokens of the epoch before are stale: refused, so not listed

@@ -1275,26 +1275,36 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.listInvitationsToUser(hex(16), 'nobody@example.com')).toEqual([]);
       });
 
-      it('changes credentials only against the current hash, and revokes every other session', async () => {
+      it("changes credentials only against the current hash, revokes every session, the caller's too, and opens the caller's new one", async () => {
         const user = newUser();
         await store.createUser(user);
-        const keep = await session(user.id);
+        const caller = await session(user.id);
         const other = await session(user.id);
+        const opens = { id: hex(16), userId: user.id, tokenHash: hash(), client: 'cli/2', ip: '10.0.0.2', createdAt: later(5), expiresAt: later(60_000) };
+        const renewal = { replaces: caller, opens };
         const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
-        expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.changeCredentials(user.id, hash(), 'password', update, renewal)).toEqual({ ok: false, reason: 'stale' });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(user.keys.wrappedAccountKey);
-        expect(await store.changeCredentials(hex(16), user.authKeyHash, 'password', update, keep)).toEqual({ ok: false, reason: 'no_user' });
-        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: true, revokedSessions: 1, recoveryKeyRevoked: false, revokedTokens: 0 });
+        // a stale change ends no session and opens none
+        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id).sort()).toEqual([caller, other].sort());
+        expect(await store.changeCredentials(hex(16), user.authKeyHash, 'password', update, renewal)).toEqual({ ok: false, reason: 'no_user' });
+        // the caller's session is ended too, but counted apart: revokedSessions are the others
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, renewal)).toEqual({ ok: true, revokedSessions: 1, recoveryKeyRevoked: false, revokedTokens: 0 });
         const after = (await store.getUserById(user.id))!;
         expect(after.kdf).toEqual(update.kdf);
         expect(Buffer.from(after.authKeyHash).equals(Buffer.from(update.authKeyHash))).toBe(true);
         expect(after.keys.wrappedAccountKey).toBe(update.wrappedAccountKey);
         expect(after.keys.wrappedX25519Secret).toBe(user.keys.wrappedX25519Secret);
         expect((await store.getAccountMeta(user.id))!.passwordChangedAt).toEqual(later(5));
-        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([keep]);
-        expect(other).not.toBe(keep);
+        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => [s.id, s.client])).toEqual([[opens.id, 'cli/2']]);
+        expect(await store.useSession(opens.tokenHash, later(11), later(60_000))).toMatchObject({ id: opens.id, userId: user.id });
+        expect((await store.listEndedSessionsOfUser(user.id, later(10))).map((s) => s.id).sort()).toEqual([caller, other].sort());
         // the old hash no longer matches
-        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, { replaces: opens.id, opens: { ...opens, id: hex(16), tokenHash: hash() } })).toEqual({
+          ok: false,
+          reason: 'stale',
+        });
+        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([opens.id]);
       });
 
       it('keeps one recovery record per user; recovery swaps credentials against its hash and revokes all sessions', async () => {
@@ -1317,14 +1327,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.changeCredentials(user.id, first.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
         // the password hash is not the recovery hash
         expect(await store.changeCredentials(user.id, user.authKeyHash, 'recovery', update, null)).toEqual({ ok: false, reason: 'stale' });
-        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, null)).toEqual({
+        // the recovering machine's session is opened in the same transaction, after the others ended
+        const opens = { id: hex(16), userId: user.id, tokenHash: hash(), client: 'cli/3', ip: null, createdAt: later(9), expiresAt: later(60_000) };
+        expect(await store.changeCredentials(user.id, second.authKeyHash, 'recovery', update, { replaces: null, opens })).toEqual({
           ok: true,
           revokedSessions: 1,
           recoveryKeyRevoked: true,
           revokedTokens: 0,
         });
         expect((await store.getUserById(user.id))!.keys.wrappedAccountKey).toBe(update.wrappedAccountKey);
-        expect(await store.listSessionsOfUser(user.id, later(10))).toEqual([]);
+        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([opens.id]);
         // the key is spent: its record is gone, so a second recovery with it is stale
         expect(await store.getRecovery(user.id)).toBeNull();
         expect((await store.getAccountMeta(user.id))!.recoveryCreatedAt).toBeNull();
@@ -1368,13 +1380,14 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('a password change deletes the recovery record in the same transaction; a stale one keeps it', async () => {
         const user = newUser();
         await store.createUser(user);
-        const keep = await session(user.id);
+        const caller = await session(user.id);
+        const renewal = { replaces: caller, opens: { id: hex(16), userId: user.id, tokenHash: hash(), client: null, ip: null, createdAt: later(5), expiresAt: later(60_000) } };
         const recovery = { authKeyHash: hash(), wrappedAccountKey: b64(73), createdAt: later(1) };
         expect(await store.setRecovery(user.id, recovery)).toBe(true);
         const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
-        expect(await store.changeCredentials(user.id, hash(), 'password', update, keep)).toEqual({ ok: false, reason: 'stale' });
+        expect(await store.changeCredentials(user.id, hash(), 'password', update, renewal)).toEqual({ ok: false, reason: 'stale' });
         expect(await store.getRecovery(user.id)).not.toBeNull();
-        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, keep)).toEqual({
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, renewal)).toEqual({
           ok: true,
           revokedSessions: 0,
           recoveryKeyRevoked: true,

@@ -14,6 +14,13 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     `  ${n.workspaces} workspace(s) with ${n.snapshots} snapshot(s) and ${n.blobs} blob(s)`,
     `  ${n.invitations} invitation(s) to your address, pending or accepted`,
     `  Backups: ${shown(r.backups)}`,
-    'Local keys and the session on this machine were wiped.',
+    wipedLine(r.wipedProfiles, ctx.profile),
   ]);
+}
+
+/** Which of this config folder's profiles lost the deleted account's keys: this one, and any other logged in to it. */
+function wipedLine(profiles: string[], current: string): string {
+  const others = profiles.filter((p) => p !== current);
+  if (others.length === 0) return 'Local keys and the session on this machine were wiped.';
+  return `Local keys and sessions were wiped from ${profiles.length} profiles on this machine: ${[current, ...others].map((p) => shown(p)).join(', ')}.`;
 }

@@ -1,5 +1,6 @@
 import type { ClientContext } from '../../client/context.js';
 import { changePassword } from '../../client/services/account.js';
+import { commandLine } from '../../client/session.js';
 import type { Output } from '../output.js';
 import { shown } from '../shown-text.js';
 
@@ -9,6 +10,9 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
   out.result({ changed: true, ...res }, () => [
     `${out.green('✓')} Password changed. Your data was not re-encrypted: only your account key was re-wrapped.`,
     `  ${res.revokedSessions} other session(s) signed out; log in there again with the new password.`,
+    res.sessionRenewed
+      ? '  This machine has a new session: a copy of its old one (from a backup of this config folder, say) no longer works.'
+      : `  This machine kept its session (the server is older): run \`${commandLine(ctx, 'login --email EMAIL')}\` to replace it and end any copy of it.`,
     ...(res.recoveryKeyRevoked ? ['  Your recovery key was revoked with the old password; run `insomnia-sync account recovery-key` for a new one.'] : []),
     ...(live.length > 0
       ? [

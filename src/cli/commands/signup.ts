@@ -1,5 +1,6 @@
 import type { ClientContext } from '../../client/context.js';
 import { signup } from '../../client/services/auth.js';
+import { commandLine } from '../../client/session.js';
 import type { Output } from '../output.js';
 import { shown } from '../shown-text.js';
 
@@ -11,6 +12,13 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   out.result(res, () => [
     `${out.green('✓')} Account created for ${out.bold(shown(res.email))} on ${res.server}`,
     `  Fingerprint: ${out.bold(res.fingerprint)}`,
+    // said here, not first when `team invite` is refused: the code expires after 24 hours
+    ...(res.activationMailSent === false
+      ? []
+      : [
+          `A verification code was mailed to ${shown(res.email)}: run \`${commandLine(ctx, 'account verify CODE')}\` within 24 hours`,
+          `  (inviting others to a team needs it; \`${commandLine(ctx, 'account verify --resend')}\` mails a new code).`,
+        ]),
     '',
     'Your password is the only way to your data: the server cannot reset it or read your files.',
     'Forget it and your data is gone. Keep it in a password manager.',

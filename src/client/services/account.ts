@@ -5,7 +5,7 @@
  * Changing the password re-wraps the account key only: no data is re-encrypted.
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
-import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionView, TokenScope } from '../../protocol/types.js';
+import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionInfo, SessionView, TokenScope } from '../../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
@@ -15,7 +15,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
 import type { SessionSecrets } from '../secrets.js';
-import { refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
+import { commandLine, normalizeUrl, refuseOtherAccount, requireSession, resolveServer, type ActiveSession } from '../session.js';
 import { checkLocalState, normalizeEmail, storeSession } from './auth.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 import { fsReason } from '../private-files.js';
@@ -140,12 +140,19 @@ export interface PasswordChangeResult {
    * Null from a server that does not say.
    */
   liveTokens: { id: string; name: string; scope: TokenScope; workspaceId: string; expiresAt: string | null }[] | null;
+  /**
+   * This machine holds a new session: the server ended the one the change was made from, with
+   * every other, so a copy of it (a backup of the config folder) no longer works. False from a
+   * server before that, which kept this machine's session as it was.
+   */
+  sessionRenewed: boolean;
 }
 
 /**
  * Current password, then the new one (prompts, or two lines of --password-stdin). Re-wraps the
- * account key under the new password, swaps the auth key and salt; the server revokes every other
- * session and the recovery key in the same transaction and mails a notice.
+ * account key under the new password, swaps the auth key and salt; the server revokes every
+ * session, this machine's too, and the recovery key in the same transaction, mails a notice, and
+ * answers with a new session for this machine, kept here in place of the old one.
  */
 export async function changePassword(ctx: ClientContext): Promise<PasswordChangeResult> {
   const session = requireSession(ctx);
@@ -179,8 +186,29 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
     })
     .catch(wrongPassword);
   ctx.progress.stop();
+  const sessionRenewed = res.session !== undefined && (await keepRenewedSession(ctx, session, res.session));
   const liveTokens = res.liveTokens?.map((t) => ({ id: t.id, name: t.name, scope: t.scope, workspaceId: t.workspaceId, expiresAt: t.expiresAt })) ?? null;
-  return { revokedSessions: res.revokedSessions, recoveryKeyRevoked: res.recoveryKeyRevoked, liveTokens };
+  return { revokedSessions: res.revokedSessions, recoveryKeyRevoked: res.recoveryKeyRevoked, liveTokens, sessionRenewed };
+}
+
+/**
+ * Stores the session a password change answered with in place of the one it ended (the keys stay:
+ * the account key did not change). When this machine cannot keep it, it is ended on the server too,
+ * so that none is left that no machine holds, and the error says the password did change.
+ */
+async function keepRenewedSession(ctx: ClientContext, session: ActiveSession, renewed: SessionInfo): Promise<boolean> {
+  const relogin = `log in again with the new password: \`${commandLine(ctx, `login --email ${session.secrets.email}`)}\``;
+  if (typeof renewed?.token !== 'string' || typeof renewed.id !== 'string' || !/^[0-9a-f]{6,64}$/.test(renewed.id)) {
+    throw new SyncError('bad_response', 'your password was changed, but the server answered with a malformed session for this machine', relogin);
+  }
+  try {
+    ctx.secrets.write({ ...session.secrets, sessionId: renewed.id, sessionToken: renewed.token });
+  } catch (err) {
+    if (!(err instanceof SyncError)) throw err;
+    await ctx.api(session.secrets.server, renewed.token).logout().catch(() => {});
+    throw new SyncError(err.code, `your password was changed, but this machine could not keep its new session: ${err.message}`, relogin);
+  }
+  return true;
 }
 
 // recovery key
@@ -293,11 +321,19 @@ export async function recover(ctx: ClientContext, opts: { email: string }): Prom
 
 // deletion
 
+/** The receipt, and the profiles of this config folder whose session and keys were wiped. */
+export interface DeletionResult extends DeletionReceipt {
+  /** this one first, then any other profile logged in to the deleted account on the same server */
+  wipedProfiles: string[];
+}
+
 /**
  * Irreversible deletion (SPEC §7): the typed email (unless `yes`), then the password, whose auth
- * key goes in the deletion request itself. On success the local session and keys are wiped.
+ * key goes in the deletion request itself. On success the local session and keys are wiped: this
+ * profile's, and those of every other profile of this config folder logged in to the same account
+ * on the same server (the server ended their sessions too; their keys are the deleted account's).
  */
-export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }): Promise<DeletionReceipt> {
+export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }): Promise<DeletionResult> {
   const session = requireSession(ctx);
   const email = session.secrets.email;
   // read before the account is gone: a damaged config.json must not turn a deletion into an error
@@ -315,19 +351,48 @@ export async function deleteAccount(ctx: ClientContext, opts: { yes: boolean }):
     throw err;
   });
   ctx.progress.stop();
-  try {
-    ctx.secrets.wipe();
-  } catch (err) {
+  const wiped: string[] = [];
+  const left: { file: string; reason: string }[] = [];
+  for (const profile of [ctx.profile, ...profilesOfAccount(ctx, session.secrets)]) {
+    const store = profile === ctx.profile ? ctx.secrets : ctx.secrets.forProfile(profile);
+    try {
+      store.wipe();
+      wiped.push(profile);
+    } catch (err) {
+      left.push({ file: store.file, reason: fsReason(err) });
+    }
+  }
+  if (left.length > 0) {
+    const one = left.length === 1;
     throw new SyncError(
       'local_write',
-      `your account was deleted, but ${ctx.secrets.file} could not be removed (${fsReason(err)}): it still holds the deleted account's keys`,
-      `delete it yourself: rm ${ctx.secrets.file}`,
+      `your account was deleted, but ${left.map((l) => `${l.file} (${l.reason})`).join(', ')} could not be removed: ${one ? 'it still holds' : 'they still hold'} the deleted account's keys`,
+      `delete ${one ? 'it' : 'them'} yourself: rm ${left.map((l) => l.file).join(' ')}`,
     );
   }
-  try {
-    config.setProfile(ctx.profile, { server: session.secrets.server });
-  } catch {
-    /* the profile keeps the deleted account's email as a default: harmless, and the deletion is done */
+  for (const profile of wiped) {
+    try {
+      config.setProfile(profile, { server: session.secrets.server });
+    } catch {
+      /* the profile keeps the deleted account's email as a default: harmless, and the deletion is done */
+    }
   }
-  return receipt;
+  return { ...receipt, wipedProfiles: wiped };
+}
+
+/**
+ * The other profiles of this config folder whose session is of `account` on its server. A session
+ * file that cannot be read (damaged) is left alone: whose it is cannot be told.
+ */
+function profilesOfAccount(ctx: ClientContext, account: SessionSecrets): string[] {
+  const server = normalizeUrl(account.server);
+  return ctx.secrets.profiles().filter((profile) => {
+    if (profile === ctx.profile) return false;
+    try {
+      const other = ctx.secrets.forProfile(profile).read({ toEnd: true });
+      return other !== null && other.userId === account.userId && normalizeUrl(other.server) === server;
+    } catch {
+      return false;
+    }
+  });
 }

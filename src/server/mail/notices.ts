@@ -34,7 +34,8 @@ export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSe
       'The password of your insomnia-sync account was changed.',
       '',
       origin(facts),
-      `Other sessions signed out: ${revokedSessions}`,
+      `Every session was signed out: ${revokedSessions} on other machines, and the one the change was made from,`,
+      'which was given a new one in its place: a copy of its old session (a backup of that machine) no longer works.',
       ...(recoveryKeyRevoked ? [`Your recovery key was revoked with the old password. ${NEW_RECOVERY_KEY}`] : []),
       ...(liveTokens > 0
         ? [

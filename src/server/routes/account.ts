@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { fromB64 } from '../../protocol/encoding.js';
 import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
-import type { UserRecord } from '../../storage/store.js';
+import type { NewSession, UserRecord } from '../../storage/store.js';
 import { accountSchemas } from '../account-schemas.js';
 import { clientLabel } from '../client-label.js';
 import type { ServerContext } from '../context.js';
@@ -56,6 +56,17 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
     if (!user) throw unauthorized();
     if (!hashesEqual(sha256(fromB64(authKey, 32)), user.authKeyHash)) throw new ApiError('forbidden', WRONG_PASSWORD);
     return user;
+  }
+
+  /** A new session for `userId`: the record to store (the token's hash only) and what the caller is shown once. */
+  function openSession(request: FastifyRequest, userId: string, at: Date, client: string | null): { record: NewSession; info: T.SessionInfo } {
+    const token = newSessionToken();
+    const id = newSessionId();
+    const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
+    return {
+      record: { id, userId, tokenHash: sha256(token), client, ip: request.ip, createdAt: at, expiresAt },
+      info: { token, id, expiresAt: expiresAt.toISOString() },
+    };
   }
 
   function emailOf(raw: string): string {
@@ -168,12 +179,18 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const body = request.body;
       const user = await provePassword(request, body.authKey);
       const at = ctx.now();
+      // Every session ends, the caller's too: a copy of its token (a backup of that machine's
+      // config) must not outlive the change. The caller gets a new one in the same transaction,
+      // under the old one's client label (this request does not carry one).
+      const callerId = getAuth(request).sessionId;
+      const client = (await store.listSessionsOfUser(user.id, at)).find((s) => s.id === callerId)?.client ?? null;
+      const fresh = openSession(request, user.id, at, client);
       const result = await store.changeCredentials(
         user.id,
         user.authKeyHash,
         'password',
         { kdf: { ...body.newKdf }, authKeyHash: sha256(fromB64(body.newAuthKey, 32)), wrappedAccountKey: body.wrappedAccountKey, at },
-        getAuth(request).sessionId,
+        { replaces: callerId, opens: fresh.record },
       );
       if (!result.ok) throw new ApiError('conflict', 'the password changed meanwhile; nothing was changed');
       // Like a personal access token on GitHub, a token outlives a password change (CI keeps
@@ -181,7 +198,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const live: T.TokenInfo[] = [];
       for (const t of await store.listAccessTokensCreatedBy(user.id)) if (await tokenStillWorks(ctx, t)) live.push(tokenView(t));
       await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions, result.recoveryKeyRevoked, live.length));
-      return { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked, liveTokens: live };
+      return { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked, liveTokens: live, session: fresh.info };
     },
   });
 
@@ -229,21 +246,18 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const client = clientLabel(body.client);
       const { user, hash } = await proveRecovery(body.email, body.recoveryAuthKey);
       const at = ctx.now();
+      const session = openSession(request, user.id, at, client);
       const result = await store.changeCredentials(
         user.id,
         hash,
         'recovery',
         { kdf: { ...body.newKdf }, authKeyHash: sha256(fromB64(body.newAuthKey, 32)), wrappedAccountKey: body.wrappedAccountKey, at },
-        null,
+        { replaces: null, opens: session.record },
       );
       if (!result.ok) throw new ApiError('unauthorized', WRONG_RECOVERY);
-      const token = newSessionToken();
-      const id = newSessionId();
-      const expiresAt = new Date(at.getTime() + ctx.sessionTtlMs);
-      await store.createSession({ id, userId: user.id, tokenHash: sha256(token), client, ip: request.ip, createdAt: at, expiresAt });
       await notify(request, recoveredNotice(user.email, facts(request), result.revokedSessions, result.revokedTokens));
       const fresh = (await store.getUserById(user.id)) ?? user;
-      return { ...accountView(fresh, await store.listTeamsOfUser(user.id), { token, id, expiresAt: expiresAt.toISOString() }), revokedTokens: result.revokedTokens };
+      return { ...accountView(fresh, await store.listTeamsOfUser(user.id), session.info), revokedTokens: result.revokedTokens };
     },
   });
 

@@ -19,6 +19,7 @@ import type {
   InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
+  SessionRenewal,
   WorkspaceUsageRecord,
 } from '../store.js';
 import type { PgDb } from './db.js';
@@ -81,7 +82,7 @@ export async function changeCredentials(
   expectedHash: Uint8Array,
   via: 'password' | 'recovery',
   update: CredentialUpdate,
-  keepSessionId: string | null,
+  renewal: SessionRenewal | null,
 ): Promise<ChangeCredentialsResult> {
   return db.tx(async (tx): Promise<ChangeCredentialsResult> => {
     const [user] = await tx.query('SELECT auth_key_hash FROM users WHERE id = $1 FOR UPDATE', [userId]);
@@ -104,11 +105,21 @@ export async function changeCredentials(
         userId,
       ],
     );
+    const replaces = renewal?.replaces ?? null;
     const revoked = await tx.exec('UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3', [
       update.at,
       userId,
-      keepSessionId,
+      replaces,
     ]);
+    await tx.exec('UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id = $3', [update.at, userId, replaces]);
+    if (renewal) {
+      const s = renewal.opens;
+      await tx.exec(
+        `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
+        [s.id, s.userId, Buffer.from(s.tokenHash), s.client, s.ip, s.createdAt, s.expiresAt],
+      );
+    }
     // A key made by whoever knew the old password must not outlive it, and a used key is spent.
     const recovery = await tx.exec('DELETE FROM account_recovery WHERE user_id = $1', [userId]);
     // A recovery follows a lost password or a stolen account: its access tokens go too.

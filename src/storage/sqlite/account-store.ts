@@ -16,6 +16,7 @@ import type {
   InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
+  SessionRenewal,
   WorkspaceUsageRecord,
 } from '../store.js';
 import { forgetUserInTeams } from './team-store.js';
@@ -103,7 +104,7 @@ export function changeCredentials(
   expectedHash: Uint8Array,
   via: 'password' | 'recovery',
   update: CredentialUpdate,
-  keepSessionId: string | null,
+  renewal: SessionRenewal | null,
 ): ChangeCredentialsResult {
   const run = db.transaction((): ChangeCredentialsResult => {
     const user = db.prepare('SELECT auth_key_hash FROM users WHERE id = ?').get(userId) as Row | undefined;
@@ -130,9 +131,18 @@ export function changeCredentials(
       at,
       userId,
     );
+    const replaces = renewal?.replaces ?? null;
     const revoked = db
       .prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?')
-      .run(at, userId, keepSessionId).changes;
+      .run(at, userId, replaces).changes;
+    db.prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id = ?').run(at, userId, replaces);
+    if (renewal) {
+      const s = renewal.opens;
+      db.prepare(
+        `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(s.id, s.userId, Buffer.from(s.tokenHash), s.client, s.ip, s.createdAt.getTime(), s.createdAt.getTime(), s.expiresAt.getTime());
+    }
     // A key made by whoever knew the old password must not outlive it, and a used key is spent.
     const recovery = db.prepare('DELETE FROM account_recovery WHERE user_id = ?').run(userId).changes;
     // A recovery follows a lost password or a stolen account: its access tokens go too.
