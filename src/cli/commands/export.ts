@@ -2,6 +2,7 @@ import type { ClientContext } from '../../client/context.js';
 import { exportWorkspace } from '../../client/services/export.js';
 import type { Output } from '../output.js';
 import { shown } from '../shown-text.js';
+import { warnLeftOut } from '../left-out.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const passphrase = process.env.INSOMNIA_SYNC_EXPORT_PASSPHRASE;
@@ -18,4 +19,5 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     ...(res.format === 'tar.gz.age' ? [out.dim('  decrypt with: age -d -o export.tar.gz ' + JSON.stringify(res.out))] : []),
     ...(res.format === 'dir' ? [] : [out.dim('  the archive holds your files in plain form once decrypted: keep it safe')]),
   ]);
+  warnLeftOut(out, res.leftOut);
 }

@@ -4,6 +4,7 @@ import { restore, type RestoreConflict } from '../../client/services/history.js'
 import type { Output } from '../output.js';
 import { capped } from '../capped-lines.js';
 import { shown } from '../shown-text.js';
+import { warnLeftOut } from '../left-out.js';
 
 export async function run(ctx: ClientContext, out: Output, args: unknown[], opts: Record<string, unknown>): Promise<void> {
   let res;
@@ -18,4 +19,5 @@ export async function run(ctx: ClientContext, out: Output, args: unknown[], opts
     throw err;
   }
   out.result(res, () => `${out.green('✓')} Restored snapshot ${res.snapshot.slice(0, 12)} into ${shown(res.root)}: ${res.written} file(s) written, ${res.deleted} deleted`);
+  warnLeftOut(out, res.leftOut);
 }

@@ -65,6 +65,8 @@ export interface PullResult {
   conflicts: PullConflict[];
   /** what --ours or --theirs decided over the other side (empty without them) */
   overridden: PullOverride[];
+  /** files of the snapshot inside `.git`, never written (see VerifiedSnapshot.leftOut) */
+  leftOut: string[];
 }
 
 export async function pull(ctx: ClientContext, opts: { strategy?: MergeStrategy } = {}): Promise<PullResult> {
@@ -115,6 +117,7 @@ async function pullInto(
     modeChanged: [],
     conflicts: [],
     overridden: [],
+    leftOut: [],
   };
   if (head === index.base) {
     ctx.progress.stop();
@@ -241,6 +244,7 @@ async function pullInto(
     modeChanged: chmods.map((c) => c.path).filter((rel) => !keptModes.has(rel)),
     conflicts,
     overridden,
+    leftOut: newest.leftOut.map((f) => f.path),
   };
 }
 

