@@ -149,4 +149,19 @@ describe('what a workspace folder holds besides its files', () => {
     });
   });
 
+  it('a stray file or empty folder named .insomnia-sync in a subfolder is listed as not synced; the subfolder still syncs', async () => {
+    const { aDir, bDir } = await pair({ 'top.json': 't', 'sub/one.json': '1', 'other/two.json': '2' });
+    writeFileSync(path.join(aDir, 'sub', '.insomnia-sync'), '');
+    mkdirSync(path.join(aDir, 'other', '.insomnia-sync'));
+    writeFileSync(path.join(aDir, 'sub', 'new.json'), 'n');
+    const status = json((await ok(a, ['status', '--json'], aDir)).stdout);
+    expect(status).toMatchObject({ changes: [{ kind: 'added', path: 'sub/new.json' }], skipped: ['other/.insomnia-sync', 'sub/.insomnia-sync'] });
+    expect((await ok(a, ['status'], aDir)).stdout).toContain('skipped (not a regular file or unsyncable name): sub/.insomnia-sync');
+    const pushed = await ok(a, ['push', '--json'], aDir);
+    expect(json(pushed.stdout).changes).toEqual([{ kind: 'added', path: 'sub/new.json' }]);
+    expect(pushed.stderr).toBe('');
+    await ok(b, ['pull'], bDir);
+    expect(tree(bDir)).toEqual(['other/', 'other/two.json', 'sub/', 'sub/new.json', 'sub/one.json', 'top.json']);
+  });
+
 });
