@@ -164,4 +164,46 @@ describe('what a workspace folder holds besides its files', () => {
     expect(tree(bDir)).toEqual(['other/', 'other/two.json', 'sub/', 'sub/new.json', 'sub/one.json', 'top.json']);
   });
 
+  describe('a file this user may not read', () => {
+    it('pull goes on when the remote change does not touch it; status still stops; readable again, it is pushed', async () => {
+      const { aDir, bDir } = await pair({ 'a.json': 'a1', 'k.json': 'k1' });
+      writeFileSync(path.join(aDir, 'secret.json'), 'new, unreadable');
+      writeFileSync(path.join(aDir, 'k.json'), 'k2, unreadable');
+      chmodSync(path.join(aDir, 'secret.json'), 0o000);
+      chmodSync(path.join(aDir, 'k.json'), 0o000);
+      writeFileSync(path.join(bDir, 'a.json'), 'a2');
+      await ok(b, ['push'], bDir);
+      const pulled = await a.run(['pull', '--json'], { cwd: aDir, ...user });
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(json(pulled.stdout)).toMatchObject({ written: ['a.json'], conflicts: [] });
+      expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('a2');
+      // status reads what changed here, so it stops as documented
+      const status = await a.run(['status', '--json'], { cwd: aDir, ...user });
+      expect(status.code).toBe(1);
+      expect(json(status.stderr).error.code).toBe('file_unreadable');
+      chmodSync(path.join(aDir, 'secret.json'), 0o644);
+      chmodSync(path.join(aDir, 'k.json'), 0o644);
+      const pushed = json((await ok(a, ['push', '--json'], aDir)).stdout);
+      expect(pushed.changes).toEqual([
+        { kind: 'modified', path: 'k.json' },
+        { kind: 'added', path: 'secret.json' },
+      ]);
+      await ok(b, ['pull'], bDir);
+      expect(readFileSync(path.join(bDir, 'k.json'), 'utf8')).toBe('k2, unreadable');
+    });
+
+    it('pull stops (exit 1, naming it) when the remote changes that very file', async () => {
+      const { aDir, bDir } = await pair({ 'a.json': 'a1' });
+      writeFileSync(path.join(aDir, 'secret.json'), 'mine');
+      chmodSync(path.join(aDir, 'secret.json'), 0o000);
+      writeFileSync(path.join(bDir, 'secret.json'), 'theirs');
+      await ok(b, ['push'], bDir);
+      const pulled = await a.run(['pull', '--json'], { cwd: aDir, ...user });
+      expect(pulled.code).toBe(1);
+      expect(json(pulled.stderr)).toEqual({ error: { code: 'file_unreadable', message: 'cannot read secret.json: permission denied' } });
+      chmodSync(path.join(aDir, 'secret.json'), 0o644);
+      expect(readFileSync(path.join(aDir, 'secret.json'), 'utf8')).toBe('mine');
+    });
+  });
+
 });
