@@ -206,4 +206,30 @@ describe('what a workspace folder holds besides its files', () => {
     });
   });
 
+  it('a clone whose file path is too long for the file system names that file and says so', async () => {
+    const name = `long-${++n}`;
+    // 13 folders of 250 bytes and a name of 255 (the most a file system takes): about 3.5 KB, under
+    // the 4096 bytes a manifest path may hold; under a deep enough folder the folders can still be
+    // made, but the file's path is over Linux's PATH_MAX
+    const deep = Array.from({ length: 13 }, (_, i) => `${String(i).padStart(2, '0')}${'d'.repeat(248)}`).join('/');
+    const rel = `${deep}/${'f'.repeat(250)}.json`;
+    const { dir: src } = await linkedFolder(a, name, { 'a.json': '{}' }, { prefix: 'isync-contents-long-' });
+    mkdirSync(path.join(src, deep), { recursive: true });
+    writeFileSync(path.join(src, rel), 'deep');
+    await ok(a, ['push'], src);
+    let target = tempDir('isync-contents-deep-');
+    while (target.length < 600) target = path.join(target, 'p'.repeat(150));
+    mkdirSync(target, { recursive: true });
+    const res = await b.run(['clone', name, path.join(target, 'ws'), '--json'], { cwd: ROOT });
+    expect(res.code, res.stderr).toBe(1);
+    expect(json(res.stderr)).toEqual({
+      error: { code: 'local_write', message: `cannot write ${rel} in ${path.join(target, 'ws')}: its name or path is too long for this file system (ENAMETOOLONG)` },
+    });
+    const plain = await b.run(['clone', name, path.join(target, 'ws')], { cwd: ROOT });
+    expect(plain.code).toBe(1);
+    expect(plain.stderr).not.toContain('a place you can write');
+    expect(plain.stderr).toContain('a shorter path');
+    expect(existsSync(path.join(target, 'ws'))).toBe(false);
+    rmSync(target, { recursive: true, force: true });
+  }, 60_000);
 });
