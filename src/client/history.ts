@@ -7,7 +7,8 @@ import type { MemberPublicKeys } from '../protocol/types.js';
 import type { SnapshotFrame } from '../protocol/snapshot-frames.js';
 import { openSnapshot, openSnapshotHead } from '../sync/snapshot.js';
 import { NewerFormatError } from '../sync/errors.js';
-import { manifestStats, type Manifest } from '../sync/manifest.js';
+import { manifestStats, type Manifest, type ManifestFile } from '../sync/manifest.js';
+import { isGitPath } from '../sync/paths.js';
 import type { Primitives } from '../crypto/primitives.js';
 import type { ApiClient } from './api.js';
 import type { WorkspaceKeyring } from './keyring.js';
@@ -23,6 +24,12 @@ export interface VerifiedSnapshot {
   /** number of files and their total bytes, also when `manifest.files` was not kept */
   files: number;
   bytes: number;
+  /**
+   * Files of the snapshot inside a `.git` folder (pushed by a version that synced git's folder, or
+   * by a hostile member): never written anywhere, so left out of `manifest.files`; a push from a
+   * folder drops them from the workspace. Empty when the file list was not opened.
+   */
+  leftOut: ManifestFile[];
 }
 
 /**
@@ -37,17 +44,17 @@ export function openVerifiedSnapshot(
 ): VerifiedSnapshot {
   const data = info.data;
   const epochs = [...ring.byEpoch.keys()].sort((a, b) => b - a);
-  let opened: { manifest: Manifest; files: number; bytes: number } | undefined;
+  let opened: { manifest: Manifest; files: number; bytes: number; leftOut: ManifestFile[] } | undefined;
   for (const epoch of epochs) {
     const expected = { id: info.id, workspaceId: ring.workspaceId, parent: info.parent, epoch };
     const key = ring.byEpoch.get(epoch)!.manifestKey;
     try {
       if (withFiles) {
-        const manifest = openSnapshot(p, key, expected, data);
-        opened = { manifest, ...manifestStats(manifest) };
+        const { kept, leftOut } = withoutGitFiles(openSnapshot(p, key, expected, data));
+        opened = { manifest: kept, ...manifestStats(kept), leftOut };
       } else {
         const head = openSnapshotHead(p, key, expected, data);
-        opened = { manifest: { ...head.manifest, files: [] }, files: head.files, bytes: head.bytes };
+        opened = { manifest: { ...head.manifest, files: [] }, files: head.files, bytes: head.bytes, leftOut: [] };
       }
       break;
     } catch (err) {
@@ -62,6 +69,17 @@ export function openVerifiedSnapshot(
   if (!opened) throw new IntegrityFailure(`snapshot ${info.id.slice(0, 12)} failed its integrity check`, 'run `insomnia-sync verify` for details');
   requireTrustedSigner(signers, info.id, opened.manifest.author, opened.manifest.epoch);
   return { id: info.id, parent: info.parent, createdAt: info.createdAt, size: data.length, ...opened };
+}
+
+/**
+ * The manifest without its files inside `.git` (see VerifiedSnapshot.leftOut), which no command
+ * writes into a folder, an export or an archive. One scan of the joined paths answers the usual
+ * manifest, which has none: its segments are those of every path.
+ */
+function withoutGitFiles(manifest: Manifest): { kept: Manifest; leftOut: ManifestFile[] } {
+  if (!isGitPath(manifest.files.map((f) => f.path).join('/'))) return { kept: manifest, leftOut: [] };
+  const leftOut = manifest.files.filter((f) => isGitPath(f.path));
+  return { kept: { ...manifest, files: manifest.files.filter((f) => !isGitPath(f.path)) }, leftOut };
 }
 
 function requireTrustedSigner(signers: Map<string, MemberPublicKeys>, id: string, author: { userId: string; signingKey: string }, epoch: number): void {

@@ -28,12 +28,37 @@ const IGNORABLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u206a-\u206f\ufeff]/
  * systems (macOS, Windows), Windows dropping trailing dots and spaces, and ignorable code points.
  */
 function isInternalSegment(segment: string): boolean {
-  if (segment.length < INTERNAL_DIR.length) return false;
+  return namesFolder(segment, INTERNAL_DIR);
+}
+
+/** True when `segment` opens the folder `dotName` (lower case, begins with '.') on some file system. */
+function namesFolder(segment: string, dotName: string): boolean {
+  if (segment.length < dotName.length) return false;
   // Fast exit for the usual name: it must begin with '.' or with an ignorable code point.
   const first = segment.charCodeAt(0);
   if (first !== 0x2e && first < 0x200b) return false;
   const folded = segment.normalize('NFC').replace(IGNORABLE, '').toLowerCase().replace(/[. ]+$/, '');
-  return folded === INTERNAL_DIR;
+  return folded === dotName;
+}
+
+/**
+ * git's own folder (`.git`; a `.git` file in a worktree or submodule), spelt as any file system
+ * would open it (see isInternalSegment). Never synced: its hooks and `core.fsmonitor` run
+ * commands, and its config holds remote credentials. Unlike the internal folder, a manifest may
+ * hold it (older versions pushed it): readers leave it out rather than refuse the snapshot.
+ */
+export const GIT_DIR = '.git';
+
+// As MAYBE_INTERNAL, for `.git`.
+const MAYBE_GIT = /[^\x00-\x7f]|(?:^|\/)\.git[. ]*(?:\/|$)/i;
+
+/** True for `.git` and anything inside it, at any depth (git's folder of a nested repository too). */
+export function isGitPath(p: string): boolean {
+  if (!MAYBE_GIT.test(p)) return false;
+  for (const segment of p.split('/')) {
+    if (namesFolder(segment, GIT_DIR)) return true;
+  }
+  return false;
 }
 
 // For an ASCII path, isInternalSegment folds to exactly this test on some segment (NFC and the

@@ -37,7 +37,7 @@ describe('scanFolder', () => {
     write('group-exec.sh');
     chmodSync(path.join(root, 'group-exec.sh'), 0o654); // only the owner's execute bit counts, as in git
     write('env/dev.json.conflict', 'theirs'); // pull's conflict copy: never synced
-    write('nested/.insomnia-sync/index', 'another link'); // a linked folder inside: never synced,
+    write('nested/.insomnia-sync/link.json', '{}'); // a linked folder inside: never synced,
     write('nested/creds.json', 'its own workspace'); // nor anything in it: reported as skipped
     symlinkSync(path.join(root, 'run.sh'), path.join(root, 'link'));
     const scan = await scanFolder(root);

@@ -300,8 +300,9 @@ describe('pull and restore leave alone what is not theirs', () => {
 
   it('a synced folder that gets its own link leaves the workspace, and push and status say why', async () => {
     const { aDir } = await pair({ 'top.json': 't', 'sub/one.json': '1', 'sub/two.json': '2' });
-    // as when a folder linked to another workspace is moved in over it
+    // as when a folder linked to another workspace is moved in over it (a link as the tool writes it)
     mkdirSync(path.join(aDir, 'sub', '.insomnia-sync'));
+    writeFileSync(path.join(aDir, 'sub', '.insomnia-sync', 'link.json'), '{}');
     const status = await a.run(['status'], { cwd: aDir });
     expect(status.code, status.stderr).toBe(0);
     expect(status.stdout).toContain('skipped (linked to another workspace): sub/');

@@ -8,6 +8,7 @@
  * or folder the user cannot read run the CLI without root's read override (setpriv drops
  * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH): the same real EACCES either way.
  */
+import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,8 @@ const MiB = 1024 * 1024;
 /**
  * HOOK_PATH: the file's name. On the first open of it for reading, HOOK_ACTION (rm | mkdir |
  * symlink to HOOK_ARG | fifo) is done to it. Or, with HOOK_SAVES: each time HOOK_AFTER bytes of it
- * have been read through one descriptor, it is saved in place with new content, HOOK_SAVES times.
+ * have been read through one descriptor, it is saved in place with new content, HOOK_SAVES times
+ * (with HOOK_SHORT, that read returns no more than HOOK_AFTER bytes: the save lands mid-read).
  */
 const HOOK = `
 const fs = require('node:fs'), path = require('node:path'), { execFileSync } = require('node:child_process');
@@ -43,9 +45,11 @@ fs.openSync = function (p, flags, ...rest) {
   if (ours && saves > 0) fds.set(fd, { p, n: 0 });
   return fd;
 };
-fs.readSync = function (fd, ...rest) {
-  const n = read.call(this, fd, ...rest);
-  const f = fds.get(fd);
+fs.readSync = function (fd, buf, off, len, ...rest) {
+  let f = fds.get(fd);
+  // HOOK_SHORT: the read stops at HOOK_AFTER bytes, as a short read would, so the save lands mid-file
+  if (f && process.env.HOOK_SHORT && typeof len === 'number') len = Math.min(len, Math.max(1, after - f.n));
+  const n = read.call(this, fd, buf, off, len, ...rest);
   if (f && (f.n += n) >= after && saves > 0) {
     fds.delete(fd);
     saves--;
@@ -154,6 +158,72 @@ describe('push reads what the scan saw, or treats the path as a scan now would',
     const bDir = await cloned(name);
     expect(readFileSync(path.join(bDir, 'big.bin')).equals(onDisk)).toBe(true);
   });
+
+  it('a small file saved in place in the middle of its read goes up as the new version whole, never a mix', async () => {
+    const { dir, name } = await pushed({ 'small.bin': Buffer.alloc(256 * 1024, 'A') });
+    writeFileSync(path.join(dir, 'small.bin'), Buffer.alloc(256 * 1024, 'B'));
+    const res = await pushWithHook(dir, { HOOK_PATH: 'small.bin', HOOK_SAVES: '1', HOOK_AFTER: String(128 * 1024), HOOK_SHORT: '1' });
+    expect(res.code, res.stderr).toBe(0);
+    const onDisk = readFileSync(path.join(dir, 'small.bin'));
+    expect(onDisk[0]).toBe(0x61); // the hook's save ('a')
+    const bDir = await cloned(name);
+    expect(readFileSync(path.join(bDir, 'small.bin')).equals(onDisk)).toBe(true);
+  });
+
+  it('a small file saved again during every read: exit 1 file_changed, no snapshot', async () => {
+    const { dir } = await pushed({ 'small.bin': Buffer.alloc(256 * 1024, 'A') });
+    writeFileSync(path.join(dir, 'small.bin'), Buffer.alloc(256 * 1024, 'B'));
+    const before = await snapshotCount(dir);
+    const res = await pushWithHook(dir, { HOOK_PATH: 'small.bin', HOOK_SAVES: '99', HOOK_AFTER: String(128 * 1024), HOOK_SHORT: '1' });
+    expect(res.code).toBe(1);
+    expect(json(res.stderr)).toEqual({ error: { code: 'file_changed', message: 'small.bin changed while being read; try again once it is saved' } });
+    expect(await snapshotCount(dir)).toBe(before);
+  });
+
+  it('a small file saved in place over and over while push reads it: each snapshot holds one version whole, or push exits 1 file_changed', async () => {
+    const size = 256 * 1024;
+    const { dir, name } = await pushed({ 'small.bin': Buffer.alloc(size, 'A') });
+    const bDir = await cloned(name);
+    // Another program saving the file in place in a tight loop, alternately all 'B' and all 'C':
+    // one read of 256 KiB races one write of it.
+    const writer = spawn(process.execPath, [
+      '-e',
+      `const fs = require('node:fs'); const bufs = [Buffer.alloc(${size}, 'B'), Buffer.alloc(${size}, 'C')];
+       const fd = fs.openSync(process.argv[1], 'r+'); process.stdout.write('go\\n');
+       const pause = new Int32Array(new SharedArrayBuffer(4));
+       for (let i = 0; ; i++) { fs.writeSync(fd, bufs[i % 2], 0, ${size}, 0); if (i % 8 === 7) Atomics.wait(pause, 0, 0, 2); }`,
+      path.join(dir, 'small.bin'),
+    ], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve) => writer.stdout!.once('data', resolve));
+      let pushedOnce = false;
+      for (let round = 0; round < 8; round++) {
+        const res = await a.run(['push', '--json', '-m', `round ${round}`], { cwd: dir });
+        if (res.code === 1) {
+          expect(json(res.stderr)).toEqual({ error: { code: 'file_changed', message: 'small.bin changed while being read; try again once it is saved' } });
+          continue;
+        }
+        expect(res.code, res.stderr).toBe(0);
+        pushedOnce = true;
+        const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+        expect(pulled.code, pulled.stderr).toBe(0);
+        const got = readFileSync(path.join(bDir, 'small.bin'));
+        expect(got.length).toBe(size);
+        const first = got[0]!;
+        // one version whole: every byte the same as the first
+        expect(got.every((byte) => byte === first), `snapshot of round ${round} mixes two versions`).toBe(true);
+      }
+      expect(pushedOnce, 'no push got through the saves').toBe(true);
+    } finally {
+      writer.kill();
+    }
+    // Once the saving stops, push takes the last version saved.
+    await new Promise((resolve) => (writer.exitCode !== null || writer.signalCode !== null ? resolve(null) : writer.once('exit', resolve)));
+    const last = await a.run(['push', '--json'], { cwd: dir });
+    expect(last.code, last.stderr).toBe(0);
+    expect((await b.run(['pull'], { cwd: bDir })).code).toBe(0);
+    expect(readFileSync(path.join(bDir, 'small.bin')).equals(readFileSync(path.join(dir, 'small.bin')))).toBe(true);
+  }, 60_000);
 
   it('a big file saved again during every read: exit 1, one line naming it, no snapshot', async () => {
     const { dir } = await pushed({ 'big.bin': Buffer.alloc(3 * MiB + 5, 'A') });

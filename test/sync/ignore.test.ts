@@ -15,6 +15,17 @@ describe('createIgnoreMatcher built-ins (no ignore file)', () => {
     ['dir/a.json.conflict-17', false, true],
     ['a.conflict', true, true],
     ['a.conflict/b.json', false, true],
+    ['.git', true, true],
+    ['.git', false, true], // a worktree's or submodule's .git file
+    ['.git/hooks/post-checkout', false, true],
+    ['sub/.git/config', false, true],
+    ['.GIT/config', false, true],
+    ['.git./config', false, true],
+    ['.gi\u200ct/config', false, true],
+    ['.gitignore', false, false],
+    ['.github/workflows/ci.yml', false, false],
+    ['git/config', false, false],
+    ['x.git', false, false],
     ['a.json', false, false],
     ['.insomnia-syncignore', false, false],
     ['a.conflicted', false, false],
@@ -25,6 +36,10 @@ describe('createIgnoreMatcher built-ins (no ignore file)', () => {
     ['dir', true, false],
   ] as const)('%s (dir=%s) → %s', (p, isDir, expected) => {
     expect(ignored(p, isDir)).toBe(expected);
+  });
+
+  it('a user rule cannot bring .git back', () => {
+    expect(createIgnoreMatcher('!.git\n!.git/**\n')('.git/config', false)).toBe(true);
   });
 
   it('isConflictCopyPath looks at every segment', () => {

@@ -3,6 +3,7 @@ import { exportWorkspace } from '../../client/services/export.js';
 import type { Output } from '../output.js';
 import { caseProbeFor } from '../../client/local/case-probe.js';
 import { shown } from '../shown-text.js';
+import { warnLeftOut } from '../left-out.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const passphrase = process.env.INSOMNIA_SYNC_EXPORT_PASSPHRASE;
@@ -20,4 +21,5 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     ...(res.format === 'tar.gz.age' ? [out.dim('  decrypt with: age -d -o export.tar.gz ' + JSON.stringify(res.out))] : []),
     ...(res.format === 'dir' ? [] : [out.dim('  the archive holds your files in plain form once decrypted: keep it safe')]),
   ]);
+  warnLeftOut(out, res.leftOut);
 }

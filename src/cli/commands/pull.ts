@@ -5,6 +5,7 @@ import type { Output } from '../output.js';
 import { caseProbeFor } from '../../client/local/case-probe.js';
 import { shown } from '../shown-text.js';
 import { capped } from '../capped-lines.js';
+import { warnLeftOut } from '../left-out.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const strategy = opts.ours ? 'ours' : opts.theirs ? 'theirs' : 'conflict';
@@ -17,11 +18,13 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     if (err instanceof ConflictError && isPullResult(err.details)) {
       const pulled = err.details;
       if (!out.json) out.result(pulled, () => summary(out, pulled));
+      warnLeftOut(out, pulled.leftOut ?? []);
       err.lines = capped(pulled.conflicts.map((c) => `  ${shown(c.path)}: ${c.conflictPath !== null ? `theirs written to ${shown(c.conflictPath)}` : c.remote === 'deleted' ? 'deleted on the remote, kept here' : "changed here during the pull, kept yours without the remote's mode"}`));
     }
     throw err;
   }
   out.result(res, () => (res.upToDate ? 'Already up to date.' : summary(out, res)));
+  warnLeftOut(out, res.leftOut);
 }
 
 function summary(out: Output, res: PullResult): string[] {

@@ -5,6 +5,7 @@ import type { Output } from '../output.js';
 import { caseProbeFor } from '../../client/local/case-probe.js';
 import { capped } from '../capped-lines.js';
 import { shown } from '../shown-text.js';
+import { warnLeftOut } from '../left-out.js';
 
 export async function run(ctx: ClientContext, out: Output, args: unknown[], opts: Record<string, unknown>): Promise<void> {
   let res;
@@ -19,4 +20,5 @@ export async function run(ctx: ClientContext, out: Output, args: unknown[], opts
     throw err;
   }
   out.result(res, () => `${out.green('✓')} Restored snapshot ${res.snapshot.slice(0, 12)} into ${shown(res.root)}: ${res.written} file(s) written, ${res.deleted} deleted`);
+  warnLeftOut(out, res.leftOut);
 }

@@ -15,7 +15,7 @@ import type { Primitives } from '../../crypto/primitives.js';
 import { CHUNK_SIZE } from '../../sync/chunking.js';
 import { SyncError } from '../errors.js';
 
-/** How many times a big file is read before push gives up on it changing under the read. */
+/** How many times a file is read before push gives up on it changing under the read. */
 export const READ_ATTEMPTS = 3;
 
 /** The path no longer holds a regular file (or the one the scan saw, through a folder now a symlink). */
@@ -126,7 +126,7 @@ export function parentsAreFolders(root: string, relPath: string, known?: Set<str
 
 /**
  * Reads a file and returns its chunks' blob ids, or null if the path no longer holds a regular
- * file. Throws FileChangedError if a big file keeps changing while it is read. (`read` is for
+ * file. Throws FileChangedError if the file keeps changing while it is read. (`read` is for
  * tests, to act between the pieces of a big file.)
  */
 export function hashFile(
@@ -164,34 +164,43 @@ let smallScratch: Buffer | null = null;
  * CHUNK_SIZE bytes — it is big, or grew since the scan: read it with chunksOf. GONE when the path
  * holds no regular file.
  *
- * Open, fstat, one read, close: the fstat's size stands in for the read that would find the end,
- * so the check that this is a regular file costs no syscall. No second fstat to catch a write
- * during the read, unlike chunksOf: the file arrives in one read call, one state of the file
- * (short of a write copying bytes in during that very call), where a big file's reads are spread
- * over seconds of hashing and uploading; and the index keeps the scan's stat data, taken before
- * this read, so any save after it makes the next scan read the file again.
+ * Open, fstat, read, fstat, close. The first fstat's size stands in for the read that would find
+ * the end (and is the check that this is a regular file); the second is the guarantee chunksOf
+ * gives: a save during the read (in place, or truncate-then-write) moves size, mtime or ctime, and
+ * the file is read again, up to READ_ATTEMPTS times, then FileChangedError — never a mix of two
+ * versions, nor a file cut short. One read call is not one state of the file: a writer copying
+ * 256 KiB in place races it. Only files that are read pay for it (one fstat each); an unchanged
+ * file is not opened at all.
  */
 export function readSmallFile(root: string, file: ScannedRef): Uint8Array | null | typeof GONE {
-  const opened = openScanned(root, file);
-  if (opened === null) return GONE;
-  const { fd, st } = opened;
-  try {
-    if (st.size > CHUNK_SIZE) return null;
-    const buf = (smallScratch ??= Buffer.allocUnsafe(CHUNK_SIZE + 1));
+  for (let attempt = 1; ; attempt++) {
+    const opened = openScanned(root, file);
+    if (opened === null) return GONE;
+    const { fd, st: before } = opened;
     let filled = 0;
-    // A read short of what was asked for ends at the end of a regular file; on a file system that
-    // gives short reads before that, the loop goes on until the size fstat gave, or the end.
-    while (filled < st.size) {
-      const n = readSync(fd, buf, filled, buf.length - filled, null);
-      if (n === 0) break;
-      filled += n;
-      if (filled === buf.length) return null;
+    let after: Stats;
+    try {
+      if (before.size > CHUNK_SIZE) return null;
+      const buf = (smallScratch ??= Buffer.allocUnsafe(CHUNK_SIZE + 1));
+      // A read short of what was asked for ends at the end of a regular file; on a file system that
+      // gives short reads before that, the loop goes on until the size fstat gave, or the end. No
+      // read to find the end: a file that grew or shrank meanwhile shows in the second fstat.
+      while (filled < before.size) {
+        const n = readSync(fd, buf, filled, buf.length - filled, null);
+        if (n === 0) break;
+        filled += n;
+        if (filled === buf.length) return null;
+      }
+      after = fstatSync(fd);
+      if (filled === before.size && after.size === before.size && after.mtimeMs === before.mtimeMs && after.ctimeMs === before.ctimeMs) {
+        return buf.subarray(0, filled);
+      }
+    } catch (err) {
+      throw unreadable(file.path, err);
+    } finally {
+      closeSync(fd);
     }
-    return buf.subarray(0, filled);
-  } catch (err) {
-    throw unreadable(file.path, err);
-  } finally {
-    closeSync(fd);
+    if (attempt === READ_ATTEMPTS) throw new FileChangedError(file.path);
   }
 }
 

@@ -56,6 +56,26 @@ export function isFsError(err: unknown): err is NodeJS.ErrnoException & { code: 
 export function cannotWrite(abs: string, err: unknown, what: string): unknown {
   if (!isFsError(err)) return err;
   if (err.code === 'ENOTDIR') return new UsageError(`cannot write ${abs}: ${fsReason(err)}`, `give ${what} a path in a folder`);
+  if (err.code === 'ENAMETOOLONG') return tooLong(abs, err, what);
   const hint = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? 'free some space, or write elsewhere; nothing was left behind' : `give ${what} a place you can write; nothing was left behind`;
   return new SyncError('local_write', `cannot write ${abs} (${fsReason(err)})`, hint);
+}
+
+/**
+ * ENAMETOOLONG is about one file of the workspace (a name over 255 bytes, or a path over the
+ * system's limit once under `abs`), not about `abs`, which was made: the file (or the folder on
+ * its way that could not be made) is named as it is in the workspace. Files are written first
+ * into a tree laid out as the folder will be, in `.insomnia-sync/staging/tree/`.
+ */
+function tooLong(abs: string, err: NodeJS.ErrnoException & { code: string }, what: string): SyncError {
+  const refused = typeof err.path === 'string' ? err.path : '';
+  let rel = refused.startsWith(abs + path.sep) ? refused.slice(abs.length + 1) : '';
+  const staged = ['.insomnia-sync', 'staging', 'tree', ''].join(path.sep);
+  if (rel.startsWith(staged)) rel = rel.slice(staged.length);
+  else if (rel.startsWith('.insomnia-sync' + path.sep)) rel = ''; // a staging file: not the workspace's name
+  const hint = `give ${what} a shorter path, or shorten the name where the file was pushed from; nothing was left behind`;
+  if (rel === '') return new SyncError('local_write', `cannot write ${abs}: a name or path is too long for this file system (ENAMETOOLONG)`, hint);
+  const shownRel = rel.split(path.sep).join('/');
+  const which = err.syscall === 'mkdir' ? `the folder ${shownRel}/` : shownRel;
+  return new SyncError('local_write', `cannot write ${which} in ${abs}: its name or path is too long for this file system (ENAMETOOLONG)`, hint);
 }

@@ -10,7 +10,7 @@ import { normalizeMode } from '../../sync/file-mode.js';
 import { builtinIgnored, isConflictCopyPath, noNameBuiltinIgnored } from '../../sync/ignore-builtin.js';
 import type { ScannedFile } from '../../sync/diff.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
-import { areSimpleValidChildren, validatePath } from '../../sync/paths.js';
+import { areSimpleValidChildren, isInternalPath, validatePath } from '../../sync/paths.js';
 import { STATE_DIR } from './link.js';
 import { SyncError } from '../errors.js';
 import { unreadable } from './files.js';
@@ -126,7 +126,9 @@ export async function scanFolder(root: string, tracked: TrackedPaths = () => NON
       }
     }
     // Another linked folder (a clone made inside this one): its files belong to its workspace.
-    if (rel !== '' && names.includes(STATE_DIR)) {
+    // Only a real link counts, as findLinkedFolder finds one: a stray file or empty folder by
+    // that name is listed below as a name that cannot be synced, and the rest is synced.
+    if (rel !== '' && names.includes(STATE_DIR) && isLink(abs, rel)) {
       if (!inIgnored) skipped.push(`${rel}/`);
       return;
     }
@@ -156,6 +158,8 @@ export async function scanFolder(root: string, tracked: TrackedPaths = () => NON
       if (!plain && (inIgnored || ignored(relPath, isDir))) {
         if (!keptIgnored(relPath, isDir)) {
           if (isConflictCopyPath(name)) conflictCopies.push(isDir ? `${relPath}/` : relPath);
+          // the internal name anywhere but the root's own link (a linked subfolder returned above)
+          else if (!inIgnored && (rel !== '' || name !== STATE_DIR) && isInternalPath(name)) skipped.push(relPath);
           continue;
         }
         ignoredHere = true;
@@ -229,6 +233,16 @@ function undecodableNames(abs: string, names: readonly string[]): Set<string> | 
   return found.size > 0 ? found : null;
 }
 const NONE: ReadonlySet<string> = new Set();
+
+/** `dir` holds a link as the tool writes it (`.insomnia-sync/link.json`): a linked folder. */
+function isLink(dir: string, rel: string): boolean {
+  try {
+    return statSync(`${dir}${path.sep}${STATE_DIR}${path.sep}link.json`, { throwIfNoEntry: false })?.isFile() === true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return false; // a file by that name
+    throw unreadable(`${rel}/${STATE_DIR}/`, err);
+  }
+}
 const { S_IFMT, S_IFREG } = fsConstants;
 
 /** validatePath accepts it as it is (in particular, already in NFC). */

@@ -63,6 +63,8 @@ export interface WorkspaceExportResult {
   bytes: number;
   format: ExportFormat;
   out: string;
+  /** files of the snapshot inside `.git`, never exported (see VerifiedSnapshot.leftOut) */
+  leftOut: string[];
 }
 
 interface Target {
@@ -141,6 +143,7 @@ interface OpenedSnapshot {
   files: TreeFile[];
   keys: WorkspaceSubkeys | null;
   epoch: number;
+  leftOut: string[];
 }
 
 /**
@@ -156,13 +159,13 @@ async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceI
   if (base !== null && head !== base) await requireBaseKept(principal.api, workspaceId, base, head);
   if (head === null) {
     if (snapshot) throw new NotFoundError(`no snapshot ${snapshot}: the workspace is empty`);
-    return { name, snapshot: null, files: [], keys: null, epoch: 0 };
+    return { name, snapshot: null, files: [], keys: null, epoch: 0, leftOut: [] };
   }
   const verifier = { p, api: principal.api, ring: remote.ring, signers };
   const target = snapshot ? await findVerifiedSnapshot(verifier, head, snapshot) : await fetchVerifiedHead(verifier, head);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
-  return { name, snapshot: target.id, files: target.manifest.files, keys, epoch: target.manifest.epoch };
+  return { name, snapshot: target.id, files: target.manifest.files, keys, epoch: target.manifest.epoch, leftOut: target.leftOut.map((f) => f.path) };
 }
 
 function summary(s: OpenedSnapshot): { name: string; snapshot: string | null; files: number; bytes: number } {
@@ -365,7 +368,7 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
     await writeArchive(entries, target, passphrase, ctx.cancellation?.());
   }
   ctx.progress.stop();
-  return { workspaceId, ...summary(opened), format: target.format, out: target.out };
+  return { workspaceId, ...summary(opened), format: target.format, out: target.out, leftOut: opened.leftOut };
 }
 
 export interface AccountExportResult {

@@ -73,6 +73,8 @@ export interface RestoreResult {
   written: number;
   /** files deleted (the human text says "deleted" too) */
   deleted: number;
+  /** files of the snapshot inside `.git`, never written (see VerifiedSnapshot.leftOut) */
+  leftOut: string[];
 }
 
 /** A file an in-place restore left alone because it changed while the restore downloaded. */
@@ -204,14 +206,14 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
     }
     rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
     ctx.progress.stop();
-    return { workspaceId, snapshot: target.id, root, written: files.length, deleted: deletes.length };
+    return { workspaceId, snapshot: target.id, root, written: files.length, deleted: deletes.length, leftOut: target.leftOut.map((f) => f.path) };
   }
   const staged = await stageRemoteFiles(remoteFiles);
   // Like pull: a file changed since the scan (after the confirmation, or during the download) is
   // not what you agreed to overwrite: it stays, and the snapshot's version goes beside it.
   const applied = applyStaged(root, { staged, deletes, seen, reserved });
   ctx.progress.stop();
-  const result: RestoreResult = { workspaceId, snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length };
+  const result: RestoreResult = { workspaceId, snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length, leftOut: target.leftOut.map((f) => f.path) };
   const conflicts: RestoreConflict[] = [
     ...applied.setAside.map((s) => ({ path: s.target, conflictPath: s.aside })),
     ...applied.keptDeletes.map((rel) => ({ path: rel, conflictPath: null })),
@@ -290,7 +292,7 @@ async function verifyRemote(ctx: ClientContext, opts: { workspace?: string }): P
     let sawBase = base === null;
     const snapshots = await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'all', (s) => {
       if (s.id === base) sawBase = true;
-      for (const f of s.manifest.files) {
+      for (const f of s.leftOut.length > 0 ? [...s.manifest.files, ...s.leftOut] : s.manifest.files) {
         for (const [c, id] of f.chunks.entries()) {
           if (blobs.has(id)) continue;
           blobs.set(id, s.manifest.epoch);

@@ -9,11 +9,13 @@ import { IntegrityFailure } from '../errors.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { readIndex, requireLinkedFolder, type LinkedFolder } from '../local/link.js';
 import { scanFolder, scannedFileAt, trackedPaths, type ScanResult } from '../local/scan.js';
-import { hashFile } from '../local/files.js';
+import { FileUnreadableError, hashFile } from '../local/files.js';
 import { baseEpochOf } from '../local/base-epoch.js';
 import type { WorkspaceKeyring } from '../keyring.js';
 import { planChanges, planRescan, withoutVanished, type LocalChange } from '../../sync/diff.js';
-import { mergeFileColumns, type FileColumns } from '../../sync/file-columns.js';
+import { filesOf, mergeFileColumns, type FileColumns } from '../../sync/file-columns.js';
+import { parentDirs } from '../../sync/paths.js';
+import type { TreeFile } from '../../sync/merge.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import { toB64 } from '../../protocol/encoding.js';
@@ -89,7 +91,10 @@ export interface LocalTree {
 /**
  * Scans the folder; re-reads only files whose stat differs from the index (`blobIdKey` is asked for
  * only then). A path whose file is gone, or became a folder, symlink or FIFO, between the scan and
- * its read counts as no file.
+ * its read counts as no file. A file this user may not read stops it (FileUnreadableError), but
+ * where `mayLeaveUnread` says the caller needs no content (see untouchedByRemote): it is then
+ * left out as if it were gone, so a pull records it with stat data that make the next status read
+ * it again.
  */
 export async function readLocalTree(
   p: Primitives,
@@ -97,6 +102,7 @@ export async function readLocalTree(
   index: IndexColumns,
   blobIdKey: () => Promise<Uint8Array>,
   scanned?: ScanResult,
+  mayLeaveUnread?: (path: string) => boolean,
 ): Promise<LocalTree> {
   const scan = scanned ?? (await scanFolder(root, trackedPaths(() => index.paths)));
   let plan = planRescan(index, scan.columns);
@@ -106,13 +112,39 @@ export async function readLocalTree(
     const read: (IndexEntry | null)[] = [];
     for (const k of plan.dirty) {
       const f = scannedFileAt(scan.columns, k);
-      const content = hashFile(p, key, root, f);
+      let content: ReturnType<typeof hashFile>;
+      try {
+        content = hashFile(p, key, root, f);
+      } catch (err) {
+        if (!(err instanceof FileUnreadableError && mayLeaveUnread?.(f.path) === true)) throw err;
+        content = null;
+      }
       read.push(content && { ...f, ...content });
     }
     // A file gone (or no longer a regular file) since the scan is what a scan now would find: none.
     ({ plan, hashed } = withoutVanished(plan, read));
   }
   return { files: mergeFileColumns(index, plan.unchanged, hashed), changes: planChanges(index, plan, hashed), skipped: scan.skipped, rehashed: hashed.length > 0 };
+}
+
+/**
+ * For pull: whether the remote left `rel` as the last sync had it — the same file or none, no
+ * remote file inside it nor on the way to it — so the three-way merge does not need its local
+ * content: whatever it holds, it stays as it is (an unreadable new file need not stop the pull).
+ */
+export function untouchedByRemote(base: IndexColumns, remote: readonly TreeFile[]): (rel: string) => boolean {
+  let maps: { base: Map<string, TreeFile>; remote: Map<string, TreeFile>; dirs: Set<string> } | null = null;
+  return (rel) => {
+    maps ??= {
+      base: new Map(filesOf(base).map((f) => [f.path, f])),
+      remote: new Map(remote.map((f) => [f.path, f])),
+      dirs: new Set(remote.flatMap((f) => parentDirs(f.path))),
+    };
+    const b = maps.base.get(rel);
+    const r = maps.remote.get(rel);
+    const same = b === undefined || r === undefined ? b === r : b.mode === r.mode && b.size === r.size && b.chunks.join() === r.chunks.join();
+    return same && !maps.dirs.has(rel) && !parentDirs(rel).some((d) => maps!.remote.has(d));
+  };
 }
 
 /**

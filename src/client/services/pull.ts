@@ -21,7 +21,7 @@ import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
 import type { IndexColumns } from '../../sync/index-format.js';
 import { entriesOf, filesOf } from '../../sync/file-columns.js';
-import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
+import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners, untouchedByRemote } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 import { recordBaseEpoch, recordedBaseEpoch } from '../local/base-epoch.js';
@@ -67,6 +67,8 @@ export interface PullResult {
   conflicts: PullConflict[];
   /** what --ours or --theirs decided over the other side (empty without them) */
   overridden: PullOverride[];
+  /** files of the snapshot inside `.git`, never written (see VerifiedSnapshot.leftOut) */
+  leftOut: string[];
 }
 
 export interface PullOptions {
@@ -124,6 +126,7 @@ async function pullInto(
     modeChanged: [],
     conflicts: [],
     overridden: [],
+    leftOut: [],
   };
   if (head === index.base) {
     ctx.progress.stop();
@@ -171,7 +174,8 @@ async function pullInto(
     ctx.progress.update('Comparing with your files');
     // local files compare with the base under the base's epoch key (it differs after a key rotation)
     const localKey = await localBlobIdKey(p, session, remote.ring, folder.root, index.base);
-    const local = await readLocalTree(p, folder.root, index, async () => localKey);
+    // a file it cannot read stops the pull only where the remote changed it (untouchedByRemote)
+    const local = await readLocalTree(p, folder.root, index, async () => localKey, undefined, untouchedByRemote(index, newest.manifest.files));
     const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
     fetches = [];
     /** --theirs over a local change: the local file, copied aside before it is replaced or deleted */
@@ -254,6 +258,7 @@ async function pullInto(
     modeChanged: chmods.map((c) => c.path).filter((rel) => !keptModes.has(rel)),
     conflicts,
     overridden,
+    leftOut: newest.leftOut.map((f) => f.path),
   };
 }
 
