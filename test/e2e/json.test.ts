@@ -38,8 +38,8 @@ const STEPS: [string, Step][] = [
       cwd: (c) => c.dir,
       // the workspace as log, verify and export name it; counts under the words the human text uses
       after: (j, c) => {
-        expect(Object.keys(j).sort()).toEqual(['deleted', 'root', 'snapshot', 'workspaceId', 'written']);
-        expect(j).toMatchObject({ workspaceId: c.workspaceId, snapshot: c.snapshot, written: 1, deleted: 0 });
+        expect(Object.keys(j).sort()).toEqual(['deleted', 'leftOut', 'root', 'snapshot', 'workspaceId', 'written']);
+        expect(j).toMatchObject({ workspaceId: c.workspaceId, snapshot: c.snapshot, written: 1, deleted: 0, leftOut: [] });
       },
     },
   ],
