@@ -14,7 +14,7 @@ import type * as T from '../protocol/types.js';
 import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
 import { decodeSnapshotFrames, encodeSnapshotUpload, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotFrame, type SnapshotUpload } from '../protocol/snapshot-frames.js';
 import { LIMITS } from '../protocol/types.js';
-import { isErrorCode } from '../protocol/errors.js';
+import { isErrorCode, SESSION_ENDED, type SessionEnded } from '../protocol/errors.js';
 import { BODY_NOT_READ_HEADER, PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../protocol/revision.js';
 import {
   AuthError,
@@ -135,6 +135,25 @@ function uploadRetryDelayMs(res: Answer): number | null {
  * when the request was already sent again after such waits (an upload while the account's share
  * of upload memory was taken), that — a wait of its Retry-After would change nothing.
  */
+/**
+ * What to do about a session the server says has ended: after a sign-out this machine did not ask
+ * for, the one thing that matters is whether it was the user (docs/protocol.md §2, `sessionEnded`).
+ */
+export function sessionEndedHint(ended: SessionEnded | undefined): string {
+  switch (ended) {
+    case 'revoked':
+      return (
+        'run `insomnia-sync login`. If you did not sign this machine out, someone else may know your password ' +
+        'or recovery key: if the password no longer works, use `insomnia-sync account recover`; then check ' +
+        '`insomnia-sync account sessions` and `insomnia-sync token list`'
+      );
+    case 'account_deleted':
+      return 'its data is gone from the server; `insomnia-sync logout` removes its keys from this machine, `insomnia-sync signup` makes a new account';
+    default:
+      return 'run `insomnia-sync login`';
+  }
+}
+
 export function rateLimitHint(retryAfter: string | undefined, sent: { tries: number; waitedMs: number }): string {
   if (sent.tries > 1) {
     return `still refused after ${sent.tries} tries over ${Math.max(1, Math.round(sent.waitedMs / 1000))} s: try again once the account's other uploads have finished`;
@@ -351,13 +370,18 @@ export class ApiClient {
     let message = `server answered ${status}`;
     let head: string | null | undefined;
     let unknownRoute = false;
+    let sessionEnded: SessionEnded | undefined;
     if (contentType.includes('json')) {
       try {
-        const parsed = JSON.parse(body.toString('utf8')) as { error?: { code?: unknown; message?: unknown; head?: unknown; unknownRoute?: unknown } };
+        const parsed = JSON.parse(body.toString('utf8')) as {
+          error?: { code?: unknown; message?: unknown; head?: unknown; unknownRoute?: unknown; sessionEnded?: unknown };
+        };
         if (parsed.error && isErrorCode(parsed.error.code)) code = parsed.error.code;
         if (typeof parsed.error?.message === 'string') message = parsed.error.message.slice(0, 300);
         if (typeof parsed.error?.head === 'string' || parsed.error?.head === null) head = parsed.error.head as string | null;
         unknownRoute = parsed.error?.unknownRoute === true;
+        const ended = parsed.error?.sessionEnded;
+        if (typeof ended === 'string' && (SESSION_ENDED as readonly string[]).includes(ended)) sessionEnded = ended as SessionEnded;
       } catch {
         /* not JSON after all: fall through with the status */
       }
@@ -380,7 +404,8 @@ export class ApiClient {
       case 'unauthorized':
         // On the routes that check a password or recovery key, "log in" is what just failed.
         if (CREDENTIAL_ROUTES.has(route)) return new AuthError(message);
-        return new AuthError(message, this.token?.startsWith('isync-token.') ? 'create a new token with `insomnia-sync token create`' : 'run `insomnia-sync login`');
+        if (this.token?.startsWith('isync-token.')) return new AuthError(message, 'create a new token with `insomnia-sync token create`');
+        return new AuthError(message, sessionEndedHint(sessionEnded));
       case 'forbidden':
         return new AuthError(message, undefined, 'forbidden');
       case 'not_found':

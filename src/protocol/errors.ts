@@ -21,10 +21,19 @@ export type ErrorCode = keyof typeof ERROR_STATUS;
 export interface ErrorBody {
   /**
    * `unknownRoute` is set (true) only on the 404 for a path or method the server has no route for,
-   * so a client can tell a wrong server URL path from a missing workspace or team.
+   * so a client can tell a wrong server URL path from a missing workspace or team. `sessionEnded`
+   * only on `unauthorized` for a session token the server still knows as ended.
    */
-  error: { code: ErrorCode; message: string; head?: string | null; unknownRoute?: true };
+  error: { code: ErrorCode; message: string; head?: string | null; unknownRoute?: true; sessionEnded?: SessionEnded };
 }
+
+/**
+ * Why a session token no longer signs in, on the 401 its holder gets (docs/protocol.md §2), so the
+ * client can say what to do: signed out (`revoked`: logout, a password change, a recovery or a
+ * revoke from another session), `expired`, or its account was deleted.
+ */
+export const SESSION_ENDED = ['revoked', 'expired', 'account_deleted'] as const;
+export type SessionEnded = (typeof SESSION_ENDED)[number];
 
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_STATUS, value);

@@ -2,6 +2,7 @@
 import { ID_PATTERN, LIMITS } from '../protocol/types.js';
 import { MIN_KDF } from './schemas.js';
 import { tokenInfo } from './token-schemas.js';
+import { ERROR_BODY_SCHEMA } from './errors.js';
 
 const B64_32 = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
 const smallCiphertext = { type: 'string', pattern: '^[A-Za-z0-9_-]*$', minLength: 1, maxLength: 4096 } as const;
@@ -23,11 +24,7 @@ const kdf = {
   },
 } as const;
 
-const errorBody = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str } } },
-} as const;
+const errorBody = ERROR_BODY_SCHEMA;
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody } as const;
 
 const sessionView = {

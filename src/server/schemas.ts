@@ -4,6 +4,7 @@
  */
 import { HASH_ID_PATTERN, ID_PATTERN, LIMITS } from '../protocol/types.js';
 import { tokenSignerInfo } from './token-schemas.js';
+import { ERROR_BODY_SCHEMA } from './errors.js';
 
 const B64URL = '^[A-Za-z0-9_-]*$';
 const B64URL_NONEMPTY = '^[A-Za-z0-9_-]+$';
@@ -60,17 +61,7 @@ const workspaceKey = {
   properties: { epoch, wrappedKey: smallCiphertext },
 } as const;
 
-const errorBody = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: {
-      type: 'object',
-      required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, head: { type: ['string', 'null'] } },
-    },
-  },
-} as const;
+const errorBody = ERROR_BODY_SCHEMA;
 
 // responses
 

@@ -1,5 +1,6 @@
 /** JSON schemas of the access-token routes (docs/protocol.md §3.19–3.21), in the style of schemas.ts. */
 import { ID_PATTERN } from '../protocol/types.js';
+import { ERROR_BODY_SCHEMA } from './errors.js';
 
 const B64URL = '^[A-Za-z0-9_-]*$';
 const id = { type: 'string', pattern: ID_PATTERN } as const;
@@ -11,13 +12,7 @@ const nullableTime = { type: ['string', 'null'] } as const;
 
 export const MAX_TOKEN_NAME_CHARS = 100;
 
-const errorBody = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-  },
-} as const;
+const errorBody = ERROR_BODY_SCHEMA;
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody } as const;
 
 export const tokenInfo = {

@@ -265,6 +265,13 @@ export interface Store {
   revokeSession(sessionId: string): Promise<boolean>;
   /** Revokes every session of the user except `exceptSessionId`; returns how many. */
   revokeUserSessions(userId: string, exceptSessionId?: string): Promise<number>;
+  /**
+   * Why the session of this token hash is not live, for the 401 its holder gets: `revoked` (logout,
+   * password change, recovery, `account sessions --revoke`) or `expired`, with when, while its row
+   * is stored (purgeEnded); `account_deleted`, with when, while deleteUser's record of the
+   * account's sessions lasts (until they would have expired). Null for a live or unknown hash.
+   */
+  endedSession(tokenHash: Uint8Array, now: Date): Promise<EndedSessionReason | null>;
 
   // teams
   listTeamsOfUser(userId: string): Promise<TeamMembershipRecord[]>;
@@ -421,6 +428,10 @@ export interface Store {
    * snapshots stay verifiable, and the team becomes rotation-pending; and of each write token the
    * user made in a workspace of a team that keeps such a record, a FormerAccessTokenRecord, so that
    * what the token pushed stays verifiable too. The tokens themselves (secret hash, wrapped keys) go.
+   * Invitations the user sent that are still open in teams that stay are withdrawn (as
+   * withdrawInvitation; their mails, which name the user, go too). And of each of the user's
+   * sessions not yet expired, the token's hash with the deletion time and the session's expiry
+   * (endedSession), and nothing else: purged once expired.
    */
   deleteUser(userId: string, expectedAuthKeyHash: Uint8Array): Promise<DeleteUserResult>;
   /**
@@ -510,7 +521,18 @@ export interface Store {
   setMemberRole(teamId: string, userId: string, role: TeamRole, opts: { byOwner: boolean }): Promise<SetMemberRoleResult>;
   /** Replaces the account's activation code. */
   setEmailVerification(userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<void>;
-  /** Marks the address verified if the code matches, is unexpired and was sent to the account's current address. */
+  /**
+   * Records an activation mail to the account at `at`, in one transaction with the check: refused
+   * (`limit`, nothing recorded) when, for one of `caps`, `max` mails are recorded since its `since`;
+   * `cap` is its index and `oldest` the first of those mails (the cap frees a mail when it leaves
+   * the window). With no caps, always recorded. Records of any account older than the earliest
+   * `since` are deleted on the way; verifyEmail and deleteUser delete the account's.
+   */
+  recordActivationMail(userId: string, at: Date, caps: readonly { max: number; since: Date }[]): Promise<RecordActivationMailResult>;
+  /**
+   * Marks the address verified if the code matches, is unexpired and was sent to the account's
+   * current address; the account's activation mail records go (recordActivationMail).
+   */
   verifyEmail(userId: string, codeHash: Uint8Array, now: Date): Promise<VerifyEmailResult>;
 
   // garbage collection (issue 6)
@@ -530,10 +552,12 @@ export interface Store {
    */
   collectGarbage(opts: { olderThan: Date; dryRun?: boolean; pause?: () => Promise<void>; signal?: AbortSignal }): Promise<GarbageReport>;
   /**
-   * Deletes what ended before `before`: sessions (logged out, revoked, expired), which serve
-   * nothing and hold an IP address and a client name, and invitations never accepted (expired or
-   * cancelled), which hold an address. `dryRun`: counts. Checks the schema in its transaction, as
-   * collectGarbage does.
+   * Deletes what ended before `before`: sessions that expired (revoked or not), the records of
+   * deleted accounts' sessions that would have (endedSession), and invitations never accepted
+   * (expired or cancelled), which hold an address. A session revoked (or logged out) before
+   * `before` but not yet expired stays until then, without its IP address and client name, so that
+   * a machine still holding its token learns it was signed out (endedSession) rather than nothing.
+   * `dryRun`: counts, changes nothing. Checks the schema in its transaction, as collectGarbage does.
    */
   purgeEnded(before: Date, opts?: { dryRun?: boolean }): Promise<{ sessions: number; invitations: number }>;
 
@@ -647,6 +671,14 @@ export interface RecoveryRecord {
   createdAt: Date;
 }
 
+/** Store.endedSession: why a token no longer signs in, and since when. */
+export interface EndedSessionReason {
+  reason: 'revoked' | 'expired' | 'account_deleted';
+  at: Date;
+}
+
+export type RecordActivationMailResult = { ok: true } | { ok: false; reason: 'limit'; cap: number; oldest: Date };
+
 export interface EndedSessionRecord extends SessionRecord {
   /** null for a session that expired without being revoked */
   revokedAt: Date | null;
@@ -692,7 +724,8 @@ export interface DeletionCounts {
 }
 
 export type DeleteUserResult =
-  | { ok: true; removed: DeletionCounts }
+  /** `teamIds`: the teams that went with the account (no one else belonged to them) */
+  | { ok: true; removed: DeletionCounts; teamIds: string[] }
   | { ok: false; reason: 'sole_owner'; teams: { id: string; name: string }[] }
   | { ok: false; reason: 'stale' | 'no_user' };
 

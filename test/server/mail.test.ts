@@ -58,15 +58,37 @@ describe('OutboxMailer', () => {
     await mailer.send({ to: 'bob@example.com', subject: 'invite', text: 'To: ada@example.com\r\ninvited by ada@example.com' });
     // a message still being written is not touched
     writeFileSync(join(dir, 'in-flight.eml.tmp'), 'To: ada@example.com\r\n\r\nx');
-    expect(await mailer.forget('ADA@example.com')).toBe(2);
+    expect(await mailer.forget({ to: 'ADA@example.com' })).toBe(2);
     const left = readdirSync(dir).sort();
     expect(left).toHaveLength(2);
     expect(left).toContain('in-flight.eml.tmp');
     expect(readFileSync(join(dir, left.find((f) => f.endsWith('.eml'))!), 'utf8')).toContain('To: bob@example.com');
-    expect(await mailer.forget('ada@example.com')).toBe(0);
+    expect(await mailer.forget({ to: 'ada@example.com' })).toBe(0);
     // what comes after (the deletion receipt) is written as usual
     await mailer.send({ to: 'ada@example.com', subject: 'your account was deleted', text: 'receipt' });
     expect(readdirSync(dir).filter((f) => f.endsWith('.eml'))).toHaveLength(2);
+  });
+
+  it('forget also removes the messages about a team, or sent by an account, by their file name; `about` stays out of the message', async () => {
+    const dir = tmp();
+    const mailer = new OutboxMailer({ dir, from: 'a@b.example' });
+    const [team1, team2, ada, bob] = ['1', '2', 'a', 'b'].map((c) => c.repeat(32)) as [string, string, string, string];
+    await mailer.send({ to: 'carol@example.com', subject: 'invite 1', text: 'x', about: { team: team1, sender: ada } });
+    await mailer.send({ to: 'dave@example.com', subject: 'invite 2', text: 'x', about: { team: team2, sender: bob } });
+    await mailer.send({ to: 'erin@example.com', subject: 'invite 3', text: 'x', about: { team: team2, sender: ada } });
+    await mailer.send({ to: 'frank@example.com', subject: 'no about', text: 'x' });
+    // an id of another shape never reaches the file name
+    await mailer.send({ to: 'gina@example.com', subject: 'odd', text: 'x', about: { team: '../../etc', sender: 'A'.repeat(32) } });
+    const names = readdirSync(dir);
+    expect(names.filter((n) => n.includes(`.team-${team1}.from-${ada}.eml`))).toHaveLength(1);
+    expect(names.every((n) => /^\d+-[0-9a-f]{12}(\.team-[0-9a-f]{32})?(\.from-[0-9a-f]{32})?\.eml$/.test(n))).toBe(true);
+    for (const n of names) expect(readFileSync(join(dir, n), 'utf8')).not.toMatch(/[12ab]{32}/);
+    const subjects = (): string[] => readdirSync(dir).map((n) => /^Subject: (.*)$/m.exec(readFileSync(join(dir, n), 'utf8'))![1]!).sort();
+    expect(await mailer.forget({ teams: [team2] })).toBe(2);
+    expect(subjects()).toEqual(['invite 1', 'no about', 'odd']);
+    expect(await mailer.forget({ to: 'nobody@example.com', sender: ada })).toBe(1);
+    expect(subjects()).toEqual(['no about', 'odd']);
+    expect(await mailer.forget({})).toBe(0);
   });
 
   it('formats dates as RFC 5322 wants', () => {

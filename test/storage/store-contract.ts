@@ -519,6 +519,65 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.verifyEmail(u.id, c, later(2))).toEqual({ ok: false, reason: 'already_verified' });
       });
 
+      it('activation mails: capped per account over each window, checked and recorded at once; verifying clears them', async () => {
+        const u = newUser();
+        const v = newUser();
+        await store.createUser(u);
+        await store.createUser(v);
+        const hour = 3_600_000;
+        const caps = (at: Date) => [
+          { max: 3, since: new Date(at.getTime() - hour) },
+          { max: 5, since: new Date(at.getTime() - 24 * hour) },
+        ];
+        // with no caps (the signup's mail): recorded, never refused
+        expect(await store.recordActivationMail(u.id, later(0), [])).toEqual({ ok: true });
+        expect(await store.recordActivationMail(u.id, later(10), caps(later(10)))).toEqual({ ok: true });
+        expect(await store.recordActivationMail(u.id, later(20), caps(later(20)))).toEqual({ ok: true });
+        expect(await store.recordActivationMail(u.id, later(30), caps(later(30)))).toEqual({ ok: false, reason: 'limit', cap: 0, oldest: later(0) });
+        // another account has its own count
+        expect(await store.recordActivationMail(v.id, later(30), caps(later(30)))).toEqual({ ok: true });
+        // an hour after the first, one more fits the hour; then the day's cap is what refuses
+        expect(await store.recordActivationMail(u.id, later(hour + 1), caps(later(hour + 1)))).toEqual({ ok: true });
+        expect(await store.recordActivationMail(u.id, later(2 * hour), caps(later(2 * hour)))).toEqual({ ok: true });
+        expect(await store.recordActivationMail(u.id, later(2 * hour + 10), caps(later(2 * hour + 10)))).toEqual({ ok: false, reason: 'limit', cap: 1, oldest: later(0) });
+        // concurrent requests cannot both take the last mail of a window
+        const w = newUser();
+        await store.createUser(w);
+        const racing = await Promise.all([0, 1, 2, 3, 4, 5].map(() => store.recordActivationMail(w.id, later(40), caps(later(40)))));
+        expect(racing.filter((r) => r.ok)).toHaveLength(3);
+        // a day later it all fits again
+        const day = 25 * hour;
+        expect(await store.recordActivationMail(u.id, later(day), caps(later(day)))).toEqual({ ok: true });
+        // verifying the address forgets the account's mails
+        const c = code();
+        await store.setEmailVerification(v.id, v.email, c, later(day + 100));
+        for (let i = 0; i < 3; i++) await store.recordActivationMail(v.id, later(day + i), caps(later(day + i)));
+        expect(await store.recordActivationMail(v.id, later(day + 3), caps(later(day + 3)))).toMatchObject({ ok: false, cap: 0 });
+        expect(await store.verifyEmail(v.id, c, later(day + 4))).toEqual({ ok: true });
+        expect(await store.recordActivationMail(v.id, later(day + 5), caps(later(day + 5)))).toEqual({ ok: true });
+        // and deleting the account does too (no row is left to refer to it)
+        expect((await store.deleteUser(u.id, u.authKeyHash)).ok).toBe(true);
+      });
+
+      it('account deletion withdraws the open invitations the account sent in teams that stay, and names the teams that went', async () => {
+        const { owner, teamId, others } = await sharedTeam('h@example.com');
+        const h = others[0]!;
+        await store.confirmMember(teamId, h.id, [{ epoch: 1, sealedKey: b64(80) }], later(2));
+        expect((await store.setMemberRole(teamId, h.id, 'owner', { byOwner: true })).ok).toBe(true);
+        const soon = new Date(Date.now() + 86_400_000);
+        const sent = code();
+        await store.createInvitation({ id: hex(16), teamId, email: 'i@example.com', role: 'member', codeHash: sent, invitedBy: owner.id, createdAt: new Date(), expiresAt: soon });
+        await store.createInvitation({ id: hex(16), teamId, email: 'j@example.com', role: 'member', codeHash: code(), invitedBy: h.id, createdAt: new Date(), expiresAt: soon });
+        const solo = hex(16);
+        expect(await store.createTeam({ id: solo, name: 'Solo', ownerId: owner.id, sealedTeamKey: b64(80), createdAt: T0 })).toEqual({ ok: true });
+        const gone = await store.deleteUser(owner.id, owner.authKeyHash);
+        expect(gone.ok && [...gone.teamIds].sort()).toEqual([owner.personalTeam.id, solo].sort());
+        expect((await store.listInvitations(teamId, new Date())).map((i) => i.email)).toEqual(['j@example.com']);
+        const i = newUser('i@example.com');
+        await store.createUser(i);
+        expect(await store.acceptInvitation(sent, i.id, 'i@example.com', new Date())).toEqual({ ok: false, reason: 'unknown' });
+      });
+
       it('account deletion removes invitations to the address and leaves shared teams rotation-pending', async () => {
         const { owner, teamId, others } = await sharedTeam('f@example.com');
         const f = others[0]!;
@@ -1191,6 +1250,52 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.listAccessTokensCreatedBy(hex(16))).toEqual([]);
       });
     });
+    describe('ended sessions', () => {
+      const hash = (): Uint8Array => new Uint8Array(randomBytes(32));
+
+      it('says why a token no longer signs in: revoked or expired while stored, its account deleted until it would have expired', async () => {
+        const u = newUser();
+        await store.createUser(u);
+        const now = new Date();
+        const day = 86_400_000;
+        const [live, revoked, expired, other] = [hash(), hash(), hash(), hash()];
+        const ids = [hex(16), hex(16), hex(16), hex(16)] as const;
+        await store.createSession({ id: ids[0], userId: u.id, tokenHash: live, client: 'cli', ip: '192.0.2.1', createdAt: now, expiresAt: new Date(now.getTime() + day) });
+        await store.createSession({ id: ids[1], userId: u.id, tokenHash: revoked, client: 'cli', ip: '192.0.2.1', createdAt: now, expiresAt: new Date(now.getTime() + day) });
+        await store.createSession({ id: ids[2], userId: u.id, tokenHash: expired, client: 'cli', ip: '192.0.2.1', createdAt: T0, expiresAt: later(10) });
+        expect(await store.revokeSessionOfUser(u.id, ids[1])).toBe(true);
+        expect(await store.endedSession(live, now)).toBeNull();
+        expect(await store.endedSession(hash(), now)).toBeNull();
+        const r = await store.endedSession(revoked, now);
+        expect(r?.reason).toBe('revoked');
+        expect(Math.abs(r!.at.getTime() - Date.now())).toBeLessThan(60_000);
+        expect(await store.endedSession(expired, now)).toEqual({ reason: 'expired', at: later(10) });
+
+        // a cleanup keeps the revoked session until it expires, without IP or client
+        expect((await store.purgeEnded(new Date(now.getTime() + 60_000))).sessions).toBe(1);
+        expect((await store.endedSession(revoked, now))?.reason).toBe('revoked');
+        expect(await store.endedSession(expired, now)).toBeNull();
+        const ended = await store.listEndedSessionsOfUser(u.id, now);
+        expect(ended.map((s) => [s.id, s.ip, s.client])).toEqual([[ids[1], null, null]]);
+        expect((await store.listSessionsOfUser(u.id, now))[0]).toMatchObject({ id: ids[0], ip: '192.0.2.1', client: 'cli' });
+
+        // the account deleted: its sessions not yet expired are known as such, by hash only
+        const v = newUser();
+        await store.createUser(v);
+        await store.createSession({ id: ids[3], userId: v.id, tokenHash: other, client: null, ip: null, createdAt: now, expiresAt: new Date(now.getTime() + day) });
+        expect((await store.deleteUser(u.id, u.authKeyHash)).ok).toBe(true);
+        for (const h of [live, revoked]) expect((await store.endedSession(h, now))?.reason).toBe('account_deleted');
+        expect(await store.endedSession(other, now)).toBeNull();
+        // until they would have expired: then a cleanup forgets them
+        expect((await store.purgeEnded(new Date(now.getTime() + 60_000))).sessions).toBe(0);
+        expect((await store.purgeEnded(new Date(now.getTime() + 2 * day), { dryRun: true })).sessions).toBe(3);
+        expect((await store.endedSession(live, now))?.reason).toBe('account_deleted');
+        expect((await store.purgeEnded(new Date(now.getTime() + 2 * day))).sessions).toBe(3);
+        expect(await store.endedSession(live, now)).toBeNull();
+        expect(await store.endedSession(other, now)).toBeNull();
+      });
+    });
+
     describe('account lifecycle', () => {
       const hash = (): Uint8Array => new Uint8Array(randomBytes(32));
       const kdf = () => ({ alg: 'argon2id' as const, memoryKiB: 131072, iterations: 4, parallelism: 1, salt: b64(16) });
@@ -1430,6 +1535,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(res).toEqual({
           ok: true,
           removed: { sessions: 1, accessTokens: 0, recoveryKeys: 1, memberships: 1, teams: 1, workspaces: 1, snapshots: 1, blobs: 2, invitations: 0 },
+          teamIds: [user.personalTeam.id],
         });
         expect(await store.getUserById(user.id)).toBeNull();
         expect(await store.getUserByEmail(user.email)).toBeNull();
@@ -1495,7 +1601,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.readBlobs(wsId, [x.id])).toEqual([x.data]);
       });
 
-      it('purges sessions that ended before the cutoff (logged out, revoked, expired), and only those', async () => {
+      it('purges sessions that expired before the cutoff; one logged out or revoked stays until it expires, without IP and client', async () => {
         const { user } = await userWithWorkspace();
         const session = (id: string, expiresAt: Date) => ({ id, userId: user.id, tokenHash: new Uint8Array(randomBytes(32)), client: 'cli', ip: '192.0.2.1', createdAt: T0, expiresAt });
         const tomorrow = new Date(Date.now() + 86_400_000);
@@ -1510,11 +1616,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         // revocation time is now; the expiry is T0 + 1 s: a cutoff before both keeps everything
         const sessions = async (before: Date, dryRun = false) => (await store.purgeEnded(before, { dryRun })).sessions;
         expect(await sessions(later(500))).toBe(0);
-        expect(await sessions(new Date(Date.now() + 60_000), true)).toBe(2);
+        expect(await sessions(new Date(Date.now() + 60_000), true)).toBe(1);
         expect(await ids()).toEqual(all);
-        expect(await sessions(new Date(Date.now() + 60_000))).toBe(2);
+        expect((await store.listEndedSessionsOfUser(user.id, T0)).find((s) => s.id === loggedOut.id)).toMatchObject({ ip: '192.0.2.1', client: 'cli' });
+        // the expired one goes; the logged-out one stays until it expires, without IP and client (endedSession)
+        expect(await sessions(new Date(Date.now() + 60_000))).toBe(1);
         expect((await store.listSessionsOfUser(user.id, T0)).map((s) => s.id)).toEqual([live.id]);
+        expect((await store.listEndedSessionsOfUser(user.id, T0)).map((s) => [s.id, s.ip, s.client])).toEqual([[loggedOut.id, null, null]]);
         expect(await sessions(new Date(Date.now() + 60_000))).toBe(0);
+        expect(await sessions(new Date(tomorrow.getTime() + 1))).toBe(2);
+        expect(await store.listEndedSessionsOfUser(user.id, tomorrow)).toEqual([]);
       });
 
       it('deletes in bounded batches, yielding between them: more unreferenced blobs than a batch, all of them, counts and size right', async () => {

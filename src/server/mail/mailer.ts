@@ -10,6 +10,24 @@ export interface MailMessage {
   subject: string;
   /** plain text, UTF-8 */
   text: string;
+  /**
+   * What the message belongs to, for a mailer that keeps messages (the outbox) to find them when
+   * that goes (forget): an invitation's team and the account that sent it. Ids (32 hex digits)
+   * only; never part of the message itself.
+   */
+  about?: MailAbout;
+}
+
+export interface MailAbout {
+  team?: string;
+  sender?: string;
+}
+
+/** Which kept messages to forget: those to `to` (compared without case), OR sent by `sender`, OR about one of `teams`. */
+export interface ForgetMail {
+  to?: string;
+  sender?: string;
+  teams?: readonly string[];
 }
 
 export interface Mailer {
@@ -17,10 +35,11 @@ export interface Mailer {
   readonly kind: string;
   send(message: MailMessage): Promise<void>;
   /**
-   * Removes the messages to `address` this mailer still holds (account deletion): only a mailer
-   * that keeps messages has any (the outbox; SMTP hands each one on at once). Returns how many.
+   * Removes the messages this mailer still holds that `match` names (account and team deletion):
+   * only a mailer that keeps messages has any (the outbox; SMTP hands each one on at once).
+   * Returns how many.
    */
-  forget?(address: string): Promise<number>;
+  forget?(match: ForgetMail): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -3,13 +3,16 @@
  * the operator to hand to any mail system, or to read in tests. Files are written to a temporary
  * name and renamed, so a reader never sees half a message; mode 0600. Messages stay until the
  * operator (or their mail system) removes them, except that deleting an account removes those to
- * its address (forget), all but the deletion receipt, which is written after.
+ * its address and the invitations it sent, all but the deletion receipt, which is written after,
+ * and deleting a team removes its invitations (forget). What a message belongs to (MailMessage
+ * `about`) is in its file name, `TIME-RANDOM.team-ID.from-ID.eml`, not in the message a mail
+ * system hands on: forget finds them without reading a body.
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { checkMessage, type MailMessage, type Mailer } from './mailer.js';
+import { checkMessage, type ForgetMail, type MailAbout, type MailMessage, type Mailer } from './mailer.js';
 
 export interface OutboxOptions {
   dir: string;
@@ -34,28 +37,36 @@ export class OutboxMailer implements Mailer {
     checkMessage(message);
     const date = this.now();
     const id = `${date.getTime()}-${randomBytes(6).toString('hex')}`;
-    const file = path.join(this.opts.dir, `${id}.eml`);
+    const file = path.join(this.opts.dir, `${id}${aboutPart(message.about)}.eml`);
     const tmp = `${file}.tmp`;
     writeFileSync(tmp, formatMessage(message, { from: this.opts.from, date, messageId: `<${id}@${domainOf(this.opts.from)}>` }), { mode: 0o600 });
     renameSync(tmp, file);
   }
 
   /**
-   * Deletes every message file addressed to `address` (its To: header, compared without case),
-   * overwriting it first (best effort: a copy-on-write or journaling file system, or a mail system
-   * that already picked it up, may still hold one). Files being written (`.tmp`) are left alone.
+   * Deletes every message file `match` names: addressed to `match.to` (its To: header, compared
+   * without case), or whose file name says it was sent by `match.sender` or is about one of
+   * `match.teams`; overwriting it first (best effort: a copy-on-write or journaling file system, or
+   * a mail system that already picked it up, may still hold one). Files being written (`.tmp`) are
+   * left alone.
    */
-  async forget(address: string): Promise<number> {
-    const wanted = `to: ${address.toLowerCase()}`;
+  async forget(match: ForgetMail): Promise<number> {
+    const wanted = match.to === undefined ? null : `to: ${match.to.toLowerCase()}`;
+    const teams = new Set(match.teams ?? []);
     let removed = 0;
     for (const name of readdirSync(this.opts.dir)) {
       if (!name.endsWith('.eml')) continue;
       const file = path.join(this.opts.dir, name);
+      const about = aboutOf(name);
+      const named = (match.sender !== undefined && about.sender === match.sender) || (about.team !== undefined && teams.has(about.team));
       try {
         const text = readFileSync(file, 'latin1');
-        const end = text.indexOf('\r\n\r\n');
-        const headers = (end < 0 ? text : text.slice(0, end)).split('\r\n');
-        if (!headers.some((h) => h.toLowerCase() === wanted)) continue;
+        if (!named) {
+          if (wanted === null) continue;
+          const end = text.indexOf('\r\n\r\n');
+          const headers = (end < 0 ? text : text.slice(0, end)).split('\r\n');
+          if (!headers.some((h) => h.toLowerCase() === wanted)) continue;
+        }
         const fd = openSync(file, 'r+');
         try {
           writeSync(fd, Buffer.alloc(text.length));
@@ -73,6 +84,22 @@ export class OutboxMailer implements Mailer {
   }
 
   async close(): Promise<void> {}
+}
+
+const ABOUT_ID = /^[0-9a-f]{32}$/;
+
+/** `.team-ID.from-ID` for a message's file name; an id of any other shape is left out (it never is one). */
+function aboutPart(about: MailAbout | undefined): string {
+  let part = '';
+  if (about?.team !== undefined && ABOUT_ID.test(about.team)) part += `.team-${about.team}`;
+  if (about?.sender !== undefined && ABOUT_ID.test(about.sender)) part += `.from-${about.sender}`;
+  return part;
+}
+
+function aboutOf(fileName: string): MailAbout {
+  const team = /\.team-([0-9a-f]{32})[.]/.exec(fileName)?.[1];
+  const sender = /\.from-([0-9a-f]{32})[.]/.exec(fileName)?.[1];
+  return { ...(team ? { team } : {}), ...(sender ? { sender } : {}) };
 }
 
 function domainOf(from: string): string {

@@ -46,10 +46,46 @@ export function makeAuthenticate(ctx: ServerContext): (request: FastifyRequest) 
     if (!token || !TOKEN_PATTERN.test(token)) throw unauthorized();
     const now = ctx.now();
     // sliding expiry: every use extends an idle session
-    const session = await ctx.store.useSession(sha256(token), now, new Date(now.getTime() + ctx.sessionTtlMs));
-    if (!session) throw unauthorized();
+    const hash = sha256(token);
+    const session = await ctx.store.useSession(hash, now, new Date(now.getTime() + ctx.sessionTtlMs));
+    if (!session) throw await endedSessionError(ctx, hash, now);
     authByRequest.set(request, { userId: session.userId, sessionId: session.id });
   };
+}
+
+/**
+ * The 401 for a session token that no longer signs in. Only its holder can ask about a token (it is
+ * a 256-bit secret), so telling them when and how it ended reveals nothing to anyone else, and it is
+ * what someone whose account was taken over needs to see: "signed out by a password change", not
+ * "session expired". An unknown token (never issued, or purged) gets the plain answer.
+ */
+async function endedSessionError(ctx: ServerContext, tokenHash: Uint8Array, now: Date): Promise<ApiError> {
+  const ended = await ctx.store.endedSession(tokenHash, now);
+  if (!ended) return unauthorized();
+  const at = utcMinute(ended.at);
+  switch (ended.reason) {
+    case 'revoked':
+      return new ApiError(
+        'unauthorized',
+        `this session was signed out on ${at} (by \`logout\`, a password change, an account recovery, or \`account sessions --revoke\` from another session)`,
+        undefined,
+        'revoked',
+      );
+    case 'expired':
+      return new ApiError('unauthorized', `this session expired on ${at} (a session ends after ${span(ctx.sessionTtlMs)} unused)`, undefined, 'expired');
+    case 'account_deleted':
+      return new ApiError('unauthorized', `the account of this session was deleted on ${at}`, undefined, 'account_deleted');
+  }
+}
+
+/** `2026-12-06 14:03 UTC` */
+export function utcMinute(d: Date): string {
+  return `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function span(ms: number): string {
+  const [n, unit] = ms >= 86_400_000 ? [Math.round(ms / 86_400_000), 'day'] : ms >= 3_600_000 ? [Math.round(ms / 3_600_000), 'hour'] : [Math.max(1, Math.round(ms / 60_000)), 'minute'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
 /** read: content and history; write: push; manage: rename or delete the workspace itself. */

@@ -41,6 +41,7 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
   if (err instanceof ApiError) {
     const body: ErrorBody = { error: { code: err.code, message: err.message } };
     if (err.head !== undefined) body.error.head = err.head;
+    if (err.sessionEnded !== undefined) body.error.sessionEnded = err.sessionEnded;
     return { status: err.status, body };
   }
   const e = err as Partial<FastifyError> & { validation?: unknown; validationContext?: string };

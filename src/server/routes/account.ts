@@ -290,7 +290,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       // is the mail that tells them it is done.
       let mailRemoved = 0;
       try {
-        mailRemoved = (await ctx.mailer.forget?.(user.email)) ?? 0;
+        mailRemoved = (await ctx.mailer.forget?.({ to: user.email, sender: user.id, teams: result.teamIds })) ?? 0;
       } catch (err) {
         request.log.error({ mail: mailFailure(ctx.mailer, err) }, 'could not remove mail to a deleted account');
       }

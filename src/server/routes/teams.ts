@@ -20,7 +20,7 @@ import { mailFailure } from '../mail/mailer.js';
 import { invitationMail } from '../teams/mail.js';
 import { isPrintableLine } from '../../protocol/text.js';
 import { teamSchemas } from '../teams/schemas.js';
-import { MAIL_NOT_SENT, sendActivation } from '../teams/verification.js';
+import { MAIL_NOT_SENT, resendActivation } from '../teams/verification.js';
 
 type Standing = TeamRole | 'accepted';
 type TeamParams = { teamId: string };
@@ -189,9 +189,11 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
           continue;
         }
         try {
-          await ctx.mailer.send(
-            invitationMail(email, code, { teamName: team.name, inviterName: inviter.name, inviterEmail: inviter.email, role: request.body.role, expiresAt }),
-          );
+          await ctx.mailer.send({
+            ...invitationMail(email, code, { teamName: team.name, inviterName: inviter.name, inviterEmail: inviter.email, role: request.body.role, expiresAt }),
+            // found again when the team or the inviter's account is deleted
+            about: { team: team.id, sender: userId },
+          });
           out.invited.push({ email, expiresAt: expiresAt.toISOString() });
         } catch (err) {
           request.log.warn({ mail: mailFailure(ctx.mailer, err) }, 'invitation mail not sent');
@@ -361,7 +363,14 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
             throw notFound('team not found');
         }
       }
-      request.log.info({ team: team.id, removed: result.removed }, 'team deleted');
+      // its invitation mails still waiting (the outbox) go too: their codes stopped working
+      let mailRemoved = 0;
+      try {
+        mailRemoved = (await ctx.mailer.forget?.({ teams: [team.id] })) ?? 0;
+      } catch (err) {
+        request.log.error({ mail: mailFailure(ctx.mailer, err) }, "could not remove a deleted team's invitation mails");
+      }
+      request.log.info({ team: team.id, removed: result.removed, mailRemoved }, 'team deleted');
       return { teamId: team.id, name: result.name, deletedAt: ctx.now().toISOString(), removed: result.removed };
     },
   });
@@ -401,7 +410,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       if (request.body.resend) {
         if ((await store.getAccountMeta(user.id))?.verifiedAt) throw new ApiError('conflict', 'your email address is already verified');
         // a 204 would have the CLI say "a new code was sent" to someone who will wait for nothing
-        if (!(await sendActivation(ctx, request, user))) throw new ApiError('unavailable', MAIL_NOT_SENT);
+        if (!(await resendActivation(ctx, request, reply, user))) throw new ApiError('unavailable', MAIL_NOT_SENT);
         return reply.code(204).send();
       }
       const code = request.body.code === undefined ? null : normalizeCode(request.body.code);

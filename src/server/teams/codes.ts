@@ -11,6 +11,20 @@ export const CODE_CHARS = 16;
 export const VERIFY_CODE_TTL_MS = 24 * 60 * 60 * 1000;
 export const INVITE_CODE_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
+/**
+ * Activation mails one account may have sent, the signup's own included (docs/protocol.md §3.38).
+ * Anyone can sign up with an address that is not theirs, so without a cap `account verify --resend`
+ * would mail a stranger's address as often as the per-minute rate limit lets it (600 an hour). A
+ * code lasts 24 hours: the owner of the address needs the signup's mail and perhaps one or two more
+ * when one got lost or the code expired, so 5 an hour and 10 a day are never met by them, and keep
+ * what a stranger can send at 10 mails a day. Counted in the database (Store.recordActivationMail),
+ * so the caps hold across server restarts and processes, as the invitation cap does.
+ */
+export const ACTIVATION_MAIL_CAPS = [
+  { max: 5, windowMs: 3_600_000, per: 'hour' },
+  { max: 10, windowMs: 86_400_000, per: 'day' },
+] as const;
+
 export function newCode(): string {
   const bytes = randomBytes(CODE_CHARS);
   let out = '';

@@ -5,6 +5,7 @@
  */
 import { printableLine } from '../../protocol/text.js';
 import type { MailMessage } from '../mail/mailer.js';
+import { ACTIVATION_MAIL_CAPS } from './codes.js';
 
 export function activationMail(to: string, code: string, expiresAt: Date): MailMessage {
   return {
@@ -18,7 +19,12 @@ export function activationMail(to: string, code: string, expiresAt: Date): MailM
       `Verification code: ${code}`,
       `The code works once and expires at ${expiresAt.toISOString()}.`,
       '',
-      'If you did not sign up, ignore this message: nothing happens without the code.',
+      'If you did not sign up: someone created an account with this address on this insomnia-sync',
+      'server without being able to confirm it. Without this code they cannot invite anyone from',
+      'it, but the address stays taken by that unconfirmed account: signing up with it yourself is',
+      'refused ("an account with this email already exists"). To use this address on this server,',
+      'contact its operator. Otherwise you can ignore this message; the server sends at most',
+      `${ACTIVATION_MAIL_CAPS[0].max} of these an hour and ${ACTIVATION_MAIL_CAPS[1].max} a day to one account.`,
     ].join('\n'),
   };
 }

@@ -1,5 +1,6 @@
 /** JSON schemas of the team routes (docs/protocol.md §3.30–3.38), in the style of schemas.ts. */
 import { ID_PATTERN, LIMITS } from '../../protocol/types.js';
+import { ERROR_BODY_SCHEMA } from '../errors.js';
 
 const B64URL = '^[A-Za-z0-9_-]*$';
 const id = { type: 'string', pattern: ID_PATTERN } as const;
@@ -10,13 +11,7 @@ const code = { type: 'string', minLength: 1, maxLength: 64 } as const;
 export const MAX_TEAM_NAME_CHARS = 100;
 export const MAX_INVITES_PER_REQUEST = 100;
 
-const errorBody = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: { type: 'object', required: ['code', 'message'], properties: { code: str, message: str } },
-  },
-} as const;
+const errorBody = ERROR_BODY_SCHEMA;
 const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody, 409: errorBody } as const;
 
 const teamParams = { type: 'object', additionalProperties: false, required: ['teamId'], properties: { teamId: id } } as const;

@@ -265,8 +265,16 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
     // the user row cascades to sessions, memberships (and their team keys) and the recovery record
     // what the invitation cap kept of deleted teams' invitations (no foreign key: deleted here)
     await tx.exec('DELETE FROM deleted_team_invitations WHERE invited_by = $1', [userId]);
+    // the hash of each session token not yet expired, so that its holder is told the account was
+    // deleted (endedSession); no account id, IP or client
+    await tx.exec(
+      `INSERT INTO deleted_account_sessions (token_hash, deleted_at, expires_at)
+       SELECT token_hash, $2, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2
+       ON CONFLICT (token_hash) DO NOTHING`,
+      [userId, now],
+    );
     await tx.exec('DELETE FROM users WHERE id = $1', [userId]);
-    return { ok: true, removed };
+    return { ok: true, removed, teamIds: ownTeams };
   });
 }
 

@@ -247,4 +247,22 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX deleted_team_invitations_by ON deleted_team_invitations(invited_by, created_at);
   CREATE INDEX deleted_team_invitations_at ON deleted_team_invitations(created_at);
   `,
+  // 10: activation mails counted per account; sessions of deleted accounts known by their token's hash
+  `
+  -- as in SQLite: when each activation mail went, nothing else; pruned as mails are sent
+  CREATE TABLE activation_mails (
+    user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    sent_at timestamptz NOT NULL
+  );
+  CREATE INDEX activation_mails_user ON activation_mails(user_id, sent_at);
+  CREATE INDEX activation_mails_at ON activation_mails(sent_at);
+
+  -- as in SQLite: a deleted account's session token hashes, no account id, email, IP or client
+  CREATE TABLE deleted_account_sessions (
+    token_hash bytea PRIMARY KEY,
+    deleted_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+  );
+  CREATE INDEX deleted_account_sessions_expiry ON deleted_account_sessions(expires_at);
+  `,
 ];

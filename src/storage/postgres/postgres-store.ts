@@ -57,11 +57,13 @@ import type {
   TeamMemberRecord,
   TeamRotation,
   VerifyEmailResult,
+  EndedSessionReason,
+  RecordActivationMailResult,
 } from '../store.js';
 import * as account from './account-store.js';
 import { EraseRefusedError, PgDb, createPool, type Row, type Tx } from './db.js';
 import { STAMP_BLOB_ACTIVITY_SQL, checkSchemaInTx, collectGarbage } from './gc.js';
-import { asRole, blobKey, bytes, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
+import { asRole, blobKey, bytes, date, groupBy, toAccessToken, toSession, toSnapshot, toTeam, toUser, toWorkspace, toWorkspaceKey } from './rows.js';
 import * as teams from './team-store.js';
 import { SchemaMismatchError } from '../schema-version.js';
 import { describeUrl, driverUrl, parsePostgresUrl } from './url.js';
@@ -274,6 +276,17 @@ export class PostgresStore implements Store {
 
   async revokeSession(sessionId: string): Promise<boolean> {
     return (await this.db.exec('UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [sessionId])) > 0;
+  }
+
+  async endedSession(tokenHash: Uint8Array, now: Date): Promise<EndedSessionReason | null> {
+    const hash = Buffer.from(tokenHash);
+    const [row] = await this.db.query('SELECT revoked_at, expires_at FROM sessions WHERE token_hash = $1', [hash]);
+    if (row) {
+      if (row.revoked_at !== null) return { reason: 'revoked', at: date(row.revoked_at) };
+      return date(row.expires_at).getTime() <= now.getTime() ? { reason: 'expired', at: date(row.expires_at) } : null;
+    }
+    const [gone] = await this.db.query('SELECT deleted_at FROM deleted_account_sessions WHERE token_hash = $1', [hash]);
+    return gone ? { reason: 'account_deleted', at: date(gone.deleted_at) } : null;
   }
 
   async revokeUserSessions(userId: string, exceptSessionId?: string): Promise<number> {
@@ -697,8 +710,10 @@ export class PostgresStore implements Store {
         const sql = opts.dryRun ? `SELECT count(*) AS n ${from}` : `WITH d AS (DELETE ${from} RETURNING 1) SELECT count(*) AS n FROM d`;
         return Number((await tx.query(sql, [before]))[0]?.n ?? 0);
       };
+      // signed out but not expired: kept for endedSession, without what says where and what it was
+      if (!opts.dryRun) await tx.exec('UPDATE sessions SET ip = NULL, client = NULL WHERE revoked_at < $1 AND (ip IS NOT NULL OR client IS NOT NULL)', [before]);
       return {
-        sessions: await run('FROM sessions WHERE revoked_at < $1 OR expires_at < $1'),
+        sessions: (await run('FROM sessions WHERE expires_at < $1')) + (await run('FROM deleted_account_sessions WHERE expires_at < $1')),
         invitations: await run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < $1'),
       };
     });
@@ -771,6 +786,9 @@ export class PostgresStore implements Store {
   }
   async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<void> {
     return teams.setEmailVerification(this.db, ...args);
+  }
+  async recordActivationMail(...args: Parameters<Store['recordActivationMail']>): Promise<RecordActivationMailResult> {
+    return teams.recordActivationMail(this.db, ...args);
   }
   async verifyEmail(...args: Parameters<Store['verifyEmail']>): Promise<VerifyEmailResult> {
     return teams.verifyEmail(this.db, ...args);

@@ -21,6 +21,7 @@ import type {
   TeamRole,
   TeamRotation,
   VerifyEmailResult,
+  RecordActivationMailResult,
 } from '../store.js';
 import { roleChangeRefusal } from '../store.js';
 import type { PgDb, Row, Tx } from './db.js';
@@ -349,6 +350,25 @@ export async function setEmailVerification(db: PgDb, userId: string, email: stri
   );
 }
 
+export async function recordActivationMail(
+  db: PgDb,
+  userId: string,
+  at: Date,
+  caps: readonly { max: number; since: Date }[],
+): Promise<RecordActivationMailResult> {
+  return db.tx(async (tx): Promise<RecordActivationMailResult> => {
+    // the account's row serialises its mails: two requests cannot both take the last one
+    if (!(await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId])).length) return { ok: true };
+    if (caps.length > 0) await tx.exec('DELETE FROM activation_mails WHERE sent_at < $1', [new Date(Math.min(...caps.map((c) => c.since.getTime())))]);
+    for (const [i, cap] of caps.entries()) {
+      const [row] = await tx.query('SELECT count(*) AS n, min(sent_at) AS oldest FROM activation_mails WHERE user_id = $1 AND sent_at >= $2', [userId, cap.since]);
+      if (Number(row?.n ?? 0) >= cap.max) return { ok: false, reason: 'limit', cap: i, oldest: date(row!.oldest) };
+    }
+    await tx.exec('INSERT INTO activation_mails (user_id, sent_at) VALUES ($1, $2)', [userId, at]);
+    return { ok: true };
+  });
+}
+
 export async function verifyEmail(db: PgDb, userId: string, codeHash: Uint8Array, now: Date): Promise<VerifyEmailResult> {
   return db.tx(async (tx): Promise<VerifyEmailResult> => {
     const [user] = await tx.query('SELECT email, verified_at FROM users WHERE id = $1 FOR UPDATE', [userId]);
@@ -359,17 +379,24 @@ export async function verifyEmail(db: PgDb, userId: string, codeHash: Uint8Array
     if (date(v.expires_at).getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
     await tx.exec('UPDATE users SET verified_at = $1 WHERE id = $2', [now, userId]);
     await tx.exec('DELETE FROM email_verifications WHERE user_id = $1', [userId]);
+    await tx.exec('DELETE FROM activation_mails WHERE user_id = $1', [userId]);
     return { ok: true };
   });
 }
 
 /**
  * Account deletion's part (inside its transaction, before the user row goes): every invitation to
- * the address or accepted by the account (each names the address), and the shared teams it held
- * keys in, which keep it as a former member and must rotate.
+ * the address or accepted by the account (each names the address), the open ones it sent
+ * (withdrawn), and the shared teams it held keys in, which keep it as a former member and must rotate.
  */
 export async function forgetUserInTeams(tx: Tx, userId: string, email: string, now: Date): Promise<number> {
   const invitations = await tx.exec('DELETE FROM team_invitations WHERE email = $1 OR accepted_by = $2', [email, userId]);
+  // those it sent, still open, in teams that stay: withdrawn (as in SQLite)
+  await tx.exec(
+    `UPDATE team_invitations SET code_hash = sha256(code_hash || convert_to(id, 'UTF8')), expires_at = $2
+     WHERE invited_by = $1 AND accepted_at IS NULL AND expires_at > $2`,
+    [userId, now],
+  );
   const heldKeys = await tx.query(
     `SELECT t.id, t.epoch FROM team_members m JOIN teams t ON t.id = m.team_id
      WHERE m.user_id = $1 AND NOT m.pending AND NOT t.personal

@@ -11,6 +11,7 @@ import type {
   CredentialUpdate,
   DeleteUserResult,
   DeletionCounts,
+  EndedSessionReason,
   EndedSessionRecord,
   FormerAccessTokenRecord,
   InvitationToUserRecord,
@@ -92,6 +93,32 @@ export function listInvitationsToUser(db: Database.Database, userId: string, ema
     expiresAt: new Date(Number(r.expires_at)),
     acceptedAt: dateOrNull(r.accepted_at),
   }));
+}
+
+export function endedSession(db: Database.Database, tokenHash: Uint8Array, now: Date): EndedSessionReason | null {
+  const hash = Buffer.from(tokenHash);
+  const row = db.prepare('SELECT revoked_at, expires_at FROM sessions WHERE token_hash = ?').get(hash) as Row | undefined;
+  if (row) {
+    if (row.revoked_at !== null) return { reason: 'revoked', at: new Date(Number(row.revoked_at)) };
+    return Number(row.expires_at) <= now.getTime() ? { reason: 'expired', at: new Date(Number(row.expires_at)) } : null;
+  }
+  if (!tableExists(db, 'deleted_account_sessions')) return null;
+  const gone = db.prepare('SELECT deleted_at FROM deleted_account_sessions WHERE token_hash = ?').get(hash) as Row | undefined;
+  return gone ? { reason: 'account_deleted', at: new Date(Number(gone.deleted_at)) } : null;
+}
+
+/**
+ * Account deletion's part (inside its transaction, before the user row takes the sessions with it):
+ * the hash of each session token that has not expired, so that its holder is told the account was
+ * deleted (endedSession); no account id, IP or client.
+ */
+export function rememberDeletedSessions(db: Database.Database, userId: string, now: Date): void {
+  if (!tableExists(db, 'deleted_account_sessions')) return;
+  db.prepare(
+    `INSERT INTO deleted_account_sessions (token_hash, deleted_at, expires_at)
+     SELECT token_hash, ?, expires_at FROM sessions WHERE user_id = ? AND expires_at > ?
+     ON CONFLICT (token_hash) DO NOTHING`,
+  ).run(now.getTime(), userId, now.getTime());
 }
 
 export function revokeSessionOfUser(db: Database.Database, userId: string, sessionId: string): boolean {
@@ -294,8 +321,9 @@ export function deleteUser(db: Database.Database, userId: string, expectedAuthKe
     // the user row cascades to sessions, memberships (and their team keys) and the recovery record
     // what the invitation cap kept of deleted teams' invitations (no foreign key: deleted here)
     db.prepare('DELETE FROM deleted_team_invitations WHERE invited_by = ?').run(userId);
+    rememberDeletedSessions(db, userId, now);
     db.prepare('DELETE FROM users WHERE id = ?').run(userId);
-    return { ok: true, removed };
+    return { ok: true, removed, teamIds: ownTeams };
   });
   // The caller then folds the WAL back into the database and truncates it (truncateWal), so the
   // account's bytes are gone from both files.

@@ -269,4 +269,27 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX deleted_team_invitations_by ON deleted_team_invitations(invited_by, created_at);
   CREATE INDEX deleted_team_invitations_at ON deleted_team_invitations(created_at);
   `,
+  // 10: activation mails counted per account; sessions of deleted accounts known by their token's hash
+  `
+  -- The cap on activation mails an account may have sent (src/server/teams/verification.ts): when
+  -- each went, nothing else. Rows older than the cap's longest window are pruned as mails are sent,
+  -- and the account's go when its address is verified or the account is deleted.
+  CREATE TABLE activation_mails (
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    sent_at INTEGER NOT NULL
+  );
+  CREATE INDEX activation_mails_user ON activation_mails(user_id, sent_at);
+  CREATE INDEX activation_mails_at ON activation_mails(sent_at);
+
+  -- A machine still signed in to a deleted account is told the account was deleted, not that its
+  -- session expired: the SHA-256 of each of the account's session tokens, when it was deleted, and
+  -- until when the session would have lasted (purged after that). No account id, email, IP or
+  -- client: only the holder of the token can link a row to anything.
+  CREATE TABLE deleted_account_sessions (
+    token_hash BLOB PRIMARY KEY,
+    deleted_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX deleted_account_sessions_expiry ON deleted_account_sessions(expires_at);
+  `,
 ];

@@ -58,6 +58,8 @@ import type {
   TeamMemberRecord,
   TeamRotation,
   VerifyEmailResult,
+  EndedSessionReason,
+  RecordActivationMailResult,
 } from '../store.js';
 import * as account from './account-store.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
@@ -257,6 +259,10 @@ export class SqliteStore implements Store {
   async revokeSession(sessionId: string): Promise<boolean> {
     const r = this.stmt('UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(Date.now(), sessionId);
     return r.changes > 0;
+  }
+
+  async endedSession(tokenHash: Uint8Array, now: Date): Promise<EndedSessionReason | null> {
+    return account.endedSession(this.db, tokenHash, now);
   }
 
   async revokeUserSessions(userId: string, exceptSessionId?: string): Promise<number> {
@@ -708,8 +714,10 @@ export class SqliteStore implements Store {
     const purge = this.db.transaction(() => {
       // a newer server may have migrated the file since this one opened it (collectGarbage does the same)
       this.checkSchemaSync();
+      // signed out but not expired: kept for endedSession, without what says where and what it was
+      if (!opts.dryRun) this.db.prepare('UPDATE sessions SET ip = NULL, client = NULL WHERE revoked_at < ? AND (ip IS NOT NULL OR client IS NOT NULL)').run(at);
       return {
-        sessions: run('FROM sessions WHERE revoked_at < ? OR expires_at < ?', [at, at]),
+        sessions: run('FROM sessions WHERE expires_at < ?', [at]) + run('FROM deleted_account_sessions WHERE expires_at < ?', [at]),
         invitations: run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < ?', [at]),
       };
     });
@@ -784,6 +792,9 @@ export class SqliteStore implements Store {
   }
   async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<void> {
     teams.setEmailVerification(this.db, ...args);
+  }
+  async recordActivationMail(...args: Parameters<Store['recordActivationMail']>): Promise<RecordActivationMailResult> {
+    return teams.recordActivationMail(this.db, ...args);
   }
   async verifyEmail(...args: Parameters<Store['verifyEmail']>): Promise<VerifyEmailResult> {
     return teams.verifyEmail(this.db, ...args);

@@ -22,6 +22,7 @@ import type {
   TeamRole,
   TeamRotation,
   VerifyEmailResult,
+  RecordActivationMailResult,
 } from '../store.js';
 import { roleChangeRefusal } from '../store.js';
 import { overwritingDeletes } from './account-store.js';
@@ -332,6 +333,28 @@ export function setEmailVerification(db: Database.Database, userId: string, emai
   ).run(userId, email, Buffer.from(codeHash), expiresAt.getTime());
 }
 
+export function recordActivationMail(
+  db: Database.Database,
+  userId: string,
+  at: Date,
+  caps: readonly { max: number; since: Date }[],
+): RecordActivationMailResult {
+  const run = db.transaction((): RecordActivationMailResult => {
+    if (caps.length > 0) {
+      db.prepare('DELETE FROM activation_mails WHERE sent_at < ?').run(Math.min(...caps.map((c) => c.since.getTime())));
+    }
+    for (const [i, cap] of caps.entries()) {
+      const row = db
+        .prepare('SELECT count(*) AS n, min(sent_at) AS oldest FROM activation_mails WHERE user_id = ? AND sent_at >= ?')
+        .get(userId, cap.since.getTime()) as Row;
+      if (Number(row.n) >= cap.max) return { ok: false, reason: 'limit', cap: i, oldest: new Date(Number(row.oldest)) };
+    }
+    db.prepare('INSERT INTO activation_mails (user_id, sent_at) VALUES (?, ?)').run(userId, at.getTime());
+    return { ok: true };
+  });
+  return run.immediate();
+}
+
 export function verifyEmail(db: Database.Database, userId: string, codeHash: Uint8Array, now: Date): VerifyEmailResult {
   const run = db.transaction((): VerifyEmailResult => {
     const user = db.prepare('SELECT email, verified_at FROM users WHERE id = ?').get(userId) as Row | undefined;
@@ -342,6 +365,7 @@ export function verifyEmail(db: Database.Database, userId: string, codeHash: Uin
     if (Number(v.expires_at) <= now.getTime()) return { ok: false, reason: 'expired' };
     db.prepare('UPDATE users SET verified_at = ? WHERE id = ?').run(now.getTime(), userId);
     db.prepare('DELETE FROM email_verifications WHERE user_id = ?').run(userId);
+    db.prepare('DELETE FROM activation_mails WHERE user_id = ?').run(userId);
     return { ok: true };
   });
   return run.immediate();
@@ -349,11 +373,18 @@ export function verifyEmail(db: Database.Database, userId: string, codeHash: Uin
 
 /**
  * Account deletion's part (called inside its transaction, before the user row goes): every
- * invitation to the address or accepted by the account (each names the address), and the shared
- * teams it held keys in, which keep it as a former member and must rotate.
+ * invitation to the address or accepted by the account (each names the address), the open ones it
+ * sent (withdrawn), and the shared teams it held keys in, which keep it as a former member and must rotate.
  */
 export function forgetUserInTeams(db: Database.Database, userId: string, email: string, now: Date): number {
   const invitations = db.prepare('DELETE FROM team_invitations WHERE email = ? OR accepted_by = ?').run(email, userId).changes;
+  // Those the account sent, still open, in teams that stay: withdrawn as withdrawInvitation does (their
+  // mails, which name the account, are removed too); kept until purged, without the inviter.
+  db.prepare('UPDATE team_invitations SET code_hash = randomblob(32), expires_at = ? WHERE invited_by = ? AND accepted_at IS NULL AND expires_at > ?').run(
+    now.getTime(),
+    userId,
+    now.getTime(),
+  );
   const heldKeys = db
     .prepare(
       `SELECT t.id, t.epoch FROM team_members m JOIN teams t ON t.id = m.team_id
