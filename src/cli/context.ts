@@ -70,7 +70,7 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
     profileExplicit: explicitProfile !== undefined,
     ...(serverOverride ? { serverOverride, serverSource: serverFlag ? ('flag' as const) : ('env' as const) } : {}),
     configDir: dir,
-    ...(env.INSOMNIA_SYNC_TOKEN ? { accessToken: env.INSOMNIA_SYNC_TOKEN } : {}),
+    ...(env.INSOMNIA_SYNC_TOKEN ? { accessToken: env.INSOMNIA_SYNC_TOKEN } : env.INSOMNIA_SYNC_TOKEN === '' ? { accessTokenEmpty: true } : {}),
     loadConfig: () => (config ??= openConfig(dir)),
     // a session file others could read is made private, and said so once (private-files.ts)
     secrets: new SecretStore(dir, profile, (message) => out.warn(message)),

@@ -92,7 +92,8 @@ export class CliPrompter implements Prompter {
     const fromEnv = opts.fromEnv === false ? undefined : this.opts.env.INSOMNIA_SYNC_PASSWORD;
     if (fromEnv) return fromEnv;
     if (!this.interactive) {
-      const ways = opts.fromEnv === false ? 'pipe it with --password-stdin' : 'pipe it with --password-stdin, or set INSOMNIA_SYNC_PASSWORD';
+      const env = opts.fromEnv === false ? opts.otherEnv : 'INSOMNIA_SYNC_PASSWORD';
+      const ways = env === undefined ? 'pipe it with --password-stdin' : `pipe it with --password-stdin, or set ${env}`;
       throw new MissingInputError(`${message.toLowerCase()}: ${this.whyNoPrompt()}`, this.promptsOffInCi() ? `${ways}; or unset CI to be asked here` : ways);
     }
     // "Repeat the passphrase" after "Passphrase for …": one word for one secret

@@ -13,6 +13,8 @@ export interface PasswordOptions {
   confirm?: boolean;
   /** false for anything but the account password: INSOMNIA_SYNC_PASSWORD does not hold it */
   fromEnv?: boolean;
+  /** with `fromEnv: false`, the variable the caller itself reads this secret from, for the hint when nothing supplies it */
+  otherEnv?: string;
   /** a terminal re-asks a shorter entry at once (the caller still checks one from stdin or the environment) */
   minLength?: number;
   /** a terminal re-asks an entry equal to `value` at once, naming `what` it is (the caller still checks one from stdin) */
@@ -67,6 +69,12 @@ export interface ClientContext {
   clientLabel: string;
   /** INSOMNIA_SYNC_TOKEN: when set, folder commands act as this access token instead of the session */
   accessToken?: string;
+  /**
+   * INSOMNIA_SYNC_TOKEN set to the empty string: taken as unset (as shells and most tools do), but
+   * "not logged in" then says so — a CI secret that does not reach a job (a fork's pull request)
+   * arrives empty, and "run login" alone would send the reader the wrong way.
+   */
+  accessTokenEmpty?: boolean;
   /**
    * Opts the command into a graceful Ctrl-C: from this call on, the first SIGINT or SIGTERM aborts
    * the signal (with a CancelledError as its reason) so the command can take back what it started,

@@ -56,7 +56,17 @@ export async function refuseOtherAccount(ctx: ClientContext, email: string | nul
  */
 export function requireSession(ctx: ClientContext, server?: string, linkedRoot?: string): ActiveSession {
   const secrets = ctx.secrets.read();
-  if (!secrets) throw new AuthError('not logged in', `run \`${commandLine(ctx, 'login --email EMAIL')}\` (or \`signup\`)`, 'not_logged_in');
+  if (!secrets) {
+    const login = `run \`${commandLine(ctx, 'login --email EMAIL')}\` (or \`signup\`)`;
+    if (ctx.accessTokenEmpty) {
+      throw new AuthError(
+        'not logged in, and INSOMNIA_SYNC_TOKEN is set but empty',
+        `in CI, check that the token's secret reaches this job (pull requests from forks get none); or ${login}`,
+        'not_logged_in',
+      );
+    }
+    throw new AuthError('not logged in', login, 'not_logged_in');
+  }
   const target = normalizeUrl(server ?? ctx.serverOverride ?? secrets.server);
   if (target !== normalizeUrl(secrets.server)) {
     const otherProfile = `log in to ${target} with a profile of its own: \`insomnia-sync --profile NAME --server ${target} login --email EMAIL\``;

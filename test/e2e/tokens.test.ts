@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { CLI, ROOT, machine, runCli, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 import { mailedCode } from '../helpers/outbox.js';
@@ -353,6 +353,29 @@ describe('access tokens, end to end', () => {
     const { token } = await createToken(['--workspace', 'proj-a', '--name', 'no-mint']);
     const minted = await ci(server.url, token, ['token', 'create', '--workspace', 'proj-a'], tempDir());
     expect(minted.code).toBe(4);
+  });
+
+  it("CI hints: an empty INSOMNIA_SYNC_TOKEN (a secret a fork's job does not get) is named; export --encrypt names its passphrase variable", async () => {
+    const work = tempDir('isync-ci-empty-');
+    const empty = await ci(server.url, '', ['clone', idA, 'dir'], work);
+    expect(empty.code).toBe(4);
+    expect(empty.stderr).toMatch(/^error: not logged in, and INSOMNIA_SYNC_TOKEN is set but empty$/m);
+    expect(empty.stderr).toMatch(/forks get none/);
+    expect(existsSync(path.join(work, 'dir'))).toBe(false);
+    // unset, it is the plain "not logged in"
+    const unset = await runCli(['clone', idA, 'dir2'], { cwd: work, env: { INSOMNIA_SYNC_CONFIG_DIR: tempDir(), INSOMNIA_SYNC_SERVER: server.url, INSOMNIA_SYNC_TOKEN: undefined } });
+    expect(unset.code).toBe(4);
+    expect(unset.stderr).toMatch(/^error: not logged in$/m);
+    // no terminal, no passphrase: the hint names the variable CI can set
+    const { token } = await createToken(['--workspace', 'proj-a', '--read-only', '--name', 'ci-encrypt']);
+    const exported = await ci(server.url, token, ['export', '--workspace', idA, '--encrypt', '--out', path.join(work, 'a.tar.gz.age')], work);
+    expect(exported.code, exported.stderr).toBe(2);
+    expect(exported.stderr).toMatch(/or set INSOMNIA_SYNC_EXPORT_PASSPHRASE/);
+    expect(existsSync(path.join(work, 'a.tar.gz.age'))).toBe(false);
+    // and export --workspace takes the token's workspace without a clone first, as verify --workspace does
+    const plain = await ci(server.url, token, ['export', '--workspace', 'proj-a', '--out', path.join(work, 'a.tar.gz')], work);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(existsSync(path.join(work, 'a.tar.gz'))).toBe(true);
   });
 
   it('after a key rotation the token fails with a hint to re-issue it, while members keep working', async () => {

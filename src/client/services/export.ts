@@ -33,7 +33,8 @@ import type { TarEntry } from '../tar-stream.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { checkServerCopyOfOwnKeys, ownFingerprint } from '../own-keys.js';
 import { listWorkspaces, resolveWorkspace } from './workspaces.js';
-import { loadRemote, trustedSigners } from './linked.js';
+import { loadRemote, requirePrincipal, trustedSigners } from './linked.js';
+import { isTokenSession, resolveTokenWorkspace } from '../token-session.js';
 import { NAME_A_WORKSPACE_HINT, openLinkedFolder } from './open-linked.js';
 
 type Principal = Parameters<typeof loadRemote>[1];
@@ -222,7 +223,7 @@ async function* snapshotEntries(
 }
 
 async function passphraseFor(ctx: ClientContext, given: string | undefined): Promise<string> {
-  const pass = given ?? (await ctx.prompter.password('Passphrase for the encrypted export', { confirm: true, fromEnv: false }));
+  const pass = given ?? (await ctx.prompter.password('Passphrase for the encrypted export', { confirm: true, fromEnv: false, otherEnv: 'INSOMNIA_SYNC_EXPORT_PASSPHRASE' }));
   if (pass.length < 8) throw new UsageError('the export passphrase must have at least 8 characters');
   return pass;
 }
@@ -348,9 +349,12 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
   let workspaceId: string;
   let base: string | null = null;
   if (opts.workspace) {
-    const session = requireSession(ctx);
-    principal = session;
-    workspaceId = (await resolveWorkspace(ctx, session, opts.workspace)).id;
+    // with INSOMNIA_SYNC_TOKEN, the token's workspace (a CI job exports without cloning first), as verify --workspace
+    const given = requirePrincipal(ctx);
+    principal = given;
+    workspaceId = isTokenSession(given)
+      ? (await resolveTokenWorkspace(ctx.primitives, given, opts.workspace)).id
+      : (await resolveWorkspace(ctx, given, opts.workspace)).id;
   } else {
     const linked = await openLinkedFolder(ctx, NAME_A_WORKSPACE_HINT);
     principal = linked.session;
