@@ -224,7 +224,20 @@ export interface AccessTokenRecord extends NewAccessToken {
   revokedAt: Date | null;
 }
 
-export type CreateAccessTokenResult = { ok: true } | { ok: false; reason: 'id_taken' | 'no_workspace' };
+/**
+ * A store method that inserts rows referring to a workspace or an account answers no_workspace or
+ * no_user when that row is gone, also when a deletion commits between the route's access check and
+ * the insert (PostgreSQL: the method holds the row with FOR KEY SHARE, so it waits for such a
+ * deletion and then finds nothing, instead of failing the foreign key): the route answers as if
+ * the request had come after the deletion. Only those rows: any other foreign-key failure stays
+ * an error, a bug to see in the log.
+ */
+export type CreateAccessTokenResult = { ok: true } | { ok: false; reason: 'id_taken' | 'no_workspace' | 'no_user' };
+
+export type PutBlobsResult = { ok: true; stored: number } | { ok: false; reason: 'no_workspace' };
+
+/** `no_user`: the account was deleted (see CreateAccessTokenResult) */
+export type CreateSessionResult = { ok: true } | { ok: false; reason: 'no_user' };
 
 /**
  * What stays of a write token whose creator deleted the account while the token's team keeps a
@@ -256,7 +269,8 @@ export interface Store {
   getUserById(id: string): Promise<UserRecord | null>;
 
   // sessions
-  createSession(session: NewSession): Promise<void>;
+  /** Stores the session; no_user once the account is deleted (a login racing `account delete`). */
+  createSession(session: NewSession): Promise<CreateSessionResult>;
   /**
    * Finds the live session (not revoked, `expiresAt` after `now`) with this token hash, records
    * `now` as its last use and moves its expiry to `newExpiresAt`. Null when none.
@@ -306,10 +320,11 @@ export interface Store {
   /** The ids of `ids` not stored in the workspace, in the order given, without duplicates. */
   missingBlobs(workspaceId: string, ids: readonly string[]): Promise<string[]>;
   /**
-   * Stores the blobs in one transaction; ids already stored are left alone. Returns how many were new.
-   * An id that is not 64 hex chars throws BlobIdError and stores nothing.
+   * Stores the blobs in one transaction; ids already stored are left alone. Returns how many were
+   * new, or no_workspace (nothing stored) when the workspace is gone, also when its deletion
+   * commits while this runs. An id that is not 64 hex chars throws BlobIdError and stores nothing.
    */
-  putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number>;
+  putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<PutBlobsResult>;
   /**
    * The stored blobs among `ids`, in request order, unknown ids skipped, stopping before the sum of
    * data lengths would exceed `maxBytes` — but always at least one blob when any is found.
@@ -341,7 +356,10 @@ export interface Store {
   snapshotBlobIds(workspaceId: string, snapshotId: string): Promise<string[]>;
 
   // access tokens (deleted with their workspace or their creator)
-  /** Stores the token and its wrapped keys atomically. */
+  /**
+   * Stores the token and its wrapped keys atomically; no_workspace or no_user when the workspace or
+   * the creator's account is gone (deleted while the request ran, too).
+   */
   createAccessToken(token: NewAccessToken): Promise<CreateAccessTokenResult>;
   /** Any token with this id, revoked or expired ones included (the caller decides). */
   getAccessToken(id: string): Promise<AccessTokenRecord | null>;

@@ -3,8 +3,10 @@
 // deterministic. Production code knows nothing of it. ISYNC_TEST_MOMENT is JSON:
 //   on:      "staging" — when the CLI first creates a file in .insomnia-sync/staging/ (the
 //                        download has begun: the folder was scanned, nothing applied yet);
-//            "placed"  — right after the CLI renames or links a file named `name` into place.
-//   name:    for "placed", the path relative to the folder.
+//            "placed"  — right after the CLI renames or links a file named `name` into place;
+//            "mkdir"   — right after the CLI's first mkdirSync of `name` (made or already there):
+//                        with only `after` and no `write`, it holds the CLI there, as a slow disk would.
+//   name:    for "placed" and "mkdir", the path relative to the folder (the CLI's working directory).
 //   before:  milliseconds to wait first; after: milliseconds to wait once written.
 //   write:   { relative path: new content (written in place, same inode), or null to delete }.
 const fs = require('node:fs');
@@ -19,7 +21,7 @@ if (moment) {
   const fire = () => {
     fired = true;
     sleep(moment.before);
-    for (const [rel, content] of Object.entries(moment.write)) {
+    for (const [rel, content] of Object.entries(moment.write ?? {})) {
       const abs = path.join(root, rel);
       if (content === null) fs.rmSync(abs, { force: true });
       else {
@@ -45,5 +47,13 @@ if (moment) {
         return out;
       };
     }
+  } else if (moment.on === 'mkdir') {
+    const target = path.join(root, moment.name);
+    const orig = fs.mkdirSync;
+    fs.mkdirSync = function (p, ...rest) {
+      const out = orig.call(this, p, ...rest);
+      if (!fired && typeof p === 'string' && path.resolve(p) === target) fire();
+      return out;
+    };
   } else throw new Error(`fs-moment: unknown moment ${moment.on}`);
 }

@@ -15,9 +15,10 @@ export type ResponseRewriter = (method: string, url: string, body: Buffer) => Bu
 
 /**
  * `request` may act before a request is forwarded (change the server's state under it, as a race
- * would) and return the path to forward instead (drop a query parameter, say).
+ * would) and return the path to forward instead (drop a query parameter, say); a promise holds
+ * the request until it settles (a client paused between two requests).
  */
-export type RequestHook = (method: string, url: string) => string | void;
+export type RequestHook = (method: string, url: string) => string | void | Promise<string | void>;
 
 export async function startRecordingProxy(target: string, rewrite?: ResponseRewriter, request?: RequestHook): Promise<RecordingProxy> {
   const upstream = new URL(target);
@@ -26,11 +27,11 @@ export async function startRecordingProxy(target: string, rewrite?: ResponseRewr
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
+    req.on('end', async () => {
       const body = Buffer.concat(chunks);
       const head = `${req.method} ${req.url}\n${JSON.stringify(req.headers)}\n`;
       requests.push(Buffer.concat([Buffer.from(head), body]));
-      const forwardPath = request?.(req.method ?? '', req.url ?? '') ?? req.url;
+      const forwardPath = (await request?.(req.method ?? '', req.url ?? '')) ?? req.url;
       const fwd = http.request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: forwardPath, headers: req.headers },
         (up) => {

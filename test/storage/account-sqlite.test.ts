@@ -164,7 +164,7 @@ describe('account deletion on SQLite', () => {
     await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: b64(40), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: new Date(0) });
     const marker = Buffer.from(`unreferenced-${hex(8)}`);
     const data = new Uint8Array(Buffer.concat([marker, randomBytes(20_000)]));
-    expect(await store.putBlobs(wsId, [{ id: hex(32), data }])).toBe(1);
+    expect(await store.putBlobs(wsId, [{ id: hex(32), data }])).toEqual({ ok: true, stored: 1 });
     const report = await store.collectGarbage({ olderThan: new Date(Date.now() + 60_000) });
     expect(report).toMatchObject({ workspaces: 1, blobs: 1, bytes: data.length });
     expect((await store.getWorkspace(wsId))!.size).toBe(0);

@@ -182,7 +182,7 @@ describe('postgres specifics', () => {
       const blobs = Array.from({ length: 300 }, () => ({ id: hex(32), data: new Uint8Array(randomBytes(100)) }));
       const reversed = [...blobs].reverse();
       const counts = await Promise.all([a.putBlobs(wsId, blobs), b.putBlobs(wsId, reversed), a.putBlobs(wsId, blobs.slice(100)), b.putBlobs(wsId, reversed.slice(50))]);
-      expect(counts.reduce((x, y) => x + y, 0)).toBe(300);
+      expect(counts.reduce((x, y) => x + (y.ok ? y.stored : NaN), 0)).toBe(300);
       expect((await a.getWorkspace(wsId))!.size).toBe(300 * 100);
       expect(await b.missingBlobs(wsId, blobs.map((x) => x.id))).toEqual([]);
     } finally {
@@ -299,6 +299,107 @@ describe('postgres specifics', () => {
       expect(tables.rowCount).toBe(0);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/**
+ * A deletion that commits between a route's access check and a store method's insert: the method
+ * answers as if it had come after the deletion (no_workspace / no_user), never a foreign-key error
+ * (a 500). A second connection holds the row, so the deletion queues on it first and the method
+ * behind it; the holder then lets go and the deletion commits before the method goes on.
+ */
+describe('postgres: inserts racing a deletion of the row they refer to', () => {
+  async function behindDeletion<T>(url: string, lockSql: string, lockArgs: unknown[], deletion: () => Promise<unknown>, call: () => Promise<T>): Promise<T> {
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      expect((await holder.query(lockSql, lockArgs)).rowCount).toBe(1);
+      const waiting = async (n: number): Promise<void> => {
+        for (let i = 0; i < 400; i++) {
+          const { rows } = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+          if (rows[0].n >= n) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const { rows } = await holder.query("SELECT state, wait_event_type, left(query, 60) AS q FROM pg_stat_activity WHERE datname = current_database()");
+        throw new Error(`${n} waiting backend(s) expected: ${JSON.stringify(rows)}`);
+      };
+      const deleted = deletion();
+      await waiting(1);
+      const result = call().then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      // (a call that does not wait for the row fails here, with what it answered)
+      await Promise.race([waiting(2), result.then((r) => Promise.reject(new Error(`answered without waiting for the deletion: ${'error' in r ? String(r.error) : JSON.stringify(r.value)}`)))]);
+      await holder.query('COMMIT');
+      await deleted;
+      const settled = await result;
+      if ('error' in settled) throw settled.error;
+      return settled.value;
+    } finally {
+      await holder.end();
+    }
+  }
+
+  async function setUp() {
+    const url = await db.freshSchema();
+    const store = await openPostgresStore(url);
+    const user = newUser();
+    await store.createUser(user);
+    const wsId = hex(16);
+    await store.createWorkspace({ id: wsId, teamId: user.personalTeam.id, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() });
+    // connections made now: a new one opened while the holder holds the row can be slow to come up
+    await Promise.all([1, 2, 3].map(() => store.getWorkspace(wsId)));
+    return { url, store, user, wsId };
+  }
+  const lockWorkspace = 'SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE';
+  const lockUser = 'SELECT 1 FROM users WHERE id = $1 FOR UPDATE';
+  const token = (wsId: string, userId: string) => ({
+    id: hex(16), workspaceId: wsId, createdBy: userId, name: 'racy', scope: 'write' as const, secretHash: new Uint8Array(randomBytes(32)),
+    publicKey: 'pk', certificate: 'cert', keys: [{ epoch: 1, wrappedKey: 'eA' }], createdAt: new Date(), expiresAt: null,
+  });
+
+  it('putBlobs behind a workspace deletion: no_workspace, nothing stored', async () => {
+    const { url, store, wsId } = await setUp();
+    try {
+      const blob = { id: hex(32), data: new Uint8Array(randomBytes(100)) };
+      const result = await behindDeletion(url, lockWorkspace, [wsId], () => store.deleteWorkspace(wsId), () => store.putBlobs(wsId, [blob]));
+      expect(result).toEqual({ ok: false, reason: 'no_workspace' });
+      expect(await store.readBlobs(wsId, [blob.id])).toEqual([null]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('createAccessToken behind a workspace deletion: no_workspace; behind an account deletion: no_user', async () => {
+    for (const gone of ['workspace', 'account'] as const) {
+      const { url, store, user, wsId } = await setUp();
+      try {
+        const t = token(wsId, user.id);
+        const result =
+          gone === 'workspace'
+            ? await behindDeletion(url, lockWorkspace, [wsId], () => store.deleteWorkspace(wsId), () => store.createAccessToken(t))
+            : await behindDeletion(url, lockUser, [user.id], () => store.deleteUser(user.id, user.authKeyHash), () => store.createAccessToken(t));
+        expect(result).toEqual({ ok: false, reason: gone === 'workspace' ? 'no_workspace' : 'no_user' });
+        expect(await store.getAccessToken(t.id)).toBeNull();
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('createSession (a login) behind an account deletion: no_user, no session', async () => {
+    const { url, store, user } = await setUp();
+    try {
+      const tokenHash = new Uint8Array(randomBytes(32));
+      const session = { id: hex(16), userId: user.id, tokenHash, client: null, ip: null, createdAt: new Date(), expiresAt: new Date(Date.now() + 60_000) };
+      const result = await behindDeletion(url, lockUser, [user.id], () => store.deleteUser(user.id, user.authKeyHash), () => store.createSession(session));
+      expect(result).toEqual({ ok: false, reason: 'no_user' });
+      expect(await store.useSession(tokenHash, new Date(), new Date(Date.now() + 60_000))).toBeNull();
+    } finally {
+      await store.close();
     }
   });
 });

@@ -379,7 +379,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const tokens = [token(wsId, owner.id), token(ws2, member.id), token(wsId, gone.id)];
         for (const [i, ws] of [wsId, ws2].entries()) {
           const x = blob();
-          expect(await store.putBlobs(ws, [x, shared])).toBe(2);
+          expect(await store.putBlobs(ws, [x, shared])).toEqual({ ok: true, stored: 2 });
           expect((await store.createSnapshot(ws, snapshot(null, [x.id, shared.id]))).ok).toBe(true);
           expect(i === 0 || (await store.createSnapshot(ws, snapshot((await store.getWorkspace(ws))!.head, [shared.id]))).ok).toBe(true);
         }
@@ -395,7 +395,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         // another team's workspace holding a blob with the same id and bytes
         const elsewhere = hex(16);
         expect((await store.createWorkspace({ id: elsewhere, teamId: member.personalTeam.id, encryptedName: b64(60), key: { epoch: 1, wrappedKey: b64(73) }, createdAt: T0 })).ok).toBe(true);
-        expect(await store.putBlobs(elsewhere, [shared])).toBe(1);
+        expect(await store.putBlobs(elsewhere, [shared])).toEqual({ ok: true, stored: 1 });
         const elsewhereSnap = snapshot(null, [shared.id]);
         expect((await store.createSnapshot(elsewhere, elsewhereSnap)).ok).toBe(true);
         const elsewhereToken = token(elsewhere, member.id);
@@ -928,13 +928,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('stores idempotently and counts only new blobs, in usage too', async () => {
         const { wsId } = await userWithWorkspace();
         const [x, y] = [blob(100), blob(50)];
-        expect(await store.putBlobs(wsId, [x!, y!])).toBe(2);
-        expect(await store.putBlobs(wsId, [x!, y!])).toBe(0);
+        expect(await store.putBlobs(wsId, [x!, y!])).toEqual({ ok: true, stored: 2 });
+        expect(await store.putBlobs(wsId, [x!, y!])).toEqual({ ok: true, stored: 0 });
         const z = blob(10);
-        expect(await store.putBlobs(wsId, [x!, z!])).toBe(1);
+        expect(await store.putBlobs(wsId, [x!, z!])).toEqual({ ok: true, stored: 1 });
         expect((await store.getWorkspace(wsId))!.size).toBe(160);
         // a second put of an id never replaces the first bytes
-        expect(await store.putBlobs(wsId, [{ id: x!.id, data: new Uint8Array(5) }])).toBe(0);
+        expect(await store.putBlobs(wsId, [{ id: x!.id, data: new Uint8Array(5) }])).toEqual({ ok: true, stored: 0 });
         const [got] = await store.getBlobs(wsId, [x!.id], 1 << 20);
         expect(Buffer.from(got!.data).equals(Buffer.from(x!.data))).toBe(true);
       });
@@ -984,6 +984,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.readBlobs(wsId, [blobs[0]!.id])).toEqual([null]);
       });
 
+      it('answers no_workspace for blobs of a deleted workspace (a deletion after the access check), storing nothing', async () => {
+        const { wsId } = await userWithWorkspace();
+        expect(await store.deleteWorkspace(wsId)).toBe(true);
+        expect(await store.putBlobs(wsId, [blob()])).toEqual({ ok: false, reason: 'no_workspace' });
+        expect(await store.putBlobs(hex(16), [blob()])).toEqual({ ok: false, reason: 'no_workspace' });
+      });
+
       it('treats malformed ids as never stored, and refuses to store one, storing nothing of the batch', async () => {
         const { wsId } = await userWithWorkspace();
         const x = blob();
@@ -1011,7 +1018,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
       it('stores a 4 MB batch of a thousand blobs in one call', async () => {
         const { wsId } = await userWithWorkspace();
         const batch = Array.from({ length: 1000 }, () => blob(4096));
-        expect(await store.putBlobs(wsId, batch)).toBe(1000);
+        expect(await store.putBlobs(wsId, batch)).toEqual({ ok: true, stored: 1000 });
         expect(await store.missingBlobs(wsId, batch.map((b) => b.id))).toEqual([]);
         expect((await store.getWorkspace(wsId))!.size).toBe(1000 * 4096);
       });
@@ -1166,6 +1173,19 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         const stray = newToken(hex(16), user.id);
         expect(await store.createAccessToken(stray)).toEqual({ ok: false, reason: 'no_workspace' });
         expect(await store.getAccessToken(stray.id)).toBeNull();
+      });
+
+      it('answers no_user for a token or a session of a deleted account (a deletion after the checks), storing nothing', async () => {
+        const owner = await userWithWorkspace();
+        const { user } = await userWithWorkspace();
+        expect((await store.deleteUser(user.id, user.authKeyHash)).ok).toBe(true);
+        const t = newToken(owner.wsId, user.id);
+        expect(await store.createAccessToken(t)).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.getAccessToken(t.id)).toBeNull();
+        const session = { id: hex(16), userId: user.id, tokenHash: new Uint8Array(randomBytes(32)), client: null, ip: null, createdAt: T0, expiresAt: later(1000) };
+        expect(await store.createSession(session)).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.useSession(session.tokenHash, T0, later(1000))).toBeNull();
+        expect(await store.createSession({ ...session, userId: owner.user.id })).toEqual({ ok: true });
       });
 
       it('keeps wrapped keys per epoch in ascending order', async () => {

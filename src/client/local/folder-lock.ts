@@ -5,7 +5,7 @@
  * taken over instead of blocking the folder until someone deletes it.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { ConflictError } from '../errors.js';
 import { STATE_DIR } from './link.js';
@@ -15,12 +15,45 @@ const held = new Set<string>();
 /** Takes the folder's lock for the rest of this process (released at exit); re-entrant. */
 export function lockFolder(root: string): void {
   const holder = takeLock(root);
-  if (holder !== null) {
-    throw new ConflictError(
-      `another insomnia-sync command${holder > 0 ? ` (process ${holder})` : ''} is working in ${root}`,
-      `wait for it to finish, then run this one again (if none is running, delete ${path.join(root, STATE_DIR, 'lock')})`,
-    );
+  if (holder !== null) throw busyError(root, holder);
+}
+
+function busyError(root: string, holder: number): ConflictError {
+  return new ConflictError(
+    `another insomnia-sync command${holder > 0 ? ` (process ${holder})` : ''} is working in ${root}`,
+    `wait for it to finish, then run this one again (if none is running, delete ${path.join(root, STATE_DIR, 'lock')})`,
+  );
+}
+
+/**
+ * For a command that links a folder (clone, init): makes `.insomnia-sync/` if missing and takes
+ * the folder's lock, before anything is written there or made on the server. Two such commands
+ * started together both pass their "is the folder free" checks; the lock lets exactly one go on,
+ * and the other stops (exit 3) having written nothing, so it has nothing to take back. Whoever
+ * holds the lock owns `.insomnia-sync/`: only it may remove the folder again. The caller checks
+ * the folder again once this returns: a command that finished meanwhile has linked it.
+ * Returns whether this call made `.insomnia-sync/`.
+ */
+export function claimFolder(root: string): boolean {
+  for (let attempt = 0; ; attempt++) {
+    const made = mkdirSync(path.join(root, STATE_DIR), { recursive: true, mode: 0o700 }) !== undefined;
+    try {
+      lockFolder(root);
+      return made;
+    } catch (err) {
+      // the holder failed and took its `.insomnia-sync/` back between our mkdir and our lock
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+      throw err;
+    }
   }
+}
+
+/** Refuses (exit 3) when another running command holds the folder's lock; takes nothing. */
+export function refuseBusyFolder(root: string): void {
+  const file = path.join(root, STATE_DIR, 'lock');
+  if (held.has(file)) return;
+  const holder = liveHolder(file);
+  if (holder !== null) throw busyError(root, holder);
 }
 
 /**

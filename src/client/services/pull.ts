@@ -9,11 +9,11 @@ import { planMerge, type MergeStrategy, type TreeFile } from '../../sync/merge.j
 import type { IndexEntry } from '../../sync/index-format.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, UsageError } from '../errors.js';
+import { ConflictError, SyncError, UsageError } from '../errors.js';
 import { fetchVerifiedChain, fetchVerifiedHead, requireEpochNotAbove } from '../history.js';
 
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
-import { lockFolder } from '../local/folder-lock.js';
+import { claimFolder, lockFolder, refuseBusyFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
 import { comparePaths } from '../../sync/paths.js';
@@ -351,27 +351,42 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
     ? await resolveTokenWorkspace(ctx.primitives, session, opts.workspace)
     : await resolveWorkspace(ctx, session, opts.workspace);
   const root = path.resolve(ctx.cwd, opts.dir ?? safeDirName(found.name));
+  // another clone (or init) working there right now: say so, not "already linked" or "not empty"
+  refuseBusyFolder(root);
   refuseInsideLinkedFolder(root, 'clone', { id: found.workspace.id, name: found.name });
   if (existsSync(root)) {
     if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
-    if (readdirSync(root).length > 0) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
+    if (!emptyToClone(root)) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
   } else {
     // a file on the way (exit 2) or a folder this user cannot write in (exit 1), said before any download
     checkNewPath(root, 'DIR');
   }
   // the first folder this makes (root or a parent of it): what a failed clone takes back
   let made: string | undefined;
+  let madeState: boolean;
   try {
     made = mkdirSync(root, { recursive: true });
+    // Exclusive from here: two clones into one new folder both passed the checks above; one gets
+    // the lock, the other stops here (exit 3) having written nothing.
+    madeState = claimFolder(root);
   } catch (err) {
+    // a folder it could not write in: the ones it made go (empty; a lost claim's are in use)
+    if (made !== undefined && !(err instanceof SyncError)) removeEmptyFoldersUpTo(root, made);
     throw cannotWrite(root, err, 'DIR');
+  }
+  // What the checks saw may have changed before the claim: a clone that finished meanwhile linked it.
+  refuseInsideLinkedFolder(root, 'clone', { id: found.workspace.id, name: found.name });
+  if (!emptyToClone(root)) {
+    if (madeState) rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
+    throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
   }
   const folder: LinkedFolder = {
     root,
     link: { version: 1, server: principalServer(session), workspaceId: found.workspace.id, teamId: found.workspace.teamId, profile: ctx.profile },
   };
   // Like git: a failed clone leaves no half-linked folder behind, so it can simply be run again.
-  // (The files it placed are already gone: placeRemoteFiles takes them back.)
+  // (The files it placed are already gone: placeRemoteFiles takes them back.) It holds the
+  // folder's lock, so `.insomnia-sync/` is its own to remove: no other command is using it.
   const madeFolder = made;
   const takeBackLink = (): void => {
     rmSync(path.join(root, STATE_DIR), { recursive: true, force: true });
@@ -391,6 +406,15 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
     takeBackLink();
     throw cannotWrite(root, err, 'DIR');
   }
+}
+
+/**
+ * Nothing in the folder, or only an unlinked `.insomnia-sync/`: another clone's claim in progress
+ * (the lock then decides) or one left by a clone that was killed before it linked the folder.
+ */
+function emptyToClone(root: string): boolean {
+  const names = readdirSync(root);
+  return names.length === 0 || (names.length === 1 && names[0] === STATE_DIR && !existsSync(path.join(root, STATE_DIR, 'link.json')));
 }
 
 function safeDirName(name: string): string {

@@ -147,6 +147,9 @@ export async function pushChanges(
     if (err instanceof HeadMovedError && err.head !== packed.id) {
       throw new ConflictError('someone pushed to this workspace at the same time', 'run `insomnia-sync pull`, then push again');
     }
+    // The server's state changed under the push (its key rotated, or garbage collection took
+    // blobs it uploaded while it paused): a push from the start sees it and uploads what is needed.
+    if (err instanceof ConflictError && !(err instanceof HeadMovedError) && err.hint === undefined) throw new ConflictError(err.message, 'run `insomnia-sync push` again');
     if (!(err instanceof HeadMovedError)) throw err;
   }
   writeIndexFile(folder.root, indexBytes);

@@ -1,5 +1,5 @@
 /** init, workspace list | rename | delete, and finding a workspace by name or id. */
-import { lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
 import type { TeamInfo, WorkspaceInfo } from '../../protocol/types.js';
@@ -11,6 +11,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, ConflictError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace } from '../keyring.js';
 import { findLinkedFolder, stateDir, writeIndex, writeLink } from '../local/link.js';
+import { claimFolder } from '../local/folder-lock.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { findTeam } from './find-team.js';
 import { findWorkspace } from '../find-workspace.js';
@@ -65,8 +66,37 @@ export async function init(
   const session = requireSession(ctx);
   const p = ctx.primitives;
   const name = checkWorkspaceName(opts.name ?? path.basename(root));
+  // Exclusive from here, before anything is made on the server: of two inits at once in this
+  // folder, the second stops here (exit 3) instead of making a second workspace of this name.
+  let madeState: boolean;
+  try {
+    madeState = claimFolder(root);
+  } catch (err) {
+    throw err instanceof SyncError ? err : cannotWrite(root, err);
+  }
+  // one that finished before we got the lock has linked the folder: its workspace stays the only one
+  const linked = findLinkedFolder(root);
+  if (linked) throw new ConflictError(`${linked.root} is already linked to workspace ${linked.link.workspaceId}`);
+  try {
+    return await createAndLink(ctx, session, root, name, opts.team, madeState);
+  } catch (err) {
+    // nothing was linked: the `.insomnia-sync/` this init made goes (it holds the lock, so it is ours)
+    if (madeState && !existsSync(path.join(stateDir(root), 'link.json'))) rmSync(stateDir(root), { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function createAndLink(
+  ctx: ClientContext,
+  session: ActiveSession,
+  root: string,
+  name: string,
+  teamName: string | undefined,
+  madeState: boolean,
+): Promise<WorkspaceSummary & { root: string; sameName: SameName[] }> {
+  const p = ctx.primitives;
   const me = await session.api.me();
-  const team = pickTeam(me.teams, session.accountKey, opts.team);
+  const team = pickTeam(me.teams, session.accountKey, teamName);
   const tkeys = await teamKeys(p, session, team);
   const teamKey = tkeys.get(team.epoch);
   if (!teamKey) {
@@ -92,7 +122,6 @@ export async function init(
     size: 0,
   };
   const ring = await unlockWorkspace(p, session, draft, me.teams);
-  const hadStateDir = isDirectory(stateDir(root));
   let created: WorkspaceInfo;
   try {
     created = await session.api.createWorkspace({
@@ -112,7 +141,7 @@ export async function init(
   } catch (err) {
     // Take back what this init made, here and on the server, so that it can simply be run again.
     const dir = stateDir(root);
-    if (!hadStateDir) rmSync(dir, { recursive: true, force: true });
+    if (madeState) rmSync(dir, { recursive: true, force: true });
     else for (const f of ['link.json', `link.json.${process.pid}.tmp`, `index.${process.pid}.tmp`]) rmSync(path.join(dir, f), { force: true });
     const why = `cannot write the link in ${dir} (${fsReason(err)})`;
     try {
@@ -165,14 +194,6 @@ function cannotWrite(root: string, err: unknown): SyncError {
 
 function fsReason(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
-}
-
-function isDirectory(file: string): boolean {
-  try {
-    return lstatSync(file).isDirectory();
-  } catch {
-    return false;
-  }
 }
 
 function summarize(ws: WorkspaceInfo, name: string, team: TeamInfo | undefined): WorkspaceSummary {

@@ -28,7 +28,9 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
     const id = newSessionId();
     const now = ctx.now();
     const expiresAt = new Date(now.getTime() + ctx.sessionTtlMs);
-    await store.createSession({ id, userId, tokenHash: sha256(token), client, ip: request.ip, createdAt: now, expiresAt });
+    const created = await store.createSession({ id, userId, tokenHash: sha256(token), client, ip: request.ip, createdAt: now, expiresAt });
+    // the account was deleted after the password check: as a login after the deletion is answered
+    if (!created.ok) throw new ApiError('unauthorized', WRONG_LOGIN);
     return { token, id, expiresAt: expiresAt.toISOString() };
   }
 

@@ -4,7 +4,7 @@ import { decodeFrames, FrameError } from '../../protocol/blob-frames.js';
 import { ROUTES } from '../../protocol/routes.js';
 import { LIMITS, type BlobUploadResponse, type FetchBlobsRequest, type MissingBlobsRequest, type MissingBlobsResponse } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
-import { badRequest } from '../errors.js';
+import { badRequest, notFound } from '../errors.js';
 import { framedLength, frameStream } from '../frame-stream.js';
 import type { WorkspaceGuard } from '../plugins/auth.js';
 import { schemas } from '../schemas.js';
@@ -50,7 +50,10 @@ export function registerBlobRoutes(
         if (err instanceof FrameError) throw badRequest(`bad blob frames: ${err.message}`);
         throw err;
       }
-      return { stored: await store.putBlobs(ws.id, frames) };
+      const result = await store.putBlobs(ws.id, frames);
+      // deleted after the access check: as if this upload had come after the deletion
+      if (!result.ok) throw notFound('workspace not found');
+      return { stored: result.stored };
     },
   });
 

@@ -47,7 +47,9 @@ export function registerSnapshotRoutes(
         case 'conflict':
           throw new ApiError('conflict', 'the workspace head has moved; pull and try again', result.head);
         case 'missing_blobs':
-          throw badRequest(`missing blobs: ${result.missing.length} referenced blob(s) not uploaded`);
+          // A conflict with the server's state, not a bad request: the usual cause is a push that
+          // paused between its upload and this request past the GC grace, and pushing again uploads them.
+          throw new ApiError('conflict', `missing blobs: ${result.missing.length} referenced blob(s) not stored (not uploaded, or removed by garbage collection while the push paused)`);
         case 'exists':
           throw new ApiError('already_exists', 'this snapshot already exists');
         case 'no_workspace':

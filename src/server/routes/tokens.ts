@@ -10,7 +10,7 @@ import { isPrintableLine } from '../../protocol/text.js';
 import type * as T from '../../protocol/types.js';
 import type { AccessTokenRecord, FormerAccessTokenRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
-import { ApiError, badRequest, notFound } from '../errors.js';
+import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
 import { getAuth, ROLES_FOR, type WorkspaceGuard } from '../plugins/auth.js';
 import { tokenSchemas } from '../token-schemas.js';
 import { tokenKeyEpoch } from '../access-tokens.js';
@@ -93,11 +93,14 @@ export function registerTokenRoutes(
         expiresAt,
       });
       if (!result.ok) {
+        // deleted after the access check: as if this request had come after the deletion
         if (result.reason === 'no_workspace') throw notFound('workspace not found');
+        if (result.reason === 'no_user') throw unauthorized();
         throw new ApiError('already_exists', 'a token with this id already exists');
       }
+      // gone already: its workspace (or its creator's account) was deleted right after it was made
       const created = await store.getAccessToken(body.id);
-      if (!created) throw new Error('token vanished right after creation');
+      if (!created) throw notFound('workspace not found');
       return tokenView(created);
     },
   });

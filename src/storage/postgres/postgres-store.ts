@@ -15,6 +15,8 @@ import {
   type BlobSizeRecord,
   type ChangeCredentialsResult,
   type CreateAccessTokenResult,
+  type CreateSessionResult,
+  type PutBlobsResult,
   type CreateSnapshotResult,
   type CreateUserResult,
   type CreateWorkspaceResult,
@@ -256,12 +258,15 @@ export class PostgresStore implements Store {
 
   // sessions
 
-  async createSession(s: NewSession): Promise<void> {
-    await this.db.exec(
+  async createSession(s: NewSession): Promise<CreateSessionResult> {
+    // One statement: the insert happens only if the account row is there, locked FOR KEY SHARE (as
+    // the foreign key would lock it), so an account deletion committing meanwhile makes it insert nothing.
+    const inserted = await this.db.exec(
       `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $6, $7)`,
+       SELECT $1, u.id, $3, $4, $5, $6, $6, $7 FROM (SELECT id FROM users WHERE id = $2 FOR KEY SHARE) u`,
       [s.id, s.userId, Buffer.from(s.tokenHash), s.client, s.ip, s.createdAt, s.expiresAt],
     );
+    return inserted > 0 ? { ok: true } : { ok: false, reason: 'no_user' };
   }
 
   async useSession(tokenHash: Uint8Array, now: Date, newExpiresAt: Date): Promise<SessionRecord | null> {
@@ -417,7 +422,7 @@ export class PostgresStore implements Store {
     return missing(this.db, workspaceId, ids);
   }
 
-  async putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number> {
+  async putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<PutBlobsResult> {
     // keys first: a bad id must fail before the transaction, so nothing is stored
     const rows = blobs.map((b) => {
       const key = blobKey(b.id);
@@ -427,7 +432,11 @@ export class PostgresStore implements Store {
     // Concurrent pushes of overlapping blobs lock the same keys; taking them in one global order
     // keeps two such transactions from deadlocking on each other.
     rows.sort((a, b) => Buffer.compare(a.key, b.key));
-    return this.db.tx(async (tx) => {
+    return this.db.tx(async (tx): Promise<PutBlobsResult> => {
+      // The route checked access, but a workspace deletion may commit before the inserts: held
+      // FOR KEY SHARE (what the foreign key takes, so pushes and GC are not held up), the row is
+      // either there until this commits, or found gone after the deletion committed.
+      if ((await tx.query('SELECT 1 FROM workspaces WHERE id = $1 FOR KEY SHARE', [workspaceId])).length === 0) return { ok: false, reason: 'no_workspace' };
       const at = new Date();
       let stored = 0;
       let bytes = 0;
@@ -457,7 +466,7 @@ export class PostgresStore implements Store {
         start = end;
       }
       await tx.exec('UPDATE workspaces SET size = size + $1, blob_activity_at = $2 WHERE id = $3', [bytes, at, workspaceId]);
-      return stored;
+      return { ok: true, stored };
     });
   }
 
@@ -578,7 +587,10 @@ export class PostgresStore implements Store {
 
   async createAccessToken(t: NewAccessToken): Promise<CreateAccessTokenResult> {
     return this.db.tx(async (tx): Promise<CreateAccessTokenResult> => {
-      if (!(await tx.query('SELECT 1 FROM workspaces WHERE id = $1', [t.workspaceId])).length) return { ok: false, reason: 'no_workspace' };
+      // Both rows the token refers to, held until it commits (a deletion of either then waits) or
+      // found gone (one committed first): the account before the workspace, as deleteUser locks them.
+      if (!(await tx.query('SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE', [t.createdBy])).length) return { ok: false, reason: 'no_user' };
+      if (!(await tx.query('SELECT 1 FROM workspaces WHERE id = $1 FOR KEY SHARE', [t.workspaceId])).length) return { ok: false, reason: 'no_workspace' };
       // nor the id of a token kept as a signer after its creator's account was deleted
       if ((await tx.query('SELECT 1 FROM access_tokens WHERE id = $1 UNION ALL SELECT 1 FROM former_access_tokens WHERE id = $1', [t.id])).length) {
         return { ok: false, reason: 'id_taken' };

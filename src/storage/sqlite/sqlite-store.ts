@@ -11,6 +11,8 @@ import {
   StoreMissingError,
   type AccessTokenRecord,
   type CreateAccessTokenResult,
+  type CreateSessionResult,
+  type PutBlobsResult,
   type NewAccessToken,
   type BlobRecord,
   type BlobSizeRecord,
@@ -240,11 +242,14 @@ export class SqliteStore implements Store {
 
   // sessions
 
-  async createSession(s: NewSession): Promise<void> {
+  async createSession(s: NewSession): Promise<CreateSessionResult> {
+    // synchronous: no deletion can come between the check and the insert
+    if (!this.stmt('SELECT 1 FROM users WHERE id = ?').get(s.userId)) return { ok: false, reason: 'no_user' };
     this.stmt(
       `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(s.id, s.userId, Buffer.from(s.tokenHash), s.client, s.ip, s.createdAt.getTime(), s.createdAt.getTime(), s.expiresAt.getTime());
+    return { ok: true };
   }
 
   async useSession(tokenHash: Uint8Array, now: Date, newExpiresAt: Date): Promise<SessionRecord | null> {
@@ -419,7 +424,7 @@ export class SqliteStore implements Store {
     return [...new Set(rows)];
   }
 
-  async putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<number> {
+  async putBlobs(workspaceId: string, blobs: readonly BlobRecord[]): Promise<PutBlobsResult> {
     // keys first: a bad id must fail before the transaction, so nothing is stored
     const keys = blobs.map((b) => {
       const key = blobKey(b.id);
@@ -427,7 +432,8 @@ export class SqliteStore implements Store {
       return key;
     });
     const insert = this.stmt('INSERT OR IGNORE INTO blobs (workspace_id, id, size, data, created_at) VALUES (?, ?, ?, ?, ?)');
-    const run = this.db.transaction(() => {
+    const run = this.db.transaction((): PutBlobsResult => {
+      if (!this.stmt('SELECT 1 FROM workspaces WHERE id = ?').get(workspaceId)) return { ok: false, reason: 'no_workspace' };
       const at = Date.now();
       let stored = 0;
       let bytes = 0;
@@ -440,7 +446,7 @@ export class SqliteStore implements Store {
       }
       if (stored > 0) this.stmt('UPDATE workspaces SET size = size + ? WHERE id = ?').run(bytes, workspaceId);
       this.stmt(STAMP_BLOB_ACTIVITY_SQL).run(at, workspaceId);
-      return stored;
+      return { ok: true, stored };
     });
     return run.immediate();
   }
@@ -561,6 +567,7 @@ export class SqliteStore implements Store {
 
   async createAccessToken(t: NewAccessToken): Promise<CreateAccessTokenResult> {
     const run = this.db.transaction((): CreateAccessTokenResult => {
+      if (!this.stmt('SELECT 1 FROM users WHERE id = ?').get(t.createdBy)) return { ok: false, reason: 'no_user' };
       if (!this.stmt('SELECT 1 FROM workspaces WHERE id = ?').get(t.workspaceId)) return { ok: false, reason: 'no_workspace' };
       // nor the id of a token kept as a signer after its creator's account was deleted
       if (this.stmt('SELECT 1 FROM access_tokens WHERE id = ? UNION ALL SELECT 1 FROM former_access_tokens WHERE id = ?').get(t.id, t.id)) {
