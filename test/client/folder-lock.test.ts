@@ -1,10 +1,23 @@
 /** The folder lock in this process: what counts as held, what as stale, and what is left behind. */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lockFolder, releaseFolderLocks, tryLockFolder } from '../../src/client/local/folder-lock.js';
-import { tempDir } from '../helpers/cli.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
+
+async function waitFor(check: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (check()) return;
+    } catch {
+      // not there yet
+    }
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function linkedRoot(): { root: string; lock: string } {
   const root = tempDir('isync-lock-');
@@ -14,12 +27,16 @@ function linkedRoot(): { root: string; lock: string } {
 
 afterEach(() => releaseFolderLocks());
 
+/** What a lock this process takes says: its pid and its pid namespace (this suite runs on Linux). */
+const HERE = readlinkSync('/proc/self/ns/pid');
+const MINE = `${process.pid}\n${HERE}\n`;
+
 describe('folder lock', () => {
   it('is taken with this process id in it, re-entrant, and leaves no temp or stale files', () => {
     const { root, lock } = linkedRoot();
     lockFolder(root);
     lockFolder(root);
-    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(lock, 'utf8')).toBe(MINE);
     expect(readdirSync(path.dirname(lock))).toEqual(['lock']);
     releaseFolderLocks();
     expect(readdirSync(path.dirname(lock))).toEqual([]);
@@ -44,7 +61,7 @@ describe('folder lock', () => {
     }
     // once it is gone, its lock is taken over
     lockFolder(root);
-    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(lock, 'utf8')).toBe(MINE);
   });
 
   it('an empty or unreadable lock is held while young (an exclusive create before its write), taken over once old', () => {
@@ -55,17 +72,52 @@ describe('folder lock', () => {
       const old = new Date(Date.now() - 60_000);
       utimesSync(lock, old, old);
       lockFolder(root);
-      expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+      expect(readFileSync(lock, 'utf8')).toBe(MINE);
       expect(readdirSync(path.dirname(lock))).toEqual(['lock']);
       releaseFolderLocks();
     }
   });
 
-  it('a lock naming this very pid is held: another container, also pid 1, may be running on the folder', () => {
+  it("a lock naming this very pid from this pid namespace is an earlier run of ours (a killed container's pid 1): taken over", () => {
+    const { root, lock } = linkedRoot();
+    writeFileSync(lock, MINE);
+    lockFolder(root);
+    expect(readFileSync(lock, 'utf8')).toBe(MINE);
+  });
+
+  it('a lock naming this very pid without a namespace (an older version) is held: another container, also pid 1, may be running', () => {
     const { root, lock } = linkedRoot();
     writeFileSync(lock, `${process.pid}\n`);
     expect(() => lockFolder(root)).toThrow(`(process ${process.pid})`);
     expect(tryLockFolder(root)).toBe(false);
+  });
+
+  it('a lock from another pid namespace is held while its holder keeps it fresh, and taken over once untouched for a minute', () => {
+    const { root, lock } = linkedRoot();
+    writeFileSync(lock, '1\npid:[1]\n'); // pid 1 of another container: cannot be asked about from here
+    expect(() => lockFolder(root)).toThrow('(process 1)');
+    const old = new Date(Date.now() - 61_000);
+    utimesSync(lock, old, old);
+    lockFolder(root);
+    expect(readFileSync(lock, 'utf8')).toBe(MINE);
+  });
+
+  it('a held lock is kept fresh while its process runs, so another container does not take it over', async () => {
+    const { root, lock } = linkedRoot();
+    const child = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', `const m = await import(${JSON.stringify(path.join(ROOT, 'dist/client/local/folder-lock.js'))}); m.lockFolder(${JSON.stringify(root)}); setTimeout(() => {}, 20000);`],
+      { stdio: 'ignore' },
+    );
+    try {
+      await waitFor(() => readFileSync(lock, 'utf8').startsWith(`${child.pid}\n`));
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(lock, old, old);
+      await waitFor(() => Date.now() - statSync(lock).mtimeMs < 10_000, 12_000);
+    } finally {
+      child.kill();
+      await new Promise((r) => child.on('exit', r));
+    }
   });
 
   it('two processes that find the same dead lock: the takeover guard lets one remove it, and a young guard means busy', () => {
@@ -77,7 +129,7 @@ describe('folder lock', () => {
     const old = new Date(Date.now() - 60_000);
     utimesSync(`${lock}.takeover`, old, old); // ...or it died doing so
     lockFolder(root);
-    expect(readFileSync(lock, 'utf8')).toBe(`${process.pid}\n`);
+    expect(readFileSync(lock, 'utf8')).toBe(MINE);
     expect(readdirSync(path.dirname(lock))).toEqual(['lock']);
   });
 });

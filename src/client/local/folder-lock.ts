@@ -3,14 +3,44 @@
  * staging folder and each removed the other's files, and two index writers lose one's work. The
  * lock file names its process, so a lock left by a crash (kill -9, power loss) on this machine is
  * taken over instead of blocking the folder until someone deletes it.
+ *
+ * A process id means something only where it was taken: the lock also names that place, the pid
+ * namespace on Linux (a container has its own, and its CLI is pid 1 in every run), else the host.
+ * A lock from here names a process that can be asked about; one naming this very pid is an earlier
+ * run's (this one holds none yet). A lock from elsewhere (another container on a shared or cached
+ * folder, another machine on a network folder) cannot be asked about: its holder keeps its mtime
+ * fresh while it runs, so one left untouched for FOREIGN_STALE_MS was abandoned.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { ConflictError } from '../errors.js';
 import { STATE_DIR } from './link.js';
 
 const held = new Set<string>();
+
+/** How often a holder touches its lock, and how long a lock from elsewhere may go untouched before it counts as abandoned. */
+const HEARTBEAT_MS = 5_000;
+const FOREIGN_STALE_MS = 60_000;
+let heartbeat: NodeJS.Timeout | undefined;
+
+let scope: string | undefined;
+/** Where this process's id means something: its pid namespace (Linux), else its host. */
+function pidScope(): string {
+  if (scope === undefined) {
+    try {
+      scope = readlinkSync('/proc/self/ns/pid'); // "pid:[4026531836]"
+    } catch {
+      scope = `host:${hostname()}`;
+    }
+  }
+  return scope;
+}
+
+function lockText(): string {
+  return `${process.pid}\n${pidScope()}\n`;
+}
 
 /** Takes the folder's lock for the rest of this process (released at exit); re-entrant. */
 export function lockFolder(root: string): void {
@@ -81,11 +111,12 @@ function takeLock(root: string): number | null {
   // linked into place (which fails if a lock exists), so a lock is never seen empty.
   const mine = `${file}.${process.pid}.${randomBytes(4).toString('hex')}`;
   try {
-    writeFileSync(mine, `${process.pid}\n`, { mode: 0o600 });
+    writeFileSync(mine, lockText(), { mode: 0o600 });
     for (let attempt = 0; attempt < 3; attempt++) {
       if (placeLock(mine, file)) {
         if (held.size === 0) process.once('exit', releaseFolderLocks);
         held.add(file);
+        heartbeat ??= setInterval(touchHeldLocks, HEARTBEAT_MS).unref();
         return null;
       }
       const holder = liveHolder(file);
@@ -111,15 +142,32 @@ function takeLock(root: string): number | null {
 }
 
 /**
- * The running process a lock names, or null when it is abandoned: its process is gone, or it is
- * empty or unreadable and old (a lock made by exclusive create is empty for a moment). A lock
- * naming this very pid is held: a container's CLI is pid 1 in every run, and another container
- * may be running on the same folder; the refusal says how to clear it.
+ * The running process a lock names, or null when it is abandoned: it is empty or unreadable and
+ * old (a lock made by exclusive create is empty for a moment); or it is from here and its process
+ * is gone, or is this very process (an earlier run, e.g. a container's pid 1, killed); or it is
+ * from elsewhere and untouched for FOREIGN_STALE_MS. A lock written before locks named their
+ * place, naming this very pid, is held: it may be another container's; the refusal says how to
+ * clear it.
  */
 function liveHolder(file: string): number | null {
-  const pid = lockHolder(file);
-  if (pid === null) return ageMs(file) < ABANDONED_MS ? 0 : null;
-  return pid === process.pid || isRunning(pid) ? pid : null;
+  const holder = lockHolder(file);
+  if (holder === null) return ageMs(file) < ABANDONED_MS ? 0 : null;
+  const { pid, from } = holder;
+  if (from !== null && from !== pidScope()) return ageMs(file) < FOREIGN_STALE_MS ? pid : null;
+  if (pid === process.pid) return from === null ? pid : null;
+  return isRunning(pid) ? pid : null;
+}
+
+/** The heartbeat that keeps locks this process holds fresh for processes elsewhere (see liveHolder). */
+function touchHeldLocks(): void {
+  const now = new Date();
+  for (const file of held) {
+    try {
+      utimesSync(file, now, now);
+    } catch {
+      // gone or taken over: releaseFolderLocks sorts it out
+    }
+  }
 }
 
 function ageMs(file: string): number {
@@ -158,15 +206,21 @@ function placeLock(from: string, file: string): boolean {
 export function releaseFolderLocks(): void {
   for (const file of held) {
     // only our own: a lock taken over after we were thought gone is not ours to remove
-    if (lockHolder(file) === process.pid) rmSync(file, { force: true });
+    const holder = lockHolder(file);
+    if (holder?.pid === process.pid && (holder.from === null || holder.from === pidScope())) rmSync(file, { force: true });
   }
   held.clear();
+  if (heartbeat !== undefined) clearInterval(heartbeat);
+  heartbeat = undefined;
 }
 
-function lockHolder(file: string): number | null {
+/** The pid a lock names and where it was taken (null: a lock from before locks said so). */
+function lockHolder(file: string): { pid: number; from: string | null } | null {
   try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+    const [first, second] = readFileSync(file, 'utf8').split('\n');
+    const pid = Number.parseInt(first ?? '', 10);
+    if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+    return { pid, from: second ? second : null };
   } catch {
     return null;
   }
