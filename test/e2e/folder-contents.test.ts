@@ -232,4 +232,26 @@ describe('what a workspace folder holds besides its files', () => {
     expect(existsSync(path.join(target, 'ws'))).toBe(false);
     rmSync(target, { recursive: true, force: true });
   }, 60_000);
+  it("a link folder this user may not read or write (a cache restored by another user): said so, exit 1, not 'not linked' or a raw EACCES", async () => {
+    const name = `owner-${++n}`;
+    const { dir } = await linkedFolder(a, name, { 'api.json': '{}' });
+    const state = path.join(dir, '.insomnia-sync');
+    try {
+      chmodSync(state, 0o000);
+      const unreadable = await a.run(['status'], { cwd: dir, ...user });
+      expect(unreadable.code, unreadable.stderr).toBe(1);
+      expect(unreadable.stderr).toContain(`error: cannot read ${state}: permission denied`);
+      expect(unreadable.stderr).not.toMatch(/not linked/);
+      chmodSync(state, 0o500);
+      const readOnly = await a.run(['pull'], { cwd: dir, ...user });
+      expect(readOnly.code, readOnly.stderr).toBe(1);
+      expect(readOnly.stderr).toContain(`error: cannot write in ${state}: permission denied`);
+      expect(readOnly.stderr).not.toContain('EACCES');
+    } finally {
+      chmodSync(state, 0o700);
+    }
+    // nothing was lost: the folder still syncs once the permissions are fixed
+    await ok(a, ['pull'], dir);
+    expect(readFileSync(path.join(dir, 'api.json'), 'utf8')).toBe('{}');
+  });
 });

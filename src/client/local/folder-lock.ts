@@ -15,7 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { ConflictError } from '../errors.js';
+import { ConflictError, SyncError } from '../errors.js';
 import { STATE_DIR } from './link.js';
 
 const held = new Set<string>();
@@ -44,7 +44,18 @@ function lockText(): string {
 
 /** Takes the folder's lock for the rest of this process (released at exit); re-entrant. */
 export function lockFolder(root: string): void {
-  const holder = takeLock(root);
+  let holder: number | null;
+  try {
+    holder = takeLock(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    // a folder of another user's (a cache restored by root), or on a read-only mount: said, not a raw errno
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      const why = code === 'EROFS' ? 'read-only file system' : 'permission denied';
+      throw new SyncError('local_write', `cannot write in ${path.join(root, STATE_DIR)}: ${why}`, 'run as the folder\'s owner, or fix its permissions (chown/chmod)');
+    }
+    throw err;
+  }
   if (holder !== null) throw busyError(root, holder);
 }
 

@@ -3,7 +3,7 @@
  * workspace id, profile) and index (the synced base and per-file stat cache, binary: see
  * sync/index-format.ts). Never synced.
  */
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { decodeIndex, decodeIndexColumns, decodeIndexHead, encodeIndex, IndexFormatError, type IndexColumns, type LocalIndex } from '../../sync/index-format.js';
@@ -34,10 +34,32 @@ export function findLinkedFolder(start: string): LinkedFolder | null {
   let dir = path.resolve(start);
   for (;;) {
     const file = path.join(dir, STATE_DIR, 'link.json');
-    if (existsSync(file)) return { root: dir, link: readLink(file) };
+    if (linkFileExists(file)) return { root: dir, link: readLink(file) };
     const parent = path.dirname(dir);
     if (parent === dir) return null;
     dir = parent;
+  }
+}
+
+/**
+ * Whether a link file is there. A state folder this user may not search (a folder restored from a
+ * cache by another user, say) stops the walk with that said: walking on up would call the folder
+ * "not linked" and offer `init`, or find an outer linked folder and act on it instead.
+ */
+function linkFileExists(file: string): boolean {
+  try {
+    return statSync(file, { throwIfNoEntry: false }) !== undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') return false;
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new SyncError(
+        'file_unreadable',
+        `cannot read ${path.dirname(file)}: permission denied`,
+        'the folder belongs to another user or its permissions keep you out: run as its owner, or fix them (chown/chmod)',
+      );
+    }
+    throw err;
   }
 }
 
