@@ -132,8 +132,11 @@ export function tokenAuthorName(name: string): string {
 export interface SignerKnowledge {
   /** the account this command runs as: its entry must carry exactly these keys (own-keys.ts) */
   self?: { userId: string; email: string; x25519PublicKey: string; ed25519PublicKey: string };
-  /** the fingerprint known-keys.json records for a user on this server, if any */
-  recorded?: (userId: string) => { fingerprint: string } | undefined;
+  /** known-keys.json for this server: the fingerprint recorded for an account, and the account recorded for an email */
+  recorded?: {
+    get(userId: string): { fingerprint: string } | undefined;
+    userIdOf(email: string): string | undefined;
+  };
   /** the key of the access token this command runs as: a token's key, whatever the answer lists */
   ownTokenKey?: string;
 }
@@ -200,7 +203,7 @@ export function trustedSignersOf(
  * Refuses a member list that contradicts itself or this machine: one account, email or signing key
  * listed twice (one of the two is not theirs: the rule a rotation applies, crypto.md §5.1); our own
  * account, email or signing key with keys or an id that are not ours; a member whose fingerprint
- * known-keys.json records with other keys. Returns the members whose keys this machine vouches for.
+ * known-keys.json records with other keys, or a recorded email under an account never recorded. Returns the members whose keys this machine vouches for.
  */
 function checkMembers(p: Primitives | undefined, members: readonly MemberPublicKeys[], known: SignerKnowledge): Set<string> {
   const seen = new Map<string, string>();
@@ -225,8 +228,18 @@ function checkMembers(p: Primitives | undefined, members: readonly MemberPublicK
       vouched.add(m.userId);
       continue;
     }
-    const record = known.recorded?.(m.userId);
-    if (record === undefined) continue;
+    const record = known.recorded?.get(m.userId);
+    if (record === undefined) {
+      // a person recorded here under another account: the server's double, unless that account is recorded too
+      const other = m.email ? known.recorded?.userIdOf(m.email) : undefined;
+      if (other !== undefined && other !== m.userId) {
+        throw new IntegrityFailure(
+          `the server lists ${shown(m)} among the members of this workspace under another account than the one recorded on this machine`,
+          'if they really made a new account, check its fingerprint with them and record it: `insomnia-sync team confirm EMAIL --team T --fingerprint FP`',
+        );
+      }
+      continue;
+    }
     if (!fingerprintsEqual(record.fingerprint, memberFingerprint(p, m))) {
       throw new IntegrityFailure(`the server lists ${shown(m)} among the members of this workspace with keys that do not match the fingerprint this machine recorded for them`, TAMPERED_HINT);
     }

@@ -32,7 +32,7 @@ import { fromB64 } from '../protocol/encoding.js';
 import type { TeamInfo, TeamMemberInfo } from '../protocol/types.js';
 import { ensurePrivateDir } from './config.js';
 import { IntegrityFailure, SyncError } from './errors.js';
-import { openKnownKeys, type KnownKey } from './known-keys.js';
+import { openKnownKeys, type KnownKeys } from './known-keys.js';
 import { normalizeUrl } from './session.js';
 
 export interface GrantTrust {
@@ -55,8 +55,8 @@ export interface GrantTrust {
    * the head after); returns what is recorded. See EpochMark.
    */
   markEpoch(workspaceId: string, epoch: number, head: string | null, replace?: boolean): EpochMark;
-  /** what known-keys.json records for a user on this server, if anything (snapshot signers are held to it too) */
-  knownKey(userId: string): KnownKey | undefined;
+  /** known-keys.json for this server: snapshot signers are held to it too (access-token.ts) */
+  knownKeys(): Pick<KnownKeys, 'get' | 'userIdOf'>;
 }
 
 /**
@@ -194,9 +194,8 @@ export function grantTrust(opts: {
       write(all);
       return mark;
     },
-    knownKey(id) {
-      known ??= openKnownKeys(configDir, server);
-      return known.get(id);
+    knownKeys() {
+      return (known ??= openKnownKeys(configDir, server));
     },
     retainVouched(teamId, userIds) {
       const keep = new Set(userIds);

@@ -91,6 +91,14 @@ describe('trusted signers', () => {
     ed25519PublicKey: toBase64Url(alice.ed25519.publicKey),
   };
 
+  /** known-keys.json on a machine that recorded alice's fingerprint */
+  const aliceRecorded = (): SignerKnowledge => ({
+    recorded: {
+      get: (id) => (id === aliceId ? { fingerprint: fingerprint(alice.x25519.publicKey, alice.ed25519.publicKey, p) } : undefined),
+      userIdOf: (email) => (email === member.email ? aliceId : undefined),
+    },
+  });
+
   function token(opts: { scope?: TokenScope; signer?: Uint8Array; createdBy?: string; name?: string; certifiedName?: string; certifiedWorkspace?: string } = {}) {
     const id = toHex(p.randomBytes(16));
     const keys = generateIdentity(p);
@@ -167,7 +175,7 @@ describe('trusted signers', () => {
     // vouches for the member (a recorded fingerprint): the token entry is the lie there
     const shadow = { ...token(), publicKey: member.ed25519PublicKey };
     expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [shadow] }).has(member.ed25519PublicKey)).toBe(false);
-    const recorded = { recorded: (id: string) => (id === aliceId ? { fingerprint: fingerprint(alice.x25519.publicKey, alice.ed25519.publicKey, p) } : undefined) };
+    const recorded = aliceRecorded();
     expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [shadow] }, recorded).get(member.ed25519PublicKey)).toEqual(member);
   });
 
@@ -220,12 +228,16 @@ describe('trusted signers', () => {
     });
 
     it('refuses a member whose keys differ from the fingerprint this machine recorded for them', () => {
-      const recorded = { recorded: (id: string) => (id === aliceId ? { fingerprint: fingerprint(alice.x25519.publicKey, alice.ed25519.publicKey, p) } : undefined) };
+      const recorded = aliceRecorded();
       expect(trustedSignersOf(p, workspaceId, { members: [member, bob] }, recorded).size).toBe(2);
       const err = refused({ members: [{ ...member, ed25519PublicKey: readOnly.publicKey }, bob], tokens: [readOnly] }, recorded);
       expect(err.message).toMatch(/alice@example\.com .* do not match the fingerprint this machine recorded/);
       // malformed keys match no fingerprint
       refused({ members: [{ ...member, ed25519PublicKey: 'not a key' }] }, recorded);
+      // alice's email under an account never recorded: a double of the server's making
+      const double = refused({ members: [{ ...member, userId: toHex(p.randomBytes(16)), ed25519PublicKey: readOnly.publicKey }, bob] }, recorded);
+      expect(double.message).toMatch(/alice@example\.com .* under another account than the one recorded on this machine/);
+      expect(double.hint).toMatch(/team confirm EMAIL/);
       // an unrecorded member is the server's word (docs/crypto.md "What this does not cover")
       expect(trustedSignersOf(p, workspaceId, { members: [member, { ...bob, ed25519PublicKey: readOnly.publicKey }] }, recorded).has(readOnly.publicKey)).toBe(true);
     });

@@ -78,7 +78,7 @@ function signerKnowledge(session: SyncPrincipal, p?: Primitives): SignerKnowledg
   const { secrets, identity, trust } = session;
   return {
     self: { userId: secrets.userId, email: secrets.email, x25519PublicKey: toB64(identity.x25519.publicKey), ed25519PublicKey: toB64(identity.ed25519.publicKey) },
-    recorded: (userId) => trust.knownKey(userId),
+    recorded: trust.knownKeys(),
   };
 }
 
