@@ -203,7 +203,8 @@ export function trustedSignersOf(
  * Refuses a member list that contradicts itself or this machine: one account, email or signing key
  * listed twice (one of the two is not theirs: the rule a rotation applies, crypto.md §5.1); our own
  * account, email or signing key with keys or an id that are not ours; a member whose fingerprint
- * known-keys.json records with other keys, or a recorded email under an account never recorded. Returns the members whose keys this machine vouches for.
+ * known-keys.json records with other keys, or a recorded email under an account never recorded.
+ * Returns the members whose keys this machine vouches for.
  */
 function checkMembers(p: Primitives | undefined, members: readonly MemberPublicKeys[], known: SignerKnowledge): Set<string> {
   const seen = new Map<string, string>();
