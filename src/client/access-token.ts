@@ -12,9 +12,10 @@
  */
 import { concatBytes, constantTimeEqual, fromBase64Url, fromHex, toBase64Url, toHex, utf8 } from '../crypto/encoding.js';
 import { LABELS } from '../crypto/labels.js';
-import { verifyDetached } from '../crypto/keys.js';
+import { fingerprint, fingerprintsEqual, verifyDetached } from '../crypto/keys.js';
+import { printableLine } from '../protocol/text.js';
 import type { Primitives } from '../crypto/primitives.js';
-import { AuthError } from './errors.js';
+import { AuthError, IntegrityFailure } from './errors.js';
 import { ACCESS_TOKEN_PREFIX } from './token-text.js';
 import { ACCESS_TOKEN_BEARER_PREFIX, type MemberPublicKeys, type TokenScope, type WorkspaceMembersResponse } from '../protocol/types.js';
 
@@ -123,19 +124,56 @@ export function tokenAuthorName(name: string): string {
 }
 
 /**
+ * What this machine knows of the workspace's members independently of the server's answer: the
+ * members route is the server's word, and a server holding a read-only token's signing key (it
+ * must hold the workspace key to decrypt) could otherwise list that key for a member and pass the
+ * token's snapshots off as the member's (docs/crypto.md §9).
+ */
+export interface SignerKnowledge {
+  /** the account this command runs as: its entry must carry exactly these keys (own-keys.ts) */
+  self?: { userId: string; email: string; x25519PublicKey: string; ed25519PublicKey: string };
+  /** known-keys.json for this server: the fingerprint recorded for an account, and the account recorded for an email */
+  recorded?: {
+    get(userId: string): { fingerprint: string } | undefined;
+    userIdOf(email: string): string | undefined;
+  };
+  /** the key of the access token this command runs as: a token's key, whatever the answer lists */
+  ownTokenKey?: string;
+}
+
+/**
  * The Ed25519 keys whose snapshots this workspace accepts, mapped to the principal each belongs to:
  * every member, plus every write token whose certificate verifies under the key of the member who
  * created it (so the server cannot slip in a key of its own). Revoked tokens stay: what they pushed
  * before revocation is still valid history. Read-only tokens never sign. A token made by a former
  * member (removed, departed, or whose account was deleted: the server keeps such a token's key and
  * certificate) counts, like the former member's own key, only up to the member's `untilEpoch`.
+ *
+ * The member list is checked against itself and what this machine knows (checkMembers; any
+ * contradiction is IntegrityFailure, exit 7). A key the answer (or this command's own token) also
+ * names as a token's counts only by the token rules, never as a member key, unless this machine
+ * itself vouches for that member's keys (its own account, or a recorded fingerprint): then the
+ * token entry is the lie.
  */
-export function trustedSignersOf(p: Primitives | undefined, workspaceId: string, res: WorkspaceMembersResponse): Map<string, MemberPublicKeys> {
-  const signers = new Map<string, MemberPublicKeys>(res.members.map((m) => [m.ed25519PublicKey, m]));
+export function trustedSignersOf(
+  p: Primitives | undefined,
+  workspaceId: string,
+  res: WorkspaceMembersResponse,
+  known: SignerKnowledge = {},
+): Map<string, MemberPublicKeys> {
+  const vouched = checkMembers(p, res.members, known);
+  const tokenKeys = new Set((res.tokens ?? []).map((t) => t.publicKey));
+  if (known.ownTokenKey !== undefined) tokenKeys.add(known.ownTokenKey);
+  const signers = new Map<string, MemberPublicKeys>();
+  for (const m of res.members) {
+    if (!tokenKeys.has(m.ed25519PublicKey) || vouched.has(m.userId)) signers.set(m.ed25519PublicKey, m);
+  }
   const byId = new Map(res.members.map((m) => [m.userId, m]));
   for (const t of res.tokens ?? []) {
     const creator = byId.get(t.createdBy);
-    if (!creator || t.scope !== 'write' || signers.has(t.publicKey)) continue;
+    // the creator's key must count as a member key itself: no certificate chains through a token's key
+    if (!creator || signers.get(creator.ed25519PublicKey) !== creator) continue;
+    if (t.scope !== 'write' || signers.has(t.publicKey)) continue;
     let publicKey: Uint8Array;
     let certificate: Uint8Array;
     let creatorKey: Uint8Array;
@@ -159,6 +197,72 @@ export function trustedSignersOf(p: Primitives | undefined, workspaceId: string,
     });
   }
   return signers;
+}
+
+/**
+ * Refuses a member list that contradicts itself or this machine: one account, email or signing key
+ * listed twice (one of the two is not theirs: the rule a rotation applies, crypto.md §5.1); our own
+ * account, email or signing key with keys or an id that are not ours; a member whose fingerprint
+ * known-keys.json records with other keys, or a recorded email under an account never recorded.
+ * Returns the members whose keys this machine vouches for.
+ */
+function checkMembers(p: Primitives | undefined, members: readonly MemberPublicKeys[], known: SignerKnowledge): Set<string> {
+  const seen = new Map<string, string>();
+  const vouched = new Set<string>();
+  const { self } = known;
+  for (const m of members) {
+    const who = shown(m);
+    for (const key of [`id:${m.userId}`, `key:${m.ed25519PublicKey}`, ...(m.email ? [`email:${m.email}`] : [])]) {
+      const first = seen.get(key);
+      if (first !== undefined) {
+        const what = key.startsWith('key:') ? `one signing key for both ${first} and ${who}` : `${who} twice`;
+        throw new IntegrityFailure(`the server lists ${what} among the members of this workspace: one of the two is not who it says`, TAMPERED_HINT);
+      }
+      seen.set(key, who);
+    }
+  }
+  for (const m of members) {
+    if (self && (m.userId === self.userId || (self.email !== '' && m.email === self.email) || m.ed25519PublicKey === self.ed25519PublicKey)) {
+      if (m.userId !== self.userId || m.x25519PublicKey !== self.x25519PublicKey || m.ed25519PublicKey !== self.ed25519PublicKey) {
+        throw new IntegrityFailure('the server lists your own account among the members of this workspace with keys or an account id that are not yours', TAMPERED_HINT);
+      }
+      vouched.add(m.userId);
+      continue;
+    }
+    const record = known.recorded?.get(m.userId);
+    if (record === undefined) {
+      // a person recorded here under another account: the server's double, unless that account is recorded too
+      const other = m.email ? known.recorded?.userIdOf(m.email) : undefined;
+      if (other !== undefined && other !== m.userId) {
+        throw new IntegrityFailure(
+          `the server lists ${shown(m)} among the members of this workspace under another account than the one recorded on this machine`,
+          'if they really made a new account, check its fingerprint with them and record it: `insomnia-sync team confirm EMAIL --team T --fingerprint FP`',
+        );
+      }
+      continue;
+    }
+    if (!fingerprintsEqual(record.fingerprint, memberFingerprint(p, m))) {
+      throw new IntegrityFailure(`the server lists ${shown(m)} among the members of this workspace with keys that do not match the fingerprint this machine recorded for them`, TAMPERED_HINT);
+    }
+    vouched.add(m.userId);
+  }
+  return vouched;
+}
+
+/** A member as messages name them: the email (server text, made printable), else the account id. */
+function shown(m: MemberPublicKeys): string {
+  return printableLine(String(m.email || m.userId));
+}
+
+const TAMPERED_HINT = "nothing was changed here; the server, or something between you and it, altered the workspace's member list: contact its operator";
+
+/** The fingerprint of a listed member's keys; '' (matching none) when they are not two 32-byte keys. */
+function memberFingerprint(p: Primitives | undefined, m: MemberPublicKeys): string {
+  try {
+    return fingerprint(fromBase64Url(m.x25519PublicKey, KEY_BYTES), fromBase64Url(m.ed25519PublicKey, KEY_BYTES), p);
+  } catch {
+    return '';
+  }
 }
 
 function exact(bytes: Uint8Array, name: string): Uint8Array {

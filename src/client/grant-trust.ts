@@ -32,7 +32,7 @@ import { fromB64 } from '../protocol/encoding.js';
 import type { TeamInfo, TeamMemberInfo } from '../protocol/types.js';
 import { ensurePrivateDir } from './config.js';
 import { IntegrityFailure, SyncError } from './errors.js';
-import { openKnownKeys } from './known-keys.js';
+import { openKnownKeys, type KnownKeys } from './known-keys.js';
 import { normalizeUrl } from './session.js';
 
 export interface GrantTrust {
@@ -55,6 +55,8 @@ export interface GrantTrust {
    * the head after); returns what is recorded. See EpochMark.
    */
   markEpoch(workspaceId: string, epoch: number, head: string | null, replace?: boolean): EpochMark;
+  /** known-keys.json for this server: snapshot signers are held to it too (access-token.ts) */
+  knownKeys(): Pick<KnownKeys, 'get' | 'userIdOf'>;
 }
 
 /**
@@ -191,6 +193,9 @@ export function grantTrust(opts: {
       all.marks = { ...all.marks, [server]: { ...all.marks?.[server], [workspaceId]: mark } };
       write(all);
       return mark;
+    },
+    knownKeys() {
+      return (known ??= openKnownKeys(configDir, server));
     },
     retainVouched(teamId, userIds) {
       const keep = new Set(userIds);

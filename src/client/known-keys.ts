@@ -3,7 +3,8 @@
  * confirm` records the fingerprint it checked, and a key rotation seals the new team key only to
  * keys that still match (docs/crypto.md §5.1). Without it a rotation would seal the team key to
  * whatever public key the server lists for a member, and a server that swapped one in would read
- * everything pushed afterwards.
+ * everything pushed afterwards. Snapshot signers are held to it too (access-token.ts
+ * trustedSignersOf): a member listed with other keys signs nothing this machine accepts.
  *
  * `<config dir>/known-keys.json` (0600), per server, then per user id:
  *   { "version": 1, "servers": { "<server URL>": { "<user id>": { "email", "fingerprint", "checked" } } } }

@@ -1,6 +1,7 @@
 /** The access-token string, its certificate, and which token keys a client trusts as snapshot signers. */
 import { describe, expect, it } from 'vitest';
-import { generateIdentity, signDetached } from '../../src/crypto/keys.js';
+import { fingerprint, generateIdentity, signDetached } from '../../src/crypto/keys.js';
+import { IntegrityFailure } from '../../src/client/errors.js';
 import { toBase64Url, toHex } from '../../src/crypto/encoding.js';
 import { noblePrimitives as p } from '../../src/crypto/primitives.js';
 import {
@@ -12,6 +13,7 @@ import {
   encodeAccessToken,
   trustedSignersOf,
   type AccessTokenSecrets,
+  type SignerKnowledge,
 } from '../../src/client/access-token.js';
 import { ACCESS_TOKEN_BEARER } from '../../src/server/access-tokens.js';
 import type { TokenScope, WorkspaceMembersResponse } from '../../src/protocol/types.js';
@@ -74,6 +76,8 @@ describe('token string', () => {
   });
 });
 
+const tokenSeeds = new Map<string, Uint8Array>();
+
 describe('trusted signers', () => {
   const workspaceId = toHex(p.randomBytes(16));
   const alice = generateIdentity(p);
@@ -87,9 +91,19 @@ describe('trusted signers', () => {
     ed25519PublicKey: toBase64Url(alice.ed25519.publicKey),
   };
 
+  /** known-keys.json on a machine that recorded alice's fingerprint */
+  const aliceRecorded = (): SignerKnowledge => ({
+    recorded: {
+      get: (id) => (id === aliceId ? { fingerprint: fingerprint(alice.x25519.publicKey, alice.ed25519.publicKey, p) } : undefined),
+      userIdOf: (email) => (email === member.email ? aliceId : undefined),
+    },
+  });
+
   function token(opts: { scope?: TokenScope; signer?: Uint8Array; createdBy?: string; name?: string; certifiedName?: string; certifiedWorkspace?: string } = {}) {
     const id = toHex(p.randomBytes(16));
-    const key = generateIdentity(p).ed25519.publicKey;
+    const keys = generateIdentity(p);
+    const key = keys.ed25519.publicKey;
+    tokenSeeds.set(toBase64Url(key), keys.ed25519.secretKey);
     const scope = opts.scope ?? 'write';
     const name = opts.name ?? 'ci';
     const message = certificateMessage({ workspaceId: opts.certifiedWorkspace ?? workspaceId, tokenId: id, publicKey: key, scope, name: opts.certifiedName ?? name });
@@ -145,8 +159,92 @@ describe('trusted signers', () => {
     expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [kept] }).get(kept.publicKey)!.untilEpoch).toBeUndefined();
   });
 
-  it('a token cannot shadow a member key', () => {
-    const t = { ...token(), publicKey: member.ed25519PublicKey };
-    expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [t] }).get(member.ed25519PublicKey)).toEqual(member);
+  it("a key the answer also lists as a token's counts only by the token rules, unless this machine vouches for the member", () => {
+    // the attack: a server holding a read-only token's signing key lists it as the token creator's member key
+    const readOnly = token({ scope: 'read', name: 'ci-pull' });
+    const fakeAlice = { ...member, ed25519PublicKey: readOnly.publicKey };
+    expect(trustedSignersOf(p, workspaceId, { members: [fakeAlice], tokens: [readOnly] }).has(readOnly.publicKey)).toBe(false);
+    // nor does any certificate chain through it: a "write" token it certified as Alice is nobody's
+    const chained = token({ signer: seedOf(readOnly), name: 'chained' });
+    const viaFake = trustedSignersOf(p, workspaceId, { members: [fakeAlice], tokens: [readOnly, chained] });
+    expect(viaFake.size).toBe(0);
+    // the token's own key, known to a token session, is a token's even when the answer leaves the token out
+    const ownKey = trustedSignersOf(p, workspaceId, { members: [fakeAlice] }, { ownTokenKey: readOnly.publicKey });
+    expect(ownKey.has(readOnly.publicKey)).toBe(false);
+    // a token entry naming a member's real key takes nothing from that key where this machine
+    // vouches for the member (a recorded fingerprint): the token entry is the lie there
+    const shadow = { ...token(), publicKey: member.ed25519PublicKey };
+    expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [shadow] }).has(member.ed25519PublicKey)).toBe(false);
+    const recorded = aliceRecorded();
+    expect(trustedSignersOf(p, workspaceId, { members: [member], tokens: [shadow] }, recorded).get(member.ed25519PublicKey)).toEqual(member);
+  });
+
+  describe('the member list is checked against itself and what this machine knows (exit 7)', () => {
+    const bobKeys = generateIdentity(p);
+    const bob = {
+      userId: toHex(p.randomBytes(16)),
+      email: 'bob@example.com',
+      name: 'bob',
+      x25519PublicKey: toBase64Url(bobKeys.x25519.publicKey),
+      ed25519PublicKey: toBase64Url(bobKeys.ed25519.publicKey),
+    };
+    const readOnly = token({ scope: 'read', name: 'ci-pull' });
+    const refused = (res: WorkspaceMembersResponse, known?: SignerKnowledge): IntegrityFailure => {
+      let caught: unknown;
+      try {
+        trustedSignersOf(p, workspaceId, res, known);
+      } catch (err) {
+        caught = err;
+      }
+      expect(caught).toBeInstanceOf(IntegrityFailure);
+      return caught as IntegrityFailure;
+    };
+
+    it('refuses one account, email or signing key listed twice (the reviewer\'s forged second entry of the creator)', () => {
+      const forged = { ...member, ed25519PublicKey: readOnly.publicKey };
+      expect(refused({ members: [forged, member, bob], tokens: [readOnly] }).message).toMatch(/lists alice@example\.com twice/);
+      // without the token listed, and under another id: still alice@example.com twice
+      expect(refused({ members: [member, { ...forged, userId: toHex(p.randomBytes(16)) }] }).message).toMatch(/alice@example\.com twice/);
+      // one key for two accounts
+      const err = refused({ members: [member, { ...bob, ed25519PublicKey: member.ed25519PublicKey }] });
+      expect(err.message).toMatch(/one signing key for both alice@example\.com and bob@example\.com/);
+      expect(err.code).toBe('integrity');
+      // deleted accounts (no email) may be several
+      const gone = (k = generateIdentity(p)) => ({ userId: toHex(p.randomBytes(16)), email: '', name: '', x25519PublicKey: toBase64Url(k.x25519.publicKey), ed25519PublicKey: toBase64Url(k.ed25519.publicKey), untilEpoch: 1 });
+      expect(trustedSignersOf(p, workspaceId, { members: [member, gone(), gone()] }).size).toBe(3);
+    });
+
+    it("refuses our own account (id, email or signing key) with keys or an id that are not ours", () => {
+      const self = { userId: aliceId, email: member.email, x25519PublicKey: member.x25519PublicKey, ed25519PublicKey: member.ed25519PublicKey };
+      expect(trustedSignersOf(p, workspaceId, { members: [member, bob] }, { self }).size).toBe(2);
+      // our id with the read-only token's key: the creator's own machine
+      expect(refused({ members: [{ ...member, ed25519PublicKey: readOnly.publicKey }, bob] }, { self }).message).toMatch(/your own account/);
+      // our id with another X25519 key
+      expect(refused({ members: [{ ...member, x25519PublicKey: bob.x25519PublicKey }] }, { self }).message).toMatch(/your own account/);
+      // our email or signing key under another account id
+      const otherId = toHex(p.randomBytes(16));
+      expect(refused({ members: [{ ...member, userId: otherId }] }, { self }).message).toMatch(/your own account/);
+      expect(refused({ members: [{ ...bob, ed25519PublicKey: member.ed25519PublicKey }] }, { self }).message).toMatch(/your own account/);
+    });
+
+    it('refuses a member whose keys differ from the fingerprint this machine recorded for them', () => {
+      const recorded = aliceRecorded();
+      expect(trustedSignersOf(p, workspaceId, { members: [member, bob] }, recorded).size).toBe(2);
+      const err = refused({ members: [{ ...member, ed25519PublicKey: readOnly.publicKey }, bob], tokens: [readOnly] }, recorded);
+      expect(err.message).toMatch(/alice@example\.com .* do not match the fingerprint this machine recorded/);
+      // malformed keys match no fingerprint
+      refused({ members: [{ ...member, ed25519PublicKey: 'not a key' }] }, recorded);
+      // alice's email under an account never recorded: a double of the server's making
+      const double = refused({ members: [{ ...member, userId: toHex(p.randomBytes(16)), ed25519PublicKey: readOnly.publicKey }, bob] }, recorded);
+      expect(double.message).toMatch(/alice@example\.com .* under another account than the one recorded on this machine/);
+      expect(double.hint).toMatch(/team confirm EMAIL/);
+      // an unrecorded member is the server's word (docs/crypto.md "What this does not cover")
+      expect(trustedSignersOf(p, workspaceId, { members: [member, { ...bob, ed25519PublicKey: readOnly.publicKey }] }, recorded).has(readOnly.publicKey)).toBe(true);
+    });
   });
 });
+
+/** The Ed25519 secret of a token made by token(): kept beside it for tests that sign with it. */
+function seedOf(t: { publicKey: string }): Uint8Array {
+  return tokenSeeds.get(t.publicKey)!;
+}

@@ -20,7 +20,8 @@ import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
 import type { Primitives } from '../../crypto/primitives.js';
 import { toB64 } from '../../protocol/encoding.js';
 import type { Manifest } from '../../sync/manifest.js';
-import { trustedSignersOf } from '../access-token.js';
+import { trustedSignersOf, type SignerKnowledge } from '../access-token.js';
+import { identityFromSecrets } from '../../crypto/keys.js';
 import { isTokenSession, openTokenSession, tokenRemote, tokenSigner, type SyncPrincipal } from '../token-session.js';
 
 export { type LinkedContext } from './open-linked.js';
@@ -59,10 +60,26 @@ export async function loadRemote(p: Primitives, session: SyncPrincipal, workspac
   return { workspace, teams: me.teams, ring };
 }
 
-/** The Ed25519 keys whose snapshots we accept in this workspace: its team's members and the write tokens they certified. */
+/**
+ * The Ed25519 keys whose snapshots we accept in this workspace: its team's members and the write
+ * tokens they certified, the server's list held to what this machine knows (trustedSignersOf): our
+ * own keys and the fingerprints known-keys.json records, or, for a token, the token's own key.
+ */
 export async function trustedSigners(session: SyncPrincipal, workspaceId: string, p?: Primitives): Promise<Map<string, MemberPublicKeys>> {
   const res = await session.api.workspaceMembersAndTokens(workspaceId);
-  return trustedSignersOf(p, workspaceId, res);
+  return trustedSignersOf(p, workspaceId, res, signerKnowledge(session, p));
+}
+
+function signerKnowledge(session: SyncPrincipal, p?: Primitives): SignerKnowledge {
+  if (isTokenSession(session)) {
+    // only the Ed25519 half is wanted; the X25519 secret is a placeholder
+    return { ownTokenKey: toB64(identityFromSecrets(new Uint8Array(32), session.token.signingSecret, p).ed25519.publicKey) };
+  }
+  const { secrets, identity, trust } = session;
+  return {
+    self: { userId: secrets.userId, email: secrets.email, x25519PublicKey: toB64(identity.x25519.publicKey), ed25519PublicKey: toB64(identity.ed25519.publicKey) },
+    recorded: trust.knownKeys(),
+  };
 }
 
 /** Who signs a new snapshot: the account's identity, or the access token's own key. */
