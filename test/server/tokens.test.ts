@@ -148,6 +148,28 @@ describe('creating tokens', () => {
     expect((await app.inject({ method: 'GET', url: '/v1/tokens', headers: bearer(a.session) })).json().tokens).toHaveLength(1);
   });
 
+  it("refuses a public key that is already a member's or another token's in the workspace (any base64 spelling)", async () => {
+    const a = await signup();
+    const ws = await createWorkspace(a);
+    const members = (await app.inject({ method: 'GET', url: `/v1/workspaces/${ws}/members`, headers: bearer(a.session) })).json().members;
+    const memberKey: string = members[0].ed25519PublicKey;
+    // 32 bytes take 43 characters: the last one's two low bits are padding, which decoders ignore
+    const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelt = memberKey.slice(0, -1) + ALPHABET[ALPHABET.indexOf(memberKey.at(-1)!) ^ 1];
+    expect(Buffer.from(respelt, 'base64url').equals(Buffer.from(memberKey, 'base64url'))).toBe(true);
+    for (const publicKey of [memberKey, respelt]) {
+      const res = await postToken(a, ws, tokenRequest({ publicKey }).request);
+      expectError(res, 400, 'bad_request');
+      expect(res.json().error.message).toMatch(/already a member's or another token's key/);
+    }
+    const first = await createToken(a, ws);
+    expectError(await postToken(a, ws, tokenRequest({ publicKey: first.request.publicKey }).request), 400, 'bad_request');
+    // a revoked token's key stays taken: its signatures stay valid history
+    expect((await app.inject({ method: 'DELETE', url: `/v1/tokens/${first.id}`, headers: bearer(a.session) })).statusCode).toBe(200);
+    expectError(await postToken(a, ws, tokenRequest({ publicKey: first.request.publicKey }).request), 400, 'bad_request');
+    expect((await postToken(a, ws, tokenRequest().request)).statusCode).toBe(200);
+  });
+
   it("is refused on someone else's workspace as not found", async () => {
     const a = await signup();
     const b = await signup();

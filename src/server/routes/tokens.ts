@@ -79,6 +79,7 @@ export function registerTokenRoutes(
       if (new Set(epochs).size !== epochs.length) throw badRequest('one wrapped key per epoch');
       if (epochs.some((e) => !known.has(e))) throw badRequest('a wrapped key names an epoch the workspace does not have');
       if (!epochs.includes(newest)) throw badRequest(`the token must hold the workspace key of the newest epoch (${newest})`);
+      await refuseKeyInUse(ctx, ws.id, body.id, body.publicKey);
       const result = await store.createAccessToken({
         id: body.id,
         workspaceId: ws.id,
@@ -144,4 +145,26 @@ export function registerTokenRoutes(
       return tokenView(after ?? token);
     },
   });
+}
+
+/**
+ * A token's signing key must be its own. Clients take a key listed as a token's only by the token
+ * rules (a write certificate), never as the member's it copies (docs/crypto.md §9): a member who
+ * certified a teammate's public key as a "token" would make machines that have no record of that
+ * teammate refuse everything the teammate signed, and revoking would not help (revoked tokens stay
+ * listed). An honest client draws a fresh random key, so it never meets this. Compared as bytes:
+ * base64url has more than one spelling of some keys.
+ */
+async function refuseKeyInUse(ctx: ServerContext, workspaceId: string, tokenId: string, publicKey: string): Promise<void> {
+  const key = Buffer.from(publicKey, 'base64url');
+  const [members, live, former] = await Promise.all([
+    ctx.store.workspaceMembers(workspaceId),
+    ctx.store.workspaceAccessTokens(workspaceId),
+    ctx.store.workspaceFormerAccessTokens(workspaceId),
+  ]);
+  // a token of the same id is this request sent again: the store answers already_exists
+  const taken = [...members.map((m) => m.ed25519PublicKey), ...[...live, ...former].filter((t) => t.id !== tokenId).map((t) => t.publicKey)];
+  if (taken.some((k) => key.equals(Buffer.from(k, 'base64url')))) {
+    throw badRequest("the token's public key is already a member's or another token's key in this workspace");
+  }
 }
