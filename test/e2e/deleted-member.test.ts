@@ -7,12 +7,11 @@
  * rotation before anything new is written under the key they held — new workspaces and renames
  * included (exit 3) — and their address is gone from the database files.
  */
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, PASSWORD, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { ciJob, PASSWORD, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { mailedCode } from '../helpers/outbox.js';
 
@@ -20,19 +19,7 @@ const json = <T = any>(text: string): T => JSON.parse(text) as T;
 const LEAVER = 'leaver@example.com';
 const CAROL = 'carol@example.com';
 
-/** A CI job: nothing in the environment but PATH, a fresh HOME, the server and the token. */
-function ci(server: string, token: string, args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir('isync-ci-home-'), INSOMNIA_SYNC_SERVER: server, INSOMNIA_SYNC_TOKEN: token };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const ci = ciJob;
 
 describe('a team member deletes the account', () => {
   let server: StartedServer;

@@ -10,30 +10,17 @@
  * (so it takes the push) behind a proxy that rewrites the members answer.
  */
 import { cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, machine, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { ciJob, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { mailedCode } from '../helpers/outbox.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
 
-/** A CI job: nothing in the environment but PATH, a fresh HOME, the server and the token. */
-function ci(server: string, token: string, args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tempDir('isync-forge-home-'), INSOMNIA_SYNC_SERVER: server, INSOMNIA_SYNC_TOKEN: token };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
+const ci = ciJob;
 
 /** How the proxy lies about the members: not at all, a second entry of the creator, or the creator's key swapped. */
 type Lie = 'none' | 'duplicate' | 'replace';

@@ -5,13 +5,12 @@
  * token-signed snapshot. Also: read-only refusal, revoke, expiry, a token on the wrong workspace,
  * tampered tokens, a token after a key rotation, and no token secret in the server's data folder.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ROOT, machine, runCli, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
+import { ciJob, ROOT, machine, runCli, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
 import { startRecordingProxy, type RecordingProxy } from '../helpers/recording-proxy.js';
 import { mailedCode } from '../helpers/outbox.js';
@@ -48,19 +47,7 @@ function filesUnder(dir: string): string[] {
 
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
 
-/** A CI job: nothing in the environment but PATH, a fresh HOME, the server and the token. */
-function ci(server: string, token: string, args: string[], cwd: string, home = tempDir('isync-ci-home-')): Promise<CliResult & { home: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, INSOMNIA_SYNC_SERVER: server, INSOMNIA_SYNC_TOKEN: token };
-    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, home }));
-  });
-}
+const ci = ciJob;
 
 /** The token's binary layout (src/client/access-token.ts), to tamper with it and to look for its parts. */
 function tokenParts(token: string) {

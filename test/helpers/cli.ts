@@ -49,6 +49,23 @@ export function tempDir(prefix = 'isync-'): string {
   return mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * A CI job: the CLI with nothing in its environment but PATH, a fresh HOME (or `home`), the server
+ * and the access token; no config dir, no terminal.
+ */
+export function ciJob(server: string, token: string, args: string[], cwd: string, home = tempDir('isync-ci-home-')): Promise<CliResult & { home: string }> {
+  return new Promise((resolve, reject) => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, INSOMNIA_SYNC_SERVER: server, INSOMNIA_SYNC_TOKEN: token };
+    const child = spawn(process.execPath, [CLI, ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr, home }));
+  });
+}
+
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const env: Record<string, string | undefined> = { ...process.env, NO_COLOR: '1', CI: 'true', ...opts.env };
