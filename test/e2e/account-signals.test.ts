@@ -5,11 +5,12 @@
  * recovery hint for a key a password change revoked, and the outbox keeping nothing that names a
  * deleted account or the invitations of a deleted team.
  */
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { startServer, type StartedServer } from '../helpers/server-process.js';
-import { PASSWORD, loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine, type RunOptions } from '../helpers/cli.js';
+import { CLI, PASSWORD, loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine, type RunOptions } from '../helpers/cli.js';
 import { mailedCode } from '../helpers/outbox.js';
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
@@ -19,6 +20,13 @@ async function must(m: Machine, args: string[], opts: RunOptions = {}): Promise<
   const res = await m.run(args, opts);
   if (res.code !== 0) throw new Error(`${args.join(' ')} → ${res.code}: ${res.stderr}`);
   return res;
+}
+
+/** The server's operator command line, as an operator runs it beside the running server. */
+function serverCli(args: string[]): CliResult {
+  const bin = path.resolve(path.dirname(CLI), 'insomnia-sync-server.js');
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 function outboxTo(dataDir: string, to: string): string[] {
@@ -82,6 +90,32 @@ describe('account lifecycle signals, end to end', () => {
     expect(outboxTo(server.dataDir, email)).toHaveLength(5);
     // the last code mailed still works
     await must(again, ['account', 'verify', mailedCode(server.dataDir, email, 'Verification code')]);
+  });
+
+  it('admin delete-unverified frees an address an unconfirmed signup took; a confirmed account is refused and kept', async () => {
+    const address = 'taken@example.com';
+    const squatter = machine(server.url);
+    await signupMachine(squatter, address);
+    const owner = machine(server.url);
+    const blocked = await owner.run(['signup', '--email', address, '--password-stdin'], { input: `${PASSWORD}\n` });
+    expect(blocked.code, blocked.stderr).toBe(3);
+    expect(outboxTo(server.dataDir, address)).toHaveLength(1);
+
+    const freed = serverCli(['admin', 'delete-unverified', ` ${address.toUpperCase()} `, '--data-dir', server.dataDir]);
+    expect(freed.code, freed.stderr).toBe(0);
+    expect(freed.stdout).toMatch(/^deleted the unconfirmed account of taken@example\.com \(signed up \d{4}-.*; 1 waiting mail\(s\) removed from the outbox\. The address is free to sign up with again\.\n$/);
+    expect(outboxTo(server.dataDir, address)).toHaveLength(0);
+    expect((await squatter.run(['whoami'])).code).toBe(4);
+
+    await signupMachine(owner, address);
+    await must(owner, ['account', 'verify', mailedCode(server.dataDir, address, 'Verification code')]);
+    const refused = serverCli(['admin', 'delete-unverified', address, '--data-dir', server.dataDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/^insomnia-sync-server: taken@example\.com was confirmed on \d{4}-[^ ]+: only an account whose address was never confirmed is deleted here/);
+    expect((await owner.run(['whoami'])).code).toBe(0);
+    const unknown = serverCli(['admin', 'delete-unverified', 'nobody@example.com', '--data-dir', server.dataDir]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toBe('insomnia-sync-server: no account uses nobody@example.com\n');
   });
 
   it('a revoked session, and one a password change signed out, say so with a hint; an unknown token does not', async () => {

@@ -1,6 +1,6 @@
 /**
  * Operator sub-commands of `insomnia-sync-server` besides `migrate`: `backup --out FILE`, `gc` and
- * `admin export-user EMAIL`. Each opens the existing store without migrating it (a backup must not
+ * `admin export-user EMAIL`, `admin delete-unverified EMAIL`. Each opens the existing store without migrating it (a backup must not
  * change what it copies), does one job and closes it. Like main.ts, the only place here that prints.
  */
 import { rmSync } from 'node:fs';
@@ -94,6 +94,20 @@ export function registerOpsCommands(program: Command): void {
     .action(async (opts: StoreOptions) => {
       const report = await withStore(storeOptions(program, opts), (store) => store.eraseDeletedRows());
       process.stdout.write(`${describeErase(report)}\n`);
+    });
+  admin
+    .command('delete-unverified')
+    .description('delete an account whose email address was never confirmed, freeing the address (someone signed up with an address not theirs); never a confirmed one')
+    .argument('<email>', 'the account email')
+    .option('--mail-outbox <dir>', 'also remove waiting mails to or from the account from this outbox folder (default DATA_DIR/outbox)')
+    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
+    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
+    .action(async (email: string, opts: StoreOptions & { mailOutbox?: string }) => {
+      const { deleteUnverified, describeUnverifiedDeletion } = await import('./delete-unverified.js');
+      const where = storeOptions(program, opts);
+      const outbox = resolve(opts.mailOutbox ?? resolve(where.dataDir, 'outbox'));
+      const done = await withStore(where, (store) => deleteUnverified(store, email, outbox));
+      process.stdout.write(`${describeUnverifiedDeletion(done)}\n`);
     });
   admin
     .command('export-user')
