@@ -1,6 +1,7 @@
 /** The folder lock in this process: what counts as held, what as stale, and what is left behind. */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lockFolder, releaseFolderLocks, tryLockFolder } from '../../src/client/local/folder-lock.js';
@@ -27,8 +28,9 @@ function linkedRoot(): { root: string; lock: string } {
 
 afterEach(() => releaseFolderLocks());
 
-/** What a lock this process takes says: its pid and its pid namespace (this suite runs on Linux). */
-const HERE = readlinkSync('/proc/self/ns/pid');
+/** What a lock this process takes says: its pid, and its host, boot and pid namespace (this suite runs on Linux). */
+const NS = readlinkSync('/proc/self/ns/pid');
+const HERE = `${hostname()} ${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${NS}`;
 const MINE = `${process.pid}\n${HERE}\n`;
 
 describe('folder lock', () => {
@@ -92,9 +94,17 @@ describe('folder lock', () => {
     expect(tryLockFolder(root)).toBe(false);
   });
 
+  it('a lock of the same pid namespace on another machine (a network folder) is not asked about here, and is held while fresh', () => {
+    for (const from of [`other-host 00000000-0000-0000-0000-000000000000 ${NS}`, NS]) {
+      const { root, lock } = linkedRoot();
+      writeFileSync(lock, `${process.pid}\n${from}\n`);
+      expect(() => lockFolder(root)).toThrow(`(process ${process.pid})`);
+    }
+  });
+
   it('a lock from another pid namespace is held while its holder keeps it fresh, and taken over once untouched for a minute', () => {
     const { root, lock } = linkedRoot();
-    writeFileSync(lock, '1\npid:[1]\n'); // pid 1 of another container: cannot be asked about from here
+    writeFileSync(lock, `1\n${hostname()} ${HERE.split(' ')[1]} pid:[1]\n`); // pid 1 of another container here: cannot be asked about
     expect(() => lockFolder(root)).toThrow('(process 1)');
     const old = new Date(Date.now() - 61_000);
     utimesSync(lock, old, old);

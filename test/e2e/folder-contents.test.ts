@@ -254,4 +254,32 @@ describe('what a workspace folder holds besides its files', () => {
     await ok(a, ['pull'], dir);
     expect(readFileSync(path.join(dir, 'api.json'), 'utf8')).toBe('{}');
   });
+
+  it("another user's clone inside a workspace, or their .insomnia-sync above it, stops nothing: skipped, or walked past", async () => {
+    const name = `others-${++n}`;
+    const { dir } = await linkedFolder(a, name, { 'api.json': '{}', 'theirs/x.json': 'x' }, { push: false });
+    // a clone by another user inside this one: its state folder is 0700 and not ours to read
+    mkdirSync(path.join(dir, 'theirs/.insomnia-sync'));
+    writeFileSync(path.join(dir, 'theirs/.insomnia-sync/link.json'), '{}');
+    const above = tempDir('isync-above-');
+    mkdirSync(path.join(above, '.insomnia-sync'));
+    mkdirSync(path.join(above, 'mine'));
+    try {
+      chmodSync(path.join(dir, 'theirs/.insomnia-sync'), 0o000);
+      chmodSync(path.join(above, '.insomnia-sync'), 0o000);
+      const status = await a.run(['status', '--json'], { cwd: dir, ...user });
+      expect(status.code, status.stderr).toBe(0);
+      expect(json(status.stdout).skipped).toContain('theirs/');
+      expect(json(status.stdout).changes.map((c: { path: string }) => c.path)).toEqual(['api.json']);
+      // someone's unreadable folder above (e.g. /tmp/.insomnia-sync) does not stop commands below it
+      const below = await a.run(['status'], { cwd: path.join(above, 'mine'), ...user });
+      expect(below.code, below.stderr).toBe(5);
+      expect(below.stderr).toMatch(/not linked/);
+      const init = await a.run(['init', '--name', `${name}-below`], { cwd: path.join(above, 'mine'), ...user });
+      expect(init.code, init.stderr).toBe(0);
+    } finally {
+      chmodSync(path.join(dir, 'theirs/.insomnia-sync'), 0o700);
+      chmodSync(path.join(above, '.insomnia-sync'), 0o700);
+    }
+  });
 });

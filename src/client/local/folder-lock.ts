@@ -4,8 +4,9 @@
  * lock file names its process, so a lock left by a crash (kill -9, power loss) on this machine is
  * taken over instead of blocking the folder until someone deletes it.
  *
- * A process id means something only where it was taken: the lock also names that place, the pid
- * namespace on Linux (a container has its own, and its CLI is pid 1 in every run), else the host.
+ * A process id means something only where it was taken: the lock also names that place, the host
+ * and its boot, and the pid namespace on Linux (a container has its own, and its CLI is pid 1 in
+ * every run).
  * A lock from here names a process that can be asked about; one naming this very pid is an earlier
  * run's (this one holds none yet). A lock from elsewhere (another container on a shared or cached
  * folder, another machine on a network folder) cannot be asked about: its holder keeps its mtime
@@ -26,14 +27,23 @@ const FOREIGN_STALE_MS = 60_000;
 let heartbeat: NodeJS.Timeout | undefined;
 
 let scope: string | undefined;
-/** Where this process's id means something: its pid namespace (Linux), else its host. */
+/**
+ * Where this process's id means something: this boot of this machine (its hostname, and on Linux
+ * the boot id, random per boot) and its pid namespace. A namespace id alone is not enough: the
+ * host's is the same constant on every Linux machine, and a lock on a network folder could come
+ * from any of them.
+ */
 function pidScope(): string {
   if (scope === undefined) {
+    let boot = '';
+    let ns = '';
     try {
-      scope = readlinkSync('/proc/self/ns/pid'); // "pid:[4026531836]"
+      boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+      ns = readlinkSync('/proc/self/ns/pid'); // "pid:[4026531836]"
     } catch {
-      scope = `host:${hostname()}`;
+      // not Linux: the host name is all there is
     }
+    scope = [hostname(), boot, ns].filter((part) => part !== '').join(' ').replace(/\s+/g, ' ');
   }
   return scope;
 }

@@ -32,9 +32,9 @@ export function stateDir(root: string): string {
 /** Walks up from `start` like git does to find the folder that holds `.insomnia-sync/link.json`. */
 export function findLinkedFolder(start: string): LinkedFolder | null {
   let dir = path.resolve(start);
-  for (;;) {
+  for (let here = true; ; here = false) {
     const file = path.join(dir, STATE_DIR, 'link.json');
-    if (linkFileExists(file)) return { root: dir, link: readLink(file) };
+    if (linkFileExists(file, here)) return { root: dir, link: readLink(file) };
     const parent = path.dirname(dir);
     if (parent === dir) return null;
     dir = parent;
@@ -42,17 +42,21 @@ export function findLinkedFolder(start: string): LinkedFolder | null {
 }
 
 /**
- * Whether a link file is there. A state folder this user may not search (a folder restored from a
- * cache by another user, say) stops the walk with that said: walking on up would call the folder
- * "not linked" and offer `init`, or find an outer linked folder and act on it instead.
+ * Whether a link file is there. In the folder the command runs in, a state folder this user may
+ * not search (a folder restored from a cache by another user, say) stops the walk with that said:
+ * walking on up would call the folder "not linked" and offer `init`, or find an outer linked
+ * folder and act on it instead. Above it, such a folder is walked past, as git walks past a
+ * `.git` it may not read: anyone can make `/tmp/.insomnia-sync`, and it must not stop the commands
+ * of every other user below it.
  */
-function linkFileExists(file: string): boolean {
+function linkFileExists(file: string, here: boolean): boolean {
   try {
     return statSync(file, { throwIfNoEntry: false }) !== undefined;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTDIR') return false;
     if (code === 'EACCES' || code === 'EPERM') {
+      if (!here) return false;
       throw new SyncError(
         'file_unreadable',
         `cannot read ${path.dirname(file)}: permission denied`,

@@ -234,12 +234,18 @@ function undecodableNames(abs: string, names: readonly string[]): Set<string> | 
 }
 const NONE: ReadonlySet<string> = new Set();
 
-/** `dir` holds a link as the tool writes it (`.insomnia-sync/link.json`): a linked folder. */
+/**
+ * `dir` holds a link as the tool writes it (`.insomnia-sync/link.json`): a linked folder. One this
+ * user may not look into counts as linked: the tool makes it 0700, so it is another user's clone
+ * (a container's, a teammate's in a shared tree), whose files are not this workspace's either.
+ */
 function isLink(dir: string, rel: string): boolean {
   try {
     return statSync(`${dir}${path.sep}${STATE_DIR}${path.sep}link.json`, { throwIfNoEntry: false })?.isFile() === true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return false; // a file by that name
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') return false; // a file by that name
+    if (code === 'EACCES' || code === 'EPERM') return true;
     throw unreadable(`${rel}/${STATE_DIR}/`, err);
   }
 }
