@@ -80,7 +80,7 @@ describe('first run', () => {
     mkdirSync(path.join(dir, '.insomnia-sync', 'index', 'in-the-way'), { recursive: true });
     const res = await a.run(['init', '--name', 'Half linked'], { cwd: dir });
     expect(res.code, res.stderr).toBe(1);
-    expect(res.stderr).toMatch(/^error: cannot write the link in .*\.insomnia-sync \(E[A-Z]+\); the workspace it created on the server is deleted again\n$/);
+    expect(res.stderr).toMatch(/^error: cannot write the link in .*\.insomnia-sync \([a-z ]+, E[A-Z]+\); the workspace it created on the server is deleted again\n$/);
     expect(await workspaceNames()).not.toContain('Half linked');
     // not left half linked: the folder it found stays, without a link
     expect(existsSync(path.join(dir, '.insomnia-sync', 'link.json'))).toBe(false);

@@ -255,6 +255,30 @@ describe('what a workspace folder holds besides its files', () => {
     expect(readFileSync(path.join(dir, 'api.json'), 'utf8')).toBe('{}');
   });
 
+  it('init in a folder it may not write in stops before making a workspace on the server (exit 1)', async () => {
+    const dir = tempDir('isync-ro-init-');
+    try {
+      chmodSync(dir, 0o555);
+      const res = await a.run(['init', '--name', 'never-made'], { cwd: dir, ...user });
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stderr).toContain(`error: cannot link ${dir}: cannot write ${path.join(dir, '.insomnia-sync')} (permission denied`);
+      mkdirSync(path.join(dir, '.insomnia-sync'), { mode: 0o555 });
+    } finally {
+      chmodSync(dir, 0o755);
+    }
+    // a state folder there already, but not writable: the same, said the same way
+    chmodSync(path.join(dir, '.insomnia-sync'), 0o555);
+    try {
+      const res = await a.run(['init', '--name', 'never-made'], { cwd: dir, ...user });
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stderr).toContain(`error: cannot link ${dir}: cannot write ${path.join(dir, '.insomnia-sync')} (permission denied`);
+    } finally {
+      chmodSync(path.join(dir, '.insomnia-sync'), 0o700);
+    }
+    const list = json((await ok(a, ['workspace', 'list', '--json'], dir)).stdout);
+    expect(JSON.stringify(list)).not.toContain('never-made');
+  });
+
   it("another user's clone inside a workspace, or their .insomnia-sync above it, stops nothing: skipped, or walked past", async () => {
     const name = `others-${++n}`;
     const { dir } = await linkedFolder(a, name, { 'api.json': '{}', 'theirs/x.json': 'x' }, { push: false });

@@ -62,7 +62,7 @@ export function lockFolder(root: string): void {
     // a folder of another user's (a cache restored by root), or on a read-only mount: said, not a raw errno
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
       const why = code === 'EROFS' ? 'read-only file system' : 'permission denied';
-      throw new SyncError('local_write', `cannot write in ${path.join(root, STATE_DIR)}: ${why}`, 'run as the folder\'s owner, or fix its permissions (chown/chmod)');
+      throw Object.assign(new SyncError('local_write', `cannot write in ${path.join(root, STATE_DIR)}: ${why}`, 'run as the folder\'s owner, or fix its permissions (chown/chmod)'), { cause: err });
     }
     throw err;
   }

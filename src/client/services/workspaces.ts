@@ -1,5 +1,5 @@
 /** init, workspace list | rename | delete, and finding a workspace by name or id. */
-import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { toB64 } from '../../protocol/encoding.js';
 import type { TeamInfo, WorkspaceInfo } from '../../protocol/types.js';
@@ -11,6 +11,7 @@ import type { ClientContext } from '../context.js';
 import { AuthError, ConflictError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, encryptWorkspaceName, teamKeys, unlockWorkspace } from '../keyring.js';
 import { findLinkedFolder, stateDir, writeIndex, writeLink } from '../local/link.js';
+import { fsReason } from '../private-files.js';
 import { claimFolder } from '../local/folder-lock.js';
 import { requireSession, type ActiveSession } from '../session.js';
 import { findTeam } from './find-team.js';
@@ -72,7 +73,9 @@ export async function init(
   try {
     madeState = claimFolder(root);
   } catch (err) {
-    throw err instanceof SyncError ? err : cannotWrite(root, err);
+    // a folder it may not write in: said as the check before any lock would have said it
+    if (err instanceof SyncError && err.code !== 'local_write') throw err;
+    throw cannotWrite(root, err instanceof SyncError ? (err.cause ?? err) : err);
   }
   // one that finished before we got the lock has linked the folder: its workspace stays the only one
   const linked = findLinkedFolder(root);
@@ -160,12 +163,13 @@ async function createAndLink(
 }
 
 /**
- * Whether `.insomnia-sync/` can be made (or is a folder) in `root` and written to: tried with a
- * scratch file, and whatever the try made is removed again.
+ * Whether `.insomnia-sync/` is a folder or can be made in `root`. That it can be written to is
+ * found when init claims it (folder-lock.ts writes the lock there), still before anything is made
+ * on the server. No scratch folder is made and removed here: an init started at the same moment
+ * may have claimed it in between, and removing it would take its lock and link with it.
  */
 function checkCanLink(root: string): void {
   const dir = stateDir(root);
-  let exists = true;
   try {
     if (!lstatSync(dir).isDirectory()) {
       // a path that is not a usable folder, as clone's target that is not one: usage (exit 2), not a conflict
@@ -174,26 +178,11 @@ function checkCanLink(root: string): void {
   } catch (err) {
     if (err instanceof SyncError) throw err;
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw cannotWrite(root, err);
-    exists = false;
-  }
-  try {
-    if (!exists) mkdirSync(dir, { mode: 0o700 });
-    const scratch = path.join(dir, `init.${process.pid}.tmp`);
-    writeFileSync(scratch, '', { mode: 0o600 });
-    rmSync(scratch);
-  } catch (err) {
-    throw cannotWrite(root, err);
-  } finally {
-    if (!exists) rmSync(dir, { recursive: true, force: true });
   }
 }
 
 function cannotWrite(root: string, err: unknown): SyncError {
   return new SyncError('local_write', `cannot link ${root}: cannot write ${stateDir(root)} (${fsReason(err)})`, 'check the folder\'s permissions, or run init in another folder');
-}
-
-function fsReason(err: unknown): string {
-  return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 }
 
 function summarize(ws: WorkspaceInfo, name: string, team: TeamInfo | undefined): WorkspaceSummary {
