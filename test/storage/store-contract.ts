@@ -1432,6 +1432,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([opens.id]);
       });
 
+      it("with {keeps} (a client from before the renewed session) revokes every session but the caller's, which stays live", async () => {
+        const user = newUser();
+        await store.createUser(user);
+        const caller = await session(user.id);
+        const other = await session(user.id);
+        const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, { keeps: caller })).toEqual({
+          ok: true,
+          revokedSessions: 1,
+          recoveryKeyRevoked: false,
+          revokedTokens: 0,
+        });
+        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([caller]);
+        expect((await store.listEndedSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([other]);
+      });
+
       it('keeps one recovery record per user; recovery swaps credentials against its hash and revokes all sessions', async () => {
         const user = newUser();
         await store.createUser(user);
