@@ -550,6 +550,13 @@ export interface Store {
    */
   recordActivationMail(userId: string, at: Date, caps: readonly { max: number; since: Date }[]): Promise<RecordActivationMailResult>;
   /**
+   * Takes back one mail recordActivationMail recorded for the account at `at`: it could not be
+   * sent, so it must not count toward the caps. The record is taken before sending (the cap
+   * check and the record are one transaction, so concurrent requests cannot exceed it) and given
+   * back on failure. False when there was none.
+   */
+  releaseActivationMail(userId: string, at: Date): Promise<boolean>;
+  /**
    * Marks the address verified if the code matches, is unexpired and was sent to the account's
    * current address; the account's activation mail records go (recordActivationMail).
    */
