@@ -388,10 +388,16 @@ export interface ChangePasswordRequest extends PasswordProof {
   newAuthKey: string;
   /** the same account key, wrapped under the new password's wrap key */
   wrappedAccountKey: string;
+  /**
+   * End the caller's session too and answer with a new one (`session`). Without it the server
+   * keeps the caller's session: a client from before the field would not store a new one, and its
+   * next request would be signed out. Servers before it reject the field (400 `bad_request`).
+   */
+  renewSession?: boolean;
 }
 
 export interface ChangePasswordResponse {
-  /** sessions signed out, but the one the change was made from (that one is replaced: `session`) */
+  /** sessions signed out, but the one the change was made from (renewed: `session`, or kept) */
   revokedSessions: number;
   /** a recovery key existed and was revoked with the old password */
   recoveryKeyRevoked: boolean;
@@ -401,9 +407,10 @@ export interface ChangePasswordResponse {
    */
   liveTokens?: TokenInfo[];
   /**
-   * The caller's new session. The one the request was made with ended with every other (a copy
-   * of it, from a backup of that machine, must not outlive the change), so the client keeps this
-   * one in its place. Absent from servers before it was added: those kept the caller's session.
+   * The caller's new session, when the request asked for it (`renewSession`). The one the request
+   * was made with ended with every other (a copy of it, from a backup of that machine, must not
+   * outlive the change), so the client keeps this one in its place. Absent otherwise, and from
+   * servers before it was added: those kept the caller's session.
    */
   session?: SessionInfo;
 }

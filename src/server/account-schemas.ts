@@ -151,12 +151,13 @@ export const accountSchemas = {
       type: 'object',
       additionalProperties: false,
       required: ['authKey', 'newKdf', 'newAuthKey', 'wrappedAccountKey'],
-      properties: { ...proof, newKdf: kdf, newAuthKey: B64_32, wrappedAccountKey: smallCiphertext },
+      properties: { ...proof, newKdf: kdf, newAuthKey: B64_32, wrappedAccountKey: smallCiphertext, renewSession: { type: 'boolean' } },
     },
     response: {
       200: {
         type: 'object',
-        required: ['revokedSessions', 'recoveryKeyRevoked', 'liveTokens', 'session'],
+        // `session` only when the request asked for it (renewSession)
+        required: ['revokedSessions', 'recoveryKeyRevoked', 'liveTokens'],
         properties: {
           revokedSessions: int,
           recoveryKeyRevoked: { type: 'boolean' },

@@ -416,15 +416,17 @@ export interface Store {
    * key (whoever knew the old password may have made it), and a recovery spends it. A recovery
    * also revokes every live access token the user created (the user lost control of the account:
    * whoever had it may have made or seen them); a password change leaves them (the caller lists
-   * them for the user to decide). With `renewal`, the caller's new session is opened after the
-   * revocations in the same transaction: no failure in between leaves the caller without one.
+   * them for the user to decide). With a `SessionRenewal`, the caller's new session is opened after
+   * the revocations in the same transaction: no failure in between leaves the caller without one.
+   * With `{keeps}` (a password change asked for by a client that cannot take a new session), that
+   * session alone stays live; with null, none does.
    */
   changeCredentials(
     userId: string,
     expectedHash: Uint8Array,
     via: 'password' | 'recovery',
     update: CredentialUpdate,
-    renewal: SessionRenewal | null,
+    renewal: SessionRenewal | SessionKept | null,
   ): Promise<ChangeCredentialsResult>;
   /** Sets (or replaces) the user's recovery record; false when the user does not exist. */
   setRecovery(userId: string, recovery: RecoveryRecord): Promise<boolean>;
@@ -547,6 +549,13 @@ export interface Store {
    * `since` are deleted on the way; verifyEmail and deleteUser delete the account's.
    */
   recordActivationMail(userId: string, at: Date, caps: readonly { max: number; since: Date }[]): Promise<RecordActivationMailResult>;
+  /**
+   * Takes back one mail recordActivationMail recorded for the account at `at`: it could not be
+   * sent, so it must not count toward the caps. The record is taken before sending (the cap
+   * check and the record are one transaction, so concurrent requests cannot exceed it) and given
+   * back on failure. False when there was none.
+   */
+  releaseActivationMail(userId: string, at: Date): Promise<boolean>;
   /**
    * Marks the address verified if the code matches, is unexpired and was sent to the account's
    * current address; the account's activation mail records go (recordActivationMail).
@@ -672,9 +681,18 @@ export interface SessionRenewal {
   opens: NewSession;
 }
 
+/**
+ * The caller's session a credential change leaves live (Store.changeCredentials): a client from
+ * before SessionRenewal ignores the new session it would be answered with, so ending its own would
+ * sign it out.
+ */
+export interface SessionKept {
+  keeps: string;
+}
+
 export type ChangeCredentialsResult =
   /**
-   * `revokedSessions`: sessions revoked but `renewal.replaces` (those of other machines, or copies);
+   * `revokedSessions`: sessions revoked but `renewal.replaces` or `keeps` (those of other machines, or copies);
    * `recoveryKeyRevoked`: a recovery record existed and was deleted; `revokedTokens`: live access
    * tokens the user created that were revoked (a recovery only; 0 for a password change)
    */

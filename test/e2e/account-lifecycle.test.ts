@@ -38,33 +38,43 @@ function mailsTo(dataDir: string, to: string): string[] {
 }
 
 /**
- * Forwards to the server, taking `session` out of password-change answers: what a client from
- * before the renewed session makes of a server that has it (it reads no `session` there).
+ * Forwards to the server, taking `renewSession` out of password-change requests: a client from
+ * before the renewed session, which neither asks for one nor would store one. As `olderServer`, it
+ * refuses a request with the field the way a server from before it does (400, nothing changed).
  */
-async function sessionDroppingProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
+async function olderClientProxy(target: string, olderServer = false): Promise<{ url: string; close(): Promise<void>; refused: number }> {
+  let refused = 0;
   const upstream = new URL(target);
   const server = http.createServer((req, res) => {
-    const fwd = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers }, (up) => {
-      if (!(req.method === 'POST' && req.url === '/v1/account/password' && up.statusCode === 200)) {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let body = Buffer.concat(chunks);
+      if (req.method === 'POST' && req.url === '/v1/account/password') {
+        const { renewSession, ...rest } = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+        if (olderServer && renewSession !== undefined) {
+          refused += 1;
+          const error = JSON.stringify({ error: { code: 'bad_request', message: 'body must NOT have additional properties' } });
+          res.writeHead(400, { 'content-type': 'application/json', 'insomnia-sync-protocol': '2' }).end(error);
+          return;
+        }
+        body = Buffer.from(JSON.stringify(rest));
+      }
+      const headers = { ...req.headers, 'content-length': String(body.length) };
+      const fwd = http.request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers }, (up) => {
         res.writeHead(up.statusCode ?? 502, up.headers);
         up.pipe(res);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      up.on('data', (c: Buffer) => chunks.push(c));
-      up.on('end', () => {
-        const { session: _dropped, ...rest } = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
-        const body = JSON.stringify(rest);
-        const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(body)) };
-        res.writeHead(200, headers).end(body);
       });
+      fwd.on('error', () => res.writeHead(502).end());
+      fwd.end(body);
     });
-    fwd.on('error', () => res.writeHead(502).end());
-    req.pipe(fwd);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get refused() {
+      return refused;
+    },
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();
@@ -132,20 +142,44 @@ describe('account lifecycle: what is left behind', () => {
     expect(notice).toContain('Every session was signed out: 1 on other machines, and the one the change was made from,');
   });
 
-  it("a client that reads no new session from the answer is signed out, and says to log in; nothing is lost", async () => {
-    const proxy = await sessionDroppingProxy(server.url);
+  it("a client from before the renewed session (it does not ask for one) keeps its session and goes on; the others are signed out", async () => {
+    const proxy = await olderClientProxy(server.url);
     try {
       const email = 'older-client@example.com';
       const a = machine(proxy.url);
       await signupMachine(a, email);
+      const b = machine(server.url);
+      await loginMachine(b, email);
+      const before = sessionFile(a).sessionId;
       const changed = await a.run(['account', 'password', '--password-stdin', '--json'], { input: `${PASSWORD}\n${NEW_PASSWORD}\n` });
       expect(changed.code, changed.stderr).toBe(0);
-      expect(json(changed.stdout)).toMatchObject({ changed: true, sessionRenewed: false });
+      // what an older CLI gets: no `session` in the answer, one other session signed out
+      expect(json(changed.stdout)).toMatchObject({ changed: true, revokedSessions: 1, sessionRenewed: false });
+      expect(sessionFile(a).sessionId).toBe(before);
       const who = await a.run(['whoami']);
-      expect(who.code).toBe(4);
-      expect(who.stderr).toContain('run `insomnia-sync login`');
-      await loginMachine(a, email, NEW_PASSWORD);
+      expect(who.code, who.stderr).toBe(0);
+      expect((await b.run(['whoami'])).code).toBe(4);
+      const notice = mailsTo(server.dataDir, email).filter((t) => t.includes('your password was changed')).at(-1)!;
+      expect(notice).toContain('Other sessions signed out: 1. The one the change was made from was kept');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("on a server from before renewSession, which refuses the field, the CLI asks again without it and keeps its session", async () => {
+    const proxy = await olderClientProxy(server.url, true);
+    try {
+      const email = 'older-server@example.com';
+      const a = machine(proxy.url);
+      await signupMachine(a, email);
+      const before = sessionFile(a).sessionId;
+      const human = await a.run(['account', 'password', '--password-stdin'], { input: `${PASSWORD}\n${NEW_PASSWORD}\n` });
+      expect(human.code, human.stderr).toBe(0);
+      expect(proxy.refused).toBe(1);
+      expect(human.stdout).toContain('This machine kept its session (the server is older)');
+      expect(sessionFile(a).sessionId).toBe(before);
       expect((await a.run(['whoami'])).code).toBe(0);
+      await loginMachine(a, email, NEW_PASSWORD);
     } finally {
       await proxy.close();
     }

@@ -105,6 +105,27 @@ describe('mail refused by the SMTP server', () => {
     expect(verified.code, verified.stderr).toBe(0);
     expect(log(server)).not.toMatch(ADDRESS);
   });
+
+  it('a mail that was not sent does not count toward the hourly cap; sent ones do', async () => {
+    refused.add('hal@example.org');
+    const { m, res } = await signup(server, 'hal@example.org');
+    expect(res.code, res.stderr).toBe(0);
+    // the signup mail and five resends all fail: none left the server, so none is counted
+    for (let i = 0; i < 5; i++) {
+      const failed = await m.run(['account', 'verify', '--resend']);
+      expect(failed.code, failed.stderr).toBe(6);
+      expect(failed.stderr).toMatch(/could not send the mail/);
+    }
+    refused.delete('hal@example.org');
+    for (let i = 0; i < 5; i++) {
+      const sent = await m.run(['account', 'verify', '--resend']);
+      expect(sent.code, sent.stderr).toBe(0);
+    }
+    const capped = await m.run(['account', 'verify', '--resend']);
+    expect(capped.code).toBe(6);
+    expect(capped.stderr).toContain('5 activation mails were sent to your address in the last hour');
+    expect(sink.messages.filter((msg) => msg.to.includes('hal@example.org'))).toHaveLength(5);
+  });
 });
 
 describe('a stalled SMTP server', () => {

@@ -157,7 +157,7 @@ describe('POST /v1/account/password', () => {
         method: 'POST',
         url: '/v1/account/password',
         headers: { ...auth(a.token), 'user-agent': 'agent/9' },
-        payload: { authKey, newKdf: kdf(), newAuthKey: newKey, wrappedAccountKey: b64(73) },
+        payload: { authKey, newKdf: kdf(), newAuthKey: newKey, wrappedAccountKey: b64(73), renewSession: true },
       });
     const newKey = b64(32);
     const wrong = await change(b64(32));
@@ -184,6 +184,36 @@ describe('POST /v1/account/password', () => {
     expect(mailer.sent[0]!.text).toContain('agent/9');
     expect(mailer.sent[0]!.text).not.toContain(newKey);
     expect(mailer.sent[0]!.text).not.toContain(a.body.authKey);
+  });
+
+  it("without renewSession (a client from before it) keeps the caller's session, revokes the others, answers no session and says so in the notice", async () => {
+    const a = await signup('pw-old@example.com');
+    const other = await login(a.body.email, a.body.authKey);
+    const newKey = b64(32);
+    const ok = await app.inject({
+      method: 'POST',
+      url: '/v1/account/password',
+      headers: auth(a.token),
+      payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: newKey, wrappedAccountKey: b64(73) },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toEqual({ revokedSessions: 1, recoveryKeyRevoked: false, liveTokens: [] });
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(other) })).statusCode).toBe(401);
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
+    const sessions = (await app.inject({ method: 'GET', url: '/v1/account/sessions', headers: auth(a.token) })).json<{ sessions: { current: boolean }[] }>();
+    expect(sessions.sessions.map((s) => s.current)).toEqual([true]);
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]!.text).toContain('Other sessions signed out: 1. The one the change was made from was kept');
+    // renewSession: false is the same as leaving it out
+    const again = await app.inject({
+      method: 'POST',
+      url: '/v1/account/password',
+      headers: auth(a.token),
+      payload: { authKey: newKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73), renewSession: false },
+    });
+    expect(again.statusCode).toBe(200);
+    expect(again.json().session).toBeUndefined();
+    expect((await app.inject({ method: 'GET', url: '/v1/me', headers: auth(a.token) })).statusCode).toBe(200);
   });
 
   it('rejects weak KDF parameters and unknown fields', async () => {
@@ -256,7 +286,7 @@ describe('recovery', () => {
       method: 'POST',
       url: '/v1/account/password',
       headers: auth(a.token),
-      payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73) },
+      payload: { authKey: a.body.authKey, newKdf: kdf(), newAuthKey: b64(32), wrappedAccountKey: b64(73), renewSession: true },
     });
     expect(change.json()).toMatchObject({ revokedSessions: 0, recoveryKeyRevoked: true, liveTokens: [] });
     expect(mailer.sent.at(-1)!.text).toMatch(/recovery key was revoked.*account recovery-key/);

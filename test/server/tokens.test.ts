@@ -413,7 +413,7 @@ describe('token principals', () => {
         method: 'POST',
         url: '/v1/account/password',
         headers: bearer(a.session),
-        payload: { authKey: a.authKey, newKdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) }, newAuthKey: (a.authKey = b64(32)), wrappedAccountKey: b64(73) },
+        payload: { authKey: a.authKey, newKdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(16) }, newAuthKey: (a.authKey = b64(32)), wrappedAccountKey: b64(73), renewSession: true },
       });
       expect(res.statusCode, res.body).toBe(200);
       // the session the change was made with ended: the caller goes on with the new one

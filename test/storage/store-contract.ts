@@ -545,6 +545,11 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         await store.createUser(w);
         const racing = await Promise.all([0, 1, 2, 3, 4, 5].map(() => store.recordActivationMail(w.id, later(40), caps(later(40)))));
         expect(racing.filter((r) => r.ok)).toHaveLength(3);
+        // a mail not sent is taken back: one record of that instant goes, and the next fits
+        expect(await store.releaseActivationMail(w.id, later(40))).toBe(true);
+        expect(await store.recordActivationMail(w.id, later(41), caps(later(41)))).toEqual({ ok: true });
+        expect(await store.recordActivationMail(w.id, later(42), caps(later(42)))).toMatchObject({ ok: false, cap: 0 });
+        expect(await store.releaseActivationMail(w.id, later(43))).toBe(false);
         // a day later it all fits again
         const day = 25 * hour;
         expect(await store.recordActivationMail(u.id, later(day), caps(later(day)))).toEqual({ ok: true });
@@ -1430,6 +1435,22 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
           reason: 'stale',
         });
         expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([opens.id]);
+      });
+
+      it("with {keeps} (a client from before the renewed session) revokes every session but the caller's, which stays live", async () => {
+        const user = newUser();
+        await store.createUser(user);
+        const caller = await session(user.id);
+        const other = await session(user.id);
+        const update = { kdf: kdf(), authKeyHash: hash(), wrappedAccountKey: b64(73), at: later(5) };
+        expect(await store.changeCredentials(user.id, user.authKeyHash, 'password', update, { keeps: caller })).toEqual({
+          ok: true,
+          revokedSessions: 1,
+          recoveryKeyRevoked: false,
+          revokedTokens: 0,
+        });
+        expect((await store.listSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([caller]);
+        expect((await store.listEndedSessionsOfUser(user.id, later(10))).map((s) => s.id)).toEqual([other]);
       });
 
       it('keeps one recovery record per user; recovery swaps credentials against its hash and revokes all sessions', async () => {

@@ -151,7 +151,7 @@ export interface PasswordChangeResult {
 /**
  * Current password, then the new one (prompts, or two lines of --password-stdin). Re-wraps the
  * account key under the new password, swaps the auth key and salt; the server revokes every
- * session, this machine's too, and the recovery key in the same transaction, mails a notice, and
+ * session, this machine's too (renewSession), and the recovery key in the same transaction, mails a notice, and
  * answers with a new session for this machine, kept here in place of the old one.
  */
 export async function changePassword(ctx: ClientContext): Promise<PasswordChangeResult> {
@@ -177,12 +177,19 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
   ctx.progress.start('Deriving keys from your new password');
   const fresh = await newCredentials(ctx, proof.kdf, next);
   ctx.progress.update('Changing your password');
+  const request = {
+    authKey: toB64(proof.authKey),
+    newKdf: toWireKdf(fresh.kdf),
+    newAuthKey: toB64(fresh.authKey),
+    wrappedAccountKey: toB64(sealEnvelope(ctx.primitives, fresh.wrapKey, accountKey, { kind: 'account-key', ownerId: session.secrets.userId })),
+  };
   const res = await session.api
-    .changePassword({
-      authKey: toB64(proof.authKey),
-      newKdf: toWireKdf(fresh.kdf),
-      newAuthKey: toB64(fresh.authKey),
-      wrappedAccountKey: toB64(sealEnvelope(ctx.primitives, fresh.wrapKey, accountKey, { kind: 'account-key', ownerId: session.secrets.userId })),
+    .changePassword({ ...request, renewSession: true })
+    .catch((err: unknown) => {
+      // A server from before renewSession refuses the unknown field before it changes anything:
+      // ask again without it (that server keeps this machine's session, as the result says).
+      if (err instanceof SyncError && err.code === 'bad_request' && /additional properties/i.test(err.message)) return session.api.changePassword(request);
+      throw err;
     })
     .catch(wrongPassword);
   ctx.progress.stop();

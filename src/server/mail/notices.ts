@@ -26,7 +26,14 @@ const NOT_YOU =
 
 const NEW_RECOVERY_KEY = 'Run `insomnia-sync account recovery-key` for a new one.';
 
-export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSessions: number, recoveryKeyRevoked: boolean, liveTokens: number): MailMessage {
+export function passwordChangedNotice(
+  to: string,
+  facts: RequestFacts,
+  revokedSessions: number,
+  recoveryKeyRevoked: boolean,
+  liveTokens: number,
+  callerRenewed = true,
+): MailMessage {
   return {
     to,
     subject: 'insomnia-sync: your password was changed',
@@ -34,8 +41,16 @@ export function passwordChangedNotice(to: string, facts: RequestFacts, revokedSe
       'The password of your insomnia-sync account was changed.',
       '',
       origin(facts),
-      `Every session was signed out: ${revokedSessions} on other machines, and the one the change was made from,`,
-      'which was given a new one in its place: a copy of its old session (a backup of that machine) no longer works.',
+      ...(callerRenewed
+        ? [
+            `Every session was signed out: ${revokedSessions} on other machines, and the one the change was made from,`,
+            'which was given a new one in its place: a copy of its old session (a backup of that machine) no longer works.',
+          ]
+        : [
+            // an older client, which cannot take a new session, kept its own
+            `Other sessions signed out: ${revokedSessions}. The one the change was made from was kept: log in again there`,
+            'to end it and any copy of it (a backup of that machine).',
+          ]),
       ...(recoveryKeyRevoked ? [`Your recovery key was revoked with the old password. ${NEW_RECOVERY_KEY}`] : []),
       ...(liveTokens > 0
         ? [

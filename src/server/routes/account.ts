@@ -179,26 +179,33 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
       const body = request.body;
       const user = await provePassword(request, body.authKey);
       const at = ctx.now();
-      // Every session ends, the caller's too: a copy of its token (a backup of that machine's
-      // config) must not outlive the change. The caller gets a new one in the same transaction,
-      // under the old one's client label (this request does not carry one).
+      // With renewSession every session ends, the caller's too: a copy of its token (a backup of
+      // that machine's config) must not outlive the change. The caller gets a new one in the same
+      // transaction, under the old one's client label (this request does not carry one). Without
+      // it (a client from before the field, which would not store a new session) the caller's
+      // session is kept, or that client would be signed out by its own change.
       const callerId = getAuth(request).sessionId;
-      const client = (await store.listSessionsOfUser(user.id, at)).find((s) => s.id === callerId)?.client ?? null;
-      const fresh = openSession(request, user.id, at, client);
+      let fresh: { record: NewSession; info: T.SessionInfo } | null = null;
+      if (body.renewSession === true) {
+        const client = (await store.listSessionsOfUser(user.id, at)).find((s) => s.id === callerId)?.client ?? null;
+        fresh = openSession(request, user.id, at, client);
+      }
       const result = await store.changeCredentials(
         user.id,
         user.authKeyHash,
         'password',
         { kdf: { ...body.newKdf }, authKeyHash: sha256(fromB64(body.newAuthKey, 32)), wrappedAccountKey: body.wrappedAccountKey, at },
-        { replaces: callerId, opens: fresh.record },
+        fresh ? { replaces: callerId, opens: fresh.record } : { keeps: callerId },
       );
       if (!result.ok) throw new ApiError('conflict', 'the password changed meanwhile; nothing was changed');
       // Like a personal access token on GitHub, a token outlives a password change (CI keeps
       // working); the user is shown the live ones to revoke any the old password's holder saw.
       const live: T.TokenInfo[] = [];
       for (const t of await store.listAccessTokensCreatedBy(user.id)) if (await tokenStillWorks(ctx, t)) live.push(tokenView(t));
-      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions, result.recoveryKeyRevoked, live.length));
-      return { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked, liveTokens: live, session: fresh.info };
+      await notify(request, passwordChangedNotice(user.email, facts(request), result.revokedSessions, result.recoveryKeyRevoked, live.length, fresh !== null));
+      const answer: T.ChangePasswordResponse = { revokedSessions: result.revokedSessions, recoveryKeyRevoked: result.recoveryKeyRevoked, liveTokens: live };
+      if (fresh) answer.session = fresh.info;
+      return answer;
     },
   });
 

@@ -14,11 +14,12 @@ export const MAIL_NOT_SENT = 'could not send the mail; try again later';
  * Stores a fresh code (replacing any earlier one) and mails it. A mail failure is logged, not
  * thrown: the account exists either way (signup says `activationMailSent: false`), and
  * `account verify --resend` sends another code. Returns whether the mail went out. The signup's
- * mail counts toward ACTIVATION_MAIL_CAPS but is never refused (a new account has sent none).
+ * mail counts toward ACTIVATION_MAIL_CAPS (once sent) but is never refused (a new account has sent none).
  */
 export async function sendActivation(ctx: ServerContext, request: FastifyRequest, user: { id: string; email: string }): Promise<boolean> {
-  await ctx.store.recordActivationMail(user.id, ctx.now(), []);
-  return mailCode(ctx, request, user);
+  const at = ctx.now();
+  await ctx.store.recordActivationMail(user.id, at, []);
+  return mailCode(ctx, request, user, at);
 }
 
 /**
@@ -38,18 +39,32 @@ export async function resendActivation(ctx: ServerContext, request: FastifyReque
       `${cap.max} activation mails were sent to your address in the last ${cap.per}, the most allowed per ${cap.per}; the next can be sent after ${utcMinute(new Date(Math.ceil(next.getTime() / 60_000) * 60_000))}`,
     );
   }
-  return mailCode(ctx, request, user);
+  return mailCode(ctx, request, user, now);
 }
 
-async function mailCode(ctx: ServerContext, request: FastifyRequest, user: { id: string; email: string }): Promise<boolean> {
-  const code = newCode();
-  const expiresAt = new Date(ctx.now().getTime() + VERIFY_CODE_TTL_MS);
-  await ctx.store.setEmailVerification(user.id, user.email, codeHash(code), expiresAt);
+/**
+ * Mails a new code under the cap record taken at `recordedAt`. The record is taken before
+ * sending, in one transaction with the cap check, so concurrent requests cannot exceed the cap;
+ * a mail that is not sent gives it back: only mails handed to the mailer count.
+ */
+async function mailCode(ctx: ServerContext, request: FastifyRequest, user: { id: string; email: string }, recordedAt: Date): Promise<boolean> {
+  let sent = false;
   try {
-    await ctx.mailer.send(activationMail(user.email, code, expiresAt));
-    return true;
-  } catch (err) {
-    request.log.warn({ mail: mailFailure(ctx.mailer, err) }, 'activation mail not sent');
-    return false;
+    const code = newCode();
+    const expiresAt = new Date(ctx.now().getTime() + VERIFY_CODE_TTL_MS);
+    await ctx.store.setEmailVerification(user.id, user.email, codeHash(code), expiresAt);
+    try {
+      await ctx.mailer.send(activationMail(user.email, code, expiresAt));
+      sent = true;
+    } catch (err) {
+      request.log.warn({ mail: mailFailure(ctx.mailer, err) }, 'activation mail not sent');
+    }
+    return sent;
+  } finally {
+    if (!sent) {
+      await ctx.store.releaseActivationMail(user.id, recordedAt).catch((err: unknown) => {
+        request.log.warn({ err }, 'could not take back the record of an activation mail not sent');
+      });
+    }
   }
 }

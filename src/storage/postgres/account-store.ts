@@ -19,6 +19,7 @@ import type {
   InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
+  SessionKept,
   SessionRenewal,
   WorkspaceUsageRecord,
 } from '../store.js';
@@ -82,7 +83,7 @@ export async function changeCredentials(
   expectedHash: Uint8Array,
   via: 'password' | 'recovery',
   update: CredentialUpdate,
-  renewal: SessionRenewal | null,
+  renewal: SessionRenewal | SessionKept | null,
 ): Promise<ChangeCredentialsResult> {
   return db.tx(async (tx): Promise<ChangeCredentialsResult> => {
     const [user] = await tx.query('SELECT auth_key_hash FROM users WHERE id = $1 FOR UPDATE', [userId]);
@@ -105,14 +106,16 @@ export async function changeCredentials(
         userId,
       ],
     );
-    const replaces = renewal?.replaces ?? null;
+    // the caller's session is left out of the count: it is replaced (revoked below) or kept
+    const spared = renewal === null ? null : 'keeps' in renewal ? renewal.keeps : renewal.replaces;
+    const replaces = renewal !== null && 'opens' in renewal ? renewal.replaces : null;
     const revoked = await tx.exec('UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id IS DISTINCT FROM $3', [
       update.at,
       userId,
-      replaces,
+      spared,
     ]);
     await tx.exec('UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND id = $3', [update.at, userId, replaces]);
-    if (renewal) {
+    if (renewal !== null && 'opens' in renewal) {
       const s = renewal.opens;
       await tx.exec(
         `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)

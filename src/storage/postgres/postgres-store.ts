@@ -802,6 +802,9 @@ export class PostgresStore implements Store {
   async recordActivationMail(...args: Parameters<Store['recordActivationMail']>): Promise<RecordActivationMailResult> {
     return teams.recordActivationMail(this.db, ...args);
   }
+  async releaseActivationMail(...args: Parameters<Store['releaseActivationMail']>): Promise<boolean> {
+    return teams.releaseActivationMail(this.db, ...args);
+  }
   async verifyEmail(...args: Parameters<Store['verifyEmail']>): Promise<VerifyEmailResult> {
     return teams.verifyEmail(this.db, ...args);
   }

@@ -369,6 +369,12 @@ export async function recordActivationMail(
   });
 }
 
+/** One record of the account at `at` (two at the same instant are alike: either goes). */
+export async function releaseActivationMail(db: PgDb, userId: string, at: Date): Promise<boolean> {
+  const n = await db.exec('DELETE FROM activation_mails WHERE ctid = (SELECT ctid FROM activation_mails WHERE user_id = $1 AND sent_at = $2 LIMIT 1)', [userId, at]);
+  return n > 0;
+}
+
 export async function verifyEmail(db: PgDb, userId: string, codeHash: Uint8Array, now: Date): Promise<VerifyEmailResult> {
   return db.tx(async (tx): Promise<VerifyEmailResult> => {
     const [user] = await tx.query('SELECT email, verified_at FROM users WHERE id = $1 FOR UPDATE', [userId]);

@@ -17,6 +17,7 @@ import type {
   InvitationToUserRecord,
   RecoveryRecord,
   SessionRecord,
+  SessionKept,
   SessionRenewal,
   WorkspaceUsageRecord,
 } from '../store.js';
@@ -131,7 +132,7 @@ export function changeCredentials(
   expectedHash: Uint8Array,
   via: 'password' | 'recovery',
   update: CredentialUpdate,
-  renewal: SessionRenewal | null,
+  renewal: SessionRenewal | SessionKept | null,
 ): ChangeCredentialsResult {
   const run = db.transaction((): ChangeCredentialsResult => {
     const user = db.prepare('SELECT auth_key_hash FROM users WHERE id = ?').get(userId) as Row | undefined;
@@ -158,12 +159,14 @@ export function changeCredentials(
       at,
       userId,
     );
-    const replaces = renewal?.replaces ?? null;
+    // the caller's session is left out of the count: it is replaced (revoked below) or kept
+    const spared = renewal === null ? null : 'keeps' in renewal ? renewal.keeps : renewal.replaces;
+    const replaces = renewal !== null && 'opens' in renewal ? renewal.replaces : null;
     const revoked = db
       .prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?')
-      .run(at, userId, replaces).changes;
+      .run(at, userId, spared).changes;
     db.prepare('UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id = ?').run(at, userId, replaces);
-    if (renewal) {
+    if (renewal !== null && 'opens' in renewal) {
       const s = renewal.opens;
       db.prepare(
         `INSERT INTO sessions (id, user_id, token_hash, client, ip, created_at, last_seen_at, expires_at)

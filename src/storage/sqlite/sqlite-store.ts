@@ -803,6 +803,9 @@ export class SqliteStore implements Store {
   async recordActivationMail(...args: Parameters<Store['recordActivationMail']>): Promise<RecordActivationMailResult> {
     return teams.recordActivationMail(this.db, ...args);
   }
+  async releaseActivationMail(...args: Parameters<Store['releaseActivationMail']>): Promise<boolean> {
+    return teams.releaseActivationMail(this.db, ...args);
+  }
   async verifyEmail(...args: Parameters<Store['verifyEmail']>): Promise<VerifyEmailResult> {
     return teams.verifyEmail(this.db, ...args);
   }

@@ -355,6 +355,15 @@ export function recordActivationMail(
   return run.immediate();
 }
 
+/** One record of the account at `at` (two at the same instant are alike: either goes). */
+export function releaseActivationMail(db: Database.Database, userId: string, at: Date): boolean {
+  return (
+    db
+      .prepare('DELETE FROM activation_mails WHERE rowid = (SELECT rowid FROM activation_mails WHERE user_id = ? AND sent_at = ? LIMIT 1)')
+      .run(userId, at.getTime()).changes > 0
+  );
+}
+
 export function verifyEmail(db: Database.Database, userId: string, codeHash: Uint8Array, now: Date): VerifyEmailResult {
   const run = db.transaction((): VerifyEmailResult => {
     const user = db.prepare('SELECT email, verified_at FROM users WHERE id = ?').get(userId) as Row | undefined;
