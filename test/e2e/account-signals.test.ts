@@ -5,12 +5,11 @@
  * recovery hint for a key a password change revoked, and the outbox keeping nothing that names a
  * deleted account or the invitations of a deleted team.
  */
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, type StartedServer } from '../helpers/server-process.js';
-import { CLI, PASSWORD, loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine, type RunOptions } from '../helpers/cli.js';
+import { runServerCommand, startServer, type StartedServer } from '../helpers/server-process.js';
+import { PASSWORD, loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine, type RunOptions } from '../helpers/cli.js';
 import { mailedCode } from '../helpers/outbox.js';
 
 const json = <T = any>(s: string): T => JSON.parse(s) as T;
@@ -22,12 +21,7 @@ async function must(m: Machine, args: string[], opts: RunOptions = {}): Promise<
   return res;
 }
 
-/** The server's operator command line, as an operator runs it beside the running server. */
-function serverCli(args: string[]): CliResult {
-  const bin = path.resolve(path.dirname(CLI), 'insomnia-sync-server.js');
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const serverCli = runServerCommand;
 
 function outboxTo(dataDir: string, to: string): string[] {
   const dir = path.join(dataDir, 'outbox');

@@ -4,14 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { runServerCommand, startServer, type StartedServer } from '../helpers/server-process.js';
 import { CLI, PASSWORD, loginMachine, machine, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
 import { TmuxSession } from '../helpers/tty.js';
 
-const SERVER_BIN = path.resolve(path.dirname(CLI), 'insomnia-sync-server.js');
 const EMAIL = 'lifecycle@example.com';
 const MARKER = 'MARKER-acc0un7-export';
 const NEW_PASSWORD = 'a brand new passphrase 42';
@@ -33,10 +32,7 @@ function readTree(root: string): Record<string, string> {
   return out;
 }
 
-function serverCli(args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [SERVER_BIN, ...args], { encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const serverCli = runServerCommand;
 
 function outboxSubjects(dataDir: string): string[] {
   const dir = path.join(dataDir, 'outbox');

@@ -3,7 +3,7 @@
  * tests. Weak-but-allowed KDF defaults keep tests fast. `stop()` leaves the data directory in
  * place so tests can inspect it afterwards; `cleanup()` stops and removes a directory it made.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +14,16 @@ const BIN = join(REPO_ROOT, 'bin', 'insomnia-sync-server.js');
 const LISTENING = /insomnia-sync-server listening on (https?:\/\/\S+)/;
 
 const GENEROUS_RATE_LIMITS = ['prelogin', 'login', 'verify', 'invite'].flatMap((b) => [`--rate-limit-${b}`, '100000,100000']);
+
+/**
+ * The server's command line run to its end, as an operator runs `migrate`, `backup`, `gc` or an
+ * `admin` command (beside a running server or not). INSOMNIA_SYNC_DB is cleared so --data-dir
+ * decides.
+ */
+export function runServerCommand(args: string[], cwd?: string): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
 
 export interface StartedServer {
   url: string;

@@ -3,17 +3,15 @@
  * mistyped --data-dir or --db fails with exit 1 and leaves nothing behind, where it used to create
  * an empty database and, for backup, "succeed" with an empty copy of it.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/open.js';
 import { StoreMissingError } from '../../src/storage/store.js';
+import { runServerCommand } from '../helpers/server-process.js';
 
-const BIN = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -25,10 +23,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function serverCli(args: string[], cwd?: string): { code: number; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const serverCli = runServerCommand;
 
 const COMMANDS: [string, (out: string) => string[]][] = [
   ['backup', (out) => ['backup', '--out', out]],

@@ -5,12 +5,10 @@
  * column"): exit 1 with one line naming the versions, or the migration. A server already running
  * when a newer one migrates the database notices: it answers 503 and its gc deletes nothing.
  */
-import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/server/app.js';
@@ -19,10 +17,9 @@ import { openStore } from '../../src/storage/open.js';
 import { migrationChecksum } from '../../src/storage/schema-version.js';
 import { SQLITE_MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { fakeSignupBody } from '../helpers/fake-signup.js';
-import { startServer } from '../helpers/server-process.js';
+import { runServerCommand, startServer } from '../helpers/server-process.js';
 import { newUser } from '../storage/store-contract.js';
 
-const BIN = fileURLToPath(new URL('../../bin/insomnia-sync-server.js', import.meta.url));
 const KNOWN = SQLITE_MIGRATIONS.length;
 
 const dirs: string[] = [];
@@ -35,10 +32,7 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-function serverCli(args: string[]): { code: number; stderr: string; stdout: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const serverCli = runServerCommand;
 
 function migratedDataDir(): string {
   const dataDir = tempDir();
