@@ -89,7 +89,13 @@ export async function pushChanges(
     return { ...result, changes };
   }
 
-  const uploader = new BlobUploader(p, session.api, workspaceId, keys, remote.ring.epoch, ctx);
+  // A workspace the server holds nothing for (the first push after init) lacks every blob: asking
+  // per batch would be a request and a lookup each for a known answer. Any stored byte (an earlier
+  // push that stopped before its snapshot) and the server is asked as usual, so a resumed push
+  // sends only what is missing. Should another machine upload meanwhile, the server ignores the
+  // blobs it already has.
+  const askServer = remote.workspace.size !== 0;
+  const uploader = new BlobUploader(p, session.api, workspaceId, keys, remote.ring.epoch, ctx, askServer);
   const read: (IndexEntry | null)[] = [];
   for (const f of dirty) read.push(await uploader.addFile(folder.root, f));
   await uploader.finish();
@@ -208,6 +214,8 @@ class BlobUploader {
     private readonly keys: WorkspaceSubkeys,
     epoch: number,
     private readonly ctx: ClientContext,
+    /** false: send every blob without asking which the server lacks (it holds none) */
+    private readonly askServer: boolean,
   ) {
     this.sealer = objectSealer(p, keys.blobKey, { kind: 'blob', workspaceId, epoch });
   }
@@ -277,11 +285,11 @@ class BlobUploader {
   }
 
   private async upload(g: FrameGroup): Promise<void> {
-    const missing = new Set(await this.api.missingBlobs(this.workspaceId, g.ids));
-    if (missing.size === 0) return;
+    const missing = this.askServer ? new Set(await this.api.missingBlobs(this.workspaceId, g.ids)) : null;
+    if (missing?.size === 0) return;
     let body: Uint8Array;
     let count = 0;
-    if (g.ids.every((id) => missing.has(id))) {
+    if (missing === null || g.ids.every((id) => missing.has(id))) {
       body = g.buf.subarray(0, g.used);
       count = g.ids.length;
     } else {
