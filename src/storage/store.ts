@@ -473,8 +473,11 @@ export interface Store {
   eraseDeletedRows(): Promise<EraseReport>;
 
   // teams (issue 3): invitations, confirmation, removal with key rotation, email verification
-  /** Creates a (non-personal) team with the creator as its confirmed owner and epoch 1 sealed to them. */
-  createTeam(team: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }>;
+  /**
+   * Creates a (non-personal) team with the creator as its confirmed owner and epoch 1 sealed to
+   * them; no_user (nothing stored) when the owner's account is gone, deleted while the request ran too.
+   */
+  createTeam(team: NewTeam): Promise<CreateTeamResult>;
   /** Where the user stands in the team, with the team itself (null when no such team). */
   teamAccess(teamId: string, userId: string): Promise<TeamAccessRecord>;
   /** Members (confirmed and accepted-not-confirmed) with their public keys, oldest first. */
@@ -484,7 +487,8 @@ export interface Store {
   /**
    * Stores an invitation; an open one to the same address and team is cancelled (its code stops
    * working) but kept until it is purged, since each was a mail sent. Refuses `no_team` when the
-   * team no longer exists (deleted since the caller looked it up). With `limit`, refuses `limit`
+   * team no longer exists (deleted since the caller looked it up), `no_user` when the inviter's
+   * account does (deleted while the request ran; checked first). With `limit`, refuses `limit`
    * when the inviter created `max` invitations since `limit.since` (countInvitationsBy), counted in
    * the same transaction as the insert.
    */
@@ -506,12 +510,16 @@ export interface Store {
    * A code for another address is not used up.
    */
   acceptInvitation(codeHash: Uint8Array, userId: string, email: string, now: Date): Promise<AcceptInvitationResult>;
-  /** Seals the team keys to an accepted member and marks them confirmed; must include the team's epoch. */
+  /**
+   * Seals the team keys to an accepted member and marks them confirmed; must include the team's
+   * epoch. not_member also for one removed while this runs (removeUnconfirmedMember).
+   */
   confirmMember(teamId: string, userId: string, sealedKeys: SealedKeyRecord[], now: Date): Promise<ConfirmMemberResult>;
   /**
    * Key rotation in one transaction, by compare-and-swap on the team's epoch: optionally removes a
    * member (kept as a former member), seals epoch + 1 to exactly the remaining confirmed members,
-   * adds epoch + 1 keys for exactly the team's workspaces, and clears a pending rotation.
+   * adds epoch + 1 keys for exactly the team's workspaces, and clears a pending rotation. A workspace
+   * deleted while this runs is no longer the team's: workspaces_changed.
    */
   rotateTeam(teamId: string, rotation: TeamRotation): Promise<RotateTeamResult>;
   /**
@@ -539,13 +547,14 @@ export interface Store {
    * it), and unless `byOwner`, an owner's role and the owner role are out of reach.
    */
   setMemberRole(teamId: string, userId: string, role: TeamRole, opts: { byOwner: boolean }): Promise<SetMemberRoleResult>;
-  /** Replaces the account's activation code. */
-  setEmailVerification(userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<void>;
+  /** Replaces the account's activation code; no_user (nothing stored) when the account is gone, deleted meanwhile too. */
+  setEmailVerification(userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<SetEmailVerificationResult>;
   /**
    * Records an activation mail to the account at `at`, in one transaction with the check: refused
    * (`limit`, nothing recorded) when, for one of `caps`, `max` mails are recorded since its `since`;
    * `cap` is its index and `oldest` the first of those mails (the cap frees a mail when it leaves
-   * the window). With no caps, always recorded. Records of any account older than the earliest
+   * the window). With no caps, always recorded, unless the account is gone (deleted meanwhile too):
+   * then `no_user` and nothing recorded. Records of any account older than the earliest
    * `since` are deleted on the way; verifyEmail and deleteUser delete the account's.
    */
   recordActivationMail(userId: string, at: Date, caps: readonly { max: number; since: Date }[]): Promise<RecordActivationMailResult>;
@@ -713,7 +722,10 @@ export interface EndedSessionReason {
   at: Date;
 }
 
-export type RecordActivationMailResult = { ok: true } | { ok: false; reason: 'limit'; cap: number; oldest: Date };
+export type RecordActivationMailResult = { ok: true } | { ok: false; reason: 'limit'; cap: number; oldest: Date } | { ok: false; reason: 'no_user' };
+
+/** `no_user`: the account was deleted (see CreateAccessTokenResult) */
+export type SetEmailVerificationResult = { ok: true } | { ok: false; reason: 'no_user' };
 
 export interface EndedSessionRecord extends SessionRecord {
   /** null for a session that expired without being revoked */
@@ -845,7 +857,10 @@ export type LeaveTeamResult =
   | { ok: true; rotationPending: boolean }
   | { ok: false; reason: 'not_member' | 'personal' | 'last_owner' | 'last_member' };
 
-export type CreateInvitationResult = { ok: true } | { ok: false; reason: 'no_team' | 'limit' };
+export type CreateInvitationResult = { ok: true } | { ok: false; reason: 'no_team' | 'no_user' | 'limit' };
+
+/** `no_user`: the owner's account was deleted (see CreateAccessTokenResult) */
+export type CreateTeamResult = { ok: true } | { ok: false; reason: 'id_taken' | 'no_user' };
 
 /** What team deletion removed (Store.deleteTeam). */
 export interface TeamDeletionCounts {

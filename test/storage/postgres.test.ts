@@ -402,6 +402,125 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
       await store.close();
     }
   });
+
+  /**
+   * A shared team of `owner` (who created `user` of setUp as a confirmed admin in it), one
+   * workspace in it, and `pending`, who accepted an invitation and is not confirmed yet.
+   */
+  async function withTeam(store: Store, user: NewUser) {
+    const owner = newUser();
+    await store.createUser(owner);
+    const teamId = hex(16);
+    expect(await store.createTeam({ id: teamId, name: 'Acme', ownerId: owner.id, sealedTeamKey: 'eA', createdAt: new Date() })).toEqual({ ok: true });
+    const teamWs = hex(16);
+    expect((await store.createWorkspace({ id: teamWs, teamId, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() })).ok).toBe(true);
+    const pending = newUser();
+    await store.createUser(pending);
+    for (const [who, role] of [[user, 'admin'], [pending, 'member']] as const) {
+      const codeHash = new Uint8Array(randomBytes(32));
+      const at = new Date();
+      expect(await store.createInvitation({ id: hex(16), teamId, email: who.email, role, codeHash, invitedBy: owner.id, createdAt: at, expiresAt: new Date(at.getTime() + 60_000) })).toEqual({ ok: true });
+      expect((await store.acceptInvitation(codeHash, who.id, who.email, new Date())).ok).toBe(true);
+    }
+    expect(await store.confirmMember(teamId, user.id, [{ epoch: 1, sealedKey: 'eA' }], new Date())).toEqual({ ok: true });
+    return { owner, teamId, teamWs, pending };
+  }
+  const deleteAccount = (store: Store, user: NewUser) => () => store.deleteUser(user.id, user.authKeyHash);
+
+  it('createTeam behind an account deletion: no_user, no team', async () => {
+    const { url, store, user } = await setUp();
+    try {
+      const teamId = hex(16);
+      const result = await behindDeletion(url, lockUser, [user.id], deleteAccount(store, user), () =>
+        store.createTeam({ id: teamId, name: 'Late', ownerId: user.id, sealedTeamKey: 'eA', createdAt: new Date() }),
+      );
+      expect(result).toEqual({ ok: false, reason: 'no_user' });
+      expect(await store.getTeam(teamId)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("createInvitation behind the inviter's account deletion: no_user, nothing stored or counted (with the hourly cap and without)", async () => {
+    for (const limit of [{ max: 100, since: new Date(0) }, undefined]) {
+      const { url, store, user } = await setUp();
+      try {
+        const { teamId } = await withTeam(store, user);
+        const at = new Date();
+        const inv = { id: hex(16), teamId, email: 'late@example.com', role: 'member' as const, codeHash: new Uint8Array(randomBytes(32)), invitedBy: user.id, createdAt: at, expiresAt: new Date(at.getTime() + 60_000) };
+        const result = await behindDeletion(url, lockUser, [user.id], deleteAccount(store, user), () => store.createInvitation(inv, limit));
+        expect(result).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.listInvitations(teamId, at)).toEqual([]);
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('setEmailVerification and recordActivationMail (a resent activation code) behind an account deletion: no_user, nothing stored', async () => {
+    for (const call of ['recordActivationMail', 'setEmailVerification'] as const) {
+      const { url, store, user } = await setUp();
+      try {
+        const result = await behindDeletion(url, lockUser, [user.id], deleteAccount(store, user), () =>
+          call === 'setEmailVerification'
+            ? store.setEmailVerification(user.id, user.email, new Uint8Array(randomBytes(32)), new Date(Date.now() + 60_000))
+            : store.recordActivationMail(user.id, new Date(), [{ max: 3, since: new Date(0) }]),
+        );
+        expect(result).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.getAccountMeta(user.id)).toBeNull();
+      } finally {
+        await store.close();
+      }
+    }
+  });
+
+  it('confirmMember behind the removal of that unconfirmed member: not_member, no keys', async () => {
+    const { url, store, user } = await setUp();
+    try {
+      const { teamId, pending } = await withTeam(store, user);
+      const result = await behindDeletion(
+        url,
+        'SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2 FOR UPDATE',
+        [teamId, pending.id],
+        () => store.removeUnconfirmedMember(teamId, pending.id),
+        () => store.confirmMember(teamId, pending.id, [{ epoch: 1, sealedKey: 'eA' }], new Date()),
+      );
+      expect(result).toEqual({ ok: false, reason: 'not_member' });
+      expect((await store.teamAccess(teamId, pending.id)).state).toBe('none');
+      expect((await store.listTeamsOfUser(pending.id)).filter((t) => t.id === teamId)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("rotateTeam behind the deletion of one of the team's workspaces: workspaces_changed, the epoch stays", async () => {
+    const { url, store, user, wsId } = await setUp();
+    try {
+      const teamId = user.personalTeam.id;
+      const rotation = { expectedEpoch: 1, removeUserId: null, sealedKeys: [{ userId: user.id, sealedKey: 'eB' }], workspaceKeys: [{ workspaceId: wsId, wrappedKey: 'eB' }], now: new Date() };
+      const result = await behindDeletion(url, lockWorkspace, [wsId], () => store.deleteWorkspace(wsId), () => store.rotateTeam(teamId, rotation));
+      expect(result).toEqual({ ok: false, reason: 'workspaces_changed' });
+      expect((await store.getTeam(teamId))!.epoch).toBe(1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("deleteUser behind the deletion of a workspace its write token was kept for: the account goes, no signer record of the gone workspace", async () => {
+    const { url, store, user } = await setUp();
+    try {
+      const { teamId, teamWs } = await withTeam(store, user);
+      const t = token(teamWs, user.id);
+      expect(await store.createAccessToken(t)).toEqual({ ok: true });
+      const result = await behindDeletion(url, lockWorkspace, [teamWs], () => store.deleteWorkspace(teamWs), deleteAccount(store, user));
+      expect(result).toMatchObject({ ok: true });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect((await store.teamAccess(teamId, user.id)).state).toBe('former');
+      expect(await store.workspaceFormerAccessTokens(teamWs)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
 });
 
 describe('postgres roles: serving needs data rights, migrating needs the schema', () => {

@@ -506,6 +506,45 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.countInvitationsBy(owner.id, T0)).toBe(1);
       });
 
+      it('an account deleted after the checks: its team, invitation, activation code and mail record answer no_user, storing nothing', async () => {
+        const { owner, teamId } = await sharedTeam();
+        const gone = newUser();
+        expect(await store.createUser(gone)).toEqual({ ok: true });
+        // an admin of the team (invitations are theirs to send) who then deletes the account
+        const c = code();
+        expect(await store.createInvitation({ id: hex(16), teamId, email: gone.email, role: 'admin', codeHash: c, invitedBy: owner.id, createdAt: T0, expiresAt: later(1000) })).toEqual({ ok: true });
+        expect((await store.acceptInvitation(c, gone.id, gone.email, later(1))).ok).toBe(true);
+        expect(await store.confirmMember(teamId, gone.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).toEqual({ ok: true });
+        expect((await store.deleteUser(gone.id, gone.authKeyHash)).ok).toBe(true);
+
+        const newTeam = hex(16);
+        expect(await store.createTeam({ id: newTeam, name: 'Late', ownerId: gone.id, sealedTeamKey: b64(80), createdAt: later(3) })).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.getTeam(newTeam)).toBeNull();
+        const inv = { id: hex(16), teamId, email: 'late@example.com', role: 'member' as const, codeHash: code(), invitedBy: gone.id, createdAt: later(3), expiresAt: later(1000) };
+        expect(await store.createInvitation(inv, { max: 100, since: T0 })).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.createInvitation({ ...inv, id: hex(16), codeHash: code() })).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.listInvitations(teamId, later(3))).toEqual([]);
+        expect(await store.countInvitationsBy(gone.id, T0)).toBe(0);
+        expect(await store.setEmailVerification(gone.id, gone.email, code(), later(100))).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.recordActivationMail(gone.id, later(3), [])).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.recordActivationMail(gone.id, later(3), [{ max: 3, since: T0 }])).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.releaseActivationMail(gone.id, later(3))).toBe(false);
+        // the owner, still there, is answered as before
+        expect(await store.setEmailVerification(owner.id, owner.email, code(), later(100))).toEqual({ ok: true });
+        expect(await store.recordActivationMail(owner.id, later(3), [])).toEqual({ ok: true });
+      });
+
+      it('a member removed, or a workspace deleted, after the checks: confirmMember answers not_member, rotateTeam workspaces_changed', async () => {
+        const { owner, teamId, wsId, others } = await sharedTeam('r1@example.com');
+        const r1 = others[0]!;
+        expect(await store.removeUnconfirmedMember(teamId, r1.id)).toEqual({ ok: true });
+        expect(await store.confirmMember(teamId, r1.id, [{ epoch: 1, sealedKey: b64(80) }], later(2))).toEqual({ ok: false, reason: 'not_member' });
+        expect(await store.deleteWorkspace(wsId)).toBe(true);
+        const rotation = { expectedEpoch: 1, removeUserId: null, sealedKeys: [{ userId: owner.id, sealedKey: b64(80) }], workspaceKeys: [{ workspaceId: wsId, wrappedKey: b64(73) }], now: later(5) };
+        expect(await store.rotateTeam(teamId, rotation)).toEqual({ ok: false, reason: 'workspaces_changed' });
+        expect((await store.getTeam(teamId))!.epoch).toBe(1);
+      });
+
       it('email verification: the code of the account, unexpired, once', async () => {
         const u = newUser();
         await store.createUser(u);

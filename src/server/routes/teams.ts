@@ -12,7 +12,7 @@ import type * as T from '../../protocol/types.js';
 import type { RotateTeamResult, TeamAccessRecord, TeamRole } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
-import { ApiError, badRequest, notFound } from '../errors.js';
+import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
 import { rateLimited } from '../rate-limits.js';
 import { codeHash, INVITE_CODE_TTL_MS, newCode, normalizeCode } from '../teams/codes.js';
@@ -98,6 +98,8 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
         sealedTeamKey: request.body.sealedTeamKey,
         createdAt: ctx.now(),
       });
+      // the account was deleted after the session check: as a request after the deletion
+      if (!result.ok && result.reason === 'no_user') throw unauthorized();
       if (!result.ok) throw new ApiError('already_exists', 'a team with this id already exists');
       return { id: request.body.id, name, personal: false, epoch: 1, rotationPending: false };
     },
@@ -182,6 +184,8 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
         // deleted since requireTeam (the invitations this request stored went with it): as if it
         // had been gone at the start
         if (!stored.ok && stored.reason === 'no_team') throw notFound('team not found');
+        // the inviter's account, likewise (it withdrew what this request stored)
+        if (!stored.ok && stored.reason === 'no_user') throw unauthorized();
         if (!stored.ok) {
           // another request of the same inviter spent the budget meanwhile
           budget = 0;

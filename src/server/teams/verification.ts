@@ -1,7 +1,7 @@
 /** Account activation: a code mailed at signup (and on request), redeemed by `account verify CODE`. */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServerContext } from '../context.js';
-import { ApiError } from '../errors.js';
+import { ApiError, unauthorized } from '../errors.js';
 import { ACTIVATION_MAIL_CAPS, codeHash, newCode, VERIFY_CODE_TTL_MS } from './codes.js';
 import { mailFailure } from '../mail/mailer.js';
 import { utcMinute } from '../plugins/auth.js';
@@ -15,10 +15,11 @@ export const MAIL_NOT_SENT = 'could not send the mail; try again later';
  * thrown: the account exists either way (signup says `activationMailSent: false`), and
  * `account verify --resend` sends another code. Returns whether the mail went out. The signup's
  * mail counts toward ACTIVATION_MAIL_CAPS (once sent) but is never refused (a new account has sent none).
+ * An account deleted meanwhile gets no mail: 401, as a request after the deletion.
  */
 export async function sendActivation(ctx: ServerContext, request: FastifyRequest, user: { id: string; email: string }): Promise<boolean> {
   const at = ctx.now();
-  await ctx.store.recordActivationMail(user.id, at, []);
+  if (!(await ctx.store.recordActivationMail(user.id, at, [])).ok) throw unauthorized();
   return mailCode(ctx, request, user, at);
 }
 
@@ -30,6 +31,8 @@ export async function resendActivation(ctx: ServerContext, request: FastifyReque
   const now = ctx.now();
   const caps = ACTIVATION_MAIL_CAPS.map((c) => ({ max: c.max, since: new Date(now.getTime() - c.windowMs) }));
   const recorded = await ctx.store.recordActivationMail(user.id, now, caps);
+  // deleted after the route looked it up: as a request after the deletion
+  if (!recorded.ok && recorded.reason === 'no_user') throw unauthorized();
   if (!recorded.ok) {
     const cap = ACTIVATION_MAIL_CAPS[recorded.cap]!;
     const next = new Date(Math.max(recorded.oldest.getTime() + cap.windowMs, now.getTime() + 1000));
@@ -52,7 +55,8 @@ async function mailCode(ctx: ServerContext, request: FastifyRequest, user: { id:
   try {
     const code = newCode();
     const expiresAt = new Date(ctx.now().getTime() + VERIFY_CODE_TTL_MS);
-    await ctx.store.setEmailVerification(user.id, user.email, codeHash(code), expiresAt);
+    // deleted since its mail was recorded (the record went with it): no code to send
+    if (!(await ctx.store.setEmailVerification(user.id, user.email, codeHash(code), expiresAt)).ok) throw unauthorized();
     try {
       await ctx.mailer.send(activationMail(user.email, code, expiresAt));
       sent = true;

@@ -250,12 +250,15 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
     removed.invitations = await forgetUserInTeams(tx, userId, String(user.email), now);
     // What its write tokens pushed to such a team must stay verifiable as well: key and
     // certificate stay (checked against the former-member record's key), the token itself goes.
+    // The workspaces are held FOR KEY SHARE (what the foreign key takes): one whose deletion (which
+    // takes no team lock) commits meanwhile is skipped, its tokens gone with it, not a failure.
     await tx.exec(
       `INSERT INTO former_access_tokens (id, workspace_id, created_by, name, scope, public_key, certificate, revoked_at)
        SELECT t.id, t.workspace_id, t.created_by, t.name, t.scope, t.public_key, t.certificate, coalesce(t.revoked_at, $1)
        FROM access_tokens t JOIN workspaces w ON w.id = t.workspace_id
          JOIN team_former_members f ON f.team_id = w.team_id AND f.user_id = t.created_by
        WHERE t.created_by = $2 AND t.scope = 'write'
+       FOR KEY SHARE OF w
        ON CONFLICT (id) DO NOTHING`,
       [now, userId],
     );

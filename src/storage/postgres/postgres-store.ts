@@ -44,6 +44,7 @@ import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
   CreateInvitationResult,
+  CreateTeamResult,
   DeleteTeamResult,
   EndedSessionRecord,
   FormerAccessTokenRecord,
@@ -61,6 +62,7 @@ import type {
   VerifyEmailResult,
   EndedSessionReason,
   RecordActivationMailResult,
+  SetEmailVerificationResult,
 } from '../store.js';
 import * as account from './account-store.js';
 import { EraseRefusedError, PgDb, createPool, type Row, type Tx } from './db.js';
@@ -754,7 +756,7 @@ export class PostgresStore implements Store {
 
   // teams (issue 3): implemented in team-store.ts
 
-  async createTeam(t: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> {
+  async createTeam(t: NewTeam): Promise<CreateTeamResult> {
     return teams.createTeam(this.db, t);
   }
   async teamAccess(teamId: string, userId: string): Promise<TeamAccessRecord> {
@@ -796,7 +798,7 @@ export class PostgresStore implements Store {
   async setMemberRole(...args: Parameters<Store['setMemberRole']>): Promise<SetMemberRoleResult> {
     return teams.setMemberRole(this.db, ...args);
   }
-  async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<void> {
+  async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<SetEmailVerificationResult> {
     return teams.setEmailVerification(this.db, ...args);
   }
   async recordActivationMail(...args: Parameters<Store['recordActivationMail']>): Promise<RecordActivationMailResult> {

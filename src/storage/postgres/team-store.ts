@@ -7,6 +7,7 @@ import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
   CreateInvitationResult,
+  CreateTeamResult,
   DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
@@ -22,6 +23,7 @@ import type {
   TeamRotation,
   VerifyEmailResult,
   RecordActivationMailResult,
+  SetEmailVerificationResult,
 } from '../store.js';
 import { roleChangeRefusal } from '../store.js';
 import type { PgDb, Row, Tx } from './db.js';
@@ -36,8 +38,11 @@ function sameSet(a: readonly string[], b: readonly string[]): boolean {
   return sa.size === a.length && a.length === b.length && b.every((x) => sa.has(x));
 }
 
-export async function createTeam(db: PgDb, t: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> {
-  return db.tx(async (tx): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> => {
+export async function createTeam(db: PgDb, t: NewTeam): Promise<CreateTeamResult> {
+  return db.tx(async (tx): Promise<CreateTeamResult> => {
+    // The owner's row, held FOR KEY SHARE (what the membership's foreign key takes) until this
+    // commits: an account deletion then waits, or committed first and the row is found gone.
+    if (!(await tx.query('SELECT 1 FROM users WHERE id = $1 FOR KEY SHARE', [t.ownerId])).length) return { ok: false, reason: 'no_user' };
     if ((await tx.query('SELECT 1 FROM teams WHERE id = $1', [t.id])).length) return { ok: false, reason: 'id_taken' };
     await tx.exec('INSERT INTO teams (id, name, personal, epoch, created_at) VALUES ($1, $2, false, 1, $3)', [t.id, t.name, t.createdAt]);
     await tx.exec("INSERT INTO team_members (team_id, user_id, role, created_at) VALUES ($1, $2, 'owner', $3)", [t.id, t.ownerId, t.createdAt]);
@@ -117,8 +122,11 @@ export async function countInvitationsBy(db: PgDb | Tx, userId: string, since: D
 
 export async function createInvitation(db: PgDb, inv: NewInvitation, limit?: { max: number; since: Date }): Promise<CreateInvitationResult> {
   return db.tx(async (tx): Promise<CreateInvitationResult> => {
-    // the inviter's row serialises their invitations: two requests cannot both spend the budget
-    if (limit) await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [inv.invitedBy]);
+    // The inviter's row, held until this commits (invited_by refers to it): an account deletion
+    // then waits, or committed first and the row is found gone. With a limit FOR UPDATE, which
+    // also serialises their invitations: two requests cannot both spend the budget.
+    const inviter = await tx.query(`SELECT 1 FROM users WHERE id = $1 ${limit ? 'FOR UPDATE' : 'FOR KEY SHARE'}`, [inv.invitedBy]);
+    if (inviter.length === 0) return { ok: false, reason: 'no_user' };
     // Then the team, as the insert's foreign key would (user before team, as deleteUser locks them):
     // a deleteTeam holding it finishes first and its row is gone (the insert would fail its foreign
     // key), or it waits for this transaction.
@@ -190,7 +198,9 @@ export async function acceptInvitation(db: PgDb, codeHash: Uint8Array, userId: s
 export async function confirmMember(db: PgDb, teamId: string, userId: string, keys: SealedKeyRecord[], now: Date): Promise<ConfirmMemberResult> {
   return db.tx(async (tx): Promise<ConfirmMemberResult> => {
     const [team] = await tx.query('SELECT epoch FROM teams WHERE id = $1 FOR UPDATE', [teamId]);
-    const [m] = await tx.query('SELECT pending FROM team_members WHERE team_id = $1 AND user_id = $2', [teamId, userId]);
+    // The membership the keys refer to, held FOR KEY SHARE: a removal of the unconfirmed member
+    // (which takes no team lock) then waits, and finds them confirmed, or committed first.
+    const [m] = await tx.query('SELECT pending FROM team_members WHERE team_id = $1 AND user_id = $2 FOR KEY SHARE', [teamId, userId]);
     if (!team || !m) return { ok: false, reason: 'not_member' };
     if (m.pending !== true) return { ok: false, reason: 'already_confirmed' };
     const epoch = Number(team.epoch);
@@ -238,7 +248,9 @@ export async function rotateTeam(db: PgDb, teamId: string, r: TeamRotation): Pro
     }
     const remaining = members.filter((m) => m !== removed && m.pending === false).map((m) => String(m.user_id));
     if (!sameSet(remaining, r.sealedKeys.map((k) => k.userId))) return { ok: false, reason: 'members_changed' };
-    const workspaces = (await tx.query('SELECT id FROM workspaces WHERE team_id = $1', [teamId])).map((w) => String(w.id));
+    // Held FOR KEY SHARE (the new keys refer to them): a workspace deletion, which takes no team
+    // lock, then waits, or committed first and the workspace is not listed (workspaces_changed).
+    const workspaces = (await tx.query('SELECT id FROM workspaces WHERE team_id = $1 FOR KEY SHARE', [teamId])).map((w) => String(w.id));
     if (!sameSet(workspaces, r.workspaceKeys.map((k) => k.workspaceId))) return { ok: false, reason: 'workspaces_changed' };
 
     if (removed) {
@@ -342,12 +354,16 @@ export async function setMemberRole(db: PgDb, teamId: string, userId: string, ro
   });
 }
 
-export async function setEmailVerification(db: PgDb, userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<void> {
-  await db.exec(
-    `INSERT INTO email_verifications (user_id, email, code_hash, expires_at) VALUES ($1, $2, $3, $4)
+export async function setEmailVerification(db: PgDb, userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): Promise<SetEmailVerificationResult> {
+  // One statement, as createSession: written only if the account row is there, held FOR KEY SHARE,
+  // so an account deletion committing meanwhile makes it write nothing.
+  const written = await db.exec(
+    `INSERT INTO email_verifications (user_id, email, code_hash, expires_at)
+     SELECT u.id, $2, $3, $4 FROM (SELECT id FROM users WHERE id = $1 FOR KEY SHARE) u
      ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, code_hash = excluded.code_hash, expires_at = excluded.expires_at`,
     [userId, email, Buffer.from(codeHash), expiresAt],
   );
+  return written > 0 ? { ok: true } : { ok: false, reason: 'no_user' };
 }
 
 export async function recordActivationMail(
@@ -357,8 +373,9 @@ export async function recordActivationMail(
   caps: readonly { max: number; since: Date }[],
 ): Promise<RecordActivationMailResult> {
   return db.tx(async (tx): Promise<RecordActivationMailResult> => {
-    // the account's row serialises its mails: two requests cannot both take the last one
-    if (!(await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId])).length) return { ok: true };
+    // the account's row serialises its mails: two requests cannot both take the last one; gone
+    // (deleted, meanwhile too): no mail to record or send
+    if (!(await tx.query('SELECT 1 FROM users WHERE id = $1 FOR UPDATE', [userId])).length) return { ok: false, reason: 'no_user' };
     if (caps.length > 0) await tx.exec('DELETE FROM activation_mails WHERE sent_at < $1', [new Date(Math.min(...caps.map((c) => c.since.getTime())))]);
     for (const [i, cap] of caps.entries()) {
       const [row] = await tx.query('SELECT count(*) AS n, min(sent_at) AS oldest FROM activation_mails WHERE user_id = $1 AND sent_at >= $2', [userId, cap.since]);

@@ -48,6 +48,7 @@ import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
   CreateInvitationResult,
+  CreateTeamResult,
   DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
@@ -62,6 +63,7 @@ import type {
   VerifyEmailResult,
   EndedSessionReason,
   RecordActivationMailResult,
+  SetEmailVerificationResult,
 } from '../store.js';
 import * as account from './account-store.js';
 import { STAMP_BLOB_ACTIVITY_SQL, collectGarbage } from './gc.js';
@@ -752,7 +754,7 @@ export class SqliteStore implements Store {
 
   // teams (issue 3): implemented in team-store.ts
 
-  async createTeam(t: NewTeam): Promise<{ ok: true } | { ok: false; reason: 'id_taken' }> {
+  async createTeam(t: NewTeam): Promise<CreateTeamResult> {
     return teams.createTeam(this.db, t);
   }
   async teamAccess(teamId: string, userId: string): Promise<TeamAccessRecord> {
@@ -797,8 +799,8 @@ export class SqliteStore implements Store {
   async setMemberRole(...args: Parameters<Store['setMemberRole']>): Promise<SetMemberRoleResult> {
     return teams.setMemberRole(this.db, ...args);
   }
-  async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<void> {
-    teams.setEmailVerification(this.db, ...args);
+  async setEmailVerification(...args: Parameters<Store['setEmailVerification']>): Promise<SetEmailVerificationResult> {
+    return teams.setEmailVerification(this.db, ...args);
   }
   async recordActivationMail(...args: Parameters<Store['recordActivationMail']>): Promise<RecordActivationMailResult> {
     return teams.recordActivationMail(this.db, ...args);

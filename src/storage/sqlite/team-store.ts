@@ -8,6 +8,7 @@ import type {
   AcceptInvitationResult,
   ConfirmMemberResult,
   CreateInvitationResult,
+  CreateTeamResult,
   DeleteTeamResult,
   InvitationRecord,
   LeaveTeamResult,
@@ -23,6 +24,7 @@ import type {
   TeamRotation,
   VerifyEmailResult,
   RecordActivationMailResult,
+  SetEmailVerificationResult,
 } from '../store.js';
 import { roleChangeRefusal } from '../store.js';
 import { overwritingDeletes } from './account-store.js';
@@ -33,8 +35,10 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return Buffer.from(a).equals(Buffer.from(b));
 }
 
-export function createTeam(db: Database.Database, t: NewTeam): { ok: true } | { ok: false; reason: 'id_taken' } {
-  const run = db.transaction((): { ok: true } | { ok: false; reason: 'id_taken' } => {
+export function createTeam(db: Database.Database, t: NewTeam): CreateTeamResult {
+  const run = db.transaction((): CreateTeamResult => {
+    // deleted since the route checked the session (the insert would fail its foreign key)
+    if (!db.prepare('SELECT 1 FROM users WHERE id = ?').get(t.ownerId)) return { ok: false, reason: 'no_user' };
     if (db.prepare('SELECT 1 FROM teams WHERE id = ?').get(t.id)) return { ok: false, reason: 'id_taken' };
     const at = t.createdAt.getTime();
     db.prepare('INSERT INTO teams (id, name, personal, epoch, created_at) VALUES (?, ?, 0, 1, ?)').run(t.id, t.name, at);
@@ -117,7 +121,8 @@ export function countInvitationsBy(db: Database.Database, userId: string, since:
 
 export function createInvitation(db: Database.Database, inv: NewInvitation, limit?: { max: number; since: Date }): CreateInvitationResult {
   const run = db.transaction((): CreateInvitationResult => {
-    // deleted since the route looked it up (the insert would fail its foreign key)
+    // deleted since the route looked them up (the insert would fail its foreign key): the inviter first, as on PostgreSQL
+    if (!db.prepare('SELECT 1 FROM users WHERE id = ?').get(inv.invitedBy)) return { ok: false, reason: 'no_user' };
     if (!db.prepare('SELECT 1 FROM teams WHERE id = ?').get(inv.teamId)) return { ok: false, reason: 'no_team' };
     if (limit && countInvitationsBy(db, inv.invitedBy, limit.since) >= limit.max) return { ok: false, reason: 'limit' };
     // One open invitation per address and team: the old code stops working (a random hash no code
@@ -326,11 +331,14 @@ export function setMemberRole(db: Database.Database, teamId: string, userId: str
   return run.immediate();
 }
 
-export function setEmailVerification(db: Database.Database, userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): void {
+export function setEmailVerification(db: Database.Database, userId: string, email: string, codeHash: Uint8Array, expiresAt: Date): SetEmailVerificationResult {
+  // synchronous: no deletion can come between the check and the insert
+  if (!db.prepare('SELECT 1 FROM users WHERE id = ?').get(userId)) return { ok: false, reason: 'no_user' };
   db.prepare(
     `INSERT INTO email_verifications (user_id, email, code_hash, expires_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (user_id) DO UPDATE SET email = excluded.email, code_hash = excluded.code_hash, expires_at = excluded.expires_at`,
   ).run(userId, email, Buffer.from(codeHash), expiresAt.getTime());
+  return { ok: true };
 }
 
 export function recordActivationMail(
@@ -340,6 +348,8 @@ export function recordActivationMail(
   caps: readonly { max: number; since: Date }[],
 ): RecordActivationMailResult {
   const run = db.transaction((): RecordActivationMailResult => {
+    // deleted since the route looked it up: no mail to record or send
+    if (!db.prepare('SELECT 1 FROM users WHERE id = ?').get(userId)) return { ok: false, reason: 'no_user' };
     if (caps.length > 0) {
       db.prepare('DELETE FROM activation_mails WHERE sent_at < ?').run(Math.min(...caps.map((c) => c.since.getTime())));
     }
