@@ -39,7 +39,8 @@ export function storeOptions(command: Command): StoreOptions {
 }
 
 /**
- * The value of an option a command shares with the program (`--data-dir`, `--db`): commander hands such an option to the program wherever it stands on the line,
+ * The value of an option a command shares with the program (`--data-dir`, `--db`,
+ * `--mail-outbox`): commander hands such an option to the program wherever it stands on the line,
  * before the command word or after it (the last one given wins), so the command's own declaration
  * only lists it in the command's --help and holds its default. The program's value when given
  * there, else the command's.
@@ -127,10 +128,11 @@ export function registerOpsCommands(program: Command): void {
       .description('delete an account whose email address was never confirmed, freeing the address (someone signed up with an address not theirs); never a confirmed one')
       .argument('<email>', 'the account email')
       .option('--mail-outbox <dir>', 'also remove waiting mails to or from the account from this outbox folder (default DATA_DIR/outbox)'),
-  ).action(async (email: string, opts: { mailOutbox?: string }, command: Command) => {
+  ).action(async (email: string, _opts: unknown, command: Command) => {
     const { deleteUnverified, describeUnverifiedDeletion } = await import('./delete-unverified.js');
     const where = storeOptions(command);
-    const outbox = resolve(opts.mailOutbox ?? resolve(where.dataDir, 'outbox'));
+    // the server has a --mail-outbox too: commander hands the one on this line to the program
+    const outbox = resolve(sharedOption<string>(command, 'mailOutbox') ?? resolve(where.dataDir, 'outbox'));
     const done = await withStore(where, (store) => deleteUnverified(store, email, outbox));
     process.stdout.write(`${describeUnverifiedDeletion(done)}\n`);
   });
