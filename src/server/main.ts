@@ -9,7 +9,7 @@ import { openStore } from '../storage/open.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
-import { registerOpsCommands } from './ops/commands.js';
+import { registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
 import { addHardeningOptions, hardeningDeps, type HardeningOptions } from './serve-options.js';
 
 interface ServeOptions extends HardeningOptions {
@@ -170,7 +170,7 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<P
   return out;
 }
 
-async function migrate(opts: { dataDir: string; db?: string }): Promise<void> {
+async function migrate(opts: StoreOptions): Promise<void> {
   const dataDir = prepareDataDir(opts.dataDir);
   const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir, { migrate: false });
   try {
@@ -199,21 +199,10 @@ export function buildProgram(): Command {
     .action(async (opts: ServeOptions) => serve(opts));
   addHardeningOptions(program);
 
-  program
-    .command('migrate')
-    .description('apply pending database migrations and exit')
-    .option('--data-dir <dir>', 'data directory', './insomnia-sync-data')
-    .option('--db <url>', 'database: sqlite:PATH or postgres://…')
-    .action(async (opts: { dataDir: string; db?: string }) => {
-      // options given before the sub-command belong to the parent
-      const parent = program.opts<{ dataDir: string; db?: string }>();
-      const merged: { dataDir: string; db?: string } = {
-        dataDir: program.getOptionValueSource('dataDir') === 'cli' ? parent.dataDir : opts.dataDir,
-      };
-      const db = opts.db ?? parent.db;
-      if (db !== undefined) merged.db = db;
-      await migrate(merged);
-    });
+  // the one operator command that creates the database it is pointed at
+  withStoreOptions(program.command('migrate').description('apply pending database migrations and exit'), true).action(async (_opts: unknown, command: Command) => {
+    await migrate(storeOptions(command));
+  });
 
   registerOpsCommands(program);
   program.hook('preAction', (_program, action) => {

@@ -93,3 +93,45 @@ export function collisionText(groups: readonly (readonly string[])[], few = 3): 
   const listed = groups.slice(0, few).map(pair).join('; ');
   return groups.length > few ? `${listed} (and ${groups.length - few} more)` : listed;
 }
+
+/**
+ * Whether two different paths name one file or folder in the target folder: asked of its file
+ * system only for paths that fold alike (client/local/case-probe.ts sameNameThere).
+ */
+export type SameName = (a: string, b: string) => boolean;
+
+/**
+ * A growing set of paths asked whether a new name is one of them under another spelling: a path
+ * that folds as the name does and that `sameName` says is one name with it there. For conflict
+ * copies, which take a fresh name (`NAME.conflict`, else `-2`…): on a file system that folds case,
+ * a name fresh to the letter can still be one with a file of the trees (`NAME.Conflict` is not a
+ * conflict copy, the suffix is case-sensitive, so it can be synced), and writing the copy there
+ * would write over it, or be written over. `paths` is read and folded at the first question (most
+ * pulls name no copy); `add` adds a path, before or after.
+ */
+export function foldedNames(paths: () => Iterable<string>, sameName: SameName): { alike(name: string): boolean; add(p: string): void } {
+  let byKey: Map<string, string[]> | null = null;
+  /** added before the first question */
+  const early: string[] = [];
+  const put = (p: string): void => {
+    const key = caseFold(p);
+    const list = byKey!.get(key);
+    if (list === undefined) byKey!.set(key, [p]);
+    else if (!list.includes(p)) list.push(p);
+  };
+  return {
+    alike(name) {
+      if (byKey === null) {
+        byKey = new Map();
+        for (const p of paths()) put(p);
+        for (const p of early) put(p);
+      }
+      const list = byKey.get(caseFold(name));
+      return list !== undefined && list.some((p) => p !== name && sameName(name, p));
+    },
+    add(p) {
+      if (byKey !== null) put(p);
+      else early.push(p);
+    },
+  };
+}

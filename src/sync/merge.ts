@@ -47,7 +47,9 @@
  *  - remote files under `a/` vs local file `a`: they go under a sibling folder
  *    `a.conflict/` (or `a.conflict-2/`…), keeping their relative paths.
  * Conflict paths never collide with a path of the local or remote tree, with each other, or with
- * anything `taken` reports (e.g. an earlier conflict copy still on disk).
+ * anything `taken` reports (e.g. an earlier conflict copy still on disk); with `sameName`, nor with
+ * one of them spelt otherwise that the folder's file system takes for the same name (a case-folding
+ * one: `NAME.conflict` and a synced `NAME.Conflict`).
  *
  * Order of `actions`: every delete first (a deleted file may be where a folder must be created),
  * then the rest, each group sorted by path. The caller must remove folders emptied by deletes
@@ -60,6 +62,7 @@
  */
 import { TreeError } from './errors.js';
 import { comparePaths, conflictPathFor, parentDirs } from './paths.js';
+import { foldedNames, type SameName } from './case-fold.js';
 
 export interface TreeFile {
   path: string;
@@ -139,6 +142,8 @@ export function planMerge(
   remote: TreeFile[],
   strategy: MergeStrategy,
   taken: (p: string) => boolean = () => false,
+  /** whether two paths that differ only in case are one name in the folder (asked only of such pairs, only when a copy is named) */
+  sameName?: SameName,
 ): MergePlan {
   if (!(MERGE_STRATEGIES as readonly string[]).includes(strategy)) throw new TypeError(`unknown merge strategy`);
   const B = toMap(base, 'base');
@@ -241,11 +246,17 @@ export function planMerge(
   const files = new Set<string>([...L.keys(), ...R.keys()]);
   const dirs = new Set<string>();
   for (const p of files) for (const d of parentDirs(p)) dirs.add(d);
+  const alike = sameName === undefined ? undefined : foldedNames(() => [...files, ...dirs], sameName);
   const isTaken = (p: string): boolean =>
-    files.has(p) || dirs.has(p) || parentDirs(p).some((d) => files.has(d)) || taken(p);
+    files.has(p) || dirs.has(p) || parentDirs(p).some((d) => files.has(d)) || taken(p) || (alike?.alike(p) ?? false);
+  const addDir = (d: string): void => {
+    dirs.add(d);
+    alike?.add(d);
+  };
   const occupy = (p: string): void => {
     files.add(p);
-    for (const d of parentDirs(p)) dirs.add(d);
+    alike?.add(p);
+    for (const d of parentDirs(p)) addDir(d);
   };
   const relocatedDirs = new Map<string, string>();
   /**
@@ -261,7 +272,7 @@ export function planMerge(
     if (dir === undefined) {
       dir = conflictPathFor(outer, isTaken);
       relocatedAside.set(outer, dir);
-      dirs.add(dir);
+      addDir(dir);
     }
     return dir + p.slice(outer.length);
   };
@@ -285,7 +296,7 @@ export function planMerge(
       if (dir === undefined) {
         dir = conflictPathFor(outer, isTaken);
         relocatedDirs.set(outer, dir);
-        dirs.add(dir);
+        addDir(dir);
       }
       a.conflictPath = dir + a.path.slice(outer.length);
     }

@@ -6,7 +6,7 @@
  * deleted account or the invitations of a deleted team.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { runServerCommand, startServer, type StartedServer } from '../helpers/server-process.js';
 import { PASSWORD, loginMachine, machine, signupMachine, tempDir, type CliResult, type Machine, type RunOptions } from '../helpers/cli.js';
@@ -110,6 +110,19 @@ describe('account lifecycle signals, end to end', () => {
     const unknown = serverCli(['admin', 'delete-unverified', 'nobody@example.com', '--data-dir', server.dataDir]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toBe('insomnia-sync-server: no account uses nobody@example.com\n');
+  });
+
+  it('admin delete-unverified --mail-outbox DIR removes the waiting mails from DIR (a server started with --mail-outbox DIR)', async () => {
+    const address = 'elsewhere@example.com';
+    await signupMachine(machine(server.url), address);
+    const [mail] = readdirSync(path.join(server.dataDir, 'outbox')).filter((f) => readFileSync(path.join(server.dataDir, 'outbox', f), 'utf8').includes(`\r\nTo: ${address}\r\n`));
+    const other = tempDir('isync-outbox-');
+    renameSync(path.join(server.dataDir, 'outbox', mail!), path.join(other, mail!));
+
+    const freed = serverCli(['admin', 'delete-unverified', address, '--mail-outbox', other, '--data-dir', server.dataDir]);
+    expect(freed.code, freed.stderr).toBe(0);
+    expect(freed.stdout).toContain('; 1 waiting mail(s) removed from the outbox.');
+    expect(readdirSync(other)).toEqual([]);
   });
 
   it('a revoked session, and one a password change signed out, say so with a hint; an unknown token does not', async () => {

@@ -175,4 +175,76 @@ describe('names that differ only in case', () => {
     expect(tgz.code, tgz.stderr).toBe(0);
     expect(existsSync(path.join(parent, 'out.tar.gz'))).toBe(true);
   });
+
+  describe('conflict copies take a name free of the names here and those written, in any case', () => {
+    /** a workspace of `notes.yaml` on `a` and `b`; `a` then edits it and adds `notes.yaml.Conflict` (not a conflict copy: the suffix is case-sensitive), b edits it too */
+    async function conflictBesideCaseTwin(): Promise<{ aDir: string; bDir: string; name: string }> {
+      const name = `case-${++n}`;
+      const { dir: aDir } = await linkedFolder(a, name, { 'notes.yaml': 'base' }, { prefix: 'isync-case-a-' });
+      const bDir = await clonedFolder(b, name, 'isync-case-b-');
+      writeFileSync(path.join(aDir, 'notes.yaml'), 'theirs');
+      writeFileSync(path.join(aDir, 'notes.yaml.Conflict'), 'a file of theirs');
+      expect((await a.run(['push'], { cwd: aDir })).code).toBe(0);
+      writeFileSync(path.join(bDir, 'notes.yaml'), 'mine');
+      return { aDir, bDir, name };
+    }
+    const filesIn = (dir: string): string[] => readdirSync(dir).filter((f) => f !== '.insomnia-sync').sort();
+
+    it('pull writes theirs beside yours as NAME.conflict-2 where NAME.Conflict comes too; on Linux as NAME.conflict', async () => {
+      const { bDir, name } = await conflictBesideCaseTwin();
+      const pulled = await b.run(['pull', '--json'], { cwd: bDir, env: FOLDS });
+      expect(pulled.code, pulled.stderr).toBe(3);
+      const err = json(pulled.stderr).error;
+      expect(err.details.conflicts).toEqual([{ path: 'notes.yaml', conflictPath: 'notes.yaml.conflict-2', remote: 'changed' }]);
+      expect(err.details.written).toEqual(['notes.yaml.Conflict']);
+      expect(filesIn(bDir)).toEqual(['notes.yaml', 'notes.yaml.Conflict', 'notes.yaml.conflict-2']);
+      expect(readFileSync(path.join(bDir, 'notes.yaml'), 'utf8')).toBe('mine');
+      expect(readFileSync(path.join(bDir, 'notes.yaml.conflict-2'), 'utf8')).toBe('theirs');
+      expect(readFileSync(path.join(bDir, 'notes.yaml.Conflict'), 'utf8')).toBe('a file of theirs');
+
+      // a later conflict: the copy also avoids the synced notes.yaml.Conflict here, and the old copy
+      rmSync(path.join(bDir, 'notes.yaml.conflict-2'));
+      const aDir2 = await clonedFolder(a, name, 'isync-case-a-');
+      writeFileSync(path.join(aDir2, 'notes.yaml'), 'theirs 2');
+      expect((await a.run(['push'], { cwd: aDir2 })).code).toBe(0);
+      const again = await b.run(['pull', '--json'], { cwd: bDir, env: FOLDS });
+      expect(again.code, again.stderr).toBe(3);
+      expect(json(again.stderr).error.details.conflicts).toEqual([{ path: 'notes.yaml', conflictPath: 'notes.yaml.conflict-2', remote: 'changed' }]);
+      expect(readFileSync(path.join(bDir, 'notes.yaml.conflict-2'), 'utf8')).toBe('theirs 2');
+
+      // where the file system tells them apart, the plain name
+      const { bDir: linux } = await conflictBesideCaseTwin();
+      const plain = await b.run(['pull', '--json'], { cwd: linux });
+      expect(plain.code).toBe(3);
+      expect(json(plain.stderr).error.details.conflicts).toEqual([{ path: 'notes.yaml', conflictPath: 'notes.yaml.conflict', remote: 'changed' }]);
+      expect(filesIn(linux)).toEqual(['notes.yaml', 'notes.yaml.Conflict', 'notes.yaml.conflict']);
+    });
+
+    it('pull --theirs copies yours to NAME.conflict-2 where NAME.Conflict comes too', async () => {
+      const { bDir } = await conflictBesideCaseTwin();
+      const pulled = await b.run(['pull', '--theirs', '--json'], { cwd: bDir, env: FOLDS });
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(json(pulled.stdout).overridden).toEqual([{ path: 'notes.yaml', took: 'theirs', yoursAt: 'notes.yaml.conflict-2' }]);
+      expect(filesIn(bDir)).toEqual(['notes.yaml', 'notes.yaml.Conflict', 'notes.yaml.conflict-2']);
+      expect(readFileSync(path.join(bDir, 'notes.yaml'), 'utf8')).toBe('theirs');
+      expect(readFileSync(path.join(bDir, 'notes.yaml.conflict-2'), 'utf8')).toBe('mine');
+    });
+
+    it('restore in place writes the snapshot’s beside a file never synced as NAME.conflict-2 where NAME.Conflict comes too', async () => {
+      const { dir } = await linkedFolder(a, `case-${++n}`, { 'notes.yaml': 'old', 'notes.yaml.Conflict': 'old twin' }, { prefix: 'isync-case-a-' });
+      const first = json((await a.run(['log', '--json'], { cwd: dir })).stdout).snapshots[0].id as string;
+      rmSync(path.join(dir, 'notes.yaml'));
+      rmSync(path.join(dir, 'notes.yaml.Conflict'));
+      writeFileSync(path.join(dir, 'keep.json'), '{}');
+      expect((await a.run(['push'], { cwd: dir })).code).toBe(0);
+      writeFileSync(path.join(dir, 'notes.yaml'), 'never synced');
+
+      const restored = await a.run(['restore', first.slice(0, 12), '--yes', '--json'], { cwd: dir, env: FOLDS });
+      expect(restored.code, restored.stderr).toBe(3);
+      expect(json(restored.stderr).error.details.conflicts).toEqual([{ path: 'notes.yaml', conflictPath: 'notes.yaml.conflict-2' }]);
+      expect(filesIn(dir)).toEqual(['notes.yaml', 'notes.yaml.Conflict', 'notes.yaml.conflict-2']);
+      expect(readFileSync(path.join(dir, 'notes.yaml'), 'utf8')).toBe('never synced');
+      expect(readFileSync(path.join(dir, 'notes.yaml.conflict-2'), 'utf8')).toBe('old');
+    });
+  });
 });

@@ -83,6 +83,37 @@ describe('operator commands on a database that is not there', () => {
     expect(r.code, r.stderr).toBe(0);
   });
 
+  it('--data-dir and --db may come before the command word or after it; given twice, the last one counts', () => {
+    const root = tempDir();
+    const dataDir = join(root, 'data');
+    const wrong = join(root, 'wrong');
+    // before the word: the command's (migrate creates it there, the others open it there)
+    expect(serverCli(['--data-dir', dataDir, 'migrate']).code).toBe(0);
+    expect(existsSync(join(dataDir, 'sync.db'))).toBe(true);
+    for (const args of [['gc', '--dry-run'], ['admin', 'vacuum']]) {
+      const r = serverCli(['--data-dir', dataDir, ...args]);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    // before and after the word: the one after
+    const own = serverCli(['--data-dir', wrong, 'gc', '--dry-run', '--data-dir', dataDir]);
+    expect(own.code, own.stderr).toBe(0);
+    const ownWrong = serverCli(['--data-dir', dataDir, 'admin', 'vacuum', '--data-dir', wrong]);
+    expect(ownWrong.code).toBe(1);
+    expect(ownWrong.stderr).toBe(`insomnia-sync-server: no database at ${join(wrong, 'sync.db')}: check --data-dir or --db\n`);
+    // even when it spells out the default
+    const cwd = tempDir();
+    expect(serverCli(['migrate'], cwd).code).toBe(0);
+    const spelt = serverCli(['--data-dir', wrong, 'gc', '--dry-run', '--data-dir', './insomnia-sync-data'], cwd);
+    expect(spelt.code, spelt.stderr).toBe(0);
+    const db = serverCli(['--db', `sqlite:${join(wrong, 'x.db')}`, 'gc', '--dry-run', '--db', `sqlite:${join(dataDir, 'sync.db')}`]);
+    expect(db.code, db.stderr).toBe(0);
+    // migrate as every other operator command: no database made where the first one points
+    const made = join(root, 'made');
+    expect(serverCli(['--data-dir', wrong, 'migrate', '--data-dir', made]).code).toBe(0);
+    expect(existsSync(join(made, 'sync.db'))).toBe(true);
+    expect(existsSync(wrong)).toBe(false);
+  });
+
   it('openStore with existing: true throws StoreMissingError and creates no file', async () => {
     const root = tempDir();
     await expect(openStore(undefined, root, { existing: true })).rejects.toBeInstanceOf(StoreMissingError);

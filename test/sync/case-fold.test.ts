@@ -1,6 +1,6 @@
 /** caseCollisions: names that differ only in case within one folder, files and folders, any depth. */
 import { describe, expect, it } from 'vitest';
-import { caseCollisions, caseFold, collisionText } from '../../src/sync/case-fold.js';
+import { caseCollisions, caseFold, collisionText, foldedNames } from '../../src/sync/case-fold.js';
 
 describe('caseFold', () => {
   it.each([
@@ -77,5 +77,31 @@ describe('collisionText', () => {
     expect(collisionText([['A.yaml', 'a.yaml']])).toBe('A.yaml and a.yaml');
     expect(collisionText([['X', 'x', 'ẋ']])).toBe('X, x and ẋ');
     expect(collisionText([['A', 'a'], ['B', 'b'], ['C', 'c'], ['D', 'd']], 2)).toBe('A and a; B and b (and 2 more)');
+  });
+});
+
+describe('foldedNames', () => {
+  it('finds a name spelt otherwise only where sameName says so, folding the paths at the first question', () => {
+    let folded = 0;
+    const paths = (): string[] => {
+      folded++;
+      return ['a/Notes.yaml', 'ß.json'];
+    };
+    const asked: string[] = [];
+    const names = foldedNames(paths, (a, b) => {
+      asked.push(`${a}|${b}`);
+      return b !== 'ß.json';
+    });
+    names.add('Early.json'); // before the first question: kept for it
+    expect(folded).toBe(0);
+    expect(names.alike('early.json')).toBe(true);
+    expect(names.alike('a/notes.YAML')).toBe(true);
+    expect(names.alike('a/Notes.yaml')).toBe(false); // the same name: not another spelling
+    expect(names.alike('SS.json')).toBe(false); // folds alike, but this file system keeps them apart
+    expect(names.alike('b/notes.yaml')).toBe(false);
+    expect(asked).toEqual(['early.json|Early.json', 'a/notes.YAML|a/Notes.yaml', 'SS.json|ß.json']);
+    names.add('X.conflict');
+    expect(names.alike('x.conflict')).toBe(true);
+    expect(folded).toBe(1);
   });
 });

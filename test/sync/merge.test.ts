@@ -252,6 +252,35 @@ describe('planMerge conflict paths and input checks', () => {
     expect(plan.actions).toEqual([conflict('q', f('q', 2), f('q', 3), 'q.conflict-2')]);
   });
 
+  it('with `sameName`, skips a conflict name that is a tree name or another copy spelt otherwise, asking only about such pairs', () => {
+    const asked: string[] = [];
+    const folds = (a: string, b: string): boolean => {
+      asked.push(`${a}|${b}`);
+      return true;
+    };
+    // a synced `p.Conflict` (the suffix is case-sensitive: not a copy), a remote folder `Q.CONFLICT/`, a local `r.conflict-2`
+    const plan = planMerge(
+      tree({ p: 1, q: 1, r: 1, s: 1 }),
+      tree({ p: 2, 'p.Conflict': 1, q: 2, r: 2, 'r.CONFLICT-2': 1, s: 1 }),
+      tree({ p: 3, 'p.Conflict': 1, q: 3, 'Q.CONFLICT/x': 1, r: 3, s: 1 }),
+      'conflict',
+      (p) => p === 'r.conflict',
+      folds,
+    );
+    expect(plan.actions.filter((a) => a.kind === 'conflict')).toEqual([
+      conflict('p', f('p', 2), f('p', 3), 'p.conflict-2'),
+      conflict('q', f('q', 2), f('q', 3), 'q.conflict-2'),
+      conflict('r', f('r', 2), f('r', 3), 'r.conflict-3'),
+    ]);
+    expect(asked.sort()).toEqual(['p.conflict|p.Conflict', 'q.conflict|Q.CONFLICT', 'r.conflict-2|r.CONFLICT-2']);
+
+    // --theirs: the local file's copy too; where the file system tells them apart, the plain names
+    const theirs = planMerge(tree({ p: 1 }), tree({ p: 2 }), tree({ p: 3, 'P.conflict': 1 }), 'theirs', undefined, folds);
+    expect(theirs.actions).toEqual([write('P.conflict', 1), writeAside('p', 3, 'p.conflict-2')]);
+    const apart = planMerge(tree({ p: 1 }), tree({ p: 2 }), tree({ p: 3, 'P.conflict': 1 }), 'theirs', undefined, () => false);
+    expect(apart.actions).toEqual([write('P.conflict', 1), writeAside('p', 3, 'p.conflict')]);
+  });
+
   it('does not change its inputs', () => {
     const base = tree({ p: 1 });
     const local = tree({ p: 2 });

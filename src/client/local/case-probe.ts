@@ -62,7 +62,8 @@ const foldsEverything: CaseProbe = () => true;
  * The probe a command uses: the file system's. INSOMNIA_SYNC_TEST_FOLD_CASE=1 is for the test
  * suite only (the man page's ENVIRONMENT says so): CI has no case-insensitive file system, and
  * the end-to-end tests drive the real CLI process, which can be told only through its
- * environment. It can only make a command refuse more, never write more.
+ * environment. It can only make a command refuse more, or give a conflict copy the next free
+ * name, never write more.
  */
 export function caseProbeFor(env: NodeJS.ProcessEnv): CaseProbe {
   return env.INSOMNIA_SYNC_TEST_FOLD_CASE === '1' ? foldsEverything : fileSystemProbe;

@@ -17,6 +17,7 @@ import type { ApiClient } from '../api.js';
 import { groupByBytes } from '../byte-groups.js';
 import { ConflictError, IntegrityFailure } from '../errors.js';
 import { conflictPathFor, parentDirs } from '../../sync/paths.js';
+import { foldedNames, type SameName } from '../../sync/case-fold.js';
 import { STAT_FIELDS, type StatColumns } from '../../sync/file-columns.js';
 import { lstatOrNull, parentsAreFolders } from './files.js';
 import { TaskLimiter } from './limit.js';
@@ -291,6 +292,12 @@ export interface ApplyPlan {
   seen: (rel: string) => SeenFile | undefined;
   /** names a conflict copy must not take besides what is on disk (the trees' files and folders) */
   reserved: (rel: string) => boolean;
+  /**
+   * whether two paths that differ only in case are one name in the folder: a conflict copy then
+   * takes no name that is one with a file still to be placed (one placed or there already is found
+   * on disk). Asked only when a file is set aside, only of such pairs.
+   */
+  sameName?: SameName;
 }
 
 export interface Applied {
@@ -333,7 +340,9 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
     removeEmptyParents(root, path.dirname(rel));
   }
   const targets = new Set(plan.staged.map((s) => s.target));
-  const aside = asideNamer(root, (p) => targets.has(p) || plan.reserved(p));
+  const sameName = plan.sameName;
+  const alike = sameName === undefined ? undefined : foldedNames(() => [...targets].flatMap((t) => [t, ...parentDirs(t)]), sameName);
+  const aside = asideNamer(root, (p) => targets.has(p) || plan.reserved(p), alike);
   // Each folder is checked (and made) once, not once per file in it.
   const clearDirs = new Set<string>();
   for (const s of plan.staged) {
@@ -476,15 +485,18 @@ type AsideNamer = (rel: string, blockedDir: string | null) => string;
 /**
  * Conflict names for files set aside at apply time, as the merge names them: `NAME.conflict`
  * (or `-2`…), and for a file under a folder that is now a file, the same path under a sibling
- * folder `DIR.conflict/`. Never a reserved name, one on disk, or one given before.
+ * folder `DIR.conflict/`. Never a reserved name, one on disk, or one given before, nor one that
+ * `alike` finds is one of those names spelt otherwise.
  */
-function asideNamer(root: string, reserved: (rel: string) => boolean): AsideNamer {
+function asideNamer(root: string, reserved: (rel: string) => boolean, alike?: ReturnType<typeof foldedNames>): AsideNamer {
   const given = new Set<string>();
   const relocated = new Map<string, string>();
-  const taken = (p: string): boolean => given.has(p) || reserved(p) || parentDirs(p).some((d) => given.has(d) || reserved(d)) || lstatOrNull(`${root}${path.sep}${p}`) !== null;
+  const taken = (p: string): boolean =>
+    given.has(p) || reserved(p) || parentDirs(p).some((d) => given.has(d) || reserved(d)) || lstatOrNull(`${root}${path.sep}${p}`) !== null || (alike?.alike(p) ?? false);
   const fresh = (p: string): string => {
     const name = conflictPathFor(p, taken);
     given.add(name);
+    alike?.add(name);
     return name;
   };
   return (rel, blockedDir) => {

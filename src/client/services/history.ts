@@ -23,7 +23,7 @@ import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSig
 import { NAME_A_WORKSPACE_HINT, openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
 import { refuseCaseCollisionsHere } from './pull.js';
-import { fileSystemProbe, refuseCaseCollisions, type CaseProbe } from '../local/case-probe.js';
+import { fileSystemProbe, refuseCaseCollisions, sameNameThere, type CaseProbe } from '../local/case-probe.js';
 import { caseCollisions } from '../../sync/case-fold.js';
 
 export interface LogEntry {
@@ -211,7 +211,8 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
   const staged = await stageRemoteFiles(remoteFiles);
   // Like pull: a file changed since the scan (after the confirmation, or during the download) is
   // not what you agreed to overwrite: it stays, and the snapshot's version goes beside it.
-  const applied = applyStaged(root, { staged, deletes, seen, reserved });
+  // a copy beside a file in the way takes no name that is one with a file still to come, in any spelling
+  const applied = applyStaged(root, { staged, deletes, seen, reserved, sameName: (a, b) => sameNameThere(root, a, b, caseProbe) });
   ctx.progress.stop();
   const result: RestoreResult = { workspaceId, snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length, leftOut: target.leftOut.map((f) => f.path) };
   const conflicts: RestoreConflict[] = [

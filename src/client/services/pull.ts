@@ -28,7 +28,7 @@ import { recordBaseEpoch, recordedBaseEpoch } from '../local/base-epoch.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
 import { cannotWrite, checkNewPath } from '../local/new-path.js';
 import { takeBackOnExit } from '../local/take-back.js';
-import { caseRenames, fileSystemProbe, refuseCaseCollisions, type CaseProbe } from '../local/case-probe.js';
+import { caseRenames, fileSystemProbe, refuseCaseCollisions, sameNameThere, type CaseProbe } from '../local/case-probe.js';
 import { caseCollisions } from '../../sync/case-fold.js';
 
 export interface PullConflict {
@@ -176,7 +176,9 @@ async function pullInto(
     const localKey = await localBlobIdKey(p, session, remote.ring, folder.root, index.base);
     // a file it cannot read stops the pull only where the remote changed it (untouchedByRemote)
     const local = await readLocalTree(p, folder.root, index, async () => localKey, undefined, untouchedByRemote(index, newest.manifest.files));
-    const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)));
+    // A conflict copy's name is fresh, on a file system that folds case also in any spelling.
+    const sameName = (a: string, b: string): boolean => sameNameThere(folder.root, a, b, caseProbe);
+    const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)), sameName);
     fetches = [];
     /** --theirs over a local change: the local file, copied aside before it is replaced or deleted */
     const asides: { path: string; aside: string }[] = [];
@@ -212,6 +214,7 @@ async function pullInto(
         chmods,
         seen: seenIn(local.files),
         reserved: treeNames(local.files.paths, newest.manifest.files.map((f) => f.path)),
+        sameName,
       });
     } catch (err) {
       // nothing was replaced, or what was is put back: the copies are not needed

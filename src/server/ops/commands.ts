@@ -1,7 +1,9 @@
 /**
- * Operator sub-commands of `insomnia-sync-server` besides `migrate`: `backup --out FILE`, `gc` and
- * `admin export-user EMAIL`, `admin delete-unverified EMAIL`. Each opens the existing store without migrating it (a backup must not
- * change what it copies), does one job and closes it. Like main.ts, the only place here that prints.
+ * Operator sub-commands of `insomnia-sync-server` besides `migrate`: `backup --out FILE`, `gc`,
+ * `admin vacuum`, `admin export-user EMAIL` and `admin delete-unverified EMAIL`. Each opens the
+ * existing store without migrating it (a backup must not change what it copies), does one job and
+ * closes it. Like main.ts, the only place here that prints. All of them, `migrate` too, take
+ * `--data-dir` and `--db` through withStoreOptions.
  */
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -9,17 +11,45 @@ import type { Command } from 'commander';
 import { openStore } from '../../storage/open.js';
 import { StoreMissingError, type EraseReport, type Store } from '../../storage/store.js';
 
-interface StoreOptions {
+export interface StoreOptions {
   dataDir: string;
   db?: string;
 }
 
-/** Options given before the sub-command belong to the parent program; the sub-command's own win. */
-function storeOptions(program: Command, own: StoreOptions): StoreOptions {
-  const parent = program.opts<StoreOptions>();
-  const dataDir = program.getOptionValueSource('dataDir') === 'cli' && own.dataDir === './insomnia-sync-data' ? parent.dataDir : own.dataDir;
-  const db = own.db ?? parent.db;
+const DEFAULT_DATA_DIR = './insomnia-sync-data';
+
+/**
+ * The `--data-dir` and `--db` of every operator command, added after its own options (the order
+ * `--help` lists them in): of an existing database, which the command never creates, or, for
+ * `migrate` (`creates`), of the one it migrates, made if missing. Read them with storeOptions.
+ */
+export function withStoreOptions(command: Command, creates = false): Command {
+  return creates
+    ? command.option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR).option('--db <url>', 'database: sqlite:PATH or postgres://…')
+    : command
+        .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', DEFAULT_DATA_DIR)
+        .option('--db <url>', 'existing database: sqlite:PATH or postgres://…');
+}
+
+/** The store an operator command names with `--data-dir` and `--db`, before the command word or after it. */
+export function storeOptions(command: Command): StoreOptions {
+  const dataDir = sharedOption<string>(command, 'dataDir')!;
+  const db = sharedOption<string>(command, 'db');
   return db !== undefined ? { dataDir, db } : { dataDir };
+}
+
+/**
+ * The value of an option a command shares with the program (`--data-dir`, `--db`,
+ * `--mail-outbox`): commander hands such an option to the program wherever it stands on the line,
+ * before the command word or after it (the last one given wins), so the command's own declaration
+ * only lists it in the command's --help and holds its default. The program's value when given
+ * there, else the command's.
+ */
+function sharedOption<T>(command: Command, key: string): T | undefined {
+  let program = command;
+  while (program.parent) program = program.parent;
+  const from = command.getOptionValueSource(key) !== 'cli' && program.getOptionValueSource(key) === 'cli' ? program : command;
+  return from.opts<Record<string, T | undefined>>()[key];
 }
 
 /**
@@ -42,108 +72,104 @@ async function withStore<R>(opts: StoreOptions, job: (store: Store) => Promise<R
 }
 
 export function registerOpsCommands(program: Command): void {
-  program
-    .command('backup')
-    .description('write a consistent copy of the database to FILE while the server keeps running')
-    .requiredOption('--out <file>', 'the new backup file (never overwritten)')
-    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
-    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
-    .action(async (opts: StoreOptions & { out: string }) => {
-      const { backupStore } = await import('./backup.js');
-      // a backup is the database's content: for this user only, like everything the server writes
-      process.umask(0o077);
-      // Ctrl-C or a service manager's SIGTERM stops the copy between two steps and removes the
-      // partial file; a second signal ends the process at once
-      const interrupt = new AbortController();
-      const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new Error(`backup interrupted by ${signal}; nothing written`));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const res = await withStore(storeOptions(program, opts), (store) => backupStore(store, opts.out, { signal: interrupt.signal }));
-        process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
-      } finally {
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-      }
-    });
+  withStoreOptions(
+    program
+      .command('backup')
+      .description('write a consistent copy of the database to FILE while the server keeps running')
+      .requiredOption('--out <file>', 'the new backup file (never overwritten)'),
+  ).action(async (opts: { out: string }, command: Command) => {
+    const { backupStore } = await import('./backup.js');
+    // a backup is the database's content: for this user only, like everything the server writes
+    process.umask(0o077);
+    // Ctrl-C or a service manager's SIGTERM stops the copy between two steps and removes the
+    // partial file; a second signal ends the process at once
+    const interrupt = new AbortController();
+    const onSignal = (signal: NodeJS.Signals): void => interrupt.abort(new Error(`backup interrupted by ${signal}; nothing written`));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const res = await withStore(storeOptions(command), (store) => backupStore(store, opts.out, { signal: interrupt.signal }));
+      process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  });
 
-  program
-    .command('gc')
-    .description('delete blobs no snapshot references (uploads of pushes that never finished), and sessions and invitations that ended; safe while the server runs')
-    .option('--dry-run', 'only count what would be deleted')
-    .option('--grace <hours>', 'skip workspaces with uploads or blob checks in the last this many hours', '1')
-    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
-    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
-    .action(async (opts: StoreOptions & { dryRun?: boolean; grace: string }) => {
-      const graceHours = Number(opts.grace);
-      if (!/^\d+(\.\d+)?$/.test(opts.grace) || graceHours <= 0) throw new Error('--grace: expected a positive number of hours');
-      const { runGc, describeGc, shareWithServer } = await import('./gc.js');
-      const dryRun = opts.dryRun === true;
-      const report = await withStore(storeOptions(program, opts), (store) => runGc(store, { graceHours, dryRun, pause: shareWithServer() }));
-      process.stdout.write(`${describeGc(report, dryRun)}\n`);
-    });
+  withStoreOptions(
+    program
+      .command('gc')
+      .description('delete blobs no snapshot references (uploads of pushes that never finished), and sessions and invitations that ended; safe while the server runs')
+      .option('--dry-run', 'only count what would be deleted')
+      .option('--grace <hours>', 'skip workspaces with uploads or blob checks in the last this many hours', '1'),
+  ).action(async (opts: { dryRun?: boolean; grace: string }, command: Command) => {
+    const graceHours = Number(opts.grace);
+    if (!/^\d+(\.\d+)?$/.test(opts.grace) || graceHours <= 0) throw new Error('--grace: expected a positive number of hours');
+    const { runGc, describeGc, shareWithServer } = await import('./gc.js');
+    const dryRun = opts.dryRun === true;
+    const report = await withStore(storeOptions(command), (store) => runGc(store, { graceHours, dryRun, pause: shareWithServer() }));
+    process.stdout.write(`${describeGc(report, dryRun)}\n`);
+  });
 
   const admin = program.command('admin').description('operator tools');
-  admin
-    .command('vacuum')
-    .description(
-      'make the database files forget deleted rows of service data (emails, names, IP addresses): on PostgreSQL rewrite the tables that hold them (VACUUM FULL, as their owner); on SQLite truncate the write-ahead log',
-    )
-    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
-    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
-    .action(async (opts: StoreOptions) => {
-      const report = await withStore(storeOptions(program, opts), (store) => store.eraseDeletedRows());
-      process.stdout.write(`${describeErase(report)}\n`);
-    });
-  admin
-    .command('delete-unverified')
-    .description('delete an account whose email address was never confirmed, freeing the address (someone signed up with an address not theirs); never a confirmed one')
-    .argument('<email>', 'the account email')
-    .option('--mail-outbox <dir>', 'also remove waiting mails to or from the account from this outbox folder (default DATA_DIR/outbox)')
-    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
-    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
-    .action(async (email: string, opts: StoreOptions & { mailOutbox?: string }) => {
-      const { deleteUnverified, describeUnverifiedDeletion } = await import('./delete-unverified.js');
-      const where = storeOptions(program, opts);
-      const outbox = resolve(opts.mailOutbox ?? resolve(where.dataDir, 'outbox'));
-      const done = await withStore(where, (store) => deleteUnverified(store, email, outbox));
-      process.stdout.write(`${describeUnverifiedDeletion(done)}\n`);
-    });
-  admin
-    .command('export-user')
-    .description("print one account's service data and ciphertext as JSON (what a disclosure could hand over)")
-    .argument('<email>', 'the account email')
-    .option('--out <file>', 'write to this new file (mode 0600) instead of standard output')
-    .option('--data-dir <dir>', 'data directory of an existing database (nothing is created)', './insomnia-sync-data')
-    .option('--db <url>', 'existing database: sqlite:PATH or postgres://…')
-    .action(async (email: string, opts: StoreOptions & { out?: string }) => {
-      const { exportUser, exportUserToFile } = await import('./export-user.js');
-      if (opts.out) {
-        // written beside --out and moved there when complete: a failure or an interrupt never
-        // leaves a truncated export at --out, nor the temporary file
-        const out = resolve(opts.out);
-        let temp: string | undefined;
-        const interrupted = (signal: NodeJS.Signals): void => {
-          if (temp) rmSync(temp, { force: true });
-          process.kill(process.pid, signal);
-        };
-        process.once('SIGINT', interrupted);
-        process.once('SIGTERM', interrupted);
-        try {
-          await withStore(storeOptions(program, opts), (store) => exportUserToFile(store, email, out, { onTemp: (path) => (temp = path) }));
-        } finally {
-          process.off('SIGINT', interrupted);
-          process.off('SIGTERM', interrupted);
-        }
-        return;
+  withStoreOptions(
+    admin
+      .command('vacuum')
+      .description(
+        'make the database files forget deleted rows of service data (emails, names, IP addresses): on PostgreSQL rewrite the tables that hold them (VACUUM FULL, as their owner); on SQLite truncate the write-ahead log',
+      ),
+  ).action(async (_opts: unknown, command: Command) => {
+    const report = await withStore(storeOptions(command), (store) => store.eraseDeletedRows());
+    process.stdout.write(`${describeErase(report)}\n`);
+  });
+  withStoreOptions(
+    admin
+      .command('delete-unverified')
+      .description('delete an account whose email address was never confirmed, freeing the address (someone signed up with an address not theirs); never a confirmed one')
+      .argument('<email>', 'the account email')
+      .option('--mail-outbox <dir>', 'also remove waiting mails to or from the account from this outbox folder (default DATA_DIR/outbox)'),
+  ).action(async (email: string, _opts: unknown, command: Command) => {
+    const { deleteUnverified, describeUnverifiedDeletion } = await import('./delete-unverified.js');
+    const where = storeOptions(command);
+    // the server has a --mail-outbox too: commander hands the one on this line to the program
+    const outbox = resolve(sharedOption<string>(command, 'mailOutbox') ?? resolve(where.dataDir, 'outbox'));
+    const done = await withStore(where, (store) => deleteUnverified(store, email, outbox));
+    process.stdout.write(`${describeUnverifiedDeletion(done)}\n`);
+  });
+  withStoreOptions(
+    admin
+      .command('export-user')
+      .description("print one account's service data and ciphertext as JSON (what a disclosure could hand over)")
+      .argument('<email>', 'the account email')
+      .option('--out <file>', 'write to this new file (mode 0600) instead of standard output'),
+  ).action(async (email: string, opts: { out?: string }, command: Command) => {
+    const { exportUser, exportUserToFile } = await import('./export-user.js');
+    if (opts.out) {
+      // written beside --out and moved there when complete: a failure or an interrupt never
+      // leaves a truncated export at --out, nor the temporary file
+      const out = resolve(opts.out);
+      let temp: string | undefined;
+      const interrupted = (signal: NodeJS.Signals): void => {
+        if (temp) rmSync(temp, { force: true });
+        process.kill(process.pid, signal);
+      };
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
+      try {
+        await withStore(storeOptions(command), (store) => exportUserToFile(store, email, out, { onTemp: (path) => (temp = path) }));
+      } finally {
+        process.off('SIGINT', interrupted);
+        process.off('SIGTERM', interrupted);
       }
-      // a reader that stops early (`| head`) is not an error
-      process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'EPIPE') process.exit(0);
-      });
-      const write = (chunk: string): Promise<void> => new Promise((ok, fail) => process.stdout.write(chunk, (err) => (err ? fail(err) : ok())));
-      await withStore(storeOptions(program, opts), (store) => exportUser(store, email, write));
+      return;
+    }
+    // a reader that stops early (`| head`) is not an error
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
     });
+    const write = (chunk: string): Promise<void> => new Promise((ok, fail) => process.stdout.write(chunk, (err) => (err ? fail(err) : ok())));
+    await withStore(storeOptions(command), (store) => exportUser(store, email, write));
+  });
 }
 
 /** One line saying what `admin vacuum` did and what still holds deleted rows. */
