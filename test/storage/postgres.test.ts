@@ -541,9 +541,11 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
   });
 
   // Lock order: the deletions lock the account (deleteUser), then teams (deleteUser, deleteTeam),
-  // then what hangs off them (workspaces, invitations, members). An acceptance that locked the
-  // invitation first and then waited for the team or account (its membership's foreign keys) was
-  // waited for in turn by a deletion holding them: a deadlock.
+  // then workspaces (deleteTeam, deleteWorkspace, deleteUser), then what hangs off them
+  // (invitations, members, tokens). An acceptance that locked the invitation first and then waited
+  // for the team or account (its membership's foreign keys), or an account deletion that deleted
+  // invitations or tokens before it locked the workspaces, was waited for in turn by a deletion
+  // holding them: a deadlock.
 
   it('acceptInvitation behind a deletion of its team: no_team, nothing stored, no deadlock', async () => {
     const { url, store, user } = await setUp({ deadlocksHang: true });
@@ -607,6 +609,63 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
       expect(result).toEqual({ ok: false, reason: 'unknown' });
       expect(await store.getUserById(user.id)).toBeNull();
       expect((await store.teamMembers(teamId)).map((m) => m.userId)).not.toContain(joiner.id);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("deleteUser of a former member (its write token kept, its accepted invitation) while the team is deleted: both go, no deadlock", async () => {
+    const { url, store, user } = await setUp({ deadlocksHang: true });
+    try {
+      const { owner, teamId, teamWs } = await withTeam(store, user);
+      expect(await store.createAccessToken(token(teamWs, user.id))).toEqual({ ok: true });
+      expect(await store.leaveTeam(teamId, user.id, new Date())).toEqual({ ok: true, rotationPending: true });
+      // the holder stops deleteTeam after it deleted the team's workspaces, at the team's members
+      const result = await behindDeletion(
+        url,
+        'SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2 FOR KEY SHARE',
+        [teamId, owner.id],
+        () => store.deleteTeam(teamId, owner.id, new Date(0)),
+        deleteAccount(store, user),
+      );
+      expect(result).toMatchObject({ ok: true });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect(await store.getTeam(teamId)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("deleteTeam while a former member's account is deleted, its write tokens in two of the team's workspaces: both go, no deadlock", async () => {
+    const { url, store, user } = await setUp({ deadlocksHang: true });
+    try {
+      const { owner, teamId } = await withTeam(store, user);
+      // stored high id first: a deletion that locks them as it finds them takes them in the other order than by id
+      const [high, low] = [`ff${hex(15)}`, `00${hex(15)}`];
+      for (const id of [high, low]) {
+        expect((await store.createWorkspace({ id, teamId, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() })).ok).toBe(true);
+        expect(await store.createAccessToken(token(id, user.id))).toEqual({ ok: true });
+      }
+      expect(await store.leaveTeam(teamId, user.id, new Date())).toEqual({ ok: true, rotationPending: true });
+      // the holder stops the account deletion at the first of them by id, and the team deletion behind it
+      const result = await behindDeletion(url, lockWorkspace, [low], deleteAccount(store, user), () => store.deleteTeam(teamId, owner.id, new Date(0)));
+      expect(result).toMatchObject({ ok: true, removed: { workspaces: 3 } });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect(await store.getTeam(teamId)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('deleteWorkspace of a workspace of the account being deleted, with its access token: both go, no deadlock', async () => {
+    const { url, store, user, wsId } = await setUp({ deadlocksHang: true });
+    try {
+      expect(await store.createAccessToken(token(wsId, user.id))).toEqual({ ok: true });
+      // the holder stops the workspace deletion before it starts, and the account deletion when it comes to the workspace
+      const result = await behindDeletion(url, 'SELECT 1 FROM workspaces WHERE id = $1 FOR KEY SHARE', [wsId], () => store.deleteWorkspace(wsId), deleteAccount(store, user));
+      expect(result).toMatchObject({ ok: true });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect(await store.getWorkspace(wsId)).toBeNull();
     } finally {
       await store.close();
     }

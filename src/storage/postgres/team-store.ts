@@ -328,6 +328,9 @@ export async function deleteTeam(db: PgDb, teamId: string, userId: string, count
     if (!team || !me || me.pending === true) return { ok: false, reason: 'not_member' };
     if (team.personal === true) return { ok: false, reason: 'personal' };
     if (me.role !== 'owner') return { ok: false, reason: 'not_owner' };
+    // Its workspaces next, by id, as an account deletion locks those its write tokens are kept for:
+    // deleted as the DELETE below finds them, two such could be taken in the other order (a deadlock).
+    await tx.query('SELECT 1 FROM workspaces WHERE team_id = $1 ORDER BY id FOR UPDATE', [teamId]);
     const count = async (sql: string): Promise<number> => Number((await tx.query(`SELECT count(*) AS n ${sql}`, [teamId]))[0]?.n ?? 0);
     const inTeam = 'IN (SELECT id FROM workspaces WHERE team_id = $1)';
     const removed = {
