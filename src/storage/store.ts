@@ -507,7 +507,9 @@ export interface Store {
   /**
    * Accepts atomically: only an unused, unexpired code sent to `email` makes the user an accepted
    * (not yet confirmed) member with the invited role, marks the code used and the address verified.
-   * A code for another address is not used up.
+   * A code for another address is not used up. `no_user` (checked first) when the account is gone,
+   * `no_team` when the team was deleted while this ran (one deleted before took its invitations:
+   * `unknown`); nothing stored either way.
    */
   acceptInvitation(codeHash: Uint8Array, userId: string, email: string, now: Date): Promise<AcceptInvitationResult>;
   /**
@@ -830,7 +832,7 @@ export interface InvitationRecord {
 
 export type AcceptInvitationResult =
   | { ok: true; teamId: string; teamName: string; role: TeamRole }
-  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'other_address' | 'already_member' };
+  | { ok: false; reason: 'unknown' | 'used' | 'expired' | 'other_address' | 'already_member' | 'no_team' | 'no_user' };
 
 export type ConfirmMemberResult =
   | { ok: true }

@@ -343,9 +343,20 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
     }
   }
 
-  async function setUp() {
-    const url = await db.freshSchema();
-    const store = await openPostgresStore(url);
+  /**
+   * `deadlocksHang`: the store's connections never run PostgreSQL's deadlock check (deadlock_timeout
+   * an hour), so two transactions that lock in opposite orders wait until the statement timeout (8 s)
+   * ends one with an error, instead of the check failing one after a second and db.tx retrying it
+   * unseen: a test of a lock order then fails, whatever the retry answers.
+   */
+  async function setUp(opts: { deadlocksHang?: boolean } = {}) {
+    let url = await db.freshSchema();
+    if (opts.deadlocksHang) {
+      const u = new URL(url);
+      u.searchParams.set('options', `${u.searchParams.get('options') ?? ''} -c deadlock_timeout=1h`.trim());
+      url = u.toString();
+    }
+    const store = await openPostgresStore(url, opts.deadlocksHang ? { statementTimeoutMs: 8000 } : {});
     const user = newUser();
     await store.createUser(user);
     const wsId = hex(16);
@@ -426,6 +437,13 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
     return { owner, teamId, teamWs, pending };
   }
   const deleteAccount = (store: Store, user: NewUser) => () => store.deleteUser(user.id, user.authKeyHash);
+  /** An open invitation of `teamId` to `email` sent by `invitedBy`; its code's hash. */
+  async function invite(store: Store, teamId: string, invitedBy: string, email: string): Promise<Uint8Array> {
+    const codeHash = new Uint8Array(randomBytes(32));
+    const at = new Date();
+    expect(await store.createInvitation({ id: hex(16), teamId, email, role: 'member', codeHash, invitedBy, createdAt: at, expiresAt: new Date(at.getTime() + 60_000) })).toEqual({ ok: true });
+    return codeHash;
+  }
 
   it('createTeam behind an account deletion: no_user, no team', async () => {
     const { url, store, user } = await setUp();
@@ -517,6 +535,137 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
       expect(await store.getUserById(user.id)).toBeNull();
       expect((await store.teamAccess(teamId, user.id)).state).toBe('former');
       expect(await store.workspaceFormerAccessTokens(teamWs)).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  // Lock order: the deletions lock the account (deleteUser), then teams (deleteUser, deleteTeam),
+  // then workspaces (deleteTeam, deleteWorkspace, deleteUser), then what hangs off them
+  // (invitations, members, tokens). An acceptance that locked the invitation first and then waited
+  // for the team or account (its membership's foreign keys), or an account deletion that deleted
+  // invitations or tokens before it locked the workspaces, was waited for in turn by a deletion
+  // holding them: a deadlock.
+
+  it('acceptInvitation behind a deletion of its team: no_team, nothing stored, no deadlock', async () => {
+    const { url, store, user } = await setUp({ deadlocksHang: true });
+    try {
+      const { owner, teamId, teamWs } = await withTeam(store, user);
+      const joiner = newUser();
+      await store.createUser(joiner);
+      const code = await invite(store, teamId, owner.id, joiner.email);
+      // the holder stops deleteTeam after it locked the team, at the team's workspaces
+      const result = await behindDeletion(url, lockWorkspace, [teamWs], () => store.deleteTeam(teamId, owner.id, new Date(0)), () =>
+        store.acceptInvitation(code, joiner.id, joiner.email, new Date()),
+      );
+      expect(result).toEqual({ ok: false, reason: 'no_team' });
+      expect(await store.getTeam(teamId)).toBeNull();
+      expect((await store.listTeamsOfUser(joiner.id)).map((t) => t.id)).toEqual([joiner.personalTeam.id]);
+      expect((await store.getAccountMeta(joiner.id))!.verifiedAt).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('acceptInvitation behind the deletion of the accepting account: no_user, nothing stored, no deadlock', async () => {
+    const { url, store, user } = await setUp({ deadlocksHang: true });
+    try {
+      const { owner, teamId } = await withTeam(store, user);
+      const joiner = newUser();
+      await store.createUser(joiner);
+      const code = await invite(store, teamId, owner.id, joiner.email);
+      // the holder stops deleteUser after it locked the account, at its (personal) team
+      const result = await behindDeletion(
+        url,
+        'SELECT 1 FROM teams WHERE id = $1 FOR UPDATE',
+        [joiner.personalTeam.id],
+        deleteAccount(store, joiner),
+        () => store.acceptInvitation(code, joiner.id, joiner.email, new Date()),
+      );
+      expect(result).toEqual({ ok: false, reason: 'no_user' });
+      expect(await store.getUserById(joiner.id)).toBeNull();
+      expect((await store.teamMembers(teamId)).map((m) => m.userId)).not.toContain(joiner.id);
+      expect(await store.listInvitations(teamId, new Date(0))).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("acceptInvitation behind the deletion of the inviter's account: unknown (the invitation was withdrawn), nothing stored, no deadlock", async () => {
+    const { url, store, user } = await setUp({ deadlocksHang: true });
+    try {
+      const { teamId } = await withTeam(store, user);
+      const joiner = newUser();
+      await store.createUser(joiner);
+      const code = await invite(store, teamId, user.id, joiner.email);
+      // the holder stops deleteUser after it locked the account and its teams, at the invitation it accepted
+      const result = await behindDeletion(
+        url,
+        'SELECT 1 FROM team_invitations WHERE accepted_by = $1 FOR UPDATE',
+        [user.id],
+        deleteAccount(store, user),
+        () => store.acceptInvitation(code, joiner.id, joiner.email, new Date()),
+      );
+      expect(result).toEqual({ ok: false, reason: 'unknown' });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect((await store.teamMembers(teamId)).map((m) => m.userId)).not.toContain(joiner.id);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("deleteUser of a former member (its write token kept, its accepted invitation) while the team is deleted: both go, no deadlock", async () => {
+    const { url, store, user } = await setUp({ deadlocksHang: true });
+    try {
+      const { owner, teamId, teamWs } = await withTeam(store, user);
+      expect(await store.createAccessToken(token(teamWs, user.id))).toEqual({ ok: true });
+      expect(await store.leaveTeam(teamId, user.id, new Date())).toEqual({ ok: true, rotationPending: true });
+      // the holder stops deleteTeam after it deleted the team's workspaces, at the team's members
+      const result = await behindDeletion(
+        url,
+        'SELECT 1 FROM team_members WHERE team_id = $1 AND user_id = $2 FOR KEY SHARE',
+        [teamId, owner.id],
+        () => store.deleteTeam(teamId, owner.id, new Date(0)),
+        deleteAccount(store, user),
+      );
+      expect(result).toMatchObject({ ok: true });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect(await store.getTeam(teamId)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("deleteTeam while a former member's account is deleted, its write tokens in two of the team's workspaces: both go, no deadlock", async () => {
+    const { url, store, user } = await setUp({ deadlocksHang: true });
+    try {
+      const { owner, teamId } = await withTeam(store, user);
+      // stored high id first: a deletion that locks them as it finds them takes them in the other order than by id
+      const [high, low] = [`ff${hex(15)}`, `00${hex(15)}`];
+      for (const id of [high, low]) {
+        expect((await store.createWorkspace({ id, teamId, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() })).ok).toBe(true);
+        expect(await store.createAccessToken(token(id, user.id))).toEqual({ ok: true });
+      }
+      expect(await store.leaveTeam(teamId, user.id, new Date())).toEqual({ ok: true, rotationPending: true });
+      // the holder stops the account deletion at the first of them by id, and the team deletion behind it
+      const result = await behindDeletion(url, lockWorkspace, [low], deleteAccount(store, user), () => store.deleteTeam(teamId, owner.id, new Date(0)));
+      expect(result).toMatchObject({ ok: true, removed: { workspaces: 3 } });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect(await store.getTeam(teamId)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('deleteWorkspace of a workspace of the account being deleted, with its access token: both go, no deadlock', async () => {
+    const { url, store, user, wsId } = await setUp({ deadlocksHang: true });
+    try {
+      expect(await store.createAccessToken(token(wsId, user.id))).toEqual({ ok: true });
+      // the holder stops the workspace deletion before it starts, and the account deletion when it comes to the workspace
+      const result = await behindDeletion(url, 'SELECT 1 FROM workspaces WHERE id = $1 FOR KEY SHARE', [wsId], () => store.deleteWorkspace(wsId), deleteAccount(store, user));
+      expect(result).toMatchObject({ ok: true });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect(await store.getWorkspace(wsId)).toBeNull();
     } finally {
       await store.close();
     }

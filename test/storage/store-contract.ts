@@ -506,7 +506,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.countInvitationsBy(owner.id, T0)).toBe(1);
       });
 
-      it('an account deleted after the checks: its team, invitation, activation code and mail record answer no_user, storing nothing', async () => {
+      it('an account deleted after the checks: its team, invitation, acceptance, activation code and mail record answer no_user, storing nothing', async () => {
         const { owner, teamId } = await sharedTeam();
         const gone = newUser();
         expect(await store.createUser(gone)).toEqual({ ok: true });
@@ -529,6 +529,13 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
         expect(await store.recordActivationMail(gone.id, later(3), [])).toEqual({ ok: false, reason: 'no_user' });
         expect(await store.recordActivationMail(gone.id, later(3), [{ max: 3, since: T0 }])).toEqual({ ok: false, reason: 'no_user' });
         expect(await store.releaseActivationMail(gone.id, later(3))).toBe(false);
+        // an invitation to the address, sent after the deletion took those before: not used up by the gone account
+        const late = code();
+        expect(await store.createInvitation({ id: hex(16), teamId, email: gone.email, role: 'member', codeHash: late, invitedBy: owner.id, createdAt: later(3), expiresAt: later(1000) })).toEqual({ ok: true });
+        expect(await store.acceptInvitation(late, gone.id, gone.email, later(4))).toEqual({ ok: false, reason: 'no_user' });
+        expect(await store.acceptInvitation(code(), gone.id, gone.email, later(4))).toEqual({ ok: false, reason: 'no_user' });
+        expect((await store.teamMembers(teamId)).map((m) => m.userId)).not.toContain(gone.id);
+        expect((await store.listInvitations(teamId, later(4))).map((i) => i.email)).toEqual([gone.email]);
         // the owner, still there, is answered as before
         expect(await store.setEmailVerification(owner.id, owner.email, code(), later(100))).toEqual({ ok: true });
         expect(await store.recordActivationMail(owner.id, later(3), [])).toEqual({ ok: true });

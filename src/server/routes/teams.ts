@@ -234,7 +234,8 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       const code = normalizeCode(request.body.code);
       if (code === null) throw badRequest('that is not an invite code (16 letters and digits, e.g. ABCD-EFGH-JKMN-PQRS)');
       const user = await store.getUserById(getAuth(request).userId);
-      if (!user) throw notFound('account not found');
+      // deleted after the session check, here or in the store: as a request after the deletion
+      if (!user) throw unauthorized();
       const result = await store.acceptInvitation(codeHash(code), user.id, user.email, ctx.now());
       if (result.ok) return { teamId: result.teamId, teamName: result.teamName, role: result.role };
       switch (result.reason) {
@@ -251,6 +252,11 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
           throw new ApiError('forbidden', `this invitation was sent to another address, not ${user.email}`);
         case 'already_member':
           throw new ApiError('conflict', 'you are already a member of this team');
+        case 'no_user':
+          throw unauthorized();
+        // deleted while this request ran (one deleted before took its invitations: an unknown code)
+        case 'no_team':
+          throw notFound('the team of this invitation was deleted');
       }
     },
   });

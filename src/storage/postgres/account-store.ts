@@ -216,6 +216,19 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
     }
     // Teams nobody else belongs to go with the account: no one else could ever read them.
     const ownTeams = memberships.filter((m) => Number(m.others) === 0).map((m) => String(m.id));
+    // The workspaces this goes on to delete or refer to, locked now, before the invitations and
+    // tokens, in the order deleteTeam (team, workspaces, then members and invitations) and
+    // deleteWorkspace (workspace, then its tokens) lock them: those of the teams that go with the
+    // account FOR UPDATE (deleted below), those its write tokens are kept for (former_access_tokens
+    // below) FOR KEY SHARE, what that foreign key takes. Locked after the invitations and tokens, a
+    // deleteTeam of a team it had left, or a deleteWorkspace of one of its own, deadlocked with it.
+    // One whose deletion commits meanwhile is skipped, and not counted.
+    if (ownTeams.length > 0) await tx.query('SELECT 1 FROM workspaces WHERE team_id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ownTeams]);
+    await tx.query(
+      `SELECT 1 FROM workspaces WHERE id IN (SELECT workspace_id FROM access_tokens WHERE created_by = $1 AND scope = 'write')
+       ORDER BY id FOR KEY SHARE`,
+      [userId],
+    );
 
     const removed: DeletionCounts = {
       sessions: await count('SELECT count(*) AS n FROM sessions WHERE user_id = $1', [userId]),

@@ -166,11 +166,25 @@ export async function withdrawInvitation(db: PgDb, teamId: string, email: string
 
 export async function acceptInvitation(db: PgDb, codeHash: Uint8Array, userId: string, email: string, now: Date): Promise<AcceptInvitationResult> {
   return db.tx(async (tx): Promise<AcceptInvitationResult> => {
-    const [inv] = await tx.query(
-      `SELECT i.id, i.team_id, i.email, i.role, i.expires_at, i.accepted_at, t.name FROM team_invitations i
-       JOIN teams t ON t.id = i.team_id WHERE i.code_hash = $1 FOR UPDATE OF i`,
-      [Buffer.from(codeHash)],
-    );
+    // Locked in the order the deletions lock them: the account (deleteUser: account, then its teams,
+    // then invitations), the team (deleteTeam: team, then workspaces, members, invitations), the
+    // invitation. Locking the invitation first and then waiting on the team or account (the
+    // membership's foreign keys) deadlocked with a deletion holding them and waiting for it.
+    // The account FOR NO KEY UPDATE, the lock the verified_at update below takes: an account
+    // deletion waits, or committed first and the row is gone.
+    if (!(await tx.query('SELECT 1 FROM users WHERE id = $1 FOR NO KEY UPDATE', [userId])).length) return { ok: false, reason: 'no_user' };
+    const [found] = await tx.query('SELECT id, team_id FROM team_invitations WHERE code_hash = $1', [Buffer.from(codeHash)]);
+    if (!found) return { ok: false, reason: 'unknown' };
+    // The team FOR KEY SHARE (what the membership's foreign key takes): a deleteTeam holding it
+    // finishes first and the team is gone (its invitations with it), or it waits for this.
+    const [team] = await tx.query('SELECT name FROM teams WHERE id = $1 FOR KEY SHARE', [found.team_id]);
+    if (!team) return { ok: false, reason: 'no_team' };
+    // Then the invitation, as it is now: one withdrawn or replaced meanwhile (an inviter's account
+    // deletion withdraws theirs) has another code_hash and is not found.
+    const [inv] = await tx.query('SELECT id, team_id, email, role, expires_at, accepted_at FROM team_invitations WHERE id = $1 AND code_hash = $2 FOR UPDATE', [
+      found.id,
+      Buffer.from(codeHash),
+    ]);
     if (!inv) return { ok: false, reason: 'unknown' };
     if (inv.accepted_at !== null) return { ok: false, reason: 'used' };
     if (date(inv.expires_at).getTime() <= now.getTime()) return { ok: false, reason: 'expired' };
@@ -191,7 +205,7 @@ export async function acceptInvitation(db: PgDb, codeHash: Uint8Array, userId: s
     // the code reached this address: that proves it as well as an activation code would
     await tx.exec('UPDATE users SET verified_at = $1 WHERE id = $2 AND verified_at IS NULL', [now, userId]);
     await tx.exec('DELETE FROM email_verifications WHERE user_id = $1', [userId]);
-    return { ok: true, teamId, teamName: String(inv.name), role: asRole(inv.role) };
+    return { ok: true, teamId, teamName: String(team.name), role: asRole(inv.role) };
   });
 }
 
@@ -314,6 +328,9 @@ export async function deleteTeam(db: PgDb, teamId: string, userId: string, count
     if (!team || !me || me.pending === true) return { ok: false, reason: 'not_member' };
     if (team.personal === true) return { ok: false, reason: 'personal' };
     if (me.role !== 'owner') return { ok: false, reason: 'not_owner' };
+    // Its workspaces next, by id, as an account deletion locks those its write tokens are kept for:
+    // deleted as the DELETE below finds them, two such could be taken in the other order (a deadlock).
+    await tx.query('SELECT 1 FROM workspaces WHERE team_id = $1 ORDER BY id FOR UPDATE', [teamId]);
     const count = async (sql: string): Promise<number> => Number((await tx.query(`SELECT count(*) AS n ${sql}`, [teamId]))[0]?.n ?? 0);
     const inTeam = 'IN (SELECT id FROM workspaces WHERE team_id = $1)';
     const removed = {

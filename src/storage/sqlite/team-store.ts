@@ -157,6 +157,8 @@ export function withdrawInvitation(db: Database.Database, teamId: string, email:
 
 export function acceptInvitation(db: Database.Database, codeHash: Uint8Array, userId: string, email: string, now: Date): AcceptInvitationResult {
   const run = db.transaction((): AcceptInvitationResult => {
+    // deleted since the route looked it up (the insert would fail its foreign key): checked first, as on PostgreSQL
+    if (!db.prepare('SELECT 1 FROM users WHERE id = ?').get(userId)) return { ok: false, reason: 'no_user' };
     const inv = db
       .prepare(
         `SELECT i.id, i.team_id, i.email, i.role, i.expires_at, i.accepted_at, t.name FROM team_invitations i
