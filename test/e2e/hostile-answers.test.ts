@@ -1,7 +1,8 @@
 /**
  * A hostile (or broken) server's answers, through a proxy in front of the real server: an endless
  * body or a Content-Length of hundreds of MiB ends the command at once with `bad_response` (exit 1)
- * and bounded memory, while the largest answers a real server gives still go through.
+ * and bounded memory, while the largest answers a real server gives still go through; and fields a
+ * command prints (a size, a head, a role, a date) forge no output line whatever the server puts there.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -190,4 +191,55 @@ describe('the largest answers a real server gives still go through', () => {
     expect(page[0]!.data.length).toBeGreaterThan(LIMITS.maxSnapshotListBytes);
     expect((await api.getSnapshot(bigWs, id)).data.length).toBe(data.length);
   }, 120_000);
+});
+
+describe('server fields printed as they came', () => {
+  const FORGED = 'fake: all workspaces verified OK';
+
+  /** Rewrites the JSON answer to GET `url`, runs the command, and returns its stdout lines. */
+  async function printedWith(url: string, change: (answer: Record<string, any>) => void, args: string[]): Promise<string[]> {
+    proxy.rewrite = (method, u, body) => {
+      if (method !== 'GET' || u !== url) return null;
+      const answer = JSON.parse(body.toString('utf8'));
+      change(answer);
+      return Buffer.from(JSON.stringify(answer));
+    };
+    try {
+      const r = await a.run(args, { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.split('\n');
+    } finally {
+      proxy.rewrite = null;
+    }
+  }
+
+  it('workspace list: a size and a head holding newlines and escapes stay on their line', async () => {
+    const lines = await printedWith(
+      '/v1/workspaces',
+      (j) => {
+        for (const w of j.workspaces) {
+          w.head = '\u001b]0;owned\u0007\nzz';
+          w.size = `\u001b[2J\u001b[H\n${FORGED}\n`;
+        }
+      },
+      ['workspace', 'list'],
+    );
+    expect(lines).not.toContain(FORGED);
+    // one line per workspace (two of them), and the trailing newline
+    expect(lines.filter((l) => l !== '')).toHaveLength(2);
+    expect(lines.join('\n')).toContain('\\n');
+    expect(lines.join('\n')).not.toMatch(/\u001b/);
+  });
+
+  it.each([
+    { command: ['team', 'list'], url: '/v1/me', change: (j: any) => (j.teams[0].role = `owner\n${FORGED}`) },
+    { command: ['team', 'list'], url: '/v1/me', change: (j: any) => (j.teams[0].epoch = `1\n${FORGED}`) },
+    { command: ['account', 'sessions'], url: '/v1/account/sessions', change: (j: any) => (j.sessions[0].lastSeenAt = `2024\n${FORGED}`) },
+    { command: ['account', 'show'], url: '/v1/account', change: (j: any) => (j.usage.bytes = `0\n${FORGED}`) },
+    { command: ['account', 'show'], url: '/v1/account', change: (j: any) => (j.user.createdAt = `2024\n${FORGED}`) },
+  ])('$command.1: $url rewritten', async ({ command, url, change }) => {
+    const lines = await printedWith(url, change, command);
+    expect(lines).not.toContain(FORGED);
+    expect(lines.join('\n')).toContain(`\\n${FORGED}`);
+  });
 });
