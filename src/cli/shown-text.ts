@@ -45,3 +45,15 @@ export function shownLine(text: string): string {
 export function shownLines(text: string): string {
   return UNSAFE.test(text) ? text.replace(UNSAFE_IN_LINES, escaped) : text;
 }
+
+/**
+ * A value from a server's answer shown where a line expects an id, a count, a date or a role. The
+ * answer is JSON taken as its type unchecked, so a hostile server can put text with a newline where
+ * a size or a date belongs and forge a line of output (the output's own net keeps newlines: a
+ * result is made of lines). A number or printable text is shown as it is, anything else as shown()
+ * quotes it; `maxChars` cuts an id to the prefix the line shows.
+ */
+export function shownField(value: unknown, maxChars?: number): string {
+  const text = typeof value === 'string' ? value : typeof value === 'number' ? String(value) : (JSON.stringify(value) ?? String(value));
+  return shown(maxChars === undefined ? text : text.slice(0, maxChars));
+}

@@ -11,8 +11,16 @@ import type https from 'node:https';
 import { createRequire } from 'node:module';
 import { ROUTES, routePath, type RouteName } from '../protocol/routes.js';
 import type * as T from '../protocol/types.js';
-import { decodeFrames, type BlobFrame } from '../protocol/blob-frames.js';
-import { decodeSnapshotFrames, encodeSnapshotUpload, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotFrame, type SnapshotUpload } from '../protocol/snapshot-frames.js';
+import { decodeFrames, FRAME_HEADER_BYTES, type BlobFrame } from '../protocol/blob-frames.js';
+import {
+  decodeSnapshotFrames,
+  encodeSnapshotUpload,
+  SnapshotFrameError,
+  SNAPSHOT_FRAME_HEADER_BYTES,
+  SNAPSHOT_FRAMES_TYPE,
+  type SnapshotFrame,
+  type SnapshotUpload,
+} from '../protocol/snapshot-frames.js';
 import { LIMITS } from '../protocol/types.js';
 import { isErrorCode, SESSION_ENDED, type SessionEnded } from '../protocol/errors.js';
 import { BODY_NOT_READ_HEADER, PROTOCOL_REVISION, PROTOCOL_REVISION_HEADER } from '../protocol/revision.js';
@@ -49,6 +57,85 @@ const UPLOAD_RETRIES = 12;
 /** a longer Retry-After is not a busy moment but a limit: reported, not waited out */
 const MAX_UPLOAD_RETRY_AFTER_S = 10;
 
+const MiB = 1024 * 1024;
+
+/** one snapshot's data: at most the body it was uploaded in (JSON, or binary within the blob batch bound) */
+const MAX_SNAPSHOT_DATA_BYTES = Math.max(LIMITS.maxJsonBodyBytes, LIMITS.maxBlobBatchBytes);
+/**
+ * JSON answers that list what grows with an account or a team (teams with a sealed key per epoch,
+ * workspaces with a wrapped key per epoch, members, tokens, sessions): the protocol's bound on a
+ * JSON body. A team of 10,000 members (the most a rotation can seal to) lists in ~11 MB.
+ */
+const LISTING_ANSWER_BYTES = LIMITS.maxJsonBodyBytes;
+/**
+ * JSON answers of a fixed shape (a receipt, a head, a count, one token): the largest, `missing`,
+ * names at most LIMITS.maxIdsPerRequest ids of 64 hex characters (~0.64 MiB).
+ */
+const FIXED_ANSWER_BYTES = Math.max(MiB, LIMITS.maxIdsPerRequest * (64 + 3) + 64 * 1024);
+/** blob frames: cut before LIMITS.maxFetchBytes of data (at least one blob), a header per id asked */
+const FETCH_ANSWER_BYTES = LIMITS.maxFetchBytes + LIMITS.maxBlobBytes + LIMITS.maxIdsPerRequest * FRAME_HEADER_BYTES;
+/** snapshot frames: cut before LIMITS.maxSnapshotListBytes of data, or a single snapshot over it */
+const SNAPSHOT_LIST_ANSWER_BYTES = LIMITS.maxSnapshotListBytes + MAX_SNAPSHOT_DATA_BYTES + LIMITS.maxSnapshotsPerList * SNAPSHOT_FRAME_HEADER_BYTES;
+
+/**
+ * The most an answer may hold, per route (docs/protocol.md §6, client side). The client holds an
+ * answer whole, so a server that sends more — an endless body, a Content-Length of gigabytes — is
+ * cut off there rather than read until memory runs out. Each bound is the most the protocol's own
+ * limits let an insomnia-sync server send, never less.
+ */
+export const ANSWER_LIMITS: Readonly<Record<RouteName, number>> = {
+  healthz: FIXED_ANSWER_BYTES,
+  prelogin: FIXED_ANSWER_BYTES,
+  signup: LISTING_ANSWER_BYTES,
+  login: LISTING_ANSWER_BYTES,
+  logout: FIXED_ANSWER_BYTES,
+  me: LISTING_ANSWER_BYTES,
+  listWorkspaces: LISTING_ANSWER_BYTES,
+  createWorkspace: LISTING_ANSWER_BYTES,
+  getWorkspace: LISTING_ANSWER_BYTES,
+  renameWorkspace: LISTING_ANSWER_BYTES,
+  deleteWorkspace: FIXED_ANSWER_BYTES,
+  workspaceMembers: LISTING_ANSWER_BYTES,
+  missingBlobs: FIXED_ANSWER_BYTES,
+  uploadBlobs: FIXED_ANSWER_BYTES,
+  fetchBlobs: FETCH_ANSWER_BYTES,
+  createSnapshot: FIXED_ANSWER_BYTES,
+  listSnapshots: SNAPSHOT_LIST_ANSWER_BYTES,
+  getSnapshot: SNAPSHOT_FRAME_HEADER_BYTES + MAX_SNAPSHOT_DATA_BYTES,
+  createToken: FIXED_ANSWER_BYTES,
+  listTokens: LISTING_ANSWER_BYTES,
+  revokeToken: FIXED_ANSWER_BYTES,
+  accountShow: LISTING_ANSWER_BYTES,
+  listSessions: LISTING_ANSWER_BYTES,
+  revokeSession: FIXED_ANSWER_BYTES,
+  changePassword: LISTING_ANSWER_BYTES,
+  setRecoveryKey: FIXED_ANSWER_BYTES,
+  deleteAccount: FIXED_ANSWER_BYTES,
+  recoverStart: FIXED_ANSWER_BYTES,
+  recoverFinish: LISTING_ANSWER_BYTES,
+  createTeam: FIXED_ANSWER_BYTES,
+  teamMembers: LISTING_ANSWER_BYTES,
+  inviteMembers: FIXED_ANSWER_BYTES,
+  withdrawInvitation: FIXED_ANSWER_BYTES,
+  acceptInvitation: FIXED_ANSWER_BYTES,
+  confirmMember: FIXED_ANSWER_BYTES,
+  removeMember: FIXED_ANSWER_BYTES,
+  rotateTeam: FIXED_ANSWER_BYTES,
+  leaveTeam: FIXED_ANSWER_BYTES,
+  deleteTeam: FIXED_ANSWER_BYTES,
+  setMemberRole: FIXED_ANSWER_BYTES,
+  verifyEmail: FIXED_ANSWER_BYTES,
+};
+
+/**
+ * How long a request may take, from the moment it has a connection: a grace, plus the time its
+ * bytes (the body sent and the most its answer may hold) take at a slow link's rate. The socket's
+ * idle timeout alone lets a server that trickles a byte a minute hold a command forever; this
+ * lets a 256 kbit/s link finish any answer the protocol allows, and a trickling server hold a
+ * request for at most that long (~36 min for a listing, ~2.5 min for a fixed-shape answer).
+ */
+export const ANSWER_DEADLINE = { graceMs: 120_000, bytesPerSecond: 32 * 1024 } as const;
+
 /** Routes whose 401 means the credentials sent were wrong, not that a session ended. */
 const CREDENTIAL_ROUTES: ReadonlySet<RouteName> = new Set<RouteName>(['prelogin', 'login', 'recoverStart', 'recoverFinish']);
 
@@ -58,6 +145,8 @@ export interface ApiOptions {
   userAgent?: string;
   /** parallel connections for blob transfers */
   connections?: number;
+  /** how long a request may take (ANSWER_DEADLINE unless given) */
+  deadline?: { graceMs: number; bytesPerSecond: number };
 }
 
 /** A 409 from createSnapshot: someone else moved the head. */
@@ -165,6 +254,11 @@ export function rateLimitHint(retryAfter: string | undefined, sent: { tries: num
   return `wait ${Math.ceil(seconds / 60)} minutes and try again`;
 }
 
+/** `bytes` in MiB, one decimal at most, for messages */
+function mib(bytes: number): string {
+  return `${Math.round((bytes / MiB) * 10) / 10} MiB`;
+}
+
 export class ApiClient {
   private readonly agent: http.Agent;
   private readonly transport: typeof http | typeof https;
@@ -234,10 +328,12 @@ export class ApiClient {
     for (; ; attempt++) {
       opts.signal?.throwIfAborted();
       try {
-        res = await this.roundTrip(route.method, path, headers, body, opts.signal);
+        res = await this.roundTrip(name, path, headers, body, opts.signal);
       } catch (err) {
         // cancelled (Ctrl-C): the request was torn down on purpose, the server is not at fault
         if (opts.signal?.aborted) throw opts.signal.reason;
+        // an answer over its route's bound, or too slow: said as such, not as "cannot reach"
+        if (err instanceof SyncError) throw err;
         throw networkFailure(err, this.base);
       }
       // any request the server turned away unread (its upload memory was in use) may go again
@@ -252,17 +348,27 @@ export class ApiClient {
   }
 
   private roundTrip(
-    method: string,
+    name: RouteName,
     path: string,
     headers: Record<string, string>,
     body: string | Uint8Array[] | undefined,
     signal?: AbortSignal,
   ): Promise<Answer> {
+    const method = ROUTES[name].method;
+    const maxBytes = ANSWER_LIMITS[name];
     return new Promise((resolve, reject) => {
+      let sentBytes = 0;
       if (body !== undefined) {
-        const length = typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, part) => n + part.byteLength, 0);
-        headers['content-length'] = String(length);
+        sentBytes = typeof body === 'string' ? Buffer.byteLength(body) : body.reduce((n, part) => n + part.byteLength, 0);
+        headers['content-length'] = String(sentBytes);
       }
+      let deadline: NodeJS.Timeout | undefined;
+      // the socket goes with the request: an answer cut off must not be read on by the next one
+      const fail = (err: SyncError): void => {
+        clearTimeout(deadline);
+        req.destroy();
+        reject(err);
+      };
       const req = this.transport.request(
         {
           protocol: this.url.protocol,
@@ -277,21 +383,27 @@ export class ApiClient {
           ...(signal ? { signal } : {}),
         },
         (res) => {
+          res.on('error', reject);
+          const revision = res.headers[PROTOCOL_REVISION_HEADER];
+          const tooLarge = (): SyncError => this.answerTooLarge(name, maxBytes, typeof revision === 'string');
+          // Refused before a byte of it is held: a Content-Length over the route's bound.
+          const announced = Number(res.headers['content-length']);
+          if (Number.isSafeInteger(announced) && announced > maxBytes) return fail(tooLarge());
           // One buffer of the announced size (node's parser holds the body to it): no list of
           // chunks to concatenate afterwards.
-          const announced = Number(res.headers['content-length']);
-          const whole = Number.isSafeInteger(announced) && announced >= 0 && announced <= 256 * 1024 * 1024 ? Buffer.allocUnsafe(announced) : null;
+          const whole = Number.isSafeInteger(announced) && announced >= 0 ? Buffer.allocUnsafe(announced) : null;
           const chunks: Buffer[] = [];
           let filled = 0;
           res.on('data', (c: Buffer) => {
+            // a body without a length (chunked) is counted as it comes
+            if (filled + c.length > maxBytes) return fail(tooLarge());
             if (whole) c.copy(whole, filled);
             else chunks.push(c);
             filled += c.length;
           });
-          res.on('error', reject);
           res.on('end', () => {
+            clearTimeout(deadline);
             const body = whole ? whole.subarray(0, filled) : Buffer.concat(chunks);
-            const revision = res.headers[PROTOCOL_REVISION_HEADER];
             resolve({
               status: res.statusCode ?? 0,
               body,
@@ -311,6 +423,15 @@ export class ApiClient {
       void sent.then(() => this.unsent.delete(sent));
       req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
+      // From the moment it has a connection (not while it waits in the agent's queue behind others).
+      req.once('socket', () => {
+        const { graceMs, bytesPerSecond } = this.options.deadline ?? ANSWER_DEADLINE;
+        const ms = graceMs + Math.ceil(((sentBytes + maxBytes) / bytesPerSecond) * 1000);
+        deadline = setTimeout(() => fail(this.answerTooSlow(name, ms)), ms);
+        // never what keeps the process alive: a request in flight holds its socket
+        deadline.unref();
+      });
+      req.once('close', () => clearTimeout(deadline));
       if (Array.isArray(body)) {
         // Blob frames go out as they are, piece by piece: no 4 MiB concatenation per batch.
         req.cork();
@@ -319,6 +440,24 @@ export class ApiClient {
         req.end();
       } else req.end(body);
     });
+  }
+
+  /** `named`: the answer names a sync protocol revision (else the server URL may be wrong) */
+  private answerTooLarge(name: RouteName, maxBytes: number, named: boolean): SyncError {
+    const route = ROUTES[name];
+    return new SyncError(
+      'bad_response',
+      `the server at ${this.base} sent an answer over ${mib(maxBytes)} to ${route.method} ${route.path}, more than any insomnia-sync server sends: refused`,
+      named ? 'the server is broken or not what it claims: tell its operator' : `the server at ${this.base} names no sync protocol: check --server or INSOMNIA_SYNC_SERVER`,
+    );
+  }
+
+  private answerTooSlow(name: RouteName, ms: number): SyncError {
+    const route = ROUTES[name];
+    return new UnreachableError(
+      `the server at ${this.base} did not finish its answer to ${route.method} ${route.path} within ${Math.round(ms / 1000)} s`,
+      'the network or the server is too slow: try again later',
+    );
   }
 
   private revisionMismatch(revision: string): SyncError {

@@ -235,6 +235,8 @@ export const LIMITS = {
   maxFetchBytes: 16 * 1024 * 1024,
   /** snapshot lists are cut before this many bytes of snapshot data (at least one snapshot) */
   maxSnapshotListBytes: 32 * 1024 * 1024,
+  /** snapshots in one list answer, whatever `limit` asks */
+  maxSnapshotsPerList: 1000,
   maxNameChars: 200,
   maxEmailChars: 254,
 } as const;

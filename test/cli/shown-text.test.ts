@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPrintableLine } from '../../src/protocol/text.js';
-import { quoted, shown, shownLine, shownLines } from '../../src/cli/shown-text.js';
+import { quoted, shown, shownField, shownLine, shownLines } from '../../src/cli/shown-text.js';
 
 describe('text from elsewhere, shown on a terminal', () => {
   it('leaves printable text as it is, non-ASCII letters, quotes and backslashes included', () => {
@@ -61,5 +61,16 @@ describe('text from elsewhere, shown on a terminal', () => {
     expect(shown('rtl\u200fmark')).toBe('"rtl\\u200fmark"');
     // a pair of surrogates is one character (an emoji), printed as it is
     expect(shown('ok \u{1f600}')).toBe('ok \u{1f600}');
+  });
+  it("shownField() shows a server's id, count, date or role as it is, and anything forged in its place on one line", () => {
+    expect(shownField(1234)).toBe('1234');
+    expect(shownField('0123456789abcdef0123', 12)).toBe('0123456789ab');
+    expect(shownField('2024-05-01T10:00:00.000Z')).toBe('2024-05-01T10:00:00.000Z');
+    expect(shownField('1\nfake: verified OK\n')).toBe('"1\\nfake: verified OK\\n"');
+    expect(shownField('ab\ncd', 12)).toBe('"ab\\ncd"');
+    // not what the type says: shown as JSON, never as a crash
+    expect(shownField({ a: '\n' })).toBe('{"a":"\\n"}');
+    expect(shownField(null)).toBe('null');
+    expect(shownField(undefined)).toBe('undefined');
   });
 });

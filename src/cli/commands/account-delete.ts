@@ -1,18 +1,18 @@
 import type { ClientContext } from '../../client/context.js';
 import { deleteAccount } from '../../client/services/account.js';
 import type { Output } from '../output.js';
-import { shown } from '../shown-text.js';
+import { shown, shownField } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const r = await deleteAccount(ctx, { yes: Boolean(opts.yes) });
   const n = r.removed;
   out.result(r, () => [
-    `${out.green('✓')} Account ${out.bold(shown(r.email))} deleted at ${r.deletedAt}. Receipt:`,
+    `${out.green('✓')} Account ${out.bold(shown(r.email))} deleted at ${shownField(r.deletedAt)}. Receipt:`,
     `  account (email, name, keys, password verifier)`,
-    `  ${n.sessions} session(s), ${n.accessTokens} access token(s), ${n.recoveryKeys} recovery key(s)`,
-    `  ${n.memberships} team membership(s), ${n.teams} team(s) no one else belonged to`,
-    `  ${n.workspaces} workspace(s) with ${n.snapshots} snapshot(s) and ${n.blobs} blob(s)`,
-    `  ${n.invitations} invitation(s) to your address, pending or accepted`,
+    `  ${shownField(n.sessions)} session(s), ${shownField(n.accessTokens)} access token(s), ${shownField(n.recoveryKeys)} recovery key(s)`,
+    `  ${shownField(n.memberships)} team membership(s), ${shownField(n.teams)} team(s) no one else belonged to`,
+    `  ${shownField(n.workspaces)} workspace(s) with ${shownField(n.snapshots)} snapshot(s) and ${shownField(n.blobs)} blob(s)`,
+    `  ${shownField(n.invitations)} invitation(s) to your address, pending or accepted`,
     `  Backups: ${shown(r.backups)}`,
     wipedLine(r.wipedProfiles, ctx.profile),
   ]);

@@ -2,7 +2,7 @@ import type { ClientContext } from '../../client/context.js';
 import { exportAccount } from '../../client/services/export.js';
 import { EXIT, exitCodeFor } from '../exit-codes.js';
 import type { Output } from '../output.js';
-import { shown } from '../shown-text.js';
+import { shown, shownField } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<number> {
   const passphrase = process.env.INSOMNIA_SYNC_EXPORT_PASSPHRASE;
@@ -10,7 +10,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   const skipped = res.workspaces.filter((w) => w.skipped);
   // a workspace with no key yet is no failure; one that failed its check, or that a newer version wrote, is
   const failed = skipped.filter((w) => w.skippedCode === 'integrity' || w.skippedCode === 'newer_format');
-  const label = (w: (typeof skipped)[number]): string => (w.name ? `${shown(w.name)} (${w.id.slice(0, 12)})` : w.id.slice(0, 12));
+  const label = (w: (typeof skipped)[number]): string => (w.name ? `${shown(w.name)} (${shownField(w.id, 12)})` : shownField(w.id, 12));
   for (const w of failed) out.warn(`workspace ${label(w)} not exported: ${w.skipped}`);
   out.result(res, () => [
     `${out.green('✓')} Exported your service data and ${res.workspaces.length - skipped.length} workspace(s) to ${res.out}`,

@@ -2,7 +2,7 @@ import type { ClientContext } from '../../client/context.js';
 import { AuthError } from '../../client/errors.js';
 import { recover } from '../../client/services/account.js';
 import type { Output } from '../output.js';
-import { shown } from '../shown-text.js';
+import { shown, shownField } from '../shown-text.js';
 
 /**
  * The server answers a key it does not take as "wrong email or recovery key", the same for every
@@ -26,7 +26,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     `  Fingerprint: ${out.bold(res.fingerprint)}`,
     '  Every other session was signed out. Your recovery key is spent: run `insomnia-sync account recovery-key` for a new one.',
     ...(res.revokedTokens
-      ? [`  ${res.revokedTokens} access token(s) you created were revoked with the old password: create new ones with \`insomnia-sync token create\` and replace the CI secrets.`]
+      ? [`  ${shownField(res.revokedTokens)} access token(s) you created were revoked with the old password: create new ones with \`insomnia-sync token create\` and replace the CI secrets.`]
       : []),
   ]);
 }

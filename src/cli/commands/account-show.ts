@@ -1,52 +1,52 @@
 import type { ClientContext } from '../../client/context.js';
 import { accountShow } from '../../client/services/account.js';
 import type { Output } from '../output.js';
-import { shown } from '../shown-text.js';
+import { shown, shownField } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
   const a = await accountShow(ctx);
   out.result(a, () => [
     out.bold('Account'),
-    `  email        ${shown(a.user.email)}${a.user.verifiedAt ? ` (verified ${a.user.verifiedAt})` : ' (not verified)'}`,
+    `  email        ${shown(a.user.email)}${a.user.verifiedAt ? ` (verified ${shownField(a.user.verifiedAt)})` : ' (not verified)'}`,
     `  name         ${shown(a.user.name)}`,
-    `  id           ${a.user.id}`,
-    `  created      ${a.user.createdAt}`,
-    `  password     ${a.user.passwordChangedAt ? `changed ${a.user.passwordChangedAt}` : 'never changed'}`,
-    `  recovery key ${a.recoveryKey.set ? `set ${a.recoveryKey.createdAt}` : 'none (run `insomnia-sync account recovery-key`)'}`,
+    `  id           ${shownField(a.user.id)}`,
+    `  created      ${shownField(a.user.createdAt)}`,
+    `  password     ${a.user.passwordChangedAt ? `changed ${shownField(a.user.passwordChangedAt)}` : 'never changed'}`,
+    `  recovery key ${a.recoveryKey.set ? `set ${shownField(a.recoveryKey.createdAt)}` : 'none (run `insomnia-sync account recovery-key`)'}`,
     `  fingerprint  ${a.fingerprint}`,
     `  server       ${a.server}`,
-    `  key cost     Argon2id m=${a.kdf.memoryKiB} KiB t=${a.kdf.iterations} p=${a.kdf.parallelism}`,
+    `  key cost     Argon2id m=${shownField(a.kdf.memoryKiB)} KiB t=${shownField(a.kdf.iterations)} p=${shownField(a.kdf.parallelism)}`,
     '',
     out.bold(`Sessions (${a.sessions.length})`),
     ...a.sessions.map(
       // labels stored before the server checked them may hold escape sequences: show, never obey
-      (s) => `  ${s.id.slice(0, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  last seen ${s.lastSeenAt}${s.current ? out.green('  (this machine)') : ''}`,
+      (s) => `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  last seen ${shownField(s.lastSeenAt)}${s.current ? out.green('  (this machine)') : ''}`,
     ),
     '',
     out.bold(`Ended sessions still stored until the server's cleanup (${a.endedSessions.length})`),
     ...a.endedSessions.map(
       (s) =>
-        `  ${s.id.slice(0, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  created ${s.createdAt}, ${s.revokedAt ? `revoked ${s.revokedAt}` : `expired ${s.expiresAt}`}`,
+        `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  created ${shownField(s.createdAt)}, ${s.revokedAt ? `revoked ${shownField(s.revokedAt)}` : `expired ${shownField(s.expiresAt)}`}`,
     ),
     '',
     out.bold(`Invitations to your address (${a.invitations.length})`),
-    ...a.invitations.map((i) => `  ${shown(i.teamName)}  ${i.role}, ${i.state === 'accepted' ? `accepted ${i.acceptedAt}` : i.state === 'open' ? `open until ${i.expiresAt}` : 'expired or cancelled'}, sent ${i.createdAt}`),
+    ...a.invitations.map((i) => `  ${shown(i.teamName)}  ${shownField(i.role)}, ${i.state === 'accepted' ? `accepted ${shownField(i.acceptedAt)}` : i.state === 'open' ? `open until ${shownField(i.expiresAt)}` : 'expired or cancelled'}, sent ${shownField(i.createdAt)}`),
     '',
     out.bold('Usage'),
-    `  ${a.usage.workspaces} workspace(s), ${a.usage.snapshots} snapshot(s), ${a.usage.blobs} blob(s), ${a.usage.bytes} bytes of ciphertext`,
+    `  ${shownField(a.usage.workspaces)} workspace(s), ${shownField(a.usage.snapshots)} snapshot(s), ${shownField(a.usage.blobs)} blob(s), ${shownField(a.usage.bytes)} bytes of ciphertext`,
     '',
     out.bold(`Teams (${a.teams.length})`),
-    ...a.teams.map((t) => `  ${t.id.slice(0, 12)}  ${shown(t.name)}  ${t.role}${t.personal ? ', personal' : ''}, key epoch ${t.epoch}`),
+    ...a.teams.map((t) => `  ${shownField(t.id, 12)}  ${shown(t.name)}  ${shownField(t.role)}${t.personal ? ', personal' : ''}, key epoch ${shownField(t.epoch)}`),
     '',
     out.bold(`Workspaces (${a.workspaces.length})`),
     ...a.workspaces.map(
-      (w) => `  ${w.id.slice(0, 12)}  ${a.names[w.id] !== undefined ? shown(a.names[w.id]!) : '(no key)'}  ${w.size} bytes, ${w.snapshots} snapshot(s), ${w.blobs} blob(s)`,
+      (w) => `  ${shownField(w.id, 12)}  ${a.names[w.id] !== undefined ? shown(a.names[w.id]!) : '(no key)'}  ${shownField(w.size)} bytes, ${shownField(w.snapshots)} snapshot(s), ${shownField(w.blobs)} blob(s)`,
     ),
     '',
     out.bold(`Access tokens you created (${a.accessTokens.length})`),
     ...a.accessTokens.map(
       (t) =>
-        `  ${t.id.slice(0, 12)}  ${shown(t.name)}  ${t.scope}, workspace ${t.workspaceId.slice(0, 12)}, last used ${t.lastUsedAt ?? 'never'}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${t.expiresAt}` : ''}`,
+        `  ${shownField(t.id, 12)}  ${shown(t.name)}  ${shownField(t.scope)}, workspace ${shownField(t.workspaceId, 12)}, last used ${shownField(t.lastUsedAt ?? 'never')}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${shownField(t.expiresAt)}` : ''}`,
     ),
     '',
     // docs/protocol.md lists what the server stores in plain text

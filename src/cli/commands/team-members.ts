@@ -1,15 +1,15 @@
 import type { ClientContext } from '../../client/context.js';
 import { teamMembers } from '../../client/services/teams.js';
 import type { Output } from '../output.js';
-import { shown } from '../shown-text.js';
+import { shown, shownField } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const res = await teamMembers(ctx, { team: opts.team as string });
   out.result(res, () => [
-    `${out.bold(shown(res.team.name))}  epoch ${res.team.epoch}${res.team.rotationPending ? out.yellow('  (key rotation pending: `team rotate`)') : ''}`,
+    `${out.bold(shown(res.team.name))}  epoch ${shownField(res.team.epoch)}${res.team.rotationPending ? out.yellow('  (key rotation pending: `team rotate`)') : ''}`,
     ...res.members.map(
-      (m) => `  ${shown(m.email)}  ${m.role}  ${m.status === 'confirmed' ? 'confirmed' : out.yellow('accepted, not confirmed')}  fingerprint ${m.fingerprint}`,
+      (m) => `  ${shown(m.email)}  ${shownField(m.role)}  ${m.status === 'confirmed' ? 'confirmed' : out.yellow('accepted, not confirmed')}  fingerprint ${m.fingerprint}`,
     ),
-    ...res.invitations.map((i) => `  ${shown(i.email)}  ${i.role}  ${out.dim(`invited, expires ${i.expiresAt.slice(0, 16).replace('T', ' ')} UTC`)}`),
+    ...res.invitations.map((i) => `  ${shown(i.email)}  ${shownField(i.role)}  ${out.dim(`invited, expires ${shownField(i.expiresAt, 16).replace('T', ' ')} UTC`)}`),
   ]);
 }

@@ -2,7 +2,7 @@ import type { ClientContext } from '../../client/context.js';
 import { UsageError } from '../../client/errors.js';
 import { setMemberRole } from '../../client/services/teams.js';
 import type { Output } from '../output.js';
-import { shown } from '../shown-text.js';
+import { shown, shownField } from '../shown-text.js';
 
 const ROLES = ['owner', 'admin', 'member'] as const;
 
@@ -12,7 +12,7 @@ export async function run(ctx: ClientContext, out: Output, args: unknown[], opts
   const res = await setMemberRole(ctx, { team: opts.team as string, email, role: role as (typeof ROLES)[number] });
   out.result(res, () => [
     res.previous === res.role
-      ? `${shown(res.email)} is already ${res.role} of ${out.bold(shown(res.team))}`
-      : `${out.green('✓')} ${shown(res.email)} is now ${res.role} of ${out.bold(shown(res.team))} (was ${res.previous})`,
+      ? `${shown(res.email)} is already ${shownField(res.role)} of ${out.bold(shown(res.team))}`
+      : `${out.green('✓')} ${shown(res.email)} is now ${shownField(res.role)} of ${out.bold(shown(res.team))} (was ${shownField(res.previous)})`,
   ]);
 }

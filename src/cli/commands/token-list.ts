@@ -1,9 +1,9 @@
 import type { ClientContext } from '../../client/context.js';
 import { listTokens } from '../../client/services/tokens.js';
 import type { Output } from '../output.js';
-import { shown } from '../shown-text.js';
+import { shown, shownField } from '../shown-text.js';
 
-const when = (iso: string | null, none: string): string => (iso ? iso.replace('T', ' ').slice(0, 16) : none);
+const when = (iso: string | null, none: string): string => (iso ? shownField(typeof iso === 'string' ? iso.replace('T', ' ') : iso, 16) : none);
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   const res = await listTokens(ctx, opts.workspace ? { workspace: opts.workspace as string } : {});
@@ -13,7 +13,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
     // times in UTC, as log and token create say them
     const header = ['ID', 'NAME', 'SCOPE', 'WORKSPACE', 'CREATED (UTC)', 'LAST USED (UTC)', 'EXPIRES (UTC)', 'STATUS', 'CREATED BY'];
     const rows = res.tokens.map((t) => [
-      t.id.slice(0, 12),
+      shownField(t.id, 12),
       shown(t.name),
       t.scope === 'read' ? 'read-only' : 'read-write',
       shown(t.workspace),

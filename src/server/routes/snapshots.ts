@@ -14,7 +14,6 @@ import { decodeSnapshotUpload, encodeSnapshotFrames, SnapshotFrameError, SNAPSHO
 
 type Params = { workspaceId: string };
 const DEFAULT_LIST_LIMIT = 100;
-const MAX_LIST_LIMIT = 1000;
 
 export function registerSnapshotRoutes(
   app: FastifyInstance,
@@ -65,7 +64,7 @@ export function registerSnapshotRoutes(
     onRequest: authenticate,
     handler: async (request, reply): Promise<T.SnapshotListResponse | FastifyReply> => {
       const ws = await requireWorkspaceAccess(request, request.params.workspaceId, 'read');
-      const limit = Math.min(Number(request.query.limit ?? DEFAULT_LIST_LIMIT), MAX_LIST_LIMIT);
+      const limit = Math.min(Number(request.query.limit ?? DEFAULT_LIST_LIMIT), LIMITS.maxSnapshotsPerList);
       // a page of whole manifests is cut by size too: 1000 of 10,000 files would be ~1.7 GB
       const opts: { limit: number; before?: string; maxBytes: number } = { limit, maxBytes: LIMITS.maxSnapshotListBytes };
       if (request.query.before !== undefined) opts.before = request.query.before;
