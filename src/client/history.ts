@@ -157,8 +157,13 @@ export type FilesOf = 'all' | 'newest' | 'none';
  * forked the history. Returns how many snapshots were visited.
  *
  * Snapshots are listed in pages that start small (a pull usually needs one or two) and grow, but
- * never past about PAGE_BYTES: each carries a whole manifest (~1.0 MB for 10,000 files). Nothing is
- * kept once visited, so memory does not grow with the length of the history.
+ * never past about PAGE_BYTES: each carries a whole manifest (~1.0 MB for 10,000 files). The chain
+ * is followed by the parent each checked snapshot signs: of a page, only the snapshot the walk is
+ * at and those that continue from it count; anything else the server lists (a snapshot a rollback
+ * left behind, or junk) is passed over and let go with the page. A page longer than asked for, or
+ * one that takes the walk no further, fails (exit 7): a server that ignores `before` or lists
+ * snapshots that are not the history's would otherwise keep the walk going for ever. So the walk
+ * holds one page at a time, and costs requests in proportion to the history it walks.
  */
 export async function walkVerifiedHistory(
   v: SnapshotVerifier,
@@ -171,46 +176,56 @@ export async function walkVerifiedHistory(
     if (stopAt !== null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)');
     return 0;
   }
-  const known = new Map<string, SnapshotFrame>();
   let before: string | undefined;
-  let exhausted = false;
   let pageSize = FIRST_PAGE;
   let visited = 0;
   /** the epoch of the snapshot visited last: its parent may not be under a newer one */
   let childEpoch = Infinity;
   let next: string | null = head;
   while (next !== null && next !== stopAt) {
-    const info = known.get(next);
-    if (!info && !exhausted) {
-      const page = await v.api.listSnapshots(v.ring.workspaceId, { limit: pageSize, ...(before ? { before } : {}) });
-      let bytes = 0;
-      for (const s of page) {
-        known.set(s.id, s);
-        bytes += s.data.length;
-      }
-      // a page may be cut short by size (docs/protocol.md §3.17): only an empty one ends the list
-      if (page.length === 0) exhausted = true;
-      else before = page[page.length - 1]!.id;
-      const perSnapshot = page.length > 0 ? bytes / page.length : 1;
-      pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / perSnapshot)));
-      continue;
-    }
-    if (!info) {
+    const asked = pageSize;
+    const page = await v.api.listSnapshots(v.ring.workspaceId, { limit: asked, ...(before ? { before } : {}) });
+    // a page may be cut short by size (docs/protocol.md §3.17): only an empty one ends the list
+    if (page.length === 0) {
       if (stopAt !== null) throw lostBase();
       throw new IntegrityFailure(`snapshot ${next.slice(0, 12)} is missing from the remote history`);
     }
-    known.delete(next);
-    const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
-    const verified = openVerifiedSnapshot(v, info, withFiles);
-    if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
-    requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
-    childEpoch = verified.manifest.epoch;
-    visited++;
-    next = info.parent;
-    if (visit(verified) === false) return visited;
+    if (page.length > asked) throw strayPage(`${page.length} snapshots where ${asked} were asked for`);
+    let bytes = 0;
+    const from = visited;
+    for (const info of page) {
+      bytes += info.data.length;
+      if (next === null || next === stopAt) break;
+      if (info.id !== next) {
+        // Listed by arrival, newest first: our base listed before the snapshot the walk is at
+        // arrived after it, so it is not behind it (a server that lists out of order fails anyway).
+        if (info.id === stopAt) throw lostBase();
+        continue;
+      }
+      const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
+      const verified = openVerifiedSnapshot(v, info, withFiles);
+      if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
+      requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
+      childEpoch = verified.manifest.epoch;
+      visited++;
+      next = verified.parent;
+      if (visit(verified) === false) return visited;
+    }
+    if (visited === from) throw strayPage(`none of them is ${next!.slice(0, 12)}, the next snapshot of the history`);
+    before = page[page.length - 1]!.id;
+    const perSnapshot = bytes / page.length;
+    pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / Math.max(1, perSnapshot))));
   }
   if (next !== stopAt) throw lostBase();
   return visited;
+}
+
+/** A page of the snapshot list that does not go on with the history: the server's doing. */
+function strayPage(what: string): IntegrityFailure {
+  return new IntegrityFailure(
+    `the server's list of snapshots does not follow the workspace's history (${what})`,
+    'nothing was changed here; the server answers wrongly or was altered: tell its operator',
+  );
 }
 
 /**
