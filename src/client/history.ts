@@ -173,7 +173,7 @@ export async function walkVerifiedHistory(
   visit: (snapshot: VerifiedSnapshot) => boolean | void,
 ): Promise<number> {
   if (head === null) {
-    if (stopAt !== null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)');
+    if (stopAt !== null) throw lostHistory();
     return 0;
   }
   let before: string | undefined;
@@ -248,23 +248,24 @@ export function lostBase(): IntegrityFailure {
   );
 }
 
+/** The history emptied: the head is none, but this folder synced a snapshot. */
+export function lostHistory(): IntegrityFailure {
+  return new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', lostBase().hint);
+}
+
 /**
- * A moved head is not always news: a server that rolled back to before our last sync would have
- * `status` announce "new snapshots" that pull then refuses, and `log` or `export` show the older
- * head as the newest. Deciding ancestry takes pull's walk of the history; this asks one snapshot,
- * which catches the base gone (deleted, or the history emptied) and the head moved back onto the
- * base's parent. Exit 7 either way, as pull.
+ * A moved head is not always news: a server that rolled back to before our last sync, or moved
+ * the head onto another branch, would have `status` announce "new snapshots" that pull then
+ * refuses, and `log` or `export` show the older head as the newest. So ancestry is decided as
+ * pull decides it: `base` (the snapshot the folder synced last) must be reached from `head` by
+ * the parents each checked snapshot signs (walkVerifiedHistory, file lists counted, not decoded),
+ * never by what the server says of the base itself. Exit 7 otherwise, with pull's message. Costs
+ * nothing when the head is the base, and a walk of the snapshots between them when not. Returns
+ * how many snapshots the head is ahead of the base.
  */
-export async function requireBaseKept(api: Pick<ApiClient, 'getSnapshot'>, workspaceId: string, base: string, head: string | null): Promise<void> {
-  if (head === null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', lostBase().hint);
-  let parent: string | null;
-  try {
-    parent = (await api.getSnapshot(workspaceId, base)).parent;
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-    throw lostBase();
-  }
-  if (parent === head) throw lostBase();
+export async function requireBaseInHistory(v: SnapshotVerifier, head: string | null, base: string): Promise<number> {
+  if (head === base) return 0;
+  return walkVerifiedHistory(v, head, base, 'none', () => {});
 }
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */
@@ -287,21 +288,28 @@ const PAGE_BYTES = 8 * 1024 * 1024;
 /**
  * The snapshot whose id starts with `prefix`, checked with its files: the history is walked
  * without file lists to find it (and to tell an ambiguous prefix), then it alone is fetched whole.
+ * `base`, a linked folder's last synced snapshot, must be met on the way (as log and verify
+ * require): a history rolled back or forked from under the folder fails as pull does (exit 7).
  */
 export async function findVerifiedSnapshot(
   v: SnapshotVerifier,
   head: string | null,
   prefix: string,
+  base: string | null = null,
 ): Promise<VerifiedSnapshot> {
   const wanted = prefix.trim().toLowerCase();
   // Bad input is a usage error (exit 2), as for token ids; an id that could exist but does not is 5.
   if (!/^[0-9a-f]*$/.test(wanted)) throw new UsageError(`${wanted} is not a snapshot id: ids are hexadecimal (0-9, a-f)`, 'see `insomnia-sync log`');
   if (wanted.length > 64) throw new UsageError(`${wanted.slice(0, 12)}… is longer than a snapshot id (64 characters)`, 'see `insomnia-sync log`');
   if (wanted.length < 4) throw new UsageError(`snapshot ${wanted} is too short: give at least the first 4 characters of its id`, 'see `insomnia-sync log`');
+  if (base !== null && head === null) throw lostHistory();
   const hits: string[] = [];
+  let sawBase = base === null;
   await walkVerifiedHistory(v, head, null, 'none', (s) => {
     if (s.id.startsWith(wanted)) hits.push(s.id);
+    if (s.id === base) sawBase = true;
   });
+  if (!sawBase) throw lostBase();
   if (hits.length === 0) throw new NotFoundError(`no snapshot ${wanted} in this workspace`, 'see `insomnia-sync log`');
   if (hits.length > 1) throw new UsageError(`snapshot prefix ${wanted} is ambiguous`, 'give more characters of the id');
   return fetchVerifiedSnapshot(v, hits[0]!);
