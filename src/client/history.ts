@@ -157,8 +157,13 @@ export type FilesOf = 'all' | 'newest' | 'none';
  * forked the history. Returns how many snapshots were visited.
  *
  * Snapshots are listed in pages that start small (a pull usually needs one or two) and grow, but
- * never past about PAGE_BYTES: each carries a whole manifest (~1.0 MB for 10,000 files). Nothing is
- * kept once visited, so memory does not grow with the length of the history.
+ * never past about PAGE_BYTES: each carries a whole manifest (~1.0 MB for 10,000 files). The chain
+ * is followed by the parent each checked snapshot signs: of a page, only the snapshot the walk is
+ * at and those that continue from it count; anything else the server lists (a snapshot a rollback
+ * left behind, or junk) is passed over and let go with the page. A page longer than asked for, or
+ * one that takes the walk no further, fails (exit 7): a server that ignores `before` or lists
+ * snapshots that are not the history's would otherwise keep the walk going for ever. So the walk
+ * holds one page at a time, and costs requests in proportion to the history it walks.
  */
 export async function walkVerifiedHistory(
   v: SnapshotVerifier,
@@ -168,49 +173,59 @@ export async function walkVerifiedHistory(
   visit: (snapshot: VerifiedSnapshot) => boolean | void,
 ): Promise<number> {
   if (head === null) {
-    if (stopAt !== null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)');
+    if (stopAt !== null) throw lostHistory();
     return 0;
   }
-  const known = new Map<string, SnapshotFrame>();
   let before: string | undefined;
-  let exhausted = false;
   let pageSize = FIRST_PAGE;
   let visited = 0;
   /** the epoch of the snapshot visited last: its parent may not be under a newer one */
   let childEpoch = Infinity;
   let next: string | null = head;
   while (next !== null && next !== stopAt) {
-    const info = known.get(next);
-    if (!info && !exhausted) {
-      const page = await v.api.listSnapshots(v.ring.workspaceId, { limit: pageSize, ...(before ? { before } : {}) });
-      let bytes = 0;
-      for (const s of page) {
-        known.set(s.id, s);
-        bytes += s.data.length;
-      }
-      // a page may be cut short by size (docs/protocol.md §3.17): only an empty one ends the list
-      if (page.length === 0) exhausted = true;
-      else before = page[page.length - 1]!.id;
-      const perSnapshot = page.length > 0 ? bytes / page.length : 1;
-      pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / perSnapshot)));
-      continue;
-    }
-    if (!info) {
+    const asked = pageSize;
+    const page = await v.api.listSnapshots(v.ring.workspaceId, { limit: asked, ...(before ? { before } : {}) });
+    // a page may be cut short by size (docs/protocol.md §3.17): only an empty one ends the list
+    if (page.length === 0) {
       if (stopAt !== null) throw lostBase();
       throw new IntegrityFailure(`snapshot ${next.slice(0, 12)} is missing from the remote history`);
     }
-    known.delete(next);
-    const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
-    const verified = openVerifiedSnapshot(v, info, withFiles);
-    if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
-    requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
-    childEpoch = verified.manifest.epoch;
-    visited++;
-    next = info.parent;
-    if (visit(verified) === false) return visited;
+    if (page.length > asked) throw strayPage(`${page.length} snapshots where ${asked} were asked for`);
+    let bytes = 0;
+    const from = visited;
+    for (const info of page) {
+      bytes += info.data.length;
+      if (next === null || next === stopAt) break;
+      if (info.id !== next) {
+        // Listed by arrival, newest first: our base listed before the snapshot the walk is at
+        // arrived after it, so it is not behind it (a server that lists out of order fails anyway).
+        if (info.id === stopAt) throw lostBase();
+        continue;
+      }
+      const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
+      const verified = openVerifiedSnapshot(v, info, withFiles);
+      if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
+      requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
+      childEpoch = verified.manifest.epoch;
+      visited++;
+      next = verified.parent;
+      if (visit(verified) === false) return visited;
+    }
+    if (visited === from) throw strayPage(`none of them is ${next!.slice(0, 12)}, the next snapshot of the history`);
+    before = page[page.length - 1]!.id;
+    const perSnapshot = bytes / page.length;
+    pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / Math.max(1, perSnapshot))));
   }
   if (next !== stopAt) throw lostBase();
   return visited;
+}
+
+/** A page of the snapshot list that does not go on with the history: the server's doing. */
+function strayPage(what: string): IntegrityFailure {
+  return new IntegrityFailure(
+    `the server's list of snapshots does not follow the workspace's history (${what})`,
+    'nothing was changed here; the server answers wrongly or was altered: tell its operator',
+  );
 }
 
 /**
@@ -233,23 +248,24 @@ export function lostBase(): IntegrityFailure {
   );
 }
 
+/** The history emptied: the head is none, but this folder synced a snapshot. */
+export function lostHistory(): IntegrityFailure {
+  return new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', lostBase().hint);
+}
+
 /**
- * A moved head is not always news: a server that rolled back to before our last sync would have
- * `status` announce "new snapshots" that pull then refuses, and `log` or `export` show the older
- * head as the newest. Deciding ancestry takes pull's walk of the history; this asks one snapshot,
- * which catches the base gone (deleted, or the history emptied) and the head moved back onto the
- * base's parent. Exit 7 either way, as pull.
+ * A moved head is not always news: a server that rolled back to before our last sync, or moved
+ * the head onto another branch, would have `status` announce "new snapshots" that pull then
+ * refuses, and `log` or `export` show the older head as the newest. So ancestry is decided as
+ * pull decides it: `base` (the snapshot the folder synced last) must be reached from `head` by
+ * the parents each checked snapshot signs (walkVerifiedHistory, file lists counted, not decoded),
+ * never by what the server says of the base itself. Exit 7 otherwise, with pull's message. Costs
+ * nothing when the head is the base, and a walk of the snapshots between them when not. Returns
+ * how many snapshots the head is ahead of the base.
  */
-export async function requireBaseKept(api: Pick<ApiClient, 'getSnapshot'>, workspaceId: string, base: string, head: string | null): Promise<void> {
-  if (head === null) throw new IntegrityFailure('the remote workspace lost its history (its head is empty but you synced before)', lostBase().hint);
-  let parent: string | null;
-  try {
-    parent = (await api.getSnapshot(workspaceId, base)).parent;
-  } catch (err) {
-    if (!(err instanceof NotFoundError)) throw err;
-    throw lostBase();
-  }
-  if (parent === head) throw lostBase();
+export async function requireBaseInHistory(v: SnapshotVerifier, head: string | null, base: string): Promise<number> {
+  if (head === base) return 0;
+  return walkVerifiedHistory(v, head, base, 'none', () => {});
 }
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */
@@ -272,21 +288,28 @@ const PAGE_BYTES = 8 * 1024 * 1024;
 /**
  * The snapshot whose id starts with `prefix`, checked with its files: the history is walked
  * without file lists to find it (and to tell an ambiguous prefix), then it alone is fetched whole.
+ * `base`, a linked folder's last synced snapshot, must be met on the way (as log and verify
+ * require): a history rolled back or forked from under the folder fails as pull does (exit 7).
  */
 export async function findVerifiedSnapshot(
   v: SnapshotVerifier,
   head: string | null,
   prefix: string,
+  base: string | null = null,
 ): Promise<VerifiedSnapshot> {
   const wanted = prefix.trim().toLowerCase();
   // Bad input is a usage error (exit 2), as for token ids; an id that could exist but does not is 5.
   if (!/^[0-9a-f]*$/.test(wanted)) throw new UsageError(`${wanted} is not a snapshot id: ids are hexadecimal (0-9, a-f)`, 'see `insomnia-sync log`');
   if (wanted.length > 64) throw new UsageError(`${wanted.slice(0, 12)}… is longer than a snapshot id (64 characters)`, 'see `insomnia-sync log`');
   if (wanted.length < 4) throw new UsageError(`snapshot ${wanted} is too short: give at least the first 4 characters of its id`, 'see `insomnia-sync log`');
+  if (base !== null && head === null) throw lostHistory();
   const hits: string[] = [];
+  let sawBase = base === null;
   await walkVerifiedHistory(v, head, null, 'none', (s) => {
     if (s.id.startsWith(wanted)) hits.push(s.id);
+    if (s.id === base) sawBase = true;
   });
+  if (!sawBase) throw lostBase();
   if (hits.length === 0) throw new NotFoundError(`no snapshot ${wanted} in this workspace`, 'see `insomnia-sync log`');
   if (hits.length > 1) throw new UsageError(`snapshot prefix ${wanted} is ambiguous`, 'give more characters of the id');
   return fetchVerifiedSnapshot(v, hits[0]!);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { AccountDataResponse } from '../../protocol/types.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
-import { fetchVerifiedHead, findVerifiedSnapshot, requireBaseKept } from '../history.js';
+import { fetchVerifiedHead, findVerifiedSnapshot, requireBaseInHistory } from '../history.js';
 import { decryptWorkspaceName } from '../keyring.js';
 import type { WorkspaceSubkeys } from '../../crypto/workspace-keys.js';
 import type { TreeFile } from '../../sync/merge.js';
@@ -157,13 +157,15 @@ async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceI
   const [remote, signers] = await Promise.all([loadRemote(p, principal, workspaceId), trustedSigners(principal, workspaceId, p)]);
   const name = decryptWorkspaceName(p, remote.ring, remote.workspace.encryptedName);
   const head = remote.workspace.head;
-  if (base !== null && head !== base) await requireBaseKept(principal.api, workspaceId, base, head);
+  const verifier = { p, api: principal.api, ring: remote.ring, signers };
+  // the history must still hold the folder's last sync: walked down to it first (the head's own
+  // check follows), or met on the way by --snapshot's walk of the whole history
+  if (base !== null && (!snapshot || head === null)) await requireBaseInHistory(verifier, head, base);
   if (head === null) {
     if (snapshot) throw new NotFoundError(`no snapshot ${snapshot}: the workspace is empty`);
     return { name, snapshot: null, files: [], keys: null, epoch: 0, leftOut: [] };
   }
-  const verifier = { p, api: principal.api, ring: remote.ring, signers };
-  const target = snapshot ? await findVerifiedSnapshot(verifier, head, snapshot) : await fetchVerifiedHead(verifier, head);
+  const target = snapshot ? await findVerifiedSnapshot(verifier, head, snapshot, base) : await fetchVerifiedHead(verifier, head);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
   return { name, snapshot: target.id, files: target.manifest.files, keys, epoch: target.manifest.epoch, leftOut: target.leftOut.map((f) => f.path) };

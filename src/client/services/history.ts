@@ -6,7 +6,7 @@ import type { BlobFrame } from '../../protocol/blob-frames.js';
 import { chunkBytes, groupByBytes } from '../byte-groups.js';
 import type { ClientContext } from '../context.js';
 import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
-import { findVerifiedSnapshot, lostBase, requireBaseKept, walkVerifiedHistory } from '../history.js';
+import { findVerifiedSnapshot, lostBase, lostHistory, walkVerifiedHistory } from '../history.js';
 import { decodeIndexFileHead, readIndexBytes, readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
 import { cannotWrite, checkNewPath } from '../local/new-path.js';
@@ -41,27 +41,34 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-  // as status: a head moved back to before this folder's last sync is a rollback, not the newest
+  // As verify: the folder's last sync must be in the history shown (a head moved back to before
+  // it, or onto another branch, is a rollback, not the newest); the walk goes on past the limit
+  // until it has met it, so that costs the snapshots between it and the head.
   const { base } = decodeIndexFileHead(folder.root, readIndexBytes(folder.root));
-  if (base !== null && base !== remote.workspace.head) await requireBaseKept(session.api, workspaceId, base, remote.workspace.head);
+  if (base !== null && remote.workspace.head === null) throw lostHistory();
   const entries: LogEntry[] = [];
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
-  if (limit > 0) {
-    // file lists are counted, not decoded; the walk stops at the limit
+  let sawBase = base === null;
+  if (limit > 0 || !sawBase) {
+    // file lists are counted, not decoded; the walk stops at the limit (and the base)
     await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'none', (s) => {
-      const { author } = s.manifest;
-      entries.push({
-        id: s.id,
-        parent: s.parent,
-        author: { userId: author.userId, name: author.name, email: author.email },
-        time: s.manifest.time,
-        message: s.manifest.message,
-        files: s.files,
-        bytes: s.bytes,
-      });
-      return entries.length < limit;
+      if (s.id === base) sawBase = true;
+      if (entries.length < limit) {
+        const { author } = s.manifest;
+        entries.push({
+          id: s.id,
+          parent: s.parent,
+          author: { userId: author.userId, name: author.name, email: author.email },
+          time: s.manifest.time,
+          message: s.manifest.message,
+          files: s.files,
+          bytes: s.bytes,
+        });
+      }
+      return entries.length < limit || !sawBase;
     });
   }
+  if (!sawBase) throw lostBase();
   return { workspaceId, snapshots: entries };
 }
 
@@ -107,7 +114,9 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
   if (!opts.to) lockFolder(folder.root);
   const workspaceId = folder.link.workspaceId;
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
-  const target = await findVerifiedSnapshot({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, opts.snapshot);
+  // the folder's last sync must be in the history it restores from (a rollback fails as pull does)
+  const { base } = decodeIndexFileHead(folder.root, readIndexBytes(folder.root));
+  const target = await findVerifiedSnapshot({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, opts.snapshot, base);
   const keys = remote.ring.byEpoch.get(target.manifest.epoch);
   if (!keys) throw new IntegrityFailure('this snapshot uses a key epoch you do not hold');
 

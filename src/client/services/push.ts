@@ -14,7 +14,7 @@ import type { ClientContext } from '../context.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
 import { lockFolder } from '../local/folder-lock.js';
 import type { WorkspaceInfo } from '../../protocol/types.js';
-import { openLinkedFolder } from './open-linked.js';
+import { openLinkedFolder, type LinkedContext } from './open-linked.js';
 
 export interface PushResult {
   workspaceId: string;
@@ -70,7 +70,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   // --force over a remote that is not at our base makes our files the head, changed or not.
   const replacing = async (): Promise<boolean> => opts.force === true && (await workspace).head !== base;
   // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
-  if (base !== null && scanned.clean && !(await replacing())) return upToDateResult(ctx, workspace, { ...result, parent: base });
+  if (base !== null && scanned.clean && !(await replacing())) return upToDateResult(ctx, session, workspace, { ...result, parent: base });
 
   // Something was touched: the keys will most likely be needed, so they are asked for now and
   // the index decoded while the server answers.
@@ -80,15 +80,26 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   const index = scanned.columns();
   const plan = planRescan(index, scan.columns);
   const firstPush = index.base === null;
-  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush && !(await replacing())) return upToDateResult(ctx, workspace, { ...result, parent: base });
+  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush && !(await replacing())) return upToDateResult(ctx, session, workspace, { ...result, parent: base });
   // Everything past here needs keys, crypto and the upload machinery: loaded only when there is work.
   const { pushChanges } = await import('./push-changes.js');
   return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush, asked: { workspace, ...(me ? { me } : {}) } });
 }
 
-/** Nothing to push: the answer is whether the remote is where we left it. */
-async function upToDateResult(ctx: ClientContext, workspace: Promise<WorkspaceInfo>, result: PushResult): Promise<PushResult> {
+/**
+ * Nothing to push: the answer is whether the remote is where we left it. A head that moved is
+ * "new snapshots" only when our base is behind it, walked to as pull walks (exit 7 otherwise: the
+ * server rolled back or forked the history); the head where we left it costs nothing more.
+ */
+async function upToDateResult(ctx: ClientContext, session: LinkedContext['session'], workspace: Promise<WorkspaceInfo>, result: PushResult): Promise<PushResult> {
   const ws = await workspace;
+  if (ws.head !== result.parent && result.parent !== null) {
+    ctx.progress.update('Checking the remote history');
+    const [{ loadRemote, trustedSigners }, { requireBaseInHistory }] = await Promise.all([import('./linked.js'), import('../history.js')]);
+    const p = ctx.primitives;
+    const [{ ring }, signers] = await Promise.all([loadRemote(p, session, result.workspaceId, { workspace }), trustedSigners(session, result.workspaceId, p)]);
+    await requireBaseInHistory({ p, api: session.api, ring, signers }, ws.head, result.parent);
+  }
   ctx.progress.stop();
   return { ...result, upToDate: ws.head === result.parent };
 }

@@ -10,11 +10,11 @@ import { comparePaths } from '../../sync/paths.js';
 import type { WorkspaceInfo } from '../../protocol/types.js';
 import { UnreachableError } from '../errors.js';
 import type { ClientContext } from '../context.js';
-import { requireBaseKept } from '../history.js';
+import { requireBaseInHistory } from '../history.js';
 import { writeIndex } from '../local/link.js';
 import { tryLockFolder } from '../local/folder-lock.js';
 import { scanAgainstIndex } from '../local/scan-index.js';
-import { loadRemote, localBlobIdKey, readLocalTree } from './linked.js';
+import { loadRemote, localBlobIdKey, readLocalTree, trustedSigners } from './linked.js';
 import { openLinkedFolder } from './open-linked.js';
 
 export interface StatusResult {
@@ -50,6 +50,9 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   const workspaceP = session.api.getWorkspace(folder.link.workspaceId);
   workspaceP.catch(() => {}); // awaited below; a failure must not surface as unhandled while we scan
   await session.api.flushed(); // the server answers while the folder is scanned
+  /** the workspace's keys, asked for only when a file must be re-hashed or the head moved */
+  let remoteP: ReturnType<typeof loadRemote> | undefined;
+  const remote = (): ReturnType<typeof loadRemote> => (remoteP ??= loadRemote(p, session, folder.link.workspaceId, { workspace: workspaceP }));
   const scanned = await scanAgainstIndex(folder.root);
   const { scan, base } = scanned;
   let changes: LocalChange[] = [];
@@ -57,7 +60,7 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   if (!scanned.clean) {
     const index = scanned.columns();
     try {
-      const local = await readLocalTree(p, folder.root, index, async () => localBlobIdKey(p, session, (await loadRemote(p, session, folder.link.workspaceId)).ring, folder.root, index.base), scan);
+      const local = await readLocalTree(p, folder.root, index, async () => localBlobIdKey(p, session, (await remote()).ring, folder.root, index.base), scan);
       // Keep the stat cache fresh so a touched-but-unchanged file is not re-read every time.
       // Not while another command works here (it owns the index), nor over an index one wrote since.
       if (local.changes.length === 0 && local.rehashed && tryLockFolder(folder.root) && scanned.indexUnchanged()) writeIndex(folder.root, { ...local.files, workspaceId: index.workspaceId, base: index.base });
@@ -77,7 +80,12 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
     throw err;
   }
   if (!compared) throw new StatusUnreachable(new UnreachableError('the server stopped answering while status read your files'), { ...local, compared });
-  if (workspace.head !== base && base !== null) await requireBaseKept(session.api, folder.link.workspaceId, base, workspace.head);
+  // A moved head is news only if our base is behind it: checked as pull checks it, by a walk
+  // from the head down to the base (exit 7 when it is not there: rolled back or forked).
+  if (workspace.head !== base && base !== null) {
+    const [{ ring }, signers] = await Promise.all([remote(), trustedSigners(session, folder.link.workspaceId, p)]);
+    await requireBaseInHistory({ p, api: session.api, ring, signers }, workspace.head, base);
+  }
   return { ...local, remoteHead: workspace.head, remoteMoved: workspace.head !== base };
 }
 
