@@ -185,6 +185,25 @@ describe('pull and local edits', () => {
     expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
   }, 60_000);
 
+  it('pull --theirs that stops midway (no free name for a copy) keeps the copy of yours of each file it had replaced', async () => {
+    const { aDir, bDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+    writeFileSync(path.join(aDir, 'a.json'), 'a remote');
+    writeFileSync(path.join(aDir, 'b.json'), 'b remote');
+    await push(a, aDir, 'remote');
+    writeFileSync(path.join(bDir, 'a.json'), 'a mine');
+    // every name a copy of b.json could take is a file of yours already
+    for (let n = 1; n <= 1000; n++) writeFileSync(path.join(bDir, n === 1 ? 'b.json.conflict' : `b.json.conflict-${n}`), 'old');
+
+    // a.json is replaced (yours copied first), then b.json, edited meanwhile, has no name for its copy
+    const pulled = await b.run(['pull', '--theirs', '--json'], { cwd: bDir, killAfterMs: 30_000, ...at({ on: 'staging', write: { 'b.json': 'b edited during the pull' } }) });
+    expect(pulled.code, pulled.stderr).toBe(1);
+    expect(json(pulled.stderr).error).toMatchObject({ code: 'no_conflict_name', message: 'no free name for a conflict copy of b.json: b.json.conflict to b.json.conflict-1000 are all taken' });
+    expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b edited during the pull');
+    expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a remote');
+    expect(readFileSync(path.join(bDir, 'a.json.conflict'), 'utf8')).toBe('a mine');
+    expect(readdirSync(path.join(bDir, '.insomnia-sync')).filter((f) => f === 'lock' || f === 'staging')).toEqual([]);
+  }, 90_000);
+
   // The same in a subfolder: a copy's name was once "taken" for good because its folder is a folder
   // of the trees, and the CLI spun at 100 % CPU, deaf to Ctrl-C, leaving its lock and staging
   // folder. killAfterMs makes such a regression fail here instead of hanging the suite.
