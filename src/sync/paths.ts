@@ -7,6 +7,7 @@
  * at most MAX_PATH_BYTES of UTF-8, and never the internal `.insomnia-sync` folder. Paths are kept
  * in Unicode NFC so that a file named on macOS (NFD on disk) and on Linux compares equal.
  */
+import { NoConflictNameError } from './errors.js';
 
 export class PathError extends Error {
   readonly code = 'bad_path';
@@ -197,16 +198,23 @@ export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** How many names conflictPathFor tries (`NAME.conflict` to `NAME.conflict-1000`) before it gives up. */
+export const CONFLICT_NAMES_TRIED = 1000;
+
 /**
  * Where the remote copy of a conflicting file goes: `NAME.conflict`, else `NAME.conflict-2`,
  * `-3`… — the first one `taken` says is free. A name too long for the suffix (file systems take
- * 255 bytes) is shortened first, by whole characters.
+ * 255 bytes) is shortened first, by whole characters. After CONFLICT_NAMES_TRIED names it throws
+ * NoConflictNameError: a `taken` that says yes to every name (as one once did for every copy in a
+ * subfolder) fails at once, instead of spinning for ever where no signal is heard.
  */
 export function conflictPathFor(path: string, taken: (p: string) => boolean): string {
-  for (let n = 1; ; n++) {
+  for (let n = 1; n <= CONFLICT_NAMES_TRIED; n++) {
     const candidate = withNameSuffix(path, n === 1 ? '.conflict' : `.conflict-${n}`);
     if (!taken(candidate)) return candidate;
   }
+  const last = withNameSuffix(path, `.conflict-${CONFLICT_NAMES_TRIED}`);
+  throw new NoConflictNameError(`no free name for a conflict copy of ${path}: ${withNameSuffix(path, '.conflict')} to ${last} are all taken`);
 }
 
 const MAX_NAME_BYTES = 255;

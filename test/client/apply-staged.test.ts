@@ -143,6 +143,44 @@ describe('applyStaged', () => {
     expect(read('x.json.conflict')).toBe('an old copy');
   });
 
+  it('names a copy in a subfolder of the trees beside its file, past names taken there (the folder does not take them all)', async () => {
+    write('d/e/x.json', '1');
+    write('d/e/x.json.conflict', 'an old copy');
+    const { seen, paths } = await scan();
+    // d/n.json: where the trees have none, made since the scan; d/e/x.json: changed since the scan
+    const staged = [stage('d/n.json', 'remote n'), stage('d/e/x.json', 'remote x')];
+    await tick();
+    write('d/n.json', 'mine');
+    write('d/e/x.json', 'mine too');
+    const out = applyStaged(root, { staged, deletes: [], seen, reserved: treeNames(paths, ['d/n.json', 'd/e/x.json', 'd/e/x.json.conflict-2']) });
+    expect(out.setAside).toEqual([
+      { target: 'd/n.json', aside: 'd/n.json.conflict' },
+      { target: 'd/e/x.json', aside: 'd/e/x.json.conflict-3' },
+    ]);
+    expect(read('d/n.json')).toBe('mine');
+    expect(read('d/n.json.conflict')).toBe('remote n');
+    expect(read('d/e/x.json.conflict-3')).toBe('remote x');
+    expect(read('d/e/x.json.conflict')).toBe('an old copy');
+  });
+
+  it('gives up with one clear error, not a search without end, when no name for a copy is free; the staging folder goes', async () => {
+    const { seen } = await scan();
+    const staged = [stage('n.json', 'remote')];
+    write('n.json', 'mine');
+    let asked = 0;
+    // every name reserved; a search that does not stop meets this error instead of hanging the suite
+    const everyName = (): boolean => {
+      if (++asked > 5000) throw new Error('still searching');
+      return true;
+    };
+    expect(() => applyStaged(root, { staged, deletes: [], seen, reserved: everyName })).toThrow(
+      expect.objectContaining({ code: 'no_conflict_name', message: 'no free name for a conflict copy of n.json: n.json.conflict to n.json.conflict-1000 are all taken' }),
+    );
+    expect(asked).toBeLessThan(1100);
+    expect(read('n.json')).toBe('mine');
+    expect(existsSync(stagingDir(root))).toBe(false);
+  });
+
   it('puts files under a folder that is a file again (a kept delete) beside it, in a sibling folder', async () => {
     write('env', 'a file');
     const { seen, paths } = await scan();

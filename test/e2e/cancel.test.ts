@@ -7,7 +7,7 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -169,6 +169,29 @@ describe('Ctrl-C takes back what a command started', () => {
     expect(filesUnder(dir)).toHaveLength(300);
   }, 60_000);
 
+  /** A clone of Cancel whose files are all deleted (unpushed), so a restore in place downloads them all again. */
+  async function emptiedClone(): Promise<string> {
+    const dir = path.join(tempDir('isync-cancel-inplace-'), 'ws');
+    const cloned = await m.run(['clone', 'Cancel', dir]);
+    expect(cloned.code, cloned.stderr).toBe(0);
+    for (let i = 0; i < 10; i++) rmSync(path.join(dir, `d${i}`), { recursive: true });
+    return dir;
+  }
+  /** What a cancelled command in a linked folder must not leave there: its lock, its staging folder. */
+  const stateLeft = (dir: string): string[] => readdirSync(path.join(dir, '.insomnia-sync')).filter((f) => f === 'lock' || f.startsWith('lock.') || f === 'staging');
+
+  it('restore in place: exit 130, nothing restored, no lock and no staging folder left; it can simply be run again', async () => {
+    const dir = await emptiedClone();
+    const res = await interrupted(m, ['restore', snapshot, '--yes'], () => someFileUnder(path.join(dir, '.insomnia-sync', 'staging')), {}, 'SIGINT', dir);
+    expect(res.sawReady).toBe(true);
+    expect(res.code, res.stderr).toBe(130);
+    expect(stateLeft(dir)).toEqual([]);
+    expect(filesUnder(dir)).toEqual([]);
+    const again = await m.run(['restore', snapshot, '--yes'], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(filesUnder(dir)).toHaveLength(300);
+  }, 60_000);
+
   it('export --out DIR of one big file: one Ctrl-C stops it between its chunks (exit 130), nothing left', async () => {
     const parent = tempDir('isync-cancel-big-out-');
     const out = path.join(parent, 'copy');
@@ -220,6 +243,15 @@ describe('Ctrl-C takes back what a command started', () => {
       expect(res.sawReady).toBe(true);
       expect(cancelledStatus(res), res.stderr).toBe(130);
       expect(readdirSync(parent)).toEqual([]);
+    }, 60_000);
+
+    it(`restore in place, ${name}: exit 130, no lock and no staging folder left`, async () => {
+      const dir = await emptiedClone();
+      const res = await interrupted(m, ['restore', snapshot, '--yes'], () => someFileUnder(path.join(dir, '.insomnia-sync', 'staging')), {}, signals, dir);
+      expect(res.sawReady).toBe(true);
+      expect(cancelledStatus(res), res.stderr).toBe(130);
+      expect(stateLeft(dir)).toEqual([]);
+      expect(filesUnder(dir)).toEqual([]);
     }, 60_000);
 
     it(`restore --to DIR, ${name}: exit 130, nothing left`, async () => {

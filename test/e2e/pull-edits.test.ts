@@ -184,4 +184,93 @@ describe('pull and local edits', () => {
     expect(json(next.stderr).error.details.conflicts).toEqual([{ path: 'a0.json', conflictPath: 'a0.json.conflict', remote: 'changed' }]);
     expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
   }, 60_000);
+
+  it('pull --theirs that stops midway (no free name for a copy) keeps the copy of yours of each file it had replaced', async () => {
+    const { aDir, bDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+    writeFileSync(path.join(aDir, 'a.json'), 'a remote');
+    writeFileSync(path.join(aDir, 'b.json'), 'b remote');
+    await push(a, aDir, 'remote');
+    writeFileSync(path.join(bDir, 'a.json'), 'a mine');
+    // every name a copy of b.json could take is a file of yours already
+    for (let n = 1; n <= 1000; n++) writeFileSync(path.join(bDir, n === 1 ? 'b.json.conflict' : `b.json.conflict-${n}`), 'old');
+
+    // a.json is replaced (yours copied first), then b.json, edited meanwhile, has no name for its copy
+    const pulled = await b.run(['pull', '--theirs', '--json'], { cwd: bDir, killAfterMs: 30_000, ...at({ on: 'staging', write: { 'b.json': 'b edited during the pull' } }) });
+    expect(pulled.code, pulled.stderr).toBe(1);
+    expect(json(pulled.stderr).error).toMatchObject({ code: 'no_conflict_name', message: 'no free name for a conflict copy of b.json: b.json.conflict to b.json.conflict-1000 are all taken' });
+    expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b edited during the pull');
+    expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a remote');
+    expect(readFileSync(path.join(bDir, 'a.json.conflict'), 'utf8')).toBe('a mine');
+    expect(readdirSync(path.join(bDir, '.insomnia-sync')).filter((f) => f === 'lock' || f === 'staging')).toEqual([]);
+  }, 90_000);
+
+  // The same in a subfolder: a copy's name was once "taken" for good because its folder is a folder
+  // of the trees, and the CLI spun at 100 % CPU, deaf to Ctrl-C, leaving its lock and staging
+  // folder. killAfterMs makes such a regression fail here instead of hanging the suite.
+  describe('in a subfolder', () => {
+    const HANG_MS = 30_000;
+    const stateLeft = (dir: string): string[] => readdirSync(path.join(dir, '.insomnia-sync')).filter((f) => f === 'lock' || f === 'staging');
+
+    it('restore in place keeps a never-synced file where the snapshot has one, and writes the snapshot\'s beside it (exit 3)', async () => {
+      const { aDir } = await pair({ 'd/f.json': '1', 'top.json': '1' });
+      const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
+      rmSync(path.join(aDir, 'd'), { recursive: true });
+      await push(a, aDir, 'two');
+      mkdirSync(path.join(aDir, 'd'));
+      writeFileSync(path.join(aDir, 'd/f.json'), 'mine');
+
+      const restored = await a.run(['restore', first, '--yes', '--json'], { cwd: aDir, killAfterMs: HANG_MS });
+      expect(restored.code, restored.stderr).toBe(3);
+      expect(json(restored.stderr).error.details.conflicts).toEqual([{ path: 'd/f.json', conflictPath: 'd/f.json.conflict' }]);
+      expect(readFileSync(path.join(aDir, 'd/f.json'), 'utf8')).toBe('mine');
+      expect(readFileSync(path.join(aDir, 'd/f.json.conflict'), 'utf8')).toBe('1');
+      expect(stateLeft(aDir)).toEqual([]);
+    }, 90_000);
+
+    it('pull keeps files edited or made there while it downloads, and a copy\'s name taken meanwhile: conflicts beside them (exit 3)', async () => {
+      const { aDir, bDir } = await pair({ 'd/x.json': 'x1', 'd/c.json': 'c1', 'd/e/z.json': 'z1' });
+      for (const [rel, text] of Object.entries({ 'd/x.json': 'x remote', 'd/n.json': 'n remote', 'd/c.json': 'c remote', 'd/e/z.json': 'z remote' })) writeFileSync(path.join(aDir, rel), text);
+      await push(a, aDir, 'remote');
+      writeFileSync(path.join(bDir, 'd/c.json'), 'c mine'); // a conflict the merge names: d/c.json.conflict
+
+      const edits = { 'd/x.json': 'x edited during the pull', 'd/n.json': 'n made during the pull', 'd/c.json.conflict': 'made during the pull', 'd/e/z.json': 'z edited during the pull' };
+      const pulled = await b.run(['pull', '--json'], { cwd: bDir, killAfterMs: HANG_MS, ...at({ on: 'staging', write: edits }) });
+      expect(pulled.code, pulled.stderr).toBe(3);
+      expect(json(pulled.stderr).error.details.conflicts).toEqual([
+        { path: 'd/c.json', conflictPath: 'd/c.json.conflict.conflict', remote: 'changed' },
+        { path: 'd/e/z.json', conflictPath: 'd/e/z.json.conflict', remote: 'changed' },
+        { path: 'd/n.json', conflictPath: 'd/n.json.conflict', remote: 'changed' },
+        { path: 'd/x.json', conflictPath: 'd/x.json.conflict', remote: 'changed' },
+      ]);
+      for (const [rel, text] of Object.entries(edits)) expect(readFileSync(path.join(bDir, rel), 'utf8'), rel).toBe(text);
+      expect(readFileSync(path.join(bDir, 'd/c.json'), 'utf8')).toBe('c mine');
+      expect(readFileSync(path.join(bDir, 'd/c.json.conflict.conflict'), 'utf8')).toBe('c remote');
+      expect(readFileSync(path.join(bDir, 'd/e/z.json.conflict'), 'utf8')).toBe('z remote');
+      expect(readFileSync(path.join(bDir, 'd/n.json.conflict'), 'utf8')).toBe('n remote');
+      expect(readFileSync(path.join(bDir, 'd/x.json.conflict'), 'utf8')).toBe('x remote');
+      expect(stateLeft(bDir)).toEqual([]);
+    }, 90_000);
+
+    it('pull --theirs copies yours beside the file; one edited again while it downloads stays, a conflict (exit 3)', async () => {
+      const { aDir, bDir } = await pair({ 'd/t.json': 't1', 'd/u.json': 'u1' });
+      writeFileSync(path.join(aDir, 'd/t.json'), 't remote');
+      writeFileSync(path.join(aDir, 'd/u.json'), 'u remote');
+      await push(a, aDir, 'remote');
+      writeFileSync(path.join(bDir, 'd/t.json'), 't mine');
+      writeFileSync(path.join(bDir, 'd/u.json'), 'u mine');
+
+      const pulled = await b.run(['pull', '--theirs', '--json'], { cwd: bDir, killAfterMs: HANG_MS, ...at({ on: 'staging', write: { 'd/t.json': 't edited during the pull' } }) });
+      expect(pulled.code, pulled.stderr).toBe(3);
+      const details = json(pulled.stderr).error.details;
+      // d/t.json.conflict, the copy of what --theirs was to replace, was on disk when the copy of theirs was named
+      expect(details.conflicts).toEqual([{ path: 'd/t.json', conflictPath: 'd/t.json.conflict-2', remote: 'changed' }]);
+      expect(details.overridden).toEqual([{ path: 'd/u.json', took: 'theirs', yoursAt: 'd/u.json.conflict' }]);
+      expect(readFileSync(path.join(bDir, 'd/t.json'), 'utf8')).toBe('t edited during the pull');
+      expect(readFileSync(path.join(bDir, 'd/t.json.conflict-2'), 'utf8')).toBe('t remote');
+      expect(existsSync(path.join(bDir, 'd/t.json.conflict'))).toBe(false); // the stale copy of yours is gone
+      expect(readFileSync(path.join(bDir, 'd/u.json'), 'utf8')).toBe('u remote');
+      expect(readFileSync(path.join(bDir, 'd/u.json.conflict'), 'utf8')).toBe('u mine');
+      expect(stateLeft(bDir)).toEqual([]);
+    }, 90_000);
+  });
 });

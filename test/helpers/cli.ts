@@ -41,6 +41,12 @@ export interface RunOptions {
   closeStdout?: 'at-once' | 'after-first-chunk';
   /** Close this end of the CLI's standard error at once: whatever it says there meets a closed pipe. */
   closeStderr?: boolean;
+  /**
+   * Kill the CLI (SIGKILL: a synchronous loop hears no other signal) if it has not ended after this
+   * many milliseconds; the result then has code -1 and says so in stderr. For a test of a command
+   * that once hung: the regression fails the test instead of hanging the suite.
+   */
+  killAfterMs?: number;
 }
 
 const DROP_READ_OVERRIDE = ['--bounding-set', '-dac_override,-dac_read_search', '--'];
@@ -86,8 +92,15 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     if (opts.closeStdout === 'at-once') child.stdout.destroy();
     if (opts.closeStderr === true) child.stderr.destroy();
+    const killer = opts.killAfterMs === undefined ? undefined : setTimeout(() => {
+      stderr += `\n[test: killed after ${opts.killAfterMs} ms]`;
+      child.kill('SIGKILL');
+    }, opts.killAfterMs);
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
     child.stdin.end(opts.input ?? '');
   });
 }

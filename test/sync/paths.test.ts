@@ -5,6 +5,7 @@ import {
   areSimpleValidPaths,
   comparePaths,
   conflictPathFor,
+  CONFLICT_NAMES_TRIED,
   findFileDirClash,
   isInternalPath,
   MAX_PATH_BYTES,
@@ -119,6 +120,20 @@ describe('conflictPathFor', () => {
       return asked.length < 3;
     });
     expect(asked).toEqual(['x.conflict', 'x.conflict-2', 'x.conflict-3']);
+  });
+  it('gives up after CONFLICT_NAMES_TRIED names, with one clear error, where every name is taken', () => {
+    let asked = 0;
+    // says yes to every name; a search that does not stop meets this error instead of hanging the suite
+    const all = (): boolean => {
+      if (++asked > 5 * CONFLICT_NAMES_TRIED) throw new Error('still searching');
+      return true;
+    };
+    expect(() => conflictPathFor('d/f.json', all)).toThrow(
+      expect.objectContaining({ code: 'no_conflict_name', message: `no free name for a conflict copy of d/f.json: d/f.json.conflict to d/f.json.conflict-${CONFLICT_NAMES_TRIED} are all taken` }),
+    );
+    expect(asked).toBe(CONFLICT_NAMES_TRIED);
+    const taken = new Set(Array.from({ length: CONFLICT_NAMES_TRIED - 1 }, (_, i) => (i === 0 ? 'f.conflict' : `f.conflict-${i + 1}`)));
+    expect(conflictPathFor('f', (p) => taken.has(p))).toBe(`f.conflict-${CONFLICT_NAMES_TRIED}`);
   });
   it('shortens a name too long for the suffix to 255 bytes, by whole characters, keeping the folder', () => {
     const bytes = (s: string) => Buffer.byteLength(s);

@@ -324,9 +324,19 @@ export interface Applied {
  * where there was none with link() (which fails if something is there now) and the staged name
  * unlinked, so nothing made meanwhile is replaced; without hard links (FAT, some network file
  * systems) the check is an lstat() just before the rename. Between a check and its rename there
- * is still a window of one system call, as in git.
+ * is still a window of one system call, as in git. The staging folder goes at the end, also when
+ * this fails midway (no free conflict name, a folder on the way turned into a file).
  */
 export function applyStaged(root: string, plan: ApplyPlan): Applied {
+  try {
+    return applyAll(root, plan);
+  } finally {
+    // what is still staged (all of it after a failure) is decrypted data: it goes either way
+    rmSync(stagingDir(root), { recursive: true, force: true });
+  }
+}
+
+function applyAll(root: string, plan: ApplyPlan): Applied {
   const out: Applied = { placed: new Map(), setAside: [], keptDeletes: [], keptModes: [] };
   for (const rel of plan.deletes) {
     const abs = `${root}${path.sep}${rel}`;
@@ -378,7 +388,6 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
     if (parentsAreFolders(root, c.path, clearDirs) && matchesSeen(lstatOrNull(abs), plan.seen(c.path))) setExecutable(abs, c.mode === 0o755);
     else out.keptModes.push(c.path);
   }
-  rmSync(stagingDir(root), { recursive: true, force: true });
   return out;
 }
 
@@ -487,12 +496,17 @@ type AsideNamer = (rel: string, blockedDir: string | null) => string;
  * (or `-2`…), and for a file under a folder that is now a file, the same path under a sibling
  * folder `DIR.conflict/`. Never a reserved name, one on disk, or one given before, nor one that
  * `alike` finds is one of those names spelt otherwise.
+ *
+ * Only the name itself is looked at, not the folders above it: a copy's folders are those of the
+ * file it goes beside, which applyStaged has just found to be real folders (clearParents), or,
+ * for `DIR.conflict/`, those above the folder that is now a file. They are folders of the trees,
+ * so reserved: counting a name under a reserved folder as taken once made every name in a
+ * subfolder taken (`d/f.json.conflict`, `-2`, … for ever).
  */
 function asideNamer(root: string, reserved: (rel: string) => boolean, alike?: ReturnType<typeof foldedNames>): AsideNamer {
   const given = new Set<string>();
   const relocated = new Map<string, string>();
-  const taken = (p: string): boolean =>
-    given.has(p) || reserved(p) || parentDirs(p).some((d) => given.has(d) || reserved(d)) || lstatOrNull(`${root}${path.sep}${p}`) !== null || (alike?.alike(p) ?? false);
+  const taken = (p: string): boolean => given.has(p) || reserved(p) || lstatOrNull(`${root}${path.sep}${p}`) !== null || (alike?.alike(p) ?? false);
   const fresh = (p: string): string => {
     const name = conflictPathFor(p, taken);
     given.add(name);

@@ -15,7 +15,8 @@ import { fetchVerifiedChain, fetchVerifiedHead, requireEpochNotAbove } from '../
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { claimFolder, lockFolder, refuseBusyFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
-import { applyStaged, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
+import { lstatOrNull } from '../local/files.js';
+import { applyStaged, matchesSeen, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
 import { comparePaths } from '../../sync/paths.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
@@ -206,19 +207,26 @@ async function pullInto(
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     ctx.progress.update('Applying');
     const copied = copyAside(folder.root, asides);
+    const scanned = seenIn(local.files);
     let applied: ReturnType<typeof applyStaged>;
     try {
       applied = applyStaged(folder.root, {
         staged,
         deletes,
         chmods,
-        seen: seenIn(local.files),
+        seen: scanned,
         reserved: treeNames(local.files.paths, newest.manifest.files.map((f) => f.path)),
         sameName,
       });
     } catch (err) {
-      // nothing was replaced, or what was is put back: the copies are not needed
-      for (const rel of copied) rmSync(path.join(folder.root, rel), { force: true });
+      // Stopped midway (no free name for a copy, a folder turned into a file): a copy goes only
+      // where its file is still as the scan saw it; one whose file was replaced or deleted before
+      // the failure is the only copy of yours left, and stays.
+      const from = new Map(asides.map((a) => [a.aside, a.path]));
+      for (const rel of copied) {
+        const file = from.get(rel)!;
+        if (matchesSeen(lstatOrNull(path.join(folder.root, file)), scanned(file))) rmSync(path.join(folder.root, rel), { force: true });
+      }
       throw err;
     }
     // What changed here while the pull downloaded stays as it is, a conflict like any other.
