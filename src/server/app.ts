@@ -82,6 +82,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     frameworkErrors,
     connectionTimeout: deps.connectionTimeoutMs ?? DEFAULT_TIMEOUTS.connectionTimeoutMs,
     requestTimeout: deps.requestTimeoutMs ?? DEFAULT_TIMEOUTS.requestTimeoutMs,
+    keepAliveTimeout: DEFAULT_TIMEOUTS.keepAliveTimeoutMs,
     ...(deps.trustProxy !== undefined ? { trustProxy: deps.trustProxy } : {}),
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
     forceCloseConnections: 'idle',

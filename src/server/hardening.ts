@@ -9,10 +9,20 @@ import { ROUTES, type RouteName } from '../protocol/routes.js';
 const ANONYMOUS_ROUTES: readonly RouteName[] = ['prelogin', 'signup', 'login', 'recoverStart', 'recoverFinish'];
 export const ANONYMOUS_BODY_LIMIT = 64 * 1024;
 
-/** Idle socket and whole-request limits; an upload batch of 64 MiB still fits at about 2 Mbit/s. */
+/**
+ * Socket and request limits. `connectionTimeoutMs`: a connection silent for this long before or
+ * during a request is closed. `requestTimeoutMs`: one whole request; an upload batch of 64 MiB
+ * still fits at about 2 Mbit/s. `keepAliveTimeoutMs`: an idle keep-alive connection between two
+ * requests (announced in `Keep-Alive: timeout=130`). It is longer than the upstream keep-alive of
+ * the usual reverse proxies (nginx's `keepalive_timeout` 60 s, an AWS load balancer's idle timeout
+ * 60 s, Caddy's 2 minutes), so the proxy always drops an idle connection first: were the server
+ * first, the proxy could send a request into a connection the server is just closing, which its
+ * client sees as a 502. Node's own default is 5 s, fastify's 72 s.
+ */
 export const DEFAULT_TIMEOUTS = {
   connectionTimeoutMs: 120_000,
   requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 130_000,
 } as const;
 
 /**

@@ -5,11 +5,11 @@
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { openStore } from '../storage/open.js';
+import { describePathProblem, errnoCode, fileProblem, folderProblem } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
-import { registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
+import { openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
 import { addHardeningOptions, hardeningDeps, type HardeningOptions } from './serve-options.js';
 
 interface ServeOptions extends HardeningOptions {
@@ -48,8 +48,23 @@ function prepareDataDir(dataDir: string): string {
   // Everything the server writes (database, WAL, log, outbox, backups) is for its own user only.
   process.umask(0o077);
   const dir = resolve(dataDir);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw dataDirError(dataDir, dir, err);
+  }
   return dir;
+}
+
+/**
+ * A file-system error making or using the data directory, as one line: the flag as given, then
+ * the path at fault and the fix (`--data-dir ./afile: /…/afile is a file, not a folder: …`).
+ */
+function dataDirError(given: string, dir: string, err: unknown): Error {
+  const e = err as NodeJS.ErrnoException;
+  const problem = folderProblem(dir, true) ?? (e.path && e.path !== dir ? fileProblem(e.path) : undefined);
+  const why = problem ? describePathProblem(problem) : `cannot ${e.syscall === 'mkdir' ? 'create' : 'open'} ${e.path ?? dir} (${e.code ?? e.message})`;
+  return new Error(`--data-dir ${given}: ${why}`, { cause: err });
 }
 
 const warn = (line: string): void => void process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
@@ -74,8 +89,14 @@ async function serve(opts: ServeOptions): Promise<void> {
   // the flags' own checks first (TLS files, the log file): a mistake there is one line, before anything opens
   const hardening = hardeningDeps(opts, warn);
   const logger: Record<string, unknown> = opts.logFile ? { file: openLogFile(opts.logFile) } : {};
-  const serverSecret = loadOrCreateServerSecret(dataDir);
-  const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir);
+  let serverSecret: Uint8Array;
+  try {
+    serverSecret = loadOrCreateServerSecret(dataDir);
+  } catch (err) {
+    // a folder or file it may not write or read; its own complaints (a wrong size) stand as they are
+    throw errnoCode(err) ? dataDirError(opts.dataDir, dataDir, err) : err;
+  }
+  const store = await openStoreFor(opts, dataDir);
   const { openMailer } = await import('./mail/open.js');
   // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
   const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
@@ -172,7 +193,7 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<P
 
 async function migrate(opts: StoreOptions): Promise<void> {
   const dataDir = prepareDataDir(opts.dataDir);
-  const store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir, { migrate: false });
+  const store = await openStoreFor(opts, dataDir, { migrate: false });
   try {
     const applied = await store.migrate();
     process.stdout.write(applied.length ? `applied migrations: ${applied.join(', ')}\n` : 'schema is up to date\n');

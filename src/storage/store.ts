@@ -149,6 +149,15 @@ export class StoreMissingError extends Error {
   readonly code = 'store_missing';
 }
 
+/**
+ * A local database file cannot be opened or created where its URL points (a missing folder, a
+ * file in the way, no permission): the message names the path and the fix, not the flag that gave
+ * it, which the caller adds.
+ */
+export class StorePathError extends Error {
+  readonly code = 'store_path';
+}
+
 /** The database URL (or its backend's settings in it) cannot be used as given; nothing was opened. */
 export class StoreConfigError extends Error {
   readonly code = 'store_config';

@@ -58,6 +58,43 @@ describe('man/insomnia-sync-server.1', () => {
     for (const o of new Set(options)) expect(text, o).toContain(o);
   });
 
+  /** The long options `insomnia-sync-server [COMMAND] --help` lists, --help and --version aside. */
+  function helpOptions(command: string[]): string[] {
+    const res = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'insomnia-sync-server.js'), ...command, '--help'], { encoding: 'utf8' });
+    expect(res.status, res.stderr).toBe(0);
+    const options = res.stdout.slice(res.stdout.indexOf('\nOptions:\n'), res.stdout.indexOf('\nCommands:\n') >>> 0);
+    return [...options.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1]!).filter((o) => o !== '--help' && o !== '--version');
+  }
+
+  /**
+   * SYNOPSIS, one line (up to .br) per form, keyed by the command words after
+   * `insomnia-sync-server`; `--rate-limit-prelogin|-login` is read as both options.
+   */
+  const synopsis = new Map<string, string[]>();
+  for (const form of text.slice(text.indexOf('\n.SH SYNOPSIS\n'), text.indexOf('\n.SH DESCRIPTION\n')).split('\n.br\n')) {
+    const words = /^\.B insomnia-sync-server((?: [a-z][a-z-]*)*)/m.exec(form);
+    if (!words || form.includes('--help |')) continue;
+    const expanded = form.replace(/(--[a-z-]+-)([a-z]+)((?:\|-[a-z]+)+)/g, (_all, prefix: string, first: string, rest: string) =>
+      [first, ...rest.split('|-').filter(Boolean)].map((w) => `${prefix}${w}`).join(' '),
+    );
+    synopsis.set(words[1]!.trim(), [...expanded.matchAll(/--[a-z-]+/g)].map((m) => m[0]));
+  }
+
+  it.each([[''], ['migrate'], ['backup'], ['gc'], ['admin vacuum'], ['admin export-user'], ['admin delete-unverified']])(
+    'SYNOPSIS of "%s" names exactly the options its --help lists',
+    (command) => {
+      const listed = helpOptions(command ? command.split(' ') : []);
+      expect(listed.length, command).toBeGreaterThan(1);
+      expect(synopsis.has(command), `a SYNOPSIS line for "${command}"`).toBe(true);
+      expect([...new Set(synopsis.get(command))].sort(), command).toEqual([...new Set(listed)].sort());
+    },
+  );
+
+  it('has an entry under OPTIONS for every option of the server itself', () => {
+    const options = text.slice(text.indexOf('\n.SH OPTIONS\n'), text.indexOf('\n.SH COMMANDS\n'));
+    for (const o of helpOptions([])) expect(options, o).toMatch(new RegExp(`^\\.B[IR]? ${o}(?: |$)`, 'm'));
+  });
+
   it('says what the server does: it rate-limits, keeps a path in the server URL, and backs up', () => {
     expect(text).not.toMatch(/does not rate-limit/);
     expect(entry('Rate limits')).toMatch(/--rate-limit-prelogin/);

@@ -34,8 +34,8 @@ async function startSlowFetchProxy(target: string): Promise<{ url: string; close
     req.pipe(fwd);
   });
   // Node's 5 s default closes idle sockets the CLI may just be reusing on a loaded machine (a
-  // reset, exit 6); the real server keeps them for 72 s.
-  server.keepAliveTimeout = 72_000;
+  // reset, exit 6); the real server keeps them for 130 s.
+  server.keepAliveTimeout = 130_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

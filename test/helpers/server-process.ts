@@ -15,13 +15,26 @@ const LISTENING = /insomnia-sync-server listening on (https?:\/\/\S+)/;
 
 const GENEROUS_RATE_LIMITS = ['prelogin', 'login', 'verify', 'invite'].flatMap((b) => [`--rate-limit-${b}`, '100000,100000']);
 
+/** setpriv's arguments that take root's right to read, write and search whatever the modes say */
+const DROP_DAC_OVERRIDE = ['--bounding-set', '-dac_override,-dac_read_search', '--'];
+
+/**
+ * node running BIN, or, with `withoutReadOverride` as root, setpriv running it without
+ * CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH: root then meets EACCES as any user would. Nothing
+ * changes for a test that is not root.
+ */
+function serverCommand(args: string[], withoutReadOverride = false): [string, string[]] {
+  return withoutReadOverride && process.getuid?.() === 0 ? ['setpriv', [...DROP_DAC_OVERRIDE, process.execPath, BIN, ...args]] : [process.execPath, [BIN, ...args]];
+}
+
 /**
  * The server's command line run to its end, as an operator runs `migrate`, `backup`, `gc` or an
  * `admin` command (beside a running server or not). INSOMNIA_SYNC_DB is cleared so --data-dir
  * decides.
  */
-export function runServerCommand(args: string[], cwd?: string): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
+export function runServerCommand(args: string[], cwd?: string, opts: { withoutReadOverride?: boolean } = {}): { code: number; stdout: string; stderr: string } {
+  const [command, argv] = serverCommand(args, opts.withoutReadOverride);
+  const r = spawnSync(command, argv, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -46,6 +59,8 @@ export interface StartServerOptions {
   timeoutMs?: number;
   /** database URL for --db (e.g. a PostgreSQL test database); default: SQLite in the data dir */
   db?: string;
+  /** as root, run without the right to override file modes (see serverCommand) */
+  withoutReadOverride?: boolean;
 }
 
 export async function startServer(opts: StartServerOptions = {}): Promise<StartedServer> {
@@ -56,7 +71,6 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Starte
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'insomnia-sync-server-'));
   const logFile = join(dataDir, 'server.log');
   const args = [
-    BIN,
     '--port', '0',
     '--host', '127.0.0.1',
     '--data-dir', dataDir,
@@ -68,7 +82,8 @@ export async function startServer(opts: StartServerOptions = {}): Promise<Starte
     ...(opts.db ? ['--db', opts.db] : []),
     ...(opts.args ?? []),
   ];
-  const child = spawn(process.execPath, args, {
+  const [command, argv] = serverCommand(args, opts.withoutReadOverride);
+  const child = spawn(command, argv, {
     cwd: REPO_ROOT,
     env: { ...process.env, INSOMNIA_SYNC_DB: '', ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

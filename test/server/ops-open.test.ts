@@ -3,7 +3,7 @@
  * mistyped --data-dir or --db fails with exit 1 and leaves nothing behind, where it used to create
  * an empty database and, for backup, "succeed" with an empty copy of it.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -118,5 +118,49 @@ describe('operator commands on a database that is not there', () => {
     const root = tempDir();
     await expect(openStore(undefined, root, { existing: true })).rejects.toBeInstanceOf(StoreMissingError);
     expect(existsSync(join(root, 'sync.db'))).toBe(false);
+  });
+});
+
+describe('operator commands on a path that cannot be a database', () => {
+  /** a folder holding a file `afile` and a folder `shut` of mode 0000 */
+  function place(): string {
+    const root = tempDir();
+    writeFileSync(join(root, 'afile'), 'not a folder');
+    mkdirSync(join(root, 'shut'), { mode: 0o000 });
+    return root;
+  }
+  const ALL: [string, string[]][] = [
+    ['migrate', ['migrate']],
+    ['backup', ['backup', '--out', 'copy.db']],
+    ['gc', ['gc']],
+    ['admin vacuum', ['admin', 'vacuum']],
+    ['admin export-user', ['admin', 'export-user', 'ada@example.com']],
+    ['admin delete-unverified', ['admin', 'delete-unverified', 'ada@example.com']],
+  ];
+  // relative paths, as typed in the folder place() made: the line names them so, then the absolute path at fault
+  const PATHS: [string, string[], (root: string) => string][] = [
+    ['--data-dir naming a file', ['--data-dir', './afile'], (r) => `--data-dir ./afile: ${r}/afile is a file, not a folder: move it away or give another path`],
+    ['--db inside a file', ['--db', 'sqlite:afile/x.db'], (r) => `--db sqlite:afile/x.db: ${r}/afile is a file, not a folder: move it away or give another path`],
+    ['--data-dir it may not enter', ['--data-dir', 'shut'], (r) => `--data-dir shut: no permission to write in folder ${r}/shut as user USER: run as its owner, or change its owner or mode`],
+  ];
+
+  for (const [command, args] of ALL) {
+    it.each(PATHS)(`${command}, %s: one line naming the flag, the path at fault and the fix; exit 1`, (_name, where, says) => {
+      const root = place();
+      const r = serverCli([...args, ...where], root, { withoutReadOverride: true });
+      chmodSync(join(root, 'shut'), 0o700);
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.replace(/ as user \S+:/, ' as user USER:')).toBe(`insomnia-sync-server: ${says(root)}\n`);
+      // (migrate makes its --data-dir, the default one too, wherever --db points)
+      if (command !== 'migrate') expect(readdirSync(root).sort()).toEqual(['afile', 'shut']);
+    });
+  }
+
+  it('migrate with --db in a folder that does not exist names that folder', () => {
+    const root = tempDir();
+    const r = serverCli(['migrate', '--db', 'sqlite:nodir/x.db'], root);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`insomnia-sync-server: --db sqlite:nodir/x.db: folder ${root}/nodir does not exist: create it or correct the path\n`);
   });
 });

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
@@ -52,6 +53,27 @@ describe('insomnia-sync-server process', () => {
     const log = readFileSync(server.logFile, 'utf8');
     expect(log).toContain('"url":"/v1/auth/signup"');
     expect(log).not.toContain(token);
+  });
+
+  it('keeps an idle keep-alive connection for 130 s, as the man page says: longer than a reverse proxy keeps it', async () => {
+    server = await startServer();
+    const agent = new http.Agent({ keepAlive: true });
+    onTestFinished(() => agent.destroy());
+    const get = (): Promise<{ headers: http.IncomingHttpHeaders; socket: unknown }> =>
+      new Promise((resolve, reject) => {
+        const req = http.get(`${server!.url}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.once('end', () => resolve({ headers: res.headers, socket: req.socket }));
+        });
+        req.once('error', reject);
+      });
+    const first = await get();
+    // Node derives this header from the server's keepAliveTimeout (fastify's default gave 72)
+    expect(first.headers.connection).toBe('keep-alive');
+    expect(first.headers['keep-alive']).toBe('timeout=130');
+    // and the connection is kept: the next request goes over the same socket
+    const second = await get();
+    expect(second.socket).toBe(first.socket);
   });
 
   it('keeps accounts across a restart on the same data dir', async () => {

@@ -5,13 +5,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeSignupBody } from '../helpers/fake-signup.js';
 import { tempDir } from '../helpers/cli.js';
-import { startServer, type StartedServer } from '../helpers/server-process.js';
+import { runServerCommand, startServer, type StartedServer } from '../helpers/server-process.js';
 
 let server: StartedServer | undefined;
 afterEach(async () => {
@@ -39,9 +39,9 @@ function selfSigned(dir: string): { cert: string; key: string } {
 }
 
 /** The error startServer rejects with: the server exited before listening, with its stderr. */
-async function startFailure(args: string[]): Promise<string> {
+async function startFailure(args: string[], withoutReadOverride = false): Promise<string> {
   try {
-    server = await startServer({ args, timeoutMs: 10_000 });
+    server = await startServer({ args, timeoutMs: 10_000, withoutReadOverride });
   } catch (err) {
     return String(err);
   }
@@ -166,4 +166,62 @@ describe('--shutdown-timeout', () => {
     expect(last.inFlight).toBe(2);
     expect(last.msg).toMatch(/--shutdown-timeout \(1 s\) ran out with 2 requests still in flight/);
   }, 30_000);
+});
+
+describe('a data directory or SQLite file that cannot be', () => {
+  /** a folder holding a file `afile`, a folder `folder` and a folder `ro` of mode 0500 */
+  function place(): string {
+    const root = tempDir('isync-paths-');
+    writeFileSync(path.join(root, 'afile'), 'not a folder');
+    mkdirSync(path.join(root, 'folder'));
+    mkdirSync(path.join(root, 'ro'), { mode: 0o500 });
+    return root;
+  }
+  const esc = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const raw = /EEXIST|ENOTDIR|EACCES|unable to open|Cannot open database|readonly database|at .*\.js:\d/;
+
+  // [the case, the flag and value given in the folder place() made, what the one line says after the flag (given that folder as a pattern)]
+  const cases: [string, (root: string) => string[], (root: string) => RegExp][] = [
+    ['--data-dir naming a file', (r) => ['--data-dir', `${r}/afile`], (r) => new RegExp(`^--data-dir ${r}/afile: ${r}/afile is a file, not a folder: move it away or give another path$`)],
+    ['--data-dir inside a file', (r) => ['--data-dir', `${r}/afile/sub`], (r) => new RegExp(`^--data-dir ${r}/afile/sub: ${r}/afile is a file, not a folder: `)],
+    ['--db in a folder that does not exist', (r) => ['--db', `sqlite:${r}/nodir/x.db`], (r) => new RegExp(`^--db sqlite:${r}/nodir/x\\.db: folder ${r}/nodir does not exist: create it or correct the path$`)],
+    ['--db inside a file', (r) => ['--db', `sqlite:${r}/afile/x.db`], (r) => new RegExp(`^--db sqlite:${r}/afile/x\\.db: ${r}/afile is a file, not a folder: `)],
+    ['--db naming a folder', (r) => ['--db', `sqlite:${r}/folder`], (r) => new RegExp(`^--db sqlite:${r}/folder: ${r}/folder is a folder, not a database file: name a file in it, e.g. sqlite:${r}/folder/sync\\.db$`)],
+    ['--data-dir in a folder it may not write in', (r) => ['--data-dir', `${r}/ro/data`], (r) => new RegExp(`^--data-dir ${r}/ro/data: no permission to write in folder ${r}/ro as user \\S+: run as its owner, or change its owner or mode$`)],
+    ['--data-dir it may not write in', (r) => ['--data-dir', `${r}/ro`], (r) => new RegExp(`^--data-dir ${r}/ro: no permission to write in folder ${r}/ro as user \\S+: `)],
+    ['--db in a folder it may not write in', (r) => ['--db', `sqlite:${r}/ro/x.db`], (r) => new RegExp(`^--db sqlite:${r}/ro/x\\.db: no permission to write in folder ${r}/ro as user \\S+: `)],
+  ];
+
+  it.each(cases)('%s: one line naming the flag, the path at fault and the fix; exit 1, not listening', async (_name, args, says) => {
+    const root = place();
+    const failure = await startFailure(args(root), true);
+    expect(failure).toMatch(/code 1,/);
+    const lines = stderrLines(failure);
+    expect(lines, failure).toHaveLength(1);
+    expect(lines[0]!.startsWith('insomnia-sync-server: '), lines[0]).toBe(true);
+    expect(lines[0]!.slice('insomnia-sync-server: '.length)).toMatch(says(esc(root)));
+    expect(failure).not.toMatch(raw);
+  });
+
+  it('a database file it may not read and write: names the file, exit 1', async () => {
+    const root = place();
+    const data = path.join(root, 'data');
+    expect(runServerCommand(['migrate', '--data-dir', data]).code).toBe(0);
+    chmodSync(path.join(data, 'sync.db'), 0o000);
+    const failure = await startFailure(['--data-dir', data], true);
+    const lines = stderrLines(failure);
+    expect(lines, failure).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^insomnia-sync-server: --data-dir ${esc(data)}: no permission to read and write ${esc(data)}/sync\\.db as user \\S+: run as its owner`));
+  });
+
+  it('INSOMNIA_SYNC_DB is named as the source when it gave the path', async () => {
+    const root = place();
+    try {
+      server = await startServer({ env: { INSOMNIA_SYNC_DB: `sqlite:${root}/nodir/x.db` }, timeoutMs: 10_000 });
+    } catch (err) {
+      expect(stderrLines(String(err))).toEqual([`insomnia-sync-server: INSOMNIA_SYNC_DB=sqlite:${root}/nodir/x.db: folder ${root}/nodir does not exist: create it or correct the path`]);
+      return;
+    }
+    throw new Error('the server started');
+  });
 });

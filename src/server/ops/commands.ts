@@ -8,8 +8,9 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { openStore } from '../../storage/open.js';
-import { StoreMissingError, type EraseReport, type Store } from '../../storage/store.js';
+import { openStore, type OpenStoreOptions } from '../../storage/open.js';
+import { redactUrlPasswords } from '../../storage/postgres/url.js';
+import { StoreMissingError, StorePathError, type EraseReport, type Store } from '../../storage/store.js';
 
 export interface StoreOptions {
   dataDir: string;
@@ -53,13 +54,39 @@ function sharedOption<T>(command: Command, key: string): T | undefined {
 }
 
 /**
+ * Where the database comes from, as the operator gave it: `--db URL`, `INSOMNIA_SYNC_DB=URL`, or
+ * `--data-dir DIR` for the default DIR/sync.db. Passwords in a URL are starred out.
+ */
+export function storeSource(opts: StoreOptions): string {
+  // as openStore reads them: --db, else the variable; either one empty means DIR/sync.db
+  if (opts.db?.trim()) return `--db ${redactUrlPasswords(opts.db)}`;
+  const env = process.env.INSOMNIA_SYNC_DB?.trim();
+  if (opts.db === undefined && env) return `INSOMNIA_SYNC_DB=${redactUrlPasswords(env)}`;
+  return `--data-dir ${opts.dataDir}`;
+}
+
+/**
+ * openStore for the server and its commands: a database file that cannot be opened where it
+ * points is one line starting with the flag that named it (`--db sqlite:nodir/x.db: folder
+ * /…/nodir does not exist: …`).
+ */
+export async function openStoreFor(opts: StoreOptions, dataDir: string, options: OpenStoreOptions = {}): Promise<Store> {
+  try {
+    return await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, dataDir, options);
+  } catch (err) {
+    if (err instanceof StorePathError) throw new Error(`${storeSource(opts)}: ${err.message}`, { cause: err });
+    throw err;
+  }
+}
+
+/**
  * Opens an existing database only: with a mistyped --data-dir an operator must get an error, not
  * a new empty database (and an empty backup of it). Only `migrate` creates one.
  */
 async function withStore<R>(opts: StoreOptions, job: (store: Store) => Promise<R>): Promise<R> {
   let store: Store;
   try {
-    store = await openStore(opts.db ?? process.env.INSOMNIA_SYNC_DB, resolve(opts.dataDir), { migrate: false, existing: true });
+    store = await openStoreFor(opts, resolve(opts.dataDir), { migrate: false, existing: true });
   } catch (err) {
     if (err instanceof StoreMissingError) throw new Error(`${err.message}: check --data-dir or --db`, { cause: err });
     throw err;

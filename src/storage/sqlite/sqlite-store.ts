@@ -4,11 +4,13 @@
  * BEGIN IMMEDIATE so a second process on the same file waits (busy_timeout) instead of deadlocking.
  */
 import { groupBy, userFromRow } from '../row-mapping.js';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { describePathProblem, errnoCode, fileProblem } from '../path-problem.js';
 import {
   BlobIdError,
   StoreMissingError,
+  StorePathError,
   type AccessTokenRecord,
   type CreateAccessTokenResult,
   type CreateSessionResult,
@@ -87,7 +89,23 @@ const WAL_RETRY_MS = 1000;
 const PAGE_BYTES = 16384;
 
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteStore {
-  if (options.existing && path !== ':memory:' && !existsSync(path)) throw new StoreMissingError(`no database at ${path}`);
+  try {
+    return openSqliteFile(path, options);
+  } catch (err) {
+    throw path === ':memory:' || !isFileOpenError(err) ? err : pathError(path, err);
+  }
+}
+
+function openSqliteFile(path: string, options: SqliteStoreOptions): SqliteStore {
+  if (options.existing && path !== ':memory:') {
+    try {
+      statSync(path);
+    } catch (err) {
+      // not there (or a folder on the way is not): nothing to open; unreachable: say why
+      if (errnoCode(err) === 'ENOENT') throw new StoreMissingError(`no database at ${path}`);
+      throw pathError(path, err);
+    }
+  }
   const db = new Database(path, { fileMustExist: options.existing === true && path !== ':memory:' });
   try {
     // checked before the pragmas below: WAL mode would otherwise be switched on in a stranger's file
@@ -124,6 +142,27 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     throw err;
   }
   return store;
+}
+
+/**
+ * better-sqlite3's errors for a file it cannot open, create or write beside: its own check of the
+ * folder (a TypeError), SQLite's CANTOPEN, READONLY and PERM, and an errno from a stat here.
+ */
+function isFileOpenError(err: unknown): boolean {
+  if (err instanceof TypeError) return /directory does not exist/.test(err.message);
+  const code = errnoCode(err);
+  return /^SQLITE_(CANTOPEN|READONLY|PERM)/.test(code) || code === 'EACCES' || code === 'ENOTDIR';
+}
+
+/** One line naming the path and the fix; the driver's words only when no cause is found. */
+function pathError(path: string, err: unknown): StorePathError {
+  const problem = fileProblem(path);
+  const message = problem
+    ? problem.kind === 'folder-in-the-way'
+      ? `${path} is a folder, not a database file: name a file in it, e.g. sqlite:${path}/sync.db`
+      : describePathProblem(problem)
+    : `cannot open ${path}: ${(err as Error).message}`;
+  return new StorePathError(message, { cause: err });
 }
 
 export class SqliteStore implements Store {
