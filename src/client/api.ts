@@ -26,7 +26,7 @@ import {
   UnreachableError,
   UsageError,
 } from './errors.js';
-import { networkFailure } from './network-errors.js';
+import { linkedTo, networkFailure, type ServerSource } from './network-errors.js';
 
 /** An HTTP answer as the client reads it; `revision` is the server's protocol revision header, if any. */
 interface Answer {
@@ -176,6 +176,8 @@ export class ApiClient {
   /** requests not yet handed to the operating system whole (see flushed) */
   private readonly unsent = new Set<Promise<void>>();
   token: string | undefined;
+  /** where the server URL came from, for hints: a linked folder's is its link's (services/open-linked.ts) */
+  serverSource: ServerSource = {};
 
   constructor(private readonly options: ApiOptions) {
     const url = checkServerUrl(options.baseUrl);
@@ -238,7 +240,7 @@ export class ApiClient {
       } catch (err) {
         // cancelled (Ctrl-C): the request was torn down on purpose, the server is not at fault
         if (opts.signal?.aborted) throw opts.signal.reason;
-        throw networkFailure(err, this.base);
+        throw networkFailure(err, this.base, this.serverSource);
       }
       // any request the server turned away unread (its upload memory was in use) may go again
       const wait = attempt < UPLOAD_RETRIES && (UPLOAD_ROUTES.has(name) || res.bodyNotRead) ? uploadRetryDelayMs(res) : null;
@@ -393,7 +395,9 @@ export class ApiClient {
       if (status === 502 || status === 503 || status === 504) {
         return new UnreachableError(
           `the server at ${this.base} is unavailable (${message})`,
-          `try again later; the answer names no sync protocol, so if it keeps failing, check --server or INSOMNIA_SYNC_SERVER`,
+          this.serverSource.linked
+            ? `try again later; the answer names no sync protocol, so if it keeps failing, check that server: ${linkedTo(this.base)}`
+            : `try again later; the answer names no sync protocol, so if it keeps failing, check --server or INSOMNIA_SYNC_SERVER`,
         );
       }
       if (code === undefined || status >= 500) return this.unusable(res, status >= 500 ? `the server at ${this.base} answered ${status}` : message);
