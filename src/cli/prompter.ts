@@ -183,11 +183,11 @@ export class CliPrompter implements Prompter {
     }
   }
 
-  async confirm(message: string): Promise<boolean> {
+  async confirm(message: string, opts: { noInputHint?: string } = {}): Promise<boolean> {
     if (this.opts.yes) return true;
     this.refusePasswordStdinOnTerminal();
     if (!this.interactive || this.opts.passwordStdin) {
-      throw new MissingInputError(`${message} — ${this.whyNoPrompt()}`, 'pass --yes to confirm');
+      throw new MissingInputError(`${message} — ${this.whyNoPrompt()}`, opts.noInputHint ?? 'pass --yes to confirm');
     }
     const { confirm } = await import('@inquirer/prompts');
     // the question may name a team or workspace a server or teammate chose: escaped, never obeyed

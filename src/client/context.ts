@@ -35,8 +35,11 @@ export interface Prompter {
    * prompt; MissingInputError otherwise.
    */
   password(message: string, opts?: PasswordOptions): Promise<string>;
-  /** true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes */
-  confirm(message: string): Promise<boolean>;
+  /**
+   * true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes, whose
+   * hint is `noInputHint` when the command has a better way than --yes (team confirm: --fingerprint)
+   */
+  confirm(message: string, opts?: { noInputHint?: string }): Promise<boolean>;
   /** free text (e.g. a typed name to confirm deletion); MissingInputError with no terminal */
   text(message: string): Promise<string>;
 }
