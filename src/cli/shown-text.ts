@@ -27,6 +27,16 @@ export function quoted(text: string): string {
   return `"${text.replace(UNSAFE_ALL, escaped)}"`;
 }
 
+/**
+ * A time from the server as listings show it to people: to the minute, in UTC, and saying so
+ * (`2026-12-06 19:34 UTC`); anything that is not a time is shown() as it came. --json keeps the
+ * server's ISO 8601 text.
+ */
+export function shownMinute(iso: string): string {
+  const time = new Date(iso);
+  return Number.isNaN(time.getTime()) ? shown(iso) : `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 const UNSAFE_IN_LINE = new RegExp(`[${UNPRINTABLE_RANGES}]`, 'gu');
 // the same but for newline and tab, which start a line or move right and overwrite nothing
 const UNSAFE_IN_LINES = new RegExp(`(?![\\n\\t])[${UNPRINTABLE_RANGES}]`, 'gu');
