@@ -3,11 +3,22 @@
  * (not empty). Each action loads its command module on demand, so `--version` and `--help` load
  * nothing but commander.
  */
-import { Argument, Command, Option, type OutputConfiguration } from 'commander';
+import { Argument, Command, CommanderError, Option, type OutputConfiguration } from 'commander';
 
 export type CommandRunner = (name: string, args: unknown[], command: Command) => Promise<void>;
 
 export const VERSION = '0.1.0';
+
+/**
+ * Whether --json is among the arguments: parsed already when it came before --version, which ends
+ * the parse where it stands, so also looked for among those after it (up to a `--`).
+ */
+function jsonAsked(program: Command): boolean {
+  if (program.opts().json === true) return true;
+  const raw = (program as Command & { rawArgs?: string[] }).rawArgs ?? [];
+  const end = raw.indexOf('--');
+  return (end < 0 ? raw : raw.slice(0, end)).includes('--json');
+}
 
 /** `output` is set before the subcommands are made, as commander copies it into each of them then. */
 export function buildProgram(run: CommandRunner, output?: OutputConfiguration): Command {
@@ -15,7 +26,8 @@ export function buildProgram(run: CommandRunner, output?: OutputConfiguration): 
   if (output) program.configureOutput(output);
   program
     .description('End-to-end encrypted sync for Insomnia workspace folders. The server stores ciphertext only.')
-    .version(VERSION, '-V, --version')
+    // commander's .version(), but with --json (before or after it) one JSON document (SPEC §4)
+    .addOption(new Option('-V, --version', 'output the version number'))
     .option('--server <url>', "sync server URL, with its path if it is served under one (env INSOMNIA_SYNC_SERVER; default http://127.0.0.1:8787); in a linked folder, the folder's own server wins over the env")
     .option('--profile <name>', 'local profile: a separate login (env INSOMNIA_SYNC_PROFILE)', undefined)
     .option('--json', 'print exactly one JSON document on stdout; errors as JSON on stderr')
@@ -30,6 +42,12 @@ export function buildProgram(run: CommandRunner, output?: OutputConfiguration): 
 Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 auth, 5 not found,
 6 server unreachable, 7 integrity failure, 130 cancelled. See man insomnia-sync.`,
     );
+
+  program.on('option:version', () => {
+    const text = jsonAsked(program) ? `${JSON.stringify({ version: VERSION })}\n` : `${VERSION}\n`;
+    program.configureOutput().writeOut!(text);
+    throw new CommanderError(0, 'commander.version', VERSION);
+  });
 
   const action =
     (name: string) =>

@@ -2,6 +2,7 @@
  * Where secrets and confirmations come from (SPEC §4): never argv. A password comes from
  * --password-stdin (first line of stdin), else INSOMNIA_SYNC_PASSWORD, else a hidden prompt on a
  * terminal; with none of them, a MissingInputError (exit 2) names the flag and the variable.
+ * `account password` takes the variable first (the current password), stdin then gives the new one.
  * With no terminal (or CI=true) nothing ever prompts.
  */
 import { StringDecoder } from 'node:string_decoder';
@@ -79,6 +80,8 @@ export class CliPrompter implements Prompter {
 
   async password(message: string, opts: PasswordOptions = {}): Promise<string> {
     this.refusePasswordStdinOnTerminal();
+    const fromEnv = opts.fromEnv === false ? undefined : this.opts.env.INSOMNIA_SYNC_PASSWORD;
+    if (fromEnv && opts.envFirst) return fromEnv;
     if (this.opts.passwordStdin) {
       const n = ++this.stdinLinesAsked;
       const line = await this.stdinLine();
@@ -89,11 +92,10 @@ export class CliPrompter implements Prompter {
       }
       return line;
     }
-    const fromEnv = opts.fromEnv === false ? undefined : this.opts.env.INSOMNIA_SYNC_PASSWORD;
     if (fromEnv) return fromEnv;
     if (!this.interactive) {
       const env = opts.fromEnv === false ? opts.otherEnv : 'INSOMNIA_SYNC_PASSWORD';
-      const ways = env === undefined ? 'pipe it with --password-stdin' : `pipe it with --password-stdin, or set ${env}`;
+      const ways = opts.noInputHint ?? (env === undefined ? 'pipe it with --password-stdin' : `pipe it with --password-stdin, or set ${env}`);
       throw new MissingInputError(`${message.toLowerCase()}: ${this.whyNoPrompt()}`, this.promptsOffInCi() ? `${ways}; or unset CI to be asked here` : ways);
     }
     // "Repeat the passphrase" after "Passphrase for …": one word for one secret
@@ -181,11 +183,11 @@ export class CliPrompter implements Prompter {
     }
   }
 
-  async confirm(message: string): Promise<boolean> {
+  async confirm(message: string, opts: { noInputHint?: string } = {}): Promise<boolean> {
     if (this.opts.yes) return true;
     this.refusePasswordStdinOnTerminal();
     if (!this.interactive || this.opts.passwordStdin) {
-      throw new MissingInputError(`${message} — ${this.whyNoPrompt()}`, 'pass --yes to confirm');
+      throw new MissingInputError(`${message} — ${this.whyNoPrompt()}`, opts.noInputHint ?? 'pass --yes to confirm');
     }
     const { confirm } = await import('@inquirer/prompts');
     // the question may name a team or workspace a server or teammate chose: escaped, never obeyed

@@ -27,6 +27,17 @@ export function quoted(text: string): string {
   return `"${text.replace(UNSAFE_ALL, escaped)}"`;
 }
 
+/**
+ * A time from the server as listings show it to people: to the minute, in UTC, and saying so
+ * (`2026-12-06 19:34 UTC`); anything that is not a time is shown() as it came. --json keeps the
+ * server's ISO 8601 text.
+ */
+export function shownMinute(iso: unknown): string {
+  // only a string is a time here (new Date(null) would be 1970): anything else as shownField has it
+  const time = typeof iso === 'string' ? new Date(iso) : null;
+  return time === null || Number.isNaN(time.getTime()) ? shownField(iso) : `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 const UNSAFE_IN_LINE = new RegExp(`[${UNPRINTABLE_RANGES}]`, 'gu');
 // the same but for newline and tab, which start a line or move right and overwrite nothing
 const UNSAFE_IN_LINES = new RegExp(`(?![\\n\\t])[${UNPRINTABLE_RANGES}]`, 'gu');

@@ -34,7 +34,7 @@ import {
   UnreachableError,
   UsageError,
 } from './errors.js';
-import { networkFailure } from './network-errors.js';
+import { linkedTo, networkFailure, type ServerSource } from './network-errors.js';
 
 /** An HTTP answer as the client reads it; `revision` is the server's protocol revision header, if any. */
 interface Answer {
@@ -220,29 +220,41 @@ function uploadRetryDelayMs(res: Answer): number | null {
 }
 
 /**
- * What to tell someone refused with 429: the wait the server named (Retry-After, seconds), or,
- * when the request was already sent again after such waits (an upload while the account's share
- * of upload memory was taken), that — a wait of its Retry-After would change nothing.
+ * How a hint names the commands for this client's session: with its profile (commandLine in
+ * session.ts) and its email, which `login` and `account recover` require. Set by requireSession.
  */
+export interface SessionHintNames {
+  command(command: string): string;
+  email: string;
+}
+
+const UNNAMED: SessionHintNames = { command: (command) => `insomnia-sync ${command}`, email: 'EMAIL' };
+
 /**
  * What to do about a session the server says has ended: after a sign-out this machine did not ask
  * for, the one thing that matters is whether it was the user (docs/protocol.md §2, `sessionEnded`).
  */
-export function sessionEndedHint(ended: SessionEnded | undefined): string {
+export function sessionEndedHint(ended: SessionEnded | undefined, names: SessionHintNames = UNNAMED): string {
+  const login = `run \`${names.command(`login --email ${names.email}`)}\``;
   switch (ended) {
     case 'revoked':
       return (
-        'run `insomnia-sync login`. If you did not sign this machine out, someone else may know your password ' +
-        'or recovery key: if the password no longer works, use `insomnia-sync account recover`; then check ' +
-        '`insomnia-sync account sessions` and `insomnia-sync token list`'
+        `${login}. If you did not sign this machine out, someone else may know your password ` +
+        `or recovery key: if the password no longer works, use \`${names.command(`account recover --email ${names.email}`)}\`; then check ` +
+        `\`${names.command('account sessions')}\` and \`${names.command('token list')}\``
       );
     case 'account_deleted':
-      return 'its data is gone from the server; `insomnia-sync logout` removes its keys from this machine, `insomnia-sync signup` makes a new account';
+      return `its data is gone from the server; \`${names.command('logout')}\` removes its keys from this machine, \`${names.command('signup --email EMAIL')}\` makes a new account`;
     default:
-      return 'run `insomnia-sync login`';
+      return login;
   }
 }
 
+/**
+ * What to tell someone refused with 429: the wait the server named (Retry-After, seconds), or,
+ * when the request was already sent again after such waits (an upload while the account's share
+ * of upload memory was taken), that — a wait of its Retry-After would change nothing.
+ */
 export function rateLimitHint(retryAfter: string | undefined, sent: { tries: number; waitedMs: number }): string {
   if (sent.tries > 1) {
     return `still refused after ${sent.tries} tries over ${Math.max(1, Math.round(sent.waitedMs / 1000))} s: try again once the account's other uploads have finished`;
@@ -270,6 +282,10 @@ export class ApiClient {
   /** requests not yet handed to the operating system whole (see flushed) */
   private readonly unsent = new Set<Promise<void>>();
   token: string | undefined;
+  /** where the server URL came from, for hints: a linked folder's is its link's (services/open-linked.ts) */
+  serverSource: ServerSource = {};
+  /** the profile and email of the session this client acts for, for the hint when it has ended */
+  sessionNames: SessionHintNames | undefined;
 
   constructor(private readonly options: ApiOptions) {
     const url = checkServerUrl(options.baseUrl);
@@ -334,7 +350,7 @@ export class ApiClient {
         if (opts.signal?.aborted) throw opts.signal.reason;
         // an answer over its route's bound, or too slow: said as such, not as "cannot reach"
         if (err instanceof SyncError) throw err;
-        throw networkFailure(err, this.base);
+        throw networkFailure(err, this.base, this.serverSource);
       }
       // any request the server turned away unread (its upload memory was in use) may go again
       const wait = attempt < UPLOAD_RETRIES && (UPLOAD_ROUTES.has(name) || res.bodyNotRead) ? uploadRetryDelayMs(res) : null;
@@ -532,7 +548,9 @@ export class ApiClient {
       if (status === 502 || status === 503 || status === 504) {
         return new UnreachableError(
           `the server at ${this.base} is unavailable (${message})`,
-          `try again later; the answer names no sync protocol, so if it keeps failing, check --server or INSOMNIA_SYNC_SERVER`,
+          this.serverSource.linked
+            ? `try again later; the answer names no sync protocol, so if it keeps failing, check that server: ${linkedTo(this.base)}`
+            : `try again later; the answer names no sync protocol, so if it keeps failing, check --server or INSOMNIA_SYNC_SERVER`,
         );
       }
       if (code === undefined || status >= 500) return this.unusable(res, status >= 500 ? `the server at ${this.base} answered ${status}` : message);
@@ -544,7 +562,7 @@ export class ApiClient {
         // On the routes that check a password or recovery key, "log in" is what just failed.
         if (CREDENTIAL_ROUTES.has(route)) return new AuthError(message);
         if (this.token?.startsWith('isync-token.')) return new AuthError(message, 'create a new token with `insomnia-sync token create`');
-        return new AuthError(message, sessionEndedHint(sessionEnded));
+        return new AuthError(message, sessionEndedHint(sessionEnded, this.sessionNames));
       case 'forbidden':
         return new AuthError(message, undefined, 'forbidden');
       case 'not_found':

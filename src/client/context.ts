@@ -15,6 +15,13 @@ export interface PasswordOptions {
   fromEnv?: boolean;
   /** with `fromEnv: false`, the variable the caller itself reads this secret from, for the hint when nothing supplies it */
   otherEnv?: string;
+  /**
+   * INSOMNIA_SYNC_PASSWORD, when set, before --password-stdin: `account password` takes the current
+   * password from it and then the new one from standard input's first line.
+   */
+  envFirst?: boolean;
+  /** the hint when nothing supplies it and there is no terminal, in place of the one naming --password-stdin and the variable */
+  noInputHint?: string;
   /** a terminal re-asks a shorter entry at once (the caller still checks one from stdin or the environment) */
   minLength?: number;
   /** a terminal re-asks an entry equal to `value` at once, naming `what` it is (the caller still checks one from stdin) */
@@ -24,11 +31,15 @@ export interface PasswordOptions {
 export interface Prompter {
   /**
    * A secret from --password-stdin (the next line), INSOMNIA_SYNC_PASSWORD (only the account
-   * password: pass `fromEnv: false` for anything else) or a hidden prompt; MissingInputError otherwise.
+   * password: pass `fromEnv: false` for anything else; before stdin with `envFirst`) or a hidden
+   * prompt; MissingInputError otherwise.
    */
   password(message: string, opts?: PasswordOptions): Promise<string>;
-  /** true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes */
-  confirm(message: string): Promise<boolean>;
+  /**
+   * true when --yes, a yes on a terminal; MissingInputError with no terminal and no --yes, whose
+   * hint is `noInputHint` when the command has a better way than --yes (team confirm: --fingerprint)
+   */
+  confirm(message: string, opts?: { noInputHint?: string }): Promise<boolean>;
   /** free text (e.g. a typed name to confirm deletion); MissingInputError with no terminal */
   text(message: string): Promise<string>;
 }

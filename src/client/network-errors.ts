@@ -42,10 +42,25 @@ function notTls(err: { code?: string; message?: string }): boolean {
 }
 
 /**
+ * Where the server URL came from, for the hints: in a linked folder it is the folder's link
+ * (`.insomnia-sync/link.json`), which wins over INSOMNIA_SYNC_SERVER and refuses another --server
+ * (services/open-linked.ts), so a hint to change either would not help there.
+ */
+export interface ServerSource {
+  linked?: boolean;
+}
+
+/** The words a hint uses for a linked folder's server. */
+export function linkedTo(base: string): string {
+  return `this folder is linked to ${base} (.insomnia-sync/link.json)`;
+}
+
+/**
  * The error for a request to `base` that failed before any answer: `err` is what node's http or
  * https client gave (its `code` names the cause).
  */
-export function networkFailure(err: unknown, base: string): UnreachableError {
+export function networkFailure(err: unknown, base: string, source: ServerSource = {}): UnreachableError {
+  const linked = source.linked === true;
   const e = (err ?? {}) as { code?: string; message?: string; reason?: string };
   const code = e.code ?? '';
   const https = base.startsWith('https:');
@@ -61,20 +76,29 @@ export function networkFailure(err: unknown, base: string): UnreachableError {
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return new UnreachableError(
       `the server's certificate at ${base} is not trusted: it is for another host name (${e.reason ?? code})`,
-      'use a host name the certificate names in --server or INSOMNIA_SYNC_SERVER, or have the certificate name this one',
+      linked
+        ? `${linkedTo(base)}: have the certificate name that host, or clone the workspace again with --server and a host name the certificate names`
+        : 'use a host name the certificate names in --server or INSOMNIA_SYNC_SERVER, or have the certificate name this one',
     );
   }
   if (https && notTls(e)) {
     return new UnreachableError(
       `cannot reach the server at ${base}: it does not speak TLS (${code || e.message})`,
-      `the server may serve plain HTTP: check the scheme in --server or INSOMNIA_SYNC_SERVER (${base.replace(/^https:/, 'http:')}), or start the server with --tls-cert`,
+      linked
+        ? `${linkedTo(base)}, and the server may serve plain HTTP: start it with --tls-cert, or clone the workspace again with --server ${base.replace(/^https:/, 'http:')}`
+        : `the server may serve plain HTTP: check the scheme in --server or INSOMNIA_SYNC_SERVER (${base.replace(/^https:/, 'http:')}), or start the server with --tls-cert`,
     );
   }
   if (!https && (code === 'ECONNRESET' || code.startsWith('HPE_'))) {
     return new UnreachableError(
       `cannot reach the server at ${base}: the connection closed without an HTTP answer (${code})`,
-      `if the server speaks HTTPS, the scheme is wrong: use ${base.replace(/^http:/, 'https:')} in --server or INSOMNIA_SYNC_SERVER; else check that the server is running`,
+      linked
+        ? `${linkedTo(base)}: if that server speaks HTTPS, clone the workspace again with --server ${base.replace(/^http:/, 'https:')}; else check that it is running`
+        : `if the server speaks HTTPS, the scheme is wrong: use ${base.replace(/^http:/, 'https:')} in --server or INSOMNIA_SYNC_SERVER; else check that the server is running`,
     );
   }
-  return new UnreachableError(`cannot reach the server at ${base} (${code || e.message})`, 'check --server or INSOMNIA_SYNC_SERVER, and that the server is running');
+  return new UnreachableError(
+    `cannot reach the server at ${base} (${code || e.message})`,
+    linked ? `${linkedTo(base)}: check that that server is running` : 'check --server or INSOMNIA_SYNC_SERVER, and that the server is running',
+  );
 }

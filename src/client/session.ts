@@ -84,6 +84,8 @@ export function requireSession(ctx: ClientContext, server?: string, linkedRoot?:
   // stored by an older signup may hold the server's reply there, unchecked (own-keys.ts).
   const identity: Identity = ownIdentity(secrets, ctx.primitives);
   const api = ctx.api(secrets.server, secrets.sessionToken);
+  // a hint to log in again names this profile and account: `login` alone would fail (no --email) or log in another profile
+  api.sessionNames = { command: (command) => commandLine(ctx, command), email: secrets.email };
   const trust = grantTrust({
     configDir: ctx.configDir,
     server: secrets.server,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isPrintableLine } from '../../src/protocol/text.js';
-import { quoted, shown, shownField, shownLine, shownLines } from '../../src/cli/shown-text.js';
+import { quoted, shown, shownField, shownLine, shownLines, shownMinute } from '../../src/cli/shown-text.js';
 
 describe('text from elsewhere, shown on a terminal', () => {
   it('leaves printable text as it is, non-ASCII letters, quotes and backslashes included', () => {
@@ -72,5 +72,15 @@ describe('text from elsewhere, shown on a terminal', () => {
     expect(shownField({ a: '\n' })).toBe('{"a":"\\n"}');
     expect(shownField(null)).toBe('null');
     expect(shownField(undefined)).toBe('undefined');
+  });
+
+  it('a time from the server: to the minute, in UTC, saying so; anything else as shown() has it', () => {
+    expect(shownMinute('2026-12-06T19:33:36.154Z')).toBe('2026-12-06 19:33 UTC');
+    expect(shownMinute('2026-12-06T21:33:36+02:00')).toBe('2026-12-06 19:33 UTC');
+    expect(shownMinute('not a time')).toBe('not a time');
+    expect(shownMinute('soon\u001b[2J')).toBe('"soon\\u001b[2J"');
+    // not what the type says: shown as shownField shows it
+    expect(shownMinute({ a: '\n' })).toBe('{"a":"\\n"}');
+    expect(shownMinute(null)).toBe('null');
   });
 });

@@ -175,6 +175,13 @@ describe('answers that are not of this protocol', () => {
       const err = await failure(api.prelogin({ email: 'a@example.com' }));
       expect(exitCodeFor(err.code)).toBe(6);
       expect(err.hint).toMatch(/try again later.*names no sync protocol.*check --server/);
+      // in a linked folder, whose server is its link's: that is what to check
+      api.serverSource = { linked: true };
+      const linked = await failure(api.prelogin({ email: 'a@example.com' }));
+      expect(exitCodeFor(linked.code)).toBe(6);
+      expect(linked.hint).toBe(
+        `try again later; the answer names no sync protocol, so if it keeps failing, check that server: this folder is linked to ${otherBase}/status/${status} (.insomnia-sync/link.json)`,
+      );
       await api.close();
     }
   });

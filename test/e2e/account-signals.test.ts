@@ -157,7 +157,7 @@ describe('account lifecycle signals, end to end', () => {
     writeFileSync(file, JSON.stringify({ ...json(readFileSync(file, 'utf8')), sessionToken: 'A'.repeat(43) }), { mode: 0o600 });
     const unknown = await b.run(['whoami']);
     expect(unknown.code).toBe(4);
-    expect(unknown.stderr).toMatch(/^error: not signed in or session expired\n.*run `insomnia-sync login`/);
+    expect(unknown.stderr).toMatch(/^error: not signed in or session expired\nhint: run `insomnia-sync login --email two-machines@example\.com`\n$/);
   });
 
   it('`account recover` with a key a password change revoked: the hint says a password change revokes keys', async () => {

@@ -326,6 +326,16 @@ describe('account lifecycle, end to end', () => {
     expect(shown.endedSessions.find((s: any) => s.id === cId)).toMatchObject({ ip: '127.0.0.1', client: expect.stringMatching(/^insomnia-sync\//), revokedAt: expect.any(String) });
     expect(shown.invitations).toEqual([]);
     expect((await a.run(['account', 'show'])).stdout).toMatch(new RegExp(`Ended sessions[^\\n]*\\(1\\)\\n  ${cId.slice(0, 12)}  127\\.0\\.0\\.1  insomnia-sync/.* revoked `));
+    // times for people as the other listings give them (token list, team members, log): to the minute, in UTC
+    const minute = String.raw`\d{4}-\d\d-\d\d \d\d:\d\d UTC`;
+    const humanShow = (await a.run(['account', 'show'])).stdout;
+    const humanSessions = (await a.run(['account', 'sessions'])).stdout;
+    for (const text of [humanShow, humanSessions]) expect(text).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    expect(humanShow).toMatch(new RegExp(`\\n  created      ${minute}\\n`));
+    expect(humanShow).toMatch(new RegExp(`  ${cId.slice(0, 12)}  .* created ${minute}, revoked ${minute}\\n`));
+    expect(humanShow).toMatch(new RegExp(`last seen ${minute}`));
+    expect(humanSessions.trimEnd().split('\n')).toHaveLength(2);
+    for (const line of humanSessions.trimEnd().split('\n')) expect(line).toMatch(new RegExp(`created ${minute}, last seen ${minute}`));
     const file = path.join(tempDir(), 'me.tar.gz');
     expect((await a.run(['account', 'export', '--out', file])).code).toBe(0);
     const unpacked = tempDir();

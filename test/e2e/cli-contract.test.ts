@@ -122,6 +122,18 @@ describe('command-line contract', () => {
       expect((await runCli(['--help'])).stdout).toMatch(/130 cancelled/);
     });
 
+    it('--version with --json (before or after it) prints one JSON document; without, the bare version', async () => {
+      const plain = await runCli(['--version']);
+      expect(plain.code).toBe(0);
+      expect(plain.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+      for (const args of [['--json', '--version'], ['--version', '--json'], ['-V', '--json'], ['--json', '-V']]) {
+        const res = await runCli(args);
+        expect(res.code, args.join(' ')).toBe(0);
+        expect(res.stderr, args.join(' ')).toBe('');
+        expect(json(res.stdout), args.join(' ')).toEqual({ version: plain.stdout.trim() });
+      }
+    });
+
     it("help takes a command's whole path: `help team confirm` shows confirm's help, not team's", async () => {
       const want = (await runCli(['team', 'confirm', '--help'])).stdout;
       expect(want).toMatch(/^Usage: insomnia-sync team confirm /);

@@ -105,4 +105,28 @@ describe('--password-stdin', () => {
       expect(res.code, res.stderr).toBe(0);
     }
   });
+
+  it('account password with INSOMNIA_SYNC_PASSWORD: that is the current password, the first line of --password-stdin the new one, as the hint says', async () => {
+    const a = machine(server.url);
+    await signupMachine(a, 'env-current@example.com');
+    const env = { INSOMNIA_SYNC_PASSWORD: PASSWORD };
+    const asked = await a.run(['account', 'password'], { env });
+    expect(asked.code).toBe(2);
+    expect(asked.stderr).toMatch(/^error: new password: no terminal to ask on\nhint: pipe it with --password-stdin/);
+    const res = await a.run(['account', 'password', '--password-stdin'], { env, input: 'the env way 8\n' });
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stderr).toBe('');
+    const login = await machine(server.url).run(['login', '--email', 'env-current@example.com', '--password-stdin'], { input: 'the env way 8\n' });
+    expect(login.code, login.stderr).toBe(0);
+    // a stale variable is checked as the current password: wrong, nothing changed
+    const stale = await a.run(['account', 'password', '--password-stdin'], { env, input: 'yet another 9\n' });
+    expect(stale.code).toBe(4);
+    expect(stale.stderr).toContain('wrong password; nothing was changed');
+    // with neither, the hint gives both ways
+    const neither = await a.run(['account', 'password']);
+    expect(neither.code).toBe(2);
+    expect(neither.stderr).toBe(
+      'error: current password: no terminal to ask on\nhint: pipe the current password and the new one as two lines with --password-stdin, or set INSOMNIA_SYNC_PASSWORD to the current one and pipe the new one with --password-stdin\n',
+    );
+  });
 });

@@ -30,6 +30,18 @@ describe('status with the server out of reach', () => {
     expect(res.stderr).toMatch(/^error: cannot reach the server/m);
   });
 
+  it("the hint names the folder's own server, not --server or INSOMNIA_SYNC_SERVER, which a linked folder does not use", async () => {
+    const res = await m.run(['status'], { cwd: dir });
+    expect(res.code, res.stderr).toBe(6);
+    expect(res.stderr).toContain(`error: cannot reach the server at ${server.url} (ECONNREFUSED)\n`);
+    expect(res.stderr).toContain(`hint: this folder is linked to ${server.url} (.insomnia-sync/link.json): check that that server is running\n`);
+    expect(res.stderr).not.toMatch(/--server|INSOMNIA_SYNC_SERVER/);
+    // outside the folder, the server does come from --server or INSOMNIA_SYNC_SERVER (or the session)
+    const whoami = await m.run(['whoami']);
+    expect(whoami.code).toBe(6);
+    expect(whoami.stderr).toContain('hint: check --server or INSOMNIA_SYNC_SERVER, and that the server is running');
+  });
+
   it('added, deleted and touched files are listed (touched ones as modified, not compared); --json puts them in the error details', async () => {
     writeFileSync(path.join(dir, 'a.json'), '{"a":2}');
     rmSync(path.join(dir, 'b.json'));

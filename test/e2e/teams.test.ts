@@ -149,7 +149,14 @@ describe('teams end to end', () => {
     );
     expect(sealedToBob.pluck().get(team)).toBe(0);
     // no terminal, no --yes, no --fingerprint: nothing to check against
-    expect((await ann.run(['team', 'confirm', 'bob@example.com', '--team', team])).code).toBe(2);
+    const unasked = await ann.run(['team', 'confirm', 'bob@example.com', '--team', team]);
+    expect(unasked.code).toBe(2);
+    expect(unasked.stderr).toMatch(/\nhint: pass --fingerprint FP \(what they read from `insomnia-sync whoami`\), or --yes to trust the server's copy\n$/);
+    // --all checks no fingerprint given: one member at a time does, or --yes trusts them all
+    const all = await ann.run(['team', 'confirm', '--all', '--team', team]);
+    expect(all.code).toBe(2);
+    expect(all.stderr).toMatch(/\nhint: name each member in place of --all, with --fingerprint FP \(what they read from `insomnia-sync whoami`\), or pass --yes to trust the server's copies\n$/);
+    expect(sealedToBob.pluck().get(team)).toBe(0);
 
     const fp = json((await bob.run(['whoami', '--json'])).stdout).fingerprint as string;
     const good = await ann.run(['team', 'confirm', 'bob@example.com', '--team', team, '--fingerprint', fp]);
@@ -217,6 +224,7 @@ describe('teams end to end', () => {
       const unvouched = await annElsewhere.run(['team', 'rotate', '--team', team]);
       expect(unvouched.code, unvouched.stderr).toBe(2);
       expect(unvouched.stderr).toMatch(/Fingerprint \d{5}/);
+      expect(unvouched.stderr).toMatch(/\nhint: check it with them \(`team confirm EMAIL --team T --fingerprint FP` records it\), or pass --yes to trust the key the server shows\n$/);
 
       // The fingerprints ann confirmed on her first machine, brought over: the swap is caught.
       const pins = json(readFileSync(path.join(ann.configDir, 'known-keys.json'), 'utf8'));

@@ -118,3 +118,19 @@ describe('certificate errors this suite cannot stage with a real server', () => 
     expect(exitCodeFor(err.code)).toBe(6);
   });
 });
+
+describe("in a linked folder, whose server is its link's, not --server's or INSOMNIA_SYNC_SERVER's", () => {
+  const link = '(.insomnia-sync/link.json)';
+  it.each([
+    ['ECONNREFUSED', 'http://127.0.0.1:9', `this folder is linked to http://127.0.0.1:9 ${link}: check that that server is running`],
+    ['ECONNRESET', 'http://sync.example.com', `this folder is linked to http://sync.example.com ${link}: if that server speaks HTTPS, clone the workspace again with --server https://sync.example.com; else check that it is running`],
+    ['EPROTO', 'https://sync.example.com', `this folder is linked to https://sync.example.com ${link}, and the server may serve plain HTTP: start it with --tls-cert, or clone the workspace again with --server http://sync.example.com`],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'https://sync.example.com', `this folder is linked to https://sync.example.com ${link}: have the certificate name that host, or clone the workspace again with --server and a host name the certificate names`],
+  ])('%s', (code, base, hint) => {
+    const err = networkFailure(Object.assign(new Error('x'), { code }), base, { linked: true });
+    expect(err.hint).toBe(hint);
+    expect(exitCodeFor(err.code)).toBe(6);
+    // outside one, the hints name --server and INSOMNIA_SYNC_SERVER as before
+    expect(networkFailure(Object.assign(new Error('x'), { code }), base).hint).toMatch(/--server or INSOMNIA_SYNC_SERVER/);
+  });
+});

@@ -1,18 +1,18 @@
 import type { ClientContext } from '../../client/context.js';
 import { accountShow } from '../../client/services/account.js';
 import type { Output } from '../output.js';
-import { shown, shownField } from '../shown-text.js';
+import { shown, shownField, shownMinute } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output): Promise<void> {
   const a = await accountShow(ctx);
   out.result(a, () => [
     out.bold('Account'),
-    `  email        ${shown(a.user.email)}${a.user.verifiedAt ? ` (verified ${shownField(a.user.verifiedAt)})` : ' (not verified)'}`,
+    `  email        ${shown(a.user.email)}${a.user.verifiedAt ? ` (verified ${shownMinute(a.user.verifiedAt)})` : ' (not verified)'}`,
     `  name         ${shown(a.user.name)}`,
     `  id           ${shownField(a.user.id)}`,
-    `  created      ${shownField(a.user.createdAt)}`,
-    `  password     ${a.user.passwordChangedAt ? `changed ${shownField(a.user.passwordChangedAt)}` : 'never changed'}`,
-    `  recovery key ${a.recoveryKey.set ? `set ${shownField(a.recoveryKey.createdAt)}` : 'none (run `insomnia-sync account recovery-key`)'}`,
+    `  created      ${shownMinute(a.user.createdAt)}`,
+    `  password     ${a.user.passwordChangedAt ? `changed ${shownMinute(a.user.passwordChangedAt)}` : 'never changed'}`,
+    `  recovery key ${a.recoveryKey.set ? (a.recoveryKey.createdAt ? `set ${shownMinute(a.recoveryKey.createdAt)}` : 'set') : 'none (run `insomnia-sync account recovery-key`)'}`,
     `  fingerprint  ${a.fingerprint}`,
     `  server       ${a.server}`,
     `  key cost     Argon2id m=${shownField(a.kdf.memoryKiB)} KiB t=${shownField(a.kdf.iterations)} p=${shownField(a.kdf.parallelism)}`,
@@ -20,17 +20,17 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     out.bold(`Sessions (${a.sessions.length})`),
     ...a.sessions.map(
       // labels stored before the server checked them may hold escape sequences: show, never obey
-      (s) => `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  last seen ${shownField(s.lastSeenAt)}${s.current ? out.green('  (this machine)') : ''}`,
+      (s) => `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  last seen ${shownMinute(s.lastSeenAt)}${s.current ? out.green('  (this machine)') : ''}`,
     ),
     '',
     out.bold(`Ended sessions still stored until the server's cleanup (${a.endedSessions.length})`),
     ...a.endedSessions.map(
       (s) =>
-        `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  created ${shownField(s.createdAt)}, ${s.revokedAt ? `revoked ${shownField(s.revokedAt)}` : `expired ${shownField(s.expiresAt)}`}`,
+        `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  created ${shownMinute(s.createdAt)}, ${s.revokedAt ? `revoked ${shownMinute(s.revokedAt)}` : `expired ${shownMinute(s.expiresAt)}`}`,
     ),
     '',
     out.bold(`Invitations to your address (${a.invitations.length})`),
-    ...a.invitations.map((i) => `  ${shown(i.teamName)}  ${shownField(i.role)}, ${i.state === 'accepted' ? `accepted ${shownField(i.acceptedAt)}` : i.state === 'open' ? `open until ${shownField(i.expiresAt)}` : 'expired or cancelled'}, sent ${shownField(i.createdAt)}`),
+    ...a.invitations.map((i) => `  ${shown(i.teamName)}  ${shownField(i.role)}, ${i.state === 'accepted' ? (i.acceptedAt ? `accepted ${shownMinute(i.acceptedAt)}` : 'accepted') : i.state === 'open' ? `open until ${shownMinute(i.expiresAt)}` : 'expired or cancelled'}, sent ${shownMinute(i.createdAt)}`),
     '',
     out.bold('Usage'),
     `  ${shownField(a.usage.workspaces)} workspace(s), ${shownField(a.usage.snapshots)} snapshot(s), ${shownField(a.usage.blobs)} blob(s), ${shownField(a.usage.bytes)} bytes of ciphertext`,
@@ -46,7 +46,7 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     out.bold(`Access tokens you created (${a.accessTokens.length})`),
     ...a.accessTokens.map(
       (t) =>
-        `  ${shownField(t.id, 12)}  ${shown(t.name)}  ${shownField(t.scope)}, workspace ${shownField(t.workspaceId, 12)}, last used ${shownField(t.lastUsedAt ?? 'never')}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${shownField(t.expiresAt)}` : ''}`,
+        `  ${shownField(t.id, 12)}  ${shown(t.name)}  ${shownField(t.scope)}, workspace ${shownField(t.workspaceId, 12)}, last used ${t.lastUsedAt ? shownMinute(t.lastUsedAt) : 'never'}${t.revokedAt ? ', revoked' : t.expiresAt ? `, expires ${shownMinute(t.expiresAt)}` : ''}`,
     ),
     '',
     // docs/protocol.md lists what the server stores in plain text

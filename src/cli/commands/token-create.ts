@@ -2,7 +2,7 @@ import type { ClientContext } from '../../client/context.js';
 import { SyncError, UsageError } from '../../client/errors.js';
 import { DEFAULT_TOKEN_EXPIRY, createToken, parseExpiry, revokeToken } from '../../client/services/tokens.js';
 import type { Output } from '../output.js';
-import { quoted, shown, shownField } from '../shown-text.js';
+import { quoted, shown, shownMinute } from '../shown-text.js';
 
 export async function run(ctx: ClientContext, out: Output, _args: unknown[], opts: Record<string, unknown>): Promise<void> {
   // The token is shown once; --quiet would throw it away after creating it.
@@ -16,7 +16,7 @@ export async function run(ctx: ClientContext, out: Output, _args: unknown[], opt
   });
   out.note(
     `Created ${res.scope === 'read' ? 'read-only' : 'read-write'} token ${res.id.slice(0, 12)} ${quoted(res.name)} for ${shown(res.workspace)}` +
-      `, ${res.expiresAt ? `expires ${shownField(res.expiresAt.replace('T', ' '), 16)} UTC` : 'never expires'}.`,
+      `, ${res.expiresAt ? `expires ${shownMinute(res.expiresAt)}` : 'never expires'}.`,
   );
   out.warn('this is the only time the token is shown: store it as a secret (e.g. INSOMNIA_SYNC_TOKEN in your CI).');
   // stdout carries the token alone, so `TOKEN=$(insomnia-sync token create …)` captures exactly it

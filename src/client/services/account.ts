@@ -55,9 +55,15 @@ async function newCredentials(ctx: ClientContext, cost: WireKdf, password: strin
   return { kdf, authKey, wrapKey };
 }
 
-async function askNewPassword(ctx: ClientContext, other: string, otherName: string): Promise<string> {
+async function askNewPassword(ctx: ClientContext, other: string, otherName: string, noInputHint?: string): Promise<string> {
   // a terminal re-asks a new password equal to the other secret at once; only a piped one gets here
-  const next = await ctx.prompter.password('New password', { confirm: true, fromEnv: false, minLength: MIN_PASSWORD_CHARS, differentFrom: { value: other, what: otherName } });
+  const next = await ctx.prompter.password('New password', {
+    confirm: true,
+    fromEnv: false,
+    minLength: MIN_PASSWORD_CHARS,
+    differentFrom: { value: other, what: otherName },
+    ...(noInputHint === undefined ? {} : { noInputHint }),
+  });
   if (next.length < MIN_PASSWORD_CHARS) throw new UsageError(`the password must have at least ${MIN_PASSWORD_CHARS} characters`);
   if (next === other) {
     throw new UsageError(`the new password is the same as the ${otherName}; nothing was changed`, 'give a new one on the second line of standard input');
@@ -149,14 +155,21 @@ export interface PasswordChangeResult {
 }
 
 /**
- * Current password, then the new one (prompts, or two lines of --password-stdin). Re-wraps the
+ * Current password, then the new one: prompts, or two lines of --password-stdin, or the current one
+ * from INSOMNIA_SYNC_PASSWORD (it holds the account's password, which is the current one: taken
+ * before stdin here, so a pipe holds what is left, the new one) and the new one from a prompt or
+ * the first line of --password-stdin. Re-wraps the
  * account key under the new password, swaps the auth key and salt; the server revokes every
  * session, this machine's too (renewSession), and the recovery key in the same transaction, mails a notice, and
  * answers with a new session for this machine, kept here in place of the old one.
  */
 export async function changePassword(ctx: ClientContext): Promise<PasswordChangeResult> {
   const session = requireSession(ctx);
-  const current = await ctx.prompter.password('Current password');
+  const current = await ctx.prompter.password('Current password', {
+    envFirst: true,
+    noInputHint:
+      'pipe the current password and the new one as two lines with --password-stdin, or set INSOMNIA_SYNC_PASSWORD to the current one and pipe the new one with --password-stdin',
+  });
   // The current password is checked before the new one is asked for: it must open the wrapped
   // account key the server holds (nothing is sent for that), and that key must be the one this
   // machine uses: a server that swapped it would otherwise get us to wrap its own.
@@ -173,7 +186,7 @@ export async function changePassword(ctx: ClientContext): Promise<PasswordChange
     ctx.progress.stop();
   }
   if (toB64(accountKey) !== session.secrets.accountKey) throw new IntegrityFailure('the account key the server holds is not the one this machine uses');
-  const next = await askNewPassword(ctx, current, 'current password');
+  const next = await askNewPassword(ctx, current, 'current password', 'pipe it with --password-stdin: with INSOMNIA_SYNC_PASSWORD set (the current password), its first line is the new one');
   ctx.progress.start('Deriving keys from your new password');
   const fresh = await newCredentials(ctx, proof.kdf, next);
   ctx.progress.update('Changing your password');

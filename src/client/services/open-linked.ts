@@ -28,6 +28,8 @@ export async function openLinkedFolder(ctx: ClientContext, notLinkedHint?: strin
   const token = ctx.accessToken === undefined ? null : (await import('../token-session.js')).openTokenSession(ctx, server);
   // An access token is its own identity: no profile's session is read, so none is checked.
   const session = token ?? requireSession(withLinkedProfile(ctx, folder), server, folder.root);
+  // its hints name the link, not --server or INSOMNIA_SYNC_SERVER, which do not move this folder
+  session.api.serverSource = { linked: true };
   return { folder, session };
 }
 

@@ -154,6 +154,15 @@ export interface ConfirmResult {
   unchecked: boolean;
 }
 
+/**
+ * With no terminal to ask on: scripts check the fingerprint the member read out (--fingerprint),
+ * which --all cannot take; --yes trusts whatever the server shows.
+ */
+const CONFIRM_ONE_HINT = "pass --fingerprint FP (what they read from `insomnia-sync whoami`), or --yes to trust the server's copy";
+const CONFIRM_ALL_HINT =
+  "name each member in place of --all, with --fingerprint FP (what they read from `insomnia-sync whoami`), or pass --yes to trust the server's copies";
+const UNVOUCHED_ROTATION_HINT = 'check it with them (`team confirm EMAIL --team T --fingerprint FP` records it), or pass --yes to trust the key the server shows';
+
 export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise<ConfirmResult> {
   if (!opts.all && !opts.email) throw new UsageError('name the member to confirm (EMAIL), or pass --all');
   if (opts.all && opts.email) throw new UsageError('give an EMAIL or --all, not both');
@@ -197,7 +206,7 @@ export async function confirm(ctx: ClientContext, opts: ConfirmOptions): Promise
       if (checked) {
         /* no question, no warning: as a rotation does (checkRecipients) */
       } else if (opts.yes) result.unchecked = true;
-      else if (!(await ctx.prompter.confirm(fingerprintQuestion(v)))) {
+      else if (!(await ctx.prompter.confirm(fingerprintQuestion(v), { noInputHint: opts.email ? CONFIRM_ONE_HINT : CONFIRM_ALL_HINT }))) {
         result.skipped.push(v);
         continue;
       }
@@ -360,8 +369,8 @@ export async function checkRecipients(
     const record = checkAgainstRecord(known, v, 'nothing was sealed');
     if (record?.checked) continue;
     if (opts.yes) unchecked.push(m.email);
-    else if (!(await ctx.prompter.confirm(fingerprintQuestion(v, ', who gets the new team key')))) {
-      throw new UsageError(`not rotated: the fingerprint of ${printable(m.email)} was not vouched for`, 'check it with them (`team confirm EMAIL --team T --fingerprint FP` records it), or pass --yes to trust the key the server shows');
+    else if (!(await ctx.prompter.confirm(fingerprintQuestion(v, ', who gets the new team key'), { noInputHint: UNVOUCHED_ROTATION_HINT }))) {
+      throw new UsageError(`not rotated: the fingerprint of ${printable(m.email)} was not vouched for`, UNVOUCHED_ROTATION_HINT);
     }
     vouched.push({ userId: m.userId, email: m.email, fingerprint: v.fingerprint, checked: !opts.yes });
   }
