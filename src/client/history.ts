@@ -10,6 +10,7 @@ import { NewerFormatError } from '../sync/errors.js';
 import { manifestStats, type Manifest, type ManifestFile } from '../sync/manifest.js';
 import { isGitPath } from '../sync/paths.js';
 import type { Primitives } from '../crypto/primitives.js';
+import { toHex } from '../crypto/encoding.js';
 import type { ApiClient } from './api.js';
 import type { WorkspaceKeyring } from './keyring.js';
 import { IntegrityFailure, NotFoundError, UsageError } from './errors.js';
@@ -182,6 +183,17 @@ export async function walkVerifiedHistory(
   /** the epoch of the snapshot visited last: its parent may not be under a newer one */
   let childEpoch = Infinity;
   let next: string | null = head;
+  /** checks the snapshot the walk is at, hands it on; false when `visit` ends the walk */
+  const step = (info: SnapshotFrame): boolean => {
+    const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
+    const verified = openVerifiedSnapshot(v, info, withFiles);
+    if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
+    requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
+    childEpoch = verified.manifest.epoch;
+    visited++;
+    next = verified.parent;
+    return visit(verified) !== false;
+  };
   while (next !== null && next !== stopAt) {
     const asked = pageSize;
     const page = await v.api.listSnapshots(v.ring.workspaceId, { limit: asked, ...(before ? { before } : {}) });
@@ -202,22 +214,38 @@ export async function walkVerifiedHistory(
         if (info.id === stopAt) throw lostBase();
         continue;
       }
-      const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
-      const verified = openVerifiedSnapshot(v, info, withFiles);
-      if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
-      requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
-      childEpoch = verified.manifest.epoch;
-      visited++;
-      next = verified.parent;
-      if (visit(verified) === false) return visited;
+      if (!step(info)) return visited;
     }
-    if (visited === from) throw strayPage(`none of them is ${next!.slice(0, 12)}, the next snapshot of the history`);
-    before = page[page.length - 1]!.id;
+    if (visited === from) {
+      // None of the page is on the chain: snapshots a rollback left behind (listed between a
+      // forced head and the fork point), or pushes that landed after we read the head. The page
+      // must still be snapshots — each id the hash of its data — and none the one `before` named
+      // (a server serving one page whatever `before` says); then the next snapshot is fetched by
+      // id, checked like any other, and the list goes on from it. Every request still takes the
+      // chain a snapshot further, so a lying list costs at most two requests a snapshot.
+      const stray = page.find((info) => info.id === before || toHex(v.p.sha256(info.data)) !== info.id);
+      if (stray) throw strayPage(`none of them is ${next!.slice(0, 12)}, the next snapshot of the history`);
+      const wanted: string = next!;
+      const info = await fetchListed(v, wanted, stopAt);
+      if (!step(info)) return visited;
+      before = wanted;
+    } else before = page[page.length - 1]!.id;
     const perSnapshot = bytes / page.length;
     pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / Math.max(1, perSnapshot))));
   }
   if (next !== stopAt) throw lostBase();
   return visited;
+}
+
+/** The snapshot `id`, next on the chain, by itself; gone from the server is a lost history. */
+async function fetchListed(v: SnapshotVerifier, id: string, stopAt: string | null): Promise<SnapshotFrame> {
+  try {
+    return await v.api.getSnapshot(v.ring.workspaceId, id);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    if (stopAt !== null) throw lostBase();
+    throw new IntegrityFailure(`snapshot ${id.slice(0, 12)} is missing from the remote history`);
+  }
 }
 
 /** A page of the snapshot list that does not go on with the history: the server's doing. */
