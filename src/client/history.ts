@@ -14,6 +14,7 @@ import { toHex } from '../crypto/encoding.js';
 import type { ApiClient } from './api.js';
 import type { WorkspaceKeyring } from './keyring.js';
 import { IntegrityFailure, NotFoundError, UsageError } from './errors.js';
+import { recordedVerifiedHead, recordVerifiedHead } from './local/verified-head.js';
 
 export interface VerifiedSnapshot {
   id: string;
@@ -287,13 +288,43 @@ export function lostHistory(): IntegrityFailure {
  * refuses, and `log` or `export` show the older head as the newest. So ancestry is decided as
  * pull decides it: `base` (the snapshot the folder synced last) must be reached from `head` by
  * the parents each checked snapshot signs (walkVerifiedHistory, file lists counted, not decoded),
- * never by what the server says of the base itself. Exit 7 otherwise, with pull's message. Costs
- * nothing when the head is the base, and a walk of the snapshots between them when not. Returns
+ * never by what the server says of the base itself. Exit 7 otherwise, with pull's message. Returns
  * how many snapshots the head is ahead of the base.
+ *
+ * With `root`, the linked folder, the answer is recorded (local/verified-head.ts): asked again
+ * with the same head it costs nothing, and with a newer head a walk down to the recorded one (its
+ * epoch checked against the snapshot after it, as the walk checks the others). A recorded head
+ * the new one does not reach (the server moved it back or aside) counts for nothing: the walk
+ * then goes to the base, as without a record.
  */
-export async function requireBaseInHistory(v: SnapshotVerifier, head: string | null, base: string): Promise<number> {
+export async function requireBaseInHistory(v: SnapshotVerifier, head: string | null, base: string, root: string | null = null): Promise<number> {
   if (head === base) return 0;
-  return walkVerifiedHistory(v, head, base, 'none', () => {});
+  const known = root === null ? null : recordedVerifiedHead(root, base);
+  if (known && head === known.head) {
+    requireHeadAfterMark(v.ring, { id: head, epoch: known.epoch });
+    return known.ahead;
+  }
+  let newest: VerifiedSnapshot | null = null;
+  let oldest: VerifiedSnapshot | null = null;
+  const seen = (s: VerifiedSnapshot): void => {
+    newest ??= s;
+    oldest = s;
+  };
+  if (known && head !== null) {
+    try {
+      const walked = await walkVerifiedHistory(v, head, known.head, 'none', seen);
+      requireEpochNotAbove({ id: known.head, epoch: known.epoch }, oldest!.manifest.epoch);
+      const ahead = walked + known.ahead;
+      recordVerifiedHead(root!, { base, head, epoch: newest!.manifest.epoch, ahead });
+      return ahead;
+    } catch (err) {
+      if (!(err instanceof IntegrityFailure)) throw err;
+      newest = oldest = null; // not through the recorded head: walked to the base below
+    }
+  }
+  const ahead = await walkVerifiedHistory(v, head, base, 'none', seen);
+  if (root !== null && newest !== null) recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead });
+  return ahead;
 }
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */

@@ -128,4 +128,37 @@ describe('the verified head is recorded', () => {
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(json(pulled.stdout).snapshots).toBe(11);
   }, 300_000);
+
+  it('a recorded head proves nothing about a head moved back: before the base is still a rollback', async () => {
+    const { dir, init } = await linkedFolder(a, 'recorded-back', { 'a.json': 'v1' }, { prefix: 'isync-walk-' });
+    const ws = json(init.stdout).id as string;
+    await push(a, dir, 'v2');
+    const bDir = await clonedFolder(b, 'recorded-back');
+    for (const v of ['v3', 'v4', 'v5']) await push(a, dir, v);
+    const [s5, s4, , s2, s1] = json((await a.run(['log', '--json'], { cwd: dir })).stdout).snapshots.map((s: { id: string }) => s.id) as string[];
+    const setHead = (head: string): void => {
+      const db = new Database(path.join(server.dataDir, 'sync.db'));
+      try {
+        db.prepare('UPDATE workspaces SET head = ? WHERE id = ?').run(head, ws);
+      } finally {
+        db.close();
+      }
+    };
+    const status = async (): Promise<{ code: number; stderr: string; moved?: boolean }> => {
+      const r = await b.run(['status', '--json'], { cwd: bDir });
+      return { code: r.code, stderr: r.stderr, ...(r.code === 0 ? { moved: json(r.stdout).remoteMoved as boolean } : {}) };
+    };
+    expect(await status()).toMatchObject({ code: 0, moved: true }); // records s5 over the base s2
+    setHead(s4!); // between the base and the recorded head: still after the base
+    expect(await status()).toMatchObject({ code: 0, moved: true });
+    setHead(s1!); // before the base
+    for (const args of [['status'], ['log', '-n', '1'], ['push']]) {
+      const r = await b.run(args, { cwd: bDir });
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(7);
+      expect(r.stderr).toContain('your last synced snapshot is not in the remote history');
+    }
+    setHead(s5!);
+    expect(await status()).toMatchObject({ code: 0, moved: true });
+    expect(s2).toBeDefined();
+  }, 180_000);
 });
