@@ -162,10 +162,14 @@ export type FilesOf = 'all' | 'newest' | 'none';
  * never past about PAGE_BYTES: each carries a whole manifest (~1.0 MB for 10,000 files). The chain
  * is followed by the parent each checked snapshot signs: of a page, only the snapshot the walk is
  * at and those that continue from it count; anything else the server lists (a snapshot a rollback
- * left behind, or junk) is passed over and let go with the page. A page longer than asked for, or
- * one that takes the walk no further, fails (exit 7): a server that ignores `before` or lists
- * snapshots that are not the history's would otherwise keep the walk going for ever. So the walk
- * holds one page at a time, and costs requests in proportion to the history it walks.
+ * left behind, or junk) is passed over and let go with the page. A page longer than asked for
+ * fails (exit 7). A page that takes the walk no further (a rollback's left-behind snapshots
+ * between a forced head and the fork point, or pushes that landed after the head was read) has
+ * the next snapshot fetched by id and the list go on from it, unless the page is not snapshots
+ * (an id that is not the hash of its data) or lists the one `before` named: exit 7. Every request
+ * takes the chain a snapshot further, so a server that ignores `before` or lists snapshots that
+ * are not the history's cannot keep the walk going for ever: the walk holds one page at a time,
+ * and costs at most two requests per snapshot of the history it walks.
  */
 export async function walkVerifiedHistory(
   v: SnapshotVerifier,
