@@ -15,6 +15,7 @@ import type { ApiClient } from './api.js';
 import type { WorkspaceKeyring } from './keyring.js';
 import { IntegrityFailure, NotFoundError, UsageError } from './errors.js';
 import { recordedVerifiedHead, recordVerifiedHead } from './local/verified-head.js';
+import { recordedBaseEpoch } from './local/base-epoch.js';
 
 export interface VerifiedSnapshot {
   id: string;
@@ -319,7 +320,7 @@ export async function requireBaseInHistory(v: SnapshotVerifier, head: string | n
       const walked = await walkVerifiedHistory(v, head, known.head, 'none', seen);
       requireEpochNotAbove({ id: known.head, epoch: known.epoch }, oldest!.manifest.epoch);
       const ahead = walked + known.ahead;
-      recordVerifiedHead(root!, { base, head, epoch: newest!.manifest.epoch, ahead });
+      recordVerifiedHead(root!, { ...known, head, epoch: newest!.manifest.epoch, ahead });
       return ahead;
     } catch (err) {
       if (!(err instanceof IntegrityFailure)) throw err;
@@ -327,7 +328,12 @@ export async function requireBaseInHistory(v: SnapshotVerifier, head: string | n
     }
   }
   const ahead = await walkVerifiedHistory(v, head, base, 'none', seen);
-  if (root !== null && newest !== null) recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead });
+  if (root !== null && newest !== null) {
+    // as pull checks it: the snapshot after the base not under an older epoch than the base's, as recorded here
+    const baseEpoch = recordedBaseEpoch(root, base);
+    if (baseEpoch !== null) requireEpochNotAbove({ id: base, epoch: baseEpoch }, (oldest as unknown as VerifiedSnapshot).manifest.epoch);
+    recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead, baseEpoch });
+  }
   return ahead;
 }
 

@@ -5,7 +5,7 @@
  * And a walk that verified the head descends from the folder's base is recorded: status (or a push
  * with nothing to push) asked again walks nothing, and after new pushes only the new snapshots.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -123,10 +123,13 @@ describe('the verified head is recorded', () => {
     expect(afterPush.requests).toBeGreaterThan(0);
     expect(afterPush.bytes).toBeLessThan(firstStatus.bytes / 2);
     expect(await cost(['status'])).toEqual({ requests: 0, bytes: 0 });
-    // a pull from there still checks the snapshot it applies, and pulls
+    // a pull from there checks the head it applies (fetched by itself, with its files) and no more
+    const from = proxy.responses.length;
     const pulled = await b.run(['pull', '--json'], { cwd: bDir });
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(json(pulled.stdout).snapshots).toBe(11);
+    expect(snapshotBytes(from).requests).toBe(1);
+    expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('p10');
   }, 300_000);
 
   it('a recorded head proves nothing about a head moved back: before the base is still a rollback', async () => {
@@ -152,7 +155,7 @@ describe('the verified head is recorded', () => {
     setHead(s4!); // between the base and the recorded head: still after the base
     expect(await status()).toMatchObject({ code: 0, moved: true });
     setHead(s1!); // before the base
-    for (const args of [['status'], ['log', '-n', '1'], ['push']]) {
+    for (const args of [['status'], ['log', '-n', '1'], ['push'], ['pull']]) {
       const r = await b.run(args, { cwd: bDir });
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(7);
       expect(r.stderr).toContain('your last synced snapshot is not in the remote history');
