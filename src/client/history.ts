@@ -10,9 +10,12 @@ import { NewerFormatError } from '../sync/errors.js';
 import { manifestStats, type Manifest, type ManifestFile } from '../sync/manifest.js';
 import { isGitPath } from '../sync/paths.js';
 import type { Primitives } from '../crypto/primitives.js';
+import { toHex } from '../crypto/encoding.js';
 import type { ApiClient } from './api.js';
 import type { WorkspaceKeyring } from './keyring.js';
 import { IntegrityFailure, NotFoundError, UsageError } from './errors.js';
+import { recordedVerifiedHead, recordVerifiedHead } from './local/verified-head.js';
+import { recordedBaseEpoch } from './local/base-epoch.js';
 
 export interface VerifiedSnapshot {
   id: string;
@@ -160,10 +163,14 @@ export type FilesOf = 'all' | 'newest' | 'none';
  * never past about PAGE_BYTES: each carries a whole manifest (~1.0 MB for 10,000 files). The chain
  * is followed by the parent each checked snapshot signs: of a page, only the snapshot the walk is
  * at and those that continue from it count; anything else the server lists (a snapshot a rollback
- * left behind, or junk) is passed over and let go with the page. A page longer than asked for, or
- * one that takes the walk no further, fails (exit 7): a server that ignores `before` or lists
- * snapshots that are not the history's would otherwise keep the walk going for ever. So the walk
- * holds one page at a time, and costs requests in proportion to the history it walks.
+ * left behind, or junk) is passed over and let go with the page. A page longer than asked for
+ * fails (exit 7). A page that takes the walk no further (a rollback's left-behind snapshots
+ * between a forced head and the fork point, or pushes that landed after the head was read) has
+ * the next snapshot fetched by id and the list go on from it, unless the page is not snapshots
+ * (an id that is not the hash of its data) or lists the one `before` named: exit 7. Every request
+ * takes the chain a snapshot further, so a server that ignores `before` or lists snapshots that
+ * are not the history's cannot keep the walk going for ever: the walk holds one page at a time,
+ * and costs at most two requests per snapshot of the history it walks.
  */
 export async function walkVerifiedHistory(
   v: SnapshotVerifier,
@@ -182,6 +189,17 @@ export async function walkVerifiedHistory(
   /** the epoch of the snapshot visited last: its parent may not be under a newer one */
   let childEpoch = Infinity;
   let next: string | null = head;
+  /** checks the snapshot the walk is at, hands it on; false when `visit` ends the walk */
+  const step = (info: SnapshotFrame): boolean => {
+    const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
+    const verified = openVerifiedSnapshot(v, info, withFiles);
+    if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
+    requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
+    childEpoch = verified.manifest.epoch;
+    visited++;
+    next = verified.parent;
+    return visit(verified) !== false;
+  };
   while (next !== null && next !== stopAt) {
     const asked = pageSize;
     const page = await v.api.listSnapshots(v.ring.workspaceId, { limit: asked, ...(before ? { before } : {}) });
@@ -202,22 +220,38 @@ export async function walkVerifiedHistory(
         if (info.id === stopAt) throw lostBase();
         continue;
       }
-      const withFiles = filesOf === 'all' || (filesOf === 'newest' && visited === 0);
-      const verified = openVerifiedSnapshot(v, info, withFiles);
-      if (visited === 0) requireHeadAfterMark(v.ring, { id: verified.id, epoch: verified.manifest.epoch });
-      requireEpochNotAbove({ id: verified.id, epoch: verified.manifest.epoch }, childEpoch);
-      childEpoch = verified.manifest.epoch;
-      visited++;
-      next = verified.parent;
-      if (visit(verified) === false) return visited;
+      if (!step(info)) return visited;
     }
-    if (visited === from) throw strayPage(`none of them is ${next!.slice(0, 12)}, the next snapshot of the history`);
-    before = page[page.length - 1]!.id;
+    if (visited === from) {
+      // None of the page is on the chain: snapshots a rollback left behind (listed between a
+      // forced head and the fork point), or pushes that landed after we read the head. The page
+      // must still be snapshots — each id the hash of its data — and none the one `before` named
+      // (a server serving one page whatever `before` says); then the next snapshot is fetched by
+      // id, checked like any other, and the list goes on from it. Every request still takes the
+      // chain a snapshot further, so a lying list costs at most two requests a snapshot.
+      const stray = page.find((info) => info.id === before || toHex(v.p.sha256(info.data)) !== info.id);
+      if (stray) throw strayPage(`none of them is ${next!.slice(0, 12)}, the next snapshot of the history`);
+      const wanted: string = next!;
+      const info = await fetchListed(v, wanted, stopAt);
+      if (!step(info)) return visited;
+      before = wanted;
+    } else before = page[page.length - 1]!.id;
     const perSnapshot = bytes / page.length;
     pageSize = Math.max(1, Math.min(pageSize * 4, MAX_PAGE, Math.floor(PAGE_BYTES / Math.max(1, perSnapshot))));
   }
   if (next !== stopAt) throw lostBase();
   return visited;
+}
+
+/** The snapshot `id`, next on the chain, by itself; gone from the server is a lost history. */
+async function fetchListed(v: SnapshotVerifier, id: string, stopAt: string | null): Promise<SnapshotFrame> {
+  try {
+    return await v.api.getSnapshot(v.ring.workspaceId, id);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+    if (stopAt !== null) throw lostBase();
+    throw new IntegrityFailure(`snapshot ${id.slice(0, 12)} is missing from the remote history`);
+  }
 }
 
 /** A page of the snapshot list that does not go on with the history: the server's doing. */
@@ -259,13 +293,48 @@ export function lostHistory(): IntegrityFailure {
  * refuses, and `log` or `export` show the older head as the newest. So ancestry is decided as
  * pull decides it: `base` (the snapshot the folder synced last) must be reached from `head` by
  * the parents each checked snapshot signs (walkVerifiedHistory, file lists counted, not decoded),
- * never by what the server says of the base itself. Exit 7 otherwise, with pull's message. Costs
- * nothing when the head is the base, and a walk of the snapshots between them when not. Returns
+ * never by what the server says of the base itself. Exit 7 otherwise, with pull's message. Returns
  * how many snapshots the head is ahead of the base.
+ *
+ * With `root`, the linked folder, the answer is recorded (local/verified-head.ts): asked again
+ * with the same head it costs nothing, and with a newer head a walk down to the recorded one (its
+ * epoch checked against the snapshot after it, as the walk checks the others). A recorded head
+ * the new one does not reach (the server moved it back or aside) counts for nothing: the walk
+ * then goes to the base, as without a record.
  */
-export async function requireBaseInHistory(v: SnapshotVerifier, head: string | null, base: string): Promise<number> {
+export async function requireBaseInHistory(v: SnapshotVerifier, head: string | null, base: string, root: string | null = null): Promise<number> {
   if (head === base) return 0;
-  return walkVerifiedHistory(v, head, base, 'none', () => {});
+  const known = root === null ? null : recordedVerifiedHead(root, base);
+  if (known && head === known.head) {
+    requireHeadAfterMark(v.ring, { id: head, epoch: known.epoch });
+    return known.ahead;
+  }
+  let newest: VerifiedSnapshot | null = null;
+  let oldest: VerifiedSnapshot | null = null;
+  const seen = (s: VerifiedSnapshot): void => {
+    newest ??= s;
+    oldest = s;
+  };
+  if (known && head !== null) {
+    try {
+      const walked = await walkVerifiedHistory(v, head, known.head, 'none', seen);
+      requireEpochNotAbove({ id: known.head, epoch: known.epoch }, oldest!.manifest.epoch);
+      const ahead = walked + known.ahead;
+      recordVerifiedHead(root!, { ...known, head, epoch: newest!.manifest.epoch, ahead });
+      return ahead;
+    } catch (err) {
+      if (!(err instanceof IntegrityFailure)) throw err;
+      newest = oldest = null; // not through the recorded head: walked to the base below
+    }
+  }
+  const ahead = await walkVerifiedHistory(v, head, base, 'none', seen);
+  if (root !== null && newest !== null) {
+    // as pull checks it: the snapshot after the base not under an older epoch than the base's, as recorded here
+    const baseEpoch = recordedBaseEpoch(root, base);
+    if (baseEpoch !== null) requireEpochNotAbove({ id: base, epoch: baseEpoch }, (oldest as unknown as VerifiedSnapshot).manifest.epoch);
+    recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead, baseEpoch });
+  }
+  return ahead;
 }
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */

@@ -4,7 +4,7 @@
  * `before` says, or a page longer than asked for, end it at once (exit 7) instead of paging for
  * ever and holding every page.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,8 +65,11 @@ describe('a walk follows the chain, not the pages the server makes up', () => {
     }
   }
 
-  /** four frames (as many as a first page asks for) of fresh ids, none of them the history's */
-  const junk = (): Buffer => {
+  /**
+   * four frames (as many as a first page asks for) of fresh ids, none of them the history's;
+   * `hashed`: each id the SHA-256 of its data, as a real snapshot's is
+   */
+  const junk = (hashed = false): Buffer => {
     const frames: Buffer[] = [];
     for (let i = 0; i < 4; i++) {
       const h = Buffer.alloc(77);
@@ -74,6 +77,7 @@ describe('a walk follows the chain, not the pages the server makes up', () => {
       randomBytes(64).copy(h, 1);
       h.writeDoubleBE(Date.now(), 65);
       const data = randomBytes(64 * 1024);
+      if (hashed) createHash('sha256').update(data).digest().copy(h, 1);
       h.writeUInt32BE(data.length, 73);
       frames.push(h, data);
     }
@@ -99,6 +103,15 @@ describe('a walk follows the chain, not the pages the server makes up', () => {
       expect(res.pages).toBe(2);
     }
     expect(readFileSync(path.join(behind, 'a.json'), 'utf8')).toBe('v3');
+  }, 120_000);
+
+  it('pages of snapshots off the chain: the chain is fetched by id, two requests a snapshot at most', async () => {
+    const from = proxy.responses.length;
+    const res = await run(['log', '--json'], ahead, () => junk(true));
+    expect(res.code, res.stderr).toBe(0);
+    const byId = proxy.responses.slice(from).filter((r) => r.method === 'GET' && /\/snapshots\/[0-9a-f]{64}/.test(r.url)).length;
+    // five snapshots: each found by id after a page that lacked it, never more pages than that
+    expect({ pages: res.pages, byId }).toEqual({ pages: 5, byId: 5 });
   }, 120_000);
 
   it('a page longer than asked for is refused; the honest pages still pull', async () => {

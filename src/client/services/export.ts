@@ -152,7 +152,7 @@ interface OpenedSnapshot {
  * checked, nothing fetched yet. `base`: the snapshot a linked folder synced last — as status and
  * log, a server rolled back to before it must not have its older head exported as the newest.
  */
-async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, snapshot: string | undefined, base: string | null = null): Promise<OpenedSnapshot> {
+async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceId: string, snapshot: string | undefined, base: string | null = null, root: string | null = null): Promise<OpenedSnapshot> {
   const p = ctx.primitives;
   const [remote, signers] = await Promise.all([loadRemote(p, principal, workspaceId), trustedSigners(principal, workspaceId, p)]);
   const name = decryptWorkspaceName(p, remote.ring, remote.workspace.encryptedName);
@@ -160,7 +160,7 @@ async function openSnapshot(ctx: ClientContext, principal: Principal, workspaceI
   const verifier = { p, api: principal.api, ring: remote.ring, signers };
   // the history must still hold the folder's last sync: walked down to it first (the head's own
   // check follows), or met on the way by --snapshot's walk of the whole history
-  if (base !== null && (!snapshot || head === null)) await requireBaseInHistory(verifier, head, base);
+  if (base !== null && (!snapshot || head === null)) await requireBaseInHistory(verifier, head, base, root);
   if (head === null) {
     if (snapshot) throw new NotFoundError(`no snapshot ${snapshot}: the workspace is empty`);
     return { name, snapshot: null, files: [], keys: null, epoch: 0, leftOut: [] };
@@ -350,6 +350,8 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
   let principal: Principal;
   let workspaceId: string;
   let base: string | null = null;
+  /** the linked folder the export reads from, whose verified head is recorded */
+  let root: string | null = null;
   if (opts.workspace) {
     // with INSOMNIA_SYNC_TOKEN, the token's workspace (a CI job exports without cloning first), as verify --workspace
     const given = requirePrincipal(ctx);
@@ -362,10 +364,11 @@ export async function exportWorkspace(ctx: ClientContext, opts: ExportOptions): 
     principal = linked.session;
     workspaceId = linked.folder.link.workspaceId;
     base = decodeIndexFileHead(linked.folder.root, readIndexBytes(linked.folder.root)).base;
+    root = linked.folder.root;
   }
   const passphrase = target.format === 'tar.gz.age' ? await passphraseFor(ctx, opts.passphrase) : null;
   ctx.progress.start('Verifying history');
-  const opened = await openSnapshot(ctx, principal, workspaceId, opts.snapshot, base);
+  const opened = await openSnapshot(ctx, principal, workspaceId, opts.snapshot, base, root);
   if (target.format === 'dir') {
     await exportToFolder(target.out, (dir) => placeSnapshot(ctx, principal, workspaceId, opened, dir, opts.caseProbe ?? fileSystemProbe), ctx.cancellation?.());
   } else {

@@ -9,6 +9,7 @@ import { ConflictError, IntegrityFailure, UsageError } from '../errors.js';
 import { findVerifiedSnapshot, lostBase, lostHistory, walkVerifiedHistory } from '../history.js';
 import { decodeIndexFileHead, readIndexBytes, readIndexColumns, refuseInsideLinkedFolder, STATE_DIR } from '../local/link.js';
 import { lockFolder } from '../local/folder-lock.js';
+import { recordedVerifiedHead, recordVerifiedHead } from '../local/verified-head.js';
 import { cannotWrite, checkNewPath } from '../local/new-path.js';
 import { takeBackOnExit } from '../local/take-back.js';
 import { withSteadyYoungGeneration } from '../local/young-generation.js';
@@ -43,16 +44,29 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId), trustedSigners(session, workspaceId, p)]);
   // As verify: the folder's last sync must be in the history shown (a head moved back to before
   // it, or onto another branch, is a rollback, not the newest); the walk goes on past the limit
-  // until it has met it, so that costs the snapshots between it and the head.
+  // until it has met it, or a head recorded as descending from it (local/verified-head.ts), so
+  // that costs at most the snapshots between the head and the last one verified.
   const { base } = decodeIndexFileHead(folder.root, readIndexBytes(folder.root));
   if (base !== null && remote.workspace.head === null) throw lostHistory();
+  const known = base === null ? null : recordedVerifiedHead(folder.root, base);
   const entries: LogEntry[] = [];
   const limit = opts.limit ?? Number.POSITIVE_INFINITY;
   let sawBase = base === null;
   if (limit > 0 || !sawBase) {
+    let newest: { id: string; epoch: number } | null = null;
+    let walked = 0;
     // file lists are counted, not decoded; the walk stops at the limit (and the base)
     await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'none', (s) => {
-      if (s.id === base) sawBase = true;
+      newest ??= { id: s.id, epoch: s.manifest.epoch };
+      if (!sawBase && (s.id === base || s.id === known?.head)) {
+        sawBase = true;
+        // What the walk verified, recorded for the next status, push or log. Met itself, the base
+        // was opened and its epoch checked against the snapshot after it (its `baseEpoch`).
+        const ahead = walked + (s.id === base ? 0 : known!.ahead);
+        const baseEpoch = s.id === base ? s.manifest.epoch : known!.baseEpoch;
+        if (ahead > 0 && newest.id !== known?.head) recordVerifiedHead(folder.root, { base: base!, head: newest.id, epoch: newest.epoch, ahead, baseEpoch });
+      }
+      walked++;
       if (entries.length < limit) {
         const { author } = s.manifest;
         entries.push({

@@ -70,7 +70,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   // --force over a remote that is not at our base makes our files the head, changed or not.
   const replacing = async (): Promise<boolean> => opts.force === true && (await workspace).head !== base;
   // The usual case, nothing touched since the last sync, is answered from the index's raw columns.
-  if (base !== null && scanned.clean && !(await replacing())) return upToDateResult(ctx, session, workspace, { ...result, parent: base });
+  if (base !== null && scanned.clean && !(await replacing())) return upToDateResult(ctx, session, workspace, { ...result, parent: base }, folder.root);
 
   // Something was touched: the keys will most likely be needed, so they are asked for now and
   // the index decoded while the server answers.
@@ -80,7 +80,7 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   const index = scanned.columns();
   const plan = planRescan(index, scan.columns);
   const firstPush = index.base === null;
-  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush && !(await replacing())) return upToDateResult(ctx, session, workspace, { ...result, parent: base });
+  if (plan.dirty.length === 0 && plan.deleted.length === 0 && !firstPush && !(await replacing())) return upToDateResult(ctx, session, workspace, { ...result, parent: base }, folder.root);
   // Everything past here needs keys, crypto and the upload machinery: loaded only when there is work.
   const { pushChanges } = await import('./push-changes.js');
   return pushChanges(ctx, opts, { folder, session, index, scan, plan, result: { ...result, parent: index.base }, firstPush, asked: { workspace, ...(me ? { me } : {}) } });
@@ -91,14 +91,14 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
  * "new snapshots" only when our base is behind it, walked to as pull walks (exit 7 otherwise: the
  * server rolled back or forked the history); the head where we left it costs nothing more.
  */
-async function upToDateResult(ctx: ClientContext, session: LinkedContext['session'], workspace: Promise<WorkspaceInfo>, result: PushResult): Promise<PushResult> {
+async function upToDateResult(ctx: ClientContext, session: LinkedContext['session'], workspace: Promise<WorkspaceInfo>, result: PushResult, root: string): Promise<PushResult> {
   const ws = await workspace;
   if (ws.head !== result.parent && result.parent !== null) {
     ctx.progress.update('Checking the remote history');
     const [{ loadRemote, trustedSigners }, { requireBaseInHistory }] = await Promise.all([import('./linked.js'), import('../history.js')]);
     const p = ctx.primitives;
     const [{ ring }, signers] = await Promise.all([loadRemote(p, session, result.workspaceId, { workspace }), trustedSigners(session, result.workspaceId, p)]);
-    await requireBaseInHistory({ p, api: session.api, ring, signers }, ws.head, result.parent);
+    await requireBaseInHistory({ p, api: session.api, ring, signers }, ws.head, result.parent, root);
   }
   ctx.progress.stop();
   return { ...result, upToDate: ws.head === result.parent };

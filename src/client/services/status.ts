@@ -84,7 +84,7 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
   // from the head down to the base (exit 7 when it is not there: rolled back or forked).
   if (workspace.head !== base && base !== null) {
     const [{ ring }, signers] = await Promise.all([remote(), trustedSigners(session, folder.link.workspaceId, p)]);
-    await requireBaseInHistory({ p, api: session.api, ring, signers }, workspace.head, base);
+    await requireBaseInHistory({ p, api: session.api, ring, signers }, workspace.head, base, folder.root);
   }
   return { ...local, remoteHead: workspace.head, remoteMoved: workspace.head !== base };
 }
