@@ -123,12 +123,13 @@ describe('the verified head is recorded', () => {
     expect(afterPush.requests).toBeGreaterThan(0);
     expect(afterPush.bytes).toBeLessThan(firstStatus.bytes / 2);
     expect(await cost(['status'])).toEqual({ requests: 0, bytes: 0 });
-    // a pull from there checks the head it applies (fetched by itself, with its files) and no more
+    // a pull from there does not take the record: it checks every snapshot since the base with the
+    // signers trusted now (record-trust.test.ts), so it walks them all again
     const from = proxy.responses.length;
     const pulled = await b.run(['pull', '--json'], { cwd: bDir });
     expect(pulled.code, pulled.stderr).toBe(0);
     expect(json(pulled.stdout).snapshots).toBe(11);
-    expect(snapshotBytes(from).requests).toBe(1);
+    expect(snapshotBytes(from).requests).toBeGreaterThan(1);
     expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('p10');
   }, 300_000);
 

@@ -9,9 +9,8 @@ import { planMerge, type MergeStrategy, type TreeFile } from '../../sync/merge.j
 import type { IndexEntry } from '../../sync/index-format.js';
 import { emptyIndex } from '../../sync/index-format.js';
 import type { ClientContext } from '../context.js';
-import { ConflictError, IntegrityFailure, SyncError, UsageError } from '../errors.js';
-import { fetchVerifiedChain, fetchVerifiedHead, requireEpochNotAbove, type SnapshotVerifier, type VerifiedSnapshot } from '../history.js';
-import { recordedVerifiedHead } from '../local/verified-head.js';
+import { ConflictError, SyncError, UsageError } from '../errors.js';
+import { fetchVerifiedChain, fetchVerifiedHead, requireEpochNotAbove } from '../history.js';
 
 import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writeLink, type LinkedFolder } from '../local/link.js';
 import { claimFolder, lockFolder, refuseBusyFolder } from '../local/folder-lock.js';
@@ -138,10 +137,14 @@ async function pullInto(
   // A pull checks every snapshot since its base (that the base is an ancestor: no rollback, no
   // fork); a clone has no base, and the newest snapshot fixes the history behind it by hash.
   const verifier = { p, api: session.api, ring: remote.ring, signers };
+  // Never from the verified-head record (local/verified-head.ts) that status and log keep: it
+  // says the base is an ancestor, checked with the signers of its time, and pull applies content,
+  // so every snapshot since the base is checked with the signers trusted now.
   const baseEpoch = index.base === null ? null : recordedBaseEpoch(folder.root, index.base);
-  const clone = intoEmpty && index.base === null && head !== null;
-  const fromRecord = clone ? null : await chainFromVerifiedHead(verifier, folder.root, head, index.base, baseEpoch);
-  const chain = clone ? [await fetchVerifiedHead(verifier, head)] : (fromRecord?.chain ?? (await fetchVerifiedChain(verifier, head, index.base, 'newest')));
+  const chain =
+    intoEmpty && index.base === null && head !== null
+      ? [await fetchVerifiedHead(verifier, head)]
+      : await fetchVerifiedChain(verifier, head, index.base, 'newest');
   const newest = chain[0]!;
   // The history walk checked the epochs of the new snapshots among themselves; the oldest of them
   // against the base's, as recorded here when we synced it.
@@ -262,7 +265,7 @@ async function pullInto(
   return {
     ...base,
     upToDate: false,
-    snapshots: fromRecord?.ahead ?? chain.length,
+    snapshots: chain.length,
     written,
     deleted,
     restored,
@@ -431,33 +434,5 @@ function emptyToClone(root: string): boolean {
 function safeDirName(name: string): string {
   const cleaned = name.replace(/[\/\\:*?"<>|\x00-\x1f]/g, '-').replace(/^\.+/, '').trim();
   return cleaned || 'workspace';
-}
-
-/**
- * The new snapshots as the walk from the head down to the verified head recorded by status (or
- * log, export, a no-change push) finds them (local/verified-head.ts), `ahead` counting those the
- * record stands for: the head itself is checked as any walk checks it, with its files, and the
- * snapshots down to the recorded head as pull checks every snapshot since its base. Null when
- * there is no record for this base, one that checked another epoch of the base than the one
- * recorded here, or a head that does not reach it: the walk then goes to the base.
- */
-async function chainFromVerifiedHead(
-  v: SnapshotVerifier,
-  root: string,
-  head: string | null,
-  base: string | null,
-  baseEpoch: number | null,
-): Promise<{ chain: VerifiedSnapshot[]; ahead: number } | null> {
-  const known = base === null ? null : recordedVerifiedHead(root, base);
-  if (head === null || known === null || known.baseEpoch !== baseEpoch) return null;
-  try {
-    if (head === known.head) return { chain: [await fetchVerifiedHead(v, head)], ahead: known.ahead };
-    const chain = await fetchVerifiedChain(v, head, known.head, 'newest');
-    requireEpochNotAbove({ id: known.head, epoch: known.epoch }, chain[chain.length - 1]!.manifest.epoch);
-    return { chain, ahead: known.ahead + chain.length };
-  } catch (err) {
-    if (err instanceof IntegrityFailure) return null;
-    throw err;
-  }
 }
 
