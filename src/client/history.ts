@@ -315,26 +315,40 @@ export async function requireBaseInHistory(v: SnapshotVerifier, head: string | n
     newest ??= s;
     oldest = s;
   };
+  /** the walk reached the base itself: checked and recorded as without a record */
+  const reachedBase = (ahead: number): number => {
+    if (root !== null && newest !== null) {
+      // as pull checks it: the snapshot after the base not under an older epoch than the base's, as recorded here
+      const baseEpoch = recordedBaseEpoch(root, base);
+      if (baseEpoch !== null) requireEpochNotAbove({ id: base, epoch: baseEpoch }, (oldest as unknown as VerifiedSnapshot).manifest.epoch);
+      recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead, baseEpoch });
+    }
+    return ahead;
+  };
   if (known && head !== null) {
+    let metBase = false;
     try {
-      const walked = await walkVerifiedHistory(v, head, known.head, 'none', seen);
+      // The recorded head descends from the base, so meeting the base first means the head is on
+      // another branch from it: this walk alone then shows the base is an ancestor (without the
+      // stop it would go on to the root before falling back to a second walk).
+      const walked = await walkVerifiedHistory(v, head, known.head, 'none', (s) => {
+        if (s.id === base) {
+          metBase = true;
+          return false;
+        }
+        seen(s);
+      });
+      if (metBase) return reachedBase(walked - 1);
       requireEpochNotAbove({ id: known.head, epoch: known.epoch }, oldest!.manifest.epoch);
       const ahead = walked + known.ahead;
       recordVerifiedHead(root!, { ...known, head, epoch: newest!.manifest.epoch, ahead });
       return ahead;
     } catch (err) {
-      if (!(err instanceof IntegrityFailure)) throw err;
+      if (!(err instanceof IntegrityFailure) || metBase) throw err;
       newest = oldest = null; // not through the recorded head: walked to the base below
     }
   }
-  const ahead = await walkVerifiedHistory(v, head, base, 'none', seen);
-  if (root !== null && newest !== null) {
-    // as pull checks it: the snapshot after the base not under an older epoch than the base's, as recorded here
-    const baseEpoch = recordedBaseEpoch(root, base);
-    if (baseEpoch !== null) requireEpochNotAbove({ id: base, epoch: baseEpoch }, (oldest as unknown as VerifiedSnapshot).manifest.epoch);
-    recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead, baseEpoch });
-  }
-  return ahead;
+  return reachedBase(await walkVerifiedHistory(v, head, base, 'none', seen));
 }
 
 /** walkVerifiedHistory collected newest first, for walks that are short (a pull's) or need every snapshot. */
