@@ -458,13 +458,23 @@ export class ApiClient {
     });
   }
 
+  /**
+   * What to check when the server URL may be wrong: --server and INSOMNIA_SYNC_SERVER, except in a
+   * linked folder, whose link names the server (both are refused or ignored there).
+   */
+  private checkServer(): string {
+    return this.serverSource.linked
+      ? 'check the URL this folder is linked to (.insomnia-sync/link.json), or clone the workspace again with the right --server'
+      : 'check --server or INSOMNIA_SYNC_SERVER';
+  }
+
   /** `named`: the answer names a sync protocol revision (else the server URL may be wrong) */
   private answerTooLarge(name: RouteName, maxBytes: number, named: boolean): SyncError {
     const route = ROUTES[name];
     return new SyncError(
       'bad_response',
       `the server at ${this.base} sent an answer over ${mib(maxBytes)} to ${route.method} ${route.path}, more than any insomnia-sync server sends: refused`,
-      named ? 'the server is broken or not what it claims: tell its operator' : `the server at ${this.base} names no sync protocol: check --server or INSOMNIA_SYNC_SERVER`,
+      named ? 'the server is broken or not what it claims: tell its operator' : `the server at ${this.base} names no sync protocol: ${this.checkServer()}`,
     );
   }
 
@@ -494,7 +504,7 @@ export class ApiClient {
     return new SyncError(
       'bad_response',
       message,
-      res.revision === undefined ? `the server at ${this.base} names no sync protocol: upgrade it to this version of insomnia-sync, or check --server` : undefined,
+      res.revision === undefined ? `the server at ${this.base} names no sync protocol: upgrade it to this version of insomnia-sync, or ${this.checkServer()}` : undefined,
     );
   }
 
@@ -508,13 +518,13 @@ export class ApiClient {
       return new SyncError(
         'unknown_route',
         `the insomnia-sync server at ${this.url.origin} has no routes under ${this.prefix}: the path in the server URL is wrong`,
-        `check --server or INSOMNIA_SYNC_SERVER: the server got ${this.prefix}/v1/… as it was sent, so try ${this.url.origin} (or strip the path in the reverse proxy)`,
+        `${this.checkServer()}: the server got ${this.prefix}/v1/… as it was sent, so try ${this.url.origin} (or strip the path in the reverse proxy)`,
       );
     }
     return new SyncError(
       'unknown_route',
       `the server at ${this.base} has no route ${ROUTES[route].method} ${ROUTES[route].path}`,
-      'it may be older than this insomnia-sync: upgrade the server, or check --server',
+      `it may be older than this insomnia-sync: upgrade the server, or ${this.checkServer()}`,
     );
   }
 

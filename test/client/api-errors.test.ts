@@ -205,4 +205,29 @@ describe('answers that are not of this protocol', () => {
     expect(exitCodeFor(missing.code)).toBe(5);
     await root.close();
   });
+
+  it('in a linked folder, a wrong server URL is the link to check, not --server or INSOMNIA_SYNC_SERVER (ignored there)', async () => {
+    const checkLink = 'check the URL this folder is linked to (.insomnia-sync/link.json), or clone the workspace again with the right --server';
+    const prefixed = new ApiClient({ baseUrl: `${otherBase}/isync/`, token: 't' });
+    prefixed.serverSource = { linked: true };
+    const wrong = await failure(prefixed.me());
+    expect(wrong.code).toBe('unknown_route');
+    expect(wrong.hint).toContain(checkLink);
+    expect(wrong.hint).not.toContain('INSOMNIA_SYNC_SERVER');
+    await prefixed.close();
+
+    const root = new ApiClient({ baseUrl: otherBase, token: 't' });
+    root.serverSource = { linked: true };
+    const older = await failure(root.me());
+    expect(older.hint).toBe(`it may be older than this insomnia-sync: upgrade the server, or ${checkLink}`);
+    await root.close();
+
+    const notOurs = new ApiClient({ baseUrl: `${otherBase}/status/500` });
+    notOurs.serverSource = { linked: true };
+    const err = await failure(notOurs.prelogin({ email: 'a@example.com' }));
+    expect(err.code).toBe('bad_response');
+    expect(err.hint).toBe(`the server at ${otherBase}/status/500 names no sync protocol: upgrade it to this version of insomnia-sync, or ${checkLink}`);
+    expect(err.hint).not.toContain('INSOMNIA_SYNC_SERVER');
+    await notOurs.close();
+  });
 });
