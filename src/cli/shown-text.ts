@@ -29,7 +29,7 @@ export function quoted(text: string): string {
 
 /**
  * A time from the server as listings show it to people: to the minute, in UTC, and saying so
- * (`2026-12-06 19:34 UTC`); anything that is not a time is shown() as it came. --json keeps the
+ * (`2026-12-06 19:34 UTC`); anything that is not a time as shownField() shows it. --json keeps the
  * server's ISO 8601 text.
  */
 export function shownMinute(iso: unknown): string {

@@ -321,7 +321,7 @@ export async function requireBaseInHistory(v: SnapshotVerifier, head: string | n
       // as pull checks it: the snapshot after the base not under an older epoch than the base's, as recorded here
       const baseEpoch = recordedBaseEpoch(root, base);
       if (baseEpoch !== null) requireEpochNotAbove({ id: base, epoch: baseEpoch }, (oldest as unknown as VerifiedSnapshot).manifest.epoch);
-      recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead, baseEpoch });
+      recordVerifiedHead(root, { base, head: head!, epoch: (newest as VerifiedSnapshot).manifest.epoch, ahead });
     }
     return ahead;
   };

@@ -18,11 +18,6 @@ export interface VerifiedHead {
   epoch: number;
   /** snapshots after `base` up to and including `head` */
   ahead: number;
-  /**
-   * the base's epoch the snapshot after it was checked against (not above it), or null when none
-   * was at hand: pull takes the record only when it holds the same epoch for the base
-   */
-  baseEpoch: number | null;
 }
 
 function file(root: string): string {
@@ -44,7 +39,6 @@ export function recordedVerifiedHead(root: string, base: string): VerifiedHead |
     const r = JSON.parse(readFileSync(file(root), 'utf8')) as VerifiedHead;
     const id = (x: unknown): boolean => typeof x === 'string' && /^[0-9a-f]{64}$/.test(x);
     if (!id(r.base) || !id(r.head) || !Number.isSafeInteger(r.epoch) || !Number.isSafeInteger(r.ahead) || r.ahead < 1) return null;
-    if (r.baseEpoch !== null && !Number.isSafeInteger(r.baseEpoch)) return null;
     return r.base === base ? r : null;
   } catch {
     return null;

@@ -60,11 +60,9 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
       newest ??= { id: s.id, epoch: s.manifest.epoch };
       if (!sawBase && (s.id === base || s.id === known?.head)) {
         sawBase = true;
-        // What the walk verified, recorded for the next status, push or log. Met itself, the base
-        // was opened and its epoch checked against the snapshot after it (its `baseEpoch`).
+        // what the walk verified, recorded for the next status, push or log
         const ahead = walked + (s.id === base ? 0 : known!.ahead);
-        const baseEpoch = s.id === base ? s.manifest.epoch : known!.baseEpoch;
-        if (ahead > 0 && newest.id !== known?.head) recordVerifiedHead(folder.root, { base: base!, head: newest.id, epoch: newest.epoch, ahead, baseEpoch });
+        if (ahead > 0 && newest.id !== known?.head) recordVerifiedHead(folder.root, { base: base!, head: newest.id, epoch: newest.epoch, ahead });
       }
       walked++;
       if (entries.length < limit) {
