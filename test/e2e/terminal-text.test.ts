@@ -155,7 +155,12 @@ describe('text from elsewhere on a terminal', () => {
       sessions.push(s);
       await s.waitFor(/Contacting/);
       await new Promise((r) => setTimeout(r, 300));
-      const screen = s.screen({ escapes: true });
+      // ora clears the line and then draws the next frame: a capture between the two is blank
+      let screen = s.screen({ escapes: true });
+      for (const deadline = Date.now() + 10_000; !screen.includes('Contacting') && Date.now() < deadline; ) {
+        await new Promise((r) => setTimeout(r, 20));
+        screen = s.screen({ escapes: true });
+      }
       s.kill();
       return screen;
     };
