@@ -605,6 +605,9 @@ export interface Store {
    * `before` but not yet expired stays until then, without its IP address and client name, so that
    * a machine still holding its token learns it was signed out (endedSession) rather than nothing.
    * `dryRun`: counts, changes nothing. Checks the schema in its transaction, as collectGarbage does.
+   * A row another transaction holds meanwhile (PostgreSQL: an account deletion taking the account's
+   * sessions and the invitations to its address) is left for the next purge rather than waited for,
+   * so the purge never takes part in a deadlock.
    */
   purgeEnded(before: Date, opts?: { dryRun?: boolean }): Promise<{ sessions: number; invitations: number }>;
 

@@ -542,10 +542,10 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
 
   // Lock order: the deletions lock the account (deleteUser), then teams (deleteUser, deleteTeam),
   // then workspaces (deleteTeam, deleteWorkspace, deleteUser), then what hangs off them
-  // (invitations, members, tokens). An acceptance that locked the invitation first and then waited
-  // for the team or account (its membership's foreign keys), or an account deletion that deleted
-  // invitations or tokens before it locked the workspaces, was waited for in turn by a deletion
-  // holding them: a deadlock.
+  // (invitations, members, tokens); purgeEnded waits for none of these rows (SKIP LOCKED). An
+  // acceptance that locked the invitation first and then waited for the team or account (its
+  // membership's foreign keys), or an account deletion that deleted invitations or tokens before
+  // it locked the workspaces, was waited for in turn by a deletion holding them: a deadlock.
 
   it('acceptInvitation behind a deletion of its team: no_team, nothing stored, no deadlock', async () => {
     const { url, store, user } = await setUp({ deadlocksHang: true });
@@ -667,6 +667,56 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
       expect(await store.getUserById(user.id)).toBeNull();
       expect(await store.getWorkspace(wsId)).toBeNull();
     } finally {
+      await store.close();
+    }
+  });
+
+  it('purgeEnded while an account with a signed-out session and an expired invitation to its address is deleted: it skips what the deletion holds, no deadlock', async () => {
+    const { url, store, user, wsId } = await setUp({ deadlocksHang: true });
+    const holder = new pg.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      const admin = newUser();
+      await store.createUser(admin);
+      const { owner, teamId } = await withTeam(store, admin);
+      const at = new Date();
+      const stale = { id: hex(16), teamId, email: user.email, role: 'member' as const, codeHash: new Uint8Array(randomBytes(32)), invitedBy: owner.id, createdAt: new Date(at.getTime() - 120_000), expiresAt: new Date(at.getTime() - 60_000) };
+      expect(await store.createInvitation(stale)).toEqual({ ok: true });
+      const session = { id: hex(16), userId: user.id, tokenHash: new Uint8Array(randomBytes(32)), client: 'cli', ip: '192.0.2.1', createdAt: at, expiresAt: new Date(at.getTime() + 60_000) };
+      expect(await store.createSession(session)).toEqual({ ok: true });
+      expect(await store.revokeSession(session.id)).toBe(true);
+      expect(await store.createAccessToken(token(wsId, user.id))).toEqual({ ok: true });
+      const before = new Date(at.getTime() + 3_600_000);
+
+      // The holder stops the account deletion at its access tokens, after it took the invitations
+      // to its address; the sessions it deletes last (the account row's cascade).
+      await holder.query('BEGIN');
+      expect((await holder.query('SELECT 1 FROM access_tokens WHERE created_by = $1 FOR UPDATE', [user.id])).rowCount).toBe(1);
+      const waiting = async (n: number): Promise<void> => {
+        for (let i = 0; i < 400; i++) {
+          const { rows } = await holder.query("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
+          if (rows[0].n >= n) return;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        throw new Error(`${n} waiting backend(s) expected`);
+      };
+      const deleted = deleteAccount(store, user)();
+      await waiting(1);
+      // The purge takes the session first, then the invitation: it must not wait for the deletion
+      // holding the invitation (which then waits for the session), however it is let go.
+      const purged = store.purgeEnded(before).then((value) => ({ value }), (error: unknown) => ({ error }));
+      await Promise.race([purged, waiting(2)]);
+      await holder.query('COMMIT');
+      expect(await deleted).toMatchObject({ ok: true, removed: { invitations: 1 } });
+      const first = await purged;
+      if ('error' in first) throw first.error;
+      // the session purged, the invitation left to the deletion that held it
+      expect(first.value).toEqual({ sessions: 1, invitations: 0 });
+      expect(await store.getUserById(user.id)).toBeNull();
+      expect(await store.endedSession(session.tokenHash, new Date())).toBeNull();
+      expect(await store.purgeEnded(before, { dryRun: true })).toEqual({ sessions: 0, invitations: 0 });
+    } finally {
+      await holder.end();
       await store.close();
     }
   });

@@ -720,15 +720,24 @@ export class PostgresStore implements Store {
     return this.db.tx(async (tx) => {
       // a newer server may have migrated the schema since this one opened it (as collectGarbage)
       await checkSchemaInTx(tx);
-      const run = async (from: string): Promise<number> => {
-        const sql = opts.dryRun ? `SELECT count(*) AS n ${from}` : `WITH d AS (DELETE ${from} RETURNING 1) SELECT count(*) AS n FROM d`;
+      // Rows another transaction holds are skipped, left for the next purge: waiting for them could
+      // deadlock. An account deletion takes the invitations to its address, then (the account row's
+      // cascade) its sessions; the purge takes sessions, then invitations. Never waiting for a row,
+      // the purge cannot be part of a cycle, whatever order anyone else takes them in.
+      const mine = (table: string, key: string, where: string): string => `${key} IN (SELECT ${key} FROM ${table} WHERE ${where} FOR UPDATE SKIP LOCKED)`;
+      const run = async (table: string, key: string, where: string): Promise<number> => {
+        const sql = opts.dryRun
+          ? `SELECT count(*) AS n FROM ${table} WHERE ${where}`
+          : `WITH d AS (DELETE FROM ${table} WHERE ${mine(table, key, where)} RETURNING 1) SELECT count(*) AS n FROM d`;
         return Number((await tx.query(sql, [before]))[0]?.n ?? 0);
       };
       // signed out but not expired: kept for endedSession, without what says where and what it was
-      if (!opts.dryRun) await tx.exec('UPDATE sessions SET ip = NULL, client = NULL WHERE revoked_at < $1 AND (ip IS NOT NULL OR client IS NOT NULL)', [before]);
+      if (!opts.dryRun) {
+        await tx.exec(`UPDATE sessions SET ip = NULL, client = NULL WHERE ${mine('sessions', 'id', 'revoked_at < $1 AND (ip IS NOT NULL OR client IS NOT NULL)')}`, [before]);
+      }
       return {
-        sessions: (await run('FROM sessions WHERE expires_at < $1')) + (await run('FROM deleted_account_sessions WHERE expires_at < $1')),
-        invitations: await run('FROM team_invitations WHERE accepted_at IS NULL AND expires_at < $1'),
+        sessions: (await run('sessions', 'id', 'expires_at < $1')) + (await run('deleted_account_sessions', 'token_hash', 'expires_at < $1')),
+        invitations: await run('team_invitations', 'id', 'accepted_at IS NULL AND expires_at < $1'),
       };
     });
   }
