@@ -541,7 +541,7 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
   });
 
   // Lock order: the deletions lock the account (deleteUser), then teams (deleteUser, deleteTeam),
-  // then workspaces (deleteTeam, deleteWorkspace, deleteUser), then what hangs off them
+  // then workspaces, by id (deleteTeam, deleteWorkspace, deleteUser), then what hangs off them
   // (invitations, members, tokens); purgeEnded waits for none of these rows (SKIP LOCKED). An
   // acceptance that locked the invitation first and then waited for the team or account (its
   // membership's foreign keys), or an account deletion that deleted invitations or tokens before
@@ -666,6 +666,42 @@ describe('postgres: inserts racing a deletion of the row they refer to', () => {
       expect(result).toMatchObject({ ok: true });
       expect(await store.getUserById(user.id)).toBeNull();
       expect(await store.getWorkspace(wsId)).toBeNull();
+    } finally {
+      await store.close();
+    }
+  });
+
+  /**
+   * `owner`'s own team (no one else in it) with workspace `wsId`, in which `former` left a write
+   * token when it left the team: deleting `owner` deletes the workspace (FOR UPDATE), deleting
+   * `former` keeps a signer record of the token (the workspace FOR KEY SHARE).
+   */
+  async function teamLeftWithToken(store: Store, owner: NewUser, former: NewUser, wsId: string): Promise<void> {
+    const teamId = hex(16);
+    expect(await store.createTeam({ id: teamId, name: 'Left', ownerId: owner.id, sealedTeamKey: 'eA', createdAt: new Date() })).toEqual({ ok: true });
+    expect((await store.createWorkspace({ id: wsId, teamId, encryptedName: 'eA', key: { epoch: 1, wrappedKey: 'eA' }, createdAt: new Date() })).ok).toBe(true);
+    const code = await invite(store, teamId, owner.id, former.email);
+    expect((await store.acceptInvitation(code, former.id, former.email, new Date())).ok).toBe(true);
+    expect(await store.confirmMember(teamId, former.id, [{ epoch: 1, sealedKey: 'eA' }], new Date())).toEqual({ ok: true });
+    expect(await store.createAccessToken(token(wsId, former.id))).toEqual({ ok: true });
+    expect(await store.leaveTeam(teamId, former.id, new Date())).toEqual({ ok: true, rotationPending: true });
+  }
+
+  it("two account deletions, each of the only member of a team whose workspace holds the other's write token: both go, no deadlock", async () => {
+    const { url, store, user: a } = await setUp({ deadlocksHang: true });
+    try {
+      const b = newUser();
+      await store.createUser(b);
+      // a's workspace first by id: each deletion meets the other's workspace after its own in one order, before it in the other
+      const [wsA, wsB] = [`00${hex(15)}`, `ff${hex(15)}`];
+      await teamLeftWithToken(store, a, b, wsA);
+      await teamLeftWithToken(store, b, a, wsB);
+      // the holder stops b's deletion at its own workspace, and a's (which holds its own) at b's
+      const result = await behindDeletion(url, lockWorkspace, [wsB], deleteAccount(store, b), deleteAccount(store, a));
+      // its own team's and its personal one (setUp's)
+      expect(result).toMatchObject({ ok: true, removed: { workspaces: 2 } });
+      for (const u of [a, b]) expect(await store.getUserById(u.id)).toBeNull();
+      for (const ws of [wsA, wsB]) expect(await store.getWorkspace(ws)).toBeNull();
     } finally {
       await store.close();
     }

@@ -222,13 +222,26 @@ export async function deleteUser(db: PgDb, userId: string, expectedAuthKeyHash: 
     // account FOR UPDATE (deleted below), those its write tokens are kept for (former_access_tokens
     // below) FOR KEY SHARE, what that foreign key takes. Locked after the invitations and tokens, a
     // deleteTeam of a team it had left, or a deleteWorkspace of one of its own, deadlocked with it.
-    // One whose deletion commits meanwhile is skipped, and not counted.
-    if (ownTeams.length > 0) await tx.query('SELECT 1 FROM workspaces WHERE team_id = ANY($1::text[]) ORDER BY id FOR UPDATE', [ownTeams]);
-    await tx.query(
-      `SELECT 1 FROM workspaces WHERE id IN (SELECT workspace_id FROM access_tokens WHERE created_by = $1 AND scope = 'write')
-       ORDER BY id FOR KEY SHARE`,
-      [userId],
+    // One whose deletion commits meanwhile is skipped, and not counted. Both sets together by id,
+    // as deleteTeam locks its workspaces: taken one set after the other, two account deletions,
+    // each of the only member left of a team whose workspace holds the other's write token, each
+    // held its own workspace and waited for the other's (a deadlock). Neither set can grow while
+    // this runs: a new workspace of the locked teams, or a new token of the locked account, waits.
+    const workspaces = await tx.query(
+      `SELECT id, team_id = ANY($1::text[]) AS own FROM workspaces
+       WHERE team_id = ANY($1::text[]) OR id IN (SELECT workspace_id FROM access_tokens WHERE created_by = $2 AND scope = 'write')
+       ORDER BY id`,
+      [ownTeams, userId],
     );
+    // each run of one lock mode in one statement, in the same order
+    for (let i = 0; i < workspaces.length; ) {
+      const own = workspaces[i]!.own === true;
+      let end = i;
+      while (end < workspaces.length && (workspaces[end]!.own === true) === own) end++;
+      const ids = workspaces.slice(i, end).map((w) => String(w.id));
+      await tx.query(`SELECT 1 FROM workspaces WHERE id = ANY($1::text[]) ORDER BY id FOR ${own ? 'UPDATE' : 'KEY SHARE'}`, [ids]);
+      i = end;
+    }
 
     const removed: DeletionCounts = {
       sessions: await count('SELECT count(*) AS n FROM sessions WHERE user_id = $1', [userId]),
