@@ -12,7 +12,7 @@ import type { Store } from '../storage/store.js';
 import type { KdfDefaults, ServerContext } from './context.js';
 import { readBinaryBody } from './binary-body.js';
 import { RequestLogController, loggerOptions } from './logging.js';
-import { makeAuthenticate, makeRequireWorkspaceAccess } from './plugins/auth.js';
+import { makeAuthenticate, makeDeletedAccountCheck, makeRequireWorkspaceAccess } from './plugins/auth.js';
 import { registerErrorHandlers, storageUnavailableMessage } from './plugins/errors.js';
 import { ApiError } from './errors.js';
 import { DEFAULT_SCHEMA_CHECK, SCHEMA_NEWER_REASON, SchemaGuard } from './schema-guard.js';
@@ -96,7 +96,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     },
   }) as unknown as FastifyInstance;
 
-  registerErrorHandlers(app);
+  registerErrorHandlers(app, makeDeletedAccountCheck(ctx));
   installHardening(app, { tls: deps.tls !== undefined });
   installRateLimits(app, deps.rateLimits ?? DEFAULT_RATE_LIMITS, ctx);
   const budget = deps.uploadBudget ?? DEFAULT_UPLOAD_BUDGET;

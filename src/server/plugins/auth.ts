@@ -4,7 +4,7 @@
  * onRequest hook — before the body is read, so anonymous uploads are refused cheaply.
  */
 import type { FastifyRequest } from 'fastify';
-import type { TeamRole, WorkspaceRecord } from '../../storage/store.js';
+import type { EndedSessionReason, TeamRole, WorkspaceRecord } from '../../storage/store.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, notFound, unauthorized } from '../errors.js';
 import { TOKEN_PATTERN, sha256 } from '../tokens.js';
@@ -13,6 +13,8 @@ import { authenticateAccessToken, isAccessTokenBearer, STALE_TOKEN_REFUSED, toke
 export interface AuthContext {
   userId: string;
   sessionId: string;
+  /** SHA-256 of the session token presented (to tell, after the fact, how its session ended) */
+  tokenHash: Uint8Array;
 }
 
 const authByRequest = new WeakMap<FastifyRequest, AuthContext>();
@@ -49,7 +51,26 @@ export function makeAuthenticate(ctx: ServerContext): (request: FastifyRequest) 
     const hash = sha256(token);
     const session = await ctx.store.useSession(hash, now, new Date(now.getTime() + ctx.sessionTtlMs));
     if (!session) throw await endedSessionError(ctx, hash, now);
-    authByRequest.set(request, { userId: session.userId, sessionId: session.id });
+    authByRequest.set(request, { userId: session.userId, sessionId: session.id, tokenHash: hash });
+  };
+}
+
+/** Error statuses a request can come to because its account went while it ran (a lookup or a write found it gone). */
+const ACCOUNT_GONE_STATUSES: ReadonlySet<number> = new Set([401, 403, 404, 409]);
+
+/**
+ * For the error handler: the 401 of a deleted account (`sessionEnded: account_deleted`, as the next
+ * request with this token gets) when the account of this request's session was deleted while the
+ * request ran, after its session was checked, and the request failed with a status that can come of
+ * that (the account, its personal team or its memberships gone: 401, 403, 404, 409). Null otherwise,
+ * and for requests without a session. One lookup, on failing requests only.
+ */
+export function makeDeletedAccountCheck(ctx: ServerContext): (request: FastifyRequest, status: number) => Promise<ApiError | null> {
+  return async (request, status) => {
+    const auth = authByRequest.get(request);
+    if (!auth || !ACCOUNT_GONE_STATUSES.has(status)) return null;
+    const ended = await ctx.store.endedSession(auth.tokenHash, ctx.now());
+    return ended?.reason === 'account_deleted' ? sessionEndedError(ctx, ended) : null;
   };
 }
 
@@ -61,7 +82,10 @@ export function makeAuthenticate(ctx: ServerContext): (request: FastifyRequest) 
  */
 async function endedSessionError(ctx: ServerContext, tokenHash: Uint8Array, now: Date): Promise<ApiError> {
   const ended = await ctx.store.endedSession(tokenHash, now);
-  if (!ended) return unauthorized();
+  return ended ? sessionEndedError(ctx, ended) : unauthorized();
+}
+
+function sessionEndedError(ctx: ServerContext, ended: EndedSessionReason): ApiError {
   const at = utcMinute(ended.at);
   switch (ended.reason) {
     case 'revoked':

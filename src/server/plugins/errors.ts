@@ -5,7 +5,7 @@
  * details stay in the log.
  */
 import type { IncomingMessage } from 'node:http';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyRequest } from 'fastify';
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from '../../protocol/errors.js';
 import { storageUnavailableReason } from '../../storage/unavailable.js';
 import { ApiError } from '../errors.js';
@@ -73,22 +73,35 @@ export function isClientAbort(err: unknown, raw: IncomingMessage): boolean {
   return err != null && raw.errored === err;
 }
 
-export function registerErrorHandlers(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => {
+/**
+ * `deletedAccount`: the answer instead of a failure (4xx) of a request whose account was deleted
+ * while it ran, or null (plugins/auth.ts makeDeletedAccountCheck).
+ */
+export function registerErrorHandlers(
+  app: FastifyInstance,
+  deletedAccount?: (request: FastifyRequest, status: number) => Promise<ApiError | null>,
+): void {
+  app.setErrorHandler(async (err, request, reply) => {
     if (isClientAbort(err, request.raw)) {
       // nobody is left to answer: one line to say so, no stack (this is not a fault of the server)
       const e = err as { code?: unknown; message?: unknown };
       request.log.info({ req: request, error: { code: e.code, message: e.message } }, 'client closed the connection before its request arrived whole');
-      void reply.code(400).type('application/json; charset=utf-8').send({ error: { code: 'bad_request', message: 'request aborted' } } satisfies ErrorBody);
-      return;
+      return reply.code(400).type('application/json; charset=utf-8').send({ error: { code: 'bad_request', message: 'request aborted' } } satisfies ErrorBody);
     }
-    const { status, body } = toErrorBody(err);
+    let { status, body } = toErrorBody(err);
+    // A lookup or write that found the caller's account gone (deleted after the session check)
+    // answers as the next request with this session will: the account was deleted, not "not found",
+    // "removed from the team" or a bare 401. A failed check leaves the answer as it was.
+    if (deletedAccount && status < 500 && body.error.sessionEnded === undefined) {
+      const gone = await deletedAccount(request, status).catch(() => null);
+      if (gone) ({ status, body } = toErrorBody(gone));
+    }
     if (body.error.code === 'unavailable') {
       // an outage fails every request alike: one line each with the reason; a stack would only repeat
       const e = err as { code?: unknown; message?: unknown };
       request.log.error({ req: request, error: { code: e.code, message: e.message } }, `request failed: ${body.error.message}`);
     } else if (status >= 500) request.log.error({ req: request, err }, 'request failed');
-    void reply.code(status).type('application/json; charset=utf-8').send(body);
+    return reply.code(status).type('application/json; charset=utf-8').send(body);
   });
   app.setNotFoundHandler((_request, reply) => {
     void reply.code(404).send({ error: { code: 'not_found', message: 'no such route', unknownRoute: true } } satisfies ErrorBody);

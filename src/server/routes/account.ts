@@ -104,7 +104,8 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         store.workspaceUsageOfUser(auth.userId),
         store.listAccessTokensCreatedBy(auth.userId),
       ]);
-      if (!user || !meta) throw notFound('account not found');
+      // deleted after the session check: as a request after the deletion (the error handler says so)
+      if (!user || !meta) throw unauthorized();
       const invitations = await store.listInvitationsToUser(user.id, user.email);
       const counts = new Map(usage.map((u) => [u.workspaceId, u]));
       const ws = workspaces.map((w) => ({
@@ -197,6 +198,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         { kdf: { ...body.newKdf }, authKeyHash: sha256(fromB64(body.newAuthKey, 32)), wrappedAccountKey: body.wrappedAccountKey, at },
         fresh ? { replaces: callerId, opens: fresh.record } : { keeps: callerId },
       );
+      if (!result.ok && result.reason === 'no_user') throw unauthorized();
       if (!result.ok) throw new ApiError('conflict', 'the password changed meanwhile; nothing was changed');
       // Like a personal access token on GitHub, a token outlives a password change (CI keeps
       // working); the user is shown the live ones to revoke any the old password's holder saw.
@@ -226,7 +228,7 @@ export function registerAccountRoutes(app: FastifyInstance, ctx: ServerContext, 
         wrappedAccountKey: body.wrappedAccountKey,
         createdAt,
       });
-      if (!ok) throw notFound('account not found');
+      if (!ok) throw unauthorized();
       await notify(request, recoveryKeySetNotice(user.email, facts(request), replaced));
       return { createdAt: createdAt.toISOString() };
     },

@@ -8,7 +8,7 @@ import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';
 import { isPrintableLine } from '../../protocol/text.js';
 import { clientLabel } from '../client-label.js';
-import { ApiError, badRequest, notFound } from '../errors.js';
+import { ApiError, badRequest, unauthorized } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
 import { rateLimited, bodyEmail } from '../rate-limits.js';
 import { schemas } from '../schemas.js';
@@ -128,7 +128,8 @@ export function registerAuthRoutes(app: FastifyInstance, ctx: ServerContext, aut
     onRequest: authenticate,
     handler: async (request): Promise<T.AccountResponse> => {
       const user = await store.getUserById(getAuth(request).userId);
-      if (!user) throw notFound('account not found');
+      // deleted after the session check: as a request after the deletion (the error handler says so)
+      if (!user) throw unauthorized();
       return account(user);
     },
   });

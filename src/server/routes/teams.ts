@@ -143,7 +143,8 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
       if (request.body.role === 'admin' && role !== 'owner') throw new ApiError('forbidden', 'only an owner can invite admins');
       const inviter = await store.getUserById(userId);
       const meta = await store.getAccountMeta(userId);
-      if (!inviter || !meta?.verifiedAt) {
+      if (!inviter || !meta) throw unauthorized();
+      if (!meta.verifiedAt) {
         throw new ApiError('forbidden', 'confirm your email address before inviting others: `insomnia-sync account verify CODE`');
       }
       // Mail to any address, on anyone's say-so: capped per inviter and hour in the database, so it
@@ -416,7 +417,7 @@ export function registerTeamRoutes(app: FastifyInstance, ctx: ServerContext, aut
     onRequest: authenticate,
     handler: async (request, reply) => {
       const user = await store.getUserById(getAuth(request).userId);
-      if (!user) throw notFound('account not found');
+      if (!user) throw unauthorized();
       if (request.body.resend) {
         if ((await store.getAccountMeta(user.id))?.verifiedAt) throw new ApiError('conflict', 'your email address is already verified');
         // a 204 would have the CLI say "a new code was sent" to someone who will wait for nothing
