@@ -55,6 +55,9 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   if (limit > 0 || !sawBase) {
     let newest: { id: string; epoch: number } | null = null;
     let walked = 0;
+    // `-n N` asks for a first page of at most N when the head settles the base (it is the base, or
+    // recorded as descending from it): else the walk goes on past N anyway, in the usual pages
+    const headSettles = sawBase || remote.workspace.head === base || remote.workspace.head === known?.head;
     // file lists are counted, not decoded; the walk stops at the limit (and the base)
     await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'none', (s) => {
       newest ??= { id: s.id, epoch: s.manifest.epoch };
@@ -78,7 +81,7 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
         });
       }
       return entries.length < limit || !sawBase;
-    });
+    }, headSettles && Number.isFinite(limit) ? limit : undefined);
   }
   if (!sawBase) throw lostBase();
   return { workspaceId, snapshots: entries };
