@@ -76,6 +76,12 @@ export interface RemoteFiles {
    * download stops before its next file or next few chunks, and takes back what it placed
    */
   signal?: AbortSignal | undefined;
+  /**
+   * placeRemoteFiles: the command's point of no return (ClientContext.committing), awaited once
+   * every file is downloaded, before the first is moved into place; a CancelledError from it takes
+   * everything back. Without it, an aborted `signal` is looked at there.
+   */
+  commit?: () => Promise<void>;
 }
 
 /** Downloads and stages every planned file; throws IntegrityFailure before anything is renamed. */
@@ -127,7 +133,8 @@ export async function placeRemoteFiles(remote: RemoteFiles): Promise<PlacedFile[
       placed.push({ target: plan.target, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, statMode: st.mode });
     }, stagedPathOf);
     // cancelled while the last request finished: nothing is placed
-    remote.signal?.throwIfAborted();
+    if (remote.commit) await remote.commit();
+    else remote.signal?.throwIfAborted();
     if (made.size > 0) moveTreeInto(tree, remote.root, '', moved);
   } catch (err) {
     takeBack();
