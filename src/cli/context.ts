@@ -52,7 +52,12 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   let config: Promise<ConfigStore> | null = null;
   const clientLabel = `insomnia-sync/${VERSION} (${os.platform()})`;
   const clients = new Map<string, ApiClient>();
-  let cancel: { controller: AbortController; off: () => void } | null = null;
+  /**
+   * The command's graceful Ctrl-C, once it asked for one: `committed` is the note for a Ctrl-C
+   * heard past its point of no return (ClientContext.committing), `late` whether one was.
+   */
+  let cancel: { controller: AbortController; off: () => void; committed?: string; late: boolean } | null = null;
+  const cancelSignal = (): AbortSignal | undefined => cancel?.controller.signal;
   const serverFlag = opts.server as string | undefined;
   const serverOverride = serverFlag ?? env.INSOMNIA_SYNC_SERVER;
   if (serverOverride) {
@@ -64,6 +69,29 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       throw err;
     }
   }
+  const cancellation = (): AbortSignal => {
+    if (cancel === null) {
+      const controller = new AbortController();
+      // A second Ctrl-C (or SIGTERM) ends the command at once, and a hangup (the terminal closed:
+      // nobody to tell, and writing to it may fail) at the first: either way, what the command
+      // wrote so far (a partial archive, a staging folder) is removed first, synchronously.
+      const now = (): void => {
+        takeBackAll();
+        process.exit(EXIT.cancelled);
+      };
+      // Past the point of no return the first one no longer cancels: the command finishes, and
+      // says so at the end (close).
+      const onSignal = (): void => {
+        const c = cancel!;
+        if (controller.signal.aborted || c.late) now();
+        else if (c.committed !== undefined) c.late = true;
+        else controller.abort(new CancelledError());
+      };
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', now).on('exit', takeBackAll);
+      cancel = { controller, late: false, off: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', now).off('exit', takeBackAll) };
+    }
+    return cancel.controller.signal;
+  };
   return {
     cwd: process.cwd(),
     profile,
@@ -80,6 +108,8 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       env,
       stdin: process.stdin,
       stderr: process.stderr,
+      // a SIGTERM while a cancellable command asks something ends the question, not only the command
+      signal: cancelSignal,
     }),
     progress: out.progress(),
     // Argon2id in a worker thread, so the spinner keeps turning while a password is stretched.
@@ -89,34 +119,38 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       const key = `${server}\u0000${token ?? ''}`;
       let client = clients.get(key);
       if (!client) {
-        client = new ApiClient({ baseUrl: server, ...(token ? { token } : {}), userAgent: clientLabel });
+        // a Ctrl-C that cancels the command tears down whatever request it is waiting for
+        client = new ApiClient({ baseUrl: server, ...(token ? { token } : {}), userAgent: clientLabel, signal: cancelSignal });
         clients.set(key, client);
         warnIfCleartext(server, out);
       }
       return client;
     },
-    cancellation() {
-      if (cancel === null) {
-        const controller = new AbortController();
-        // A second Ctrl-C (or SIGTERM) ends the command at once, and a hangup (the terminal closed:
-        // nobody to tell, and writing to it may fail) at the first: either way, what the command
-        // wrote so far (a partial archive, a staging folder) is removed first, synchronously.
-        const now = (): void => {
-          takeBackAll();
-          process.exit(EXIT.cancelled);
-        };
-        const onSignal = (): void => {
-          if (controller.signal.aborted) now();
-          controller.abort(new CancelledError());
-        };
-        process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', now).on('exit', takeBackAll);
-        cancel = { controller, off: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', now).off('exit', takeBackAll) };
-      }
-      return cancel.controller.signal;
+    cancellation,
+    async committing(lateNote: string) {
+      const signal = cancellation();
+      await heardSignals();
+      signal.throwIfAborted();
+      cancel!.committed = lateNote;
     },
     async close() {
+      if (cancel?.committed !== undefined) {
+        // a Ctrl-C sent while the last synchronous stretch ran (applying, writing the index) is
+        // heard now, so it is always told, never sometimes
+        await heardSignals();
+        if (cancel.late) out.warn(cancel.committed);
+      }
       cancel?.off();
       await Promise.all([...clients.values()].map((c) => c.close()));
     },
   };
+}
+
+/**
+ * Lets the event loop run until signals already sent to the process have reached their handlers.
+ * A signal is read in the loop's poll phase; from inside an I/O callback (a response just read)
+ * one setImmediate runs before the next poll, so it takes two.
+ */
+function heardSignals(): Promise<void> {
+  return new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 }

@@ -24,6 +24,8 @@ export interface PrompterOptions {
   env: NodeJS.ProcessEnv;
   stdin: NodeJS.ReadStream;
   stderr: NodeJS.WriteStream;
+  /** the command's cancellation, once it has one (a SIGTERM while a question waits ends it) */
+  signal?: () => AbortSignal | undefined;
 }
 
 export class CliPrompter implements Prompter {
@@ -173,8 +175,9 @@ export class CliPrompter implements Prompter {
       if (key?.ctrl && key.name === 'd') setImmediate(() => stdin.isPaused() && controller.abort());
     };
     stdin.on('keypress', onKeypress);
+    const command = this.opts.signal?.();
     try {
-      return await prompt({ output: this.opts.stderr, signal: controller.signal });
+      return await prompt({ output: this.opts.stderr, signal: command ? AbortSignal.any([controller.signal, command]) : controller.signal });
     } catch (err) {
       if (err instanceof Error && PROMPT_ENDED.has(err.name)) throw new CancelledError('cancelled');
       throw err;

@@ -147,6 +147,8 @@ export interface ApiOptions {
   connections?: number;
   /** how long a request may take (ANSWER_DEADLINE unless given) */
   deadline?: { graceMs: number; bytesPerSecond: number };
+  /** the command's cancellation (ClientContext.cancellation), once it has one: every request that gives no signal of its own is torn down with it */
+  signal?: () => AbortSignal | undefined;
 }
 
 /** A 409 from createSnapshot: someone else moved the head. */
@@ -319,6 +321,7 @@ export class ApiClient {
     name: RouteName,
     opts: { params?: Record<string, string>; json?: unknown; raw?: Uint8Array[]; query?: Record<string, string>; accept?: string; signal?: AbortSignal | undefined } = {},
   ): Promise<Answer> {
+    const signal = opts.signal ?? this.options.signal?.();
     const route = ROUTES[name];
     let path = `${this.prefix}${routePath(name, opts.params)}`;
     if (opts.query) {
@@ -342,12 +345,12 @@ export class ApiClient {
     let attempt = 0;
     let waitedMs = 0;
     for (; ; attempt++) {
-      opts.signal?.throwIfAborted();
+      signal?.throwIfAborted();
       try {
-        res = await this.roundTrip(name, path, headers, body, opts.signal);
+        res = await this.roundTrip(name, path, headers, body, signal);
       } catch (err) {
         // cancelled (Ctrl-C): the request was torn down on purpose, the server is not at fault
-        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (signal?.aborted) throw signal.reason;
         // an answer over its route's bound, or too slow: said as such, not as "cannot reach"
         if (err instanceof SyncError) throw err;
         throw networkFailure(err, this.base, this.serverSource);
@@ -355,7 +358,7 @@ export class ApiClient {
       // any request the server turned away unread (its upload memory was in use) may go again
       const wait = attempt < UPLOAD_RETRIES && (UPLOAD_ROUTES.has(name) || res.bodyNotRead) ? uploadRetryDelayMs(res) : null;
       if (wait === null) break;
-      await new Promise((resolve) => setTimeout(resolve, wait));
+      await pause(wait, signal);
       waitedMs += wait;
     }
     if (res.revision !== undefined && res.revision !== String(PROTOCOL_REVISION)) throw this.revisionMismatch(res.revision);
@@ -778,4 +781,17 @@ export class ApiClient {
   async verifyEmail(req: T.VerifyEmailRequest): Promise<void> {
     await this.send('verifyEmail', { json: req });
   }
+}
+
+/** Waits `ms`, or less when `signal` is aborted meanwhile (the caller then sees it aborted). */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }

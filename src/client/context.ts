@@ -92,4 +92,12 @@ export interface ClientContext {
    * and a second one ends the process. Commands that never ask are ended by Ctrl-C at once.
    */
   cancellation?(): AbortSignal;
+  /**
+   * A cancellable command's point of no return, just before it starts changing what it cannot
+   * take back (a folder's files, the remote head). Lets signals already sent be heard, throws the
+   * CancelledError if one was (so a Ctrl-C before this moment always cancels); from then on a
+   * Ctrl-C no longer cancels: the command finishes, and `lateNote` is shown at its end (a second
+   * Ctrl-C still ends it at once). Opts into cancellation() if the command had not.
+   */
+  committing?(lateNote: string): Promise<void>;
 }

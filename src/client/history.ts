@@ -178,13 +178,18 @@ export async function walkVerifiedHistory(
   stopAt: string | null,
   filesOf: FilesOf,
   visit: (snapshot: VerifiedSnapshot) => boolean | void,
+  /**
+   * how many snapshots the caller means to visit, when it knows (`log -n N` where the first one
+   * listed settles the base): the first page asks for no more than that, so `log -n 1` lists one
+   */
+  wanted?: number,
 ): Promise<number> {
   if (head === null) {
     if (stopAt !== null) throw lostHistory();
     return 0;
   }
   let before: string | undefined;
-  let pageSize = FIRST_PAGE;
+  let pageSize = Math.max(1, Math.min(FIRST_PAGE, wanted ?? FIRST_PAGE));
   let visited = 0;
   /** the epoch of the snapshot visited last: its parent may not be under a newer one */
   let childEpoch = Infinity;

@@ -181,6 +181,41 @@ describe('applyStaged', () => {
     expect(existsSync(stagingDir(root))).toBe(false);
   });
 
+  it('no free name for a copy stops the apply before it changes anything: no delete done, no file placed, none replaced', async () => {
+    write('a.json', 'old a');
+    write('gone.json', 'bye');
+    write('z.json', 'old z');
+    const { seen, paths } = await scan();
+    // a.json first, z.json last in the apply's order: the copy of z.json has no free name
+    const staged = [stage('a.json', 'new a'), stage('new.json', 'fresh'), stage('z.json', 'new z')];
+    await tick();
+    write('z.json', 'mine');
+    for (let i = 1; i <= 1000; i++) write(i === 1 ? 'z.json.conflict' : `z.json.conflict-${i}`, 'old copy');
+    expect(() => applyStaged(root, { staged, deletes: ['gone.json'], seen, reserved: treeNames(paths) })).toThrow(
+      expect.objectContaining({ code: 'no_conflict_name' }),
+    );
+    expect(read('a.json')).toBe('old a');
+    expect(read('gone.json')).toBe('bye');
+    expect(existsSync(abs('new.json'))).toBe(false);
+    expect(read('z.json')).toBe('mine');
+    expect(existsSync(stagingDir(root))).toBe(false);
+  });
+
+  it('the same for a copy under a folder that is a file again (a kept delete): the name is chosen before anything changes', async () => {
+    write('env', 'a file');
+    write('a.json', 'old a');
+    const { seen, paths } = await scan();
+    const staged = [stage('a.json', 'new a'), stage('env/prod.json', 'p')];
+    await tick();
+    write('env', 'edited');
+    for (let i = 1; i <= 1000; i++) write(i === 1 ? 'env.conflict' : `env.conflict-${i}`, 'taken');
+    expect(() => applyStaged(root, { staged, deletes: ['env'], seen, reserved: treeNames(paths, ['a.json', 'env/prod.json']) })).toThrow(
+      expect.objectContaining({ code: 'no_conflict_name' }),
+    );
+    expect(read('a.json')).toBe('old a');
+    expect(read('env')).toBe('edited');
+  });
+
   it('puts files under a folder that is a file again (a kept delete) beside it, in a sibling folder', async () => {
     write('env', 'a file');
     const { seen, paths } = await scan();

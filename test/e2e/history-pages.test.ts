@@ -67,7 +67,13 @@ describe('snapshot history in pages', () => {
       before = proxy.requests.length;
       const limited = await b.run(['log', '--limit', '2', '--json'], { cwd: target });
       expect(JSON.parse(limited.stdout).snapshots).toHaveLength(2);
-      expect(listingsOf(before)).toHaveLength(1);
+      // the head is the folder's base, so the walk needs no more than N: a first page of N
+      expect(listingsOf(before).map((l) => /limit=(\d+)/.exec(l)?.[1])).toEqual(['2']);
+      before = proxy.requests.length;
+      const one = await b.run(['log', '-n', '1', '--json'], { cwd: target });
+      expect(one.code, one.stderr).toBe(0);
+      expect(JSON.parse(one.stdout).snapshots.map((e: { id: string }) => e.id)).toEqual([head]);
+      expect(listingsOf(before).map((l) => /limit=(\d+)/.exec(l)?.[1])).toEqual(['1']);
       const verify = await b.run(['verify', '--json'], { cwd: target });
       expect(verify.code, verify.stderr).toBe(0);
       expect(JSON.parse(verify.stdout).snapshots).toBe(PUSHES);

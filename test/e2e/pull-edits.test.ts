@@ -185,7 +185,7 @@ describe('pull and local edits', () => {
     expect(readFileSync(path.join(bDir, 'a0.json'), 'utf8')).toBe('{"token":"LOCAL-777"}');
   }, 60_000);
 
-  it('pull --theirs that stops midway (no free name for a copy) keeps the copy of yours of each file it had replaced', async () => {
+  it('pull --theirs with no free name for a copy stops before it changes a file: nothing replaced, its copies of yours gone again, a re-run converges', async () => {
     const { aDir, bDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
     writeFileSync(path.join(aDir, 'a.json'), 'a remote');
     writeFileSync(path.join(aDir, 'b.json'), 'b remote');
@@ -194,14 +194,43 @@ describe('pull and local edits', () => {
     // every name a copy of b.json could take is a file of yours already
     for (let n = 1; n <= 1000; n++) writeFileSync(path.join(bDir, n === 1 ? 'b.json.conflict' : `b.json.conflict-${n}`), 'old');
 
-    // a.json is replaced (yours copied first), then b.json, edited meanwhile, has no name for its copy
+    // b.json, edited while the pull downloads, has no name for its copy: found before a.json (first
+    // in the apply's order) is replaced, so neither is (the copy of yours made for a.json goes)
     const pulled = await b.run(['pull', '--theirs', '--json'], { cwd: bDir, killAfterMs: 30_000, ...at({ on: 'staging', write: { 'b.json': 'b edited during the pull' } }) });
     expect(pulled.code, pulled.stderr).toBe(1);
     expect(json(pulled.stderr).error).toMatchObject({ code: 'no_conflict_name', message: 'no free name for a conflict copy of b.json: b.json.conflict to b.json.conflict-1000 are all taken' });
     expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b edited during the pull');
-    expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a remote');
-    expect(readFileSync(path.join(bDir, 'a.json.conflict'), 'utf8')).toBe('a mine');
+    expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a mine');
+    expect(existsSync(path.join(bDir, 'a.json.conflict'))).toBe(false);
     expect(readdirSync(path.join(bDir, '.insomnia-sync')).filter((f) => f === 'lock' || f === 'staging')).toEqual([]);
+    // names freed, the same pull goes through
+    for (let n = 2; n <= 1000; n++) rmSync(path.join(bDir, `b.json.conflict-${n}`));
+    const again = await b.run(['pull', '--theirs', '--json'], { cwd: bDir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a remote');
+    expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b remote');
+    expect(await changes(b, bDir)).toEqual([]);
+  }, 90_000);
+
+  it('restore in place with no free name for the copy beside a never-synced file stops before it changes a file (exit 1)', async () => {
+    const { aDir } = await pair({ 'a.json': 'a1', 'n.json': 'n1' });
+    const first = json((await a.run(['log', '--json'], { cwd: aDir })).stdout).snapshots[0].id as string;
+    writeFileSync(path.join(aDir, 'a.json'), 'a2');
+    rmSync(path.join(aDir, 'n.json'));
+    writeFileSync(path.join(aDir, 'gone.json'), 'g');
+    await push(a, aDir, 'two');
+    // never synced where the snapshot has a file, and every name for the snapshot's copy taken
+    writeFileSync(path.join(aDir, 'n.json'), 'mine');
+    for (let n = 1; n <= 1000; n++) writeFileSync(path.join(aDir, n === 1 ? 'n.json.conflict' : `n.json.conflict-${n}`), 'old');
+
+    const restored = await a.run(['restore', first, '--yes', '--json'], { cwd: aDir, killAfterMs: 30_000 });
+    expect(restored.code, restored.stderr).toBe(1);
+    expect(json(restored.stderr).error.code).toBe('no_conflict_name');
+    // a.json (before n.json in the apply's order) not replaced, gone.json not deleted
+    expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('a2');
+    expect(readFileSync(path.join(aDir, 'gone.json'), 'utf8')).toBe('g');
+    expect(readFileSync(path.join(aDir, 'n.json'), 'utf8')).toBe('mine');
+    expect(readdirSync(path.join(aDir, '.insomnia-sync')).filter((f) => f === 'lock' || f === 'staging')).toEqual([]);
   }, 90_000);
 
   // The same in a subfolder: a copy's name was once "taken" for good because its folder is a folder

@@ -6,9 +6,14 @@
 //            "placed"  — right after the CLI renames or links a file named `name` into place;
 //            "mkdir"   — right after the CLI's first mkdirSync of `name` (made or already there):
 //                        with only `after` and no `write`, it holds the CLI there, as a slow disk would.
-//   name:    for "placed" and "mkdir", the path relative to the folder (the CLI's working directory).
+//            "readdir" — just before the CLI's first readdirSync of `name` (".": the folder itself,
+//                        which a scan lists first).
+//   name:    for "placed", "mkdir" and "readdir", the path relative to the folder (the CLI's working directory).
 //   before:  milliseconds to wait first; after: milliseconds to wait once written.
 //   write:   { relative path: new content (written in place, same inode), or null to delete }.
+//   hold:    { mark, release } (absolute paths): once written, create `mark` and hold the CLI (all
+//            of it: the event loop too) until `release` exists, so a test can act at that very
+//            moment (send a signal) and then let it go on. Bounded by 60 s.
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -30,6 +35,11 @@ if (moment) {
       }
     }
     sleep(moment.after);
+    if (moment.hold) {
+      fs.writeFileSync(moment.hold.mark, String(process.pid));
+      const until = Date.now() + 60_000;
+      while (!fs.existsSync(moment.hold.release) && Date.now() < until) sleep(5);
+    }
   };
   if (moment.on === 'staging') {
     const open = fs.openSync;
@@ -54,6 +64,13 @@ if (moment) {
       const out = orig.call(this, p, ...rest);
       if (!fired && typeof p === 'string' && path.resolve(p) === target) fire();
       return out;
+    };
+  } else if (moment.on === 'readdir') {
+    const target = path.join(root, moment.name);
+    const orig = fs.readdirSync;
+    fs.readdirSync = function (p, ...rest) {
+      if (!fired && typeof p === 'string' && path.resolve(p) === target) fire();
+      return orig.call(this, p, ...rest);
     };
   } else throw new Error(`fs-moment: unknown moment ${moment.on}`);
 }

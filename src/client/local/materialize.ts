@@ -76,6 +76,12 @@ export interface RemoteFiles {
    * download stops before its next file or next few chunks, and takes back what it placed
    */
   signal?: AbortSignal | undefined;
+  /**
+   * placeRemoteFiles: the command's point of no return (ClientContext.committing), awaited once
+   * every file is downloaded, before the first is moved into place; a CancelledError from it takes
+   * everything back. Without it, an aborted `signal` is looked at there.
+   */
+  commit?: () => Promise<void>;
 }
 
 /** Downloads and stages every planned file; throws IntegrityFailure before anything is renamed. */
@@ -127,7 +133,8 @@ export async function placeRemoteFiles(remote: RemoteFiles): Promise<PlacedFile[
       placed.push({ target: plan.target, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, statMode: st.mode });
     }, stagedPathOf);
     // cancelled while the last request finished: nothing is placed
-    remote.signal?.throwIfAborted();
+    if (remote.commit) await remote.commit();
+    else remote.signal?.throwIfAborted();
     if (made.size > 0) moveTreeInto(tree, remote.root, '', moved);
   } catch (err) {
     takeBack();
@@ -338,6 +345,13 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
 
 function applyAll(root: string, plan: ApplyPlan): Applied {
   const out: Applied = { placed: new Map(), setAside: [], keptDeletes: [], keptModes: [] };
+  const targets = new Set(plan.staged.map((s) => s.target));
+  const sameName = plan.sameName;
+  const alike = sameName === undefined ? undefined : foldedNames(() => [...targets].flatMap((t) => [t, ...parentDirs(t)]), sameName);
+  const aside = asideNamer(root, (p) => targets.has(p) || plan.reserved(p), alike);
+  // Before the first write: the copies the folder calls for already get their names, so no free
+  // name (no_conflict_name) stops the apply before it has changed anything, not halfway.
+  const ahead = namesAhead(root, plan, aside);
   for (const rel of plan.deletes) {
     const abs = `${root}${path.sep}${rel}`;
     const st = lstatOrNull(abs);
@@ -349,10 +363,11 @@ function applyAll(root: string, plan: ApplyPlan): Applied {
     rmSync(abs);
     removeEmptyParents(root, path.dirname(rel));
   }
-  const targets = new Set(plan.staged.map((s) => s.target));
-  const sameName = plan.sameName;
-  const alike = sameName === undefined ? undefined : foldedNames(() => [...targets].flatMap((t) => [t, ...parentDirs(t)]), sameName);
-  const aside = asideNamer(root, (p) => targets.has(p) || plan.reserved(p), alike);
+  /** the name chosen ahead for a copy of `target` (when it goes where namesAhead foresaw), else a fresh one */
+  const asideOf = (target: string, blocked: string | null): string => {
+    const named = ahead.get(target);
+    return named !== undefined && named.blocked === blocked ? named.aside : aside(target, blocked);
+  };
   // Each folder is checked (and made) once, not once per file in it.
   const clearDirs = new Set<string>();
   for (const s of plan.staged) {
@@ -362,7 +377,7 @@ function applyAll(root: string, plan: ApplyPlan): Applied {
     const blocked = clearParents(root, s.target, clearDirs);
     if (blocked !== null) {
       // a folder on the way is now a file (a delete kept above) or a link: go beside it
-      out.setAside.push({ target: s.target, aside: placeAside(root, s, aside(s.target, blocked), clearDirs, aside) });
+      out.setAside.push({ target: s.target, aside: placeAside(root, s, asideOf(s.target, blocked), clearDirs, aside) });
       continue;
     }
     const seen = plan.seen(s.target);
@@ -379,7 +394,7 @@ function applyAll(root: string, plan: ApplyPlan): Applied {
       placed = true;
     } else placed = false;
     if (placed) out.placed.set(s.target, statOfPlaced(s, lstatSync(abs)));
-    else out.setAside.push({ target: s.target, aside: placeAside(root, s, aside(s.target, null), clearDirs, aside) });
+    else out.setAside.push({ target: s.target, aside: placeAside(root, s, asideOf(s.target, null), clearDirs, aside) });
   }
   for (const c of plan.chmods ?? []) {
     // As for writes: only the file the scan saw, reached through real folders (a folder swapped
@@ -389,6 +404,47 @@ function applyAll(root: string, plan: ApplyPlan): Applied {
     else out.keptModes.push(c.path);
   }
   return out;
+}
+
+/**
+ * The staged files that will go beside their target as things stand, looked at without changing
+ * anything, each with its copy's name: a target changed since the scan (or there where the scan saw
+ * nothing, as a file never synced that a restore meets), or under a folder that is now a file or
+ * link and is not deleted first (a kept delete). The apply looks at each again just before it
+ * writes: what changes in between (a window of milliseconds) still gets its name then.
+ */
+function namesAhead(root: string, plan: ApplyPlan, aside: AsideNamer): Map<string, { blocked: string | null; aside: string }> {
+  const named = new Map<string, { blocked: string | null; aside: string }>();
+  const deleted = new Set(plan.deletes.filter((rel) => matchesSeen(lstatOrNull(`${root}${path.sep}${rel}`), plan.seen(rel))));
+  /** per folder on the way: whether it is (or will be, made by the apply) a folder */
+  const folder = new Map<string, boolean>();
+  for (const s of plan.staged) {
+    let blocked: string | null = null;
+    for (const dir of parentDirs(s.target)) {
+      let ok = folder.get(dir);
+      if (ok === undefined) {
+        const st = lstatOrNull(`${root}${path.sep}${dir}`);
+        folder.set(dir, (ok = st === null || st.isDirectory() || deleted.has(dir)));
+      }
+      if (!ok) {
+        blocked = dir;
+        break;
+      }
+    }
+    if (blocked === null) {
+      const st = lstatOrNull(`${root}${path.sep}${s.target}`);
+      const seen = plan.seen(s.target);
+      const goes = st === null || (seen === undefined && st.isDirectory() ? onlyEmptyFolders(`${root}${path.sep}${s.target}`) : matchesSeen(st, seen));
+      if (goes) continue;
+    }
+    named.set(s.target, { blocked, aside: aside(s.target, blocked) });
+  }
+  return named;
+}
+
+/** Whether a folder holds nothing but empty folders (removeEmptyTree would remove it), looked at only. */
+function onlyEmptyFolders(dir: string): boolean {
+  return readdirSync(dir, { withFileTypes: true }).every((entry) => entry.isDirectory() && onlyEmptyFolders(path.join(dir, entry.name)));
 }
 
 /**

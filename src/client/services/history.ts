@@ -23,7 +23,7 @@ import { filesOf } from '../../sync/file-columns.js';
 import { loadRemote, localBlobIdKey, readLocalTree, requirePrincipal, trustedSigners } from './linked.js';
 import { NAME_A_WORKSPACE_HINT, openLinkedFolder } from './open-linked.js';
 import { resolveWorkspace } from './workspaces.js';
-import { refuseCaseCollisionsHere } from './pull.js';
+import { commitOrDropStaged, LATE_CTRL_C, refuseCaseCollisionsHere } from './pull.js';
 import { fileSystemProbe, refuseCaseCollisions, sameNameThere, type CaseProbe } from '../local/case-probe.js';
 import { caseCollisions } from '../../sync/case-fold.js';
 
@@ -55,6 +55,9 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
   if (limit > 0 || !sawBase) {
     let newest: { id: string; epoch: number } | null = null;
     let walked = 0;
+    // `-n N` asks for a first page of at most N when the head settles the base (it is the base, or
+    // recorded as descending from it): else the walk goes on past N anyway, in the usual pages
+    const headSettles = sawBase || remote.workspace.head === base || remote.workspace.head === known?.head;
     // file lists are counted, not decoded; the walk stops at the limit (and the base)
     await walkVerifiedHistory({ p, api: session.api, ring: remote.ring, signers }, remote.workspace.head, null, 'none', (s) => {
       newest ??= { id: s.id, epoch: s.manifest.epoch };
@@ -78,7 +81,7 @@ export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Pr
         });
       }
       return entries.length < limit || !sawBase;
-    });
+    }, headSettles && Number.isFinite(limit) ? limit : undefined);
   }
   if (!sawBase) throw lostBase();
   return { workspaceId, snapshots: entries };
@@ -122,6 +125,9 @@ export function restore(ctx: ClientContext, opts: RestoreOptions): Promise<Resto
 async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promise<RestoreResult> {
   const caseProbe = opts.caseProbe ?? fileSystemProbe;
   const p = ctx.primitives;
+  // Ctrl-C from here until the files are applied stops the restore (exit 130): requests torn
+  // down, the folder as it was, its lock released (not left for the next command).
+  const signal = ctx.cancellation?.();
   const { folder, session } = await openLinkedFolder(ctx);
   if (!opts.to) lockFolder(folder.root);
   const workspaceId = folder.link.workspaceId;
@@ -171,6 +177,8 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
     // only a restore in place compares with the index (--to leaves it unread: 4.4 MB for 50,000 files)
     const index = readIndexColumns(folder.root);
     const local = await readLocalTree(p, root, index, async () => localBlobIdKey(p, session, remote.ring, root, index.base));
+    // the scan runs without a break: a Ctrl-C during it is heard here
+    signal?.throwIfAborted();
     const wanted = new Map(target.manifest.files.map((f) => [f.path, f]));
     const tree = filesOf(local.files);
     const current = new Map(tree.map((f) => [f.path, f]));
@@ -206,7 +214,7 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
     reserved = treeNames(local.files.paths, wanted.keys());
   }
   ctx.progress.start(`Restoring ${target.id.slice(0, 12)}`);
-  const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal: ctx.cancellation?.() };
+  const remoteFiles: RemoteFiles = { p, api: session.api, workspaceId, keys, epoch: target.manifest.epoch, root, plans: files.map((f) => ({ target: f.path, file: f })), progress: ctx.progress, signal };
   if (opts.to) {
     const madeFolder = made;
     const takeBackFolders = (): void => {
@@ -216,7 +224,7 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
     // registered before placeRemoteFiles' own step, so run after it at exit (newest first): the files go, then the folders
     const forget = takeBackOnExit(takeBackFolders);
     try {
-      await placeRemoteFiles(remoteFiles);
+      await placeRemoteFiles({ ...remoteFiles, ...(ctx.committing ? { commit: () => ctx.committing!(LATE_CTRL_C.restore) } : {}) });
     } catch (err) {
       // The placed files are taken back already (placeRemoteFiles); the folders go here, so a
       // failed or cancelled restore leaves no folder behind and can simply be run again.
@@ -230,6 +238,8 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
     return { workspaceId, snapshot: target.id, root, written: files.length, deleted: deletes.length, leftOut: target.leftOut.map((f) => f.path) };
   }
   const staged = await stageRemoteFiles(remoteFiles);
+  // the point of no return, as pull's: a Ctrl-C heard by now cancels, a later one lets it finish
+  await commitOrDropStaged(ctx, root, LATE_CTRL_C.restore);
   // Like pull: a file changed since the scan (after the confirmation, or during the download) is
   // not what you agreed to overwrite: it stays, and the snapshot's version goes beside it.
   // a copy beside a file in the way takes no name that is one with a file still to come, in any spelling

@@ -16,7 +16,7 @@ import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writ
 import { claimFolder, lockFolder, refuseBusyFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { lstatOrNull } from '../local/files.js';
-import { applyStaged, matchesSeen, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
+import { applyStaged, matchesSeen, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, stagingDir, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
 import { comparePaths } from '../../sync/paths.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
@@ -78,7 +78,17 @@ export interface PullOptions {
   caseProbe?: CaseProbe;
 }
 
+/** What a Ctrl-C past the point of no return is told (ClientContext.committing). */
+export const LATE_CTRL_C = {
+  pull: 'Ctrl-C came as pull was applying the changes: it went on to the end rather than leave the folder half-changed',
+  clone: 'Ctrl-C came as clone was moving the files into place: it went on to the end rather than leave half a folder',
+  restore: 'Ctrl-C came as restore was applying the snapshot: it went on to the end rather than leave the folder half-changed',
+} as const;
+
 export async function pull(ctx: ClientContext, opts: PullOptions = {}): Promise<PullResult> {
+  // Ctrl-C from here until the changes are applied stops the pull (exit 130): requests torn
+  // down, nothing of the folder changed, its lock released (not left for the next command).
+  ctx.cancellation?.();
   const { folder, session } = await openLinkedFolder(ctx);
   lockFolder(folder.root);
   const index = readIndexColumns(folder.root);
@@ -111,6 +121,8 @@ async function pullInto(
 ): Promise<PullResult> {
   const p = ctx.primitives;
   const workspaceId = folder.link.workspaceId;
+  // Ctrl-C while files download takes back what was staged or placed (a clone leaves no folder).
+  const signal = ctx.cancellation?.();
   ctx.progress.start('Checking the remote');
   const [remote, signers] = await Promise.all([loadRemote(p, session, workspaceId, {}, folder.link.teamId), trustedSigners(session, workspaceId, p)]);
   const head = remote.workspace.head;
@@ -152,8 +164,6 @@ async function pullInto(
   const keys = remote.ring.byEpoch.get(newest.manifest.epoch);
   if (!keys) throw new ConflictError('the newest snapshot uses a key epoch you do not hold');
 
-  // Ctrl-C while files download takes back what was staged or placed (a clone leaves no folder).
-  const signal = ctx.cancellation?.();
   const remoteFiles = (plans: FetchPlan[]): RemoteFiles => ({ p, api: session.api, workspaceId, keys, epoch: newest.manifest.epoch, root: folder.root, plans, progress: ctx.progress, signal });
   let fetches: FetchPlan[];
   const deletes: string[] = [];
@@ -172,7 +182,8 @@ async function pullInto(
     // A Mac or Windows folder would hold one file for A.yaml and a.yaml: refused before any download.
     refuseCaseCollisions(folder.root, caseCollisions(files.map((f) => f.path)), caseProbe, 'clone');
     fetches = files.map((file) => ({ target: file.path, file }));
-    entries = indexOfPlaced(files, await placeRemoteFiles(remoteFiles(fetches)));
+    const commit = ctx.committing && (() => ctx.committing!(LATE_CTRL_C.clone));
+    entries = indexOfPlaced(files, await placeRemoteFiles({ ...remoteFiles(fetches), ...(commit ? { commit } : {}) }));
     written = fetches.map((f) => f.target);
   } else {
     ctx.progress.update('Comparing with your files');
@@ -180,6 +191,8 @@ async function pullInto(
     const localKey = await localBlobIdKey(p, session, remote.ring, folder.root, index.base);
     // a file it cannot read stops the pull only where the remote changed it (untouchedByRemote)
     const local = await readLocalTree(p, folder.root, index, async () => localKey, undefined, untouchedByRemote(index, newest.manifest.files));
+    // the scan runs without a break: a Ctrl-C during it is heard here
+    signal?.throwIfAborted();
     // A conflict copy's name is fresh, on a file system that folds case also in any spelling.
     const sameName = (a: string, b: string): boolean => sameNameThere(folder.root, a, b, caseProbe);
     const plan = planMerge(filesOf(index), filesOf(local.files), newest.manifest.files, strategy, (rel) => existsSync(path.join(folder.root, rel)), sameName);
@@ -208,6 +221,9 @@ async function pullInto(
     const obstacles = findObstacles(folder.root, fetches.map((f) => f.target), seen, new Set(deletes));
     if (obstacles.length > 0) throw obstacleError(obstacles, 'pull');
     const staged = await stageRemoteFiles(remoteFiles(fetches));
+    // The point of no return: a Ctrl-C heard by now cancels; from here the pull applies
+    // everything and records it, whatever comes (docs: EXIT STATUS 130).
+    await commitOrDropStaged(ctx, folder.root, LATE_CTRL_C.pull);
     ctx.progress.update('Applying');
     const copied = copyAside(folder.root, asides);
     const scanned = seenIn(local.files);
@@ -274,6 +290,19 @@ async function pullInto(
     overridden,
     leftOut: newest.leftOut.map((f) => f.path),
   };
+}
+
+/**
+ * For a pull or in-place restore with its files staged: ClientContext.committing, the staged
+ * (decrypted) files removed if that cancels.
+ */
+export async function commitOrDropStaged(ctx: ClientContext, root: string, lateNote: string): Promise<void> {
+  try {
+    await ctx.committing?.(lateNote);
+  } catch (err) {
+    rmSync(stagingDir(root), { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /**
@@ -360,6 +389,8 @@ export interface CloneResult extends PullResult {
 }
 
 export async function clone(ctx: ClientContext, opts: { workspace: string; dir?: string; caseProbe?: CaseProbe }): Promise<CloneResult> {
+  // Ctrl-C from here until the files are moved into place stops the clone (exit 130), no folder left.
+  ctx.cancellation?.();
   const session = requirePrincipal(ctx);
   const found = isTokenSession(session)
     ? await resolveTokenWorkspace(ctx.primitives, session, opts.workspace)

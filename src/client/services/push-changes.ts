@@ -97,7 +97,12 @@ export async function pushChanges(
   const askServer = remote.workspace.size !== 0;
   const uploader = new BlobUploader(p, session.api, workspaceId, keys, remote.ring.epoch, ctx, askServer);
   const read: (IndexEntry | null)[] = [];
-  for (const f of dirty) read.push(await uploader.addFile(folder.root, f));
+  const signal = ctx.cancellation?.();
+  for (const f of dirty) {
+    // files are read and sealed between uploads: a Ctrl-C is heard at the next one
+    signal?.throwIfAborted();
+    read.push(await uploader.addFile(folder.root, f));
+  }
   await uploader.finish();
   result.uploadedBlobs = uploader.uploadedBlobs;
   result.uploadedBytes = uploader.uploadedBytes;
@@ -112,6 +117,7 @@ export async function pushChanges(
   result.files = files.paths.length;
   // Forced over another head, unchanged files are still a change to the remote: they replace it.
   if (changes.length === 0 && !forcedOverOther && !(firstPush && head === null)) {
+    signal?.throwIfAborted();
     writeIndex(folder.root, { ...files, workspaceId, base: index.base });
     ctx.progress.stop();
     return { ...result, upToDate: head === index.base };
@@ -141,6 +147,9 @@ export async function pushChanges(
   // already references exist by induction, so only the new ones travel (docs/protocol.md §5).
   // Files that kept their index entry kept their blobs, so only the re-read files' ids can be new.
   const blobIds = forcedOverOther ? blobIdsOfRows(files, files.paths.map((_, k) => k)) : [...new Set(hashed.flatMap((f) => f.chunks))];
+  // The point of no return: a Ctrl-C heard by now cancels; once the snapshot is sent the head may
+  // move, so the push waits for the answer and records it, whatever comes.
+  await ctx.committing?.('Ctrl-C came after push had sent its snapshot: it waited for the answer rather than leave unknown whether the push happened');
   const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: packed.data, blobIds }, remote.ring.epoch);
   created.catch(() => {}); // awaited just below; the index is encoded while the server works
   await session.api.flushed();

@@ -43,6 +43,10 @@ export interface PushResult {
 }
 
 export async function push(ctx: ClientContext, opts: { message?: string; force?: boolean }): Promise<PushResult> {
+  // Ctrl-C from here until the snapshot is sent stops the push (exit 130): requests torn down,
+  // the index as it was, the folder's lock released; blobs already uploaded are reused by the
+  // next push (or collected). Once the snapshot is sent, the push waits for the answer.
+  const signal = ctx.cancellation?.();
   const { folder, session } = await openLinkedFolder(ctx);
   lockFolder(folder.root);
   const workspaceId = folder.link.workspaceId;
@@ -52,6 +56,8 @@ export async function push(ctx: ClientContext, opts: { message?: string; force?:
   await session.api.flushed();
   ctx.progress.start('Scanning');
   const scanned = await scanAgainstIndex(folder.root);
+  // the scan runs without a break: a Ctrl-C during it is heard here
+  signal?.throwIfAborted();
   const { scan, base } = scanned;
   const result: PushResult = {
     workspaceId,
