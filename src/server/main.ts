@@ -4,7 +4,8 @@
  */
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { readCommanderError } from '../shared/commander-errors.js';
 import { describePathProblem, errnoCode, fileProblem, folderProblem } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
@@ -205,6 +206,10 @@ async function migrate(opts: StoreOptions): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('insomnia-sync-server')
     .description('End-to-end encrypted sync server for insomnia-sync (stores ciphertext only)')
+    // commander's parse errors are thrown, not printed, and said in one line below (commandLineError);
+    // the commands made from here on inherit both
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
     .version(version())
     .option('--host <host>', 'address to listen on; beyond loopback, use --tls-cert or a TLS-terminating proxy', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', intOption(0, 65535), 8787)
@@ -226,13 +231,38 @@ export function buildProgram(): Command {
   });
 
   registerOpsCommands(program);
+  // `help [COMMAND]`, as `admin help` has: commander adds it by itself only to a program without an action
+  program.helpCommand(true);
+  // A word where a command goes is a mistyped command, not a stray argument of the server's own
+  // action ("too many arguments"): the program takes any and says so here, with commander's
+  // suggestion. Set last, so no command inherits it.
+  program.allowExcessArguments(true);
   program.hook('preAction', (_program, action) => {
+    if (action === program && program.args.length > 0) unknownCommand(program);
     guardUrlPasswords(program, action);
     const db = [action, program].map((c) => c.opts<{ db?: string }>().db).find((d) => d !== undefined) ?? process.env.INSOMNIA_SYNC_DB;
     for (const line of databaseUrlWarnings(db)) process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
   });
 
   return program;
+}
+
+/** commander's own "unknown command" error, its suggestion included (the method is not in its typings). */
+function unknownCommand(program: Command): never {
+  const own = (program as unknown as { unknownCommand?: () => never }).unknownCommand;
+  if (typeof own === 'function') own.call(program);
+  program.error(`error: unknown command '${program.args[0]}'`, { code: 'commander.unknownCommand' });
+}
+
+/**
+ * A parse error of commander as the one line to print, as the client CLI reads them
+ * (shared/commander-errors.ts): `error: unknown option '--prot' (did you mean --port?)`. A URL
+ * typed where a command goes keeps its password out.
+ */
+function commandLineError(err: CommanderError): string {
+  const { message, suggestion, more } = readCommanderError(err);
+  const extra = suggestion !== undefined ? ` (did you mean ${suggestion}?)` : more !== undefined ? ` (${more})` : '';
+  return `error: ${redactUrlPasswords(message)}${extra}`;
 }
 
 /** The flags whose URL may hold a password, and the safer places for it. */
@@ -266,6 +296,12 @@ function guardUrlPasswords(program: Command, action: Command): void {
 buildProgram()
   .parseAsync(process.argv)
   .catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      // --help, --version and `help`; and the help commander printed for `admin` without a command
+      if (err.exitCode === 0) process.exit(0);
+      if (err.code !== 'commander.help') process.stderr.write(`${commandLineError(err)}\n`);
+      process.exit(1);
+    }
     process.stderr.write(`insomnia-sync-server: ${(err as Error).message}\n`);
     process.exit(1);
   });

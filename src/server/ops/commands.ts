@@ -103,8 +103,12 @@ export function registerOpsCommands(program: Command): void {
     program
       .command('backup')
       .description('write a consistent copy of the database to FILE while the server keeps running')
-      .requiredOption('--out <file>', 'the new backup file (never overwritten)'),
-  ).action(async (opts: { out: string }, command: Command) => {
+      // required, but checked in the action: commander checks a required option before it looks
+      // for unknown ones, so `--ot x` would be "required option '--out <file>' not specified"
+      // without its "(did you mean --out?)"
+      .option('--out <file>', 'the new backup file (never overwritten)'),
+  ).action(async (opts: { out?: string }, command: Command) => {
+    const out = opts.out ?? command.error("error: required option '--out <file>' not specified", { code: 'commander.missingMandatoryOptionValue' });
     const { backupStore } = await import('./backup.js');
     // a backup is the database's content: for this user only, like everything the server writes
     process.umask(0o077);
@@ -115,7 +119,7 @@ export function registerOpsCommands(program: Command): void {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const res = await withStore(storeOptions(command), (store) => backupStore(store, opts.out, { signal: interrupt.signal }));
+      const res = await withStore(storeOptions(command), (store) => backupStore(store, out, { signal: interrupt.signal }));
       process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
     } finally {
       process.off('SIGINT', onSignal);
