@@ -10,7 +10,7 @@ import { describePathProblem, errnoCode, fileProblem, folderProblem } from '../s
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
-import { openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
+import { databaseUrl, openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
 import { addHardeningOptions, hardeningDeps, type HardeningOptions } from './serve-options.js';
 
 interface ServeOptions extends HardeningOptions {
@@ -193,7 +193,9 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<P
 }
 
 async function migrate(opts: StoreOptions): Promise<void> {
-  const dataDir = prepareDataDir(opts.dataDir);
+  // the data directory holds nothing migrate uses but the default database: made only for that one
+  process.umask(0o077);
+  const dataDir = databaseUrl(opts) === undefined ? prepareDataDir(opts.dataDir) : resolve(opts.dataDir);
   const store = await openStoreFor(opts, dataDir, { migrate: false });
   try {
     const applied = await store.migrate();

@@ -58,11 +58,17 @@ function sharedOption<T>(command: Command, key: string): T | undefined {
  * `--data-dir DIR` for the default DIR/sync.db. Passwords in a URL are starred out.
  */
 export function storeSource(opts: StoreOptions): string {
-  // as openStore reads them: --db, else the variable; either one empty means DIR/sync.db
-  if (opts.db?.trim()) return `--db ${redactUrlPasswords(opts.db)}`;
-  const env = process.env.INSOMNIA_SYNC_DB?.trim();
-  if (opts.db === undefined && env) return `INSOMNIA_SYNC_DB=${redactUrlPasswords(env)}`;
-  return `--data-dir ${opts.dataDir}`;
+  const url = databaseUrl(opts);
+  if (url === undefined) return `--data-dir ${opts.dataDir}`;
+  return opts.db !== undefined ? `--db ${redactUrlPasswords(opts.db)}` : `INSOMNIA_SYNC_DB=${redactUrlPasswords(url)}`;
+}
+
+/**
+ * The database URL openStoreFor opens, as openStore reads it: --db, else INSOMNIA_SYNC_DB; either
+ * one empty, or neither given, means DIR/sync.db in the data directory (undefined here).
+ */
+export function databaseUrl(opts: StoreOptions): string | undefined {
+  return (opts.db ?? process.env.INSOMNIA_SYNC_DB)?.trim() || undefined;
 }
 
 /**
