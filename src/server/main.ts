@@ -3,14 +3,15 @@
  * The only place in the server that prints or exits.
  */
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readCommanderError } from '../shared/commander-errors.js';
-import { describePathProblem, errnoCode, fileProblem, folderProblem } from '../storage/path-problem.js';
+import { describePathProblem, errnoCode, fileProblem, folderProblem, newFolderProblem } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
-import { databaseUrl, openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
+import type { Mailer } from './mail/mailer.js';
+import { checkPathFlag, databaseUrl, openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
 import { addHardeningOptions, hardeningDeps, type HardeningOptions } from './serve-options.js';
 
 interface ServeOptions extends HardeningOptions {
@@ -86,10 +87,14 @@ function openLogFile(logFile: string): number {
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
-  const dataDir = prepareDataDir(opts.dataDir);
-  // the flags' own checks first (TLS files, the log file): a mistake there is one line, before anything opens
+  // the flags' own checks first (TLS files, the mail outbox): a mistake there is one line, before anything is made or opened
   const hardening = hardeningDeps(opts, warn);
+  // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
+  const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
+  if (opts.mailOutbox !== undefined && smtp === undefined) checkPathFlag('--mail-outbox', opts.mailOutbox, newFolderProblem);
+  const dataDir = prepareDataDir(opts.dataDir);
   const logger: Record<string, unknown> = opts.logFile ? { file: openLogFile(opts.logFile) } : {};
+  const mailer = await openMailerFor(opts, dataDir, smtp);
   let serverSecret: Uint8Array;
   try {
     serverSecret = loadOrCreateServerSecret(dataDir);
@@ -98,10 +103,6 @@ async function serve(opts: ServeOptions): Promise<void> {
     throw errnoCode(err) ? dataDirError(opts.dataDir, dataDir, err) : err;
   }
   const store = await openStoreFor(opts, dataDir);
-  const { openMailer } = await import('./mail/open.js');
-  // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
-  const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
-  const mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'mailFrom', 'smtpTimeout']), ...(smtp ? { smtp } : {}) });
   const app = buildApp({
     ...hardening,
     store,
@@ -179,6 +180,26 @@ async function serve(opts: ServeOptions): Promise<void> {
       onError: (err) => app.log.error({ err: { message: err.message } }, 'garbage collection failed'),
     });
   }
+}
+
+/**
+ * The mailer the flags choose, its outbox folder made (DATA_DIR/outbox by default) and checked:
+ * one it cannot write mails in is one line naming the flag at start, not an errno at the first
+ * signup.
+ */
+async function openMailerFor(opts: ServeOptions, dataDir: string, smtp: string | undefined): Promise<Mailer> {
+  const { openMailer } = await import('./mail/open.js');
+  const [flag, given, outbox] = opts.mailOutbox !== undefined ? ['--mail-outbox', opts.mailOutbox, resolve(opts.mailOutbox)] : ['--data-dir', opts.dataDir, join(dataDir, 'outbox')];
+  let mailer: Mailer;
+  try {
+    mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'mailFrom', 'smtpTimeout']), ...(smtp ? { smtp } : {}) });
+  } catch (err) {
+    if (!errnoCode(err)) throw err;
+    const problem = newFolderProblem(outbox);
+    throw new Error(`${flag} ${given}: ${problem ? describePathProblem(problem) : `cannot create ${outbox} (${errnoCode(err)})`}`, { cause: err });
+  }
+  if (mailer.kind === 'outbox') checkPathFlag(flag, given, () => folderProblem(outbox, false));
+  return mailer;
 }
 
 /** 127.0.0.0/8 and ::1 (also IPv4-mapped): nobody else on the network can listen in. */

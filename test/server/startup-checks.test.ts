@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -223,5 +223,60 @@ describe('a data directory or SQLite file that cannot be', () => {
       return;
     }
     throw new Error('the server started');
+  });
+});
+
+describe('a --mail-outbox the server cannot write mails in', () => {
+  /** a folder holding a file `afile` and a folder `ro` of mode 0500 */
+  function place(): string {
+    const root = tempDir('isync-outbox-paths-');
+    writeFileSync(path.join(root, 'afile'), 'not a folder');
+    mkdirSync(path.join(root, 'ro'), { mode: 0o500 });
+    return root;
+  }
+
+  // [the case, --mail-outbox in the folder place() made, the rest of the line after the flag and path (r: that folder)]
+  const cases: [string, string, (r: string) => string][] = [
+    ['a file', 'afile', (r) => `${r}/afile is a file, not a folder: move it away or give another path`],
+    ['inside a file', 'afile/outbox', (r) => `${r}/afile is a file, not a folder: move it away or give another path`],
+    ['inside a folder that does not exist (only the outbox itself is made)', 'nodir/outbox', (r) => `folder ${r}/nodir does not exist: create it or correct the path`],
+    ['a folder it may not write in', 'ro', (r) => `no permission to write in folder ${r}/ro as user USER: run as its owner, or change its owner or mode`],
+    ['in a folder it may not write in', 'ro/outbox', (r) => `no permission to write in folder ${r}/ro as user USER: run as its owner, or change its owner or mode`],
+  ];
+
+  it.each(cases)('%s: one line naming the flag, the path and the fix; exit 1 at start, the data dir not made', async (_name, outbox, says) => {
+    const root = place();
+    const dataDir = path.join(root, 'data');
+    let failure: string;
+    try {
+      server = await startServer({ dataDir, args: ['--mail-outbox', path.join(root, outbox)], timeoutMs: 10_000, withoutReadOverride: true });
+      throw new Error(`the server started (${server.url}) although it should not have`);
+    } catch (err) {
+      failure = String(err);
+    }
+    expect(failure).toMatch(/code 1,/);
+    const lines = stderrLines(failure).map((l) => l.replace(/ as user \S+:/, ' as user USER:'));
+    expect(lines).toEqual([`insomnia-sync-server: --mail-outbox ${path.join(root, outbox)}: ${says(root)}`]);
+    expect(readdirSync(root).sort()).toEqual(['afile', 'ro']);
+  });
+
+  it('the default DATA_DIR/outbox: a file there, or a folder it may not write in, names --data-dir', async () => {
+    const root = place();
+    const dataDir = path.join(root, 'data');
+    mkdirSync(dataDir);
+    writeFileSync(path.join(dataDir, 'outbox'), 'not a folder');
+    expect(stderrLines(await startFailure(['--data-dir', dataDir], true))).toEqual([
+      `insomnia-sync-server: --data-dir ${dataDir}: ${dataDir}/outbox is a file, not a folder: move it away or give another path`,
+    ]);
+    rmSync(path.join(dataDir, 'outbox'));
+    mkdirSync(path.join(dataDir, 'outbox'), { mode: 0o500 });
+    const lines = stderrLines(await startFailure(['--data-dir', dataDir], true)).map((l) => l.replace(/ as user \S+:/, ' as user USER:'));
+    expect(lines).toEqual([`insomnia-sync-server: --data-dir ${dataDir}: no permission to write in folder ${dataDir}/outbox as user USER: run as its owner, or change its owner or mode`]);
+  });
+
+  it('a new outbox folder in an existing one is made, mode 0700, and the server starts', async () => {
+    const root = place();
+    server = await startServer({ args: ['--mail-outbox', path.join(root, 'outbox')] });
+    expect(statSync(path.join(root, 'outbox')).mode & 0o777).toBe(0o700);
   });
 });

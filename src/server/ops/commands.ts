@@ -5,10 +5,11 @@
  * closes it. Like main.ts, the only place here that prints. All of them, `migrate` too, take
  * `--data-dir` and `--db` through withStoreOptions.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { openStore, type OpenStoreOptions } from '../../storage/open.js';
+import { describePathProblem, folderProblem, newFileProblem, type PathProblem } from '../../storage/path-problem.js';
 import { redactUrlPasswords } from '../../storage/postgres/url.js';
 import { StoreMissingError, StorePathError, type EraseReport, type Store } from '../../storage/store.js';
 
@@ -86,6 +87,17 @@ export async function openStoreFor(opts: StoreOptions, dataDir: string, options:
 }
 
 /**
+ * A path a flag names, checked before the command starts its work with `find` (path-problem.ts:
+ * newFileProblem, newFolderProblem…): one line with the flag and the path as given, the path at
+ * fault and the fix (`--out nodir/copy.db: folder /…/nodir does not exist: create it or correct
+ * the path`), rather than an errno once the work is done or half done.
+ */
+export function checkPathFlag(flag: string, given: string, find: (path: string) => PathProblem | undefined): void {
+  const problem = find(resolve(given));
+  if (problem) throw new Error(`${flag} ${given}: ${describePathProblem(problem)}`);
+}
+
+/**
  * Opens an existing database only: with a mistyped --data-dir an operator must get an error, not
  * a new empty database (and an empty backup of it). Only `migrate` creates one.
  */
@@ -115,6 +127,7 @@ export function registerOpsCommands(program: Command): void {
       .option('--out <file>', 'the new backup file (never overwritten)'),
   ).action(async (opts: { out?: string }, command: Command) => {
     const out = opts.out ?? command.error("error: required option '--out <file>' not specified", { code: 'commander.missingMandatoryOptionValue' });
+    checkPathFlag('--out', out, newFileProblem);
     const { backupStore } = await import('./backup.js');
     // a backup is the database's content: for this user only, like everything the server writes
     process.umask(0o077);
@@ -169,7 +182,13 @@ export function registerOpsCommands(program: Command): void {
     const { deleteUnverified, describeUnverifiedDeletion } = await import('./delete-unverified.js');
     const where = storeOptions(command);
     // the server has a --mail-outbox too: commander hands the one on this line to the program
-    const outbox = resolve(sharedOption<string>(command, 'mailOutbox') ?? resolve(where.dataDir, 'outbox'));
+    const given = sharedOption<string>(command, 'mailOutbox');
+    const outbox = resolve(given ?? resolve(where.dataDir, 'outbox'));
+    // Its mails are removed after the account is deleted, which cannot be undone: an outbox that
+    // cannot be cleaned stops it before. One named must exist (a typo would keep the mails); the
+    // default need not (the server may send by SMTP).
+    if (given !== undefined) checkPathFlag('--mail-outbox', given, (dir) => folderProblem(dir, false));
+    else if (existsSync(outbox)) checkPathFlag('--data-dir', where.dataDir, () => folderProblem(outbox, false));
     const done = await withStore(where, (store) => deleteUnverified(store, email, outbox));
     process.stdout.write(`${describeUnverifiedDeletion(done)}\n`);
   });
@@ -182,6 +201,7 @@ export function registerOpsCommands(program: Command): void {
   ).action(async (email: string, opts: { out?: string }, command: Command) => {
     const { exportUser, exportUserToFile } = await import('./export-user.js');
     if (opts.out) {
+      checkPathFlag('--out', opts.out, newFileProblem);
       // written beside --out and moved there when complete: a failure or an interrupt never
       // leaves a truncated export at --out, nor the temporary file
       const out = resolve(opts.out);
