@@ -154,7 +154,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     await store.close();
-    throw err;
+    throw listenError(opts, err);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -194,12 +194,36 @@ async function openMailerFor(opts: ServeOptions, dataDir: string, smtp: string |
   try {
     mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'mailFrom', 'smtpTimeout']), ...(smtp ? { smtp } : {}) });
   } catch (err) {
-    if (!errnoCode(err)) throw err;
+    // the outbox folder could not be made; the mailer's own complaints (an --smtp URL) stand as they are
+    if (typeof (err as NodeJS.ErrnoException).syscall !== 'string') throw err;
     const problem = newFolderProblem(outbox);
     throw new Error(`${flag} ${given}: ${problem ? describePathProblem(problem) : `cannot create ${outbox} (${errnoCode(err)})`}`, { cause: err });
   }
   if (mailer.kind === 'outbox') checkPathFlag(flag, given, () => folderProblem(outbox, false));
   return mailer;
+}
+
+/**
+ * Why the server could not listen, as one line naming the flag at fault and the fix, rather than
+ * Node's `listen EADDRINUSE: address already in use 127.0.0.1:8787`. Other errors stand.
+ */
+function listenError(opts: Pick<ServeOptions, 'host' | 'port'>, err: unknown): unknown {
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  switch (errnoCode(err)) {
+    case 'EADDRINUSE':
+      return new Error(`--port ${opts.port}: another process listens on ${host}:${opts.port}: stop it, or give another --port`, { cause: err });
+    case 'EACCES':
+      return new Error(
+        `--port ${opts.port}: ports below 1024 need root or CAP_NET_BIND_SERVICE: give a port from 1024 up (behind a reverse proxy on 443), or grant the capability`,
+        { cause: err },
+      );
+    case 'EADDRNOTAVAIL':
+      return new Error(`--host ${opts.host}: no network interface of this machine has this address: give one it has, 127.0.0.1, or 0.0.0.0 for all`, { cause: err });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new Error(`--host ${opts.host}: no address found for this name: give an IP address such as 127.0.0.1`, { cause: err });
+  }
+  return err;
 }
 
 /** 127.0.0.0/8 and ::1 (also IPv4-mapped): nobody else on the network can listen in. */
