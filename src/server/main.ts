@@ -5,13 +5,13 @@
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { readCommanderError } from '../shared/commander-errors.js';
+import { readCommanderError, refuseEmptyValues } from '../shared/commander-errors.js';
 import { describePathProblem, errnoCode, fileProblem, folderProblem, newFolderProblem } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
 import type { Mailer } from './mail/mailer.js';
-import { checkPathFlag, databaseUrl, openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
+import { checkPathFlag, checkRequiredLate, databaseUrl, isRequiredLate, openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
 import { addHardeningOptions, hardeningDeps, type HardeningOptions } from './serve-options.js';
 
 interface ServeOptions extends HardeningOptions {
@@ -286,6 +286,9 @@ export function buildProgram(): Command {
   program.allowExcessArguments(true);
   program.hook('preAction', (_program, action) => {
     if (action === program && program.args.length > 0) unknownCommand(program);
+    checkRequiredLate(action);
+    // `--data-dir ""` (a "$DIR" whose variable is unset) would be the current folder
+    refuseEmptyValues(action, { exitCode: 1, required: isRequiredLate });
     guardUrlPasswords(program, action);
     const db = [action, program].map((c) => c.opts<{ db?: string }>().db).find((d) => d !== undefined) ?? process.env.INSOMNIA_SYNC_DB;
     for (const line of databaseUrlWarnings(db)) process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);

@@ -1,6 +1,6 @@
 /**
  * The real `insomnia-sync-server` given a command line it cannot parse: every command's unknown
- * option, missing argument or value, unknown command and extra argument is one line on standard
+ * option, missing or empty argument or value, unknown command and extra argument is one line on standard
  * error, `error: …`, with commander's typo suggestion on that line, exit 1 (the man page's EXIT
  * STATUS), nothing on standard output and nothing created.
  */
@@ -40,6 +40,13 @@ const CASES: [string[], string][] = [
   [['gc', 'now'], "error: too many arguments for 'gc'. Expected 0 arguments but got 1."],
   [['admin', 'vacuum', 'now'], "error: too many arguments for 'vacuum'. Expected 0 arguments but got 1."],
   [['admin', 'export-user', 'a@example.com', 'b@example.com'], "error: too many arguments for 'export-user'. Expected 1 argument but got 2."],
+  // empty values (a "$DIR" whose variable is unset): not the current folder, nor the default
+  [['--data-dir', ''], "error: option '--data-dir <dir>' is empty (an empty value does not mean the default: leave out --data-dir, or give a value)"],
+  [['migrate', '--data-dir', ' '], "error: option '--data-dir <dir>' is empty (an empty value does not mean the default: leave out --data-dir, or give a value)"],
+  [['gc', '--db', ''], "error: option '--db <url>' is empty (an empty value does not mean the default: leave out --db, or give a value)"],
+  [['--mail-outbox', ''], "error: option '--mail-outbox <dir>' is empty (an empty value does not mean the default: leave out --mail-outbox, or give a value)"],
+  [['backup', '--out', ''], "error: option '--out <file>' is empty (give it a value)"],
+  [['admin', 'export-user', ''], "error: argument 'email' is empty (give it a value)"],
   // invalid values
   [['--port', 'abc'], "error: option '--port <port>' argument 'abc' is invalid. not a whole number"],
 ];

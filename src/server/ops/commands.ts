@@ -7,7 +7,7 @@
  */
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { openStore, type OpenStoreOptions } from '../../storage/open.js';
 import { describePathProblem, folderProblem, newFileProblem, type PathProblem } from '../../storage/path-problem.js';
 import { redactUrlPasswords } from '../../storage/postgres/url.js';
@@ -86,6 +86,29 @@ export async function openStoreFor(opts: StoreOptions, dataDir: string, options:
   }
 }
 
+const REQUIRED_LATE = new WeakSet<Option>();
+
+/**
+ * A required option that commander does not check itself: it checks required options before it
+ * looks for unknown ones, so `backup --ot x` would be "required option '--out <file>' not
+ * specified", without its "(did you mean --out?)". checkRequiredLate checks it after.
+ */
+function requiredLate(option: Option): Option {
+  REQUIRED_LATE.add(option);
+  return option;
+}
+
+export const isRequiredLate = (option: Option): boolean => REQUIRED_LATE.has(option);
+
+/** For the program's preAction hook: a requiredLate option of `command` not given is commander's error. */
+export function checkRequiredLate(command: Command): void {
+  for (const option of command.options) {
+    if (REQUIRED_LATE.has(option) && command.getOptionValue(option.attributeName()) === undefined) {
+      command.error(`error: required option '${option.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+    }
+  }
+}
+
 /**
  * A path a flag names, checked before the command starts its work with `find` (path-problem.ts:
  * newFileProblem, newFolderProblem…): one line with the flag and the path as given, the path at
@@ -121,12 +144,9 @@ export function registerOpsCommands(program: Command): void {
     program
       .command('backup')
       .description('write a consistent copy of the database to FILE while the server keeps running')
-      // required, but checked in the action: commander checks a required option before it looks
-      // for unknown ones, so `--ot x` would be "required option '--out <file>' not specified"
-      // without its "(did you mean --out?)"
-      .option('--out <file>', 'the new backup file (never overwritten)'),
-  ).action(async (opts: { out?: string }, command: Command) => {
-    const out = opts.out ?? command.error("error: required option '--out <file>' not specified", { code: 'commander.missingMandatoryOptionValue' });
+      .addOption(requiredLate(new Option('--out <file>', 'the new backup file (never overwritten)'))),
+  ).action(async (opts: { out: string }, command: Command) => {
+    const out = opts.out;
     checkPathFlag('--out', out, newFileProblem);
     const { backupStore } = await import('./backup.js');
     // a backup is the database's content: for this user only, like everything the server writes
