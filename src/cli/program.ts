@@ -4,6 +4,7 @@
  * nothing but commander.
  */
 import { Argument, Command, CommanderError, Option, type OutputConfiguration } from 'commander';
+import { refuseEmptyValues } from '../shared/commander-errors.js';
 
 export type CommandRunner = (name: string, args: unknown[], command: Command) => Promise<void>;
 
@@ -263,7 +264,9 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
 
   // An empty value is refused before any command runs, here for every option and argument at once:
   // `restore S --to ""` must not mean "in place", nor `export --out ""` the current folder.
-  program.hook('preAction', (_program, actionCommand) => refuseEmptyValues(actionCommand));
+  // commands test values for truth: an empty one would be taken for one not given, and the command
+  // would act somewhere the user never named (the linked folder, the current folder, the default team)
+  program.hook('preAction', (_program, actionCommand) => refuseEmptyValues(actionCommand, { exitCode: 2, allowed: (o) => EMPTY_MEANS_DEFAULT.has(o) }));
 
   // commander's own `help` reads one word: `help team confirm` would show team's help, not confirm's.
   program.helpCommand(false);
@@ -286,7 +289,8 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
 
 /**
  * Options whose empty value is documented to mean the default, where that is harmless: `signup
- * --name ""` names you after your email, as the man page says. Every other one is refused below.
+ * --name ""` names you after your email, as the man page says. Every other one is refused
+ * (refuseEmptyValues).
  */
 const EMPTY_MEANS_DEFAULT = new WeakSet<Option>();
 
@@ -295,29 +299,3 @@ function emptyMeansDefault(option: Option): Option {
   return option;
 }
 
-/**
- * Refuses an option or argument given an empty or blank value (`--to ""`, `clone W ""`): commands
- * test values for truth, so it would be taken for one not given — the linked folder, the current
- * folder, the default team — and the command would act somewhere the user never named. A usage
- * error (exit 2), through commander so that main.ts reports it like every parsing error. Variadic
- * arguments are left to their command (`team invite` reports a bad address and goes on).
- */
-function refuseEmptyValues(command: Command): void {
-  const blank = (v: unknown): boolean => typeof v === 'string' && v.trim() === '';
-  for (let cmd: Command | null = command; cmd; cmd = cmd.parent) {
-    for (const option of cmd.options) {
-      if (!option.required && !option.optional) continue; // a flag: no value to be empty
-      if (EMPTY_MEANS_DEFAULT.has(option)) continue;
-      const key = option.attributeName();
-      if (cmd.getOptionValueSource(key) !== 'cli' || !blank(cmd.getOptionValue(key))) continue;
-      const hint = option.mandatory ? 'give it a value' : `an empty value does not mean the default: leave out ${option.long ?? option.short}, or give a value`;
-      // the second line is the hint (usage.ts)
-      command.error(`option '${option.flags}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: 2 });
-    }
-  }
-  for (const [i, argument] of command.registeredArguments.entries()) {
-    if (argument.variadic || !blank(command.processedArgs[i])) continue;
-    const hint = argument.required ? 'give it a value' : 'an empty value does not mean the default: leave it out, or give a value';
-    command.error(`argument '${argument.name()}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: 2 });
-  }
-}

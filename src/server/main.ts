@@ -3,13 +3,15 @@
  * The only place in the server that prints or exits.
  */
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
-import { describePathProblem, errnoCode, fileProblem, folderProblem } from '../storage/path-problem.js';
+import { dirname, join, resolve } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { readCommanderError, refuseEmptyValues } from '../shared/commander-errors.js';
+import { describePathProblem, errnoCode, fileProblem, folderProblem, newFolderProblem } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
-import { openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
+import type { Mailer } from './mail/mailer.js';
+import { checkPathFlag, checkRequiredLate, databaseUrl, isRequiredLate, openStoreFor, registerOpsCommands, storeOptions, withStoreOptions, type StoreOptions } from './ops/commands.js';
 import { addHardeningOptions, hardeningDeps, type HardeningOptions } from './serve-options.js';
 
 interface ServeOptions extends HardeningOptions {
@@ -85,10 +87,14 @@ function openLogFile(logFile: string): number {
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
-  const dataDir = prepareDataDir(opts.dataDir);
-  // the flags' own checks first (TLS files, the log file): a mistake there is one line, before anything opens
+  // the flags' own checks first (TLS files, the mail outbox): a mistake there is one line, before anything is made or opened
   const hardening = hardeningDeps(opts, warn);
+  // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
+  const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
+  if (opts.mailOutbox !== undefined && smtp === undefined) checkPathFlag('--mail-outbox', opts.mailOutbox, newFolderProblem);
+  const dataDir = prepareDataDir(opts.dataDir);
   const logger: Record<string, unknown> = opts.logFile ? { file: openLogFile(opts.logFile) } : {};
+  const mailer = await openMailerFor(opts, dataDir, smtp);
   let serverSecret: Uint8Array;
   try {
     serverSecret = loadOrCreateServerSecret(dataDir);
@@ -97,10 +103,6 @@ async function serve(opts: ServeOptions): Promise<void> {
     throw errnoCode(err) ? dataDirError(opts.dataDir, dataDir, err) : err;
   }
   const store = await openStoreFor(opts, dataDir);
-  const { openMailer } = await import('./mail/open.js');
-  // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
-  const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
-  const mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'mailFrom', 'smtpTimeout']), ...(smtp ? { smtp } : {}) });
   const app = buildApp({
     ...hardening,
     store,
@@ -152,7 +154,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     await app.listen({ host: opts.host, port: opts.port });
   } catch (err) {
     await store.close();
-    throw err;
+    throw listenError(opts, err);
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
@@ -180,6 +182,50 @@ async function serve(opts: ServeOptions): Promise<void> {
   }
 }
 
+/**
+ * The mailer the flags choose, its outbox folder made (DATA_DIR/outbox by default) and checked:
+ * one it cannot write mails in is one line naming the flag at start, not an errno at the first
+ * signup.
+ */
+async function openMailerFor(opts: ServeOptions, dataDir: string, smtp: string | undefined): Promise<Mailer> {
+  const { openMailer } = await import('./mail/open.js');
+  const [flag, given, outbox] = opts.mailOutbox !== undefined ? ['--mail-outbox', opts.mailOutbox, resolve(opts.mailOutbox)] : ['--data-dir', opts.dataDir, join(dataDir, 'outbox')];
+  let mailer: Mailer;
+  try {
+    mailer = openMailer({ dataDir, ...pick(opts, ['mailOutbox', 'mailFrom', 'smtpTimeout']), ...(smtp ? { smtp } : {}) });
+  } catch (err) {
+    // the outbox folder could not be made; the mailer's own complaints (an --smtp URL) stand as they are
+    if (typeof (err as NodeJS.ErrnoException).syscall !== 'string') throw err;
+    const problem = newFolderProblem(outbox);
+    throw new Error(`${flag} ${given}: ${problem ? describePathProblem(problem) : `cannot create ${outbox} (${errnoCode(err)})`}`, { cause: err });
+  }
+  if (mailer.kind === 'outbox') checkPathFlag(flag, given, () => folderProblem(outbox, false));
+  return mailer;
+}
+
+/**
+ * Why the server could not listen, as one line naming the flag at fault and the fix, rather than
+ * Node's `listen EADDRINUSE: address already in use 127.0.0.1:8787`. Other errors stand.
+ */
+function listenError(opts: Pick<ServeOptions, 'host' | 'port'>, err: unknown): unknown {
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  switch (errnoCode(err)) {
+    case 'EADDRINUSE':
+      return new Error(`--port ${opts.port}: another process listens on ${host}:${opts.port}: stop it, or give another --port`, { cause: err });
+    case 'EACCES':
+      return new Error(
+        `--port ${opts.port}: ports below 1024 need root or CAP_NET_BIND_SERVICE: give a port from 1024 up (behind a reverse proxy on 443), or grant the capability`,
+        { cause: err },
+      );
+    case 'EADDRNOTAVAIL':
+      return new Error(`--host ${opts.host}: no network interface of this machine has this address: give one it has, 127.0.0.1, or 0.0.0.0 for all`, { cause: err });
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return new Error(`--host ${opts.host}: no address found for this name: give an IP address such as 127.0.0.1`, { cause: err });
+  }
+  return err;
+}
+
 /** 127.0.0.0/8 and ::1 (also IPv4-mapped): nobody else on the network can listen in. */
 function isLoopback(address: string): boolean {
   return address === '::1' || /^(::ffff:)?127\./i.test(address);
@@ -192,7 +238,9 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<P
 }
 
 async function migrate(opts: StoreOptions): Promise<void> {
-  const dataDir = prepareDataDir(opts.dataDir);
+  // the data directory holds nothing migrate uses but the default database: made only for that one
+  process.umask(0o077);
+  const dataDir = databaseUrl(opts) === undefined ? prepareDataDir(opts.dataDir) : resolve(opts.dataDir);
   const store = await openStoreFor(opts, dataDir, { migrate: false });
   try {
     const applied = await store.migrate();
@@ -205,6 +253,10 @@ async function migrate(opts: StoreOptions): Promise<void> {
 export function buildProgram(): Command {
   const program = new Command('insomnia-sync-server')
     .description('End-to-end encrypted sync server for insomnia-sync (stores ciphertext only)')
+    // commander's parse errors are thrown, not printed, and said in one line below (commandLineError);
+    // the commands made from here on inherit both
+    .exitOverride()
+    .configureOutput({ outputError: () => {} })
     .version(version())
     .option('--host <host>', 'address to listen on; beyond loopback, use --tls-cert or a TLS-terminating proxy', '127.0.0.1')
     .option('--port <port>', 'port to listen on (0: any free port)', intOption(0, 65535), 8787)
@@ -226,13 +278,41 @@ export function buildProgram(): Command {
   });
 
   registerOpsCommands(program);
+  // `help [COMMAND]`, as `admin help` has: commander adds it by itself only to a program without an action
+  program.helpCommand(true);
+  // A word where a command goes is a mistyped command, not a stray argument of the server's own
+  // action ("too many arguments"): the program takes any and says so here, with commander's
+  // suggestion. Set last, so no command inherits it.
+  program.allowExcessArguments(true);
   program.hook('preAction', (_program, action) => {
+    if (action === program && program.args.length > 0) unknownCommand(program);
+    checkRequiredLate(action);
+    // `--data-dir ""` (a "$DIR" whose variable is unset) would be the current folder
+    refuseEmptyValues(action, { exitCode: 1, required: isRequiredLate });
     guardUrlPasswords(program, action);
     const db = [action, program].map((c) => c.opts<{ db?: string }>().db).find((d) => d !== undefined) ?? process.env.INSOMNIA_SYNC_DB;
     for (const line of databaseUrlWarnings(db)) process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
   });
 
   return program;
+}
+
+/** commander's own "unknown command" error, its suggestion included (the method is not in its typings). */
+function unknownCommand(program: Command): never {
+  const own = (program as unknown as { unknownCommand?: () => never }).unknownCommand;
+  if (typeof own === 'function') own.call(program);
+  program.error(`error: unknown command '${program.args[0]}'`, { code: 'commander.unknownCommand' });
+}
+
+/**
+ * A parse error of commander as the one line to print, as the client CLI reads them
+ * (shared/commander-errors.ts): `error: unknown option '--prot' (did you mean --port?)`. A URL
+ * typed where a command goes keeps its password out.
+ */
+function commandLineError(err: CommanderError): string {
+  const { message, suggestion, more } = readCommanderError(err);
+  const extra = suggestion !== undefined ? ` (did you mean ${suggestion}?)` : more !== undefined ? ` (${more})` : '';
+  return `error: ${redactUrlPasswords(message)}${extra}`;
 }
 
 /** The flags whose URL may hold a password, and the safer places for it. */
@@ -266,6 +346,12 @@ function guardUrlPasswords(program: Command, action: Command): void {
 buildProgram()
   .parseAsync(process.argv)
   .catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      // --help, --version and `help`; and the help commander printed for `admin` without a command
+      if (err.exitCode === 0) process.exit(0);
+      if (err.code !== 'commander.help') process.stderr.write(`${commandLineError(err)}\n`);
+      process.exit(1);
+    }
     process.stderr.write(`insomnia-sync-server: ${(err as Error).message}\n`);
     process.exit(1);
   });

@@ -1,10 +1,12 @@
 /**
  * Why a local path cannot hold what the server keeps there, in words an operator can act on:
- * the data directory, a SQLite database file. Looked for only after an operation failed, to turn
- * an errno or a driver's "unable to open database file" into one line naming the path at fault
- * (a parent that is a file, a folder that is missing, one the process may not write in).
+ * the data directory, a SQLite database file, the mail outbox, a new backup or export file.
+ * Looked for after an operation failed, to turn an errno or a driver's "unable to open database
+ * file" into one line naming the path at fault (a parent that is a file, a folder that is
+ * missing, one the process may not write in), or before a command starts its work on a path a
+ * flag names (newFolderProblem, newFileProblem).
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname } from 'node:path';
 
@@ -19,7 +21,9 @@ export type PathProblem =
   /** a folder where a file must be */
   | { kind: 'folder-in-the-way'; at: string }
   /** a file this process may not read and write */
-  | { kind: 'file-not-writable'; at: string };
+  | { kind: 'file-not-writable'; at: string }
+  /** something already where a new file is to be made (never overwritten) */
+  | { kind: 'file-exists'; at: string };
 
 /** stat errors that mean "not reachable from here": go up and look at the parent */
 const UNREACHABLE = new Set(['ENOENT', 'ENOTDIR', 'EACCES']);
@@ -67,6 +71,30 @@ export function fileProblem(file: string): PathProblem | undefined {
   return folderProblem(dirname(file), false);
 }
 
+/**
+ * What keeps `dir` from being a folder to write files in that is made if missing, but not its
+ * parents (a mistyped parent is a mistake to report, not folders to make): a file in the way, a
+ * missing parent, a folder this process may not write in. Undefined when nothing is found.
+ */
+export function newFolderProblem(dir: string): PathProblem | undefined {
+  return existsSync(dir) ? folderProblem(dir, false) : folderProblem(dirname(dir), false);
+}
+
+/**
+ * What keeps `file` from being made, new, in its folder (a backup, an export): anything already
+ * there (a file, a folder, a link), a folder that is missing, a file where a folder must be, or a
+ * folder this process may not write in. Undefined when nothing is found.
+ */
+export function newFileProblem(file: string): PathProblem | undefined {
+  try {
+    const stat = lstatSync(file);
+    return { kind: stat.isDirectory() ? 'folder-in-the-way' : 'file-exists', at: file };
+  } catch (err) {
+    if (!UNREACHABLE.has(errnoCode(err))) return undefined;
+  }
+  return folderProblem(dirname(file), false);
+}
+
 /** The problem and its fix, as the rest of a line after the flag that named the path. */
 export function describePathProblem(problem: PathProblem): string {
   const { at } = problem;
@@ -83,6 +111,8 @@ export function describePathProblem(problem: PathProblem): string {
       return `${at} is a folder, not a file: name a file in it`;
     case 'file-not-writable':
       return `no permission to read and write ${at}${asUser()}: run as its owner, or change its owner or mode`;
+    case 'file-exists':
+      return `${at} exists and is never overwritten: give a new file name, or move it away`;
   }
 }
 

@@ -7,7 +7,8 @@ import { CommanderError, type Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli/program.js';
 import { exitCodeFor } from '../../src/cli/exit-codes.js';
-import { redactOption, usageErrorFrom } from '../../src/cli/usage.js';
+import { usageErrorFrom } from '../../src/cli/usage.js';
+import { redactOption } from '../../src/shared/commander-errors.js';
 
 /** Parses argv as the CLI does, with commander silent; the CommanderError it ends with, if any. */
 async function parse(args: string[]): Promise<{ error: CommanderError | null; printed: string }> {

@@ -152,10 +152,24 @@ describe('operator commands on a path that cannot be a database', () => {
       expect(r.code, r.stderr).toBe(1);
       expect(r.stdout).toBe('');
       expect(r.stderr.replace(/ as user \S+:/, ' as user USER:')).toBe(`insomnia-sync-server: ${says(root)}\n`);
-      // (migrate makes its --data-dir, the default one too, wherever --db points)
-      if (command !== 'migrate') expect(readdirSync(root).sort()).toEqual(['afile', 'shut']);
+      // nothing made: not the default data dir either, which none of them uses with --db
+      expect(readdirSync(root).sort()).toEqual(['afile', 'shut']);
     });
   }
+
+  it('migrate with --db elsewhere makes that database only, no data directory', () => {
+    const root = tempDir();
+    const elsewhere = tempDir();
+    const r = serverCli(['migrate', '--db', `sqlite:${join(elsewhere, 'sync.db')}`], root);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readdirSync(root)).toEqual([]);
+    expect(readdirSync(elsewhere).filter((f) => f === 'sync.db')).toEqual(['sync.db']);
+    // nor the one --data-dir names: with --db it holds nothing migrate uses
+    const named = serverCli(['migrate', '--data-dir', join(root, 'data'), '--db', `sqlite:${join(elsewhere, 'sync.db')}`], root);
+    expect(named.code, named.stderr).toBe(0);
+    expect(named.stdout).toBe('schema is up to date\n');
+    expect(readdirSync(root)).toEqual([]);
+  });
 
   it('migrate with --db in a folder that does not exist names that folder', () => {
     const root = tempDir();

@@ -3,14 +3,15 @@
  * about: plain HTTP beyond loopback, TLS files given the wrong way round or readable by others, a
  * --log-file it cannot open, and a shutdown that had to cut requests off. Each is one line.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fakeSignupBody } from '../helpers/fake-signup.js';
-import { tempDir } from '../helpers/cli.js';
+import { ROOT, tempDir } from '../helpers/cli.js';
 import { runServerCommand, startServer, type StartedServer } from '../helpers/server-process.js';
 
 let server: StartedServer | undefined;
@@ -223,5 +224,99 @@ describe('a data directory or SQLite file that cannot be', () => {
       return;
     }
     throw new Error('the server started');
+  });
+});
+
+describe('a --mail-outbox the server cannot write mails in', () => {
+  /** a folder holding a file `afile` and a folder `ro` of mode 0500 */
+  function place(): string {
+    const root = tempDir('isync-outbox-paths-');
+    writeFileSync(path.join(root, 'afile'), 'not a folder');
+    mkdirSync(path.join(root, 'ro'), { mode: 0o500 });
+    return root;
+  }
+
+  // [the case, --mail-outbox in the folder place() made, the rest of the line after the flag and path (r: that folder)]
+  const cases: [string, string, (r: string) => string][] = [
+    ['a file', 'afile', (r) => `${r}/afile is a file, not a folder: move it away or give another path`],
+    ['inside a file', 'afile/outbox', (r) => `${r}/afile is a file, not a folder: move it away or give another path`],
+    ['inside a folder that does not exist (only the outbox itself is made)', 'nodir/outbox', (r) => `folder ${r}/nodir does not exist: create it or correct the path`],
+    ['a folder it may not write in', 'ro', (r) => `no permission to write in folder ${r}/ro as user USER: run as its owner, or change its owner or mode`],
+    ['in a folder it may not write in', 'ro/outbox', (r) => `no permission to write in folder ${r}/ro as user USER: run as its owner, or change its owner or mode`],
+  ];
+
+  it.each(cases)('%s: one line naming the flag, the path and the fix; exit 1 at start, the data dir not made', async (_name, outbox, says) => {
+    const root = place();
+    const dataDir = path.join(root, 'data');
+    let failure: string;
+    try {
+      server = await startServer({ dataDir, args: ['--mail-outbox', path.join(root, outbox)], timeoutMs: 10_000, withoutReadOverride: true });
+      throw new Error(`the server started (${server.url}) although it should not have`);
+    } catch (err) {
+      failure = String(err);
+    }
+    expect(failure).toMatch(/code 1,/);
+    const lines = stderrLines(failure).map((l) => l.replace(/ as user \S+:/, ' as user USER:'));
+    expect(lines).toEqual([`insomnia-sync-server: --mail-outbox ${path.join(root, outbox)}: ${says(root)}`]);
+    expect(readdirSync(root).sort()).toEqual(['afile', 'ro']);
+  });
+
+  it('the default DATA_DIR/outbox: a file there, or a folder it may not write in, names --data-dir', async () => {
+    const root = place();
+    const dataDir = path.join(root, 'data');
+    mkdirSync(dataDir);
+    writeFileSync(path.join(dataDir, 'outbox'), 'not a folder');
+    expect(stderrLines(await startFailure(['--data-dir', dataDir], true))).toEqual([
+      `insomnia-sync-server: --data-dir ${dataDir}: ${dataDir}/outbox is a file, not a folder: move it away or give another path`,
+    ]);
+    rmSync(path.join(dataDir, 'outbox'));
+    mkdirSync(path.join(dataDir, 'outbox'), { mode: 0o500 });
+    const lines = stderrLines(await startFailure(['--data-dir', dataDir], true)).map((l) => l.replace(/ as user \S+:/, ' as user USER:'));
+    expect(lines).toEqual([`insomnia-sync-server: --data-dir ${dataDir}: no permission to write in folder ${dataDir}/outbox as user USER: run as its owner, or change its owner or mode`]);
+  });
+
+  it('--smtp mistakes keep their own line (no outbox is made for them)', async () => {
+    expect(stderrLines(await startFailure(['--smtp', 'ftp://mail.example']))).toEqual(['insomnia-sync-server: --smtp URL must start with smtp:// or smtps://']);
+    expect(stderrLines(await startFailure(['--smtp', 'smtp://127.0.0.1:2525', '--mail-outbox', tempDir('isync-outbox-')]))).toEqual([
+      'insomnia-sync-server: give either --mail-outbox or --smtp, not both',
+    ]);
+  });
+
+  it('a new outbox folder in an existing one is made, mode 0700, and the server starts', async () => {
+    const root = place();
+    server = await startServer({ args: ['--mail-outbox', path.join(root, 'outbox')] });
+    expect(statSync(path.join(root, 'outbox')).mode & 0o777).toBe(0o700);
+  });
+});
+
+describe('an address the server cannot listen on', () => {
+  it('a port another process listens on: one line naming --port and the fix, exit 1', async () => {
+    const other = net.createServer();
+    await new Promise<void>((ok) => other.listen(0, '127.0.0.1', ok));
+    const port = (other.address() as net.AddressInfo).port;
+    try {
+      const failure = await startFailure(['--port', String(port)]);
+      expect(failure).toMatch(/code 1,/);
+      expect(stderrLines(failure)).toEqual([`insomnia-sync-server: --port ${port}: another process listens on 127.0.0.1:${port}: stop it, or give another --port`]);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('an address no interface of this machine has (TEST-NET-1): one line naming --host', async () => {
+    expect(stderrLines(await startFailure(['--host', '192.0.2.1']))).toEqual([
+      'insomnia-sync-server: --host 192.0.2.1: no network interface of this machine has this address: give one it has, 127.0.0.1, or 0.0.0.0 for all',
+    ]);
+  });
+
+  it('a port below 1024 without the right to bind it: one line naming --port and the ways out', () => {
+    // as root, without CAP_NET_BIND_SERVICE, as any other user is
+    expect(Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')), 'this machine lets every user bind low ports').toBeGreaterThan(443);
+    const dataDir = tempDir('isync-lowport-');
+    const bin = path.join(ROOT, 'bin', 'insomnia-sync-server.js');
+    const argv = [bin, '--port', '443', '--data-dir', dataDir];
+    const r = process.getuid?.() === 0 ? spawnSync('setpriv', ['--bounding-set', '-net_bind_service', '--', process.execPath, ...argv], { encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } }) : spawnSync(process.execPath, argv, { encoding: 'utf8', env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
+    expect(r.stderr).toBe('insomnia-sync-server: --port 443: ports below 1024 need root or CAP_NET_BIND_SERVICE: give a port from 1024 up (behind a reverse proxy on 443), or grant the capability\n');
+    expect(r.status).toBe(1);
   });
 });

@@ -5,10 +5,11 @@
  * closes it. Like main.ts, the only place here that prints. All of them, `migrate` too, take
  * `--data-dir` and `--db` through withStoreOptions.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { openStore, type OpenStoreOptions } from '../../storage/open.js';
+import { describePathProblem, folderProblem, newFileProblem, type PathProblem } from '../../storage/path-problem.js';
 import { redactUrlPasswords } from '../../storage/postgres/url.js';
 import { StoreMissingError, StorePathError, type EraseReport, type Store } from '../../storage/store.js';
 
@@ -58,11 +59,17 @@ function sharedOption<T>(command: Command, key: string): T | undefined {
  * `--data-dir DIR` for the default DIR/sync.db. Passwords in a URL are starred out.
  */
 export function storeSource(opts: StoreOptions): string {
-  // as openStore reads them: --db, else the variable; either one empty means DIR/sync.db
-  if (opts.db?.trim()) return `--db ${redactUrlPasswords(opts.db)}`;
-  const env = process.env.INSOMNIA_SYNC_DB?.trim();
-  if (opts.db === undefined && env) return `INSOMNIA_SYNC_DB=${redactUrlPasswords(env)}`;
-  return `--data-dir ${opts.dataDir}`;
+  const url = databaseUrl(opts);
+  if (url === undefined) return `--data-dir ${opts.dataDir}`;
+  return opts.db !== undefined ? `--db ${redactUrlPasswords(opts.db)}` : `INSOMNIA_SYNC_DB=${redactUrlPasswords(url)}`;
+}
+
+/**
+ * The database URL openStoreFor opens, as openStore reads it: --db, else INSOMNIA_SYNC_DB; either
+ * one empty, or neither given, means DIR/sync.db in the data directory (undefined here).
+ */
+export function databaseUrl(opts: StoreOptions): string | undefined {
+  return (opts.db ?? process.env.INSOMNIA_SYNC_DB)?.trim() || undefined;
 }
 
 /**
@@ -77,6 +84,40 @@ export async function openStoreFor(opts: StoreOptions, dataDir: string, options:
     if (err instanceof StorePathError) throw new Error(`${storeSource(opts)}: ${err.message}`, { cause: err });
     throw err;
   }
+}
+
+const REQUIRED_LATE = new WeakSet<Option>();
+
+/**
+ * A required option that commander does not check itself: it checks required options before it
+ * looks for unknown ones, so `backup --ot x` would be "required option '--out <file>' not
+ * specified", without its "(did you mean --out?)". checkRequiredLate checks it after.
+ */
+function requiredLate(option: Option): Option {
+  REQUIRED_LATE.add(option);
+  return option;
+}
+
+export const isRequiredLate = (option: Option): boolean => REQUIRED_LATE.has(option);
+
+/** For the program's preAction hook: a requiredLate option of `command` not given is commander's error. */
+export function checkRequiredLate(command: Command): void {
+  for (const option of command.options) {
+    if (REQUIRED_LATE.has(option) && command.getOptionValue(option.attributeName()) === undefined) {
+      command.error(`error: required option '${option.flags}' not specified`, { code: 'commander.missingMandatoryOptionValue' });
+    }
+  }
+}
+
+/**
+ * A path a flag names, checked before the command starts its work with `find` (path-problem.ts:
+ * newFileProblem, newFolderProblem…): one line with the flag and the path as given, the path at
+ * fault and the fix (`--out nodir/copy.db: folder /…/nodir does not exist: create it or correct
+ * the path`), rather than an errno once the work is done or half done.
+ */
+export function checkPathFlag(flag: string, given: string, find: (path: string) => PathProblem | undefined): void {
+  const problem = find(resolve(given));
+  if (problem) throw new Error(`${flag} ${given}: ${describePathProblem(problem)}`);
 }
 
 /**
@@ -103,8 +144,10 @@ export function registerOpsCommands(program: Command): void {
     program
       .command('backup')
       .description('write a consistent copy of the database to FILE while the server keeps running')
-      .requiredOption('--out <file>', 'the new backup file (never overwritten)'),
+      .addOption(requiredLate(new Option('--out <file>', 'the new backup file (never overwritten)'))),
   ).action(async (opts: { out: string }, command: Command) => {
+    const out = opts.out;
+    checkPathFlag('--out', out, newFileProblem);
     const { backupStore } = await import('./backup.js');
     // a backup is the database's content: for this user only, like everything the server writes
     process.umask(0o077);
@@ -115,7 +158,7 @@ export function registerOpsCommands(program: Command): void {
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
     try {
-      const res = await withStore(storeOptions(command), (store) => backupStore(store, opts.out, { signal: interrupt.signal }));
+      const res = await withStore(storeOptions(command), (store) => backupStore(store, out, { signal: interrupt.signal }));
       process.stdout.write(`backup written: ${res.file} (${res.bytes} bytes)\n`);
     } finally {
       process.off('SIGINT', onSignal);
@@ -159,7 +202,13 @@ export function registerOpsCommands(program: Command): void {
     const { deleteUnverified, describeUnverifiedDeletion } = await import('./delete-unverified.js');
     const where = storeOptions(command);
     // the server has a --mail-outbox too: commander hands the one on this line to the program
-    const outbox = resolve(sharedOption<string>(command, 'mailOutbox') ?? resolve(where.dataDir, 'outbox'));
+    const given = sharedOption<string>(command, 'mailOutbox');
+    const outbox = resolve(given ?? resolve(where.dataDir, 'outbox'));
+    // Its mails are removed after the account is deleted, which cannot be undone: an outbox that
+    // cannot be cleaned stops it before. One named must exist (a typo would keep the mails); the
+    // default need not (the server may send by SMTP).
+    if (given !== undefined) checkPathFlag('--mail-outbox', given, (dir) => folderProblem(dir, false));
+    else if (existsSync(outbox)) checkPathFlag('--data-dir', where.dataDir, () => folderProblem(outbox, false));
     const done = await withStore(where, (store) => deleteUnverified(store, email, outbox));
     process.stdout.write(`${describeUnverifiedDeletion(done)}\n`);
   });
@@ -172,6 +221,7 @@ export function registerOpsCommands(program: Command): void {
   ).action(async (email: string, opts: { out?: string }, command: Command) => {
     const { exportUser, exportUserToFile } = await import('./export-user.js');
     if (opts.out) {
+      checkPathFlag('--out', opts.out, newFileProblem);
       // written beside --out and moved there when complete: a failure or an interrupt never
       // leaves a truncated export at --out, nor the temporary file
       const out = resolve(opts.out);
