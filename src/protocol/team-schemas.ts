@@ -1,6 +1,6 @@
 /** JSON schemas of the team routes (docs/protocol.md §3.30–3.38), in the style of schemas.ts. */
-import { ID_PATTERN, LIMITS } from '../../protocol/types.js';
-import { ERROR_BODY_SCHEMA } from '../errors.js';
+import { ID_PATTERN, LIMITS } from './types.js';
+import { ERROR_BODY_SCHEMA } from './errors.js';
 
 const B64URL = '^[A-Za-z0-9_-]*$';
 const id = { type: 'string', pattern: ID_PATTERN } as const;

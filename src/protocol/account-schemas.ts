@@ -1,5 +1,5 @@
 /** JSON schemas of the account-lifecycle routes (docs/protocol.md §3.22–3.29). */
-import { ID_PATTERN, LIMITS } from '../protocol/types.js';
+import { ID_PATTERN, LIMITS } from './types.js';
 import { MIN_KDF } from './schemas.js';
 import { tokenInfo } from './token-schemas.js';
 import { ERROR_BODY_SCHEMA } from './errors.js';

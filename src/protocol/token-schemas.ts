@@ -1,5 +1,5 @@
 /** JSON schemas of the access-token routes (docs/protocol.md §3.19–3.21), in the style of schemas.ts. */
-import { ID_PATTERN } from '../protocol/types.js';
+import { ID_PATTERN } from './types.js';
 import { ERROR_BODY_SCHEMA } from './errors.js';
 
 const B64URL = '^[A-Za-z0-9_-]*$';

@@ -2,7 +2,7 @@
  * JSON schemas for every route (docs/protocol.md §3), built from the wire types in
  * src/protocol/types.ts. Request bodies reject unknown fields; every string has a length bound.
  */
-import { HASH_ID_PATTERN, ID_PATTERN, LIMITS } from '../protocol/types.js';
+import { HASH_ID_PATTERN, ID_PATTERN, LIMITS } from './types.js';
 import { tokenSignerInfo } from './token-schemas.js';
 import { ERROR_BODY_SCHEMA } from './errors.js';
 
