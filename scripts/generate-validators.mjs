@@ -68,7 +68,7 @@ export function generateValidators(answers) {
   let code = standaloneCode(ajv, Object.fromEntries([...first.values()].map((name) => [name, name])));
   // The CLI must not need ajv to run: runtime helpers would come as require()/import of ajv.
   if (/\brequire\(|^\s*import\b/m.test(code)) throw new Error('the generated validators load a module (an ajv runtime helper?): keep answer schemas to keywords that need none');
-  // ajv declares each schema as a constant that the code uses only in verbose mode: dropped
+  // ajv declares every schema as a constant; those the code never refers to are dropped
   code = code.replace(/^const (schema\d+) = .*;\n/gm, (line, name) => (code.split(new RegExp(`\\b${name}\\b`)).length > 2 ? line : ''));
   return `${HEADER}${code}\n${aliases.join('\n')}\n`;
 }
