@@ -10,6 +10,7 @@ import http from 'node:http';
 import type https from 'node:https';
 import { createRequire } from 'node:module';
 import { ROUTES, routePath, type RouteName } from '../protocol/routes.js';
+import { answerProblem, hasAnswerCheck } from '../protocol/answer-check.js';
 import type * as T from '../protocol/types.js';
 import { decodeFrames, FRAME_HEADER_BYTES, type BlobFrame } from '../protocol/blob-frames.js';
 import {
@@ -501,13 +502,16 @@ export class ApiClient {
 
   /**
    * For an answer this client cannot use: a server that names no protocol revision predates the
-   * header (or is not insomnia-sync), which explains most such answers.
+   * header (or is not insomnia-sync), which explains most such answers; one that names this
+   * revision is broken, or not what it claims (as for an answer over its bound, answerTooLarge).
    */
   private unusable(res: Answer, message: string): SyncError {
     return new SyncError(
       'bad_response',
       message,
-      res.revision === undefined ? `the server at ${this.base} names no sync protocol: upgrade it to this version of insomnia-sync, or ${this.checkServer()}` : undefined,
+      res.revision === undefined
+        ? `the server at ${this.base} names no sync protocol: upgrade it to this version of insomnia-sync, or ${this.checkServer()}`
+        : 'the server is broken or not what it claims: tell its operator',
     );
   }
 
@@ -591,14 +595,26 @@ export class ApiClient {
     }
   }
 
-  private async json<R>(name: RouteName, opts: Parameters<ApiClient['send']>[1] = {}): Promise<R> {
+  /**
+   * A JSON answer, used only once it follows the protocol: a status the route answers with and the
+   * route's answer schema for it (protocol/answer-check.ts, docs/protocol.md §7.2). Anything else
+   * is `bad_response`, naming the route and the first field at fault, never the server's values.
+   * `check`: what the schema cannot say (an answer about the request), as answerProblem words it.
+   */
+  private async json<R>(name: RouteName, opts: Parameters<ApiClient['send']>[1] = {}, check?: (answer: R) => string | null): Promise<R> {
     const res = await this.send(name, opts);
-    if (res.status === 204 || res.body.length === 0) return undefined as R;
-    try {
-      return JSON.parse(res.body.toString('utf8')) as R;
-    } catch {
-      throw this.unusable(res, 'the server sent an answer that is not JSON');
+    const route = `${ROUTES[name].method} ${ROUTES[name].path}`;
+    let answer: unknown;
+    if (hasAnswerCheck(name, res.status)) {
+      try {
+        answer = JSON.parse(res.body.toString('utf8'));
+      } catch {
+        throw this.unusable(res, `the server's answer to ${route} is not JSON`);
+      }
     }
+    const problem = answerProblem(name, res.status, answer) ?? check?.(answer as R) ?? null;
+    if (problem !== null) throw this.unusable(res, `the server's answer to ${route} does not follow the protocol (${problem})`);
+    return answer as R;
   }
 
   prelogin(req: T.PreloginRequest): Promise<T.PreloginResponse> {
@@ -648,9 +664,12 @@ export class ApiClient {
   async missingBlobs(workspaceId: string, ids: string[]): Promise<string[]> {
     const missing: string[] = [];
     for (let i = 0; i < ids.length; i += LIMITS.maxIdsPerRequest) {
-      const res = await this.json<T.MissingBlobsResponse>('missingBlobs', {
-        params: { workspaceId },
-        json: { ids: ids.slice(i, i + LIMITS.maxIdsPerRequest) },
+      const asked = ids.slice(i, i + LIMITS.maxIdsPerRequest);
+      // only ids it was asked about (docs/protocol.md §7.2)
+      const res = await this.json<T.MissingBlobsResponse>('missingBlobs', { params: { workspaceId }, json: { ids: asked } }, (answer) => {
+        const known = new Set(asked);
+        const stray = answer.missing.findIndex((id) => !known.has(id));
+        return stray === -1 ? null : `missing[${stray}]: names a blob id that was not asked about`;
       });
       missing.push(...res.missing);
     }

@@ -38,3 +38,24 @@ export type SessionEnded = (typeof SESSION_ENDED)[number];
 export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERROR_STATUS, value);
 }
+
+/**
+ * The response schema of an error (protocol ErrorBody), the one every route declares: fastify's
+ * serializer drops what a response schema does not name, so each optional field is listed here.
+ */
+export const ERROR_BODY_SCHEMA = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        head: { type: ['string', 'null'] },
+        sessionEnded: { type: 'string', enum: SESSION_ENDED },
+      },
+    },
+  },
+} as const;

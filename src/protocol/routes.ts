@@ -68,6 +68,11 @@ export function routePath(name: RouteName, params: Record<string, string> = {}):
   });
 }
 
+/** The name of the client's validator for a route's JSON answer with that status (answer-check.ts). */
+export function answerValidatorName(route: RouteName, status: number): string {
+  return `${route}_${status}`;
+}
+
 /** The only routes an access token may call, all scoped to the token's workspace. */
 export const ACCESS_TOKEN_ROUTES: readonly RouteName[] = [
   'getWorkspace',

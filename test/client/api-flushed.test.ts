@@ -9,13 +9,26 @@ import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/client/api.js';
 
+// a workspace as the protocol has it (the client checks an answer's shape, protocol/answer-check.ts)
+const WORKSPACE = JSON.stringify({
+  id: 'a'.repeat(32),
+  teamId: 'b'.repeat(32),
+  encryptedName: 'x',
+  head: null,
+  keys: [],
+  createdAt: '2026-01-02T03:04:05.678Z',
+  updatedAt: '2026-01-02T03:04:05.678Z',
+  size: 0,
+});
+
 // Prints the port, then, for each request, the time it arrived; answers after 50 ms.
 const SERVER = `
+const WORKSPACE = ${JSON.stringify(WORKSPACE)};
 const http = require('node:http');
 const srv = http.createServer((req, res) => {
   process.stdout.write('arrived ' + Date.now() + '\\n');
   req.resume();
-  setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end('{"id":"w","head":null}'); }, 50);
+  setTimeout(() => { res.setHeader('content-type', 'application/json'); res.end(WORKSPACE); }, 50);
 });
 srv.listen(0, '127.0.0.1', () => process.stdout.write('port ' + srv.address().port + '\\n'));
 `;
@@ -38,7 +51,7 @@ describe('ApiClient.flushed', () => {
     const port = Number(/port (\d+)/.exec(out)![1]);
     const api = new ApiClient({ baseUrl: `http://127.0.0.1:${port}` });
     try {
-      const answer = api.getWorkspace('w');
+      const answer = api.getWorkspace('a'.repeat(32));
       await api.flushed();
       const blockedAt = Date.now();
       block(400);

@@ -196,7 +196,7 @@ describe("your own fingerprint comes from your keys, not the server's copy", () 
     }
   }, 60_000);
 
-  it('a signup reply naming another account (email, user id, a malformed id): exit 7, nothing stored', async () => {
+  it('a signup reply naming another account (email, user id): exit 7; a malformed id: bad_response (exit 1); nothing stored', async () => {
     let change: ((user: { id: string; email: string }) => void) | null = null;
     const proxy = await startRecordingProxy(server.url, (method, url, body) => {
       if (method !== 'POST' || (url !== '/v1/auth/signup' && url !== '/v1/auth/login') || change === null) return null;
@@ -212,20 +212,27 @@ describe("your own fingerprint comes from your keys, not the server's copy", () 
         ['malformed', (u) => (u.id = '../../x')],
       ];
       for (const [what, rewrite] of cases) {
+        // an id that is no id is not of the protocol's form: refused with the answer, before use
+        const malformed = what === 'malformed';
         for (const extra of [[], ['--json']]) {
           const dave = machine(proxy.url);
           const email = `dave-${what}${extra.length}@example.com`;
           change = rewrite;
           const res = await dave.run(['signup', '--email', email, '--password-stdin', ...extra], { input: `${PASSWORD}\n` });
-          expect(res.code, `${what}: ${res.stderr}`).toBe(7);
+          expect(res.code, `${what}: ${res.stderr}`).toBe(malformed ? 1 : 7);
           expect(res.stdout).toBe('');
-          if (extra.length > 0) expect(json(res.stderr).error).toMatchObject({ code: 'integrity', message: expect.stringContaining(`names another account than ${email}`) });
+          if (malformed) {
+            const said = "the server's answer to POST /v1/auth/signup does not follow the protocol (user.id: must match ^[0-9a-f]{32}$)";
+            if (extra.length > 0) expect(json(res.stderr).error).toMatchObject({ code: 'bad_response', message: said });
+            else expect(res.stderr.split('\n')[0]).toBe(`error: ${said}`);
+            expect(res.stderr).not.toContain('../../x');
+          } else if (extra.length > 0) expect(json(res.stderr).error).toMatchObject({ code: 'integrity', message: expect.stringContaining(`names another account than ${email}`) });
           else expect(res.stderr).toMatch(new RegExp(`^error: the server's reply names another account than ${email} \\(.*\\)\nhint: the account was created, but nothing was stored on this machine`));
           expect(res.stderr).not.toContain('mallory');
           expect(existsSync(path.join(dave.configDir, 'sessions', 'default.json'))).toBe(false);
           // the account was made as asked: a login through the same proxy, its reply rewritten, is refused too
           const login = await dave.run(['login', '--email', email, '--password-stdin', '--json'], { input: `${PASSWORD}\n` });
-          expect(login.code, login.stderr).toBe(7);
+          expect(login.code, login.stderr).toBe(malformed ? 1 : 7);
           expect(existsSync(path.join(dave.configDir, 'sessions', 'default.json'))).toBe(false);
           // and one answered as it is works
           change = null;

@@ -9,7 +9,7 @@ import { fromB64 } from '../../protocol/encoding.js';
 import { ROUTES } from '../../protocol/routes.js';
 import type * as T from '../../protocol/types.js';
 import type { NewSession, UserRecord } from '../../storage/store.js';
-import { accountSchemas } from '../account-schemas.js';
+import { accountSchemas } from '../../protocol/account-schemas.js';
 import { clientLabel } from '../client-label.js';
 import type { ServerContext } from '../context.js';
 import { normalizeEmail } from '../email.js';

@@ -11,7 +11,7 @@ import { clientLabel } from '../client-label.js';
 import { ApiError, badRequest, unauthorized } from '../errors.js';
 import { getAuth } from '../plugins/auth.js';
 import { rateLimited, bodyEmail } from '../rate-limits.js';
-import { schemas } from '../schemas.js';
+import { schemas } from '../../protocol/schemas.js';
 import { fakeSalt, hashesEqual, newSessionId, newSessionToken, sha256 } from '../tokens.js';
 import { accountView } from '../views.js';
 import { sendActivation } from '../teams/verification.js';

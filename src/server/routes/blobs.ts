@@ -7,7 +7,7 @@ import type { ServerContext } from '../context.js';
 import { badRequest, notFound } from '../errors.js';
 import { framedLength, frameStream } from '../frame-stream.js';
 import type { WorkspaceGuard } from '../plugins/auth.js';
-import { schemas } from '../schemas.js';
+import { schemas } from '../../protocol/schemas.js';
 
 type Params = { workspaceId: string };
 

@@ -8,7 +8,7 @@ import { PROTOCOL_REVISION } from '../../protocol/revision.js';
 import { ROUTES } from '../../protocol/routes.js';
 import { storageUnavailableReason } from '../../storage/unavailable.js';
 import type { ServerContext } from '../context.js';
-import { schemas } from '../schemas.js';
+import { schemas } from '../../protocol/schemas.js';
 import { storageUnavailableMessage } from '../plugins/errors.js';
 import { SCHEMA_NEWER_REASON } from '../schema-guard.js';
 

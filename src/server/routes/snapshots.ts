@@ -7,7 +7,7 @@ import { LIMITS } from '../../protocol/types.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, notFound } from '../errors.js';
 import { getTokenAuth, type WorkspaceGuard } from '../plugins/auth.js';
-import { schemas } from '../schemas.js';
+import { schemas } from '../../protocol/schemas.js';
 import { sha256Hex } from '../tokens.js';
 import { snapshotView } from '../views.js';
 import { decodeSnapshotUpload, encodeSnapshotFrames, SnapshotFrameError, SNAPSHOT_FRAMES_TYPE, type SnapshotUpload } from '../../protocol/snapshot-frames.js';

@@ -19,7 +19,7 @@ import { codeHash, INVITE_CODE_TTL_MS, newCode, normalizeCode } from '../teams/c
 import { mailFailure } from '../mail/mailer.js';
 import { invitationMail } from '../teams/mail.js';
 import { isPrintableLine } from '../../protocol/text.js';
-import { teamSchemas } from '../teams/schemas.js';
+import { teamSchemas } from '../../protocol/team-schemas.js';
 import { MAIL_NOT_SENT, resendActivation } from '../teams/verification.js';
 
 type Standing = TeamRole | 'accepted';

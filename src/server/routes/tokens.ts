@@ -12,7 +12,7 @@ import type { AccessTokenRecord, FormerAccessTokenRecord } from '../../storage/s
 import type { ServerContext } from '../context.js';
 import { ApiError, badRequest, notFound, unauthorized } from '../errors.js';
 import { getAuth, ROLES_FOR, type WorkspaceGuard } from '../plugins/auth.js';
-import { tokenSchemas } from '../token-schemas.js';
+import { tokenSchemas } from '../../protocol/token-schemas.js';
 import { tokenKeyEpoch } from '../access-tokens.js';
 
 /** the farthest expiry a token may get; a CI secret that never expires must say `null` explicitly */

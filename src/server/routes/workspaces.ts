@@ -6,7 +6,7 @@ import type { ServerContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { getAuth, getTokenAuth, rotationPending, type WorkspaceGuard } from '../plugins/auth.js';
 import { formerTokenSignerView, tokenSignerView } from './tokens.js';
-import { schemas } from '../schemas.js';
+import { schemas } from '../../protocol/schemas.js';
 import { workspaceView } from '../views.js';
 
 type Params = { workspaceId: string };

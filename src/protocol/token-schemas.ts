@@ -1,14 +1,6 @@
 /** JSON schemas of the access-token routes (docs/protocol.md §3.19–3.21), in the style of schemas.ts. */
-import { ID_PATTERN } from '../protocol/types.js';
 import { ERROR_BODY_SCHEMA } from './errors.js';
-
-const B64URL = '^[A-Za-z0-9_-]*$';
-const id = { type: 'string', pattern: ID_PATTERN } as const;
-const b64_32 = { type: 'string', pattern: '^[A-Za-z0-9_-]{43}$' } as const;
-const b64_64 = { type: 'string', pattern: '^[A-Za-z0-9_-]{86}$' } as const;
-const epoch = { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 } as const;
-const scope = { type: 'string', enum: ['read', 'write'] } as const;
-const nullableTime = { type: ['string', 'null'] } as const;
+import { B64URL, b64_32, b64_64, boolean, epoch, id, text, time, timeOrNull, tokenScope as scope } from './schema-parts.js';
 
 export const MAX_TOKEN_NAME_CHARS = 100;
 
@@ -17,22 +9,23 @@ const errors = { 400: errorBody, 401: errorBody, 403: errorBody, 404: errorBody,
 
 export const tokenInfo = {
   type: 'object',
-  required: ['id', 'workspaceId', 'name', 'scope', 'createdBy', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt', 'keyEpoch'],
+  // keyEpoch: absent from servers before it was added
+  required: ['id', 'workspaceId', 'name', 'scope', 'createdBy', 'createdAt', 'lastUsedAt', 'expiresAt', 'revokedAt'],
   properties: {
-    id: { type: 'string' },
-    workspaceId: { type: 'string' },
-    name: { type: 'string' },
-    scope: { type: 'string' },
+    id,
+    workspaceId: id,
+    name: text,
+    scope,
     createdBy: {
       type: 'object',
       required: ['userId', 'email', 'name'],
-      properties: { userId: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' } },
+      properties: { userId: id, email: text, name: text },
     },
-    createdAt: { type: 'string' },
-    lastUsedAt: nullableTime,
-    expiresAt: nullableTime,
-    revokedAt: nullableTime,
-    keyEpoch: { type: 'integer' },
+    createdAt: time,
+    lastUsedAt: timeOrNull,
+    expiresAt: timeOrNull,
+    revokedAt: timeOrNull,
+    keyEpoch: epoch,
   },
 } as const;
 
@@ -41,13 +34,13 @@ export const tokenSignerInfo = {
   type: 'object',
   required: ['id', 'name', 'scope', 'createdBy', 'publicKey', 'certificate', 'revoked'],
   properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    scope: { type: 'string' },
-    createdBy: { type: 'string' },
-    publicKey: { type: 'string' },
-    certificate: { type: 'string' },
-    revoked: { type: 'boolean' },
+    id,
+    name: text,
+    scope,
+    createdBy: id,
+    publicKey: b64_32,
+    certificate: b64_64,
+    revoked: boolean,
   },
 } as const;
 

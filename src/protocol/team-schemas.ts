@@ -1,13 +1,10 @@
 /** JSON schemas of the team routes (docs/protocol.md §3.30–3.38), in the style of schemas.ts. */
-import { ID_PATTERN, LIMITS } from '../../protocol/types.js';
-import { ERROR_BODY_SCHEMA } from '../errors.js';
+import { LIMITS } from './types.js';
+import { ERROR_BODY_SCHEMA } from './errors.js';
+import { b64_32, boolean, count, epoch, id, smallCiphertext as sealed, teamRole, text, time } from './schema-parts.js';
 
-const B64URL = '^[A-Za-z0-9_-]*$';
-const id = { type: 'string', pattern: ID_PATTERN } as const;
-const epoch = { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 } as const;
-const sealed = { type: 'string', pattern: B64URL, minLength: 1, maxLength: 4096 } as const;
-const str = { type: 'string' } as const;
 const code = { type: 'string', minLength: 1, maxLength: 64 } as const;
+const invitedRole = { type: 'string', enum: ['admin', 'member'] } as const;
 export const MAX_TEAM_NAME_CHARS = 100;
 export const MAX_INVITES_PER_REQUEST = 100;
 
@@ -46,10 +43,12 @@ const rotateBody = {
   },
 } as const;
 
+const invitationInfo = { email: text, role: invitedRole, createdAt: time, expiresAt: time } as const;
+
 const teamSummary = {
   type: 'object',
   required: ['id', 'name', 'personal', 'epoch', 'rotationPending'],
-  properties: { id: str, name: str, personal: { type: 'boolean' }, epoch: { type: 'integer' }, rotationPending: { type: 'boolean' } },
+  properties: { id, name: text, personal: boolean, epoch, rotationPending: boolean },
 } as const;
 
 export const teamSchemas = {
@@ -76,14 +75,14 @@ export const teamSchemas = {
               type: 'object',
               required: ['userId', 'email', 'name', 'x25519PublicKey', 'ed25519PublicKey', 'role', 'status', 'joinedAt'],
               properties: {
-                userId: str,
-                email: str,
-                name: str,
-                x25519PublicKey: str,
-                ed25519PublicKey: str,
-                role: str,
-                status: str,
-                joinedAt: str,
+                userId: id,
+                email: text,
+                name: text,
+                x25519PublicKey: b64_32,
+                ed25519PublicKey: b64_32,
+                role: teamRole,
+                status: { type: 'string', enum: ['confirmed', 'accepted'] },
+                joinedAt: time,
               },
             },
           },
@@ -92,7 +91,7 @@ export const teamSchemas = {
             items: {
               type: 'object',
               required: ['email', 'role', 'createdAt', 'expiresAt'],
-              properties: { email: str, role: str, createdAt: str, expiresAt: str },
+              properties: invitationInfo,
             },
           },
         },
@@ -108,7 +107,7 @@ export const teamSchemas = {
       required: ['emails', 'role'],
       properties: {
         emails: { type: 'array', minItems: 1, maxItems: MAX_INVITES_PER_REQUEST, items: { type: 'string', maxLength: LIMITS.maxEmailChars + 16 } },
-        role: { type: 'string', enum: ['admin', 'member'] },
+        role: invitedRole,
       },
     },
     response: {
@@ -116,8 +115,8 @@ export const teamSchemas = {
         type: 'object',
         required: ['invited', 'failed'],
         properties: {
-          invited: { type: 'array', items: { type: 'object', required: ['email', 'expiresAt'], properties: { email: str, expiresAt: str } } },
-          failed: { type: 'array', items: { type: 'object', required: ['email', 'reason'], properties: { email: str, reason: str } } },
+          invited: { type: 'array', items: { type: 'object', required: ['email', 'expiresAt'], properties: { email: text, expiresAt: time } } },
+          failed: { type: 'array', items: { type: 'object', required: ['email', 'reason'], properties: { email: text, reason: text } } },
         },
       },
       ...errors,
@@ -127,14 +126,14 @@ export const teamSchemas = {
     params: teamParams,
     body: { type: 'object', additionalProperties: false, required: ['email'], properties: { email: { type: 'string', maxLength: LIMITS.maxEmailChars + 16 } } },
     response: {
-      200: { type: 'object', required: ['email', 'role', 'createdAt', 'expiresAt'], properties: { email: str, role: str, createdAt: str, expiresAt: str } },
+      200: { type: 'object', required: ['email', 'role', 'createdAt', 'expiresAt'], properties: invitationInfo },
       ...errors,
     },
   },
   acceptInvitation: {
     body: { type: 'object', additionalProperties: false, required: ['code'], properties: { code } },
     response: {
-      200: { type: 'object', required: ['teamId', 'teamName', 'role'], properties: { teamId: str, teamName: str, role: str } },
+      200: { type: 'object', required: ['teamId', 'teamName', 'role'], properties: { teamId: id, teamName: text, role: teamRole } },
       ...errors,
     },
   },
@@ -159,17 +158,17 @@ export const teamSchemas = {
     params: memberParams,
     // keys left out: the member never held one (the route checks)
     body: { ...rotateBody, required: ['epoch'] },
-    response: { 200: { type: 'object', required: ['epoch'], properties: { epoch: { type: 'integer' } } }, ...errors },
+    response: { 200: { type: 'object', required: ['epoch'], properties: { epoch } }, ...errors },
   },
   rotateTeam: {
     params: teamParams,
     body: rotateBody,
-    response: { 200: { type: 'object', required: ['epoch'], properties: { epoch: { type: 'integer' } } }, ...errors },
+    response: { 200: { type: 'object', required: ['epoch'], properties: { epoch } }, ...errors },
   },
   leaveTeam: {
     params: teamParams,
     body: { type: 'object', additionalProperties: false, properties: {} },
-    response: { 200: { type: 'object', required: ['rotationPending'], properties: { rotationPending: { type: 'boolean' } } }, ...errors },
+    response: { 200: { type: 'object', required: ['rotationPending'], properties: { rotationPending: boolean } }, ...errors },
   },
   deleteTeam: {
     params: teamParams,
@@ -178,19 +177,19 @@ export const teamSchemas = {
         type: 'object',
         required: ['teamId', 'name', 'deletedAt', 'removed'],
         properties: {
-          teamId: str,
-          name: str,
-          deletedAt: str,
+          teamId: id,
+          name: text,
+          deletedAt: time,
           removed: {
             type: 'object',
             required: ['workspaces', 'snapshots', 'blobs', 'memberships', 'accessTokens', 'invitations'],
             properties: {
-              workspaces: { type: 'integer' },
-              snapshots: { type: 'integer' },
-              blobs: { type: 'integer' },
-              memberships: { type: 'integer' },
-              accessTokens: { type: 'integer' },
-              invitations: { type: 'integer' },
+              workspaces: count,
+              snapshots: count,
+              blobs: count,
+              memberships: count,
+              accessTokens: count,
+              invitations: count,
             },
           },
         },
@@ -200,12 +199,12 @@ export const teamSchemas = {
   },
   setMemberRole: {
     params: memberParams,
-    body: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: { type: 'string', enum: ['owner', 'admin', 'member'] } } },
+    body: { type: 'object', additionalProperties: false, required: ['role'], properties: { role: teamRole } },
     response: {
       200: {
         type: 'object',
         required: ['role', 'previous'],
-        properties: { role: { type: 'string', enum: ['owner', 'admin', 'member'] }, previous: { type: 'string', enum: ['owner', 'admin', 'member'] } },
+        properties: { role: teamRole, previous: teamRole },
       },
       ...errors,
     },

@@ -2,33 +2,37 @@
  * JSON schemas for every route (docs/protocol.md §3), built from the wire types in
  * src/protocol/types.ts. Request bodies reject unknown fields; every string has a length bound.
  */
-import { HASH_ID_PATTERN, ID_PATTERN, LIMITS } from '../protocol/types.js';
+import { HASH_ID_PATTERN, LIMITS } from './types.js';
 import { tokenSignerInfo } from './token-schemas.js';
 import { ERROR_BODY_SCHEMA } from './errors.js';
-
-const B64URL = '^[A-Za-z0-9_-]*$';
-const B64URL_NONEMPTY = '^[A-Za-z0-9_-]+$';
-/** exactly 32 bytes as unpadded base64url */
-const B64_32 = '^[A-Za-z0-9_-]{43}$';
-/** exactly 16 bytes as unpadded base64url */
-const B64_16 = '^[A-Za-z0-9_-]{22}$';
-/** wrapped or sealed keys and encrypted names: small ciphertexts */
-const MAX_SMALL_CIPHERTEXT_CHARS = 4096;
-
-const id = { type: 'string', pattern: ID_PATTERN } as const;
-const hashId = { type: 'string', pattern: HASH_ID_PATTERN } as const;
-const b64_32 = { type: 'string', pattern: B64_32 } as const;
-const smallCiphertext = { type: 'string', pattern: B64URL, minLength: 1, maxLength: MAX_SMALL_CIPHERTEXT_CHARS } as const;
-const email = { type: 'string', minLength: 3, maxLength: LIMITS.maxEmailChars + 16 } as const;
-const clientLabel = { type: 'string', maxLength: 200 } as const;
-const isoTime = { type: 'string' } as const;
-const epoch = { type: 'integer', minimum: 1, maximum: 2 ** 31 - 1 } as const;
-const idList = { type: 'array', maxItems: LIMITS.maxIdsPerRequest, items: hashId } as const;
+import {
+  B64_16,
+  B64URL_NONEMPTY,
+  b64_32,
+  boolean,
+  ciphertext,
+  clientLabel,
+  count,
+  email,
+  epoch,
+  hashId,
+  id,
+  idList,
+  sealedKeys,
+  sessionToken,
+  smallCiphertext,
+  teamRole,
+  text,
+  time,
+  tokenScope,
+  wrappedKeys,
+} from './schema-parts.js';
 
 /** Weakest parameters the server accepts at signup (the client has its own floor too). */
 export const MIN_KDF = { memoryKiB: 65536, iterations: 3 } as const;
 
-const kdf = {
+/** Argon2id parameters as a client sends them (signup, password change, recovery) */
+export const kdf = {
   type: 'object',
   additionalProperties: false,
   required: ['alg', 'memoryKiB', 'iterations', 'parallelism', 'salt'],
@@ -65,35 +69,51 @@ const errorBody = ERROR_BODY_SCHEMA;
 
 // responses
 
-const sessionInfo = {
+export const sessionInfo = {
   type: 'object',
   required: ['token', 'id', 'expiresAt'],
-  properties: { token: { type: 'string' }, id: { type: 'string' }, expiresAt: isoTime },
+  properties: { token: sessionToken, id, expiresAt: time },
+} as const;
+
+/**
+ * Argon2id parameters as answered (prelogin, account show): their shape only. Whether they are
+ * strong enough is the client's check (crypto.md §3.1, `weak_kdf`), not a malformed answer.
+ */
+export const kdfAnswer = {
+  type: 'object',
+  required: ['alg', 'memoryKiB', 'iterations', 'parallelism', 'salt'],
+  properties: { alg: text, memoryKiB: count, iterations: count, parallelism: count, salt: { type: 'string', pattern: B64_16 } },
+} as const;
+
+export const accountKeysAnswer = {
+  type: 'object',
+  required: accountKeys.required,
+  properties: {
+    wrappedAccountKey: ciphertext,
+    x25519PublicKey: b64_32,
+    ed25519PublicKey: b64_32,
+    wrappedX25519Secret: ciphertext,
+    wrappedEd25519Secret: ciphertext,
+  },
 } as const;
 
 const teamInfo = {
   type: 'object',
   required: ['id', 'name', 'personal', 'role', 'epoch', 'sealedKeys'],
   properties: {
-    id: { type: 'string' },
-    name: { type: 'string' },
-    personal: { type: 'boolean' },
-    role: { type: 'string' },
-    epoch: { type: 'integer' },
-    confirmed: { type: 'boolean' },
-    rotationPending: { type: 'boolean' },
-    sealedKeys: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['epoch', 'sealedKey'],
-        properties: { epoch: { type: 'integer' }, sealedKey: { type: 'string' } },
-      },
-    },
+    id,
+    name: text,
+    personal: boolean,
+    role: teamRole,
+    epoch,
+    confirmed: boolean,
+    rotationPending: boolean,
+    sealedKeys,
   },
 } as const;
 
-const accountResponse = {
+/** signup, login, me and recover/finish (docs/protocol.md §3.6) */
+export const accountResponse = {
   type: 'object',
   required: ['user', 'keys', 'teams'],
   properties: {
@@ -101,19 +121,9 @@ const accountResponse = {
     user: {
       type: 'object',
       required: ['id', 'email', 'name', 'createdAt'],
-      properties: { id: { type: 'string' }, email: { type: 'string' }, name: { type: 'string' }, createdAt: isoTime },
+      properties: { id, email: text, name: text, createdAt: time },
     },
-    keys: {
-      type: 'object',
-      required: accountKeys.required,
-      properties: {
-        wrappedAccountKey: { type: 'string' },
-        x25519PublicKey: { type: 'string' },
-        ed25519PublicKey: { type: 'string' },
-        wrappedX25519Secret: { type: 'string' },
-        wrappedEd25519Secret: { type: 'string' },
-      },
-    },
+    keys: accountKeysAnswer,
     teams: { type: 'array', items: teamInfo },
   },
 } as const;
@@ -122,38 +132,24 @@ const workspaceInfo = {
   type: 'object',
   required: ['id', 'teamId', 'encryptedName', 'head', 'keys', 'createdAt', 'updatedAt', 'size'],
   properties: {
-    id: { type: 'string' },
-    teamId: { type: 'string' },
-    encryptedName: { type: 'string' },
-    head: { type: ['string', 'null'] },
-    keys: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['epoch', 'wrappedKey'],
-        properties: { epoch: { type: 'integer' }, wrappedKey: { type: 'string' } },
-      },
-    },
-    createdAt: isoTime,
-    updatedAt: isoTime,
-    size: { type: 'integer' },
+    id,
+    teamId: id,
+    encryptedName: ciphertext,
+    head: { type: ['string', 'null'], pattern: HASH_ID_PATTERN },
+    keys: wrappedKeys,
+    createdAt: time,
+    updatedAt: time,
+    size: count,
     // only for access-token callers (see WorkspaceInfo.tokenKeys)
-    tokenKeys: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['epoch', 'wrappedKey'],
-        properties: { epoch: { type: 'integer' }, wrappedKey: { type: 'string' } },
-      },
-    },
-    tokenScope: { type: 'string', enum: ['read', 'write'] },
+    tokenKeys: wrappedKeys,
+    tokenScope,
   },
 } as const;
 
 const snapshotInfo = {
   type: 'object',
   required: ['id', 'parent', 'createdAt', 'data'],
-  properties: { id: { type: 'string' }, parent: { type: ['string', 'null'] }, createdAt: isoTime, data: { type: 'string' } },
+  properties: { id: hashId, parent: { type: ['string', 'null'], pattern: HASH_ID_PATTERN }, createdAt: time, data: { type: 'string', pattern: B64URL_NONEMPTY } },
 } as const;
 
 const errors = { 400: errorBody, 401: errorBody, 404: errorBody, 409: errorBody, 413: errorBody } as const;
@@ -171,11 +167,11 @@ const emptyBody = { type: 'object', additionalProperties: false, properties: {} 
 
 export const schemas = {
   healthz: {
-    response: { 200: { type: 'object', required: ['ok', 'protocol'], properties: { ok: { type: 'boolean' }, protocol: { type: 'integer' } } } },
+    response: { 200: { type: 'object', required: ['ok', 'protocol'], properties: { ok: boolean, protocol: count } } },
   },
   prelogin: {
     body: { type: 'object', additionalProperties: false, required: ['email'], properties: { email } },
-    response: { 200: { type: 'object', required: ['kdf'], properties: { kdf } }, ...errors },
+    response: { 200: { type: 'object', required: ['kdf'], properties: { kdf: kdfAnswer } }, ...errors },
   },
   signup: {
     body: {
@@ -199,7 +195,7 @@ export const schemas = {
       },
     },
     response: {
-      200: { ...accountResponse, properties: { ...accountResponse.properties, activationMailSent: { type: 'boolean' } } },
+      200: { ...accountResponse, properties: { ...accountResponse.properties, activationMailSent: boolean } },
       ...errors,
     },
   },
@@ -248,14 +244,7 @@ export const schemas = {
             items: {
               type: 'object',
               required: ['userId', 'email', 'name', 'x25519PublicKey', 'ed25519PublicKey'],
-              properties: {
-                userId: { type: 'string' },
-                email: { type: 'string' },
-                name: { type: 'string' },
-                x25519PublicKey: { type: 'string' },
-                ed25519PublicKey: { type: 'string' },
-                untilEpoch: { type: 'integer' },
-              },
+              properties: { userId: id, email: text, name: text, x25519PublicKey: b64_32, ed25519PublicKey: b64_32, untilEpoch: epoch },
             },
           },
           tokens: { type: 'array', items: tokenSignerInfo },
@@ -268,14 +257,14 @@ export const schemas = {
     params: workspaceParams,
     body: { type: 'object', additionalProperties: false, required: ['ids'], properties: { ids: idList } },
     response: {
-      200: { type: 'object', required: ['missing'], properties: { missing: { type: 'array', items: { type: 'string' } } } },
+      200: { type: 'object', required: ['missing'], properties: { missing: { type: 'array', maxItems: LIMITS.maxIdsPerRequest, items: hashId } } },
       ...errors,
     },
   },
   /** body: application/octet-stream frames, checked by decodeFrames */
   uploadBlobs: {
     params: workspaceParams,
-    response: { 200: { type: 'object', required: ['stored'], properties: { stored: { type: 'integer' } } }, ...errors },
+    response: { 200: { type: 'object', required: ['stored'], properties: { stored: count } }, ...errors },
   },
   /** answer: application/octet-stream frames, so no JSON response schema for 200 */
   fetchBlobs: {
@@ -310,7 +299,7 @@ export const schemas = {
         'application/octet-stream': { schema: {} },
       },
     },
-    response: { 200: { type: 'object', required: ['head'], properties: { head: { type: 'string' } } }, ...errors },
+    response: { 200: { type: 'object', required: ['head'], properties: { head: hashId } }, ...errors },
   },
   listSnapshots: {
     params: workspaceParams,
