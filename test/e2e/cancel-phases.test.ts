@@ -185,6 +185,17 @@ describe('Ctrl-C at every phase of a folder-writing command', () => {
       expectCancelled(res, bDir);
       expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a2');
     }, 90_000);
+    it('a hangup as the last file is staged, before anything is restored: exit 130, the decrypted staged files removed', async () => {
+      const { aDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+      const first = await headOf(a, aDir);
+      writeFileSync(path.join(aDir, 'a.json'), 'a2');
+      await push(a, aDir, 'two');
+      const hold = heldMoment({ on: 'staging' });
+      const res = await interrupt(a, ['restore', first, '--yes'], aDir, hold.reached, hold.release, { env: hold.env, signal: 'SIGHUP' });
+      expectCancelled(res, aDir);
+      expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('a2');
+      expect(await changesOf(a, aDir)).toEqual([]);
+    }, 90_000);
   });
 
   describe('pull', () => {
@@ -224,6 +235,20 @@ describe('Ctrl-C at every phase of a folder-writing command', () => {
       expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a1');
       expect(await changesOf(b, bDir)).toEqual([]);
     }, 90_000);
+
+    for (const signals of [['SIGHUP'], ['SIGINT', 'SIGINT']] as NodeJS.Signals[][]) {
+      it(`${signals.join(' then ')} as the last file is staged, before anything is applied: exit 130, the decrypted staged files removed`, async () => {
+        const { aDir, bDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+        writeFileSync(path.join(aDir, 'a.json'), 'a2');
+        await push(a, aDir, 'two');
+        const hold = heldMoment({ on: 'staging' });
+        const res = await interrupt(b, ['pull'], bDir, hold.reached, hold.release, { env: hold.env, signals });
+        // no staging folder left: what was decrypted is gone (stateLeft)
+        expectCancelled(res, bDir);
+        expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a1');
+        expect(await changesOf(b, bDir)).toEqual([]);
+      }, 90_000);
+    }
 
     for (const signals of [['SIGINT', 'SIGINT'], ['SIGINT', 'SIGHUP'], ['SIGHUP']] as NodeJS.Signals[][]) {
       it(`${signals.join(' then ')} while it applies the changes, heard once they are done: the pull stands, exit 0, never a silent 130`, async () => {

@@ -16,7 +16,7 @@ import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writ
 import { claimFolder, lockFolder, refuseBusyFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { lstatOrNull } from '../local/files.js';
-import { applyStaged, matchesSeen, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, stagingDir, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
+import { applyStaged, matchesSeen, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles, type Staged } from '../local/materialize.js';
 import { comparePaths } from '../../sync/paths.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
@@ -235,14 +235,15 @@ async function pullInto(
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     // The point of no return: a Ctrl-C heard by now cancels; from here the pull applies
     // everything and records it, whatever comes (docs: EXIT STATUS 130).
-    await commitOrDropStaged(ctx, folder.root, LATE_CTRL_C.pull);
+    await commitOrDropStaged(ctx, staged, LATE_CTRL_C.pull);
     ctx.progress.update('Applying');
     const copied = copyAside(folder.root, asides);
     const scanned = seenIn(local.files);
     let applied: ReturnType<typeof applyStaged>;
     try {
       applied = applyStaged(folder.root, {
-        staged,
+        staged: staged.files,
+        drop: staged.drop,
         deletes,
         chmods,
         seen: scanned,
@@ -306,13 +307,14 @@ async function pullInto(
 
 /**
  * For a pull or in-place restore with its files staged: ClientContext.committing, the staged
- * (decrypted) files removed if that cancels.
+ * (decrypted) files removed if that cancels. They stay listed for removal at exit meanwhile:
+ * a hangup or a second Ctrl-C heard while it waits ends the process, and they go then.
  */
-export async function commitOrDropStaged(ctx: ClientContext, root: string, lateNote: LateNotes): Promise<void> {
+export async function commitOrDropStaged(ctx: ClientContext, staged: Staged, lateNote: LateNotes): Promise<void> {
   try {
     await ctx.committing?.(lateNote);
   } catch (err) {
-    rmSync(stagingDir(root), { recursive: true, force: true });
+    staged.drop();
     throw err;
   }
 }
