@@ -1,7 +1,7 @@
 /** Builds the ClientContext for one CLI invocation from global options and the environment. */
 import { isIPv4 } from 'node:net';
 import os from 'node:os';
-import type { ClientContext } from '../client/context.js';
+import type { ClientContext, LateNotes } from '../client/context.js';
 import { ApiClient, checkServerUrl } from '../client/api.js';
 import { checkProfileName, configDir, DEFAULT_PROFILE, openConfig, type ConfigStore } from '../client/config.js';
 import { SecretStore } from '../client/secrets.js';
@@ -53,10 +53,12 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   const clientLabel = `insomnia-sync/${VERSION} (${os.platform()})`;
   const clients = new Map<string, ApiClient>();
   /**
-   * The command's graceful Ctrl-C, once it asked for one: `committed` is the note for a Ctrl-C
-   * heard past its point of no return (ClientContext.committing), `late` whether one was.
+   * The command's graceful Ctrl-C, once it asked for one: `committed` what to say of a Ctrl-C past
+   * its point of no return (ClientContext.committing), `late` whether one was heard, `told` whether
+   * that was said already, `done` once its work is over (close): a signal then changes nothing.
    */
-  let cancel: { controller: AbortController; off: () => void; committed?: string; late: boolean } | null = null;
+  let cancel: { controller: AbortController; off: () => void; committed?: LateNotes; late: boolean; told: boolean; done: boolean } | null = null;
+  const progress = out.progress();
   const cancelSignal = (): AbortSignal | undefined => cancel?.controller.signal;
   const serverFlag = opts.server as string | undefined;
   const serverOverride = serverFlag ?? env.INSOMNIA_SYNC_SERVER;
@@ -72,23 +74,42 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
   const cancellation = (): AbortSignal => {
     if (cancel === null) {
       const controller = new AbortController();
-      // A second Ctrl-C (or SIGTERM) ends the command at once, and a hangup (the terminal closed:
-      // nobody to tell, and writing to it may fail) at the first: either way, what the command
-      // wrote so far (a partial archive, a staging folder) is removed first, synchronously.
+      // A second Ctrl-C (or SIGTERM) ends the command at once, and a hangup (the terminal closed)
+      // at the first: what the command wrote so far (a partial archive, a staging folder) is
+      // removed first, synchronously; then one line says so (a hangup's may reach nobody), and
+      // past the point of no return what may be left: never a silent 130.
       const now = (): void => {
         takeBackAll();
+        progress.stop();
+        out.error('cancelled', cancel!.committed?.ended ?? new CancelledError().message);
         process.exit(EXIT.cancelled);
       };
-      // Past the point of no return the first one no longer cancels: the command finishes, and
-      // says so at the end (close).
       const onSignal = (): void => {
         const c = cancel!;
-        if (controller.signal.aborted || c.late) now();
-        else if (c.committed !== undefined) c.late = true;
-        else controller.abort(new CancelledError());
+        if (c.committed === undefined) {
+          if (controller.signal.aborted) now();
+          else controller.abort(new CancelledError());
+        } else if (c.done) {
+          // heard once the work was done (it ran without a break): it stands, and says so
+          c.late = true;
+        } else if (c.late) now();
+        else {
+          // past the point of no return the first one no longer cancels: said at once
+          c.late = c.told = true;
+          progress.stop();
+          out.warn(`${c.committed.finishing}; Ctrl-C again stops it at once`);
+        }
       };
-      process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', now).on('exit', takeBackAll);
-      cancel = { controller, late: false, off: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', now).off('exit', takeBackAll) };
+      // a hangup once the work is done: nobody to tell, nothing left to stop
+      const onHangup = (): void => void (cancel!.done || now());
+      process.on('SIGINT', onSignal).on('SIGTERM', onSignal).on('SIGHUP', onHangup).on('exit', takeBackAll);
+      cancel = {
+        controller,
+        late: false,
+        told: false,
+        done: false,
+        off: () => process.off('SIGINT', onSignal).off('SIGTERM', onSignal).off('SIGHUP', onHangup).off('exit', takeBackAll),
+      };
     }
     return cancel.controller.signal;
   };
@@ -111,7 +132,7 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       // a SIGTERM while a cancellable command asks something ends the question, not only the command
       signal: cancelSignal,
     }),
-    progress: out.progress(),
+    progress,
     // Argon2id in a worker thread, so the spinner keeps turning while a password is stretched.
     primitives: { ...nodePrimitives, argon2id: argon2idInWorker },
     clientLabel,
@@ -127,18 +148,20 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
       return client;
     },
     cancellation,
-    async committing(lateNote: string) {
+    async committing(notes: LateNotes) {
       const signal = cancellation();
       await heardSignals();
       signal.throwIfAborted();
-      cancel!.committed = lateNote;
+      cancel!.committed = notes;
     },
     async close() {
       if (cancel?.committed !== undefined) {
-        // a Ctrl-C sent while the last synchronous stretch ran (applying, writing the index) is
-        // heard now, so it is always told, never sometimes
+        // The work is over (done or failed). A Ctrl-C or hangup sent while its last synchronous
+        // stretch ran (applying, writing the index) is heard now: it is always told, never
+        // sometimes, and never turns what was done into a 130.
+        cancel.done = true;
         await heardSignals();
-        if (cancel.late) out.warn(cancel.committed);
+        if (cancel.late && !cancel.told) out.warn(cancel.committed.finished);
       }
       cancel?.off();
       await Promise.all([...clients.values()].map((c) => c.close()));

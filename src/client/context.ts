@@ -96,8 +96,20 @@ export interface ClientContext {
    * A cancellable command's point of no return, just before it starts changing what it cannot
    * take back (a folder's files, the remote head). Lets signals already sent be heard, throws the
    * CancelledError if one was (so a Ctrl-C before this moment always cancels); from then on a
-   * Ctrl-C no longer cancels: the command finishes, and `lateNote` is shown at its end (a second
-   * Ctrl-C still ends it at once). Opts into cancellation() if the command had not.
+   * Ctrl-C no longer cancels: the command finishes and says so (LateNotes). A second one heard
+   * before the work is done still ends it at once; one heard only once it is done (the work's
+   * last stretch runs without a break) changes nothing but the warning. Opts into
+   * cancellation() if the command had not.
    */
-  committing?(lateNote: string): Promise<void>;
+  committing?(notes: LateNotes): Promise<void>;
+}
+
+/** What a command says of a Ctrl-C that comes past its point of no return (ClientContext.committing). */
+export interface LateNotes {
+  /** a warning as soon as one is heard while the command still works: what it goes on to do */
+  finishing: string;
+  /** a warning at the end when one was heard only once the work was done */
+  finished: string;
+  /** the error when a second one (or a hangup) ends the command before its work is done: where that leaves things and what to run */
+  ended: string;
 }

@@ -21,7 +21,7 @@ const MOMENT_HOOK = path.join(ROOT, 'test/helpers/fs-moment.cjs');
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
 
 /** The bit of a signal in /proc/PID/status's pending masks. */
-const SIGNAL_BIT: Partial<Record<NodeJS.Signals, bigint>> = { SIGINT: 1n << 1n, SIGTERM: 1n << 14n };
+const SIGNAL_BIT: Partial<Record<NodeJS.Signals, bigint>> = { SIGHUP: 1n << 0n, SIGINT: 1n << 1n, SIGTERM: 1n << 14n };
 
 /** Whether `signal` sent to `pid` has been delivered (no longer pending); true once the process is gone. */
 function delivered(pid: number, signal: NodeJS.Signals): boolean {
@@ -47,11 +47,12 @@ interface Interrupted {
 }
 
 /**
- * Runs the CLI in `cwd`; once `ready()` holds, sends `signal`, waits until it is delivered, then
- * calls `release()` (lets a held request or call go on).
+ * Runs the CLI in `cwd`; once `ready()` holds, sends `signal` (or each of `signals` in turn, the
+ * next once the one before is delivered), waits until it is delivered, then calls `release()`
+ * (lets a held request or call go on).
  */
-function interrupt(m: Machine, args: string[], cwd: string, ready: () => boolean, release: () => void, opts: { env?: Record<string, string>; signal?: NodeJS.Signals } = {}): Promise<Interrupted> {
-  const signal = opts.signal ?? 'SIGINT';
+function interrupt(m: Machine, args: string[], cwd: string, ready: () => boolean, release: () => void, opts: { env?: Record<string, string>; signal?: NodeJS.Signals; signals?: NodeJS.Signals[] } = {}): Promise<Interrupted> {
+  const toSend = [...(opts.signals ?? [opts.signal ?? 'SIGINT'])];
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd,
@@ -61,16 +62,17 @@ function interrupt(m: Machine, args: string[], cwd: string, ready: () => boolean
     let stdout = '';
     let stderr = '';
     let sawReady = false;
-    let sent = false;
+    let sent: NodeJS.Signals | null = null;
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const poll = setInterval(() => {
-      if (!sawReady && ready()) {
-        sawReady = true;
-        child.kill(signal);
-        sent = true;
-      } else if (sent && delivered(child.pid!, signal)) {
-        sent = false;
+      if (!sawReady && !ready()) return;
+      sawReady = true;
+      if (sent !== null && !delivered(child.pid!, sent)) return;
+      sent = toSend.shift() ?? null;
+      if (sent !== null) child.kill(sent);
+      else {
+        clearInterval(poll);
         release();
       }
     }, 5);
@@ -183,6 +185,17 @@ describe('Ctrl-C at every phase of a folder-writing command', () => {
       expectCancelled(res, bDir);
       expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a2');
     }, 90_000);
+    it('a hangup as the last file is staged, before anything is restored: exit 130, the decrypted staged files removed', async () => {
+      const { aDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+      const first = await headOf(a, aDir);
+      writeFileSync(path.join(aDir, 'a.json'), 'a2');
+      await push(a, aDir, 'two');
+      const hold = heldMoment({ on: 'staging' });
+      const res = await interrupt(a, ['restore', first, '--yes'], aDir, hold.reached, hold.release, { env: hold.env, signal: 'SIGHUP' });
+      expectCancelled(res, aDir);
+      expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('a2');
+      expect(await changesOf(a, aDir)).toEqual([]);
+    }, 90_000);
   });
 
   describe('pull', () => {
@@ -222,6 +235,40 @@ describe('Ctrl-C at every phase of a folder-writing command', () => {
       expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a1');
       expect(await changesOf(b, bDir)).toEqual([]);
     }, 90_000);
+
+    for (const signals of [['SIGHUP'], ['SIGINT', 'SIGINT']] as NodeJS.Signals[][]) {
+      it(`${signals.join(' then ')} as the last file is staged, before anything is applied: exit 130, the decrypted staged files removed`, async () => {
+        const { aDir, bDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+        writeFileSync(path.join(aDir, 'a.json'), 'a2');
+        await push(a, aDir, 'two');
+        const hold = heldMoment({ on: 'staging' });
+        const res = await interrupt(b, ['pull'], bDir, hold.reached, hold.release, { env: hold.env, signals });
+        // no staging folder left: what was decrypted is gone (stateLeft)
+        expectCancelled(res, bDir);
+        expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a1');
+        expect(await changesOf(b, bDir)).toEqual([]);
+      }, 90_000);
+    }
+
+    for (const signals of [['SIGINT', 'SIGINT'], ['SIGINT', 'SIGHUP'], ['SIGHUP']] as NodeJS.Signals[][]) {
+      it(`${signals.join(' then ')} while it applies the changes, heard once they are done: the pull stands, exit 0, never a silent 130`, async () => {
+        const { aDir, bDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
+        writeFileSync(path.join(aDir, 'a.json'), 'a2');
+        writeFileSync(path.join(aDir, 'b.json'), 'b2');
+        await push(a, aDir, 'two');
+        const hold = heldMoment({ on: 'placed', name: 'a.json' });
+        const res = await interrupt(b, ['pull'], bDir, hold.reached, hold.release, { env: hold.env, signals });
+        expect(res.sawReady).toBe(true);
+        expect(res.code, res.stderr).toBe(0);
+        if (signals[0] === 'SIGINT') expect(res.stderr).toMatch(/^warning: Ctrl-C came as pull was applying the changes: it went on to the end/m);
+        expect(res.stderr).not.toMatch(/^error:/m);
+        expect(stateLeft(bDir)).toEqual([]);
+        expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a2');
+        expect(readFileSync(path.join(bDir, 'b.json'), 'utf8')).toBe('b2');
+        expect(await changesOf(b, bDir)).toEqual([]);
+        expect(json((await b.run(['pull', '--json'], { cwd: bDir })).stdout).upToDate).toBe(true);
+      }, 90_000);
+    }
 
     it('Ctrl-C while it applies the changes: it finishes them, records the sync, says the Ctrl-C came too late, exit 0', async () => {
       const { aDir, bDir } = await pair({ 'a.json': 'a1', 'b.json': 'b1' });
@@ -294,6 +341,33 @@ describe('Ctrl-C at every phase of a folder-writing command', () => {
       expect(await changesOf(b, bDir)).toEqual([]);
       const pulled = await a.run(['pull'], { cwd: aDir });
       expect(pulled.code, pulled.stderr).toBe(0);
+      expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('a2');
+    }, 90_000);
+    it('two Ctrl-C once the snapshot is sent: the first says it waits, the second ends it (exit 130) saying it may have been pushed; pull then push converge', async () => {
+      const { aDir, bDir } = await pair({ 'a.json': 'a1' });
+      writeFileSync(path.join(bDir, 'a.json'), 'a2');
+      const ready = holdRequest((method, url) => method === 'POST' && /\/snapshots(\?|$)/.test(url));
+      const answered = proxy.responses.length;
+      // held until the command has ended: the second Ctrl-C ends it while the snapshot is in flight
+      const res = await interrupt(b, ['push'], bDir, ready, () => {}, { signals: ['SIGINT', 'SIGINT'] });
+      releaseHeld();
+      expect(res.sawReady).toBe(true);
+      expect({ code: res.code, signal: res.signal }, res.stderr).toEqual({ code: 130, signal: null });
+      expect(res.stderr).toMatch(/^warning: Ctrl-C came after push had sent its snapshot: it waits for the answer .*; Ctrl-C again/m);
+      expect(res.stderr).toMatch(/^error: cancelled after push had sent its snapshot: it may have been pushed; run `insomnia-sync pull`/m);
+      expect(stateLeft(bDir)).toEqual([]);
+      // the snapshot reaches the server after all: the head moved, the index does not say so
+      while (!proxy.responses.slice(answered).some((r) => r.method === 'POST' && r.status < 300)) await new Promise((r) => setTimeout(r, 5));
+      const pulled = await b.run(['pull', '--json'], { cwd: bDir });
+      expect(pulled.code, pulled.stderr).toBe(0);
+      expect(json(pulled.stdout).conflicts).toEqual([]);
+      expect(readFileSync(path.join(bDir, 'a.json'), 'utf8')).toBe('a2');
+      expect(await changesOf(b, bDir)).toEqual([]);
+      const again = await b.run(['push', '--json'], { cwd: bDir });
+      expect(again.code, again.stderr).toBe(0);
+      expect(json(again.stdout).upToDate).toBe(true);
+      const fromA = await a.run(['pull'], { cwd: aDir });
+      expect(fromA.code, fromA.stderr).toBe(0);
       expect(readFileSync(path.join(aDir, 'a.json'), 'utf8')).toBe('a2');
     }, 90_000);
   });

@@ -84,14 +84,32 @@ export interface RemoteFiles {
   commit?: () => Promise<void>;
 }
 
+/** The files a pull or in-place restore staged, decrypted, for applyStaged. */
+export interface Staged {
+  files: StagedFile[];
+  /**
+   * Removes the staging folder (what is left of it) and stops listing it for removal at exit:
+   * until then a second Ctrl-C or a hangup (take-back.ts) still removes it. applyStaged calls it
+   * when done (ApplyPlan.drop), a caller that stops before (cancelled at its point of no return)
+   * itself.
+   */
+  drop(): void;
+}
+
 /** Downloads and stages every planned file; throws IntegrityFailure before anything is renamed. */
-export async function stageRemoteFiles(remote: RemoteFiles): Promise<StagedFile[]> {
-  const staged: StagedFile[] = [];
-  await downloadVerified(remote, (plan, stagedPath, fd) => {
+export async function stageRemoteFiles(remote: RemoteFiles): Promise<Staged> {
+  const files: StagedFile[] = [];
+  const forget = await downloadVerified(remote, (plan, stagedPath, fd) => {
     const st = fstatSync(fd);
-    staged.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0, perm: st.mode & 0o777 });
+    files.push({ staged: stagedPath, target: plan.target, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, exec: (st.mode & 0o100) !== 0, perm: st.mode & 0o777 });
   });
-  return staged;
+  return {
+    files,
+    drop: () => {
+      rmSync(stagingDir(remote.root), { recursive: true, force: true });
+      forget();
+    },
+  };
 }
 
 /**
@@ -127,11 +145,12 @@ export async function placeRemoteFiles(remote: RemoteFiles): Promise<PlacedFile[
   // A second Ctrl-C or a hangup exits at once: what is staged or placed goes even then.
   const forget = takeBackOnExit(takeBack);
   try {
-    await downloadVerified(remote, (plan, _staged, fd) => {
+    const forgetStaging = await downloadVerified(remote, (plan, _staged, fd) => {
       // Renaming a folder leaves the ctime of the files in it as it is: the index takes it from here.
       const st = fstatSync(fd);
       placed.push({ target: plan.target, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, statMode: st.mode });
     }, stagedPathOf);
+    forgetStaging(); // takeBack, listed above, removes the staging folder too
     // cancelled while the last request finished: nothing is placed
     if (remote.commit) await remote.commit();
     else remote.signal?.throwIfAborted();
@@ -175,14 +194,15 @@ export function moveTreeInto(from: string, to: string, rel: string, moved: strin
 
 /**
  * Fetches, decrypts and checks every planned file into its own staging file, then hands it to
- * `written` while it is still open. The staging folder is removed on failure; a caller that
- * leaves files in it (a pull) removes it in applyStaged.
+ * `written` while it is still open. The staging folder is removed on failure; once all is
+ * staged it stays listed for removal at exit (a second Ctrl-C, a hangup) until the caller calls
+ * the function returned, having placed the files or removed the folder (Staged.drop).
  */
 async function downloadVerified(
   { p, api, workspaceId, keys, epoch, root, plans, progress, signal }: RemoteFiles,
   written: (plan: FetchPlan, stagedPath: string, fd: number) => void,
   stagedPathOf?: (plan: FetchPlan) => string,
-): Promise<void> {
+): Promise<() => void> {
   const dir = stagingDir(root);
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -259,10 +279,12 @@ async function downloadVerified(
     // first, soon when cancelled (its request is torn down), then the staging folder goes.
     await limiter.drain().catch(() => {});
     rmSync(dir, { recursive: true, force: true });
-    throw err;
-  } finally {
     forget();
+    throw err;
   }
+  // Still listed: the caller awaits its point of no return next, where signals already sent are
+  // heard, and one that ends the process then must find the decrypted files to remove.
+  return forget;
 }
 
 function writeAll(fd: number, data: Uint8Array): void {
@@ -291,6 +313,8 @@ export interface PlacedStat {
 
 export interface ApplyPlan {
   staged: StagedFile[];
+  /** Staged.drop, for the staging folder to stop being listed for removal at exit once removed here */
+  drop?: () => void;
   /** files to delete; each goes only while it still matches what the scan saw */
   deletes: readonly string[];
   /** files whose content stays and whose mode changes (the remote changed only that) */
@@ -339,7 +363,8 @@ export function applyStaged(root: string, plan: ApplyPlan): Applied {
     return applyAll(root, plan);
   } finally {
     // what is still staged (all of it after a failure) is decrypted data: it goes either way
-    rmSync(stagingDir(root), { recursive: true, force: true });
+    if (plan.drop) plan.drop();
+    else rmSync(stagingDir(root), { recursive: true, force: true });
   }
 }
 

@@ -239,11 +239,11 @@ async function restoreSnapshot(ctx: ClientContext, opts: RestoreOptions): Promis
   }
   const staged = await stageRemoteFiles(remoteFiles);
   // the point of no return, as pull's: a Ctrl-C heard by now cancels, a later one lets it finish
-  await commitOrDropStaged(ctx, root, LATE_CTRL_C.restore);
+  await commitOrDropStaged(ctx, staged, LATE_CTRL_C.restore);
   // Like pull: a file changed since the scan (after the confirmation, or during the download) is
   // not what you agreed to overwrite: it stays, and the snapshot's version goes beside it.
   // a copy beside a file in the way takes no name that is one with a file still to come, in any spelling
-  const applied = applyStaged(root, { staged, deletes, seen, reserved, sameName: (a, b) => sameNameThere(root, a, b, caseProbe) });
+  const applied = applyStaged(root, { staged: staged.files, drop: staged.drop, deletes, seen, reserved, sameName: (a, b) => sameNameThere(root, a, b, caseProbe) });
   ctx.progress.stop();
   const result: RestoreResult = { workspaceId, snapshot: target.id, root, written: applied.placed.size, deleted: deletes.length - applied.keptDeletes.length, leftOut: target.leftOut.map((f) => f.path) };
   const conflicts: RestoreConflict[] = [

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { planMerge, type MergeStrategy, type TreeFile } from '../../sync/merge.js';
 import type { IndexEntry } from '../../sync/index-format.js';
 import { emptyIndex } from '../../sync/index-format.js';
-import type { ClientContext } from '../context.js';
+import type { ClientContext, LateNotes } from '../context.js';
 import { ConflictError, SyncError, UsageError } from '../errors.js';
 import { fetchVerifiedChain, fetchVerifiedHead, requireEpochNotAbove } from '../history.js';
 
@@ -16,7 +16,7 @@ import { readIndexColumns, refuseInsideLinkedFolder, STATE_DIR, writeIndex, writ
 import { claimFolder, lockFolder, refuseBusyFolder } from '../local/folder-lock.js';
 import { findObstacles, obstacleError } from '../local/obstacles.js';
 import { lstatOrNull } from '../local/files.js';
-import { applyStaged, matchesSeen, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, stagingDir, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles } from '../local/materialize.js';
+import { applyStaged, matchesSeen, placeRemoteFiles, removeEmptyFoldersUpTo, seenIn, stageRemoteFiles, treeNames, type FetchPlan, type PlacedFile, type PlacedStat, type RemoteFiles, type Staged } from '../local/materialize.js';
 import { comparePaths } from '../../sync/paths.js';
 import { normalizeMode } from '../../sync/file-mode.js';
 import { isTokenSession, principalServer, resolveTokenWorkspace, type SyncPrincipal } from '../token-session.js';
@@ -80,10 +80,22 @@ export interface PullOptions {
 
 /** What a Ctrl-C past the point of no return is told (ClientContext.committing). */
 export const LATE_CTRL_C = {
-  pull: 'Ctrl-C came as pull was applying the changes: it went on to the end rather than leave the folder half-changed',
-  clone: 'Ctrl-C came as clone was moving the files into place: it went on to the end rather than leave half a folder',
-  restore: 'Ctrl-C came as restore was applying the snapshot: it went on to the end rather than leave the folder half-changed',
-} as const;
+  pull: {
+    finishing: 'Ctrl-C came as pull was applying the changes: it goes on to the end rather than leave the folder half-changed',
+    finished: 'Ctrl-C came as pull was applying the changes: it went on to the end rather than leave the folder half-changed',
+    ended: 'cancelled as pull was applying the changes: some may be applied; run `insomnia-sync pull` again',
+  },
+  clone: {
+    finishing: 'Ctrl-C came as clone was moving the files into place: it goes on to the end rather than leave half a folder',
+    finished: 'Ctrl-C came as clone was moving the files into place: it went on to the end rather than leave half a folder',
+    ended: 'cancelled as clone was moving the files into place: what it had placed is removed; run `insomnia-sync clone` again',
+  },
+  restore: {
+    finishing: 'Ctrl-C came as restore was applying the snapshot: it goes on to the end rather than leave the folder half-changed',
+    finished: 'Ctrl-C came as restore was applying the snapshot: it went on to the end rather than leave the folder half-changed',
+    ended: 'cancelled as restore was applying the snapshot: some files may be restored; run `insomnia-sync restore` again',
+  },
+} as const satisfies Record<string, LateNotes>;
 
 export async function pull(ctx: ClientContext, opts: PullOptions = {}): Promise<PullResult> {
   // Ctrl-C from here until the changes are applied stops the pull (exit 130): requests torn
@@ -223,14 +235,15 @@ async function pullInto(
     const staged = await stageRemoteFiles(remoteFiles(fetches));
     // The point of no return: a Ctrl-C heard by now cancels; from here the pull applies
     // everything and records it, whatever comes (docs: EXIT STATUS 130).
-    await commitOrDropStaged(ctx, folder.root, LATE_CTRL_C.pull);
+    await commitOrDropStaged(ctx, staged, LATE_CTRL_C.pull);
     ctx.progress.update('Applying');
     const copied = copyAside(folder.root, asides);
     const scanned = seenIn(local.files);
     let applied: ReturnType<typeof applyStaged>;
     try {
       applied = applyStaged(folder.root, {
-        staged,
+        staged: staged.files,
+        drop: staged.drop,
         deletes,
         chmods,
         seen: scanned,
@@ -294,13 +307,14 @@ async function pullInto(
 
 /**
  * For a pull or in-place restore with its files staged: ClientContext.committing, the staged
- * (decrypted) files removed if that cancels.
+ * (decrypted) files removed if that cancels. They stay listed for removal at exit meanwhile:
+ * a hangup or a second Ctrl-C heard while it waits ends the process, and they go then.
  */
-export async function commitOrDropStaged(ctx: ClientContext, root: string, lateNote: string): Promise<void> {
+export async function commitOrDropStaged(ctx: ClientContext, staged: Staged, lateNote: LateNotes): Promise<void> {
   try {
     await ctx.committing?.(lateNote);
   } catch (err) {
-    rmSync(stagingDir(root), { recursive: true, force: true });
+    staged.drop();
     throw err;
   }
 }

@@ -11,7 +11,7 @@ import type { ColumnarManifest } from '../../sync/manifest.js';
 import { planChanges, planRescan, withoutVanished, type LocalChange, type RescanPlan, type ScannedFile } from '../../sync/diff.js';
 import { blobIdsOfRows, mergeFileColumns } from '../../sync/file-columns.js';
 import type { IndexColumns, IndexEntry } from '../../sync/index-format.js';
-import type { ClientContext } from '../context.js';
+import type { ClientContext, LateNotes } from '../context.js';
 import { AuthError, ConflictError, IntegrityFailure } from '../errors.js';
 import { isTokenSession } from '../token-session.js';
 import { HeadMovedError, type ApiClient } from '../api.js';
@@ -29,6 +29,18 @@ import { baseEpochOf, recordBaseEpoch } from '../local/base-epoch.js';
 
 
 const BATCH_BYTES = 1024 * 1024;
+
+/**
+ * A Ctrl-C once the snapshot is sent (ClientContext.committing). Ended then, the snapshot may be
+ * the head without the index knowing: `pull` takes it in as a change made on both sides (nothing
+ * to write, no conflict), after which `push` has nothing left to send; a push first would say the
+ * remote has new snapshots.
+ */
+const LATE_CTRL_C_PUSH: LateNotes = {
+  finishing: 'Ctrl-C came after push had sent its snapshot: it waits for the answer rather than leave unknown whether the push happened',
+  finished: 'Ctrl-C came after push had sent its snapshot: it waited for the answer rather than leave unknown whether the push happened',
+  ended: 'cancelled after push had sent its snapshot: it may have been pushed; run `insomnia-sync pull`, then push what is left',
+};
 const UPLOAD_CONCURRENCY = 3;
 
 export async function pushChanges(
@@ -149,7 +161,7 @@ export async function pushChanges(
   const blobIds = forcedOverOther ? blobIdsOfRows(files, files.paths.map((_, k) => k)) : [...new Set(hashed.flatMap((f) => f.chunks))];
   // The point of no return: a Ctrl-C heard by now cancels; once the snapshot is sent the head may
   // move, so the push waits for the answer and records it, whatever comes.
-  await ctx.committing?.('Ctrl-C came after push had sent its snapshot: it waited for the answer rather than leave unknown whether the push happened');
+  await ctx.committing?.(LATE_CTRL_C_PUSH);
   const created = session.api.createSnapshot(workspaceId, { id: packed.id, parent: head, data: packed.data, blobIds }, remote.ring.epoch);
   created.catch(() => {}); // awaited just below; the index is encoded while the server works
   await session.api.flushed();
