@@ -55,7 +55,7 @@ describe('README quick start, port taken', () => {
         );
       });
       expect(out.killed, 'the wait loop never ended').toBe(false);
-      expect(out.stdout).toContain('EADDRINUSE');
+      expect(out.stdout).toContain(`--port ${port}: another process listens on 127.0.0.1:${port}`);
       expect(out.stderr).toContain('the server did not start');
       expect(out.stdout).toContain('after the wait');
     } finally {
