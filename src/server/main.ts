@@ -6,7 +6,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readCommanderError, refuseEmptyValues } from '../shared/commander-errors.js';
-import { describePathProblem, errnoCode, fileProblem, folderProblem, newFolderProblem } from '../storage/path-problem.js';
+import { describePathProblem, errnoCode, fileProblem, folderProblem, newFolderProblem, newFolderProblemBeside } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
@@ -91,7 +91,8 @@ async function serve(opts: ServeOptions): Promise<void> {
   const hardening = hardeningDeps(opts, warn);
   // --mail-outbox on the command line beats INSOMNIA_SYNC_SMTP in the environment, as --smtp does
   const smtp = opts.smtp ?? (opts.mailOutbox === undefined ? process.env.INSOMNIA_SYNC_SMTP || undefined : undefined);
-  if (opts.mailOutbox !== undefined && smtp === undefined) checkPathFlag('--mail-outbox', opts.mailOutbox, newFolderProblem);
+  // (one in the data dir made just below is fine: DATA_DIR/outbox spelt out on a first start)
+  if (opts.mailOutbox !== undefined && smtp === undefined) checkPathFlag('--mail-outbox', opts.mailOutbox, (dir) => newFolderProblemBeside(dir, resolve(opts.dataDir)));
   const dataDir = prepareDataDir(opts.dataDir);
   const logger: Record<string, unknown> = opts.logFile ? { file: openLogFile(opts.logFile) } : {};
   const mailer = await openMailerFor(opts, dataDir, smtp);

@@ -8,7 +8,7 @@
  */
 import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 
 export type PathProblem =
   /** a file stands where a folder must be: the folder itself or one of its parents */
@@ -78,6 +78,24 @@ export function fileProblem(file: string): PathProblem | undefined {
  */
 export function newFolderProblem(dir: string): PathProblem | undefined {
   return existsSync(dir) ? folderProblem(dir, false) : folderProblem(dirname(dir), false);
+}
+
+/**
+ * newFolderProblem for a folder that may lie in a data directory the server is about to make
+ * (`--data-dir ./d1 --mail-outbox ./d1/outbox` on a first start): the data directory counts as
+ * there, so only a folder missing below it is named; the data directory's own problems are its
+ * flag's to report, when it is made. Elsewhere, or once the data directory exists, newFolderProblem.
+ */
+export function newFolderProblemBeside(dir: string, dataDir: string): PathProblem | undefined {
+  if (!isWithin(dir, dataDir) || dir === dataDir || existsSync(dataDir)) return newFolderProblem(dir);
+  const below = relative(dataDir, dir).split(sep);
+  return below.length === 1 ? undefined : { kind: 'missing-folder', at: join(dataDir, below[0]!) };
+}
+
+/** Whether absolute `path` is `folder` or lies inside it (by name: links are not followed). */
+export function isWithin(path: string, folder: string): boolean {
+  const rel = relative(folder, path);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
 
 /**

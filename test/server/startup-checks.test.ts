@@ -282,6 +282,23 @@ describe('a --mail-outbox the server cannot write mails in', () => {
     ]);
   });
 
+  it('inside a data dir not made yet (a first start that spells out the default outbox): both made, the server starts', async () => {
+    const root = place();
+    const dataDir = path.join(root, 'd1');
+    server = await startServer({ dataDir, args: ['--mail-outbox', path.join(dataDir, 'outbox')] });
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(path.join(dataDir, 'outbox')).mode & 0o777).toBe(0o700);
+  });
+
+  it('deeper inside a data dir not made yet: the folder missing below the data dir is named, nothing made', async () => {
+    const root = place();
+    const dataDir = path.join(root, 'd1');
+    const failure = await startFailure(['--data-dir', dataDir, '--mail-outbox', path.join(dataDir, 'mail', 'outbox')]);
+    expect(failure).toMatch(/code 1,/);
+    expect(stderrLines(failure)).toEqual([`insomnia-sync-server: --mail-outbox ${path.join(dataDir, 'mail', 'outbox')}: folder ${dataDir}/mail does not exist: create it or correct the path`]);
+    expect(readdirSync(root).sort()).toEqual(['afile', 'ro']);
+  });
+
   it('a new outbox folder in an existing one is made, mode 0700, and the server starts', async () => {
     const root = place();
     server = await startServer({ args: ['--mail-outbox', path.join(root, 'outbox')] });
