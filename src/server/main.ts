@@ -6,7 +6,7 @@ import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { readCommanderError, refuseEmptyValues } from '../shared/commander-errors.js';
-import { describePathProblem, errnoCode, fileProblem, folderProblem, newFolderProblem, newFolderProblemBeside } from '../storage/path-problem.js';
+import { describePathProblem, errnoCode, fileProblem, folderProblem, isWithin, newFolderProblem, newFolderProblemBeside } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
 import { loadOrCreateServerSecret } from './secret.js';
@@ -239,9 +239,8 @@ function pick<T extends object, K extends keyof T>(obj: T, keys: K[]): Partial<P
 }
 
 async function migrate(opts: StoreOptions): Promise<void> {
-  // the data directory holds nothing migrate uses but the default database: made only for that one
   process.umask(0o077);
-  const dataDir = databaseUrl(opts) === undefined ? prepareDataDir(opts.dataDir) : resolve(opts.dataDir);
+  const dataDir = databaseInDataDir(opts) ? prepareDataDir(opts.dataDir) : resolve(opts.dataDir);
   const store = await openStoreFor(opts, dataDir, { migrate: false });
   try {
     const applied = await store.migrate();
@@ -249,6 +248,20 @@ async function migrate(opts: StoreOptions): Promise<void> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Whether migrate makes the data directory: the server makes it before it opens the database, so
+ * a SQLite database in it (DIR/sync.db by default, or a sqlite: path inside it) opens there on a
+ * fresh host, and migrate with the same flags must do as much ("migrate, then start"). Otherwise
+ * it holds nothing migrate uses and is not made: PostgreSQL, or a SQLite file elsewhere.
+ */
+function databaseInDataDir(opts: StoreOptions): boolean {
+  const url = databaseUrl(opts);
+  if (url === undefined) return true;
+  if (!url.startsWith('sqlite:')) return false;
+  const path = url.slice('sqlite:'.length);
+  return path !== '' && path !== ':memory:' && isWithin(resolve(path), resolve(opts.dataDir));
 }
 
 export function buildProgram(): Command {

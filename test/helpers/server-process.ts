@@ -30,11 +30,15 @@ function serverCommand(args: string[], withoutReadOverride = false): [string, st
 /**
  * The server's command line run to its end, as an operator runs `migrate`, `backup`, `gc` or an
  * `admin` command (beside a running server or not). INSOMNIA_SYNC_DB is cleared so --data-dir
- * decides.
+ * decides, unless `env` sets it.
  */
-export function runServerCommand(args: string[], cwd?: string, opts: { withoutReadOverride?: boolean } = {}): { code: number; stdout: string; stderr: string } {
+export function runServerCommand(
+  args: string[],
+  cwd?: string,
+  opts: { withoutReadOverride?: boolean; env?: NodeJS.ProcessEnv } = {},
+): { code: number; stdout: string; stderr: string } {
   const [command, argv] = serverCommand(args, opts.withoutReadOverride);
-  const r = spawnSync(command, argv, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, INSOMNIA_SYNC_DB: '' } });
+  const r = spawnSync(command, argv, { cwd, encoding: 'utf8', timeout: 60_000, env: { ...process.env, INSOMNIA_SYNC_DB: '', ...opts.env } });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 

@@ -3,14 +3,14 @@
  * mistyped --data-dir or --db fails with exit 1 and leaves nothing behind, where it used to create
  * an empty database and, for backup, "succeed" with an empty copy of it.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/storage/open.js';
 import { StoreMissingError } from '../../src/storage/store.js';
-import { runServerCommand } from '../helpers/server-process.js';
+import { runServerCommand, startServer } from '../helpers/server-process.js';
 
 
 const dirs: string[] = [];
@@ -169,6 +169,41 @@ describe('operator commands on a path that cannot be a database', () => {
     expect(named.code, named.stderr).toBe(0);
     expect(named.stdout).toBe('schema is up to date\n');
     expect(readdirSync(root)).toEqual([]);
+  });
+
+  it('migrate with a SQLite database in a data dir not made yet makes the data dir, as the server does, and the server then starts', async () => {
+    const root = tempDir();
+    // as typed on a fresh host, relative to the working directory
+    const flags = ['--data-dir', './d2', '--db', 'sqlite:./d2/sync.db'];
+    const r = serverCli(['migrate', ...flags], root);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^applied migrations: /);
+    expect(statSync(join(root, 'd2')).mode & 0o777).toBe(0o700);
+    expect(readdirSync(join(root, 'd2'))).toContain('sync.db');
+    // INSOMNIA_SYNC_DB naming it (absolute) does the same
+    const env = serverCli(['migrate', '--data-dir', './d3'], root, { env: { INSOMNIA_SYNC_DB: `sqlite:${root}/d3/sync.db` } });
+    expect(env.code, env.stderr).toBe(0);
+    expect(readdirSync(join(root, 'd3'))).toContain('sync.db');
+    // migrate, then start: the server takes the database as migrate left it
+    const server = await startServer({ dataDir: join(root, 'd2'), db: `sqlite:${join(root, 'd2', 'sync.db')}` });
+    await server.stop();
+    expect(serverCli(['migrate', ...flags], root).stdout).toBe('schema is up to date\n');
+  });
+
+  it('migrate fails where the server fails with the same flags, with the same line', () => {
+    // a SQLite file in a folder below the data dir: neither makes that folder
+    for (const flags of [
+      ['--data-dir', './d4', '--db', 'sqlite:./d4/sub/x.db'],
+      ['--data-dir', './d5', '--db', 'sqlite:./nodir/x.db'],
+    ]) {
+      const one = tempDir();
+      const other = tempDir();
+      const migrate = serverCli(['migrate', ...flags], one);
+      const serve = serverCli(['--port', '0', ...flags], other);
+      expect(serve.code, serve.stdout).toBe(1);
+      expect(migrate.code).toBe(1);
+      expect(migrate.stderr.replaceAll(one, 'ROOT')).toBe(serve.stderr.replaceAll(other, 'ROOT'));
+    }
   });
 
   it('migrate with --db in a folder that does not exist names that folder', () => {
