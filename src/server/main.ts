@@ -292,14 +292,15 @@ export function buildProgram(): Command {
   });
 
   registerOpsCommands(program);
-  // `help [COMMAND]`, as `admin help` has: commander adds it by itself only to a program without an action
-  program.helpCommand(true);
+  addHelpCommand(program, 'admin vacuum');
+  for (const group of program.commands.filter((c) => c.commands.length > 0)) addHelpCommand(group, group.commands[0]!.name());
   // A word where a command goes is a mistyped command, not a stray argument of the server's own
   // action ("too many arguments"): the program takes any and says so here, with commander's
   // suggestion. Set last, so no command inherits it.
   program.allowExcessArguments(true);
   program.hook('preAction', (_program, action) => {
-    if (action === program && program.args.length > 0) unknownCommand(program);
+    if (HELP_COMMANDS.has(action)) return;
+    if (action === program && program.args.length > 0) unknownCommand(program, program.args[0]!);
     checkRequiredLate(action);
     // `--data-dir ""` (a "$DIR" whose variable is unset) would be the current folder
     refuseEmptyValues(action, { exitCode: 1, required: isRequiredLate });
@@ -311,11 +312,42 @@ export function buildProgram(): Command {
   return program;
 }
 
-/** commander's own "unknown command" error, its suggestion included (the method is not in its typings). */
-function unknownCommand(program: Command): never {
-  const own = (program as unknown as { unknownCommand?: () => never }).unknownCommand;
-  if (typeof own === 'function') own.call(program);
-  program.error(`error: unknown command '${program.args[0]}'`, { code: 'commander.unknownCommand' });
+/**
+ * commander's own "unknown command" error for `word` looked up among the commands of `command`,
+ * its suggestion included (the method reads the word from `args` and is not in its typings).
+ */
+function unknownCommand(command: Command, word: string): never {
+  const own = (command as unknown as { unknownCommand?: () => never }).unknownCommand;
+  command.args = [word];
+  if (typeof own === 'function') own.call(command);
+  command.error(`error: unknown command '${word}'`, { code: 'commander.unknownCommand' });
+}
+
+const HELP_COMMANDS = new WeakSet<Command>();
+
+/**
+ * `help [COMMAND...]` of the program and of `admin`, in place of commander's own, which reads one
+ * word (`help admin vacuum` was admin's help) and answered a word that is no command with the
+ * whole help on standard error. Here that is the one line of an unknown command, with commander's
+ * suggestion, as `insomnia-sync help nosuch` says it (`error: unknown command 'migrat' (did you
+ * mean migrate?)`); the help asked for goes to standard output, exit 0.
+ */
+function addHelpCommand(parent: Command, example: string): void {
+  parent.helpCommand(false);
+  const help = parent
+    .command('help')
+    .description('display help for command')
+    .argument('[command...]', `a command, e.g. ${example}`)
+    .action((words: string[]) => {
+      let command = parent;
+      for (const word of words) {
+        const next = command.commands.find((c) => c.name() === word);
+        if (next === undefined) unknownCommand(command, word);
+        command = next;
+      }
+      command.help();
+    });
+  HELP_COMMANDS.add(help);
 }
 
 /**

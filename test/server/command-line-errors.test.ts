@@ -28,6 +28,12 @@ const CASES: [string[], string][] = [
   [['serve'], "error: unknown command 'serve'"],
   [['postgres://u:hunter2@h/db'], "error: unknown command 'postgres://u:***@h/db'"],
   [['admin', 'vacum'], "error: unknown command 'vacum' (did you mean vacuum?)"],
+  // help for a command that is not one: that line too, not the whole help
+  [['help', 'nosuch'], "error: unknown command 'nosuch'"],
+  [['help', 'migrat'], "error: unknown command 'migrat' (did you mean migrate?)"],
+  [['help', 'admin', 'vacum'], "error: unknown command 'vacum' (did you mean vacuum?)"],
+  [['admin', 'help', 'nosuch'], "error: unknown command 'nosuch'"],
+  [['help', 'postgres://u:hunter2@h/db'], "error: unknown command 'postgres://u:***@h/db'"],
   // missing arguments and values
   [['backup'], "error: required option '--out <file>' not specified"],
   [['backup', '--out'], "error: option '--out <file>' argument missing"],
@@ -74,5 +80,23 @@ describe('insomnia-sync-server with a command line it cannot parse', () => {
       expect(r.stdout).toMatch(/^Usage: insomnia-sync-server/);
       expect(r.stderr).toBe('');
     }
+  });
+
+  it('help COMMAND SUBCOMMAND (and admin help SUBCOMMAND) is the sub-command\'s help, as its --help', () => {
+    const own = runServerCommand(['admin', 'vacuum', '--help']).stdout;
+    expect(own).toMatch(/^Usage: insomnia-sync-server admin vacuum /);
+    for (const args of [['help', 'admin', 'vacuum'], ['admin', 'help', 'vacuum']]) {
+      const r = runServerCommand(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.stdout, args.join(' ')).toBe(own);
+      expect(r.stderr).toBe('');
+    }
+  });
+
+  it('admin without a command: its help on standard error, nothing on standard output, exit 1 (as the client does for team alone, with its usage status)', () => {
+    const r = runServerCommand(['admin']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(runServerCommand(['help', 'admin']).stdout);
   });
 });
