@@ -303,7 +303,7 @@ export function buildProgram(): Command {
     if (action === program && program.args.length > 0) unknownCommand(program, program.args[0]!);
     checkRequiredLate(action);
     // `--data-dir ""` (a "$DIR" whose variable is unset) would be the current folder
-    refuseEmptyValues(action, { exitCode: 1, required: isRequiredLate });
+    refuseEmptyValues(action, { exitCode: 1, required: isRequiredLate, leftOut: (option) => LEFT_OUT[option.long ?? ''] });
     guardUrlPasswords(program, action);
     const db = [action, program].map((c) => c.opts<{ db?: string }>().db).find((d) => d !== undefined) ?? process.env.INSOMNIA_SYNC_DB;
     for (const line of databaseUrlWarnings(db)) process.stderr.write(`insomnia-sync-server: warning: ${line}\n`);
@@ -311,6 +311,19 @@ export function buildProgram(): Command {
 
   return program;
 }
+
+/**
+ * What leaving out a flag does, for the line refusing its empty value, where --help shows no
+ * default: `--smtp "$SMTP_URL"` with the variable unset once meant the outbox; now it stops the
+ * server, and the line says to leave the flag out for that.
+ */
+const LEFT_OUT: Record<string, string> = {
+  '--smtp': 'to write mail to the outbox, the default',
+  '--mail-outbox': 'for DATA_DIR/outbox, the default',
+  '--trust-proxy': 'to trust no proxy, the default',
+  '--log-file': 'to log to standard output, the default',
+  '--mail-from': 'for insomnia-sync <no-reply@HOSTNAME>, the default',
+};
 
 /**
  * commander's own "unknown command" error for `word` looked up among the commands of `command`,

@@ -60,10 +60,16 @@ export function redactOption(flag: string): string {
  * variable is unset). Raised through commander (code `commander.emptyValue`, the fix on a second
  * line) so that each entry point reports it like every parsing error, with its `exitCode`.
  * `allowed`: options whose empty value is documented to mean their default; `required`: options
- * required that commander does not know as such (their fix is a value). Variadic arguments
- * are left to their command (`team invite` reports a bad address and goes on).
+ * required that commander does not know as such (their fix is a value); `leftOut`: what leaving
+ * an option out does, where its --help shows no default (`to log to standard output, the
+ * default`), said after "leave out --FLAG" so that a script that passed an unset variable learns
+ * how to get what it used to. Variadic arguments are left to their command (`team invite`
+ * reports a bad address and goes on).
  */
-export function refuseEmptyValues(command: Command, opts: { exitCode: number; allowed?: (option: Option) => boolean; required?: (option: Option) => boolean }): void {
+export function refuseEmptyValues(
+  command: Command,
+  opts: { exitCode: number; allowed?: (option: Option) => boolean; required?: (option: Option) => boolean; leftOut?: (option: Option) => string | undefined },
+): void {
   const blank = (v: unknown): boolean => typeof v === 'string' && v.trim() === '';
   for (let cmd: Command | null = command; cmd; cmd = cmd.parent) {
     for (const option of cmd.options) {
@@ -71,7 +77,11 @@ export function refuseEmptyValues(command: Command, opts: { exitCode: number; al
       if (opts.allowed?.(option)) continue;
       const key = option.attributeName();
       if (cmd.getOptionValueSource(key) !== 'cli' || !blank(cmd.getOptionValue(key))) continue;
-      const hint = option.mandatory || opts.required?.(option) ? 'give it a value' : `an empty value does not mean the default: leave out ${option.long ?? option.short}, or give a value`;
+      const leftOut = opts.leftOut?.(option);
+      const hint =
+        option.mandatory || opts.required?.(option)
+          ? 'give it a value'
+          : `an empty value does not mean the default: leave out ${option.long ?? option.short}${leftOut ? ` ${leftOut}` : ''}, or give a value`;
       command.error(`option '${option.flags}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: opts.exitCode });
     }
   }

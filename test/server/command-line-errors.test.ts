@@ -50,7 +50,14 @@ const CASES: [string[], string][] = [
   [['--data-dir', ''], "error: option '--data-dir <dir>' is empty (an empty value does not mean the default: leave out --data-dir, or give a value)"],
   [['migrate', '--data-dir', ' '], "error: option '--data-dir <dir>' is empty (an empty value does not mean the default: leave out --data-dir, or give a value)"],
   [['gc', '--db', ''], "error: option '--db <url>' is empty (an empty value does not mean the default: leave out --db, or give a value)"],
-  [['--mail-outbox', ''], "error: option '--mail-outbox <dir>' is empty (an empty value does not mean the default: leave out --mail-outbox, or give a value)"],
+  // where leaving the flag out is not its --help default, the line says what it then does (a start
+  // script's --smtp "$SMTP_URL" with the variable unset: leave it out for the outbox)
+  [['--mail-outbox', ''], "error: option '--mail-outbox <dir>' is empty (an empty value does not mean the default: leave out --mail-outbox for DATA_DIR/outbox, the default, or give a value)"],
+  [['admin', 'delete-unverified', 'a@example.com', '--mail-outbox', ''], "error: option '--mail-outbox <dir>' is empty (an empty value does not mean the default: leave out --mail-outbox for DATA_DIR/outbox, the default, or give a value)"],
+  [['--smtp', ''], "error: option '--smtp <url>' is empty (an empty value does not mean the default: leave out --smtp to write mail to the outbox, the default, or give a value)"],
+  [['--trust-proxy', ''], "error: option '--trust-proxy [addresses]' is empty (an empty value does not mean the default: leave out --trust-proxy to trust no proxy, the default, or give a value)"],
+  [['--log-file', ''], "error: option '--log-file <file>' is empty (an empty value does not mean the default: leave out --log-file to log to standard output, the default, or give a value)"],
+  [['--mail-from', ''], "error: option '--mail-from <address>' is empty (an empty value does not mean the default: leave out --mail-from for insomnia-sync <no-reply@HOSTNAME>, the default, or give a value)"],
   [['backup', '--out', ''], "error: option '--out <file>' is empty (give it a value)"],
   [['admin', 'export-user', ''], "error: argument 'email' is empty (give it a value)"],
   // invalid values
