@@ -152,6 +152,12 @@ export interface ApiOptions {
   signal?: () => AbortSignal | undefined;
 }
 
+/**
+ * GET /v1/account as the client uses it: `endedSessions` and `invitations`, which servers from
+ * before them leave out (docs/protocol.md §3.22), are there, empty for such a server.
+ */
+export type AccountData = T.AccountDataResponse & Required<Pick<T.AccountDataResponse, 'endedSessions' | 'invitations'>>;
+
 /** A 409 from createSnapshot: someone else moved the head. */
 export class HeadMovedError extends ConflictError {
   constructor(readonly head: string | null) {
@@ -739,8 +745,10 @@ export class ApiClient {
     return this.json('revokeToken', { params: { tokenId } });
   }
   // account lifecycle (docs/protocol.md §3.22–3.29)
-  accountShow(): Promise<T.AccountDataResponse> {
-    return this.json('accountShow');
+  /** the lists a server from before them leaves out read as empty (§3.22) */
+  async accountShow(): Promise<AccountData> {
+    const answer = await this.json<T.AccountDataResponse>('accountShow');
+    return { ...answer, endedSessions: answer.endedSessions ?? [], invitations: answer.invitations ?? [] };
   }
   async listSessions(): Promise<T.SessionView[]> {
     return (await this.json<T.SessionListResponse>('listSessions')).sessions;
@@ -748,8 +756,10 @@ export class ApiClient {
   async revokeSession(sessionId: string): Promise<void> {
     await this.send('revokeSession', { params: { sessionId } });
   }
-  changePassword(req: T.ChangePasswordRequest): Promise<T.ChangePasswordResponse> {
-    return this.json('changePassword', { json: req });
+  /** `recoveryKeyRevoked` false from a server from before it, which kept the recovery key (§3.25); `liveTokens` stays absent: such a server does not say */
+  async changePassword(req: T.ChangePasswordRequest): Promise<T.ChangePasswordResponse & { recoveryKeyRevoked: boolean }> {
+    const answer = await this.json<T.ChangePasswordResponse>('changePassword', { json: req });
+    return { ...answer, recoveryKeyRevoked: answer.recoveryKeyRevoked ?? false };
   }
   setRecoveryKey(req: T.SetRecoveryKeyRequest): Promise<T.SetRecoveryKeyResponse> {
     return this.json('setRecoveryKey', { json: req });
