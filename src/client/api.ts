@@ -508,8 +508,10 @@ export class ApiClient {
 
   /**
    * For an answer this client cannot use: a server that names no protocol revision predates the
-   * header (or is not insomnia-sync), which explains most such answers; one that names this
-   * revision is broken, or not what it claims (as for an answer over its bound, answerTooLarge).
+   * header (or is not insomnia-sync), which explains most such answers. One that names this
+   * revision may be another version of it whose answer this client does not read (a field it
+   * needs that an older server leaves out, docs/protocol.md §1.1), or broken: its operator can
+   * tell (an answer over its bound, answerTooLarge, is more than any version sends).
    */
   private unusable(res: Answer, message: string): SyncError {
     return new SyncError(
@@ -517,7 +519,7 @@ export class ApiClient {
       message,
       res.revision === undefined
         ? `the server at ${this.base} names no sync protocol: upgrade it to this version of insomnia-sync, or ${this.checkServer()}`
-        : 'the server is broken or not what it claims: tell its operator',
+        : 'the server may be older or newer than this insomnia-sync, or broken: tell its operator',
     );
   }
 
