@@ -152,6 +152,12 @@ export interface ApiOptions {
   signal?: () => AbortSignal | undefined;
 }
 
+/**
+ * GET /v1/account as the client uses it: `endedSessions` and `invitations`, which servers from
+ * before them leave out (docs/protocol.md §3.22), are there, empty for such a server.
+ */
+export type AccountData = T.AccountDataResponse & Required<Pick<T.AccountDataResponse, 'endedSessions' | 'invitations'>>;
+
 /** A 409 from createSnapshot: someone else moved the head. */
 export class HeadMovedError extends ConflictError {
   constructor(readonly head: string | null) {
@@ -502,8 +508,10 @@ export class ApiClient {
 
   /**
    * For an answer this client cannot use: a server that names no protocol revision predates the
-   * header (or is not insomnia-sync), which explains most such answers; one that names this
-   * revision is broken, or not what it claims (as for an answer over its bound, answerTooLarge).
+   * header (or is not insomnia-sync), which explains most such answers. One that names this
+   * revision may be another version of it whose answer this client does not read (a field it
+   * needs that an older server leaves out, docs/protocol.md §1.1), or broken: its operator can
+   * tell (an answer over its bound, answerTooLarge, is more than any version sends).
    */
   private unusable(res: Answer, message: string): SyncError {
     return new SyncError(
@@ -511,7 +519,7 @@ export class ApiClient {
       message,
       res.revision === undefined
         ? `the server at ${this.base} names no sync protocol: upgrade it to this version of insomnia-sync, or ${this.checkServer()}`
-        : 'the server is broken or not what it claims: tell its operator',
+        : 'the server may be older or newer than this insomnia-sync, or broken: tell its operator',
     );
   }
 
@@ -739,8 +747,10 @@ export class ApiClient {
     return this.json('revokeToken', { params: { tokenId } });
   }
   // account lifecycle (docs/protocol.md §3.22–3.29)
-  accountShow(): Promise<T.AccountDataResponse> {
-    return this.json('accountShow');
+  /** the lists a server from before them leaves out read as empty (§3.22) */
+  async accountShow(): Promise<AccountData> {
+    const answer = await this.json<T.AccountDataResponse>('accountShow');
+    return { ...answer, endedSessions: answer.endedSessions ?? [], invitations: answer.invitations ?? [] };
   }
   async listSessions(): Promise<T.SessionView[]> {
     return (await this.json<T.SessionListResponse>('listSessions')).sessions;
@@ -748,8 +758,10 @@ export class ApiClient {
   async revokeSession(sessionId: string): Promise<void> {
     await this.send('revokeSession', { params: { sessionId } });
   }
-  changePassword(req: T.ChangePasswordRequest): Promise<T.ChangePasswordResponse> {
-    return this.json('changePassword', { json: req });
+  /** `recoveryKeyRevoked` false from a server from before it, which kept the recovery key (§3.25); `liveTokens` stays absent: such a server does not say */
+  async changePassword(req: T.ChangePasswordRequest): Promise<T.ChangePasswordResponse & { recoveryKeyRevoked: boolean }> {
+    const answer = await this.json<T.ChangePasswordResponse>('changePassword', { json: req });
+    return { ...answer, recoveryKeyRevoked: answer.recoveryKeyRevoked ?? false };
   }
   setRecoveryKey(req: T.SetRecoveryKeyRequest): Promise<T.SetRecoveryKeyResponse> {
     return this.json('setRecoveryKey', { json: req });

@@ -59,7 +59,8 @@ export const accountSchemas = {
     response: {
       200: {
         type: 'object',
-        required: ['user', 'kdf', 'publicKeys', 'recoveryKey', 'sessions', 'endedSessions', 'invitations', 'usage', 'teams', 'workspaces', 'accessTokens'],
+        // endedSessions, invitations: absent from servers before them (docs/protocol.md §3.22); the client reads []
+        required: ['user', 'kdf', 'publicKeys', 'recoveryKey', 'sessions', 'usage', 'teams', 'workspaces', 'accessTokens'],
         properties: {
           user: {
             type: 'object',
@@ -128,8 +129,10 @@ export const accountSchemas = {
     response: {
       200: {
         type: 'object',
-        // `session` only when the request asked for it (renewSession)
-        required: ['revokedSessions', 'recoveryKeyRevoked', 'liveTokens'],
+        // `session` only when the request asked for it (renewSession); recoveryKeyRevoked and
+        // liveTokens absent from servers before them (docs/protocol.md §3.25): the client reads
+        // false, and "the server does not say"
+        required: ['revokedSessions'],
         properties: {
           revokedSessions: count,
           recoveryKeyRevoked: boolean,

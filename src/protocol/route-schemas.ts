@@ -3,6 +3,11 @@
  * (fastify validates requests and serialises answers with them), and the client checks each JSON
  * answer it reads against the same answer schema (response-validators.generated.ts, made from
  * this table by scripts/generate-validators.mjs). A route without an entry here does not compile.
+ *
+ * An answer schema requires only what every server of this protocol revision sends: a field added
+ * to an answer without a new revision (docs/protocol.md §1.1) is optional here, §3 says what its
+ * absence means, and the client reads it so (src/client/api.ts). test/protocol/revision-2-answers.ts
+ * holds what revision 2 required, and the tests fail on a schema that requires more.
  */
 import { accountSchemas } from './account-schemas.js';
 import type { RouteName } from './routes.js';

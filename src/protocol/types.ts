@@ -359,10 +359,16 @@ export interface AccountDataResponse {
   recoveryKey: { set: boolean; createdAt: string | null };
   /** live sessions */
   sessions: SessionView[];
-  /** sessions that ended (revoked, logged out, expired) but are still stored until the server's cleanup */
-  endedSessions: EndedSessionView[];
-  /** invitations to the account's address or accepted by it, in every state, until deleted */
-  invitations: InvitationView[];
+  /**
+   * sessions that ended (revoked, logged out, expired) but are still stored until the server's
+   * cleanup. Absent from servers before it was added: the client reads [] (src/client/api.ts).
+   */
+  endedSessions?: EndedSessionView[];
+  /**
+   * invitations to the account's address or accepted by it, in every state, until deleted. Absent
+   * from servers before it was added: the client reads [].
+   */
+  invitations?: InvitationView[];
   usage: { workspaces: number; snapshots: number; blobs: number; bytes: number };
   teams: { id: string; name: string; personal: boolean; role: TeamRole; epoch: number }[];
   workspaces: WorkspaceUsage[];
@@ -401,8 +407,11 @@ export interface ChangePasswordRequest extends PasswordProof {
 export interface ChangePasswordResponse {
   /** sessions signed out, but the one the change was made from (renewed: `session`, or kept) */
   revokedSessions: number;
-  /** a recovery key existed and was revoked with the old password */
-  recoveryKeyRevoked: boolean;
+  /**
+   * a recovery key existed and was revoked with the old password. Absent from servers before it
+   * was added, which kept the recovery key: the client reads false.
+   */
+  recoveryKeyRevoked?: boolean;
   /**
    * The caller's access tokens that still work (not revoked or expired, not stale): a password
    * change does not revoke them, so the client lists them. Absent from servers before it was added.

@@ -22,7 +22,7 @@ let other: string;
 let ws: string;
 let teamId: string;
 
-const BROKEN = 'hint: the server is broken or not what it claims: tell its operator';
+const BROKEN = 'hint: the server may be older or newer than this insomnia-sync, or broken: tell its operator';
 /** what a hostile value carries: none of it may reach the terminal */
 const FORGED = '\u001b[2J\u001b]0;owned\u0007\nfake: all workspaces verified OK';
 

@@ -22,7 +22,7 @@ export async function startHostileProxy(target: string): Promise<HostileProxy> {
     target,
     (method, url, body) => state.rewrite?.(method, url, body) ?? null,
     undefined,
-    (req, res) => state.answer?.(req, res) ?? false,
+    (req, res, body) => state.answer?.(req, res, body) ?? false,
   );
   state.url = proxy.url;
   state.close = () => proxy.close();

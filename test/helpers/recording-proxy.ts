@@ -20,8 +20,11 @@ export type ResponseRewriter = (method: string, url: string, body: Buffer) => Bu
  */
 export type RequestHook = (method: string, url: string) => string | void | Promise<string | void>;
 
-/** Answers the request itself (an endless body, a lying Content-Length) and returns true, or returns false to pass it on. */
-export type Answerer = (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
+/**
+ * Answers the request itself (an endless body, a lying Content-Length) and returns true, or returns
+ * false to pass it on; `body` is the request's, read whole.
+ */
+export type Answerer = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => boolean;
 
 export async function startRecordingProxy(target: string, rewrite?: ResponseRewriter, request?: RequestHook, answer?: Answerer): Promise<RecordingProxy> {
   const upstream = new URL(target);
@@ -34,7 +37,7 @@ export async function startRecordingProxy(target: string, rewrite?: ResponseRewr
       const body = Buffer.concat(chunks);
       const head = `${req.method} ${req.url}\n${JSON.stringify(req.headers)}\n`;
       requests.push(Buffer.concat([Buffer.from(head), body]));
-      if (answer?.(req, res)) return;
+      if (answer?.(req, res, body)) return;
       const forwardPath = (await request?.(req.method ?? '', req.url ?? '')) ?? req.url;
       const fwd = http.request(
         { host: upstream.hostname, port: upstream.port, method: req.method, path: forwardPath, headers: req.headers },

@@ -12,6 +12,7 @@ import { answerProblem, hasAnswerCheck } from '../../src/protocol/answer-check.j
 import * as generated from '../../src/protocol/response-validators.generated.js';
 import { FRAME_ANSWER_ROUTES, jsonAnswerSchemas, ROUTE_SCHEMAS } from '../../src/protocol/route-schemas.js';
 import { answerValidatorName, ROUTES, type RouteName } from '../../src/protocol/routes.js';
+import { REVISION_2_REQUIRED } from './revision-2-answers.js';
 
 const GENERATOR = new URL('../../scripts/generate-validators.mjs', import.meta.url);
 const GENERATED = fileURLToPath(new URL('../../src/protocol/response-validators.generated.ts', import.meta.url));
@@ -138,6 +139,64 @@ describe('the generated validators judge as ajv does', () => {
 
   it.each([5, 'x', null, [], true])('no route takes %j for an answer', (answer) => {
     for (const { route, status } of jsonAnswerSchemas()) expect(answerProblem(route, status, answer), route).toMatch(/^the answer: must be object$/);
+  });
+});
+
+/** every field required in its object, at any depth (under optional fields too), as `a.b[].c` */
+function requiredFields(schema: unknown, prefix = ''): string[] {
+  const s = schema as { properties?: Record<string, unknown>; required?: string[]; items?: unknown };
+  const out: string[] = [];
+  for (const [name, part] of Object.entries(s.properties ?? {})) {
+    const field = prefix === '' ? name : `${prefix}.${name}`;
+    if (s.required?.includes(name)) out.push(field);
+    out.push(...requiredFields(part, field));
+  }
+  if (s.items !== undefined) out.push(...requiredFields(s.items, `${prefix}[]`));
+  return out;
+}
+
+describe('an older server of the same revision: fields added since may be absent (docs/protocol.md §1.1, §7.2)', () => {
+  it('no answer schema requires a field a server of revision 2 may leave out (test/protocol/revision-2-answers.ts)', () => {
+    const added: string[] = [];
+    for (const { route, status, schema } of jsonAnswerSchemas()) {
+      const then = REVISION_2_REQUIRED[`${route} ${status}`];
+      expect(then, `${route} ${status}: a new route? add its answer's required fields to test/protocol/revision-2-answers.ts`).toBeDefined();
+      added.push(...requiredFields(schema).filter((f) => !then!.includes(f)).map((f) => `${route} ${status}: ${f}`));
+    }
+    expect(added, 'fields added since revision 2 must be optional in the answer schema, with a default in the client').toEqual([]);
+  });
+
+  const account = {
+    user: { id: hex32('a'), email: 'a@example.com', name: 'Ada', createdAt: TIME, verifiedAt: null, passwordChangedAt: TIME },
+    kdf: { alg: 'argon2id', memoryKiB: 65536, iterations: 3, parallelism: 1, salt: b64(22) },
+    publicKeys: { x25519PublicKey: b64(43), ed25519PublicKey: b64(43) },
+    recoveryKey: { set: true, createdAt: TIME },
+    sessions: [{ id: hex32('c'), client: 'cli', ip: null, createdAt: TIME, lastSeenAt: TIME, expiresAt: TIME, current: true }],
+    usage: { workspaces: 0, snapshots: 0, blobs: 0, bytes: 0 },
+    teams: [{ id: hex32('b'), name: 'Personal', personal: true, role: 'owner', epoch: 1 }],
+    workspaces: [],
+    accessTokens: [],
+  };
+  const token = {
+    id: hex32('e'),
+    workspaceId: hex32('a'),
+    name: 'ci',
+    scope: 'read',
+    createdBy: { userId: hex32('a'), email: 'a@example.com', name: 'Ada' },
+    createdAt: TIME,
+    lastUsedAt: null,
+    expiresAt: null,
+    revokedAt: null,
+  };
+
+  it.each([
+    { route: 'accountShow' as const, fields: 'endedSessions, invitations', old: account, added: { endedSessions: [], invitations: [] } },
+    { route: 'changePassword' as const, fields: 'recoveryKeyRevoked, liveTokens', old: { revokedSessions: 2 }, added: { recoveryKeyRevoked: true, liveTokens: [token], session: { token: b64(43), id: hex32('d'), expiresAt: TIME } } },
+  ])('$route: the answer of a revision-2 server from before $fields passes, and so does one with them', ({ route, old, added }) => {
+    expect(answerProblem(route, 200, old)).toBeNull();
+    expect(answerProblem(route, 200, { ...old, ...added })).toBeNull();
+    // when present, they are checked as ever
+    for (const field of Object.keys(added)) expect(answerProblem(route, 200, { ...old, ...added, [field]: 5 }), field).toMatch(new RegExp(`^${field}: must be `));
   });
 });
 

@@ -91,8 +91,8 @@ describe('GET /v1/account', () => {
     expect(data.endedSessions).toEqual([
       { id: expect.any(String), client: null, ip: '127.0.0.1', createdAt: expect.any(String), lastSeenAt: expect.any(String), expiresAt: expect.any(String), revokedAt: expect.any(String) },
     ]);
-    expect(data.endedSessions[0]!.id).not.toBe(data.sessions[0]!.id);
-    expect(data.invitations.map((i) => [i.teamName, i.role, i.state])).toEqual(
+    expect(data.endedSessions![0]!.id).not.toBe(data.sessions[0]!.id);
+    expect(data.invitations!.map((i) => [i.teamName, i.role, i.state])).toEqual(
       expect.arrayContaining([
         ['Acme', 'admin', 'open'],
         ['Personal', 'member', 'ended'],

@@ -5,12 +5,13 @@
  * Changing the password re-wraps the account key only: no data is re-encrypted.
  */
 import { fromB64, toB64 } from '../../protocol/encoding.js';
-import type { AccountDataResponse, AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionInfo, SessionView, TokenScope } from '../../protocol/types.js';
+import type { AccountResponse, DeletionReceipt, KdfParams as WireKdf, SessionInfo, SessionView, TokenScope } from '../../protocol/types.js';
 import { openEnvelope, sealEnvelope } from '../../crypto/aead.js';
 import { deriveAccountSecrets, deriveMasterKey, type KdfParams } from '../../crypto/kdf.js';
 import { deriveRecoverySecrets, formatRecoveryKey, generateRecoveryKey, parseRecoveryKey } from '../../crypto/recovery.js';
 import { identityFromSecrets } from '../../crypto/keys.js';
 import { CryptoArgumentError, IntegrityError, KdfParamsError } from '../../crypto/errors.js';
+import type { AccountData } from '../api.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, SyncError, UsageError } from '../errors.js';
 import { decryptWorkspaceName, unlockWorkspace } from '../keyring.js';
@@ -79,7 +80,7 @@ function wrongPassword(err: unknown): never {
 
 // account show
 
-export interface AccountOverview extends AccountDataResponse {
+export interface AccountOverview extends AccountData {
   server: string;
   fingerprint: string;
   /** workspace names decrypted here (the server holds them encrypted); null when this machine holds no key */

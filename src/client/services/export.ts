@@ -13,7 +13,7 @@ import { closeSync, createWriteStream, existsSync, linkSync, mkdirSync, openSync
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
-import type { AccountDataResponse } from '../../protocol/types.js';
+import type { AccountData } from '../api.js';
 import type { ClientContext } from '../context.js';
 import { AuthError, IntegrityFailure, NotFoundError, UsageError } from '../errors.js';
 import { fetchVerifiedHead, findVerifiedSnapshot, requireBaseInHistory } from '../history.js';
@@ -478,7 +478,7 @@ export async function exportAccount(ctx: ClientContext, opts: { out: string; enc
       yield* snapshotEntries(ctx, session, ws.id, opened, `${top}/${folder}`, mtime, source);
       results.push({ id: ws.id, name: opened.name, folder, snapshot: opened.snapshot, files: opened.files.length });
     }
-    const document: { exportedAt: string; server: string; fingerprint: string; serviceData: AccountDataResponse; workspaces: AccountExportResult['workspaces'] } = {
+    const document: { exportedAt: string; server: string; fingerprint: string; serviceData: AccountData; workspaces: AccountExportResult['workspaces'] } = {
       exportedAt: new Date().toISOString(),
       server: session.secrets.server,
       // of the keys this machine holds, checked above against the server's copy, as account show
