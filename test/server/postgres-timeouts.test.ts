@@ -73,9 +73,13 @@ describe('a PostgreSQL that accepts connections but does not answer', () => {
   async function stalled<T>(work: () => Promise<T>): Promise<T> {
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
-    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'stall'");
+    // with a timeout, pg_terminate_backend waits until the backend has gone (its FATAL sent to the
+    // server): without it, a backend slow to exit on a loaded machine could still answer, or fail,
+    // the request below at once
+    const { rows } = await admin.query<{ gone: boolean }>("SELECT pg_terminate_backend(pid, 30000) AS gone FROM pg_stat_activity WHERE datname = 'stall'");
     await admin.end();
-    // the pool hears of its closed connections and drops them
+    expect(rows.every((r) => r.gone)).toBe(true);
+    // the pool hears of its closed connections and drops them (they closed before the request is sent)
     await new Promise((r) => setTimeout(r, 300));
     const pid = cluster.postmasterPid();
     process.kill(pid, 'SIGSTOP');
