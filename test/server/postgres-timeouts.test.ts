@@ -260,7 +260,16 @@ describe('statement and lock timeouts answer 503, not 500', () => {
           await store.close();
         }
       });
+      // the migration is waiting for the lock (a fixed wait alone proved nothing if it had not got
+      // there yet), then waits past the role's 300 ms before the lock is let go
+      const waiting = async (): Promise<boolean> =>
+        (await other.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1", [MIGRATION_LOCK])).rowCount! > 0;
+      for (const deadline = Date.now() + 30_000; !(await waiting()); ) {
+        expect(Date.now(), 'the migration never waited for the lock').toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await new Promise((r) => setTimeout(r, 1500));
+      expect(await waiting()).toBe(true);
       await other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       expect(await opening).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
     } finally {
