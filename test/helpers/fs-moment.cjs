@@ -8,6 +8,9 @@
 //                        with only `after` and no `write`, it holds the CLI there, as a slow disk would.
 //   name:    for "placed" and "mkdir", the path relative to the folder (the CLI's working directory).
 //   before:  milliseconds to wait first; after: milliseconds to wait once written.
+//   until:   an absolute path: once written (and after `after`), wait until a file is there — the
+//            test makes it when what had to happen meanwhile has happened, however slow the
+//            machine. A minute at most, so a test that never makes it fails instead of hanging.
 //   write:   { relative path: new content (written in place, same inode), or null to delete }.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -30,6 +33,9 @@ if (moment) {
       }
     }
     sleep(moment.after);
+    if (moment.until) {
+      for (const deadline = Date.now() + 60_000; !fs.existsSync(moment.until) && Date.now() < deadline; ) sleep(20);
+    }
   };
   if (moment.on === 'staging') {
     const open = fs.openSync;
