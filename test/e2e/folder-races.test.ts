@@ -4,7 +4,7 @@
  * made nothing, and takes back nothing of the winner's. The real server and CLI; one forced
  * moment comes from a preload that only these tests load (test/helpers/fs-moment.cjs).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkedFolder, loginMachine, machine, ROOT, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
@@ -67,6 +67,32 @@ describe('commands that link a folder, at the same time', () => {
     expect(late.code, late.stderr).toBe(3);
     expect(late.stderr).toMatch(/already a linked folder|another insomnia-sync command/);
     await holdsOnly(dir, 'W2');
+  }, 60_000);
+
+  it('clone into an empty folder: one that finds it unlinked, and then linked by another clone before it looks inside, stops with exit 3 (already linked), not "not empty"', async () => {
+    const parent = tempDir('isync-races-');
+    const dir = path.join(parent, 'same');
+    mkdirSync(dir);
+    // the late clone has checked that the folder is neither busy nor linked; before it lists the
+    // folder (to see that it is empty) it is left aside until the other clone has cloned into it
+    const heldFile = path.join(parent, 'late-held');
+    const release = path.join(parent, 'release');
+    const late = b.run(['clone', 'W2', 'same'], {
+      cwd: parent,
+      env: {
+        NODE_OPTIONS: `--require ${JSON.stringify(MOMENT_HOOK)}`,
+        ISYNC_TEST_MOMENT: JSON.stringify({ on: 'readdir', name: 'same', write: { 'late-held': '' }, until: release }),
+      },
+    });
+    for (const deadline = Date.now() + 30_000; !existsSync(heldFile) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(heldFile), 'the late clone never reached its look inside the folder').toBe(true);
+    const first = await b.run(['clone', 'W1', 'same'], { cwd: parent });
+    expect(first.code, first.stderr).toBe(0);
+    writeFileSync(release, '');
+    const res = await late;
+    expect(res.code, res.stderr).toBe(3);
+    expect(res.stderr).toMatch(/already a linked folder/);
+    await holdsOnly(dir, 'W1');
   }, 60_000);
 
   it('clone: three at once into one new folder, of two workspaces: exactly one clones, the others stop with exit 3 and take nothing back', async () => {

@@ -6,7 +6,9 @@
 //            "placed"  — right after the CLI renames or links a file named `name` into place;
 //            "mkdir"   — right after the CLI's first mkdirSync of `name` (made or already there):
 //                        with only `after` and no `write`, it holds the CLI there, as a slow disk would.
-//   name:    for "placed" and "mkdir", the path relative to the folder (the CLI's working directory).
+//            "readdir" — right before the CLI's first readdirSync of `name`: held there (`until`),
+//                        it plays a process the scheduler left aside between two of its checks.
+//   name:    for "placed", "mkdir" and "readdir", the path relative to the folder (the CLI's working directory).
 //   before:  milliseconds to wait first; after: milliseconds to wait once written.
 //   until:   an absolute path: once written (and after `after`), wait until a file is there — the
 //            test makes it when what had to happen meanwhile has happened, however slow the
@@ -60,6 +62,13 @@ if (moment) {
       const out = orig.call(this, p, ...rest);
       if (!fired && typeof p === 'string' && path.resolve(p) === target) fire();
       return out;
+    };
+  } else if (moment.on === 'readdir') {
+    const target = path.join(root, moment.name);
+    const orig = fs.readdirSync;
+    fs.readdirSync = function (p, ...rest) {
+      if (!fired && typeof p === 'string' && path.resolve(p) === target) fire();
+      return orig.call(this, p, ...rest);
     };
   } else throw new Error(`fs-moment: unknown moment ${moment.on}`);
 }
