@@ -4,7 +4,7 @@
  * made nothing, and takes back nothing of the winner's. The real server and CLI; one forced
  * moment comes from a preload that only these tests load (test/helpers/fs-moment.cjs).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkedFolder, loginMachine, machine, ROOT, signupMachine, tempDir, type CliResult, type Machine } from '../helpers/cli.js';
@@ -13,9 +13,9 @@ import { startServer, type StartedServer } from '../helpers/server-process.js';
 const json = <T = any>(text: string): T => JSON.parse(text) as T;
 const MOMENT_HOOK = path.join(ROOT, 'test/helpers/fs-moment.cjs');
 
-/** Environment for a CLI run held for `ms` right after it first makes folder `name` (see fs-moment.cjs). */
-function heldAfterMkdir(name: string, ms: number): { env: Record<string, string> } {
-  return { env: { NODE_OPTIONS: `--require ${JSON.stringify(MOMENT_HOOK)}`, ISYNC_TEST_MOMENT: JSON.stringify({ on: 'mkdir', name, after: ms }) } };
+/** Environment for a CLI run held right after it first makes folder `name`, until file `until` exists (see fs-moment.cjs). */
+function heldAfterMkdir(name: string, until: string): { env: Record<string, string> } {
+  return { env: { NODE_OPTIONS: `--require ${JSON.stringify(MOMENT_HOOK)}`, ISYNC_TEST_MOMENT: JSON.stringify({ on: 'mkdir', name, until }) } };
 }
 
 const linkedTo = (dir: string): string => json(readFileSync(path.join(dir, '.insomnia-sync/link.json'), 'utf8')).workspaceId;
@@ -54,16 +54,45 @@ describe('commands that link a folder, at the same time', () => {
   it('clone: the first holds the folder while a second clones another workspace into it; the second wins, the first stops (exit 3) and leaves it alone', async () => {
     const parent = tempDir('isync-races-');
     const dir = path.join(parent, 'same');
-    // the first clone makes the folder, then stays held right after, before it writes anything there
-    const first = b.run(['clone', 'W1', 'same'], { cwd: parent, ...heldAfterMkdir('same', 4000) });
-    for (let i = 0; i < 200 && !existsSync(dir); i++) await new Promise((r) => setTimeout(r, 25));
+    // the first clone makes the folder, then stays held right after, before it writes anything
+    // there, until the second has finished (a fixed hold ran out first on a loaded machine)
+    const release = path.join(parent, 'release');
+    const first = b.run(['clone', 'W1', 'same'], { cwd: parent, ...heldAfterMkdir('same', release) });
+    for (const deadline = Date.now() + 30_000; !existsSync(dir) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
     expect(existsSync(dir)).toBe(true);
     const second = await b.run(['clone', 'W2', 'same'], { cwd: parent });
+    writeFileSync(release, '');
     const late = await first;
     expect(second.code, second.stderr).toBe(0);
     expect(late.code, late.stderr).toBe(3);
     expect(late.stderr).toMatch(/already a linked folder|another insomnia-sync command/);
     await holdsOnly(dir, 'W2');
+  }, 60_000);
+
+  it('clone into an empty folder: one that finds it unlinked, and then linked by another clone before it looks inside, stops with exit 3 (already linked), not "not empty"', async () => {
+    const parent = tempDir('isync-races-');
+    const dir = path.join(parent, 'same');
+    mkdirSync(dir);
+    // the late clone has checked that the folder is neither busy nor linked; before it lists the
+    // folder (to see that it is empty) it is left aside until the other clone has cloned into it
+    const heldFile = path.join(parent, 'late-held');
+    const release = path.join(parent, 'release');
+    const late = b.run(['clone', 'W2', 'same'], {
+      cwd: parent,
+      env: {
+        NODE_OPTIONS: `--require ${JSON.stringify(MOMENT_HOOK)}`,
+        ISYNC_TEST_MOMENT: JSON.stringify({ on: 'readdir', name: 'same', write: { 'late-held': '' }, until: release }),
+      },
+    });
+    for (const deadline = Date.now() + 30_000; !existsSync(heldFile) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 25));
+    expect(existsSync(heldFile), 'the late clone never reached its look inside the folder').toBe(true);
+    const first = await b.run(['clone', 'W1', 'same'], { cwd: parent });
+    expect(first.code, first.stderr).toBe(0);
+    writeFileSync(release, '');
+    const res = await late;
+    expect(res.code, res.stderr).toBe(3);
+    expect(res.stderr).toMatch(/already a linked folder/);
+    await holdsOnly(dir, 'W1');
   }, 60_000);
 
   it('clone: three at once into one new folder, of two workspaces: exactly one clones, the others stop with exit 3 and take nothing back', async () => {

@@ -141,11 +141,19 @@ describe('a stalled SMTP server', () => {
   });
 
   it('holds signup for at most about 10 s: the account exists, and the user is told the code was not sent', async () => {
-    const started = Date.now();
     const { m, res } = await signup(server, 'slow@example.org');
-    const took = Date.now() - started;
     expect(res.code, res.stderr).toBe(0);
-    expect(took).toBeLessThan(20_000);
+    // timed by the server, which holds the request: the CLI's own work around it (start, Argon2id,
+    // keys) took a third of a 20 s bound on a loaded machine, and is not what is bounded here
+    const signups = log(server)
+      .split('\n')
+      .filter((l) => l.includes('"url":"/v1/auth/signup"') && l.includes('request completed'))
+      .map((l) => JSON.parse(l) as { responseTime: number; res: { statusCode: number } });
+    expect(signups).toHaveLength(1);
+    expect(signups[0]!.res.statusCode).toBe(200);
+    // the 10 s greeting timeout ran out, and little more
+    expect(signups[0]!.responseTime).toBeGreaterThanOrEqual(9_000);
+    expect(signups[0]!.responseTime).toBeLessThan(15_000);
     expect(res.stderr).toMatch(/activation mail .*not sent/i);
     expect((await m.run(['whoami'])).code).toBe(0);
     expect(log(server)).not.toMatch(ADDRESS);

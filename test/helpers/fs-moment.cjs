@@ -6,10 +6,14 @@
 //            "placed"  — right after the CLI renames or links a file named `name` into place;
 //            "mkdir"   — right after the CLI's first mkdirSync of `name` (made or already there):
 //                        with only `after` and no `write`, it holds the CLI there, as a slow disk would.
-//            "readdir" — just before the CLI's first readdirSync of `name` (".": the folder itself,
-//                        which a scan lists first).
+//            "readdir" — right before the CLI's first readdirSync of `name` (".": the folder itself,
+//                        which a scan lists first); held there (`until` or `hold`), it plays a
+//                        process the scheduler left aside between two of its checks.
 //   name:    for "placed", "mkdir" and "readdir", the path relative to the folder (the CLI's working directory).
 //   before:  milliseconds to wait first; after: milliseconds to wait once written.
+//   until:   an absolute path: once written (and after `after`), wait until a file is there — the
+//            test makes it when what had to happen meanwhile has happened, however slow the
+//            machine. A minute at most, so a test that never makes it fails instead of hanging.
 //   write:   { relative path: new content (written in place, same inode), or null to delete }.
 //   hold:    { mark, release } (absolute paths): once written, create `mark` and hold the CLI (all
 //            of it: the event loop too) until `release` exists, so a test can act at that very
@@ -35,6 +39,9 @@ if (moment) {
       }
     }
     sleep(moment.after);
+    if (moment.until) {
+      for (const deadline = Date.now() + 60_000; !fs.existsSync(moment.until) && Date.now() < deadline; ) sleep(20);
+    }
     if (moment.hold) {
       fs.writeFileSync(moment.hold.mark, String(process.pid));
       const until = Date.now() + 60_000;

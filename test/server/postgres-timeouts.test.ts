@@ -73,9 +73,13 @@ describe('a PostgreSQL that accepts connections but does not answer', () => {
   async function stalled<T>(work: () => Promise<T>): Promise<T> {
     const admin = new pg.Client({ connectionString: cluster.url });
     await admin.connect();
-    await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = 'stall'");
+    // with a timeout, pg_terminate_backend waits until the backend has gone (its FATAL sent to the
+    // server): without it, a backend slow to exit on a loaded machine could still answer, or fail,
+    // the request below at once
+    const { rows } = await admin.query<{ gone: boolean }>("SELECT pg_terminate_backend(pid, 30000) AS gone FROM pg_stat_activity WHERE datname = 'stall'");
     await admin.end();
-    // the pool hears of its closed connections and drops them
+    expect(rows.every((r) => r.gone)).toBe(true);
+    // the pool hears of its closed connections and drops them (they closed before the request is sent)
     await new Promise((r) => setTimeout(r, 300));
     const pid = cluster.postmasterPid();
     process.kill(pid, 'SIGSTOP');
@@ -256,7 +260,16 @@ describe('statement and lock timeouts answer 503, not 500', () => {
           await store.close();
         }
       });
+      // the migration is waiting for the lock (a fixed wait alone proved nothing if it had not got
+      // there yet), then waits past the role's 300 ms before the lock is let go
+      const waiting = async (): Promise<boolean> =>
+        (await other.query("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = $1", [MIGRATION_LOCK])).rowCount! > 0;
+      for (const deadline = Date.now() + 30_000; !(await waiting()); ) {
+        expect(Date.now(), 'the migration never waited for the lock').toBeLessThan(deadline);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await new Promise((r) => setTimeout(r, 1500));
+      expect(await waiting()).toBe(true);
       await other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
       expect(await opening).toEqual(POSTGRES_MIGRATIONS.map((_, i) => i + 1));
     } finally {

@@ -150,13 +150,24 @@ describe('--shutdown-timeout', () => {
         port: u.port,
         method: 'PUT',
         path: `/v1/workspaces/${workspaceId}/blobs`,
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': '100000' },
+        // the server's "100 Continue" says it has parsed the request and begun serving it
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': '100000', expect: '100-continue' },
       });
       req.on('error', () => {});
-      req.write(Buffer.alloc(50_000));
+      req.flushHeaders();
       return req;
     });
-    await new Promise((r) => setTimeout(r, 300));
+    // SIGTERM before the server has read a request would close its connection as idle: nothing in
+    // flight. A fixed wait lost that race on a loaded machine; the server's answer cannot.
+    await Promise.all(
+      stuck.map(
+        (req) =>
+          new Promise<void>((resolve, reject) => {
+            req.once('continue', () => req.write(Buffer.alloc(50_000), () => resolve()));
+            req.once('response', (res) => reject(new Error(`the upload was answered ${res.statusCode} instead of being held`)));
+          }),
+      ),
+    );
     const exited = new Promise<number | null>((resolve) => server!.process.once('exit', (code) => resolve(code)));
     server.process.kill('SIGTERM');
     expect(await exited).toBe(1);

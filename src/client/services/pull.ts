@@ -415,7 +415,12 @@ export async function clone(ctx: ClientContext, opts: { workspace: string; dir?:
   refuseInsideLinkedFolder(root, 'clone', { id: found.workspace.id, name: found.name });
   if (existsSync(root)) {
     if (!lstatSync(root).isDirectory()) throw new UsageError(`${root} exists and is not a folder`);
-    if (!emptyToClone(root)) throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
+    if (!emptyToClone(root)) {
+      // another clone may have claimed or linked it since the checks above: that (exit 3), not "not empty"
+      refuseBusyFolder(root);
+      refuseInsideLinkedFolder(root, 'clone', { id: found.workspace.id, name: found.name });
+      throw new UsageError(`${root} is not empty`, 'clone into a new or empty folder');
+    }
   } else {
     // a file on the way (exit 2) or a folder this user cannot write in (exit 1), said before any download
     checkNewPath(root, 'DIR');
