@@ -4,7 +4,7 @@
  * nothing but commander.
  */
 import { Argument, Command, CommanderError, Option, type OutputConfiguration } from 'commander';
-import { refuseEmptyValues } from '../shared/commander-errors.js';
+import { addHelpCommand, refuseEmptyValues } from '../shared/commander-errors.js';
 
 export type CommandRunner = (name: string, args: unknown[], command: Command) => Promise<void>;
 
@@ -268,21 +268,10 @@ Exit status: 0 ok, 1 failure, 2 usage, missing input or declined, 3 conflict, 4 
   // would act somewhere the user never named (the linked folder, the current folder, the default team)
   program.hook('preAction', (_program, actionCommand) => refuseEmptyValues(actionCommand, { exitCode: 2, allowed: (o) => EMPTY_MEANS_DEFAULT.has(o) }));
 
-  // commander's own `help` reads one word: `help team confirm` would show team's help, not confirm's.
-  program.helpCommand(false);
-  program
-    .command('help')
-    .description('display help for command')
-    .argument('[command...]', 'a command, e.g. team confirm')
-    .action((words: string[]) => {
-      let cmd: Command = program;
-      for (const word of words) {
-        const next = cmd.commands.find((c) => c.name() === word);
-        if (!next) return program.error(`unknown command '${words.join(' ')}'`, { code: 'commander.unknownCommand', exitCode: 2 });
-        cmd = next;
-      }
-      cmd.help();
-    });
+  // `help [COMMAND...]` at every level, as the server's (shared/commander-errors.ts): `help team
+  // confirm` and `team help confirm` show confirm's help; an unknown word is one usage error.
+  addHelpCommand(program, 'team confirm');
+  for (const group of program.commands.filter((c) => c.commands.length > 0)) addHelpCommand(group, group.commands[0]!.name());
 
   return program;
 }

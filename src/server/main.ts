@@ -5,7 +5,7 @@
 import { mkdirSync, openSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { readCommanderError, refuseEmptyValues } from '../shared/commander-errors.js';
+import { addHelpCommand, isHelpCommand, readCommanderError, refuseEmptyValues, unknownCommand } from '../shared/commander-errors.js';
 import { describePathProblem, errnoCode, fileProblem, folderProblem, isWithin, newFolderProblem, newFolderProblemBeside } from '../storage/path-problem.js';
 import { databaseUrlWarnings, redactUrlPasswords, urlHasPassword } from '../storage/postgres/url.js';
 import { DEFAULT_KDF, buildApp } from './app.js';
@@ -299,7 +299,7 @@ export function buildProgram(): Command {
   // suggestion. Set last, so no command inherits it.
   program.allowExcessArguments(true);
   program.hook('preAction', (_program, action) => {
-    if (HELP_COMMANDS.has(action)) return;
+    if (isHelpCommand(action)) return;
     if (action === program && program.args.length > 0) unknownCommand(program, program.args[0]!);
     checkRequiredLate(action);
     // `--data-dir ""` (a "$DIR" whose variable is unset) would be the current folder
@@ -324,44 +324,6 @@ const LEFT_OUT: Record<string, string> = {
   '--log-file': 'to log to standard output, the default',
   '--mail-from': 'for insomnia-sync <no-reply@HOSTNAME>, the default',
 };
-
-/**
- * commander's own "unknown command" error for `word` looked up among the commands of `command`,
- * its suggestion included (the method reads the word from `args` and is not in its typings).
- */
-function unknownCommand(command: Command, word: string): never {
-  const own = (command as unknown as { unknownCommand?: () => never }).unknownCommand;
-  command.args = [word];
-  if (typeof own === 'function') own.call(command);
-  command.error(`error: unknown command '${word}'`, { code: 'commander.unknownCommand' });
-}
-
-const HELP_COMMANDS = new WeakSet<Command>();
-
-/**
- * `help [COMMAND...]` of the program and of `admin`, in place of commander's own, which reads one
- * word (`help admin vacuum` was admin's help) and answered a word that is no command with the
- * whole help on standard error. Here that is the one line of an unknown command, with commander's
- * suggestion, as `insomnia-sync help nosuch` says it (`error: unknown command 'migrat' (did you
- * mean migrate?)`); the help asked for goes to standard output, exit 0.
- */
-function addHelpCommand(parent: Command, example: string): void {
-  parent.helpCommand(false);
-  const help = parent
-    .command('help')
-    .description('display help for command')
-    .argument('[command...]', `a command, e.g. ${example}`)
-    .action((words: string[]) => {
-      let command = parent;
-      for (const word of words) {
-        const next = command.commands.find((c) => c.name() === word);
-        if (next === undefined) unknownCommand(command, word);
-        command = next;
-      }
-      command.help();
-    });
-  HELP_COMMANDS.add(help);
-}
 
 /**
  * A parse error of commander as the one line to print, as the client CLI reads them

@@ -3,8 +3,8 @@
  * cli/usage.ts and the server's main.ts): commander writes a typo suggestion, and our own
  * errors a fix, on a second line, and echoes an unknown option whole, `=value` included. Each
  * entry point then says it its own way (the client as an error and a hint line, the server as one
- * line). And one parse error of our own both raise: an empty value (refuseEmptyValues). The one
- * module both import: it depends on neither.
+ * line). And what both do alike: refuse an empty value (refuseEmptyValues), and answer `help
+ * [COMMAND...]` (addHelpCommand). The one module both import: it depends on neither.
  */
 import type { Command, Option } from 'commander';
 
@@ -90,4 +90,48 @@ export function refuseEmptyValues(
     const hint = argument.required ? 'give it a value' : 'an empty value does not mean the default: leave it out, or give a value';
     command.error(`argument '${argument.name()}' is empty\n${hint}`, { code: 'commander.emptyValue', exitCode: opts.exitCode });
   }
+}
+
+/**
+ * commander's own "unknown command" error for `word` looked up among the commands of `command`,
+ * its suggestion included (the method reads the word from `args` and is not in its typings).
+ */
+export function unknownCommand(command: Command, word: string): never {
+  const own = (command as unknown as { unknownCommand?: () => never }).unknownCommand;
+  command.args = [word];
+  if (typeof own === 'function') own.call(command);
+  command.error(`error: unknown command '${word}'`, { code: 'commander.unknownCommand' });
+}
+
+const HELP_COMMANDS = new WeakSet<Command>();
+
+/** Whether `command` is a `help` made by addHelpCommand (a hook may leave it be). */
+export function isHelpCommand(command: Command): boolean {
+  return HELP_COMMANDS.has(command);
+}
+
+/**
+ * `help [COMMAND...]` of a program or command group, in place of commander's own, which reads one
+ * word (`help admin vacuum` was admin's help) and answered a word that is no command with the
+ * whole help (`insomnia-sync team help nosuch`). As git and gh do: the help asked for goes to
+ * standard output, exit 0; a word that is no command is the one error of an unknown command, with
+ * commander's suggestion (`error: unknown command 'migrat' (did you mean migrate?)`), which each
+ * entry point reports as it reports every parse error.
+ */
+export function addHelpCommand(parent: Command, example: string): void {
+  parent.helpCommand(false);
+  const help = parent
+    .command('help')
+    .description('display help for command')
+    .argument('[command...]', `a command, e.g. ${example}`)
+    .action((words: string[]) => {
+      let command = parent;
+      for (const word of words) {
+        const next = command.commands.find((c) => c.name() === word);
+        if (next === undefined) unknownCommand(command, word);
+        command = next;
+      }
+      command.help();
+    });
+  HELP_COMMANDS.add(help);
 }

@@ -144,13 +144,13 @@ describe('command-line contract', () => {
       }
       const unknown = await runCli(['help', 'team', 'frob']);
       expect(unknown.code).toBe(2);
-      expect(unknown.stderr).toContain("error: unknown command 'team frob'");
+      expect(unknown.stderr).toContain("error: unknown command 'frob'");
     });
 
     it("the team summary names every team command, and that a leave is followed by an owner's or admin's rotate", () => {
       const team = buildProgram(async () => {}).commands.find((c) => c.name() === 'team')!;
       const summary = team.description();
-      for (const c of team.commands) expect(summary, c.name()).toMatch(new RegExp(`\\b${c.name()}\\b`));
+      for (const c of team.commands.filter((c) => c.name() !== 'help')) expect(summary, c.name()).toMatch(new RegExp(`\\b${c.name()}\\b`));
       expect(summary).toContain('remove (rotates the key; withdraws a pending invitation), leave (an owner or admin then runs rotate)');
     });
   });
