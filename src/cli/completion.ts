@@ -8,7 +8,8 @@
  *   or folder, else nothing (a name, an email: only the user knows it, and completion never asks
  *   the server);
  * - an argument likewise by its choices or name (`clone <workspace> [dir]`: nothing, then folders),
- *   and `help [command...]` the command names;
+ *   and `help [command...]` the names of the commands under the one `help` belongs to (`help team
+ *   co`, `team help co`);
  * - a word starting with `-`, or a place where no argument is expected: the options of the command
  *   reached, its own and those of the commands above it (commander accepts those anywhere).
  *
@@ -172,7 +173,8 @@ ${fn}_walk() {
     fi
     if [ "$_ics_npos" = 0 ]; then
       ${fn}_children "$_ics_path"
-      if ${fn}_has "$_ics_kids" "$_ics_w"; then _ics_path=\${_ics_path:+$_ics_path }$_ics_w; continue; fi
+      # _ics_help: the command above, whose subcommands a \`help\` reached here names (\`team help co\`)
+      if ${fn}_has "$_ics_kids" "$_ics_w"; then _ics_help=$_ics_path _ics_path=\${_ics_path:+$_ics_path }$_ics_w; continue; fi
     fi
     ${fn}_arg "$_ics_path" "$_ics_npos"
     if [ "$_ics_kind" = command ]; then
@@ -375,6 +377,7 @@ function ${fn}
             end
         end
         if test $npos -eq 0; and contains -- $w (${fn}_children "$path")
+            set help $path # the command above, whose subcommands a \`help\` reached here names
             set path (string trim -- "$path $w")
             continue
         end

@@ -124,6 +124,10 @@ describe('bash completion', () => {
     expect(bashComplete(file, ['insomnia-sync', 'team', 'role', 'a@example.com', ''])).toEqual(['owner', 'admin', 'member']);
     expect(bashComplete(file, ['insomnia-sync', 'help', ''])).toEqual(expect.arrayContaining(TOP));
     expect(bashComplete(file, ['insomnia-sync', 'help', 'team', 'co'])).toEqual(['confirm']);
+    // a group's own help, `team help SUB`, names the group's subcommands
+    expect(bashComplete(file, ['insomnia-sync', 'team', 'he'])).toEqual(['help']);
+    expect(bashComplete(file, ['insomnia-sync', 'team', 'help', 'co'])).toEqual(['confirm']);
+    expect(bashComplete(file, ['insomnia-sync', 'team', 'help', 'confirm', ''])).toEqual([]);
   });
 });
 
@@ -170,6 +174,7 @@ describe.skipIf(!HAS_FISH)('fish completion (needs fish installed)', () => {
     expect(fishComplete(file, 'insomnia-sync completion ')).toEqual(['bash', 'fish', 'zsh']);
     expect(fishComplete(file, 'insomnia-sync team invite --role ')).toEqual(['admin', 'member']);
     expect(fishComplete(file, 'insomnia-sync help team co')).toEqual(['confirm']);
+    expect(fishComplete(file, 'insomnia-sync team help co')).toEqual(['confirm']);
   });
 });
 
