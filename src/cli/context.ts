@@ -113,6 +113,11 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
     }
     return cancel.controller.signal;
   };
+  const heardCancel = async (): Promise<void> => {
+    const signal = cancellation();
+    await heardSignals();
+    signal.throwIfAborted();
+  };
   return {
     cwd: process.cwd(),
     profile,
@@ -149,11 +154,10 @@ export async function buildContext(opts: Record<string, unknown>, out: Output, e
     },
     cancellation,
     async committing(notes: LateNotes) {
-      const signal = cancellation();
-      await heardSignals();
-      signal.throwIfAborted();
+      await heardCancel();
       cancel!.committed = notes;
     },
+    heardCancel,
     async close() {
       if (cancel?.committed !== undefined) {
         // The work is over (done or failed). A Ctrl-C or hangup sent while its last synchronous

@@ -156,7 +156,11 @@ export interface ApiOptions {
  * GET /v1/account as the client uses it: `endedSessions` and `invitations`, which servers from
  * before them leave out (docs/protocol.md §3.22), are there, empty for such a server.
  */
-export type AccountData = T.AccountDataResponse & Required<Pick<T.AccountDataResponse, 'endedSessions' | 'invitations'>>;
+export type AccountData = T.AccountDataResponse &
+  Required<Pick<T.AccountDataResponse, 'endedSessions' | 'invitations'>> & {
+    /** the lists an older server left out (read as empty): present only when it left one out (§3.22) */
+    unlisted?: ('endedSessions' | 'invitations')[];
+  };
 
 /** A 409 from createSnapshot: someone else moved the head. */
 export class HeadMovedError extends ConflictError {
@@ -747,10 +751,11 @@ export class ApiClient {
     return this.json('revokeToken', { params: { tokenId } });
   }
   // account lifecycle (docs/protocol.md §3.22–3.29)
-  /** the lists a server from before them leaves out read as empty (§3.22) */
+  /** the lists a server from before them leaves out read as empty, and named in `unlisted` (§3.22) */
   async accountShow(): Promise<AccountData> {
     const answer = await this.json<T.AccountDataResponse>('accountShow');
-    return { ...answer, endedSessions: answer.endedSessions ?? [], invitations: answer.invitations ?? [] };
+    const unlisted = (['endedSessions', 'invitations'] as const).filter((k) => answer[k] === undefined);
+    return { ...answer, endedSessions: answer.endedSessions ?? [], invitations: answer.invitations ?? [], ...(unlisted.length > 0 ? { unlisted } : {}) };
   }
   async listSessions(): Promise<T.SessionView[]> {
     return (await this.json<T.SessionListResponse>('listSessions')).sessions;

@@ -102,6 +102,12 @@ export interface ClientContext {
    * cancellation() if the command had not.
    */
   committing?(notes: LateNotes): Promise<void>;
+  /**
+   * For a cancellable command after a stretch that runs without a break (a scan, an index write):
+   * lets signals already sent be heard and throws the CancelledError if one was. Opts into
+   * cancellation() if the command had not.
+   */
+  heardCancel?(): Promise<void>;
 }
 
 /** What a command says of a Ctrl-C that comes past its point of no return (ClientContext.committing). */

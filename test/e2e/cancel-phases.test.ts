@@ -10,7 +10,7 @@
  * and only then let go: no fixed sleeps.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, folderPairs, loginMachine, machine, ROOT, signupMachine, tempDir, type Machine } from '../helpers/cli.js';
@@ -86,7 +86,7 @@ function interrupt(m: Machine, args: string[], cwd: string, ready: () => boolean
 }
 
 /** A preload moment that holds the CLI once reached; `reached()` says it is there, `release()` lets it go. */
-function heldMoment(moment: { on: 'staging' | 'placed' | 'readdir'; name?: string }): { env: Record<string, string>; reached: () => boolean; release: () => void } {
+function heldMoment(moment: { on: 'staging' | 'placed' | 'readdir' | 'written'; name?: string }): { env: Record<string, string>; reached: () => boolean; release: () => void } {
   const dir = tempDir('isync-hold-');
   const mark = path.join(dir, 'mark');
   const release = path.join(dir, 'release');
@@ -98,7 +98,7 @@ function heldMoment(moment: { on: 'staging' | 'placed' | 'readdir'; name?: strin
 }
 
 /** What a command that stopped must not leave in the link folder: its lock, a takeover guard, its staging folder. */
-const stateLeft = (dir: string): string[] => readdirSync(path.join(dir, '.insomnia-sync')).filter((f) => f === 'lock' || f.startsWith('lock.') || f === 'staging');
+const stateLeft = (dir: string): string[] => readdirSync(path.join(dir, '.insomnia-sync')).filter((f) => f === 'lock' || f.startsWith('lock.') || f === 'staging' || f.endsWith('.tmp'));
 
 describe('Ctrl-C at every phase of a folder-writing command', () => {
   let server: StartedServer;
@@ -300,6 +300,49 @@ describe('Ctrl-C at every phase of a folder-writing command', () => {
       expect(readdirSync(parent)).toEqual([]);
       const again = await b.run(['clone', name, dir]);
       expect(again.code, again.stderr).toBe(0);
+    }, 90_000);
+  });
+
+  describe('status', () => {
+    it('Ctrl-C while it refreshes the index under the lock: exit 130, lock released, no temp file; the next status runs clean', async () => {
+      const { aDir } = await pair({ 'a.json': 'a1' });
+      // touched, not changed: status re-hashes it and refreshes the index (under the folder's lock)
+      utimesSync(path.join(aDir, 'a.json'), new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+      const hold = heldMoment({ on: 'written', name: '.insomnia-sync/index.' });
+      const res = await interrupt(a, ['status'], aDir, hold.reached, hold.release, { env: hold.env });
+      // no lock, takeover guard or index temp file left (stateLeft)
+      expectCancelled(res, aDir);
+      const again = await a.run(['status', '--json'], { cwd: aDir });
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stderr).toBe('');
+      expect(json(again.stdout).changes).toEqual([]);
+      expect(stateLeft(aDir)).toEqual([]);
+    }, 90_000);
+
+    it('Ctrl-C (SIGTERM) while it scans the folder: exit 130, nothing left behind', async () => {
+      const { aDir } = await pair({ 'a.json': 'a1' });
+      const hold = heldMoment({ on: 'readdir', name: '.' });
+      const res = await interrupt(a, ['status'], aDir, hold.reached, hold.release, { env: hold.env, signal: 'SIGTERM' });
+      expectCancelled(res, aDir);
+      expect(await changesOf(a, aDir)).toEqual([]);
+    }, 90_000);
+
+    it('Ctrl-C while it waits for the server: the request is torn down, exit 130', async () => {
+      const { bDir } = await pair({ 'a.json': 'a1' });
+      const ready = holdRequest((method, url) => method === 'GET' && /\/workspaces\/[^/?]+$/.test(url));
+      const res = await interrupt(b, ['status'], bDir, ready, () => {});
+      releaseHeld();
+      expectCancelled(res, bDir);
+    }, 90_000);
+  });
+
+  describe('log', () => {
+    it('Ctrl-C while it reads the history: the request is torn down, exit 130, nothing left in .insomnia-sync', async () => {
+      const { bDir } = await pair({ 'a.json': 'a1' });
+      const ready = holdRequest((method, url) => method === 'GET' && /\/snapshots\?/.test(url));
+      const res = await interrupt(b, ['log'], bDir, ready, () => {});
+      releaseHeld();
+      expectCancelled(res, bDir);
     }, 90_000);
   });
 

@@ -9,7 +9,9 @@
 //            "readdir" — right before the CLI's first readdirSync of `name` (".": the folder itself,
 //                        which a scan lists first); held there (`until` or `hold`), it plays a
 //                        process the scheduler left aside between two of its checks.
-//   name:    for "placed", "mkdir" and "readdir", the path relative to the folder (the CLI's working directory).
+//            "written" — right after the CLI's first writeFileSync of a path starting with `name`
+//                        (".insomnia-sync/index.": the index's temp file, before it is renamed into place).
+//   name:    for "placed", "written", "mkdir" and "readdir", the path relative to the folder (the CLI's working directory).
 //   before:  milliseconds to wait first; after: milliseconds to wait once written.
 //   until:   an absolute path: once written (and after `after`), wait until a file is there — the
 //            test makes it when what had to happen meanwhile has happened, however slow the
@@ -70,6 +72,14 @@ if (moment) {
     fs.mkdirSync = function (p, ...rest) {
       const out = orig.call(this, p, ...rest);
       if (!fired && typeof p === 'string' && path.resolve(p) === target) fire();
+      return out;
+    };
+  } else if (moment.on === 'written') {
+    const prefix = path.join(root, moment.name);
+    const orig = fs.writeFileSync;
+    fs.writeFileSync = function (p, ...rest) {
+      const out = orig.call(this, p, ...rest);
+      if (!fired && typeof p === 'string' && path.resolve(p).startsWith(prefix)) fire();
       return out;
     };
   } else if (moment.on === 'readdir') {

@@ -1,5 +1,6 @@
 import type { ClientContext } from '../../client/context.js';
 import { accountShow } from '../../client/services/account.js';
+import type { AccountOverview } from '../../client/services/account.js';
 import type { Output } from '../output.js';
 import { shown, shownField, shownMinute } from '../shown-text.js';
 
@@ -23,13 +24,13 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
       (s) => `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  last seen ${shownMinute(s.lastSeenAt)}${s.current ? out.green('  (this machine)') : ''}`,
     ),
     '',
-    out.bold(`Ended sessions still stored until the server's cleanup (${a.endedSessions.length})`),
+    listHeading(out, a, 'endedSessions', "Ended sessions still stored until the server's cleanup", 'ended sessions'),
     ...a.endedSessions.map(
       (s) =>
         `  ${shownField(s.id, 12)}  ${shown(s.ip ?? '?')}  ${shown(s.client ?? '?')}  created ${shownMinute(s.createdAt)}, ${s.revokedAt ? `revoked ${shownMinute(s.revokedAt)}` : `expired ${shownMinute(s.expiresAt)}`}`,
     ),
     '',
-    out.bold(`Invitations to your address (${a.invitations.length})`),
+    listHeading(out, a, 'invitations', 'Invitations to your address', 'invitations'),
     ...a.invitations.map((i) => `  ${shown(i.teamName)}  ${shownField(i.role)}, ${i.state === 'accepted' ? (i.acceptedAt ? `accepted ${shownMinute(i.acceptedAt)}` : 'accepted') : i.state === 'open' ? `open until ${shownMinute(i.expiresAt)}` : 'expired or cancelled'}, sent ${shownMinute(i.createdAt)}`),
     '',
     out.bold('Usage'),
@@ -53,4 +54,10 @@ export async function run(ctx: ClientContext, out: Output): Promise<void> {
     out.dim('Workspace names, file names and contents, and snapshot messages are stored encrypted: the server cannot read them.'),
     out.dim('Your name and email, team names and access-token names are stored as they are. `account export` writes all of this with your files.'),
   ]);
+}
+
+/** A list's heading with its count; a server from before the list does not send it: said so, not "(0)" (protocol §3.22). */
+function listHeading(out: Output, a: AccountOverview, key: 'endedSessions' | 'invitations', title: string, what: string): string {
+  if (a.unlisted?.includes(key)) return `${out.bold(title)}: ${out.dim(`${what} not listed by this server (older)`)}`;
+  return out.bold(`${title} (${a[key].length})`);
 }

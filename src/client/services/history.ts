@@ -38,6 +38,9 @@ export interface LogEntry {
 }
 
 export async function log(ctx: ClientContext, opts: { limit?: number } = {}): Promise<{ workspaceId: string; snapshots: LogEntry[] }> {
+  // Ctrl-C stops it (exit 130), requests torn down: never between the two steps of the
+  // verified-head record's write (a temp file left in .insomnia-sync/)
+  ctx.cancellation?.();
   const p = ctx.primitives;
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceId = folder.link.workspaceId;

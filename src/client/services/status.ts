@@ -45,6 +45,9 @@ export class StatusUnreachable extends UnreachableError {
 }
 
 export async function status(ctx: ClientContext): Promise<StatusResult> {
+  // Ctrl-C stops it (exit 130) as it stops a pull: requests torn down, the folder's lock (taken to
+  // refresh the index) released, no index half-written — the write runs without a break.
+  ctx.cancellation?.();
   const p = ctx.primitives;
   const { folder, session } = await openLinkedFolder(ctx);
   const workspaceP = session.api.getWorkspace(folder.link.workspaceId);
@@ -71,6 +74,8 @@ export async function status(ctx: ClientContext): Promise<StatusResult> {
       changes = changesByStat(index, scan.columns);
     }
   }
+  // the scan and the index write run without a break: a Ctrl-C during them is heard here
+  await ctx.heardCancel?.();
   const local = { workspaceId: folder.link.workspaceId, root: folder.root, base, changes, skipped: scan.skipped, conflictCopies: scan.conflictCopies };
   let workspace: WorkspaceInfo;
   try {
